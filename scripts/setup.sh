@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what acctlab needs from Debian 12's archive. Skips what is present; safe to run twice.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev libboost-json1.81-dev libsqlite3-dev sqlite3 libssl-dev
+  libcli11-dev catch2 libpcap-dev
+  clang-14 libclang-rt-14-dev clang-format-14
+  tshark tcpdump freeradius freeradius-utils freeradius-common
+  chromium chromium-driver iproute2 python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all ${#packages[@]} packages present"
+fi
+
+# The freeradius package starts its own daemon on 1812/1813; acctlab's tests use private ports
+# and configurations, so the system daemon is stopped to keep the machine quiet.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl stop freeradius >/dev/null 2>&1 || true
+fi
+pkill -x freeradius >/dev/null 2>&1 || true

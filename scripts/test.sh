@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets everything up, builds, and runs every test: format check, the ASan+UBSan build of the
+# tests, the fuzz targets for a bounded time, and the release build's ctest (whose summary is the
+# closing line). This is what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+scripts/setup.sh
+
+echo "== clang-format"
+scripts/check-format.sh
+
+echo "== sanitizer build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACCTLAB_SANITIZE=ON \
+  -DACCTLAB_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -j "$jobs" --output-on-failure -LE "no-sanitizer" >build-asan/ctest.log \
+  || { cat build-asan/ctest.log; exit 1; }
+tail -n 3 build-asan/ctest.log
+
+echo "== fuzz (libFuzzer, bounded)"
+scripts/fuzz.sh "${ACCTLAB_FUZZ_SECONDS:-60}"
+
+echo "== release build (-Wall -Wextra -Werror) and tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+ctest --test-dir build -j "$jobs" --output-on-failure
