@@ -61,7 +61,7 @@ struct AttributeDef {
 
   AttrKey key() const { return {vendor, number}; }
   /** The VALUE name for number, or nullptr. */
-  const std::string* value_name(std::uint64_t number) const;
+  const std::string* value_name(std::uint64_t value) const;
 };
 
 struct VendorDef {
