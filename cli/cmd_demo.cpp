@@ -1,13 +1,13 @@
 // acctlab demo: the README's main job. For now it encodes the Start record of the feature
 // document's `debug radius` example, decodes it back, verifies it, and prints it as IOS does.
 
-#include <iostream>
-
 #include "cli/command_registry.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+
+#include <iostream>
 
 namespace acctlab::cli {
 namespace {

@@ -1,16 +1,16 @@
 // acctlab decode | encode | dict: the protocol core on the command line.
 
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
-
 #include "cli/command_registry.hpp"
 #include "cli/dictionary_option.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 #include "radius/value.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
 
 namespace acctlab::cli {
 namespace {
@@ -129,14 +129,15 @@ void install_encode(CLI::App& app, int& exit_code) {
   cmd->add_option("--request-authenticator", options->request_authenticator,
                   "Sign as a response to a request with this authenticator");
   add_dictionary_option(*cmd, options->dictionary);
-  cmd->footer(R"(Example: acctlab encode 'Accounting-Request id=4 { Acct-Session-Id = "00000001", Acct-Status-Type = Start }' --secret testing123)");
+  cmd->footer(
+      R"(Example: acctlab encode 'Accounting-Request id=4 { Acct-Session-Id = "00000001", Acct-Status-Type = Start }' --secret testing123)");
   cmd->callback([options, &exit_code] {
     const auto& dict = resolve_dictionary(options->dictionary);
     const std::string text = options->input == "-" ? read_all(std::cin) : options->input;
     auto packet = radius::parse_packet_text(text, dict);
     if (!packet) {
-      std::cerr << "acctlab encode: line " << packet.error().line << ": "
-                << packet.error().message << '\n';
+      std::cerr << "acctlab encode: line " << packet.error().line << ": " << packet.error().message
+                << '\n';
       exit_code = 2;
       return;
     }

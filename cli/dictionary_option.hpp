@@ -2,13 +2,13 @@
 // The --dictionary option every subcommand takes: our built-in dictionary unless a root file
 // (for example /usr/share/freeradius/dictionary) is given.
 
+#include "radius/dictionary.hpp"
+#include "radius/dictionary_parser.hpp"
+
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
-
-#include "radius/dictionary.hpp"
-#include "radius/dictionary_parser.hpp"
 
 namespace acctlab::cli {
 

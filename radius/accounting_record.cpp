@@ -1,10 +1,9 @@
 #include "radius/accounting_record.hpp"
 
-#include <arpa/inet.h>
-
-#include <array>
-
 #include "radius/value.hpp"
+
+#include <arpa/inet.h>
+#include <array>
 
 namespace acctlab::radius {
 namespace {

@@ -1,13 +1,12 @@
 #include "radius/authenticator.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 namespace acctlab::radius {
 namespace {
@@ -96,8 +95,8 @@ Authenticator field_of(std::span<const std::uint8_t> wire) {
 // Accounting-Request (RFC 2866 §3, zero authenticator) and every response (RFC 2865 §3).
 Authenticator packet_digest(std::span<const std::uint8_t> packet, const Authenticator& field,
                             std::string_view secret) {
-  return md5({packet.first(authenticator_offset), field, packet.subspan(header_size),
-              as_bytes(secret)});
+  return md5(
+      {packet.first(authenticator_offset), field, packet.subspan(header_size), as_bytes(secret)});
 }
 
 } // namespace

@@ -1,12 +1,12 @@
 #include "radius/dictionary.hpp"
 
+#include "radius/dictionary_parser.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <stdexcept>
 #include <unordered_map>
-
-#include "radius/dictionary_parser.hpp"
 
 namespace acctlab::radius {
 namespace detail {
@@ -52,7 +52,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::uint64_t pack(AttrKey key) { return (std::uint64_t{key.vendor} << 32) | key.type; }
+std::uint64_t pack(AttrKey key) {
+  return (std::uint64_t{key.vendor} << 32) | key.type;
+}
 
 } // namespace
 
@@ -123,8 +125,12 @@ const VendorDef* Dictionary::vendor(std::string_view name) const {
   return it == impl_->vendor_by_name.end() ? nullptr : it->second;
 }
 
-std::size_t Dictionary::attribute_count() const { return impl_->by_name.size(); }
-std::size_t Dictionary::vendor_count() const { return impl_->vendor_by_id.size(); }
+std::size_t Dictionary::attribute_count() const {
+  return impl_->by_name.size();
+}
+std::size_t Dictionary::vendor_count() const {
+  return impl_->vendor_by_id.size();
+}
 std::size_t Dictionary::value_count() const {
   std::size_t n = 0;
   for (const auto& def : impl_->attributes) {
@@ -168,8 +174,9 @@ const Dictionary& Dictionary::builtin() {
   static const Dictionary dictionary = [] {
     auto reader = [](const std::string& path) -> std::optional<std::string> {
       const auto slash = path.find_last_of('/');
-      const std::string_view name =
-          slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
+      const std::string_view name = slash == std::string::npos
+                                        ? std::string_view(path)
+                                        : std::string_view(path).substr(slash + 1);
       for (unsigned i = 0; i < detail::embedded_dictionary_count; ++i) {
         if (detail::embedded_dictionaries[i].first == name) {
           return std::string(detail::embedded_dictionaries[i].second);

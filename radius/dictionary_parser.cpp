@@ -88,8 +88,8 @@ public:
         }
       }
       if (!vendor_stack_.empty()) {
-        return DictionaryError{path, number, "BEGIN-VENDOR " + vendor_stack_.back().name +
-                                                 " has no END-VENDOR"};
+        return DictionaryError{path, number,
+                               "BEGIN-VENDOR " + vendor_stack_.back().name + " has no END-VENDOR"};
       }
     }
     return std::nullopt;
@@ -148,8 +148,8 @@ private:
       return std::nullopt;
     }
     if (keyword == "END-VENDOR") {
-      if (words.size() < 2 || vendor_stack_.empty() ||
-          dict_.vendor(words[1]) == nullptr || dict_.vendor(words[1])->id != vendor_stack_.back().id) {
+      if (words.size() < 2 || vendor_stack_.empty() || dict_.vendor(words[1]) == nullptr ||
+          dict_.vendor(words[1])->id != vendor_stack_.back().id) {
         return error("END-VENDOR does not match the open BEGIN-VENDOR");
       }
       vendor_stack_.pop_back();
@@ -262,7 +262,8 @@ private:
       std::size_t start = dot + 1;
       while (start <= oid.size()) {
         auto next = oid.find('.', start);
-        auto part = std::string_view(oid).substr(start, next == std::string::npos ? next : next - start);
+        auto part =
+            std::string_view(oid).substr(start, next == std::string::npos ? next : next - start);
         std::uint64_t sub = 0;
         if (!parse_number(part, sub)) {
           return error("ATTRIBUTE number has a bad OID part: " + std::string(words[2]));

@@ -3,13 +3,13 @@
 // concat, or an old-style vendor name), VALUE, VENDOR (format=t,l[,c]), BEGIN-VENDOR/END-VENDOR,
 // BEGIN-TLV/END-TLV, $INCLUDE and $INCLUDE- (optional), comments.
 
+#include "radius/dictionary.hpp"
+#include "radius/result.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "radius/dictionary.hpp"
-#include "radius/result.hpp"
 
 namespace acctlab::radius {
 

@@ -1,8 +1,8 @@
 #include "radius/ios_debug.hpp"
 
-#include <cstdio>
-
 #include "radius/value.hpp"
+
+#include <cstdio>
 
 namespace acctlab::radius {
 namespace {

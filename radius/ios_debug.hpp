@@ -5,11 +5,11 @@
 //   RADIUS: Vendor, Cisco [26] 31
 //   RADIUS: Cisco AVpair [1] 25 "isakmp-group-id=cclient"
 
-#include <string>
-#include <vector>
-
 #include "radius/dictionary.hpp"
 #include "radius/packet.hpp"
+
+#include <string>
+#include <vector>
 
 namespace acctlab::radius {
 

@@ -77,7 +77,9 @@ void Packet::add(std::uint8_t type, std::span<const std::uint8_t> value) {
   add_raw(Attribute{.type = type}, value);
 }
 
-void Packet::add(std::uint8_t type, std::string_view text) { add(type, as_bytes(text)); }
+void Packet::add(std::uint8_t type, std::string_view text) {
+  add(type, as_bytes(text));
+}
 
 void Packet::add_integer(std::uint8_t type, std::uint32_t value) {
   const std::array<std::uint8_t, 4> octets{
@@ -139,8 +141,8 @@ const Attribute* Packet::find(AttrKey key) const {
 }
 
 std::size_t Packet::count(AttrKey key) const {
-  return static_cast<std::size_t>(std::count_if(attributes_.begin(), attributes_.end(),
-                                                [&](const Attribute& a) { return a.key() == key; }));
+  return static_cast<std::size_t>(std::count_if(
+      attributes_.begin(), attributes_.end(), [&](const Attribute& a) { return a.key() == key; }));
 }
 
 bool Packet::operator==(const Packet& other) const {

@@ -132,8 +132,7 @@ std::optional<DecodeFailure> check_framing(std::span<const std::uint8_t> datagra
   return walk_attributes(datagram.first(*length), [](std::uint8_t, std::size_t, std::size_t) {});
 }
 
-DecodeResult<Packet> decode_packet(std::span<const std::uint8_t> datagram,
-                                   const Dictionary& dict) {
+DecodeResult<Packet> decode_packet(std::span<const std::uint8_t> datagram, const Dictionary& dict) {
   auto length = check_header(datagram);
   if (!length) {
     return Unexpected{length.error()};
@@ -146,17 +145,17 @@ DecodeResult<Packet> decode_packet(std::span<const std::uint8_t> datagram,
   packet.reserve(32, wire.size());
 
   std::uint16_t group = 0;
-  auto failure = walk_attributes(wire, [&](std::uint8_t type, std::size_t offset,
-                                           std::size_t size) {
-    const auto value = wire.subspan(offset, size);
-    if (type == vendor_specific_type) {
-      ++group;
-      if (split_vsa(value, dict, group, offset, packet, wire)) {
-        return;
-      }
-    }
-    packet.add_raw(Attribute{.type = type}, value);
-  });
+  auto failure =
+      walk_attributes(wire, [&](std::uint8_t type, std::size_t offset, std::size_t size) {
+        const auto value = wire.subspan(offset, size);
+        if (type == vendor_specific_type) {
+          ++group;
+          if (split_vsa(value, dict, group, offset, packet, wire)) {
+            return;
+          }
+        }
+        packet.add_raw(Attribute{.type = type}, value);
+      });
   if (failure) {
     return Unexpected{*failure};
   }

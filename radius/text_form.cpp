@@ -1,8 +1,8 @@
 #include "radius/text_form.hpp"
 
-#include <charconv>
-
 #include "radius/value.hpp"
+
+#include <charconv>
 
 namespace acctlab::radius {
 namespace {
@@ -255,8 +255,8 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
         return fail(def->name + " is a nested attribute; write it as raw octets of its parent");
       }
       if (def->vendor) {
-        shape = Attribute{.type = vendor_specific_type, .vendor = def->vendor,
-                          .vendor_type = def->number};
+        shape = Attribute{
+            .type = vendor_specific_type, .vendor = def->vendor, .vendor_type = def->number};
       } else {
         shape = Attribute{.type = static_cast<std::uint8_t>(def->number)};
       }

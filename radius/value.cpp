@@ -1,7 +1,6 @@
 #include "radius/value.hpp"
 
 #include <arpa/inet.h>
-
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -121,8 +120,7 @@ std::optional<Octets> parse_ipv6(std::string_view text) {
   return out;
 }
 
-std::optional<Octets> parse_separated_hex(std::string_view text, char separator,
-                                          std::size_t size) {
+std::optional<Octets> parse_separated_hex(std::string_view text, char separator, std::size_t size) {
   std::string digits;
   for (char c : text) {
     if (c != separator) {
@@ -206,7 +204,9 @@ std::optional<std::uint32_t> parse_date(std::string_view text) {
 
 } // namespace
 
-std::string to_hex(std::span<const std::uint8_t> octets) { return joined_hex(octets, 0, ' '); }
+std::string to_hex(std::span<const std::uint8_t> octets) {
+  return joined_hex(octets, 0, ' ');
+}
 
 std::optional<Octets> from_hex(std::string_view hex) {
   if (hex.size() % 2) {
@@ -265,8 +265,7 @@ std::string quote_text(std::span<const std::uint8_t> o) {
   return out;
 }
 
-std::optional<std::uint64_t> read_unsigned(std::span<const std::uint8_t> octets,
-                                           std::size_t size) {
+std::optional<std::uint64_t> read_unsigned(std::span<const std::uint8_t> octets, std::size_t size) {
   if (octets.size() != size) {
     return std::nullopt;
   }

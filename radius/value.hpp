@@ -3,14 +3,14 @@
 // as text and parsing text back to octets. A value that does not fit its type is rendered as raw
 // octets with a note saying why, never dropped.
 
+#include "radius/dictionary.hpp"
+#include "radius/result.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include "radius/dictionary.hpp"
-#include "radius/result.hpp"
 
 namespace acctlab::radius {
 

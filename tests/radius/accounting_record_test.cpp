@@ -1,8 +1,7 @@
 #include "radius/accounting_record.hpp"
+#include "radius/text_form.hpp"
 
 #include <catch2/catch.hpp>
-
-#include "radius/text_form.hpp"
 
 using namespace acctlab::radius;
 

@@ -1,9 +1,8 @@
 #include "radius/authenticator.hpp"
-
-#include <catch2/catch.hpp>
-
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace acctlab::radius;
 
@@ -16,7 +15,8 @@ Octets encode_text(const char* text) {
 } // namespace
 
 TEST_CASE("Accounting-Request authenticator: sign, verify, reject", "[radius][auth]") {
-  auto wire = encode_text(R"(Accounting-Request id=7 { Acct-Session-Id = "x", Acct-Status-Type = Start })");
+  auto wire =
+      encode_text(R"(Accounting-Request id=7 { Acct-Session-Id = "x", Acct-Status-Type = Start })");
   sign_request(wire, "testing123");
   CHECK(verify_request_authenticator(wire, "testing123"));
   CHECK_FALSE(verify_request_authenticator(wire, "testing124"));
@@ -52,7 +52,8 @@ TEST_CASE("Message-Authenticator (RFC 3579 §3.2) in requests and responses", "[
   CHECK(check_message_authenticator(status, "wrong", nullptr) ==
         MessageAuthenticatorCheck::invalid);
 
-  auto accounting = encode_text(R"(Accounting-Request id=2 { Acct-Session-Id = "a", Message-Authenticator = 0x00000000000000000000000000000000 })");
+  auto accounting = encode_text(
+      R"(Accounting-Request id=2 { Acct-Session-Id = "a", Message-Authenticator = 0x00000000000000000000000000000000 })");
   sign_request(accounting, "secret");
   CHECK(verify_request_authenticator(accounting, "secret"));
   CHECK(check_message_authenticator(accounting, "secret", nullptr) ==

@@ -1,10 +1,9 @@
 #include "radius/dictionary.hpp"
+#include "radius/dictionary_parser.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
-
-#include "radius/dictionary_parser.hpp"
 
 using namespace acctlab::radius;
 

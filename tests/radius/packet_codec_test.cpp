@@ -1,9 +1,8 @@
 #include "radius/packet_codec.hpp"
-
-#include <catch2/catch.hpp>
-
 #include "radius/text_form.hpp"
 #include "radius/value.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace acctlab::radius;
 
@@ -100,12 +99,12 @@ TEST_CASE("text form errors give the line", "[radius][text]") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().line == 3);
   CHECK(bad.error().message.find("Nope") != std::string::npos);
-  auto wrong_type = parse_packet_text("Accounting-Request id=1 { NAS-Port = abc }",
-                                      Dictionary::builtin());
+  auto wrong_type =
+      parse_packet_text("Accounting-Request id=1 { NAS-Port = abc }", Dictionary::builtin());
   REQUIRE_FALSE(wrong_type);
-  auto too_long = parse_packet_text(
-      "Accounting-Request id=1 { User-Name = \"" + std::string(254, 'a') + "\" }",
-      Dictionary::builtin());
+  auto too_long =
+      parse_packet_text("Accounting-Request id=1 { User-Name = \"" + std::string(254, 'a') + "\" }",
+                        Dictionary::builtin());
   REQUIRE_FALSE(too_long);
 }
 

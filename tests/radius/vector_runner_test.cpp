@@ -7,16 +7,16 @@
 //   count N                        (the number of encode/decode cases in the file so far)
 // Every successful encode is decoded again and must equal the parsed packet (round trip).
 
-#include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
-#include <memory>
-
 #include "radius/authenticator.hpp"
 #include "radius/dictionary_parser.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 #include "radius/value.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 
 namespace fs = std::filesystem;
 using namespace acctlab::radius;
@@ -103,9 +103,9 @@ void run_file(const fs::path& path) {
         wire = *octets;
       }
       auto packet = decode_packet(wire, *dict);
-      last_text = packet ? render_packet(*packet, *dict, {.show_authenticator = false,
-                                                           .one_line = true})
-                         : "error " + std::string(to_string(packet.error().error));
+      last_text =
+          packet ? render_packet(*packet, *dict, {.show_authenticator = false, .one_line = true})
+                 : "error " + std::string(to_string(packet.error().error));
       if (packet) {
         // And the other way: a decoded packet encodes back to the same octets (up to Length).
         const std::size_t length = (std::size_t{wire[2]} << 8) | wire[3];
@@ -139,7 +139,9 @@ TEST_CASE("packet vectors", "[radius][vectors]") {
   int files = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() == ".vec") {
-      SECTION(entry.path().filename().string()) { run_file(entry.path()); }
+      SECTION(entry.path().filename().string()) {
+        run_file(entry.path());
+      }
       ++files;
     }
   }
