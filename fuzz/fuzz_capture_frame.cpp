@@ -1,12 +1,12 @@
 // libFuzzer target: arbitrary bytes through the link-layer / IP / UDP parser and the fragment
 // reassembler. The first two octets choose the link type; the rest is the frame.
 
+#include "pcap/fragment_reassembler.hpp"
+#include "pcap/frame_parser.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
-
-#include "pcap/fragment_reassembler.hpp"
-#include "pcap/frame_parser.hpp"
 
 namespace {
 

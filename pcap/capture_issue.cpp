@@ -10,7 +10,8 @@ struct IssueText {
 };
 
 constexpr std::array<IssueText, issue_kind_count> issue_table{{
-    {IssueKind::file_open_failed, "file_open_failed", "the file cannot be opened as pcap or pcapng"},
+    {IssueKind::file_open_failed, "file_open_failed",
+     "the file cannot be opened as pcap or pcapng"},
     {IssueKind::file_truncated, "file_truncated", "the file ends in the middle of a record"},
     {IssueKind::file_corrupt, "file_corrupt",
      "a record is corrupt; the rest of the file cannot be read"},

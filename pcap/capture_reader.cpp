@@ -23,8 +23,8 @@ std::unique_ptr<FileReader> FileReader::open(const std::string& path, std::strin
   std::setvbuf(file, reader->stdio_buffer_.get(), _IOFBF, stdio_buffer_size);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // Nanosecond precision: libpcap scales microsecond files, so one unit serves both.
-  reader->handle_ = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO,
-                                                            errbuf);
+  reader->handle_ =
+      pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (reader->handle_ == nullptr) {
     std::fclose(file);
     error = errbuf;
@@ -92,10 +92,10 @@ struct DatagramStream::Source {
 
 DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions options)
     : options_(std::move(options)),
-      reassembler_(options_.reassembly, [this](IssueKind kind, FrameRef where,
-                                               std::string_view detail) {
-        report(kind, where, detail);
-      }) {
+      reassembler_(options_.reassembly,
+                   [this](IssueKind kind, FrameRef where, std::string_view detail) {
+                     report(kind, where, detail);
+                   }) {
   for (auto port : radius_ports) {
     ports_.set(port);
   }

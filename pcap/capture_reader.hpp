@@ -3,6 +3,11 @@
 // one file or several merged into one time-ordered stream (stable by file order on equal times).
 // Bad input is counted and kept as Issue values with file and frame number; reading goes on.
 
+#include "pcap/capture_issue.hpp"
+#include "pcap/fragment_reassembler.hpp"
+#include "pcap/frame_parser.hpp"
+#include "pcap/ip_address.hpp"
+
 #include <bitset>
 #include <cstdint>
 #include <memory>
@@ -10,18 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "pcap/capture_issue.hpp"
-#include "pcap/fragment_reassembler.hpp"
-#include "pcap/frame_parser.hpp"
-#include "pcap/ip_address.hpp"
-
 struct pcap; // libpcap's pcap_t
 
 namespace acctlab::capture {
 
 /** One record as libpcap returns it; data is valid until the reader's next call. */
 struct RawFrame {
-  std::uint64_t frame = 0;        // 1-based, as Wireshark numbers frames
+  std::uint64_t frame = 0;       // 1-based, as Wireshark numbers frames
   std::int64_t timestamp_ns = 0; // since the Unix epoch
   std::uint32_t captured_length = 0;
   std::uint32_t original_length = 0;
@@ -86,18 +86,18 @@ struct StreamStats {
   std::uint64_t captured_bytes = 0;
   std::uint64_t not_ip = 0;
   std::uint64_t other_ip = 0;
-  std::uint64_t udp = 0;          // whole UDP datagrams, any port, including reassembled ones
-  std::uint64_t udp_matched = 0;  // on a selected port: what next() returned
-  std::uint64_t fragments = 0;    // IP fragments of UDP datagrams
-  std::uint64_t reassembled = 0;  // datagrams completed from fragments
+  std::uint64_t udp = 0;         // whole UDP datagrams, any port, including reassembled ones
+  std::uint64_t udp_matched = 0; // on a selected port: what next() returned
+  std::uint64_t fragments = 0;   // IP fragments of UDP datagrams
+  std::uint64_t reassembled = 0; // datagrams completed from fragments
   std::uint64_t invalid_frames = 0;
 };
 
 struct FileSummary {
   std::string path;
-  int link_type = -1;      // -1 when the file did not open
+  int link_type = -1; // -1 when the file did not open
   std::uint64_t frames = 0;
-  bool complete = false;   // read to its end without a file error
+  bool complete = false; // read to its end without a file error
 };
 
 class DatagramStream {

@@ -115,8 +115,7 @@ std::span<const std::uint8_t> FragmentReassembler::add(const ParsedFrame& fragme
   const std::uint32_t begin = fragment.fragment_offset;
   const std::uint32_t end = begin + length;
   // RFC 791 / RFC 8200: every fragment but the last carries a multiple of 8 octets.
-  if ((fragment.more_fragments && (length == 0 || length % 8 != 0)) ||
-      end > max_datagram_octets) {
+  if ((fragment.more_fragments && (length == 0 || length % 8 != 0)) || end > max_datagram_octets) {
     drop(p, IssueKind::fragment_invalid, where, "misaligned or oversized fragment");
     return {};
   }
@@ -138,9 +137,9 @@ std::span<const std::uint8_t> FragmentReassembler::add(const ParsedFrame& fragme
   const bool overlaps_next = pos != p.ranges.end() && pos->begin < end;
   const bool overlaps_prev = pos != p.ranges.begin() && std::prev(pos)->end > begin;
   if (overlaps_next || overlaps_prev) {
-    const bool exact_duplicate = overlaps_next && pos->begin == begin && pos->end == end &&
-                                 std::memcmp(p.data.data() + begin, fragment.payload.data(),
-                                             length) == 0;
+    const bool exact_duplicate =
+        overlaps_next && pos->begin == begin && pos->end == end &&
+        std::memcmp(p.data.data() + begin, fragment.payload.data(), length) == 0;
     if (exact_duplicate) {
       return {};
     }

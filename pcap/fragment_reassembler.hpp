@@ -3,6 +3,10 @@
 // concurrent datagrams and buffered octets, and a timeout measured in capture time. Overlapping
 // fragments drop the whole datagram (RFC 5722); exact duplicates are ignored.
 
+#include "pcap/capture_issue.hpp"
+#include "pcap/frame_parser.hpp"
+#include "pcap/ip_address.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -10,10 +14,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include "pcap/capture_issue.hpp"
-#include "pcap/frame_parser.hpp"
-#include "pcap/ip_address.hpp"
 
 namespace acctlab::capture {
 

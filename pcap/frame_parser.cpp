@@ -218,8 +218,8 @@ FrameKind parse_ethertype(std::uint16_t type, Bytes data, ParsedFrame& out) {
   }
   if (type < 0x0600) {
     // IEEE 802.3 length field: only LLC/SNAP with a zero OUI carries an EtherType (RFC 1042).
-    if (data.size() >= 8 && data[0] == 0xAA && data[1] == 0xAA && data[2] == 0x03 &&
-        data[3] == 0 && data[4] == 0 && data[5] == 0) {
+    if (data.size() >= 8 && data[0] == 0xAA && data[1] == 0xAA && data[2] == 0x03 && data[3] == 0 &&
+        data[4] == 0 && data[5] == 0) {
       type = be16(data.data() + 6);
       data = data.subspan(8);
     } else {

@@ -4,26 +4,26 @@
 // Pure and allocation-free: the result points into the frame. Fragments are reported for the
 // reassembler rather than decoded.
 
-#include <cstdint>
-#include <span>
-
 #include "pcap/capture_issue.hpp"
 #include "pcap/ip_address.hpp"
+
+#include <cstdint>
+#include <span>
 
 namespace acctlab::capture {
 
 /** libpcap DLT values this parser decodes (Linux numbering; LINKTYPE_LOOP is 108 here). */
 namespace link_type {
-inline constexpr int null = 0;        // DLT_NULL: 4-octet address family, capturer's byte order
-inline constexpr int ethernet = 1;    // DLT_EN10MB
-inline constexpr int raw = 12;        // DLT_RAW as libpcap maps LINKTYPE_RAW (101) on Linux
-inline constexpr int raw_bsd = 14;    // DLT_RAW on BSDs, seen in old files
+inline constexpr int null = 0;           // DLT_NULL: 4-octet address family, capturer's byte order
+inline constexpr int ethernet = 1;       // DLT_EN10MB
+inline constexpr int raw = 12;           // DLT_RAW as libpcap maps LINKTYPE_RAW (101) on Linux
+inline constexpr int raw_bsd = 14;       // DLT_RAW on BSDs, seen in old files
 inline constexpr int raw_linktype = 101; // LINKTYPE_RAW, should a reader pass it through
-inline constexpr int loop = 108;      // DLT_LOOP: 4-octet address family, network byte order
-inline constexpr int linux_sll = 113; // DLT_LINUX_SLL
-inline constexpr int ipv4 = 228;      // DLT_IPV4
-inline constexpr int ipv6 = 229;      // DLT_IPV6
-inline constexpr int linux_sll2 = 276; // DLT_LINUX_SLL2
+inline constexpr int loop = 108;         // DLT_LOOP: 4-octet address family, network byte order
+inline constexpr int linux_sll = 113;    // DLT_LINUX_SLL
+inline constexpr int ipv4 = 228;         // DLT_IPV4
+inline constexpr int ipv6 = 229;         // DLT_IPV6
+inline constexpr int linux_sll2 = 276;   // DLT_LINUX_SLL2
 } // namespace link_type
 
 /** True for the link types parse_frame understands. */
@@ -44,7 +44,7 @@ struct ParsedFrame {
   // this is cut_by_snaplen rather than a malformed packet.
   bool beyond_capture = false;
 
-  std::uint8_t vlan_count = 0; // tags seen (more than two are skipped but counted)
+  std::uint8_t vlan_count = 0;        // tags seen (more than two are skipped but counted)
   std::uint16_t vlan_ids[2] = {0, 0}; // outer first
 
   IpAddress source;
@@ -61,7 +61,8 @@ struct ParsedFrame {
   std::span<const std::uint8_t> payload;
 };
 
-/** Decodes one frame captured with the given DLT. Never throws; invalid input gives kind invalid. */
+/** Decodes one frame captured with the given DLT. Never throws; invalid input gives kind invalid.
+ */
 FrameKind parse_frame(int dlt, std::span<const std::uint8_t> frame, ParsedFrame& out) noexcept;
 
 /**

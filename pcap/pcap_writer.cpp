@@ -192,7 +192,9 @@ std::unique_ptr<PcapWriter> PcapWriter::create(const std::string& path, std::str
   return writer;
 }
 
-PcapWriter::~PcapWriter() { close(); }
+PcapWriter::~PcapWriter() {
+  close();
+}
 
 bool PcapWriter::write_frame(std::int64_t timestamp_ns, std::span<const std::uint8_t> frame) {
   if (file_ == nullptr) {

@@ -3,6 +3,8 @@
 // and frame builders for Ethernet (optionally VLAN-tagged) / IPv4 or IPv6 / UDP with correct
 // checksums and optional IP fragmentation. Tests and the benchmark generator use it.
 
+#include "pcap/ip_address.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -10,13 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "pcap/ip_address.hpp"
-
 namespace acctlab::capture {
 
 struct UdpFrameSpec {
   std::int64_t timestamp_ns = 0;
-  Endpoint source;      // source.address and destination.address must share a family
+  Endpoint source; // source.address and destination.address must share a family
   Endpoint destination;
   std::vector<std::uint16_t> vlan_ids; // outer first; outer ones are 802.1ad S-tags (QinQ)
   std::uint32_t ip_id = 0;             // IPv4 Identification / IPv6 Fragment Identification
@@ -46,7 +46,8 @@ public:
   /** Creates path; nullptr with error set when it cannot. link_type is a LINKTYPE_ value. */
   static std::unique_ptr<PcapWriter> create(const std::string& path, std::string& error,
                                             Precision precision = Precision::micro,
-                                            std::uint32_t snaplen = 65535, std::uint32_t link_type = 1);
+                                            std::uint32_t snaplen = 65535,
+                                            std::uint32_t link_type = 1);
   ~PcapWriter();
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;

@@ -1,9 +1,8 @@
 #include "pcap/capture_reader.hpp"
+#include "tests/pcap/capture_test_support.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
-
-#include "tests/pcap/capture_test_support.hpp"
 
 using namespace acctlab::capture;
 using namespace acctlab::capture::test;
@@ -247,10 +246,10 @@ TEST_CASE("A datagram cut by the snaplen is reported with its frame", "[pcap][re
   const auto file = dir / "snap.pcap";
   {
     auto w = create(file, PcapWriter::Precision::micro, 200);
-    REQUIRE(w->write_udp(spec_v4(1), tagged_payload(1, 100)));  // fits
-    REQUIRE(w->write_udp(spec_v4(2), tagged_payload(2, 400)));  // cut
-    REQUIRE(w->write_udp(spec_v4(3), tagged_payload(3, 150)));  // fits
-    REQUIRE(w->write_udp(spec_v6(4), tagged_payload(4, 300)));  // cut
+    REQUIRE(w->write_udp(spec_v4(1), tagged_payload(1, 100))); // fits
+    REQUIRE(w->write_udp(spec_v4(2), tagged_payload(2, 400))); // cut
+    REQUIRE(w->write_udp(spec_v4(3), tagged_payload(3, 150))); // fits
+    REQUIRE(w->write_udp(spec_v6(4), tagged_payload(4, 300))); // cut
   }
   DatagramStream stream({file.string()});
   const auto seen = read_all(stream);

@@ -2,15 +2,15 @@
 // Helpers shared by the capture tests: scratch paths under the build tree, running real tools
 // (tshark, editcap) and reading their output, and datagram payloads that say who they are.
 
+#include "pcap/capture_reader.hpp"
+#include "pcap/pcap_writer.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include "pcap/capture_reader.hpp"
-#include "pcap/pcap_writer.hpp"
 
 namespace acctlab::capture::test {
 

@@ -1,10 +1,9 @@
 #include "pcap/fragment_reassembler.hpp"
+#include "tests/pcap/capture_test_support.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
-
-#include "tests/pcap/capture_test_support.hpp"
 
 using namespace acctlab::capture;
 using namespace acctlab::capture::test;

@@ -1,8 +1,7 @@
 #include "pcap/frame_parser.hpp"
+#include "tests/pcap/capture_test_support.hpp"
 
 #include <catch2/catch.hpp>
-
-#include "tests/pcap/capture_test_support.hpp"
 
 using namespace acctlab::capture;
 using namespace acctlab::capture::test;
@@ -17,7 +16,8 @@ std::vector<std::uint8_t> single_ip_packet(const UdpFrameSpec& spec,
   return packets[0];
 }
 
-std::vector<std::uint8_t> concat(std::vector<std::uint8_t> head, const std::vector<std::uint8_t>& tail) {
+std::vector<std::uint8_t> concat(std::vector<std::uint8_t> head,
+                                 const std::vector<std::uint8_t>& tail) {
   head.insert(head.end(), tail.begin(), tail.end());
   return head;
 }
@@ -118,8 +118,8 @@ TEST_CASE("Linux cooked v1 and v2, raw IP and loopback link layers", "[pcap][fra
     CHECK(parsed.kind == FrameKind::invalid);
 
     // Loopback: AF_INET 2; AF_INET6 as Linux (10), BSDs (24, 28) and Darwin (30); both orders.
-    std::vector<std::uint32_t> families = v6 ? std::vector<std::uint32_t>{10, 24, 28, 30}
-                                             : std::vector<std::uint32_t>{2};
+    std::vector<std::uint32_t> families =
+        v6 ? std::vector<std::uint32_t>{10, 24, 28, 30} : std::vector<std::uint32_t>{2};
     for (auto family : families) {
       const auto f = static_cast<std::uint8_t>(family);
       for (int dlt : {link_type::null, link_type::loop}) {
