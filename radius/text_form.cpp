@@ -173,10 +173,8 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
   bool closed = false;
   std::size_t pos = brace + 1;
   auto flush = [&](std::size_t end) {
+    // Comments were cut by the scanner (a '#' outside quotes); a '#' inside quotes is text.
     auto item = trim(text.substr(start, end - start));
-    if (auto hash = item.find(" #"); hash != std::string_view::npos && !in_quotes) {
-      item = trim(item.substr(0, hash));
-    }
     if (!item.empty()) {
       items.push_back({item, item_line});
     }
