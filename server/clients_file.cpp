@@ -272,7 +272,10 @@ Expected<ClientList, ConfigError> parse_clients(std::string_view text, std::stri
         return error(key->line, "expected '=' after '" + key->text + "'");
       }
       auto value = lexer.next();
-      if (!value || value->kind != Token::Kind::word) {
+      if (!value) {
+        return error(lexer.line(), value.error());
+      }
+      if (value->kind != Token::Kind::word) {
         return error(key->line, "'" + key->text + "' needs a value");
       }
       const std::string& k = key->text;

@@ -269,6 +269,7 @@ void RecordWriter::run() {
   auto next_expire = clock::now() + options_.expire_every;
   std::vector<Completion> completions;
   bool failing = false;
+  std::optional<clock::time_point> stop_deadline;
   for (;;) {
     std::vector<WriteItem> batch;
     bool stopping = false;
@@ -309,15 +310,19 @@ void RecordWriter::run() {
           on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
         }
         failing = true;
-        if (stopping) {
-          // Shutting down while the database refuses writes: these items were never
+        if (stopping && !stop_deadline) {
+          stop_deadline = clock::now() + options_.stop_grace;
+        }
+        if (stop_deadline && clock::now() >= *stop_deadline) {
+          // Shutting down while the database still refuses writes: these items were never
           // acknowledged, so dropping them loses nothing the NAS believes is stored.
           std::lock_guard lock(mutex_);
           queue_.clear();
           return;
         }
         std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, delay, [this] { return stopping_; });
+        // Sleep the back-off; wake early only when a stop is newly requested.
+        wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
         delay = std::min(delay * 2, options_.retry_max);
         continue;
       }

@@ -88,6 +88,8 @@ struct WriterOptions {
   std::chrono::milliseconds expire_every{5000};
   std::chrono::milliseconds retry_initial{50};
   std::chrono::milliseconds retry_max{1000};
+  /** On stop, how long to keep retrying a failing commit before dropping what is unanswered. */
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
   /** Wall clock in unix seconds (injectable for tests). */
   std::function<double()> clock;
 };
@@ -109,8 +111,8 @@ public:
 
   /**
    * Commits what is queued, delivers its completions and stops the thread. When the database
-   * stays unwritable the uncommitted items are dropped without completions (nothing acknowledged
-   * is lost: they were never acknowledged).
+   * stays unwritable for stop_grace the uncommitted items are dropped without completions
+   * (nothing acknowledged is lost: they were never acknowledged).
    */
   void stop();
 
