@@ -114,6 +114,7 @@ TEST_CASE("SIGKILL during load loses no acknowledged request", "[server][durabil
   auto any = db.prepare("SELECT acct_session_id FROM records ORDER BY id LIMIT 1");
   REQUIRE(any.step());
   const auto session_id = any.column_text(0);
+  any.reset(); // end the read transaction, or later queries keep seeing this snapshot
   const auto stop =
       make_request({.status = 2, .session_id = session_id, .identifier = 1, .input_octets = 5});
   client.send(stop);
