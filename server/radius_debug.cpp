@@ -1,9 +1,9 @@
 #include "server/radius_debug.hpp"
 
+#include "radius/ios_debug.hpp"
+
 #include <cstdio>
 #include <ctime>
-
-#include "radius/ios_debug.hpp"
 
 namespace acctlab::server {
 
