@@ -1,12 +1,12 @@
 // acctlab gateway: the reference IOS IPsec gateway. Wires options to acctlab_gateway.
 
-#include <fstream>
-#include <iostream>
-
 #include "cli/command_registry.hpp"
 #include "client/ios_config.hpp"
 #include "client/scenario.hpp"
 #include "client/scenario_runner.hpp"
+
+#include <fstream>
+#include <iostream>
 
 namespace {
 
@@ -38,8 +38,8 @@ int check_config(const GatewayArgs& args) {
   std::cout << describe(read.config);
   print_diagnostics(read, args.check_config, std::cout);
   std::cout << read.count(Diagnostic::Severity::error) << " error(s), "
-            << read.count(Diagnostic::Severity::warning) << " warning(s): "
-            << (read.usable() ? "usable" : "not usable") << '\n';
+            << read.count(Diagnostic::Severity::warning)
+            << " warning(s): " << (read.usable() ? "usable" : "not usable") << '\n';
   return read.usable() ? 0 : 1;
 }
 
@@ -113,10 +113,10 @@ int run(const GatewayArgs& args) {
     events = &events_file;
   }
   RunResult result = run_scenario(read.config, *scenario, options, std::cout, events);
-  std::cerr << "acctlab gateway: " << result.starts << " start, " << result.interims
-            << " interim, " << result.stops << " stop record(s); " << result.transmissions
-            << " transmission(s), " << result.answers << " verified answer(s), "
-            << result.failovers << " failover(s), " << result.gave_up << " dropped\n";
+  std::cerr << "acctlab gateway: " << result.starts << " start, " << result.interims << " interim, "
+            << result.stops << " stop record(s); " << result.transmissions << " transmission(s), "
+            << result.answers << " verified answer(s), " << result.failovers << " failover(s), "
+            << result.gave_up << " dropped\n";
   if (!result.ok) {
     std::cerr << "acctlab gateway: " << result.error << '\n';
     return 1;
@@ -124,52 +124,57 @@ int run(const GatewayArgs& args) {
   return result.gave_up == 0 && result.bad_answers == 0 ? 0 : 2;
 }
 
-acctlab::cli::RegisterCommand reg{40, [](CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<GatewayArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "gateway", "Reference Cisco IOS IPsec VPN gateway: runs a scenario and sends its RADIUS "
-                 "accounting to --server");
-  cmd->footer("Examples:\n"
-              "  acctlab gateway --check-config client/scenarios/doc-no-profile.cfg\n"
-              "  acctlab gateway --config client/scenarios/document-debug.cfg \\\n"
-              "      --scenario client/scenarios/document-debug.scn --server 127.0.0.1:1813 \\\n"
-              "      --secret testing123 --debug radius,isakmp-aaa --events run.jsonl\n"
-              "Exit status: 0 all records acknowledged, 1 error, 2 records dropped or bad "
-              "answers.");
-  cmd->add_option("--check-config", args->check_config,
-                  "Read an IOS configuration, print the model and the warnings, and exit")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--config", args->config, "IOS configuration file")->check(CLI::ExistingFile);
-  cmd->add_option("--scenario", args->scenario, "Scenario file (docs/gateway.md)")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--server", args->servers,
-                  "RADIUS accounting server HOST:PORT, once per slot (the configured servers "
-                  "are never contacted)");
-  cmd->add_option("--secret", args->secret, "Shared secret (overrides the configured keys)");
-  cmd->add_option("--nas-ip", args->nas_ip, "NAS-IP-Address to send");
-  cmd->add_option("--interval", args->interval,
-                  "Interim interval: minutes, or a duration such as 90s (overrides the config)");
-  cmd->add_option("--clock", args->clock, "virtual (as fast as possible) or real")
-      ->check(CLI::IsMember({"virtual", "real"}));
-  cmd->add_option("--debug", args->debug, "radius,isakmp-aaa: IOS-style debug output");
-  cmd->add_option("--events", args->events, "Write the JSON-lines event log here ('-': stdout)");
-  cmd->add_option("--timeout", args->timeout,
-                  "Override 'radius-server timeout' (a duration such as 500ms)");
-  cmd->add_option("--answer-wait", args->answer_wait,
-                  "Virtual clock: real time to wait for answers before time moves (default 2s)");
-  cmd->callback([args, &exit_code, cmd] {
-    if (!args->check_config.empty()) {
-      exit_code = check_config(*args);
-      return;
-    }
-    if (args->config.empty() || args->scenario.empty()) {
-      std::cerr << "acctlab gateway: give --check-config FILE, or --config and --scenario\n"
-                << cmd->help();
-      exit_code = 1;
-      return;
-    }
-    exit_code = run(*args);
-  });
-}};
+acctlab::cli::RegisterCommand reg{
+    40, [](CLI::App& app, int& exit_code) {
+      auto args = std::make_shared<GatewayArgs>();
+      CLI::App* cmd = app.add_subcommand(
+          "gateway", "Reference Cisco IOS IPsec VPN gateway: runs a scenario and sends its RADIUS "
+                     "accounting to --server");
+      cmd->footer(
+          "Examples:\n"
+          "  acctlab gateway --check-config client/scenarios/doc-no-profile.cfg\n"
+          "  acctlab gateway --config client/scenarios/document-debug.cfg \\\n"
+          "      --scenario client/scenarios/document-debug.scn --server 127.0.0.1:1813 \\\n"
+          "      --secret testing123 --debug radius,isakmp-aaa --events run.jsonl\n"
+          "Exit status: 0 all records acknowledged, 1 error, 2 records dropped or bad "
+          "answers.");
+      cmd->add_option("--check-config", args->check_config,
+                      "Read an IOS configuration, print the model and the warnings, and exit")
+          ->check(CLI::ExistingFile);
+      cmd->add_option("--config", args->config, "IOS configuration file")->check(CLI::ExistingFile);
+      cmd->add_option("--scenario", args->scenario, "Scenario file (docs/gateway.md)")
+          ->check(CLI::ExistingFile);
+      cmd->add_option("--server", args->servers,
+                      "RADIUS accounting server HOST:PORT, once per slot (the configured servers "
+                      "are never contacted)");
+      cmd->add_option("--secret", args->secret, "Shared secret (overrides the configured keys)");
+      cmd->add_option("--nas-ip", args->nas_ip, "NAS-IP-Address to send");
+      cmd->add_option(
+          "--interval", args->interval,
+          "Interim interval: minutes, or a duration such as 90s (overrides the config)");
+      cmd->add_option("--clock", args->clock, "virtual (as fast as possible) or real")
+          ->check(CLI::IsMember({"virtual", "real"}));
+      cmd->add_option("--debug", args->debug, "radius,isakmp-aaa: IOS-style debug output");
+      cmd->add_option("--events", args->events,
+                      "Write the JSON-lines event log here ('-': stdout)");
+      cmd->add_option("--timeout", args->timeout,
+                      "Override 'radius-server timeout' (a duration such as 500ms)");
+      cmd->add_option(
+          "--answer-wait", args->answer_wait,
+          "Virtual clock: real time to wait for answers before time moves (default 2s)");
+      cmd->callback([args, &exit_code, cmd] {
+        if (!args->check_config.empty()) {
+          exit_code = check_config(*args);
+          return;
+        }
+        if (args->config.empty() || args->scenario.empty()) {
+          std::cerr << "acctlab gateway: give --check-config FILE, or --config and --scenario\n"
+                    << cmd->help();
+          exit_code = 1;
+          return;
+        }
+        exit_code = run(*args);
+      });
+    }};
 
 } // namespace

@@ -1,9 +1,9 @@
 #include "client/debug_radius.hpp"
 
+#include "client/accounting_packet.hpp"
+
 #include <cstdio>
 #include <string_view>
-
-#include "client/accounting_packet.hpp"
 
 namespace acctlab::gateway {
 namespace {
@@ -98,7 +98,10 @@ std::string value_text(const Name* name, std::span<const std::uint8_t> value) {
         return hex(value);
       }
       std::uint32_t v = be32(value);
-      std::string_view text = v == 0 ? "none" : v == 1 ? "user-request" : v == 2 ? "lost-carrier" : "?";
+      std::string_view text = v == 0   ? "none"
+                              : v == 1 ? "user-request"
+                              : v == 2 ? "lost-carrier"
+                                       : "?";
       return std::string(text) + " [" + std::to_string(v) + "]";
     }
   }
@@ -143,10 +146,10 @@ std::vector<std::string> debug_attribute_lines(std::span<const std::uint8_t> wir
     auto value = wire.subspan(i + 2, len - 2u);
     if (type == 26 && value.size() >= 4) {
       std::uint32_t vendor = be32(value);
-      lines.push_back("RADIUS: Vendor, " +
-                      (vendor == attr::cisco_vendor ? std::string("Cisco")
-                                                    : std::to_string(vendor)) +
-                      " [26] " + std::to_string(len));
+      lines.push_back(
+          "RADIUS: Vendor, " +
+          (vendor == attr::cisco_vendor ? std::string("Cisco") : std::to_string(vendor)) +
+          " [26] " + std::to_string(len));
       auto sub = value.subspan(4);
       std::size_t j = 0;
       while (j + 2 <= sub.size()) {
@@ -157,12 +160,10 @@ std::vector<std::string> debug_attribute_lines(std::span<const std::uint8_t> wir
           break;
         }
         auto sub_value = sub.subspan(j + 2, sub_len - 2u);
-        std::string_view sub_name = vendor == attr::cisco_vendor && sub_type == attr::cisco_avpair
-                                        ? "Cisco AVpair"
-                                    : vendor == attr::cisco_vendor &&
-                                            sub_type == attr::cisco_nas_port
-                                        ? "cisco-nas-port"
-                                        : "Vendor-Attribute";
+        std::string_view sub_name =
+            vendor == attr::cisco_vendor && sub_type == attr::cisco_avpair     ? "Cisco AVpair"
+            : vendor == attr::cisco_vendor && sub_type == attr::cisco_nas_port ? "cisco-nas-port"
+                                                                               : "Vendor-Attribute";
         lines.push_back("RADIUS: " + label(sub_name, sub_type) + " " + std::to_string(sub_len) +
                         " " + quoted(sub_value));
         j += sub_len;

@@ -1,10 +1,10 @@
 #include "client/event_log.hpp"
 
+#include "client/debug_radius.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
-
-#include "client/debug_radius.hpp"
 
 namespace acctlab::gateway {
 namespace {

@@ -3,10 +3,10 @@
 // packet sent and every answer received (with its Response Authenticator and whether it
 // verified). The tester and people read it; the format is documented in docs/gateway.md.
 
-#include <string>
-
 #include "client/gateway_model.hpp"
 #include "client/radius_transport.hpp"
+
+#include <string>
 
 namespace acctlab::gateway {
 
@@ -18,6 +18,7 @@ std::string transport_json(const TransportEvent& event, const ServerEndpoint* se
 /** {"event":"error","line":N,...}: a scenario step that could not run. */
 std::string error_json(Millis time, int line, const std::string& message);
 /** {"event":"summary",...} */
-std::string summary_json(Millis time, const std::vector<std::pair<std::string, std::uint64_t>>& counts);
+std::string summary_json(Millis time,
+                         const std::vector<std::pair<std::string, std::uint64_t>>& counts);
 
 } // namespace acctlab::gateway

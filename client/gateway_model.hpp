@@ -4,6 +4,9 @@
 // the first pair is created and stops when the last IPsec SA is deleted. Pure: no I/O, time comes
 // from an injected Clock, and the records it decides on come out as AccountingEvents.
 
+#include "client/clock.hpp"
+#include "client/ios_config.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -11,16 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "client/clock.hpp"
-#include "client/ios_config.hpp"
-
 namespace acctlab::gateway {
 
 /** A remote-access peer as a scenario declares it. */
 struct PeerSpec {
-  std::string name;               // the scenario's label for it
-  Ipv4Address initiator{};        // isakmp-initiator-ip: the peer's public address
-  IkeIdentity identity;           // its IKE phase 1 ID payload
+  std::string name;                      // the scenario's label for it
+  Ipv4Address initiator{};               // isakmp-initiator-ip: the peer's public address
+  IkeIdentity identity;                  // its IKE phase 1 ID payload
   std::optional<std::string> xauth_user; // no XAUTH: no User-Name (the document, Table 1)
   std::optional<Ipv4Address> address;    // mode-config address (Framed-IP-Address)
   std::optional<std::string> pool;       // ...or allocated from this `ip local pool`
@@ -47,8 +47,8 @@ struct AccountingEvent {
   Kind kind = Kind::start;
   Millis time{0};
   std::string peer;
-  std::uint32_t aaa_id = 0;       // the AAA request context: "RADIUS(00000002)"
-  std::string session_id;         // Acct-Session-Id, "00000001"
+  std::uint32_t aaa_id = 0; // the AAA request context: "RADIUS(00000002)"
+  std::string session_id;   // Acct-Session-Id, "00000001"
   const AccountingList* list = nullptr;
   std::optional<std::string> user_name;
   std::optional<Ipv4Address> framed_ip;

@@ -94,16 +94,17 @@ enum class Mode : std::uint8_t {
 bool known_unused_subcommand(Mode mode, std::string_view word) {
   switch (mode) {
     case Mode::isakmp_profile:
-      return is_one_of(word, {"keyring", "keepalive", "ca", "self-identity", "initiate",
-                              "local-address", "qos-group", "virtual-template", "description",
-                              "no"});
+      return is_one_of(word,
+                       {"keyring", "keepalive", "ca", "self-identity", "initiate", "local-address",
+                        "qos-group", "virtual-template", "description", "no"});
     case Mode::crypto_map:
       return is_one_of(word, {"match", "reverse-route", "set", "description", "qos", "no"});
     case Mode::interface:
-      return is_one_of(word, {"no", "ip", "duplex", "speed", "load-interval", "description",
-                              "shutdown", "encapsulation", "bandwidth", "keepalive", "cdp", "mtu",
-                              "media-type", "standby", "ipv6", "tunnel", "fair-queue",
-                              "service-policy", "negotiation", "clock"});
+      return is_one_of(
+          word, {"no",          "ip",         "duplex",         "speed",       "load-interval",
+                 "description", "shutdown",   "encapsulation",  "bandwidth",   "keepalive",
+                 "cdp",         "mtu",        "media-type",     "standby",     "ipv6",
+                 "tunnel",      "fair-queue", "service-policy", "negotiation", "clock"});
     case Mode::server_group:
       return is_one_of(word, {"deadtime", "ip", "server-private", "no"});
     case Mode::isakmp_policy:
@@ -114,8 +115,8 @@ bool known_unused_subcommand(Mode mode, std::string_view word) {
       return is_one_of(word, {"key", "pool", "dns", "wins", "domain", "acl", "save-password",
                               "include-local-lan", "banner", "split-dns", "no"});
     case Mode::line:
-      return is_one_of(word, {"exec-timeout", "exec", "password", "login", "transport",
-                              "privilege", "logging", "stopbits", "speed", "no", "session-timeout",
+      return is_one_of(word, {"exec-timeout", "exec", "password", "login", "transport", "privilege",
+                              "logging", "stopbits", "speed", "no", "session-timeout",
                               "access-class", "history", "width", "length"});
     case Mode::access_list:
       return is_one_of(word, {"permit", "deny", "remark", "no"});
@@ -134,13 +135,16 @@ bool known_unused_global(const Tokens& t) {
     return t.size() > 1 && is_one_of(t[1], {"isakmp", "ipsec", "ca", "pki", "key", "engine",
                                             "logging", "call", "map", "dynamic-map"});
   }
-  return is_one_of(w, {"version", "service", "no", "ip", "voice", "call", "mgcp", "dial-peer",
-                       "gatekeeper", "line", "access-list", "ntp", "exception", "username",
-                       "enable", "boot", "logging", "snmp-server", "control-plane", "router",
-                       "clock", "banner", "alias", "scheduler", "tacacs-server", "vpdn",
-                       "multilink", "memory-size", "archive", "license", "redundancy",
-                       "spanning-tree", "vtp", "class-map", "policy-map", "aaa", "radius-server",
-                       "exit", "ipv6", "cdp", "file", "hw-module", "card", "controller"});
+  return is_one_of(
+      w,
+      {"version",       "service",       "no",         "ip",          "voice",       "call",
+       "mgcp",          "dial-peer",     "gatekeeper", "line",        "access-list", "ntp",
+       "exception",     "username",      "enable",     "boot",        "logging",     "snmp-server",
+       "control-plane", "router",        "clock",      "banner",      "alias",       "scheduler",
+       "tacacs-server", "vpdn",          "multilink",  "memory-size", "archive",     "license",
+       "redundancy",    "spanning-tree", "vtp",        "class-map",   "policy-map",  "aaa",
+       "radius-server", "exit",          "ipv6",       "cdp",         "file",        "hw-module",
+       "card",          "controller"});
 }
 
 // Which unmodelled mode a known global command opens (so its sub-commands are recognised).
@@ -161,8 +165,8 @@ Mode mode_opened_by(const Tokens& t) {
   if (at(0) == "ip" && at(1) == "access-list") {
     return Mode::access_list;
   }
-  if (is_one_of(at(0), {"gatekeeper", "mgcp", "dial-peer", "router", "control-plane",
-                        "class-map", "policy-map"}) ||
+  if (is_one_of(at(0), {"gatekeeper", "mgcp", "dial-peer", "router", "control-plane", "class-map",
+                        "policy-map"}) ||
       (at(0) == "ip" && at(1) == "vrf") || (at(0) == "key" && at(1) == "chain")) {
     return Mode::other;
   }
@@ -623,7 +627,8 @@ private:
       return;
     }
     auto& lists = cfg().accounting_lists;
-    auto it = std::find_if(lists.begin(), lists.end(), [&](auto& l) { return l.name == list.name; });
+    auto it =
+        std::find_if(lists.begin(), lists.end(), [&](auto& l) { return l.name == list.name; });
     if (it != lists.end()) {
       *it = std::move(list); // IOS replaces a method list that is entered again
     } else {
@@ -640,8 +645,8 @@ private:
         return enter(Mode::global);
       }
       auto& profiles = cfg().profiles;
-      auto it = std::find_if(profiles.begin(), profiles.end(),
-                             [&](auto& p) { return p.name == tok(3); });
+      auto it =
+          std::find_if(profiles.begin(), profiles.end(), [&](auto& p) { return p.name == tok(3); });
       if (it == profiles.end()) {
         profiles.push_back({.name = std::string(tok(3)), .line = line_number_});
         it = profiles.end() - 1;
@@ -669,8 +674,7 @@ private:
       // crypto map NAME client accounting list LIST (the document's example) or
       // crypto map NAME client-accounting-list LIST (the command reference's syntax).
       std::optional<std::string_view> list;
-      if (tok(3) == "client" && tok(4) == "accounting" && tok(5) == "list" &&
-          tokens_.size() == 7) {
+      if (tok(3) == "client" && tok(4) == "accounting" && tok(5) == "list" && tokens_.size() == 7) {
         list = tok(6);
       } else if (tok(3) == "client-accounting-list" && tokens_.size() == 5) {
         list = tok(4);
@@ -680,7 +684,8 @@ private:
       }
       if (list) {
         auto& lists = cfg().map_accounting_lists;
-        auto it = std::find_if(lists.begin(), lists.end(), [&](auto& p) { return p.first == name; });
+        auto it =
+            std::find_if(lists.begin(), lists.end(), [&](auto& p) { return p.first == name; });
         if (it != lists.end()) {
           it->second = std::string(*list);
         } else {
@@ -701,7 +706,8 @@ private:
     }
     auto& maps = cfg().crypto_maps;
     auto it = std::find_if(maps.begin(), maps.end(), [&](auto& e) {
-      return e.map_name == name && e.sequence == *sequence && e.dynamic_template == dynamic_template;
+      return e.map_name == name && e.sequence == *sequence &&
+             e.dynamic_template == dynamic_template;
     });
     if (it == maps.end()) {
       maps.push_back({.map_name = std::string(name),
@@ -854,8 +860,8 @@ private:
     for (const auto& [map, list] : c.map_accounting_lists) {
       if (!c.accounting_list(list)) {
         add(Diagnostic::Severity::warning,
-            "client accounting list '" + list + "' of crypto map '" + map + "' is not defined",
-            0, "crypto map " + map + " client accounting list " + list);
+            "client accounting list '" + list + "' of crypto map '" + map + "' is not defined", 0,
+            "crypto map " + map + " client accounting list " + list);
       }
     }
     for (const CryptoMapEntry& e : c.crypto_maps) {
@@ -904,8 +910,9 @@ private:
       }
     }
     if (!c.aaa_new_model && !c.accounting_lists.empty()) {
-      add(Diagnostic::Severity::warning, "'aaa new-model' is missing: IOS would reject the aaa "
-                                         "commands; the gateway accepts them",
+      add(Diagnostic::Severity::warning,
+          "'aaa new-model' is missing: IOS would reject the aaa "
+          "commands; the gateway accepts them",
           0, "");
     }
     bool any_accounting = std::any_of(c.profiles.begin(), c.profiles.end(), [&](auto& p) {
@@ -989,8 +996,7 @@ std::string format_ipv4(const Ipv4Address& a) {
 
 std::string Diagnostic::to_string() const {
   std::string out = (line > 0 ? "line " + std::to_string(line) : std::string("configuration")) +
-                    ": " +
-                    (severity == Severity::error ? "error: " : "warning: ") + message;
+                    ": " + (severity == Severity::error ? "error: " : "warning: ") + message;
   if (!text.empty()) {
     out += ": " + text;
   }
@@ -1124,14 +1130,18 @@ const Interface* IosConfig::crypto_interface() const {
   return nullptr;
 }
 
-bool ConfigReadResult::usable() const { return count(Diagnostic::Severity::error) == 0; }
+bool ConfigReadResult::usable() const {
+  return count(Diagnostic::Severity::error) == 0;
+}
 
 std::size_t ConfigReadResult::count(Diagnostic::Severity severity) const {
   return static_cast<std::size_t>(std::count_if(diagnostics.begin(), diagnostics.end(),
                                                 [&](auto& d) { return d.severity == severity; }));
 }
 
-ConfigReadResult read_ios_config(std::string_view text) { return Reader{}.run(text); }
+ConfigReadResult read_ios_config(std::string_view text) {
+  return Reader{}.run(text);
+}
 
 ConfigReadResult read_ios_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -1166,8 +1176,7 @@ ProfileMatch match_profile(const IosConfig& config, const IkeIdentity& identity)
   return match;
 }
 
-const AccountingList* resolve_accounting_list(const IosConfig& config,
-                                              const IsakmpProfile* profile,
+const AccountingList* resolve_accounting_list(const IosConfig& config, const IsakmpProfile* profile,
                                               std::string_view crypto_map_name) {
   if (profile && profile->accounting_list) {
     return config.accounting_list(*profile->accounting_list);
@@ -1251,8 +1260,8 @@ std::string describe(const IosConfig& c) {
     out << "radius-server " << format_ipv4(h.address) << " auth-port " << h.auth_port
         << " acct-port " << h.acct_port << (h.key ? " key set" : "") << "\n";
   }
-  out << "radius-server key: " << (c.radius_key ? "set" : "not set")
-      << ", retransmit " << c.radius_retransmit << ", timeout " << c.radius_timeout_seconds
+  out << "radius-server key: " << (c.radius_key ? "set" : "not set") << ", retransmit "
+      << c.radius_retransmit << ", timeout " << c.radius_timeout_seconds
       << "s, vsa send accounting: " << (c.vsa_send_accounting ? "yes" : "no") << "\n";
   for (const auto& p : c.profiles) {
     out << "isakmp profile " << p.name << ": vrf " << (p.vrf ? *p.vrf : "-");
@@ -1286,8 +1295,8 @@ std::string describe(const IosConfig& c) {
     out << "crypto map " << map << " client accounting list " << list << "\n";
   }
   for (const auto& p : c.pools) {
-    out << "ip local pool " << p.name << " " << format_ipv4(p.first) << " - "
-        << format_ipv4(p.last) << "\n";
+    out << "ip local pool " << p.name << " " << format_ipv4(p.first) << " - " << format_ipv4(p.last)
+        << "\n";
   }
   for (const auto& i : c.interfaces) {
     out << "interface " << i.name;

@@ -70,8 +70,8 @@ std::string_view to_string(IkeIdentity::Type type);
 struct MatchIdentity {
   enum class Kind : std::uint8_t { group, address, host, host_domain, user, user_domain };
   Kind kind = Kind::group;
-  std::string value;         // group name, host, domain, user FQDN; the address as text
-  Ipv4Address address{};     // for address
+  std::string value;     // group name, host, domain, user FQDN; the address as text
+  Ipv4Address address{}; // for address
   Ipv4Address mask{255, 255, 255, 255};
   int line = 0;
 
@@ -101,7 +101,7 @@ struct SaLifetime {
 struct CryptoMapEntry {
   std::string map_name;
   int sequence = 0;
-  bool dynamic_template = false;   // defined by `crypto dynamic-map`
+  bool dynamic_template = false; // defined by `crypto dynamic-map`
   bool ipsec_isakmp = false;
   std::optional<std::string> dynamic_map; // `crypto map M N ipsec-isakmp dynamic D`
   std::vector<Ipv4Address> peers;
@@ -182,8 +182,7 @@ ProfileMatch match_profile(const IosConfig& config, const IkeIdentity& identity)
  * The accounting list a peer's session uses: the profile's `accounting` list, else the crypto
  * map's `client accounting list`, else none (the document, "crypto isakmp profile", Note).
  */
-const AccountingList* resolve_accounting_list(const IosConfig& config,
-                                              const IsakmpProfile* profile,
+const AccountingList* resolve_accounting_list(const IosConfig& config, const IsakmpProfile* profile,
                                               std::string_view crypto_map_name);
 
 /** A RADIUS server the accounting list sends to, in failover order, with its key. */

@@ -1,14 +1,14 @@
 #include "client/radius_transport.hpp"
 
+#include "radius/authenticator.hpp"
+#include "radius/dictionary.hpp"
+#include "radius/packet_codec.hpp"
+
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <charconv>
 #include <map>
-
-#include "radius/authenticator.hpp"
-#include "radius/dictionary.hpp"
-#include "radius/packet_codec.hpp"
 
 namespace acctlab::gateway {
 
@@ -287,9 +287,8 @@ struct RadiusTransport::Impl {
     ++f.attempt;
     f.deadline = now + options.timeout;
     SlotState state = states[f.server];
-    TransportEvent e = event(state == SlotState::down ? TransportEvent::Kind::lost
-                                                      : TransportEvent::Kind::sent,
-                             f);
+    TransportEvent e = event(
+        state == SlotState::down ? TransportEvent::Kind::lost : TransportEvent::Kind::sent, f);
     e.new_identifier = changed;
     e.wire = f.wire;
     if (state == SlotState::down) {
@@ -360,10 +359,10 @@ struct RadiusTransport::Impl {
       events.push_back(std::move(bad));
       return;
     }
-    TransportEvent e = event(states[f.server] == SlotState::drop_answers
-                                 ? TransportEvent::Kind::dropped_answer
-                                 : TransportEvent::Kind::answer,
-                             f);
+    TransportEvent e =
+        event(states[f.server] == SlotState::drop_answers ? TransportEvent::Kind::dropped_answer
+                                                          : TransportEvent::Kind::answer,
+              f);
     e.wire = std::move(wire);
     e.rtt = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - f.sent_real);
     if (e.kind == TransportEvent::Kind::dropped_answer) {
@@ -459,25 +458,36 @@ struct RadiusTransport::Impl {
 
 RadiusTransport::RadiusTransport(std::vector<ServerEndpoint> endpoints, TransportOptions options,
                                  const Clock& clock)
-    : endpoints_(std::move(endpoints)),
-      impl_(std::make_unique<Impl>(endpoints_, options, clock)) {}
+    : endpoints_(std::move(endpoints)), impl_(std::make_unique<Impl>(endpoints_, options, clock)) {}
 
 RadiusTransport::~RadiusTransport() = default;
 
-std::optional<std::string> RadiusTransport::open() { return impl_->open(); }
-void RadiusTransport::submit(OutgoingRecord record) { impl_->submit(std::move(record)); }
+std::optional<std::string> RadiusTransport::open() {
+  return impl_->open();
+}
+void RadiusTransport::submit(OutgoingRecord record) {
+  impl_->submit(std::move(record));
+}
 void RadiusTransport::set_slot_state(std::size_t server, SlotState state) {
   if (server < impl_->states.size()) {
     impl_->states[server] = state;
   }
 }
-void RadiusTransport::on_time() { impl_->on_time(); }
-std::optional<Millis> RadiusTransport::next_deadline() const { return impl_->next_deadline(); }
+void RadiusTransport::on_time() {
+  impl_->on_time();
+}
+std::optional<Millis> RadiusTransport::next_deadline() const {
+  return impl_->next_deadline();
+}
 void RadiusTransport::poll(Millis real_wait, bool until_quiet) {
   impl_->poll(real_wait, until_quiet);
 }
-std::size_t RadiusTransport::answerable() const { return impl_->answerable(); }
-std::size_t RadiusTransport::in_flight() const { return impl_->flights.size(); }
+std::size_t RadiusTransport::answerable() const {
+  return impl_->answerable();
+}
+std::size_t RadiusTransport::in_flight() const {
+  return impl_->flights.size();
+}
 std::vector<TransportEvent> RadiusTransport::take_events() {
   std::vector<TransportEvent> out;
   out.swap(impl_->events);

@@ -6,6 +6,9 @@
 // Time comes from the injected Clock: timeouts fire when the caller calls on_time() at or after
 // a flight's deadline, so on a virtual clock a 5-second timeout costs no real time.
 
+#include "client/clock.hpp"
+#include "radius/packet.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,18 +16,15 @@
 #include <string>
 #include <vector>
 
-#include "client/clock.hpp"
-#include "radius/packet.hpp"
-
 namespace acctlab::gateway {
 
 /** Where a slot's requests go: one --server option. */
 struct ServerEndpoint {
-  std::string slot;       // the scenario's name for it ("A")
-  std::string host;       // "127.0.0.1" or "::1"
+  std::string slot; // the scenario's name for it ("A")
+  std::string host; // "127.0.0.1" or "::1"
   std::uint16_t port = 0;
   std::string secret;
-  std::string configured; // the configuration's server it stands for ("10.1.1.4:1646")
+  std::string configured;        // the configuration's server it stands for ("10.1.1.4:1646")
   std::string to_string() const; // "127.0.0.1:1813" or "[::1]:1813"
 };
 
@@ -40,7 +40,7 @@ struct TransportOptions {
 struct OutgoingRecord {
   std::uint64_t handle = 0;
   std::uint32_t aaa_id = 0;
-  std::string label; // "Start 00000001": for logs
+  std::string label;                // "Start 00000001": for logs
   std::vector<std::size_t> servers; // indices into the endpoints, in failover order
   bool broadcast = false;
   Millis created{0};
@@ -50,14 +50,14 @@ struct OutgoingRecord {
 /** Everything the transport did, for the debug output and the event log. */
 struct TransportEvent {
   enum class Kind : std::uint8_t {
-    sent,          // a transmission (first or retransmission) went on the wire
-    lost,          // a transmission the scenario's "server down" swallowed
-    answer,        // a verified Accounting-Response completed a flight
-    bad_answer,    // a datagram that failed verification (ignored)
+    sent,           // a transmission (first or retransmission) went on the wire
+    lost,           // a transmission the scenario's "server down" swallowed
+    answer,         // a verified Accounting-Response completed a flight
+    bad_answer,     // a datagram that failed verification (ignored)
     dropped_answer, // an answer the scenario's "drop-answers" discarded
-    timeout,       // no answer within the timeout
-    failover,      // the record moves to the next server
-    gave_up,       // every server failed: the record is dropped
+    timeout,        // no answer within the timeout
+    failover,       // the record moves to the next server
+    gave_up,        // every server failed: the record is dropped
   };
   Kind kind = Kind::sent;
   Millis time{0};
@@ -67,8 +67,8 @@ struct TransportEvent {
   std::size_t server = 0;
   std::uint8_t identifier = 0;
   std::uint16_t local_port = 0;
-  std::uint32_t attempt = 0; // 1 for the first transmission to a server
-  std::uint32_t delay = 0;   // the Acct-Delay-Time sent
+  std::uint32_t attempt = 0;   // 1 for the first transmission to a server
+  std::uint32_t delay = 0;     // the Acct-Delay-Time sent
   bool new_identifier = false; // the packet changed since the previous transmission
   std::vector<std::uint8_t> wire;
   Millis rtt{0};

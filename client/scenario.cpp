@@ -44,7 +44,8 @@ std::string replace_index(std::string_view pattern, std::uint32_t index) {
   std::size_t pos = 0;
   while (true) {
     std::size_t at = pattern.find("{n}", pos);
-    out.append(pattern.substr(pos, at == std::string_view::npos ? std::string_view::npos : at - pos));
+    out.append(
+        pattern.substr(pos, at == std::string_view::npos ? std::string_view::npos : at - pos));
     if (at == std::string_view::npos) {
       return out;
     }
@@ -136,9 +137,9 @@ private:
       return server();
     }
     static const std::map<std::string_view, ScenarioStep::Op> peer_ops = {
-        {"connect", ScenarioStep::Op::connect},       {"sa-up", ScenarioStep::Op::sa_up},
-        {"traffic", ScenarioStep::Op::traffic},       {"rekey", ScenarioStep::Op::rekey_ipsec},
-        {"sa-down", ScenarioStep::Op::sa_down},       {"ike-delete", ScenarioStep::Op::ike_delete},
+        {"connect", ScenarioStep::Op::connect}, {"sa-up", ScenarioStep::Op::sa_up},
+        {"traffic", ScenarioStep::Op::traffic}, {"rekey", ScenarioStep::Op::rekey_ipsec},
+        {"sa-down", ScenarioStep::Op::sa_down}, {"ike-delete", ScenarioStep::Op::ike_delete},
         {"dead", ScenarioStep::Op::dead},
     };
     auto op = peer_ops.find(w);

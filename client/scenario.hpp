@@ -12,15 +12,15 @@
 //
 // Peer arguments name one peer or a numbered range declared by `peers`: u[1-10].
 
+#include "client/clock.hpp"
+#include "client/gateway_model.hpp"
+#include "radius/result.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "client/clock.hpp"
-#include "client/gateway_model.hpp"
-#include "radius/result.hpp"
 
 namespace acctlab::gateway {
 

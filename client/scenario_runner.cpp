@@ -1,15 +1,15 @@
 #include "client/scenario_runner.hpp"
 
-#include <algorithm>
-#include <map>
-#include <memory>
-#include <set>
-
 #include "client/accounting_packet.hpp"
 #include "client/debug_radius.hpp"
 #include "client/event_log.hpp"
 #include "client/gateway_model.hpp"
 #include "client/radius_transport.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
 
 namespace acctlab::gateway {
 
@@ -139,10 +139,11 @@ private:
     packet_options_.send_vsa = config_.vsa_send_accounting;
     TransportOptions transport_options;
     transport_options.retransmit = config_.radius_retransmit;
-    transport_options.timeout =
-        options_.timeout ? *options_.timeout
-                         : Millis{std::int64_t{config_.radius_timeout_seconds} * 1000};
-    transport_ = std::make_unique<RadiusTransport>(std::move(endpoints), transport_options, *clock_);
+    transport_options.timeout = options_.timeout
+                                    ? *options_.timeout
+                                    : Millis{std::int64_t{config_.radius_timeout_seconds} * 1000};
+    transport_ =
+        std::make_unique<RadiusTransport>(std::move(endpoints), transport_options, *clock_);
     if (auto error = transport_->open()) {
       return fail(*error);
     }
@@ -167,7 +168,7 @@ private:
       case Op::server_up:
       case Op::server_drop_answers: {
         int slot = scenario_.slot_index(step.slot);
-        SlotState state = step.op == Op::server_down   ? SlotState::down
+        SlotState state = step.op == Op::server_down ? SlotState::down
                           : step.op == Op::server_up ? SlotState::up
                                                      : SlotState::drop_answers;
         transport_->set_slot_state(static_cast<std::size_t>(slot), state);
@@ -314,8 +315,8 @@ private:
               // As in the document's Stop and Interim listings.
               print("RADIUS(" + format_aaa_id(e.aaa_id) + "): Using existing nas_port " +
                     std::to_string(packet_options_.nas_port));
-              print("RADIUS(" + format_aaa_id(e.aaa_id) + "): Config NAS IP: " +
-                    format_ipv4(packet_options_.nas_ip));
+              print("RADIUS(" + format_aaa_id(e.aaa_id) +
+                    "): Config NAS IP: " + format_ipv4(packet_options_.nas_ip));
             }
             for (auto& line : debug_request_lines(e.aaa_id, e.wire, server->to_string())) {
               print(std::move(line));
@@ -468,8 +469,8 @@ private:
 
 } // namespace
 
-RunResult run_scenario(const IosConfig& config, const Scenario& scenario,
-                       const RunOptions& options, std::ostream& debug, std::ostream* events) {
+RunResult run_scenario(const IosConfig& config, const Scenario& scenario, const RunOptions& options,
+                       std::ostream& debug, std::ostream* events) {
   return Runner(config, scenario, options, debug, events).run();
 }
 

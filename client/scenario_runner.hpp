@@ -3,14 +3,14 @@
 // Accounting-Requests, delivers them with the RadiusTransport, and writes the `debug radius` /
 // `debug crypto isakmp aaa` lines and the JSON-lines event log. Never throws on bad input.
 
+#include "client/ios_config.hpp"
+#include "client/scenario.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include "client/ios_config.hpp"
-#include "client/scenario.hpp"
 
 namespace acctlab::gateway {
 
@@ -35,15 +35,15 @@ struct RunResult {
   std::uint64_t starts = 0;
   std::uint64_t interims = 0;
   std::uint64_t stops = 0;
-  std::uint64_t unaccounted = 0;      // sessions whose records had no accounting list
-  std::uint64_t transmissions = 0;    // datagrams sent (including retransmissions)
+  std::uint64_t unaccounted = 0;   // sessions whose records had no accounting list
+  std::uint64_t transmissions = 0; // datagrams sent (including retransmissions)
   std::uint64_t retransmissions = 0;
-  std::uint64_t lost = 0;             // transmissions swallowed by "server X down"
-  std::uint64_t answers = 0;          // verified Accounting-Responses
+  std::uint64_t lost = 0;    // transmissions swallowed by "server X down"
+  std::uint64_t answers = 0; // verified Accounting-Responses
   std::uint64_t bad_answers = 0;
   std::uint64_t failovers = 0;
-  std::uint64_t gave_up = 0;          // records no server acknowledged
-  Millis elapsed{0};                  // on the run's clock
+  std::uint64_t gave_up = 0; // records no server acknowledged
+  Millis elapsed{0};         // on the run's clock
 
   std::vector<std::pair<std::string, std::uint64_t>> counts() const;
 };
@@ -52,7 +52,7 @@ struct RunResult {
  * Runs scenario against config. debug receives the IOS-style debug lines selected in options;
  * events (if not null) receives the JSON-lines log.
  */
-RunResult run_scenario(const IosConfig& config, const Scenario& scenario,
-                       const RunOptions& options, std::ostream& debug, std::ostream* events);
+RunResult run_scenario(const IosConfig& config, const Scenario& scenario, const RunOptions& options,
+                       std::ostream& debug, std::ostream* events);
 
 } // namespace acctlab::gateway

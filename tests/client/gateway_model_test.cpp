@@ -1,8 +1,7 @@
 #include "client/gateway_model.hpp"
+#include "client/scenario.hpp"
 
 #include <catch2/catch.hpp>
-
-#include "client/scenario.hpp"
 
 using namespace acctlab::gateway;
 using Kind = AccountingEvent::Kind;
@@ -60,8 +59,7 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("a session starts with the first SA pair and stops with the last",
-          "[client][model]") {
+TEST_CASE("a session starts with the first SA pair and stops with the last", "[client][model]") {
   Fixture f;
   REQUIRE_FALSE(f.model.add_peer(f.peer("joe", "cclient")));
   // The document: the start comes after the IKE phases, so an SA pair needs an IKE SA.
