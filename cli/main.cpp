@@ -1,10 +1,10 @@
 // acctlab: RADIUS accounting server and conformance tester. This file only wires subcommands.
 
+#include "cli/command_registry.hpp"
+
 #include <algorithm>
 #include <exception>
 #include <iostream>
-
-#include "cli/command_registry.hpp"
 
 namespace acctlab::cli {
 std::vector<CommandEntry>& command_registry() {

@@ -2,6 +2,9 @@
 // AccountingRecord: the typed view of an Accounting-Request that the server, the tester, the pcap
 // analyser and the web viewer use. Built once per packet from the decoded attributes.
 
+#include "radius/dictionary.hpp"
+#include "radius/packet.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -9,9 +12,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "radius/dictionary.hpp"
-#include "radius/packet.hpp"
 
 namespace acctlab::radius {
 

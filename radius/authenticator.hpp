@@ -3,11 +3,11 @@
 // RFC 3579 §3.2 (Message-Authenticator, HMAC-MD5), RFC 5997 (Status-Server). All functions work
 // on encoded packets; MD5 and HMAC-MD5 come from OpenSSL.
 
+#include "radius/packet.hpp"
+
 #include <cstdint>
 #include <span>
 #include <string_view>
-
-#include "radius/packet.hpp"
 
 namespace acctlab::radius {
 

@@ -1,22 +1,22 @@
 #pragma once
 // The decoder's own error taxonomy: every way a datagram can fail to be a RADIUS packet.
 
+#include "radius/result.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "radius/result.hpp"
-
 namespace acctlab::radius {
 
 enum class DecodeError : std::uint8_t {
   empty_datagram,
-  truncated_header,          // fewer than 20 octets: no room for the header
-  length_too_small,          // Length field < 20
-  length_too_large,          // Length field > 4096
-  length_exceeds_datagram,   // Length field > octets received
+  truncated_header,           // fewer than 20 octets: no room for the header
+  length_too_small,           // Length field < 20
+  length_too_large,           // Length field > 4096
+  length_exceeds_datagram,    // Length field > octets received
   attribute_header_truncated, // one octet left where an attribute header needs two
   attribute_length_too_small, // attribute Length 0 or 1
   attribute_overflows_packet, // attribute runs past the packet's Length

@@ -2,6 +2,8 @@
 // The dictionary model: attribute and vendor definitions in FreeRADIUS 3 terms, looked up by name
 // or by (vendor, number). Loading lives in dictionary_parser.hpp.
 
+#include "radius/packet.hpp"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,25 +13,23 @@
 #include <unordered_map>
 #include <vector>
 
-#include "radius/packet.hpp"
-
 namespace acctlab::radius {
 
 /** RFC 8044 data types, plus the FreeRADIUS types its dictionaries use. */
 enum class DataType : std::uint8_t {
-  text,       // FreeRADIUS "string"
+  text, // FreeRADIUS "string"
   octets,
-  integer,    // 32-bit unsigned
+  integer, // 32-bit unsigned
   integer64,
-  date,       // RFC 8044 "time"
-  ipv4addr,   // FreeRADIUS "ipaddr"
+  date,     // RFC 8044 "time"
+  ipv4addr, // FreeRADIUS "ipaddr"
   ipv6addr,
   ipv4prefix,
   ipv6prefix,
   ifid,
-  uint8,      // FreeRADIUS "byte"
-  uint16,     // FreeRADIUS "short"
-  int32,      // FreeRADIUS "signed"
+  uint8,  // FreeRADIUS "byte"
+  uint16, // FreeRADIUS "short"
+  int32,  // FreeRADIUS "signed"
   ether,
   tlv,
   abinary,
@@ -54,14 +54,14 @@ struct AttributeDef {
   bool array = false;
   bool concat = false;
   std::uint8_t encrypt = 0;
-  std::map<std::uint64_t, std::string> values;             // VALUE number -> name
+  std::map<std::uint64_t, std::string> values;                     // VALUE number -> name
   std::map<std::string, std::uint64_t, std::less<>> value_numbers; // VALUE name -> number
   std::string file;
   int line = 0;
 
   AttrKey key() const { return {vendor, number}; }
   /** The VALUE name for number, or nullptr. */
-  const std::string* value_name(std::uint64_t number) const;
+  const std::string* value_name(std::uint64_t value) const;
 };
 
 struct VendorDef {

@@ -2,12 +2,12 @@
 // Wire codec for RADIUS packets (RFC 2865 §3 and §5.26). No I/O; bad input yields a
 // DecodeFailure, never an exception or a crash.
 
-#include <cstdint>
-#include <span>
-
 #include "radius/decode_error.hpp"
 #include "radius/dictionary.hpp"
 #include "radius/packet.hpp"
+
+#include <cstdint>
+#include <span>
 
 namespace acctlab::radius {
 

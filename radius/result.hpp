@@ -7,9 +7,7 @@
 
 namespace acctlab {
 
-template <class E> struct Unexpected {
-  E error;
-};
+template <class E> struct Unexpected { E error; };
 template <class E> Unexpected(E) -> Unexpected<E>;
 
 /** Holds either a value of T or an error of E; never throws on access misuse in release builds. */

@@ -13,12 +13,12 @@
 //
 // The parser also takes the one-line form with commas: `Accounting-Request id=4 { A = 1, B = 2 }`.
 
-#include <string>
-#include <string_view>
-
 #include "radius/dictionary.hpp"
 #include "radius/packet.hpp"
 #include "radius/result.hpp"
+
+#include <string>
+#include <string_view>
 
 namespace acctlab::radius {
 

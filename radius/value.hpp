@@ -1,0 +1,36 @@
+#pragma once
+// Typed values (RFC 8044 data types and FreeRADIUS's byte/short/signed/ether): rendering octets
+// as text and parsing text back to octets. A value that does not fit its type is rendered as raw
+// octets with a note saying why, never dropped.
+
+#include "radius/dictionary.hpp"
+#include "radius/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace acctlab::radius {
+
+struct ValueText {
+  std::string text; // as it appears after "Name = "
+  std::string note; // non-empty when the octets do not fit the type; text is then 0x...
+};
+
+/** Renders octets as the attribute's type says (def may be null: raw octets). */
+ValueText format_value(const AttributeDef* def, std::span<const std::uint8_t> octets);
+
+/** Parses text into octets for the attribute's type; "0x..." is accepted for any type. */
+Expected<Octets, std::string> parse_value(const AttributeDef* def, std::string_view text);
+
+std::string to_hex(std::span<const std::uint8_t> octets);
+std::optional<Octets> from_hex(std::string_view hex); // without the 0x prefix
+/** The quoted, escaped form of a text value: "a\"b", non-UTF-8 octets as \xHH. */
+std::string quote_text(std::span<const std::uint8_t> octets);
+
+/** Big-endian integer of 1..8 octets; nullopt when the size does not match. */
+std::optional<std::uint64_t> read_unsigned(std::span<const std::uint8_t> octets, std::size_t size);
+
+} // namespace acctlab::radius
