@@ -28,8 +28,14 @@ struct GatewayArgs {
 };
 
 void print_diagnostics(const ConfigReadResult& read, const std::string& file, std::ostream& out) {
+  // "file:line: warning: message: text", as compilers print, so editors can jump to the line.
   for (const Diagnostic& d : read.diagnostics) {
-    out << file << ":" << d.to_string() << '\n';
+    out << file << ":" << d.line << ": "
+        << (d.severity == Diagnostic::Severity::error ? "error: " : "warning: ") << d.message;
+    if (!d.text.empty()) {
+      out << ": " << d.text;
+    }
+    out << '\n';
   }
 }
 

@@ -3,6 +3,9 @@
 // and the `detail` module writing every accepted record to the temporary directory. The test
 // checks that FreeRADIUS acknowledged every record and that its detail file shows each one.
 
+#include "client/scenario_runner.hpp"
+#include "tests/client/loopback_responder.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -14,9 +17,6 @@
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
-
-#include "client/scenario_runner.hpp"
-#include "tests/client/loopback_responder.hpp"
 
 extern char** environ;
 
@@ -210,8 +210,8 @@ TEST_CASE("FreeRADIUS 3.2 records every accounting record the gateway sends",
   // The lab scenarios, both slots on the one FreeRADIUS: every verified answer is one more
   // record in the detail file.
   std::size_t expected = records.size();
-  for (const char* scenario : {"one-session.scn", "gigawords.scn", "dead-peer.scn",
-                               "stop-only.scn", "several-pairs.scn", "churn.scn"}) {
+  for (const char* scenario : {"one-session.scn", "gigawords.scn", "dead-peer.scn", "stop-only.scn",
+                               "several-pairs.scn", "churn.scn"}) {
     INFO(scenario);
     RunResult r = run("lab.cfg", scenario, {server.address(), server.address()});
     REQUIRE(r.ok);

@@ -3,6 +3,8 @@
 // and a thread that records every datagram, checks its Request Authenticator and answers with an
 // Accounting-Response signed by the core's sign_response. Raw-byte helpers read what arrived.
 
+#include "radius/authenticator.hpp"
+
 #include <arpa/inet.h>
 #include <atomic>
 #include <cstdint>
@@ -16,8 +18,6 @@
 #include <unistd.h>
 #include <vector>
 
-#include "radius/authenticator.hpp"
-
 namespace acctlab::test {
 
 struct Received {
@@ -27,8 +27,7 @@ struct Received {
 
 class LoopbackResponder {
 public:
-  explicit LoopbackResponder(std::string secret, bool v6 = false,
-                             std::string answer_secret = {})
+  explicit LoopbackResponder(std::string secret, bool v6 = false, std::string answer_secret = {})
       : secret_(std::move(secret)),
         answer_secret_(answer_secret.empty() ? secret_ : std::move(answer_secret)), v6_(v6) {
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
@@ -59,9 +58,7 @@ public:
   LoopbackResponder(const LoopbackResponder&) = delete;
   LoopbackResponder& operator=(const LoopbackResponder&) = delete;
 
-  std::string address() const {
-    return (v6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_);
-  }
+  std::string address() const { return (v6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_); }
   std::uint16_t port() const { return port_; }
   std::vector<Received> received() const {
     std::lock_guard lock(mutex_);
@@ -79,8 +76,8 @@ private:
       std::uint8_t buffer[4096];
       sockaddr_storage from{};
       socklen_t from_size = sizeof from;
-      ssize_t n = ::recvfrom(fd_, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from),
-                             &from_size);
+      ssize_t n =
+          ::recvfrom(fd_, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &from_size);
       if (n < 20) {
         continue;
       }
@@ -101,8 +98,7 @@ private:
       radius::Authenticator request{};
       std::memcpy(request.data(), r.wire.data() + 4, 16);
       radius::sign_response(answer, request, answer_secret_);
-      ::sendto(fd_, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from),
-               from_size);
+      ::sendto(fd_, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), from_size);
     }
   }
 

@@ -2,14 +2,13 @@
 // asserts the packets that arrived, byte for byte where the document fixes them.
 
 #include "client/scenario_runner.hpp"
+#include "tests/client/loopback_responder.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
 #include <sstream>
-
-#include "tests/client/loopback_responder.hpp"
 
 using namespace acctlab::gateway;
 using acctlab::test::avpair;
@@ -135,7 +134,8 @@ std::vector<std::string> unstamped(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("document-debug reproduces the document's Start, Interim and Stop", "[client][fidelity]") {
+TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
+          "[client][fidelity]") {
   LoopbackResponder a("nsite");
   Run r = run("document-debug.cfg", "document-debug.scn", {a.address()});
   auto got = a.received();
@@ -233,8 +233,8 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop", "[
       CHECK(start[static_cast<long>(i)].rfind("RADIUS: authenticator ", 0) == 0);
     }
   }
-  CHECK(std::find(debug.begin(), debug.end(),
-                  "RADIUS: Acct-Terminate-Cause[49] 6 none [0]") != debug.end());
+  CHECK(std::find(debug.begin(), debug.end(), "RADIUS: Acct-Terminate-Cause[49] 6 none [0]") !=
+        debug.end());
   CHECK(std::find(debug.begin(), debug.end(), "RADIUS: Acct-Input-Giga-Word[52] 6 0") !=
         debug.end());
   CHECK(std::find(debug.begin(), debug.end(), "RADIUS: Acct-Status-Type [40] 6 Watchdog [3]") !=
