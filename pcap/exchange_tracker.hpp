@@ -139,7 +139,7 @@ private:
   };
   struct Nas {
     TrafficCounters counters;
-    const ClientEntry* client = nullptr; // its secret, if --secrets names it
+    const server::Client* client = nullptr; // its secret, if --secrets names it
   };
   struct Exchange;
   struct Expiry {

@@ -28,10 +28,10 @@ small_frames=$(capinfos -c -M "$work/small.pcap" | awk '/Number of packets/ {pri
 cpu_rate() {
   local frames=$1
   shift
-  local t
-  t=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  awk -v f="$frames" -v t="$t" 'BEGIN { split(t, a, " "); cpu = a[2] + a[3];
-    printf "%.2f %.2f %.0f\n", a[1], cpu, f / cpu }'
+  /usr/bin/time -o "$work/time.txt" -f "%e %U %S" "$@" >/dev/null 2>&1 || true
+  # The last line: GNU time puts "Command exited with non-zero status" before it.
+  tail -n 1 "$work/time.txt" |
+    awk -v f="$frames" '{ cpu = $2 + $3; printf "%.2f %.2f %.0f\n", $1, cpu, f / cpu }'
 }
 
 echo "== acctlab on $big_frames packets"
