@@ -246,7 +246,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         .bind(10, p.reason)
         .bind(11, p.file)
         .bind(12, p.frame)
-        .bind_blob(13, p.raw);
+        .bind_blob_static(13, p.raw);
     if (p.code) {
       insert_packet.bind(7, std::int64_t{*p.code});
     }
@@ -272,7 +272,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
           .bind(13, r.input_packets)
           .bind(14, r.output_packets)
           .bind(15, r.terminate_cause)
-          .bind(17, input.attributes);
+          .bind_static(17, input.attributes);
       if (prepared.session_ids[i] != 0) {
         insert_record.bind(2, prepared.session_ids[i]);
       }

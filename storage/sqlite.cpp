@@ -65,6 +65,16 @@ Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> bytes) 
   return *this;
 }
 
+Statement& Statement::bind_static(int index, std::string_view text) {
+  check(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::bind_blob_static(int index, std::span<const std::uint8_t> bytes) {
+  check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   check(sqlite3_bind_null(stmt_, index));
   return *this;
