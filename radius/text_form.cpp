@@ -2,7 +2,9 @@
 
 #include "radius/value.hpp"
 
+#include <array>
 #include <charconv>
+#include <optional>
 
 namespace acctlab::radius {
 namespace {
@@ -77,8 +79,25 @@ struct Item {
 std::string render_attribute(const Packet& packet, const Attribute& attribute,
                              const Dictionary& dict) {
   const AttributeDef* def = dict.find(attribute.key());
-  const auto value = format_value(def, packet.value(attribute));
-  std::string out = attribute_name(attribute, def) + " = " + value.text;
+  auto octets = packet.value(attribute);
+  std::string name = attribute_name(attribute, def);
+  // RFC 2868 §3: a tagged attribute's first octet is its tag (0x01-0x1F); integers always carry
+  // it in place of their high octet, text only when the first octet is in range.
+  if (def && def->has_tag && !octets.empty() && octets[0] <= 0x1F) {
+    const bool integer = def->type == DataType::integer;
+    if (integer ? octets.size() == 4 : octets[0] != 0) {
+      name += ":" + std::to_string(octets[0]);
+      std::array<std::uint8_t, 4> widened{};
+      if (integer) {
+        std::copy(octets.begin() + 1, octets.end(), widened.begin() + 1);
+        const auto value = format_value(def, widened);
+        return name + " = " + value.text;
+      }
+      octets = octets.subspan(1);
+    }
+  }
+  const auto value = format_value(def, octets);
+  std::string out = name + " = " + value.text;
   if (!value.note.empty()) {
     out += " # invalid: " + value.note;
   }
@@ -173,10 +192,8 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
   bool closed = false;
   std::size_t pos = brace + 1;
   auto flush = [&](std::size_t end) {
+    // Comments were cut by the scanner (a '#' outside quotes); a '#' inside quotes is text.
     auto item = trim(text.substr(start, end - start));
-    if (auto hash = item.find(" #"); hash != std::string_view::npos && !in_quotes) {
-      item = trim(item.substr(0, hash));
-    }
     if (!item.empty()) {
       items.push_back({item, item_line});
     }
@@ -246,9 +263,21 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
     if (equals == std::string_view::npos) {
       return fail("expected \"Name = value\", got \"" + std::string(entry) + "\"");
     }
-    const auto name = trim(entry.substr(0, equals));
+    auto name = trim(entry.substr(0, equals));
     const auto value_text = trim(entry.substr(equals + 1));
+    std::optional<unsigned> tag;
+    if (const auto colon = name.find(':'); colon != std::string_view::npos) {
+      unsigned number = 0;
+      if (!parse_decimal(name.substr(colon + 1), number) || number < 1 || number > 0x1F) {
+        return fail("a tag is a number from 1 to 31: \"" + std::string(name) + "\"");
+      }
+      tag = number;
+      name = name.substr(0, colon);
+    }
     const AttributeDef* def = dict.find(name);
+    if (tag && (!def || !def->has_tag)) {
+      return fail(std::string(name) + " takes no tag");
+    }
     Attribute shape;
     if (def) {
       if (!def->oid.empty()) {
@@ -266,6 +295,16 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
     auto octets = parse_value(def, value_text);
     if (!octets) {
       return fail(octets.error());
+    }
+    if (tag) {
+      if (def->type == DataType::integer) {
+        if (octets->size() != 4 || (*octets)[0] != 0) {
+          return fail(std::string(name) + ": a tagged integer holds 24 bits");
+        }
+        (*octets)[0] = static_cast<std::uint8_t>(*tag);
+      } else {
+        octets->insert(octets->begin(), static_cast<std::uint8_t>(*tag));
+      }
     }
     const std::size_t limit = shape.vendor ? max_attribute_value - 6 : max_attribute_value;
     if (octets->size() > limit) {

@@ -288,8 +288,12 @@ ValueText format_value(const AttributeDef* def, std::span<const std::uint8_t> o)
     return std::nullopt;
   };
   auto numbered = [&](std::uint64_t value) -> ValueText {
+    // A name shown must parse back to the same number (dictionaries may reuse a name).
     if (const auto* name = def->value_name(value)) {
-      return {*name, {}};
+      if (auto it = def->value_numbers.find(*name);
+          it != def->value_numbers.end() && it->second == value) {
+        return {*name, {}};
+      }
     }
     return {std::to_string(value), {}};
   };
@@ -374,6 +378,10 @@ ValueText format_value(const AttributeDef* def, std::span<const std::uint8_t> o)
       }
       if (!bits_beyond_prefix_zero(o.subspan(2), o[1])) {
         return invalid(o, "ipv6prefix has bits set beyond its prefix length");
+      }
+      if (o.size() != 18) {
+        // Valid, but the text form writes the full 16-octet prefix; keep the exact octets.
+        return {"0x" + to_hex(o), {}};
       }
       return {ipv6_text(o.subspan(2)) + "/" + std::to_string(o[1]), {}};
     }

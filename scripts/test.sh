@@ -12,7 +12,9 @@ echo "== clang-format"
 scripts/check-format.sh
 
 echo "== sanitizer build (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACCTLAB_SANITIZE=ON \
+# -Werror gates the release build below; GCC 12 under -fsanitize raises false
+# -Wmaybe-uninitialized in libstdc++'s <regex>, so the sanitizer build does not stop on warnings.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACCTLAB_SANITIZE=ON -DACCTLAB_WERROR=OFF \
   -DACCTLAB_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -119,3 +119,13 @@ TEST_CASE("multi-line render parses back to the same packet", "[radius][text]") 
   REQUIRE(again);
   CHECK(*again == *packet);
 }
+
+TEST_CASE("a '#' inside quotes is text, outside quotes a comment", "[radius][text]") {
+  auto packet =
+      parse_packet_text("Accounting-Request id=1 {\n  User-Name = \"No #1, really\" # a comment\n}",
+                        Dictionary::builtin());
+  REQUIRE(packet);
+  REQUIRE(packet->attributes().size() == 1);
+  const auto value = packet->value(packet->attributes()[0]);
+  CHECK(std::string(value.begin(), value.end()) == "No #1, really");
+}

@@ -126,6 +126,10 @@ typed = [
     ("Example-Signed = -2", 14, struct.pack("!i", -2)),
     ("Example-TLV = 0x0103616263", 15, bytes.fromhex("0103616263")),
     ("Example-Enum = Green", 16, u32(2)),
+    # RFC 2868 §3 tags: an integer's high octet, a text value's first octet.
+    ("Example-Tagged-Int:1 = L2TP", 17, bytes([1, 0, 0, 3])),
+    ('Example-Tagged-Text:2 = "pool"', 18, b"\x02pool"),
+    ('Example-Tagged-Text = "untagged"', 18, b"untagged"),
 ]
 n = 0
 for text, t, value in typed:

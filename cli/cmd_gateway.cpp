@@ -1,0 +1,186 @@
+// acctlab gateway: the reference IOS IPsec gateway. Wires options to acctlab_gateway.
+
+#include "cli/command_registry.hpp"
+#include "client/ios_config.hpp"
+#include "client/scenario.hpp"
+#include "client/scenario_runner.hpp"
+
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+using namespace acctlab::gateway;
+
+struct GatewayArgs {
+  std::string check_config;
+  std::string config;
+  std::string scenario;
+  std::vector<std::string> servers;
+  std::string secret;
+  std::string nas_ip;
+  std::string interval;
+  std::string clock = "virtual";
+  std::string debug;
+  std::string events;
+  std::string timeout;
+  std::string answer_wait;
+};
+
+void print_diagnostics(const ConfigReadResult& read, const std::string& file, std::ostream& out) {
+  // "file:line: warning: message: text", as compilers print, so editors can jump to the line.
+  for (const Diagnostic& d : read.diagnostics) {
+    out << file << ":" << d.line << ": "
+        << (d.severity == Diagnostic::Severity::error ? "error: " : "warning: ") << d.message;
+    if (!d.text.empty()) {
+      out << ": " << d.text;
+    }
+    out << '\n';
+  }
+}
+
+int check_config(const GatewayArgs& args) {
+  ConfigReadResult read = read_ios_config_file(args.check_config);
+  std::cout << describe(read.config);
+  print_diagnostics(read, args.check_config, std::cout);
+  std::cout << read.count(Diagnostic::Severity::error) << " error(s), "
+            << read.count(Diagnostic::Severity::warning)
+            << " warning(s): " << (read.usable() ? "usable" : "not usable") << '\n';
+  return read.usable() ? 0 : 1;
+}
+
+int run(const GatewayArgs& args) {
+  ConfigReadResult read = read_ios_config_file(args.config);
+  if (!read.usable()) {
+    print_diagnostics(read, args.config, std::cerr);
+    std::cerr << "acctlab gateway: " << args.config << " is not usable\n";
+    return 1;
+  }
+  auto scenario = parse_scenario_file(args.scenario);
+  if (!scenario) {
+    std::cerr << "acctlab gateway: " << args.scenario << ":" << scenario.error().to_string()
+              << '\n';
+    return 1;
+  }
+  RunOptions options;
+  options.servers = args.servers;
+  if (!args.secret.empty()) {
+    options.secret = args.secret;
+  }
+  if (!args.nas_ip.empty()) {
+    options.nas_ip = parse_ipv4(args.nas_ip);
+    if (!options.nas_ip) {
+      std::cerr << "acctlab gateway: --nas-ip must be an IPv4 address\n";
+      return 1;
+    }
+  }
+  if (!args.interval.empty()) {
+    // A bare number is minutes, as in `aaa accounting update periodic`.
+    bool bare = args.interval.find_first_not_of("0123456789") == std::string::npos;
+    options.interval = parse_duration(bare ? args.interval + "m" : args.interval);
+    if (!options.interval) {
+      std::cerr << "acctlab gateway: --interval takes minutes or a duration such as 90s\n";
+      return 1;
+    }
+  }
+  for (auto [text, target] : {std::pair{&args.timeout, &options.timeout}}) {
+    if (!text->empty()) {
+      *target = parse_duration(*text);
+      if (!*target || target->value().count() == 0) {
+        std::cerr << "acctlab gateway: --timeout takes a duration such as 2s or 300ms\n";
+        return 1;
+      }
+    }
+  }
+  if (!args.answer_wait.empty()) {
+    auto wait = parse_duration(args.answer_wait);
+    if (!wait) {
+      std::cerr << "acctlab gateway: --answer-wait takes a duration such as 500ms\n";
+      return 1;
+    }
+    options.answer_wait = *wait;
+  }
+  options.real_clock = args.clock == "real";
+  for (std::string_view item : {std::string_view("radius"), std::string_view("isakmp-aaa")}) {
+    if (args.debug.find(item) != std::string::npos) {
+      (item == "radius" ? options.debug_radius : options.debug_isakmp_aaa) = true;
+    }
+  }
+  std::ofstream events_file;
+  std::ostream* events = nullptr;
+  if (args.events == "-") {
+    events = &std::cout;
+  } else if (!args.events.empty()) {
+    events_file.open(args.events, std::ios::trunc);
+    if (!events_file) {
+      std::cerr << "acctlab gateway: cannot write " << args.events << '\n';
+      return 1;
+    }
+    events = &events_file;
+  }
+  RunResult result = run_scenario(read.config, *scenario, options, std::cout, events);
+  std::cerr << "acctlab gateway: " << result.starts << " start, " << result.interims << " interim, "
+            << result.stops << " stop record(s); " << result.transmissions << " transmission(s), "
+            << result.answers << " verified answer(s), " << result.failovers << " failover(s), "
+            << result.gave_up << " dropped\n";
+  if (!result.ok) {
+    std::cerr << "acctlab gateway: " << result.error << '\n';
+    return 1;
+  }
+  return result.gave_up == 0 && result.bad_answers == 0 ? 0 : 2;
+}
+
+acctlab::cli::RegisterCommand reg{
+    40, [](CLI::App& app, int& exit_code) {
+      auto args = std::make_shared<GatewayArgs>();
+      CLI::App* cmd = app.add_subcommand(
+          "gateway", "Reference Cisco IOS IPsec VPN gateway: runs a scenario and sends its RADIUS "
+                     "accounting to --server");
+      cmd->footer(
+          "Examples:\n"
+          "  acctlab gateway --check-config client/scenarios/doc-no-profile.cfg\n"
+          "  acctlab gateway --config client/scenarios/document-debug.cfg \\\n"
+          "      --scenario client/scenarios/document-debug.scn --server 127.0.0.1:1813 \\\n"
+          "      --secret testing123 --debug radius,isakmp-aaa --events run.jsonl\n"
+          "Exit status: 0 all records acknowledged, 1 error, 2 records dropped or bad "
+          "answers.");
+      cmd->add_option("--check-config", args->check_config,
+                      "Read an IOS configuration, print the model and the warnings, and exit")
+          ->check(CLI::ExistingFile);
+      cmd->add_option("--config", args->config, "IOS configuration file")->check(CLI::ExistingFile);
+      cmd->add_option("--scenario", args->scenario, "Scenario file (docs/gateway.md)")
+          ->check(CLI::ExistingFile);
+      cmd->add_option("--server", args->servers,
+                      "RADIUS accounting server HOST:PORT, once per slot (the configured servers "
+                      "are never contacted)");
+      cmd->add_option("--secret", args->secret, "Shared secret (overrides the configured keys)");
+      cmd->add_option("--nas-ip", args->nas_ip, "NAS-IP-Address to send");
+      cmd->add_option(
+          "--interval", args->interval,
+          "Interim interval: minutes, or a duration such as 90s (overrides the config)");
+      cmd->add_option("--clock", args->clock, "virtual (as fast as possible) or real")
+          ->check(CLI::IsMember({"virtual", "real"}));
+      cmd->add_option("--debug", args->debug, "radius,isakmp-aaa: IOS-style debug output");
+      cmd->add_option("--events", args->events,
+                      "Write the JSON-lines event log here ('-': stdout)");
+      cmd->add_option("--timeout", args->timeout,
+                      "Override 'radius-server timeout' (a duration such as 500ms)");
+      cmd->add_option(
+          "--answer-wait", args->answer_wait,
+          "Virtual clock: real time to wait for answers before time moves (default 2s)");
+      cmd->callback([args, &exit_code, cmd] {
+        if (!args->check_config.empty()) {
+          exit_code = check_config(*args);
+          return;
+        }
+        if (args->config.empty() || args->scenario.empty()) {
+          std::cerr << "acctlab gateway: give --check-config FILE, or --config and --scenario\n"
+                    << cmd->help();
+          exit_code = 1;
+          return;
+        }
+        exit_code = run(*args);
+      });
+    }};
+
+} // namespace

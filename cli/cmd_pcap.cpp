@@ -1,0 +1,118 @@
+// acctlab pcap analyze: wires the options to acctlab_pcap's analyser; no logic of its own.
+
+#include "cli/command_registry.hpp"
+#include "cli/dictionary_option.hpp"
+#include "pcap/analysis_report.hpp"
+#include "pcap/capture_analysis.hpp"
+#include "pcap/clients_file.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <unistd.h>
+
+namespace acctlab::cli {
+namespace {
+
+void install_pcap(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::vector<std::string> files;
+    std::vector<std::uint16_t> ports;
+    std::string secrets;
+    double timeout = 5.0;
+    std::string csv;
+    std::string report = "text";
+    std::string out;
+    std::string dictionary;
+  };
+  auto options = std::make_shared<Options>();
+  auto* pcap = app.add_subcommand("pcap", "Analyse RADIUS traffic in pcap and pcapng captures");
+  pcap->require_subcommand(1);
+  auto* cmd = pcap->add_subcommand(
+      "analyze", "Decode and pair RADIUS requests and responses in captures (one time-ordered "
+                 "stream when several files are given)");
+  cmd->add_option("files", options->files, "pcap or pcapng files")->required();
+  cmd->add_option("--port", options->ports,
+                  "Also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always are)");
+  cmd->add_option("--secrets", options->secrets,
+                  "FreeRADIUS clients.conf: verify authenticators per NAS with its secret");
+  cmd->add_option("--timeout", options->timeout,
+                  "Seconds after which an unanswered request counts as lost (default 5)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--csv", options->csv, "Write one CSV line per exchange to this file");
+  cmd->add_option("--report", options->report, "Report format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--out", options->out, "Write the report to this file instead of stdout");
+  add_dictionary_option(*cmd, options->dictionary);
+  cmd->footer("Examples:\n"
+              "  acctlab pcap analyze radius.pcapng\n"
+              "  acctlab pcap analyze a.pcap b.pcap --port 18130 --secrets clients.conf "
+              "--report json --out report.json --csv exchanges.csv");
+  cmd->callback([options, &exit_code] {
+    capture::AnalysisOptions analysis;
+    analysis.dictionary = &resolve_dictionary(options->dictionary);
+    analysis.extra_ports = options->ports;
+    analysis.timeout_ns = std::llround(options->timeout * 1e9);
+    std::optional<capture::ClientSecrets> secrets;
+    if (!options->secrets.empty()) {
+      std::string error;
+      secrets = capture::ClientSecrets::load(options->secrets, error);
+      if (!secrets) {
+        throw std::runtime_error("secrets: " + error);
+      }
+      analysis.secrets = &*secrets;
+    }
+    std::ofstream csv;
+    if (!options->csv.empty()) {
+      csv.open(options->csv, std::ios::binary);
+      if (!csv) {
+        throw std::runtime_error("cannot write " + options->csv);
+      }
+      analysis.csv = [&csv](std::string_view line) { csv.write(line.data(), line.size()); };
+    }
+    const bool progress = ::isatty(STDERR_FILENO) != 0;
+    if (progress) {
+      analysis.progress = [](std::uint64_t done, std::uint64_t total) {
+        const double fraction = total ? static_cast<double>(done) / total : 1.0;
+        std::fprintf(stderr, "\r[%-40s] %3.0f%%",
+                     std::string(std::lround(fraction * 40), '#').c_str(), fraction * 100);
+        std::fflush(stderr);
+      };
+    }
+    const auto result = capture::analyze_captures(options->files, analysis);
+    if (progress) {
+      std::fputs("\n", stderr);
+    }
+    const std::string report = options->report == "json"
+                                   ? boost::json::serialize(capture::to_json(result)) + "\n"
+                                   : capture::to_text(result);
+    if (options->out.empty()) {
+      std::cout << report;
+    } else {
+      std::ofstream out(options->out, std::ios::binary);
+      if (!(out << report)) {
+        throw std::runtime_error("cannot write " + options->out);
+      }
+    }
+    if (csv.is_open() && !csv.flush()) {
+      throw std::runtime_error("cannot write " + options->csv);
+    }
+    // Nothing readable at all is a failure; damaged files are reported but not fatal.
+    bool any_read = false;
+    for (const auto& file : result.files) {
+      any_read = any_read || file.link_type >= 0;
+    }
+    if (!any_read) {
+      std::cerr << "acctlab pcap analyze: no capture could be read\n";
+      exit_code = 1;
+    }
+  });
+}
+
+const RegisterCommand reg{60, install_pcap};
+
+} // namespace
+} // namespace acctlab::cli

@@ -1,0 +1,364 @@
+#include "pcap/analysis_report.hpp"
+
+#include "radius/accounting_record.hpp"
+#include "radius/decode_error.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+
+namespace acctlab::capture {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* histogram_labels[retransmission_buckets] = {"1", "2", "3", "4", "5+"};
+
+std::string status_name(std::size_t value) {
+  const auto name = radius::status_type_name(static_cast<std::uint32_t>(value));
+  return name == "Unknown" ? std::to_string(value) : std::string(name);
+}
+
+double ms(double ns) {
+  return ns / 1e6;
+}
+
+json::object latency_json(const LatencyHistogram& h) {
+  json::object o;
+  o["count"] = h.count();
+  if (h.count() != 0) {
+    o["min"] = ms(static_cast<double>(h.min_ns()));
+    o["mean"] = ms(h.mean_ns());
+    o["median"] = ms(static_cast<double>(h.quantile_ns(0.5)));
+    o["p90"] = ms(static_cast<double>(h.quantile_ns(0.9)));
+    o["p99"] = ms(static_cast<double>(h.quantile_ns(0.99)));
+    o["max"] = ms(static_cast<double>(h.max_ns()));
+  }
+  return o;
+}
+
+json::object counters_json(const TrafficCounters& c) {
+  json::object o;
+  json::object codes;
+  for (std::size_t code = 0; code < c.by_code.size(); ++code) {
+    if (c.by_code[code] != 0) {
+      codes[radius::code_name(static_cast<radius::Code>(code))] = c.by_code[code];
+    }
+  }
+  o["packets_by_code"] = std::move(codes);
+  json::object status;
+  for (std::size_t v = 0; v < c.by_status_type.size(); ++v) {
+    if (c.by_status_type[v] != 0) {
+      status[status_name(v)] = c.by_status_type[v];
+    }
+  }
+  if (c.status_type_absent != 0) {
+    status["absent"] = c.status_type_absent;
+  }
+  if (c.status_type_other != 0) {
+    status["other"] = c.status_type_other;
+  }
+  o["acct_status_type"] = std::move(status);
+  o["requests"] = c.requests;
+  o["responses"] = c.responses;
+  o["other_codes"] = c.other_codes;
+  o["exchanges"] = c.exchanges;
+  o["linked"] = c.linked;
+  o["unanswered"] = c.unanswered;
+  o["unanswered_at_end"] = c.unanswered_at_end;
+  o["retransmissions"] = c.retransmissions;
+  json::object histogram;
+  for (std::size_t b = 0; b < retransmission_buckets; ++b) {
+    histogram[histogram_labels[b]] = c.retransmission_histogram[b];
+  }
+  o["retransmission_histogram"] = std::move(histogram);
+  o["duplicate_requests"] = c.duplicate_requests;
+  o["duplicate_responses"] = c.duplicate_responses;
+  o["answers_without_request"] = c.answers_without_request;
+  o["identifier_reused"] = c.identifier_reused;
+  o["response_code_mismatch"] = c.response_code_mismatch;
+  o["authenticators"] = {{"request_valid", c.request_authenticator_valid},
+                         {"request_invalid", c.request_authenticator_invalid},
+                         {"response_valid", c.response_authenticator_valid},
+                         {"response_invalid", c.response_authenticator_invalid}};
+  o["latency_ms"] = latency_json(c.latency);
+  return o;
+}
+
+template <class Map> std::vector<typename Map::const_pointer> sorted(const Map& map) {
+  std::vector<typename Map::const_pointer> out;
+  for (const auto& entry : map) {
+    out.push_back(&entry);
+  }
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  return out;
+}
+
+std::string file_name(const AnalysisResult& r, std::uint32_t index) {
+  return index < r.files.size() ? r.files[index].path : std::to_string(index);
+}
+
+} // namespace
+
+json::value to_json(const AnalysisResult& r) {
+  json::object root;
+  json::array files;
+  for (const auto& f : r.files) {
+    files.push_back({{"path", f.path},
+                     {"link_type", f.link_type},
+                     {"frames", f.frames},
+                     {"complete", f.complete}});
+  }
+  root["files"] = std::move(files);
+  root["stream"] = {{"frames", r.stream.frames},
+                    {"captured_bytes", r.stream.captured_bytes},
+                    {"not_ip", r.stream.not_ip},
+                    {"other_ip", r.stream.other_ip},
+                    {"udp", r.stream.udp},
+                    {"radius_port_datagrams", r.stream.udp_matched},
+                    {"ip_fragments", r.stream.fragments},
+                    {"reassembled", r.stream.reassembled},
+                    {"invalid_frames", r.stream.invalid_frames}};
+  json::object issue_counts;
+  for (std::size_t k = 0; k < issue_kind_count; ++k) {
+    if (r.issue_counts.counts[k] != 0) {
+      issue_counts[to_string(static_cast<IssueKind>(k))] = r.issue_counts.counts[k];
+    }
+  }
+  json::array issues;
+  for (const auto& i : r.issues) {
+    issues.push_back({{"kind", to_string(i.kind)},
+                      {"file", file_name(r, i.file_index)},
+                      {"frame", i.frame},
+                      {"detail", i.detail}});
+  }
+  root["capture_issues"] = {{"counts", std::move(issue_counts)}, {"list", std::move(issues)}};
+  root["radius_datagrams"] = r.radius_datagrams;
+  root["decoded"] = r.decoded;
+  json::object decode_errors;
+  for (std::size_t e = 0; e < r.decode_errors.size(); ++e) {
+    if (r.decode_errors[e] != 0) {
+      decode_errors[radius::to_string(static_cast<radius::DecodeError>(e))] = r.decode_errors[e];
+    }
+  }
+  root["decode_errors"] = std::move(decode_errors);
+  root["timeout_s"] = static_cast<double>(r.timeout_ns) / 1e9;
+  root["secrets"] = r.secrets_given;
+  root["peak_open_exchanges"] = r.peak_open_exchanges;
+  root["totals"] = counters_json(r.totals);
+  json::array nas;
+  for (const auto* entry : sorted(r.per_nas)) {
+    json::object o = counters_json(entry->second);
+    o["nas"] = entry->first.to_string();
+    nas.push_back(std::move(o));
+  }
+  root["nas"] = std::move(nas);
+  json::array servers;
+  for (const auto* entry : sorted(r.per_server)) {
+    json::object o = counters_json(entry->second);
+    o["server"] = entry->first.to_string();
+    servers.push_back(std::move(o));
+  }
+  root["servers"] = std::move(servers);
+  json::object event_counts;
+  for (std::size_t k = 0; k < event_kind_count; ++k) {
+    event_counts[to_string(static_cast<EventKind>(k))] = r.event_counts[k];
+  }
+  json::array events;
+  for (const auto& e : r.events) {
+    json::object o{{"kind", to_string(e.kind)},
+                   {"file", file_name(r, e.file_index)},
+                   {"frame", e.frame},
+                   {"code", radius::code_name(static_cast<radius::Code>(e.code))},
+                   {"identifier", e.identifier},
+                   {"client", e.client.to_string()},
+                   {"server", e.server.to_string()}};
+    if (e.related_frame != 0) {
+      o["request_file"] = file_name(r, e.related_file_index);
+      o["request_frame"] = e.related_frame;
+    }
+    if (e.kind == EventKind::decode_error) {
+      o["error"] = radius::to_string(e.decode_error);
+      o["offset"] = e.decode_offset;
+    }
+    events.push_back(std::move(o));
+  }
+  root["events"] = {{"counts", std::move(event_counts)}, {"list", std::move(events)}};
+  return root;
+}
+
+namespace {
+
+void append(std::string& out, const char* format, auto... args) {
+  char buffer[512];
+  const int n = std::snprintf(buffer, sizeof buffer, format, args...);
+  if (n > 0) {
+    out.append(buffer, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buffer - 1));
+  }
+}
+
+void counters_text(std::string& out, const TrafficCounters& c) {
+  std::string codes;
+  for (std::size_t code = 0; code < c.by_code.size(); ++code) {
+    if (c.by_code[code] != 0) {
+      append(codes, "%s%s %llu", codes.empty() ? "" : ", ",
+             radius::code_name(static_cast<radius::Code>(code)).c_str(),
+             static_cast<unsigned long long>(c.by_code[code]));
+    }
+  }
+  append(out, "    packets: %s\n", codes.empty() ? "none" : codes.c_str());
+  std::string status;
+  for (std::size_t v = 0; v < c.by_status_type.size(); ++v) {
+    if (c.by_status_type[v] != 0) {
+      append(status, "%s%s %llu", status.empty() ? "" : ", ", status_name(v).c_str(),
+             static_cast<unsigned long long>(c.by_status_type[v]));
+    }
+  }
+  if (c.status_type_absent != 0) {
+    append(status, "%sabsent %llu", status.empty() ? "" : ", ",
+           static_cast<unsigned long long>(c.status_type_absent));
+  }
+  if (c.status_type_other != 0) {
+    append(status, "%sother %llu", status.empty() ? "" : ", ",
+           static_cast<unsigned long long>(c.status_type_other));
+  }
+  if (!status.empty()) {
+    append(out, "    Acct-Status-Type: %s\n", status.c_str());
+  }
+  append(out,
+         "    exchanges %llu, linked %llu, no response %llu (+%llu pending at end), "
+         "answers without request %llu\n",
+         static_cast<unsigned long long>(c.exchanges), static_cast<unsigned long long>(c.linked),
+         static_cast<unsigned long long>(c.unanswered),
+         static_cast<unsigned long long>(c.unanswered_at_end),
+         static_cast<unsigned long long>(c.answers_without_request));
+  append(out,
+         "    retransmissions %llu (per request: 1: %llu, 2: %llu, 3: %llu, 4: %llu, 5+: %llu), "
+         "duplicate requests %llu, duplicate responses %llu, Identifier reused %llu, "
+         "code mismatch %llu\n",
+         static_cast<unsigned long long>(c.retransmissions),
+         static_cast<unsigned long long>(c.retransmission_histogram[0]),
+         static_cast<unsigned long long>(c.retransmission_histogram[1]),
+         static_cast<unsigned long long>(c.retransmission_histogram[2]),
+         static_cast<unsigned long long>(c.retransmission_histogram[3]),
+         static_cast<unsigned long long>(c.retransmission_histogram[4]),
+         static_cast<unsigned long long>(c.duplicate_requests),
+         static_cast<unsigned long long>(c.duplicate_responses),
+         static_cast<unsigned long long>(c.identifier_reused),
+         static_cast<unsigned long long>(c.response_code_mismatch));
+  if (c.request_authenticator_valid + c.request_authenticator_invalid +
+          c.response_authenticator_valid + c.response_authenticator_invalid !=
+      0) {
+    append(out,
+           "    authenticators: requests %llu valid / %llu invalid, responses %llu valid / "
+           "%llu invalid\n",
+           static_cast<unsigned long long>(c.request_authenticator_valid),
+           static_cast<unsigned long long>(c.request_authenticator_invalid),
+           static_cast<unsigned long long>(c.response_authenticator_valid),
+           static_cast<unsigned long long>(c.response_authenticator_invalid));
+  }
+  const auto& h = c.latency;
+  if (h.count() != 0) {
+    append(out,
+           "    latency ms: min %.3f, mean %.3f, median %.3f, p90 %.3f, p99 %.3f, max %.3f "
+           "(%llu)\n",
+           ms(static_cast<double>(h.min_ns())), ms(h.mean_ns()),
+           ms(static_cast<double>(h.quantile_ns(0.5))), ms(static_cast<double>(h.quantile_ns(0.9))),
+           ms(static_cast<double>(h.quantile_ns(0.99))), ms(static_cast<double>(h.max_ns())),
+           static_cast<unsigned long long>(h.count()));
+  }
+}
+
+} // namespace
+
+std::string to_text(const AnalysisResult& r) {
+  std::string out;
+  for (const auto& f : r.files) {
+    append(out, "file %s: %llu frames%s\n", f.path.c_str(),
+           static_cast<unsigned long long>(f.frames), f.complete ? "" : " (not read to the end)");
+  }
+  append(out,
+         "frames %llu, UDP %llu, on RADIUS ports %llu, IP fragments %llu (reassembled %llu), "
+         "decoded %llu\n",
+         static_cast<unsigned long long>(r.stream.frames),
+         static_cast<unsigned long long>(r.stream.udp),
+         static_cast<unsigned long long>(r.stream.udp_matched),
+         static_cast<unsigned long long>(r.stream.fragments),
+         static_cast<unsigned long long>(r.stream.reassembled),
+         static_cast<unsigned long long>(r.decoded));
+  if (r.issue_counts.total() != 0) {
+    out += "capture issues:\n";
+    for (std::size_t k = 0; k < issue_kind_count; ++k) {
+      if (r.issue_counts.counts[k] != 0) {
+        append(out, "  %s: %llu\n", std::string(to_string(static_cast<IssueKind>(k))).c_str(),
+               static_cast<unsigned long long>(r.issue_counts.counts[k]));
+      }
+    }
+    std::size_t shown = 0;
+    for (const auto& i : r.issues) {
+      if (++shown > 20) {
+        break;
+      }
+      append(out, "    %s frame %llu: %s%s%s\n", file_name(r, i.file_index).c_str(),
+             static_cast<unsigned long long>(i.frame), std::string(to_string(i.kind)).c_str(),
+             i.detail.empty() ? "" : ": ", i.detail.c_str());
+    }
+  }
+  bool any_decode_error = false;
+  for (std::size_t e = 0; e < r.decode_errors.size(); ++e) {
+    if (r.decode_errors[e] != 0) {
+      if (!any_decode_error) {
+        out += "decode errors:\n";
+        any_decode_error = true;
+      }
+      append(out, "  %s: %llu\n",
+             std::string(radius::to_string(static_cast<radius::DecodeError>(e))).c_str(),
+             static_cast<unsigned long long>(r.decode_errors[e]));
+    }
+  }
+  out += "all traffic:\n";
+  counters_text(out, r.totals);
+  for (const auto* entry : sorted(r.per_nas)) {
+    append(out, "NAS %s:\n", entry->first.to_string().c_str());
+    counters_text(out, entry->second);
+  }
+  for (const auto* entry : sorted(r.per_server)) {
+    append(out, "server %s:\n", entry->first.to_string().c_str());
+    counters_text(out, entry->second);
+  }
+  bool any_event = false;
+  for (std::size_t k = 0; k < event_kind_count; ++k) {
+    if (r.event_counts[k] == 0) {
+      continue;
+    }
+    if (!any_event) {
+      out += "events (first 10 of each):\n";
+      any_event = true;
+    }
+    const auto kind = static_cast<EventKind>(k);
+    append(out, "  %s: %llu\n", std::string(to_string(kind)).c_str(),
+           static_cast<unsigned long long>(r.event_counts[k]));
+    std::size_t shown = 0;
+    for (const auto& e : r.events) {
+      if (e.kind != kind || ++shown > 10) {
+        continue;
+      }
+      append(out, "    %s frame %llu: %s id %u %s -> %s", file_name(r, e.file_index).c_str(),
+             static_cast<unsigned long long>(e.frame),
+             radius::code_name(static_cast<radius::Code>(e.code)).c_str(), e.identifier,
+             e.client.to_string().c_str(), e.server.to_string().c_str());
+      if (e.related_frame != 0) {
+        append(out, " (request frame %llu)", static_cast<unsigned long long>(e.related_frame));
+      }
+      if (kind == EventKind::decode_error) {
+        append(out, " %s at offset %u", std::string(radius::to_string(e.decode_error)).c_str(),
+               e.decode_offset);
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+} // namespace acctlab::capture

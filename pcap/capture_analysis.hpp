@@ -1,0 +1,52 @@
+#pragma once
+// `acctlab pcap analyze`: reads captures as one stream, decodes every datagram on a RADIUS port
+// with the server's decoder, pairs requests and responses, and gathers what the report shows.
+
+#include "pcap/capture_reader.hpp"
+#include "pcap/clients_file.hpp"
+#include "pcap/exchange_tracker.hpp"
+#include "radius/dictionary.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace acctlab::capture {
+
+struct AnalysisOptions {
+  std::vector<std::uint16_t> extra_ports;
+  std::int64_t timeout_ns = 5'000'000'000;
+  const ClientSecrets* secrets = nullptr;
+  /** Receives the CSV text (header first, then one line per exchange) when set. */
+  std::function<void(std::string_view)> csv;
+  /** Called now and then with octets consumed and total, for a progress bar. */
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+  const radius::Dictionary* dictionary = nullptr; // builtin() when null
+  ReassemblyLimits reassembly;
+};
+
+struct AnalysisResult {
+  std::vector<FileSummary> files;
+  StreamStats stream;
+  IssueCounts issue_counts;
+  std::vector<Issue> issues;
+  std::uint64_t radius_datagrams = 0; // datagrams on RADIUS ports that reached the decoder
+  std::uint64_t decoded = 0;
+  TrafficCounters totals;
+  std::unordered_map<IpAddress, TrafficCounters> per_nas;
+  std::unordered_map<Endpoint, TrafficCounters, EndpointHash> per_server;
+  std::vector<Event> events;
+  std::array<std::uint64_t, event_kind_count> event_counts{};
+  std::array<std::uint64_t, 32> decode_errors{};
+  std::size_t peak_open_exchanges = 0;
+  std::int64_t timeout_ns = 0;
+  bool secrets_given = false;
+};
+
+/** Runs the whole analysis. Never throws for bad input: problems are in the result. */
+AnalysisResult analyze_captures(const std::vector<std::string>& files,
+                                const AnalysisOptions& options);
+
+} // namespace acctlab::capture

@@ -1,0 +1,288 @@
+#include "pcap/capture_reader.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+namespace acctlab::capture {
+
+namespace {
+// libpcap reads each record with two fread calls; a large stdio buffer turns them into memcpy.
+constexpr std::size_t stdio_buffer_size = 256 * 1024;
+} // namespace
+
+std::unique_ptr<FileReader> FileReader::open(const std::string& path, std::string& error) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    error = std::string(std::strerror(errno));
+    return nullptr;
+  }
+  std::unique_ptr<FileReader> reader(new FileReader());
+  reader->stdio_buffer_ = std::make_unique<char[]>(stdio_buffer_size);
+  std::setvbuf(file, reader->stdio_buffer_.get(), _IOFBF, stdio_buffer_size);
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  // Nanosecond precision: libpcap scales microsecond files, so one unit serves both.
+  reader->handle_ =
+      pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (reader->handle_ == nullptr) {
+    std::fclose(file);
+    error = errbuf;
+    return nullptr;
+  }
+  reader->link_type_ = pcap_datalink(reader->handle_);
+  return reader;
+}
+
+FileReader::~FileReader() {
+  if (handle_ != nullptr) {
+    pcap_close(handle_); // closes the FILE before stdio_buffer_ is freed
+  }
+}
+
+FileReader::Status FileReader::next(RawFrame& out, IssueKind& kind, std::string& detail) {
+  if (finished_) {
+    return Status::end;
+  }
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  const int rc = pcap_next_ex(handle_, &header, &data);
+  if (rc == 1) {
+    ++frames_read_;
+    out.frame = frames_read_;
+    out.timestamp_ns = std::int64_t{header->ts.tv_sec} * 1'000'000'000 + header->ts.tv_usec;
+    out.captured_length = header->caplen;
+    out.original_length = header->len;
+    out.data = {data, header->caplen};
+    return Status::frame;
+  }
+  finished_ = true;
+  if (rc == PCAP_ERROR_BREAK) {
+    return Status::end;
+  }
+  detail = pcap_geterr(handle_);
+  // libpcap says "truncated dump file" (pcap) or "truncated pcapng dump file" when the file ends
+  // inside a record; anything else is a record it could not make sense of.
+  kind = detail.find("truncated") != std::string::npos ? IssueKind::file_truncated
+                                                       : IssueKind::file_corrupt;
+  return Status::error;
+}
+
+std::uint64_t FileReader::position() const {
+  std::FILE* file = pcap_file(handle_);
+  if (file == nullptr) {
+    return 0;
+  }
+  const long at = std::ftell(file);
+  return at < 0 ? 0 : static_cast<std::uint64_t>(at);
+}
+
+struct DatagramStream::Source {
+  std::uint32_t index = 0;
+  std::unique_ptr<FileReader> reader;
+  int link_type = 0;
+  RawFrame head;
+  bool has_head = false;
+  bool done = false;
+  bool complete = false;
+  std::uint64_t size = 0;
+  std::uint64_t final_position = 0;
+  std::string path;
+};
+
+DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions options)
+    : options_(std::move(options)),
+      reassembler_(options_.reassembly,
+                   [this](IssueKind kind, FrameRef where, std::string_view detail) {
+                     report(kind, where, detail);
+                   }) {
+  for (auto port : radius_ports) {
+    ports_.set(port);
+  }
+  for (auto port : options_.extra_ports) {
+    ports_.set(port);
+  }
+  std::uint32_t index = 0;
+  for (auto& path : paths) {
+    auto source = std::make_unique<Source>();
+    source->index = index++;
+    source->path = std::move(path);
+    struct stat st {};
+    if (::stat(source->path.c_str(), &st) == 0) {
+      source->size = static_cast<std::uint64_t>(st.st_size);
+      bytes_total_ += source->size;
+    }
+    std::string error;
+    source->reader = FileReader::open(source->path, error);
+    if (!source->reader) {
+      source->done = true;
+      source->link_type = -1;
+      report(IssueKind::file_open_failed, {source->index, 0}, error);
+    } else {
+      source->link_type = source->reader->link_type();
+      if (!link_type_supported(source->link_type)) {
+        source->done = true;
+        const char* name = pcap_datalink_val_to_name(source->link_type);
+        report(IssueKind::unsupported_link_type, {source->index, 0},
+               name != nullptr ? name : std::to_string(source->link_type));
+      }
+    }
+    sources_.push_back(std::move(source));
+  }
+}
+
+DatagramStream::~DatagramStream() = default;
+
+void DatagramStream::report(IssueKind kind, FrameRef where, std::string_view detail) {
+  issue_counts_.add(kind);
+  if (issues_.size() < options_.max_issues_kept) {
+    issues_.push_back(Issue{kind, where.file_index, where.frame, std::string(detail)});
+  }
+}
+
+// Makes sure source has its next frame at hand; false when the file is finished.
+bool DatagramStream::fill(Source& source) {
+  if (source.has_head) {
+    return true;
+  }
+  if (source.done) {
+    return false;
+  }
+  IssueKind kind{};
+  std::string detail;
+  switch (source.reader->next(source.head, kind, detail)) {
+    case FileReader::Status::frame:
+      source.has_head = true;
+      return true;
+    case FileReader::Status::end:
+      source.complete = true;
+      break;
+    case FileReader::Status::error:
+      report(kind, {source.index, source.reader->frames_read() + 1}, detail);
+      break;
+  }
+  source.done = true;
+  source.final_position = source.reader->position();
+  return false;
+}
+
+bool DatagramStream::emit(const ParsedFrame& parsed, const Source& source, bool reassembled,
+                          UdpDatagram& out) {
+  ++stats_.udp;
+  if (!options_.all_udp && !ports_.test(parsed.source_port) &&
+      !ports_.test(parsed.destination_port)) {
+    return false;
+  }
+  ++stats_.udp_matched;
+  out.file_index = source.index;
+  out.frame = source.head.frame;
+  out.timestamp_ns = source.head.timestamp_ns;
+  out.source = {parsed.source, parsed.source_port};
+  out.destination = {parsed.destination, parsed.destination_port};
+  out.vlan_count = parsed.vlan_count;
+  out.vlan_ids[0] = parsed.vlan_ids[0];
+  out.vlan_ids[1] = parsed.vlan_ids[1];
+  out.reassembled = reassembled;
+  out.payload = parsed.payload;
+  return true;
+}
+
+// Decodes the source's head frame; true when it yields a matching datagram.
+bool DatagramStream::process(Source& source, UdpDatagram& out) {
+  const RawFrame& frame = source.head;
+  ++stats_.frames;
+  stats_.captured_bytes += frame.captured_length;
+  reassembler_.expire(frame.timestamp_ns);
+  ParsedFrame& parsed = parsed_;
+  const FrameRef where{source.index, frame.frame};
+  switch (parse_frame(source.link_type, frame.data, parsed)) {
+    case FrameKind::udp:
+      return emit(parsed, source, false, out);
+    case FrameKind::fragment: {
+      ++stats_.fragments;
+      const auto payload = reassembler_.add(parsed, frame.timestamp_ns, where);
+      if (payload.empty()) {
+        return false;
+      }
+      ++stats_.reassembled;
+      const auto family = parsed.source.family;
+      switch (parse_reassembled(family, parsed.protocol, payload, parsed)) {
+        case FrameKind::udp:
+          return emit(parsed, source, true, out);
+        case FrameKind::invalid:
+          ++stats_.invalid_frames;
+          report(parsed.issue, where, "reassembled datagram");
+          return false;
+        default:
+          ++stats_.other_ip;
+          return false;
+      }
+    }
+    case FrameKind::other_ip:
+      ++stats_.other_ip;
+      return false;
+    case FrameKind::not_ip:
+      ++stats_.not_ip;
+      return false;
+    case FrameKind::invalid:
+      ++stats_.invalid_frames;
+      if (parsed.beyond_capture && frame.captured_length < frame.original_length) {
+        report(IssueKind::cut_by_snaplen, where,
+               "captured " + std::to_string(frame.captured_length) + " of " +
+                   std::to_string(frame.original_length) + " octets");
+      } else {
+        report(parsed.issue, where, {});
+      }
+      return false;
+  }
+  return false;
+}
+
+bool DatagramStream::next(UdpDatagram& out) {
+  while (!finished_) {
+    Source* best = nullptr;
+    for (auto& source : sources_) {
+      if (!fill(*source)) {
+        continue;
+      }
+      // Strictly earlier wins, so equal timestamps keep file order.
+      if (best == nullptr || source->head.timestamp_ns < best->head.timestamp_ns) {
+        best = source.get();
+      }
+    }
+    if (best == nullptr) {
+      finished_ = true;
+      reassembler_.finish();
+      return false;
+    }
+    best->has_head = false; // the frame's data stays valid until this reader's next call
+    if (process(*best, out)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const std::vector<FileSummary>& DatagramStream::files() const {
+  summaries_.clear();
+  for (const auto& source : sources_) {
+    summaries_.push_back(FileSummary{source->path, source->link_type,
+                                     source->reader ? source->reader->frames_read() : 0,
+                                     source->complete});
+  }
+  return summaries_;
+}
+
+std::uint64_t DatagramStream::bytes_consumed() const {
+  std::uint64_t sum = 0;
+  for (const auto& source : sources_) {
+    if (source->done) {
+      sum += source->size;
+    } else if (source->reader) {
+      sum += source->reader->position();
+    }
+  }
+  return sum;
+}
+
+} // namespace acctlab::capture

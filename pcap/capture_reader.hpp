@@ -1,0 +1,143 @@
+#pragma once
+// Reads pcap and pcapng files through libpcap and turns them into a stream of UDP datagrams:
+// one file or several merged into one time-ordered stream (stable by file order on equal times).
+// Bad input is counted and kept as Issue values with file and frame number; reading goes on.
+
+#include "pcap/capture_issue.hpp"
+#include "pcap/fragment_reassembler.hpp"
+#include "pcap/frame_parser.hpp"
+#include "pcap/ip_address.hpp"
+
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+struct pcap; // libpcap's pcap_t
+
+namespace acctlab::capture {
+
+/** One record as libpcap returns it; data is valid until the reader's next call. */
+struct RawFrame {
+  std::uint64_t frame = 0;       // 1-based, as Wireshark numbers frames
+  std::int64_t timestamp_ns = 0; // since the Unix epoch
+  std::uint32_t captured_length = 0;
+  std::uint32_t original_length = 0;
+  std::span<const std::uint8_t> data;
+};
+
+/** One capture file opened through libpcap (pcap or pcapng, read with nanosecond timestamps). */
+class FileReader {
+public:
+  enum class Status : std::uint8_t { frame, end, error };
+
+  /** Opens path; on failure returns nullptr and sets error to libpcap's reason. */
+  static std::unique_ptr<FileReader> open(const std::string& path, std::string& error);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  /** Reads the next record. On error, kind and detail describe it and the file is finished. */
+  Status next(RawFrame& out, IssueKind& kind, std::string& detail);
+
+  int link_type() const { return link_type_; }
+  std::uint64_t frames_read() const { return frames_read_; }
+  /** Octets of the file consumed so far (for progress reporting). */
+  std::uint64_t position() const;
+
+private:
+  FileReader() = default;
+  ::pcap* handle_ = nullptr;
+  std::unique_ptr<char[]> stdio_buffer_; // must outlive the FILE that libpcap closes
+  int link_type_ = 0;
+  std::uint64_t frames_read_ = 0;
+  bool finished_ = false;
+};
+
+/** A UDP datagram found in a capture; payload is valid until the stream's next call. */
+struct UdpDatagram {
+  std::uint32_t file_index = 0; // position of its file in the list given to the stream
+  std::uint64_t frame = 0;      // the frame that carried it (the last fragment if reassembled)
+  std::int64_t timestamp_ns = 0;
+  Endpoint source;
+  Endpoint destination;
+  std::uint8_t vlan_count = 0;
+  std::uint16_t vlan_ids[2] = {0, 0};
+  bool reassembled = false;
+  std::span<const std::uint8_t> payload;
+
+  std::int64_t timestamp_us() const { return timestamp_ns / 1000; }
+};
+
+/** RADIUS's ports: RFC 2865/2866 (1812, 1813) and the historical 1645, 1646. */
+inline constexpr std::uint16_t radius_ports[] = {1812, 1813, 1645, 1646};
+
+struct StreamOptions {
+  std::vector<std::uint16_t> extra_ports; // added to radius_ports
+  bool all_udp = false;                   // ignore the port filter
+  ReassemblyLimits reassembly;
+  std::size_t max_issues_kept = 10000; // beyond this issues are only counted
+};
+
+struct StreamStats {
+  std::uint64_t frames = 0;
+  std::uint64_t captured_bytes = 0;
+  std::uint64_t not_ip = 0;
+  std::uint64_t other_ip = 0;
+  std::uint64_t udp = 0;         // whole UDP datagrams, any port, including reassembled ones
+  std::uint64_t udp_matched = 0; // on a selected port: what next() returned
+  std::uint64_t fragments = 0;   // IP fragments of UDP datagrams
+  std::uint64_t reassembled = 0; // datagrams completed from fragments
+  std::uint64_t invalid_frames = 0;
+};
+
+struct FileSummary {
+  std::string path;
+  int link_type = -1; // -1 when the file did not open
+  std::uint64_t frames = 0;
+  bool complete = false; // read to its end without a file error
+};
+
+class DatagramStream {
+public:
+  DatagramStream(std::vector<std::string> paths, StreamOptions options = {});
+  ~DatagramStream();
+  DatagramStream(const DatagramStream&) = delete;
+  DatagramStream& operator=(const DatagramStream&) = delete;
+
+  /** The next matching datagram in time order; false when every file is finished. */
+  bool next(UdpDatagram& out);
+
+  const StreamStats& stats() const { return stats_; }
+  const IssueCounts& issue_counts() const { return issue_counts_; }
+  /** The first max_issues_kept issues, in the order seen. */
+  const std::vector<Issue>& issues() const { return issues_; }
+  const std::vector<FileSummary>& files() const;
+  /** Octets of all files consumed so far and their total size, for a progress bar. */
+  std::uint64_t bytes_consumed() const;
+  std::uint64_t bytes_total() const { return bytes_total_; }
+
+private:
+  struct Source;
+
+  void report(IssueKind kind, FrameRef where, std::string_view detail);
+  bool fill(Source& source);
+  bool process(Source& source, UdpDatagram& out);
+  bool emit(const ParsedFrame& parsed, const Source& source, bool reassembled, UdpDatagram& out);
+
+  StreamOptions options_;
+  std::bitset<65536> ports_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  mutable std::vector<FileSummary> summaries_;
+  FragmentReassembler reassembler_;
+  StreamStats stats_;
+  IssueCounts issue_counts_;
+  std::vector<Issue> issues_;
+  std::uint64_t bytes_total_ = 0;
+  bool finished_ = false;
+  ParsedFrame parsed_;
+};
+
+} // namespace acctlab::capture

@@ -1,0 +1,293 @@
+#include "pcap/exchange_tracker.hpp"
+#include "tests/pcap/capture_test_support.hpp"
+#include "tests/pcap/radius_test_packets.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace acctlab::capture;
+using namespace acctlab::capture::test;
+using acctlab::radius::Code;
+using acctlab::radius::Octets;
+
+namespace {
+
+constexpr std::int64_t ms = 1'000'000;
+constexpr std::int64_t s = 1'000'000'000;
+
+// Feeds datagrams to a tracker as if read from one file, numbering frames from 1.
+struct Feed {
+  ExchangeTracker tracker;
+  std::uint64_t frame = 0;
+  Endpoint nas = endpoint("198.51.100.10", 40000);
+  Endpoint server = endpoint("192.0.2.1", 1813);
+
+  explicit Feed(TrackerOptions options = {}) : tracker(std::move(options)) {}
+
+  std::uint64_t send(std::int64_t t, const Octets& wire, bool to_server) {
+    UdpDatagram d;
+    d.frame = ++frame;
+    d.timestamp_ns = t;
+    d.source = to_server ? nas : server;
+    d.destination = to_server ? server : nas;
+    d.payload = wire;
+    auto packet = acctlab::radius::decode_packet(wire, dict());
+    if (packet) {
+      tracker.on_packet(d, *packet);
+    } else {
+      tracker.on_decode_error(d, packet.error());
+    }
+    return d.frame;
+  }
+  std::uint64_t request(std::int64_t t, const Octets& wire) { return send(t, wire, true); }
+  std::uint64_t answer(std::int64_t t, const Octets& wire) { return send(t, wire, false); }
+
+  std::vector<Event> events(EventKind kind) const {
+    std::vector<Event> out;
+    for (const auto& e : tracker.events()) {
+      if (e.kind == kind) {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("Requests pair with responses and latency is measured", "[pcap][pairing]") {
+  Feed f;
+  const auto a = accounting_request(1, 1, "A");
+  const auto b = accounting_request(2, 3, "B");
+  f.request(0, a);
+  f.request(1 * ms, b);
+  f.answer(2 * ms, response_to(a));
+  f.answer(11 * ms, response_to(b));
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.requests == 2);
+  CHECK(t.responses == 2);
+  CHECK(t.exchanges == 2);
+  CHECK(t.linked == 2);
+  CHECK(t.unanswered + t.unanswered_at_end == 0);
+  CHECK(t.by_code[4] == 2);
+  CHECK(t.by_code[5] == 2);
+  CHECK(t.by_status_type[1] == 1);
+  CHECK(t.by_status_type[3] == 1);
+  CHECK(t.latency.count() == 2);
+  CHECK(t.latency.min_ns() == 2 * ms);
+  CHECK(t.latency.max_ns() == 10 * ms);
+  CHECK(t.latency.mean_ns() == Approx(6.0 * ms));
+  // Per NAS and per server views see the same exchanges.
+  REQUIRE(f.tracker.per_nas().size() == 1);
+  CHECK(f.tracker.per_nas().at(f.nas.address).linked == 2);
+  REQUIRE(f.tracker.per_server().size() == 1);
+  CHECK(f.tracker.per_server().at(f.server).linked == 2);
+  CHECK(f.tracker.events().empty());
+}
+
+TEST_CASE("Retransmissions are counted per exchange in the 1..5+ histogram", "[pcap][pairing]") {
+  Feed f;
+  const auto twice = accounting_request(3, 1, "T");
+  const auto many = accounting_request(4, 2, "M");
+  f.request(0, twice);
+  f.request(0, many);
+  // Time-ordered: twice is retransmitted at 1 s and 2 s, many every second up to 6 s.
+  f.request(1 * s, twice);
+  f.request(1 * s, many);
+  f.request(2 * s, twice);
+  f.answer(2 * s + 5 * ms, response_to(twice));
+  for (int i = 2; i <= 6; ++i) { // six retransmissions in all, each within the 5 s timeout
+    f.request(i * s, many);
+  }
+  f.answer(6 * s + 3 * ms, response_to(many));
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.exchanges == 2);
+  CHECK(t.linked == 2);
+  CHECK(t.retransmissions == 8);
+  CHECK(t.retransmission_histogram[1] == 1); // twice: 2 retransmissions
+  CHECK(t.retransmission_histogram[4] == 1); // many: 6 -> 5+
+  CHECK(t.latency.min_ns() == 3 * ms);       // from the latest transmission
+  CHECK(t.latency.max_ns() == 5 * ms);
+  const auto events = f.events(EventKind::retransmission);
+  REQUIRE(events.size() == 8);
+  CHECK(events[0].frame == 3);
+  CHECK(events[0].related_frame == 1);
+  CHECK(events[1].related_frame == 2);
+}
+
+TEST_CASE("Duplicates after the answer, answers without request, code mismatch",
+          "[pcap][pairing]") {
+  Feed f;
+  const auto req = accounting_request(5, 1, "D");
+  const auto resp = response_to(req);
+  f.request(0, req);
+  f.answer(1 * ms, resp);
+  const auto dup_request = f.request(2 * ms, req);
+  const auto dup_response = f.answer(3 * ms, resp);
+  const auto stray = f.answer(4 * ms, response_to(accounting_request(77, 1, "X")));
+  const auto access = access_request(6);
+  f.request(5 * ms, access);
+  const auto mismatch = f.answer(6 * ms, response_to(access, Code::accounting_response));
+  f.answer(7 * ms, response_to(access, Code::access_accept));
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.duplicate_requests == 1);
+  CHECK(t.duplicate_responses == 1);
+  CHECK(t.answers_without_request == 1);
+  CHECK(t.response_code_mismatch == 1);
+  CHECK(t.linked == 2);
+  CHECK(t.retransmissions == 0);
+  CHECK(f.events(EventKind::duplicate_request).at(0).frame == dup_request);
+  CHECK(f.events(EventKind::duplicate_response).at(0).frame == dup_response);
+  CHECK(f.events(EventKind::answer_without_request).at(0).frame == stray);
+  CHECK(f.events(EventKind::response_code_mismatch).at(0).frame == mismatch);
+}
+
+TEST_CASE("Unanswered requests are lost after the timeout, pending at the end otherwise",
+          "[pcap][pairing]") {
+  TrackerOptions options;
+  options.timeout_ns = 5 * s;
+  Feed f(options);
+  const auto lost = f.request(0, accounting_request(7, 1, "L"));
+  f.request(4 * s, accounting_request(8, 1, "N"));
+  CHECK(f.tracker.open_exchanges() == 2);
+  f.request(5 * s + 1, accounting_request(9, 1, "P")); // passes the first one's deadline
+  CHECK(f.tracker.open_exchanges() == 2);
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.unanswered == 1);
+  CHECK(t.unanswered_at_end == 2);
+  const auto events = f.events(EventKind::no_response);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].frame == lost);
+  CHECK(f.tracker.open_exchanges() == 0);
+}
+
+TEST_CASE("An Identifier reused while its request is outstanding is flagged", "[pcap][pairing]") {
+  Feed f;
+  const auto first = accounting_request(9, 1, "first");
+  const auto second = accounting_request(9, 2, "second");
+  const auto first_frame = f.request(0, first);
+  const auto second_frame = f.request(1 * s, second);
+  f.answer(1 * s + 2 * ms, response_to(second));
+  // Reusing it after the answer is normal.
+  f.request(2 * s, accounting_request(9, 3, "third"));
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.identifier_reused == 1);
+  CHECK(t.unanswered == 1); // the first request never got its answer
+  CHECK(t.linked == 1);
+  CHECK(t.latency.min_ns() == 2 * ms);
+  const auto events = f.events(EventKind::identifier_reused);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].frame == second_frame);
+  CHECK(events[0].related_frame == first_frame);
+}
+
+TEST_CASE("Authenticators are verified per NAS when its secret is known", "[pcap][pairing]") {
+  std::string error;
+  auto secrets = ClientSecrets::parse("client lab {\n ipaddr = 198.51.100.0/24\n"
+                                      " secret = testing123\n}\n",
+                                      "clients.conf", error);
+  REQUIRE(secrets);
+  TrackerOptions options;
+  options.secrets = &*secrets;
+  Feed f(options);
+  const auto good = accounting_request(1, 1, "G");
+  const auto forged = accounting_request(2, 1, "F", "not-the-secret");
+  f.request(0, good);
+  f.answer(1 * ms, response_to(good));
+  f.request(2 * ms, forged);
+  f.answer(3 * ms, response_to(forged, Code::accounting_response, "not-the-secret"));
+  // Another NAS outside the clients file: nothing verified.
+  f.nas = endpoint("203.0.113.5", 1000);
+  const auto unknown = accounting_request(3, 1, "U", "whatever");
+  f.request(4 * ms, unknown);
+  f.answer(5 * ms, response_to(unknown, Code::accounting_response, "whatever"));
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.linked == 3);
+  CHECK(t.request_authenticator_valid == 1);
+  CHECK(t.request_authenticator_invalid == 1);
+  CHECK(t.response_authenticator_valid == 1);
+  CHECK(t.response_authenticator_invalid == 1);
+  CHECK(f.events(EventKind::request_authenticator_invalid).at(0).frame == 3);
+  CHECK(f.events(EventKind::response_authenticator_invalid).at(0).frame == 4);
+}
+
+TEST_CASE("Decode errors are counted by the decoder's names", "[pcap][pairing]") {
+  Feed f;
+  f.request(0, Octets{4, 1, 0}); // truncated_header
+  auto long_length = accounting_request(1, 1, "x");
+  long_length[3] = static_cast<std::uint8_t>(long_length[3] + 10); // Length beyond the datagram
+  f.request(1, long_length);
+  f.tracker.finish();
+  const auto& errors = f.tracker.decode_errors();
+  using acctlab::radius::DecodeError;
+  CHECK(errors[static_cast<std::size_t>(DecodeError::truncated_header)] == 1);
+  CHECK(errors[static_cast<std::size_t>(DecodeError::length_exceeds_datagram)] == 1);
+  const auto events = f.events(EventKind::decode_error);
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].frame == 2);
+  CHECK(events[1].decode_error == DecodeError::length_exceeds_datagram);
+  CHECK(f.tracker.totals().requests == 0);
+}
+
+TEST_CASE("Memory is bounded by open exchanges, not by the number seen", "[pcap][pairing]") {
+  Feed f;
+  std::size_t peak = 0;
+  for (std::uint32_t i = 0; i < 20000; ++i) {
+    const auto t = static_cast<std::int64_t>(i) * ms;
+    f.nas.port = static_cast<std::uint16_t>(40000 + i / 256); // no Identifier comes back
+    const auto req = accounting_request(static_cast<std::uint8_t>(i), 1, std::to_string(i));
+    f.request(t, req);
+    f.answer(t + ms / 2, response_to(req));
+    peak = std::max(peak, f.tracker.open_exchanges());
+  }
+  // Answered exchanges stay for one timeout (5 s = 5000 requests here) to catch duplicates.
+  CHECK(peak <= 5002);
+  CHECK(peak >= 4990);
+  CHECK(f.tracker.totals().linked == 20000);
+  f.tracker.finish();
+  CHECK(f.tracker.open_exchanges() == 0);
+}
+
+TEST_CASE("The clients file reader takes FreeRADIUS syntax and rejects bad entries",
+          "[pcap][secrets]") {
+  std::string error;
+  auto secrets = ClientSecrets::parse(R"(# comment
+client nas1 {
+    ipaddr = 192.0.2.10
+    secret = "s3cret with spaces"
+    shortname = nas1
+    limit {
+        max_connections = 16
+    }
+}
+client 2001:db8::/32 {
+    secret = six
+}
+client wide {
+    ipaddr = 192.0.2.0
+    netmask = 24
+    secret = wide
+}
+)",
+                                      "clients.conf", error);
+  INFO(error);
+  REQUIRE(secrets);
+  CHECK(secrets->entries().size() == 3);
+  CHECK(secrets->find(*IpAddress::parse("192.0.2.10"))->secret == "s3cret with spaces");
+  CHECK(secrets->find(*IpAddress::parse("192.0.2.11"))->secret == "wide");
+  CHECK(secrets->find(*IpAddress::parse("2001:db8::5"))->secret == "six");
+  CHECK(secrets->find(*IpAddress::parse("203.0.113.1")) == nullptr);
+
+  CHECK_FALSE(ClientSecrets::parse("client x {\n ipaddr = 1.2.3.4\n}\n", "c.conf", error));
+  CHECK(error == "c.conf:1: client 'x' has no secret");
+  CHECK_FALSE(
+      ClientSecrets::parse("\nclient y {\n ipaddr = nonsense\n secret = s\n}\n", "c.conf", error));
+  CHECK(error == "c.conf:2: client 'y': bad address 'nonsense'");
+  CHECK_FALSE(ClientSecrets::parse("client z {\n secret = s\n", "c.conf", error));
+  CHECK(error == "c.conf:1: section 'client' is not closed");
+}
