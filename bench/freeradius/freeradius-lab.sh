@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Starts Debian's FreeRADIUS 3.2 with a private configuration written from scratch, listening for
+# accounting on 127.0.0.1:PORT, the way its users set it up for this job:
+#   detail  - the accounting section writes only the detail file (no fsync)
+#   sql     - the accounting section writes the radacct table through rlm_sql + sqlite
+#             (Debian's own queries.conf and schema.sql)
+# Usage: freeradius-lab.sh detail|sql PORT DIR [SECRET]   (runs in the foreground; -X for debug
+# with FREERADIUS_DEBUG=1). Never touches /etc/freeradius or the system daemon.
+set -euo pipefail
+mode=$1 port=$2 dir=$3 secret=${4:-testing123}
+case "$mode" in detail | sql) ;; *) echo "freeradius-lab: mode is detail or sql" >&2; exit 2 ;; esac
+stock=/etc/freeradius/3.0
+[ -d "$stock" ] || { echo "freeradius-lab: $stock missing (apt-get install freeradius)" >&2; exit 2; }
+mkdir -p "$dir"/{log,run,radacct,mods-config/sql/main/sqlite}
+dir=$(cd "$dir" && pwd)
+cp "$stock/mods-config/sql/main/sqlite/queries.conf" "$dir/mods-config/sql/main/sqlite/"
+echo '$INCLUDE /usr/share/freeradius/dictionary' >"$dir/dictionary"
+
+if [ "$mode" = sql ]; then
+  rm -f "$dir/radacct.db"
+  sqlite3 "$dir/radacct.db" <"$stock/mods-config/sql/main/sqlite/schema.sql"
+  # The schema's default journal; FreeRADIUS users rarely change it.
+  accounting='sql'
+  sql_module=$(cat <<SQL
+  sql {
+    dialect = "sqlite"
+    driver = "rlm_sql_sqlite"
+    sqlite {
+      filename = "$dir/radacct.db"
+      busy_timeout = 200
+    }
+    radius_db = "radius"
+    acct_table1 = "radacct"
+    acct_table2 = "radacct"
+    postauth_table = "radpostauth"
+    authcheck_table = "radcheck"
+    groupcheck_table = "radgroupcheck"
+    authreply_table = "radreply"
+    groupreply_table = "radgroupreply"
+    usergroup_table = "radusergroup"
+    delete_stale_sessions = yes
+    # Debian's mods-available/sql pool defaults (start/min/max follow the thread pool).
+    pool {
+      start = 4
+      min = 3
+      max = 32
+      spare = 10
+      uses = 0
+      retry_delay = 30
+      lifetime = 0
+      idle_timeout = 60
+    }
+    client_table = "nas"
+    group_attribute = "SQL-Group"
+    \$INCLUDE \${modconfdir}/sql/main/\${dialect}/queries.conf
+  }
+SQL
+)
+else
+  sql_module=''
+  accounting='detail'
+fi
+
+cat >"$dir/radiusd.conf" <<CONF
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = $dir/log
+raddbdir = $dir
+radacctdir = $dir/radacct
+name = freeradius
+confdir = \${raddbdir}
+modconfdir = \${confdir}/mods-config
+run_dir = $dir/run
+db_dir = $dir
+libdir = /usr/lib/freeradius
+pidfile = \${run_dir}/\${name}.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 1048576
+hostname_lookups = no
+log {
+  destination = stdout
+  colourise = no
+  file = \${logdir}/radius.log
+  auth = no
+}
+checkrad = /usr/sbin/checkrad
+security {
+  allow_core_dumps = no
+  max_attributes = 200
+  reject_delay = 0
+  status_server = yes
+}
+thread pool {
+  start_servers = 4
+  max_servers = 32
+  min_spare_servers = 3
+  max_spare_servers = 10
+  max_requests_per_server = 0
+  auto_limit_acct = no
+}
+client lab {
+  ipaddr = 127.0.0.1
+  secret = $secret
+  require_message_authenticator = no
+}
+modules {
+  expr {
+  }
+  detail {
+    filename = \${radacctdir}/%{%{Packet-Src-IP-Address}:-%{Packet-Src-IPv6-Address}}/detail
+    escape_filenames = no
+    permissions = 0600
+    header = "%t"
+    locking = no
+  }
+$sql_module}
+server default {
+  listen {
+    type = acct
+    ipaddr = 127.0.0.1
+    port = $port
+  }
+  preacct {
+  }
+  accounting {
+    $accounting
+  }
+}
+CONF
+
+if [ "${FREERADIUS_DEBUG:-0}" = 1 ]; then
+  exec freeradius -X -d "$dir"
+fi
+exec freeradius -f -d "$dir" -l stdout

@@ -1,0 +1,58 @@
+// acctlab web: serves the report viewer over HTTP, read-only over an acctlab database.
+
+#include "cli/command_registry.hpp"
+#include "web/http_server.hpp"
+#include "web/site.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace acctlab::cli {
+namespace {
+
+struct WebArgs {
+  std::string db;
+  std::string listen = "127.0.0.1:8080";
+  int threads = 2;
+};
+
+void install_web(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<WebArgs>();
+  auto* cmd = app.add_subcommand("web", "Serve the report viewer (HTML pages, JSON API, live "
+                                        "overview) over HTTP, read-only");
+  cmd->footer("Examples:\n  acctlab web --db acctlab.db\n"
+              "  acctlab web --db acctlab.db --listen 127.0.0.1:9090\n"
+              "Pages: /  /sessions  /usage  /conformance  /runs  /nas; JSON twins under /api/.");
+  cmd->add_option("--db", args->db, "acctlab SQLite database (opened read-only)")->required();
+  cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "HTTP worker threads")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  cmd->callback([args, &exit_code] {
+    web::ServerOptions options;
+    if (!web::parse_listen(args->listen, options.address, options.port)) {
+      std::cerr << "acctlab web: --listen wants ADDRESS:PORT, got \"" << args->listen << "\"\n";
+      exit_code = 2;
+      return;
+    }
+    options.threads = args->threads;
+    try {
+      web::Site site(args->db);
+      web::HttpServer server(site, options);
+      const bool v6 = options.address.find(':') != std::string::npos;
+      std::cerr << "acctlab web: serving " << args->db << " on http://"
+                << (v6 ? "[" + options.address + "]" : options.address) << ':' << server.port()
+                << "/ (Ctrl-C stops)" << std::endl;
+      server.run(true);
+    } catch (const std::exception& e) {
+      std::cerr << "acctlab web: " << e.what() << '\n';
+      exit_code = 1;
+    }
+  });
+}
+
+const RegisterCommand web_registration{60, install_web};
+
+} // namespace
+} // namespace acctlab::cli

@@ -1,0 +1,822 @@
+#include "server/accounting_server.hpp"
+
+#include "radius/accounting_record.hpp"
+#include "radius/authenticator.hpp"
+#include "radius/packet_codec.hpp"
+#include "radius/session_matcher.hpp"
+#include "radius/text_form.hpp"
+#include "server/clients_file.hpp"
+#include "server/duplicate_cache.hpp"
+#include "server/log_limiter.hpp"
+#include "server/radius_debug.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstring>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/socket.h>
+#include <unordered_map>
+
+namespace acctlab::server {
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+using storage::Verdict;
+
+constexpr std::size_t receive_batch = 64;
+constexpr std::size_t receive_buffer = radius::max_packet_size;
+constexpr std::uint32_t max_answers_per_duplicate = 4;
+
+double wall_clock() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+/** A peer as the kernel reports it, kept raw so replies go out with sendmmsg. */
+struct Peer {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+
+  IpAddress ip() const {
+    IpAddress result;
+    if (address.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+      std::memcpy(result.bytes.data(), &in->sin_addr, 4);
+      return result;
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    std::memcpy(result.bytes.data(), &in6->sin6_addr, 16);
+    result.v6 = true;
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; match them as IPv4.
+    constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(result.bytes.data(), mapped, 12) == 0) {
+      return IpAddress::v4(
+          {result.bytes[12], result.bytes[13], result.bytes[14], result.bytes[15]});
+    }
+    return result;
+  }
+  std::uint16_t port() const {
+    return address.ss_family == AF_INET
+               ? ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port)
+               : ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  std::string to_string() const {
+    const auto ip_text = ip().to_string();
+    return (ip().v6 ? "[" + ip_text + "]" : ip_text) + ":" + std::to_string(port());
+  }
+};
+
+udp::endpoint parse_listen(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string::npos) {
+      throw std::runtime_error("bad --listen '" + text + "': expected [IPV6]:PORT");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      throw std::runtime_error("bad --listen '" + text +
+                               "': expected ADDR:PORT (IPv6 as [ADDR]:PORT)");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    throw std::runtime_error("bad --listen '" + text + "': '" + host + "' is not an address");
+  }
+  unsigned long number = 0;
+  try {
+    std::size_t used = 0;
+    number = std::stoul(port, &used);
+    if (used != port.size() || number > 65535) {
+      throw std::out_of_range("port");
+    }
+  } catch (const std::exception&) {
+    throw std::runtime_error("bad --listen '" + text + "': bad port '" + port + "'");
+  }
+  return {address, static_cast<unsigned short>(number)};
+}
+
+/** RFC 3579 §3.2: HMAC-MD5 over the packet with the Message-Authenticator zeroed. */
+void fill_message_authenticator(std::span<std::uint8_t> wire, std::size_t offset,
+                                const radius::Authenticator& request_authenticator,
+                                std::string_view secret) {
+  std::vector<std::uint8_t> copy(wire.begin(), wire.end());
+  std::copy(request_authenticator.begin(), request_authenticator.end(), copy.begin() + 4);
+  std::fill(copy.begin() + static_cast<std::ptrdiff_t>(offset),
+            copy.begin() + static_cast<std::ptrdiff_t>(offset + 16), 0);
+  unsigned int length = 16;
+  HMAC(EVP_md5(), secret.data(), static_cast<int>(secret.size()), copy.data(), copy.size(),
+       wire.data() + offset, &length);
+}
+
+radius::Authenticator authenticator_of(std::span<const std::uint8_t> datagram) {
+  radius::Authenticator authenticator{};
+  std::copy(datagram.begin() + 4, datagram.begin() + 20, authenticator.begin());
+  return authenticator;
+}
+
+} // namespace
+
+std::string_view to_string(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warning:
+      return "warning";
+    case LogLevel::error:
+      return "error";
+  }
+  return "info";
+}
+
+std::string CounterSnapshot::to_line() const {
+  char buffer[512];
+  std::snprintf(
+      buffer, sizeof buffer,
+      "received=%llu accepted=%llu answered=%llu duplicates=%llu "
+      "bad_authenticator=%llu bad_message_authenticator=%llu unknown_client=%llu "
+      "malformed=%llu status_server=%llu overload_drops=%llu commit_batches=%llu "
+      "committed=%llu commit_ms_avg=%.2f commit_ms_max=%.2f max_batch=%llu "
+      "in_flight=%llu open_sessions=%llu database=%s",
+      static_cast<unsigned long long>(received), static_cast<unsigned long long>(accepted),
+      static_cast<unsigned long long>(answered), static_cast<unsigned long long>(duplicates),
+      static_cast<unsigned long long>(bad_authenticator),
+      static_cast<unsigned long long>(bad_message_authenticator),
+      static_cast<unsigned long long>(unknown_client), static_cast<unsigned long long>(malformed),
+      static_cast<unsigned long long>(status_server),
+      static_cast<unsigned long long>(overload_drops),
+      static_cast<unsigned long long>(commit_batches), static_cast<unsigned long long>(committed),
+      commit_latency_avg_ms, commit_latency_max_ms, static_cast<unsigned long long>(max_batch),
+      static_cast<unsigned long long>(in_flight), static_cast<unsigned long long>(open_sessions),
+      database_ok ? "ok" : "FAILING");
+  return buffer;
+}
+
+class AccountingServer::Impl {
+public:
+  Impl(ServerOptions options, LogSink log)
+      : options_(std::move(options)), log_(std::move(log)), signals_(io_), stats_timer_(io_),
+        housekeeping_timer_(io_),
+        duplicates_(options_.duplicate_window, options_.duplicate_capacity),
+        dict_(radius::Dictionary::builtin()) {
+    if (options_.clients_file) {
+      auto loaded = load_clients_file(*options_.clients_file);
+      if (!loaded) {
+        throw std::runtime_error(loaded.error().to_string());
+      }
+      clients_ = std::move(*loaded);
+    } else {
+      clients_ = ClientList::local_default();
+    }
+    if (options_.listen.empty()) {
+      throw std::runtime_error("nothing to listen on");
+    }
+    for (const auto& text : options_.listen) {
+      const auto endpoint = parse_listen(text);
+      auto listener = std::make_unique<Listener>(io_);
+      boost::system::error_code ec;
+      listener->socket.open(endpoint.protocol(), ec);
+      if (!ec && endpoint.address().is_v6()) {
+        listener->socket.set_option(asio::ip::v6_only(true), ec);
+      }
+      if (!ec) {
+        // Large buffers absorb bursts while the commit thread works (many NASes retransmitting
+        // at once after an outage).
+        listener->socket.set_option(udp::socket::receive_buffer_size(8 << 20), ec);
+        listener->socket.set_option(udp::socket::send_buffer_size(8 << 20), ec);
+        ec = {};
+        listener->socket.bind(endpoint, ec);
+      }
+      if (ec) {
+        throw std::runtime_error("cannot listen on " + text + ": " + ec.message());
+      }
+      listener->socket.non_blocking(true);
+      const auto local = listener->socket.local_endpoint();
+      listener->name = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                                : local.address().to_string()) +
+                       ":" + std::to_string(local.port());
+      listeners_.push_back(std::move(listener));
+    }
+    auto writer_options = options_.writer;
+    writer_ = std::make_unique<storage::RecordWriter>(
+        options_.database, writer_options,
+        [this](std::vector<storage::Completion>&& done) {
+          asio::post(io_, [this, done = std::move(done)] { on_committed(done); });
+        },
+        [this](const storage::WriterEvent& event) {
+          asio::post(io_, [this, event] { on_writer_event(event); });
+        });
+    for (auto& buffer : buffers_) {
+      buffer.resize(receive_buffer);
+    }
+  }
+
+  ~Impl() {
+    if (writer_) {
+      writer_->stop();
+    }
+  }
+
+  void run() {
+    for (const auto& listener : listeners_) {
+      log(LogLevel::info, "",
+          "listening on " + listener->name + " (database " + options_.database + ", " +
+              std::to_string(clients_.clients().size()) + " clients)");
+      do_receive(*listener);
+    }
+    if (options_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.add(SIGHUP);
+      do_signal();
+    }
+    schedule_housekeeping();
+    schedule_stats();
+    io_.run();
+    // Anything the writer completed during shutdown has been posted and run by now.
+  }
+
+  void stop() {
+    asio::post(io_, [this] { shutdown("stop requested"); });
+  }
+
+  void reload_clients() {
+    asio::post(io_, [this] { do_reload(); });
+  }
+
+  std::vector<std::string> local_endpoints() const {
+    std::vector<std::string> names;
+    for (const auto& listener : listeners_) {
+      names.push_back(listener->name);
+    }
+    return names;
+  }
+
+  std::vector<std::uint16_t> local_ports() const {
+    std::vector<std::uint16_t> ports;
+    for (const auto& listener : listeners_) {
+      boost::system::error_code ec;
+      ports.push_back(listener->socket.local_endpoint(ec).port());
+    }
+    return ports;
+  }
+
+  CounterSnapshot counters() const {
+    CounterSnapshot s;
+    s.received = received_.load(std::memory_order_relaxed);
+    s.accepted = accepted_.load(std::memory_order_relaxed);
+    s.answered = answered_.load(std::memory_order_relaxed);
+    s.duplicates = duplicates_count_.load(std::memory_order_relaxed);
+    s.bad_authenticator = bad_authenticator_.load(std::memory_order_relaxed);
+    s.bad_message_authenticator = bad_message_authenticator_.load(std::memory_order_relaxed);
+    s.unknown_client = unknown_client_.load(std::memory_order_relaxed);
+    s.malformed = malformed_.load(std::memory_order_relaxed);
+    s.status_server = status_server_.load(std::memory_order_relaxed);
+    s.overload_drops = overload_drops_.load(std::memory_order_relaxed);
+    s.send_errors = send_errors_.load(std::memory_order_relaxed);
+    s.in_flight = in_flight_.load(std::memory_order_relaxed);
+    const auto stats = writer_->stats();
+    s.commit_batches = stats.batches;
+    s.committed = stats.items;
+    s.commit_failures = stats.failures;
+    s.commit_latency_avg_ms =
+        stats.batches ? stats.total_commit_seconds * 1000 / static_cast<double>(stats.batches) : 0;
+    s.commit_latency_max_ms = stats.max_commit_seconds * 1000;
+    s.max_batch = stats.max_batch;
+    s.open_sessions = stats.open_sessions;
+    s.database_ok = stats.healthy;
+    return s;
+  }
+
+private:
+  struct Listener {
+    explicit Listener(asio::io_context& io) : socket(io) {}
+    udp::socket socket;
+    std::string name;
+  };
+
+  struct Pending {
+    RequestKey key;
+    Peer peer;
+    std::size_t listener = 0;
+    std::string secret;
+  };
+
+  struct Outgoing {
+    std::size_t listener = 0;
+    Peer peer;
+    std::vector<std::uint8_t> bytes;
+  };
+
+  void log(LogLevel level, std::string_view nas, const std::string& line) {
+    if (log_) {
+      log_(level, nas, line);
+    }
+  }
+
+  void do_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int signal) {
+      if (ec) {
+        return;
+      }
+      if (signal == SIGHUP) {
+        do_reload();
+        do_signal();
+        return;
+      }
+      shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+  }
+
+  void do_reload() {
+    if (!options_.clients_file) {
+      log(LogLevel::info, "", "reload: no clients file; keeping the built-in clients");
+      return;
+    }
+    auto loaded = load_clients_file(*options_.clients_file);
+    if (!loaded) {
+      log(LogLevel::error, "",
+          "reload failed, keeping the previous clients: " + loaded.error().to_string());
+      return;
+    }
+    clients_ = std::move(*loaded);
+    log(LogLevel::info, "",
+        "reloaded " + *options_.clients_file + ": " + std::to_string(clients_.clients().size()) +
+            " clients");
+  }
+
+  void shutdown(const std::string& why) {
+    if (!receiving_) {
+      return;
+    }
+    receiving_ = false;
+    for (auto& listener : listeners_) {
+      boost::system::error_code ec;
+      listener->socket.cancel(ec);
+    }
+    log(LogLevel::info, "",
+        why + ": stopped receiving; committing and answering " +
+            std::to_string(pending_.size() + batch_.size()) + " requests in flight");
+    flush_batch();
+    // The commit thread drains its queue and posts the completions to io_; they run (and the
+    // answers go out) before io_.run() returns.
+    writer_->stop();
+    signals_.cancel();
+    stats_timer_.cancel();
+    housekeeping_timer_.cancel();
+    asio::post(io_, [this] { log(LogLevel::info, "", "stopped; " + counters().to_line()); });
+  }
+
+  void schedule_housekeeping() {
+    housekeeping_timer_.expires_after(std::chrono::seconds(1));
+    housekeeping_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || !receiving_) {
+        return;
+      }
+      duplicates_.expire(wall_clock());
+      schedule_housekeeping();
+    });
+  }
+
+  void schedule_stats() {
+    if (options_.stats_interval.count() <= 0) {
+      return;
+    }
+    stats_timer_.expires_after(options_.stats_interval);
+    stats_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || !receiving_) {
+        return;
+      }
+      log(LogLevel::info, "", "stats " + counters().to_line());
+      schedule_stats();
+    });
+  }
+
+  void on_writer_event(const storage::WriterEvent& event) {
+    if (event.kind == storage::WriterEvent::Kind::commit_failed) {
+      log(LogLevel::error, "",
+          "DATABASE UNWRITABLE (" + options_.database + "): " + event.message +
+              " -- not answering any NAS until it can be written; retrying");
+    } else {
+      log(LogLevel::info, "", "database " + options_.database + " writable again; answering");
+    }
+  }
+
+  void do_receive(Listener& listener) {
+    listener.socket.async_wait(udp::socket::wait_read,
+                               [this, &listener](boost::system::error_code ec) {
+                                 if (ec || !receiving_) {
+                                   return;
+                                 }
+                                 on_readable(listener);
+                                 do_receive(listener);
+                               });
+  }
+
+  void on_readable(Listener& listener) {
+    const std::size_t index = listener_index(listener);
+    const int fd = listener.socket.native_handle();
+    // Drain what the kernel holds, a bounded number of rounds so sending is not starved.
+    for (int round = 0; round < 8; ++round) {
+      std::array<mmsghdr, receive_batch> messages{};
+      std::array<iovec, receive_batch> vectors{};
+      for (std::size_t i = 0; i < receive_batch; ++i) {
+        vectors[i] = {buffers_[i].data(), buffers_[i].size()};
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_name = &peers_[i].address;
+        messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      }
+      const int received = recvmmsg(fd, messages.data(), static_cast<unsigned>(receive_batch),
+                                    MSG_DONTWAIT, nullptr);
+      if (received <= 0) {
+        break;
+      }
+      const double now = wall_clock();
+      for (int i = 0; i < received; ++i) {
+        peers_[i].length = messages[i].msg_hdr.msg_namelen;
+        on_datagram(std::span<const std::uint8_t>(buffers_[i].data(), messages[i].msg_len),
+                    peers_[i], index, now);
+      }
+      if (static_cast<std::size_t>(received) < receive_batch) {
+        break;
+      }
+    }
+    flush_batch();
+    flush_sends();
+  }
+
+  std::size_t listener_index(const Listener& listener) const {
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+      if (listeners_[i].get() == &listener) {
+        return i;
+      }
+    }
+    return 0;
+  }
+
+  void reject(Verdict verdict, std::string reason, const std::string& nas, const Peer& peer,
+              std::span<const std::uint8_t> datagram, std::size_t listener, double now) {
+    switch (verdict) {
+      case Verdict::unknown_client:
+        unknown_client_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Verdict::malformed:
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Verdict::bad_authenticator:
+        bad_authenticator_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Verdict::bad_message_authenticator:
+        bad_message_authenticator_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Verdict::ok:
+      case Verdict::duplicate:
+        break;
+    }
+    const std::string cause(storage::to_string(verdict));
+    if (const auto suppressed = limiter_.allow(nas, cause, now)) {
+      std::string line = "dropped packet from " + peer.to_string() + ": " + cause + ": " + reason;
+      if (*suppressed > 0) {
+        line += " (" + std::to_string(*suppressed) + " more like it suppressed)";
+      }
+      log(LogLevel::warning, nas, line);
+    }
+    // The raw packet is kept as evidence with its verdict, never as a record.
+    storage::WriteItem item;
+    fill_packet(item.packet, datagram, peer, listener, now);
+    item.packet.verdict = verdict;
+    item.packet.reason = std::move(reason);
+    item.nas = nas;
+    batch_.push_back(std::move(item));
+  }
+
+  void fill_packet(storage::PacketRow& row, std::span<const std::uint8_t> datagram,
+                   const Peer& peer, std::size_t listener, double now) {
+    row.raw.assign(datagram.begin(), datagram.end());
+    row.src_addr = peer.ip().to_string();
+    row.src_port = peer.port();
+    boost::system::error_code ec;
+    const auto local = listeners_[listener]->socket.local_endpoint(ec);
+    row.dst_addr = local.address().to_string();
+    row.dst_port = local.port();
+    if (!datagram.empty()) {
+      row.code = datagram[0];
+    }
+    if (datagram.size() > 1) {
+      row.identifier = datagram[1];
+    }
+    row.receive_time = now;
+  }
+
+  void on_datagram(std::span<const std::uint8_t> datagram, const Peer& peer, std::size_t listener,
+                   double now) {
+    received_.fetch_add(1, std::memory_order_relaxed);
+    const IpAddress source = peer.ip();
+    const Client* client = clients_.match(source);
+    if (!client) {
+      const auto text = source.to_string();
+      reject(Verdict::unknown_client, "no client matches " + text, text, peer, datagram, listener,
+             now);
+      return;
+    }
+    const std::string& nas = client->shortname;
+    if (const auto failure = radius::check_framing(datagram)) {
+      reject(Verdict::malformed, failure->message(), nas, peer, datagram, listener, now);
+      return;
+    }
+    const auto code = static_cast<radius::Code>(datagram[0]);
+    if (code == radius::Code::status_server) {
+      on_status_server(datagram, peer, listener, *client, now);
+      return;
+    }
+    if (code != radius::Code::accounting_request) {
+      reject(Verdict::malformed, radius::code_name(code) + " is not accepted on an accounting port",
+             nas, peer, datagram, listener, now);
+      return;
+    }
+    // RFC 2866 §3: a request whose authenticator does not verify is silently discarded, so a
+    // NAS with the wrong secret gets no answer.
+    if (!radius::verify_request_authenticator(datagram, client->secret)) {
+      reject(Verdict::bad_authenticator,
+             "the Request Authenticator does not verify with this client's secret", nas, peer,
+             datagram, listener, now);
+      return;
+    }
+    const auto check = radius::check_message_authenticator(datagram, client->secret, nullptr);
+    if (check == radius::MessageAuthenticatorCheck::invalid ||
+        check == radius::MessageAuthenticatorCheck::malformed) {
+      reject(Verdict::bad_message_authenticator,
+             "Message-Authenticator is " + std::string(radius::to_string(check)), nas, peer,
+             datagram, listener, now);
+      return;
+    }
+    if (check == radius::MessageAuthenticatorCheck::absent &&
+        client->require_message_authenticator) {
+      reject(Verdict::bad_message_authenticator,
+             "Message-Authenticator is required for this client and absent", nas, peer, datagram,
+             listener, now);
+      return;
+    }
+
+    RequestKey key{source, peer.port(), datagram[1], authenticator_of(datagram)};
+    if (auto* entry = duplicates_.find(key)) {
+      // RFC 5080 §2.2.2: a retransmission is answered with the original's response and stored
+      // only as evidence, never as a second record.
+      duplicates_count_.fetch_add(1, std::memory_order_relaxed);
+      std::string reason;
+      if (entry->answered) {
+        outgoing_.push_back({listener, peer, entry->response});
+        reason = "retransmission of an answered request; cached response resent";
+      } else {
+        entry->waiting = std::min(entry->waiting + 1, max_answers_per_duplicate);
+        reason = "retransmission while the original is being committed";
+      }
+      storage::WriteItem item;
+      fill_packet(item.packet, datagram, peer, listener, now);
+      item.packet.verdict = Verdict::duplicate;
+      item.packet.reason = std::move(reason);
+      item.nas = nas;
+      batch_.push_back(std::move(item));
+      return;
+    }
+    if (pending_.size() >= options_.max_in_flight) {
+      overload_drops_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto decoded = radius::decode_packet(datagram, dict_);
+    if (!decoded) {
+      reject(Verdict::malformed, decoded.error().message(), nas, peer, datagram, listener, now);
+      return;
+    }
+    if (options_.debug_radius) {
+      debug_packet(*decoded, true, peer, datagram.size(), nas);
+    }
+    storage::RecordInput input;
+    input.record = radius::make_accounting_record(*decoded, dict_);
+    input.nas_key = radius::session_nas_key(input.record, source.to_string());
+    // RFC 2869 §5.3 Event-Timestamp when present; else RFC 2866 §5.2: receive time minus
+    // Acct-Delay-Time.
+    input.event_time = input.record.event_timestamp
+                           ? static_cast<double>(*input.record.event_timestamp)
+                           : now - static_cast<double>(input.record.delay_time.value_or(0));
+    input.attributes = radius::render_packet(*decoded, dict_);
+
+    const std::uint64_t tag = next_tag_++;
+    duplicates_.insert(key, now);
+    pending_.emplace(tag, Pending{key, peer, listener, client->secret});
+    in_flight_.store(pending_.size(), std::memory_order_relaxed);
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+
+    storage::WriteItem item;
+    fill_packet(item.packet, datagram, peer, listener, now);
+    item.packet.verdict = Verdict::ok;
+    item.record = std::move(input);
+    item.nas = item.record->nas_key;
+    item.tag = tag;
+    batch_.push_back(std::move(item));
+  }
+
+  void on_status_server(std::span<const std::uint8_t> datagram, const Peer& peer,
+                        std::size_t listener, const Client& client, double now) {
+    // RFC 5997 §3: Status-Server must carry a valid Message-Authenticator; otherwise discard.
+    const auto check = radius::check_message_authenticator(datagram, client.secret, nullptr);
+    if (check != radius::MessageAuthenticatorCheck::valid) {
+      reject(Verdict::bad_message_authenticator,
+             "Status-Server without a valid Message-Authenticator (" +
+                 std::string(radius::to_string(check)) + ")",
+             client.shortname, peer, datagram, listener, now);
+      return;
+    }
+    status_server_.fetch_add(1, std::memory_order_relaxed);
+    // RFC 5997 §3: on an accounting port the answer is an Accounting-Response; it carries a
+    // Message-Authenticator as RFC 5997 §6 recommends.
+    const auto request_authenticator = authenticator_of(datagram);
+    std::vector<std::uint8_t> response(20 + 18, 0);
+    response[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
+    response[1] = datagram[1];
+    response[3] = static_cast<std::uint8_t>(response.size());
+    response[20] = radius::message_authenticator_type;
+    response[21] = 18;
+    fill_message_authenticator(response, 22, request_authenticator, client.secret);
+    radius::sign_response(response, request_authenticator, client.secret);
+    outgoing_.push_back({listener, peer, std::move(response)});
+  }
+
+  std::vector<std::uint8_t> make_response(const Pending& pending) {
+    std::vector<std::uint8_t> response(20, 0);
+    response[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
+    response[1] = pending.key.identifier;
+    response[3] = 20;
+    radius::sign_response(response, pending.key.authenticator, pending.secret);
+    return response;
+  }
+
+  void on_committed(const std::vector<storage::Completion>& done) {
+    for (const auto& completion : done) {
+      const auto it = pending_.find(completion.tag);
+      if (it == pending_.end()) {
+        continue;
+      }
+      const Pending& pending = it->second;
+      auto response = make_response(pending);
+      if (options_.debug_radius) {
+        auto decoded = radius::decode_packet(response, dict_);
+        if (decoded) {
+          debug_packet(*decoded, false, pending.peer, response.size(), "");
+        }
+      }
+      // One answer for the original and one for each retransmission that waited for it.
+      std::uint32_t copies = 1;
+      if (auto* entry = duplicates_.answer(pending.key, response)) {
+        copies += entry->waiting;
+        entry->waiting = 0;
+      }
+      for (std::uint32_t i = 0; i < copies; ++i) {
+        outgoing_.push_back({pending.listener, pending.peer, response});
+      }
+      answered_.fetch_add(1, std::memory_order_relaxed);
+      pending_.erase(it);
+    }
+    in_flight_.store(pending_.size(), std::memory_order_relaxed);
+    flush_sends();
+    flush_batch(); // duplicates seen meanwhile are stored as evidence
+  }
+
+  void debug_packet(const radius::Packet& packet, bool received, const Peer& peer,
+                    std::size_t length, std::string_view nas) {
+    const std::string stamp = ios_timestamp(wall_clock());
+    for (const auto& line : debug_lines(packet, dict_, received, peer.to_string(), length)) {
+      log(LogLevel::debug, nas, stamp + line);
+    }
+  }
+
+  void flush_batch() {
+    if (!batch_.empty()) {
+      writer_->submit(batch_);
+      batch_.clear();
+    }
+  }
+
+  void flush_sends() {
+    std::size_t start = 0;
+    while (start < outgoing_.size()) {
+      // sendmmsg per run of messages for the same listener.
+      const std::size_t listener = outgoing_[start].listener;
+      std::size_t end = start;
+      std::vector<mmsghdr> messages;
+      std::vector<iovec> vectors;
+      while (end < outgoing_.size() && outgoing_[end].listener == listener && end - start < 256) {
+        ++end;
+      }
+      messages.resize(end - start);
+      vectors.resize(end - start);
+      for (std::size_t i = start; i < end; ++i) {
+        auto& out = outgoing_[i];
+        vectors[i - start] = {out.bytes.data(), out.bytes.size()};
+        auto& header = messages[i - start].msg_hdr;
+        header = {};
+        header.msg_iov = &vectors[i - start];
+        header.msg_iovlen = 1;
+        header.msg_name = &out.peer.address;
+        header.msg_namelen = out.peer.length;
+      }
+      const int fd = listeners_[listener]->socket.native_handle();
+      std::size_t sent = 0;
+      for (int attempt = 0; attempt < 64 && sent < messages.size(); ++attempt) {
+        const int n = sendmmsg(fd, messages.data() + sent,
+                               static_cast<unsigned>(messages.size() - sent), MSG_DONTWAIT);
+        if (n > 0) {
+          sent += static_cast<std::size_t>(n);
+          continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+          continue;
+        }
+        // A peer that vanished (ICMP errors surface here) must not stop the others' answers.
+        ++sent;
+        send_errors_.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (sent < messages.size()) {
+        send_errors_.fetch_add(messages.size() - sent, std::memory_order_relaxed);
+      }
+      start = end;
+    }
+    outgoing_.clear();
+  }
+
+  ServerOptions options_;
+  LogSink log_;
+  asio::io_context io_{1};
+  asio::signal_set signals_;
+  asio::steady_timer stats_timer_;
+  asio::steady_timer housekeeping_timer_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  ClientList clients_;
+  DuplicateCache duplicates_;
+  LogLimiter limiter_;
+  const radius::Dictionary& dict_;
+  std::unique_ptr<storage::RecordWriter> writer_;
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::vector<storage::WriteItem> batch_;
+  std::vector<Outgoing> outgoing_;
+  std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
+  std::array<Peer, receive_batch> peers_;
+  std::uint64_t next_tag_ = 1;
+  bool receiving_ = true;
+
+  std::atomic<std::uint64_t> received_{0};
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::uint64_t> answered_{0};
+  std::atomic<std::uint64_t> duplicates_count_{0};
+  std::atomic<std::uint64_t> bad_authenticator_{0};
+  std::atomic<std::uint64_t> bad_message_authenticator_{0};
+  std::atomic<std::uint64_t> unknown_client_{0};
+  std::atomic<std::uint64_t> malformed_{0};
+  std::atomic<std::uint64_t> status_server_{0};
+  std::atomic<std::uint64_t> overload_drops_{0};
+  std::atomic<std::uint64_t> send_errors_{0};
+  std::atomic<std::uint64_t> in_flight_{0};
+};
+
+AccountingServer::AccountingServer(ServerOptions options, LogSink log)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(log))) {}
+AccountingServer::~AccountingServer() = default;
+std::vector<std::string> AccountingServer::local_endpoints() const {
+  return impl_->local_endpoints();
+}
+std::vector<std::uint16_t> AccountingServer::local_ports() const {
+  return impl_->local_ports();
+}
+void AccountingServer::run() {
+  impl_->run();
+}
+void AccountingServer::stop() {
+  impl_->stop();
+}
+void AccountingServer::reload_clients() {
+  impl_->reload_clients();
+}
+CounterSnapshot AccountingServer::counters() const {
+  return impl_->counters();
+}
+
+} // namespace acctlab::server

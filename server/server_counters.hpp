@@ -1,0 +1,36 @@
+#pragma once
+// The server's counters, read by the stats line and (later) the web viewer.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace acctlab::server {
+
+struct CounterSnapshot {
+  std::uint64_t received = 0;
+  std::uint64_t accepted = 0; // valid Accounting-Requests queued for commit
+  std::uint64_t answered = 0; // Accounting-Responses sent after their commit
+  std::uint64_t duplicates = 0;
+  std::uint64_t bad_authenticator = 0;
+  std::uint64_t bad_message_authenticator = 0;
+  std::uint64_t unknown_client = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t status_server = 0;
+  std::uint64_t overload_drops = 0; // dropped because too many awaited their commit
+  std::uint64_t send_errors = 0;
+  std::uint64_t commit_batches = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t commit_failures = 0;
+  double commit_latency_avg_ms = 0;
+  double commit_latency_max_ms = 0;
+  std::uint64_t max_batch = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t open_sessions = 0;
+  bool database_ok = true;
+
+  /** One line: "received=... accepted=... ...". */
+  std::string to_line() const;
+};
+
+} // namespace acctlab::server

@@ -1,0 +1,354 @@
+#include "storage/record_writer.hpp"
+
+#include "storage/session_store.hpp"
+
+#include <map>
+#include <unordered_map>
+
+namespace acctlab::storage {
+namespace {
+
+double wall_clock() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+struct NasCounters {
+  std::string address;
+  double first_seen = 0;
+  double last_seen = 0;
+  std::int64_t requests = 0;
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t bad_authenticator = 0;
+  std::int64_t bad_message_authenticator = 0;
+  std::int64_t malformed = 0;
+  std::int64_t unknown_client = 0;
+};
+
+void count(NasCounters& counters, const PacketRow& packet) {
+  if (counters.requests == 0) {
+    counters.address = packet.src_addr;
+    counters.first_seen = packet.receive_time;
+  }
+  counters.last_seen = std::max(counters.last_seen, packet.receive_time);
+  ++counters.requests;
+  switch (packet.verdict) {
+    case Verdict::ok:
+      ++counters.accepted;
+      break;
+    case Verdict::duplicate:
+      ++counters.duplicates;
+      break;
+    case Verdict::bad_authenticator:
+      ++counters.bad_authenticator;
+      break;
+    case Verdict::bad_message_authenticator:
+      ++counters.bad_message_authenticator;
+      break;
+    case Verdict::malformed:
+      ++counters.malformed;
+      break;
+    case Verdict::unknown_client:
+      ++counters.unknown_client;
+      break;
+  }
+}
+
+} // namespace
+
+/** A batch after matching: what one transaction writes. Kept as is when a commit must retry. */
+struct RecordWriter::Prepared {
+  std::vector<WriteItem> items;
+  std::vector<std::int64_t> session_ids; // per item
+  std::vector<radius::Session> sessions; // the last snapshot of each changed session
+  std::unordered_map<std::int64_t, std::size_t> session_index;
+  std::map<std::string, NasCounters> nas;
+
+  void add_session(radius::Session session) {
+    const auto [it, inserted] = session_index.try_emplace(session.id, sessions.size());
+    if (inserted) {
+      sessions.push_back(std::move(session));
+    } else {
+      sessions[it->second] = std::move(session);
+    }
+  }
+  bool empty() const { return items.empty() && sessions.empty(); }
+};
+
+RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
+                           CompletionHandler on_complete, EventHandler on_event)
+    : path_(path), options_(std::move(options)), on_complete_(std::move(on_complete)),
+      on_event_(std::move(on_event)), db_(path, options_.open), matcher_(options_.matcher) {
+  if (!options_.clock) {
+    options_.clock = wall_clock;
+  }
+  migrate(db_);
+  // The open-session index lives in memory (write-through); rebuild it from what is stored.
+  for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
+    matcher_.restore(std::move(session));
+  }
+  matcher_.set_next_id(max_session_id(db_) + 1);
+  stats_.open_sessions = matcher_.open_count();
+  thread_ = std::thread([this] { run(); });
+}
+
+RecordWriter::~RecordWriter() {
+  stop();
+}
+
+void RecordWriter::submit(WriteItem item) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(item));
+  }
+  wake_.notify_one();
+}
+
+void RecordWriter::submit(std::vector<WriteItem>& items) {
+  if (items.empty()) {
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.empty()) {
+      queue_.swap(items);
+    } else {
+      for (auto& item : items) {
+        queue_.push_back(std::move(item));
+      }
+    }
+  }
+  items.clear();
+  wake_.notify_one();
+}
+
+void RecordWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+WriterStats RecordWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  WriterStats copy = stats_;
+  copy.queued = queue_.size();
+  return copy;
+}
+
+std::size_t RecordWriter::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared) {
+  prepared.items = std::move(batch);
+  prepared.session_ids.assign(prepared.items.size(), 0);
+  for (std::size_t i = 0; i < prepared.items.size(); ++i) {
+    const auto& item = prepared.items[i];
+    count(prepared.nas[item.nas], item.packet);
+    if (!item.record) {
+      continue;
+    }
+    auto result = matcher_.feed(item.record->record, item.record->nas_key, item.record->event_time);
+    prepared.session_ids[i] = result.session_id;
+    for (auto& session : result.changed) {
+      prepared.add_session(std::move(session));
+    }
+  }
+}
+
+void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completions) {
+  completions.clear();
+  Transaction transaction(db_);
+  auto insert_packet = db_.prepare(
+      "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
+      "identifier, verdict, reason, file, frame, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+      "?9, ?10, ?11, ?12, ?13)");
+  auto insert_record = db_.prepare(
+      "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, nas_identity, "
+      "user_name, event_time, receive_time, delay, session_time, input_octets, output_octets, "
+      "input_packets, output_packets, terminate_cause, framed_ip, attributes) VALUES (?1, ?2, "
+      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+  SessionUpsert upsert(db_);
+
+  // Sessions first: records point at them.
+  for (const auto& session : prepared.sessions) {
+    upsert.write(session);
+  }
+  for (std::size_t i = 0; i < prepared.items.size(); ++i) {
+    const auto& item = prepared.items[i];
+    const auto& p = item.packet;
+    insert_packet.bind(1, options_.run_id)
+        .bind(2, p.receive_time)
+        .bind(3, p.src_addr)
+        .bind(4, std::int64_t{p.src_port})
+        .bind(5, p.dst_addr)
+        .bind(6, std::int64_t{p.dst_port})
+        .bind(9, to_string(p.verdict))
+        .bind(10, p.reason)
+        .bind(11, p.file)
+        .bind(12, p.frame)
+        .bind_blob(13, p.raw);
+    if (p.code) {
+      insert_packet.bind(7, std::int64_t{*p.code});
+    }
+    if (p.identifier) {
+      insert_packet.bind(8, std::int64_t{*p.identifier});
+    }
+    insert_packet.run();
+    Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
+    if (item.record) {
+      const auto& input = *item.record;
+      const auto& r = input.record;
+      insert_record.bind(1, completion.packet_id)
+          .bind(3, r.status_type)
+          .bind(4, r.session_id)
+          .bind(5, input.nas_key)
+          .bind(6, r.user_name)
+          .bind(7, input.event_time)
+          .bind(8, p.receive_time)
+          .bind(9, r.delay_time)
+          .bind(10, r.session_time)
+          .bind(11, r.input_octets)
+          .bind(12, r.output_octets)
+          .bind(13, r.input_packets)
+          .bind(14, r.output_packets)
+          .bind(15, r.terminate_cause)
+          .bind(17, input.attributes);
+      if (prepared.session_ids[i] != 0) {
+        insert_record.bind(2, prepared.session_ids[i]);
+      }
+      if (r.framed_ip) {
+        insert_record.bind(16, radius::to_string(*r.framed_ip));
+      }
+      insert_record.run();
+      completion.record_id = db_.last_insert_rowid();
+      completion.session_id = prepared.session_ids[i];
+    }
+    if (item.tag != 0) {
+      completions.push_back(completion);
+    }
+  }
+
+  auto upsert_nas = db_.prepare(
+      "INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, duplicates, "
+      "bad_authenticator, bad_message_authenticator, malformed, unknown_client) VALUES (?1, ?2, "
+      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (identity) DO UPDATE SET "
+      "address = excluded.address, last_seen = max(last_seen, excluded.last_seen), "
+      "requests = requests + excluded.requests, accepted = accepted + excluded.accepted, "
+      "duplicates = duplicates + excluded.duplicates, "
+      "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
+      "bad_message_authenticator = bad_message_authenticator + "
+      "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
+      "unknown_client = unknown_client + excluded.unknown_client");
+  for (const auto& [identity, c] : prepared.nas) {
+    upsert_nas.bind(1, identity)
+        .bind(2, c.address)
+        .bind(3, c.first_seen)
+        .bind(4, c.last_seen)
+        .bind(5, c.requests)
+        .bind(6, c.accepted)
+        .bind(7, c.duplicates)
+        .bind(8, c.bad_authenticator)
+        .bind(9, c.bad_message_authenticator)
+        .bind(10, c.malformed)
+        .bind(11, c.unknown_client);
+    upsert_nas.run();
+  }
+  transaction.commit();
+}
+
+void RecordWriter::run() {
+  using clock = std::chrono::steady_clock;
+  auto next_expire = clock::now() + options_.expire_every;
+  std::vector<Completion> completions;
+  bool failing = false;
+  std::optional<clock::time_point> stop_deadline;
+  for (;;) {
+    std::vector<WriteItem> batch;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, next_expire, [this] { return stopping_ || !queue_.empty(); });
+      stopping = stopping_;
+      if (queue_.empty() && stopping) {
+        return;
+      }
+      batch.swap(queue_);
+    }
+    Prepared prepared;
+    prepare_batch(batch, prepared);
+    if (clock::now() >= next_expire) {
+      for (auto& session : matcher_.expire(options_.clock())) {
+        prepared.add_session(std::move(session));
+      }
+      next_expire = clock::now() + options_.expire_every;
+    }
+    if (prepared.empty()) {
+      continue;
+    }
+
+    auto delay = options_.retry_initial;
+    for (;;) {
+      const auto started = clock::now();
+      try {
+        write(prepared, completions);
+      } catch (const Error& error) {
+        {
+          std::lock_guard lock(mutex_);
+          ++stats_.failures;
+          stats_.healthy = false;
+          stopping = stopping_;
+        }
+        if (!failing && on_event_) {
+          on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
+        }
+        failing = true;
+        if (stopping && !stop_deadline) {
+          stop_deadline = clock::now() + options_.stop_grace;
+        }
+        if (stop_deadline && clock::now() >= *stop_deadline) {
+          // Shutting down while the database still refuses writes: these items were never
+          // acknowledged, so dropping them loses nothing the NAS believes is stored.
+          std::lock_guard lock(mutex_);
+          queue_.clear();
+          return;
+        }
+        std::unique_lock lock(mutex_);
+        // Sleep the back-off; wake early only when a stop is newly requested.
+        wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
+        delay = std::min(delay * 2, options_.retry_max);
+        continue;
+      }
+      const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.batches;
+        stats_.items += prepared.items.size();
+        stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, prepared.items.size());
+        stats_.last_commit_seconds = seconds;
+        stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
+        stats_.total_commit_seconds += seconds;
+        stats_.healthy = true;
+        stats_.open_sessions = matcher_.open_count();
+      }
+      if (failing && on_event_) {
+        on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
+      }
+      failing = false;
+      break;
+    }
+    if (!completions.empty() && on_complete_) {
+      on_complete_(std::move(completions));
+      completions = {};
+    }
+  }
+}
+
+} // namespace acctlab::storage

@@ -1,0 +1,143 @@
+#pragma once
+// RecordWriter: the group-commit writer. Producers submit packets (and, for valid
+// Accounting-Requests, their records); one commit thread takes everything queued while the
+// previous transaction ran, matches sessions, writes it all in one transaction, and only then
+// hands back completions. RFC 2866 §2: the server must not answer before the record is stored.
+
+#include "radius/accounting_record.hpp"
+#include "radius/session_matcher.hpp"
+#include "storage/schema.hpp"
+#include "storage/sqlite.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace acctlab::storage {
+
+struct PacketRow {
+  std::vector<std::uint8_t> raw;
+  std::string src_addr;
+  std::uint16_t src_port = 0;
+  std::string dst_addr;
+  std::uint16_t dst_port = 0;
+  std::optional<std::uint8_t> code;
+  std::optional<std::uint8_t> identifier;
+  Verdict verdict = Verdict::ok;
+  std::string reason;
+  std::optional<std::string> file;
+  std::optional<std::int64_t> frame;
+  double receive_time = 0; // unix seconds
+};
+
+struct RecordInput {
+  radius::AccountingRecord record;
+  std::string nas_key;    // radius::session_nas_key()
+  std::string attributes; // canonical text form of every attribute
+  double event_time = 0;
+};
+
+struct WriteItem {
+  PacketRow packet;
+  std::optional<RecordInput> record;
+  /** The NAS the counters of the nas table are kept under. */
+  std::string nas;
+  /** Returned in the completion; 0 means the submitter wants no completion. */
+  std::uint64_t tag = 0;
+};
+
+struct Completion {
+  std::uint64_t tag = 0;
+  std::int64_t packet_id = 0;
+  std::int64_t record_id = 0;  // 0 when the item had no record
+  std::int64_t session_id = 0; // 0 when the record joined no session
+};
+
+struct WriterStats {
+  std::uint64_t batches = 0;
+  std::uint64_t items = 0;
+  std::uint64_t failures = 0; // failed commit attempts
+  std::uint64_t max_batch = 0;
+  double last_commit_seconds = 0; // duration of the last successful commit
+  double max_commit_seconds = 0;
+  double total_commit_seconds = 0;
+  std::size_t queued = 0;
+  bool healthy = true; // false while commits fail
+  std::size_t open_sessions = 0;
+};
+
+/** What the writer tells its owner about the database's health; the owner decides what to log. */
+struct WriterEvent {
+  enum class Kind { commit_failed, recovered } kind;
+  std::string message;
+  int sqlite_code = 0;
+};
+
+struct WriterOptions {
+  radius::MatcherOptions matcher;
+  OpenOptions open;
+  std::optional<std::int64_t> run_id;
+  /** How often open sessions are checked for staleness. */
+  std::chrono::milliseconds expire_every{5000};
+  std::chrono::milliseconds retry_initial{50};
+  std::chrono::milliseconds retry_max{1000};
+  /** On stop, how long to keep retrying a failing commit before dropping what is unanswered. */
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
+  /** Wall clock in unix seconds (injectable for tests). */
+  std::function<double()> clock;
+};
+
+class RecordWriter {
+public:
+  using CompletionHandler = std::function<void(std::vector<Completion>&&)>;
+  using EventHandler = std::function<void(const WriterEvent&)>;
+
+  /** Opens and migrates the database and rebuilds the open-session index; throws Error. */
+  RecordWriter(const std::string& path, WriterOptions options, CompletionHandler on_complete,
+               EventHandler on_event = {});
+  ~RecordWriter();
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  void submit(WriteItem item);
+  void submit(std::vector<WriteItem>& items); // moves the items out
+
+  /**
+   * Commits what is queued, delivers its completions and stops the thread. When the database
+   * stays unwritable for stop_grace the uncommitted items are dropped without completions
+   * (nothing acknowledged is lost: they were never acknowledged).
+   */
+  void stop();
+
+  WriterStats stats() const;
+  std::size_t queued() const;
+
+private:
+  struct Prepared;
+  void run();
+  void prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared);
+  void write(Prepared& prepared, std::vector<Completion>& completions);
+
+  std::string path_;
+  WriterOptions options_;
+  CompletionHandler on_complete_;
+  EventHandler on_event_;
+  Database db_;
+  radius::SessionMatcher matcher_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<WriteItem> queue_;
+  bool stopping_ = false;
+  WriterStats stats_;
+  std::thread thread_;
+};
+
+} // namespace acctlab::storage

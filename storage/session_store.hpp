@@ -1,0 +1,37 @@
+#pragma once
+// Reading and writing radius::Session rows of the sessions table. The matcher assigns the ids, so
+// a snapshot is written with its own id (insert, or update when the row exists).
+
+#include "radius/session_matcher.hpp"
+#include "storage/sqlite.hpp"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace acctlab::storage {
+
+/** A prepared upsert for session snapshots; reuse it across a transaction. */
+class SessionUpsert {
+public:
+  explicit SessionUpsert(Database& db);
+  void write(const radius::Session& session);
+
+private:
+  Statement statement_;
+};
+
+/** Open sessions, and up to recent_limit of the most recent closed or stale ones. */
+std::vector<radius::Session> load_sessions_for_matcher(Database& db, std::size_t recent_limit);
+
+/** The session with this row id, if any. */
+std::optional<radius::Session> load_session(Database& db, std::int64_t id);
+
+/** Every session with this NAS key and Acct-Session-Id, oldest first. */
+std::vector<radius::Session> load_sessions_by_key(Database& db, std::string_view nas_key,
+                                                  std::string_view acct_session_id);
+
+/** The highest session id stored (0 when none). */
+std::int64_t max_session_id(Database& db);
+
+} // namespace acctlab::storage

@@ -1,0 +1,296 @@
+// Tests server/accounting_server.hpp end to end: real UDP on loopback, real SQLite files.
+#include "../storage/storage_test_util.hpp"
+#include "server/accounting_server.hpp"
+#include "server_test_util.hpp"
+#include "storage/sqlite.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+using namespace acctlab;
+using namespace std::chrono_literals;
+using test::make_request;
+using test::RequestSpec;
+
+namespace {
+
+server::ServerOptions options_for(const test::TempDir& dir) {
+  server::ServerOptions options;
+  options.listen = {"127.0.0.1:0"};
+  options.database = dir.file("acct.db");
+  options.writer.open.busy_timeout_ms = 50;
+  options.writer.retry_initial = 10ms;
+  options.writer.retry_max = 50ms;
+  return options;
+}
+
+std::int64_t count(const std::string& db_path, const std::string& sql) {
+  storage::Database db(db_path);
+  return db.query_int64(sql).value_or(-1);
+}
+
+} // namespace
+
+TEST_CASE("Start, Interim-Update and Stop are stored, matched and answered after commit",
+          "[server][pipeline]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+
+  RequestSpec start{.status = 1, .session_id = "00000001", .identifier = 4};
+  RequestSpec interim{.status = 3,
+                      .session_id = "00000001",
+                      .identifier = 5,
+                      .input_octets = 608,
+                      .output_octets = 700,
+                      .session_time = 109};
+  RequestSpec stop{.status = 2,
+                   .session_id = "00000001",
+                   .identifier = 6,
+                   .input_octets = 152608,
+                   .output_octets = 152609,
+                   .session_time = 709};
+  for (const auto& spec : {start, interim, stop}) {
+    const auto request = make_request(spec);
+    client.send(request);
+    const auto response = client.receive(3s);
+    REQUIRE(response);
+    CHECK(response->size() == 20);
+    CHECK(test::is_valid_response(*response, request, "testing123"));
+  }
+  server.stop();
+  const auto path = options.database;
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE verdict = 'ok'") == 3);
+  CHECK(count(path, "SELECT count(*) FROM records") == 3);
+  CHECK(count(path, "SELECT count(*) FROM sessions") == 1);
+  storage::Database db(path);
+  auto row = db.prepare("SELECT acctsessionid, username, nasipaddress, acctinputoctets, "
+                        "acctoutputoctets, acctsessiontime, acctstoptime IS NOT NULL, acctstate, "
+                        "acctflags FROM radacct");
+  REQUIRE(row.step());
+  CHECK(row.column_text(0) == "00000001");
+  CHECK(row.column_text(1) == "joe@cclient");
+  CHECK(row.column_text(2) == "192.0.2.1");
+  CHECK(row.column_int64(3) == 152608);
+  CHECK(row.column_int64(4) == 152609);
+  CHECK(row.column_int64(5) == 709);
+  CHECK(row.column_int64(6) == 1);
+  CHECK(row.column_text(7) == "closed");
+  CHECK(row.column_text(8) == "");
+  CHECK(count(path, "SELECT count(*) FROM sessions WHERE peer = '11.1.2.2'") == 1);
+  // All attributes are kept in their canonical text form.
+  auto attributes = db.prepare("SELECT attributes FROM records ORDER BY id LIMIT 1");
+  REQUIRE(attributes.step());
+  CHECK_THAT(attributes.column_text(0), Catch::Contains("Acct-Session-Id"));
+  CHECK_THAT(attributes.column_text(0), Catch::Contains("isakmp-initiator-ip=11.1.2.2"));
+}
+
+TEST_CASE("bad input is dropped unanswered, counted, and kept only as evidence",
+          "[server][pipeline][verdicts]") {
+  test::TempDir dir;
+  const auto clients = dir.file("clients.conf");
+  std::ofstream(clients) << "client local {\n  ipaddr = 127.0.0.1\n  secret = testing123\n}\n"
+                            "client strict {\n  ipaddr = 127.0.0.3\n  secret = strict\n"
+                            "  require_message_authenticator = yes\n}\n";
+  auto options = options_for(dir);
+  options.clients_file = clients;
+  test::ServerThread server(options);
+  const auto port = server.port();
+
+  test::UdpClient local("127.0.0.1", port);
+  test::UdpClient unknown("127.0.0.1", port, "127.0.0.2");
+  test::UdpClient strict("127.0.0.1", port, "127.0.0.3");
+
+  unknown.send(make_request({}));                                   // unknown-client
+  local.send({4, 1, 0, 10, 0, 0});                                  // malformed
+  local.send(make_request({.identifier = 2, .secret = "wrong"}));   // bad-authenticator
+  strict.send(make_request({.identifier = 3, .secret = "strict"})); // M-A required, absent
+  auto tampered =
+      make_request({.identifier = 4, .secret = "strict", .message_authenticator = true});
+  tampered[tampered.size() - 1] ^= 0xff; // corrupt the Message-Authenticator value...
+  // ...and re-sign so only the Message-Authenticator is wrong, not the Request Authenticator.
+  std::fill(tampered.begin() + 4, tampered.begin() + 20, 0);
+  {
+    std::vector<std::uint8_t> to_hash(tampered);
+    const std::string secret = "strict";
+    to_hash.insert(to_hash.end(), secret.begin(), secret.end());
+    const auto digest = radius::md5({std::span<const std::uint8_t>(to_hash)});
+    std::copy(digest.begin(), digest.end(), tampered.begin() + 4);
+  }
+  strict.send(tampered); // bad-message-authenticator
+  local.send({1, 9, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}); // Access-Request
+
+  CHECK_FALSE(unknown.receive(300ms));
+  CHECK_FALSE(local.receive(100ms));
+  CHECK_FALSE(strict.receive(100ms));
+  // A valid request from the strict client (with Message-Authenticator) is answered.
+  const auto good =
+      make_request({.identifier = 5, .secret = "strict", .message_authenticator = true});
+  strict.send(good);
+  const auto answer = strict.receive(3s);
+  REQUIRE(answer);
+  CHECK(test::is_valid_response(*answer, good, "strict"));
+
+  const auto counters = server.server().counters();
+  CHECK(counters.unknown_client == 1);
+  CHECK(counters.malformed == 2);
+  CHECK(counters.bad_authenticator == 1);
+  CHECK(counters.bad_message_authenticator == 2);
+  CHECK(counters.answered == 1);
+  server.stop();
+  const auto path = options.database;
+  CHECK(count(path, "SELECT count(*) FROM records") == 1);
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE verdict = 'unknown-client'") == 1);
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE verdict = 'malformed'") == 2);
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE verdict = 'bad-authenticator'") == 1);
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE verdict = 'bad-message-authenticator'") ==
+        2);
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE reason IS NULL OR reason = ''") == 1);
+  CHECK(count(path, "SELECT bad_authenticator FROM nas WHERE identity = 'local'") == 1);
+  // Logged once per cause per NAS.
+  const auto log = server.log();
+  CHECK_THAT(log, Catch::Contains("unknown-client"));
+  CHECK_THAT(log, Catch::Contains("bad-authenticator"));
+}
+
+TEST_CASE("duplicates get the cached answer and are stored once (RFC 5080)",
+          "[server][pipeline][dedup]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  const auto request = make_request({.identifier = 7});
+  client.send(request);
+  const auto first = client.receive(3s);
+  REQUIRE(first);
+  client.send(request);
+  const auto second = client.receive(3s);
+  REQUIRE(second);
+  CHECK(*first == *second);
+  // Same Identifier, new content (a new Acct-Delay-Time) is a new request, RFC 5080 §2.2.1 aside.
+  const auto changed = make_request({.identifier = 7, .delay = 5});
+  client.send(changed);
+  const auto third = client.receive(3s);
+  REQUIRE(third);
+  CHECK(test::is_valid_response(*third, changed, "testing123"));
+  CHECK(server.server().counters().duplicates == 1);
+  server.stop();
+  CHECK(count(options.database, "SELECT count(*) FROM records") == 2);
+  CHECK(count(options.database, "SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == 1);
+  CHECK(count(options.database, "SELECT flags FROM sessions") == 0); // text column
+  storage::Database db(options.database);
+  auto flags = db.prepare("SELECT flags FROM sessions");
+  REQUIRE(flags.step());
+  CHECK(flags.column_text(0) == "duplicate-start");
+}
+
+TEST_CASE("an unwritable database stops answers; retransmissions wait; it recovers by itself",
+          "[server][pipeline][unwritable]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  // Warm up so the schema exists before another connection takes the lock.
+  const auto warm = make_request({.session_id = "warm", .identifier = 1});
+  client.send(warm);
+  REQUIRE(client.receive(3s));
+
+  storage::Database blocker(options.database);
+  blocker.exec("BEGIN IMMEDIATE"); // the database is locked by another writer
+  const auto request = make_request({.session_id = "locked", .identifier = 2});
+  client.send(request);
+  CHECK_FALSE(client.receive(400ms));
+  client.send(request); // the NAS retransmits
+  client.send(request);
+  CHECK_FALSE(client.receive(400ms));
+  CHECK_FALSE(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("DATABASE UNWRITABLE"));
+
+  blocker.exec("ROLLBACK");
+  int answers = 0;
+  while (auto response = client.receive(3s)) {
+    CHECK(test::is_valid_response(*response, request, "testing123"));
+    if (++answers == 3) {
+      break;
+    }
+  }
+  CHECK(answers == 3); // the original and both retransmissions, after the commit
+  CHECK(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("writable again"));
+  server.stop();
+  CHECK(count(options.database, "SELECT count(*) FROM records WHERE acct_session_id = 'locked'") ==
+        1);
+}
+
+TEST_CASE("Status-Server is answered on the accounting port (RFC 5997)", "[server][status]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  options.listen = {"127.0.0.1:0", "[::1]:0"};
+  test::ServerThread server(options);
+  for (std::size_t i = 0; i < 2; ++i) {
+    test::UdpClient client(i == 0 ? "127.0.0.1" : "::1", server.port(i));
+    radius::Packet status(radius::Code::status_server, 9);
+    status.set_authenticator(radius::random_authenticator());
+    const std::uint8_t zeros[16] = {};
+    status.add(radius::message_authenticator_type, std::span<const std::uint8_t>(zeros));
+    auto wire = radius::encode_packet(status, test::dict());
+    radius::sign_request(wire, "testing123");
+    client.send(wire);
+    const auto response = client.receive(3s);
+    REQUIRE(response);
+    CHECK((*response)[0] == 5);
+    CHECK(test::is_valid_response(*response, wire, "testing123"));
+    const auto authenticator = test::request_authenticator(wire);
+    CHECK(radius::check_message_authenticator(*response, "testing123", &authenticator) ==
+          radius::MessageAuthenticatorCheck::valid);
+
+    // Without a Message-Authenticator it is discarded.
+    radius::Packet bare(radius::Code::status_server, 10);
+    bare.set_authenticator(radius::random_authenticator());
+    client.send(radius::encode_packet(bare, test::dict()));
+    CHECK_FALSE(client.receive(300ms));
+
+    // Accounting over IPv6 works too.
+    const auto request = make_request({.session_id = "v6-" + std::to_string(i), .identifier = 3});
+    client.send(request);
+    const auto answer = client.receive(3s);
+    REQUIRE(answer);
+    CHECK(test::is_valid_response(*answer, request, "testing123"));
+  }
+  CHECK(server.server().counters().status_server == 2);
+}
+
+TEST_CASE("Acct-Session-Id reuse after Stop opens a new session with a new acctuniqueid",
+          "[server][matching]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  const RequestSpec sequence[] = {
+      {.status = 1, .identifier = 1},
+      {.status = 2, .identifier = 2, .input_octets = 10, .output_octets = 20},
+      {.status = 3, .identifier = 3, .input_octets = 11}, // after Stop: flagged, not reopened
+      {.status = 1, .identifier = 4},                     // the NAS rebooted: a new session
+      {.status = 2, .identifier = 5},                     // Stop without counters
+  };
+  for (const auto& spec : sequence) {
+    const auto request = make_request(spec);
+    client.send(request);
+    const auto response = client.receive(3s);
+    REQUIRE(response);
+  }
+  server.stop();
+  storage::Database db(options.database);
+  CHECK(db.query_int64("SELECT count(DISTINCT acctuniqueid) FROM radacct") == 2);
+  auto rows = db.prepare("SELECT acctstate, acctflags, acctinputoctets FROM radacct ORDER BY "
+                         "radacctid");
+  REQUIRE(rows.step());
+  CHECK(rows.column_text(0) == "closed");
+  CHECK(rows.column_text(1) == "after-stop");
+  CHECK(rows.column_int64(2) == 10);
+  REQUIRE(rows.step());
+  CHECK(rows.column_text(0) == "closed");
+  CHECK(rows.column_text(1) == "");
+  CHECK(rows.is_null(2));
+}

@@ -1,0 +1,220 @@
+#include "storage/record_writer.hpp"
+#include "storage/session_store.hpp"
+#include "storage_test_util.hpp"
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
+
+using namespace acctlab;
+using namespace acctlab::storage;
+using radius::AcctStatusType;
+
+namespace {
+
+class Collector {
+public:
+  void add(std::vector<Completion>&& completions) {
+    std::lock_guard lock(mutex_);
+    for (auto& completion : completions) {
+      completions_.push_back(completion);
+    }
+    changed_.notify_all();
+  }
+  void event(const WriterEvent& event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+    changed_.notify_all();
+  }
+  bool wait_for(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return completions_.size() >= count; });
+  }
+  std::vector<Completion> completions() {
+    std::lock_guard lock(mutex_);
+    return completions_;
+  }
+  std::vector<WriterEvent> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Completion> completions_;
+  std::vector<WriterEvent> events_;
+};
+
+WriteItem item(AcctStatusType status, std::string session_id, std::uint64_t tag, double time,
+               std::optional<std::uint64_t> input_octets = std::nullopt) {
+  WriteItem w;
+  w.packet.raw = {4, static_cast<std::uint8_t>(tag & 0xff), 0, 20};
+  w.packet.src_addr = "127.0.0.1";
+  w.packet.src_port = 40000;
+  w.packet.code = 4;
+  w.packet.identifier = static_cast<std::uint8_t>(tag & 0xff);
+  w.packet.receive_time = time;
+  w.nas = "192.0.2.1";
+  w.tag = tag;
+  RecordInput input;
+  input.record.status_type = static_cast<std::uint32_t>(status);
+  input.record.session_id = std::move(session_id);
+  input.record.user_name = "joe@cclient";
+  input.record.input_octets = input_octets;
+  input.nas_key = "192.0.2.1";
+  input.attributes = "Acct-Session-Id = \"" + input.record.session_id + "\"";
+  input.event_time = time;
+  w.record = std::move(input);
+  return w;
+}
+
+WriterOptions fast_options() {
+  WriterOptions options;
+  options.open.busy_timeout_ms = 50;
+  options.retry_initial = std::chrono::milliseconds(10);
+  options.retry_max = std::chrono::milliseconds(50);
+  return options;
+}
+
+} // namespace
+
+TEST_CASE("the writer stores packets, records and sessions, then completes", "[storage][writer]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector collector;
+  {
+    RecordWriter writer(path, fast_options(),
+                        [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+    writer.submit(item(AcctStatusType::start, "00000001", 1, 1000));
+    writer.submit(item(AcctStatusType::interim_update, "00000001", 2, 1100, 608));
+    WriteItem bad;
+    bad.packet.raw = {1, 2, 3};
+    bad.packet.src_addr = "198.51.100.9";
+    bad.packet.verdict = Verdict::unknown_client;
+    bad.packet.reason = "no client matches 198.51.100.9";
+    bad.nas = "198.51.100.9";
+    writer.submit(std::move(bad));
+    writer.submit(item(AcctStatusType::stop, "00000001", 3, 1709, 152608));
+    REQUIRE(collector.wait_for(3, std::chrono::seconds(5)));
+    writer.stop();
+  }
+  const auto completions = collector.completions();
+  REQUIRE(completions.size() == 3);
+  CHECK(completions[0].tag == 1);
+  CHECK(completions[2].tag == 3);
+  CHECK(completions[0].session_id == completions[2].session_id);
+
+  Database db(path);
+  CHECK(db.query_int64("SELECT count(*) FROM packets") == 4);
+  CHECK(db.query_int64("SELECT count(*) FROM packets WHERE verdict = 'unknown-client'") == 1);
+  CHECK(db.query_int64("SELECT count(*) FROM records") == 3);
+  CHECK(db.query_int64("SELECT count(*) FROM records WHERE session_row IS NULL") == 0);
+  auto session = load_session(db, completions[0].session_id);
+  REQUIRE(session);
+  CHECK(session->state == radius::SessionState::closed);
+  CHECK(session->input_octets == 152608u);
+  CHECK(session->record_count == 3);
+  auto view = db.prepare("SELECT acctsessionid, username, acctstarttime, acctstoptime, "
+                         "acctinputoctets, acctuniqueid FROM radacct");
+  REQUIRE(view.step());
+  CHECK(view.column_text(0) == "00000001");
+  CHECK(view.column_text(1) == "joe@cclient");
+  CHECK(view.column_text(2) == "1970-01-01 00:16:40");
+  CHECK(view.column_text(3) == "1970-01-01 00:28:29");
+  CHECK(view.column_int64(4) == 152608);
+  CHECK(view.column_text(5) == session->unique_id);
+  CHECK(db.query_int64("SELECT requests FROM nas WHERE identity = '192.0.2.1'") == 3);
+  CHECK(db.query_int64("SELECT unknown_client FROM nas WHERE identity = '198.51.100.9'") == 1);
+}
+
+TEST_CASE("the open-session index is rebuilt from the database at start", "[storage][writer]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector first;
+  {
+    RecordWriter writer(path, fast_options(),
+                        [&](std::vector<Completion>&& c) { first.add(std::move(c)); });
+    writer.submit(item(AcctStatusType::start, "A", 1, 10));
+    writer.submit(item(AcctStatusType::start, "B", 2, 10));
+    writer.submit(item(AcctStatusType::stop, "B", 3, 20));
+    REQUIRE(first.wait_for(3, std::chrono::seconds(5)));
+  }
+  Collector second;
+  RecordWriter writer(path, fast_options(),
+                      [&](std::vector<Completion>&& c) { second.add(std::move(c)); });
+  CHECK(writer.stats().open_sessions == 1);
+  writer.submit(item(AcctStatusType::stop, "A", 4, 30));
+  writer.submit(item(AcctStatusType::interim_update, "B", 5, 31));
+  writer.submit(item(AcctStatusType::start, "B", 6, 32));
+  REQUIRE(second.wait_for(3, std::chrono::seconds(5)));
+  writer.stop();
+  const auto old = first.completions();
+  const auto now = second.completions();
+  CHECK(now[0].session_id == old[0].session_id); // Stop joins the Start stored before restart
+  CHECK(now[1].session_id == old[1].session_id); // after-stop joins the closed session
+  CHECK(now[2].session_id > old[1].session_id);  // id reuse opens a new session
+  Database db(path);
+  CHECK(load_session(db, old[0].session_id)->flags == 0);
+  CHECK(load_session(db, old[1].session_id)->flags == radius::flag_after_stop);
+  CHECK(db.query_int64("SELECT count(DISTINCT acctuniqueid) FROM radacct") == 3);
+}
+
+TEST_CASE("a locked database delays completions until it is writable again; batches group",
+          "[storage][writer]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector collector;
+  RecordWriter writer(
+      path, fast_options(), [&](std::vector<Completion>&& c) { collector.add(std::move(c)); },
+      [&](const WriterEvent& e) { collector.event(e); });
+  Database blocker(path);
+  blocker.exec("BEGIN IMMEDIATE"); // holds the write lock, as another writer would
+  constexpr std::size_t count = 200;
+  for (std::uint64_t i = 1; i <= count; ++i) {
+    writer.submit(item(AcctStatusType::start, "S" + std::to_string(i), i, 100));
+  }
+  CHECK_FALSE(collector.wait_for(1, std::chrono::milliseconds(400)));
+  CHECK_FALSE(writer.stats().healthy);
+  REQUIRE(collector.events().size() == 1);
+  CHECK(collector.events()[0].kind == WriterEvent::Kind::commit_failed);
+  blocker.exec("ROLLBACK");
+  REQUIRE(collector.wait_for(count, std::chrono::seconds(5)));
+  writer.stop();
+  const auto stats = writer.stats();
+  CHECK(stats.healthy);
+  CHECK(stats.batches <= 2); // what queued during the outage went in together
+  CHECK(stats.items == count);
+  REQUIRE(collector.events().size() == 2);
+  CHECK(collector.events()[1].kind == WriterEvent::Kind::recovered);
+  Database db(path);
+  CHECK(db.query_int64("SELECT count(*) FROM records") == static_cast<std::int64_t>(count));
+  CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE state = 'open'") ==
+        static_cast<std::int64_t>(count));
+}
+
+TEST_CASE("stale sessions are marked by the writer's periodic check", "[storage][writer]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector collector;
+  auto options = fast_options();
+  options.expire_every = std::chrono::milliseconds(20);
+  options.matcher.default_interim_interval = 10;
+  options.clock = [] { return 1000.0; };
+  RecordWriter writer(path, options,
+                      [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+  writer.submit(item(AcctStatusType::start, "old", 1, 900, 42));  // 100 s quiet > 3 x 10
+  writer.submit(item(AcctStatusType::start, "fresh", 2, 995, 1)); // 5 s quiet
+  REQUIRE(collector.wait_for(2, std::chrono::seconds(5)));
+  Database db(path);
+  std::optional<std::int64_t> stale;
+  for (int i = 0; i < 100 && stale.value_or(0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stale = db.query_int64("SELECT count(*) FROM sessions WHERE state = 'stale'");
+  }
+  writer.stop();
+  CHECK(stale == 1);
+  CHECK(db.query_int64("SELECT input_octets FROM sessions WHERE state = 'stale'") == 42);
+  CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE acct_session_id = 'fresh' AND "
+                       "state = 'open'") == 1);
+}

@@ -1,0 +1,309 @@
+#include "tests/web/web_fixture.hpp"
+
+#include "radius/authenticator.hpp"
+#include "radius/packet_codec.hpp"
+#include "radius/text_form.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sqlite3.h>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace acctlab::web::test {
+namespace {
+
+class Db {
+public:
+  explicit Db(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+      throw std::runtime_error("open " + path);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~Db() { sqlite3_close(db_); }
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  void exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = error ? error : "?";
+      sqlite3_free(error);
+      throw std::runtime_error("sql: " + message);
+    }
+  }
+
+  /** Runs one INSERT with ?1.. bound (nullptr-free strings, doubles, integers, blobs). */
+  struct Value {
+    enum class Kind { null, integer, real, text, blob } kind = Kind::null;
+    std::int64_t i = 0;
+    double d = 0;
+    std::string s;
+    std::vector<std::uint8_t> b;
+    Value() = default;
+    Value(std::nullptr_t) {}
+    Value(int v) : kind(Kind::integer), i(v) {}
+    Value(std::int64_t v) : kind(Kind::integer), i(v) {}
+    Value(double v) : kind(Kind::real), d(v) {}
+    Value(const char* v) : kind(Kind::text), s(v) {}
+    Value(std::string v) : kind(Kind::text), s(std::move(v)) {}
+    Value(std::vector<std::uint8_t> v) : kind(Kind::blob), b(std::move(v)) {}
+  };
+
+  std::int64_t insert(const std::string& sql, const std::vector<Value>& values) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db_) + " in " + sql);
+    }
+    int index = 1;
+    for (const auto& v : values) {
+      switch (v.kind) {
+        case Value::Kind::null:
+          sqlite3_bind_null(stmt, index);
+          break;
+        case Value::Kind::integer:
+          sqlite3_bind_int64(stmt, index, v.i);
+          break;
+        case Value::Kind::real:
+          sqlite3_bind_double(stmt, index, v.d);
+          break;
+        case Value::Kind::text:
+          sqlite3_bind_text(stmt, index, v.s.data(), static_cast<int>(v.s.size()),
+                            SQLITE_TRANSIENT);
+          break;
+        case Value::Kind::blob:
+          sqlite3_bind_blob(stmt, index, v.b.data(), static_cast<int>(v.b.size()),
+                            SQLITE_TRANSIENT);
+          break;
+      }
+      ++index;
+    }
+    const int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+      throw std::runtime_error(std::string("insert: ") + sqlite3_errmsg(db_) + " in " + sql);
+    }
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+private:
+  sqlite3* db_ = nullptr;
+};
+
+const radius::Dictionary& dict() {
+  return radius::Dictionary::builtin();
+}
+
+std::uint8_t attr(std::string_view name) {
+  const auto* def = dict().find(name);
+  if (!def) {
+    throw std::runtime_error("no attribute " + std::string(name));
+  }
+  return static_cast<std::uint8_t>(def->number);
+}
+
+radius::Packet parse(const std::string& text) {
+  auto packet = radius::parse_packet_text(text, dict());
+  if (!packet) {
+    throw std::runtime_error("fixture packet: " + packet.error().message);
+  }
+  return *packet;
+}
+
+struct Stored {
+  std::int64_t packet_id = 0;
+  std::int64_t record_id = 0;
+};
+
+/** Encodes and signs packet, stores the datagram and (when session_row) its record. */
+Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run_id,
+             std::int64_t session_row, int status_type, const std::string& session_id,
+             const std::string& nas, const char* user, std::vector<std::int64_t> counters = {}) {
+  auto wire = radius::encode_packet(packet, dict());
+  radius::sign_request(wire, "testing123");
+  auto decoded = radius::decode_packet(wire, dict());
+  if (!decoded) {
+    throw std::runtime_error("fixture packet does not decode: " + decoded.error().message());
+  }
+  Stored s;
+  s.packet_id = db.insert(
+      "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
+      "identifier, verdict, raw) VALUES (?1, ?2, '127.0.0.1', 1646, '127.0.0.1', 1813, 4, ?3, "
+      "'ok', ?4)",
+      {run_id, time + 0.002, static_cast<int>(packet.identifier()),
+       std::vector<std::uint8_t>(wire.begin(), wire.end())});
+  counters.resize(5);
+  Db::Value c[5];
+  for (int i = 0; i < 5; ++i) {
+    c[i] = status_type == 1 ? Db::Value() : Db::Value(counters[static_cast<std::size_t>(i)]);
+  }
+  s.record_id = db.insert(
+      "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, nas_identity, "
+      "user_name, event_time, receive_time, delay, session_time, input_octets, output_octets, "
+      "input_packets, output_packets, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, "
+      "?10, ?11, ?12, ?13, ?14)",
+      {s.packet_id, session_row, status_type, session_id, nas, user ? Db::Value(user) : Db::Value(),
+       time, time + 0.002, c[0], c[1], c[2], c[3], c[4], radius::render_packet(*decoded, dict())});
+  return s;
+}
+
+std::string schema_sql() {
+  std::ifstream in(std::string(ACCTLAB_SOURCE_DIR) + "/tests/web/schema_snapshot.sql");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().empty()) {
+    throw std::runtime_error("tests/web/schema_snapshot.sql is missing");
+  }
+  return text.str();
+}
+
+} // namespace
+
+std::string test_directory(const std::string& name) {
+  const auto dir = std::filesystem::path(ACCTLAB_BINARY_DIR) / "test-output" / "web" / name;
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+FixtureIds make_fixture_database(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::filesystem::remove(path + suffix);
+  }
+  FixtureIds ids;
+  Db db(path);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("BEGIN");
+  db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL); "
+          "INSERT INTO schema_version VALUES (1);");
+  db.exec(schema_sql());
+  const double t0 = fixture_base_time;
+
+  const auto serve_run = db.insert(
+      "INSERT INTO runs (kind, started, finished, verdict) VALUES ('serve', ?1, ?2, 'ok')",
+      {t0 - 60, t0 + 4000});
+  const auto pcap_run = db.insert(
+      "INSERT INTO runs (kind, started, finished, verdict) VALUES ('pcap', ?1, ?2, 'fail')",
+      {t0 + 4000, t0 + 4001});
+  ids.conform_run = db.insert(
+      "INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+      "('conform', ?1, ?2, 'pass', ?3)",
+      {t0 + 5000, t0 + 5010, R"({"scenarios":4,"rules":{"passed":17,"failed":0},"note":"<b>"})"});
+
+  db.insert("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
+            "duplicates, malformed) VALUES ('10.1.1.147', '127.0.0.1', ?1, ?2, 7, 6, 1, 0)",
+            {t0, t0 + 3600});
+  db.insert("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
+            "malformed) VALUES (?1, '127.0.0.2', ?2, ?2, 1, 0, 1)",
+            {hostile_nas, t0 + 4000});
+
+  // The document's session: Start, Interim-Update (109 s), Stop (709 s).
+  ids.document_session = db.insert(
+      "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, update_time, "
+      "stop_time, last_record_time, input_octets, output_octets, input_packets, output_packets, "
+      "session_time, terminate_cause, user_name, framed_ip, peer, nas_ip, nas_port, "
+      "record_count) VALUES ('10.1.1.147', '00000001', 'u-doc', 'closed', ?1, ?2, ?3, ?3, "
+      "152608, 152608, 1004, 1004, 709, 2, 'joe@cclient', '10.13.13.1', '11.1.2.2', "
+      "'10.1.1.147', 0, 3)",
+      {t0, t0 + 109, t0 + 709});
+  const std::string avpairs =
+      R"(Cisco-AVPair = "vrf-id=cisco", Cisco-AVPair = "isakmp-initator-ip=11.1.2.2", Cisco-AVPair = "connect-progress=No Progress")";
+  const auto start = store(
+      db,
+      parse(
+          R"(Accounting-Request id=4 { Acct-Session-Id = "00000001", Cisco-AVPair = "isakmp-group-id=cclient", Framed-IP-Address = 10.13.13.1, )" +
+          avpairs +
+          R"(, User-Name = "joe@cclient", Acct-Status-Type = Start, Cisco-NAS-Port = "FastEthernet0/0.1", NAS-Port = 0, NAS-IP-Address = 10.1.1.147, Acct-Delay-Time = 0 })"),
+      t0, serve_run, ids.document_session, 1, "00000001", "10.1.1.147", "joe@cclient");
+  ids.start_packet = start.packet_id;
+  store(
+      db,
+      parse(
+          R"(Accounting-Request id=22 { Acct-Session-Id = "00000001", )" + avpairs +
+          R"(, Acct-Session-Time = 109, Acct-Input-Octets = 608, Acct-Output-Octets = 608, Acct-Input-Packets = 4, Acct-Output-Packets = 4, Acct-Status-Type = Interim-Update, NAS-Port = 0, NAS-IP-Address = 10.1.1.147, Acct-Delay-Time = 0 })"),
+      t0 + 109, serve_run, ids.document_session, 3, "00000001", "10.1.1.147", "joe@cclient",
+      {109, 608, 608, 4, 4});
+  const auto stop = store(
+      db,
+      parse(
+          R"(Accounting-Request id=19 { Acct-Session-Id = "00000001", )" + avpairs +
+          R"(, Acct-Session-Time = 709, Acct-Input-Octets = 152608, Acct-Output-Octets = 152608, Acct-Input-Packets = 1004, Acct-Output-Packets = 1004, Acct-Terminate-Cause = 2, Cisco-AVPair = "disc-cause-ext=No Reason", Acct-Status-Type = Stop, NAS-Port = 0, NAS-IP-Address = 10.1.1.147, Acct-Delay-Time = 0 })"),
+      t0 + 709, serve_run, ids.document_session, 2, "00000001", "10.1.1.147", "joe@cclient",
+      {709, 152608, 152608, 1004, 1004});
+
+  // A hostile session: every text a packet can carry is markup.
+  ids.hostile_session = db.insert(
+      "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, flags, start_time, "
+      "last_record_time, user_name, peer, framed_ip, record_count) VALUES (?1, ?2, 'u-hostile', "
+      "'open', 'no-start', ?3, ?3, ?4, ?5, '10.13.13.9', 1)",
+      {hostile_nas, hostile_session_id, t0 + 3600, hostile_user, "<i>peer</i>"});
+  radius::Packet hostile(radius::Code::accounting_request, 77);
+  hostile.add(attr("Acct-Session-Id"), hostile_session_id);
+  hostile.add(attr("User-Name"), hostile_user);
+  hostile.add_integer(attr("Acct-Status-Type"), 1);
+  hostile.add_vendor(9, 1, hostile_avpair);
+  hostile.add(attr("NAS-Identifier"), hostile_nas);
+  const auto hostile_start = store(db, hostile, t0 + 3600, serve_run, ids.hostile_session, 1,
+                                   hostile_session_id, hostile_nas, hostile_user);
+
+  ids.stale_session = db.insert(
+      "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, "
+      "last_record_time, user_name, input_octets, output_octets, session_time, record_count) "
+      "VALUES ('10.1.1.147', '00000007', 'u-stale', 'stale', ?1, ?2, 'ann@cclient', 5000, "
+      "90000, 600, 2)",
+      {t0 + 600, t0 + 1200});
+  store(
+      db,
+      parse(
+          R"(Accounting-Request id=30 { Acct-Session-Id = "00000007", User-Name = "ann@cclient", Acct-Status-Type = Start, NAS-IP-Address = 10.1.1.147 })"),
+      t0 + 600, serve_run, ids.stale_session, 1, "00000007", "10.1.1.147", "ann@cclient");
+  store(
+      db,
+      parse(
+          R"(Accounting-Request id=31 { Acct-Session-Id = "00000007", User-Name = "ann@cclient", Acct-Status-Type = Interim-Update, Acct-Session-Time = 600, Acct-Input-Octets = 5000, Acct-Output-Octets = 90000, NAS-IP-Address = 10.1.1.147 })"),
+      t0 + 1200, serve_run, ids.stale_session, 3, "00000007", "10.1.1.147", "ann@cclient",
+      {600, 5000, 90000, 20, 70});
+
+  // A datagram from a capture whose Length exceeds what arrived.
+  ids.malformed_packet =
+      db.insert("INSERT INTO packets (run_id, receive_time, src_addr, src_port, code, identifier, "
+                "verdict, reason, file, frame, raw) VALUES (?1, ?2, '127.0.0.2', 1646, 4, 7, "
+                "'malformed', 'length_exceeds_datagram at offset 2', 'capture<1>.pcap', 12, ?3)",
+                {pcap_run, t0 + 4000, std::vector<std::uint8_t>{0x04, 0x07, 0x00, 0x40, 0x01}});
+
+  db.insert("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, "
+            "record_id, session_id) VALUES (?1, 'RFC2866-ACCT-SESSION-ID', 'error', 'packet', ?2, "
+            "?3, ?4, ?5)",
+            {ids.conform_run, hostile_message, hostile_start.packet_id, hostile_start.record_id,
+             ids.hostile_session});
+  db.insert("INSERT INTO findings (run_id, rule_id, severity, scope, message, session_id, "
+            "packet_id) VALUES (?1, 'DOC-STOP-COUNTERS', 'warning', 'session', 'Stop counters "
+            "below the last Interim-Update', ?2, ?3)",
+            {ids.conform_run, ids.document_session, stop.packet_id});
+  db.insert("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, file, "
+            "frame) VALUES (?1, 'RFC2865-LENGTH', 'error', 'packet', 'Length exceeds the "
+            "datagram', ?2, 'capture<1>.pcap', 12)",
+            {pcap_run, ids.malformed_packet});
+  db.exec("COMMIT");
+  return ids;
+}
+
+void add_open_session(const std::string& path, const std::string& acct_session_id) {
+  Db db(path);
+  db.exec("BEGIN IMMEDIATE");
+  const double t = fixture_base_time + 7200;
+  const auto session = db.insert(
+      "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, "
+      "last_record_time, user_name, record_count) VALUES ('10.1.1.147', ?1, ?2, 'open', ?3, ?3, "
+      "'live@cclient', 1)",
+      {acct_session_id, "u-" + acct_session_id, t});
+  radius::Packet start(radius::Code::accounting_request, 90);
+  start.add(attr("Acct-Session-Id"), acct_session_id);
+  start.add_integer(attr("Acct-Status-Type"), 1);
+  store(db, start, t, 1, session, 1, acct_session_id, "10.1.1.147", "live@cclient");
+  db.exec("COMMIT");
+}
+
+} // namespace acctlab::web::test

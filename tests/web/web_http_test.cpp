@@ -1,0 +1,351 @@
+// HTTP tests: a real Beast server on 127.0.0.1 port 0 over a real SQLite file, asked by a plain
+// socket client. Every route: status, content type, and the JSON twin's shape.
+
+#include "tests/web/http_client.hpp"
+#include "tests/web/web_fixture.hpp"
+#include "web/http_server.hpp"
+#include "web/site.hpp"
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
+
+namespace json = boost::json;
+using namespace acctlab::web;
+using namespace acctlab::web::test;
+
+namespace {
+
+struct Served {
+  explicit Served(const std::string& name,
+                  std::chrono::milliseconds poll = std::chrono::milliseconds(1000))
+      : path(test_directory(name) + "/acct.db"), ids(make_fixture_database(path)), site(path),
+        server(site, options(poll)) {
+    server.start();
+  }
+  static ServerOptions options(std::chrono::milliseconds poll) {
+    ServerOptions o;
+    o.address = "127.0.0.1";
+    o.port = 0;
+    o.poll_interval = poll;
+    return o;
+  }
+  HttpReply get(const std::string& target) { return http_get(server.port(), target); }
+  json::object api(const std::string& target) {
+    auto reply = get(target);
+    INFO(target << " -> " << reply.status << " " << reply.body.substr(0, 300));
+    REQUIRE(reply.status == 200);
+    REQUIRE(reply.header("content-type") == "application/json");
+    auto value = json::parse(reply.body);
+    REQUIRE(value.is_object());
+    return value.as_object();
+  }
+
+  std::string path;
+  FixtureIds ids;
+  Site site;
+  HttpServer server;
+};
+
+bool has(const json::object& o, const char* key, json::kind kind) {
+  const auto* v = o.if_contains(key);
+  return v && v->kind() == kind;
+}
+
+} // namespace
+
+TEST_CASE("every HTML page answers 200 with HTML and the security headers", "[web][http]") {
+  Served s("pages");
+  const auto doc = std::to_string(s.ids.document_session);
+  for (const std::string& target : std::vector<std::string>{
+           "/", "/sessions", "/sessions?state=open&sort=user&order=asc", "/sessions/" + doc,
+           "/packets/" + std::to_string(s.ids.start_packet),
+           "/packets/" + std::to_string(s.ids.malformed_packet), "/conformance",
+           "/conformance/RFC2866-ACCT-SESSION-ID", "/usage", "/usage?group=nas&period=hour",
+           "/usage?period=month&from=2026-11-01&to=2026-12-01", "/runs",
+           "/runs/" + std::to_string(s.ids.conform_run), "/nas"}) {
+    const auto reply = s.get(target);
+    INFO(target << " -> " << reply.status << " " << reply.body.substr(0, 400));
+    CHECK(reply.status == 200);
+    CHECK(reply.header("content-type") == "text/html; charset=utf-8");
+    CHECK(reply.header("content-security-policy").find("default-src 'none'") != std::string::npos);
+    CHECK(reply.header("content-security-policy").find("unsafe-inline") == std::string::npos);
+    CHECK(reply.header("x-content-type-options") == "nosniff");
+    CHECK(reply.body.starts_with("<!DOCTYPE html>"));
+    CHECK(reply.body.find("</html>") != std::string::npos);
+    // No inline script anywhere: the CSP would refuse it.
+    CHECK(reply.body.find("<script>") == std::string::npos);
+    CHECK(std::stoul(reply.header("content-length")) == reply.body.size());
+  }
+}
+
+TEST_CASE("overview JSON carries sessions, records, NASes, findings and activity", "[web][http]") {
+  Served s("overview");
+  const auto o = s.api("/api/overview");
+  REQUIRE(has(o, "live", json::kind::object));
+  const auto& live = o.at("live").as_object();
+  const auto& sessions = live.at("sessions").as_object();
+  CHECK(sessions.at("open").as_int64() == 1);
+  CHECK(sessions.at("closed").as_int64() == 1);
+  CHECK(sessions.at("stale").as_int64() == 1);
+  CHECK(live.at("records").as_int64() == 6);
+  CHECK(has(o, "nas", json::kind::array));
+  CHECK(o.at("nas").as_array().size() == 2);
+  REQUIRE(has(o, "records_by_status", json::kind::array));
+  bool saw_interim = false;
+  for (const auto& r : o.at("records_by_status").as_array()) {
+    if (r.as_object().at("status").as_string() == "Interim-Update") {
+      saw_interim = true;
+      CHECK(r.as_object().at("count").as_int64() == 2);
+    }
+  }
+  CHECK(saw_interim);
+  CHECK(has(o, "findings_by_severity", json::kind::array));
+  CHECK(o.at("findings_by_severity").as_array().size() == 2);
+  const auto& points = o.at("activity").as_object().at("points").as_array();
+  CHECK(points.size() == 48);
+  std::int64_t records = 0;
+  for (const auto& p : points) {
+    records += p.as_object().at("records").as_int64();
+  }
+  CHECK(records == 6);
+}
+
+TEST_CASE("sessions JSON filters, sorts and paginates", "[web][http]") {
+  Served s("sessions");
+  auto all = s.api("/api/sessions");
+  CHECK(all.at("total").as_int64() == 3);
+  CHECK(all.at("sessions").as_array().size() == 3);
+  // Default sort: newest last record first.
+  CHECK(all.at("sessions").as_array()[0].as_object().at("state").as_string() == "open");
+
+  auto closed = s.api("/api/sessions?state=closed");
+  REQUIRE(closed.at("total").as_int64() == 1);
+  const auto& doc = closed.at("sessions").as_array()[0].as_object();
+  CHECK(doc.at("acct_session_id").as_string() == "00000001");
+  CHECK(doc.at("input_octets").as_int64() == 152608);
+  CHECK(doc.at("user_name").as_string() == "joe@cclient");
+
+  CHECK(s.api("/api/sessions?user=ann%40cclient").at("total").as_int64() == 1);
+  CHECK(s.api("/api/sessions?q=11.1.2").at("total").as_int64() == 1);  // peer
+  CHECK(s.api("/api/sessions?q=0000000").at("total").as_int64() == 2); // session ids
+  CHECK(s.api("/api/sessions?q=%25").at("total").as_int64() == 0);     // '%' is literal
+  CHECK(s.api("/api/sessions?nas=10.1.1.147").at("total").as_int64() == 2);
+  CHECK(s.api("/api/sessions?from=2026-11-20+08:30").at("total").as_int64() == 1);
+  CHECK(s.api("/api/sessions?to=2026-11-20+08:05").at("total").as_int64() == 1);
+  // SQL text in a filter is a value, not SQL.
+  CHECK(s.api("/api/sessions?user=%27%20OR%201%3D1%20--").at("total").as_int64() == 0);
+  CHECK(s.api("/api/sessions?sort=id%3BDROP%20TABLE%20sessions").at("sort").as_string() == "last");
+
+  auto by_user = s.api("/api/sessions?sort=user&order=asc");
+  CHECK(by_user.at("sort").as_string() == "user");
+  CHECK(by_user.at("sessions").as_array()[1].as_object().at("user_name").as_string() ==
+        "ann@cclient");
+
+  auto page2 = s.api("/api/sessions?per=2&page=2");
+  CHECK(page2.at("pages").as_int64() == 2);
+  CHECK(page2.at("page").as_int64() == 2);
+  CHECK(page2.at("sessions").as_array().size() == 1);
+  CHECK(s.api("/api/sessions?per=2&page=99").at("page").as_int64() == 2);
+}
+
+TEST_CASE("session detail JSON has the timeline, decoded attributes, raw hex and findings",
+          "[web][http]") {
+  Served s("detail");
+  auto o = s.api("/api/sessions/" + std::to_string(s.ids.document_session));
+  CHECK(o.at("session").as_object().at("state").as_string() == "closed");
+  const auto& records = o.at("records").as_array();
+  REQUIRE(records.size() == 3);
+  const auto& start = records[0].as_object();
+  const auto& interim = records[1].as_object();
+  CHECK(start.at("status").as_string() == "Start");
+  CHECK(interim.at("status").as_string() == "Interim-Update");
+  CHECK(records[2].as_object().at("status").as_string() == "Stop");
+  CHECK(interim.at("since_previous").as_double() == Approx(109));
+  CHECK(interim.at("input_octets").as_int64() == 608);
+  CHECK(start.at("raw").as_string().starts_with("0404"));
+  bool saw_avpair = false;
+  for (const auto& a : start.at("attribute_list").as_array()) {
+    const auto& attr = a.as_object();
+    if (attr.at("name").as_string() == "Cisco-AVPair" &&
+        attr.at("value").as_string() == "\"isakmp-group-id=cclient\"") {
+      saw_avpair = true;
+    }
+  }
+  CHECK(saw_avpair);
+  REQUIRE(o.at("findings").as_array().size() == 1);
+  CHECK(o.at("findings").as_array()[0].as_object().at("rule_id").as_string() ==
+        "DOC-STOP-COUNTERS");
+
+  CHECK(s.get("/api/sessions/999999").status == 404);
+  CHECK(s.get("/sessions/abc").status == 404);
+  CHECK(s.get("/sessions/-1").status == 404);
+}
+
+TEST_CASE("packet JSON decodes the stored datagram or says why it cannot", "[web][http]") {
+  Served s("packet");
+  auto ok = s.api("/api/packets/" + std::to_string(s.ids.start_packet));
+  CHECK(ok.at("decoded").as_object().at("ok").as_bool());
+  CHECK(std::string(ok.at("decoded").as_object().at("text").as_string())
+            .find("User-Name = \"joe@cclient\"") != std::string::npos);
+  CHECK(ok.at("decoded").as_object().at("ios_debug").as_array().size() > 5);
+  auto bad = s.api("/api/packets/" + std::to_string(s.ids.malformed_packet));
+  CHECK_FALSE(bad.at("decoded").as_object().at("ok").as_bool());
+  CHECK(bad.at("decoded").as_object().at("error").as_string().size() > 0);
+  CHECK(bad.at("packet").as_object().at("raw").as_string() == "0407004001");
+}
+
+TEST_CASE("conformance, usage, runs and NAS JSON", "[web][http]") {
+  Served s("reports");
+  auto c = s.api("/api/conformance");
+  REQUIRE(c.at("rules").as_array().size() == 3);
+  for (const auto& r : c.at("rules").as_array()) {
+    const auto& rule = r.as_object();
+    if (rule.at("rule_id").as_string() == "DOC-STOP-COUNTERS") {
+      CHECK(rule.at("checked").as_int64() == 3); // sessions
+      CHECK(rule.at("passed").as_int64() == 2);
+    }
+    if (rule.at("rule_id").as_string() == "RFC2866-ACCT-SESSION-ID") {
+      CHECK(rule.at("checked").as_int64() == 6); // accepted Accounting-Requests
+      CHECK(rule.at("passed").as_int64() == 5);
+    }
+  }
+  auto rule = s.api("/api/conformance/RFC2865-LENGTH");
+  REQUIRE(rule.at("findings").as_array().size() == 1);
+  CHECK(rule.at("findings").as_array()[0].as_object().at("frame").as_int64() == 12);
+  CHECK(s.get("/api/conformance/NO-SUCH-RULE").status == 404);
+
+  auto u = s.api("/api/usage?period=hour");
+  CHECK(u.at("online_count").as_int64() == 1);
+  CHECK(u.at("online").as_array().size() == 1);
+  CHECK(u.at("stale").as_array().size() == 1);
+  CHECK(u.at("stale").as_array()[0].as_object().at("last_status").as_string() == "Interim-Update");
+  const auto& top_download = u.at("top_users").as_object().at("download").as_array();
+  REQUIRE(top_download.size() == 3);
+  CHECK(top_download[0].as_object().at("user").as_string() == "joe@cclient");
+  CHECK(top_download[0].as_object().at("value").as_int64() == 152608);
+  CHECK(u.at("series").as_array().size() == 2); // sessions started in hours 08 (two) and 09
+  auto by_nas = s.api("/api/usage?group=nas&user=joe%40cclient");
+  CHECK(by_nas.at("group").as_string() == "nas");
+  CHECK(by_nas.at("by_group").as_array().size() == 1);
+
+  auto runs = s.api("/api/runs");
+  CHECK(runs.at("runs").as_array().size() == 3);
+  CHECK(runs.at("pcap_files").as_array().size() == 1);
+  auto run = s.api("/api/runs/" + std::to_string(s.ids.conform_run));
+  CHECK(run.at("run").as_object().at("report").as_object().at("scenarios").as_int64() == 4);
+  CHECK(run.at("findings_by_rule").as_array().size() == 2);
+
+  auto nas = s.api("/api/nas");
+  REQUIRE(nas.at("nas").as_array().size() == 2);
+  const auto& first = nas.at("nas").as_array()[0].as_object();
+  CHECK(first.at("identity").as_string() == "10.1.1.147");
+  CHECK(first.at("sessions").as_int64() == 2);
+  CHECK(first.at("duplicates").as_int64() == 1);
+}
+
+TEST_CASE("CSV export follows the filters and quotes text", "[web][http]") {
+  Served s("csv");
+  auto reply = s.get("/sessions.csv?state=closed");
+  REQUIRE(reply.status == 200);
+  CHECK(reply.header("content-type") == "text/csv; charset=utf-8");
+  CHECK(reply.header("content-disposition").find("sessions.csv") != std::string::npos);
+  CHECK(reply.body.starts_with("id,nas_key,acct_session_id,state"));
+  CHECK(reply.body.find("\"00000001\"") != std::string::npos);
+  CHECK(reply.body.find("2026-11-20 08:00:00") != std::string::npos);
+  CHECK(std::count(reply.body.begin(), reply.body.end(), '\n') == 2);
+  auto hostile = s.get("/sessions.csv?state=open");
+  CHECK(hostile.body.find("\"q\"\"uote&amp;'<b>x\"") != std::string::npos);
+}
+
+TEST_CASE("static assets come from the binary; no path reaches the file system", "[web][http]") {
+  Served s("static");
+  auto css = s.get("/static/style.css");
+  CHECK(css.status == 200);
+  CHECK(css.header("content-type") == "text/css; charset=utf-8");
+  auto js = s.get("/static/live.js");
+  CHECK(js.status == 200);
+  CHECK(js.header("content-type") == "text/javascript; charset=utf-8");
+  CHECK(js.body.find("EventSource") != std::string::npos);
+  for (const char* target : {"/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd",
+                             "/../etc/passwd", "/static/", "/static/style.css/..", "/etc/passwd",
+                             "/api/", "/api/nope", "/sessions/1/../../etc"}) {
+    auto reply = s.get(target);
+    INFO(target);
+    CHECK(reply.status == 404);
+    CHECK(reply.body.find("root:") == std::string::npos);
+  }
+}
+
+TEST_CASE("methods, sizes and malformed requests are refused", "[web][http]") {
+  Served s("limits");
+  CHECK(http_get(s.server.port(), "/", "POST").status == 405);
+  CHECK(http_get(s.server.port(), "/", "DELETE").status == 405);
+  auto head = http_get(s.server.port(), "/nas", "HEAD");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(std::stoul(head.header("content-length")) > 100);
+
+  const std::string huge_header(20000, 'a');
+  auto big = http_raw(s.server.port(), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + huge_header +
+                                           "\r\nConnection: close\r\n\r\n");
+  CHECK(big.status == 413);
+  auto body = http_raw(s.server.port(), "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                                        "Connection: close\r\n\r\n" +
+                                            std::string(100000, 'b'));
+  CHECK(body.status == 413);
+  auto garbage = http_raw(s.server.port(), "\x01\x02 nonsense\r\n\r\n");
+  CHECK(garbage.status == 400);
+  // The server is still answering after all that.
+  CHECK(s.get("/").status == 200);
+}
+
+TEST_CASE("/events pushes the counters and again when a writer commits", "[web][http][live]") {
+  Served s("events", std::chrono::milliseconds(100));
+  const auto stream = read_events(s.server.port(), 2, std::chrono::seconds(10),
+                                  [&] { add_open_session(s.path, "live-1"); });
+  INFO(stream);
+  CHECK(stream.starts_with("HTTP/1.1 200 OK"));
+  CHECK(stream.find("Content-Type: text/event-stream") != std::string::npos);
+  const auto first = stream.find("data: ");
+  REQUIRE(first != std::string::npos);
+  const auto second = stream.find("data: ", first + 1);
+  REQUIRE(second != std::string::npos);
+  auto before = json::parse(stream.substr(first + 6, stream.find('\n', first) - first - 6));
+  auto after = json::parse(stream.substr(second + 6, stream.find('\n', second) - second - 6));
+  CHECK(before.at("sessions").at("open").as_int64() == 1);
+  CHECK(after.at("sessions").at("open").as_int64() == 2);
+  CHECK(after.at("records").as_int64() == 7);
+}
+
+TEST_CASE("the site refuses a file that is not an acctlab database", "[web][http]") {
+  const auto dir = test_directory("notdb");
+  CHECK_THROWS_AS(Site(dir + "/missing.db"), DbError);
+  {
+    // An empty SQLite file exists but has no acctlab tables.
+    auto path = dir + "/empty.db";
+    std::remove(path.c_str());
+    FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    std::fclose(f);
+    CHECK_THROWS_AS(Site(path), DbError);
+  }
+}
+
+TEST_CASE("parse_listen accepts host:port forms", "[web]") {
+  std::string address;
+  std::uint16_t port = 0;
+  CHECK(parse_listen("127.0.0.1:8080", address, port));
+  CHECK(address == "127.0.0.1");
+  CHECK(port == 8080);
+  CHECK(parse_listen("[::1]:0", address, port));
+  CHECK(address == "::1");
+  CHECK(port == 0);
+  CHECK(parse_listen("localhost:9", address, port));
+  CHECK(address == "127.0.0.1");
+  CHECK_FALSE(parse_listen("127.0.0.1", address, port));
+  CHECK_FALSE(parse_listen("127.0.0.1:99999", address, port));
+  CHECK_FALSE(parse_listen(":80", address, port));
+  CHECK_FALSE(parse_listen("::1:80", address, port));
+}

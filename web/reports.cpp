@@ -1,0 +1,619 @@
+#include "web/reports.hpp"
+
+#include "radius/dictionary.hpp"
+#include "radius/ios_debug.hpp"
+#include "radius/packet_codec.hpp"
+#include "radius/text_form.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+namespace acctlab::web {
+
+namespace json = boost::json;
+
+std::int64_t get_int(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v) {
+    return 0;
+  }
+  if (v->is_int64()) {
+    return v->get_int64();
+  }
+  if (v->is_uint64()) {
+    return static_cast<std::int64_t>(v->get_uint64());
+  }
+  if (v->is_double()) {
+    return static_cast<std::int64_t>(v->get_double());
+  }
+  return 0;
+}
+
+double get_double(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v) {
+    return 0;
+  }
+  if (v->is_double()) {
+    return v->get_double();
+  }
+  if (v->is_int64()) {
+    return static_cast<double>(v->get_int64());
+  }
+  if (v->is_uint64()) {
+    return static_cast<double>(v->get_uint64());
+  }
+  return 0;
+}
+
+std::string get_str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v || v->is_null()) {
+    return {};
+  }
+  if (v->is_string()) {
+    return std::string(v->get_string());
+  }
+  return json::serialize(*v);
+}
+
+bool is_set(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && !v->is_null();
+}
+
+std::string status_type_name(std::int64_t status_type) {
+  static const radius::AttributeDef* def = radius::Dictionary::builtin().find("Acct-Status-Type");
+  if (def && status_type >= 0) {
+    if (const auto* name = def->value_name(static_cast<std::uint64_t>(status_type))) {
+      return *name;
+    }
+  }
+  return std::to_string(status_type);
+}
+
+namespace {
+
+double now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+/** Escapes LIKE wildcards so a search for "50%" finds that text (ESCAPE '\'). */
+std::string like_pattern(std::string_view text) {
+  std::string out = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('%');
+  return out;
+}
+
+json::object counts_by(ReadOnlyDatabase& db, std::string_view sql) {
+  json::object out;
+  auto q = db.prepare(sql);
+  while (q.step()) {
+    out[q.is_null(0) ? std::string("(none)") : q.text(0)] = q.int64(1);
+  }
+  return out;
+}
+
+void add_status_names(json::array& rows) {
+  for (auto& r : rows) {
+    auto& o = r.as_object();
+    if (is_set(o, "status_type")) {
+      o["status"] = status_type_name(get_int(o, "status_type"));
+    } else {
+      o["status"] = nullptr;
+    }
+  }
+}
+
+constexpr std::string_view session_columns =
+    "s.id, s.nas_key, s.acct_session_id, s.state, s.flags, s.user_name, s.peer, s.framed_ip, "
+    "s.start_time, s.stop_time, s.last_record_time, s.session_time, s.input_octets, "
+    "s.output_octets, s.input_packets, s.output_packets, s.terminate_cause, s.record_count";
+
+} // namespace
+
+json::object live_counters(ReadOnlyDatabase& db) {
+  json::object out;
+  auto states = counts_by(db, "SELECT state, count(*) FROM sessions GROUP BY state");
+  json::object sessions;
+  std::int64_t total = 0;
+  for (const char* state : {"open", "closed", "stale"}) {
+    const auto n = states.contains(state) ? states[state].as_int64() : 0;
+    sessions[state] = n;
+    total += n;
+  }
+  sessions["total"] = total;
+  out["sessions"] = std::move(sessions);
+  // max(id) is an O(log n) lookup on the rowid; records are never deleted, so it counts them.
+  out["records"] = db.scalar("SELECT count(*) FROM records");
+  out["packets"] = db.scalar("SELECT max(id) FROM packets");
+  out["findings"] = db.scalar("SELECT count(*) FROM findings");
+  auto last = db.row("SELECT max(event_time) AS t FROM records");
+  out["last_event_time"] = last ? (*last)["t"] : json::value(nullptr);
+  return out;
+}
+
+json::object overview_report(ReadOnlyDatabase& db) {
+  json::object out;
+  out["generated"] = now();
+  out["live"] = live_counters(db);
+  out["nas"] = db.rows("SELECT identity, address, first_seen, last_seen, requests, accepted, "
+                       "duplicates, bad_authenticator, bad_message_authenticator, malformed, "
+                       "unknown_client FROM nas ORDER BY identity LIMIT 200");
+  auto by_status = db.rows("SELECT status_type, count(*) AS count FROM records "
+                           "GROUP BY status_type ORDER BY status_type");
+  add_status_names(by_status);
+  out["records_by_status"] = std::move(by_status);
+  out["packets_by_verdict"] =
+      db.rows("SELECT verdict, count(*) AS count FROM packets GROUP BY verdict ORDER BY verdict");
+  out["findings_by_severity"] = db.rows(
+      "SELECT severity, count(*) AS count FROM findings GROUP BY severity ORDER BY count DESC");
+
+  // Activity: records per hour over the 48 hours up to the newest record.
+  constexpr double bucket = 3600;
+  constexpr int buckets = 48;
+  const auto last = get_double(out["live"].as_object(), "last_event_time");
+  json::array points;
+  if (is_set(out["live"].as_object(), "last_event_time")) {
+    const double end = std::floor(last / bucket) * bucket;
+    const double begin = end - bucket * (buckets - 1);
+    std::vector<std::array<std::int64_t, 4>> counts(buckets, {0, 0, 0, 0});
+    auto q = db.prepare("SELECT CAST((event_time - ?1) / 3600 AS INTEGER) AS b, count(*), "
+                        "sum(status_type = 1), sum(status_type = 3), sum(status_type = 2) "
+                        "FROM records WHERE event_time >= ?1 GROUP BY b");
+    q.bind(1, begin);
+    while (q.step()) {
+      const auto b = q.int64(0);
+      if (b >= 0 && b < buckets) {
+        counts[static_cast<std::size_t>(b)] = {q.int64(1), q.int64(2), q.int64(3), q.int64(4)};
+      }
+    }
+    for (int i = 0; i < buckets; ++i) {
+      const auto& c = counts[static_cast<std::size_t>(i)];
+      points.push_back(json::object{{"t", begin + bucket * i},
+                                    {"records", c[0]},
+                                    {"start", c[1]},
+                                    {"interim", c[2]},
+                                    {"stop", c[3]}});
+    }
+  }
+  out["activity"] = json::object{{"bucket_seconds", bucket}, {"points", std::move(points)}};
+  return out;
+}
+
+namespace {
+
+struct SessionFilter {
+  std::string where;
+  std::vector<Param> params;
+  json::object echo; // the filter as understood, for the JSON twin and the form
+};
+
+SessionFilter session_filter(const QueryParams& p) {
+  SessionFilter f;
+  std::vector<std::string> clauses;
+  auto add = [&](std::string clause, Param value) {
+    f.params.push_back(std::move(value));
+    const auto n = std::to_string(f.params.size());
+    for (std::size_t pos; (pos = clause.find("?#")) != std::string::npos;) {
+      clause.replace(pos, 2, "?" + n);
+    }
+    clauses.push_back(std::move(clause));
+  };
+  if (p.has("nas")) {
+    add("s.nas_key = ?#", p.get("nas"));
+    f.echo["nas"] = p.get("nas");
+  }
+  if (p.has("user")) {
+    add("s.user_name = ?#", p.get("user"));
+    f.echo["user"] = p.get("user");
+  }
+  if (p.has("peer")) {
+    add("s.peer = ?#", p.get("peer"));
+    f.echo["peer"] = p.get("peer");
+  }
+  const auto state = p.get("state");
+  if (state == "open" || state == "closed" || state == "stale") {
+    add("s.state = ?#", state);
+    f.echo["state"] = state;
+  }
+  // A session is in [from, to] when its span overlaps the range.
+  if (const auto from = parse_time(p.get("from"))) {
+    add("COALESCE(s.stop_time, s.last_record_time) >= ?#", *from);
+    f.echo["from"] = *from;
+  }
+  if (const auto to = parse_time(p.get("to"))) {
+    add("COALESCE(s.start_time, s.last_record_time) <= ?#", *to);
+    f.echo["to"] = *to;
+  }
+  if (p.has("q")) {
+    add("(s.acct_session_id LIKE ?# ESCAPE '\\' OR s.user_name LIKE ?# ESCAPE '\\' OR "
+        "s.peer LIKE ?# ESCAPE '\\' OR s.framed_ip LIKE ?# ESCAPE '\\')",
+        like_pattern(p.get("q")));
+    f.echo["q"] = p.get("q");
+  }
+  for (std::size_t i = 0; i < clauses.size(); ++i) {
+    f.where += (i == 0 ? " WHERE " : " AND ") + clauses[i];
+  }
+  return f;
+}
+
+struct SortColumn {
+  std::string_view key;
+  std::string_view expression;
+};
+constexpr std::array<SortColumn, 10> sort_columns{{
+    {"start", "s.start_time"},
+    {"last", "s.last_record_time"},
+    {"stop", "s.stop_time"},
+    {"user", "s.user_name"},
+    {"nas", "s.nas_key"},
+    {"state", "s.state"},
+    {"time", "s.session_time"},
+    {"in", "s.input_octets"},
+    {"out", "s.output_octets"},
+    {"id", "s.id"},
+}};
+
+} // namespace
+
+json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& p, bool all_rows) {
+  auto f = session_filter(p);
+  std::string_view sort_key = "last";
+  std::string_view sort_expr = "s.last_record_time";
+  const auto wanted = p.get("sort");
+  for (const auto& c : sort_columns) {
+    if (c.key == wanted) {
+      sort_key = c.key;
+      sort_expr = c.expression;
+    }
+  }
+  const bool ascending = p.get("order") == "asc";
+  const auto per = all_rows ? 100000 : p.get_int("per", 50, 1, 500);
+  const auto total = db.scalar("SELECT count(*) FROM sessions AS s" + f.where, f.params);
+  const auto pages = std::max<std::int64_t>(1, (total + per - 1) / per);
+  const auto page_no = all_rows ? 1 : p.get_int("page", 1, 1, pages);
+
+  std::string sql = "SELECT " + std::string(session_columns) + " FROM sessions AS s" + f.where +
+                    " ORDER BY " + std::string(sort_expr) + (ascending ? " ASC" : " DESC") +
+                    ", s.id" + (ascending ? " ASC" : " DESC") + " LIMIT " + std::to_string(per) +
+                    " OFFSET " + std::to_string((page_no - 1) * per);
+  json::object out;
+  out["filter"] = std::move(f.echo);
+  out["sort"] = sort_key;
+  out["order"] = ascending ? "asc" : "desc";
+  out["total"] = total;
+  out["page"] = page_no;
+  out["per_page"] = per;
+  out["pages"] = pages;
+  out["sessions"] = db.rows(sql, f.params);
+  return out;
+}
+
+namespace {
+
+/** The canonical text form (radius/text_form.hpp) split into {name, value} pairs. */
+json::array attribute_list(std::string_view text) {
+  json::array out;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++line_no;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      line.remove_prefix(1);
+    }
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) {
+      line.remove_suffix(1);
+    }
+    // The header "Accounting-Request id=4 ... {" and the closing brace are not attributes.
+    if (line.empty() || line == "}" || (line_no == 1 && line.back() == '{')) {
+      continue;
+    }
+    bool same_vsa = false;
+    if (line.front() == '+') {
+      same_vsa = true;
+      line.remove_prefix(1);
+    }
+    const auto eq = line.find(" = ");
+    if (eq == std::string_view::npos) {
+      out.push_back(json::object{{"name", ""}, {"value", line}, {"same_vsa", same_vsa}});
+    } else {
+      out.push_back(json::object{
+          {"name", line.substr(0, eq)}, {"value", line.substr(eq + 3)}, {"same_vsa", same_vsa}});
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id) {
+  auto session = db.row("SELECT * FROM sessions WHERE id = ?1", {id});
+  if (!session) {
+    return std::nullopt;
+  }
+  json::object out;
+  out["session"] = std::move(*session);
+  auto records = db.rows(
+      "SELECT r.id, r.packet_id, r.status_type, r.acct_session_id, r.nas_identity, r.user_name, "
+      "r.event_time, r.receive_time, r.delay, r.session_time, r.input_octets, r.output_octets, "
+      "r.input_packets, r.output_packets, r.terminate_cause, r.framed_ip, r.attributes, "
+      "p.verdict, p.src_addr, p.src_port, p.raw "
+      "FROM records AS r LEFT JOIN packets AS p ON p.id = r.packet_id "
+      "WHERE r.session_row = ?1 ORDER BY r.event_time, r.id LIMIT 2000",
+      {id});
+  add_status_names(records);
+  double previous = NAN;
+  for (auto& r : records) {
+    auto& o = r.as_object();
+    o["attribute_list"] = attribute_list(get_str(o, "attributes"));
+    const double t = get_double(o, "event_time");
+    o["since_previous"] = std::isnan(previous) ? json::value(nullptr) : json::value(t - previous);
+    o["receive_lag"] = get_double(o, "receive_time") - t;
+    previous = t;
+  }
+  out["records"] = std::move(records);
+  out["findings"] = db.rows(
+      "SELECT f.id, f.run_id, f.rule_id, f.severity, f.scope, f.message, f.packet_id, f.record_id, "
+      "f.file, f.frame FROM findings AS f WHERE f.session_id = ?1 OR f.record_id IN "
+      "(SELECT id FROM records WHERE session_row = ?1) OR f.packet_id IN "
+      "(SELECT packet_id FROM records WHERE session_row = ?1) ORDER BY f.id LIMIT 1000",
+      {id});
+  return out;
+}
+
+std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id) {
+  auto q = db.prepare("SELECT * FROM packets WHERE id = ?1");
+  q.bind(1, id);
+  if (!q.step()) {
+    return std::nullopt;
+  }
+  json::object packet = q.row();
+  json::object decoded;
+  // The raw column is the evidence; decode it again with the builtin dictionary. A packet that
+  // failed to decode when it arrived fails again here, and says where.
+  {
+    auto rq = db.prepare("SELECT raw FROM packets WHERE id = ?1");
+    rq.bind(1, id);
+    if (rq.step()) {
+      const auto bytes = rq.blob(0);
+      std::vector<std::uint8_t> copy(bytes.begin(), bytes.end());
+      const auto& dict = radius::Dictionary::builtin();
+      auto result = radius::decode_packet(copy, dict);
+      if (result) {
+        decoded["ok"] = true;
+        decoded["text"] = radius::render_packet(*result, dict);
+        json::array lines;
+        for (auto& line : radius::ios_debug_lines(*result, dict)) {
+          lines.emplace_back(std::move(line));
+        }
+        decoded["ios_debug"] = std::move(lines);
+      } else {
+        decoded["ok"] = false;
+        decoded["error"] = result.error().message();
+        decoded["offset"] = result.error().offset;
+      }
+    }
+  }
+  json::object out;
+  out["packet"] = std::move(packet);
+  out["decoded"] = std::move(decoded);
+  auto records = db.rows("SELECT id, session_row, status_type, acct_session_id, event_time "
+                         "FROM records WHERE packet_id = ?1",
+                         {id});
+  add_status_names(records);
+  out["records"] = std::move(records);
+  out["findings"] = db.rows("SELECT id, run_id, rule_id, severity, scope, message, session_id, "
+                            "record_id FROM findings WHERE packet_id = ?1 ORDER BY id LIMIT 500",
+                            {id});
+  return out;
+}
+
+json::object conformance_report(ReadOnlyDatabase& db) {
+  // Findings record failures. A rule's pass count is the population of its scope (accepted
+  // Accounting-Requests for packet and exchange rules, sessions for session rules) less the
+  // distinct items it failed on; rules of another scope report failures only.
+  const auto requests = db.scalar("SELECT count(*) FROM packets WHERE verdict = 'ok' AND code = 4");
+  const auto sessions = db.scalar("SELECT count(*) FROM sessions");
+  auto rules = db.rows(
+      "SELECT rule_id, max(severity) AS severity, max(scope) AS scope, count(*) AS failures, "
+      "count(DISTINCT packet_id) AS failing_packets, count(DISTINCT session_id) AS "
+      "failing_sessions, min(message) AS example FROM findings GROUP BY rule_id ORDER BY rule_id");
+  for (auto& r : rules) {
+    auto& o = r.as_object();
+    const auto scope = get_str(o, "scope");
+    if (scope == "session") {
+      o["checked"] = sessions;
+      o["passed"] = std::max<std::int64_t>(0, sessions - get_int(o, "failing_sessions"));
+    } else if (scope == "packet" || scope == "exchange") {
+      o["checked"] = requests;
+      o["passed"] = std::max<std::int64_t>(0, requests - get_int(o, "failing_packets"));
+    } else {
+      o["checked"] = nullptr;
+      o["passed"] = nullptr;
+    }
+  }
+  json::object out;
+  out["accepted_requests"] = requests;
+  out["sessions"] = sessions;
+  out["rules"] = std::move(rules);
+  return out;
+}
+
+json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const QueryParams& p) {
+  const auto per = p.get_int("per", 100, 1, 500);
+  const std::string rule(rule_id);
+  const auto total = db.scalar("SELECT count(*) FROM findings WHERE rule_id = ?1", {rule});
+  const auto pages = std::max<std::int64_t>(1, (total + per - 1) / per);
+  const auto page_no = p.get_int("page", 1, 1, pages);
+  json::object out;
+  out["rule_id"] = rule;
+  out["total"] = total;
+  out["page"] = page_no;
+  out["pages"] = pages;
+  out["per_page"] = per;
+  out["findings"] =
+      db.rows("SELECT f.id, f.run_id, f.severity, f.scope, f.message, f.packet_id, f.record_id, "
+              "f.session_id, f.file, f.frame, p.receive_time, p.src_addr, p.verdict "
+              "FROM findings AS f LEFT JOIN packets AS p ON p.id = f.packet_id "
+              "WHERE f.rule_id = ?1 ORDER BY f.id LIMIT ?2 OFFSET ?3",
+              {rule, per, (page_no - 1) * per});
+  return out;
+}
+
+json::object usage_report(ReadOnlyDatabase& db, const QueryParams& p) {
+  json::object out;
+  // The range, NAS, user and peer filters apply to every block but "online now".
+  std::string where = " WHERE 1";
+  std::vector<Param> params;
+  json::object filter;
+  auto add = [&](std::string_view column, std::string_view op, Param value) {
+    params.push_back(std::move(value));
+    where += " AND ";
+    where += column;
+    where += op;
+    where += "?" + std::to_string(params.size());
+  };
+  if (const auto from = parse_time(p.get("from"))) {
+    add("COALESCE(s.start_time, s.last_record_time)", " >= ", *from);
+    filter["from"] = *from;
+  }
+  if (const auto to = parse_time(p.get("to"))) {
+    add("COALESCE(s.start_time, s.last_record_time)", " < ", *to);
+    filter["to"] = *to;
+  }
+  for (const char* key : {"nas", "user", "peer"}) {
+    if (p.has(key)) {
+      const std::string column = std::string(key) == "nas"    ? "s.nas_key"
+                                 : std::string(key) == "user" ? "s.user_name"
+                                                              : "s.peer";
+      add(column, " = ", p.get(key));
+      filter[key] = p.get(key);
+    }
+  }
+  out["filter"] = std::move(filter);
+
+  out["online_count"] = db.scalar("SELECT count(*) FROM sessions WHERE state = 'open'");
+  out["online"] = db.rows("SELECT " + std::string(session_columns) +
+                          " FROM sessions AS s WHERE s.state = 'open' "
+                          "ORDER BY s.start_time DESC LIMIT 100");
+
+  const auto group = p.get("group");
+  const std::string group_key = group == "nas" || group == "peer" ? group : "user";
+  const std::string group_column = group_key == "nas"    ? "s.nas_key"
+                                   : group_key == "peer" ? "s.peer"
+                                                         : "s.user_name";
+  out["group"] = group_key;
+  out["by_group"] = db.rows("SELECT " + group_column +
+                                " AS key, count(*) AS sessions, sum(s.session_time) AS time, "
+                                "sum(s.input_octets) AS upload, sum(s.output_octets) AS download "
+                                "FROM sessions AS s" +
+                                where + " GROUP BY 1 ORDER BY sessions DESC LIMIT 200",
+                            params);
+  // RFC 2866 §5.3/§5.4: Input counts octets received from the port (the user's upload),
+  // Output octets sent to it (the user's download).
+  json::object top;
+  for (auto [name, expr] :
+       {std::pair{"time", "sum(s.session_time)"}, std::pair{"download", "sum(s.output_octets)"},
+        std::pair{"upload", "sum(s.input_octets)"}}) {
+    top[name] = db.rows("SELECT s.user_name AS user, " + std::string(expr) +
+                            " AS value, count(*) AS sessions FROM sessions AS s" + where +
+                            " AND s.user_name IS NOT NULL GROUP BY s.user_name "
+                            "ORDER BY value DESC LIMIT 10",
+                        params);
+  }
+  out["top_users"] = std::move(top);
+
+  // Traffic and sessions per period, attributed to the period the session started in (as
+  // daloRADIUS does from radacct).
+  const auto period = p.get("period");
+  const std::string period_key = period == "hour" || period == "month" ? period : "day";
+  const std::string format = period_key == "hour"    ? "%Y-%m-%d %H:00"
+                             : period_key == "month" ? "%Y-%m"
+                                                     : "%Y-%m-%d";
+  const int limit = period_key == "hour" ? 48 : period_key == "month" ? 24 : 62;
+  out["period"] = period_key;
+  auto series = db.rows("SELECT * FROM (SELECT strftime('" + format +
+                            "', COALESCE(s.start_time, s.last_record_time), 'unixepoch') AS "
+                            "bucket, count(*) AS sessions, COALESCE(sum(s.input_octets), 0) AS "
+                            "upload, COALESCE(sum(s.output_octets), 0) AS download "
+                            "FROM sessions AS s" +
+                            where + " GROUP BY 1 ORDER BY 1 DESC LIMIT " + std::to_string(limit) +
+                            ") ORDER BY bucket",
+                        params);
+  out["series"] = std::move(series);
+  out["stale"] = db.rows(
+      "SELECT " + std::string(session_columns) +
+      ", (SELECT r.status_type FROM records AS r WHERE r.session_row = s.id "
+      "ORDER BY r.event_time DESC, r.id DESC LIMIT 1) AS last_status_type "
+      "FROM sessions AS s WHERE s.state = 'stale' ORDER BY s.last_record_time DESC LIMIT 100");
+  for (auto& r : out["stale"].as_array()) {
+    auto& o = r.as_object();
+    o["last_status"] = is_set(o, "last_status_type")
+                           ? json::value(status_type_name(get_int(o, "last_status_type")))
+                           : json::value(nullptr);
+  }
+  return out;
+}
+
+json::object runs_report(ReadOnlyDatabase& db) {
+  json::object out;
+  out["runs"] = db.rows("SELECT r.id, r.kind, r.started, r.finished, r.verdict, "
+                        "(SELECT count(*) FROM packets AS p WHERE p.run_id = r.id) AS packets, "
+                        "(SELECT count(*) FROM findings AS f WHERE f.run_id = r.id) AS findings "
+                        "FROM runs AS r ORDER BY r.id DESC LIMIT 500");
+  out["pcap_files"] =
+      db.rows("SELECT file, run_id, count(*) AS packets, min(frame) AS first_frame, max(frame) AS "
+              "last_frame, sum(verdict = 'ok') AS ok FROM packets WHERE file IS NOT NULL "
+              "GROUP BY file, run_id ORDER BY run_id DESC LIMIT 500");
+  return out;
+}
+
+std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
+  auto run = db.row("SELECT * FROM runs WHERE id = ?1", {id});
+  if (!run) {
+    return std::nullopt;
+  }
+  // The report column holds JSON; serve it as JSON when it parses, as text otherwise.
+  if (is_set(*run, "report")) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(get_str(*run, "report"), ec);
+    if (!ec) {
+      (*run)["report"] = std::move(parsed);
+    }
+  }
+  json::object out;
+  out["run"] = std::move(*run);
+  out["packets_by_verdict"] = db.rows(
+      "SELECT verdict, count(*) AS count FROM packets WHERE run_id = ?1 GROUP BY verdict", {id});
+  out["findings_by_rule"] =
+      db.rows("SELECT rule_id, severity, count(*) AS count FROM findings WHERE run_id = ?1 "
+              "GROUP BY rule_id, severity ORDER BY count DESC",
+              {id});
+  return out;
+}
+
+json::object nas_report(ReadOnlyDatabase& db) {
+  json::object out;
+  out["nas"] =
+      db.rows("SELECT n.*, (SELECT count(*) FROM sessions AS s WHERE s.nas_key = n.identity) AS "
+              "sessions, (SELECT count(*) FROM sessions AS s WHERE s.nas_key = n.identity AND "
+              "s.state = 'open') AS open_sessions FROM nas AS n ORDER BY n.identity LIMIT 1000");
+  return out;
+}
+
+} // namespace acctlab::web

@@ -1,0 +1,47 @@
+#pragma once
+// The report queries behind every page. Each returns the page's data as a JSON object: the
+// /api/ twin serves it as is and the HTML page renders from it, so the two never disagree.
+// Filters arrive as QueryParams from the URL; every value reaches SQL as a bound parameter and
+// sort columns are chosen from a fixed list, never spliced from the request.
+
+#include "web/html.hpp"
+#include "web/read_db.hpp"
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace acctlab::web {
+
+/** Acct-Status-Type name from the builtin dictionary ("Start", "Interim-Update"), or the number. */
+std::string status_type_name(std::int64_t status_type);
+
+boost::json::object overview_report(ReadOnlyDatabase& db);
+/** The small set of counters /events pushes (a cheap subset of the overview). */
+boost::json::object live_counters(ReadOnlyDatabase& db);
+
+/** Sessions matching the filters; max_rows caps a CSV export (per page otherwise). */
+boost::json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& params,
+                                    bool all_rows = false);
+/** nullopt when there is no such session. */
+std::optional<boost::json::object> session_report(ReadOnlyDatabase& db, std::int64_t id);
+std::optional<boost::json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id);
+
+boost::json::object conformance_report(ReadOnlyDatabase& db);
+boost::json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id,
+                                const QueryParams& params);
+
+boost::json::object usage_report(ReadOnlyDatabase& db, const QueryParams& params);
+boost::json::object runs_report(ReadOnlyDatabase& db);
+std::optional<boost::json::object> run_report(ReadOnlyDatabase& db, std::int64_t id);
+boost::json::object nas_report(ReadOnlyDatabase& db);
+
+// Reading values back out of the report objects (absent or null -> 0 / "").
+std::int64_t get_int(const boost::json::object& o, std::string_view key);
+double get_double(const boost::json::object& o, std::string_view key);
+std::string get_str(const boost::json::object& o, std::string_view key);
+bool is_set(const boost::json::object& o, std::string_view key);
+
+} // namespace acctlab::web

@@ -1,0 +1,64 @@
+#pragma once
+// The report site without the network: a request target in, a response out. The HTTP server
+// (web/http_server.hpp) is the only code that knows Beast; everything here is plain C++ and
+// testable on its own. Thread-safe: each request borrows a read-only connection from a pool.
+
+#include "web/read_db.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace acctlab::web {
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "text/html; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/** The headers every response carries (CSP, nosniff, ...). */
+const std::vector<std::pair<std::string, std::string>>& security_headers();
+
+class Site {
+public:
+  /** Opens db_path read-only and checks it holds an acctlab schema; throws DbError. */
+  explicit Site(std::string db_path);
+  ~Site();
+  Site(const Site&) = delete;
+  Site& operator=(const Site&) = delete;
+
+  /** Answers GET/HEAD for target ("/sessions?user=joe"). Never throws. */
+  Response handle(std::string_view method, std::string_view target);
+
+  /**
+   * The live counters as JSON text when the database changed since `version` (PRAGMA
+   * data_version on a watcher connection), with the new version; nullopt when unchanged.
+   */
+  std::optional<std::pair<std::int64_t, std::string>> live_update(std::int64_t version);
+
+  const std::string& db_path() const { return db_path_; }
+
+private:
+  class Lease;
+  std::unique_ptr<ReadOnlyDatabase> acquire();
+  void release(std::unique_ptr<ReadOnlyDatabase> db);
+  Response route(ReadOnlyDatabase& db, std::string_view path, std::string_view query);
+
+  std::string db_path_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<ReadOnlyDatabase>> pool_;
+
+  std::mutex live_mutex_;
+  std::unique_ptr<ReadOnlyDatabase> watcher_;
+  std::int64_t live_version_ = -1;
+  std::string live_json_;
+};
+
+} // namespace acctlab::web
