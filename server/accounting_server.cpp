@@ -170,6 +170,30 @@ std::string CounterSnapshot::to_line() const {
   return buffer;
 }
 
+std::string CounterSnapshot::to_json() const {
+  std::string line = to_line();
+  // to_line() is "key=value ..." with numeric values except database=ok|FAILING.
+  std::string json = "{";
+  std::size_t pos = 0;
+  while (pos < line.size()) {
+    const auto space = line.find(' ', pos);
+    const auto item =
+        line.substr(pos, space == std::string::npos ? std::string::npos : space - pos);
+    const auto equals = item.find('=');
+    if (json.size() > 1) {
+      json += ',';
+    }
+    const auto key = item.substr(0, equals);
+    const auto value = item.substr(equals + 1);
+    json += "\"" + key + "\":" + (key == "database" ? "\"" + value + "\"" : value);
+    if (space == std::string::npos) {
+      break;
+    }
+    pos = space + 1;
+  }
+  return json + "}";
+}
+
 class AccountingServer::Impl {
 public:
   Impl(ServerOptions options, LogSink log)
@@ -216,6 +240,9 @@ public:
       listeners_.push_back(std::move(listener));
     }
     auto writer_options = options_.writer;
+    if (!writer_options.run_id && !writer_options.run_kind) {
+      writer_options.run_kind = "serve";
+    }
     writer_ = std::make_unique<storage::RecordWriter>(
         options_.database, writer_options,
         [this](std::vector<storage::Completion>&& done) {
@@ -376,6 +403,7 @@ private:
         why + ": stopped receiving; committing and answering " +
             std::to_string(pending_.size() + batch_.size()) + " requests in flight");
     flush_batch();
+    writer_->set_run_report(counters().to_json());
     // The commit thread drains its queue and posts the completions to io_; they run (and the
     // answers go out) before io_.run() returns.
     writer_->stop();

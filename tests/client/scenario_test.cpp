@@ -487,3 +487,39 @@ TEST_CASE("IPv6 loopback, wrong secrets, missing servers", "[client][transport]"
     CHECK(result.error.find("--server") != std::string::npos);
   }
 }
+
+TEST_CASE("real clock: an unchanged retransmission keeps its Identifier", "[client][transport]") {
+  // RFC 5080 §2.2.1: a retransmission of an unchanged packet keeps its Identifier and
+  // authenticator; once Acct-Delay-Time moves to 1 the packet changes and both change. A
+  // 400 ms timeout on the real clock gives transmissions at 0, 0.4, 0.8 (delay 0) and 1.2 s
+  // (delay 1).
+  LoopbackResponder a("nsite");
+  LoopbackResponder b("nsite");
+  ConfigReadResult config = read_ios_config_file(scenario_path("lab.cfg"));
+  auto scenario = parse_scenario("slot A\nslot B\n"
+                                 "peer joe initiator 11.1.2.2 identity group cclient\n"
+                                 "server A drop-answers\nconnect joe\nsa-up joe\n"
+                                 "advance 1100ms\nserver A up\nadvance 500ms\nsa-down joe\n");
+  REQUIRE(scenario);
+  RunOptions options;
+  options.servers = {a.address(), b.address()};
+  options.real_clock = true;
+  options.timeout = Millis{400};
+  std::ostringstream debug;
+  auto began = std::chrono::steady_clock::now();
+  RunResult result = run_scenario(config.config, *scenario, options, debug, nullptr);
+  auto took = std::chrono::steady_clock::now() - began;
+  REQUIRE(result.ok);
+  CHECK(took >= std::chrono::milliseconds(1600));
+  CHECK(took < std::chrono::seconds(10));
+  auto got = a.received();
+  REQUIRE(got.size() >= 5);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(integer(got[i], 41) == 0);
+    CHECK(got[i].wire == got[0].wire); // same Identifier, same authenticator, same bytes
+  }
+  CHECK(integer(got[3], 41) == 1);
+  CHECK(got[3].wire[1] != got[0].wire[1]);
+  CHECK(status(got.back()) == 2);
+  CHECK(result.gave_up == 0);
+}
