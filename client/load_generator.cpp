@@ -192,6 +192,7 @@ LoadResult run_load(const LoadOptions& options) {
   std::array<std::array<std::uint8_t, 4096>, batch> buffers{};
   std::array<sockaddr_storage, batch> sources{};
   auto last_sweep = begin;
+  std::vector<pollfd> polls(sockets.size());
 
   // Bounded by the duration, then by the timeout while the last answers drain.
   while (true) {
@@ -236,7 +237,6 @@ LoadResult run_load(const LoadOptions& options) {
       result.sent += done;
     }
     // Receive: wait briefly for any socket, then drain each in batches.
-    std::vector<pollfd> polls(sockets.size());
     for (std::size_t i = 0; i < sockets.size(); ++i) {
       polls[i] = {sockets[i].fd, POLLIN, 0};
     }

@@ -234,6 +234,8 @@ public:
       }
       listener->socket.non_blocking(true);
       const auto local = listener->socket.local_endpoint();
+      listener->local_address = local.address().to_string();
+      listener->local_port = local.port();
       listener->name = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                                 : local.address().to_string()) +
                        ":" + std::to_string(local.port());
@@ -300,8 +302,7 @@ public:
   std::vector<std::uint16_t> local_ports() const {
     std::vector<std::uint16_t> ports;
     for (const auto& listener : listeners_) {
-      boost::system::error_code ec;
-      ports.push_back(listener->socket.local_endpoint(ec).port());
+      ports.push_back(listener->local_port);
     }
     return ports;
   }
@@ -338,6 +339,8 @@ private:
     explicit Listener(asio::io_context& io) : socket(io) {}
     udp::socket socket;
     std::string name;
+    std::string local_address; // as stored in packets.dst_addr
+    std::uint16_t local_port = 0;
   };
 
   struct Pending {
@@ -542,10 +545,8 @@ private:
     row.raw.assign(datagram.begin(), datagram.end());
     row.src_addr = peer.ip().to_string();
     row.src_port = peer.port();
-    boost::system::error_code ec;
-    const auto local = listeners_[listener]->socket.local_endpoint(ec);
-    row.dst_addr = local.address().to_string();
-    row.dst_port = local.port();
+    row.dst_addr = listeners_[listener]->local_address;
+    row.dst_port = listeners_[listener]->local_port;
     if (!datagram.empty()) {
       row.code = datagram[0];
     }

@@ -514,12 +514,25 @@ TEST_CASE("real clock: an unchanged retransmission keeps its Identifier", "[clie
   CHECK(took < std::chrono::seconds(10));
   auto got = a.received();
   REQUIRE(got.size() >= 5);
-  for (int i = 0; i < 3; ++i) {
-    CHECK(integer(got[i], 41) == 0);
-    CHECK(got[i].wire == got[0].wire); // same Identifier, same authenticator, same bytes
+  // Consecutive transmissions of the Start: the same delay means the same bytes (Identifier and
+  // authenticator kept); a new delay means a new Identifier. Timing on a loaded machine may
+  // shift which transmission first carries delay 1, so the test checks the rule, and that both
+  // cases happened.
+  int same = 0;
+  int changed = 0;
+  for (std::size_t i = 1; i + 1 < got.size(); ++i) {
+    REQUIRE(status(got[i]) == 1);
+    if (integer(got[i], 41) == integer(got[i - 1], 41)) {
+      CHECK(got[i].wire == got[i - 1].wire);
+      ++same;
+    } else {
+      CHECK(integer(got[i], 41) > integer(got[i - 1], 41));
+      CHECK(got[i].wire[1] != got[i - 1].wire[1]);
+      ++changed;
+    }
   }
-  CHECK(integer(got[3], 41) == 1);
-  CHECK(got[3].wire[1] != got[0].wire[1]);
+  CHECK(same >= 1);
+  CHECK(changed >= 1);
   CHECK(status(got.back()) == 2);
   CHECK(result.gave_up == 0);
 }
