@@ -2,6 +2,7 @@
 
 #include "cli/command_registry.hpp"
 #include "client/ios_config.hpp"
+#include "client/load_generator.hpp"
 #include "client/scenario.hpp"
 #include "client/scenario_runner.hpp"
 
@@ -25,6 +26,10 @@ struct GatewayArgs {
   std::string events;
   std::string timeout;
   std::string answer_wait;
+  bool load = false;
+  std::uint32_t peers = 10000;
+  std::uint32_t window = 4096;
+  std::string duration = "5s";
 };
 
 void print_diagnostics(const ConfigReadResult& read, const std::string& file, std::ostream& out) {
@@ -130,6 +135,51 @@ int run(const GatewayArgs& args) {
   return result.gave_up == 0 && result.bad_answers == 0 ? 0 : 2;
 }
 
+int load(const GatewayArgs& args) {
+  LoadOptions options;
+  options.servers = args.servers;
+  options.secret = args.secret;
+  options.peers = args.peers;
+  options.window = args.window;
+  auto duration = parse_duration(args.duration);
+  if (!duration || duration->count() == 0) {
+    std::cerr << "acctlab gateway: --duration takes a duration such as 10s\n";
+    return 1;
+  }
+  options.duration = *duration;
+  if (!args.timeout.empty()) {
+    auto timeout = parse_duration(args.timeout);
+    if (!timeout || timeout->count() == 0) {
+      std::cerr << "acctlab gateway: --timeout takes a duration such as 2s\n";
+      return 1;
+    }
+    options.timeout = *timeout;
+  }
+  if (!args.nas_ip.empty()) {
+    auto address = parse_ipv4(args.nas_ip);
+    if (!address) {
+      std::cerr << "acctlab gateway: --nas-ip must be an IPv4 address\n";
+      return 1;
+    }
+    options.nas_ip = *address;
+  }
+  if (options.secret.empty()) {
+    std::cerr << "acctlab gateway: --load needs --secret\n";
+    return 1;
+  }
+  LoadResult r = run_load(options);
+  if (!r.ok) {
+    std::cerr << "acctlab gateway: " << r.error << '\n';
+    return 1;
+  }
+  std::cout << "load: " << r.sent << " sent, " << r.answered << " verified answers, " << r.timeouts
+            << " timeouts, " << r.bad_answers << " bad answers in " << r.seconds
+            << " s: " << static_cast<std::uint64_t>(r.answered_per_second())
+            << " answered requests/s; sessions " << r.sessions_started << " started, "
+            << r.sessions_stopped << " stopped\n";
+  return r.timeouts == 0 && r.bad_answers == 0 ? 0 : 2;
+}
+
 acctlab::cli::RegisterCommand reg{
     40, [](CLI::App& app, int& exit_code) {
       auto args = std::make_shared<GatewayArgs>();
@@ -142,6 +192,8 @@ acctlab::cli::RegisterCommand reg{
           "  acctlab gateway --config client/scenarios/document-debug.cfg \\\n"
           "      --scenario client/scenarios/document-debug.scn --server 127.0.0.1:1813 \\\n"
           "      --secret testing123 --debug radius,isakmp-aaa --events run.jsonl\n"
+          "  acctlab gateway --load --server 127.0.0.1:1813 --secret testing123 --peers 20000 \\\n"
+          "      --duration 10s\n"
           "Exit status: 0 all records acknowledged, 1 error, 2 records dropped or bad "
           "answers.");
       cmd->add_option("--check-config", args->check_config,
@@ -168,7 +220,19 @@ acctlab::cli::RegisterCommand reg{
       cmd->add_option(
           "--answer-wait", args->answer_wait,
           "Virtual clock: real time to wait for answers before time moves (default 2s)");
+      cmd->add_flag("--load", args->load,
+                    "Load mode: --peers simulated peers cycling through sessions, --window "
+                    "requests outstanding, for --duration, round-robin over the --server options");
+      cmd->add_option("--peers", args->peers, "Load mode: simulated peers (default 10000)")
+          ->check(CLI::Range(1u, 1000000u));
+      cmd->add_option("--window", args->window, "Load mode: requests outstanding (default 4096)")
+          ->check(CLI::Range(1u, 65536u));
+      cmd->add_option("--duration", args->duration, "Load mode: how long to send (default 5s)");
       cmd->callback([args, &exit_code, cmd] {
+        if (args->load) {
+          exit_code = load(*args);
+          return;
+        }
         if (!args->check_config.empty()) {
           exit_code = check_config(*args);
           return;

@@ -147,7 +147,10 @@ private:
       return fail("unknown statement '" + std::string(w) + "'");
     }
     ScenarioStep step{.op = op->second, .line = line_};
-    if (tokens_.size() < 2 || !expand(tok(1), step.peers)) {
+    if (tokens_.size() < 2) {
+      return fail("expected: " + std::string(w) + " PEERS ...");
+    }
+    if (!expand(tok(1), step.peers)) {
       return false;
     }
     std::size_t i = 2;

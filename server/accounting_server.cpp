@@ -170,6 +170,30 @@ std::string CounterSnapshot::to_line() const {
   return buffer;
 }
 
+std::string CounterSnapshot::to_json() const {
+  std::string line = to_line();
+  // to_line() is "key=value ..." with numeric values except database=ok|FAILING.
+  std::string json = "{";
+  std::size_t pos = 0;
+  while (pos < line.size()) {
+    const auto space = line.find(' ', pos);
+    const auto item =
+        line.substr(pos, space == std::string::npos ? std::string::npos : space - pos);
+    const auto equals = item.find('=');
+    if (json.size() > 1) {
+      json += ',';
+    }
+    const auto key = item.substr(0, equals);
+    const auto value = item.substr(equals + 1);
+    json += "\"" + key + "\":" + (key == "database" ? "\"" + value + "\"" : value);
+    if (space == std::string::npos) {
+      break;
+    }
+    pos = space + 1;
+  }
+  return json + "}";
+}
+
 class AccountingServer::Impl {
 public:
   Impl(ServerOptions options, LogSink log)
@@ -210,12 +234,17 @@ public:
       }
       listener->socket.non_blocking(true);
       const auto local = listener->socket.local_endpoint();
+      listener->local_address = local.address().to_string();
+      listener->local_port = local.port();
       listener->name = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                                 : local.address().to_string()) +
                        ":" + std::to_string(local.port());
       listeners_.push_back(std::move(listener));
     }
     auto writer_options = options_.writer;
+    if (!writer_options.run_id && !writer_options.run_kind) {
+      writer_options.run_kind = "serve";
+    }
     writer_ = std::make_unique<storage::RecordWriter>(
         options_.database, writer_options,
         [this](std::vector<storage::Completion>&& done) {
@@ -273,8 +302,7 @@ public:
   std::vector<std::uint16_t> local_ports() const {
     std::vector<std::uint16_t> ports;
     for (const auto& listener : listeners_) {
-      boost::system::error_code ec;
-      ports.push_back(listener->socket.local_endpoint(ec).port());
+      ports.push_back(listener->local_port);
     }
     return ports;
   }
@@ -311,6 +339,8 @@ private:
     explicit Listener(asio::io_context& io) : socket(io) {}
     udp::socket socket;
     std::string name;
+    std::string local_address; // as stored in packets.dst_addr
+    std::uint16_t local_port = 0;
   };
 
   struct Pending {
@@ -376,6 +406,7 @@ private:
         why + ": stopped receiving; committing and answering " +
             std::to_string(pending_.size() + batch_.size()) + " requests in flight");
     flush_batch();
+    writer_->set_run_report(counters().to_json());
     // The commit thread drains its queue and posts the completions to io_; they run (and the
     // answers go out) before io_.run() returns.
     writer_->stop();
@@ -514,10 +545,8 @@ private:
     row.raw.assign(datagram.begin(), datagram.end());
     row.src_addr = peer.ip().to_string();
     row.src_port = peer.port();
-    boost::system::error_code ec;
-    const auto local = listeners_[listener]->socket.local_endpoint(ec);
-    row.dst_addr = local.address().to_string();
-    row.dst_port = local.port();
+    row.dst_addr = listeners_[listener]->local_address;
+    row.dst_port = listeners_[listener]->local_port;
     if (!datagram.empty()) {
       row.code = datagram[0];
     }

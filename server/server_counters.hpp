@@ -31,6 +31,8 @@ struct CounterSnapshot {
 
   /** One line: "received=... accepted=... ...". */
   std::string to_line() const;
+  /** The same counters as a JSON object (stored in runs.report when the server stops). */
+  std::string to_json() const;
 };
 
 } // namespace acctlab::server

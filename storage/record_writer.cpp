@@ -76,6 +76,38 @@ struct RecordWriter::Prepared {
   bool empty() const { return items.empty() && sessions.empty(); }
 };
 
+/** The writer's statements, prepared once on the commit thread's connection. */
+struct RecordWriter::Statements {
+  explicit Statements(Database& db)
+      : insert_packet(db.prepare(
+            "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, "
+            "code, identifier, verdict, reason, file, frame, raw) VALUES (?1, ?2, ?3, ?4, ?5, "
+            "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")),
+        insert_record(db.prepare(
+            "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, "
+            "nas_identity, user_name, event_time, receive_time, delay, session_time, "
+            "input_octets, output_octets, input_packets, output_packets, terminate_cause, "
+            "framed_ip, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+            "?13, ?14, ?15, ?16, ?17)")),
+        upsert_session(db),
+        upsert_nas(db.prepare(
+            "INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
+            "duplicates, bad_authenticator, bad_message_authenticator, malformed, "
+            "unknown_client) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT "
+            "(identity) DO UPDATE SET address = excluded.address, last_seen = max(last_seen, "
+            "excluded.last_seen), requests = requests + excluded.requests, accepted = accepted "
+            "+ excluded.accepted, duplicates = duplicates + excluded.duplicates, "
+            "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
+            "bad_message_authenticator = bad_message_authenticator + "
+            "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
+            "unknown_client = unknown_client + excluded.unknown_client")) {}
+
+  Statement insert_packet;
+  Statement insert_record;
+  SessionUpsert upsert_session;
+  Statement upsert_nas;
+};
+
 RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
                            CompletionHandler on_complete, EventHandler on_event)
     : path_(path), options_(std::move(options)), on_complete_(std::move(on_complete)),
@@ -90,6 +122,15 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
   }
   matcher_.set_next_id(max_session_id(db_) + 1);
   stats_.open_sessions = matcher_.open_count();
+  if (!options_.run_id && options_.run_kind) {
+    db_.prepare("INSERT INTO runs (kind, started) VALUES (?1, ?2)")
+        .bind(1, *options_.run_kind)
+        .bind(2, options_.clock())
+        .run();
+    options_.run_id = db_.last_insert_rowid();
+    owns_run_ = true;
+  }
+  statements_ = std::make_unique<Statements>(db_);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -129,9 +170,28 @@ void RecordWriter::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
+  if (!thread_.joinable()) {
+    return;
   }
+  thread_.join();
+  if (owns_run_) {
+    try {
+      std::lock_guard lock(mutex_);
+      db_.prepare("UPDATE runs SET finished = ?1, verdict = ?2, report = ?3 WHERE id = ?4")
+          .bind(1, options_.clock())
+          .bind(2, stats_.healthy ? "stopped" : "stopped-database-failing")
+          .bind(3, run_report_.empty() ? std::string("{}") : run_report_)
+          .bind(4, *options_.run_id)
+          .run();
+    } catch (const Error&) {
+      // The run stays unfinished; its packets are stored all the same.
+    }
+  }
+}
+
+void RecordWriter::set_run_report(std::string json) {
+  std::lock_guard lock(mutex_);
+  run_report_ = std::move(json);
 }
 
 WriterStats RecordWriter::stats() const {
@@ -166,17 +226,9 @@ void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepar
 void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completions) {
   completions.clear();
   Transaction transaction(db_);
-  auto insert_packet = db_.prepare(
-      "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
-      "identifier, verdict, reason, file, frame, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-      "?9, ?10, ?11, ?12, ?13)");
-  auto insert_record = db_.prepare(
-      "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, nas_identity, "
-      "user_name, event_time, receive_time, delay, session_time, input_octets, output_octets, "
-      "input_packets, output_packets, terminate_cause, framed_ip, attributes) VALUES (?1, ?2, "
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
-  SessionUpsert upsert(db_);
-
+  auto& insert_packet = statements_->insert_packet;
+  auto& insert_record = statements_->insert_record;
+  auto& upsert = statements_->upsert_session;
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
     upsert.write(session);
@@ -194,7 +246,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         .bind(10, p.reason)
         .bind(11, p.file)
         .bind(12, p.frame)
-        .bind_blob(13, p.raw);
+        .bind_blob_static(13, p.raw);
     if (p.code) {
       insert_packet.bind(7, std::int64_t{*p.code});
     }
@@ -220,7 +272,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
           .bind(13, r.input_packets)
           .bind(14, r.output_packets)
           .bind(15, r.terminate_cause)
-          .bind(17, input.attributes);
+          .bind_static(17, input.attributes);
       if (prepared.session_ids[i] != 0) {
         insert_record.bind(2, prepared.session_ids[i]);
       }
@@ -236,17 +288,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     }
   }
 
-  auto upsert_nas = db_.prepare(
-      "INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, duplicates, "
-      "bad_authenticator, bad_message_authenticator, malformed, unknown_client) VALUES (?1, ?2, "
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (identity) DO UPDATE SET "
-      "address = excluded.address, last_seen = max(last_seen, excluded.last_seen), "
-      "requests = requests + excluded.requests, accepted = accepted + excluded.accepted, "
-      "duplicates = duplicates + excluded.duplicates, "
-      "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
-      "bad_message_authenticator = bad_message_authenticator + "
-      "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
-      "unknown_client = unknown_client + excluded.unknown_client");
+  auto& upsert_nas = statements_->upsert_nas;
   for (const auto& [identity, c] : prepared.nas) {
     upsert_nas.bind(1, identity)
         .bind(2, c.address)

@@ -83,7 +83,10 @@ struct WriterEvent {
 struct WriterOptions {
   radius::MatcherOptions matcher;
   OpenOptions open;
+  /** Packets are stored under this run; when unset and run_kind is set, the writer opens a run
+   * of that kind ('serve', 'conform', 'pcap') at start and closes it at stop. */
   std::optional<std::int64_t> run_id;
+  std::optional<std::string> run_kind;
   /** How often open sessions are checked for staleness. */
   std::chrono::milliseconds expire_every{5000};
   std::chrono::milliseconds retry_initial{50};
@@ -118,9 +121,13 @@ public:
 
   WriterStats stats() const;
   std::size_t queued() const;
+  std::optional<std::int64_t> run_id() const { return options_.run_id; }
+  /** JSON stored in runs.report when the writer closes the run it opened. */
+  void set_run_report(std::string json);
 
 private:
   struct Prepared;
+  struct Statements;
   void run();
   void prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared);
   void write(Prepared& prepared, std::vector<Completion>& completions);
@@ -131,6 +138,9 @@ private:
   EventHandler on_event_;
   Database db_;
   radius::SessionMatcher matcher_;
+  std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
+  bool owns_run_ = false;
+  std::string run_report_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

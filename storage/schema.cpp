@@ -51,7 +51,6 @@ CREATE TABLE packets (
   raw          BLOB NOT NULL
 );
 CREATE INDEX packets_run ON packets (run_id);
-CREATE INDEX packets_verdict ON packets (verdict);
 
 CREATE TABLE sessions (
   id                 INTEGER PRIMARY KEY,
@@ -82,7 +81,6 @@ CREATE TABLE sessions (
   record_count       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sessions_key ON sessions (nas_key, acct_session_id);
-CREATE INDEX sessions_state ON sessions (state);
 
 CREATE TABLE records (
   id                 INTEGER PRIMARY KEY,

@@ -65,6 +65,16 @@ Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> bytes) 
   return *this;
 }
 
+Statement& Statement::bind_static(int index, std::string_view text) {
+  check(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::bind_blob_static(int index, std::span<const std::uint8_t> bytes) {
+  check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   check(sqlite3_bind_null(stmt_, index));
   return *this;
@@ -78,7 +88,12 @@ bool Statement::step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  fail(db_, rc, "step");
+  // Reset so the statement can be bound again when the caller retries the transaction.
+  const int code = sqlite3_extended_errcode(db_);
+  std::string message = std::string("step: ") + sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  throw Error(code, message);
 }
 
 void Statement::run() {
@@ -138,7 +153,17 @@ std::span<const std::uint8_t> Statement::column_blob(int column) const {
   return {data, static_cast<std::size_t>(size)};
 }
 
+namespace {
+/** SQLite keeps memory statistics under a global mutex on every allocation; nothing here reads
+ * them, so they are turned off once, before the library initialises. */
+const bool memstatus_off = [] {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  return true;
+}();
+} // namespace
+
 Database::Database(const std::string& path, OpenOptions options) : path_(path) {
+  (void)memstatus_off;
   int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) {
     flags |= SQLITE_OPEN_CREATE;

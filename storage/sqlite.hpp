@@ -41,6 +41,9 @@ public:
   Statement& bind(int index, std::string_view text);
   Statement& bind_blob(int index, std::span<const std::uint8_t> bytes);
   Statement& bind_null(int index);
+  /** Binds without SQLite's private copy: the memory must stay valid until reset(). */
+  Statement& bind_static(int index, std::string_view text);
+  Statement& bind_blob_static(int index, std::span<const std::uint8_t> bytes);
   template <class T> Statement& bind(int index, const std::optional<T>& value) {
     if (!value) {
       return bind_null(index);

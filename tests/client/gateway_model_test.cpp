@@ -239,7 +239,8 @@ dead u3
            {"peers u 0 initiator 1.2.3.4 identity group g\n", 1},
            {"peer a initiator 1.2.3.4 identity group g\ntraffic a in 1\n", 2},
            {"peer a initiator 1.2.3.4 identity group g\nconnect a[2-1]\n", 2},
-           {"frobnicate\n", 1}}) {
+           {"frobnicate\n", 1},
+           {"\nconnect\n", 2}}) {
     auto bad = parse_scenario(text);
     REQUIRE_FALSE(bad);
     CHECK(bad.error().line == line);

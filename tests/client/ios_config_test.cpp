@@ -1,6 +1,10 @@
 #include "client/ios_config.hpp"
+#include "client/scenario.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 using namespace acctlab::gateway;
@@ -234,5 +238,47 @@ TEST_CASE("broken configurations are errors with their line", "[client][config]"
     auto r = read_ios_config_file("/nonexistent/router.cfg");
     REQUIRE_FALSE(r.usable());
     CHECK(r.diagnostics[0].line == 0);
+  }
+}
+
+TEST_CASE("mutated configurations and scenarios never crash the readers", "[client][config]") {
+  // Every prefix (in steps) and deterministic single-byte mutations of the document's
+  // configuration and of a scenario: each read ends with a result, never a crash or a throw,
+  // and every diagnostic points inside the text.
+  std::ifstream config_file(scenario_path("doc-isakmp-profile.cfg"));
+  std::string config((std::istreambuf_iterator<char>(config_file)), {});
+  std::ifstream scenario_file(scenario_path("churn.scn"));
+  std::string scenario((std::istreambuf_iterator<char>(scenario_file)), {});
+  REQUIRE(config.size() > 1000);
+  REQUIRE(scenario.size() > 100);
+  auto lines = [](const std::string& text) {
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
+  };
+  std::uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+  };
+  for (std::size_t cut = 0; cut < config.size(); cut += 37) {
+    auto r = read_ios_config(std::string_view(config).substr(0, cut));
+    for (const auto& d : r.diagnostics) {
+      CHECK(d.line <= lines(config));
+    }
+  }
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = i % 2 ? config : scenario;
+    text[next() % text.size()] = static_cast<char>(next() & 0xFF);
+    if (i % 2) {
+      auto r = read_ios_config(text);
+      for (const auto& d : r.diagnostics) {
+        CHECK(d.line <= lines(text));
+      }
+    } else {
+      auto s = parse_scenario(text);
+      if (!s) {
+        CHECK(s.error().line >= 1);
+        CHECK(s.error().line <= lines(text));
+      }
+    }
   }
 }

@@ -79,6 +79,11 @@ TEST_CASE("Start, Interim-Update and Stop are stored, matched and answered after
   CHECK(row.column_text(7) == "closed");
   CHECK(row.column_text(8) == "");
   CHECK(count(path, "SELECT count(*) FROM sessions WHERE peer = '11.1.2.2'") == 1);
+  // The serve session is a run; its packets point at it and its report holds the counters.
+  CHECK(count(path, "SELECT count(*) FROM runs WHERE kind = 'serve' AND finished IS NOT NULL") ==
+        1);
+  CHECK(count(path, "SELECT count(*) FROM packets WHERE run_id = (SELECT id FROM runs)") == 3);
+  CHECK(count(path, "SELECT json_extract(report, '$.answered') FROM runs") == 3);
   // All attributes are kept in their canonical text form.
   auto attributes = db.prepare("SELECT attributes FROM records ORDER BY id LIMIT 1");
   REQUIRE(attributes.step());

@@ -1,0 +1,170 @@
+#include "conformance/analysis.hpp"
+
+#include "radius/packet_codec.hpp"
+
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+namespace acctlab::conformance {
+namespace {
+
+using radius::Code;
+
+bool is_request_code(Code code) {
+  return code == Code::access_request || code == Code::accounting_request ||
+         code == Code::status_server || code == Code::disconnect_request ||
+         code == Code::coa_request;
+}
+
+// The content of a request apart from what a retransmission may change: Identifier and
+// authenticator always, Acct-Delay-Time per RFC 5080 §2.2.1.
+std::string content_key(const radius::Packet& packet, const radius::AttrKey& delay_key) {
+  std::string key;
+  for (const auto& attribute : packet.attributes()) {
+    if (attribute.key() == delay_key) {
+      continue;
+    }
+    key += std::to_string(attribute.type) + '.' + std::to_string(attribute.vendor) + '.' +
+           std::to_string(attribute.vendor_type) + '=';
+    const auto value = packet.value(attribute);
+    key.append(reinterpret_cast<const char*>(value.data()), value.size());
+    key += '\x1f';
+  }
+  return key;
+}
+
+} // namespace
+
+Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict)
+    : trace_(trace), profile_(profile), dict_(dict) {
+  radius::AttrKey delay_key{0, 41};
+  if (const auto* def = dict.find("Acct-Delay-Time")) {
+    delay_key = def->key();
+  }
+  packets_.reserve(trace.packets.size());
+  // (client, server, identifier) -> requests with that identifier, in order.
+  std::map<std::tuple<std::string, std::string, std::uint8_t>, std::vector<std::size_t>> by_id;
+  std::unordered_map<std::string, std::size_t> exchange_by_content;
+  std::map<std::pair<std::string, std::string>, std::size_t> session_by_key;
+
+  for (std::size_t i = 0; i < trace.packets.size(); ++i) {
+    const auto& tp = trace.packets[i];
+    PacketView view;
+    view.index = i;
+    view.trace = &tp;
+    view.event_time = tp.time;
+    auto decoded = radius::decode_packet(tp.raw, dict);
+    bool to_server = tp.direction == Direction::to_server;
+    if (decoded) {
+      view.packet = std::move(decoded).value();
+      if (tp.direction == Direction::unknown) {
+        to_server = is_request_code(view.packet->code());
+      }
+    } else {
+      view.failure = decoded.error();
+      if (tp.direction == Direction::unknown && !tp.raw.empty()) {
+        to_server = is_request_code(static_cast<Code>(tp.raw[0]));
+      }
+    }
+    view.client = to_server ? tp.source : tp.destination;
+    if (view.packet && to_server && view.packet->code() == Code::accounting_request) {
+      view.request = true;
+      view.record = radius::make_accounting_record(*view.packet, dict);
+      const auto identity = view.record->nas_identity();
+      view.nas_key = identity.empty() ? host_part(view.client) : identity;
+      if (view.record->delay_time) {
+        view.event_time = tp.time - *view.record->delay_time;
+      }
+      by_id[{tp.source, tp.destination, view.packet->identifier()}].push_back(i);
+      const auto key =
+          tp.source + '\x1e' + tp.destination + '\x1e' + content_key(*view.packet, delay_key);
+      auto [it, inserted] = exchange_by_content.try_emplace(key, exchanges_.size());
+      if (inserted) {
+        exchanges_.emplace_back();
+      }
+      view.exchange = it->second;
+      exchanges_[it->second].transmissions.push_back(i);
+    } else if (!to_server && view.packet) {
+      view.response = true;
+      auto it = by_id.find({tp.destination, tp.source, view.packet->identifier()});
+      if (it != by_id.end() && !it->second.empty()) {
+        const std::size_t request = it->second.back();
+        view.answers = request;
+        auto& asked = packets_[request];
+        if (asked.answer == none) {
+          asked.answer = i;
+        }
+        auto& exchange = exchanges_[asked.exchange];
+        if (exchange.answered_by == none) {
+          exchange.answered_by = i;
+        }
+      }
+    }
+    packets_.push_back(std::move(view));
+  }
+
+  // Sessions: the first transmission of each exchange, by NAS and Acct-Session-Id, in order.
+  // Accounting-On/Off describe the NAS, not a session (RFC 2866 §5.1).
+  for (std::size_t i = 0; i < packets_.size(); ++i) {
+    const auto& view = packets_[i];
+    if (!view.request || exchanges_[view.exchange].transmissions.front() != i) {
+      continue;
+    }
+    const auto st = view.record->status_type;
+    if (view.record->session_id.empty() || (st && (*st == 7 || *st == 8))) {
+      continue;
+    }
+    auto [it, inserted] =
+        session_by_key.try_emplace({view.nas_key, view.record->session_id}, sessions_.size());
+    if (inserted) {
+      sessions_.push_back({view.nas_key, view.record->session_id, {}});
+    }
+    sessions_[it->second].records.push_back(i);
+  }
+}
+
+std::optional<std::uint32_t> Analysis::status(std::size_t packet) const {
+  const auto& view = packets_[packet];
+  return view.record ? view.record->status_type : std::nullopt;
+}
+
+Evidence Analysis::evidence(std::size_t packet) const {
+  return evidence(std::vector<std::size_t>{packet});
+}
+
+Evidence Analysis::evidence(const std::vector<std::size_t>& packets) const {
+  Evidence evidence;
+  for (const auto index : packets) {
+    const auto& view = packets_[index];
+    evidence.packets.push_back(index);
+    if (view.trace->packet_id) {
+      evidence.packet_ids.push_back(*view.trace->packet_id);
+    }
+    if (view.packet) {
+      evidence.identifiers.push_back(view.packet->identifier());
+    }
+    if (view.trace->frame) {
+      evidence.frames.push_back(*view.trace->frame);
+    }
+    if (view.trace->file && evidence.file.empty()) {
+      evidence.file = *view.trace->file;
+    }
+    // The finding is about the last packet named (earlier ones are context), so the NAS and
+    // session are the last record's; an answer speaks for its request.
+    if (view.record) {
+      evidence.nas = view.nas_key;
+      evidence.session_id = view.record->session_id;
+    } else if (view.answers != none && packets_[view.answers].record) {
+      const auto& asked = packets_[view.answers];
+      evidence.nas = asked.nas_key;
+      evidence.session_id = asked.record->session_id;
+    }
+  }
+  if (evidence.nas.empty() && !packets.empty()) {
+    evidence.nas = host_part(packets_[packets.front()].client);
+  }
+  return evidence;
+}
+
+} // namespace acctlab::conformance

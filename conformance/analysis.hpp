@@ -1,0 +1,80 @@
+#pragma once
+// Analysis: a Trace decoded and put in order once, for every check to read. Requests are paired
+// with their answers, retransmissions of the same record are grouped (RFC 5080 §2.2.1), and the
+// distinct records are grouped into sessions by NAS and Acct-Session-Id.
+
+#include "conformance/profile.hpp"
+#include "conformance/rule.hpp"
+#include "conformance/trace.hpp"
+#include "radius/accounting_record.hpp"
+#include "radius/decode_error.hpp"
+#include "radius/dictionary.hpp"
+#include "radius/packet.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace acctlab::conformance {
+
+inline constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+struct PacketView {
+  std::size_t index = 0; // in the trace
+  const TracePacket* trace = nullptr;
+  std::optional<radius::Packet> packet; // empty when the datagram did not decode
+  std::optional<radius::DecodeFailure> failure;
+  bool request = false;                           // an Accounting-Request sent to the server
+  bool response = false;                          // a packet the server sent back
+  std::optional<radius::AccountingRecord> record; // for Accounting-Requests
+  std::string client;                             // the NAS side endpoint
+  std::string nas_key;         // NAS identity, else the client's address (session matching)
+  std::size_t answer = none;   // for a request: the response that answered it
+  std::size_t answers = none;  // for a response: the request it answers
+  std::size_t exchange = none; // for a request: its group of retransmissions
+  double event_time = 0;       // receive time - Acct-Delay-Time
+};
+
+/** One logical request: the first transmission and its retransmissions (same content except
+ * Identifier, authenticator and Acct-Delay-Time). */
+struct Exchange {
+  std::vector<std::size_t> transmissions; // packet indices, in order
+  std::size_t answered_by = none;         // the first response to any of them
+};
+
+struct SessionView {
+  std::string nas;
+  std::string session_id;
+  std::vector<std::size_t> records; // first transmission of each exchange, in trace order
+};
+
+class Analysis {
+public:
+  Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict);
+
+  const Trace& trace() const { return trace_; }
+  const Profile& profile() const { return profile_; }
+  const radius::Dictionary& dictionary() const { return dict_; }
+  const std::vector<PacketView>& packets() const { return packets_; }
+  const std::vector<Exchange>& exchanges() const { return exchanges_; }
+  const std::vector<SessionView>& sessions() const { return sessions_; }
+
+  /** Evidence naming one packet (index, stored id, identifier, NAS, session, frame). */
+  Evidence evidence(std::size_t packet) const;
+  /** Evidence naming several packets; NAS and session come from the last one with a record. */
+  Evidence evidence(const std::vector<std::size_t>& packets) const;
+
+  /** Status type of a request, if it carries a valid one. */
+  std::optional<std::uint32_t> status(std::size_t packet) const;
+
+private:
+  const Trace& trace_;
+  const Profile& profile_;
+  const radius::Dictionary& dict_;
+  std::vector<PacketView> packets_;
+  std::vector<Exchange> exchanges_;
+  std::vector<SessionView> sessions_;
+};
+
+} // namespace acctlab::conformance

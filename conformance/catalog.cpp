@@ -1,0 +1,281 @@
+#include "conformance/catalog.hpp"
+
+#include "conformance/detail/checks.hpp"
+
+namespace acctlab::conformance {
+
+using namespace detail;
+
+const std::vector<Rule>& builtin_rules() {
+  static const std::vector<Rule> rules = {
+      // Packet scope.
+      {.id = "PKT-MALFORMED",
+       .source = "RFC 2865 §3",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "Every datagram is a well-formed RADIUS packet",
+       .detail = "Header Length within 20..4096 and the datagram; every attribute Length >= 2 "
+                 "and inside the packet. The finding names the failing byte offset.",
+       .check = check_malformed},
+      {.id = "PKT-UNEXPECTED-CODE",
+       .source = "RFC 2866 §3",
+       .severity = Severity::warning,
+       .scope = Scope::packet,
+       .summary = "Clients send Accounting-Request (or Status-Server) to an accounting server",
+       .detail = "RFC 5997 Status-Server is accepted; any other request code is reported.",
+       .check = check_unexpected_code},
+      {.id = "PKT-REQUEST-AUTHENTICATOR",
+       .source = "RFC 2866 §3",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "The Request Authenticator is MD5(Code+Identifier+Length+16 zeros+Attributes+"
+                  "Secret)",
+       .detail = "Checked when the shared secret is known; for database traces without a secret "
+                 "the server's own bad-authenticator verdict is reported.",
+       .check = check_request_authenticator},
+      {.id = "PKT-MESSAGE-AUTHENTICATOR",
+       .source = "RFC 3579 §3.2, RFC 2869 §5.14",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "A Message-Authenticator, when present, is a valid HMAC-MD5 of the packet",
+       .check = check_message_authenticator},
+      {.id = "PKT-VALUE-LENGTH",
+       .source = "RFC 2865 §5, RFC 8044 §3",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "Every value has the length its dictionary type requires",
+       .detail = "integer, date and ipaddr take 4 octets, ipv6addr 16, integer64 8, text and "
+                 "octets 1-253.",
+       .check = check_value_length},
+      {.id = "PKT-ENUM-VALUE",
+       .source = "RFC 2866 §5.1, §5.6, §5.10; RFC 2865 §5.41",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "Enumerated attributes carry values that exist (Acct-Status-Type, "
+                  "Acct-Terminate-Cause, NAS-Port-Type, ...)",
+       .detail = "A value is valid when the dictionary has a VALUE for it. Acct-Terminate-Cause 0 "
+                 "has its own rule (PKT-TERMINATE-CAUSE-ZERO).",
+       .check = check_enum_value},
+      {.id = "PKT-TERMINATE-CAUSE-ZERO",
+       .source = "RFC 2866 §5.10; seed Accounting Stop example",
+       .severity = Severity::warning,
+       .scope = Scope::packet,
+       .summary = "Acct-Terminate-Cause 0 (IOS \"none\") is not a value any RFC defines",
+       .detail = "The feature document's Stop record sends Acct-Terminate-Cause 0, which IOS "
+                 "prints as \"none [0]\". RFC 2866 §5.10 defines 1-18 (later RFCs add more), "
+                 "none of them 0. Real IOS sends it, so acctlab warns rather than fails: the "
+                 "record is stored, but a billing system cannot tell why the session ended.",
+       .check = check_terminate_cause_zero},
+      {.id = "PKT-NAS-IDENTITY",
+       .source = "RFC 2866 §4.1",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "Every Accounting-Request carries NAS-IP-Address or NAS-Identifier",
+       .detail = "NAS-IPv6-Address (RFC 3162) also identifies the NAS.",
+       .check = check_nas_identity},
+      {.id = "PKT-CISCO-AVPAIR-SYNTAX",
+       .source = "seed debug examples (Cisco AVpair \"name=value\"); dictionary.cisco",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "Every Cisco-AVPair is \"name=value\" (mandatory) or \"name*value\" (optional)",
+       .check = check_avpair_syntax},
+      // Exchange scope.
+      {.id = "EXC-UNANSWERED",
+       .source = "RFC 2866 §2, §4.2",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .summary = "Every Accounting-Request (or one of its retransmissions) is answered",
+       .detail = "Skipped for sources that keep requests only (a server database).",
+       .check = check_unanswered},
+      {.id = "EXC-RESPONSE-AUTHENTICATOR",
+       .source = "RFC 2866 §3, RFC 2865 §3",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .summary = "The answer's Response Authenticator is MD5(Code+Identifier+Length+Request "
+                  "Authenticator+Attributes+Secret)",
+       .check = check_response_authenticator},
+      {.id = "EXC-RESPONSE-CODE",
+       .source = "RFC 2866 §4.2",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .summary = "An Accounting-Request is answered with an Accounting-Response",
+       .check = check_response_code},
+      {.id = "EXC-UNMATCHED-RESPONSE",
+       .source = "RFC 2865 §3 (Identifier)",
+       .severity = Severity::warning,
+       .scope = Scope::exchange,
+       .summary = "Every answer matches a request by addresses, ports and Identifier",
+       .check = check_unmatched_response},
+      {.id = "EXC-LATENCY",
+       .source = "profile option max-latency (RFC 2866 §2 leaves timing to the client's "
+                 "retransmission timer)",
+       .severity = Severity::warning,
+       .scope = Scope::exchange,
+       .summary = "Answers arrive within the profile's max-latency",
+       .check = check_latency},
+      {.id = "RFC5080-CHANGED-SAME-ID",
+       .source = "RFC 5080 §2.2.1",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .summary = "A retransmission whose content changed (e.g. Acct-Delay-Time) uses a new "
+                  "Identifier",
+       .detail = "Reusing the Identifier of an unanswered request with different content lets "
+                 "the server's duplicate cache answer the new packet with the old response.",
+       .check = check_changed_same_id},
+      {.id = "RFC5080-RESEND-NEW-ID",
+       .source = "RFC 5080 §2.2.1",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .summary = "An identical retransmission keeps its Identifier and Request Authenticator",
+       .detail = "Sent under a new Identifier, an unchanged retransmission looks like a new "
+                 "record and is counted twice.",
+       .check = check_resend_new_id},
+      // Session scope.
+      {.id = "SES-ORDER",
+       .source = "RFC 2866 §5.1",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "Start comes before Interim-Update, Interim-Update before Stop",
+       .check = check_order},
+      {.id = "SES-DUPLICATE-START",
+       .source = "RFC 2866 §5.1",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "One Start per session",
+       .check = check_duplicate_start},
+      {.id = "SES-NO-START",
+       .source = "RFC 2866 §5.1; seed RADIUS Stop Accounting (stop-only)",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "A session begins with a Start, unless the profile allows stop-only sessions",
+       .detail = "The seed: \"It is possible that only the stop packet will be sent without the "
+                 "start if configured to do so.\" A profile with stop-only-allowed yes accepts a "
+                 "session that is a lone Stop; updates without a Start are still reported.",
+       .check = check_no_start},
+      {.id = "SES-AFTER-STOP",
+       .source = "RFC 2866 §5.1",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "Nothing follows a session's Stop (one Stop per session)",
+       .check = check_after_stop},
+      {.id = "SES-NO-STOP",
+       .source = "RFC 2866 §5.1",
+       .severity = Severity::info,
+       .scope = Scope::session,
+       .summary = "Sessions still open when the trace ends",
+       .check = check_no_stop},
+      {.id = "SES-COUNTER-DECREASE",
+       .source = "RFC 2866 §5.3, §5.4, §5.8, §5.9; RFC 2869 §2.1",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "Octet and packet counters never decrease within a session",
+       .detail = "Counters compare as 64-bit values: octets + 2^32 x gigawords.",
+       .check = check_counter_decrease},
+      {.id = "SES-GIGAWORDS",
+       .source = "RFC 2869 §5.1, §5.2; seed Table 2 rows acct-input-gigawords, "
+                 "acct-output-gigawords",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "When an octet counter wraps past 2^32, Acct-*-Gigawords counts the wrap",
+       .detail = "Reported instead of SES-COUNTER-DECREASE when the 32-bit octets fell from "
+                 "above 2^31 with unchanged gigawords, or gigawords seen earlier disappeared. "
+                 "(The seed's Table 2 gives 52 for both gigaword attributes; RFC 2869 assigns 52 "
+                 "to Acct-Input-Gigawords and 53 to Acct-Output-Gigawords, as acctlab does.)",
+       .check = check_gigawords},
+      {.id = "SES-SESSION-TIME-DECREASE",
+       .source = "RFC 2866 §5.7",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "Acct-Session-Time never decreases within a session",
+       .check = check_session_time_decrease},
+      {.id = "SES-SESSION-TIME-DRIFT",
+       .source = "RFC 2866 §5.7; profile option session-time-tolerance",
+       .severity = Severity::warning,
+       .scope = Scope::session,
+       .summary = "Acct-Session-Time matches the time elapsed since the Start, within tolerance",
+       .detail = "Event times are receive time minus Acct-Delay-Time (RFC 2866 §5.2); the "
+                 "tolerance is the profile's session-time-tolerance plus 1% of the elapsed time.",
+       .check = check_session_time_drift},
+      {.id = "SES-INTERIM-CADENCE",
+       .source = "RFC 2869 §2.1, §5.16; seed Configuring Accounting Updates (aaa accounting "
+                 "update periodic)",
+       .severity = Severity::warning,
+       .scope = Scope::session,
+       .summary = "Interim-Updates arrive every configured interval, within tolerance",
+       .detail = "The interval comes from the profile (interim-interval), else the trace, else "
+                 "Acct-Interim-Interval in the records; the tolerance is interim-tolerance.",
+       .check = check_interim_cadence},
+      {.id = "SES-REKEY-NEW-SESSION",
+       .source = "seed IKE and IPSec Subsystem Interaction (\"New accounting records are not "
+                 "generated during a rekeying.\")",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "A rekey does not open a second session for the same peer and framed address",
+       .detail = "A Start naming the same NAS, isakmp-initiator-ip and Framed-IP-Address as a "
+                 "session that has not stopped is reported.",
+       .check = check_rekey_new_session},
+      {.id = "SES-ACCT-ON-OPEN",
+       .source = "RFC 2866 §5.1 (Accounting-On, Accounting-Off)",
+       .severity = Severity::warning,
+       .scope = Scope::session,
+       .summary = "Sessions are stopped before the NAS sends Accounting-On or Accounting-Off",
+       .detail = "A session open when its NAS announces Accounting-On/Off is ended by it, and "
+                 "the usage since its last record is lost.",
+       .check = check_acct_on_open},
+      {.id = "SES-AFTER-ACCT-ON",
+       .source = "RFC 2866 §5.1 (Accounting-On, Accounting-Off)",
+       .severity = Severity::error,
+       .scope = Scope::session,
+       .summary = "No record continues a session after its NAS's Accounting-On/Off",
+       .check = check_after_acct_on},
+  };
+  return rules;
+}
+
+std::vector<Rule> profile_rules(const Profile& profile) {
+  std::vector<Rule> rules;
+  for (const auto& row : profile.rows) {
+    const std::string what =
+        row.avpair ? "the Cisco AV pair " + row.names.front() : row.names.front();
+    Rule rule;
+    rule.id = row.id;
+    rule.source = row.source;
+    rule.severity = row.severity;
+    rule.scope = Scope::packet;
+    rule.summary = (row.status ? row.status_text : std::string("Every")) +
+                   " Accounting-Request carries " + what + " " + row.count.text() + " time(s)";
+    rule.detail =
+        "Profile " + profile.name + " (" + profile.path + ":" + std::to_string(row.line) + ")";
+    if (row.names.size() > 1) {
+      rule.detail += "; also accepted as";
+      for (std::size_t i = 1; i < row.names.size(); ++i) {
+        rule.detail += " \"" + row.names[i] + "\"";
+      }
+      rule.detail += " (an info finding says which spelling was seen)";
+    }
+    rule.check = [row](const Rule& self, const Analysis& analysis, FindingSink& sink) {
+      check_presence(row, self, analysis, sink);
+    };
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+std::vector<Rule> rules_for(const Profile& profile) {
+  auto rules = builtin_rules();
+  auto extra = profile_rules(profile);
+  rules.insert(rules.end(), std::make_move_iterator(extra.begin()),
+               std::make_move_iterator(extra.end()));
+  return rules;
+}
+
+const Rule* find_rule(const std::vector<Rule>& rules, std::string_view id) {
+  for (const auto& rule : rules) {
+    if (rule.id == id) {
+      return &rule;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace acctlab::conformance

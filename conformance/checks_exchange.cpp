@@ -1,0 +1,166 @@
+// Exchange-scope checks: a request with its retransmissions and its answer.
+
+#include "conformance/detail/checks.hpp"
+#include "radius/authenticator.hpp"
+
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+namespace acctlab::conformance::detail {
+namespace {
+
+std::string milliseconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", seconds * 1000.0);
+  return text;
+}
+
+std::string describe_request(const Analysis& analysis, std::size_t index) {
+  const auto& view = analysis.packets()[index];
+  std::string text =
+      status_label(analysis, index) + " id " + std::to_string(view.packet->identifier());
+  if (view.record && !view.record->session_id.empty()) {
+    text += " (Acct-Session-Id \"" + view.record->session_id + "\")";
+  }
+  return text;
+}
+
+std::optional<std::uint32_t> delay_of(const PacketView& view) {
+  return view.record ? view.record->delay_time : std::nullopt;
+}
+
+} // namespace
+
+void check_unanswered(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  if (!analysis.trace().responses_recorded) {
+    return; // the source kept requests only: there is nothing to judge
+  }
+  for (const auto& exchange : analysis.exchanges()) {
+    if (exchange.answered_by != none) {
+      continue;
+    }
+    const auto first = exchange.transmissions.front();
+    sink.report(rule,
+                describe_request(analysis, first) + " sent " +
+                    std::to_string(exchange.transmissions.size()) + " time(s) and never answered",
+                analysis.evidence(exchange.transmissions));
+  }
+}
+
+void check_response_authenticator(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.response || view.answers == none) {
+      continue;
+    }
+    const auto* secret = analysis.trace().secret_for(view.client);
+    if (!secret) {
+      continue;
+    }
+    const auto& request = analysis.packets()[view.answers];
+    if (!radius::verify_response_authenticator(view.trace->raw, request.packet->authenticator(),
+                                               *secret)) {
+      sink.report(rule,
+                  "answer to " + describe_request(analysis, view.answers) +
+                      ": Response Authenticator is not MD5(response + request authenticator + "
+                      "secret)",
+                  analysis.evidence({view.answers, view.index}));
+    }
+  }
+}
+
+void check_response_code(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.response || view.answers == none) {
+      continue;
+    }
+    if (view.packet->code() != radius::Code::accounting_response) {
+      sink.report(rule,
+                  describe_request(analysis, view.answers) + " answered with " +
+                      radius::code_name(view.packet->code()),
+                  analysis.evidence({view.answers, view.index}));
+    }
+  }
+}
+
+void check_unmatched_response(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (view.response && view.answers == none) {
+      sink.report(rule,
+                  radius::code_name(view.packet->code()) + " id " +
+                      std::to_string(view.packet->identifier()) + " from " + view.trace->source +
+                      " answers no request in the trace",
+                  analysis.evidence(view.index));
+    }
+  }
+}
+
+void check_latency(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const double limit = analysis.profile().options.max_latency;
+  for (const auto& view : analysis.packets()) {
+    if (!view.request || view.answer == none) {
+      continue;
+    }
+    const double latency = analysis.packets()[view.answer].trace->time - view.trace->time;
+    if (latency > limit) {
+      sink.report(rule,
+                  describe_request(analysis, view.index) + " answered after " +
+                      milliseconds(latency) + " (limit " + milliseconds(limit) + ")",
+                  analysis.evidence({view.index, view.answer}));
+    }
+  }
+}
+
+void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  // The previous request from the same client to the same server with the same Identifier.
+  std::map<std::tuple<std::string, std::string, std::uint8_t>, std::size_t> last;
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    const std::tuple key{view.trace->source, view.trace->destination, view.packet->identifier()};
+    auto it = last.find(key);
+    if (it != last.end()) {
+      const auto& earlier = analysis.packets()[it->second];
+      // Reusing an Identifier is fine once the earlier request was answered.
+      const bool outstanding = earlier.answer == none || earlier.answer > view.index;
+      if (outstanding && earlier.trace->raw != view.trace->raw) {
+        std::string change;
+        if (earlier.exchange == view.exchange) {
+          const auto before = delay_of(earlier);
+          const auto after = delay_of(view);
+          change = "Acct-Delay-Time changed from " +
+                   (before ? std::to_string(*before) : std::string("absent")) + " to " +
+                   (after ? std::to_string(*after) : std::string("absent"));
+        } else {
+          change = "its attributes changed";
+        }
+        sink.report(rule,
+                    describe_request(analysis, view.index) + " retransmitted with the same " +
+                        "Identifier while the first was unanswered, but " + change,
+                    analysis.evidence({earlier.index, view.index}));
+      }
+    }
+    last[key] = view.index;
+  }
+}
+
+void check_resend_new_id(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& exchange : analysis.exchanges()) {
+    for (std::size_t i = 1; i < exchange.transmissions.size(); ++i) {
+      const auto& before = analysis.packets()[exchange.transmissions[i - 1]];
+      const auto& after = analysis.packets()[exchange.transmissions[i]];
+      if (before.packet->identifier() != after.packet->identifier() &&
+          delay_of(before) == delay_of(after)) {
+        sink.report(rule,
+                    describe_request(analysis, after.index) +
+                        " is an unchanged retransmission of id " +
+                        std::to_string(before.packet->identifier()) +
+                        " under a new Identifier: the server cannot see it is a duplicate",
+                    analysis.evidence({before.index, after.index}));
+      }
+    }
+  }
+}
+
+} // namespace acctlab::conformance::detail

@@ -1,0 +1,314 @@
+// Packet-scope checks: each looks at one datagram at a time.
+
+#include "conformance/detail/checks.hpp"
+#include "radius/authenticator.hpp"
+#include "radius/value.hpp"
+
+#include <optional>
+
+namespace acctlab::conformance::detail {
+namespace {
+
+using radius::DataType;
+
+std::string quoted(std::span<const std::uint8_t> value) {
+  return radius::quote_text(value);
+}
+
+// RFC 8044 §3 (and RFC 2865 §5 for the classic types): the sizes a value must have.
+struct SizeRule {
+  std::size_t min;
+  std::size_t max;
+};
+std::optional<SizeRule> size_rule(DataType type) {
+  switch (type) {
+    case DataType::integer:
+    case DataType::date:
+    case DataType::ipv4addr:
+    case DataType::int32:
+      return SizeRule{4, 4};
+    case DataType::integer64:
+    case DataType::ifid:
+      return SizeRule{8, 8};
+    case DataType::ipv6addr:
+      return SizeRule{16, 16};
+    case DataType::ipv4prefix:
+      return SizeRule{6, 6};
+    case DataType::ipv6prefix:
+      return SizeRule{2, 18};
+    case DataType::uint8:
+      return SizeRule{1, 1};
+    case DataType::uint16:
+      return SizeRule{2, 2};
+    case DataType::ether:
+      return SizeRule{6, 6};
+    case DataType::text:
+    case DataType::octets:
+      return SizeRule{1, radius::max_attribute_value};
+    default:
+      return std::nullopt;
+  }
+}
+
+const radius::AttributeDef* terminate_cause_def(const Analysis& analysis) {
+  return analysis.dictionary().find("Acct-Terminate-Cause");
+}
+
+} // namespace
+
+std::string status_label(const Analysis& analysis, std::size_t packet) {
+  const auto status = analysis.status(packet);
+  if (!status) {
+    return "Accounting-Request without Acct-Status-Type";
+  }
+  const auto name = radius::status_type_name(*status);
+  return name.empty() ? "Acct-Status-Type " + std::to_string(*status) : std::string(name);
+}
+
+void check_malformed(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (view.failure) {
+      sink.report(rule,
+                  "datagram of " + std::to_string(view.trace->raw.size()) + " octets from " +
+                      view.trace->source + " is not a RADIUS packet: " + view.failure->message(),
+                  analysis.evidence(view.index));
+    }
+  }
+}
+
+void check_unexpected_code(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.packet || view.request || view.response) {
+      continue;
+    }
+    // RFC 5997: Status-Server to the accounting port is legitimate.
+    if (view.packet->code() == radius::Code::status_server) {
+      continue;
+    }
+    sink.report(rule,
+                radius::code_name(view.packet->code()) + " sent to the accounting server by " +
+                    view.trace->source,
+                analysis.evidence(view.index));
+  }
+}
+
+void check_request_authenticator(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    if (const auto* secret = analysis.trace().secret_for(view.client)) {
+      if (!radius::verify_request_authenticator(view.trace->raw, *secret)) {
+        sink.report(rule,
+                    status_label(analysis, view.index) + " id " +
+                        std::to_string(view.packet->identifier()) +
+                        ": Request Authenticator is not MD5(packet + secret) for the shared secret",
+                    analysis.evidence(view.index));
+      }
+    } else if (view.trace->verdict && *view.trace->verdict == "bad-authenticator") {
+      sink.report(rule, "the server rejected this request's Request Authenticator",
+                  analysis.evidence(view.index));
+    }
+  }
+}
+
+void check_message_authenticator(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.packet || (!view.request && !view.response)) {
+      continue;
+    }
+    const auto* secret = analysis.trace().secret_for(view.client);
+    if (!secret) {
+      if (view.trace->verdict && *view.trace->verdict == "bad-message-authenticator") {
+        sink.report(rule, "the server rejected this request's Message-Authenticator",
+                    analysis.evidence(view.index));
+      }
+      continue;
+    }
+    const radius::Authenticator* request_auth = nullptr;
+    if (view.response) {
+      if (view.answers == none) {
+        continue;
+      }
+      request_auth = &analysis.packets()[view.answers].packet->authenticator();
+    }
+    const auto result = radius::check_message_authenticator(view.trace->raw, *secret, request_auth);
+    if (result == radius::MessageAuthenticatorCheck::invalid ||
+        result == radius::MessageAuthenticatorCheck::malformed) {
+      sink.report(rule,
+                  std::string(view.request ? "request" : "response") + " id " +
+                      std::to_string(view.packet->identifier()) + ": Message-Authenticator " +
+                      std::string(radius::to_string(result)),
+                  analysis.evidence(view.index));
+    }
+  }
+}
+
+void check_value_length(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.packet) {
+      continue;
+    }
+    for (const auto& attribute : view.packet->attributes()) {
+      const auto* def = analysis.dictionary().find(attribute.key());
+      if (!def || (attribute.type == radius::vendor_specific_type && !attribute.is_vendor())) {
+        continue;
+      }
+      const auto limits = size_rule(def->type);
+      if (!limits) {
+        continue;
+      }
+      const std::size_t size = view.packet->value(attribute).size();
+      if (size < limits->min || size > limits->max) {
+        const std::string expected =
+            limits->min == limits->max
+                ? std::to_string(limits->min)
+                : std::to_string(limits->min) + "-" + std::to_string(limits->max);
+        sink.report(rule,
+                    def->name + " (" + std::string(radius::type_name(def->type)) + ") has " +
+                        std::to_string(size) + " octets; its type needs " + expected,
+                    analysis.evidence(view.index));
+      }
+    }
+  }
+}
+
+void check_enum_value(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const auto* terminate = terminate_cause_def(analysis);
+  for (const auto& view : analysis.packets()) {
+    if (!view.packet) {
+      continue;
+    }
+    for (const auto& attribute : view.packet->attributes()) {
+      const auto* def = analysis.dictionary().find(attribute.key());
+      if (!def || def->values.empty() || def->type != DataType::integer) {
+        continue;
+      }
+      const auto value = radius::read_unsigned(view.packet->value(attribute), 4);
+      if (!value) {
+        continue; // a length problem, reported by the length rule
+      }
+      if (def == terminate && *value == 0) {
+        continue; // its own rule: the seed's Stop sends 0
+      }
+      if (!def->value_name(*value)) {
+        sink.report(rule,
+                    def->name + " = " + std::to_string(*value) +
+                        " is not a value the dictionary defines",
+                    analysis.evidence(view.index));
+      }
+    }
+  }
+}
+
+void check_terminate_cause_zero(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const auto* terminate = terminate_cause_def(analysis);
+  if (!terminate) {
+    return;
+  }
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    for (const auto& attribute : view.packet->attributes()) {
+      if (attribute.key() != terminate->key()) {
+        continue;
+      }
+      const auto value = radius::read_unsigned(view.packet->value(attribute), 4);
+      if (value && *value == 0) {
+        sink.report(rule,
+                    "Acct-Terminate-Cause = 0 (IOS prints \"none [0]\"); RFC 2866 §5.10 defines "
+                    "1-18 only",
+                    analysis.evidence(view.index));
+      }
+    }
+  }
+}
+
+void check_nas_identity(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    const auto& record = *view.record;
+    if (!record.nas_ip && !record.nas_ipv6 && !record.nas_identifier) {
+      sink.report(rule,
+                  status_label(analysis, view.index) +
+                      " carries neither NAS-IP-Address nor NAS-Identifier",
+                  analysis.evidence(view.index));
+    }
+  }
+}
+
+void check_avpair_syntax(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const auto* avpair = analysis.dictionary().find("Cisco-AVPair");
+  if (!avpair) {
+    return;
+  }
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    for (const auto& attribute : view.packet->attributes()) {
+      if (attribute.key() != avpair->key()) {
+        continue;
+      }
+      const auto value = view.packet->value(attribute);
+      const std::string_view text(reinterpret_cast<const char*>(value.data()), value.size());
+      if (!radius::parse_cisco_avpair(text)) {
+        sink.report(rule,
+                    "Cisco-AVPair " + quoted(value) + " is not \"name=value\" or \"name*value\"",
+                    analysis.evidence(view.index));
+      }
+    }
+  }
+}
+
+void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& analysis,
+                    FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    // Retransmissions repeat the first transmission; judge each record once.
+    if (analysis.exchanges()[view.exchange].transmissions.front() != view.index) {
+      continue;
+    }
+    const auto status = view.record->status_type;
+    if (row.status && status != row.status) {
+      continue;
+    }
+    std::size_t count = 0;
+    std::string spelling_seen;
+    if (row.avpair) {
+      for (const auto& pair : view.record->cisco_avpairs) {
+        for (std::size_t s = 0; s < row.names.size(); ++s) {
+          if (pair.name == row.names[s]) {
+            ++count;
+            if (s > 0) {
+              spelling_seen = row.names[s];
+            }
+          }
+        }
+      }
+    } else {
+      count = view.packet->count(row.key);
+    }
+    const std::string what = row.avpair ? "Cisco AV pair " + row.names.front() : row.names.front();
+    const std::string status_text =
+        status ? status_label(analysis, view.index) : "Accounting-Request";
+    if (!row.count.contains(count)) {
+      sink.report(rule,
+                  status_text + " carries " + what + " " + std::to_string(count) +
+                      " time(s); the profile allows " + row.count.text(),
+                  analysis.evidence(view.index));
+    } else if (!spelling_seen.empty()) {
+      sink.report(rule, Severity::info,
+                  status_text + " spells " + row.names.front() + " as \"" + spelling_seen +
+                      "\" (accepted)",
+                  analysis.evidence(view.index));
+    }
+  }
+}
+
+} // namespace acctlab::conformance::detail

@@ -1,0 +1,458 @@
+// Session-scope checks: the ordered records of one session (RFC 2866 §5.1), and what sessions of
+// one NAS do to each other (rekeys, Accounting-On/Off).
+
+#include "conformance/detail/checks.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+namespace acctlab::conformance::detail {
+namespace {
+
+constexpr std::uint32_t start = 1;
+constexpr std::uint32_t stop = 2;
+constexpr std::uint32_t interim = 3;
+constexpr std::uint32_t accounting_on = 7;
+constexpr std::uint32_t accounting_off = 8;
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", seconds);
+  return text;
+}
+
+/** Where a session's Start and first Stop are, and the records up to that Stop. */
+struct Shape {
+  std::size_t first_start = none;
+  std::size_t first_stop = none;    // trace index
+  std::vector<std::size_t> through; // records up to and including the first Stop
+  std::vector<std::size_t> after;   // records after the first Stop
+};
+
+Shape shape_of(const Analysis& analysis, const SessionView& session) {
+  Shape shape;
+  for (const auto index : session.records) {
+    if (shape.first_stop != none) {
+      shape.after.push_back(index);
+      continue;
+    }
+    shape.through.push_back(index);
+    const auto status = analysis.status(index);
+    if (status == start && shape.first_start == none) {
+      shape.first_start = index;
+    } else if (status == stop) {
+      shape.first_stop = index;
+    }
+  }
+  return shape;
+}
+
+std::string session_text(const SessionView& session) {
+  return "session \"" + session.session_id + "\" of NAS " + session.nas;
+}
+
+// Usage counters of one record, 64-bit (RFC 2869 §5.1, §5.2: octets + 2^32 x gigawords).
+struct Counter {
+  const char* name;
+  std::optional<std::uint64_t> radius::AccountingRecord::*octets64;
+  std::optional<std::uint32_t> radius::AccountingRecord::*packets32;
+  const char* gigawords_name;
+};
+constexpr Counter counters[] = {
+    {"Acct-Input-Octets", &radius::AccountingRecord::input_octets, nullptr, "Acct-Input-Gigawords"},
+    {"Acct-Output-Octets", &radius::AccountingRecord::output_octets, nullptr,
+     "Acct-Output-Gigawords"},
+    {"Acct-Input-Packets", nullptr, &radius::AccountingRecord::input_packets, nullptr},
+    {"Acct-Output-Packets", nullptr, &radius::AccountingRecord::output_packets, nullptr},
+};
+
+std::optional<std::uint64_t> counter_value(const radius::AccountingRecord& record,
+                                           const Counter& counter) {
+  if (counter.octets64) {
+    return record.*counter.octets64;
+  }
+  const auto value = record.*counter.packets32;
+  return value ? std::optional<std::uint64_t>(*value) : std::nullopt;
+}
+
+bool has_attribute(const Analysis& analysis, std::size_t index, const char* name) {
+  const auto* def = analysis.dictionary().find(name);
+  return def && analysis.packets()[index].packet->count(def->key()) > 0;
+}
+
+enum class Backwards : std::uint8_t { no, counter, gigawords };
+
+/**
+ * Whether a counter went backwards from one record to the next, and if so whether the cause is
+ * gigawords: the 32-bit octets wrapped (they were past 2^31) without the gigawords attribute
+ * counting the wrap, or gigawords reported earlier were dropped.
+ */
+Backwards compare(const Analysis& analysis, std::size_t before, std::size_t after,
+                  const Counter& counter) {
+  const auto& a = *analysis.packets()[before].record;
+  const auto& b = *analysis.packets()[after].record;
+  const auto x = counter_value(a, counter);
+  const auto y = counter_value(b, counter);
+  if (!x || !y || *y >= *x) {
+    return Backwards::no;
+  }
+  if (counter.gigawords_name) {
+    const std::uint64_t low_a = *x & 0xffffffffu;
+    const std::uint64_t high_a = *x >> 32;
+    const std::uint64_t high_b = *y >> 32;
+    const bool dropped = high_a > 0 && !has_attribute(analysis, after, counter.gigawords_name);
+    const bool wrapped = low_a >= (1ull << 31) && high_b == high_a;
+    if (dropped || wrapped) {
+      return Backwards::gigawords;
+    }
+  }
+  return Backwards::counter;
+}
+
+void check_backwards(const Rule& rule, const Analysis& analysis, FindingSink& sink,
+                     Backwards wanted) {
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    for (const auto& counter : counters) {
+      std::size_t previous = none;
+      for (const auto index : shape.through) {
+        if (!counter_value(*analysis.packets()[index].record, counter)) {
+          continue;
+        }
+        if (previous != none) {
+          const auto verdict = compare(analysis, previous, index, counter);
+          if (verdict == wanted) {
+            const auto before = *counter_value(*analysis.packets()[previous].record, counter);
+            const auto after = *counter_value(*analysis.packets()[index].record, counter);
+            std::string message = session_text(session) + ": " + counter.name + " fell from " +
+                                  std::to_string(before) + " to " + std::to_string(after) + " (" +
+                                  status_label(analysis, previous) + " then " +
+                                  status_label(analysis, index) + ")";
+            if (wanted == Backwards::gigawords) {
+              message += "; the octet count wrapped past 2^32 but " +
+                         std::string(counter.gigawords_name) + " did not carry it";
+            }
+            sink.report(rule, std::move(message), analysis.evidence({previous, index}));
+          }
+        }
+        previous = index;
+      }
+    }
+  }
+}
+
+/** The update interval to expect: profile, then trace, then Acct-Interim-Interval. */
+std::optional<double> interim_interval(const Analysis& analysis, const SessionView& session) {
+  if (analysis.profile().options.interim_interval) {
+    return analysis.profile().options.interim_interval;
+  }
+  if (analysis.trace().interim_interval) {
+    return analysis.trace().interim_interval;
+  }
+  for (const auto index : session.records) {
+    if (const auto& value = analysis.packets()[index].record->interim_interval; value && *value) {
+      return static_cast<double>(*value);
+    }
+  }
+  return std::nullopt;
+}
+
+/** The framed address and IKE peer a Start names, as the rekey rule keys sessions. */
+std::optional<std::pair<std::string, std::string>> peer_of(const radius::AccountingRecord& r) {
+  const std::string* peer = r.avpair("isakmp-initiator-ip");
+  if (!peer) {
+    peer = r.avpair("isakmp-initator-ip"); // IOS's spelling (the seed's examples)
+  }
+  if (!peer || !r.framed_ip) {
+    return std::nullopt;
+  }
+  return std::pair{*peer, radius::to_string(*r.framed_ip)};
+}
+
+/** For each Accounting-On/Off: the sessions of that NAS open at that moment. */
+struct Reset {
+  std::size_t packet;
+  const SessionView* session;
+  std::vector<std::size_t> later; // the session's records after the reset
+};
+std::vector<Reset> resets(const Analysis& analysis) {
+  std::vector<Reset> out;
+  for (const auto& view : analysis.packets()) {
+    if (!view.request || analysis.exchanges()[view.exchange].transmissions.front() != view.index) {
+      continue;
+    }
+    const auto status = view.record->status_type;
+    if (status != accounting_on && status != accounting_off) {
+      continue;
+    }
+    for (const auto& session : analysis.sessions()) {
+      if (session.nas != view.nas_key || session.records.front() > view.index) {
+        continue;
+      }
+      const auto shape = shape_of(analysis, session);
+      if (shape.first_stop != none && shape.first_stop < view.index) {
+        continue; // closed before the reset
+      }
+      Reset reset{view.index, &session, {}};
+      for (const auto index : session.records) {
+        if (index > view.index) {
+          reset.later.push_back(index);
+        }
+      }
+      out.push_back(std::move(reset));
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+void check_order(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    std::size_t first_interim = none;
+    for (const auto index : shape.through) {
+      const auto status = analysis.status(index);
+      if (status == interim && first_interim == none) {
+        first_interim = index;
+      }
+      if (status == start && index == shape.first_start && first_interim != none) {
+        sink.report(rule, session_text(session) + ": Start arrived after an Interim-Update",
+                    analysis.evidence({first_interim, index}));
+      }
+    }
+  }
+}
+
+void check_duplicate_start(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    for (const auto index : shape.through) {
+      if (analysis.status(index) == start && index != shape.first_start) {
+        sink.report(rule, session_text(session) + ": a second Start for an open session",
+                    analysis.evidence({shape.first_start, index}));
+      }
+    }
+  }
+}
+
+void check_no_start(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const bool stop_only = analysis.profile().options.stop_only_allowed;
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    if (shape.first_start != none) {
+      continue;
+    }
+    // The seed: "only the stop packet will be sent without the start if configured to do so".
+    if (stop_only && shape.through.size() == 1 && shape.first_stop != none) {
+      continue;
+    }
+    sink.report(rule,
+                session_text(session) + ": no Start before " +
+                    status_label(analysis, shape.through.front()) +
+                    (stop_only ? " (the profile allows stop-only sessions, not updates without "
+                                 "a Start)"
+                               : " (the profile does not allow stop-only sessions)"),
+                analysis.evidence(shape.through.front()));
+  }
+}
+
+void check_after_stop(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    for (const auto index : shape.after) {
+      sink.report(rule,
+                  session_text(session) + ": " + status_label(analysis, index) +
+                      " after the session's Stop",
+                  analysis.evidence({shape.first_stop, index}));
+    }
+  }
+}
+
+void check_no_stop(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    if (shape.first_stop == none) {
+      sink.report(rule,
+                  session_text(session) + ": still open at the end of the trace (" +
+                      std::to_string(session.records.size()) + " record(s), no Stop)",
+                  analysis.evidence(session.records.back()));
+    }
+  }
+}
+
+void check_counter_decrease(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  check_backwards(rule, analysis, sink, Backwards::counter);
+}
+
+void check_gigawords(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  check_backwards(rule, analysis, sink, Backwards::gigawords);
+}
+
+void check_session_time_decrease(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    std::size_t previous = none;
+    for (const auto index : shape.through) {
+      const auto& time = analysis.packets()[index].record->session_time;
+      if (!time) {
+        continue;
+      }
+      if (previous != none) {
+        const auto before = *analysis.packets()[previous].record->session_time;
+        if (*time < before) {
+          sink.report(rule,
+                      session_text(session) + ": Acct-Session-Time fell from " +
+                          std::to_string(before) + " to " + std::to_string(*time),
+                      analysis.evidence({previous, index}));
+        }
+      }
+      previous = index;
+    }
+  }
+}
+
+void check_session_time_drift(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const double tolerance = analysis.profile().options.session_time_tolerance;
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    if (shape.first_start == none) {
+      continue; // nothing to measure from
+    }
+    const double started = analysis.packets()[shape.first_start].event_time;
+    std::optional<std::uint32_t> highest;
+    for (const auto index : shape.through) {
+      const auto& view = analysis.packets()[index];
+      const auto& time = view.record->session_time;
+      if (!time || index < shape.first_start) {
+        continue;
+      }
+      if (highest && *time < *highest) {
+        continue; // a decrease, reported by its own rule
+      }
+      highest = time;
+      const double elapsed = view.event_time - started;
+      const double allowed = tolerance + 0.01 * std::fabs(elapsed);
+      if (std::fabs(*time - elapsed) > allowed) {
+        sink.report(rule,
+                    session_text(session) + ": " + status_label(analysis, index) +
+                        " says Acct-Session-Time " + std::to_string(*time) + " s but " +
+                        seconds_text(elapsed) + " passed since the Start (tolerance " +
+                        seconds_text(allowed) + ")",
+                    analysis.evidence({shape.first_start, index}));
+      }
+    }
+  }
+}
+
+void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const double fraction = analysis.profile().options.interim_tolerance;
+  for (const auto& session : analysis.sessions()) {
+    const auto interval = interim_interval(analysis, session);
+    if (!interval) {
+      continue;
+    }
+    const double slack = *interval * fraction;
+    const auto shape = shape_of(analysis, session);
+    // The first Start, the updates and the Stop, in event-time order (a late Start carries its
+    // delay in Acct-Delay-Time; repeated Starts have their own rule).
+    std::vector<std::size_t> sequence;
+    for (const auto index : shape.through) {
+      const auto status = analysis.status(index);
+      if (index == shape.first_start || status == interim || status == stop) {
+        sequence.push_back(index);
+      }
+    }
+    std::stable_sort(sequence.begin(), sequence.end(), [&](std::size_t a, std::size_t b) {
+      return analysis.packets()[a].event_time < analysis.packets()[b].event_time;
+    });
+    std::size_t previous = none;
+    for (const auto index : sequence) {
+      const auto status = analysis.status(index);
+      if (previous != none && (status == interim || status == stop)) {
+        const double gap =
+            analysis.packets()[index].event_time - analysis.packets()[previous].event_time;
+        const bool late = gap > *interval + slack;
+        const bool early = status == interim && gap < *interval - slack;
+        if (late || early) {
+          sink.report(rule,
+                      session_text(session) + ": " + status_label(analysis, index) + " " +
+                          seconds_text(gap) + " after the previous record; updates are due every " +
+                          seconds_text(*interval) + " ± " + seconds_text(slack) +
+                          (late ? " (an update is missing)" : " (too early)"),
+                      analysis.evidence({previous, index}));
+        }
+      }
+      previous = index;
+    }
+  }
+}
+
+void check_rekey_new_session(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  // (NAS, peer, framed address) -> the session holding it and the index of its first Stop.
+  struct Holder {
+    const SessionView* session;
+    std::size_t start_index;
+    std::size_t stop_index;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Holder> open;
+  std::vector<std::pair<std::size_t, const SessionView*>> starts;
+  std::map<const SessionView*, std::size_t> stops;
+  for (const auto& session : analysis.sessions()) {
+    const auto shape = shape_of(analysis, session);
+    if (shape.first_start != none) {
+      starts.emplace_back(shape.first_start, &session);
+    }
+    stops[&session] = shape.first_stop;
+  }
+  std::sort(starts.begin(), starts.end());
+  for (const auto& [index, session] : starts) {
+    const auto peer = peer_of(*analysis.packets()[index].record);
+    if (!peer) {
+      continue;
+    }
+    const std::tuple key{session->nas, peer->first, peer->second};
+    auto it = open.find(key);
+    if (it != open.end() && it->second.session != session &&
+        (it->second.stop_index == none || it->second.stop_index > index)) {
+      sink.report(rule,
+                  "peer " + peer->first + " with framed address " + peer->second + " opened " +
+                      session_text(*session) + " while session \"" +
+                      it->second.session->session_id + "\" was still open (a rekey must not " +
+                      "start a new session)",
+                  analysis.evidence({it->second.start_index, index}));
+      continue;
+    }
+    open[key] = Holder{session, index, stops[session]};
+  }
+}
+
+void check_acct_on_open(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& reset : resets(analysis)) {
+    if (!reset.later.empty()) {
+      continue; // the session went on: reported by the after-reset rule
+    }
+    sink.report(rule,
+                session_text(*reset.session) + " was open when the NAS sent " +
+                    status_label(analysis, reset.packet) +
+                    "; it ends there without a Stop (usage since its last record is lost)",
+                analysis.evidence({reset.packet, reset.session->records.back()}));
+  }
+}
+
+void check_after_acct_on(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& reset : resets(analysis)) {
+    for (const auto index : reset.later) {
+      sink.report(rule,
+                  session_text(*reset.session) + ": " + status_label(analysis, index) +
+                      " after the NAS's " + status_label(analysis, reset.packet) +
+                      " ended every session it had open",
+                  analysis.evidence({reset.packet, index}));
+    }
+  }
+}
+
+} // namespace acctlab::conformance::detail

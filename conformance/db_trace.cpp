@@ -1,0 +1,185 @@
+#include "conformance/db_trace.hpp"
+
+#include <chrono>
+#include <memory>
+#include <sqlite3.h>
+
+namespace acctlab::conformance {
+namespace {
+
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+struct Finalize {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using Db = std::unique_ptr<sqlite3, CloseDb>;
+using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
+
+Expected<Db, std::string> open(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) {
+    return Unexpected(path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
+Expected<Statement, std::string> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    return Unexpected(std::string(sqlite3_errmsg(db)));
+  }
+  return Statement(raw);
+}
+
+std::string text_column(sqlite3_stmt* statement, int column) {
+  const auto* text = sqlite3_column_text(statement, column);
+  return text ? reinterpret_cast<const char*>(text) : "";
+}
+
+std::string endpoint(const std::string& address, std::int64_t port) {
+  if (address.find(':') != std::string::npos) {
+    return "[" + address + "]:" + std::to_string(port);
+  }
+  return address + ":" + std::to_string(port);
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+Expected<Trace, std::string> load_trace_from_db(const std::string& path,
+                                                const DbTraceOptions& options) {
+  auto db = open(path, SQLITE_OPEN_READONLY);
+  if (!db) {
+    return Unexpected(db.error());
+  }
+  auto statement =
+      prepare(db->get(), "SELECT id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
+                         "verdict, file, frame, raw FROM packets "
+                         "WHERE (?1 IS NULL OR run_id = ?1) ORDER BY receive_time, id");
+  if (!statement) {
+    return Unexpected(path + ": " + statement.error());
+  }
+  if (options.run_id) {
+    sqlite3_bind_int64(statement->get(), 1, *options.run_id);
+  }
+  Trace trace;
+  trace.default_secret = options.secret;
+  trace.responses_recorded = false;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(statement->get())) == SQLITE_ROW) {
+    auto* row = statement->get();
+    TracePacket packet;
+    packet.packet_id = sqlite3_column_int64(row, 0);
+    packet.time = sqlite3_column_double(row, 1);
+    packet.source = endpoint(text_column(row, 2), sqlite3_column_int64(row, 3));
+    if (sqlite3_column_type(row, 4) != SQLITE_NULL) {
+      packet.destination = endpoint(text_column(row, 4), sqlite3_column_int64(row, 5));
+    }
+    const bool response =
+        sqlite3_column_type(row, 6) != SQLITE_NULL && sqlite3_column_int(row, 6) == 5;
+    packet.direction = response ? Direction::from_server : Direction::to_server;
+    trace.responses_recorded = trace.responses_recorded || response;
+    packet.verdict = text_column(row, 7);
+    if (sqlite3_column_type(row, 8) != SQLITE_NULL) {
+      packet.file = text_column(row, 8);
+    }
+    if (sqlite3_column_type(row, 9) != SQLITE_NULL) {
+      packet.frame = static_cast<std::uint64_t>(sqlite3_column_int64(row, 9));
+    }
+    const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(row, 10));
+    packet.raw.assign(blob, blob + sqlite3_column_bytes(row, 10));
+    trace.packets.push_back(std::move(packet));
+  }
+  if (rc != SQLITE_DONE) {
+    return Unexpected(path + ": " + sqlite3_errmsg(db->get()));
+  }
+  return trace;
+}
+
+Expected<std::int64_t, std::string> store_findings(const std::string& path, const Verdict& verdict,
+                                                   const std::string& json_report) {
+  auto db = open(path, SQLITE_OPEN_READWRITE);
+  if (!db) {
+    return Unexpected(db.error());
+  }
+  auto fail = [&](const std::string& what) {
+    sqlite3_exec(db->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    return Unexpected(path + ": " + what);
+  };
+  if (sqlite3_exec(db->get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Unexpected(path + ": " + sqlite3_errmsg(db->get()));
+  }
+  auto run = prepare(db->get(), "INSERT INTO runs (kind, started, finished, verdict, report) "
+                                "VALUES ('conform', ?1, ?1, ?2, ?3)");
+  if (!run) {
+    return fail(run.error());
+  }
+  sqlite3_bind_double(run->get(), 1, now_seconds());
+  sqlite3_bind_text(run->get(), 2, verdict.has_errors() ? "fail" : "pass", -1, SQLITE_STATIC);
+  sqlite3_bind_text(run->get(), 3, json_report.c_str(), static_cast<int>(json_report.size()),
+                    SQLITE_STATIC);
+  if (sqlite3_step(run->get()) != SQLITE_DONE) {
+    return fail(sqlite3_errmsg(db->get()));
+  }
+  const std::int64_t run_id = sqlite3_last_insert_rowid(db->get());
+
+  auto record = prepare(db->get(), "SELECT id, session_row FROM records WHERE packet_id = ?1");
+  auto insert =
+      prepare(db->get(), "INSERT INTO findings (run_id, rule_id, severity, scope, message, "
+                         "packet_id, record_id, session_id, file, frame) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  if (!record) {
+    return fail(record.error());
+  }
+  if (!insert) {
+    return fail(insert.error());
+  }
+  for (const auto& finding : verdict.findings) {
+    auto* st = insert->get();
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, finding.rule_id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, std::string(to_string(finding.severity)).c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, std::string(to_string(finding.scope)).c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, finding.message.c_str(), -1, SQLITE_TRANSIENT);
+    const auto& evidence = finding.evidence;
+    // The last stored packet is the one the finding is about (a retransmission, a late record,
+    // an answer); earlier ones are context.
+    if (!evidence.packet_ids.empty()) {
+      const auto packet_id = evidence.packet_ids.back();
+      sqlite3_bind_int64(st, 6, packet_id);
+      sqlite3_reset(record->get());
+      sqlite3_bind_int64(record->get(), 1, packet_id);
+      if (sqlite3_step(record->get()) == SQLITE_ROW) {
+        sqlite3_bind_int64(st, 7, sqlite3_column_int64(record->get(), 0));
+        if (sqlite3_column_type(record->get(), 1) != SQLITE_NULL) {
+          sqlite3_bind_int64(st, 8, sqlite3_column_int64(record->get(), 1));
+        }
+      }
+    }
+    if (!evidence.file.empty()) {
+      sqlite3_bind_text(st, 9, evidence.file.c_str(), -1, SQLITE_TRANSIENT);
+    }
+    if (!evidence.frames.empty()) {
+      sqlite3_bind_int64(st, 10, static_cast<std::int64_t>(evidence.frames.back()));
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      return fail(sqlite3_errmsg(db->get()));
+    }
+  }
+  if (sqlite3_exec(db->get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail(sqlite3_errmsg(db->get()));
+  }
+  return run_id;
+}
+
+} // namespace acctlab::conformance

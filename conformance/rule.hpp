@@ -1,0 +1,71 @@
+#pragma once
+// Rules are data: each has an id, a source (a row of the feature document's tables or an RFC
+// section), a severity, a scope and a one-line summary, plus the check that finds violations.
+// Findings are what checks produce; every report renders the same Finding list.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace acctlab::conformance {
+
+enum class Severity : std::uint8_t { info, warning, error };
+enum class Scope : std::uint8_t { packet, exchange, session };
+
+std::string_view to_string(Severity severity) noexcept;
+std::string_view to_string(Scope scope) noexcept;
+std::optional<Severity> parse_severity(std::string_view text) noexcept;
+
+/** What proves a finding: trace packets (by index), stored rows, the NAS and session, frames. */
+struct Evidence {
+  std::vector<std::size_t> packets;     // indices into the trace
+  std::vector<std::int64_t> packet_ids; // rows of the packets table, when the trace came from one
+  std::vector<std::uint32_t> identifiers;
+  std::string nas;
+  std::string session_id;
+  std::string file; // capture file, for traffic that came from one
+  std::vector<std::uint64_t> frames;
+};
+
+struct Finding {
+  std::string rule_id;
+  Severity severity = Severity::error;
+  Scope scope = Scope::packet;
+  std::string message;
+  Evidence evidence;
+};
+
+class Analysis;
+class FindingSink;
+struct Rule;
+
+/** A check looks at the whole analysed trace and reports each violation it sees to the sink. */
+using CheckFn = std::function<void(const Rule& rule, const Analysis& analysis, FindingSink& sink)>;
+
+struct Rule {
+  std::string id;
+  std::string source; // "seed Table 1 row acct-session-id", "RFC 2866 §5.5"
+  Severity severity = Severity::error;
+  Scope scope = Scope::packet;
+  std::string summary; // one line
+  std::string detail;  // optional longer explanation shown by `acctlab rules ID`
+  CheckFn check;
+};
+
+/** Collects findings; a check calls report() once per violation. */
+class FindingSink {
+public:
+  void report(const Rule& rule, std::string message, Evidence evidence);
+  /** Reports with a severity other than the rule's (e.g. an info note about a spelling). */
+  void report(const Rule& rule, Severity severity, std::string message, Evidence evidence);
+  const std::vector<Finding>& findings() const { return findings_; }
+  std::vector<Finding> take() { return std::move(findings_); }
+
+private:
+  std::vector<Finding> findings_;
+};
+
+} // namespace acctlab::conformance

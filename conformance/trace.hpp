@@ -1,0 +1,66 @@
+#pragma once
+// A Trace is what the engine checks: datagrams in the order they were seen, with time, addresses
+// and raw octets. The live server's database, the reference gateway's event log and pcap captures
+// all become Traces, so one engine gives one verdict whatever the door.
+//
+// Text form (one packet a line; `acctlab check --trace FILE` reads it, the corpus writes it):
+//   # acctlab trace
+//   secret testing123                 (for every client; or: secret 127.0.0.1 testing123)
+//   interim-interval 60               (the NAS's configured update interval, seconds)
+//   responses recorded|absent         (absent: the source kept requests only)
+//   packet 0.000 to-server 127.0.0.1:40000 127.0.0.1:1813 0404...  [file=x.pcap frame=3] [id=17]
+
+#include "radius/packet.hpp"
+#include "radius/result.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace acctlab::conformance {
+
+enum class Direction : std::uint8_t { unknown, to_server, from_server };
+std::string_view to_string(Direction direction) noexcept;
+
+struct TracePacket {
+  double time = 0; // seconds (unix time or relative; only differences matter)
+  Direction direction = Direction::unknown;
+  std::string source;      // "127.0.0.1:40000" or "[::1]:40000"
+  std::string destination; // "127.0.0.1:1813"
+  radius::Octets raw;
+  std::optional<std::string> file; // capture file and frame number, when from a capture
+  std::optional<std::uint64_t> frame;
+  std::optional<std::int64_t> packet_id; // row in the packets table, when from a database
+  std::optional<std::string> verdict;    // the server's verdict, when from a database
+};
+
+struct Trace {
+  std::vector<TracePacket> packets;
+  std::map<std::string, std::string, std::less<>> secrets; // client address (no port) -> secret
+  std::optional<std::string> default_secret;
+  /** False when the source stored requests only (a server database): skip answer checks. */
+  bool responses_recorded = true;
+  /** The NAS's configured interim interval in seconds, when known. */
+  std::optional<double> interim_interval;
+
+  /** The secret shared with the client at this address ("ip:port" or "ip"), if known. */
+  const std::string* secret_for(std::string_view client) const;
+};
+
+/** "127.0.0.1:1813" -> "127.0.0.1"; "[::1]:1813" -> "::1". */
+std::string host_part(std::string_view endpoint);
+
+struct TraceError {
+  int line = 0;
+  std::string message;
+  std::string to_string() const;
+};
+
+Expected<Trace, TraceError> parse_trace(std::string_view text);
+Expected<Trace, TraceError> load_trace_file(const std::string& path);
+std::string format_trace(const Trace& trace);
+
+} // namespace acctlab::conformance

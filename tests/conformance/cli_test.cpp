@@ -1,0 +1,92 @@
+// The acctlab binary's rules and check commands, run as a user runs them.
+
+#include "conformance/trace.hpp"
+#include "defect_corpus.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+using namespace acctlab;
+using namespace acctlab::conformance;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string output;
+};
+
+Run run(const std::string& arguments) {
+  const std::string command = std::string(ACCTLAB_BINARY_DIR) + "/acctlab " + arguments + " 2>&1";
+  Run result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+    result.output.append(buffer, n);
+  }
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string write_case(const std::string& name) {
+  for (const auto& c : corpus::all_cases()) {
+    if (c.name == name) {
+      const auto path = std::filesystem::temp_directory_path() /
+                        ("acctlab-cli-" + std::to_string(::getpid()) + "-" + name + ".trace");
+      std::ofstream(path) << format_trace(
+          corpus::build_trace(c.spec, radius::Dictionary::builtin()));
+      return path.string();
+    }
+  }
+  FAIL("no corpus case " << name);
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("acctlab rules lists and explains", "[conformance][cli]") {
+  auto listed = run("rules");
+  CHECK(listed.status == 0);
+  CHECK(listed.output.find("SES-REKEY-NEW-SESSION") != std::string::npos);
+  CHECK(listed.output.find("CISCO-START-ACCT-SESSION-ID") != std::string::npos);
+  auto one = run("rules CISCO-STOP-ACCT-OUTPUT-GIGAWORDS");
+  CHECK(one.status == 0);
+  CHECK(one.output.find("the table says 52; RFC 2869 §5.2 assigns 53") != std::string::npos);
+  auto other = run("rules --profile rfc2866 RFC2866-ANY-USER-PASSWORD");
+  CHECK(other.status == 0);
+  CHECK(other.output.find("RFC 2866 §5.13") != std::string::npos);
+  CHECK(run("rules NO-SUCH-RULE").status == 2);
+  auto bad = run("rules --profile /nonexistent/profile");
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("/nonexistent/profile") != std::string::npos);
+}
+
+TEST_CASE("acctlab check exits 1 on errors, 0 when clean", "[conformance][cli]") {
+  const auto clean = write_case("clean");
+  const auto broken = write_case("duplicate-start");
+  auto ok = run("check --trace " + clean);
+  CHECK(ok.status == 0);
+  CHECK(ok.output.find("verdict: PASS") != std::string::npos);
+  auto failed = run("check --trace " + broken);
+  CHECK(failed.status == 1);
+  CHECK(failed.output.find("FAIL SES-DUPLICATE-START") != std::string::npos);
+  CHECK(failed.output.find('\033') == std::string::npos); // not a TTY: no colour
+  auto json = run("check --report json --trace " + broken);
+  CHECK(json.status == 1);
+  CHECK(json.output.find("\"rule\":\"SES-DUPLICATE-START\"") != std::string::npos);
+  const auto xml_path = broken + ".xml";
+  auto junit = run("check --report junit --out " + xml_path + " --trace " + broken);
+  CHECK(junit.status == 1);
+  CHECK(std::filesystem::file_size(xml_path) > 0);
+  CHECK(run("check --trace /nonexistent.trace").status == 2);
+  CHECK(run("check").status == 2);
+  for (const auto& path : {clean, broken, xml_path}) {
+    std::filesystem::remove(path);
+  }
+}

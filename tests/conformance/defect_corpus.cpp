@@ -1,0 +1,477 @@
+#include "defect_corpus.hpp"
+
+#include "radius/authenticator.hpp"
+#include "radius/packet_codec.hpp"
+#include "radius/text_form.hpp"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+namespace acctlab::conformance::corpus {
+namespace {
+
+constexpr const char* server = "127.0.0.1:1813";
+
+std::string q(const std::string& text) {
+  return "\"" + text + "\"";
+}
+
+Attrs start_attrs(const std::string& session, const std::string& peer, const std::string& framed,
+                  const std::string& user) {
+  // The feature document's Start record (Accounting Start), attribute for attribute.
+  return {{"Acct-Session-Id", q(session)},
+          {"Cisco-AVPair", q("isakmp-group-id=cclient")},
+          {"Framed-IP-Address", framed},
+          {"Cisco-AVPair", q("vrf-id=cisco")},
+          {"Cisco-AVPair", q("isakmp-initiator-ip=" + peer)},
+          {"Cisco-AVPair", q("connect-progress=No Progress")},
+          {"User-Name", q(user)},
+          {"Acct-Status-Type", "Start"},
+          {"Cisco-NAS-Port", q("FastEthernet0/0.1")},
+          {"NAS-Port", "0"},
+          {"NAS-IP-Address", "10.1.1.147"},
+          {"Acct-Delay-Time", "0"}};
+}
+
+struct Usage {
+  std::uint32_t session_time;
+  std::uint64_t in_octets;
+  std::uint64_t out_octets;
+  std::uint32_t in_packets;
+  std::uint32_t out_packets;
+};
+
+Attrs update_attrs(const std::string& status, const std::string& session, const std::string& peer,
+                   const Usage& usage) {
+  // The document's Accounting Updates / Stop records.
+  Attrs attrs{{"Acct-Session-Id", q(session)},
+              {"Cisco-AVPair", q("vrf-id=cisco")},
+              {"Cisco-AVPair", q("isakmp-initiator-ip=" + peer)},
+              {"Cisco-AVPair", q("connect-progress=No Progress")},
+              {"Acct-Session-Time", std::to_string(usage.session_time)},
+              {"Acct-Input-Octets", std::to_string(usage.in_octets & 0xffffffffu)},
+              {"Acct-Output-Octets", std::to_string(usage.out_octets & 0xffffffffu)},
+              {"Acct-Input-Packets", std::to_string(usage.in_packets)},
+              {"Acct-Output-Packets", std::to_string(usage.out_packets)}};
+  if ((usage.in_octets >> 32) || (usage.out_octets >> 32)) {
+    attrs.push_back({"Acct-Input-Gigawords", std::to_string(usage.in_octets >> 32)});
+    attrs.push_back({"Acct-Output-Gigawords", std::to_string(usage.out_octets >> 32)});
+  }
+  if (status == "Stop") {
+    attrs.push_back({"Acct-Terminate-Cause", "User-Request"});
+    attrs.push_back({"Cisco-AVPair", q("disc-cause-ext=No Reason")});
+  }
+  attrs.push_back({"Acct-Status-Type", status});
+  attrs.push_back({"Cisco-NAS-Port", q("FastEthernet0/0.1")});
+  attrs.push_back({"NAS-Port", "0"});
+  attrs.push_back({"NAS-IP-Address", "10.1.1.147"});
+  attrs.push_back({"Acct-Delay-Time", "0"});
+  return attrs;
+}
+
+// Positions of the clean base's requests in Spec::requests.
+enum : std::size_t { s1_start, s2_start, s2_stop, s1_interim1, s1_interim2, s1_stop };
+
+Request at(double time, Attrs attrs) {
+  Request request;
+  request.time = time;
+  request.attrs = std::move(attrs);
+  return request;
+}
+
+std::string* find_avpair(Attrs& attrs, const std::string& name) {
+  for (auto& [key, value] : attrs) {
+    if (key == "Cisco-AVPair" && value.starts_with("\"" + name)) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+void remove_avpair(Attrs& attrs, const std::string& name) {
+  std::erase_if(attrs, [&](const auto& kv) {
+    return kv.first == "Cisco-AVPair" && kv.second.starts_with("\"" + name);
+  });
+}
+
+Case defect(std::string name, std::string rule, void (*mutate)(Spec&),
+            std::string profile = "cisco-ios-ipsec") {
+  Case c{std::move(name), std::move(profile), std::move(rule), clean_spec()};
+  mutate(c.spec);
+  return c;
+}
+
+Case clean(std::string name, void (*mutate)(Spec&), std::string profile = "cisco-ios-ipsec") {
+  Case c{std::move(name), std::move(profile), std::nullopt, clean_spec()};
+  mutate(c.spec);
+  return c;
+}
+
+std::size_t attribute_offset(const radius::Octets& wire, std::uint8_t type) {
+  std::size_t offset = radius::header_size;
+  while (offset + 2 <= wire.size()) {
+    if (wire[offset] == type) {
+      return offset;
+    }
+    offset += std::max<std::size_t>(wire[offset + 1], 2);
+  }
+  return 0;
+}
+
+} // namespace
+
+std::string* find(Attrs& attrs, const std::string& name) {
+  for (auto& [key, value] : attrs) {
+    if (key == name) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+void set(Attrs& attrs, const std::string& name, const std::string& value) {
+  if (auto* existing = find(attrs, name)) {
+    *existing = value;
+  } else {
+    attrs.push_back({name, value});
+  }
+}
+
+void remove(Attrs& attrs, const std::string& name) {
+  std::erase_if(attrs, [&](const auto& kv) { return kv.first == name; });
+}
+
+Spec clean_spec() {
+  Spec spec;
+  spec.requests.resize(6);
+  spec.requests[s1_start] = at(0, start_attrs("00000001", "11.1.2.2", "10.13.13.1", "joe@cclient"));
+  spec.requests[s2_start] =
+      at(10, start_attrs("00000002", "11.1.2.3", "10.13.13.2", "ann@cclient"));
+  spec.requests[s2_stop] =
+      at(40, update_attrs("Stop", "00000002", "11.1.2.3", {30, 1200, 2400, 10, 20}));
+  spec.requests[s1_interim1] =
+      at(60, update_attrs("Interim-Update", "00000001", "11.1.2.2", {60, 608, 608, 4, 4}));
+  spec.requests[s1_interim2] = at(
+      120, update_attrs("Interim-Update", "00000001", "11.1.2.2", {120, 90000, 91000, 600, 610}));
+  spec.requests[s1_stop] =
+      at(150, update_attrs("Stop", "00000001", "11.1.2.2", {150, 152608, 152608, 1004, 1004}));
+  return spec;
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  // Packet scope: the profile's presence rows.
+  cases.push_back(defect("missing-required-attribute", "CISCO-START-NAS-PORT",
+                         [](Spec& s) { remove(s.requests[s1_start].attrs, "NAS-Port"); }));
+  cases.push_back(defect("repeated-attribute", "CISCO-STOP-ACCT-DELAY-TIME", [](Spec& s) {
+    s.requests[s1_stop].attrs.push_back({"Acct-Delay-Time", "0"});
+  }));
+  cases.push_back(defect("forbidden-user-password", "CISCO-ANY-USER-PASSWORD", [](Spec& s) {
+    s.requests[s1_start].attrs.push_back({"User-Password", "\"secret\""});
+  }));
+  cases.push_back(defect("forbidden-state", "CISCO-ANY-STATE", [](Spec& s) {
+    s.requests[s1_interim1].attrs.push_back({"State", "0x01020304"});
+  }));
+  cases.push_back(defect("forbidden-reply-message", "CISCO-ANY-REPLY-MESSAGE", [](Spec& s) {
+    s.requests[s2_stop].attrs.push_back({"Reply-Message", "\"bye\""});
+  }));
+  cases.push_back(defect("usage-in-start", "CISCO-START-ACCT-INPUT-OCTETS", [](Spec& s) {
+    s.requests[s1_start].attrs.push_back({"Acct-Input-Octets", "0"});
+  }));
+  cases.push_back(defect("update-without-counter", "CISCO-INTERIM-ACCT-INPUT-PACKETS", [](Spec& s) {
+    remove(s.requests[s1_interim1].attrs, "Acct-Input-Packets");
+  }));
+  cases.push_back(
+      defect("start-without-peer", "CISCO-START-AVPAIR-ISAKMP-INITIATOR-IP",
+             [](Spec& s) { remove_avpair(s.requests[s2_start].attrs, "isakmp-init"); }));
+  cases.push_back(defect("missing-status-type", "CISCO-ANY-ACCT-STATUS-TYPE",
+                         [](Spec& s) { remove(s.requests[s2_stop].attrs, "Acct-Status-Type"); }));
+  // Packet scope: built-in rules.
+  cases.push_back(defect("wrong-integer-length", "PKT-VALUE-LENGTH",
+                         [](Spec& s) { set(s.requests[s1_stop].attrs, "NAS-Port", "0x0000"); }));
+  cases.push_back(defect("wrong-address-length", "PKT-VALUE-LENGTH", [](Spec& s) {
+    set(s.requests[s2_start].attrs, "Framed-IP-Address", "0x0a0d0d");
+  }));
+  cases.push_back(defect("unknown-nas-port-type", "PKT-ENUM-VALUE", [](Spec& s) {
+    s.requests[s1_start].attrs.push_back({"NAS-Port-Type", "99"});
+  }));
+  cases.push_back(defect("unknown-terminate-cause", "PKT-ENUM-VALUE", [](Spec& s) {
+    set(s.requests[s2_stop].attrs, "Acct-Terminate-Cause", "99");
+  }));
+  cases.push_back(defect("unknown-status-type", "PKT-ENUM-VALUE", [](Spec& s) {
+    set(s.requests[s2_stop].attrs, "Acct-Status-Type", "42");
+  }));
+  cases.push_back(defect("terminate-cause-none", "PKT-TERMINATE-CAUSE-ZERO", [](Spec& s) {
+    set(s.requests[s1_stop].attrs, "Acct-Terminate-Cause", "0");
+  }));
+  cases.push_back(defect(
+      "no-nas-identity", "PKT-NAS-IDENTITY",
+      [](Spec& s) {
+        remove(s.requests[s2_start].attrs, "NAS-IP-Address");
+        remove(s.requests[s2_stop].attrs, "NAS-IP-Address");
+      },
+      "rfc2866"));
+  cases.push_back(defect("avpair-without-separator", "PKT-CISCO-AVPAIR-SYNTAX", [](Spec& s) {
+    *find_avpair(s.requests[s1_interim1].attrs, "vrf-id") = q("vrf-id cisco");
+  }));
+  cases.push_back(defect("bad-request-authenticator", "PKT-REQUEST-AUTHENTICATOR", [](Spec& s) {
+    s.requests[s1_interim2].corrupt_request_authenticator = true;
+  }));
+  cases.push_back(defect("bad-message-authenticator", "PKT-MESSAGE-AUTHENTICATOR", [](Spec& s) {
+    s.requests[s2_start].attrs.push_back({"Message-Authenticator", "0x" + std::string(32, '0')});
+    s.requests[s2_start].corrupt_message_authenticator = true;
+  }));
+  cases.push_back(defect("malformed-datagram", "PKT-MALFORMED", [](Spec& s) {
+    // Length 30 with an attribute claiming 20 octets: runs past the packet.
+    radius::Octets raw(30, 0);
+    raw[0] = 4;
+    raw[1] = 99;
+    raw[3] = 30;
+    raw[20] = 44;
+    raw[21] = 20;
+    s.extra.push_back({5, Direction::to_server, "127.0.0.1:40001", server, raw});
+  }));
+  cases.push_back(defect("access-request-to-accounting", "PKT-UNEXPECTED-CODE", [](Spec& s) {
+    radius::Octets raw(20, 0);
+    raw[0] = 1;
+    raw[1] = 77;
+    raw[3] = 20;
+    s.extra.push_back({7, Direction::to_server, "127.0.0.1:40001", server, raw});
+  }));
+  // Exchange scope.
+  cases.push_back(defect("unanswered-request", "EXC-UNANSWERED",
+                         [](Spec& s) { s.requests[s2_stop].answered = false; }));
+  cases.push_back(defect("bad-response-authenticator", "EXC-RESPONSE-AUTHENTICATOR", [](Spec& s) {
+    s.requests[s1_start].corrupt_response_authenticator = true;
+  }));
+  cases.push_back(defect("wrong-response-code", "EXC-RESPONSE-CODE",
+                         [](Spec& s) { s.requests[s1_interim1].response_code = 2; }));
+  cases.push_back(
+      defect("slow-answer", "EXC-LATENCY", [](Spec& s) { s.requests[s1_interim2].latency = 2.5; }));
+  cases.push_back(defect("stray-response", "EXC-UNMATCHED-RESPONSE", [](Spec& s) {
+    radius::Octets raw(20, 0);
+    raw[0] = 5;
+    raw[1] = 200;
+    raw[3] = 20;
+    s.extra.push_back({20, Direction::from_server, server, "127.0.0.1:40001", raw});
+  }));
+  cases.push_back(defect("changed-retransmission-same-id", "RFC5080-CHANGED-SAME-ID", [](Spec& s) {
+    auto& first = s.requests[s1_interim1];
+    first.identifier = 40;
+    first.answered = false;
+    Request again = first;
+    again.time += 3;
+    again.answered = true;
+    set(again.attrs, "Acct-Delay-Time", "3");
+    s.requests.push_back(again);
+  }));
+  cases.push_back(defect("unchanged-resend-new-id", "RFC5080-RESEND-NEW-ID", [](Spec& s) {
+    auto& first = s.requests[s1_interim1];
+    first.identifier = 40;
+    first.answered = false;
+    Request again = first;
+    again.time += 3;
+    again.identifier = 41;
+    again.answered = true;
+    s.requests.push_back(again);
+  }));
+  // Session scope.
+  cases.push_back(defect("duplicate-start", "SES-DUPLICATE-START", [](Spec& s) {
+    Request again = s.requests[s1_start];
+    again.time = 30;
+    *find_avpair(again.attrs, "connect-progress") = q("connect-progress=Call Up");
+    s.requests.push_back(again);
+  }));
+  cases.push_back(defect(
+      "stop-without-start", "SES-NO-START",
+      [](Spec& s) { s.requests.erase(s.requests.begin() + s2_start); }, "rfc2866"));
+  cases.push_back(defect("update-without-start", "SES-NO-START",
+                         [](Spec& s) { s.requests.erase(s.requests.begin() + s1_start); }));
+  cases.push_back(defect("interim-before-start", "SES-ORDER", [](Spec& s) {
+    // The Start reaches the server after the first update; its Acct-Delay-Time keeps its event
+    // time at 0, so only the order is wrong.
+    auto& start = s.requests[s1_start];
+    start.time = 61;
+    set(start.attrs, "Acct-Delay-Time", "61");
+  }));
+  cases.push_back(defect("decreasing-counter", "SES-COUNTER-DECREASE", [](Spec& s) {
+    set(s.requests[s1_interim2].attrs, "Acct-Input-Octets", "300");
+  }));
+  cases.push_back(defect("decreasing-packets", "SES-COUNTER-DECREASE", [](Spec& s) {
+    set(s.requests[s1_stop].attrs, "Acct-Output-Packets", "100");
+  }));
+  cases.push_back(defect("decreasing-session-time", "SES-SESSION-TIME-DECREASE", [](Spec& s) {
+    set(s.requests[s1_interim2].attrs, "Acct-Session-Time", "50");
+  }));
+  cases.push_back(defect("session-time-drift", "SES-SESSION-TIME-DRIFT", [](Spec& s) {
+    set(s.requests[s1_interim2].attrs, "Acct-Session-Time", "140");
+  }));
+  cases.push_back(defect("gigawords-not-carried", "SES-GIGAWORDS", [](Spec& s) {
+    set(s.requests[s1_interim1].attrs, "Acct-Input-Octets", "4294967000");
+    set(s.requests[s1_interim2].attrs, "Acct-Input-Octets", "1000");
+    set(s.requests[s1_stop].attrs, "Acct-Input-Octets", "2000");
+  }));
+  cases.push_back(defect("record-after-stop", "SES-AFTER-STOP", [](Spec& s) {
+    s.requests.push_back(at(160, update_attrs("Interim-Update", "00000001", "11.1.2.2",
+                                              {160, 152608, 152608, 1004, 1004})));
+  }));
+  cases.push_back(defect("second-stop", "SES-AFTER-STOP", [](Spec& s) {
+    Request again = s.requests[s2_stop];
+    again.time = 45;
+    set(again.attrs, "Acct-Session-Time", "35");
+    s.requests.push_back(again);
+  }));
+  cases.push_back(defect("missed-interim", "SES-INTERIM-CADENCE",
+                         [](Spec& s) { s.requests.erase(s.requests.begin() + s1_interim2); }));
+  cases.push_back(defect("early-interim", "SES-INTERIM-CADENCE", [](Spec& s) {
+    s.requests[s1_interim1].time = 30;
+    set(s.requests[s1_interim1].attrs, "Acct-Session-Time", "30");
+  }));
+  cases.push_back(defect("rekey-opens-session", "SES-REKEY-NEW-SESSION", [](Spec& s) {
+    s.requests.push_back(at(70, start_attrs("00000003", "11.1.2.2", "10.13.13.1", "joe@cclient")));
+    s.requests.push_back(
+        at(100, update_attrs("Stop", "00000003", "11.1.2.2", {30, 100, 100, 1, 1})));
+  }));
+  cases.push_back(defect("accounting-on-with-open-session", "SES-ACCT-ON-OPEN", [](Spec& s) {
+    s.requests.erase(s.requests.begin() + s1_stop);
+    s.requests.push_back(at(130, {{"Acct-Status-Type", "Accounting-On"},
+                                  {"Acct-Session-Id", q("00000000")},
+                                  {"NAS-IP-Address", "10.1.1.147"},
+                                  {"Acct-Delay-Time", "0"}}));
+  }));
+  cases.push_back(defect("record-after-accounting-off", "SES-AFTER-ACCT-ON", [](Spec& s) {
+    s.requests.push_back(at(130, {{"Acct-Status-Type", "Accounting-Off"},
+                                  {"Acct-Session-Id", q("00000000")},
+                                  {"NAS-IP-Address", "10.1.1.147"},
+                                  {"Acct-Delay-Time", "0"}}));
+  }));
+
+  // Clean variants: none may produce an error or a warning.
+  cases.push_back(clean("clean", [](Spec&) {}));
+  cases.push_back(clean(
+      "clean-rfc2866", [](Spec&) {}, "rfc2866"));
+  cases.push_back(clean("ios-spelling-initator", [](Spec& s) {
+    for (auto& request : s.requests) {
+      if (auto* pair = find_avpair(request.attrs, "isakmp-initiator-ip")) {
+        pair->replace(1, 19, "isakmp-initator-ip");
+      }
+    }
+  }));
+  cases.push_back(
+      clean("stop-only-session", [](Spec& s) { s.requests.erase(s.requests.begin() + s2_start); }));
+  cases.push_back(clean("identical-retransmission", [](Spec& s) {
+    auto& first = s.requests[s1_interim1];
+    first.answered = false;
+    first.identifier = 40;
+    Request again = first;
+    again.time += 3;
+    again.answered = true;
+    s.requests.push_back(again);
+  }));
+  cases.push_back(clean("changed-retransmission-new-id", [](Spec& s) {
+    auto& first = s.requests[s1_interim1];
+    first.answered = false;
+    first.identifier = 40;
+    Request again = first;
+    again.time += 3;
+    again.identifier = 41;
+    again.answered = true;
+    set(again.attrs, "Acct-Delay-Time", "3");
+    s.requests.push_back(again);
+  }));
+  cases.push_back(clean("gigawords-carried", [](Spec& s) {
+    set(s.requests[s1_interim1].attrs, "Acct-Input-Octets", "4294967000");
+    for (const auto index : {s1_interim2, s1_stop}) {
+      auto& attrs = s.requests[index].attrs;
+      set(attrs, "Acct-Input-Octets", index == s1_stop ? "2000" : "1000");
+      set(attrs, "Acct-Input-Gigawords", "1");
+      set(attrs, "Acct-Output-Gigawords", "0");
+    }
+  }));
+  cases.push_back(clean("valid-message-authenticator", [](Spec& s) {
+    s.requests[s2_start].attrs.push_back({"Message-Authenticator", "0x" + std::string(32, '0')});
+  }));
+  cases.push_back(clean("accounting-on-after-stops", [](Spec& s) {
+    s.requests.push_back(at(170, {{"Acct-Status-Type", "Accounting-On"},
+                                  {"Acct-Session-Id", q("00000000")},
+                                  {"NAS-IP-Address", "10.1.1.147"},
+                                  {"Acct-Delay-Time", "0"}}));
+  }));
+  cases.push_back(clean("rekey-after-stop-reuses-address", [](Spec& s) {
+    s.requests.push_back(at(200, start_attrs("00000003", "11.1.2.2", "10.13.13.1", "joe@cclient")));
+    s.requests.push_back(
+        at(230, update_attrs("Stop", "00000003", "11.1.2.2", {30, 100, 100, 1, 1})));
+  }));
+  return cases;
+}
+
+Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
+  Trace trace;
+  trace.default_secret = spec.secret;
+  trace.interim_interval = spec.interim_interval;
+  std::vector<const Request*> order;
+  for (const auto& request : spec.requests) {
+    order.push_back(&request);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Request* a, const Request* b) { return a->time < b->time; });
+  std::map<std::string, unsigned> next_id;
+  for (const auto* request : order) {
+    unsigned& counter = next_id.try_emplace(request->client, 1).first->second;
+    const std::uint8_t id = request->identifier.value_or(static_cast<std::uint8_t>(counter++));
+    std::string text = "Accounting-Request id=" + std::to_string(id) + " {";
+    for (std::size_t i = 0; i < request->attrs.size(); ++i) {
+      text += (i ? ", " : " ") + request->attrs[i].first + " = " + request->attrs[i].second;
+    }
+    text += " }";
+    auto packet = radius::parse_packet_text(text, dict);
+    if (!packet) {
+      throw std::runtime_error("corpus: " + packet.error().message + " in " + text);
+    }
+    auto wire = radius::encode_packet(*packet, dict);
+    radius::sign_request(wire, spec.secret);
+    if (request->corrupt_message_authenticator) {
+      const auto offset = attribute_offset(wire, radius::message_authenticator_type);
+      wire[offset + 2] ^= 0x5a;
+      // Re-sign the Request Authenticator only, so the HMAC alone is wrong.
+      std::fill(wire.begin() + 4, wire.begin() + 20, 0);
+      const radius::Octets secret(spec.secret.begin(), spec.secret.end());
+      const auto digest = radius::md5({wire, secret});
+      std::copy(digest.begin(), digest.end(), wire.begin() + 4);
+    }
+    if (request->corrupt_request_authenticator) {
+      wire[4] ^= 0xff;
+    }
+    radius::Authenticator request_auth{};
+    std::copy(wire.begin() + 4, wire.begin() + 20, request_auth.begin());
+    trace.packets.push_back(
+        {request->time, Direction::to_server, request->client, server, wire, {}, {}, {}, {}});
+    if (request->answered) {
+      radius::Packet answer(static_cast<radius::Code>(request->response_code), id);
+      auto reply = radius::encode_packet(answer, dict);
+      radius::sign_response(reply, request_auth, spec.secret);
+      if (request->corrupt_response_authenticator) {
+        reply[4] ^= 0xff;
+      }
+      trace.packets.push_back({request->time + request->latency,
+                               Direction::from_server,
+                               server,
+                               request->client,
+                               reply,
+                               {},
+                               {},
+                               {},
+                               {}});
+    }
+  }
+  for (const auto& raw : spec.extra) {
+    trace.packets.push_back(
+        {raw.time, raw.direction, raw.source, raw.destination, raw.raw, {}, {}, {}, {}});
+  }
+  std::stable_sort(trace.packets.begin(), trace.packets.end(),
+                   [](const TracePacket& a, const TracePacket& b) { return a.time < b.time; });
+  return trace;
+}
+
+} // namespace acctlab::conformance::corpus

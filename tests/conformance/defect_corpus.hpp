@@ -1,0 +1,68 @@
+#pragma once
+// The defect corpus: traces with one known defect each, built from a clean Cisco IOS IPsec
+// accounting exchange (the feature document's Start / Interim / Stop, answered by a server), and
+// clean variants that must produce no error or warning.
+
+#include "conformance/trace.hpp"
+#include "radius/dictionary.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace acctlab::conformance::corpus {
+
+using Attrs = std::vector<std::pair<std::string, std::string>>; // name, value in text form
+
+/** One Accounting-Request to send, and how the server side of the trace answers it. */
+struct Request {
+  double time = 0;
+  std::string client = "127.0.0.1:40001";
+  std::optional<std::uint8_t> identifier; // default: the client's next one
+  Attrs attrs;
+  bool answered = true;
+  double latency = 0.003;
+  int response_code = 5;
+  bool corrupt_request_authenticator = false;
+  bool corrupt_message_authenticator = false;
+  bool corrupt_response_authenticator = false;
+};
+
+struct RawPacket {
+  double time = 0;
+  Direction direction = Direction::to_server;
+  std::string source;
+  std::string destination;
+  radius::Octets raw;
+};
+
+struct Spec {
+  std::vector<Request> requests;
+  std::vector<RawPacket> extra;
+  std::string secret = "testing123";
+  std::optional<double> interim_interval = 60;
+};
+
+struct Case {
+  std::string name;
+  std::string profile;                      // profile name
+  std::optional<std::string> expected_rule; // nullopt: a clean trace
+  Spec spec;
+};
+
+/** Value of the first attribute named name, or nullptr. */
+std::string* find(Attrs& attrs, const std::string& name);
+void set(Attrs& attrs, const std::string& name, const std::string& value);
+void remove(Attrs& attrs, const std::string& name);
+
+/** The clean base: two sessions (Start, 2 x Interim, Stop; Start, Stop), all answered. */
+Spec clean_spec();
+
+/** Every case: the defects (at least 25 kinds) and the clean variants. */
+std::vector<Case> all_cases();
+
+/** Encodes, signs and answers a spec into a Trace. */
+Trace build_trace(const Spec& spec, const radius::Dictionary& dict);
+
+} // namespace acctlab::conformance::corpus
