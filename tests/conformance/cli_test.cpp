@@ -90,3 +90,20 @@ TEST_CASE("acctlab check exits 1 on errors, 0 when clean", "[conformance][cli]")
     std::filesystem::remove(path);
   }
 }
+
+TEST_CASE("acctlab conform runs a scenario end to end", "[conformance][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("acctlab-cli-conform-" + std::to_string(::getpid()));
+  auto ok = run("conform --scenario one-session --scenario rekeys --work-dir " + dir.string());
+  CHECK(ok.status == 0);
+  CHECK(ok.output.find("PASS one-session") != std::string::npos);
+  CHECK(ok.output.find("PASS rekeys") != std::string::npos);
+  CHECK(ok.output.find("2 of 2 scenario(s) passed") != std::string::npos);
+  CHECK(std::filesystem::exists(dir / "one-session-1.db"));
+  auto junit = run("conform --scenario stop-only --report junit --work-dir " + dir.string());
+  CHECK(junit.status == 0);
+  CHECK(junit.output.find("<testsuite name=\"stop-only: pipeline\"") != std::string::npos);
+  CHECK(run("conform --scenario no-such-scenario").status == 2);
+  CHECK(run("conform").status == 2);
+  std::filesystem::remove_all(dir);
+}

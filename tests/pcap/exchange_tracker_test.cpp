@@ -253,14 +253,12 @@ TEST_CASE("Memory is bounded by open exchanges, not by the number seen", "[pcap]
   CHECK(f.tracker.open_exchanges() == 0);
 }
 
-TEST_CASE("The clients file reader takes FreeRADIUS syntax and rejects bad entries",
-          "[pcap][secrets]") {
+TEST_CASE("Secrets come from clients.conf through the server's parser", "[pcap][secrets]") {
   std::string error;
   auto secrets = ClientSecrets::parse(R"(# comment
 client nas1 {
     ipaddr = 192.0.2.10
     secret = "s3cret with spaces"
-    shortname = nas1
     limit {
         max_connections = 16
     }
@@ -277,17 +275,20 @@ client wide {
                                       "clients.conf", error);
   INFO(error);
   REQUIRE(secrets);
-  CHECK(secrets->entries().size() == 3);
+  CHECK(secrets->clients().clients().size() == 3);
   CHECK(secrets->find(*IpAddress::parse("192.0.2.10"))->secret == "s3cret with spaces");
-  CHECK(secrets->find(*IpAddress::parse("192.0.2.11"))->secret == "wide");
+  CHECK(secrets->find(*IpAddress::parse("192.0.2.11"))->secret == "wide"); // longest prefix
   CHECK(secrets->find(*IpAddress::parse("2001:db8::5"))->secret == "six");
   CHECK(secrets->find(*IpAddress::parse("203.0.113.1")) == nullptr);
+  CHECK(secrets->find(IpAddress{}) == nullptr);
 
+  // Errors name the file and the line.
   CHECK_FALSE(ClientSecrets::parse("client x {\n ipaddr = 1.2.3.4\n}\n", "c.conf", error));
-  CHECK(error == "c.conf:1: client 'x' has no secret");
+  CHECK(error.rfind("c.conf:1: ", 0) == 0);
+  CHECK(error.find("secret") != std::string::npos);
   CHECK_FALSE(
       ClientSecrets::parse("\nclient y {\n ipaddr = nonsense\n secret = s\n}\n", "c.conf", error));
-  CHECK(error == "c.conf:2: client 'y': bad address 'nonsense'");
-  CHECK_FALSE(ClientSecrets::parse("client z {\n secret = s\n", "c.conf", error));
-  CHECK(error == "c.conf:1: section 'client' is not closed");
+  CHECK(error.rfind("c.conf:3: ", 0) == 0);
+  CHECK_FALSE(ClientSecrets::load("/nonexistent/clients.conf", error));
+  CHECK(error.find("/nonexistent/clients.conf") == 0);
 }
