@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <unistd.h>
 
 namespace acctlab::cli {
@@ -110,6 +111,7 @@ void install_check(CLI::App& app, int& exit_code) {
     std::string trace;
     std::string db;
     std::vector<std::string> pcap;
+    std::string events;
     std::string profile = default_profile;
     std::string secret;
     std::int64_t run = 0;
@@ -128,9 +130,14 @@ void install_check(CLI::App& app, int& exit_code) {
   auto* db_option = cmd->add_option("--db", options->db, "An acctlab serve database");
   auto* pcap_option =
       cmd->add_option("--pcap", options->pcap, "Capture files (pcap or pcapng), merged in time");
+  auto* events_option = cmd->add_option(
+      "--events", options->events, "A reference gateway's event log (acctlab gateway --events)");
   trace_option->excludes(db_option);
   pcap_option->excludes(trace_option);
   pcap_option->excludes(db_option);
+  events_option->excludes(trace_option);
+  events_option->excludes(db_option);
+  events_option->excludes(pcap_option);
   cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
   cmd->add_option("--secret", options->secret, "Shared secret: verify authenticators");
   cmd->add_option("--run", options->run, "With --db: only this run's packets");
@@ -149,9 +156,10 @@ void install_check(CLI::App& app, int& exit_code) {
               "  acctlab check --trace lab.trace --report junit --out conformance.xml\n"
               "  acctlab check --pcap lab.pcapng --secret testing123 --interim-interval 60");
   cmd->callback([options, &exit_code] {
-    const int sources = !options->trace.empty() + !options->db.empty() + !options->pcap.empty();
+    const int sources = !options->trace.empty() + !options->db.empty() + !options->pcap.empty() +
+                        !options->events.empty();
     if (sources != 1) {
-      std::cerr << "acctlab check: give --trace FILE, --db FILE or --pcap FILE...\n";
+      std::cerr << "acctlab check: give --trace FILE, --db FILE, --pcap FILE... or --events FILE\n";
       exit_code = 2;
       return;
     }
@@ -163,6 +171,18 @@ void install_check(CLI::App& app, int& exit_code) {
       if (!loaded) {
         std::cerr << "acctlab check: " << options->trace << ": " << loaded.error().to_string()
                   << '\n';
+        exit_code = 2;
+        return;
+      }
+      trace = std::move(loaded).value();
+    } else if (!options->events.empty()) {
+      std::ifstream in(options->events, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      auto loaded = in ? trace_from_event_log(text.str())
+                       : Expected<Trace, std::string>(Unexpected(std::string("cannot read")));
+      if (!loaded) {
+        std::cerr << "acctlab check: " << options->events << ": " << loaded.error() << '\n';
         exit_code = 2;
         return;
       }
