@@ -106,9 +106,16 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
 
   // Sessions: the first transmission of each exchange, by NAS and Acct-Session-Id, in order.
   // Accounting-On/Off describe the NAS, not a session (RFC 2866 §5.1).
+  // A record broadcast to several servers, or moved to another server by failover, is one
+  // record of its session: keep the first copy (same NAS and content apart from Acct-Delay-Time).
+  std::unordered_map<std::string, std::size_t> record_copies;
   for (std::size_t i = 0; i < packets_.size(); ++i) {
     const auto& view = packets_[i];
     if (!view.request || exchanges_[view.exchange].transmissions.front() != i) {
+      continue;
+    }
+    if (!record_copies.try_emplace(view.nas_key + '\x1e' + content_key(*view.packet, delay_key), i)
+             .second) {
       continue;
     }
     const auto st = view.record->status_type;
