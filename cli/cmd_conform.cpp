@@ -6,6 +6,7 @@
 #include "conformance/catalog.hpp"
 #include "conformance/db_trace.hpp"
 #include "conformance/engine.hpp"
+#include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/report.hpp"
 #include "conformance/tester.hpp"
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <unistd.h>
 
 namespace acctlab::cli {
@@ -108,6 +110,8 @@ void install_check(CLI::App& app, int& exit_code) {
   struct Options {
     std::string trace;
     std::string db;
+    std::vector<std::string> pcap;
+    std::string events;
     std::string profile = default_profile;
     std::string secret;
     std::int64_t run = 0;
@@ -124,7 +128,16 @@ void install_check(CLI::App& app, int& exit_code) {
   auto* trace_option =
       cmd->add_option("--trace", options->trace, "A trace file (acctlab trace format)");
   auto* db_option = cmd->add_option("--db", options->db, "An acctlab serve database");
+  auto* pcap_option =
+      cmd->add_option("--pcap", options->pcap, "Capture files (pcap or pcapng), merged in time");
+  auto* events_option = cmd->add_option(
+      "--events", options->events, "A reference gateway's event log (acctlab gateway --events)");
   trace_option->excludes(db_option);
+  pcap_option->excludes(trace_option);
+  pcap_option->excludes(db_option);
+  events_option->excludes(trace_option);
+  events_option->excludes(db_option);
+  events_option->excludes(pcap_option);
   cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
   cmd->add_option("--secret", options->secret, "Shared secret: verify authenticators");
   cmd->add_option("--run", options->run, "With --db: only this run's packets");
@@ -140,10 +153,13 @@ void install_check(CLI::App& app, int& exit_code) {
   add_dictionary_option(*cmd, options->dictionary);
   cmd->footer("Exit status: 0 when no error-severity finding, 1 when there is one, 2 on bad "
               "input.\nExamples:\n  acctlab check --db acctlab.db --profile cisco-ios-ipsec\n"
-              "  acctlab check --trace lab.trace --report junit --out conformance.xml");
+              "  acctlab check --trace lab.trace --report junit --out conformance.xml\n"
+              "  acctlab check --pcap lab.pcapng --secret testing123 --interim-interval 60");
   cmd->callback([options, &exit_code] {
-    if (options->trace.empty() == options->db.empty()) {
-      std::cerr << "acctlab check: give --trace FILE or --db FILE\n";
+    const int sources = !options->trace.empty() + !options->db.empty() + !options->pcap.empty() +
+                        !options->events.empty();
+    if (sources != 1) {
+      std::cerr << "acctlab check: give --trace FILE, --db FILE, --pcap FILE... or --events FILE\n";
       exit_code = 2;
       return;
     }
@@ -159,6 +175,28 @@ void install_check(CLI::App& app, int& exit_code) {
         return;
       }
       trace = std::move(loaded).value();
+    } else if (!options->events.empty()) {
+      std::ifstream in(options->events, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      auto loaded = in ? trace_from_event_log(text.str())
+                       : Expected<Trace, std::string>(Unexpected(std::string("cannot read")));
+      if (!loaded) {
+        std::cerr << "acctlab check: " << options->events << ": " << loaded.error() << '\n';
+        exit_code = 2;
+        return;
+      }
+      trace = std::move(loaded).value();
+    } else if (!options->pcap.empty()) {
+      auto loaded = load_trace_from_pcap(options->pcap);
+      for (const auto& error : loaded.errors) {
+        std::cerr << "acctlab check: " << error << '\n';
+      }
+      if (!loaded.errors.empty() && loaded.trace.packets.empty()) {
+        exit_code = 2;
+        return;
+      }
+      trace = std::move(loaded.trace);
     } else {
       DbTraceOptions db_options;
       if (options->run > 0) {

@@ -219,20 +219,36 @@ void ExchangeTracker::remove(std::uint32_t index) {
   --live_;
 }
 
-// Each open exchange has one entry in expiries_, roughly in time order. An exchange stays one
-// timeout after its latest transmission: unanswered by then it is lost; answered, it is kept that
-// long so that duplicates of either packet are recognised.
+// An exchange stays one timeout after its latest transmission: unanswered by then it is lost;
+// answered, it is kept that long so that duplicates of either packet are recognised. Each
+// exchange gets one entry, at creation, in the time-ordered FIFO expiries_; one retransmitted
+// since moves to the heap extended_ with its later deadline (rare, so the heap stays small).
+// Both are drained in deadline order, so an exchange expires at the first packet at or after
+// its deadline, whatever the order of the others.
 void ExchangeTracker::expire(std::int64_t now_ns) {
-  while (!expiries_.empty() && expiries_.front().deadline_ns <= now_ns) {
-    const Expiry e = expiries_.front();
-    expiries_.pop_front();
+  for (;;) {
+    const bool fifo = !expiries_.empty() && expiries_.front().deadline_ns <= now_ns;
+    const bool heap = !extended_.empty() && extended_.front().deadline_ns <= now_ns;
+    if (!fifo && !heap) {
+      return;
+    }
+    Expiry e;
+    if (fifo && (!heap || expiries_.front().deadline_ns <= extended_.front().deadline_ns)) {
+      e = expiries_.front();
+      expiries_.pop_front();
+    } else {
+      std::pop_heap(extended_.begin(), extended_.end(), std::greater<>{});
+      e = extended_.back();
+      extended_.pop_back();
+    }
     Exchange& ex = exchanges_[e.slot];
     if (!ex.in_use || ex.generation != e.generation) {
       continue; // closed earlier (its Identifier was reused)
     }
     const std::int64_t due = ex.last_ns + options_.timeout_ns;
     if (due > now_ns) {
-      expiries_.push_back({e.slot, e.generation, due}); // retransmitted since: wait again
+      extended_.push_back({e.slot, e.generation, due});
+      std::push_heap(extended_.begin(), extended_.end(), std::greater<>{});
     } else {
       close(e.slot, false);
     }
@@ -531,6 +547,7 @@ void ExchangeTracker::finish() {
     }
   }
   expiries_.clear();
+  extended_.clear();
 }
 
 std::string_view ExchangeTracker::csv_header() {

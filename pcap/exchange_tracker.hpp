@@ -146,6 +146,7 @@ private:
     std::uint32_t slot;
     std::uint32_t generation;
     std::int64_t deadline_ns;
+    bool operator>(const Expiry& other) const { return deadline_ns > other.deadline_ns; }
   };
 
   // An open-addressing cell: slab index + 1 (0 when empty) and the key's 32-bit hash, so probes
@@ -182,7 +183,8 @@ private:
   std::vector<Cell> table_;
   std::size_t live_ = 0;
   std::size_t peak_live_ = 0;
-  std::deque<Expiry> expiries_;
+  std::deque<Expiry> expiries_;  // one per exchange, at creation: in time order
+  std::vector<Expiry> extended_; // min-heap of deadlines pushed back by retransmissions
   std::vector<Event> events_;
   std::array<std::uint64_t, event_kind_count> event_counts_{};
   std::array<std::uint64_t, 32> decode_errors_{};

@@ -576,6 +576,13 @@ std::string usage_page(const json::object& r, const QueryParams& params) {
   select("group", "Group by", get_str(r, "group"), {"user", "nas", "peer"});
   select("period", "Period", get_str(r, "period"), {"hour", "day", "month"});
   b += "<button type=\"submit\">Show</button> <a href=\"/usage\">reset</a></form>";
+  if (f.contains("default_range")) {
+    b += "<p class=\"muted\">Sessions started since " + time_cell(f, "from") + " UTC: the newest " +
+         std::string(get_str(r, "period") == "hour"    ? "2 days"
+                     : get_str(r, "period") == "month" ? "12 months"
+                                                       : "7 days") +
+         " of data. Set From and To for another range.</p>";
+  }
 
   b += "<h2>Online now: " + format_count(get_int(r, "online_count")) + "</h2>";
   b += sessions_table(arr(r, "online"));

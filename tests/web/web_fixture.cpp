@@ -3,11 +3,10 @@
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "storage/schema.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <sqlite3.h>
-#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -150,16 +149,6 @@ Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run
   return s;
 }
 
-std::string schema_sql() {
-  std::ifstream in(std::string(ACCTLAB_SOURCE_DIR) + "/tests/web/schema_snapshot.sql");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().empty()) {
-    throw std::runtime_error("tests/web/schema_snapshot.sql is missing");
-  }
-  return text.str();
-}
-
 } // namespace
 
 std::string test_directory(const std::string& name) {
@@ -172,13 +161,14 @@ FixtureIds make_fixture_database(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     std::filesystem::remove(path + suffix);
   }
+  {
+    // The schema exactly as the server creates it.
+    storage::Database schema(path);
+    storage::migrate(schema);
+  }
   FixtureIds ids;
   Db db(path);
-  db.exec("PRAGMA journal_mode = WAL");
   db.exec("BEGIN");
-  db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL); "
-          "INSERT INTO schema_version VALUES (1);");
-  db.exec(schema_sql());
   const double t0 = fixture_base_time;
 
   const auto serve_run = db.insert(
