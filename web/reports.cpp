@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <vector>
 
 namespace acctlab::web {
@@ -364,6 +365,59 @@ json::array attribute_list(std::string_view text) {
 
 } // namespace
 
+namespace {
+
+/** Per rule, from the reports of the newest conform runs (conformance/ writes each run's JSON
+ * report, whose "rules" list says for every rule of the profile whether it passed). */
+struct RuleSummary {
+  json::object fields; // id, source, severity, scope, summary
+  std::int64_t runs_passed = 0;
+  std::int64_t runs_failed = 0;
+};
+
+std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) {
+  std::map<std::string, RuleSummary> catalog;
+  auto q = db.prepare("SELECT report FROM runs WHERE kind = 'conform' AND report IS NOT NULL "
+                      "ORDER BY id DESC LIMIT ?1");
+  q.bind(1, std::int64_t{runs});
+  while (q.step()) {
+    boost::system::error_code ec;
+    auto report = json::parse(q.text(0), ec);
+    if (ec || !report.is_object()) {
+      continue; // a report from elsewhere, or damaged: not ours to judge
+    }
+    const auto* rules = report.get_object().if_contains("rules");
+    if (!rules || !rules->is_array()) {
+      continue;
+    }
+    for (const auto& r : rules->get_array()) {
+      if (!r.is_object()) {
+        continue;
+      }
+      const auto& rule = r.get_object();
+      const auto id = get_str(rule, "id");
+      if (id.empty()) {
+        continue;
+      }
+      auto& entry = catalog[id];
+      if (entry.fields.empty()) {
+        for (const char* key : {"id", "source", "severity", "scope", "summary"}) {
+          if (const auto* v = rule.if_contains(key); v && v->is_string()) {
+            entry.fields[key] = *v;
+          }
+        }
+      }
+      const auto* passed = rule.if_contains("passed");
+      if (passed && passed->is_bool()) {
+        (passed->get_bool() ? entry.runs_passed : entry.runs_failed) += 1;
+      }
+    }
+  }
+  return catalog;
+}
+
+} // namespace
+
 std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id) {
   auto session = db.row("SELECT * FROM sessions WHERE id = ?1", {id});
   if (!session) {
@@ -396,6 +450,17 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
       "(SELECT id FROM records WHERE session_row = ?1) OR f.packet_id IN "
       "(SELECT packet_id FROM records WHERE session_row = ?1) ORDER BY f.id LIMIT 1000",
       {id});
+  const auto catalog = rule_catalog(db, 20);
+  for (auto& v : out["findings"].as_array()) {
+    auto& f = v.as_object();
+    const auto it = catalog.find(get_str(f, "rule_id"));
+    f["source"] = it != catalog.end() && it->second.fields.contains("source")
+                      ? it->second.fields.at("source")
+                      : json::value(nullptr);
+    f["summary"] = it != catalog.end() && it->second.fields.contains("summary")
+                       ? it->second.fields.at("summary")
+                       : json::value(nullptr);
+  }
   return out;
 }
 
@@ -447,34 +512,45 @@ std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id)
 }
 
 json::object conformance_report(ReadOnlyDatabase& db) {
-  // Findings record failures. A rule's pass count is the population of its scope (accepted
-  // Accounting-Requests for packet and exchange rules, sessions for session rules) less the
-  // distinct items it failed on; rules of another scope report failures only.
-  // Every accepted Accounting-Request became one record.
-  const auto requests = db.scalar("SELECT count(*) FROM records");
-  const auto sessions = db.scalar("SELECT count(*) FROM sessions");
-  auto rules = db.rows(
-      "SELECT rule_id, max(severity) AS severity, max(scope) AS scope, count(*) AS failures, "
-      "count(DISTINCT packet_id) AS failing_packets, count(DISTINCT session_id) AS "
-      "failing_sessions, min(message) AS example FROM findings GROUP BY rule_id ORDER BY rule_id");
-  for (auto& r : rules) {
-    auto& o = r.as_object();
-    const auto scope = get_str(o, "scope");
-    if (scope == "session") {
-      o["checked"] = sessions;
-      o["passed"] = std::max<std::int64_t>(0, sessions - get_int(o, "failing_sessions"));
-    } else if (scope == "packet" || scope == "exchange") {
-      o["checked"] = requests;
-      o["passed"] = std::max<std::int64_t>(0, requests - get_int(o, "failing_packets"));
-    } else {
-      o["checked"] = nullptr;
-      o["passed"] = nullptr;
+  auto catalog = rule_catalog(db, 200);
+  auto findings = db.rows(
+      "SELECT rule_id, max(severity) AS finding_severity, max(scope) AS finding_scope, "
+      "count(*) AS findings, count(DISTINCT packet_id) AS packets, count(DISTINCT session_id) "
+      "AS sessions, min(message) AS example FROM findings GROUP BY rule_id");
+  std::map<std::string, json::object> rules;
+  for (auto& [id, summary] : catalog) {
+    auto& o = rules[id];
+    o = summary.fields;
+    o["rule_id"] = id;
+    o["runs_passed"] = summary.runs_passed;
+    o["runs_failed"] = summary.runs_failed;
+    o["findings"] = 0;
+    o["packets"] = 0;
+    o["sessions"] = 0;
+  }
+  for (auto& v : findings) {
+    auto& f = v.as_object();
+    const auto id = get_str(f, "rule_id");
+    auto& o = rules[id];
+    if (!o.contains("rule_id")) {
+      // A rule no stored report lists (findings from another tool or an older profile).
+      o["rule_id"] = id;
+      o["severity"] = f["finding_severity"];
+      o["scope"] = f["finding_scope"];
+      o["runs_passed"] = nullptr;
+      o["runs_failed"] = nullptr;
+    }
+    for (const char* key : {"findings", "packets", "sessions", "example"}) {
+      o[key] = f[key];
     }
   }
+  json::array list;
+  for (auto& [id, o] : rules) {
+    list.push_back(std::move(o));
+  }
   json::object out;
-  out["accepted_requests"] = requests;
-  out["sessions"] = sessions;
-  out["rules"] = std::move(rules);
+  out["conform_runs"] = db.scalar("SELECT count(*) FROM runs WHERE kind = 'conform'");
+  out["rules"] = std::move(list);
   return out;
 }
 
@@ -486,6 +562,12 @@ json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const Q
   const auto page_no = p.get_int("page", 1, 1, pages);
   json::object out;
   out["rule_id"] = rule;
+  const auto catalog = rule_catalog(db, 20);
+  if (const auto it = catalog.find(rule); it != catalog.end()) {
+    out["rule"] = it->second.fields;
+  } else {
+    out["rule"] = nullptr;
+  }
   out["total"] = total;
   out["page"] = page_no;
   out["pages"] = pages;

@@ -177,10 +177,16 @@ FixtureIds make_fixture_database(const std::string& path) {
   const auto pcap_run = db.insert(
       "INSERT INTO runs (kind, started, finished, verdict) VALUES ('pcap', ?1, ?2, 'fail')",
       {t0 + 4000, t0 + 4001});
-  ids.conform_run = db.insert(
-      "INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
-      "('conform', ?1, ?2, 'pass', ?3)",
-      {t0 + 5000, t0 + 5010, R"({"scenarios":4,"rules":{"passed":17,"failed":0},"note":"<b>"})"});
+  ids.conform_run = db.insert("INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+                              "('conform', ?1, ?2, 'pass', ?3)",
+                              {t0 + 5000, t0 + 5010, R"({"scenarios":4,"note":"<b>","rules":[
+                                 {"id":"RFC2866-ACCT-SESSION-ID","source":"RFC 2866 §5.5",
+                                  "severity":"error","scope":"packet","passed":false,
+                                  "summary":"Every Accounting-Request carries <Acct-Session-Id>"},
+                                 {"id":"PKT-MALFORMED","source":"RFC 2865 §3","severity":"error",
+                                  "scope":"packet","passed":true,
+                                  "summary":"Every datagram is a well-formed RADIUS packet"},
+                                 "not a rule", {"passed":true}]})"});
 
   db.insert("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
             "duplicates, malformed) VALUES ('10.1.1.147', '127.0.0.1', ?1, ?2, 7, 6, 1, 0)",
