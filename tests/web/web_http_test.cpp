@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -362,4 +363,20 @@ TEST_CASE("parse_listen accepts host:port forms", "[web]") {
   CHECK_FALSE(parse_listen("127.0.0.1:99999", address, port));
   CHECK_FALSE(parse_listen(":80", address, port));
   CHECK_FALSE(parse_listen("::1:80", address, port));
+}
+
+TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[web][cli]") {
+  const std::string binary = std::string(ACCTLAB_BINARY_DIR) + "/acctlab";
+  const auto dir = test_directory("cli");
+  const auto status = [&](const std::string& args) {
+    const int rc = std::system((binary + " web " + args + " >" + dir + "/out.log 2>&1").c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  CHECK(status("--db " + dir + "/missing.db --listen 127.0.0.1:0") == 1);
+  const auto db = dir + "/acct.db";
+  make_fixture_database(db);
+  CHECK(status("--db " + db + " --listen 127.0.0.1") == 2);
+  CHECK(status("--db " + db + " --listen 127.0.0.1:70000") == 2);
+  // Loopback only in tests: an address this machine does not have cannot be bound.
+  CHECK(status("--db " + db + " --listen 192.0.2.1:0") == 1);
 }
