@@ -7,7 +7,12 @@
 
 namespace acctlab {
 
-template <class E> struct Unexpected { E error; };
+// A constructor, not an aggregate: clang 14 has no parenthesised aggregate initialisation, and
+// Unexpected(x) must compile with both compilers.
+template <class E> struct Unexpected {
+  explicit Unexpected(E e) : error(std::move(e)) {}
+  E error;
+};
 template <class E> Unexpected(E) -> Unexpected<E>;
 
 /** Holds either a value of T or an error of E; never throws on access misuse in release builds. */

@@ -25,7 +25,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 tail -n 3 build-asan/ctest.log
 
 echo "== fuzz (libFuzzer, bounded)"
-scripts/fuzz.sh "${ACCTLAB_FUZZ_SECONDS:-60}"
+scripts/fuzz.sh "${ACCTLAB_FUZZ_SECONDS:-40}"
 
 echo "== release build (-Wall -Wextra -Werror) and tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
