@@ -6,12 +6,15 @@
 #include "conformance/catalog.hpp"
 #include "conformance/db_trace.hpp"
 #include "conformance/engine.hpp"
+#include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/report.hpp"
+#include "conformance/tester.hpp"
 
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <unistd.h>
 
 namespace acctlab::cli {
@@ -107,6 +110,8 @@ void install_check(CLI::App& app, int& exit_code) {
   struct Options {
     std::string trace;
     std::string db;
+    std::vector<std::string> pcap;
+    std::string events;
     std::string profile = default_profile;
     std::string secret;
     std::int64_t run = 0;
@@ -123,7 +128,16 @@ void install_check(CLI::App& app, int& exit_code) {
   auto* trace_option =
       cmd->add_option("--trace", options->trace, "A trace file (acctlab trace format)");
   auto* db_option = cmd->add_option("--db", options->db, "An acctlab serve database");
+  auto* pcap_option =
+      cmd->add_option("--pcap", options->pcap, "Capture files (pcap or pcapng), merged in time");
+  auto* events_option = cmd->add_option(
+      "--events", options->events, "A reference gateway's event log (acctlab gateway --events)");
   trace_option->excludes(db_option);
+  pcap_option->excludes(trace_option);
+  pcap_option->excludes(db_option);
+  events_option->excludes(trace_option);
+  events_option->excludes(db_option);
+  events_option->excludes(pcap_option);
   cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
   cmd->add_option("--secret", options->secret, "Shared secret: verify authenticators");
   cmd->add_option("--run", options->run, "With --db: only this run's packets");
@@ -139,10 +153,13 @@ void install_check(CLI::App& app, int& exit_code) {
   add_dictionary_option(*cmd, options->dictionary);
   cmd->footer("Exit status: 0 when no error-severity finding, 1 when there is one, 2 on bad "
               "input.\nExamples:\n  acctlab check --db acctlab.db --profile cisco-ios-ipsec\n"
-              "  acctlab check --trace lab.trace --report junit --out conformance.xml");
+              "  acctlab check --trace lab.trace --report junit --out conformance.xml\n"
+              "  acctlab check --pcap lab.pcapng --secret testing123 --interim-interval 60");
   cmd->callback([options, &exit_code] {
-    if (options->trace.empty() == options->db.empty()) {
-      std::cerr << "acctlab check: give --trace FILE or --db FILE\n";
+    const int sources = !options->trace.empty() + !options->db.empty() + !options->pcap.empty() +
+                        !options->events.empty();
+    if (sources != 1) {
+      std::cerr << "acctlab check: give --trace FILE, --db FILE, --pcap FILE... or --events FILE\n";
       exit_code = 2;
       return;
     }
@@ -158,6 +175,28 @@ void install_check(CLI::App& app, int& exit_code) {
         return;
       }
       trace = std::move(loaded).value();
+    } else if (!options->events.empty()) {
+      std::ifstream in(options->events, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      auto loaded = in ? trace_from_event_log(text.str())
+                       : Expected<Trace, std::string>(Unexpected(std::string("cannot read")));
+      if (!loaded) {
+        std::cerr << "acctlab check: " << options->events << ": " << loaded.error() << '\n';
+        exit_code = 2;
+        return;
+      }
+      trace = std::move(loaded).value();
+    } else if (!options->pcap.empty()) {
+      auto loaded = load_trace_from_pcap(options->pcap);
+      for (const auto& error : loaded.errors) {
+        std::cerr << "acctlab check: " << error << '\n';
+      }
+      if (!loaded.errors.empty() && loaded.trace.packets.empty()) {
+        exit_code = 2;
+        return;
+      }
+      trace = std::move(loaded.trace);
     } else {
       DbTraceOptions db_options;
       if (options->run > 0) {
@@ -195,7 +234,109 @@ void install_check(CLI::App& app, int& exit_code) {
   });
 }
 
+void install_conform(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::vector<std::string> scenarios;
+    bool all = false;
+    std::string server;
+    std::string secret = "testing123";
+    std::string profile = default_profile;
+    std::string report = "text";
+    std::string out;
+    std::string work_dir = "acctlab-conform";
+    std::string colour = "auto";
+    std::string dictionary;
+  };
+  auto options = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "conform", "Run gateway scenarios against an embedded (or given) server and judge them");
+  cmd->add_option("--scenario", options->scenarios,
+                  "Scenario name (client/scenarios) or file; repeatable");
+  cmd->add_flag("--all", options->all, "Every scenario of the library");
+  cmd->add_option("--server", options->server,
+                  "Target HOST:PORT instead of the embedded server (no database checks)");
+  cmd->add_option("--secret", options->secret, "Shared secret")->capture_default_str();
+  cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
+  cmd->add_option("--report", options->report, "text, json or junit")
+      ->check(CLI::IsMember({"text", "json", "junit"}))
+      ->capture_default_str();
+  cmd->add_option("--out", options->out, "Write the report to this file");
+  cmd->add_option("--work-dir", options->work_dir, "Where the embedded servers' databases go")
+      ->capture_default_str();
+  cmd->add_option("--colour", options->colour, "auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_dictionary_option(*cmd, options->dictionary);
+  cmd->footer("Asserts per scenario: every request answered with a valid Response Authenticator;\n"
+              "the embedded server stored exactly what it answered (records, sessions, counters,\n"
+              "states); every packet and session passes the profile's rules.\n"
+              "Exit status: 0 when every scenario passed, 1 when one failed, 2 on bad input.\n"
+              "Examples:\n  acctlab conform --all\n  acctlab conform --scenario rekeys "
+              "--report junit --out conform.xml");
+  cmd->callback([options, &exit_code] {
+    const auto& dict = resolve_dictionary(options->dictionary);
+    const auto profile = require_profile(options->profile, dict);
+    std::vector<std::string> paths;
+    if (options->all) {
+      paths = scenario_library();
+    }
+    for (const auto& name : options->scenarios) {
+      const auto path = resolve_scenario(name);
+      if (path.empty()) {
+        std::cerr << "acctlab conform: no scenario " << name << '\n';
+        exit_code = 2;
+        return;
+      }
+      paths.push_back(path);
+    }
+    if (paths.empty()) {
+      std::cerr << "acctlab conform: give --scenario NAME or --all\n";
+      exit_code = 2;
+      return;
+    }
+    TesterOptions tester;
+    if (!options->server.empty()) {
+      tester.server = options->server;
+    }
+    tester.secret = options->secret;
+    tester.work_dir = options->work_dir;
+    std::vector<ScenarioResult> results;
+    const bool progress = ::isatty(STDERR_FILENO);
+    for (const auto& path : paths) {
+      if (progress) {
+        std::cerr << "conform: " << path << "\n";
+      }
+      results.push_back(run_conformance(path, profile, dict, tester));
+    }
+    const bool colour =
+        options->colour == "always" || (options->colour == "auto" && ::isatty(STDOUT_FILENO));
+    std::string text;
+    if (options->report == "json") {
+      text = render_conform_json(results);
+    } else if (options->report == "junit") {
+      text = render_conform_junit(results);
+    } else {
+      text = render_conform_text(results, colour && options->out.empty());
+    }
+    if (options->out.empty()) {
+      std::cout << text;
+    } else {
+      std::ofstream file(options->out, std::ios::binary);
+      if (!file || !(file << text)) {
+        throw std::runtime_error("cannot write " + options->out);
+      }
+      if (options->report != "text") {
+        std::cout << render_conform_text(results, colour);
+      }
+      std::cout << "report: " << options->out << '\n';
+    }
+    const bool failed = std::any_of(results.begin(), results.end(),
+                                    [](const ScenarioResult& r) { return !r.passed(); });
+    exit_code = failed ? 1 : 0;
+  });
+}
+
 RegisterCommand rules_command{60, install_rules};
+RegisterCommand conform_command{62, install_conform};
 RegisterCommand check_command{61, install_check};
 
 } // namespace

@@ -55,16 +55,23 @@ int check_config(const GatewayArgs& args) {
 }
 
 int run(const GatewayArgs& args) {
-  ConfigReadResult read = read_ios_config_file(args.config);
-  if (!read.usable()) {
-    print_diagnostics(read, args.config, std::cerr);
-    std::cerr << "acctlab gateway: " << args.config << " is not usable\n";
-    return 1;
-  }
   auto scenario = parse_scenario_file(args.scenario);
   if (!scenario) {
     std::cerr << "acctlab gateway: " << args.scenario << ":" << scenario.error().to_string()
               << '\n';
+    return 1;
+  }
+  // Without --config, the configuration the scenario names ("# config: lab.cfg").
+  std::string config_path =
+      args.config.empty() ? scenario_config_path(args.scenario, *scenario) : args.config;
+  if (config_path.empty()) {
+    std::cerr << "acctlab gateway: give --config (the scenario names no configuration)\n";
+    return 1;
+  }
+  ConfigReadResult read = read_ios_config_file(config_path);
+  if (!read.usable()) {
+    print_diagnostics(read, config_path, std::cerr);
+    std::cerr << "acctlab gateway: " << config_path << " is not usable\n";
     return 1;
   }
   RunOptions options;
@@ -199,7 +206,9 @@ acctlab::cli::RegisterCommand reg{
       cmd->add_option("--check-config", args->check_config,
                       "Read an IOS configuration, print the model and the warnings, and exit")
           ->check(CLI::ExistingFile);
-      cmd->add_option("--config", args->config, "IOS configuration file")->check(CLI::ExistingFile);
+      cmd->add_option("--config", args->config,
+                      "IOS configuration file (default: the one the scenario names, '# config: F')")
+          ->check(CLI::ExistingFile);
       cmd->add_option("--scenario", args->scenario, "Scenario file (docs/gateway.md)")
           ->check(CLI::ExistingFile);
       cmd->add_option("--server", args->servers,
@@ -237,8 +246,8 @@ acctlab::cli::RegisterCommand reg{
           exit_code = check_config(*args);
           return;
         }
-        if (args->config.empty() || args->scenario.empty()) {
-          std::cerr << "acctlab gateway: give --check-config FILE, or --config and --scenario\n"
+        if (args->scenario.empty()) {
+          std::cerr << "acctlab gateway: give --check-config FILE, or --scenario (and --config)\n"
                     << cmd->help();
           exit_code = 1;
           return;

@@ -1308,6 +1308,21 @@ std::string describe(const IosConfig& c) {
     }
     out << "\n";
   }
+  // What a peer arriving on the crypto map interface is accounted with (the document's rule:
+  // the profile's list, else the crypto map's client accounting list, else none).
+  if (const Interface* i = c.crypto_interface()) {
+    auto show = [&](const AccountingList* list) {
+      return list ? list->name + (list->mode == AccountingList::Mode::stop_only ? " (stop-only)"
+                                                                                : " (start-stop)")
+                  : std::string("no accounting");
+    };
+    for (const auto& p : c.profiles) {
+      out << "peers matching profile " << p.name << " on " << i->name << ": "
+          << show(resolve_accounting_list(c, &p, *i->crypto_map)) << "\n";
+    }
+    out << "peers matching no profile on " << i->name << ": "
+        << show(resolve_accounting_list(c, nullptr, *i->crypto_map)) << "\n";
+  }
   return out.str();
 }
 

@@ -81,6 +81,14 @@ public:
         while (!comment.empty() && comment.front() == ' ') {
           comment.remove_prefix(1);
         }
+        if (comment.rfind("config:", 0) == 0) {
+          std::string_view file = comment.substr(7);
+          while (!file.empty() &&
+                 (file.front() == ' ' || file.back() == ' ' || file.back() == '\r')) {
+            file = file.front() == ' ' ? file.substr(1) : file.substr(0, file.size() - 1);
+          }
+          scenario_.config_hint = std::string(file);
+        }
         scenario_.comments.emplace_back(comment);
         continue;
       }
@@ -493,6 +501,15 @@ Expected<Scenario, ScenarioError> parse_scenario_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse_scenario(text.str());
+}
+
+std::string scenario_config_path(const std::string& scenario_path, const Scenario& scenario) {
+  if (scenario.config_hint.empty()) {
+    return {};
+  }
+  auto slash = scenario_path.rfind('/');
+  return (slash == std::string::npos ? std::string() : scenario_path.substr(0, slash + 1)) +
+         scenario.config_hint;
 }
 
 } // namespace acctlab::gateway

@@ -55,6 +55,9 @@ struct Scenario {
   std::vector<PeerSpec> peers;
   std::vector<ScenarioStep> steps;
   std::vector<std::string> comments; // the leading comment block: what the scenario shows
+  /** From a "# config: FILE" line of the leading comments: the configuration it is written for,
+   * relative to the scenario's folder. */
+  std::string config_hint;
 
   /** The index of a slot name, or -1. */
   int slot_index(std::string_view name) const;
@@ -70,6 +73,8 @@ struct ScenarioError {
 /** Parses a scenario; the first error stops it (a scenario is a program, not a config). */
 Expected<Scenario, ScenarioError> parse_scenario(std::string_view text);
 Expected<Scenario, ScenarioError> parse_scenario_file(const std::string& path);
+/** The configuration file a scenario file names with "# config: FILE", or "" when none. */
+std::string scenario_config_path(const std::string& scenario_path, const Scenario& scenario);
 
 /** "90s", "5m", "1h", "250ms", or a bare number of seconds. */
 std::optional<Millis> parse_duration(std::string_view text);

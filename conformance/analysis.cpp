@@ -21,15 +21,17 @@ bool is_request_code(Code code) {
 // authenticator always, Acct-Delay-Time per RFC 5080 §2.2.1.
 std::string content_key(const radius::Packet& packet, const radius::AttrKey& delay_key) {
   std::string key;
+  key.reserve(256);
   for (const auto& attribute : packet.attributes()) {
     if (attribute.key() == delay_key) {
       continue;
     }
-    key += std::to_string(attribute.type) + '.' + std::to_string(attribute.vendor) + '.' +
-           std::to_string(attribute.vendor_type) + '=';
+    // Fixed-width shape, then the value with its length: unambiguous without separators.
     const auto value = packet.value(attribute);
+    const std::uint32_t shape[4] = {attribute.type, attribute.vendor, attribute.vendor_type,
+                                    static_cast<std::uint32_t>(value.size())};
+    key.append(reinterpret_cast<const char*>(shape), sizeof shape);
     key.append(reinterpret_cast<const char*>(value.data()), value.size());
-    key += '\x1f';
   }
   return key;
 }
@@ -43,10 +45,15 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
     delay_key = def->key();
   }
   packets_.reserve(trace.packets.size());
-  // (client, server, identifier) -> requests with that identifier, in order.
-  std::map<std::tuple<std::string, std::string, std::uint8_t>, std::vector<std::size_t>> by_id;
+  // client, server and Identifier -> requests with that identifier, in order.
+  std::unordered_map<std::string, std::vector<std::size_t>> by_id;
+  const auto id_key = [](const std::string& client, const std::string& server, std::uint8_t id) {
+    return client + '\x1e' + server + '\x1e' + static_cast<char>(id);
+  };
   std::unordered_map<std::string, std::size_t> exchange_by_content;
-  std::map<std::pair<std::string, std::string>, std::size_t> session_by_key;
+  std::unordered_map<std::string, std::size_t> session_by_key;
+  by_id.reserve(trace.packets.size());
+  exchange_by_content.reserve(trace.packets.size());
 
   for (std::size_t i = 0; i < trace.packets.size(); ++i) {
     const auto& tp = trace.packets[i];
@@ -76,7 +83,7 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
       if (view.record->delay_time) {
         view.event_time = tp.time - *view.record->delay_time;
       }
-      by_id[{tp.source, tp.destination, view.packet->identifier()}].push_back(i);
+      by_id[id_key(tp.source, tp.destination, view.packet->identifier())].push_back(i);
       const auto key =
           tp.source + '\x1e' + tp.destination + '\x1e' + content_key(*view.packet, delay_key);
       auto [it, inserted] = exchange_by_content.try_emplace(key, exchanges_.size());
@@ -87,7 +94,7 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
       exchanges_[it->second].transmissions.push_back(i);
     } else if (!to_server && view.packet) {
       view.response = true;
-      auto it = by_id.find({tp.destination, tp.source, view.packet->identifier()});
+      auto it = by_id.find(id_key(tp.destination, tp.source, view.packet->identifier()));
       if (it != by_id.end() && !it->second.empty()) {
         const std::size_t request = it->second.back();
         view.answers = request;
@@ -106,17 +113,24 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
 
   // Sessions: the first transmission of each exchange, by NAS and Acct-Session-Id, in order.
   // Accounting-On/Off describe the NAS, not a session (RFC 2866 §5.1).
+  // A record broadcast to several servers, or moved to another server by failover, is one
+  // record of its session: keep the first copy (same NAS and content apart from Acct-Delay-Time).
+  std::unordered_map<std::string, std::size_t> record_copies;
   for (std::size_t i = 0; i < packets_.size(); ++i) {
     const auto& view = packets_[i];
     if (!view.request || exchanges_[view.exchange].transmissions.front() != i) {
+      continue;
+    }
+    if (!record_copies.try_emplace(view.nas_key + '\x1e' + content_key(*view.packet, delay_key), i)
+             .second) {
       continue;
     }
     const auto st = view.record->status_type;
     if (view.record->session_id.empty() || (st && (*st == 7 || *st == 8))) {
       continue;
     }
-    auto [it, inserted] =
-        session_by_key.try_emplace({view.nas_key, view.record->session_id}, sessions_.size());
+    auto [it, inserted] = session_by_key.try_emplace(
+        view.nas_key + '\x1e' + view.record->session_id, sessions_.size());
     if (inserted) {
       sessions_.push_back({view.nas_key, view.record->session_id, {}});
     }

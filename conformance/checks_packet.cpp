@@ -97,6 +97,10 @@ void check_request_authenticator(const Rule& rule, const Analysis& analysis, Fin
     if (!view.request) {
       continue;
     }
+    // A client the server did not know has no secret to check against.
+    if (view.trace->verdict && *view.trace->verdict == "unknown-client") {
+      continue;
+    }
     if (const auto* secret = analysis.trace().secret_for(view.client)) {
       if (!radius::verify_request_authenticator(view.trace->raw, *secret)) {
         sink.report(rule,

@@ -38,7 +38,7 @@ Severity worst(const RuleOutcome& outcome) {
   return Severity::info;
 }
 
-std::string xml_escape(std::string_view text) {
+std::string escape_xml(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (const char c : text) {
@@ -248,70 +248,93 @@ std::string render_json(const Verdict& verdict) {
   return boost::json::serialize(root) + "\n";
 }
 
-std::string render_junit(const Verdict& verdict) {
-  std::ostringstream out;
-  std::size_t rule_failures = 0;
-  for (const auto& outcome : verdict.outcomes) {
-    rule_failures += outcome.failed() ? 1 : 0;
-  }
-  std::size_t session_failures = 0;
+namespace {
+
+std::size_t session_failures(const Verdict& verdict) {
+  std::size_t failures = 0;
   for (const auto& session : verdict.sessions) {
-    session_failures +=
+    failures +=
         std::any_of(session.findings.begin(), session.findings.end(),
                     [&](std::size_t i) { return verdict.findings[i].severity != Severity::info; })
             ? 1
             : 0;
   }
-  const auto failure = [&](std::ostringstream& to, const std::vector<const Finding*>& list) {
-    bool any = false;
-    std::string text;
-    for (const auto* finding : list) {
-      if (finding->severity == Severity::info) {
-        continue;
-      }
-      any = true;
-      text += std::string(to_string(finding->severity)) + " " + finding->rule_id + ": " +
-              finding->message + " [" + describe_evidence(finding->evidence) + "]\n";
+  return failures;
+}
+
+std::size_t rule_failures(const Verdict& verdict) {
+  std::size_t failures = 0;
+  for (const auto& outcome : verdict.outcomes) {
+    failures += outcome.failed() ? 1 : 0;
+  }
+  return failures;
+}
+
+void junit_failure(std::ostringstream& to, const std::vector<const Finding*>& list) {
+  std::string text;
+  const Finding* first = nullptr;
+  for (const auto* finding : list) {
+    if (finding->severity == Severity::info) {
+      continue;
     }
-    if (any) {
-      to << "      <failure message=\"" << xml_escape(list.front()->message) << "\">"
-         << xml_escape(text) << "</failure>\n";
-    }
-  };
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << "<testsuites name=\"acctlab conformance\" tests=\""
-      << verdict.outcomes.size() + verdict.sessions.size() << "\" failures=\""
-      << rule_failures + session_failures << "\">\n";
-  out << "  <testsuite name=\"rules (" << xml_escape(verdict.profile) << ")\" tests=\""
-      << verdict.outcomes.size() << "\" failures=\"" << rule_failures << "\">\n";
+    first = first ? first : finding;
+    text += std::string(to_string(finding->severity)) + " " + finding->rule_id + ": " +
+            finding->message + " [" + describe_evidence(finding->evidence) + "]\n";
+  }
+  if (first) {
+    to << "      <failure message=\"" << xml_escape(first->message) << "\">" << xml_escape(text)
+       << "</failure>\n";
+  }
+}
+
+} // namespace
+
+std::string xml_escape(std::string_view text) {
+  return escape_xml(text);
+}
+
+std::string junit_suites(const Verdict& verdict, const std::string& prefix) {
+  std::ostringstream out;
+  out << "  <testsuite name=\"" << xml_escape(prefix) << "rules (" << xml_escape(verdict.profile)
+      << ")\" tests=\"" << verdict.outcomes.size() << "\" failures=\"" << rule_failures(verdict)
+      << "\">\n";
   for (const auto& outcome : verdict.outcomes) {
     const auto& rule = verdict.rules[outcome.rule];
-    out << "    <testcase classname=\"rules." << to_string(rule.scope) << "\" name=\""
-        << xml_escape(rule.id) << "\">\n";
+    out << "    <testcase classname=\"" << xml_escape(prefix) << "rules." << to_string(rule.scope)
+        << "\" name=\"" << xml_escape(rule.id) << "\">\n";
     std::vector<const Finding*> list;
     for (const auto& finding : verdict.findings) {
       if (finding.rule_id == rule.id) {
         list.push_back(&finding);
       }
     }
-    failure(out, list);
+    junit_failure(out, list);
     out << "      <system-out>" << xml_escape(rule.summary + " (" + rule.source + ")")
         << "</system-out>\n    </testcase>\n";
   }
   out << "  </testsuite>\n";
-  out << "  <testsuite name=\"sessions\" tests=\"" << verdict.sessions.size() << "\" failures=\""
-      << session_failures << "\">\n";
+  out << "  <testsuite name=\"" << xml_escape(prefix) << "sessions\" tests=\""
+      << verdict.sessions.size() << "\" failures=\"" << session_failures(verdict) << "\">\n";
   for (const auto& session : verdict.sessions) {
-    out << "    <testcase classname=\"sessions." << xml_escape(session.nas) << "\" name=\""
-        << xml_escape(session.session_id) << "\">\n";
+    out << "    <testcase classname=\"" << xml_escape(prefix) << "sessions."
+        << xml_escape(session.nas) << "\" name=\"" << xml_escape(session.session_id) << "\">\n";
     std::vector<const Finding*> list;
     for (const auto i : session.findings) {
       list.push_back(&verdict.findings[i]);
     }
-    failure(out, list);
+    junit_failure(out, list);
     out << "    </testcase>\n";
   }
-  out << "  </testsuite>\n</testsuites>\n";
+  out << "  </testsuite>\n";
+  return out.str();
+}
+
+std::string render_junit(const Verdict& verdict) {
+  std::ostringstream out;
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"acctlab conformance\" "
+      << "tests=\"" << verdict.outcomes.size() + verdict.sessions.size() << "\" failures=\""
+      << rule_failures(verdict) + session_failures(verdict) << "\">\n"
+      << junit_suites(verdict, "") << "</testsuites>\n";
   return out.str();
 }
 

@@ -1,40 +1,32 @@
 #pragma once
-// A minimal reader of FreeRADIUS clients.conf ("client NAME { ipaddr = ... secret = ... }") for
-// the analyser's --secrets: which shared secret belongs to which NAS address. The server module
-// will own the full parser; this one reads only what secret lookup needs.
+// The analyser's --secrets: which shared secret belongs to which NAS address, read from a
+// FreeRADIUS clients.conf by the server's own parser (server/clients_file.hpp), so a capture is
+// checked with exactly the clients the live server would use.
 
 #include "pcap/ip_address.hpp"
+#include "server/clients_file.hpp"
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace acctlab::capture {
 
-struct ClientEntry {
-  std::string name;
-  IpAddress network;
-  std::uint8_t prefix_length = 32; // 32 (IPv4) or 128 (IPv6) for one host
-  std::string secret;
-  int line = 0;
-};
-
 class ClientSecrets {
 public:
+  explicit ClientSecrets(server::ClientList clients) : clients_(std::move(clients)) {}
+
   /** Parses clients.conf text; on error returns nullopt and sets error to "file:line: reason". */
   static std::optional<ClientSecrets> parse(std::string_view text, std::string_view file_name,
                                             std::string& error);
   static std::optional<ClientSecrets> load(const std::string& path, std::string& error);
 
-  void add(ClientEntry entry) { entries_.push_back(std::move(entry)); }
-  /** The entry whose network holds address with the longest prefix, or nullptr. */
-  const ClientEntry* find(const IpAddress& address) const;
-  const std::vector<ClientEntry>& entries() const { return entries_; }
+  /** The client whose prefix holds address (longest prefix first), or nullptr. */
+  const server::Client* find(const IpAddress& address) const;
+  const server::ClientList& clients() const { return clients_; }
 
 private:
-  std::vector<ClientEntry> entries_;
+  server::ClientList clients_;
 };
 
 } // namespace acctlab::capture

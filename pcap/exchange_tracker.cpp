@@ -110,7 +110,6 @@ struct ExchangeTracker::Exchange {
   std::int64_t first_ns = 0;
   std::int64_t last_ns = 0;
   std::int64_t response_ns = 0;
-  std::int64_t deadline_ns = 0;
   std::uint64_t frame = 0;
   std::uint64_t response_frame = 0;
   std::uint32_t file_index = 0;
@@ -133,38 +132,38 @@ ExchangeTracker::ExchangeTracker(TrackerOptions options, const radius::Dictionar
   // dictionary that lacks it.
   const auto* def = dict.find("Acct-Status-Type");
   status_type_key_ = def ? def->key() : radius::AttrKey{0, 40};
-  table_.assign(1024, 0);
+  table_.assign(1024, Cell{});
 }
 
 ExchangeTracker::~ExchangeTracker() = default;
 
-std::size_t ExchangeTracker::hash(const Key& key) noexcept {
+std::uint32_t ExchangeTracker::hash(const Key& key) noexcept {
   std::size_t h = hash_value(key.client_address);
   h = hash_value(key.server_address, h);
   h ^= (std::size_t{key.client_port} << 24) ^ (std::size_t{key.server_port} << 8) ^ key.identifier;
   h *= 0x9E3779B97F4A7C15ull;
-  return h ^ (h >> 29);
+  return static_cast<std::uint32_t>(h >> 32);
 }
 
-// The table cell holding key, or the empty cell where it would go.
-std::uint32_t* ExchangeTracker::find_slot(const Key& key) {
+// The cell holding key, or the empty cell where it would go.
+ExchangeTracker::Cell* ExchangeTracker::find_cell(const Key& key, std::uint32_t h) {
   const std::size_t mask = table_.size() - 1;
-  for (std::size_t i = hash(key) & mask;; i = (i + 1) & mask) {
-    const std::uint32_t cell = table_[i];
-    if (cell == 0 || exchanges_[cell - 1].key == key) {
-      return &table_[i];
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    Cell& cell = table_[i];
+    if (cell.index == 0 || (cell.hash == h && exchanges_[cell.index - 1].key == key)) {
+      return &cell;
     }
   }
 }
 
 void ExchangeTracker::grow() {
-  std::vector<std::uint32_t> old(table_.size() * 2, 0);
+  std::vector<Cell> old(table_.size() * 2);
   old.swap(table_);
   const std::size_t mask = table_.size() - 1;
-  for (std::uint32_t cell : old) {
-    if (cell != 0) {
-      std::size_t i = hash(exchanges_[cell - 1].key) & mask;
-      while (table_[i] != 0) {
+  for (const Cell& cell : old) {
+    if (cell.index != 0) {
+      std::size_t i = cell.hash & mask;
+      while (table_[i].index != 0) {
         i = (i + 1) & mask;
       }
       table_[i] = cell;
@@ -172,7 +171,8 @@ void ExchangeTracker::grow() {
   }
 }
 
-std::uint32_t ExchangeTracker::insert(const Key& key) {
+// A new exchange, due to expire one timeout from now (retransmissions push that back lazily).
+std::uint32_t ExchangeTracker::insert(const Key& key, std::uint32_t h, std::int64_t now_ns) {
   if ((live_ + 1) * 2 > table_.size()) {
     grow();
   }
@@ -190,9 +190,10 @@ std::uint32_t ExchangeTracker::insert(const Key& key) {
   ex.generation = generation;
   ex.key = key;
   ex.in_use = true;
-  *find_slot(key) = index + 1;
+  *find_cell(key, h) = Cell{index + 1, h};
   ++live_;
   peak_live_ = std::max(peak_live_, live_);
+  expiries_.push_back({index, generation, now_ns + options_.timeout_ns});
   return index;
 }
 
@@ -200,15 +201,15 @@ std::uint32_t ExchangeTracker::insert(const Key& key) {
 void ExchangeTracker::remove(std::uint32_t index) {
   Exchange& ex = exchanges_[index];
   const std::size_t mask = table_.size() - 1;
-  std::size_t hole = static_cast<std::size_t>(find_slot(ex.key) - table_.data());
-  table_[hole] = 0;
-  for (std::size_t i = (hole + 1) & mask; table_[i] != 0; i = (i + 1) & mask) {
-    const std::size_t home = hash(exchanges_[table_[i] - 1].key) & mask;
+  std::size_t hole = static_cast<std::size_t>(find_cell(ex.key, hash(ex.key)) - table_.data());
+  table_[hole] = Cell{};
+  for (std::size_t i = (hole + 1) & mask; table_[i].index != 0; i = (i + 1) & mask) {
+    const std::size_t home = table_[i].hash & mask;
     // Move the entry into the hole unless its home lies cyclically in (hole, i].
     const bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
     if (!stays) {
       table_[hole] = table_[i];
-      table_[i] = 0;
+      table_[i] = Cell{};
       hole = i;
     }
   }
@@ -218,18 +219,37 @@ void ExchangeTracker::remove(std::uint32_t index) {
   --live_;
 }
 
-void ExchangeTracker::schedule(std::uint32_t index, std::int64_t deadline_ns) {
-  Exchange& ex = exchanges_[index];
-  ex.deadline_ns = deadline_ns;
-  expiries_.push_back({index, ex.generation, deadline_ns});
-}
-
+// An exchange stays one timeout after its latest transmission: unanswered by then it is lost;
+// answered, it is kept that long so that duplicates of either packet are recognised. Each
+// exchange gets one entry, at creation, in the time-ordered FIFO expiries_; one retransmitted
+// since moves to the heap extended_ with its later deadline (rare, so the heap stays small).
+// Both are drained in deadline order, so an exchange expires at the first packet at or after
+// its deadline, whatever the order of the others.
 void ExchangeTracker::expire(std::int64_t now_ns) {
-  while (!expiries_.empty() && expiries_.front().deadline_ns <= now_ns) {
-    const Expiry e = expiries_.front();
-    expiries_.pop_front();
+  for (;;) {
+    const bool fifo = !expiries_.empty() && expiries_.front().deadline_ns <= now_ns;
+    const bool heap = !extended_.empty() && extended_.front().deadline_ns <= now_ns;
+    if (!fifo && !heap) {
+      return;
+    }
+    Expiry e;
+    if (fifo && (!heap || expiries_.front().deadline_ns <= extended_.front().deadline_ns)) {
+      e = expiries_.front();
+      expiries_.pop_front();
+    } else {
+      std::pop_heap(extended_.begin(), extended_.end(), std::greater<>{});
+      e = extended_.back();
+      extended_.pop_back();
+    }
     Exchange& ex = exchanges_[e.slot];
-    if (ex.in_use && ex.generation == e.generation && ex.deadline_ns == e.deadline_ns) {
+    if (!ex.in_use || ex.generation != e.generation) {
+      continue; // closed earlier (its Identifier was reused)
+    }
+    const std::int64_t due = ex.last_ns + options_.timeout_ns;
+    if (due > now_ns) {
+      extended_.push_back({e.slot, e.generation, due});
+      std::push_heap(extended_.begin(), extended_.end(), std::greater<>{});
+    } else {
       close(e.slot, false);
     }
   }
@@ -249,7 +269,12 @@ ExchangeTracker::Nas& ExchangeTracker::nas_for(const IpAddress& address) {
 }
 
 TrafficCounters& ExchangeTracker::server_for(const Endpoint& endpoint) {
-  return per_server_[endpoint];
+  if (last_server_ != nullptr && last_server_endpoint_ == endpoint) {
+    return *last_server_;
+  }
+  last_server_ = &per_server_[endpoint];
+  last_server_endpoint_ = endpoint;
+  return *last_server_;
 }
 
 void ExchangeTracker::event(EventKind kind, const UdpDatagram& datagram, std::uint8_t code,
@@ -350,9 +375,10 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
 
   const Key key{d.source.address, d.destination.address, d.source.port, d.destination.port,
                 packet.identifier()};
-  std::uint32_t* cell = find_slot(key);
-  if (*cell != 0) {
-    const std::uint32_t index = *cell - 1;
+  const std::uint32_t h = hash(key);
+  const Cell* cell = find_cell(key, h);
+  if (cell->index != 0) {
+    const std::uint32_t index = cell->index - 1;
     Exchange& ex = exchanges_[index];
     if (ex.code == code && ex.request_authenticator == packet.authenticator()) {
       ++ex.transmissions;
@@ -362,7 +388,6 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
         ++(ex.answered ? c->duplicate_requests : c->retransmissions);
       }
       event(kind, d, code, packet.identifier(), d.source, d.destination, &ex);
-      schedule(index, d.timestamp_ns + options_.timeout_ns);
       return;
     }
     // A different request on the same Identifier. RFC 5080 §2.2.1: the Identifier may be reused
@@ -377,7 +402,7 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
     close(index, false);
   }
 
-  const std::uint32_t index = insert(key);
+  const std::uint32_t index = insert(key, h, d.timestamp_ns);
   Exchange& ex = exchanges_[index];
   ex.nas = &nas;
   ex.server = &server;
@@ -417,15 +442,14 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
       }
     }
   }
-  schedule(index, d.timestamp_ns + options_.timeout_ns);
 }
 
 void ExchangeTracker::on_response(const UdpDatagram& d, const radius::Packet& packet) {
   const auto code = static_cast<std::uint8_t>(packet.code());
   const Key key{d.destination.address, d.source.address, d.destination.port, d.source.port,
                 packet.identifier()};
-  std::uint32_t* cell = find_slot(key);
-  if (*cell == 0) {
+  const Cell* cell = find_cell(key, hash(key));
+  if (cell->index == 0) {
     Nas& nas = nas_for(d.destination.address);
     TrafficCounters& server = server_for(d.source);
     for (TrafficCounters* c : {&totals_, &nas.counters, &server}) {
@@ -436,8 +460,7 @@ void ExchangeTracker::on_response(const UdpDatagram& d, const radius::Packet& pa
     event(EventKind::answer_without_request, d, code, packet.identifier(), d.destination, d.source);
     return;
   }
-  const std::uint32_t index = *cell - 1;
-  Exchange& ex = exchanges_[index];
+  Exchange& ex = exchanges_[cell->index - 1];
   for (TrafficCounters* c : {&totals_, &ex.nas->counters, ex.server}) {
     ++c->by_code[code];
     ++c->responses;
@@ -482,8 +505,6 @@ void ExchangeTracker::on_response(const UdpDatagram& d, const radius::Packet& pa
             d.source, &ex);
     }
   }
-  // Kept until the timeout passes again, to recognise duplicates of either packet.
-  schedule(index, d.timestamp_ns + options_.timeout_ns);
 }
 
 void ExchangeTracker::close(std::uint32_t index, bool at_end) {
@@ -526,6 +547,7 @@ void ExchangeTracker::finish() {
     }
   }
   expiries_.clear();
+  extended_.clear();
 }
 
 std::string_view ExchangeTracker::csv_header() {

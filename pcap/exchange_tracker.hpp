@@ -139,23 +139,30 @@ private:
   };
   struct Nas {
     TrafficCounters counters;
-    const ClientEntry* client = nullptr; // its secret, if --secrets names it
+    const server::Client* client = nullptr; // its secret, if --secrets names it
   };
   struct Exchange;
   struct Expiry {
     std::uint32_t slot;
     std::uint32_t generation;
     std::int64_t deadline_ns;
+    bool operator>(const Expiry& other) const { return deadline_ns > other.deadline_ns; }
   };
 
-  static std::size_t hash(const Key& key) noexcept;
-  std::uint32_t* find_slot(const Key& key);
-  std::uint32_t insert(const Key& key);
+  // An open-addressing cell: slab index + 1 (0 when empty) and the key's 32-bit hash, so probes
+  // compare hashes before touching an exchange.
+  struct Cell {
+    std::uint32_t index = 0;
+    std::uint32_t hash = 0;
+  };
+
+  static std::uint32_t hash(const Key& key) noexcept;
+  Cell* find_cell(const Key& key, std::uint32_t h);
+  std::uint32_t insert(const Key& key, std::uint32_t h, std::int64_t now_ns);
   void remove(std::uint32_t index);
   void grow();
   void close(std::uint32_t index, bool at_end);
   void expire(std::int64_t now_ns);
-  void schedule(std::uint32_t index, std::int64_t deadline_ns);
   void event(EventKind kind, const UdpDatagram& datagram, std::uint8_t code,
              std::uint8_t identifier, const Endpoint& client, const Endpoint& server,
              const Exchange* related = nullptr);
@@ -173,16 +180,19 @@ private:
   std::unordered_map<Endpoint, TrafficCounters, EndpointHash> per_server_;
   std::vector<Exchange> exchanges_; // slab; free slots chained through free_
   std::vector<std::uint32_t> free_;
-  std::vector<std::uint32_t> table_; // open addressing: slab index + 1, 0 when empty
+  std::vector<Cell> table_;
   std::size_t live_ = 0;
   std::size_t peak_live_ = 0;
-  std::deque<Expiry> expiries_;
+  std::deque<Expiry> expiries_;  // one per exchange, at creation: in time order
+  std::vector<Expiry> extended_; // min-heap of deadlines pushed back by retransmissions
   std::vector<Event> events_;
   std::array<std::uint64_t, event_kind_count> event_counts_{};
   std::array<std::uint64_t, 32> decode_errors_{};
   std::string csv_line_;
   Nas* last_nas_ = nullptr;
   IpAddress last_nas_address_;
+  TrafficCounters* last_server_ = nullptr;
+  Endpoint last_server_endpoint_;
 };
 
 } // namespace acctlab::capture

@@ -3,9 +3,11 @@
 # seeded from the packet vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache shares objects across checkouts (CI clones elsewhere): paths relative to the root.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 seconds=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DACCTLAB_FUZZ=ON -DACCTLAB_BENCH=OFF -DACCTLAB_WERROR=OFF >/dev/null
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DACCTLAB_FUZZ=ON -DACCTLAB_BENCH=OFF -DACCTLAB_WERROR=OFF >/dev/null
 targets=$(cmake --build build-fuzz --target help | sed -n 's/^\(fuzz_[a-z_]*\):.*/\1/p' | sort -u)
 for t in $targets; do
   cmake --build build-fuzz --target "$t" -j "$(nproc)"

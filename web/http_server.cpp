@@ -13,6 +13,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -225,12 +226,25 @@ private:
 struct HttpServer::Impl {
   Impl(Site& site, ServerOptions opts)
       : shared{site, std::move(opts)}, acceptor(ioc), signals(ioc) {
-    const tcp::endpoint endpoint(net::ip::make_address(shared.options.address),
-                                 shared.options.port);
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(net::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen(net::socket_base::max_listen_connections);
+    beast::error_code ec;
+    const auto address = net::ip::make_address(shared.options.address, ec);
+    const tcp::endpoint endpoint(address, shared.options.port);
+    if (!ec) {
+      acceptor.open(endpoint.protocol(), ec);
+    }
+    if (!ec) {
+      acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+      acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+      acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      throw std::system_error(ec, "cannot listen on " + shared.options.address + " port " +
+                                      std::to_string(shared.options.port));
+    }
   }
 
   void do_accept() {

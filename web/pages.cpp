@@ -424,17 +424,17 @@ std::string session_page(const json::object& r) {
     b += "</section>";
   }
 
-  b += "<h2>Findings</h2><table><thead><tr><th>Rule</th><th>Severity</th><th>Message</th>"
-       "<th>Evidence</th></tr></thead><tbody>";
+  b += "<h2>Findings</h2><table><thead><tr><th>Rule</th><th>Source</th><th>Severity</th>"
+       "<th>Message</th><th>Evidence</th></tr></thead><tbody>";
   for (const auto& v : arr(r, "findings")) {
     const auto& f = as_obj(v);
     b += "<tr><td><a href=\"/conformance/" + escape(url_encode(get_str(f, "rule_id"))) + "\">" +
-         escape(get_str(f, "rule_id")) + "</a></td><td>" + severity_badge(get_str(f, "severity")) +
-         "</td><td>" + escape(get_str(f, "message")) + "</td><td>" + packet_link(f, "packet_id") +
-         "</td></tr>";
+         escape(get_str(f, "rule_id")) + "</a></td><td>" + text(f, "source") + "</td><td>" +
+         severity_badge(get_str(f, "severity")) + "</td><td>" + escape(get_str(f, "message")) +
+         "</td><td>" + packet_link(f, "packet_id") + "</td></tr>";
   }
   if (arr(r, "findings").empty()) {
-    b += "<tr><td colspan=\"4\" class=\"empty\">No findings concern this session.</td></tr>";
+    b += "<tr><td colspan=\"5\" class=\"empty\">No findings concern this session.</td></tr>";
   }
   b += "</tbody></table>" + api_link("/api/sessions/" + std::to_string(get_int(s, "id")));
   return page("Session " + get_str(s, "acct_session_id"), "/sessions", b);
@@ -496,28 +496,34 @@ std::string packet_page(const json::object& r) {
 }
 
 std::string conformance_page(const json::object& r) {
-  std::string b = "<p class=\"muted\">Pass counts: the accepted Accounting-Requests (" +
-                  format_count(get_int(r, "accepted_requests")) + ") or sessions (" +
-                  format_count(get_int(r, "sessions")) +
-                  ") of the rule's scope, less the ones it failed on.</p>";
-  b += "<table><thead><tr><th>Rule</th><th>Severity</th><th>Scope</th><th>Passed</th>"
-       "<th>Failed</th><th>Findings</th><th>Example</th></tr></thead><tbody>";
+  std::string b = "<p class=\"muted\">Pass and fail: how many of the " +
+                  format_count(get_int(r, "conform_runs")) +
+                  " stored conformance runs (acctlab conform, acctlab check) passed each rule. "
+                  "Findings: what the runs stored as evidence, with the packets and sessions they "
+                  "concern.</p>";
+  b += "<table><thead><tr><th>Rule</th><th>Source</th><th>Severity</th><th>Scope</th>"
+       "<th>Runs passed</th><th>Runs failed</th><th>Findings</th><th>Packets</th>"
+       "<th>Sessions</th><th>Summary</th></tr></thead><tbody>";
   for (const auto& v : arr(r, "rules")) {
     const auto& rule = as_obj(v);
-    const auto scope = get_str(rule, "scope");
-    const auto failed =
-        scope == "session" ? get_int(rule, "failing_sessions") : get_int(rule, "failing_packets");
-    b += "<tr><td><a href=\"/conformance/" + escape(url_encode(get_str(rule, "rule_id"))) + "\">" +
-         escape(get_str(rule, "rule_id")) + "</a></td><td>" +
-         severity_badge(get_str(rule, "severity")) + "</td><td>" + escape(scope) +
-         "</td><td class=\"num pass\">" + count_cell(rule, "passed") +
-         "</td><td class=\"num fail\">" + format_count(failed) + "</td><td class=\"num\">" +
-         count_cell(rule, "failures") + "</td><td>" + escape(get_str(rule, "example")) +
+    const auto id = get_str(rule, "rule_id");
+    const bool has_findings = get_int(rule, "findings") > 0;
+    b += "<tr><td>" +
+         (has_findings
+              ? "<a href=\"/conformance/" + escape(url_encode(id)) + "\">" + escape(id) + "</a>"
+              : escape(id)) +
+         "</td><td>" + text(rule, "source") + "</td><td>" +
+         severity_badge(get_str(rule, "severity")) + "</td><td>" + text(rule, "scope") +
+         "</td><td class=\"num pass\">" + count_cell(rule, "runs_passed") +
+         "</td><td class=\"num fail\">" + count_cell(rule, "runs_failed") +
+         "</td><td class=\"num\">" + count_cell(rule, "findings") + "</td><td class=\"num\">" +
+         count_cell(rule, "packets") + "</td><td class=\"num\">" + count_cell(rule, "sessions") +
+         "</td><td>" + (is_set(rule, "summary") ? text(rule, "summary") : text(rule, "example")) +
          "</td></tr>";
   }
   if (arr(r, "rules").empty()) {
-    b += "<tr><td colspan=\"7\" class=\"empty\">No findings: every rule checked passed (or no "
-         "check has run).</td></tr>";
+    b += "<tr><td colspan=\"10\" class=\"empty\">No conformance run or finding stored yet "
+         "(acctlab conform, acctlab check --db).</td></tr>";
   }
   b += "</tbody></table>" + api_link("/api/conformance");
   return page("Conformance", "/conformance", b);
@@ -525,8 +531,14 @@ std::string conformance_page(const json::object& r) {
 
 std::string rule_page(const json::object& r, const QueryParams& params) {
   const auto rule = get_str(r, "rule_id");
-  std::string b = "<p class=\"muted\">" + format_count(get_int(r, "total")) +
-                  " findings. <a href=\"/conformance\">All rules</a></p>";
+  std::string b;
+  const auto& catalog = obj(r, "rule");
+  if (!catalog.empty()) {
+    b += "<p>" + text(catalog, "summary") + " <span class=\"muted\">(" + text(catalog, "source") +
+         ", " + text(catalog, "scope") + " rule)</span></p>";
+  }
+  b += "<p class=\"muted\">" + format_count(get_int(r, "total")) +
+       " findings. <a href=\"/conformance\">All rules</a></p>";
   b += "<table><thead><tr><th>#</th><th>Severity</th><th>Message</th><th>Packet</th>"
        "<th>Received</th><th>From</th><th>Session</th><th>Capture frame</th><th>Run</th></tr>"
        "</thead><tbody>";
@@ -576,6 +588,13 @@ std::string usage_page(const json::object& r, const QueryParams& params) {
   select("group", "Group by", get_str(r, "group"), {"user", "nas", "peer"});
   select("period", "Period", get_str(r, "period"), {"hour", "day", "month"});
   b += "<button type=\"submit\">Show</button> <a href=\"/usage\">reset</a></form>";
+  if (f.contains("default_range")) {
+    b += "<p class=\"muted\">Sessions started since " + time_cell(f, "from") + " UTC: the newest " +
+         std::string(get_str(r, "period") == "hour"    ? "2 days"
+                     : get_str(r, "period") == "month" ? "12 months"
+                                                       : "7 days") +
+         " of data. Set From and To for another range.</p>";
+  }
 
   b += "<h2>Online now: " + format_count(get_int(r, "online_count")) + "</h2>";
   b += sessions_table(arr(r, "online"));

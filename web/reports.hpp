@@ -20,7 +20,7 @@ std::string status_type_name(std::int64_t status_type);
 
 boost::json::object overview_report(ReadOnlyDatabase& db);
 /** The small set of counters /events pushes (a cheap subset of the overview). */
-boost::json::object live_counters(ReadOnlyDatabase& db);
+boost::json::object live_counters(ReadOnlyDatabase& db, bool count_records = true);
 
 /** Sessions matching the filters; max_rows caps a CSV export (per page otherwise). */
 boost::json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& params,

@@ -111,8 +111,9 @@ std::string bar_chart(std::string_view title, const std::vector<std::string>& la
   const int plot_h = o.height - margin_top - margin_bottom;
   const std::size_t n = std::max<std::size_t>(labels.size(), 1);
   const double group_w = static_cast<double>(plot_w) / static_cast<double>(n);
-  const double bar_w =
-      std::max(1.0, group_w * 0.8 / static_cast<double>(std::max<std::size_t>(series.size(), 1)));
+  const auto bars = static_cast<double>(std::max<std::size_t>(series.size(), 1));
+  // At most 48 px a bar: a chart of one or two periods should not be a wall of colour.
+  const double bar_w = std::clamp(group_w * 0.8 / bars, 1.0, 48.0);
   // Label only as many groups as fit side by side (about 7 px per character).
   std::size_t longest = 1;
   for (const auto& label : labels) {
@@ -122,7 +123,8 @@ std::string bar_chart(std::string_view title, const std::vector<std::string>& la
       std::max<std::size_t>(1, static_cast<std::size_t>(plot_w) / (longest * 7 + 12));
   const std::size_t label_every = std::max<std::size_t>(1, (labels.size() + fit - 1) / fit);
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    const double gx = margin_left + group_w * static_cast<double>(i) + group_w * 0.1;
+    const double centre = margin_left + group_w * (static_cast<double>(i) + 0.5);
+    const double gx = centre - bar_w * bars / 2;
     for (std::size_t s = 0; s < series.size(); ++s) {
       const double v = i < series[s].values.size() ? series[s].values[i] : 0;
       const double h = plot_h * (v / y_max);
@@ -133,9 +135,8 @@ std::string bar_chart(std::string_view title, const std::vector<std::string>& la
              escape(axis_value(v, o.unit)) + "</title></rect>";
     }
     if (i % label_every == 0) {
-      out += "<text class=\"axis\" text-anchor=\"middle\" x=\"" + num(gx + group_w * 0.4) +
-             "\" y=\"" + std::to_string(o.height - margin_bottom + 16) + "\">" + escape(labels[i]) +
-             "</text>";
+      out += "<text class=\"axis\" text-anchor=\"middle\" x=\"" + num(centre) + "\" y=\"" +
+             std::to_string(o.height - margin_bottom + 16) + "\">" + escape(labels[i]) + "</text>";
     }
   }
   if (labels.empty()) {

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/wait.h>
 
@@ -73,10 +76,20 @@ TEST_CASE("dict looks up by name, number and vendor number", "[cli]") {
   CHECK(broken.output.find("cannot read") != std::string::npos);
 }
 
-TEST_CASE("demo reproduces the document's Start record", "[cli][demo]") {
-  auto demo = acctlab("demo");
+TEST_CASE("demo reproduces the document's Start record and passes every scenario", "[cli][demo]") {
+  char dir_template[] = "/tmp/acctlab-demo-XXXXXX";
+  REQUIRE(mkdtemp(dir_template));
+  const std::string dir = dir_template;
+  auto demo = acctlab("demo --dir " + dir);
+  INFO(demo.output);
   CHECK(demo.status == 0);
   CHECK(demo.output.find("len 220") != std::string::npos);
   CHECK(demo.output.find("RADIUS: Cisco AVpair [1] 29 \"isakmp-initator-ip=11.1.2.2\"") !=
         std::string::npos);
+  CHECK(demo.output.find("length as the document prints it (220): yes") != std::string::npos);
+  CHECK(demo.output.find(" FAIL") == std::string::npos);
+  CHECK(demo.output.find("scenarios passed; document record reproduced") != std::string::npos);
+  std::ifstream report(dir + "/report.json");
+  CHECK(report.good());
+  std::filesystem::remove_all(dir);
 }

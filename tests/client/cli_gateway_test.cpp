@@ -100,6 +100,17 @@ TEST_CASE("gateway runs a scenario against --server and writes the event log", "
   CHECK(silent.output.find("3 dropped") != std::string::npos);
 }
 
+TEST_CASE("gateway takes the configuration a scenario names", "[client][cli]") {
+  acctlab::test::LoopbackResponder a("nsite");
+  acctlab::test::LoopbackResponder b("nsite");
+  Run run = run_acctlab("gateway --scenario " + scenarios() + "broadcast.scn --server " +
+                        a.address() + " --server " + b.address());
+  INFO(run.output);
+  CHECK(run.status == 0);
+  CHECK(a.received().size() == 3);
+  CHECK(b.received().size() == 3);
+}
+
 TEST_CASE("gateway --load against a loopback responder", "[client][cli]") {
   acctlab::test::LoopbackResponder a("testing123");
   Run run = run_acctlab("gateway --load --server " + a.address() +

@@ -200,6 +200,7 @@ TEST_CASE("stop-only, no accounting list, no XAUTH, dead peer", "[client][model]
 TEST_CASE("scenario parsing", "[client][scenario]") {
   auto s = parse_scenario(R"(# What it shows
 # second line
+# config: lab.cfg
 slot A
 slot B
 peers u 3 initiator 11.2.0.1 identity group cclient xauth u{n}@cclient pool addressA
@@ -214,7 +215,9 @@ server B drop-answers
 dead u3
 )");
   REQUIRE(s);
-  CHECK(s->comments.size() == 2);
+  CHECK(s->comments.size() == 3);
+  CHECK(s->config_hint == "lab.cfg");
+  CHECK(scenario_config_path("client/scenarios/x.scn", *s) == "client/scenarios/lab.cfg");
   CHECK(s->slots == std::vector<std::string>{"A", "B"});
   REQUIRE(s->peers.size() == 4);
   CHECK(s->peers[2].xauth_user == "u3@cclient");

@@ -2,6 +2,7 @@
 
 #include "conformance/trace.hpp"
 #include "defect_corpus.hpp"
+#include "pcap/pcap_writer.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -87,6 +88,73 @@ TEST_CASE("acctlab check exits 1 on errors, 0 when clean", "[conformance][cli]")
   CHECK(run("check --trace /nonexistent.trace").status == 2);
   CHECK(run("check").status == 2);
   for (const auto& path : {clean, broken, xml_path}) {
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("acctlab conform runs a scenario end to end", "[conformance][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("acctlab-cli-conform-" + std::to_string(::getpid()));
+  auto ok = run("conform --scenario one-session --scenario rekeys --work-dir " + dir.string());
+  CHECK(ok.status == 0);
+  CHECK(ok.output.find("PASS one-session") != std::string::npos);
+  CHECK(ok.output.find("PASS rekeys") != std::string::npos);
+  CHECK(ok.output.find("2 of 2 scenario(s) passed") != std::string::npos);
+  CHECK(std::filesystem::exists(dir / "one-session-1.db"));
+  auto junit = run("conform --scenario stop-only --report junit --work-dir " + dir.string());
+  CHECK(junit.status == 0);
+  CHECK(junit.output.find("<testsuite name=\"stop-only: pipeline\"") != std::string::npos);
+  CHECK(run("conform --scenario no-such-scenario").status == 2);
+  CHECK(run("conform").status == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("acctlab check reads a gateway event log and a capture", "[conformance][cli]") {
+  const auto base =
+      std::filesystem::temp_directory_path() / ("acctlab-cli-doors-" + std::to_string(::getpid()));
+  const std::string source = ACCTLAB_SOURCE_DIR;
+  // The gateway against a loopback port where nothing answers: every record goes unanswered.
+  const auto events = base.string() + ".jsonl";
+  run("gateway --config " + source + "/client/scenarios/lab.cfg --scenario " + source +
+      "/client/scenarios/one-session.scn --server 127.0.0.1:9 --server 127.0.0.1:9 --events " +
+      events + " --answer-wait 10ms");
+  auto judged = run("check --events " + events + " --secret nsite");
+  CHECK(judged.status == 1);
+  CHECK(judged.output.find("FAIL EXC-UNANSWERED") != std::string::npos);
+  CHECK(judged.output.find("PKT-REQUEST-AUTHENTICATOR") == std::string::npos); // lab.cfg's key
+  auto wrong = run("check --events " + events + " --secret not-the-key");
+  CHECK(wrong.output.find("FAIL PKT-REQUEST-AUTHENTICATOR") != std::string::npos);
+
+  // A clean corpus trace written as a capture passes.
+  const auto pcap = base.string() + ".pcap";
+  corpus::Spec spec;
+  for (const auto& c : corpus::all_cases()) {
+    if (c.name == "clean") {
+      spec = c.spec;
+    }
+  }
+  const auto trace = corpus::build_trace(spec, radius::Dictionary::builtin());
+  std::string error;
+  auto writer = capture::PcapWriter::create(pcap, error);
+  REQUIRE(writer);
+  for (const auto& packet : trace.packets) {
+    capture::UdpFrameSpec frame;
+    frame.timestamp_ns = static_cast<std::int64_t>((1700000000.0 + packet.time) * 1e9);
+    const auto split = [](const std::string& text) {
+      const auto colon = text.rfind(':');
+      return capture::Endpoint{*capture::IpAddress::parse(text.substr(0, colon)),
+                               static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
+    };
+    frame.source = split(packet.source);
+    frame.destination = split(packet.destination);
+    REQUIRE(writer->write_udp(frame, packet.raw));
+  }
+  REQUIRE(writer->close());
+  auto captured = run("check --pcap " + pcap + " --secret testing123 --interim-interval 60");
+  CHECK(captured.status == 0);
+  CHECK(captured.output.find("6 requests, 6 responses") != std::string::npos);
+  CHECK(captured.output.find("verdict: PASS") != std::string::npos);
+  for (const auto& path : {events, pcap}) {
     std::filesystem::remove(path);
   }
 }

@@ -7,6 +7,8 @@
 #include "defect_corpus.hpp"
 #include "radius/accounting_record.hpp"
 #include "radius/packet_codec.hpp"
+#include "storage/schema.hpp"
+#include "storage/sqlite.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -16,22 +18,6 @@ using namespace acctlab;
 using namespace acctlab::conformance;
 
 namespace {
-
-// The columns of the server's schema (storage/schema.cpp, migration 1) that this door reads and
-// writes. TODO(conform): create the database with storage's own schema once it is on main.
-constexpr const char* schema = R"sql(
-CREATE TABLE runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('serve', 'conform', 'pcap')),
-  started REAL NOT NULL, finished REAL, verdict TEXT, report TEXT);
-CREATE TABLE packets (id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs (id), receive_time REAL NOT NULL,
-  src_addr TEXT NOT NULL, src_port INTEGER NOT NULL, dst_addr TEXT, dst_port INTEGER, code INTEGER,
-  identifier INTEGER, verdict TEXT NOT NULL, reason TEXT, file TEXT, frame INTEGER, raw BLOB NOT NULL);
-CREATE TABLE sessions (id INTEGER PRIMARY KEY, nas_key TEXT NOT NULL, acct_session_id TEXT NOT NULL);
-CREATE TABLE records (id INTEGER PRIMARY KEY, packet_id INTEGER NOT NULL REFERENCES packets (id),
-  session_row INTEGER REFERENCES sessions (id), acct_session_id TEXT);
-CREATE TABLE findings (id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs (id), rule_id TEXT NOT NULL,
-  severity TEXT NOT NULL, scope TEXT NOT NULL, message TEXT NOT NULL, packet_id INTEGER REFERENCES packets (id),
-  record_id INTEGER REFERENCES records (id), session_id INTEGER REFERENCES sessions (id), file TEXT, frame INTEGER);
-)sql";
 
 void exec(sqlite3* db, const std::string& sql) {
   char* error = nullptr;
@@ -59,9 +45,13 @@ TEST_CASE("check --db: findings are stored linked to packet, record and session"
   const auto path = std::filesystem::temp_directory_path() /
                     ("acctlab-conformance-db-" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(path);
+  {
+    // The server's own schema (storage/schema.cpp), as `acctlab serve` creates it.
+    storage::Database created(path.string());
+    storage::migrate(created);
+  }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  exec(db, schema);
 
   // Store the requests of a trace with a duplicate Start, as the server would: packet, record,
   // session rows. Responses are not stored.
@@ -94,12 +84,15 @@ TEST_CASE("check --db: findings are stored linked to packet, record and session"
         radius::make_accounting_record(*radius::decode_packet(packet.raw, dict), dict);
     auto [it, inserted] = sessions.try_emplace(record.session_id, sessions.size() + 1);
     if (inserted) {
-      exec(db, "INSERT INTO sessions VALUES (" + std::to_string(it->second) + ", '10.1.1.147', '" +
-                   record.session_id + "')");
+      exec(db, "INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, "
+               "last_record_time) VALUES (" +
+                   std::to_string(it->second) + ", '10.1.1.147', '" + record.session_id + "', 'u" +
+                   record.session_id + "', 'open', 0)");
     }
-    exec(db, "INSERT INTO records (packet_id, session_row, acct_session_id) VALUES (" +
+    exec(db, "INSERT INTO records (packet_id, session_row, acct_session_id, nas_identity, "
+             "event_time, receive_time, attributes) VALUES (" +
                  std::to_string(packet_id) + ", " + std::to_string(it->second) + ", '" +
-                 record.session_id + "')");
+                 record.session_id + "', '10.1.1.147', 0, 0, '')");
   }
 
   DbTraceOptions options;

@@ -347,7 +347,25 @@ std::vector<Case> all_cases() {
                                   {"Acct-Delay-Time", "0"}}));
   }));
 
+  cases.push_back(
+      defect("changed-retransmission-same-id-stored", "RFC5080-CHANGED-SAME-ID", [](Spec& s) {
+        s.responses_recorded = false;
+        auto& first = s.requests[s1_interim1];
+        first.identifier = 40;
+        Request again = first;
+        again.time += 3;
+        set(again.attrs, "Acct-Delay-Time", "3");
+        s.requests.push_back(again);
+      }));
+
   // Clean variants: none may produce an error or a warning.
+  cases.push_back(clean("identifier-reused-later-stored", [](Spec& s) {
+    // Requests only (a database): the same Identifier again after the duplicate window is a new
+    // request, not a changed retransmission.
+    s.responses_recorded = false;
+    s.requests[s1_start].identifier = 40;
+    s.requests[s1_interim1].identifier = 40;
+  }));
   cases.push_back(clean("clean", [](Spec&) {}));
   cases.push_back(clean(
       "clean-rfc2866", [](Spec&) {}, "rfc2866"));
@@ -410,6 +428,7 @@ Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
   Trace trace;
   trace.default_secret = spec.secret;
   trace.interim_interval = spec.interim_interval;
+  trace.responses_recorded = spec.responses_recorded;
   std::vector<const Request*> order;
   for (const auto& request : spec.requests) {
     order.push_back(&request);
@@ -447,7 +466,7 @@ Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
     std::copy(wire.begin() + 4, wire.begin() + 20, request_auth.begin());
     trace.packets.push_back(
         {request->time, Direction::to_server, request->client, server, wire, {}, {}, {}, {}});
-    if (request->answered) {
+    if (request->answered && spec.responses_recorded) {
       radius::Packet answer(static_cast<radius::Code>(request->response_code), id);
       auto reply = radius::encode_packet(answer, dict);
       radius::sign_response(reply, request_auth, spec.secret);

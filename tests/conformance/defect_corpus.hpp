@@ -42,6 +42,8 @@ struct Spec {
   std::vector<RawPacket> extra;
   std::string secret = "testing123";
   std::optional<double> interim_interval = 60;
+  /** False: the trace keeps requests only, as a server database does. */
+  bool responses_recorded = true;
 };
 
 struct Case {

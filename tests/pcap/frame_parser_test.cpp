@@ -123,9 +123,12 @@ TEST_CASE("Linux cooked v1 and v2, raw IP and loopback link layers", "[pcap][fra
     for (auto family : families) {
       const auto f = static_cast<std::uint8_t>(family);
       for (int dlt : {link_type::null, link_type::loop}) {
-        parse_frame(dlt, concat({f, 0, 0, 0}, packet), parsed);
+        // The frames must outlive the checks: the parsed payload points into them.
+        const auto little = concat({f, 0, 0, 0}, packet);
+        parse_frame(dlt, little, parsed);
         check_udp(parsed, spec, payload);
-        parse_frame(dlt, concat({0, 0, 0, f}, packet), parsed);
+        const auto big = concat({0, 0, 0, f}, packet);
+        parse_frame(dlt, big, parsed);
         check_udp(parsed, spec, payload);
       }
     }

@@ -6,6 +6,7 @@
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -152,5 +153,55 @@ TEST_CASE("headless Chromium renders the pages", "[web][browser]") {
       REQUIRE(std::filesystem::exists(png));
       CHECK(std::filesystem::file_size(png) > 10000);
     }
+  }
+}
+
+TEST_CASE("headless Chromium over a database the conformance tester produced", "[web][browser]") {
+  Browser browser{find_chromium(), test_directory("browser-conform"), 0};
+  REQUIRE_FALSE(browser.binary.empty());
+  // acctlab conform runs the gateway's document-debug scenario (the feature document's Start,
+  // Interim-Update and Stop) against an embedded server, then judges and stores the findings.
+  const auto work = test_directory("browser-conform") + "/work";
+  std::filesystem::remove_all(work);
+  const std::string command = std::string(ACCTLAB_BINARY_DIR) +
+                              "/acctlab conform --scenario document-debug --colour never "
+                              "--work-dir " +
+                              work + " >" + work + ".log 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  const auto path = work + "/document-debug-1.db";
+  REQUIRE(std::filesystem::exists(path));
+
+  Site site(path);
+  auto sessions = site.handle("GET", "/api/sessions");
+  REQUIRE(sessions.status == 200);
+  const auto list = boost::json::parse(sessions.body).at("sessions").as_array();
+  REQUIRE(list.size() == 1);
+  const auto id = std::to_string(list[0].at("id").as_int64());
+
+  ServerOptions options;
+  options.port = 0;
+  HttpServer server(site, options);
+  server.start();
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  const auto shots = test_directory("screenshots");
+
+  std::string log;
+  const auto session = browser.run("--dump-dom", base + "/sessions/" + id, log);
+  CHECK(session.find("joe@cclient") != std::string::npos);
+  CHECK(session.find("Interim-Update") != std::string::npos);
+  CHECK(session.find("isakmp-initator-ip=11.1.2.2") != std::string::npos);
+  CHECK(session.find("PKT-TERMINATE-CAUSE-ZERO") != std::string::npos);
+  CHECK(session.find("RFC 2866") != std::string::npos); // the finding's rule source
+  const auto conformance = browser.run("--dump-dom", base + "/conformance", log);
+  CHECK(conformance.find("CISCO-START-AVPAIR-ISAKMP-INITIATOR-IP") != std::string::npos);
+  CHECK(conformance.find("PKT-REQUEST-AUTHENTICATOR") != std::string::npos);
+  for (const auto& [name, target] :
+       {std::pair<std::string, std::string>{"conform-session", "/sessions/" + id},
+        {"conform-conformance", "/conformance"}}) {
+    const auto png = shots + "/" + name + ".png";
+    std::filesystem::remove(png);
+    browser.run("--screenshot=" + png, base + target, log);
+    INFO(name);
+    CHECK(std::filesystem::exists(png));
   }
 }

@@ -3,11 +3,10 @@
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "storage/schema.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <sqlite3.h>
-#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -150,16 +149,6 @@ Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run
   return s;
 }
 
-std::string schema_sql() {
-  std::ifstream in(std::string(ACCTLAB_SOURCE_DIR) + "/tests/web/schema_snapshot.sql");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().empty()) {
-    throw std::runtime_error("tests/web/schema_snapshot.sql is missing");
-  }
-  return text.str();
-}
-
 } // namespace
 
 std::string test_directory(const std::string& name) {
@@ -172,13 +161,14 @@ FixtureIds make_fixture_database(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     std::filesystem::remove(path + suffix);
   }
+  {
+    // The schema exactly as the server creates it.
+    storage::Database schema(path);
+    storage::migrate(schema);
+  }
   FixtureIds ids;
   Db db(path);
-  db.exec("PRAGMA journal_mode = WAL");
   db.exec("BEGIN");
-  db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL); "
-          "INSERT INTO schema_version VALUES (1);");
-  db.exec(schema_sql());
   const double t0 = fixture_base_time;
 
   const auto serve_run = db.insert(
@@ -187,10 +177,16 @@ FixtureIds make_fixture_database(const std::string& path) {
   const auto pcap_run = db.insert(
       "INSERT INTO runs (kind, started, finished, verdict) VALUES ('pcap', ?1, ?2, 'fail')",
       {t0 + 4000, t0 + 4001});
-  ids.conform_run = db.insert(
-      "INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
-      "('conform', ?1, ?2, 'pass', ?3)",
-      {t0 + 5000, t0 + 5010, R"({"scenarios":4,"rules":{"passed":17,"failed":0},"note":"<b>"})"});
+  ids.conform_run = db.insert("INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+                              "('conform', ?1, ?2, 'pass', ?3)",
+                              {t0 + 5000, t0 + 5010, R"({"scenarios":4,"note":"<b>","rules":[
+                                 {"id":"RFC2866-ACCT-SESSION-ID","source":"RFC 2866 §5.5",
+                                  "severity":"error","scope":"packet","passed":false,
+                                  "summary":"Every Accounting-Request carries <Acct-Session-Id>"},
+                                 {"id":"PKT-MALFORMED","source":"RFC 2865 §3","severity":"error",
+                                  "scope":"packet","passed":true,
+                                  "summary":"Every datagram is a well-formed RADIUS packet"},
+                                 "not a rule", {"passed":true}]})"});
 
   db.insert("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
             "duplicates, malformed) VALUES ('10.1.1.147', '127.0.0.1', ?1, ?2, 7, 6, 1, 0)",

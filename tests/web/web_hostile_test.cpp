@@ -81,6 +81,10 @@ TEST_CASE("hostile packet values render as text on every page", "[web][hostile]"
   CHECK(o.at("session").as_object().at("user_name").as_string() == hostile_user);
   CHECK(o.at("session").as_object().at("acct_session_id").as_string() == hostile_session_id);
   CHECK(o.at("findings").as_array()[0].as_object().at("message").as_string() == hostile_message);
+  CHECK(o.at("findings").as_array()[0].as_object().at("source").as_string() == "RFC 2866 §5.5");
+  // The rule summary from the run report carries markup too.
+  auto rule = http_get(port, "/conformance/RFC2866-ACCT-SESSION-ID");
+  CHECK(rule.body.find("carries &lt;Acct-Session-Id&gt;") != std::string::npos);
 }
 
 TEST_CASE("escape covers the five HTML specials and NUL", "[web][html]") {

@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -199,18 +200,29 @@ TEST_CASE("packet JSON decodes the stored datagram or says why it cannot", "[web
 TEST_CASE("conformance, usage, runs and NAS JSON", "[web][http]") {
   Served s("reports");
   auto c = s.api("/api/conformance");
-  REQUIRE(c.at("rules").as_array().size() == 3);
+  CHECK(c.at("conform_runs").as_int64() == 1);
+  // Three rules with findings, plus PKT-MALFORMED which only the run report lists.
+  REQUIRE(c.at("rules").as_array().size() == 4);
   for (const auto& r : c.at("rules").as_array()) {
     const auto& rule = r.as_object();
-    if (rule.at("rule_id").as_string() == "DOC-STOP-COUNTERS") {
-      CHECK(rule.at("checked").as_int64() == 3); // sessions
-      CHECK(rule.at("passed").as_int64() == 2);
-    }
-    if (rule.at("rule_id").as_string() == "RFC2866-ACCT-SESSION-ID") {
-      CHECK(rule.at("checked").as_int64() == 6); // accepted Accounting-Requests
-      CHECK(rule.at("passed").as_int64() == 5);
+    const auto id = std::string(rule.at("rule_id").as_string());
+    if (id == "PKT-MALFORMED") {
+      CHECK(rule.at("runs_passed").as_int64() == 1);
+      CHECK(rule.at("findings").as_int64() == 0);
+      CHECK(rule.at("source").as_string() == "RFC 2865 §3");
+    } else if (id == "RFC2866-ACCT-SESSION-ID") {
+      CHECK(rule.at("runs_failed").as_int64() == 1);
+      CHECK(rule.at("findings").as_int64() == 1);
+      CHECK(rule.at("packets").as_int64() == 1);
+    } else if (id == "DOC-STOP-COUNTERS") {
+      CHECK(rule.at("runs_passed").is_null()); // no report lists it
+      CHECK(rule.at("sessions").as_int64() == 1);
+    } else {
+      CHECK(id == "RFC2865-LENGTH");
     }
   }
+  auto drill = s.api("/api/conformance/RFC2866-ACCT-SESSION-ID");
+  CHECK(drill.at("rule").at("source").as_string() == "RFC 2866 §5.5");
   auto rule = s.api("/api/conformance/RFC2865-LENGTH");
   REQUIRE(rule.at("findings").as_array().size() == 1);
   CHECK(rule.at("findings").as_array()[0].as_object().at("frame").as_int64() == 12);
@@ -222,10 +234,13 @@ TEST_CASE("conformance, usage, runs and NAS JSON", "[web][http]") {
   CHECK(u.at("stale").as_array().size() == 1);
   CHECK(u.at("stale").as_array()[0].as_object().at("last_status").as_string() == "Interim-Update");
   const auto& top_download = u.at("top_users").as_object().at("download").as_array();
-  REQUIRE(top_download.size() == 3);
+  REQUIRE(top_download.size() == 2); // the hostile session reported no counters
   CHECK(top_download[0].as_object().at("user").as_string() == "joe@cclient");
   CHECK(top_download[0].as_object().at("value").as_int64() == 152608);
   CHECK(u.at("series").as_array().size() == 2); // sessions started in hours 08 (two) and 09
+  CHECK(u.at("filter").at("default_range").as_bool());
+  CHECK(u.at("filter").at("from").as_double() ==
+        Approx(fixture_base_time - 8 * 3600 - 86400)); // period=hour: the newest 2 days
   auto by_nas = s.api("/api/usage?group=nas&user=joe%40cclient");
   CHECK(by_nas.at("group").as_string() == "nas");
   CHECK(by_nas.at("by_group").as_array().size() == 1);
@@ -348,4 +363,20 @@ TEST_CASE("parse_listen accepts host:port forms", "[web]") {
   CHECK_FALSE(parse_listen("127.0.0.1:99999", address, port));
   CHECK_FALSE(parse_listen(":80", address, port));
   CHECK_FALSE(parse_listen("::1:80", address, port));
+}
+
+TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[web][cli]") {
+  const std::string binary = std::string(ACCTLAB_BINARY_DIR) + "/acctlab";
+  const auto dir = test_directory("cli");
+  const auto status = [&](const std::string& args) {
+    const int rc = std::system((binary + " web " + args + " >" + dir + "/out.log 2>&1").c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  CHECK(status("--db " + dir + "/missing.db --listen 127.0.0.1:0") == 1);
+  const auto db = dir + "/acct.db";
+  make_fixture_database(db);
+  CHECK(status("--db " + db + " --listen 127.0.0.1") == 2);
+  CHECK(status("--db " + db + " --listen 127.0.0.1:70000") == 2);
+  // Loopback only in tests: an address this machine does not have cannot be bound.
+  CHECK(status("--db " + db + " --listen 192.0.2.1:0") == 1);
 }

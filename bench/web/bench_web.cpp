@@ -1,0 +1,323 @@
+// bench_web: builds an acctlab database of N accounting records (default 1,000,000) in the
+// server's schema, then times the main pages through web::Site (HTML rendering included, no
+// network): first on the schema alone (the baseline), then with the indexes the web module
+// proposes (web/indexes.sql, applied here because the viewer's connection is read-only).
+//
+//   build/bench/web/bench_web [records] [database path] [--reuse]
+
+#include "storage/schema.hpp"
+#include "web/indexes.hpp"
+#include "web/site.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <random>
+#include <sqlite3.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::fprintf(stderr, "bench_web: %s\n  in %s\n", error ? error : "?", sql);
+    std::exit(1);
+  }
+}
+
+sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    std::fprintf(stderr, "bench_web: %s\n", sqlite3_errmsg(db));
+    std::exit(1);
+  }
+  return stmt;
+}
+
+void step(sqlite3* db, sqlite3_stmt* stmt) {
+  if (sqlite3_step(stmt) != SQLITE_DONE) {
+    std::fprintf(stderr, "bench_web: %s\n", sqlite3_errmsg(db));
+    std::exit(1);
+  }
+  sqlite3_reset(stmt);
+}
+
+// The feature document's Start record as encoded by acctlab (tests/vectors/accounting.vec).
+constexpr const char* start_hex =
+    "040400dc507bcb0f39a406ce4e993c8481967e6e2c0a30303030303030311a1f0000000901196973616b6d702d67"
+    "726f75702d69643d63636c69656e7408060a0d0d011a1400000009010e7672662d69643d636973636f1a23000000"
+    "09011d6973616b6d702d696e697461746f722d69703d31312e312e322e321a2400000009011e636f6e6e6563742d"
+    "70726f67726573733d4e6f2050726f6772657373010d6a6f654063636c69656e742806000000011a190000000902"
+    "134661737445746865726e6574302f302e3105060000000004060a010193290600000000";
+
+std::vector<unsigned char> from_hex(const char* hex) {
+  std::vector<unsigned char> out;
+  for (std::size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+    out.push_back(static_cast<unsigned char>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+/** Sessions of five records (Start, 3 Interim-Update, Stop); 4% stay open, 2% go stale. */
+void build(const std::string& path, long records) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix);
+  }
+  {
+    acctlab::storage::Database db(path);
+    acctlab::storage::migrate(db);
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  exec(db, "PRAGMA synchronous = OFF");
+  exec(db, "BEGIN");
+  const auto raw = from_hex(start_hex);
+  const double t0 = 1790812800; // 2026-10-01 00:00:00 UTC
+  const double span = 60 * 86400.0;
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> when(0, span);
+  exec(db, "INSERT INTO runs (kind, started, finished, verdict) VALUES ('serve', 1790812800, "
+           "1796083200, 'ok')");
+  for (int i = 0; i < 9; ++i) {
+    exec(db, "INSERT INTO runs (kind, started, finished, verdict, report) VALUES ('conform', "
+             "1795000000, 1795000100, 'pass', '{\"scenarios\":4}')");
+  }
+  auto* packet = prepare(db, "INSERT INTO packets (id, run_id, receive_time, src_addr, src_port, "
+                             "code, identifier, verdict, raw) VALUES (?1, 1, ?2, ?3, 1646, 4, ?4, "
+                             "'ok', ?5)");
+  auto* record = prepare(
+      db, "INSERT INTO records (id, packet_id, session_row, status_type, acct_session_id, "
+          "nas_identity, user_name, event_time, receive_time, delay, session_time, input_octets, "
+          "output_octets, input_packets, output_packets, attributes) VALUES (?1, ?1, ?2, ?3, ?4, "
+          "?5, ?6, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)");
+  auto* session = prepare(
+      db, "INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, start_time, "
+          "update_time, stop_time, last_record_time, input_octets, output_octets, input_packets, "
+          "output_packets, session_time, user_name, framed_ip, peer, nas_ip, record_count) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+          "?2, ?18)");
+  auto* finding = prepare(db, "INSERT INTO findings (run_id, rule_id, severity, scope, message, "
+                              "packet_id, record_id, session_id) VALUES (2, ?1, ?2, ?3, "
+                              "'synthetic finding', ?4, ?5, ?6)");
+  long record_id = 0;
+  long session_id = 0;
+  const int status_types[] = {1, 3, 3, 3, 2};
+  while (record_id < records) {
+    ++session_id;
+    const double start = t0 + when(rng);
+    const int users = 5000;
+    const auto user = "user" + std::to_string(rng() % users) + "@cclient";
+    const auto nas = "10.1.1." + std::to_string(1 + rng() % 20);
+    const auto sid = std::to_string(100000000 + session_id);
+    const auto peer = "11.1." + std::to_string(rng() % 250) + "." + std::to_string(rng() % 250);
+    const int kind = static_cast<int>(rng() % 100);
+    const bool open = kind < 4;
+    const bool stale = kind >= 4 && kind < 6;
+    const int count = open || stale ? 2 : 5;
+    const double rate = 1000.0 + static_cast<double>(rng() % 100000);
+    double last = start;
+    std::int64_t in = 0;
+    std::int64_t out = 0;
+    for (int r = 0; r < count && record_id < records; ++r) {
+      ++record_id;
+      const int status = open || stale ? (r == 0 ? 1 : 3) : status_types[r];
+      const double t = start + 600.0 * r;
+      last = t;
+      in = static_cast<std::int64_t>(rate * 600 * r);
+      out = in * 3;
+      sqlite3_bind_int64(packet, 1, record_id);
+      sqlite3_bind_double(packet, 2, t);
+      sqlite3_bind_text(packet, 3, nas.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(packet, 4, static_cast<int>(record_id % 256));
+      sqlite3_bind_blob(packet, 5, raw.data(), static_cast<int>(raw.size()), SQLITE_STATIC);
+      step(db, packet);
+      const std::string attributes = "Accounting-Request id=4 {\n  Acct-Session-Id = \"" + sid +
+                                     "\"\n  User-Name = \"" + user +
+                                     "\"\n  Acct-Status-Type = " + std::to_string(status) +
+                                     "\n  Cisco-AVPair = \"isakmp-initator-ip=" + peer +
+                                     "\"\n  NAS-IP-Address = " + nas + "\n}";
+      sqlite3_bind_int64(record, 1, record_id);
+      sqlite3_bind_int64(record, 2, session_id);
+      sqlite3_bind_int(record, 3, status);
+      sqlite3_bind_text(record, 4, sid.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(record, 5, nas.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(record, 6, user.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_double(record, 7, t);
+      if (status == 1) {
+        for (int c = 8; c <= 12; ++c) {
+          sqlite3_bind_null(record, c);
+        }
+      } else {
+        sqlite3_bind_int(record, 8, 600 * r);
+        sqlite3_bind_int64(record, 9, in);
+        sqlite3_bind_int64(record, 10, out);
+        sqlite3_bind_int64(record, 11, in / 500);
+        sqlite3_bind_int64(record, 12, out / 500);
+      }
+      sqlite3_bind_text(record, 13, attributes.c_str(), -1, SQLITE_TRANSIENT);
+      step(db, record);
+      if (record_id % 97 == 0) {
+        static const char* rules[] = {"RFC2866-ACCT-SESSION-ID", "DOC-STOP-COUNTERS",
+                                      "RFC2866-DELAY", "DOC-INTERIM-INTERVAL"};
+        const int rule = static_cast<int>(record_id % 4);
+        sqlite3_bind_text(finding, 1, rules[rule], -1, SQLITE_STATIC);
+        sqlite3_bind_text(finding, 2, rule % 2 ? "warning" : "error", -1, SQLITE_STATIC);
+        sqlite3_bind_text(finding, 3, rule == 1 ? "session" : "packet", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(finding, 4, record_id);
+        sqlite3_bind_int64(finding, 5, record_id);
+        sqlite3_bind_int64(finding, 6, session_id);
+        step(db, finding);
+      }
+    }
+    sqlite3_bind_int64(session, 1, session_id);
+    sqlite3_bind_text(session, 2, nas.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(session, 3, sid.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(session, 4, ("u" + sid).c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(session, 5, open ? "open" : stale ? "stale" : "closed", -1, SQLITE_STATIC);
+    sqlite3_bind_double(session, 6, start);
+    sqlite3_bind_double(session, 7, last);
+    if (open || stale) {
+      sqlite3_bind_null(session, 8);
+    } else {
+      sqlite3_bind_double(session, 8, last);
+    }
+    sqlite3_bind_double(session, 9, last);
+    sqlite3_bind_int64(session, 10, in);
+    sqlite3_bind_int64(session, 11, out);
+    sqlite3_bind_int64(session, 12, in / 500);
+    sqlite3_bind_int64(session, 13, out / 500);
+    sqlite3_bind_int64(session, 14, static_cast<std::int64_t>(last - start));
+    sqlite3_bind_text(session, 15, user.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(session, 16, ("10.13." + std::to_string(session_id % 250) + ".1").c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(session, 17, peer.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(session, 18, count);
+    step(db, session);
+  }
+  for (int n = 1; n <= 20; ++n) {
+    exec(db, ("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted) "
+              "VALUES ('10.1.1." +
+              std::to_string(n) + "', '127.0.0.1', 1790812800, 1796000000, " +
+              std::to_string(records / 20) + ", " + std::to_string(records / 20) + ")")
+                 .c_str());
+  }
+  sqlite3_finalize(packet);
+  sqlite3_finalize(record);
+  sqlite3_finalize(session);
+  sqlite3_finalize(finding);
+  exec(db, "COMMIT");
+  exec(db, "ANALYZE");
+  sqlite3_close(db);
+  std::fprintf(stderr, "bench_web: %ld records, %ld sessions in %s\n", record_id, session_id,
+               path.c_str());
+}
+
+struct Page {
+  const char* name;
+  std::string target;
+};
+
+struct Timing {
+  double wall_ms = 0;
+  double cpu_ms = 0;
+};
+
+/** Median of `runs` timings of one page: wall clock, and this process's CPU time (the machine
+ * is shared, so the wall clock includes waiting for the other builders). */
+Timing time_page(acctlab::web::Site& site, const std::string& target, int runs) {
+  std::vector<double> ms;
+  std::vector<double> cpu;
+  for (int i = 0; i < runs; ++i) {
+    const auto begin = Clock::now();
+    const auto cpu_begin = std::clock();
+    const auto response = site.handle("GET", target);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+    cpu.push_back(1000.0 * static_cast<double>(std::clock() - cpu_begin) / CLOCKS_PER_SEC);
+    if (response.status != 200) {
+      std::fprintf(stderr, "bench_web: %s -> %u\n", target.c_str(), response.status);
+      std::exit(1);
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {ms[ms.size() / 2], cpu[cpu.size() / 2]};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  long records = 1000000;
+  std::string path = "bench_web.db";
+  bool reuse = false;
+  int positional = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--reuse") == 0) {
+      reuse = true;
+    } else if (positional++ == 0) {
+      records = std::atol(argv[i]);
+    } else {
+      path = argv[i];
+    }
+  }
+  if (!reuse || !std::filesystem::exists(path)) {
+    const auto begin = Clock::now();
+    build(path, records);
+    std::fprintf(stderr, "bench_web: built in %.1f s\n",
+                 std::chrono::duration<double>(Clock::now() - begin).count());
+  }
+  // A stale session id and a user from the middle of the data.
+  const std::vector<Page> pages{
+      {"overview", "/"},
+      {"overview JSON", "/api/overview"},
+      {"sessions (newest)", "/sessions"},
+      {"sessions page 100", "/sessions?page=100"},
+      {"sessions by user", "/sessions?user=user42%40cclient"},
+      {"sessions sorted by download", "/sessions?sort=out"},
+      {"sessions search", "/sessions?q=11.1.42"},
+      {"sessions open", "/sessions?state=open"},
+      {"session detail", "/sessions/100000"},
+      {"usage (default)", "/usage"},
+      {"usage per hour, one day", "/usage?period=hour&from=2026-11-01&to=2026-11-02"},
+      {"conformance", "/conformance"},
+      {"rule drill-down", "/conformance/DOC-STOP-COUNTERS"},
+      {"runs", "/runs"},
+      {"NASes", "/nas"},
+  };
+  std::vector<Timing> before;
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    acctlab::web::drop_proposed_indexes(db);
+    sqlite3_close(db);
+    acctlab::web::Site site(path);
+    for (const auto& page : pages) {
+      before.push_back(time_page(site, page.target, 3));
+    }
+  }
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    const auto begin = Clock::now();
+    acctlab::web::apply_proposed_indexes(db);
+    std::fprintf(stderr, "bench_web: indexes built in %.1f s\n",
+                 std::chrono::duration<double>(Clock::now() - begin).count());
+    sqlite3_close(db);
+  }
+  acctlab::web::Site site(path);
+  std::printf("| page | target | schema only: ms (CPU ms) | with web indexes: ms (CPU ms) | "
+              "ratio |\n|---|---|---:|---:|---:|\n");
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    const auto after = time_page(site, pages[i].target, 5);
+    std::printf("| %s | `%s` | %.1f (%.1f) | %.1f (%.1f) | %.2f |\n", pages[i].name,
+                pages[i].target.c_str(), before[i].wall_ms, before[i].cpu_ms, after.wall_ms,
+                after.cpu_ms, after.wall_ms / before[i].wall_ms);
+  }
+  return 0;
+}
