@@ -299,6 +299,7 @@ TEST_CASE("Several files are one stream in time order, stable by file order", "[
 TEST_CASE("Cooked, raw and loopback link types read through libpcap", "[pcap][reader]") {
   const auto dir = scratch_dir("linktypes");
   const auto payload = tagged_payload(42, 80);
+  std::vector<std::string> files;
   struct Case {
     std::uint32_t linktype;
     std::vector<std::uint8_t> header;
@@ -336,10 +337,24 @@ TEST_CASE("Cooked, raw and loopback link types read through libpcap", "[pcap][re
       CHECK(d.payload.size() == payload.size());
       CHECK_FALSE(stream.next(d));
       CHECK(stream.issue_counts().total() == 0);
-      // tshark finds the same UDP datagram.
-      CHECK(tshark(file, "-Y udp -T fields -e udp.dstport") == "1813\n");
+      files.push_back(file.string());
     }
   }
+  // tshark finds the same UDP datagram in each (one run over the files merged into one pcapng,
+  // which keeps each file's link type).
+  std::string list;
+  for (const auto& f : files) {
+    list += " '" + f + "'";
+  }
+  const auto merged = dir / "all.pcapng";
+  int rc = -1;
+  run("mergecap -w '" + merged.string() + "'" + list + " 2>&1", &rc);
+  REQUIRE(rc == 0);
+  std::string expected;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    expected += "1813\n";
+  }
+  CHECK(tshark(merged, "-Y udp -T fields -e udp.dstport") == expected);
   const auto unknown = dir / "user0.pcap";
   {
     auto w = create(unknown, PcapWriter::Precision::micro, 65535, 147);
