@@ -628,7 +628,15 @@ private:
       return;
     }
     if (pending_.size() >= options_.max_in_flight) {
+      // Too much awaits its commit (the database is slow or failing): dropping unanswered makes
+      // the NAS retransmit later instead of growing memory here.
       overload_drops_.fetch_add(1, std::memory_order_relaxed);
+      if (const auto suppressed = limiter_.allow(nas, "overload", now)) {
+        log(LogLevel::warning, nas,
+            "dropped request from " + peer.to_string() + ": " + std::to_string(pending_.size()) +
+                " requests await their commit" +
+                (*suppressed ? " (" + std::to_string(*suppressed) + " more suppressed)" : ""));
+      }
       return;
     }
     auto decoded = radius::decode_packet(datagram, dict_);

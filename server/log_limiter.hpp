@@ -16,6 +16,11 @@ public:
 
   /** nullopt: stay quiet. Otherwise log now; the value is how many were suppressed before. */
   std::optional<std::uint64_t> allow(const std::string& nas, const std::string& cause, double now) {
+    if (states_.size() >= max_states && !states_.count({nas, cause})) {
+      // Unknown sources are keyed by address; a spray from many addresses must not grow this
+      // without bound. Forgetting everything only means the next drop of each kind is logged.
+      states_.clear();
+    }
     auto& state = states_[{nas, cause}];
     if (state.logged && now - state.last < interval_) {
       ++state.suppressed;
@@ -27,6 +32,7 @@ public:
   }
 
 private:
+  static constexpr std::size_t max_states = 4096;
   struct State {
     bool logged = false;
     double last = 0;

@@ -299,3 +299,40 @@ TEST_CASE("Acct-Session-Id reuse after Stop opens a new session with a new acctu
   CHECK(rows.column_text(1) == "");
   CHECK(rows.is_null(2));
 }
+
+TEST_CASE("a periodic stats line carries the counters; overload drops unanswered",
+          "[server][stats]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  options.stats_interval = 100ms;
+  options.max_in_flight = 1;
+  test::ServerThread server(options, true);
+  test::UdpClient client("127.0.0.1", server.port());
+  storage::Database blocker(options.database);
+  const auto warm = make_request({.session_id = "warm", .identifier = 1});
+  client.send(warm);
+  REQUIRE(client.receive(3s));
+  blocker.exec("BEGIN IMMEDIATE"); // one request in flight fills max_in_flight = 1
+  const auto first = make_request({.session_id = "a", .identifier = 2});
+  const auto second = make_request({.session_id = "b", .identifier = 3});
+  client.send(first);
+  std::this_thread::sleep_for(100ms);
+  client.send(second);
+  std::this_thread::sleep_for(300ms);
+  blocker.exec("ROLLBACK");
+  const auto answer = client.receive(3s);
+  REQUIRE(answer);
+  CHECK(test::is_valid_response(*answer, first, "testing123"));
+  CHECK_FALSE(client.receive(300ms)); // the second was dropped, not stored, not answered
+  CHECK(server.server().counters().overload_drops == 1);
+  std::string log;
+  for (int i = 0; i < 50 && log.find("answered=2") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    log = server.log();
+  }
+  CHECK_THAT(log, Catch::Contains("stats received=3 accepted=2 answered=2"));
+  CHECK_THAT(log, Catch::Contains("overload_drops=1"));
+  CHECK_THAT(log, Catch::Contains("requests await their commit"));
+  server.stop();
+  CHECK(count(options.database, "SELECT count(*) FROM records WHERE acct_session_id = 'b'") == 0);
+}

@@ -159,9 +159,11 @@ inline bool is_valid_response(const Bytes& response, const Bytes& request,
 /** An in-process server on its own thread; stops and joins on destruction. */
 class ServerThread {
 public:
-  explicit ServerThread(server::ServerOptions options) {
+  explicit ServerThread(server::ServerOptions options, bool stats = false) {
     options.handle_signals = false;
-    options.stats_interval = std::chrono::milliseconds(0);
+    if (!stats) {
+      options.stats_interval = std::chrono::milliseconds(0);
+    }
     server_ = std::make_unique<server::AccountingServer>(
         std::move(options),
         [this](server::LogLevel level, std::string_view, std::string_view line) {
