@@ -86,7 +86,8 @@ std::string render_attribute(const Packet& packet, const Attribute& attribute,
   if (def && def->has_tag && !octets.empty() && octets[0] <= 0x1F) {
     const bool integer = def->type == DataType::integer;
     if (integer ? octets.size() == 4 : octets[0] != 0) {
-      name += ":" + std::to_string(octets[0]);
+      name += ':';
+      name += std::to_string(octets[0]);
       std::array<std::uint8_t, 4> widened{};
       if (integer) {
         std::copy(octets.begin() + 1, octets.end(), widened.begin() + 1);
