@@ -2,10 +2,13 @@
 
 #include "cli/command_registry.hpp"
 #include "server/accounting_server.hpp"
+#include "web/http_server.hpp"
+#include "web/site.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 
 namespace {
@@ -21,6 +24,7 @@ struct ServeArgs {
   std::uint32_t interim_default = 600;
   std::string synchronous = "full";
   double duplicate_window = 30;
+  std::string web; // ADDR:PORT of the report viewer, empty: none
 };
 
 int serve(const ServeArgs& args) {
@@ -63,7 +67,24 @@ int serve(const ServeArgs& args) {
   };
   try {
     server::AccountingServer accounting(options, sink);
+    // --web: the report viewer over the same database, read-only (WAL lets both run).
+    std::unique_ptr<web::Site> site;
+    std::unique_ptr<web::HttpServer> viewer;
+    if (!args.web.empty()) {
+      web::ServerOptions web_options;
+      if (!web::parse_listen(args.web, web_options.address, web_options.port)) {
+        std::cerr << "acctlab serve: --web wants ADDRESS:PORT, got \"" << args.web << "\"\n";
+        return 2;
+      }
+      site = std::make_unique<web::Site>(args.db);
+      viewer = std::make_unique<web::HttpServer>(*site, web_options);
+      viewer->start();
+      std::cerr << "acctlab serve: report viewer on http://" << args.web << "/\n";
+    }
     accounting.run();
+    if (viewer) {
+      viewer->stop();
+    }
   } catch (const std::exception& e) {
     std::cerr << "acctlab serve: " << e.what() << '\n';
     return 1;
@@ -88,6 +109,7 @@ acctlab::cli::RegisterCommand reg{
       cmd->add_option("--db", args->db, "SQLite database file")->capture_default_str();
       cmd->add_option("--clients", args->clients, "clients.conf-style NAS list");
       cmd->add_option("--debug", args->debug, "debug topics: radius")->delimiter(',');
+      cmd->add_option("--web", args->web, "Also serve the report viewer on ADDR:PORT");
       cmd->add_option("--stats", args->stats_seconds, "seconds between stats lines (0: off)")
           ->capture_default_str();
       cmd->add_option("--interim-default", args->interim_default,
