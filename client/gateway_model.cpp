@@ -358,24 +358,16 @@ void GatewayModel::stop_session(Peer& peer, StopReason reason) {
 }
 
 std::optional<ModelError> GatewayModel::ike_delete(const std::string& name) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
-  }
-  if (!peer->ike_up) {
-    return ModelError{"peer '" + name + "' has no IKE SA"};
-  }
-  for (const auto& [pair_name, pair] : peer->pairs) {
-    retire(*peer, pair, "delete");
-  }
-  peer->pairs.clear();
-  stop_session(*peer, StopReason::ike_deleted);
-  peer->ike_up = false;
-  return std::nullopt;
+  return take_down_ike(name, "delete", StopReason::ike_deleted);
 }
 
 std::optional<ModelError> GatewayModel::dead_peer(const std::string& name) {
+  return take_down_ike(name, "dead peer", StopReason::dead_peer);
+}
+
+// The IKE SA goes, and every IPsec SA with it: the session stops with the given reason.
+std::optional<ModelError> GatewayModel::take_down_ike(const std::string& name, std::string_view why,
+                                                      StopReason reason) {
   std::optional<ModelError> error;
   Peer* peer = find(name, error);
   if (!peer) {
@@ -385,10 +377,10 @@ std::optional<ModelError> GatewayModel::dead_peer(const std::string& name) {
     return ModelError{"peer '" + name + "' has no IKE SA"};
   }
   for (const auto& [pair_name, pair] : peer->pairs) {
-    retire(*peer, pair, "dead peer");
+    retire(*peer, pair, why);
   }
   peer->pairs.clear();
-  stop_session(*peer, StopReason::dead_peer);
+  stop_session(*peer, reason);
   peer->ike_up = false;
   return std::nullopt;
 }

@@ -149,6 +149,8 @@ private:
   void start_session(Peer& peer);
   void stop_session(Peer& peer, StopReason reason);
   void retire(Peer& peer, const SaPair& pair, std::string_view why);
+  std::optional<ModelError> take_down_ike(const std::string& name, std::string_view why,
+                                          StopReason reason);
   void rekey_pair(Peer& peer, SaPair& pair);
   AccountingEvent make_event(const Peer& peer, AccountingEvent::Kind kind) const;
   SaLifetime effective_lifetime(const Peer& peer, SaLifetime requested) const;
