@@ -2,8 +2,11 @@
 
 #include "cli/command_registry.hpp"
 #include "cli/dictionary_option.hpp"
+#include "conformance/pcap_trace.hpp"
+#include "conformance/profile.hpp"
 #include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
+#include "pcap/capture_import.hpp"
 #include "pcap/clients_file.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -27,6 +30,10 @@ void install_pcap(CLI::App& app, int& exit_code) {
     std::string report = "text";
     std::string out;
     std::string dictionary;
+    std::string db;
+    std::string profile = "cisco-ios-ipsec";
+    double interim_interval = 0;
+    bool no_check = false;
   };
   auto options = std::make_shared<Options>();
   auto* pcap = app.add_subcommand("pcap", "Analyse RADIUS traffic in pcap and pcapng captures");
@@ -46,9 +53,18 @@ void install_pcap(CLI::App& app, int& exit_code) {
   cmd->add_option("--report", options->report, "Report format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--out", options->out, "Write the report to this file instead of stdout");
+  cmd->add_option("--db", options->db,
+                  "Import into this SQLite database as a run of kind 'pcap' (packets with file and "
+                  "frame, records, sessions), then store the conformance findings under it");
+  cmd->add_option("--profile", options->profile, "With --db: conformance profile name or file")
+      ->capture_default_str();
+  cmd->add_option("--interim-interval", options->interim_interval,
+                  "With --db: the NAS's configured update interval in seconds (for the rules)");
+  cmd->add_flag("--no-check", options->no_check, "With --db: import without the conformance rules");
   add_dictionary_option(*cmd, options->dictionary);
   cmd->footer("Examples:\n"
               "  acctlab pcap analyze radius.pcapng\n"
+              "  acctlab pcap analyze lab.pcapng --db acctlab.db --secrets clients.conf\n"
               "  acctlab pcap analyze a.pcap b.pcap --port 18130 --secrets clients.conf "
               "--report json --out report.json --csv exchanges.csv");
   cmd->callback([options, &exit_code] {
@@ -82,7 +98,32 @@ void install_pcap(CLI::App& app, int& exit_code) {
         std::fflush(stderr);
       };
     }
-    const auto result = capture::analyze_captures(options->files, analysis);
+    capture::AnalysisResult result;
+    if (options->db.empty()) {
+      result = capture::analyze_captures(options->files, analysis);
+    } else {
+      capture::ImportOptions import;
+      import.database = options->db;
+      capture::RunJudge judge;
+      if (!options->no_check) {
+        auto profile = conformance::load_profile(options->profile, *analysis.dictionary);
+        if (!profile) {
+          throw std::runtime_error("profile: " + profile.error().to_string());
+        }
+        judge = [profile = std::move(profile).value(), &analysis,
+                 interim = options->interim_interval](const std::string& database,
+                                                      std::int64_t run_id) {
+          auto judged = conformance::judge_imported_run(
+              database, run_id, analysis.secrets, profile, *analysis.dictionary,
+              interim > 0 ? std::optional<double>(interim) : std::nullopt);
+          if (!judged) {
+            throw std::runtime_error("conformance: " + judged.error());
+          }
+          return std::move(judged).value();
+        };
+      }
+      result = capture::import_captures(options->files, analysis, import, judge);
+    }
     if (progress) {
       std::fputs("\n", stderr);
     }

@@ -123,8 +123,10 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
   db_.exec("PRAGMA cache_size = -32768");
   db_.exec("PRAGMA foreign_keys = OFF");
   // The open-session index lives in memory (write-through); rebuild it from what is stored.
-  for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
-    matcher_.restore(std::move(session));
+  if (options_.restore_sessions) {
+    for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
+      matcher_.restore(std::move(session));
+    }
   }
   matcher_.set_next_id(max_session_id(db_) + 1);
   stats_.open_sessions = matcher_.open_count();
@@ -225,7 +227,9 @@ void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepar
   prepared.session_ids.assign(prepared.items.size(), 0);
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
-    count(prepared.nas[item.nas], item.packet);
+    if (!item.nas.empty()) {
+      count(prepared.nas[item.nas], item.packet);
+    }
     if (!item.record) {
       continue;
     }

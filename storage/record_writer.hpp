@@ -47,7 +47,8 @@ struct RecordInput {
 struct WriteItem {
   PacketRow packet;
   std::optional<RecordInput> record;
-  /** The NAS the counters of the nas table are kept under. */
+  /** The NAS the counters of the nas table are kept under; empty counts under none (a captured
+   * answer, which no NAS sent). */
   std::string nas;
   /** Returned in the completion; 0 means the submitter wants no completion. */
   std::uint64_t tag = 0;
@@ -97,7 +98,11 @@ struct WriterOptions {
   std::chrono::milliseconds retry_max{1000};
   /** On stop, how long to keep retrying a failing commit before dropping what is unanswered. */
   std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
-  /** Wall clock in unix seconds (injectable for tests). */
+  /** Rebuild the open-session index from the database at start. A capture import sets false:
+   * its sessions are its own, not continuations of whatever the database holds. */
+  bool restore_sessions = true;
+  /** Wall clock in unix seconds (injectable: tests, and capture imports judge staleness in
+   * capture time). */
   std::function<double()> clock;
 };
 
