@@ -8,6 +8,7 @@
 #include "radius/session_matcher.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/wal_checkpointer.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -39,8 +40,7 @@ struct PacketRow {
 
 struct RecordInput {
   radius::AccountingRecord record;
-  std::string nas_key;    // radius::session_nas_key()
-  std::string attributes; // canonical text form of every attribute
+  std::string nas_key; // radius::session_nas_key()
   double event_time = 0;
 };
 
@@ -70,7 +70,8 @@ struct WriterStats {
   double max_commit_seconds = 0;
   double total_commit_seconds = 0;
   std::size_t queued = 0;
-  bool healthy = true; // false while commits fail
+  bool healthy = true;           // false while commits fail
+  std::uint64_t checkpoints = 0; // WAL checkpoints done by the background checkpointer
   std::size_t open_sessions = 0;
 };
 
@@ -88,6 +89,9 @@ struct WriterOptions {
    * of that kind ('serve', 'conform', 'pcap') at start and closes it at stop. */
   std::optional<std::int64_t> run_id;
   std::optional<std::string> run_kind;
+  /** A WAL checkpoint starts (on its own thread) once a commit leaves this many pages in the log.
+   */
+  int checkpoint_pages = 4096;
   /** How often open sessions are checked for staleness. */
   std::chrono::milliseconds expire_every{5000};
   std::chrono::milliseconds retry_initial{50};
@@ -144,6 +148,7 @@ private:
   Database db_;
   radius::SessionMatcher matcher_;
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   bool owns_run_ = false;
   std::string run_report_;
 

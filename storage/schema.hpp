@@ -15,10 +15,11 @@ int current_schema_version();
 int schema_version(Database& db);
 
 /**
- * Brings db up to current_schema_version(). Throws Error when the database is newer than this
- * build understands or a migration fails (the database is then left at its previous version).
+ * Brings db up to current_schema_version() (or `to`, for tests of upgrades). Throws Error when the
+ * database is newer than this build understands or a migration fails (the database is then left
+ * at the version before that migration).
  */
-void migrate(Database& db);
+void migrate(Database& db, int to = current_schema_version());
 
 /** Packet verdicts as stored in packets.verdict. */
 enum class Verdict : unsigned char {

@@ -4,6 +4,7 @@
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "radius/value.hpp"
 
 #include <algorithm>
 #include <array>
@@ -329,6 +330,21 @@ json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& p, bool al
 namespace {
 
 /** The canonical text form (radius/text_form.hpp) split into {name, value} pairs. */
+// Every attribute of a stored packet, rendered from its raw octets with the builtin dictionary
+// (the database keeps the packet, not a second copy of it as text).
+std::string attributes_text(std::string_view raw_hex) {
+  auto bytes = radius::from_hex(raw_hex);
+  if (!bytes) {
+    return {};
+  }
+  const auto& dict = radius::Dictionary::builtin();
+  auto decoded = radius::decode_packet(*bytes, dict);
+  if (!decoded) {
+    return "(not decodable: " + decoded.error().message() + ")";
+  }
+  return radius::render_packet(*decoded, dict);
+}
+
 json::array attribute_list(std::string_view text) {
   json::array out;
   std::size_t line_no = 0;
@@ -428,7 +444,7 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   auto records = db.rows(
       "SELECT r.id, r.packet_id, r.status_type, r.acct_session_id, r.nas_identity, r.user_name, "
       "r.event_time, r.receive_time, r.delay, r.session_time, r.input_octets, r.output_octets, "
-      "r.input_packets, r.output_packets, r.terminate_cause, r.framed_ip, r.attributes, "
+      "r.input_packets, r.output_packets, r.terminate_cause, r.framed_ip, "
       "p.verdict, p.src_addr, p.src_port, p.raw "
       "FROM records AS r LEFT JOIN packets AS p ON p.id = r.packet_id "
       "WHERE r.session_row = ?1 ORDER BY r.event_time, r.id LIMIT 2000",
@@ -437,7 +453,7 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   double previous = NAN;
   for (auto& r : records) {
     auto& o = r.as_object();
-    o["attribute_list"] = attribute_list(get_str(o, "attributes"));
+    o["attribute_list"] = attribute_list(attributes_text(get_str(o, "raw")));
     const double t = get_double(o, "event_time");
     o["since_previous"] = std::isnan(previous) ? json::value(nullptr) : json::value(t - previous);
     o["receive_lag"] = get_double(o, "receive_time") - t;

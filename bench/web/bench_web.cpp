@@ -95,8 +95,8 @@ void build(const std::string& path, long records) {
   auto* record = prepare(
       db, "INSERT INTO records (id, packet_id, session_row, status_type, acct_session_id, "
           "nas_identity, user_name, event_time, receive_time, delay, session_time, input_octets, "
-          "output_octets, input_packets, output_packets, attributes) VALUES (?1, ?1, ?2, ?3, ?4, "
-          "?5, ?6, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)");
+          "output_octets, input_packets, output_packets) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+          "?7, 0, ?8, ?9, ?10, ?11, ?12)");
   auto* session = prepare(
       db, "INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, start_time, "
           "update_time, stop_time, last_record_time, input_octets, output_octets, input_packets, "
@@ -138,11 +138,6 @@ void build(const std::string& path, long records) {
       sqlite3_bind_int(packet, 4, static_cast<int>(record_id % 256));
       sqlite3_bind_blob(packet, 5, raw.data(), static_cast<int>(raw.size()), SQLITE_STATIC);
       step(db, packet);
-      const std::string attributes = "Accounting-Request id=4 {\n  Acct-Session-Id = \"" + sid +
-                                     "\"\n  User-Name = \"" + user +
-                                     "\"\n  Acct-Status-Type = " + std::to_string(status) +
-                                     "\n  Cisco-AVPair = \"isakmp-initator-ip=" + peer +
-                                     "\"\n  NAS-IP-Address = " + nas + "\n}";
       sqlite3_bind_int64(record, 1, record_id);
       sqlite3_bind_int64(record, 2, session_id);
       sqlite3_bind_int(record, 3, status);
@@ -161,7 +156,6 @@ void build(const std::string& path, long records) {
         sqlite3_bind_int64(record, 11, in / 500);
         sqlite3_bind_int64(record, 12, out / 500);
       }
-      sqlite3_bind_text(record, 13, attributes.c_str(), -1, SQLITE_TRANSIENT);
       step(db, record);
       if (record_id % 97 == 0) {
         static const char* rules[] = {"RFC2866-ACCT-SESSION-ID", "DOC-STOP-COUNTERS",

@@ -1,5 +1,8 @@
 // Tests server/accounting_server.hpp end to end: real UDP on loopback, real SQLite files.
 #include "../storage/storage_test_util.hpp"
+#include "radius/dictionary.hpp"
+#include "radius/packet_codec.hpp"
+#include "radius/text_form.hpp"
 #include "server/accounting_server.hpp"
 #include "server_test_util.hpp"
 #include "storage/sqlite.hpp"
@@ -84,11 +87,17 @@ TEST_CASE("Start, Interim-Update and Stop are stored, matched and answered after
         1);
   CHECK(count(path, "SELECT count(*) FROM packets WHERE run_id = (SELECT id FROM runs)") == 3);
   CHECK(count(path, "SELECT json_extract(report, '$.answered') FROM runs") == 3);
-  // All attributes are kept in their canonical text form.
-  auto attributes = db.prepare("SELECT attributes FROM records ORDER BY id LIMIT 1");
-  REQUIRE(attributes.step());
-  CHECK_THAT(attributes.column_text(0), Catch::Contains("Acct-Session-Id"));
-  CHECK_THAT(attributes.column_text(0), Catch::Contains("isakmp-initiator-ip=11.1.2.2"));
+  // Every attribute is kept: the record's packet holds the request as it arrived.
+  auto raw = db.prepare("SELECT p.raw FROM records AS r JOIN packets AS p ON p.id = r.packet_id "
+                        "ORDER BY r.id LIMIT 1");
+  REQUIRE(raw.step());
+  const auto blob = raw.column_blob(0);
+  const auto& dict = radius::Dictionary::builtin();
+  auto stored = radius::decode_packet(std::vector<std::uint8_t>(blob.begin(), blob.end()), dict);
+  REQUIRE(stored);
+  const auto text = radius::render_packet(*stored, dict);
+  CHECK_THAT(text, Catch::Contains("Acct-Session-Id = \"00000001\""));
+  CHECK_THAT(text, Catch::Contains("isakmp-initiator-ip=11.1.2.2"));
 }
 
 TEST_CASE("bad input is dropped unanswered, counted, and kept only as evidence",

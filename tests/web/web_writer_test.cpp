@@ -55,7 +55,6 @@ storage::WriteItem write_item(const std::string& text, double time) {
   storage::RecordInput input;
   input.record = radius::make_accounting_record(*decoded, dict);
   input.nas_key = radius::session_nas_key(input.record, "127.0.0.1");
-  input.attributes = radius::render_packet(*decoded, dict);
   input.event_time = time;
   item.nas = input.nas_key;
   item.record = std::move(input);
