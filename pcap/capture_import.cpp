@@ -4,7 +4,6 @@
 #include "radius/accounting_record.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/session_matcher.hpp"
-#include "radius/text_form.hpp"
 #include "storage/record_writer.hpp"
 #include "storage/session_store.hpp"
 
@@ -267,7 +266,6 @@ void CaptureImporter::on_datagram(const UdpDatagram& datagram,
           input.record.event_timestamp
               ? static_cast<double>(*input.record.event_timestamp)
               : row.receive_time - static_cast<double>(input.record.delay_time.value_or(0));
-      input.attributes = radius::render_packet(*decoded, *s.dict);
       row.verdict = Verdict::ok;
       if (!client) {
         row.reason = "authenticator not verified (no secrets given)";
