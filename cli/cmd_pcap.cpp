@@ -111,17 +111,10 @@ void install_pcap(CLI::App& app, int& exit_code) {
         if (!profile) {
           throw std::runtime_error("profile: " + profile.error().to_string());
         }
-        judge = [profile = std::move(profile).value(), &analysis,
-                 interim = options->interim_interval](const std::string& database,
-                                                      std::int64_t run_id) {
-          auto judged = conformance::judge_imported_run(
-              database, run_id, analysis.secrets, profile, *analysis.dictionary,
-              interim > 0 ? std::optional<double>(interim) : std::nullopt);
-          if (!judged) {
-            throw std::runtime_error("conformance: " + judged.error());
-          }
-          return std::move(judged).value();
-        };
+        judge = conformance::make_import_judge(
+            std::move(profile).value(), analysis.dictionary, analysis.secrets,
+            options->interim_interval > 0 ? std::optional<double>(options->interim_interval)
+                                          : std::nullopt);
       }
       result = capture::import_captures(options->files, analysis, import, judge);
     }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 namespace acctlab::conformance {
 
@@ -127,6 +128,19 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
                                                     : a.count > b.count;
       });
   return summary;
+}
+
+capture::RunJudge make_import_judge(Profile profile, const radius::Dictionary* dict,
+                                    const capture::ClientSecrets* secrets,
+                                    std::optional<double> interim_interval) {
+  return [profile = std::move(profile), dict, secrets,
+          interim_interval](const std::string& database, std::int64_t run_id) {
+    auto judged = judge_imported_run(database, run_id, secrets, profile, *dict, interim_interval);
+    if (!judged) {
+      throw std::runtime_error("conformance: " + judged.error());
+    }
+    return std::move(judged).value();
+  };
 }
 
 } // namespace acctlab::conformance

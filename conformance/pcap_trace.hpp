@@ -5,6 +5,7 @@
 
 #include "conformance/profile.hpp"
 #include "conformance/trace.hpp"
+#include "pcap/capture_import.hpp"
 #include "pcap/clients_file.hpp"
 #include "pcap/import_summary.hpp"
 #include "radius/dictionary.hpp"
@@ -38,5 +39,11 @@ Expected<capture::ConformanceSummary, std::string>
 judge_imported_run(const std::string& database, std::int64_t run_id,
                    const capture::ClientSecrets* secrets, const Profile& profile,
                    const radius::Dictionary& dict, std::optional<double> interim_interval = {});
+
+/** judge_imported_run as the import's judge (throws std::runtime_error with its error). The
+ * pointers must outlive the judge. */
+capture::RunJudge make_import_judge(Profile profile, const radius::Dictionary* dict,
+                                    const capture::ClientSecrets* secrets,
+                                    std::optional<double> interim_interval);
 
 } // namespace acctlab::conformance

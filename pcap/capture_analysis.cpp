@@ -8,12 +8,16 @@ namespace acctlab::capture {
 
 AnalysisResult analyze_captures(const std::vector<std::string>& files,
                                 const AnalysisOptions& options) {
-  const radius::Dictionary& dict =
-      options.dictionary ? *options.dictionary : radius::Dictionary::builtin();
   StreamOptions stream_options;
   stream_options.extra_ports = options.extra_ports;
   stream_options.reassembly = options.reassembly;
   DatagramStream stream(files, stream_options);
+  return analyze_stream(stream, options);
+}
+
+AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& options) {
+  const radius::Dictionary& dict =
+      options.dictionary ? *options.dictionary : radius::Dictionary::builtin();
 
   TrackerOptions tracker_options;
   tracker_options.timeout_ns = options.timeout_ns;

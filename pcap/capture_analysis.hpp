@@ -59,4 +59,8 @@ struct AnalysisResult {
 AnalysisResult analyze_captures(const std::vector<std::string>& files,
                                 const AnalysisOptions& options);
 
+/** The same over a stream the caller built (a live capture); options' ports and reassembly
+ * limits are the stream's business then. */
+AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& options);
+
 } // namespace acctlab::capture

@@ -98,7 +98,10 @@ struct CaptureImporter::State {
   std::unordered_map<RequestKey, Original, RequestKeyHash> originals;
   std::deque<std::pair<RequestKey, std::int64_t>> original_order;
 
+  std::chrono::steady_clock::time_point last_flush = std::chrono::steady_clock::now();
+
   void flush() {
+    last_flush = std::chrono::steady_clock::now();
     if (pending.empty()) {
       return;
     }
@@ -179,6 +182,14 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
 }
 
 CaptureImporter::~CaptureImporter() = default;
+
+void CaptureImporter::flush_idle() {
+  auto& s = *state_;
+  const auto now = std::chrono::steady_clock::now();
+  if (!s.pending.empty() && now - s.last_flush > std::chrono::milliseconds(200)) {
+    s.flush();
+  }
+}
 
 std::int64_t CaptureImporter::run_id() const {
   return state_->run_id;
@@ -371,10 +382,24 @@ void CaptureImporter::close_run(const std::string& verdict, const std::string& r
 
 AnalysisResult import_captures(const std::vector<std::string>& files, AnalysisOptions analysis,
                                ImportOptions options, const RunJudge& judge) {
-  const auto started = std::chrono::steady_clock::now();
   if (options.file_names.empty()) {
     options.file_names = files;
   }
+  StreamOptions stream_options;
+  stream_options.extra_ports = analysis.extra_ports;
+  stream_options.reassembly = analysis.reassembly;
+  return import_stream(
+      [&](StreamOptions extra) {
+        extra.extra_ports = stream_options.extra_ports;
+        extra.reassembly = stream_options.reassembly;
+        return std::make_unique<DatagramStream>(files, std::move(extra));
+      },
+      std::move(analysis), std::move(options), judge);
+}
+
+AnalysisResult import_stream(const StreamFactory& make_stream, AnalysisOptions analysis,
+                             ImportOptions options, const RunJudge& judge) {
+  const auto started = std::chrono::steady_clock::now();
   if (!options.dictionary) {
     options.dictionary = analysis.dictionary;
   }
@@ -386,7 +411,14 @@ AnalysisResult import_captures(const std::vector<std::string>& files, AnalysisOp
                                      const radius::DecodeResult<radius::Packet>& decoded) {
     importer.on_datagram(datagram, decoded);
   };
-  auto result = analyze_captures(files, analysis);
+  StreamOptions stream_options;
+  // A live capture may see nothing for a while: what arrived is committed meanwhile.
+  stream_options.keep_going = [&importer] {
+    importer.flush_idle();
+    return true;
+  };
+  auto stream = make_stream(std::move(stream_options));
+  auto result = analyze_stream(*stream, analysis);
   auto summary = importer.finish(result.last_time);
   if (judge) {
     summary.conformance = judge(summary.database, summary.run_id);

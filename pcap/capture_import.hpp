@@ -54,6 +54,8 @@ public:
    * run's packets, records and sessions. Throws std::runtime_error when the database fails.
    */
   ImportSummary finish(double end_time);
+  /** Submits what waits in the local batch when it has waited for 200 ms (live captures). */
+  void flush_idle();
   /** Writes the run's verdict and report (JSON) and its finish time. */
   void close_run(const std::string& verdict, const std::string& report_json);
 
@@ -76,5 +78,13 @@ using RunJudge =
  */
 AnalysisResult import_captures(const std::vector<std::string>& files, AnalysisOptions analysis,
                                ImportOptions options, const RunJudge& judge);
+
+/** Builds the stream to import, given the options the import needs on it (keep_going). */
+using StreamFactory = std::function<std::unique_ptr<DatagramStream>(StreamOptions)>;
+
+/** import_captures over any stream (a live capture): options.file_names names its sources. The
+ * factory's keep_going must call the given one (it commits what waits) before its own test. */
+AnalysisResult import_stream(const StreamFactory& make_stream, AnalysisOptions analysis,
+                             ImportOptions options, const RunJudge& judge);
 
 } // namespace acctlab::capture

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 namespace acctlab::capture {
@@ -34,6 +35,79 @@ std::unique_ptr<FileReader> FileReader::open(const std::string& path, std::strin
   return reader;
 }
 
+std::string radius_filter(const std::vector<std::uint16_t>& extra_ports) {
+  std::string ports;
+  for (auto port : radius_ports) {
+    ports += (ports.empty() ? "port " : " or port ") + std::to_string(port);
+  }
+  for (auto port : extra_ports) {
+    ports += " or port " + std::to_string(port);
+  }
+  // ip[6:2] & 0x3fff: More Fragments or a fragment offset (RFC 791); ip6[6] = 44: a Fragment
+  // header right after the fixed IPv6 header (RFC 8200 §4.5).
+  return "(udp and (" + ports + ")) or (ip and ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] = 44)";
+}
+
+std::unique_ptr<FileReader> FileReader::open_live(const LiveSpec& spec, std::string& error) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* handle = pcap_create(spec.interface.c_str(), errbuf);
+  if (handle == nullptr) {
+    error = errbuf;
+    return nullptr;
+  }
+  std::unique_ptr<FileReader> reader(new FileReader());
+  reader->handle_ = handle;
+  reader->live_ = true;
+  pcap_set_snaplen(handle, spec.snaplen);
+  pcap_set_promisc(handle, 0);
+  // Immediate mode: each frame is delivered as it arrives, not when a buffer block fills.
+  pcap_set_immediate_mode(handle, 1);
+  pcap_set_timeout(handle, spec.read_timeout_ms);
+  if (pcap_set_tstamp_precision(handle, PCAP_TSTAMP_PRECISION_NANO) != 0) {
+    reader->timestamp_scale_ = 1000;
+  }
+  const int rc = pcap_activate(handle);
+  if (rc < 0) {
+    error = rc == PCAP_ERROR_PERM_DENIED
+                ? "permission denied (capturing needs root or CAP_NET_RAW): " +
+                      std::string(pcap_geterr(handle))
+                : std::string(pcap_statustostr(rc)) + ": " + pcap_geterr(handle);
+    return nullptr;
+  }
+  if (pcap_get_tstamp_precision(handle) != PCAP_TSTAMP_PRECISION_NANO) {
+    reader->timestamp_scale_ = 1000;
+  }
+  bpf_program program{};
+  if (pcap_compile(handle, &program, spec.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    error = "filter \"" + spec.filter + "\": " + pcap_geterr(handle);
+    return nullptr;
+  }
+  const int set = pcap_setfilter(handle, &program);
+  pcap_freecode(&program);
+  if (set != 0) {
+    error = "filter: " + std::string(pcap_geterr(handle));
+    return nullptr;
+  }
+  // Non-blocking, waited on with poll(): libpcap's read timeout is not honoured the same way by
+  // every Linux capture mechanism (TPACKET_V3 may block until a frame arrives), and a stop
+  // request must be seen within read_timeout_ms.
+  if (pcap_setnonblock(handle, 1, errbuf) != 0 || pcap_get_selectable_fd(handle) < 0) {
+    error = std::string("cannot poll the capture: ") + errbuf;
+    return nullptr;
+  }
+  reader->read_timeout_ms_ = spec.read_timeout_ms;
+  reader->link_type_ = pcap_datalink(handle);
+  return reader;
+}
+
+std::uint64_t FileReader::dropped() const {
+  struct pcap_stat stats {};
+  if (!live_ || handle_ == nullptr || pcap_stats(handle_, &stats) != 0) {
+    return 0;
+  }
+  return std::uint64_t{stats.ps_drop} + stats.ps_ifdrop;
+}
+
 FileReader::~FileReader() {
   if (handle_ != nullptr) {
     pcap_close(handle_); // closes the FILE before stdio_buffer_ is freed
@@ -46,15 +120,26 @@ FileReader::Status FileReader::next(RawFrame& out, IssueKind& kind, std::string&
   }
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
-  const int rc = pcap_next_ex(handle_, &header, &data);
+  int rc = pcap_next_ex(handle_, &header, &data);
+  if (rc == 0 && live_) {
+    pollfd wait{pcap_get_selectable_fd(handle_), POLLIN, 0};
+    if (::poll(&wait, 1, read_timeout_ms_) <= 0) {
+      return Status::idle;
+    }
+    rc = pcap_next_ex(handle_, &header, &data);
+  }
   if (rc == 1) {
     ++frames_read_;
     out.frame = frames_read_;
-    out.timestamp_ns = std::int64_t{header->ts.tv_sec} * 1'000'000'000 + header->ts.tv_usec;
+    out.timestamp_ns = std::int64_t{header->ts.tv_sec} * 1'000'000'000 +
+                       std::int64_t{header->ts.tv_usec} * timestamp_scale_;
     out.captured_length = header->caplen;
     out.original_length = header->len;
     out.data = {data, header->caplen};
     return Status::frame;
+  }
+  if (rc == 0 && live_) {
+    return Status::idle;
   }
   finished_ = true;
   if (rc == PCAP_ERROR_BREAK) {
@@ -69,6 +154,9 @@ FileReader::Status FileReader::next(RawFrame& out, IssueKind& kind, std::string&
 }
 
 std::uint64_t FileReader::position() const {
+  if (live_) {
+    return 0;
+  }
   std::FILE* file = pcap_file(handle_);
   if (file == nullptr) {
     return 0;
@@ -131,6 +219,22 @@ DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions opt
   }
 }
 
+DatagramStream::DatagramStream(std::unique_ptr<FileReader> live, std::string name,
+                               StreamOptions options)
+    : DatagramStream(std::vector<std::string>{}, std::move(options)) {
+  auto source = std::make_unique<Source>();
+  source->path = std::move(name);
+  source->link_type = live->link_type();
+  source->reader = std::move(live);
+  if (!link_type_supported(source->link_type)) {
+    source->done = true;
+    const char* link = pcap_datalink_val_to_name(source->link_type);
+    report(IssueKind::unsupported_link_type, {0, 0},
+           link != nullptr ? link : std::to_string(source->link_type));
+  }
+  sources_.push_back(std::move(source));
+}
+
 DatagramStream::~DatagramStream() = default;
 
 void DatagramStream::report(IssueKind kind, FrameRef where, std::string_view detail) {
@@ -150,10 +254,24 @@ bool DatagramStream::fill(Source& source) {
   }
   IssueKind kind{};
   std::string detail;
-  switch (source.reader->next(source.head, kind, detail)) {
+  const bool live = source.reader->live();
+  auto status = FileReader::Status::idle;
+  // A live source is idle when its read timeout passes without a frame; asking keep_going
+  // before each read bounds the wait for an interrupt or the end of --duration to one timeout.
+  while (status == FileReader::Status::idle) {
+    if (live && options_.keep_going && !options_.keep_going()) {
+      source.reader->stop();
+    }
+    status = source.reader->next(source.head, kind, detail);
+  }
+  switch (status) {
     case FileReader::Status::frame:
       source.has_head = true;
+      if (options_.on_frame) {
+        options_.on_frame(source.link_type, source.head);
+      }
       return true;
+    case FileReader::Status::idle: // not reached: the loop above waits it out
     case FileReader::Status::end:
       source.complete = true;
       break;

@@ -10,6 +10,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,18 +29,34 @@ struct RawFrame {
   std::span<const std::uint8_t> data;
 };
 
-/** One capture file opened through libpcap (pcap or pcapng, read with nanosecond timestamps). */
+/** What a live capture listens to (`acctlab capture`). */
+struct LiveSpec {
+  std::string interface;
+  std::string filter; // BPF, compiled for the interface's link type
+  int snaplen = 65535;
+  int read_timeout_ms = 100; // how often next() returns idle when nothing arrives
+};
+
+/** The BPF filter for RADIUS on the given ports, with IP fragments (they carry no UDP ports
+ * after the first, and the reassembler needs them all). */
+std::string radius_filter(const std::vector<std::uint16_t>& extra_ports);
+
+/** One capture file opened through libpcap (pcap or pcapng, read with nanosecond timestamps),
+ * or a live interface. */
 class FileReader {
 public:
-  enum class Status : std::uint8_t { frame, end, error };
+  enum class Status : std::uint8_t { frame, end, error, idle };
 
   /** Opens path; on failure returns nullptr and sets error to libpcap's reason. */
   static std::unique_ptr<FileReader> open(const std::string& path, std::string& error);
+  /** Opens an interface (immediate mode, the spec's filter); nullptr with libpcap's reason. */
+  static std::unique_ptr<FileReader> open_live(const LiveSpec& spec, std::string& error);
   ~FileReader();
   FileReader(const FileReader&) = delete;
   FileReader& operator=(const FileReader&) = delete;
 
-  /** Reads the next record. On error, kind and detail describe it and the file is finished. */
+  /** Reads the next record. On error, kind and detail describe it and the file is finished.
+   * A live reader returns idle when its read timeout passes without a frame. */
   Status next(RawFrame& out, IssueKind& kind, std::string& detail);
 
   int link_type() const { return link_type_; }
@@ -54,6 +71,16 @@ private:
   int link_type_ = 0;
   std::uint64_t frames_read_ = 0;
   bool finished_ = false;
+  bool live_ = false;
+  std::int64_t timestamp_scale_ = 1; // 1000 when a live handle gives microseconds
+  int read_timeout_ms_ = 100;
+
+public:
+  bool live() const { return live_; }
+  /** Ends a live capture: next() returns end from now on. */
+  void stop() { finished_ = true; }
+  /** libpcap's drop counters for a live capture (kernel and interface), when it has them. */
+  std::uint64_t dropped() const;
 };
 
 /** A UDP datagram found in a capture; payload is valid until the stream's next call. */
@@ -79,6 +106,11 @@ struct StreamOptions {
   bool all_udp = false;                   // ignore the port filter
   ReassemblyLimits reassembly;
   std::size_t max_issues_kept = 10000; // beyond this issues are only counted
+  /** Live sources: asked before every read and after every idle timeout; false ends the
+   * capture (an interrupt, a duration reached). */
+  std::function<bool()> keep_going;
+  /** Sees every frame as read (link type and frame), e.g. to save the raw capture. */
+  std::function<void(int link_type, const RawFrame& frame)> on_frame;
 };
 
 struct StreamStats {
@@ -103,6 +135,8 @@ struct FileSummary {
 class DatagramStream {
 public:
   DatagramStream(std::vector<std::string> paths, StreamOptions options = {});
+  /** A live capture, named name in the file list (frames numbered from 1 as it starts). */
+  DatagramStream(std::unique_ptr<FileReader> live, std::string name, StreamOptions options);
   ~DatagramStream();
   DatagramStream(const DatagramStream&) = delete;
   DatagramStream& operator=(const DatagramStream&) = delete;
