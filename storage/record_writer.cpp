@@ -128,7 +128,8 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
       matcher_.restore(std::move(session));
     }
   }
-  matcher_.set_next_id(max_session_id(db_) + 1);
+  written_max_session_ = max_session_id(db_);
+  matcher_.set_next_id(written_max_session_ + 1);
   stats_.open_sessions = matcher_.open_count();
   if (!options_.run_id && options_.run_kind) {
     db_.prepare("INSERT INTO runs (kind, started) VALUES (?1, ?2)")
@@ -249,7 +250,8 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   auto& upsert = statements_->upsert_session;
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
-    upsert.write(session);
+    upsert.write(session, session.id <= written_max_session_ ? SessionUpsert::Row::present
+                                                             : SessionUpsert::Row::absent);
   }
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
@@ -321,6 +323,10 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     upsert_nas.run();
   }
   transaction.commit();
+  // Only now are these rows known to exist (a failed commit retries with the same hints).
+  for (const auto& session : prepared.sessions) {
+    written_max_session_ = std::max(written_max_session_, session.id);
+  }
 }
 
 void RecordWriter::run() {

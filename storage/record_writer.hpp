@@ -150,6 +150,7 @@ private:
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
   std::unique_ptr<WalCheckpointer> checkpointer_;
   bool owns_run_ = false;
+  std::int64_t written_max_session_ = 0; // sessions up to this id have a row (ids only grow)
   std::string run_report_;
 
   mutable std::mutex mutex_;

@@ -254,3 +254,36 @@ TEST_CASE("stale sessions are marked by the writer's periodic check", "[storage]
   CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE acct_session_id = 'fresh' AND "
                        "state = 'open'") == 1);
 }
+
+TEST_CASE("session snapshots are written whatever the caller believed about the row",
+          "[storage][sessions]") {
+  test::TempDir dir;
+  Database db(dir.file("s.db"));
+  migrate(db);
+  SessionUpsert upsert(db);
+  radius::Session session;
+  session.id = 7;
+  session.key = {"192.0.2.1", "A"};
+  session.unique_id = "u-7";
+  session.last_record_time = 10;
+  session.input_octets = 100;
+  upsert.write(session, SessionUpsert::Row::absent);
+  session.input_octets = 200;
+  session.state = radius::SessionState::closed;
+  upsert.write(session, SessionUpsert::Row::present);
+  auto loaded = load_session(db, 7);
+  REQUIRE(loaded);
+  CHECK(loaded->input_octets == 200u);
+  CHECK(loaded->state == radius::SessionState::closed);
+  CHECK(loaded->unique_id == "u-7");
+  // Believed present but missing: written whole rather than lost.
+  session.id = 8;
+  session.unique_id = "u-8";
+  upsert.write(session, SessionUpsert::Row::present);
+  REQUIRE(load_session(db, 8));
+  CHECK(load_session(db, 8)->key.session_id == "A");
+  // Unknown: the upsert either way.
+  session.input_octets = 300;
+  upsert.write(session);
+  CHECK(load_session(db, 8)->input_octets == 300u);
+}
