@@ -2,8 +2,12 @@
 
 #include "cli/command_registry.hpp"
 #include "cli/dictionary_option.hpp"
+#include "conformance/pcap_trace.hpp"
+#include "conformance/profile.hpp"
 #include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
+#include "pcap/capture_import.hpp"
+#include "pcap/capture_replay.hpp"
 #include "pcap/clients_file.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -27,6 +31,10 @@ void install_pcap(CLI::App& app, int& exit_code) {
     std::string report = "text";
     std::string out;
     std::string dictionary;
+    std::string db;
+    std::string profile = "cisco-ios-ipsec";
+    double interim_interval = 0;
+    bool no_check = false;
   };
   auto options = std::make_shared<Options>();
   auto* pcap = app.add_subcommand("pcap", "Analyse RADIUS traffic in pcap and pcapng captures");
@@ -46,9 +54,18 @@ void install_pcap(CLI::App& app, int& exit_code) {
   cmd->add_option("--report", options->report, "Report format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--out", options->out, "Write the report to this file instead of stdout");
+  cmd->add_option("--db", options->db,
+                  "Import into this SQLite database as a run of kind 'pcap' (packets with file and "
+                  "frame, records, sessions), then store the conformance findings under it");
+  cmd->add_option("--profile", options->profile, "With --db: conformance profile name or file")
+      ->capture_default_str();
+  cmd->add_option("--interim-interval", options->interim_interval,
+                  "With --db: the NAS's configured update interval in seconds (for the rules)");
+  cmd->add_flag("--no-check", options->no_check, "With --db: import without the conformance rules");
   add_dictionary_option(*cmd, options->dictionary);
   cmd->footer("Examples:\n"
               "  acctlab pcap analyze radius.pcapng\n"
+              "  acctlab pcap analyze lab.pcapng --db acctlab.db --secrets clients.conf\n"
               "  acctlab pcap analyze a.pcap b.pcap --port 18130 --secrets clients.conf "
               "--report json --out report.json --csv exchanges.csv");
   cmd->callback([options, &exit_code] {
@@ -82,7 +99,32 @@ void install_pcap(CLI::App& app, int& exit_code) {
         std::fflush(stderr);
       };
     }
-    const auto result = capture::analyze_captures(options->files, analysis);
+    capture::AnalysisResult result;
+    if (options->db.empty()) {
+      result = capture::analyze_captures(options->files, analysis);
+    } else {
+      capture::ImportOptions import;
+      import.database = options->db;
+      capture::RunJudge judge;
+      if (!options->no_check) {
+        auto profile = conformance::load_profile(options->profile, *analysis.dictionary);
+        if (!profile) {
+          throw std::runtime_error("profile: " + profile.error().to_string());
+        }
+        judge = [profile = std::move(profile).value(), &analysis,
+                 interim = options->interim_interval](const std::string& database,
+                                                      std::int64_t run_id) {
+          auto judged = conformance::judge_imported_run(
+              database, run_id, analysis.secrets, profile, *analysis.dictionary,
+              interim > 0 ? std::optional<double>(interim) : std::nullopt);
+          if (!judged) {
+            throw std::runtime_error("conformance: " + judged.error());
+          }
+          return std::move(judged).value();
+        };
+      }
+      result = capture::import_captures(options->files, analysis, import, judge);
+    }
     if (progress) {
       std::fputs("\n", stderr);
     }
@@ -112,7 +154,154 @@ void install_pcap(CLI::App& app, int& exit_code) {
   });
 }
 
-const RegisterCommand reg{60, install_pcap};
+std::function<void(std::uint64_t, std::uint64_t)> progress_bar() {
+  if (::isatty(STDERR_FILENO) == 0) {
+    return {};
+  }
+  return [](std::uint64_t done, std::uint64_t total) {
+    const double fraction = total ? static_cast<double>(done) / total : 1.0;
+    std::fprintf(stderr, "\r[%-40s] %3.0f%%", std::string(std::lround(fraction * 40), '#').c_str(),
+                 fraction * 100);
+    std::fflush(stderr);
+  };
+}
+
+void write_output(const std::string& text, const std::string& path) {
+  if (path.empty()) {
+    std::cout << text;
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!(out << text)) {
+    throw std::runtime_error("cannot write " + path);
+  }
+}
+
+/** "127.0.0.1:1813" or "[::1]:1813": an address literal and a port. */
+capture::Endpoint parse_server(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    throw std::runtime_error("--server " + text + ": give ADDRESS:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const auto address = capture::IpAddress::parse(host);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(text.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 0;
+  }
+  if (!address || port == 0 || port > 65535) {
+    throw std::runtime_error("--server " + text + ": give an IPv4 or [IPv6] address and a port");
+  }
+  return {*address, static_cast<std::uint16_t>(port)};
+}
+
+void install_replay(CLI::App& pcap, int& exit_code) {
+  struct Options {
+    std::vector<std::string> files;
+    std::string server;
+    std::string secret;
+    std::string secrets;
+    std::string speed = "max";
+    std::size_t window = 32;
+    double timeout = 1.0;
+    unsigned retries = 2;
+    std::vector<std::uint16_t> ports;
+    std::string report = "text";
+    std::string out;
+  };
+  auto options = std::make_shared<Options>();
+  auto* cmd = pcap.add_subcommand(
+      "replay", "Send a capture's Accounting-Requests to a server again, re-signed, and report "
+                "the answers");
+  cmd->add_option("files", options->files, "pcap or pcapng files (one time-ordered stream)")
+      ->required();
+  cmd->add_option("--server", options->server, "Server ADDRESS:PORT ([v6]:port)")->required();
+  cmd->add_option("--secret", options->secret,
+                  "Re-sign every request with this secret and verify the answers with it");
+  cmd->add_option("--secrets", options->secrets,
+                  "Without --secret: each NAS's secret from this clients.conf");
+  cmd->add_option("--speed", options->speed,
+                  "original (the capture's pacing), max (as fast as the window allows) or N/s")
+      ->capture_default_str();
+  cmd->add_option("--window", options->window, "Requests outstanding at most (1-255)")
+      ->check(CLI::Range(1, 255))
+      ->capture_default_str();
+  cmd->add_option("--timeout", options->timeout, "Seconds before a retransmission")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--retries", options->retries, "Retransmissions before giving up")
+      ->check(CLI::Range(0, 10))
+      ->capture_default_str();
+  cmd->add_option("--port", options->ports, "Also treat this UDP port as RADIUS in the capture");
+  cmd->add_option("--report", options->report, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--out", options->out, "Write the report to this file instead of stdout");
+  cmd->footer("Examples:\n"
+              "  acctlab pcap replay field.pcapng --server 127.0.0.1:1813 --secret testing123\n"
+              "  acctlab pcap replay field.pcapng --server [::1]:1813 --secrets clients.conf "
+              "--speed original\n"
+              "Exit status: 0 every request validly answered, 1 error, 2 some were not.");
+  cmd->callback([options, &exit_code] {
+    capture::ReplayOptions replay;
+    replay.server = parse_server(options->server);
+    if (!options->secret.empty()) {
+      replay.secret = options->secret;
+    }
+    std::optional<capture::ClientSecrets> secrets;
+    if (!options->secrets.empty()) {
+      std::string error;
+      secrets = capture::ClientSecrets::load(options->secrets, error);
+      if (!secrets) {
+        throw std::runtime_error("secrets: " + error);
+      }
+      replay.secrets = &*secrets;
+    }
+    if (options->speed == "original") {
+      replay.speed = capture::ReplayOptions::Speed::original;
+    } else if (options->speed == "max") {
+      replay.speed = capture::ReplayOptions::Speed::max;
+    } else {
+      std::string number = options->speed;
+      if (number.size() > 2 && number.substr(number.size() - 2) == "/s") {
+        number.resize(number.size() - 2);
+      }
+      char* end = nullptr;
+      replay.rate = std::strtod(number.c_str(), &end);
+      if (number.empty() || end != number.c_str() + number.size() || !(replay.rate > 0)) {
+        throw std::runtime_error("--speed " + options->speed + ": give original, max or N/s");
+      }
+      replay.speed = capture::ReplayOptions::Speed::rate;
+    }
+    replay.window = options->window;
+    replay.timeout_ns = std::llround(options->timeout * 1e9);
+    replay.retries = options->retries;
+    replay.extra_ports = options->ports;
+    replay.progress = progress_bar();
+    const auto result = capture::replay_capture(options->files, replay);
+    if (replay.progress) {
+      std::fputs("\n", stderr);
+    }
+    write_output(options->report == "json" ? boost::json::serialize(capture::to_json(result)) + "\n"
+                                           : capture::to_text(result),
+                 options->out);
+    if (!result.error.empty()) {
+      std::cerr << "acctlab pcap replay: " << result.error << '\n';
+      exit_code = 1;
+    } else if (result.valid_answers != result.sent) {
+      exit_code = 2;
+    }
+  });
+}
+
+const RegisterCommand reg{60, [](CLI::App& app, int& exit_code) {
+                            install_pcap(app, exit_code);
+                            install_replay(*app.get_subcommand("pcap"), exit_code);
+                          }};
 
 } // namespace
 } // namespace acctlab::cli

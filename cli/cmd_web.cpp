@@ -40,7 +40,7 @@ void install_web(CLI::App& app, int& exit_code) {
     }
     options.threads = args->threads;
     try {
-      // A database from an older build lacks what the pages read (schema version 2): bring it
+      // A database from an older build lacks what the pages read (schema version 3): bring it
       // up to date once, as any acctlab writer opening it would. A missing file is left to the
       // site to refuse (the viewer never creates a database).
       if (std::filesystem::is_regular_file(args->db)) {

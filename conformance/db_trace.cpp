@@ -47,8 +47,78 @@ std::string endpoint(const std::string& address, std::int64_t port) {
   return address + ":" + std::to_string(port);
 }
 
+bool is_response_code(int code) {
+  return code == 2 || code == 3 || code == 5 || code == 11 || code == 41 || code == 42 ||
+         code == 44 || code == 45;
+}
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Expected<std::size_t, std::string> insert_findings(sqlite3* db, std::int64_t run_id,
+                                                   const Verdict& verdict, const Trace* trace) {
+  auto record = prepare(db, "SELECT id, session_row FROM records WHERE packet_id = ?1");
+  auto insert = prepare(db, "INSERT INTO findings (run_id, rule_id, severity, scope, message, "
+                            "packet_id, record_id, session_id, file, frame) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  if (!record) {
+    return Unexpected(record.error());
+  }
+  if (!insert) {
+    return Unexpected(insert.error());
+  }
+  for (const auto& finding : verdict.findings) {
+    auto* st = insert->get();
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, finding.rule_id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, std::string(to_string(finding.severity)).c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, std::string(to_string(finding.scope)).c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, finding.message.c_str(), -1, SQLITE_TRANSIENT);
+    const auto& evidence = finding.evidence;
+    // The last stored packet is the one the finding is about (a retransmission, a late record,
+    // an answer); earlier ones are context.
+    if (!evidence.packet_ids.empty()) {
+      const auto packet_id = evidence.packet_ids.back();
+      sqlite3_bind_int64(st, 6, packet_id);
+      sqlite3_reset(record->get());
+      sqlite3_bind_int64(record->get(), 1, packet_id);
+      if (sqlite3_step(record->get()) == SQLITE_ROW) {
+        sqlite3_bind_int64(st, 7, sqlite3_column_int64(record->get(), 0));
+        if (sqlite3_column_type(record->get(), 1) != SQLITE_NULL) {
+          sqlite3_bind_int64(st, 8, sqlite3_column_int64(record->get(), 1));
+        }
+      }
+    }
+    // The file and frame of the packet the finding is about: from the trace when given (the
+    // evidence's file is its first packet's, which differs when a finding spans two files).
+    const TracePacket* subject =
+        trace && !evidence.packets.empty() && evidence.packets.back() < trace->packets.size()
+            ? &trace->packets[evidence.packets.back()]
+            : nullptr;
+    if (subject) {
+      if (subject->file) {
+        sqlite3_bind_text(st, 9, subject->file->c_str(), -1, SQLITE_TRANSIENT);
+      }
+      if (subject->frame) {
+        sqlite3_bind_int64(st, 10, static_cast<std::int64_t>(*subject->frame));
+      }
+    } else {
+      if (!evidence.file.empty()) {
+        sqlite3_bind_text(st, 9, evidence.file.c_str(), -1, SQLITE_TRANSIENT);
+      }
+      if (!evidence.frames.empty()) {
+        sqlite3_bind_int64(st, 10, static_cast<std::int64_t>(evidence.frames.back()));
+      }
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      return Unexpected(std::string(sqlite3_errmsg(db)));
+    }
+  }
+  return verdict.findings.size();
 }
 
 } // namespace
@@ -82,8 +152,9 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
     if (sqlite3_column_type(row, 4) != SQLITE_NULL) {
       packet.destination = endpoint(text_column(row, 4), sqlite3_column_int64(row, 5));
     }
+    // A server stores requests only; a capture import stores the answers too.
     const bool response =
-        sqlite3_column_type(row, 6) != SQLITE_NULL && sqlite3_column_int(row, 6) == 5;
+        sqlite3_column_type(row, 6) != SQLITE_NULL && is_response_code(sqlite3_column_int(row, 6));
     packet.direction = response ? Direction::from_server : Direction::to_server;
     trace.responses_recorded = trace.responses_recorded || response;
     packet.verdict = text_column(row, 7);
@@ -130,56 +201,32 @@ Expected<std::int64_t, std::string> store_findings(const std::string& path, cons
   }
   const std::int64_t run_id = sqlite3_last_insert_rowid(db->get());
 
-  auto record = prepare(db->get(), "SELECT id, session_row FROM records WHERE packet_id = ?1");
-  auto insert =
-      prepare(db->get(), "INSERT INTO findings (run_id, rule_id, severity, scope, message, "
-                         "packet_id, record_id, session_id, file, frame) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-  if (!record) {
-    return fail(record.error());
-  }
-  if (!insert) {
-    return fail(insert.error());
-  }
-  for (const auto& finding : verdict.findings) {
-    auto* st = insert->get();
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, finding.rule_id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, std::string(to_string(finding.severity)).c_str(), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, std::string(to_string(finding.scope)).c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, finding.message.c_str(), -1, SQLITE_TRANSIENT);
-    const auto& evidence = finding.evidence;
-    // The last stored packet is the one the finding is about (a retransmission, a late record,
-    // an answer); earlier ones are context.
-    if (!evidence.packet_ids.empty()) {
-      const auto packet_id = evidence.packet_ids.back();
-      sqlite3_bind_int64(st, 6, packet_id);
-      sqlite3_reset(record->get());
-      sqlite3_bind_int64(record->get(), 1, packet_id);
-      if (sqlite3_step(record->get()) == SQLITE_ROW) {
-        sqlite3_bind_int64(st, 7, sqlite3_column_int64(record->get(), 0));
-        if (sqlite3_column_type(record->get(), 1) != SQLITE_NULL) {
-          sqlite3_bind_int64(st, 8, sqlite3_column_int64(record->get(), 1));
-        }
-      }
-    }
-    if (!evidence.file.empty()) {
-      sqlite3_bind_text(st, 9, evidence.file.c_str(), -1, SQLITE_TRANSIENT);
-    }
-    if (!evidence.frames.empty()) {
-      sqlite3_bind_int64(st, 10, static_cast<std::int64_t>(evidence.frames.back()));
-    }
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      return fail(sqlite3_errmsg(db->get()));
-    }
+  if (auto inserted = insert_findings(db->get(), run_id, verdict, nullptr); !inserted) {
+    return fail(inserted.error());
   }
   if (sqlite3_exec(db->get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return fail(sqlite3_errmsg(db->get()));
   }
   return run_id;
+}
+
+Expected<std::size_t, std::string> store_findings_in_run(const std::string& path,
+                                                         const Verdict& verdict,
+                                                         std::int64_t run_id, const Trace& trace) {
+  auto db = open(path, SQLITE_OPEN_READWRITE);
+  if (!db) {
+    return Unexpected(db.error());
+  }
+  if (sqlite3_exec(db->get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Unexpected(path + ": " + sqlite3_errmsg(db->get()));
+  }
+  auto inserted = insert_findings(db->get(), run_id, verdict, &trace);
+  if (!inserted || sqlite3_exec(db->get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    const std::string error = inserted ? sqlite3_errmsg(db->get()) : inserted.error();
+    sqlite3_exec(db->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    return Unexpected(path + ": " + error);
+  }
+  return *inserted;
 }
 
 } // namespace acctlab::conformance

@@ -30,4 +30,13 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
 Expected<std::int64_t, std::string> store_findings(const std::string& path, const Verdict& verdict,
                                                    const std::string& json_report);
 
+/**
+ * Writes the findings under an existing run (a capture import's 'pcap' run), linked as
+ * store_findings links them, with the file and frame of the trace packet each is about. The run
+ * row is its owner's. Returns the number of findings stored.
+ */
+Expected<std::size_t, std::string> store_findings_in_run(const std::string& path,
+                                                         const Verdict& verdict,
+                                                         std::int64_t run_id, const Trace& trace);
+
 } // namespace acctlab::conformance

@@ -1,8 +1,11 @@
 #include "conformance/pcap_trace.hpp"
 
+#include "conformance/db_trace.hpp"
+#include "conformance/engine.hpp"
 #include "pcap/capture_reader.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace acctlab::conformance {
 
@@ -43,6 +46,87 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
     }
   }
   return result;
+}
+
+Expected<capture::ConformanceSummary, std::string>
+judge_imported_run(const std::string& database, std::int64_t run_id,
+                   const capture::ClientSecrets* secrets, const Profile& profile,
+                   const radius::Dictionary& dict, std::optional<double> interim_interval) {
+  DbTraceOptions options;
+  options.run_id = run_id;
+  auto loaded = load_trace_from_db(database, options);
+  if (!loaded) {
+    return Unexpected(loaded.error());
+  }
+  Trace trace = std::move(loaded).value();
+  // A capture records both directions: a request without an answer is unanswered, as
+  // `check --pcap` judges the same file.
+  trace.responses_recorded = true;
+  trace.interim_interval = interim_interval;
+  if (secrets) {
+    for (const auto& packet : trace.packets) {
+      const auto host = host_part(packet.direction == Direction::from_server ? packet.destination
+                                                                             : packet.source);
+      if (trace.secrets.count(host) != 0) {
+        continue;
+      }
+      if (const auto address = capture::IpAddress::parse(host)) {
+        if (const auto* client = secrets->find(*address)) {
+          trace.secrets.emplace(host, client->secret);
+        }
+      }
+    }
+  }
+  const auto verdict = check_trace(trace, profile, dict);
+  auto stored = store_findings_in_run(database, verdict, run_id, trace);
+  if (!stored) {
+    return Unexpected(stored.error());
+  }
+
+  capture::ConformanceSummary summary;
+  summary.profile = verdict.profile;
+  summary.verdict = verdict.has_errors() ? "fail" : "pass";
+  summary.rules = verdict.rules.size();
+  summary.errors = verdict.count(Severity::error);
+  summary.warnings = verdict.count(Severity::warning);
+  summary.infos = verdict.count(Severity::info);
+  summary.findings_stored = *stored;
+  for (const auto& outcome : verdict.outcomes) {
+    summary.rules_failed += outcome.failed() ? 1 : 0;
+  }
+  std::map<std::string, capture::ConformanceSummary::RuleCount> by_rule;
+  for (const auto& finding : verdict.findings) {
+    auto& count = by_rule[finding.rule_id];
+    if (count.count == 0 || finding.severity > parse_severity(count.severity)) {
+      count.severity = std::string(to_string(finding.severity));
+    }
+    count.rule_id = finding.rule_id;
+    ++count.count;
+    const auto& evidence = finding.evidence;
+    const TracePacket* subject =
+        !evidence.packets.empty() && evidence.packets.back() < trace.packets.size()
+            ? &trace.packets[evidence.packets.back()]
+            : nullptr;
+    const bool framed = subject && subject->frame;
+    summary.findings_with_frame += framed ? 1 : 0;
+    if (summary.examples.size() < 10) {
+      summary.examples.push_back({finding.rule_id, std::string(to_string(finding.severity)),
+                                  finding.message, subject && subject->file ? *subject->file : "",
+                                  framed ? *subject->frame : 0});
+    }
+  }
+  const auto rank = [](const std::string& severity) {
+    return static_cast<int>(parse_severity(severity).value_or(Severity::info));
+  };
+  for (auto& [id, count] : by_rule) {
+    summary.by_rule.push_back(std::move(count));
+  }
+  std::stable_sort(
+      summary.by_rule.begin(), summary.by_rule.end(), [&](const auto& a, const auto& b) {
+        return rank(a.severity) != rank(b.severity) ? rank(a.severity) > rank(b.severity)
+                                                    : a.count > b.count;
+      });
+  return summary;
 }
 
 } // namespace acctlab::conformance

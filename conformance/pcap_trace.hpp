@@ -3,9 +3,15 @@
 // DatagramStream: link layers, VLANs, IPv4/IPv6, reassembled fragments) become a Trace whose
 // packets carry their file and frame number, so findings point at Wireshark's frame numbers.
 
+#include "conformance/profile.hpp"
 #include "conformance/trace.hpp"
+#include "pcap/clients_file.hpp"
+#include "pcap/import_summary.hpp"
+#include "radius/dictionary.hpp"
+#include "radius/result.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,5 +27,16 @@ struct PcapTraceResult {
 /** Reads every datagram on a RADIUS port (1812, 1813, 1645, 1646 and extra_ports). */
 PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
                                      const std::vector<std::uint16_t>& extra_ports = {});
+
+/**
+ * The rules over a capture import (`acctlab pcap analyze --db`): reads the packets stored under
+ * run_id, judges them as `check --pcap` judges the capture (answers recorded; each NAS's secret
+ * from the clients file when given), stores the findings under that run with their packet,
+ * record, session, file and frame, and returns the summary the import's report shows.
+ */
+Expected<capture::ConformanceSummary, std::string>
+judge_imported_run(const std::string& database, std::int64_t run_id,
+                   const capture::ClientSecrets* secrets, const Profile& profile,
+                   const radius::Dictionary& dict, std::optional<double> interim_interval = {});
 
 } // namespace acctlab::conformance

@@ -99,6 +99,63 @@ std::string file_name(const AnalysisResult& r, std::uint32_t index) {
   return index < r.files.size() ? r.files[index].path : std::to_string(index);
 }
 
+json::object session_counts_json(const SessionCounts& c) {
+  return {{"opened", c.opened}, {"open", c.open}, {"closed", c.closed}, {"stale", c.stale}};
+}
+
+json::object import_json(const ImportSummary& i) {
+  json::object o;
+  o["database"] = i.database;
+  o["run_id"] = i.run_id;
+  o["run_verdict"] = i.run_verdict;
+  o["packets"] = i.packets;
+  json::object verdicts;
+  for (const auto& [verdict, n] : i.packets_by_verdict) {
+    verdicts[verdict] = n;
+  }
+  o["packets_by_verdict"] = std::move(verdicts);
+  o["records"] = i.records;
+  json::object sessions = session_counts_json(i.sessions);
+  json::object by_nas;
+  for (const auto& [nas, counts] : i.sessions_by_nas) {
+    by_nas[nas] = session_counts_json(counts);
+  }
+  sessions["by_nas"] = std::move(by_nas);
+  o["sessions"] = std::move(sessions);
+  o["seconds"] = i.seconds;
+  if (i.conformance) {
+    const auto& c = *i.conformance;
+    json::array rules;
+    for (const auto& rule : c.by_rule) {
+      rules.push_back(
+          {{"rule_id", rule.rule_id}, {"severity", rule.severity}, {"count", rule.count}});
+    }
+    json::array examples;
+    for (const auto& e : c.examples) {
+      json::object example{{"rule_id", e.rule_id},
+                           {"severity", e.severity},
+                           {"message", e.message},
+                           {"file", e.file}};
+      if (e.frame != 0) {
+        example["frame"] = e.frame;
+      }
+      examples.push_back(std::move(example));
+    }
+    o["conformance"] = {{"profile", c.profile},
+                        {"verdict", c.verdict},
+                        {"rules", c.rules},
+                        {"rules_failed", c.rules_failed},
+                        {"errors", c.errors},
+                        {"warnings", c.warnings},
+                        {"infos", c.infos},
+                        {"findings_stored", c.findings_stored},
+                        {"findings_with_frame", c.findings_with_frame},
+                        {"by_rule", std::move(rules)},
+                        {"examples", std::move(examples)}};
+  }
+  return o;
+}
+
 } // namespace
 
 json::value to_json(const AnalysisResult& r) {
@@ -185,6 +242,12 @@ json::value to_json(const AnalysisResult& r) {
     events.push_back(std::move(o));
   }
   root["events"] = {{"counts", std::move(event_counts)}, {"list", std::move(events)}};
+  if (r.first_time != 0 || r.last_time != 0) {
+    root["capture_time"] = {{"first", r.first_time}, {"last", r.last_time}};
+  }
+  if (r.import) {
+    root["import"] = import_json(*r.import);
+  }
   return root;
 }
 
@@ -267,6 +330,49 @@ void counters_text(std::string& out, const TrafficCounters& c) {
            ms(static_cast<double>(h.quantile_ns(0.5))), ms(static_cast<double>(h.quantile_ns(0.9))),
            ms(static_cast<double>(h.quantile_ns(0.99))), ms(static_cast<double>(h.max_ns())),
            static_cast<unsigned long long>(h.count()));
+  }
+}
+
+void session_counts_text(std::string& out, const SessionCounts& c) {
+  append(out, "opened %llu: closed %llu, stale %llu, open at end %llu\n",
+         static_cast<unsigned long long>(c.opened), static_cast<unsigned long long>(c.closed),
+         static_cast<unsigned long long>(c.stale), static_cast<unsigned long long>(c.open));
+}
+
+void import_text(std::string& out, const ImportSummary& i) {
+  append(out, "imported into %s as run %lld (%s), %.2f s:\n", i.database.c_str(),
+         static_cast<long long>(i.run_id), i.run_verdict.c_str(), i.seconds);
+  std::string verdicts;
+  for (const auto& [verdict, n] : i.packets_by_verdict) {
+    append(verdicts, "%s%s %llu", verdicts.empty() ? "" : ", ", verdict.c_str(),
+           static_cast<unsigned long long>(n));
+  }
+  append(out, "  packets %llu (%s), records %llu\n", static_cast<unsigned long long>(i.packets),
+         verdicts.empty() ? "none" : verdicts.c_str(), static_cast<unsigned long long>(i.records));
+  out += "  sessions ";
+  session_counts_text(out, i.sessions);
+  for (const auto& [nas, counts] : i.sessions_by_nas) {
+    append(out, "    NAS %s: ", nas.c_str());
+    session_counts_text(out, counts);
+  }
+  if (!i.conformance) {
+    return;
+  }
+  const auto& c = *i.conformance;
+  append(out,
+         "conformance (profile %s): %s; %zu of %zu rules failed; %zu errors, %zu warnings, %zu "
+         "infos; %zu findings stored\n",
+         c.profile.c_str(), c.verdict == "pass" ? "PASS" : "FAIL", c.rules_failed, c.rules,
+         c.errors, c.warnings, c.infos, c.findings_stored);
+  for (const auto& rule : c.by_rule) {
+    append(out, "  %-8s %s: %zu\n", rule.severity.c_str(), rule.rule_id.c_str(), rule.count);
+  }
+  for (const auto& e : c.examples) {
+    append(out, "    %s %s", e.rule_id.c_str(), e.file.c_str());
+    if (e.frame != 0) {
+      append(out, " frame %llu", static_cast<unsigned long long>(e.frame));
+    }
+    out += ": " + e.message + "\n";
   }
 }
 
@@ -357,6 +463,9 @@ std::string to_text(const AnalysisResult& r) {
       }
       out += "\n";
     }
+  }
+  if (r.import) {
+    import_text(out, *r.import);
   }
   return out;
 }

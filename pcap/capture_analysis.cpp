@@ -2,6 +2,8 @@
 
 #include "radius/packet_codec.hpp"
 
+#include <algorithm>
+
 namespace acctlab::capture {
 
 AnalysisResult analyze_captures(const std::vector<std::string>& files,
@@ -33,6 +35,14 @@ AnalysisResult analyze_captures(const std::vector<std::string>& files,
     } else {
       tracker.on_decode_error(datagram, packet.error());
     }
+    if (options.on_datagram) {
+      options.on_datagram(datagram, packet);
+    }
+    const double time = static_cast<double>(datagram.timestamp_ns) / 1e9;
+    if (result.radius_datagrams == 1) {
+      result.first_time = time;
+    }
+    result.last_time = std::max(result.last_time, time);
     if (options.progress && (result.radius_datagrams & 0xFFFF) == 0) {
       options.progress(stream.bytes_consumed(), stream.bytes_total());
     }

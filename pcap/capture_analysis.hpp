@@ -5,10 +5,13 @@
 #include "pcap/capture_reader.hpp"
 #include "pcap/clients_file.hpp"
 #include "pcap/exchange_tracker.hpp"
+#include "pcap/import_summary.hpp"
 #include "radius/dictionary.hpp"
+#include "radius/packet_codec.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +28,8 @@ struct AnalysisOptions {
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   const radius::Dictionary* dictionary = nullptr; // builtin() when null
   ReassemblyLimits reassembly;
+  /** Sees every datagram on a RADIUS port with its decoding, after the tracker (the import). */
+  std::function<void(const UdpDatagram&, const radius::DecodeResult<radius::Packet>&)> on_datagram;
 };
 
 struct AnalysisResult {
@@ -43,6 +48,11 @@ struct AnalysisResult {
   std::size_t peak_open_exchanges = 0;
   std::int64_t timeout_ns = 0;
   bool secrets_given = false;
+  /** Capture time of the first and last datagram (unix seconds; 0 when there was none). */
+  double first_time = 0;
+  double last_time = 0;
+  /** Set when the traffic was imported into a database (import_captures). */
+  std::optional<ImportSummary> import;
 };
 
 /** Runs the whole analysis. Never throws for bad input: problems are in the result. */

@@ -199,7 +199,7 @@ public:
   Impl(ServerOptions options, LogSink log)
       : options_(std::move(options)), log_(std::move(log)), signals_(io_), stats_timer_(io_),
         housekeeping_timer_(io_),
-        duplicates_(options_.duplicate_window, options_.duplicate_capacity),
+        duplicates_(options_.duplicate_window, options_.duplicate_sources),
         dict_(radius::Dictionary::builtin()) {
     if (options_.clients_file) {
       auto loaded = load_clients_file(*options_.clients_file);
@@ -655,7 +655,6 @@ private:
     input.event_time = input.record.event_timestamp
                            ? static_cast<double>(*input.record.event_timestamp)
                            : now - static_cast<double>(input.record.delay_time.value_or(0));
-    input.attributes = radius::render_packet(*decoded, dict_);
 
     const std::uint64_t tag = next_tag_++;
     duplicates_.insert(key, now);

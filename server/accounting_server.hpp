@@ -33,9 +33,10 @@ struct ServerOptions {
   bool debug_radius = false;
   /** How often the stats line is logged; zero turns it off. */
   std::chrono::milliseconds stats_interval{std::chrono::seconds(60)};
-  /** RFC 5080 §2.2.2 duplicate window, seconds, and the most requests remembered. */
+  /** RFC 5080 §2.2.2 duplicate window, seconds, and the most NAS source ports remembered (256
+   * Identifier slots each, so memory does not grow with the request rate). */
   double duplicate_window = 30;
-  std::size_t duplicate_capacity = 1u << 20;
+  std::size_t duplicate_sources = 4096;
   /** Requests awaiting their commit beyond this are dropped unanswered (the NAS retries). */
   std::size_t max_in_flight = 1u << 17;
   /** Handle SIGINT/SIGTERM (stop) and SIGHUP (reload the clients file). */

@@ -87,8 +87,8 @@ struct RecordWriter::Statements {
             "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, "
             "nas_identity, user_name, event_time, receive_time, delay, session_time, "
             "input_octets, output_octets, input_packets, output_packets, terminate_cause, "
-            "framed_ip, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-            "?13, ?14, ?15, ?16, ?17)")),
+            "framed_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+            "?15, ?16)")),
         upsert_session(db),
         upsert_nas(db.prepare(
             "INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
@@ -117,11 +117,20 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     options_.clock = wall_clock;
   }
   migrate(db_);
+  // The writer's own connection: a cache large enough that the tables' right edges and the
+  // session indexes stay in memory, and no foreign key lookups per row — every row the writer
+  // inserts points at a packet or session it wrote earlier in the same transaction
+  // (tests/storage checks pragma foreign_key_check after load). Other connections keep them on.
+  db_.exec("PRAGMA cache_size = -32768");
+  db_.exec("PRAGMA foreign_keys = OFF");
   // The open-session index lives in memory (write-through); rebuild it from what is stored.
-  for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
-    matcher_.restore(std::move(session));
+  if (options_.restore_sessions) {
+    for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
+      matcher_.restore(std::move(session));
+    }
   }
-  matcher_.set_next_id(max_session_id(db_) + 1);
+  written_max_session_ = max_session_id(db_);
+  matcher_.set_next_id(written_max_session_ + 1);
   stats_.open_sessions = matcher_.open_count();
   if (!options_.run_id && options_.run_kind) {
     db_.prepare("INSERT INTO runs (kind, started) VALUES (?1, ?2)")
@@ -132,6 +141,10 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     owns_run_ = true;
   }
   statements_ = std::make_unique<Statements>(db_);
+  if (options_.open.wal && !options_.open.read_only) {
+    checkpointer_ =
+        std::make_unique<WalCheckpointer>(db_, options_.open, options_.checkpoint_pages);
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -175,6 +188,9 @@ void RecordWriter::stop() {
     return;
   }
   thread_.join();
+  if (checkpointer_) {
+    checkpointer_->stop();
+  }
   if (owns_run_) {
     try {
       std::lock_guard lock(mutex_);
@@ -199,6 +215,7 @@ WriterStats RecordWriter::stats() const {
   std::lock_guard lock(mutex_);
   WriterStats copy = stats_;
   copy.queued = queue_.size();
+  copy.checkpoints = checkpointer_ ? checkpointer_->completed() : 0;
   return copy;
 }
 
@@ -212,7 +229,9 @@ void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepar
   prepared.session_ids.assign(prepared.items.size(), 0);
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
-    count(prepared.nas[item.nas], item.packet);
+    if (!item.nas.empty()) {
+      count(prepared.nas[item.nas], item.packet);
+    }
     if (!item.record) {
       continue;
     }
@@ -234,7 +253,8 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   tallies.clear(); // a retried batch counts again from nothing
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
-    upsert.write(session);
+    upsert.write(session, session.id <= written_max_session_ ? SessionUpsert::Row::present
+                                                             : SessionUpsert::Row::absent);
   }
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
@@ -275,8 +295,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
           .bind(12, r.output_octets)
           .bind(13, r.input_packets)
           .bind(14, r.output_packets)
-          .bind(15, r.terminate_cause)
-          .bind_static(17, input.attributes);
+          .bind(15, r.terminate_cause);
       if (prepared.session_ids[i] != 0) {
         insert_record.bind(2, prepared.session_ids[i]);
       }
@@ -310,6 +329,10 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   }
   tallies.write(db_);
   transaction.commit();
+  // Only now are these rows known to exist (a failed commit retries with the same hints).
+  for (const auto& session : prepared.sessions) {
+    written_max_session_ = std::max(written_max_session_, session.id);
+  }
 }
 
 void RecordWriter::run() {

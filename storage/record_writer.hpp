@@ -8,6 +8,7 @@
 #include "radius/session_matcher.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/wal_checkpointer.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -39,15 +40,15 @@ struct PacketRow {
 
 struct RecordInput {
   radius::AccountingRecord record;
-  std::string nas_key;    // radius::session_nas_key()
-  std::string attributes; // canonical text form of every attribute
+  std::string nas_key; // radius::session_nas_key()
   double event_time = 0;
 };
 
 struct WriteItem {
   PacketRow packet;
   std::optional<RecordInput> record;
-  /** The NAS the counters of the nas table are kept under. */
+  /** The NAS the counters of the nas table are kept under; empty counts under none (a captured
+   * answer, which no NAS sent). */
   std::string nas;
   /** Returned in the completion; 0 means the submitter wants no completion. */
   std::uint64_t tag = 0;
@@ -69,7 +70,8 @@ struct WriterStats {
   double max_commit_seconds = 0;
   double total_commit_seconds = 0;
   std::size_t queued = 0;
-  bool healthy = true; // false while commits fail
+  bool healthy = true;           // false while commits fail
+  std::uint64_t checkpoints = 0; // WAL checkpoints done by the background checkpointer
   std::size_t open_sessions = 0;
 };
 
@@ -87,13 +89,20 @@ struct WriterOptions {
    * of that kind ('serve', 'conform', 'pcap') at start and closes it at stop. */
   std::optional<std::int64_t> run_id;
   std::optional<std::string> run_kind;
+  /** A WAL checkpoint starts (on its own thread) once a commit leaves this many pages in the log.
+   */
+  int checkpoint_pages = 4096;
   /** How often open sessions are checked for staleness. */
   std::chrono::milliseconds expire_every{5000};
   std::chrono::milliseconds retry_initial{50};
   std::chrono::milliseconds retry_max{1000};
   /** On stop, how long to keep retrying a failing commit before dropping what is unanswered. */
   std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
-  /** Wall clock in unix seconds (injectable for tests). */
+  /** Rebuild the open-session index from the database at start. A capture import sets false:
+   * its sessions are its own, not continuations of whatever the database holds. */
+  bool restore_sessions = true;
+  /** Wall clock in unix seconds (injectable: tests, and capture imports judge staleness in
+   * capture time). */
   std::function<double()> clock;
 };
 
@@ -139,7 +148,9 @@ private:
   Database db_;
   radius::SessionMatcher matcher_;
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   bool owns_run_ = false;
+  std::int64_t written_max_session_ = 0; // sessions up to this id have a row (ids only grow)
   std::string run_report_;
 
   mutable std::mutex mutex_;

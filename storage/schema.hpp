@@ -21,13 +21,11 @@ int current_schema_version();
 int schema_version(Database& db);
 
 /**
- * Brings db up to current_schema_version(). Throws Error when the database is newer than this
- * build understands or a migration fails (the database is then left at its previous version).
+ * Brings db up to current_schema_version() (or `to`, for tests of upgrades). Throws Error when the
+ * database is newer than this build understands or a migration fails (the database is then left
+ * at the version before that migration).
  */
-void migrate(Database& db);
-
-/** Brings db up to target_version at most (benchmarks and tests that compare versions). */
-void migrate(Database& db, int target_version);
+void migrate(Database& db, int to = current_schema_version());
 
 /** Packet verdicts as stored in packets.verdict. */
 enum class Verdict : unsigned char {
@@ -41,7 +39,7 @@ enum class Verdict : unsigned char {
 std::string_view to_string(Verdict verdict) noexcept;
 
 /**
- * The counts one write transaction adds to the tallies of migration 2 (record_tally,
+ * The counts one write transaction adds to the tallies of migration 3 (record_tally,
  * packet_tally, capture_tally: what the report viewer reads instead of walking every row),
  * written with one upsert per distinct key. RecordWriter keeps them; whoever inserts packets or
  * records another way calls recount_tallies() afterwards.

@@ -4,6 +4,7 @@
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "radius/value.hpp"
 
 #include <algorithm>
 #include <array>
@@ -125,7 +126,7 @@ constexpr std::string_view session_columns =
 
 } // namespace
 
-// The counts come from the tallies the schema's triggers keep (storage/schema.cpp, migration 2):
+// The counts come from the tallies the schema's triggers keep (storage/schema.cpp, migration 3):
 // a few hundred rows instead of a walk of every record, packet and session.
 json::object live_counters(ReadOnlyDatabase& db, bool count_records) {
   json::object out;
@@ -211,7 +212,7 @@ json::object overview_report(ReadOnlyDatabase& db) {
 namespace {
 
 // The sessions list reads two tables: sessions (s) and session_find (f: one narrow row per
-// session with its start, user and search text, indexed; storage/schema.cpp, migration 2). A
+// session with its start, user and search text, indexed; storage/schema.cpp, migration 3). A
 // query joins f only when a filter or the order needs it, and counts from f alone when it can.
 struct SessionFilter {
   std::string where;
@@ -351,6 +352,21 @@ json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& p, bool al
 namespace {
 
 /** The canonical text form (radius/text_form.hpp) split into {name, value} pairs. */
+// Every attribute of a stored packet, rendered from its raw octets with the builtin dictionary
+// (the database keeps the packet, not a second copy of it as text).
+std::string attributes_text(std::string_view raw_hex) {
+  auto bytes = radius::from_hex(raw_hex);
+  if (!bytes) {
+    return {};
+  }
+  const auto& dict = radius::Dictionary::builtin();
+  auto decoded = radius::decode_packet(*bytes, dict);
+  if (!decoded) {
+    return "(not decodable: " + decoded.error().message() + ")";
+  }
+  return radius::render_packet(*decoded, dict);
+}
+
 json::array attribute_list(std::string_view text) {
   json::array out;
   std::size_t line_no = 0;
@@ -450,7 +466,7 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   auto records = db.rows(
       "SELECT r.id, r.packet_id, r.status_type, r.acct_session_id, r.nas_identity, r.user_name, "
       "r.event_time, r.receive_time, r.delay, r.session_time, r.input_octets, r.output_octets, "
-      "r.input_packets, r.output_packets, r.terminate_cause, r.framed_ip, r.attributes, "
+      "r.input_packets, r.output_packets, r.terminate_cause, r.framed_ip, "
       "p.verdict, p.src_addr, p.src_port, p.raw "
       "FROM records AS r LEFT JOIN packets AS p ON p.id = r.packet_id "
       "WHERE r.session_row = ?1 ORDER BY r.event_time, r.id LIMIT 2000",
@@ -459,7 +475,7 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   double previous = NAN;
   for (auto& r : records) {
     auto& o = r.as_object();
-    o["attribute_list"] = attribute_list(get_str(o, "attributes"));
+    o["attribute_list"] = attribute_list(attributes_text(get_str(o, "raw")));
     const double t = get_double(o, "event_time");
     o["since_previous"] = std::isnan(previous) ? json::value(nullptr) : json::value(t - previous);
     o["receive_lag"] = get_double(o, "receive_time") - t;
@@ -635,7 +651,7 @@ json::object usage_report(ReadOnlyDatabase& db, const QueryParams& p) {
   const auto period = p.get("period");
   const std::string period_key = period == "hour" || period == "month" ? period : "day";
   // A session belongs to the time it started (its first record's when no start time is known):
-  // session_find.started, indexed (storage/schema.cpp, migration 2).
+  // session_find.started, indexed (storage/schema.cpp, migration 3).
   constexpr std::string_view when = "f.started";
 
   auto from = parse_time(p.get("from"));

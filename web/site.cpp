@@ -47,7 +47,7 @@ Site::Site(std::string db_path) : db_path_(std::move(db_path)) {
       throw DbError(1, db_path_ + " is not an acctlab database (no table " + table + ")");
     }
   }
-  // The tallies and search rows of schema version 2 (storage/schema.cpp), which the pages read.
+  // The tallies and search rows of schema version 3 (storage/schema.cpp), which the pages read.
   for (const char* table :
        {"record_tally", "packet_tally", "capture_tally", "session_tally", "session_find"}) {
     if (!db->has_table(table)) {

@@ -1,11 +1,11 @@
-// bench_schema_write: what the report viewer's schema additions (storage/schema.cpp, migration 2:
+// bench_schema_write: what the report viewer's schema additions (storage/schema.cpp, migration 3:
 // the tallies the writer adds to per batch, session_tally and session_find kept by triggers, two
 // indexes on session_find) cost the live server's write path. It drives storage::RecordWriter, the
 // server's group-commit writer, the way `acctlab serve` does under a window of W outstanding
 // requests: W items submitted, their completions awaited, the next W. Each session is the feature
 // document's Start, K Interim-Updates and a Stop, with 1,000 sessions interleaved. Two schemas in
-// the same run, alternating: the current one (v2), and v1 (migration 2's objects dropped after the
-// writer opened the file, checked against a database migrated to version 1 only).
+// the same run, alternating: the current one (v3), and v2 (migration 3's objects dropped after the
+// writer opened the file, checked against a database migrated to version 2 only).
 //
 //   build/bench/web/bench_schema_write [sessions=40000] [rounds=3] [window=256] [dir=.]
 //
@@ -15,7 +15,6 @@
 
 #include "radius/dictionary.hpp"
 #include "radius/packet_codec.hpp"
-#include "radius/text_form.hpp"
 #include "storage/record_writer.hpp"
 #include "storage/schema.hpp"
 
@@ -61,7 +60,6 @@ std::vector<storage::WriteItem> make_items(int sessions, int interims) {
     std::exit(1);
   }
   const auto base = radius::make_accounting_record(*packet, dict);
-  const auto text = radius::render_packet(*packet, dict);
   const double t0 = 1795000000;
   std::vector<storage::WriteItem> items;
   const int per_session = interims + 2;
@@ -97,7 +95,6 @@ std::vector<storage::WriteItem> make_items(int sessions, int interims) {
           input.record.output_packets = static_cast<std::uint32_t>(600 * r);
         }
         input.nas_key = "10.1.1.1";
-        input.attributes = text;
         input.event_time = t;
         item.nas = input.nas_key;
         item.record = std::move(input);
@@ -118,21 +115,21 @@ std::set<std::string> object_names(storage::Database& db) {
   return names;
 }
 
-// The record writer adds to these tallies in every transaction, so they stay in the "v1"
+// The record writer adds to these tallies in every transaction, so they stay in the "v2"
 // database; what filling them costs is measured on its own (tally_cost).
 const std::set<std::string> writer_tallies{"table record_tally", "table packet_tally",
                                            "table capture_tally"};
 
-/** Drops what migration 2 added but the writer's tallies, leaving the objects of a version-1
+/** Drops what migration 3 added but the writer's tallies, leaving the objects of a version-2
  * database and those three (checked). */
-void downgrade_to_v1(const std::string& path, const std::string& scratch) {
-  std::set<std::string> v1;
+void downgrade_to_v2(const std::string& path, const std::string& scratch) {
+  std::set<std::string> v2;
   {
     std::filesystem::remove(scratch);
     storage::Database db(scratch);
-    storage::migrate(db, 1);
-    v1 = object_names(db);
-    v1.insert(writer_tallies.begin(), writer_tallies.end());
+    storage::migrate(db, 2);
+    v2 = object_names(db);
+    v2.insert(writer_tallies.begin(), writer_tallies.end());
   }
   std::filesystem::remove(scratch);
   storage::Database db(path);
@@ -140,7 +137,7 @@ void downgrade_to_v1(const std::string& path, const std::string& scratch) {
   // Triggers first (they name the tables), then the indexes and tables.
   for (const char* kind : {"trigger ", "index ", "table "}) {
     for (const auto& name : object_names(db)) {
-      if (v1.count(name) || name.rfind(kind, 0) != 0) {
+      if (v2.count(name) || name.rfind(kind, 0) != 0) {
         continue;
       }
       const auto space = name.find(' ');
@@ -148,8 +145,8 @@ void downgrade_to_v1(const std::string& path, const std::string& scratch) {
       db.exec("DROP " + type + " IF EXISTS " + name.substr(space + 1));
     }
   }
-  if (object_names(db) != v1) {
-    std::fprintf(stderr, "bench_schema_write: could not reduce the schema to version 1\n");
+  if (object_names(db) != v2) {
+    std::fprintf(stderr, "bench_schema_write: could not reduce the schema to version 2\n");
     std::exit(1);
   }
 }
@@ -211,7 +208,7 @@ void drop_objects(const std::string& path, const std::vector<std::string>& drop)
   }
 }
 
-Result run(const std::vector<storage::WriteItem>& prototype, bool v1, std::size_t window,
+Result run(const std::vector<storage::WriteItem>& prototype, bool v2, std::size_t window,
            const std::string& dir, const std::vector<std::string>& drop = {}) {
   const auto path = dir + "/bench_schema_write.db";
   for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -226,8 +223,8 @@ Result run(const std::vector<storage::WriteItem>& prototype, bool v1, std::size_
     completed += completions.size();
     done.notify_all();
   });
-  if (v1) {
-    downgrade_to_v1(path, dir + "/bench_schema_write_v1.db");
+  if (v2) {
+    downgrade_to_v2(path, dir + "/bench_schema_write_v2.db");
   }
   if (!drop.empty()) {
     drop_objects(path, drop);
@@ -267,7 +264,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   const auto window = static_cast<std::size_t>(argc > 3 ? std::atoi(argv[3]) : 256);
   const std::string dir = argc > 4 ? argv[4] : ".";
-  // Further arguments: comma-separated object names; each list is one more variant, v2 without
+  // Further arguments: comma-separated object names; each list is one more variant, v3 without
   // those objects.
   std::vector<std::vector<std::string>> extra;
   for (int i = 5; i < argc; ++i) {
@@ -288,10 +285,10 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> cpu(variants);
   auto label = [&](std::size_t variant) {
     if (variant < 2) {
-      return std::string(variant == 1 ? "v1 (+ the writer's three tally tables)"
-                                      : "v2 (migration 2)");
+      return std::string(variant == 1 ? "v2 (+ the writer's three tally tables)"
+                                      : "v3 (migration 3)");
     }
-    std::string out = "v2 without";
+    std::string out = "v3 without";
     for (const auto& name : extra[variant - 2]) {
       out += " " + name;
     }
@@ -313,7 +310,7 @@ int main(int argc, char** argv) {
   std::printf("%zu items (%d sessions: Start, %d Interim-Update, Stop), window %zu, median of "
               "%d\n",
               items.size(), sessions, interims, window, rounds);
-  std::printf("| schema | items/s | CPU us/item | vs v1 |\n|---|---:|---:|---:|\n");
+  std::printf("| schema | items/s | CPU us/item | vs v2 |\n|---|---:|---:|---:|\n");
   const double base_rate = median(rate[1]);
   const double base_cpu = median(cpu[1]);
   for (std::size_t variant : std::vector<std::size_t>{1, 0}) {

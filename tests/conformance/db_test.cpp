@@ -90,9 +90,9 @@ TEST_CASE("check --db: findings are stored linked to packet, record and session"
                    record.session_id + "', 'open', 0)");
     }
     exec(db, "INSERT INTO records (packet_id, session_row, acct_session_id, nas_identity, "
-             "event_time, receive_time, attributes) VALUES (" +
+             "event_time, receive_time) VALUES (" +
                  std::to_string(packet_id) + ", " + std::to_string(it->second) + ", '" +
-                 record.session_id + "', '10.1.1.147', 0, 0, '')");
+                 record.session_id + "', '10.1.1.147', 0, 0)");
   }
 
   DbTraceOptions options;

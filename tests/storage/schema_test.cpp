@@ -83,3 +83,47 @@ TEST_CASE("statements bind values as parameters, never as SQL", "[storage][sqlit
   CHECK_FALSE(row.step());
   CHECK_THROWS_AS(db.prepare("SELECT nonsense FROM"), Error);
 }
+
+TEST_CASE("a version 1 database keeps its rows and links through every migration",
+          "[storage][schema]") {
+  acctlab::test::TempDir dir;
+  Database db(dir.file("v1.db"));
+  migrate(db, 1);
+  REQUIRE(schema_version(db) == 1);
+  db.exec("INSERT INTO runs (id, kind, started) VALUES (1, 'serve', 10)");
+  db.exec("INSERT INTO packets (id, run_id, receive_time, src_addr, src_port, verdict, raw) "
+          "VALUES (7, 1, 11, '127.0.0.1', 1646, 'ok', x'04'), "
+          "(8, 1, 12, '127.0.0.1', 1646, 'bad-authenticator', x'04')");
+  db.exec("INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, "
+          "last_record_time, user_name, input_octets) "
+          "VALUES (3, 'nas', 'A1', 'u-3', 'open', 11, 'alice', 5000000000)");
+  db.exec("INSERT INTO records (id, packet_id, session_row, status_type, acct_session_id, "
+          "nas_identity, event_time, receive_time, attributes) "
+          "VALUES (5, 7, 3, 1, 'A1', 'nas', 11, 11, 'Acct-Session-Id = \"A1\"')");
+  db.exec("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, "
+          "record_id, session_id) VALUES (1, 'R', 'error', 'packet', 'm', 8, 5, 3)");
+
+  migrate(db);
+  CHECK(schema_version(db) == current_schema_version());
+  CHECK(db.query_int64("SELECT count(*) FROM packets") == 2);
+  CHECK(db.query_int64("SELECT count(*) FROM records AS r JOIN packets AS p ON p.id = "
+                       "r.packet_id JOIN sessions AS s ON s.id = r.session_row") == 1);
+  CHECK(db.query_int64("SELECT acctinputoctets FROM radacct WHERE acctuniqueid = 'u-3'") ==
+        5000000000);
+  CHECK(db.query_int64("SELECT count(*) FROM pragma_foreign_key_check") == 0);
+  CHECK(db.query_int64("PRAGMA foreign_keys") == 1);
+  auto integrity = db.prepare("PRAGMA integrity_check");
+  REQUIRE(integrity.step());
+  CHECK(integrity.column_text(0) == "ok");
+  // The rebuilt tables still refuse what the old CHECKs refused, and the indexes are back.
+  CHECK_THROWS_AS(db.exec("INSERT INTO packets (receive_time, src_addr, src_port, verdict, raw) "
+                          "VALUES (1, 'x', 1, 'valid', x'00')"),
+                  Error);
+  CHECK_THROWS_AS(db.exec("UPDATE sessions SET state = 'reopened' WHERE id = 3"), Error);
+  CHECK(db.query_int64("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                       "('packets_run', 'sessions_key')") == 2);
+  // Foreign keys are enforced again after the migration.
+  CHECK_THROWS_AS(db.exec("INSERT INTO records (packet_id, nas_identity, event_time, "
+                          "receive_time, attributes) VALUES (999, 'nas', 1, 1, '')"),
+                  Error);
+}

@@ -142,10 +142,10 @@ Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run
   s.record_id = db.insert(
       "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, nas_identity, "
       "user_name, event_time, receive_time, delay, session_time, input_octets, output_octets, "
-      "input_packets, output_packets, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, "
-      "?10, ?11, ?12, ?13, ?14)",
+      "input_packets, output_packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, "
+      "?12, ?13)",
       {s.packet_id, session_row, status_type, session_id, nas, user ? Db::Value(user) : Db::Value(),
-       time, time + 0.002, c[0], c[1], c[2], c[3], c[4], radius::render_packet(*decoded, dict())});
+       time, time + 0.002, c[0], c[1], c[2], c[3], c[4]});
   return s;
 }
 

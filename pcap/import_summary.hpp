@@ -1,0 +1,61 @@
+#pragma once
+// What a capture import stored and what the conformance rules said about it: the part of the
+// analysis report that exists only when the traffic went into a database as a run.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace acctlab::capture {
+
+/** What the conformance rules said about an imported run (filled by conformance/). */
+struct ConformanceSummary {
+  struct RuleCount {
+    std::string rule_id;
+    std::string severity; // the worst severity it was reported with
+    std::size_t count = 0;
+  };
+  struct Example {
+    std::string rule_id;
+    std::string severity;
+    std::string message;
+    std::string file;
+    std::uint64_t frame = 0; // 0 when the finding has none
+  };
+  std::string profile;
+  std::string verdict; // "pass" (no error finding) or "fail"
+  std::size_t rules = 0;
+  std::size_t rules_failed = 0;
+  std::size_t errors = 0;
+  std::size_t warnings = 0;
+  std::size_t infos = 0;
+  std::size_t findings_stored = 0;
+  std::size_t findings_with_frame = 0;
+  std::vector<RuleCount> by_rule; // worst first, then by count
+  std::vector<Example> examples;  // the first findings, worst first
+};
+
+struct SessionCounts {
+  std::uint64_t opened = 0; // sessions the run's records created
+  std::uint64_t open = 0;   // still open when the capture ended
+  std::uint64_t closed = 0;
+  std::uint64_t stale = 0; // no record for longer than the stale factor × interval
+};
+
+struct ImportSummary {
+  std::string database;
+  std::int64_t run_id = 0;
+  std::string run_verdict;
+  std::uint64_t packets = 0;
+  std::map<std::string, std::uint64_t> packets_by_verdict; // storage verdict names
+  std::uint64_t records = 0;
+  SessionCounts sessions;
+  std::map<std::string, SessionCounts> sessions_by_nas; // by the session's NAS key
+  double seconds = 0;                                   // wall time of the import, judging included
+  std::optional<ConformanceSummary> conformance;
+};
+
+} // namespace acctlab::capture
