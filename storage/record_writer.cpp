@@ -106,6 +106,7 @@ struct RecordWriter::Statements {
   Statement insert_record;
   SessionUpsert upsert_session;
   Statement upsert_nas;
+  TallyBatch tallies; // the report viewer's counts (schema.hpp), one upsert per key per batch
 };
 
 RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
@@ -271,6 +272,8 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   auto& insert_packet = statements_->insert_packet;
   auto& insert_record = statements_->insert_record;
   auto& upsert = statements_->upsert_session;
+  auto& tallies = statements_->tallies;
+  tallies.clear(); // a retried batch counts again from nothing
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
     upsert.write(session, session.id <= written_max_session_ ? SessionUpsert::Row::present
@@ -297,6 +300,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       insert_packet.bind(8, std::int64_t{*p.identifier});
     }
     insert_packet.run();
+    tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame);
     Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
     if (item.record) {
       const auto& input = *item.record;
@@ -322,6 +326,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         insert_record.bind(16, radius::to_string(*r.framed_ip));
       }
       insert_record.run();
+      tallies.add_record(input.event_time, r.status_type);
       completion.record_id = db_.last_insert_rowid();
       completion.session_id = prepared.session_ids[i];
     }
@@ -345,6 +350,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         .bind(11, c.unknown_client);
     upsert_nas.run();
   }
+  tallies.write(db_);
   transaction.commit();
   // Only now are these rows known to exist (a failed commit retries with the same hints).
   for (const auto& session : prepared.sessions) {

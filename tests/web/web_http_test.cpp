@@ -118,8 +118,9 @@ TEST_CASE("sessions JSON filters, sorts and paginates", "[web][http]") {
   auto all = s.api("/api/sessions");
   CHECK(all.at("total").as_int64() == 3);
   CHECK(all.at("sessions").as_array().size() == 3);
-  // Default sort: newest last record first.
+  // Default sort: newest start first (the open session started last).
   CHECK(all.at("sessions").as_array()[0].as_object().at("state").as_string() == "open");
+  CHECK(all.at("sort").as_string() == "start");
 
   auto closed = s.api("/api/sessions?state=closed");
   REQUIRE(closed.at("total").as_int64() == 1);
@@ -137,7 +138,15 @@ TEST_CASE("sessions JSON filters, sorts and paginates", "[web][http]") {
   CHECK(s.api("/api/sessions?to=2026-11-20+08:05").at("total").as_int64() == 1);
   // SQL text in a filter is a value, not SQL.
   CHECK(s.api("/api/sessions?user=%27%20OR%201%3D1%20--").at("total").as_int64() == 0);
-  CHECK(s.api("/api/sessions?sort=id%3BDROP%20TABLE%20sessions").at("sort").as_string() == "last");
+  CHECK(s.api("/api/sessions?sort=id%3BDROP%20TABLE%20sessions").at("sort").as_string() == "start");
+  // Orders without an index (sorted by id and key first) and with one agree with the data.
+  auto by_last = s.api("/api/sessions?sort=last&order=asc");
+  REQUIRE(by_last.at("sessions").as_array().size() == 3);
+  CHECK(by_last.at("sessions").as_array()[0].at("acct_session_id").as_string() == "00000001");
+  CHECK(by_last.at("sessions").as_array()[2].at("state").as_string() == "open");
+  auto by_out = s.api("/api/sessions?sort=out&order=desc&per=1&page=2");
+  REQUIRE(by_out.at("sessions").as_array().size() == 1);
+  CHECK(by_out.at("sessions").as_array()[0].at("output_octets").as_int64() == 90000);
 
   auto by_user = s.api("/api/sessions?sort=user&order=asc");
   CHECK(by_user.at("sort").as_string() == "user");
