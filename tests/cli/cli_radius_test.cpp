@@ -1,10 +1,11 @@
-// The acctlab binary's decode / encode / dict commands, run as a user runs them.
+// The acctlab binary's decode / encode / dict commands and the demo, run as a user runs them.
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sqlite3.h>
 #include <string>
 #include <sys/wait.h>
 
@@ -27,6 +28,22 @@ Run acctlab(const std::string& arguments) {
   const int raw = pclose(pipe);
   run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   return run;
+}
+
+/** The first column of the first row of sql over the SQLite file at path (-1 on failure). */
+std::int64_t count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::int64_t result = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      result = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return result;
 }
 
 } // namespace
@@ -76,7 +93,9 @@ TEST_CASE("dict looks up by name, number and vendor number", "[cli]") {
   CHECK(broken.output.find("cannot read") != std::string::npos);
 }
 
-TEST_CASE("demo reproduces the document's Start record and passes every scenario", "[cli][demo]") {
+TEST_CASE("demo reproduces the document's Start record, passes every scenario and serves the "
+          "reports",
+          "[cli][demo]") {
   char dir_template[] = "/tmp/acctlab-demo-XXXXXX";
   REQUIRE(mkdtemp(dir_template));
   const std::string dir = dir_template;
@@ -91,5 +110,36 @@ TEST_CASE("demo reproduces the document's Start record and passes every scenario
   CHECK(demo.output.find("scenarios passed; document record reproduced") != std::string::npos);
   std::ifstream report(dir + "/report.json");
   CHECK(report.good());
+
+  // The web step: not on a terminal, so it serves the combined database on a free port, checks
+  // the overview, the document's session and the overview JSON over HTTP, and stops.
+  CHECK(demo.output.find("== 4. The reports in a browser") != std::string::npos);
+  CHECK(demo.output.find("self-check over HTTP") != std::string::npos);
+  CHECK(demo.output.find("NOT AS EXPECTED") == std::string::npos);
+  std::size_t ok_lines = 0;
+  for (auto pos = demo.output.find("  ok\n"); pos != std::string::npos;
+       pos = demo.output.find("  ok\n", pos + 1)) {
+    ++ok_lines;
+  }
+  CHECK(ok_lines == 3);
+  // The combined database holds every scenario database's sessions, each under its file's name.
+  std::int64_t expected_sessions = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".db" && entry.path().stem() != "all-scenarios") {
+      expected_sessions += count(entry.path().string(), "SELECT count(*) FROM sessions");
+    }
+  }
+  CHECK(expected_sessions > 0);
+  const auto all = dir + "/all-scenarios.db";
+  CHECK(count(all, "SELECT count(*) FROM sessions") == expected_sessions);
+  CHECK(count(all, "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
+                   "user_name = 'joe@cclient' AND state = 'closed'") == 1);
+  CHECK(demo.output.find("served: " + std::to_string(expected_sessions) + " sessions") !=
+        std::string::npos);
+
+  // --no-web skips the step.
+  auto quiet = acctlab("demo --no-web --dir " + dir);
+  CHECK(quiet.status == 0);
+  CHECK(quiet.output.find("== 4.") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
