@@ -123,6 +123,25 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
   // (tests/storage checks pragma foreign_key_check after load). Other connections keep them on.
   db_.exec("PRAGMA cache_size = -32768");
   db_.exec("PRAGMA foreign_keys = OFF");
+  if (options_.open.wal && !options_.open.read_only &&
+      options_.open.synchronous == Synchronous::full) {
+    // synchronous=FULL semantics with the fsync moved off the commit thread: the writer commits
+    // with NORMAL and the syncer makes each batch durable before its completions go out
+    // (storage/wal_syncer.hpp).
+    db_.exec("PRAGMA synchronous = NORMAL");
+    syncer_ = std::make_unique<WalSyncer>(path_ + "-wal", [this](const std::string& message) {
+      {
+        std::lock_guard lock(mutex_);
+        stats_.healthy = false;
+      }
+      if (on_event_) {
+        on_event_({WriterEvent::Kind::commit_failed,
+                   message + ": records may not be on disk, so no answer goes out any more; "
+                             "check the disk and restart",
+                   0});
+      }
+    });
+  }
   // The open-session index lives in memory (write-through); rebuild it from what is stored.
   if (options_.restore_sessions) {
     for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
@@ -188,6 +207,9 @@ void RecordWriter::stop() {
     return;
   }
   thread_.join();
+  if (syncer_) {
+    syncer_->stop(); // the last batches' completions go out once they are on disk
+  }
   if (checkpointer_) {
     checkpointer_->stop();
   }
@@ -216,6 +238,7 @@ WriterStats RecordWriter::stats() const {
   WriterStats copy = stats_;
   copy.queued = queue_.size();
   copy.checkpoints = checkpointer_ ? checkpointer_->completed() : 0;
+  copy.syncs = syncer_ ? syncer_->syncs() : 0;
   return copy;
 }
 
@@ -406,7 +429,7 @@ void RecordWriter::run() {
         stats_.last_commit_seconds = seconds;
         stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
         stats_.total_commit_seconds += seconds;
-        stats_.healthy = true;
+        stats_.healthy = !(syncer_ && syncer_->failed());
         stats_.open_sessions = matcher_.open_count();
       }
       if (failing && on_event_) {
@@ -416,7 +439,12 @@ void RecordWriter::run() {
       break;
     }
     if (!completions.empty() && on_complete_) {
-      on_complete_(std::move(completions));
+      if (syncer_) {
+        syncer_->submit(
+            [this, done = std::move(completions)]() mutable { on_complete_(std::move(done)); });
+      } else {
+        on_complete_(std::move(completions));
+      }
       completions = {};
     }
   }

@@ -9,6 +9,7 @@
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/wal_checkpointer.hpp"
+#include "storage/wal_syncer.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -72,6 +73,7 @@ struct WriterStats {
   std::size_t queued = 0;
   bool healthy = true;           // false while commits fail
   std::uint64_t checkpoints = 0; // WAL checkpoints done by the background checkpointer
+  std::uint64_t syncs = 0;       // fdatasync calls of the syncer (synchronous=FULL)
   std::size_t open_sessions = 0;
 };
 
@@ -149,6 +151,7 @@ private:
   radius::SessionMatcher matcher_;
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
   std::unique_ptr<WalCheckpointer> checkpointer_;
+  std::unique_ptr<WalSyncer> syncer_; // synchronous=FULL: completions wait for fdatasync
   bool owns_run_ = false;
   std::int64_t written_max_session_ = 0; // sessions up to this id have a row (ids only grow)
   std::string run_report_;

@@ -153,10 +153,21 @@ TEST_CASE("under load the log is checkpointed off the commit thread and every li
     stats = writer.stats();
   }
   CHECK(stats.checkpoints > 0);
+  // synchronous=FULL by default: every batch was made durable by the syncer before its
+  // completions went out, some batches sharing one fdatasync.
+  CHECK(stats.syncs > 0);
+  CHECK(stats.syncs <= stats.batches);
   Database db(path);
   CHECK(db.query_int64("SELECT count(*) FROM records") == 3 * sessions);
   CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE state = 'closed' AND "
                        "record_count = 3") == sessions);
+  // The viewer's session tallies and search rows agree with the sessions (the writer updates
+  // only usage columns when nothing the session triggers watch changed).
+  CHECK(db.query_int64("SELECT count(*) FROM (SELECT nas_key, state, count(*) AS n FROM sessions "
+                       "GROUP BY 1, 2 EXCEPT SELECT nas_key, state, sessions FROM session_tally "
+                       "WHERE sessions > 0)") == 0);
+  CHECK(db.query_int64("SELECT sum(sessions) FROM session_tally") == sessions);
+  CHECK(db.query_int64("SELECT count(*) FROM session_find") == sessions);
   // The writer skips per-row foreign key lookups; what it wrote must satisfy them all the same.
   CHECK(db.query_int64("SELECT count(*) FROM pragma_foreign_key_check") == 0);
   auto integrity = db.prepare("PRAGMA integrity_check");
@@ -286,4 +297,31 @@ TEST_CASE("session snapshots are written whatever the caller believed about the 
   session.input_octets = 300;
   upsert.write(session);
   CHECK(load_session(db, 8)->input_octets == 300u);
+}
+
+TEST_CASE("a session whose user appears later is found by that user", "[storage][writer][find]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector collector;
+  {
+    RecordWriter writer(path, fast_options(),
+                        [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+    auto start = item(AcctStatusType::start, "late-user", 1, 1000);
+    start.record->record.user_name.reset();
+    writer.submit(std::move(start));
+    REQUIRE(collector.wait_for(1, std::chrono::seconds(5)));
+    writer.submit(item(AcctStatusType::interim_update, "late-user", 2, 1100, 10));
+    REQUIRE(collector.wait_for(2, std::chrono::seconds(5)));
+    writer.submit(item(AcctStatusType::interim_update, "late-user", 3, 1200, 20));
+    REQUIRE(collector.wait_for(3, std::chrono::seconds(5)));
+    writer.submit(item(AcctStatusType::stop, "late-user", 4, 1300, 30));
+    REQUIRE(collector.wait_for(4, std::chrono::seconds(5)));
+    writer.stop();
+  }
+  Database db(path);
+  CHECK(db.query_int64("SELECT count(*) FROM session_find WHERE user_name = 'joe@cclient'") == 1);
+  CHECK(db.query_int64("SELECT sessions FROM session_tally WHERE state = 'closed'") == 1);
+  CHECK(db.query_int64(
+            "SELECT count(*) FROM session_tally WHERE state = 'open' AND sessions != 0") == 0);
+  CHECK(db.query_int64("SELECT input_octets FROM sessions") == 30);
 }
