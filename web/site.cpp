@@ -138,10 +138,15 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   }
   if (!api && path == "/sessions.csv") {
     auto report = sessions_report(db, params, true);
+    // The export is built in memory, so it stops at max_csv_rows; the header says how many of
+    // how many it holds (the sessions page says so beside its CSV link).
+    const auto total = report.at("total").as_int64();
+    const auto rows = static_cast<std::int64_t>(report.at("sessions").as_array().size());
     return Response{200,
                     "text/csv; charset=utf-8",
                     sessions_csv(report),
-                    {{"Content-Disposition", "attachment; filename=\"sessions.csv\""}}};
+                    {{"Content-Disposition", "attachment; filename=\"sessions.csv\""},
+                     {"X-Acctlab-Rows", std::to_string(rows) + " of " + std::to_string(total)}}};
   }
   const auto [section, rest] = split_path(path);
   if (section == "sessions") {

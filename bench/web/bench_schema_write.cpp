@@ -1,11 +1,12 @@
 // bench_schema_write: what the report viewer's schema additions (storage/schema.cpp, migration 3:
-// the tallies the writer adds to per batch, session_tally and session_find kept by triggers, two
-// indexes on session_find) cost the live server's write path. It drives storage::RecordWriter, the
-// server's group-commit writer, the way `acctlab serve` does under a window of W outstanding
-// requests: W items submitted, their completions awaited, the next W. Each session is the feature
-// document's Start, K Interim-Updates and a Stop, with 1,000 sessions interleaved. Two schemas in
-// the same run, alternating: the current one (v3), and v2 (migration 3's objects dropped after the
-// writer opened the file, checked against a database migrated to version 2 only).
+// the tallies the writer adds to per batch, session_tally and session_find kept by triggers, the
+// index on session_find.started) cost the live server's write path. It drives
+// storage::RecordWriter, the server's group-commit writer, the way `acctlab serve` does under a
+// window of W outstanding requests: W items submitted, their completions awaited, the next W. Each
+// session is the feature document's Start, K Interim-Updates and a Stop, with 1,000 sessions
+// interleaved. Two schemas in the same run, alternating: the current one (v3), and v2 (migration
+// 3's objects dropped after the writer opened the file, checked against a database migrated to
+// version 2 only).
 //
 //   build/bench/web/bench_schema_write [sessions=40000] [rounds=3] [window=256] [dir=.]
 //

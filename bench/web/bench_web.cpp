@@ -284,6 +284,7 @@ int main(int argc, char** argv) {
       {"sessions (newest)", "/sessions"},
       {"sessions page 100", "/sessions?page=100"},
       {"sessions by user", "/sessions?user=user42%40cclient"},
+      {"sessions sorted by user", "/sessions?sort=user&order=asc"},
       {"sessions sorted by download", "/sessions?sort=out"},
       {"sessions search", "/sessions?q=11.1.42"},
       {"sessions search, every session matches", "/sessions?q=cclient"},
@@ -311,7 +312,7 @@ int main(int argc, char** argv) {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
     auto* q = prepare(db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN "
-                          "('session_find_started', 'session_find_user') ORDER BY name");
+                          "('session_find_started') ORDER BY name");
     while (sqlite3_step(q) == SQLITE_ROW) {
       indexes.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)),
                            reinterpret_cast<const char*>(sqlite3_column_text(q, 1)));

@@ -275,6 +275,7 @@ TEST_CASE("CSV export follows the filters and quotes text", "[web][http]") {
   REQUIRE(reply.status == 200);
   CHECK(reply.header("content-type") == "text/csv; charset=utf-8");
   CHECK(reply.header("content-disposition").find("sessions.csv") != std::string::npos);
+  CHECK(reply.header("x-acctlab-rows") == "1 of 1");
   CHECK(reply.body.starts_with("id,nas_key,acct_session_id,state"));
   CHECK(reply.body.find("\"00000001\"") != std::string::npos);
   CHECK(reply.body.find("2026-11-20 08:00:00") != std::string::npos);
