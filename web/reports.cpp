@@ -144,9 +144,7 @@ json::object live_counters(ReadOnlyDatabase& db, bool count_records) {
     out["records"] = db.scalar("SELECT sum(records) FROM record_tally");
   }
   out["packets"] = db.scalar("SELECT sum(packets) FROM packet_tally");
-  // Findings are written by the tester and the capture checks, not the live server: a walk of
-  // the smallest index (about 15 ms per million rows) keeps the count exact without a trigger.
-  out["findings"] = db.scalar("SELECT count(*) FROM findings");
+  out["findings"] = db.scalar("SELECT sum(findings) FROM finding_tally");
   auto last = db.row("SELECT max(last_event) AS t FROM record_tally WHERE hour = "
                      "(SELECT max(hour) FROM record_tally WHERE records > 0) AND records > 0");
   out["last_event_time"] = last ? (*last)["t"] : json::value(nullptr);
@@ -173,8 +171,9 @@ json::object overview_report(ReadOnlyDatabase& db) {
   out["packets_by_verdict"] =
       db.rows("SELECT verdict, sum(packets) AS count FROM packet_tally GROUP BY verdict "
               "HAVING count > 0 ORDER BY verdict");
-  out["findings_by_severity"] = db.rows(
-      "SELECT severity, count(*) AS count FROM findings GROUP BY severity ORDER BY count DESC");
+  out["findings_by_severity"] =
+      db.rows("SELECT severity, sum(findings) AS count FROM finding_tally GROUP BY severity "
+              "HAVING count > 0 ORDER BY count DESC");
 
   // Activity: records per hour over the 48 hours up to the newest record.
   constexpr double bucket = 3600;
@@ -551,10 +550,12 @@ std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id)
 
 json::object conformance_report(ReadOnlyDatabase& db) {
   auto catalog = rule_catalog(db, 200);
-  auto findings = db.rows(
-      "SELECT rule_id, max(severity) AS finding_severity, max(scope) AS finding_scope, "
-      "count(*) AS findings, count(DISTINCT packet_id) AS packets, count(DISTINCT session_id) "
-      "AS sessions, min(message) AS example FROM findings GROUP BY rule_id");
+  // From finding_tally (storage/schema.cpp, migration 4): packets and sessions are distinct
+  // within each run and added up over the runs.
+  auto findings =
+      db.rows("SELECT rule_id, max(severity) AS finding_severity, max(scope) AS finding_scope, "
+              "sum(findings) AS findings, sum(packets) AS packets, sum(sessions) AS sessions, "
+              "min(example) AS example FROM finding_tally GROUP BY rule_id HAVING findings > 0");
   std::map<std::string, json::object> rules;
   for (auto& [id, summary] : catalog) {
     auto& o = rules[id];
@@ -595,7 +596,8 @@ json::object conformance_report(ReadOnlyDatabase& db) {
 json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const QueryParams& p) {
   const auto per = p.get_int("per", 100, 1, 500);
   const std::string rule(rule_id);
-  const auto total = db.scalar("SELECT count(*) FROM findings WHERE rule_id = ?1", {rule});
+  const auto total =
+      db.scalar("SELECT IFNULL(sum(findings), 0) FROM finding_tally WHERE rule_id = ?1", {rule});
   const auto pages = std::max<std::int64_t>(1, (total + per - 1) / per);
   const auto page_no = p.get_int("page", 1, 1, pages);
   json::object out;
@@ -823,7 +825,8 @@ json::object runs_report(ReadOnlyDatabase& db) {
   out["runs"] = db.rows("SELECT r.id, r.kind, r.started, r.finished, r.verdict, "
                         "(SELECT IFNULL(sum(t.packets), 0) FROM packet_tally AS t "
                         "WHERE t.run_id = r.id) AS packets, "
-                        "(SELECT count(*) FROM findings AS f WHERE f.run_id = r.id) AS findings "
+                        "(SELECT IFNULL(sum(t.findings), 0) FROM finding_tally AS t "
+                        "WHERE t.run_id = r.id) AS findings "
                         "FROM runs AS r ORDER BY r.id DESC LIMIT 500");
   out["pcap_files"] = db.rows("SELECT file, run_id, packets, first_frame, last_frame, ok "
                               "FROM capture_tally WHERE packets > 0 "
@@ -851,8 +854,8 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
       "ORDER BY verdict",
       {id});
   out["findings_by_rule"] =
-      db.rows("SELECT rule_id, severity, count(*) AS count FROM findings WHERE run_id = ?1 "
-              "GROUP BY rule_id, severity ORDER BY count DESC",
+      db.rows("SELECT rule_id, severity, sum(findings) AS count FROM finding_tally "
+              "WHERE run_id = ?1 GROUP BY rule_id, severity HAVING count > 0 ORDER BY count DESC",
               {id});
   return out;
 }

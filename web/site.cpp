@@ -47,9 +47,10 @@ Site::Site(std::string db_path) : db_path_(std::move(db_path)) {
       throw DbError(1, db_path_ + " is not an acctlab database (no table " + table + ")");
     }
   }
-  // The tallies and search rows of schema version 3 (storage/schema.cpp), which the pages read.
-  for (const char* table :
-       {"record_tally", "packet_tally", "capture_tally", "session_tally", "session_find"}) {
+  // The tallies and search rows of schema versions 3 and 4 (storage/schema.cpp), which the pages
+  // read.
+  for (const char* table : {"record_tally", "packet_tally", "capture_tally", "session_tally",
+                            "session_find", "finding_tally"}) {
     if (!db->has_table(table)) {
       throw DbError(1, db_path_ + " has an older acctlab schema (no table " + table +
                            "): `acctlab web` migrates it, or any acctlab writer opening it");

@@ -271,7 +271,11 @@ int main(int argc, char** argv) {
       path = argv[i];
     }
   }
-  if (!reuse || !std::filesystem::exists(path)) {
+  if (reuse && std::filesystem::exists(path)) {
+    // A database from an earlier build of this bench: bring its schema up to date first.
+    acctlab::storage::Database db(path);
+    acctlab::storage::migrate(db);
+  } else {
     const auto begin = Clock::now();
     build(path, records);
     std::fprintf(stderr, "bench_web: built in %.1f s\n",

@@ -177,6 +177,16 @@ const std::string session_find_truth =
     "acct_session_id || char(31) || IFNULL(user_name, '') || char(31) || IFNULL(peer, '') || "
     "char(31) || IFNULL(framed_ip, '') AS line FROM sessions ORDER BY id";
 
+const std::string finding_tally_rows =
+    "SELECT run_id || ',' || rule_id || ',' || severity || ',' || scope || ',' || findings || "
+    "',' || packets || ',' || sessions || ',' || IFNULL(example, '-') AS line FROM finding_tally "
+    "WHERE findings > 0 ORDER BY 1";
+const std::string finding_tally_truth =
+    "SELECT IFNULL(run_id, 0) || ',' || rule_id || ',' || severity || ',' || scope || ',' || "
+    "count(*) || ',' || count(DISTINCT packet_id) || ',' || count(DISTINCT session_id) || ',' || "
+    "IFNULL(min(message), '-') AS line FROM findings "
+    "GROUP BY IFNULL(run_id, 0), rule_id, severity, scope ORDER BY 1";
+
 void check_tallies_match_a_recount(const std::string& path) {
   storage::Database db(path);
   const auto records = dump(db, record_tally_rows);
@@ -189,6 +199,7 @@ void check_tallies_match_a_recount(const std::string& path) {
   CHECK(dump(db, capture_tally_rows) == captures);
   CHECK(dump(db, session_tally_rows) == dump(db, session_tally_truth));
   CHECK(dump(db, session_find_rows) == dump(db, session_find_truth));
+  CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
 }
 
 } // namespace
@@ -273,14 +284,14 @@ TEST_CASE("a version 2 database gains the viewer's tallies and search rows when 
     storage::Database db(path);
     storage::migrate(db, 2);
     CHECK(storage::schema_version(db) == 2);
-    // The fixture's rows, copied into a database without the viewer's migration (3).
+    // The fixture's rows, copied into a database without the viewer's migrations (3 and 4).
     db.exec("ATTACH DATABASE '" + fixture + "' AS f");
     for (const char* table : {"runs", "nas", "packets", "sessions", "records", "findings"}) {
       db.exec(std::string("INSERT INTO main.") + table + " SELECT * FROM f." + table);
     }
     db.exec("DETACH DATABASE f");
     storage::migrate(db);
-    CHECK(storage::schema_version(db) == 3);
+    CHECK(storage::schema_version(db) == storage::current_schema_version());
   }
   check_tallies_match_a_recount(path);
   web::Site site(path);
@@ -292,4 +303,39 @@ TEST_CASE("a version 2 database gains the viewer's tallies and search rows when 
             .at("records")
             .as_array()
             .size() == 3);
+}
+
+TEST_CASE("finding_tally follows findings as they are added and removed", "[web][schema]") {
+  const auto dir = web::test::test_directory("finding-tally");
+  const auto path = dir + "/acct.db";
+  const auto ids = web::test::make_fixture_database(path);
+  {
+    storage::Database db(path);
+    CHECK_FALSE(dump(db, finding_tally_rows).empty());
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    // A second finding of the same rule, run and packet: one more finding, no more packets.
+    db.prepare("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, "
+               "session_id) SELECT run_id, rule_id, severity, scope, 'again', packet_id, "
+               "session_id FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS'")
+        .run();
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    db.exec("DELETE FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS' AND message = 'again'");
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    db.exec("DELETE FROM findings WHERE rule_id = 'RFC2865-LENGTH'");
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+  }
+  web::Site site(path);
+  auto conformance = api(site, "/api/conformance");
+  bool saw = false;
+  for (const auto& rule : conformance.at("rules").as_array()) {
+    if (rule.at("rule_id").as_string() == "DOC-STOP-COUNTERS") {
+      saw = true;
+      CHECK(rule.at("findings").as_int64() == 1);
+      CHECK(rule.at("sessions").as_int64() == 1);
+    }
+    CHECK(rule.at("rule_id").as_string() != "RFC2865-LENGTH");
+  }
+  CHECK(saw);
+  auto detail = api(site, "/api/sessions/" + std::to_string(ids.document_session));
+  CHECK(detail.at("findings").as_array().size() == 1);
 }
