@@ -1,6 +1,7 @@
 // HTTP tests: a real Beast server on 127.0.0.1 port 0 over a real SQLite file, asked by a plain
 // socket client. Every route: status, content type, and the JSON twin's shape.
 
+#include "storage/schema.hpp"
 #include "tests/web/http_client.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/http_server.hpp"
@@ -8,6 +9,9 @@
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sys/wait.h>
 #include <thread>
 #include <vector>
@@ -389,4 +393,23 @@ TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[w
   CHECK(status("--db " + db + " --listen 127.0.0.1:70000") == 2);
   // Loopback only in tests: an address this machine does not have cannot be bound.
   CHECK(status("--db " + db + " --listen 192.0.2.1:0") == 1);
+  // The viewer never creates a database.
+  CHECK_FALSE(std::filesystem::exists(dir + "/missing.db"));
+
+  // A database an older build wrote (schema version 2) is brought up to date before serving,
+  // here before the bind fails.
+  const auto old = dir + "/old.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(old + suffix);
+  }
+  {
+    acctlab::storage::Database v2(old);
+    acctlab::storage::migrate(v2, 2);
+  }
+  CHECK(status("--db " + old + " --listen 192.0.2.1:0") == 1);
+  std::ifstream log(dir + "/out.log");
+  const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(said.find("migrating") != std::string::npos);
+  acctlab::storage::Database migrated(old);
+  CHECK(acctlab::storage::schema_version(migrated) == acctlab::storage::current_schema_version());
 }
