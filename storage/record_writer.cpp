@@ -266,6 +266,20 @@ void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepar
   }
 }
 
+RecordWriter::SessionIdentity RecordWriter::identity_of(const radius::Session& session) {
+  return {session.state, session.user_name, session.peer, session.framed_ip, session.start_time};
+}
+
+SessionUpsert::Row RecordWriter::row_hint(const radius::Session& session) const {
+  if (session.id > written_max_session_) {
+    return SessionUpsert::Row::absent;
+  }
+  const auto it = written_identity_.find(session.id);
+  return it != written_identity_.end() && it->second == identity_of(session)
+             ? SessionUpsert::Row::present_same_identity
+             : SessionUpsert::Row::present;
+}
+
 void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completions) {
   completions.clear();
   Transaction transaction(db_);
@@ -276,8 +290,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   tallies.clear(); // a retried batch counts again from nothing
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
-    upsert.write(session, session.id <= written_max_session_ ? SessionUpsert::Row::present
-                                                             : SessionUpsert::Row::absent);
+    upsert.write(session, row_hint(session));
   }
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
@@ -355,6 +368,11 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   // Only now are these rows known to exist (a failed commit retries with the same hints).
   for (const auto& session : prepared.sessions) {
     written_max_session_ = std::max(written_max_session_, session.id);
+    if (session.state == radius::SessionState::open) {
+      written_identity_[session.id] = identity_of(session);
+    } else {
+      written_identity_.erase(session.id); // rarely written again; then with the full update
+    }
   }
 }
 

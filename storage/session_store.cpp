@@ -84,19 +84,30 @@ constexpr std::string_view update_columns =
     "user_name = ?18, framed_ip = ?19, peer = ?20, nas_ip = ?21, nas_port = ?22, "
     "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
 
+// What changes with most records; none of these is a column the session triggers watch.
+constexpr std::string_view usage_columns =
+    "flags = ?6, update_time = ?8, stop_time = ?9, last_record_time = ?10, input_octets = ?11, "
+    "output_octets = ?12, input_packets = ?13, output_packets = ?14, session_time = ?15, "
+    "terminate_cause = ?16, interim_interval = ?17, nas_ip = ?21, nas_port = ?22, "
+    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
+
 SessionUpsert::SessionUpsert(Database& db)
     : db_(db),
       upsert_(db.prepare(std::string(insert_session_sql) + " ON CONFLICT (id) DO UPDATE SET " +
                          std::string(update_columns))),
-      update_(db.prepare("UPDATE sessions SET " + std::string(update_columns) + " WHERE id = ?1")) {
-}
+      update_(db.prepare("UPDATE sessions SET " + std::string(update_columns) + " WHERE id = ?1")),
+      update_usage_(
+          db.prepare("UPDATE sessions SET " + std::string(usage_columns) + " WHERE id = ?1")) {}
 
 void SessionUpsert::write(const radius::Session& session, Row row) {
   // A plain INSERT is the upsert that meets no conflict.
-  auto& s = row == Row::present ? update_ : upsert_;
-  bind(s, session, row == Row::present);
+  const bool update = row == Row::present || row == Row::present_same_identity;
+  auto& s = row == Row::present                 ? update_
+            : row == Row::present_same_identity ? update_usage_
+                                                : upsert_;
+  bind(s, session, update);
   s.run();
-  if (row == Row::present && db_.changes() == 0) {
+  if (update && db_.changes() == 0) {
     // The row was not there after all (removed behind the writer's back): write it whole.
     bind(upsert_, session, false);
     upsert_.run();

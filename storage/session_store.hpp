@@ -16,7 +16,16 @@ class SessionUpsert {
 public:
   /** What the caller knows about the row: a plain INSERT or UPDATE is one b-tree search, where
    * an upsert first tries the insert and then updates. */
-  enum class Row { unknown, absent, present };
+  enum class Row {
+    unknown,
+    absent,
+    present,
+    /** Present, and its state, user, peer, framed IP and start time are as last written: only
+     * the columns no trigger watches are set. Schema migration 3's session_update trigger is
+     * coded into every UPDATE that sets a column it watches (267 VDBE opcodes instead of 48)
+     * and runs for every row, even when its WHEN finds nothing changed. */
+    present_same_identity,
+  };
 
   explicit SessionUpsert(Database& db);
   void write(const radius::Session& session, Row row = Row::unknown);
@@ -26,6 +35,7 @@ private:
   Database& db_;
   Statement upsert_;
   Statement update_;
+  Statement update_usage_;
 };
 
 /** Open sessions, and up to recent_limit of the most recent closed or stale ones. */
