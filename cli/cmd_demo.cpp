@@ -1,7 +1,8 @@
 // acctlab demo: the README's main job, the whole lab in one command. It checks the codec against
 // the feature document's Start record, then runs every reference-gateway scenario against an
 // embedded accounting server on loopback through the tester (answers, database contents,
-// conformance rules), prints the verdict, and says where the databases and reports are.
+// conformance rules), prints the verdict, says where the databases and reports are, gathers every
+// scenario's database into one, and serves that over HTTP with the report viewer.
 
 #include "cli/command_registry.hpp"
 #include "conformance/profile.hpp"
@@ -10,10 +11,18 @@
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "storage/schema.hpp"
+#include "web/http_get.hpp"
+#include "web/http_server.hpp"
+#include "web/site.hpp"
 
+#include <boost/json/parse.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <unistd.h>
 
 namespace acctlab::cli {
@@ -73,7 +82,219 @@ struct DemoOptions {
   std::string dir = "acctlab-demo";
   std::string profile = "cisco-ios-ipsec";
   std::string secret = "testing123";
+  std::string web = "127.0.0.1:8080";
+  bool no_web = false;
 };
+
+struct Source {
+  std::string label; // put before each session's unique id
+  std::string path;
+};
+
+/**
+ * Gathers the scenarios' databases into one, so the viewer shows every run side by side: each
+ * database's rows are copied with their ids shifted past those already there (references move
+ * with them), NAS counters add up, and a session's unique id gets its source's label in front
+ * (every embedded server starts its own ids at 1). The copy goes column by column as the tables are
+ * declared, so it follows the schema. Returns the number of databases copied; throws
+ * storage::Error.
+ */
+std::size_t combine_databases(const std::string& target, const std::vector<Source>& sources) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(target + suffix);
+  }
+  storage::Database db(target);
+  storage::migrate(db);
+  // Which columns hold an id of which table.
+  const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>
+      tables{
+          {"runs", {{"id", "runs"}}},
+          {"packets", {{"id", "packets"}, {"run_id", "runs"}}},
+          {"sessions", {{"id", "sessions"}}},
+          {"records", {{"id", "records"}, {"packet_id", "packets"}, {"session_row", "sessions"}}},
+          {"findings",
+           {{"id", "findings"},
+            {"run_id", "runs"},
+            {"packet_id", "packets"},
+            {"record_id", "records"},
+            {"session_id", "sessions"}}},
+      };
+  std::size_t copied = 0;
+  for (const auto& source : sources) {
+    db.prepare("ATTACH DATABASE ?1 AS src").bind(1, source.path).run();
+    try {
+      storage::Transaction transaction(db);
+      std::map<std::string, std::int64_t> offset;
+      for (const auto& [table, ids] : tables) {
+        offset[table] = db.query_int64("SELECT max(id) FROM main." + table).value_or(0);
+      }
+      for (const auto& [table, ids] : tables) {
+        std::string columns;
+        std::string values;
+        auto info = db.prepare("SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid");
+        info.bind(1, table);
+        while (info.step()) {
+          const auto column = info.column_text(0);
+          columns += (columns.empty() ? "" : ", ") + column;
+          std::string value = column;
+          for (const auto& [id_column, of] : ids) {
+            if (id_column == column) {
+              value = column + " + " + std::to_string(offset[of]);
+            }
+          }
+          if (table == "sessions" && column == "unique_id") {
+            value = "?1 || '/' || unique_id";
+          }
+          values += (values.empty() ? "" : ", ") + value;
+        }
+        auto insert = db.prepare("INSERT INTO main." + table + " (" + columns + ") SELECT " +
+                                 values + " FROM src." + table);
+        if (table == "sessions") {
+          insert.bind(1, source.label);
+        }
+        insert.run();
+      }
+      db.exec("INSERT INTO main.nas (identity, address, first_seen, last_seen, requests, "
+              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
+              "unknown_client) SELECT identity, address, first_seen, last_seen, requests, "
+              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
+              "unknown_client FROM src.nas WHERE true ON CONFLICT (identity) DO UPDATE SET "
+              "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, "
+              "excluded.last_seen), requests = requests + excluded.requests, accepted = "
+              "accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates, "
+              "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
+              "bad_message_authenticator = bad_message_authenticator + "
+              "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
+              "unknown_client = unknown_client + excluded.unknown_client");
+      transaction.commit();
+    } catch (...) {
+      db.exec("DETACH DATABASE src");
+      throw;
+    }
+    db.exec("DETACH DATABASE src");
+    ++copied;
+  }
+  // The rows came in by SQL, not through the record writer that keeps the tallies.
+  storage::recount_tallies(db);
+  return copied;
+}
+
+/** What the self-check saw of one page. */
+struct PageCheck {
+  std::string url;
+  web::HttpGetResult reply;
+  bool ok = false;
+};
+
+PageCheck check_page(const std::string& address, std::uint16_t port, const std::string& target,
+                     const std::string& content_type, const std::vector<std::string>& expected) {
+  const bool v6 = address.find(':') != std::string::npos;
+  PageCheck check;
+  check.url =
+      "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + target;
+  check.reply = web::http_get(address, port, target);
+  check.ok = check.reply.status == 200 && check.reply.content_type.rfind(content_type, 0) == 0;
+  for (const auto& text : expected) {
+    check.ok = check.ok && check.reply.body.find(text) != std::string::npos;
+  }
+  return check;
+}
+
+/**
+ * Step 4: the viewer over the combined database. On a terminal it serves until Ctrl-C; otherwise
+ * (a script, CI, a test) it serves just long enough to fetch the overview and the document's
+ * session over real HTTP, prints what came back, and stops. Returns false when the check fails
+ * or the address cannot be served.
+ */
+bool serve_reports(const DemoOptions& options, bool web_given, const std::string& db_path,
+                   bool interactive) {
+  web::ServerOptions server_options;
+  if (!web::parse_listen(options.web, server_options.address, server_options.port)) {
+    std::cerr << "acctlab demo: --web wants ADDRESS:PORT, got \"" << options.web << "\"\n";
+    return false;
+  }
+  // Unattended, the check needs no fixed port: any free one, so a viewer or a test already on
+  // 8080 cannot make the demo fail.
+  if (!interactive && !web_given) {
+    server_options.port = 0;
+  }
+  // The document's session, as the document-debug scenario stored it.
+  std::int64_t session = 0;
+  std::int64_t sessions = 0;
+  std::int64_t records = 0;
+  {
+    storage::Database db(db_path);
+    session = db.query_int64("SELECT min(id) FROM sessions WHERE unique_id LIKE "
+                             "'document-debug-%' AND acct_session_id = '00000001'")
+                  .value_or(0);
+    sessions = db.query_int64("SELECT count(*) FROM sessions").value_or(0);
+    records = db.query_int64("SELECT count(*) FROM records").value_or(0);
+  }
+  web::Site site(db_path);
+  std::unique_ptr<web::HttpServer> server;
+  try {
+    server = std::make_unique<web::HttpServer>(site, server_options);
+  } catch (const std::exception& e) {
+    if (web_given || server_options.port == 0) {
+      std::cerr << "acctlab demo: cannot serve on " << options.web << ": " << e.what() << '\n';
+      return false;
+    }
+    std::cout << "   " << options.web << " is in use (" << e.what() << "); any free port instead\n";
+    server_options.port = 0;
+    server = std::make_unique<web::HttpServer>(site, server_options);
+  }
+  const auto port = server->port();
+  const bool v6 = server_options.address.find(':') != std::string::npos;
+  const std::string base = "http://" +
+                           (v6 ? "[" + server_options.address + "]" : server_options.address) +
+                           ":" + std::to_string(port);
+  const std::string session_target = "/sessions/" + std::to_string(session);
+  std::cout << "\n== 4. The reports in a browser: every scenario's runs in " << db_path << '\n'
+            << "   overview:    " << base << "/\n"
+            << "   sessions:    " << base << "/sessions\n"
+            << "   document's:  " << base << session_target << '\n'
+            << "   conformance: " << base << "/conformance\n"
+            << "   runs:        " << base << "/runs\n"
+            << "   JSON twins under " << base << "/api/\n";
+  if (interactive) {
+    std::cout << "   serving until Ctrl-C\n" << std::flush;
+    server->run(true);
+    return true;
+  }
+  server->start();
+  const auto overview =
+      check_page(server_options.address, port, "/", "text/html", {"Overview", "Sessions"});
+  const auto document = check_page(server_options.address, port, session_target, "text/html",
+                                   {"00000001", "joe@cclient", "Interim-Update", "Stop"});
+  auto api = check_page(server_options.address, port, "/api/overview", "application/json", {});
+  server->stop();
+  // The figures the viewer serves agree with the database it serves.
+  if (api.ok) {
+    boost::system::error_code ec;
+    const auto json = boost::json::parse(api.reply.body, ec);
+    const auto* live = !ec && json.is_object() ? json.as_object().if_contains("live") : nullptr;
+    const auto* total =
+        live && live->is_object() ? live->as_object().if_contains("sessions") : nullptr;
+    const auto* n = total && total->is_object() ? total->as_object().if_contains("total") : nullptr;
+    const auto* r = live && live->is_object() ? live->as_object().if_contains("records") : nullptr;
+    api.ok = n && r && n->is_int64() && r->is_int64() && n->as_int64() == sessions &&
+             r->as_int64() == records;
+  }
+  std::cout << "   self-check over HTTP, then stopped (on a terminal it keeps serving):\n";
+  for (const PageCheck* check : {&overview, &document, static_cast<const PageCheck*>(&api)}) {
+    std::cout << "   GET " << check->url << " -> ";
+    if (check->reply.status == 0) {
+      std::cout << check->reply.error;
+    } else {
+      std::cout << check->reply.status << ' ' << check->reply.content_type << ", "
+                << check->reply.body.size() << " bytes in " << std::fixed << std::setprecision(1)
+                << check->reply.milliseconds << " ms";
+    }
+    std::cout << (check->ok ? "  ok" : "  NOT AS EXPECTED") << '\n';
+  }
+  std::cout << "   served: " << sessions << " sessions, " << records << " records\n";
+  return overview.ok && document.ok && api.ok;
+}
 
 void install_demo(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<DemoOptions>();
@@ -83,7 +304,13 @@ void install_demo(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--profile", options->profile, "Conformance profile")->capture_default_str();
   cmd->add_option("--secret", options->secret, "Shared secret for the demo")->capture_default_str();
-  cmd->callback([options, &exit_code] {
+  auto* web_option =
+      cmd->add_option("--web", options->web,
+                      "Serve the reports on ADDRESS:PORT at the end (until Ctrl-C on a terminal; "
+                      "otherwise a self-check over HTTP, then exit)")
+          ->capture_default_str();
+  cmd->add_flag("--no-web", options->no_web, "Do not serve the reports at the end");
+  cmd->callback([options, web_option, &exit_code] {
     const bool record_ok = show_document_record(options->secret);
 
     const auto& dict = radius::Dictionary::builtin();
@@ -135,15 +362,46 @@ void install_demo(CLI::App& app, int& exit_code) {
       }
     }
     std::cout << "   databases: one per scenario and server under " << options->dir << "/\n";
+    // One database with every scenario's runs, for the viewer (docs/web.md says why).
+    std::vector<Source> sources;
+    for (const auto& result : results) {
+      for (const auto& db : result.databases) {
+        // The file's name (scenario and server slot, e.g. failover-2) labels its sessions.
+        sources.push_back({fs::path(db).stem().string(), db});
+      }
+    }
+    const auto all_db = (fs::path(options->dir) / "all-scenarios.db").string();
+    bool combined = false;
+    try {
+      const auto copied = combine_databases(all_db, sources);
+      std::cout << "   all runs:  " << all_db << " (the " << copied << " databases in one)\n";
+      combined = true;
+    } catch (const std::exception& e) {
+      std::cerr << "acctlab demo: gathering the databases: " << e.what() << '\n';
+    }
+    if (combined) {
+      std::cout << "   browse:    acctlab web --db " << all_db << "   (http://127.0.0.1:8080)\n";
+    }
     if (!first_db.empty()) {
-      std::cout << "   browse:    acctlab web --db " << first_db << "   (http://127.0.0.1:8080)\n"
-                << "   query:     sqlite3 " << first_db
+      std::cout << "   query:     sqlite3 " << first_db
                 << " 'select acctsessionid, username, acctsessiontime from radacct'\n";
     }
     std::cout << "\nacctlab demo: " << passed << " of " << results.size()
               << " scenarios passed; document record "
-              << (record_ok ? "reproduced" : "NOT reproduced") << '\n';
-    exit_code = record_ok && passed == results.size() ? 0 : 1;
+              << (record_ok ? "reproduced" : "NOT reproduced") << '\n'
+              << std::flush;
+    exit_code = record_ok && passed == results.size() && combined ? 0 : 1;
+    if (combined && !options->no_web) {
+      try {
+        if (!serve_reports(*options, web_option->count() > 0, all_db,
+                           ::isatty(STDOUT_FILENO) != 0)) {
+          exit_code = 1;
+        }
+      } catch (const std::exception& e) {
+        std::cerr << "acctlab demo: report viewer: " << e.what() << '\n';
+        exit_code = 1;
+      }
+    }
   });
 }
 

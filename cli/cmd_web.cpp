@@ -1,9 +1,11 @@
 // acctlab web: serves the report viewer over HTTP, read-only over an acctlab database.
 
 #include "cli/command_registry.hpp"
+#include "storage/schema.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -38,6 +40,18 @@ void install_web(CLI::App& app, int& exit_code) {
     }
     options.threads = args->threads;
     try {
+      // A database from an older build lacks what the pages read (schema version 3): bring it
+      // up to date once, as any acctlab writer opening it would. A missing file is left to the
+      // site to refuse (the viewer never creates a database).
+      if (std::filesystem::is_regular_file(args->db)) {
+        storage::Database db(args->db, {.create = false});
+        if (storage::schema_version(db) > 0 &&
+            storage::schema_version(db) < storage::current_schema_version()) {
+          std::cerr << "acctlab web: migrating " << args->db << " to schema version "
+                    << storage::current_schema_version() << std::endl;
+          storage::migrate(db);
+        }
+      }
       web::Site site(args->db);
       web::HttpServer server(site, options);
       const bool v6 = options.address.find(':') != std::string::npos;

@@ -9,8 +9,10 @@
 #include "server/duplicate_cache.hpp"
 #include "server/log_limiter.hpp"
 #include "server/radius_debug.hpp"
+#include "server/tag_ring.hpp"
 
 #include <arpa/inet.h>
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -23,7 +25,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/socket.h>
-#include <unordered_map>
 
 namespace acctlab::server {
 namespace {
@@ -350,11 +351,27 @@ private:
     std::string secret;
   };
 
+  // Every answer this server sends is an Accounting-Response of 20 octets, or 38 with a
+  // Message-Authenticator (Status-Server): held inline, no allocation per answer.
+  static constexpr std::size_t max_answer = 64;
   struct Outgoing {
     std::size_t listener = 0;
     Peer peer;
-    std::vector<std::uint8_t> bytes;
+    std::array<std::uint8_t, max_answer> bytes{};
+    std::size_t size = 0;
   };
+
+  void queue_answer(std::size_t listener, const Peer& peer, std::span<const std::uint8_t> bytes) {
+    if (bytes.size() > max_answer) {
+      send_errors_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto& out = outgoing_.emplace_back();
+    out.listener = listener;
+    out.peer = peer;
+    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    out.size = bytes.size();
+  }
 
   void log(LogLevel level, std::string_view nas, const std::string& line) {
     if (log_) {
@@ -613,7 +630,7 @@ private:
       duplicates_count_.fetch_add(1, std::memory_order_relaxed);
       std::string reason;
       if (entry->answered) {
-        outgoing_.push_back({listener, peer, entry->response});
+        queue_answer(listener, peer, entry->response);
         reason = "retransmission of an answered request; cached response resent";
       } else {
         entry->waiting = std::min(entry->waiting + 1, max_answers_per_duplicate);
@@ -656,9 +673,8 @@ private:
                            ? static_cast<double>(*input.record.event_timestamp)
                            : now - static_cast<double>(input.record.delay_time.value_or(0));
 
-    const std::uint64_t tag = next_tag_++;
     duplicates_.insert(key, now);
-    pending_.emplace(tag, Pending{key, peer, listener, client->secret});
+    const std::uint64_t tag = pending_.push(Pending{key, peer, listener, client->secret});
     in_flight_.store(pending_.size(), std::memory_order_relaxed);
     accepted_.fetch_add(1, std::memory_order_relaxed);
 
@@ -694,11 +710,11 @@ private:
     response[21] = 18;
     fill_message_authenticator(response, 22, request_authenticator, client.secret);
     radius::sign_response(response, request_authenticator, client.secret);
-    outgoing_.push_back({listener, peer, std::move(response)});
+    queue_answer(listener, peer, response);
   }
 
-  std::vector<std::uint8_t> make_response(const Pending& pending) {
-    std::vector<std::uint8_t> response(20, 0);
+  std::array<std::uint8_t, 20> make_response(const Pending& pending) {
+    std::array<std::uint8_t, 20> response{};
     response[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
     response[1] = pending.key.identifier;
     response[3] = 20;
@@ -708,12 +724,12 @@ private:
 
   void on_committed(const std::vector<storage::Completion>& done) {
     for (const auto& completion : done) {
-      const auto it = pending_.find(completion.tag);
-      if (it == pending_.end()) {
+      const Pending* found = pending_.find(completion.tag);
+      if (!found) {
         continue;
       }
-      const Pending& pending = it->second;
-      auto response = make_response(pending);
+      const Pending& pending = *found;
+      const auto response = make_response(pending);
       if (options_.debug_radius) {
         auto decoded = radius::decode_packet(response, dict_);
         if (decoded) {
@@ -727,10 +743,10 @@ private:
         entry->waiting = 0;
       }
       for (std::uint32_t i = 0; i < copies; ++i) {
-        outgoing_.push_back({pending.listener, pending.peer, response});
+        queue_answer(pending.listener, pending.peer, response);
       }
       answered_.fetch_add(1, std::memory_order_relaxed);
-      pending_.erase(it);
+      pending_.erase(completion.tag);
     }
     in_flight_.store(pending_.size(), std::memory_order_relaxed);
     flush_sends();
@@ -767,7 +783,7 @@ private:
       vectors.resize(end - start);
       for (std::size_t i = start; i < end; ++i) {
         auto& out = outgoing_[i];
-        vectors[i - start] = {out.bytes.data(), out.bytes.size()};
+        vectors[i - start] = {out.bytes.data(), out.size};
         auto& header = messages[i - start].msg_hdr;
         header = {};
         header.msg_iov = &vectors[i - start];
@@ -811,12 +827,11 @@ private:
   LogLimiter limiter_;
   const radius::Dictionary& dict_;
   std::unique_ptr<storage::RecordWriter> writer_;
-  std::unordered_map<std::uint64_t, Pending> pending_;
+  TagRing<Pending> pending_; // requests awaiting their commit, by writer tag
   std::vector<storage::WriteItem> batch_;
   std::vector<Outgoing> outgoing_;
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
   std::array<Peer, receive_batch> peers_;
-  std::uint64_t next_tag_ = 1;
   bool receiving_ = true;
 
   std::atomic<std::uint64_t> received_{0};

@@ -106,6 +106,7 @@ struct RecordWriter::Statements {
   Statement insert_record;
   SessionUpsert upsert_session;
   Statement upsert_nas;
+  TallyBatch tallies; // the report viewer's counts (schema.hpp), one upsert per key per batch
 };
 
 RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
@@ -122,13 +123,33 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
   // (tests/storage checks pragma foreign_key_check after load). Other connections keep them on.
   db_.exec("PRAGMA cache_size = -32768");
   db_.exec("PRAGMA foreign_keys = OFF");
+  if (options_.open.wal && !options_.open.read_only &&
+      options_.open.synchronous == Synchronous::full) {
+    // synchronous=FULL semantics with the fsync moved off the commit thread: the writer commits
+    // with NORMAL and the syncer makes each batch durable before its completions go out
+    // (storage/wal_syncer.hpp).
+    db_.exec("PRAGMA synchronous = NORMAL");
+    syncer_ = std::make_unique<WalSyncer>(path_ + "-wal", [this](const std::string& message) {
+      {
+        std::lock_guard lock(mutex_);
+        stats_.healthy = false;
+      }
+      if (on_event_) {
+        on_event_({WriterEvent::Kind::commit_failed,
+                   message + ": records may not be on disk, so no answer goes out any more; "
+                             "check the disk and restart",
+                   0});
+      }
+    });
+  }
   // The open-session index lives in memory (write-through); rebuild it from what is stored.
   if (options_.restore_sessions) {
     for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
       matcher_.restore(std::move(session));
     }
   }
-  matcher_.set_next_id(max_session_id(db_) + 1);
+  written_max_session_ = max_session_id(db_);
+  matcher_.set_next_id(written_max_session_ + 1);
   stats_.open_sessions = matcher_.open_count();
   if (!options_.run_id && options_.run_kind) {
     db_.prepare("INSERT INTO runs (kind, started) VALUES (?1, ?2)")
@@ -186,6 +207,9 @@ void RecordWriter::stop() {
     return;
   }
   thread_.join();
+  if (syncer_) {
+    syncer_->stop(); // the last batches' completions go out once they are on disk
+  }
   if (checkpointer_) {
     checkpointer_->stop();
   }
@@ -214,6 +238,7 @@ WriterStats RecordWriter::stats() const {
   WriterStats copy = stats_;
   copy.queued = queue_.size();
   copy.checkpoints = checkpointer_ ? checkpointer_->completed() : 0;
+  copy.syncs = syncer_ ? syncer_->syncs() : 0;
   return copy;
 }
 
@@ -241,15 +266,31 @@ void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepar
   }
 }
 
+RecordWriter::SessionIdentity RecordWriter::identity_of(const radius::Session& session) {
+  return {session.state, session.user_name, session.peer, session.framed_ip, session.start_time};
+}
+
+SessionUpsert::Row RecordWriter::row_hint(const radius::Session& session) const {
+  if (session.id > written_max_session_) {
+    return SessionUpsert::Row::absent;
+  }
+  const auto it = written_identity_.find(session.id);
+  return it != written_identity_.end() && it->second == identity_of(session)
+             ? SessionUpsert::Row::present_same_identity
+             : SessionUpsert::Row::present;
+}
+
 void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completions) {
   completions.clear();
   Transaction transaction(db_);
   auto& insert_packet = statements_->insert_packet;
   auto& insert_record = statements_->insert_record;
   auto& upsert = statements_->upsert_session;
+  auto& tallies = statements_->tallies;
+  tallies.clear(); // a retried batch counts again from nothing
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
-    upsert.write(session);
+    upsert.write(session, row_hint(session));
   }
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
@@ -272,6 +313,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       insert_packet.bind(8, std::int64_t{*p.identifier});
     }
     insert_packet.run();
+    tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame);
     Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
     if (item.record) {
       const auto& input = *item.record;
@@ -297,6 +339,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         insert_record.bind(16, radius::to_string(*r.framed_ip));
       }
       insert_record.run();
+      tallies.add_record(input.event_time, r.status_type);
       completion.record_id = db_.last_insert_rowid();
       completion.session_id = prepared.session_ids[i];
     }
@@ -320,7 +363,17 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         .bind(11, c.unknown_client);
     upsert_nas.run();
   }
+  tallies.write(db_);
   transaction.commit();
+  // Only now are these rows known to exist (a failed commit retries with the same hints).
+  for (const auto& session : prepared.sessions) {
+    written_max_session_ = std::max(written_max_session_, session.id);
+    if (session.state == radius::SessionState::open) {
+      written_identity_[session.id] = identity_of(session);
+    } else {
+      written_identity_.erase(session.id); // rarely written again; then with the full update
+    }
+  }
 }
 
 void RecordWriter::run() {
@@ -394,7 +447,7 @@ void RecordWriter::run() {
         stats_.last_commit_seconds = seconds;
         stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
         stats_.total_commit_seconds += seconds;
-        stats_.healthy = true;
+        stats_.healthy = !(syncer_ && syncer_->failed());
         stats_.open_sessions = matcher_.open_count();
       }
       if (failing && on_event_) {
@@ -404,7 +457,12 @@ void RecordWriter::run() {
       break;
     }
     if (!completions.empty() && on_complete_) {
-      on_complete_(std::move(completions));
+      if (syncer_) {
+        syncer_->submit(
+            [this, done = std::move(completions)]() mutable { on_complete_(std::move(done)); });
+      } else {
+        on_complete_(std::move(completions));
+      }
       completions = {};
     }
   }

@@ -7,8 +7,10 @@
 #include "radius/accounting_record.hpp"
 #include "radius/session_matcher.hpp"
 #include "storage/schema.hpp"
+#include "storage/session_store.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/wal_checkpointer.hpp"
+#include "storage/wal_syncer.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace acctlab::storage {
@@ -72,6 +75,7 @@ struct WriterStats {
   std::size_t queued = 0;
   bool healthy = true;           // false while commits fail
   std::uint64_t checkpoints = 0; // WAL checkpoints done by the background checkpointer
+  std::uint64_t syncs = 0;       // fdatasync calls of the syncer (synchronous=FULL)
   std::size_t open_sessions = 0;
 };
 
@@ -149,7 +153,22 @@ private:
   radius::SessionMatcher matcher_;
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
   std::unique_ptr<WalCheckpointer> checkpointer_;
+  std::unique_ptr<WalSyncer> syncer_; // synchronous=FULL: completions wait for fdatasync
   bool owns_run_ = false;
+  std::int64_t written_max_session_ = 0; // sessions up to this id have a row (ids only grow)
+  // What the session triggers watch, as last committed, for each open session: a record that
+  // changes none of it updates only the usage columns. Grows with open sessions only.
+  struct SessionIdentity {
+    radius::SessionState state{};
+    std::optional<std::string> user_name;
+    std::optional<std::string> peer;
+    std::optional<std::string> framed_ip;
+    std::optional<double> start_time;
+    bool operator==(const SessionIdentity&) const = default;
+  };
+  static SessionIdentity identity_of(const radius::Session& session);
+  SessionUpsert::Row row_hint(const radius::Session& session) const;
+  std::unordered_map<std::int64_t, SessionIdentity> written_identity_;
   std::string run_report_;
 
   mutable std::mutex mutex_;

@@ -245,7 +245,177 @@ CREATE INDEX sessions_key ON sessions (nas_key, acct_session_id);
 PRAGMA legacy_alter_table = OFF;
 )sql";
 
-constexpr std::array<std::string_view, 2> migrations{migration_1, migration_2};
+// Fills the tallies of migration 3 from the rows stored (the migration of an older database, and
+// recount_tallies()).
+constexpr std::string_view count_tallies = R"sql(
+DELETE FROM record_tally;
+INSERT INTO record_tally
+  SELECT CAST(event_time / 3600 AS INTEGER), IFNULL(status_type, -1), count(*), max(event_time)
+  FROM records GROUP BY 1, 2;
+DELETE FROM packet_tally;
+INSERT INTO packet_tally SELECT IFNULL(run_id, 0), verdict, count(*) FROM packets GROUP BY 1, 2;
+DELETE FROM capture_tally;
+INSERT INTO capture_tally
+  SELECT IFNULL(run_id, 0), file, count(*), sum(verdict = 'ok'), min(frame), max(frame)
+  FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
+)sql";
+
+// What the report viewer (web/) needs to answer in milliseconds on millions of records, chosen
+// by measurement (docs/PERFORMANCE.md, "web"). The live server pays for all of it on its write
+// path, so it is shaped around that path: nothing is maintained per record or per packet by a
+// trigger (the record writer adds a batch's counts to the tallies with one upsert per key), and
+// no index sits on a sessions column, because the writer's session upsert sets every column on
+// every record and SQLite then rewrites every index that holds one. What changes per session
+// (its creation, its state, rarely its user or peer) is kept by triggers.
+constexpr std::string_view migration_3 = R"sql(
+-- Records per hour of event time and Acct-Status-Type (-1: none): the overview's counts by
+-- status, its activity chart and the newest event time, without walking the records.
+CREATE TABLE record_tally (
+  hour        INTEGER NOT NULL, -- CAST(event_time / 3600 AS INTEGER)
+  status_type INTEGER NOT NULL,
+  records     INTEGER NOT NULL,
+  last_event  REAL NOT NULL,
+  PRIMARY KEY (hour, status_type)
+) WITHOUT ROWID;
+
+-- Packets per run (0: none) and verdict: totals, verdict counts, packets per run.
+CREATE TABLE packet_tally (
+  run_id  INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  packets INTEGER NOT NULL,
+  PRIMARY KEY (run_id, verdict)
+) WITHOUT ROWID;
+
+-- Packets per capture file (pcap imports): the runs page.
+CREATE TABLE capture_tally (
+  run_id      INTEGER NOT NULL,
+  file        TEXT NOT NULL,
+  packets     INTEGER NOT NULL,
+  ok          INTEGER NOT NULL,
+  first_frame INTEGER,
+  last_frame  INTEGER,
+  PRIMARY KEY (run_id, file)
+) WITHOUT ROWID;
+
+-- Sessions per NAS and state: the overview's open/closed/stale, the NAS page.
+CREATE TABLE session_tally (
+  nas_key  TEXT NOT NULL,
+  state    TEXT NOT NULL,
+  sessions INTEGER NOT NULL,
+  PRIMARY KEY (nas_key, state)
+) WITHOUT ROWID;
+INSERT INTO session_tally SELECT nas_key, state, count(*) FROM sessions GROUP BY 1, 2;
+
+-- One narrow row per session with what is fixed once it starts: when it started (its first
+-- record's time when no start is known), its user, and the text searched for session id, user,
+-- peer and framed IP (fields joined by U+001F, so a search does not match across two). Indexed
+-- here rather than on sessions: these rows change only when those values do (the writer's update
+-- sets every column of sessions on every record, and SQLite rewrites every index that holds one). Measured against an
+-- FTS5 trigram index over the same text, which answers a search faster but costs the writer
+-- several times as much (docs/PERFORMANCE.md).
+CREATE TABLE session_find (
+  id        INTEGER PRIMARY KEY, -- sessions.id
+  started   REAL NOT NULL,
+  user_name TEXT,
+  text      TEXT NOT NULL
+);
+INSERT INTO session_find
+  SELECT id, COALESCE(start_time, last_record_time), user_name, acct_session_id || char(31) ||
+    IFNULL(user_name, '') || char(31) || IFNULL(peer, '') || char(31) || IFNULL(framed_ip, '')
+  FROM sessions;
+-- The one index the pages need (newest sessions first, date ranges). The user filter scans
+-- these narrow rows instead (18 ms per 200,000 sessions): not worth an index the writer keeps.
+CREATE INDEX session_find_started ON session_find (started);
+
+-- One trigger per event keeps both: a trigger runs as a subprogram for every row it fires on,
+-- and the writer's upsert updates a session for every record. The WHEN lets only a change of
+-- state or of a searched value through (the upsert sets every column every time).
+CREATE TRIGGER session_insert AFTER INSERT ON sessions BEGIN
+  INSERT INTO session_tally VALUES (new.nas_key, new.state, 1)
+    ON CONFLICT DO UPDATE SET sessions = sessions + 1;
+  INSERT INTO session_find VALUES (new.id, COALESCE(new.start_time, new.last_record_time),
+    new.user_name, new.acct_session_id || char(31) || IFNULL(new.user_name, '') || char(31) ||
+    IFNULL(new.peer, '') || char(31) || IFNULL(new.framed_ip, ''));
+END;
+CREATE TRIGGER session_update
+AFTER UPDATE OF state, nas_key, acct_session_id, user_name, peer, framed_ip, start_time ON sessions
+WHEN old.state IS NOT new.state OR old.nas_key IS NOT new.nas_key
+  OR old.acct_session_id IS NOT new.acct_session_id OR old.user_name IS NOT new.user_name
+  OR old.peer IS NOT new.peer OR old.framed_ip IS NOT new.framed_ip
+  OR old.start_time IS NOT new.start_time BEGIN
+  UPDATE session_tally SET sessions = sessions - 1
+    WHERE nas_key = old.nas_key AND state = old.state
+      AND (old.state IS NOT new.state OR old.nas_key IS NOT new.nas_key);
+  INSERT INTO session_tally SELECT new.nas_key, new.state, 1
+    WHERE old.state IS NOT new.state OR old.nas_key IS NOT new.nas_key
+    ON CONFLICT DO UPDATE SET sessions = sessions + 1;
+  UPDATE session_find SET started = COALESCE(new.start_time, started), user_name = new.user_name,
+    text = new.acct_session_id || char(31) || IFNULL(new.user_name, '') || char(31) ||
+      IFNULL(new.peer, '') || char(31) || IFNULL(new.framed_ip, '')
+    WHERE id = new.id AND (old.acct_session_id IS NOT new.acct_session_id
+      OR old.user_name IS NOT new.user_name OR old.peer IS NOT new.peer
+      OR old.framed_ip IS NOT new.framed_ip OR old.start_time IS NOT new.start_time);
+END;
+CREATE TRIGGER session_delete AFTER DELETE ON sessions BEGIN
+  UPDATE session_tally SET sessions = sessions - 1 WHERE nas_key = old.nas_key AND state = old.state;
+  DELETE FROM session_find WHERE id = old.id;
+END;
+)sql";
+
+// Findings on large databases: a check of a capture of a million records can leave hundreds of
+// thousands of them, and the viewer then grouped or scanned them all (the conformance page took
+// 1.5 s at 1,000,000 findings, a session's page 120 ms). Findings are written by the tester and
+// the capture checks, never by the live server, so these cost the server nothing.
+constexpr std::string_view migration_4 = R"sql(
+-- A session's page finds its findings by session, record or packet.
+CREATE INDEX findings_session ON findings (session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX findings_packet ON findings (packet_id) WHERE packet_id IS NOT NULL;
+CREATE INDEX findings_record ON findings (record_id) WHERE record_id IS NOT NULL;
+
+-- Per run (0: none), rule, severity and scope: how many findings, how many distinct packets and
+-- sessions they point at within the run, and one message (the least, as min() picks).
+CREATE TABLE finding_tally (
+  run_id   INTEGER NOT NULL,
+  rule_id  TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  scope    TEXT NOT NULL,
+  findings INTEGER NOT NULL,
+  packets  INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  example  TEXT,
+  PRIMARY KEY (run_id, rule_id, severity, scope)
+) WITHOUT ROWID;
+INSERT INTO finding_tally
+  SELECT IFNULL(run_id, 0), rule_id, severity, scope, count(*), count(DISTINCT packet_id),
+    count(DISTINCT session_id), min(message)
+  FROM findings GROUP BY 1, 2, 3, 4;
+-- A packet or session counts once per run and rule: only when no other finding of that run and
+-- rule points at it already (found through the indexes above).
+CREATE TRIGGER finding_insert AFTER INSERT ON findings BEGIN
+  INSERT INTO finding_tally VALUES (IFNULL(new.run_id, 0), new.rule_id, new.severity, new.scope, 1,
+    new.packet_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings WHERE packet_id = new.packet_id
+      AND rule_id = new.rule_id AND run_id IS new.run_id AND id <> new.id),
+    new.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings
+      WHERE session_id = new.session_id AND rule_id = new.rule_id AND run_id IS new.run_id
+        AND id <> new.id),
+    new.message)
+  ON CONFLICT DO UPDATE SET findings = findings + 1, packets = packets + excluded.packets,
+    sessions = sessions + excluded.sessions, example = min(IFNULL(example, excluded.example),
+      excluded.example);
+END;
+CREATE TRIGGER finding_delete AFTER DELETE ON findings BEGIN
+  UPDATE finding_tally SET findings = findings - 1,
+    packets = packets - (old.packet_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings
+      WHERE packet_id = old.packet_id AND rule_id = old.rule_id AND run_id IS old.run_id)),
+    sessions = sessions - (old.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings
+      WHERE session_id = old.session_id AND rule_id = old.rule_id AND run_id IS old.run_id))
+  WHERE run_id = IFNULL(old.run_id, 0) AND rule_id = old.rule_id AND severity = old.severity
+    AND scope = old.scope;
+END;
+)sql";
+
+constexpr std::array<std::string_view, 4> migrations{migration_1, migration_2, migration_3,
+                                                     migration_4};
 
 } // namespace
 
@@ -281,6 +451,9 @@ void migrate(Database& db, int to) {
     for (int version = from + 1; version <= to; ++version) {
       Transaction transaction(db);
       db.exec(migrations[static_cast<std::size_t>(version - 1)]);
+      if (version == 3) {
+        db.exec(count_tallies);
+      }
       if (db.query_int64("SELECT count(*) FROM pragma_foreign_key_check").value_or(0) != 0) {
         throw Error(0, "schema migration " + std::to_string(version) +
                            " would break a foreign key; the database is left at version " +
@@ -312,6 +485,84 @@ std::string_view to_string(Verdict verdict) noexcept {
       return "duplicate";
   }
   return "malformed";
+}
+
+void recount_tallies(Database& db) {
+  Transaction transaction(db);
+  db.exec(count_tallies);
+  transaction.commit();
+}
+
+struct TallyBatch::Statements {
+  explicit Statements(Database& db)
+      : record(db.prepare("INSERT INTO record_tally VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO "
+                          "UPDATE SET records = records + excluded.records, "
+                          "last_event = max(last_event, excluded.last_event)")),
+        packet(db.prepare("INSERT INTO packet_tally VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE "
+                          "SET packets = packets + excluded.packets")),
+        capture(db.prepare(
+            "INSERT INTO capture_tally VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
+            "packets = packets + excluded.packets, ok = ok + excluded.ok, "
+            "first_frame = min(IFNULL(first_frame, excluded.first_frame), "
+            "IFNULL(excluded.first_frame, first_frame)), "
+            "last_frame = max(IFNULL(last_frame, excluded.last_frame), "
+            "IFNULL(excluded.last_frame, last_frame))")) {}
+  Statement record;
+  Statement packet;
+  Statement capture;
+};
+
+TallyBatch::TallyBatch() = default;
+TallyBatch::~TallyBatch() = default;
+
+void TallyBatch::add_packet(std::optional<std::int64_t> run_id, Verdict verdict,
+                            const std::optional<std::string>& file,
+                            std::optional<std::int64_t> frame) {
+  const auto run = run_id.value_or(0);
+  ++packets_[{run, verdict}];
+  if (file) {
+    auto& c = captures_[{run, *file}];
+    ++c.packets;
+    c.ok += verdict == Verdict::ok ? 1 : 0;
+    if (frame) {
+      c.first_frame = c.first_frame ? std::min(*c.first_frame, *frame) : *frame;
+      c.last_frame = c.last_frame ? std::max(*c.last_frame, *frame) : *frame;
+    }
+  }
+}
+
+void TallyBatch::add_record(double event_time, std::optional<std::uint32_t> status_type) {
+  // The same hour as the SQL CAST(event_time / 3600 AS INTEGER) (truncation toward zero).
+  const auto hour = static_cast<std::int64_t>(event_time / 3600);
+  auto& r = records_[{hour, status_type ? static_cast<std::int64_t>(*status_type) : -1}];
+  r.last_event = r.records == 0 ? event_time : std::max(r.last_event, event_time);
+  ++r.records;
+}
+
+void TallyBatch::write(Database& db) {
+  if (!statements_ || db_ != &db) {
+    statements_ = std::make_unique<Statements>(db);
+    db_ = &db;
+  }
+  for (const auto& [key, r] : records_) {
+    statements_->record.bind(1, key.first).bind(2, key.second).bind(3, r.records);
+    statements_->record.bind(4, r.last_event).run();
+  }
+  for (const auto& [key, n] : packets_) {
+    statements_->packet.bind(1, key.first).bind(2, to_string(key.second)).bind(3, n).run();
+  }
+  for (const auto& [key, c] : captures_) {
+    auto& q = statements_->capture;
+    q.bind(1, key.first).bind(2, key.second).bind(3, c.packets).bind(4, c.ok);
+    q.bind(5, c.first_frame).bind(6, c.last_frame).run();
+  }
+  clear();
+}
+
+void TallyBatch::clear() {
+  records_.clear();
+  packets_.clear();
+  captures_.clear();
 }
 
 } // namespace acctlab::storage

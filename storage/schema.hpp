@@ -4,7 +4,13 @@
 
 #include "storage/sqlite.hpp"
 
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace acctlab::storage {
 
@@ -31,5 +37,47 @@ enum class Verdict : unsigned char {
   duplicate,
 };
 std::string_view to_string(Verdict verdict) noexcept;
+
+/**
+ * The counts one write transaction adds to the tallies of migration 3 (record_tally,
+ * packet_tally, capture_tally: what the report viewer reads instead of walking every row),
+ * written with one upsert per distinct key. RecordWriter keeps them; whoever inserts packets or
+ * records another way calls recount_tallies() afterwards.
+ */
+class TallyBatch {
+public:
+  TallyBatch();
+  ~TallyBatch();
+  TallyBatch(const TallyBatch&) = delete;
+  TallyBatch& operator=(const TallyBatch&) = delete;
+
+  void add_packet(std::optional<std::int64_t> run_id, Verdict verdict,
+                  const std::optional<std::string>& file, std::optional<std::int64_t> frame);
+  void add_record(double event_time, std::optional<std::uint32_t> status_type);
+  /** Adds the counts to the tables, inside the caller's transaction; throws Error. */
+  void write(Database& db);
+  void clear();
+
+private:
+  struct Records {
+    std::int64_t records = 0;
+    double last_event = 0;
+  };
+  struct Capture {
+    std::int64_t packets = 0;
+    std::int64_t ok = 0;
+    std::optional<std::int64_t> first_frame;
+    std::optional<std::int64_t> last_frame;
+  };
+  struct Statements;
+  std::map<std::pair<std::int64_t, std::int64_t>, Records> records_; // (hour, status type)
+  std::map<std::pair<std::int64_t, Verdict>, std::int64_t> packets_; // (run, verdict)
+  std::map<std::pair<std::int64_t, std::string>, Capture> captures_; // (run, file)
+  std::unique_ptr<Statements> statements_;
+  Database* db_ = nullptr;
+};
+
+/** Recomputes the tallies from the packets and records stored, in one transaction. */
+void recount_tallies(Database& db);
 
 } // namespace acctlab::storage

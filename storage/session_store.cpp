@@ -68,33 +68,54 @@ std::string select_sessions(std::string_view tail) {
 
 } // namespace
 
-SessionUpsert::SessionUpsert(Database& db)
-    : statement_(db.prepare(
-          "INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, flags, "
-          "start_time, update_time, stop_time, last_record_time, input_octets, output_octets, "
-          "input_packets, output_packets, session_time, terminate_cause, interim_interval, "
-          "user_name, framed_ip, peer, nas_ip, nas_port, nas_port_type, calling_station_id, "
-          "called_station_id, record_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-          "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) "
-          "ON CONFLICT (id) DO UPDATE SET state = excluded.state, flags = excluded.flags, "
-          "start_time = excluded.start_time, update_time = excluded.update_time, "
-          "stop_time = excluded.stop_time, last_record_time = excluded.last_record_time, "
-          "input_octets = excluded.input_octets, output_octets = excluded.output_octets, "
-          "input_packets = excluded.input_packets, output_packets = excluded.output_packets, "
-          "session_time = excluded.session_time, terminate_cause = excluded.terminate_cause, "
-          "interim_interval = excluded.interim_interval, user_name = excluded.user_name, "
-          "framed_ip = excluded.framed_ip, peer = excluded.peer, nas_ip = excluded.nas_ip, "
-          "nas_port = excluded.nas_port, nas_port_type = excluded.nas_port_type, "
-          "calling_station_id = excluded.calling_station_id, "
-          "called_station_id = excluded.called_station_id, "
-          "record_count = excluded.record_count")) {}
+constexpr std::string_view insert_session_sql =
+    "INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, flags, start_time, "
+    "update_time, stop_time, last_record_time, input_octets, output_octets, input_packets, "
+    "output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip, peer, "
+    "nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id, record_count) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+    "?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 
-void SessionUpsert::write(const radius::Session& session) {
-  auto& s = statement_;
+// Everything but the key and unique_id, which never change once a session exists.
+constexpr std::string_view update_columns =
+    "state = ?5, flags = ?6, start_time = ?7, update_time = ?8, stop_time = ?9, "
+    "last_record_time = ?10, input_octets = ?11, output_octets = ?12, input_packets = ?13, "
+    "output_packets = ?14, session_time = ?15, terminate_cause = ?16, interim_interval = ?17, "
+    "user_name = ?18, framed_ip = ?19, peer = ?20, nas_ip = ?21, nas_port = ?22, "
+    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
+
+// What changes with most records; none of these is a column the session triggers watch.
+constexpr std::string_view usage_columns =
+    "flags = ?6, update_time = ?8, stop_time = ?9, last_record_time = ?10, input_octets = ?11, "
+    "output_octets = ?12, input_packets = ?13, output_packets = ?14, session_time = ?15, "
+    "terminate_cause = ?16, interim_interval = ?17, nas_ip = ?21, nas_port = ?22, "
+    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
+
+SessionUpsert::SessionUpsert(Database& db)
+    : db_(db),
+      upsert_(db.prepare(std::string(insert_session_sql) + " ON CONFLICT (id) DO UPDATE SET " +
+                         std::string(update_columns))),
+      update_(db.prepare("UPDATE sessions SET " + std::string(update_columns) + " WHERE id = ?1")),
+      update_usage_(
+          db.prepare("UPDATE sessions SET " + std::string(usage_columns) + " WHERE id = ?1")) {}
+
+void SessionUpsert::write(const radius::Session& session, Row row) {
+  // A plain INSERT is the upsert that meets no conflict.
+  const bool update = row == Row::present || row == Row::present_same_identity;
+  auto& s = row == Row::present                 ? update_
+            : row == Row::present_same_identity ? update_usage_
+                                                : upsert_;
+  bind(s, session, update);
+  s.run();
+  if (update && db_.changes() == 0) {
+    // The row was not there after all (removed behind the writer's back): write it whole.
+    bind(upsert_, session, false);
+    upsert_.run();
+  }
+}
+
+void SessionUpsert::bind(Statement& s, const radius::Session& session, bool update_only) {
   s.bind(1, session.id)
-      .bind(2, session.key.nas)
-      .bind(3, session.key.session_id)
-      .bind(4, session.unique_id)
       .bind(5, radius::to_string(session.state))
       .bind(6, radius::session_flags_text(session.flags))
       .bind(7, session.start_time)
@@ -117,7 +138,9 @@ void SessionUpsert::write(const radius::Session& session) {
       .bind(24, session.calling_station_id)
       .bind(25, session.called_station_id)
       .bind(26, session.record_count);
-  s.run();
+  if (!update_only) {
+    s.bind(2, session.key.nas).bind(3, session.key.session_id).bind(4, session.unique_id);
+  }
 }
 
 std::vector<radius::Session> load_sessions_for_matcher(Database& db, std::size_t recent_limit) {

@@ -11,14 +11,31 @@
 
 namespace acctlab::storage {
 
-/** A prepared upsert for session snapshots; reuse it across a transaction. */
+/** Prepared statements that persist session snapshots; reuse them across a transaction. */
 class SessionUpsert {
 public:
+  /** What the caller knows about the row: a plain INSERT or UPDATE is one b-tree search, where
+   * an upsert first tries the insert and then updates. */
+  enum class Row {
+    unknown,
+    absent,
+    present,
+    /** Present, and its state, user, peer, framed IP and start time are as last written: only
+     * the columns no trigger watches are set. Schema migration 3's session_update trigger is
+     * coded into every UPDATE that sets a column it watches (267 VDBE opcodes instead of 48)
+     * and runs for every row, even when its WHEN finds nothing changed. */
+    present_same_identity,
+  };
+
   explicit SessionUpsert(Database& db);
-  void write(const radius::Session& session);
+  void write(const radius::Session& session, Row row = Row::unknown);
 
 private:
-  Statement statement_;
+  static void bind(Statement& s, const radius::Session& session, bool update_only);
+  Database& db_;
+  Statement upsert_;
+  Statement update_;
+  Statement update_usage_;
 };
 
 /** Open sessions, and up to recent_limit of the most recent closed or stale ones. */

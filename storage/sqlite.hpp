@@ -106,6 +106,8 @@ public:
   void exec(std::string_view sql);
   Statement prepare(std::string_view sql);
   std::int64_t last_insert_rowid() const;
+  /** Rows changed by the last INSERT, UPDATE or DELETE on this connection. */
+  int changes() const;
   /** The value of the first column of the first row, or nullopt when there is no row. */
   std::optional<std::int64_t> query_int64(std::string_view sql);
   const std::string& path() const { return path_; }

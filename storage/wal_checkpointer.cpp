@@ -46,7 +46,8 @@ void WalCheckpointer::run() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return requested_ || stopping_; });
-      if (stopping_) {
+      // A checkpoint asked for before the stop still runs: the log it was asked for is there.
+      if (!requested_) {
         return;
       }
       requested_ = false;

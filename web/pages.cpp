@@ -297,8 +297,11 @@ std::string sessions_page(const json::object& r, const QueryParams& params) {
   QueryParams base = params;
   base.erase("page");
   b += "<p class=\"muted\">" + format_count(get_int(r, "total")) +
-       " sessions · <a href=\"/sessions.csv?" + escape(base.encode()) +
-       "\">CSV export</a> · <a href=\"/api/sessions?" + escape(params.encode()) + "\">JSON</a></p>";
+       " sessions · <a href=\"/sessions.csv?" + escape(base.encode()) + "\">CSV export</a>" +
+       (get_int(r, "total") > max_csv_rows
+            ? " (the first " + format_count(max_csv_rows) + " in this order)"
+            : std::string()) +
+       " · <a href=\"/api/sessions?" + escape(params.encode()) + "\">JSON</a></p>";
 
   // Sortable headers: clicking a column sorts by it, clicking again flips the order.
   const auto sort = get_str(r, "sort");

@@ -22,7 +22,10 @@ boost::json::object overview_report(ReadOnlyDatabase& db);
 /** The small set of counters /events pushes (a cheap subset of the overview). */
 boost::json::object live_counters(ReadOnlyDatabase& db, bool count_records = true);
 
-/** Sessions matching the filters; max_rows caps a CSV export (per page otherwise). */
+/** The most rows a CSV export holds: it is built in memory (about 1.5 KB per row as JSON). */
+inline constexpr std::int64_t max_csv_rows = 100000;
+
+/** Sessions matching the filters: a page, or with all_rows up to max_csv_rows (CSV export). */
 boost::json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& params,
                                     bool all_rows = false);
 /** nullopt when there is no such session. */

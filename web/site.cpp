@@ -47,6 +47,15 @@ Site::Site(std::string db_path) : db_path_(std::move(db_path)) {
       throw DbError(1, db_path_ + " is not an acctlab database (no table " + table + ")");
     }
   }
+  // The tallies and search rows of schema versions 3 and 4 (storage/schema.cpp), which the pages
+  // read.
+  for (const char* table : {"record_tally", "packet_tally", "capture_tally", "session_tally",
+                            "session_find", "finding_tally"}) {
+    if (!db->has_table(table)) {
+      throw DbError(1, db_path_ + " has an older acctlab schema (no table " + table +
+                           "): `acctlab web` migrates it, or any acctlab writer opening it");
+    }
+  }
   pool_.push_back(std::move(db));
   watcher_ = std::make_unique<ReadOnlyDatabase>(db_path_);
 }
@@ -130,10 +139,15 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   }
   if (!api && path == "/sessions.csv") {
     auto report = sessions_report(db, params, true);
+    // The export is built in memory, so it stops at max_csv_rows; the header says how many of
+    // how many it holds (the sessions page says so beside its CSV link).
+    const auto total = report.at("total").as_int64();
+    const auto rows = static_cast<std::int64_t>(report.at("sessions").as_array().size());
     return Response{200,
                     "text/csv; charset=utf-8",
                     sessions_csv(report),
-                    {{"Content-Disposition", "attachment; filename=\"sessions.csv\""}}};
+                    {{"Content-Disposition", "attachment; filename=\"sessions.csv\""},
+                     {"X-Acctlab-Rows", std::to_string(rows) + " of " + std::to_string(total)}}};
   }
   const auto [section, rest] = split_path(path);
   if (section == "sessions") {

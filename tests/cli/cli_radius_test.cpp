@@ -1,86 +1,90 @@
-// The acctlab binary's decode / encode / dict commands, run as a user runs them.
+// The acctlab binary's decode / encode / dict commands and the demo, run as a user runs them.
+
+#include "tests/support/run_command.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sqlite3.h>
 #include <string>
 #include <sys/wait.h>
 
 namespace {
 
-struct Run {
-  int status;
-  std::string output; // stdout and stderr together
-};
+using acctlab::test::run_acctlab;
 
-Run acctlab(const std::string& arguments) {
-  const std::string command = std::string(ACCTLAB_BINARY_DIR) + "/acctlab " + arguments + " 2>&1";
-  Run run{0, {}};
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) {
-    run.output.append(buffer, n);
+/** The first column of the first row of sql over the SQLite file at path (-1 on failure). */
+std::int64_t count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::int64_t result = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      result = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
   }
-  const int raw = pclose(pipe);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return run;
+  sqlite3_close(db);
+  return result;
 }
 
 } // namespace
 
 TEST_CASE("encode then decode with the secret says the authenticator is valid", "[cli]") {
-  auto encoded = acctlab("encode 'Accounting-Request id=4 { Acct-Session-Id = \"00000001\", "
-                         "Acct-Status-Type = Start }' --secret testing123");
+  auto encoded = run_acctlab("encode 'Accounting-Request id=4 { Acct-Session-Id = \"00000001\", "
+                             "Acct-Status-Type = Start }' --secret testing123");
   REQUIRE(encoded.status == 0);
   std::string hex = encoded.output;
   hex.erase(hex.find_last_not_of("\n") + 1);
   CHECK(hex.size() == 2 * 36);
-  auto good = acctlab("decode " + hex + " --secret testing123");
+  auto good = run_acctlab("decode " + hex + " --secret testing123");
   CHECK(good.status == 0);
   CHECK(good.output.find("Acct-Session-Id = \"00000001\"") != std::string::npos);
   CHECK(good.output.find("Request Authenticator: valid") != std::string::npos);
-  auto bad = acctlab("decode " + hex + " --secret wrong");
+  auto bad = run_acctlab("decode " + hex + " --secret wrong");
   CHECK(bad.status == 3);
   CHECK(bad.output.find("Request Authenticator: INVALID") != std::string::npos);
 }
 
 TEST_CASE("malformed input gets a one-line reason and a non-zero exit", "[cli]") {
-  auto truncated = acctlab("decode 0401002000000000000000000000000000000000");
+  auto truncated = run_acctlab("decode 0401002000000000000000000000000000000000");
   CHECK(truncated.status == 2);
   CHECK(truncated.output.find("length_exceeds_datagram at offset 2") != std::string::npos);
-  auto not_hex = acctlab("decode zz");
+  auto not_hex = run_acctlab("decode zz");
   CHECK(not_hex.status != 0);
   CHECK(not_hex.output.find("not a hex digit") != std::string::npos);
-  auto bad_text = acctlab("encode 'Accounting-Request id=1 { No-Such-Attribute = 1 }'");
+  auto bad_text = run_acctlab("encode 'Accounting-Request id=1 { No-Such-Attribute = 1 }'");
   CHECK(bad_text.status == 2);
   CHECK(bad_text.output.find("No-Such-Attribute") != std::string::npos);
 }
 
 TEST_CASE("dict looks up by name, number and vendor number", "[cli]") {
-  auto by_name = acctlab("dict Acct-Terminate-Cause");
+  auto by_name = run_acctlab("dict Acct-Terminate-Cause");
   CHECK(by_name.status == 0);
   CHECK(by_name.output.find("number: 49") != std::string::npos);
   CHECK(by_name.output.find("Idle-Timeout = 4") != std::string::npos);
-  auto vendor = acctlab("dict 26.9.1");
+  auto vendor = run_acctlab("dict 26.9.1");
   CHECK(vendor.output.find("Cisco-AVPair") != std::string::npos);
-  auto missing = acctlab("dict No-Such");
+  auto missing = run_acctlab("dict No-Such");
   CHECK(missing.status == 1);
-  auto other = acctlab("dict Acct-Session-Id --dictionary /usr/share/freeradius/dictionary");
+  auto other = run_acctlab("dict Acct-Session-Id --dictionary /usr/share/freeradius/dictionary");
   CHECK(other.status == 0);
   CHECK(other.output.find("/usr/share/freeradius/dictionary.rfc2866") != std::string::npos);
-  auto broken = acctlab("dict X --dictionary /nonexistent/dictionary");
+  auto broken = run_acctlab("dict X --dictionary /nonexistent/dictionary");
   CHECK(broken.status != 0);
   CHECK(broken.output.find("cannot read") != std::string::npos);
 }
 
-TEST_CASE("demo reproduces the document's Start record and passes every scenario", "[cli][demo]") {
+TEST_CASE("demo reproduces the document's Start record, passes every scenario and serves the "
+          "reports",
+          "[cli][demo]") {
   char dir_template[] = "/tmp/acctlab-demo-XXXXXX";
   REQUIRE(mkdtemp(dir_template));
   const std::string dir = dir_template;
-  auto demo = acctlab("demo --dir " + dir);
+  auto demo = run_acctlab("demo --dir " + dir);
   INFO(demo.output);
   CHECK(demo.status == 0);
   CHECK(demo.output.find("len 220") != std::string::npos);
@@ -91,5 +95,36 @@ TEST_CASE("demo reproduces the document's Start record and passes every scenario
   CHECK(demo.output.find("scenarios passed; document record reproduced") != std::string::npos);
   std::ifstream report(dir + "/report.json");
   CHECK(report.good());
+
+  // The web step: not on a terminal, so it serves the combined database on a free port, checks
+  // the overview, the document's session and the overview JSON over HTTP, and stops.
+  CHECK(demo.output.find("== 4. The reports in a browser") != std::string::npos);
+  CHECK(demo.output.find("self-check over HTTP") != std::string::npos);
+  CHECK(demo.output.find("NOT AS EXPECTED") == std::string::npos);
+  std::size_t ok_lines = 0;
+  for (auto pos = demo.output.find("  ok\n"); pos != std::string::npos;
+       pos = demo.output.find("  ok\n", pos + 1)) {
+    ++ok_lines;
+  }
+  CHECK(ok_lines == 3);
+  // The combined database holds every scenario database's sessions, each under its file's name.
+  std::int64_t expected_sessions = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".db" && entry.path().stem() != "all-scenarios") {
+      expected_sessions += count(entry.path().string(), "SELECT count(*) FROM sessions");
+    }
+  }
+  CHECK(expected_sessions > 0);
+  const auto all = dir + "/all-scenarios.db";
+  CHECK(count(all, "SELECT count(*) FROM sessions") == expected_sessions);
+  CHECK(count(all, "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
+                   "user_name = 'joe@cclient' AND state = 'closed'") == 1);
+  CHECK(demo.output.find("served: " + std::to_string(expected_sessions) + " sessions") !=
+        std::string::npos);
+
+  // --no-web skips the step.
+  auto quiet = run_acctlab("demo --no-web --dir " + dir);
+  CHECK(quiet.status == 0);
+  CHECK(quiet.output.find("== 4.") == std::string::npos);
   std::filesystem::remove_all(dir);
 }

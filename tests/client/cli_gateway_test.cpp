@@ -1,6 +1,7 @@
 // `acctlab gateway` as a user runs it: the binary, its options, its exit status and output.
 
 #include "tests/client/loopback_responder.hpp"
+#include "tests/support/run_command.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
@@ -12,24 +13,8 @@
 
 namespace {
 
-struct Run {
-  int status;
-  std::string output; // stdout and stderr together
-};
-
-Run run_acctlab(const std::string& arguments) {
-  const std::string command = std::string(ACCTLAB_BINARY_DIR) + "/acctlab " + arguments + " 2>&1";
-  Run run{0, {}};
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) {
-    run.output.append(buffer, n);
-  }
-  const int raw = pclose(pipe);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return run;
-}
+using acctlab::test::run_acctlab;
+using Run = acctlab::test::CommandResult;
 
 std::string scenarios() {
   return std::string(ACCTLAB_SOURCE_DIR) + "/client/scenarios/";

@@ -3,6 +3,7 @@
 #include "conformance/trace.hpp"
 #include "defect_corpus.hpp"
 #include "pcap/pcap_writer.hpp"
+#include "tests/support/run_command.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -15,24 +16,10 @@ using namespace acctlab::conformance;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
+using Run = acctlab::test::CommandResult;
 
 Run run(const std::string& arguments) {
-  const std::string command = std::string(ACCTLAB_BINARY_DIR) + "/acctlab " + arguments + " 2>&1";
-  Run result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
-    result.output.append(buffer, n);
-  }
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return acctlab::test::run_acctlab(arguments);
 }
 
 std::string write_case(const std::string& name) {

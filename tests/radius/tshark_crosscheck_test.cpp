@@ -5,6 +5,7 @@
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "tests/support/run_command.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -74,15 +75,7 @@ private:
 };
 
 std::string run(const std::string& command) {
-  std::string output;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) {
-      output.append(buffer, n);
-    }
-    pclose(pipe);
-  }
-  return output;
+  return acctlab::test::run_command(command).output;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -8,7 +8,13 @@
 #include "storage/sqlite.hpp"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <set>
+#include <sys/mount.h>
+#include <unistd.h>
 
 using namespace acctlab;
 using namespace std::chrono_literals;
@@ -235,6 +241,91 @@ TEST_CASE("an unwritable database stops answers; retransmissions wait; it recove
   server.stop();
   CHECK(count(options.database, "SELECT count(*) FROM records WHERE acct_session_id = 'locked'") ==
         1);
+}
+
+namespace {
+/** A 1 MiB tmpfs mounted for the test's lifetime: a disk that really fills up. */
+class SmallDisk {
+public:
+  explicit SmallDisk(const std::string& path) : path_(path) {
+    std::filesystem::create_directories(path_);
+    mounted_ = ::geteuid() == 0 &&
+               ::mount("acctlab-test", path_.c_str(), "tmpfs", 0, "size=1m,mode=0700") == 0;
+    why_ = mounted_ ? "" : std::string("cannot mount a tmpfs here (") + std::strerror(errno) + ")";
+  }
+  ~SmallDisk() {
+    if (mounted_) {
+      ::umount2(path_.c_str(), MNT_DETACH);
+    }
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& why() const { return why_; }
+  /** Writes a file until the disk is full; returns its path. */
+  std::string fill() const {
+    const auto filler = path_ + "/filler";
+    std::ofstream out(filler, std::ios::binary);
+    const std::string chunk(4096, 'x');
+    for (int i = 0; i < 1024 && out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+         ++i) {
+    }
+    return filler;
+  }
+
+private:
+  std::string path_;
+  bool mounted_ = false;
+  std::string why_;
+};
+} // namespace
+
+TEST_CASE("a full disk stops answers; retransmissions wait; freeing space recovers by itself",
+          "[server][pipeline][unwritable][disk-full]") {
+  test::TempDir dir;
+  SmallDisk disk(dir.file("small"));
+  if (!disk.mounted()) {
+    WARN("disk-full test skipped: " << disk.why() << "; it needs root (CI runs as root)");
+    return;
+  }
+  auto options = options_for(dir);
+  options.database = dir.file("small") + "/acct.db";
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  const auto warm = make_request({.session_id = "warm", .identifier = 1});
+  client.send(warm);
+  REQUIRE(client.receive(3s));
+
+  const auto filler = disk.fill();
+  std::vector<test::Bytes> requests;
+  for (std::uint8_t i = 0; i < 5; ++i) {
+    requests.push_back(make_request({.session_id = "full-" + std::to_string(i),
+                                     .identifier = static_cast<std::uint8_t>(10 + i)}));
+    client.send(requests.back());
+  }
+  CHECK_FALSE(client.receive(600ms)); // nothing is acknowledged that is not stored
+  for (const auto& request : requests) {
+    client.send(request); // the NAS retransmits
+  }
+  CHECK_FALSE(client.receive(400ms));
+  CHECK_FALSE(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("DATABASE UNWRITABLE"));
+
+  std::filesystem::remove(filler);
+  std::set<std::uint8_t> answered;
+  for (int i = 0; i < 10 && answered.size() < requests.size(); ++i) {
+    const auto response = client.receive(3s);
+    if (!response) {
+      break;
+    }
+    const auto& request = requests.at((*response)[1] - 10u);
+    CHECK(test::is_valid_response(*response, request, "testing123"));
+    answered.insert((*response)[1]);
+  }
+  CHECK(answered.size() == requests.size());
+  CHECK(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("writable again"));
+  server.stop();
+  CHECK(count(options.database, "SELECT count(*) FROM records WHERE acct_session_id LIKE "
+                                "'full-%'") == 5);
 }
 
 TEST_CASE("Status-Server is answered on the accounting port (RFC 5997)", "[server][status]") {

@@ -95,3 +95,20 @@ TEST_CASE("the built-in clients allow only loopback", "[server][clients]") {
   CHECK(list.match(*IpAddress::parse("127.0.0.2")) == nullptr);
   CHECK(list.match(*IpAddress::parse("192.0.2.1")) == nullptr);
 }
+
+TEST_CASE("addresses print as they parse", "[server][clients]") {
+  for (const char* text : {"0.0.0.0", "255.255.255.255", "192.0.2.1", "198.51.100.10",
+                           "9.90.99.100", "127.0.0.1", "::1", "2001:db8::7"}) {
+    INFO(text);
+    const auto address = IpAddress::parse(text);
+    REQUIRE(address);
+    CHECK(address->to_string() == text);
+  }
+  // Every octet value, in each position.
+  for (unsigned v = 0; v < 256; ++v) {
+    const auto o = static_cast<std::uint8_t>(v);
+    const auto address = IpAddress::v4({o, 1, o, o});
+    const auto expected = std::to_string(v) + ".1." + std::to_string(v) + "." + std::to_string(v);
+    REQUIRE(address.to_string() == expected);
+  }
+}

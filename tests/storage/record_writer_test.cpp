@@ -153,10 +153,21 @@ TEST_CASE("under load the log is checkpointed off the commit thread and every li
     stats = writer.stats();
   }
   CHECK(stats.checkpoints > 0);
+  // synchronous=FULL by default: every batch was made durable by the syncer before its
+  // completions went out, some batches sharing one fdatasync.
+  CHECK(stats.syncs > 0);
+  CHECK(stats.syncs <= stats.batches);
   Database db(path);
   CHECK(db.query_int64("SELECT count(*) FROM records") == 3 * sessions);
   CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE state = 'closed' AND "
                        "record_count = 3") == sessions);
+  // The viewer's session tallies and search rows agree with the sessions (the writer updates
+  // only usage columns when nothing the session triggers watch changed).
+  CHECK(db.query_int64("SELECT count(*) FROM (SELECT nas_key, state, count(*) AS n FROM sessions "
+                       "GROUP BY 1, 2 EXCEPT SELECT nas_key, state, sessions FROM session_tally "
+                       "WHERE sessions > 0)") == 0);
+  CHECK(db.query_int64("SELECT sum(sessions) FROM session_tally") == sessions);
+  CHECK(db.query_int64("SELECT count(*) FROM session_find") == sessions);
   // The writer skips per-row foreign key lookups; what it wrote must satisfy them all the same.
   CHECK(db.query_int64("SELECT count(*) FROM pragma_foreign_key_check") == 0);
   auto integrity = db.prepare("PRAGMA integrity_check");
@@ -253,4 +264,64 @@ TEST_CASE("stale sessions are marked by the writer's periodic check", "[storage]
   CHECK(db.query_int64("SELECT input_octets FROM sessions WHERE state = 'stale'") == 42);
   CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE acct_session_id = 'fresh' AND "
                        "state = 'open'") == 1);
+}
+
+TEST_CASE("session snapshots are written whatever the caller believed about the row",
+          "[storage][sessions]") {
+  test::TempDir dir;
+  Database db(dir.file("s.db"));
+  migrate(db);
+  SessionUpsert upsert(db);
+  radius::Session session;
+  session.id = 7;
+  session.key = {"192.0.2.1", "A"};
+  session.unique_id = "u-7";
+  session.last_record_time = 10;
+  session.input_octets = 100;
+  upsert.write(session, SessionUpsert::Row::absent);
+  session.input_octets = 200;
+  session.state = radius::SessionState::closed;
+  upsert.write(session, SessionUpsert::Row::present);
+  auto loaded = load_session(db, 7);
+  REQUIRE(loaded);
+  CHECK(loaded->input_octets == 200u);
+  CHECK(loaded->state == radius::SessionState::closed);
+  CHECK(loaded->unique_id == "u-7");
+  // Believed present but missing: written whole rather than lost.
+  session.id = 8;
+  session.unique_id = "u-8";
+  upsert.write(session, SessionUpsert::Row::present);
+  REQUIRE(load_session(db, 8));
+  CHECK(load_session(db, 8)->key.session_id == "A");
+  // Unknown: the upsert either way.
+  session.input_octets = 300;
+  upsert.write(session);
+  CHECK(load_session(db, 8)->input_octets == 300u);
+}
+
+TEST_CASE("a session whose user appears later is found by that user", "[storage][writer][find]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector collector;
+  {
+    RecordWriter writer(path, fast_options(),
+                        [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+    auto start = item(AcctStatusType::start, "late-user", 1, 1000);
+    start.record->record.user_name.reset();
+    writer.submit(std::move(start));
+    REQUIRE(collector.wait_for(1, std::chrono::seconds(5)));
+    writer.submit(item(AcctStatusType::interim_update, "late-user", 2, 1100, 10));
+    REQUIRE(collector.wait_for(2, std::chrono::seconds(5)));
+    writer.submit(item(AcctStatusType::interim_update, "late-user", 3, 1200, 20));
+    REQUIRE(collector.wait_for(3, std::chrono::seconds(5)));
+    writer.submit(item(AcctStatusType::stop, "late-user", 4, 1300, 30));
+    REQUIRE(collector.wait_for(4, std::chrono::seconds(5)));
+    writer.stop();
+  }
+  Database db(path);
+  CHECK(db.query_int64("SELECT count(*) FROM session_find WHERE user_name = 'joe@cclient'") == 1);
+  CHECK(db.query_int64("SELECT sessions FROM session_tally WHERE state = 'closed'") == 1);
+  CHECK(db.query_int64(
+            "SELECT count(*) FROM session_tally WHERE state = 'open' AND sessions != 0") == 0);
+  CHECK(db.query_int64("SELECT input_octets FROM sessions") == 30);
 }

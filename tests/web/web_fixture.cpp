@@ -283,6 +283,9 @@ FixtureIds make_fixture_database(const std::string& path) {
             "datagram', ?2, 'capture<1>.pcap', 12)",
             {pcap_run, ids.malformed_packet});
   db.exec("COMMIT");
+  // The rows went in by hand, not through the record writer, which keeps the tallies.
+  storage::Database tallies(path);
+  storage::recount_tallies(tallies);
   return ids;
 }
 
@@ -300,6 +303,8 @@ void add_open_session(const std::string& path, const std::string& acct_session_i
   start.add_integer(attr("Acct-Status-Type"), 1);
   store(db, start, t, 1, session, 1, acct_session_id, "10.1.1.147", "live@cclient");
   db.exec("COMMIT");
+  storage::Database tallies(path);
+  storage::recount_tallies(tallies);
 }
 
 } // namespace acctlab::web::test

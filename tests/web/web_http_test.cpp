@@ -1,6 +1,7 @@
 // HTTP tests: a real Beast server on 127.0.0.1 port 0 over a real SQLite file, asked by a plain
 // socket client. Every route: status, content type, and the JSON twin's shape.
 
+#include "storage/schema.hpp"
 #include "tests/web/http_client.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/http_server.hpp"
@@ -8,6 +9,9 @@
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sys/wait.h>
 #include <thread>
 #include <vector>
@@ -118,8 +122,9 @@ TEST_CASE("sessions JSON filters, sorts and paginates", "[web][http]") {
   auto all = s.api("/api/sessions");
   CHECK(all.at("total").as_int64() == 3);
   CHECK(all.at("sessions").as_array().size() == 3);
-  // Default sort: newest last record first.
+  // Default sort: newest start first (the open session started last).
   CHECK(all.at("sessions").as_array()[0].as_object().at("state").as_string() == "open");
+  CHECK(all.at("sort").as_string() == "start");
 
   auto closed = s.api("/api/sessions?state=closed");
   REQUIRE(closed.at("total").as_int64() == 1);
@@ -137,7 +142,15 @@ TEST_CASE("sessions JSON filters, sorts and paginates", "[web][http]") {
   CHECK(s.api("/api/sessions?to=2026-11-20+08:05").at("total").as_int64() == 1);
   // SQL text in a filter is a value, not SQL.
   CHECK(s.api("/api/sessions?user=%27%20OR%201%3D1%20--").at("total").as_int64() == 0);
-  CHECK(s.api("/api/sessions?sort=id%3BDROP%20TABLE%20sessions").at("sort").as_string() == "last");
+  CHECK(s.api("/api/sessions?sort=id%3BDROP%20TABLE%20sessions").at("sort").as_string() == "start");
+  // Orders without an index (sorted by id and key first) and with one agree with the data.
+  auto by_last = s.api("/api/sessions?sort=last&order=asc");
+  REQUIRE(by_last.at("sessions").as_array().size() == 3);
+  CHECK(by_last.at("sessions").as_array()[0].at("acct_session_id").as_string() == "00000001");
+  CHECK(by_last.at("sessions").as_array()[2].at("state").as_string() == "open");
+  auto by_out = s.api("/api/sessions?sort=out&order=desc&per=1&page=2");
+  REQUIRE(by_out.at("sessions").as_array().size() == 1);
+  CHECK(by_out.at("sessions").as_array()[0].at("output_octets").as_int64() == 90000);
 
   auto by_user = s.api("/api/sessions?sort=user&order=asc");
   CHECK(by_user.at("sort").as_string() == "user");
@@ -266,6 +279,7 @@ TEST_CASE("CSV export follows the filters and quotes text", "[web][http]") {
   REQUIRE(reply.status == 200);
   CHECK(reply.header("content-type") == "text/csv; charset=utf-8");
   CHECK(reply.header("content-disposition").find("sessions.csv") != std::string::npos);
+  CHECK(reply.header("x-acctlab-rows") == "1 of 1");
   CHECK(reply.body.starts_with("id,nas_key,acct_session_id,state"));
   CHECK(reply.body.find("\"00000001\"") != std::string::npos);
   CHECK(reply.body.find("2026-11-20 08:00:00") != std::string::npos);
@@ -379,4 +393,23 @@ TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[w
   CHECK(status("--db " + db + " --listen 127.0.0.1:70000") == 2);
   // Loopback only in tests: an address this machine does not have cannot be bound.
   CHECK(status("--db " + db + " --listen 192.0.2.1:0") == 1);
+  // The viewer never creates a database.
+  CHECK_FALSE(std::filesystem::exists(dir + "/missing.db"));
+
+  // A database an older build wrote (schema version 2) is brought up to date before serving,
+  // here before the bind fails.
+  const auto old = dir + "/old.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(old + suffix);
+  }
+  {
+    acctlab::storage::Database v2(old);
+    acctlab::storage::migrate(v2, 2);
+  }
+  CHECK(status("--db " + old + " --listen 192.0.2.1:0") == 1);
+  std::ifstream log(dir + "/out.log");
+  const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(said.find("migrating") != std::string::npos);
+  acctlab::storage::Database migrated(old);
+  CHECK(acctlab::storage::schema_version(migrated) == acctlab::storage::current_schema_version());
 }

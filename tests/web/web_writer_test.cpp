@@ -142,3 +142,200 @@ TEST_CASE("pages over a database the server's writer is filling", "[web][writer]
   CHECK(nas.at("nas").as_array()[0].at("sessions").as_int64() == 2);
   writer.stop();
 }
+
+namespace {
+
+/** One query's rows as text, for comparing a table with what it should hold. */
+std::string dump(storage::Database& db, const std::string& select) {
+  auto q = db.prepare("SELECT IFNULL(group_concat(line, ';'), '') FROM (" + select + ")");
+  REQUIRE(q.step());
+  return q.column_text(0);
+}
+
+const std::string record_tally_rows =
+    "SELECT hour || ',' || status_type || ',' || records || ',' || last_event AS line "
+    "FROM record_tally WHERE records > 0 ORDER BY hour, status_type";
+const std::string packet_tally_rows =
+    "SELECT run_id || ',' || verdict || ',' || packets AS line FROM packet_tally "
+    "WHERE packets > 0 ORDER BY run_id, verdict";
+const std::string capture_tally_rows =
+    "SELECT run_id || ',' || file || ',' || packets || ',' || ok || ',' || "
+    "IFNULL(first_frame, '-') || ',' || IFNULL(last_frame, '-') AS line FROM capture_tally "
+    "WHERE packets > 0 ORDER BY run_id, file";
+// What session_tally and session_find must hold, computed from the sessions themselves.
+const std::string session_tally_rows = "SELECT nas_key || ',' || state || ',' || sessions AS line "
+                                       "FROM session_tally WHERE sessions > 0 ORDER BY 1";
+const std::string session_tally_truth =
+    "SELECT nas_key || ',' || state || ',' || count(*) AS line FROM sessions "
+    "GROUP BY nas_key, state ORDER BY 1";
+const std::string session_find_rows =
+    "SELECT id || ',' || started || ',' || IFNULL(user_name, '-') || ',' || text AS line "
+    "FROM session_find ORDER BY id";
+const std::string session_find_truth =
+    "SELECT id || ',' || COALESCE(start_time, (SELECT min(event_time) FROM records "
+    "WHERE session_row = sessions.id)) || ',' || IFNULL(user_name, '-') || ',' || "
+    "acct_session_id || char(31) || IFNULL(user_name, '') || char(31) || IFNULL(peer, '') || "
+    "char(31) || IFNULL(framed_ip, '') AS line FROM sessions ORDER BY id";
+
+const std::string finding_tally_rows =
+    "SELECT run_id || ',' || rule_id || ',' || severity || ',' || scope || ',' || findings || "
+    "',' || packets || ',' || sessions || ',' || IFNULL(example, '-') AS line FROM finding_tally "
+    "WHERE findings > 0 ORDER BY 1";
+const std::string finding_tally_truth =
+    "SELECT IFNULL(run_id, 0) || ',' || rule_id || ',' || severity || ',' || scope || ',' || "
+    "count(*) || ',' || count(DISTINCT packet_id) || ',' || count(DISTINCT session_id) || ',' || "
+    "IFNULL(min(message), '-') AS line FROM findings "
+    "GROUP BY IFNULL(run_id, 0), rule_id, severity, scope ORDER BY 1";
+
+void check_tallies_match_a_recount(const std::string& path) {
+  storage::Database db(path);
+  const auto records = dump(db, record_tally_rows);
+  const auto packets = dump(db, packet_tally_rows);
+  const auto captures = dump(db, capture_tally_rows);
+  CHECK_FALSE(records.empty());
+  storage::recount_tallies(db);
+  CHECK(dump(db, record_tally_rows) == records);
+  CHECK(dump(db, packet_tally_rows) == packets);
+  CHECK(dump(db, capture_tally_rows) == captures);
+  CHECK(dump(db, session_tally_rows) == dump(db, session_tally_truth));
+  CHECK(dump(db, session_find_rows) == dump(db, session_find_truth));
+  CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+}
+
+} // namespace
+
+TEST_CASE("the writer keeps the viewer's tallies and search rows as the rows change",
+          "[web][writer][schema]") {
+  const auto path = web::test::test_directory("tallies") + "/acct.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((path + suffix).c_str());
+  }
+  const double t0 = web::test::fixture_base_time;
+  Completions done;
+  storage::WriterOptions options;
+  options.run_kind = "pcap";
+  storage::RecordWriter writer(path, options, [&](auto&& c) { done.add(std::move(c)); });
+  web::Site site(path);
+
+  // A Start that names neither user nor address; the Interim-Update brings both, as a NAS does
+  // when the address is assigned after the session starts.
+  auto start = write_item(
+      R"(Accounting-Request id=1 { Acct-Session-Id = "late0001", Acct-Status-Type = Start, NAS-IP-Address = 10.1.1.147 })",
+      t0);
+  start.packet.file = "capture.pcap";
+  start.packet.frame = 7;
+  writer.submit(std::move(start));
+  REQUIRE(done.wait_for(1));
+  CHECK(api(site, "/api/sessions?q=late%40").at("total").as_int64() == 0);
+  auto interim = write_item(
+      R"(Accounting-Request id=2 { Acct-Session-Id = "late0001", User-Name = "late@cclient", Framed-IP-Address = 10.9.9.9, Cisco-AVPair = "isakmp-initiator-ip=11.7.7.7", Acct-Status-Type = Interim-Update, Acct-Session-Time = 60, NAS-IP-Address = 10.1.1.147 })",
+      t0 + 3700);
+  interim.packet.file = "capture.pcap";
+  interim.packet.frame = 9;
+  writer.submit(std::move(interim));
+  // A datagram that failed to decode: a packet, no record.
+  storage::WriteItem bad;
+  bad.packet.raw = {4, 9, 0, 64};
+  bad.packet.src_addr = "127.0.0.1";
+  bad.packet.verdict = storage::Verdict::malformed;
+  bad.packet.receive_time = t0 + 3701;
+  bad.packet.file = "capture.pcap";
+  bad.packet.frame = 3;
+  bad.nas = "10.1.1.147";
+  bad.tag = 2;
+  writer.submit(std::move(bad));
+  writer.submit(write_item(
+      R"(Accounting-Request id=3 { Acct-Session-Id = "late0001", Acct-Status-Type = Stop, Acct-Session-Time = 120, Acct-Input-Octets = 10, Acct-Output-Octets = 20, NAS-IP-Address = 10.1.1.147 })",
+      t0 + 3760));
+  REQUIRE(done.wait_for(4));
+
+  // The search and the user filter see what the later record taught.
+  CHECK(api(site, "/api/sessions?q=late%40").at("total").as_int64() == 1);
+  CHECK(api(site, "/api/sessions?q=10.9.9").at("total").as_int64() == 1);
+  CHECK(api(site, "/api/sessions?q=11.7.7").at("total").as_int64() == 1);
+  CHECK(api(site, "/api/sessions?user=late%40cclient").at("total").as_int64() == 1);
+  auto overview = api(site, "/api/overview");
+  CHECK(overview.at("live").at("records").as_int64() == 3);
+  CHECK(overview.at("live").at("packets").as_int64() == 4);
+  CHECK(overview.at("live").at("sessions").at("closed").as_int64() == 1);
+  CHECK(overview.at("live").at("sessions").at("open").as_int64() == 0);
+  CHECK(overview.at("live").at("last_event_time").as_double() == t0 + 3760);
+  auto runs = api(site, "/api/runs");
+  REQUIRE(runs.at("pcap_files").as_array().size() == 1);
+  const auto& capture = runs.at("pcap_files").as_array()[0].as_object();
+  CHECK(capture.at("packets").as_int64() == 3); // the Stop came without a file
+  CHECK(capture.at("ok").as_int64() == 2);
+  CHECK(capture.at("first_frame").as_int64() == 3);
+  CHECK(capture.at("last_frame").as_int64() == 9);
+  writer.stop();
+  check_tallies_match_a_recount(path);
+}
+
+TEST_CASE("a version 2 database gains the viewer's tallies and search rows when migrated",
+          "[web][schema]") {
+  const auto dir = web::test::test_directory("migrate-v2");
+  const auto fixture = dir + "/fixture.db";
+  const auto ids = web::test::make_fixture_database(fixture);
+  const auto path = dir + "/v2.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((path + suffix).c_str());
+  }
+  {
+    storage::Database db(path);
+    storage::migrate(db, 2);
+    CHECK(storage::schema_version(db) == 2);
+    // The fixture's rows, copied into a database without the viewer's migrations (3 and 4).
+    db.exec("ATTACH DATABASE '" + fixture + "' AS f");
+    for (const char* table : {"runs", "nas", "packets", "sessions", "records", "findings"}) {
+      db.exec(std::string("INSERT INTO main.") + table + " SELECT * FROM f." + table);
+    }
+    db.exec("DETACH DATABASE f");
+    storage::migrate(db);
+    CHECK(storage::schema_version(db) == storage::current_schema_version());
+  }
+  check_tallies_match_a_recount(path);
+  web::Site site(path);
+  auto overview = api(site, "/api/overview");
+  CHECK(overview.at("live").at("sessions").at("total").as_int64() == 3);
+  CHECK(overview.at("live").at("records").as_int64() == 6);
+  CHECK(api(site, "/api/sessions?q=11.1.2").at("total").as_int64() == 1);
+  CHECK(api(site, "/api/sessions/" + std::to_string(ids.document_session))
+            .at("records")
+            .as_array()
+            .size() == 3);
+}
+
+TEST_CASE("finding_tally follows findings as they are added and removed", "[web][schema]") {
+  const auto dir = web::test::test_directory("finding-tally");
+  const auto path = dir + "/acct.db";
+  const auto ids = web::test::make_fixture_database(path);
+  {
+    storage::Database db(path);
+    CHECK_FALSE(dump(db, finding_tally_rows).empty());
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    // A second finding of the same rule, run and packet: one more finding, no more packets.
+    db.prepare("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, "
+               "session_id) SELECT run_id, rule_id, severity, scope, 'again', packet_id, "
+               "session_id FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS'")
+        .run();
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    db.exec("DELETE FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS' AND message = 'again'");
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    db.exec("DELETE FROM findings WHERE rule_id = 'RFC2865-LENGTH'");
+    CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+  }
+  web::Site site(path);
+  auto conformance = api(site, "/api/conformance");
+  bool saw = false;
+  for (const auto& rule : conformance.at("rules").as_array()) {
+    if (rule.at("rule_id").as_string() == "DOC-STOP-COUNTERS") {
+      saw = true;
+      CHECK(rule.at("findings").as_int64() == 1);
+      CHECK(rule.at("sessions").as_int64() == 1);
+    }
+    CHECK(rule.at("rule_id").as_string() != "RFC2865-LENGTH");
+  }
+  CHECK(saw);
+  auto detail = api(site, "/api/sessions/" + std::to_string(ids.document_session));
+  CHECK(detail.at("findings").as_array().size() == 1);
+}

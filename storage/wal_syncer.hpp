@@ -1,0 +1,66 @@
+#pragma once
+// WalSyncer: durable acknowledgements without an fsync inside COMMIT.
+//
+// With synchronous=FULL, SQLite fsyncs the write-ahead log inside every COMMIT, and the commit
+// thread can do nothing else meanwhile. The writer instead commits with synchronous=NORMAL (the
+// frames reach the log with write(), not yet the disk) and hands the batch's completions here;
+// this thread calls fdatasync on the log file and only then releases them. While it waits for
+// the disk the commit thread already writes the next batch, and one fdatasync covers every batch
+// committed before it started: a log is appended in order, so syncing the file makes every
+// committed transaction in it durable. No answer leaves before its record is on stable storage,
+// exactly as with synchronous=FULL.
+//
+// A failed fdatasync is final for acknowledgements (Linux may drop the failed pages and report
+// success next time): what is waiting is never released, nothing after it either, and the owner
+// is told once. Restarting the server after checking the disk is the way back.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+
+namespace acctlab::storage {
+
+class WalSyncer {
+public:
+  /** Runs on the syncer thread once what it stands for is on stable storage. */
+  using Release = std::function<void()>;
+  using Failure = std::function<void(const std::string& message)>;
+
+  /** wal_path: the database's "-wal" file, which must exist (open the database first). */
+  WalSyncer(std::string wal_path, Failure failure);
+  ~WalSyncer();
+  WalSyncer(const WalSyncer&) = delete;
+  WalSyncer& operator=(const WalSyncer&) = delete;
+
+  /** For a batch whose COMMIT has returned: release runs after the next fdatasync. */
+  void submit(Release release);
+  /** Syncs and releases what was submitted, then stops the thread. */
+  void stop();
+
+  std::uint64_t syncs() const;
+  bool failed() const;
+
+private:
+  void run();
+  bool sync(std::string& error);
+
+  std::string path_;
+  Failure failure_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Release> queue_;
+  bool stopping_ = false;
+  bool failed_ = false;
+  std::uint64_t syncs_ = 0;
+  int fd_ = -1;
+  ino_t inode_ = 0;
+  dev_t device_ = 0;
+  std::thread thread_;
+};
+
+} // namespace acctlab::storage
