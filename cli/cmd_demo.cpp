@@ -121,6 +121,9 @@ std::size_t combine_databases(const std::string& target, const std::vector<Sourc
       };
   std::size_t copied = 0;
   for (const auto& source : sources) {
+    if (!fs::is_regular_file(source.path)) {
+      continue; // ATTACH would create it empty
+    }
     db.prepare("ATTACH DATABASE ?1 AS src").bind(1, source.path).run();
     try {
       storage::Transaction transaction(db);

@@ -13,8 +13,11 @@ namespace {
 constexpr std::size_t max_reply = 64u << 20;
 
 /** Connected socket or -1 with the reason in error. */
-int connect_to(const std::string& address, std::uint16_t port, std::chrono::milliseconds timeout,
+int connect_to(std::string address, std::uint16_t port, std::chrono::milliseconds timeout,
                std::string& error) {
+  if (address == "localhost") {
+    address = "127.0.0.1"; // the one name parse_listen accepts
+  }
   sockaddr_storage storage{};
   socklen_t length = 0;
   int family = AF_INET;

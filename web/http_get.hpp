@@ -16,7 +16,7 @@ struct HttpGetResult {
   double milliseconds = 0;
 };
 
-/** GET target from address:port (IPv4 or IPv6 literal). Never throws. */
+/** GET target from address:port (IPv4 or IPv6 literal, or localhost). Never throws. */
 HttpGetResult http_get(const std::string& address, std::uint16_t port, const std::string& target,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
