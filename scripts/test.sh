@@ -22,7 +22,7 @@ cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -j "$jobs" --output-on-failure -LE "no-sanitizer" >build-asan/ctest.log \
   || { cat build-asan/ctest.log; exit 1; }
-tail -n 3 build-asan/ctest.log
+grep -E "tests passed|tests failed|Total Test time" build-asan/ctest.log
 
 echo "== fuzz (libFuzzer, bounded)"
 scripts/fuzz.sh "${ACCTLAB_FUZZ_SECONDS:-40}"
