@@ -3,7 +3,9 @@
 #   - acctlab's read + decode + pair (and + authenticator verification) on a capture of about
 #     2 x EXCHANGES packets, and on the smaller file the other tools read;
 #   - tshark with full RADIUS dissection (-V) on the smaller file (about 2 x SMALL packets);
-#   - radsniff in statistics mode (-W) on both files.
+#   - radsniff in statistics mode (-W) on both files;
+#   - the import into SQLite (and the conformance rules over it) on the smaller file, against
+#     the analyse-only rate of the same file in the same process.
 # Rates are packets per second of CPU time (user + sys): the machine is shared by several
 # builders, so wall time is shown but not used for the ratios.
 #
@@ -41,6 +43,9 @@ $bench "$work/small.pcap" testing123 3 | tee "$work/acctlab-small.txt"
 echo "== acctlab pcap analyze (the CLI, whole process) on $big_frames packets"
 read -r cli_wall cli_cpu cli_rate < <(cpu_rate "$big_frames" "$build/acctlab" pcap analyze "$work/big.pcap")
 echo "wall ${cli_wall}s cpu ${cli_cpu}s -> $cli_rate packets/s"
+
+echo "== import into SQLite (pcap analyze --db) on $small_frames packets, against analyse-only"
+$build/bench/pcap/bench_pcap_import "$work/small.pcap" "$work" testing123 1 | tee "$work/import.txt"
 
 echo "== tshark -V (full dissection) on $small_frames packets"
 read -r ts_wall ts_cpu ts_rate < <(cpu_rate "$small_frames" tshark -n -r "$work/small.pcap" -V)
