@@ -420,7 +420,14 @@ AnalysisResult import_stream(const StreamFactory& make_stream, AnalysisOptions a
   auto stream = make_stream(std::move(stream_options));
   auto result = analyze_stream(*stream, analysis);
   auto summary = importer.finish(result.last_time);
-  if (judge) {
+  bool any_read = false;
+  for (const auto& file : result.files) {
+    any_read = any_read || file.link_type >= 0;
+  }
+  if (!any_read) {
+    // Nothing to judge: a verdict of pass would claim a capture conformed.
+    summary.run_verdict = "unreadable";
+  } else if (judge) {
     summary.conformance = judge(summary.database, summary.run_id);
     summary.run_verdict = summary.conformance->verdict;
   } else {

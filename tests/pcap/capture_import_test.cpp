@@ -226,5 +226,13 @@ TEST_CASE("A truncated capture imports what precedes the cut and says where it e
   CHECK(db.query_int64("SELECT max(frame) FROM packets").value_or(-1) ==
         static_cast<std::int64_t>(capture.frames - 2));
   CHECK(db.query_int64("SELECT count(*) FROM records").value_or(-1) == 7);
-  CHECK(report.at("import").at("run_verdict").is_string());
+  CHECK(report.at("import").at("run_verdict") == "pass"); // the wrong-secret request was cut
+
+  // A file that cannot be read at all: the run says so instead of passing nothing.
+  const auto absent = run(acctlab_binary + " pcap analyze " + (dir / "absent.pcap").string() +
+                              " --db " + (dir / "cut.db").string() + " --report json 2>/dev/null",
+                          &status);
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(boost::json::parse(absent).at("import").at("run_verdict") == "unreadable");
+  CHECK(db.query_int64("SELECT count(*) FROM runs WHERE verdict = 'unreadable'").value_or(-1) == 1);
 }
