@@ -61,12 +61,15 @@ echo "big:   wall ${rb_wall}s cpu ${rb_cpu}s -> $rb_rate packets/s"
 pair_big=$(sed -n 's/^RESULT pair=\([0-9]*\) verify=\([0-9]*\)/\1/p' "$work/acctlab-big.txt")
 verify_big=$(sed -n 's/^RESULT pair=\([0-9]*\) verify=\([0-9]*\)/\2/p' "$work/acctlab-big.txt")
 pair_small=$(sed -n 's/^RESULT pair=\([0-9]*\) verify=\([0-9]*\)/\1/p' "$work/acctlab-small.txt")
-echo "== summary (packets/s of CPU time)"
+import_rate=$(sed -n 's/^RESULT analyse=\([0-9]*\) import=\([0-9]*\) judged=.*/\2/p' "$work/import.txt")
+analyse_rate=$(sed -n 's/^RESULT analyse=\([0-9]*\) import=.*/\1/p' "$work/import.txt")
+echo "== summary (packets/s of CPU time; the import line is wall time)"
 awk -v pb="$pair_big" -v vb="$verify_big" -v ps="$pair_small" -v ts="$ts_rate" \
-    -v rs="$rs_rate" -v rb="$rb_rate" 'BEGIN {
+    -v rs="$rs_rate" -v rb="$rb_rate" -v ir="$import_rate" -v ar="$analyse_rate" 'BEGIN {
   printf "acctlab decode+pair      %10.0f (big)  %10.0f (small)\n", pb, ps
   printf "acctlab +verify          %10.0f (big)\n", vb
   printf "tshark -V                %10.0f (small)  acctlab/tshark   = %.0fx (same file)\n", ts, ps / ts
   printf "radsniff -W              %10.0f (small)  acctlab/radsniff = %.1fx (same file)\n", rs, ps / rs
   printf "radsniff -W              %10.0f (big)    acctlab/radsniff = %.1fx (same file)\n", rb, pb / rb
+  printf "import into SQLite       %10.0f (small, wall) = %.3f of analyse-only (same run)\n", ir, ir / ar
 }'
