@@ -136,3 +136,49 @@ TEST_CASE("Replay reports bad input and refuses to run without a secret", "[pcap
   CHECK(WEXITSTATUS(status) != 0);
   CHECK(text.find("--server localhost:1813") != std::string::npos);
 }
+
+TEST_CASE("Replay at the original speed keeps the capture's spacing", "[pcap][replay]") {
+  const auto dir = scratch_dir("replay-original");
+  gateway_capture(dir, "periodic-interims.scn");
+  auto trace = conformance::trace_from_event_log(read_text(dir / "events.jsonl"));
+  REQUIRE(trace);
+  // The first three requests, 150 ms apart in the capture (the gateway's virtual clock had
+  // them minutes apart), each followed by nothing: replay sends the requests only anyway.
+  const auto path = (dir / "spaced.pcap").string();
+  std::string error;
+  auto writer = PcapWriter::create(path, error, PcapWriter::Precision::nano);
+  REQUIRE(writer);
+  std::size_t written = 0;
+  for (const auto& packet : trace->packets) {
+    if (packet.direction != conformance::Direction::to_server || written == 3) {
+      continue;
+    }
+    UdpFrameSpec frame;
+    frame.timestamp_ns =
+        1'700'000'000'000'000'000 + static_cast<std::int64_t>(written) * 150'000'000;
+    frame.source = parse_endpoint(packet.source);
+    frame.destination = parse_endpoint(packet.destination);
+    REQUIRE(writer->write_udp(frame, packet.raw));
+    ++written;
+  }
+  REQUIRE(writer->close());
+  REQUIRE(written == 3);
+
+  AcctlabProcess serve(
+      {"serve", "--listen", "127.0.0.1:0", "--db", (dir / "target.db").string(), "--stats", "0"},
+      dir / "target.log");
+  const auto port = serve.wait_for_port();
+  REQUIRE(port != 0);
+  int status = 0;
+  const auto out =
+      run(acctlab_binary + " pcap replay " + path + " --server 127.0.0.1:" + std::to_string(port) +
+              " --secret testing123 --speed original " + "--report json",
+          &status);
+  CHECK(status == 0);
+  const auto report = boost::json::parse(out).as_object();
+  CHECK(number(report, "valid_answers") == 3);
+  CHECK(report.at("speed") == "original");
+  // The last request leaves 300 ms after the first; an unpaced replay takes a few ms.
+  CHECK(report.at("seconds").as_double() >= 0.299);
+  CHECK(report.at("seconds").as_double() < 5);
+}
