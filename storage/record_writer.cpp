@@ -112,7 +112,8 @@ struct RecordWriter::Statements {
 RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
                            CompletionHandler on_complete, EventHandler on_event)
     : path_(path), options_(std::move(options)), on_complete_(std::move(on_complete)),
-      on_event_(std::move(on_event)), db_(path, options_.open), matcher_(options_.matcher) {
+      on_event_(std::move(on_event)), lock_(path), db_(path, options_.open),
+      matcher_(options_.matcher) {
   if (!options_.clock) {
     options_.clock = wall_clock;
   }

@@ -11,6 +11,7 @@
 #include "storage/sqlite.hpp"
 #include "storage/wal_checkpointer.hpp"
 #include "storage/wal_syncer.hpp"
+#include "storage/writer_lock.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -149,6 +150,7 @@ private:
   WriterOptions options_;
   CompletionHandler on_complete_;
   EventHandler on_event_;
+  WriterLock lock_; // before db_: nothing is opened for writing without it
   Database db_;
   radius::SessionMatcher matcher_;
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <unistd.h>
 
 using namespace acctlab;
 using namespace acctlab::storage;
@@ -324,4 +325,24 @@ TEST_CASE("a session whose user appears later is found by that user", "[storage]
   CHECK(db.query_int64(
             "SELECT count(*) FROM session_tally WHERE state = 'open' AND sessions != 0") == 0);
   CHECK(db.query_int64("SELECT input_octets FROM sessions") == 30);
+}
+
+TEST_CASE("one writer per database: a second one is refused, naming the first",
+          "[storage][writer][lock]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  {
+    RecordWriter first(path, fast_options(), {});
+    try {
+      RecordWriter second(path, fast_options(), {});
+      FAIL("a second writer opened the database");
+    } catch (const Error& error) {
+      CHECK_THAT(error.what(), Catch::Contains("another acctlab process"));
+      CHECK_THAT(error.what(), Catch::Contains("pid " + std::to_string(::getpid())));
+    }
+    first.stop();
+  }
+  // Released with the first writer: the next one opens.
+  RecordWriter again(path, fast_options(), {});
+  again.stop();
 }
