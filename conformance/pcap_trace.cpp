@@ -94,6 +94,10 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
   summary.findings_stored = *stored;
   for (const auto& outcome : verdict.outcomes) {
     summary.rules_failed += outcome.failed() ? 1 : 0;
+    const auto& rule = verdict.rules[outcome.rule];
+    summary.results.push_back({rule.id, rule.source, std::string(to_string(rule.severity)),
+                               std::string(to_string(rule.scope)), rule.summary,
+                               !outcome.failed()});
   }
   std::map<std::string, capture::ConformanceSummary::RuleCount> by_rule;
   for (const auto& finding : verdict.findings) {

@@ -141,6 +141,15 @@ json::object import_json(const ImportSummary& i) {
       }
       examples.push_back(std::move(example));
     }
+    json::array results;
+    for (const auto& r : c.results) {
+      results.push_back({{"id", r.id},
+                         {"source", r.source},
+                         {"severity", r.severity},
+                         {"scope", r.scope},
+                         {"summary", r.summary},
+                         {"passed", r.passed}});
+    }
     o["conformance"] = {{"profile", c.profile},
                         {"verdict", c.verdict},
                         {"rules", c.rules},
@@ -151,7 +160,9 @@ json::object import_json(const ImportSummary& i) {
                         {"findings_stored", c.findings_stored},
                         {"findings_with_frame", c.findings_with_frame},
                         {"by_rule", std::move(rules)},
-                        {"examples", std::move(examples)}};
+                        {"examples", std::move(examples)},
+                        // The same per-rule list `acctlab conform` stores, for the viewer.
+                        {"rule_results", std::move(results)}};
   }
   return o;
 }

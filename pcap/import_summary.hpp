@@ -18,6 +18,15 @@ struct ConformanceSummary {
     std::string severity; // the worst severity it was reported with
     std::size_t count = 0;
   };
+  /** Every rule of the profile and whether the run passed it, as `acctlab conform` reports it. */
+  struct RuleResult {
+    std::string id;
+    std::string source;
+    std::string severity;
+    std::string scope;
+    std::string summary;
+    bool passed = true;
+  };
   struct Example {
     std::string rule_id;
     std::string severity;
@@ -34,8 +43,9 @@ struct ConformanceSummary {
   std::size_t infos = 0;
   std::size_t findings_stored = 0;
   std::size_t findings_with_frame = 0;
-  std::vector<RuleCount> by_rule; // worst first, then by count
-  std::vector<Example> examples;  // the first findings, worst first
+  std::vector<RuleCount> by_rule;  // worst first, then by count
+  std::vector<Example> examples;   // the first findings, worst first
+  std::vector<RuleResult> results; // one per rule judged
 };
 
 struct SessionCounts {

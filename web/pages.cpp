@@ -63,14 +63,25 @@ std::string state_badge(std::string_view state) {
   return "<span class=\"badge " + cls + "\">" + escape(state) + "</span>";
 }
 
+// Finding severities and run verdicts share the badge colours: a failed or unreadable run reads
+// as an error, an unjudged import as information.
 std::string severity_badge(std::string_view severity) {
-  std::string cls = "sev-other";
-  for (const char* s : {"error", "warning", "info", "pass"}) {
-    if (severity == s) {
-      cls = std::string("sev-") + s;
+  struct Style {
+    std::string_view word;
+    std::string_view cls;
+  };
+  static constexpr Style styles[] = {
+      {"error", "sev-error"},     {"fail", "sev-error"},    {"unreadable", "sev-error"},
+      {"warning", "sev-warning"}, {"info", "sev-info"},     {"imported", "sev-info"},
+      {"pass", "sev-pass"},       {"stopped", "sev-other"},
+  };
+  std::string_view cls = "sev-other";
+  for (const auto& style : styles) {
+    if (severity == style.word) {
+      cls = style.cls;
     }
   }
-  return "<span class=\"badge " + cls + "\">" + escape(severity) + "</span>";
+  return "<span class=\"badge " + std::string(cls) + "\">" + escape(severity) + "</span>";
 }
 
 std::string session_link(std::int64_t id, std::string_view label) {
@@ -501,7 +512,9 @@ std::string packet_page(const json::object& r) {
 std::string conformance_page(const json::object& r) {
   std::string b = "<p class=\"muted\">Pass and fail: how many of the " +
                   format_count(get_int(r, "conform_runs")) +
-                  " stored conformance runs (acctlab conform, acctlab check) passed each rule. "
+                  " stored conformance runs (acctlab conform, acctlab check) and " +
+                  format_count(get_int(r, "pcap_runs")) +
+                  " judged capture imports passed each rule. "
                   "Findings: what the runs stored as evidence, with the packets and sessions they "
                   "concern.</p>";
   b += "<table><thead><tr><th>Rule</th><th>Source</th><th>Severity</th><th>Scope</th>"

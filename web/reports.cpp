@@ -404,8 +404,10 @@ json::array attribute_list(std::string_view text) {
 
 namespace {
 
-/** Per rule, from the reports of the newest conform runs (conformance/ writes each run's JSON
- * report, whose "rules" list says for every rule of the profile whether it passed). */
+/** Per rule, from the reports of the newest judged runs: tester and check runs (conformance/
+ * writes each run's JSON report, whose "rules" list says for every rule of the profile whether
+ * it passed) and capture imports (the same list as /import/conformance/rule_results). Live or
+ * captured, one verdict per rule. */
 struct RuleSummary {
   json::object fields; // id, source, severity, scope, summary
   std::int64_t runs_passed = 0;
@@ -414,8 +416,8 @@ struct RuleSummary {
 
 std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) {
   std::map<std::string, RuleSummary> catalog;
-  auto q = db.prepare("SELECT report FROM runs WHERE kind = 'conform' AND report IS NOT NULL "
-                      "ORDER BY id DESC LIMIT ?1");
+  auto q = db.prepare("SELECT report FROM runs WHERE kind IN ('conform', 'pcap') AND report IS "
+                      "NOT NULL ORDER BY id DESC LIMIT ?1");
   q.bind(1, std::int64_t{runs});
   while (q.step()) {
     boost::system::error_code ec;
@@ -423,7 +425,12 @@ std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) 
     if (ec || !report.is_object()) {
       continue; // a report from elsewhere, or damaged: not ours to judge
     }
-    const auto* rules = report.get_object().if_contains("rules");
+    const auto& object = report.get_object();
+    const auto* rules = object.if_contains("rules");
+    if (!rules || !rules->is_array()) {
+      boost::system::error_code missing;
+      rules = report.find_pointer("/import/conformance/rule_results", missing);
+    }
     if (!rules || !rules->is_array()) {
       continue;
     }
@@ -589,6 +596,9 @@ json::object conformance_report(ReadOnlyDatabase& db) {
   }
   json::object out;
   out["conform_runs"] = db.scalar("SELECT count(*) FROM runs WHERE kind = 'conform'");
+  out["pcap_runs"] =
+      db.scalar("SELECT count(*) FROM runs WHERE kind = 'pcap' AND json_extract(report, "
+                "'$.import.conformance.rule_results') IS NOT NULL");
   out["rules"] = std::move(list);
   return out;
 }

@@ -112,6 +112,15 @@ TEST_CASE("A gateway capture imported as a run matches what the server stored", 
                        " AND rule_id = 'PKT-REQUEST-AUTHENTICATOR' AND packet_id = " +
                        std::to_string(bad_id) + " AND record_id IS NULL AND frame = " +
                        std::to_string(capture.bad_frame)) == 1);
+  // The stored report lists every rule judged with its outcome, as a tester run's does, so the
+  // viewer's per-rule pass/fail counts include captures.
+  CHECK(scalar(db, "SELECT count(*) FROM json_each((SELECT report FROM runs WHERE id = " + run_key +
+                       "), '$.import.conformance.rule_results')") ==
+        static_cast<std::int64_t>(import.at("conformance").at("rules").to_number<std::uint64_t>()));
+  CHECK(
+      scalar(db, "SELECT count(*) FROM json_each((SELECT report FROM runs WHERE id = " + run_key +
+                     "), '$.import.conformance.rule_results') WHERE json_extract(value, '$.id') = "
+                     "'PKT-REQUEST-AUTHENTICATOR' AND json_extract(value, '$.passed') = 0") == 1);
   CHECK(scalar(db, "SELECT count(*) FROM findings AS f JOIN records AS r ON r.id = f.record_id "
                    "WHERE f.run_id = " +
                        run_key + " AND f.session_id = r.session_row") ==

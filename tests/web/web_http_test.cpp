@@ -2,6 +2,7 @@
 // socket client. Every route: status, content type, and the JSON twin's shape.
 
 #include "storage/schema.hpp"
+#include "storage/sqlite.hpp"
 #include "tests/web/http_client.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/http_server.hpp"
@@ -412,4 +413,39 @@ TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[w
   CHECK(said.find("migrating") != std::string::npos);
   acctlab::storage::Database migrated(old);
   CHECK(acctlab::storage::schema_version(migrated) == acctlab::storage::current_schema_version());
+}
+
+TEST_CASE("judged capture imports count in the per-rule pass and fail", "[web][http][pcap]") {
+  Served s("reports-pcap");
+  {
+    acctlab::storage::Database db(s.path);
+    db.prepare("INSERT INTO runs (kind, started, finished, verdict, report) VALUES ('pcap', 1, "
+               "2, 'fail', ?1)")
+        .bind(1, R"({"import": {"conformance": {"verdict": "fail", "rule_results": [
+                   {"id": "PKT-MALFORMED", "source": "RFC 2865 §3", "severity": "error",
+                    "scope": "packet", "summary": "s", "passed": false}]}}})")
+        .run();
+    // An import that was not judged (--no-check) counts for no rule.
+    db.exec("INSERT INTO runs (kind, started, verdict, report) VALUES ('pcap', 3, 'imported', "
+            "'{\"totals\": {}}')");
+  }
+  auto c = s.api("/api/conformance");
+  CHECK(c.at("conform_runs").as_int64() == 1);
+  CHECK(c.at("pcap_runs").as_int64() == 1);
+  bool seen = false;
+  for (const auto& r : c.at("rules").as_array()) {
+    const auto& rule = r.as_object();
+    if (rule.at("rule_id").as_string() == "PKT-MALFORMED") {
+      seen = true;
+      CHECK(rule.at("runs_passed").as_int64() == 1); // the tester run
+      CHECK(rule.at("runs_failed").as_int64() == 1); // the capture import
+    }
+  }
+  CHECK(seen);
+  const auto page = s.get("/conformance");
+  CHECK_THAT(page.body, Catch::Contains("1 judged capture imports"));
+  // Run verdicts wear the severity colours: a failed import reads as an error.
+  const auto runs = s.get("/runs");
+  CHECK_THAT(runs.body, Catch::Contains("sev-error\">fail<"));
+  CHECK_THAT(runs.body, Catch::Contains("sev-info\">imported<"));
 }
