@@ -285,8 +285,8 @@ void install_replay(CLI::App& pcap, int& exit_code) {
     if (!result.error.empty()) {
       std::cerr << "acctlab pcap replay: " << result.error << '\n';
       exit_code = 1;
-    } else if (result.valid_answers != result.sent) {
-      exit_code = 2;
+    } else if (result.valid_answers != result.sent || result.accounting_requests == 0) {
+      exit_code = 2; // not every request validly answered, or nothing was there to send
     }
   });
 }

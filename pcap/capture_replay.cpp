@@ -423,7 +423,12 @@ std::string to_text(const ReplayResult& r) {
     add("latency ms: min %.3f, median %.3f, p99 %.3f, max %.3f\n", ms(r.latency.min_ns()),
         ms(r.latency.quantile_ns(0.5)), ms(r.latency.quantile_ns(0.99)), ms(r.latency.max_ns()));
   }
-  if (r.sent != 0 && r.answered == 0) {
+  if (r.error.empty() && r.accounting_requests == 0) {
+    add("nothing to replay: no Accounting-Request on the capture's RADIUS ports (1812, 1813, "
+        "1645, 1646 and each --port; %llu datagrams on them); if the NAS used another port, add "
+        "--port N\n",
+        ull(r.datagrams));
+  } else if (r.sent != 0 && r.answered == 0) {
     add("no request was answered: the server drops requests whose Request Authenticator does not "
         "verify (RFC 2866 §3); does it share this secret with this host, and is it listening on "
         "%s?\n",

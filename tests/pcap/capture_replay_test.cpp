@@ -137,6 +137,22 @@ TEST_CASE("Replay reports bad input and refuses to run without a secret", "[pcap
   CHECK(text.find("--server localhost:1813") != std::string::npos);
 }
 
+TEST_CASE("Replay of a capture without Accounting-Requests says where it looked and fails",
+          "[pcap][replay]") {
+  const auto dir = scratch_dir("replay-empty");
+  // A valid pcap file (little-endian, version 2.4, Ethernet) with no frames at all.
+  const unsigned char header[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2,    0,    4, 0, 0, 0, 0, 0,
+                                    0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
+  write_text(dir / "empty.pcap", std::string(reinterpret_cast<const char*>(header), sizeof header));
+  int status = 0;
+  const auto text = run(acctlab_binary + " pcap replay " + (dir / "empty.pcap").string() +
+                            " --server 127.0.0.1:9 --secret s 2>&1",
+                        &status);
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(text.find("nothing to replay") != std::string::npos);
+  CHECK(text.find("add --port N") != std::string::npos);
+}
+
 TEST_CASE("Replay at the original speed keeps the capture's spacing", "[pcap][replay]") {
   const auto dir = scratch_dir("replay-original");
   gateway_capture(dir, "periodic-interims.scn");
