@@ -143,9 +143,21 @@ void install_capture(CLI::App& app, int& exit_code) {
                                          : ", " + std::to_string(result.frames_written) +
                                                " saved to " + options->write)
               << '\n';
-    const std::string report =
-        options->report == "json" ? boost::json::serialize(capture::to_json(result.analysis)) + "\n"
-                                  : capture::to_text(result.analysis);
+    // What only a live capture knows: frames the kernel or interface lost before libpcap saw
+    // them (the analysis cannot count what it never read).
+    std::string report;
+    if (options->report == "json") {
+      auto json = capture::to_json(result.analysis);
+      if (json.is_object()) {
+        json.as_object()["live"] = {{"interface", options->interface},
+                                    {"kernel_drops", result.kernel_drops},
+                                    {"frames_written", result.frames_written}};
+      }
+      report = boost::json::serialize(json) + "\n";
+    } else {
+      report = capture::to_text(result.analysis) + "live capture on " + options->interface + ": " +
+               std::to_string(result.kernel_drops) + " frames lost by the kernel or interface\n";
+    }
     if (options->out.empty()) {
       std::cout << report;
     } else {

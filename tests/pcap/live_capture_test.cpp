@@ -77,6 +77,11 @@ TEST_CASE("A live capture on lo sees the gateway's exchanges and imports them", 
   CHECK(number(import.at("records")) == 7);
   CHECK(number(import.at("sessions").at("closed")) == 1);
   CHECK(import.at("run_verdict") == "pass");
+  // What only the live capture knows: nothing lost before libpcap, 14 frames saved.
+  const auto& live = report.at("live").as_object();
+  CHECK(live.at("interface") == "lo");
+  CHECK(number(live.at("kernel_drops")) == 0);
+  CHECK(number(live.at("frames_written")) == 14);
 
   // The database names the saved file, and the saved file holds those frames.
   storage::Database db((dir / "capture.db").string());
