@@ -1,9 +1,7 @@
 // acctlab pcap analyze: wires the options to acctlab_pcap's analyser; no logic of its own.
 
+#include "cli/analysis_options.hpp"
 #include "cli/command_registry.hpp"
-#include "cli/dictionary_option.hpp"
-#include "conformance/pcap_trace.hpp"
-#include "conformance/profile.hpp"
 #include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
 #include "pcap/capture_import.hpp"
@@ -21,132 +19,7 @@
 namespace acctlab::cli {
 namespace {
 
-void install_pcap(CLI::App& app, int& exit_code) {
-  struct Options {
-    std::vector<std::string> files;
-    std::vector<std::uint16_t> ports;
-    std::string secrets;
-    double timeout = 5.0;
-    std::string csv;
-    std::string report = "text";
-    std::string out;
-    std::string dictionary;
-    std::string db;
-    std::string profile = "cisco-ios-ipsec";
-    double interim_interval = 0;
-    bool no_check = false;
-  };
-  auto options = std::make_shared<Options>();
-  auto* pcap = app.add_subcommand("pcap", "Analyse RADIUS traffic in pcap and pcapng captures");
-  pcap->require_subcommand(1);
-  auto* cmd = pcap->add_subcommand(
-      "analyze", "Decode and pair RADIUS requests and responses in captures (one time-ordered "
-                 "stream when several files are given)");
-  cmd->add_option("files", options->files, "pcap or pcapng files")->required();
-  cmd->add_option("--port", options->ports,
-                  "Also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always are)");
-  cmd->add_option("--secrets", options->secrets,
-                  "FreeRADIUS clients.conf: verify authenticators per NAS with its secret");
-  cmd->add_option("--timeout", options->timeout,
-                  "Seconds after which an unanswered request counts as lost (default 5)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--csv", options->csv, "Write one CSV line per exchange to this file");
-  cmd->add_option("--report", options->report, "Report format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--out", options->out, "Write the report to this file instead of stdout");
-  cmd->add_option("--db", options->db,
-                  "Import into this SQLite database as a run of kind 'pcap' (packets with file and "
-                  "frame, records, sessions), then store the conformance findings under it");
-  cmd->add_option("--profile", options->profile, "With --db: conformance profile name or file")
-      ->capture_default_str();
-  cmd->add_option("--interim-interval", options->interim_interval,
-                  "With --db: the NAS's configured update interval in seconds (for the rules)");
-  cmd->add_flag("--no-check", options->no_check, "With --db: import without the conformance rules");
-  add_dictionary_option(*cmd, options->dictionary);
-  cmd->footer("Examples:\n"
-              "  acctlab pcap analyze radius.pcapng\n"
-              "  acctlab pcap analyze lab.pcapng --db acctlab.db --secrets clients.conf\n"
-              "  acctlab pcap analyze a.pcap b.pcap --port 18130 --secrets clients.conf "
-              "--report json --out report.json --csv exchanges.csv");
-  cmd->callback([options, &exit_code] {
-    capture::AnalysisOptions analysis;
-    analysis.dictionary = &resolve_dictionary(options->dictionary);
-    analysis.extra_ports = options->ports;
-    analysis.timeout_ns = std::llround(options->timeout * 1e9);
-    std::optional<capture::ClientSecrets> secrets;
-    if (!options->secrets.empty()) {
-      std::string error;
-      secrets = capture::ClientSecrets::load(options->secrets, error);
-      if (!secrets) {
-        throw std::runtime_error("secrets: " + error);
-      }
-      analysis.secrets = &*secrets;
-    }
-    std::ofstream csv;
-    if (!options->csv.empty()) {
-      csv.open(options->csv, std::ios::binary);
-      if (!csv) {
-        throw std::runtime_error("cannot write " + options->csv);
-      }
-      analysis.csv = [&csv](std::string_view line) { csv.write(line.data(), line.size()); };
-    }
-    const bool progress = ::isatty(STDERR_FILENO) != 0;
-    if (progress) {
-      analysis.progress = [](std::uint64_t done, std::uint64_t total) {
-        const double fraction = total ? static_cast<double>(done) / total : 1.0;
-        std::fprintf(stderr, "\r[%-40s] %3.0f%%",
-                     std::string(std::lround(fraction * 40), '#').c_str(), fraction * 100);
-        std::fflush(stderr);
-      };
-    }
-    capture::AnalysisResult result;
-    if (options->db.empty()) {
-      result = capture::analyze_captures(options->files, analysis);
-    } else {
-      capture::ImportOptions import;
-      import.database = options->db;
-      capture::RunJudge judge;
-      if (!options->no_check) {
-        auto profile = conformance::load_profile(options->profile, *analysis.dictionary);
-        if (!profile) {
-          throw std::runtime_error("profile: " + profile.error().to_string());
-        }
-        judge = conformance::make_import_judge(
-            std::move(profile).value(), analysis.dictionary, analysis.secrets,
-            options->interim_interval > 0 ? std::optional<double>(options->interim_interval)
-                                          : std::nullopt);
-      }
-      result = capture::import_captures(options->files, analysis, import, judge);
-    }
-    if (progress) {
-      std::fputs("\n", stderr);
-    }
-    const std::string report = options->report == "json"
-                                   ? boost::json::serialize(capture::to_json(result)) + "\n"
-                                   : capture::to_text(result);
-    if (options->out.empty()) {
-      std::cout << report;
-    } else {
-      std::ofstream out(options->out, std::ios::binary);
-      if (!(out << report)) {
-        throw std::runtime_error("cannot write " + options->out);
-      }
-    }
-    if (csv.is_open() && !csv.flush()) {
-      throw std::runtime_error("cannot write " + options->csv);
-    }
-    // Nothing readable at all is a failure; damaged files are reported but not fatal.
-    bool any_read = false;
-    for (const auto& file : result.files) {
-      any_read = any_read || file.link_type >= 0;
-    }
-    if (!any_read) {
-      std::cerr << "acctlab pcap analyze: no capture could be read\n";
-      exit_code = 1;
-    }
-  });
-}
-
+// A progress bar on stderr when it is a terminal (long captures); none otherwise.
 std::function<void(std::uint64_t, std::uint64_t)> progress_bar() {
   if (::isatty(STDERR_FILENO) == 0) {
     return {};
@@ -157,6 +30,53 @@ std::function<void(std::uint64_t, std::uint64_t)> progress_bar() {
                  fraction * 100);
     std::fflush(stderr);
   };
+}
+
+void install_pcap(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::vector<std::string> files;
+    AnalysisArgs shared;
+  };
+  auto options = std::make_shared<Options>();
+  auto* pcap = app.add_subcommand("pcap", "Analyse RADIUS traffic in pcap and pcapng captures");
+  pcap->require_subcommand(1);
+  auto* cmd = pcap->add_subcommand(
+      "analyze", "Decode and pair RADIUS requests and responses in captures (one time-ordered "
+                 "stream when several files are given)");
+  cmd->add_option("files", options->files, "pcap or pcapng files")->required();
+  add_analysis_options(
+      *cmd, options->shared,
+      "Also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always are)",
+      "Import into this SQLite database as a run of kind 'pcap' (packets with file and frame, "
+      "records, sessions), then store the conformance findings under it");
+  cmd->footer("Examples:\n"
+              "  acctlab pcap analyze radius.pcapng\n"
+              "  acctlab pcap analyze lab.pcapng --db acctlab.db --secrets clients.conf\n"
+              "  acctlab pcap analyze a.pcap b.pcap --port 18130 --secrets clients.conf "
+              "--report json --out report.json --csv exchanges.csv");
+  cmd->callback([options, &exit_code] {
+    PreparedAnalysis prepared(options->shared);
+    prepared.analysis.progress = progress_bar();
+    const auto result = prepared.import
+                            ? capture::import_captures(options->files, prepared.analysis,
+                                                       *prepared.import, prepared.judge)
+                            : capture::analyze_captures(options->files, prepared.analysis);
+    if (prepared.analysis.progress) {
+      std::fputs("\n", stderr);
+    }
+    prepared.write_report(options->shared.report == "json"
+                              ? boost::json::serialize(capture::to_json(result)) + "\n"
+                              : capture::to_text(result));
+    // Nothing readable at all is a failure; damaged files are reported but not fatal.
+    bool any_read = false;
+    for (const auto& file : result.files) {
+      any_read = any_read || file.link_type >= 0;
+    }
+    if (!any_read) {
+      std::cerr << "acctlab pcap analyze: no capture could be read\n";
+      exit_code = 1;
+    }
+  });
 }
 
 void write_output(const std::string& text, const std::string& path) {

@@ -1,0 +1,127 @@
+#pragma once
+// The options `acctlab pcap analyze` and `acctlab capture` share (ports, secrets, timeout, CSV,
+// report, import into a database and its conformance judge), declared once and turned into the
+// pcap module's options once. Header-only, included by those two command files.
+
+#include "cli/dictionary_option.hpp"
+#include "conformance/pcap_trace.hpp"
+#include "conformance/profile.hpp"
+#include "pcap/capture_analysis.hpp"
+#include "pcap/capture_import.hpp"
+#include "pcap/clients_file.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace acctlab::cli {
+
+struct AnalysisArgs {
+  std::vector<std::uint16_t> ports;
+  std::string secrets;
+  double timeout = 5.0;
+  std::string csv;
+  std::string report = "text";
+  std::string out;
+  std::string db;
+  std::string profile = "cisco-ios-ipsec";
+  double interim_interval = 0;
+  bool no_check = false;
+  std::string dictionary;
+};
+
+/** Adds the shared options; db_help says what --db does for this command. */
+inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::string& port_help,
+                                 const std::string& db_help) {
+  cmd.add_option("--port", args.ports, port_help);
+  cmd.add_option("--secrets", args.secrets,
+                 "FreeRADIUS clients.conf: verify authenticators per NAS with its secret");
+  cmd.add_option("--timeout", args.timeout,
+                 "Seconds after which an unanswered request counts as lost (default 5)")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--csv", args.csv, "Write one CSV line per exchange to this file");
+  cmd.add_option("--report", args.report, "Report format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd.add_option("--out", args.out, "Write the report to this file instead of stdout");
+  cmd.add_option("--db", args.db, db_help);
+  cmd.add_option("--profile", args.profile, "With --db: conformance profile name or file")
+      ->capture_default_str();
+  cmd.add_option("--interim-interval", args.interim_interval,
+                 "With --db: the NAS's configured update interval in seconds (for the rules)");
+  cmd.add_flag("--no-check", args.no_check, "With --db: import without the conformance rules");
+  add_dictionary_option(cmd, args.dictionary);
+}
+
+/** The pcap module's options built from the arguments; it owns what they point at, so it stays
+ * where it was made. Throws std::runtime_error naming the bad input. */
+class PreparedAnalysis {
+public:
+  explicit PreparedAnalysis(const AnalysisArgs& args) : args_(args) {
+    analysis.dictionary = &resolve_dictionary(args.dictionary);
+    analysis.extra_ports = args.ports;
+    analysis.timeout_ns = std::llround(args.timeout * 1e9);
+    if (!args.secrets.empty()) {
+      std::string error;
+      secrets_ = capture::ClientSecrets::load(args.secrets, error);
+      if (!secrets_) {
+        throw std::runtime_error("secrets: " + error);
+      }
+      analysis.secrets = &*secrets_;
+    }
+    if (!args.csv.empty()) {
+      csv_.open(args.csv, std::ios::binary);
+      if (!csv_) {
+        throw std::runtime_error("cannot write " + args.csv);
+      }
+      analysis.csv = [this](std::string_view line) { csv_.write(line.data(), line.size()); };
+    }
+    if (!args.db.empty()) {
+      import.emplace();
+      import->database = args.db;
+      if (!args.no_check) {
+        auto profile = conformance::load_profile(args.profile, *analysis.dictionary);
+        if (!profile) {
+          throw std::runtime_error("profile: " + profile.error().to_string());
+        }
+        judge = conformance::make_import_judge(
+            std::move(profile).value(), analysis.dictionary, analysis.secrets,
+            args.interim_interval > 0 ? std::optional<double>(args.interim_interval)
+                                      : std::nullopt);
+      }
+    }
+  }
+  PreparedAnalysis(const PreparedAnalysis&) = delete;
+  PreparedAnalysis& operator=(const PreparedAnalysis&) = delete;
+
+  /** Writes the report where --out says (stdout without it) and checks the CSV was written. */
+  void write_report(const std::string& report) {
+    if (args_.out.empty()) {
+      std::cout << report;
+    } else {
+      std::ofstream out(args_.out, std::ios::binary);
+      if (!(out << report)) {
+        throw std::runtime_error("cannot write " + args_.out);
+      }
+    }
+    if (csv_.is_open() && !csv_.flush()) {
+      throw std::runtime_error("cannot write " + args_.csv);
+    }
+  }
+
+  capture::AnalysisOptions analysis;
+  std::optional<capture::ImportOptions> import; // with --db
+  capture::RunJudge judge;                      // with --db and without --no-check
+
+private:
+  const AnalysisArgs& args_;
+  std::optional<capture::ClientSecrets> secrets_;
+  std::ofstream csv_;
+};
+
+} // namespace acctlab::cli
