@@ -10,9 +10,12 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <linux/fs.h>
 #include <set>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -326,6 +329,70 @@ TEST_CASE("a full disk stops answers; retransmissions wait; freeing space recove
   server.stop();
   CHECK(count(options.database, "SELECT count(*) FROM records WHERE acct_session_id LIKE "
                                 "'full-%'") == 5);
+}
+
+namespace {
+/** Sets or clears the immutable attribute (chattr +i): the file refuses writes even to root and
+ * even through descriptors opened before. Returns false where the filesystem or the process
+ * cannot. */
+bool set_immutable(const std::string& path, bool on) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  int flags = 0;
+  bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  if (ok) {
+    flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+    ok = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+  }
+  ::close(fd);
+  return ok;
+}
+} // namespace
+
+TEST_CASE("a read-only database file stops answers and recovers when writable again",
+          "[server][pipeline][unwritable][read-only]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  client.send(make_request({.session_id = "warm", .identifier = 1}));
+  REQUIRE(client.receive(3s));
+
+  const auto wal = options.database + "-wal";
+  if (!set_immutable(wal, true)) {
+    WARN("read-only test skipped: cannot set the immutable attribute on "
+         << wal << " (needs root and a filesystem with chattr +i; CI has both)");
+    server.stop();
+    return;
+  }
+  struct Restore {
+    std::string path;
+    ~Restore() { set_immutable(path, false); }
+  } restore{wal};
+  const auto request = make_request({.session_id = "read-only", .identifier = 2});
+  client.send(request);
+  CHECK_FALSE(client.receive(600ms));
+  client.send(request); // the NAS retransmits
+  CHECK_FALSE(client.receive(400ms));
+  CHECK_FALSE(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("DATABASE UNWRITABLE"));
+
+  REQUIRE(set_immutable(wal, false));
+  int answers = 0;
+  while (auto response = client.receive(3s)) {
+    CHECK(test::is_valid_response(*response, request, "testing123"));
+    if (++answers == 2) {
+      break;
+    }
+  }
+  CHECK(answers == 2); // the original and its retransmission, after the commit
+  CHECK(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("writable again"));
+  server.stop();
+  CHECK(count(options.database,
+              "SELECT count(*) FROM records WHERE acct_session_id = 'read-only'") == 1);
 }
 
 TEST_CASE("Status-Server is answered on the accounting port (RFC 5997)", "[server][status]") {
