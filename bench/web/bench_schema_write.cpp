@@ -14,6 +14,7 @@
 // microseconds per item of the whole process (the commit thread does almost all of it: the items
 // are built before the clock starts).
 
+#include "bench/web/document_start.hpp"
 #include "radius/dictionary.hpp"
 #include "radius/packet_codec.hpp"
 #include "storage/record_writer.hpp"
@@ -36,25 +37,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The feature document's Start record as encoded by acctlab (tests/vectors/accounting.vec).
-constexpr const char* start_hex =
-    "040400dc507bcb0f39a406ce4e993c8481967e6e2c0a30303030303030311a1f0000000901196973616b6d702d67"
-    "726f75702d69643d63636c69656e7408060a0d0d011a1400000009010e7672662d69643d636973636f1a23000000"
-    "09011d6973616b6d702d696e697461746f722d69703d31312e312e322e321a2400000009011e636f6e6e6563742d"
-    "70726f67726573733d4e6f2050726f6772657373010d6a6f654063636c69656e742806000000011a190000000902"
-    "134661737445746865726e6574302f302e3105060000000004060a010193290600000000";
-
-std::vector<std::uint8_t> from_hex(const char* hex) {
-  std::vector<std::uint8_t> out;
-  for (std::size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
-    out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
 std::vector<storage::WriteItem> make_items(int sessions, int interims) {
   const auto& dict = radius::Dictionary::builtin();
-  const auto raw = from_hex(start_hex);
+  const auto raw = acctlab::bench::document_start();
   auto packet = radius::decode_packet(raw, dict);
   if (!packet) {
     std::fprintf(stderr, "bench_schema_write: the Start vector does not decode\n");

@@ -6,6 +6,7 @@
 //
 //   build/bench/web/bench_web [records] [database path] [--reuse]
 
+#include "bench/web/document_start.hpp"
 #include "storage/schema.hpp"
 #include "web/site.hpp"
 
@@ -49,22 +50,6 @@ void step(sqlite3* db, sqlite3_stmt* stmt) {
   sqlite3_reset(stmt);
 }
 
-// The feature document's Start record as encoded by acctlab (tests/vectors/accounting.vec).
-constexpr const char* start_hex =
-    "040400dc507bcb0f39a406ce4e993c8481967e6e2c0a30303030303030311a1f0000000901196973616b6d702d67"
-    "726f75702d69643d63636c69656e7408060a0d0d011a1400000009010e7672662d69643d636973636f1a23000000"
-    "09011d6973616b6d702d696e697461746f722d69703d31312e312e322e321a2400000009011e636f6e6e6563742d"
-    "70726f67726573733d4e6f2050726f6772657373010d6a6f654063636c69656e742806000000011a190000000902"
-    "134661737445746865726e6574302f302e3105060000000004060a010193290600000000";
-
-std::vector<unsigned char> from_hex(const char* hex) {
-  std::vector<unsigned char> out;
-  for (std::size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
-    out.push_back(static_cast<unsigned char>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
 /** Sessions of five records (Start, 3 Interim-Update, Stop); 4% stay open, 2% go stale. */
 void build(const std::string& path, long records) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -78,7 +63,7 @@ void build(const std::string& path, long records) {
   sqlite3_open(path.c_str(), &db);
   exec(db, "PRAGMA synchronous = OFF");
   exec(db, "BEGIN");
-  const auto raw = from_hex(start_hex);
+  const auto raw = acctlab::bench::document_start();
   const double t0 = 1790812800; // 2026-10-01 00:00:00 UTC
   const double span = 60 * 86400.0;
   std::mt19937_64 rng(42);
