@@ -22,6 +22,18 @@
 
 namespace acctlab::cli {
 
+/** A report to stdout, or to the file --out names. */
+inline void write_report_file(const std::string& text, const std::string& path) {
+  if (path.empty()) {
+    std::cout << text;
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!(out << text)) {
+    throw std::runtime_error("cannot write " + path);
+  }
+}
+
 struct AnalysisArgs {
   std::vector<std::uint16_t> ports;
   std::string secrets;
@@ -101,14 +113,7 @@ public:
 
   /** Writes the report where --out says (stdout without it) and checks the CSV was written. */
   void write_report(const std::string& report) {
-    if (args_.out.empty()) {
-      std::cout << report;
-    } else {
-      std::ofstream out(args_.out, std::ios::binary);
-      if (!(out << report)) {
-        throw std::runtime_error("cannot write " + args_.out);
-      }
-    }
+    write_report_file(report, args_.out);
     if (csv_.is_open() && !csv_.flush()) {
       throw std::runtime_error("cannot write " + args_.csv);
     }

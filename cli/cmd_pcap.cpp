@@ -79,17 +79,6 @@ void install_pcap(CLI::App& app, int& exit_code) {
   });
 }
 
-void write_output(const std::string& text, const std::string& path) {
-  if (path.empty()) {
-    std::cout << text;
-    return;
-  }
-  std::ofstream out(path, std::ios::binary);
-  if (!(out << text)) {
-    throw std::runtime_error("cannot write " + path);
-  }
-}
-
 /** "127.0.0.1:1813" or "[::1]:1813": an address literal and a port. */
 capture::Endpoint parse_server(const std::string& text) {
   const auto colon = text.rfind(':');
@@ -199,9 +188,10 @@ void install_replay(CLI::App& pcap, int& exit_code) {
     if (replay.progress) {
       std::fputs("\n", stderr);
     }
-    write_output(options->report == "json" ? boost::json::serialize(capture::to_json(result)) + "\n"
-                                           : capture::to_text(result),
-                 options->out);
+    write_report_file(options->report == "json"
+                          ? boost::json::serialize(capture::to_json(result)) + "\n"
+                          : capture::to_text(result),
+                      options->out);
     if (!result.error.empty()) {
       std::cerr << "acctlab pcap replay: " << result.error << '\n';
       exit_code = 1;
