@@ -105,20 +105,21 @@ void SessionUpsert::write(const radius::Session& session, Row row) {
   auto& s = row == Row::present                 ? update_
             : row == Row::present_same_identity ? update_usage_
                                                 : upsert_;
-  bind(s, session, update);
+  bind(s, session, row);
   s.run();
   if (update && db_.changes() == 0) {
     // The row was not there after all (removed behind the writer's back): write it whole.
-    bind(upsert_, session, false);
+    bind(upsert_, session, Row::absent);
     upsert_.run();
   }
 }
 
-void SessionUpsert::bind(Statement& s, const radius::Session& session, bool update_only) {
+// Parameters: ?1 the id; ?2-?4 the key and unique id, which only an insert sets; ?5, ?7 and
+// ?18-?20 what the session triggers watch, which the usage-only update leaves out; the rest the
+// usage every statement sets. Only what the statement uses is bound.
+void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) {
   s.bind(1, session.id)
-      .bind(5, radius::to_string(session.state))
       .bind(6, radius::session_flags_text(session.flags))
-      .bind(7, session.start_time)
       .bind(8, session.update_time)
       .bind(9, session.stop_time)
       .bind(10, session.last_record_time)
@@ -129,16 +130,20 @@ void SessionUpsert::bind(Statement& s, const radius::Session& session, bool upda
       .bind(15, session.session_time)
       .bind(16, session.terminate_cause)
       .bind(17, session.interim_interval)
-      .bind(18, session.user_name)
-      .bind(19, session.framed_ip)
-      .bind(20, session.peer)
       .bind(21, session.nas_ip)
       .bind(22, session.nas_port)
       .bind(23, session.nas_port_type)
       .bind(24, session.calling_station_id)
       .bind(25, session.called_station_id)
       .bind(26, session.record_count);
-  if (!update_only) {
+  if (row != Row::present_same_identity) {
+    s.bind(5, radius::to_string(session.state))
+        .bind(7, session.start_time)
+        .bind(18, session.user_name)
+        .bind(19, session.framed_ip)
+        .bind(20, session.peer);
+  }
+  if (row == Row::absent || row == Row::unknown) {
     s.bind(2, session.key.nas).bind(3, session.key.session_id).bind(4, session.unique_id);
   }
 }

@@ -31,7 +31,7 @@ public:
   void write(const radius::Session& session, Row row = Row::unknown);
 
 private:
-  static void bind(Statement& s, const radius::Session& session, bool update_only);
+  static void bind(Statement& s, const radius::Session& session, Row row);
   Database& db_;
   Statement upsert_;
   Statement update_;
