@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <linux/fs.h>
 #include <set>
 #include <sys/ioctl.h>
@@ -208,6 +209,41 @@ TEST_CASE("duplicates get the cached answer and are stored once (RFC 5080)",
   CHECK(flags.column_text(0) == "duplicate-start");
 }
 
+namespace {
+/**
+ * The outage the issue asks for, once the database cannot be written: a request and the NAS's two
+ * retransmissions get no answer, the counters and the log say why; once `recover` has made it
+ * writable again, all three are answered, the log says so, and the record is stored once.
+ */
+void check_outage_and_recovery(test::ServerThread& server, test::UdpClient& client,
+                               const std::string& database, const std::string& session_id,
+                               const std::function<void()>& recover) {
+  const auto request = make_request({.session_id = session_id, .identifier = 2});
+  client.send(request);
+  CHECK_FALSE(client.receive(600ms));
+  client.send(request); // the NAS retransmits
+  client.send(request);
+  CHECK_FALSE(client.receive(400ms));
+  CHECK_FALSE(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("DATABASE UNWRITABLE"));
+
+  recover();
+  int answers = 0;
+  while (auto response = client.receive(3s)) {
+    CHECK(test::is_valid_response(*response, request, "testing123"));
+    if (++answers == 3) {
+      break;
+    }
+  }
+  CHECK(answers == 3); // the original and both retransmissions, after the commit
+  CHECK(server.server().counters().database_ok);
+  CHECK_THAT(server.log(), Catch::Contains("writable again"));
+  server.stop();
+  CHECK(count(database,
+              "SELECT count(*) FROM records WHERE acct_session_id = '" + session_id + "'") == 1);
+}
+} // namespace
+
 TEST_CASE("an unwritable database stops answers; retransmissions wait; it recovers by itself",
           "[server][pipeline][unwritable]") {
   test::TempDir dir;
@@ -221,29 +257,8 @@ TEST_CASE("an unwritable database stops answers; retransmissions wait; it recove
 
   storage::Database blocker(options.database);
   blocker.exec("BEGIN IMMEDIATE"); // the database is locked by another writer
-  const auto request = make_request({.session_id = "locked", .identifier = 2});
-  client.send(request);
-  CHECK_FALSE(client.receive(400ms));
-  client.send(request); // the NAS retransmits
-  client.send(request);
-  CHECK_FALSE(client.receive(400ms));
-  CHECK_FALSE(server.server().counters().database_ok);
-  CHECK_THAT(server.log(), Catch::Contains("DATABASE UNWRITABLE"));
-
-  blocker.exec("ROLLBACK");
-  int answers = 0;
-  while (auto response = client.receive(3s)) {
-    CHECK(test::is_valid_response(*response, request, "testing123"));
-    if (++answers == 3) {
-      break;
-    }
-  }
-  CHECK(answers == 3); // the original and both retransmissions, after the commit
-  CHECK(server.server().counters().database_ok);
-  CHECK_THAT(server.log(), Catch::Contains("writable again"));
-  server.stop();
-  CHECK(count(options.database, "SELECT count(*) FROM records WHERE acct_session_id = 'locked'") ==
-        1);
+  check_outage_and_recovery(server, client, options.database, "locked",
+                            [&] { blocker.exec("ROLLBACK"); });
 }
 
 namespace {
@@ -371,28 +386,8 @@ TEST_CASE("a read-only database file stops answers and recovers when writable ag
     std::string path;
     ~Restore() { set_immutable(path, false); }
   } restore{wal};
-  const auto request = make_request({.session_id = "read-only", .identifier = 2});
-  client.send(request);
-  CHECK_FALSE(client.receive(600ms));
-  client.send(request); // the NAS retransmits
-  CHECK_FALSE(client.receive(400ms));
-  CHECK_FALSE(server.server().counters().database_ok);
-  CHECK_THAT(server.log(), Catch::Contains("DATABASE UNWRITABLE"));
-
-  REQUIRE(set_immutable(wal, false));
-  int answers = 0;
-  while (auto response = client.receive(3s)) {
-    CHECK(test::is_valid_response(*response, request, "testing123"));
-    if (++answers == 2) {
-      break;
-    }
-  }
-  CHECK(answers == 2); // the original and its retransmission, after the commit
-  CHECK(server.server().counters().database_ok);
-  CHECK_THAT(server.log(), Catch::Contains("writable again"));
-  server.stop();
-  CHECK(count(options.database,
-              "SELECT count(*) FROM records WHERE acct_session_id = 'read-only'") == 1);
+  check_outage_and_recovery(server, client, options.database, "read-only",
+                            [&] { REQUIRE(set_immutable(wal, false)); });
 }
 
 TEST_CASE("Status-Server is answered on the accounting port (RFC 5997)", "[server][status]") {
