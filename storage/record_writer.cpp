@@ -248,6 +248,20 @@ std::size_t RecordWriter::queued() const {
   return queue_.size();
 }
 
+void RecordWriter::take_slice(std::vector<WriteItem>& batch) {
+  const std::size_t limit = std::max<std::size_t>(options_.max_batch, 1);
+  const std::size_t end = std::min(backlog_.size(), backlog_next_ + limit);
+  if (backlog_next_ == 0 && end == backlog_.size()) {
+    batch.swap(backlog_); // the common case: everything queued fits one transaction
+    backlog_next_ = 0;
+    return;
+  }
+  batch.reserve(end - backlog_next_);
+  for (; backlog_next_ < end; ++backlog_next_) {
+    batch.push_back(std::move(backlog_[backlog_next_]));
+  }
+}
+
 void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared) {
   prepared.items = std::move(batch);
   prepared.session_ids.assign(prepared.items.size(), 0);
@@ -298,13 +312,13 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     const auto& p = item.packet;
     insert_packet.bind(1, options_.run_id)
         .bind(2, p.receive_time)
-        .bind(3, p.src_addr)
+        .bind_static(3, p.src_addr)
         .bind(4, std::int64_t{p.src_port})
-        .bind(5, p.dst_addr)
+        .bind_static(5, p.dst_addr)
         .bind(6, std::int64_t{p.dst_port})
-        .bind(9, to_string(p.verdict))
-        .bind(10, p.reason)
-        .bind(11, p.file)
+        .bind_static(9, to_string(p.verdict))
+        .bind_static(10, p.reason)
+        .bind_static(11, p.file)
         .bind(12, p.frame)
         .bind_blob_static(13, p.raw);
     if (p.code) {
@@ -321,9 +335,9 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       const auto& r = input.record;
       insert_record.bind(1, completion.packet_id)
           .bind(3, r.status_type)
-          .bind(4, r.session_id)
-          .bind(5, input.nas_key)
-          .bind(6, r.user_name)
+          .bind_static(4, r.session_id)
+          .bind_static(5, input.nas_key)
+          .bind_static(6, r.user_name)
           .bind(7, input.event_time)
           .bind(8, p.receive_time)
           .bind(9, r.delay_time)
@@ -386,15 +400,18 @@ void RecordWriter::run() {
   for (;;) {
     std::vector<WriteItem> batch;
     bool stopping = false;
-    {
+    if (backlog_next_ == backlog_.size()) {
+      backlog_.clear();
+      backlog_next_ = 0;
       std::unique_lock lock(mutex_);
       wake_.wait_until(lock, next_expire, [this] { return stopping_ || !queue_.empty(); });
       stopping = stopping_;
       if (queue_.empty() && stopping) {
         return;
       }
-      batch.swap(queue_);
+      backlog_.swap(queue_);
     }
+    take_slice(batch);
     Prepared prepared;
     prepare_batch(batch, prepared);
     if (clock::now() >= next_expire) {
