@@ -217,6 +217,10 @@ void RecordWriter::stop() {
   if (owns_run_) {
     try {
       std::lock_guard lock(mutex_);
+      if (syncer_) {
+        // The syncer is gone: this last commit makes itself durable, as synchronous=FULL does.
+        db_.exec("PRAGMA synchronous = FULL");
+      }
       db_.prepare("UPDATE runs SET finished = ?1, verdict = ?2, report = ?3 WHERE id = ?4")
           .bind(1, options_.clock())
           .bind(2, stats_.healthy ? "stopped" : "stopped-database-failing")
