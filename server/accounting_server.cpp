@@ -435,12 +435,21 @@ private:
   }
 
   void schedule_housekeeping() {
-    housekeeping_timer_.expires_after(std::chrono::seconds(1));
+    const auto tick =
+        options_.report_interval.count() > 0
+            ? std::min<std::chrono::milliseconds>(options_.report_interval, std::chrono::seconds(1))
+            : std::chrono::milliseconds(std::chrono::seconds(1));
+    housekeeping_timer_.expires_after(tick);
     housekeeping_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || !receiving_) {
         return;
       }
       duplicates_.expire(wall_clock());
+      const auto now = std::chrono::steady_clock::now();
+      if (options_.report_interval.count() > 0 && now >= next_report_) {
+        writer_->set_run_report(counters().to_json()); // committed with the next batch
+        next_report_ = now + options_.report_interval;
+      }
       schedule_housekeeping();
     });
   }
@@ -809,6 +818,7 @@ private:
   std::vector<Outgoing> outgoing_;
   std::vector<Datagram> datagrams_; // flush_sends scratch
   UdpSender sender_;
+  std::chrono::steady_clock::time_point next_report_{}; // when the run row's counters are due
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
   std::array<Peer, receive_batch> peers_;
   bool receiving_ = true;

@@ -64,6 +64,7 @@ struct RecordWriter::Prepared {
   std::vector<radius::Session> sessions; // the last snapshot of each changed session
   std::unordered_map<std::int64_t, std::size_t> session_index;
   std::map<std::string, NasCounters> nas;
+  std::optional<std::string> run_report; // the owner's latest report for runs.report
 
   void add_session(radius::Session session) {
     const auto [it, inserted] = session_index.try_emplace(session.id, sessions.size());
@@ -73,7 +74,7 @@ struct RecordWriter::Prepared {
       sessions[it->second] = std::move(session);
     }
   }
-  bool empty() const { return items.empty() && sessions.empty(); }
+  bool empty() const { return items.empty() && sessions.empty() && !run_report; }
 };
 
 /** The writer's statements, prepared once on the commit thread's connection. */
@@ -106,6 +107,7 @@ struct RecordWriter::Statements {
   Statement insert_record;
   SessionUpsert upsert_session;
   Statement upsert_nas;
+  Statement update_run_report{};
   TallyBatch tallies; // the report viewer's counts (schema.hpp), one upsert per key per batch
 };
 
@@ -161,6 +163,7 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     owns_run_ = true;
   }
   statements_ = std::make_unique<Statements>(db_);
+  statements_->update_run_report = db_.prepare("UPDATE runs SET report = ?1 WHERE id = ?2");
   if (options_.open.wal && !options_.open.read_only) {
     checkpointer_ =
         std::make_unique<WalCheckpointer>(db_, options_.open, options_.checkpoint_pages);
@@ -234,8 +237,15 @@ void RecordWriter::stop() {
 }
 
 void RecordWriter::set_run_report(std::string json) {
-  std::lock_guard lock(mutex_);
-  run_report_ = std::move(json);
+  {
+    std::lock_guard lock(mutex_);
+    if (json == run_report_) {
+      return;
+    }
+    run_report_ = std::move(json);
+    run_report_pending_ = owns_run_;
+  }
+  wake_.notify_one();
 }
 
 WriterStats RecordWriter::stats() const {
@@ -383,6 +393,9 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     upsert_nas.run();
   }
   tallies.write(db_);
+  if (prepared.run_report) {
+    statements_->update_run_report.bind(1, *prepared.run_report).bind(2, *options_.run_id).run();
+  }
   transaction.commit();
   // Only now are these rows known to exist (a failed commit retries with the same hints).
   for (const auto& session : prepared.sessions) {
@@ -408,7 +421,8 @@ void RecordWriter::run() {
       backlog_.clear();
       backlog_next_ = 0;
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_expire, [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait_until(lock, next_expire,
+                       [this] { return stopping_ || !queue_.empty() || run_report_pending_; });
       stopping = stopping_;
       if (queue_.empty() && stopping) {
         return;
@@ -417,6 +431,13 @@ void RecordWriter::run() {
     }
     take_slice(batch);
     Prepared prepared;
+    {
+      std::lock_guard lock(mutex_);
+      if (run_report_pending_) {
+        prepared.run_report = run_report_;
+        run_report_pending_ = false;
+      }
+    }
     prepare_batch(batch, prepared);
     if (clock::now() >= next_expire) {
       for (auto& session : matcher_.expire(options_.clock())) {

@@ -141,7 +141,8 @@ public:
   WriterStats stats() const;
   std::size_t queued() const;
   std::optional<std::int64_t> run_id() const { return options_.run_id; }
-  /** JSON stored in runs.report when the writer closes the run it opened. */
+  /** JSON stored in runs.report of the run the writer opened: with the next commit (so a
+   * running server's counters can be read while it runs) and when the writer closes the run. */
   void set_run_report(std::string json);
 
 private:
@@ -178,6 +179,7 @@ private:
   SessionUpsert::Row row_hint(const radius::Session& session) const;
   std::unordered_map<std::int64_t, SessionIdentity> written_identity_;
   std::string run_report_;
+  bool run_report_pending_ = false; // set_run_report() since the last commit took it
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
