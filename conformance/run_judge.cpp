@@ -356,7 +356,7 @@ public:
       }
       last.index = index;
       last.part = part;
-      last.pending = packet;
+      last.pending = std::make_unique<TracePacket>(packet);
       const auto status = view.record->status_type;
       if (status && (*status == 7 || *status == 8) &&
           reset_exchanges_.insert(exchange_key(view, dict_)).second) {
@@ -383,8 +383,23 @@ public:
   const std::map<std::string, std::string, std::less<>>& secrets() const { return secrets_; }
 
 private:
-  static std::string id_key(const std::string& client, const std::string& server, std::uint8_t id) {
-    return client + '\x1e' + server + '\x1e' + static_cast<char>(id);
+  /** Client, server and Identifier, as Analysis pairs answers (endpoints numbered). */
+  struct IdKey {
+    std::uint64_t client;
+    std::uint64_t server;
+    std::uint8_t id;
+    bool operator==(const IdKey&) const = default;
+  };
+  struct IdKeyHash {
+    std::size_t operator()(const IdKey& key) const {
+      return mix(key.client ^ mix(key.server ^ mix(key.id)));
+    }
+  };
+  IdKey id_key(const std::string& client, const std::string& server, std::uint8_t id) {
+    const auto number = [this](const std::string& endpoint) -> std::uint64_t {
+      return endpoints_.try_emplace(endpoint, endpoints_.size()).first->second;
+    };
+    return {number(client), number(server), id};
   }
 
   void learn_secret(const TracePacket& packet) {
@@ -405,13 +420,16 @@ private:
   struct Last {
     std::size_t index = 0;
     std::size_t part = 0;
-    std::optional<TracePacket> pending; // while unanswered (RFC5080-CHANGED-SAME-ID needs it)
+    std::unique_ptr<TracePacket> pending; // while unanswered (RFC5080-CHANGED-SAME-ID needs it)
   };
 
   const radius::Dictionary& dict_;
   const SecretLookup& lookup_;
   std::size_t parts_;
-  std::unordered_map<std::string, Last> last_;
+  // One entry per client endpoint, server endpoint and Identifier seen: bounded by the
+  // endpoints (256 Identifiers each), not by the number of requests.
+  std::unordered_map<IdKey, Last, IdKeyHash> last_;
+  std::unordered_map<std::string, std::uint64_t> endpoints_;
   std::unordered_set<std::string> reset_exchanges_;
   detail::ResetsByNas resets_;
   std::unordered_set<std::string> looked_up_;
