@@ -8,6 +8,7 @@
 #include "conformance/profile.hpp"
 #include "conformance/tester.hpp"
 #include "radius/authenticator.hpp"
+#include "radius/document_records.hpp"
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
@@ -30,26 +31,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The feature document's account start record (debug radius, id 4, len 220).
-constexpr const char* document_start = R"(Accounting-Request id=4 {
-  Acct-Session-Id = "00000001"
-  Cisco-AVPair = "isakmp-group-id=cclient"
-  Framed-IP-Address = 10.13.13.1
-  Cisco-AVPair = "vrf-id=cisco"
-  Cisco-AVPair = "isakmp-initator-ip=11.1.2.2"
-  Cisco-AVPair = "connect-progress=No Progress"
-  User-Name = "joe@cclient"
-  Acct-Status-Type = Start
-  Cisco-NAS-Port = "FastEthernet0/0.1"
-  NAS-Port = 0
-  NAS-IP-Address = 10.1.1.147
-  Acct-Delay-Time = 0
-})";
-
 // Step 1: the codec reproduces the document's Start record octet for octet (len 220).
 bool show_document_record(const std::string& secret) {
   const auto& dict = radius::Dictionary::builtin();
-  auto packet = radius::parse_packet_text(document_start, dict);
+  auto packet = radius::parse_packet_text(radius::document_start_text, dict);
   if (!packet) {
     std::cerr << "acctlab demo: " << packet.error().message << '\n';
     return false;

@@ -10,6 +10,7 @@
 #include "server/log_limiter.hpp"
 #include "server/radius_debug.hpp"
 #include "server/tag_ring.hpp"
+#include "server/udp_sender.hpp"
 
 #include <arpa/inet.h>
 #include <array>
@@ -434,12 +435,21 @@ private:
   }
 
   void schedule_housekeeping() {
-    housekeeping_timer_.expires_after(std::chrono::seconds(1));
+    const auto tick =
+        options_.report_interval.count() > 0
+            ? std::min<std::chrono::milliseconds>(options_.report_interval, std::chrono::seconds(1))
+            : std::chrono::milliseconds(std::chrono::seconds(1));
+    housekeeping_timer_.expires_after(tick);
     housekeeping_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || !receiving_) {
         return;
       }
       duplicates_.expire(wall_clock());
+      const auto now = std::chrono::steady_clock::now();
+      if (options_.report_interval.count() > 0 && now >= next_report_) {
+        writer_->set_run_report(counters().to_json()); // committed with the next batch
+        next_report_ = now + options_.report_interval;
+      }
       schedule_housekeeping();
     });
   }
@@ -771,44 +781,20 @@ private:
   void flush_sends() {
     std::size_t start = 0;
     while (start < outgoing_.size()) {
-      // sendmmsg per run of messages for the same listener.
+      // One UdpSender call per run of answers for the same listener.
       const std::size_t listener = outgoing_[start].listener;
       std::size_t end = start;
-      std::vector<mmsghdr> messages;
-      std::vector<iovec> vectors;
-      while (end < outgoing_.size() && outgoing_[end].listener == listener && end - start < 256) {
+      while (end < outgoing_.size() && outgoing_[end].listener == listener) {
         ++end;
       }
-      messages.resize(end - start);
-      vectors.resize(end - start);
+      datagrams_.clear();
       for (std::size_t i = start; i < end; ++i) {
-        auto& out = outgoing_[i];
-        vectors[i - start] = {out.bytes.data(), out.size};
-        auto& header = messages[i - start].msg_hdr;
-        header = {};
-        header.msg_iov = &vectors[i - start];
-        header.msg_iovlen = 1;
-        header.msg_name = &out.peer.address;
-        header.msg_namelen = out.peer.length;
+        const auto& out = outgoing_[i];
+        datagrams_.push_back({&out.peer.address, out.peer.length, out.bytes.data(), out.size});
       }
       const int fd = listeners_[listener]->socket.native_handle();
-      std::size_t sent = 0;
-      for (int attempt = 0; attempt < 64 && sent < messages.size(); ++attempt) {
-        const int n = sendmmsg(fd, messages.data() + sent,
-                               static_cast<unsigned>(messages.size() - sent), MSG_DONTWAIT);
-        if (n > 0) {
-          sent += static_cast<std::size_t>(n);
-          continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-          continue;
-        }
-        // A peer that vanished (ICMP errors surface here) must not stop the others' answers.
-        ++sent;
-        send_errors_.fetch_add(1, std::memory_order_relaxed);
-      }
-      if (sent < messages.size()) {
-        send_errors_.fetch_add(messages.size() - sent, std::memory_order_relaxed);
+      if (const auto failed = sender_.send(fd, datagrams_)) {
+        send_errors_.fetch_add(failed, std::memory_order_relaxed);
       }
       start = end;
     }
@@ -830,6 +816,9 @@ private:
   TagRing<Pending> pending_; // requests awaiting their commit, by writer tag
   std::vector<storage::WriteItem> batch_;
   std::vector<Outgoing> outgoing_;
+  std::vector<Datagram> datagrams_; // flush_sends scratch
+  UdpSender sender_;
+  std::chrono::steady_clock::time_point next_report_{}; // when the run row's counters are due
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
   std::array<Peer, receive_batch> peers_;
   bool receiving_ = true;

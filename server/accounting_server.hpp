@@ -33,6 +33,9 @@ struct ServerOptions {
   bool debug_radius = false;
   /** How often the stats line is logged; zero turns it off. */
   std::chrono::milliseconds stats_interval{std::chrono::seconds(60)};
+  /** How often the counters are written to this server's run row (runs.report), so the report
+   * viewer shows them while the server runs; zero writes them only at stop. */
+  std::chrono::milliseconds report_interval{std::chrono::seconds(5)};
   /** RFC 5080 §2.2.2 duplicate window, seconds, and the most NAS source ports remembered (256
    * Identifier slots each, so memory does not grow with the request rate). */
   double duplicate_window = 30;

@@ -64,6 +64,7 @@ struct RecordWriter::Prepared {
   std::vector<radius::Session> sessions; // the last snapshot of each changed session
   std::unordered_map<std::int64_t, std::size_t> session_index;
   std::map<std::string, NasCounters> nas;
+  std::optional<std::string> run_report; // the owner's latest report for runs.report
 
   void add_session(radius::Session session) {
     const auto [it, inserted] = session_index.try_emplace(session.id, sessions.size());
@@ -73,7 +74,7 @@ struct RecordWriter::Prepared {
       sessions[it->second] = std::move(session);
     }
   }
-  bool empty() const { return items.empty() && sessions.empty(); }
+  bool empty() const { return items.empty() && sessions.empty() && !run_report; }
 };
 
 /** The writer's statements, prepared once on the commit thread's connection. */
@@ -106,6 +107,7 @@ struct RecordWriter::Statements {
   Statement insert_record;
   SessionUpsert upsert_session;
   Statement upsert_nas;
+  Statement update_run_report{};
   TallyBatch tallies; // the report viewer's counts (schema.hpp), one upsert per key per batch
 };
 
@@ -161,6 +163,7 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     owns_run_ = true;
   }
   statements_ = std::make_unique<Statements>(db_);
+  statements_->update_run_report = db_.prepare("UPDATE runs SET report = ?1 WHERE id = ?2");
   if (options_.open.wal && !options_.open.read_only) {
     checkpointer_ =
         std::make_unique<WalCheckpointer>(db_, options_.open, options_.checkpoint_pages);
@@ -217,6 +220,10 @@ void RecordWriter::stop() {
   if (owns_run_) {
     try {
       std::lock_guard lock(mutex_);
+      if (syncer_) {
+        // The syncer is gone: this last commit makes itself durable, as synchronous=FULL does.
+        db_.exec("PRAGMA synchronous = FULL");
+      }
       db_.prepare("UPDATE runs SET finished = ?1, verdict = ?2, report = ?3 WHERE id = ?4")
           .bind(1, options_.clock())
           .bind(2, stats_.healthy ? "stopped" : "stopped-database-failing")
@@ -230,8 +237,15 @@ void RecordWriter::stop() {
 }
 
 void RecordWriter::set_run_report(std::string json) {
-  std::lock_guard lock(mutex_);
-  run_report_ = std::move(json);
+  {
+    std::lock_guard lock(mutex_);
+    if (json == run_report_) {
+      return;
+    }
+    run_report_ = std::move(json);
+    run_report_pending_ = owns_run_;
+  }
+  wake_.notify_one();
 }
 
 WriterStats RecordWriter::stats() const {
@@ -246,6 +260,20 @@ WriterStats RecordWriter::stats() const {
 std::size_t RecordWriter::queued() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
+}
+
+void RecordWriter::take_slice(std::vector<WriteItem>& batch) {
+  const std::size_t limit = std::max<std::size_t>(options_.max_batch, 1);
+  const std::size_t end = std::min(backlog_.size(), backlog_next_ + limit);
+  if (backlog_next_ == 0 && end == backlog_.size()) {
+    batch.swap(backlog_); // the common case: everything queued fits one transaction
+    backlog_next_ = 0;
+    return;
+  }
+  batch.reserve(end - backlog_next_);
+  for (; backlog_next_ < end; ++backlog_next_) {
+    batch.push_back(std::move(backlog_[backlog_next_]));
+  }
 }
 
 void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared) {
@@ -298,13 +326,13 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     const auto& p = item.packet;
     insert_packet.bind(1, options_.run_id)
         .bind(2, p.receive_time)
-        .bind(3, p.src_addr)
+        .bind_static(3, p.src_addr)
         .bind(4, std::int64_t{p.src_port})
-        .bind(5, p.dst_addr)
+        .bind_static(5, p.dst_addr)
         .bind(6, std::int64_t{p.dst_port})
-        .bind(9, to_string(p.verdict))
-        .bind(10, p.reason)
-        .bind(11, p.file)
+        .bind_static(9, to_string(p.verdict))
+        .bind_static(10, p.reason)
+        .bind_static(11, p.file)
         .bind(12, p.frame)
         .bind_blob_static(13, p.raw);
     if (p.code) {
@@ -321,9 +349,9 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       const auto& r = input.record;
       insert_record.bind(1, completion.packet_id)
           .bind(3, r.status_type)
-          .bind(4, r.session_id)
-          .bind(5, input.nas_key)
-          .bind(6, r.user_name)
+          .bind_static(4, r.session_id)
+          .bind_static(5, input.nas_key)
+          .bind_static(6, r.user_name)
           .bind(7, input.event_time)
           .bind(8, p.receive_time)
           .bind(9, r.delay_time)
@@ -365,6 +393,9 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     upsert_nas.run();
   }
   tallies.write(db_);
+  if (prepared.run_report) {
+    statements_->update_run_report.bind(1, *prepared.run_report).bind(2, *options_.run_id).run();
+  }
   transaction.commit();
   // Only now are these rows known to exist (a failed commit retries with the same hints).
   for (const auto& session : prepared.sessions) {
@@ -386,16 +417,27 @@ void RecordWriter::run() {
   for (;;) {
     std::vector<WriteItem> batch;
     bool stopping = false;
-    {
+    if (backlog_next_ == backlog_.size()) {
+      backlog_.clear();
+      backlog_next_ = 0;
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_expire, [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait_until(lock, next_expire,
+                       [this] { return stopping_ || !queue_.empty() || run_report_pending_; });
       stopping = stopping_;
       if (queue_.empty() && stopping) {
         return;
       }
-      batch.swap(queue_);
+      backlog_.swap(queue_);
     }
+    take_slice(batch);
     Prepared prepared;
+    {
+      std::lock_guard lock(mutex_);
+      if (run_report_pending_) {
+        prepared.run_report = run_report_;
+        run_report_pending_ = false;
+      }
+    }
     prepare_batch(batch, prepared);
     if (clock::now() >= next_expire) {
       for (auto& session : matcher_.expire(options_.clock())) {

@@ -116,7 +116,8 @@ void SessionUpsert::write(const radius::Session& session, Row row) {
 
 // Parameters: ?1 the id; ?2-?4 the key and unique id, which only an insert sets; ?5, ?7 and
 // ?18-?20 what the session triggers watch, which the usage-only update leaves out; the rest the
-// usage every statement sets. Only what the statement uses is bound.
+// usage every statement sets. Only what the statement uses is bound, text without SQLite's copy:
+// the session outlives the statement's run.
 void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) {
   s.bind(1, session.id)
       .bind(6, radius::session_flags_text(session.flags))
@@ -130,21 +131,23 @@ void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) 
       .bind(15, session.session_time)
       .bind(16, session.terminate_cause)
       .bind(17, session.interim_interval)
-      .bind(21, session.nas_ip)
+      .bind_static(21, session.nas_ip)
       .bind(22, session.nas_port)
       .bind(23, session.nas_port_type)
-      .bind(24, session.calling_station_id)
-      .bind(25, session.called_station_id)
+      .bind_static(24, session.calling_station_id)
+      .bind_static(25, session.called_station_id)
       .bind(26, session.record_count);
   if (row != Row::present_same_identity) {
-    s.bind(5, radius::to_string(session.state))
+    s.bind_static(5, radius::to_string(session.state))
         .bind(7, session.start_time)
-        .bind(18, session.user_name)
-        .bind(19, session.framed_ip)
-        .bind(20, session.peer);
+        .bind_static(18, session.user_name)
+        .bind_static(19, session.framed_ip)
+        .bind_static(20, session.peer);
   }
   if (row == Row::absent || row == Row::unknown) {
-    s.bind(2, session.key.nas).bind(3, session.key.session_id).bind(4, session.unique_id);
+    s.bind_static(2, session.key.nas)
+        .bind_static(3, session.key.session_id)
+        .bind_static(4, session.unique_id);
   }
 }
 

@@ -44,6 +44,12 @@ public:
   /** Binds without SQLite's private copy: the memory must stay valid until reset(). */
   Statement& bind_static(int index, std::string_view text);
   Statement& bind_blob_static(int index, std::span<const std::uint8_t> bytes);
+  Statement& bind_static(int index, const std::string& text) {
+    return bind_static(index, std::string_view{text});
+  }
+  Statement& bind_static(int index, const std::optional<std::string>& text) {
+    return text ? bind_static(index, std::string_view{*text}) : bind_null(index);
+  }
   template <class T> Statement& bind(int index, const std::optional<T>& value) {
     if (!value) {
       return bind_null(index);

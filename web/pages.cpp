@@ -697,6 +697,80 @@ std::string runs_page(const json::object& r) {
   return page("Runs", "/runs", b);
 }
 
+namespace {
+
+/** True when every value is a number, string, boolean or null: a list of counters. */
+bool is_flat(const json::object& o) {
+  for (const auto& [key, value] : o) {
+    if (value.is_object() || value.is_array()) {
+      return false;
+    }
+  }
+  return !o.empty();
+}
+
+/** The server's counters (server/server_counters.hpp) by name; other keys are shown as named. */
+std::string counter_label(std::string_view key) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 18> labels{{
+      {"received", "Requests received"},
+      {"accepted", "Accepted (valid Accounting-Requests)"},
+      {"answered", "Answered after commit"},
+      {"duplicates", "Duplicates (RFC 5080 retransmissions)"},
+      {"bad_authenticator", "Bad Request Authenticator"},
+      {"bad_message_authenticator", "Bad Message-Authenticator"},
+      {"unknown_client", "Unknown client"},
+      {"malformed", "Malformed"},
+      {"status_server", "Status-Server answered"},
+      {"overload_drops", "Dropped for overload"},
+      {"commit_batches", "Commit batches"},
+      {"committed", "Items committed"},
+      {"commit_ms_avg", "Commit time, average"},
+      {"commit_ms_max", "Commit time, longest"},
+      {"max_batch", "Largest batch"},
+      {"in_flight", "Awaiting commit"},
+      {"open_sessions", "Open sessions"},
+      {"database", "Database"},
+  }};
+  for (const auto& [name, label] : labels) {
+    if (name == key) {
+      return std::string(label);
+    }
+  }
+  std::string label(key);
+  for (auto& c : label) {
+    c = c == '_' ? ' ' : c;
+  }
+  return label;
+}
+
+std::string counter_value(std::string_view key, const json::value& value) {
+  if (value.is_int64() || value.is_uint64()) {
+    return format_count(value.is_int64() ? value.get_int64()
+                                         : static_cast<std::int64_t>(value.get_uint64()));
+  }
+  if (value.is_double()) {
+    char buf[48];
+    const bool ms = key.size() > 3 && key.find("_ms") != std::string_view::npos;
+    std::snprintf(buf, sizeof buf, ms ? "%.2f ms" : "%.3f", value.get_double());
+    return buf;
+  }
+  if (value.is_string()) {
+    return escape(value.get_string());
+  }
+  return value.is_null() ? dash : escape(json::serialize(value));
+}
+
+std::string counters_table(const json::object& counters) {
+  std::string b = "<table class=\"compact counters\"><tbody>";
+  for (const auto& [key, value] : counters) {
+    b += "<tr><th>" + escape(counter_label(key)) + "</th><td class=\"num\">" +
+         counter_value(key, value) + "</td></tr>";
+  }
+  return b + "</tbody></table>";
+}
+
+} // namespace
+
 std::string run_page(const json::object& r) {
   const auto& run = obj(r, "run");
   const auto id = std::to_string(get_int(run, "id"));
@@ -717,10 +791,20 @@ std::string run_page(const json::object& r) {
   b += "</tbody></table></section></div>";
   if (is_set(run, "report")) {
     const auto* report = run.if_contains("report");
-    b +=
-        "<h2>Report</h2><pre class=\"report\">" +
-        escape(report->is_string() ? std::string(report->get_string()) : json::serialize(*report)) +
-        "</pre>";
+    if (report->is_object() && is_flat(report->get_object())) {
+      b += get_str(run, "kind") == "serve"
+               ? std::string("<h2>Server counters</h2>") +
+                     (is_set(run, "finished") ? ""
+                                              : "<p>As of the server's last report (it "
+                                                "writes them every few seconds).</p>")
+               : std::string("<h2>Report</h2>");
+      b += counters_table(report->get_object());
+    } else {
+      b += "<h2>Report</h2><pre class=\"report\">" +
+           escape(report->is_string() ? std::string(report->get_string())
+                                      : json::serialize(*report)) +
+           "</pre>";
+    }
   }
   b += api_link("/api/runs/" + id);
   return page("Run #" + id, "/runs", b);

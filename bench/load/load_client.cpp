@@ -238,9 +238,14 @@ int main(int argc, char** argv) {
       break;
     }
     if (sending) {
+      // Refill the whole window before waiting: every free Identifier goes out now, in as many
+      // sendmmsg batches as it takes (one batch per wake-up left the window part-empty for up to
+      // the poll timeout whenever more than a batch was answered at once).
       for (auto& channel : channels) {
-        while (!channel.free_ids.empty() && channel.out.count < bench::batch_size &&
-               (o.requests == 0 || next < o.requests)) {
+        while (!channel.free_ids.empty() && (o.requests == 0 || next < o.requests)) {
+          if (channel.out.count == bench::batch_size) {
+            bench::send_batch(channel.fd, channel.out);
+          }
           const std::uint8_t id = channel.free_ids.back();
           channel.free_ids.pop_back();
           auto packet = make_record(next++, ring, o.interims, run_base, attributes);

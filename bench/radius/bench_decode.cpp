@@ -6,6 +6,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/authenticator.hpp"
+#include "radius/document_records.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 
@@ -37,21 +38,7 @@ template <class Work> double rate(double seconds, Work&& work) {
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
   const auto& dict = Dictionary::builtin();
-  auto packet = parse_packet_text(R"(Accounting-Request id=4 {
-  Acct-Session-Id = "00000001"
-  Cisco-AVPair = "isakmp-group-id=cclient"
-  Framed-IP-Address = 10.13.13.1
-  Cisco-AVPair = "vrf-id=cisco"
-  Cisco-AVPair = "isakmp-initator-ip=11.1.2.2"
-  Cisco-AVPair = "connect-progress=No Progress"
-  User-Name = "joe@cclient"
-  Acct-Status-Type = Start
-  Cisco-NAS-Port = "FastEthernet0/0.1"
-  NAS-Port = 0
-  NAS-IP-Address = 10.1.1.147
-  Acct-Delay-Time = 0
-})",
-                                  dict);
+  auto packet = parse_packet_text(document_start_text, dict);
   if (!packet) {
     std::fprintf(stderr, "bench: %s\n", packet.error().message.c_str());
     return 1;

@@ -18,6 +18,7 @@
 #include <set>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace acctlab;
@@ -43,6 +44,29 @@ std::int64_t count(const std::string& db_path, const std::string& sql) {
 }
 
 } // namespace
+
+TEST_CASE("a running server's counters reach its run row while it runs", "[server][report]") {
+  test::TempDir dir;
+  auto options = options_for(dir);
+  options.report_interval = 100ms;
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  const auto request = make_request({.status = 1, .session_id = "00000001", .identifier = 4});
+  client.send(request);
+  REQUIRE(client.receive(3s));
+  // The viewer reads the run row from its own connection, as here, while the server runs.
+  std::int64_t accepted = -1;
+  for (int i = 0; i < 60 && accepted != 1; ++i) {
+    std::this_thread::sleep_for(50ms);
+    accepted = count(options.database, "SELECT IFNULL(json_extract(report, '$.accepted'), -1) "
+                                       "FROM runs WHERE kind = 'serve' AND finished IS NULL");
+  }
+  CHECK(accepted == 1);
+  CHECK(count(options.database, "SELECT json_extract(report, '$.commit_batches') FROM runs") >= 1);
+  server.stop();
+  CHECK(count(options.database, "SELECT count(*) FROM runs WHERE finished IS NOT NULL AND "
+                                "json_extract(report, '$.answered') = 1") == 1);
+}
 
 TEST_CASE("Start, Interim-Update and Stop are stored, matched and answered after commit",
           "[server][pipeline]") {

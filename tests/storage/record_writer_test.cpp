@@ -213,8 +213,10 @@ TEST_CASE("a locked database delays completions until it is writable again; batc
   test::TempDir dir;
   const auto path = dir.file("acct.db");
   Collector collector;
+  auto options = fast_options();
+  options.max_batch = 1000; // no slicing: this is about grouping
   RecordWriter writer(
-      path, fast_options(), [&](std::vector<Completion>&& c) { collector.add(std::move(c)); },
+      path, options, [&](std::vector<Completion>&& c) { collector.add(std::move(c)); },
       [&](const WriterEvent& e) { collector.event(e); });
   Database blocker(path);
   blocker.exec("BEGIN IMMEDIATE"); // holds the write lock, as another writer would
@@ -239,6 +241,49 @@ TEST_CASE("a locked database delays completions until it is writable again; batc
   CHECK(db.query_int64("SELECT count(*) FROM records") == static_cast<std::int64_t>(count));
   CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE state = 'open'") ==
         static_cast<std::int64_t>(count));
+}
+
+TEST_CASE("a burst longer than max_batch is committed in slices, in arrival order",
+          "[storage][writer]") {
+  test::TempDir dir;
+  const auto path = dir.file("acct.db");
+  Collector collector;
+  auto options = fast_options();
+  options.max_batch = 3;
+  RecordWriter writer(path, options,
+                      [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+  Database blocker(path);
+  blocker.exec("BEGIN IMMEDIATE"); // everything below queues up behind the lock
+  constexpr std::uint64_t count = 10;
+  std::vector<WriteItem> burst;
+  for (std::uint64_t i = 1; i <= count; ++i) {
+    // One session: a Start, then Interim-Updates whose counters grow with the tag.
+    burst.push_back(item(i == 1 ? AcctStatusType::start : AcctStatusType::interim_update, "S1", i,
+                         100.0 + static_cast<double>(i), 1000 * i));
+  }
+  writer.submit(burst);
+  CHECK_FALSE(collector.wait_for(1, std::chrono::milliseconds(200)));
+  blocker.exec("ROLLBACK");
+  REQUIRE(collector.wait_for(count, std::chrono::seconds(5)));
+  writer.stop();
+  const auto stats = writer.stats();
+  CHECK(stats.items == count);
+  CHECK(stats.max_batch <= 3);
+  CHECK(stats.batches >= 4); // ten items, at most three per transaction
+  const auto completions = collector.completions();
+  REQUIRE(completions.size() == count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    CHECK(completions[i].tag == i + 1);
+    if (i > 0) {
+      CHECK(completions[i].packet_id > completions[i - 1].packet_id);
+    }
+  }
+  Database db(path);
+  CHECK(db.query_int64("SELECT count(*) FROM records") == static_cast<std::int64_t>(count));
+  auto session = load_session(db, completions.back().session_id);
+  REQUIRE(session);
+  CHECK(session->record_count == count);
+  CHECK(session->input_octets == 1000 * count); // the last slice's snapshot is the one stored
 }
 
 TEST_CASE("stale sessions are marked by the writer's periodic check", "[storage][writer]") {

@@ -172,8 +172,10 @@ FixtureIds make_fixture_database(const std::string& path) {
   const double t0 = fixture_base_time;
 
   const auto serve_run = db.insert(
-      "INSERT INTO runs (kind, started, finished, verdict) VALUES ('serve', ?1, ?2, 'ok')",
-      {t0 - 60, t0 + 4000});
+      "INSERT INTO runs (kind, started, report) VALUES ('serve', ?1, '{\"received\":17213,"
+      "\"accepted\":17212,\"malformed\":1,\"commit_ms_avg\":0.17,\"database\":\"ok\"}')",
+      {t0 - 60});
+  ids.serve_run = serve_run;
   const auto pcap_run = db.insert(
       "INSERT INTO runs (kind, started, finished, verdict) VALUES ('pcap', ?1, ?2, 'fail')",
       {t0 + 4000, t0 + 4001});

@@ -25,6 +25,7 @@ struct FixtureIds {
   std::int64_t start_packet = 0;
   std::int64_t malformed_packet = 0;
   std::int64_t conform_run = 0;
+  std::int64_t serve_run = 0; // still running: its report holds the counters as last written
 };
 
 /** Creates the database at path (removed first) and fills it. */

@@ -86,6 +86,22 @@ TEST_CASE("every HTML page answers 200 with HTML and the security headers", "[we
   }
 }
 
+TEST_CASE("a server run's counters read as a table, live until it stops", "[web][http]") {
+  Served s("serve-run");
+  const auto body = s.get("/runs/" + std::to_string(s.ids.serve_run)).body;
+  CHECK(body.find("<h2>Server counters</h2>") != std::string::npos);
+  CHECK(body.find("As of the server's last report") != std::string::npos); // not finished
+  CHECK(body.find("<th>Accepted (valid Accounting-Requests)</th><td class=\"num\">17,212</td>") !=
+        std::string::npos);
+  CHECK(body.find("<th>Malformed</th><td class=\"num\">1</td>") != std::string::npos);
+  CHECK(body.find("<th>Commit time, average</th><td class=\"num\">0.17 ms</td>") !=
+        std::string::npos);
+  CHECK(body.find("<pre class=\"report\">") == std::string::npos);
+  // A nested report (the tester's) stays JSON text.
+  const auto conform = s.get("/runs/" + std::to_string(s.ids.conform_run)).body;
+  CHECK(conform.find("<h2>Server counters</h2>") == std::string::npos);
+}
+
 TEST_CASE("overview JSON carries sessions, records, NASes, findings and activity", "[web][http]") {
   Served s("overview");
   const auto o = s.api("/api/overview");
