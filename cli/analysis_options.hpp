@@ -45,6 +45,7 @@ struct AnalysisArgs {
   std::string profile = "cisco-ios-ipsec";
   double interim_interval = 0;
   bool no_check = false;
+  std::size_t judge_part = conformance::RunJudgeOptions{}.part_packets;
   std::string dictionary;
 };
 
@@ -67,6 +68,10 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
   cmd.add_option("--interim-interval", args.interim_interval,
                  "With --db: the NAS's configured update interval in seconds (for the rules)");
   cmd.add_flag("--no-check", args.no_check, "With --db: import without the conformance rules");
+  cmd.add_option("--judge-part", args.judge_part,
+                 "With --db: judge the run in parts of about this many packets, so memory does "
+                 "not grow with the capture (0: the whole run in memory at once)")
+      ->capture_default_str();
   add_dictionary_option(cmd, args.dictionary);
 }
 
@@ -103,8 +108,8 @@ public:
         }
         judge = conformance::make_import_judge(
             std::move(profile).value(), analysis.dictionary, analysis.secrets,
-            args.interim_interval > 0 ? std::optional<double>(args.interim_interval)
-                                      : std::nullopt);
+            args.interim_interval > 0 ? std::optional<double>(args.interim_interval) : std::nullopt,
+            args.judge_part);
       }
     }
   }

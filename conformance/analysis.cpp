@@ -36,14 +36,86 @@ std::string content_key(const radius::Packet& packet, const radius::AttrKey& del
   return key;
 }
 
+radius::AttrKey delay_key_of(const radius::Dictionary& dict) {
+  if (const auto* def = dict.find("Acct-Delay-Time")) {
+    return def->key();
+  }
+  return radius::AttrKey{0, 41};
+}
+
 } // namespace
 
-Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict)
-    : trace_(trace), profile_(profile), dict_(dict) {
-  radius::AttrKey delay_key{0, 41};
-  if (const auto* def = dict.find("Acct-Delay-Time")) {
-    delay_key = def->key();
+PacketView view_packet(const TracePacket& tp, std::size_t index, const radius::Dictionary& dict) {
+  PacketView view;
+  view.index = index;
+  view.trace = &tp;
+  view.event_time = tp.time;
+  auto decoded = radius::decode_packet(tp.raw, dict);
+  bool to_server = tp.direction == Direction::to_server;
+  if (decoded) {
+    view.packet = std::move(decoded).value();
+    if (tp.direction == Direction::unknown) {
+      to_server = is_request_code(view.packet->code());
+    }
+  } else {
+    view.failure = decoded.error();
+    if (tp.direction == Direction::unknown && !tp.raw.empty()) {
+      to_server = is_request_code(static_cast<Code>(tp.raw[0]));
+    }
   }
+  view.client = to_server ? tp.source : tp.destination;
+  if (view.packet && to_server && view.packet->code() == Code::accounting_request) {
+    view.request = true;
+    view.record = radius::make_accounting_record(*view.packet, dict);
+    const auto identity = view.record->nas_identity();
+    view.nas_key = identity.empty() ? host_part(view.client) : identity;
+    if (view.record->delay_time) {
+      view.event_time = tp.time - *view.record->delay_time;
+    }
+  } else if (!to_server && view.packet) {
+    view.response = true;
+  }
+  return view;
+}
+
+std::string exchange_key(const PacketView& view, const radius::Dictionary& dict) {
+  return view.trace->source + '\x1e' + view.trace->destination + '\x1e' +
+         content_key(*view.packet, delay_key_of(dict));
+}
+
+void append_evidence(Evidence& evidence, std::size_t trace_index, const PacketView& view,
+                     const PacketView* answered) {
+  evidence.packets.push_back(trace_index);
+  if (view.trace->packet_id) {
+    evidence.packet_ids.push_back(*view.trace->packet_id);
+  }
+  if (view.packet) {
+    evidence.identifiers.push_back(view.packet->identifier());
+  }
+  if (view.trace->frame) {
+    evidence.frames.push_back(*view.trace->frame);
+  }
+  if (view.trace->file && evidence.file.empty()) {
+    evidence.file = *view.trace->file;
+  }
+  // The finding is about the last packet named (earlier ones are context), so the NAS and
+  // session are the last record's; an answer speaks for its request.
+  if (view.record) {
+    evidence.nas = view.nas_key;
+    evidence.session_id = view.record->session_id;
+  } else if (answered && answered->record) {
+    evidence.nas = answered->nas_key;
+    evidence.session_id = answered->record->session_id;
+  }
+}
+
+Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict)
+    : Analysis(trace, profile, dict, {}) {}
+
+Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict,
+                   std::vector<std::size_t> trace_indices)
+    : trace_(trace), profile_(profile), dict_(dict), trace_indices_(std::move(trace_indices)) {
+  const radius::AttrKey delay_key = delay_key_of(dict);
   packets_.reserve(trace.packets.size());
   // client, server and Identifier -> requests with that identifier, in order.
   std::unordered_map<std::string, std::vector<std::size_t>> by_id;
@@ -57,32 +129,8 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
 
   for (std::size_t i = 0; i < trace.packets.size(); ++i) {
     const auto& tp = trace.packets[i];
-    PacketView view;
-    view.index = i;
-    view.trace = &tp;
-    view.event_time = tp.time;
-    auto decoded = radius::decode_packet(tp.raw, dict);
-    bool to_server = tp.direction == Direction::to_server;
-    if (decoded) {
-      view.packet = std::move(decoded).value();
-      if (tp.direction == Direction::unknown) {
-        to_server = is_request_code(view.packet->code());
-      }
-    } else {
-      view.failure = decoded.error();
-      if (tp.direction == Direction::unknown && !tp.raw.empty()) {
-        to_server = is_request_code(static_cast<Code>(tp.raw[0]));
-      }
-    }
-    view.client = to_server ? tp.source : tp.destination;
-    if (view.packet && to_server && view.packet->code() == Code::accounting_request) {
-      view.request = true;
-      view.record = radius::make_accounting_record(*view.packet, dict);
-      const auto identity = view.record->nas_identity();
-      view.nas_key = identity.empty() ? host_part(view.client) : identity;
-      if (view.record->delay_time) {
-        view.event_time = tp.time - *view.record->delay_time;
-      }
+    PacketView view = view_packet(tp, i, dict);
+    if (view.request) {
       by_id[id_key(tp.source, tp.destination, view.packet->identifier())].push_back(i);
       const auto key =
           tp.source + '\x1e' + tp.destination + '\x1e' + content_key(*view.packet, delay_key);
@@ -92,8 +140,7 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
       }
       view.exchange = it->second;
       exchanges_[it->second].transmissions.push_back(i);
-    } else if (!to_server && view.packet) {
-      view.response = true;
+    } else if (view.response) {
       auto it = by_id.find(id_key(tp.destination, tp.source, view.packet->identifier()));
       if (it != by_id.end() && !it->second.empty()) {
         const std::size_t request = it->second.back();
@@ -151,29 +198,8 @@ Evidence Analysis::evidence(const std::vector<std::size_t>& packets) const {
   Evidence evidence;
   for (const auto index : packets) {
     const auto& view = packets_[index];
-    evidence.packets.push_back(index);
-    if (view.trace->packet_id) {
-      evidence.packet_ids.push_back(*view.trace->packet_id);
-    }
-    if (view.packet) {
-      evidence.identifiers.push_back(view.packet->identifier());
-    }
-    if (view.trace->frame) {
-      evidence.frames.push_back(*view.trace->frame);
-    }
-    if (view.trace->file && evidence.file.empty()) {
-      evidence.file = *view.trace->file;
-    }
-    // The finding is about the last packet named (earlier ones are context), so the NAS and
-    // session are the last record's; an answer speaks for its request.
-    if (view.record) {
-      evidence.nas = view.nas_key;
-      evidence.session_id = view.record->session_id;
-    } else if (view.answers != none && packets_[view.answers].record) {
-      const auto& asked = packets_[view.answers];
-      evidence.nas = asked.nas_key;
-      evidence.session_id = asked.record->session_id;
-    }
+    append_evidence(evidence, trace_index(index), view,
+                    view.answers != none ? &packets_[view.answers] : nullptr);
   }
   if (evidence.nas.empty() && !packets.empty()) {
     evidence.nas = host_part(packets_[packets.front()].client);

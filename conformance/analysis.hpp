@@ -49,9 +49,30 @@ struct SessionView {
   std::vector<std::size_t> records; // first transmission of each exchange, in trace order
 };
 
+/** Decodes one trace packet and reads its direction, record and NAS key, as the analysis does
+ * for each packet before pairing (answer, answers and exchange are left unset). */
+PacketView view_packet(const TracePacket& packet, std::size_t index,
+                       const radius::Dictionary& dict);
+
+/** The key under which the analysis groups a request's transmissions into one exchange: client,
+ * server, and the content apart from Identifier, authenticator and Acct-Delay-Time. */
+std::string exchange_key(const PacketView& view, const radius::Dictionary& dict);
+
+/** Appends one packet to evidence as Analysis::evidence does (answered: the request an answer
+ * answers, when known); `trace_index` is the index the evidence names. */
+void append_evidence(Evidence& evidence, std::size_t trace_index, const PacketView& view,
+                     const PacketView* answered);
+
 class Analysis {
 public:
   Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict);
+  /**
+   * Analyses part of a larger trace: `trace` holds some of its packets, in order, and
+   * trace_indices[i] is the index of trace.packets[i] in the whole trace. Evidence names those
+   * indices; everything else (packets(), exchanges(), sessions()) is indexed within `trace`.
+   */
+  Analysis(const Trace& trace, const Profile& profile, const radius::Dictionary& dict,
+           std::vector<std::size_t> trace_indices);
 
   const Trace& trace() const { return trace_; }
   const Profile& profile() const { return profile_; }
@@ -68,6 +89,11 @@ public:
   /** Status type of a request, if it carries a valid one. */
   std::optional<std::uint32_t> status(std::size_t packet) const;
 
+  /** The index of packets()[packet] in the whole trace (itself unless analysing a part). */
+  std::size_t trace_index(std::size_t packet) const {
+    return trace_indices_.empty() ? packet : trace_indices_[packet];
+  }
+
 private:
   const Trace& trace_;
   const Profile& profile_;
@@ -75,6 +101,7 @@ private:
   std::vector<PacketView> packets_;
   std::vector<Exchange> exchanges_;
   std::vector<SessionView> sessions_;
+  std::vector<std::size_t> trace_indices_; // empty: the trace is whole
 };
 
 } // namespace acctlab::conformance

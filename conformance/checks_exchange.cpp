@@ -20,14 +20,16 @@ std::string milliseconds(double seconds) {
   return text;
 }
 
-std::string describe_request(const Analysis& analysis, std::size_t index) {
-  const auto& view = analysis.packets()[index];
-  std::string text =
-      status_label(analysis, index) + " id " + std::to_string(view.packet->identifier());
+std::string describe_request(const PacketView& view) {
+  std::string text = status_label(view) + " id " + std::to_string(view.packet->identifier());
   if (view.record && !view.record->session_id.empty()) {
     text += " (Acct-Session-Id \"" + view.record->session_id + "\")";
   }
   return text;
+}
+
+std::string describe_request(const Analysis& analysis, std::size_t index) {
+  return describe_request(analysis.packets()[index]);
 }
 
 std::optional<std::uint32_t> delay_of(const PacketView& view) {
@@ -35,6 +37,22 @@ std::optional<std::uint32_t> delay_of(const PacketView& view) {
 }
 
 } // namespace
+
+std::string changed_same_id_message(const PacketView& earlier, const PacketView& view,
+                                    bool same_exchange) {
+  std::string change;
+  if (same_exchange) {
+    const auto before = delay_of(earlier);
+    const auto after = delay_of(view);
+    change = "Acct-Delay-Time changed from " +
+             (before ? std::to_string(*before) : std::string("absent")) + " to " +
+             (after ? std::to_string(*after) : std::string("absent"));
+  } else {
+    change = "its attributes changed";
+  }
+  return describe_request(view) + " retransmitted with the same " +
+         "Identifier while the first was unanswered, but " + change;
+}
 
 void check_unanswered(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   if (!analysis.trace().responses_recorded) {
@@ -133,19 +151,7 @@ void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSi
               ? earlier.answer == none || earlier.answer > view.index
               : view.trace->time - earlier.trace->time <= duplicate_window_seconds;
       if (outstanding && earlier.trace->raw != view.trace->raw) {
-        std::string change;
-        if (earlier.exchange == view.exchange) {
-          const auto before = delay_of(earlier);
-          const auto after = delay_of(view);
-          change = "Acct-Delay-Time changed from " +
-                   (before ? std::to_string(*before) : std::string("absent")) + " to " +
-                   (after ? std::to_string(*after) : std::string("absent"));
-        } else {
-          change = "its attributes changed";
-        }
-        sink.report(rule,
-                    describe_request(analysis, view.index) + " retransmitted with the same " +
-                        "Identifier while the first was unanswered, but " + change,
+        sink.report(rule, changed_same_id_message(earlier, view, earlier.exchange == view.exchange),
                     analysis.evidence({earlier.index, view.index}));
       }
     }

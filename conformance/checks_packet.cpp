@@ -57,7 +57,11 @@ const radius::AttributeDef* terminate_cause_def(const Analysis& analysis) {
 } // namespace
 
 std::string status_label(const Analysis& analysis, std::size_t packet) {
-  const auto status = analysis.status(packet);
+  return status_label(analysis.packets()[packet]);
+}
+
+std::string status_label(const PacketView& view) {
+  const auto status = view.record ? view.record->status_type : std::nullopt;
   if (!status) {
     return "Accounting-Request without Acct-Status-Type";
   }

@@ -50,8 +50,31 @@ Shape shape_of(const Analysis& analysis, const SessionView& session) {
   return shape;
 }
 
+std::string session_text(const std::string& nas, const std::string& session_id) {
+  return "session \"" + session_id + "\" of NAS " + nas;
+}
+
 std::string session_text(const SessionView& session) {
-  return "session \"" + session.session_id + "\" of NAS " + session.nas;
+  return session_text(session.nas, session.session_id);
+}
+
+std::string rekey_message(const std::string& peer, const std::string& framed,
+                          const std::string& nas, const std::string& session_id,
+                          const std::string& holder_session_id) {
+  return "peer " + peer + " with framed address " + framed + " opened " +
+         session_text(nas, session_id) + " while session \"" + holder_session_id +
+         "\" was still open (a rekey must not start a new session)";
+}
+
+std::string reset_open_message(const SessionView& session, const std::string& reset_label) {
+  return session_text(session) + " was open when the NAS sent " + reset_label +
+         "; it ends there without a Stop (usage since its last record is lost)";
+}
+
+std::string after_reset_message(const SessionView& session, const std::string& record_label,
+                                const std::string& reset_label) {
+  return session_text(session) + ": " + record_label + " after the NAS's " + reset_label +
+         " ended every session it had open";
 }
 
 // Usage counters of one record, 64-bit (RFC 2869 §5.1, §5.2: octets + 2^32 x gigawords).
@@ -419,10 +442,8 @@ void check_rekey_new_session(const Rule& rule, const Analysis& analysis, Finding
     if (it != open.end() && it->second.session != session &&
         (it->second.stop_index == none || it->second.stop_index > index)) {
       sink.report(rule,
-                  "peer " + peer->first + " with framed address " + peer->second + " opened " +
-                      session_text(*session) + " while session \"" +
-                      it->second.session->session_id + "\" was still open (a rekey must not " +
-                      "start a new session)",
+                  rekey_message(peer->first, peer->second, session->nas, session->session_id,
+                                it->second.session->session_id),
                   analysis.evidence({it->second.start_index, index}));
       continue;
     }
@@ -435,10 +456,7 @@ void check_acct_on_open(const Rule& rule, const Analysis& analysis, FindingSink&
     if (!reset.later.empty()) {
       continue; // the session went on: reported by the after-reset rule
     }
-    sink.report(rule,
-                session_text(*reset.session) + " was open when the NAS sent " +
-                    status_label(analysis, reset.packet) +
-                    "; it ends there without a Stop (usage since its last record is lost)",
+    sink.report(rule, reset_open_message(*reset.session, status_label(analysis, reset.packet)),
                 analysis.evidence({reset.packet, reset.session->records.back()}));
   }
 }
@@ -447,12 +465,104 @@ void check_after_acct_on(const Rule& rule, const Analysis& analysis, FindingSink
   for (const auto& reset : resets(analysis)) {
     for (const auto index : reset.later) {
       sink.report(rule,
-                  session_text(*reset.session) + ": " + status_label(analysis, index) +
-                      " after the NAS's " + status_label(analysis, reset.packet) +
-                      " ended every session it had open",
+                  after_reset_message(*reset.session, status_label(analysis, index),
+                                      status_label(analysis, reset.packet)),
                   analysis.evidence({reset.packet, index}));
     }
   }
+}
+
+Evidence join_evidence(Evidence a, const Evidence& b) {
+  a.packets.insert(a.packets.end(), b.packets.begin(), b.packets.end());
+  a.packet_ids.insert(a.packet_ids.end(), b.packet_ids.begin(), b.packet_ids.end());
+  a.identifiers.insert(a.identifiers.end(), b.identifiers.begin(), b.identifiers.end());
+  a.frames.insert(a.frames.end(), b.frames.begin(), b.frames.end());
+  if (a.file.empty()) {
+    a.file = b.file;
+  }
+  a.nas = b.nas;
+  a.session_id = b.session_id;
+  return a;
+}
+
+void check_resets_in_part(const Rule* open_rule, const Rule* after_rule, const Analysis& part,
+                          const ResetsByNas& resets_by_nas, const PartReport& report) {
+  // As resets() sees them: a reset ends each session of its NAS that had a record before it and
+  // no Stop before it; the records after it continue a session the NAS said it had ended.
+  for (const auto& session : part.sessions()) {
+    const auto found = resets_by_nas.find(session.nas);
+    if (found == resets_by_nas.end()) {
+      continue;
+    }
+    const auto& resets = found->second;
+    const std::size_t first = part.trace_index(session.records.front());
+    const auto shape = shape_of(part, session);
+    const std::size_t stop = shape.first_stop == none ? none : part.trace_index(shape.first_stop);
+    auto reset =
+        std::upper_bound(resets.begin(), resets.end(), first,
+                         [](std::size_t index, const ResetSummary& r) { return index < r.index; });
+    for (; reset != resets.end() && (stop == none || reset->index < stop); ++reset) {
+      bool later = false;
+      for (const auto index : session.records) {
+        if (part.trace_index(index) <= reset->index) {
+          continue;
+        }
+        later = true;
+        if (after_rule) {
+          report(*after_rule, after_reset_message(session, status_label(part, index), reset->label),
+                 join_evidence(reset->evidence, part.evidence(index)), first);
+        }
+      }
+      if (!later && open_rule) {
+        report(*open_rule, reset_open_message(session, reset->label),
+               join_evidence(reset->evidence, part.evidence(session.records.back())), first);
+      }
+    }
+  }
+}
+
+void collect_starts(const Analysis& part, std::vector<StartSummary>& out) {
+  for (const auto& session : part.sessions()) {
+    const auto shape = shape_of(part, session);
+    if (shape.first_start == none) {
+      continue;
+    }
+    const auto peer = peer_of(*part.packets()[shape.first_start].record);
+    if (!peer) {
+      continue;
+    }
+    StartSummary start;
+    start.start = part.trace_index(shape.first_start);
+    start.stop = shape.first_stop == none ? none : part.trace_index(shape.first_stop);
+    start.nas = session.nas;
+    start.session_id = session.session_id;
+    start.peer = peer->first;
+    start.framed = peer->second;
+    start.evidence = part.evidence(shape.first_start);
+    out.push_back(std::move(start));
+  }
+}
+
+std::optional<std::pair<std::string, Evidence>> RekeyCheck::add(const StartSummary& start) {
+  // A holder stopped before this Start can block no later one (Starts come in trace order);
+  // dropping such holders now and then keeps only the sessions open at this point.
+  if (open_.size() >= sweep_at_) {
+    std::erase_if(open_, [&](const auto& entry) {
+      return entry.second.stop != none && entry.second.stop < start.start;
+    });
+    sweep_at_ = std::max<std::size_t>(4096, open_.size() * 2);
+  }
+  const std::tuple key{start.nas, start.peer, start.framed};
+  auto it = open_.find(key);
+  if (it != open_.end() &&
+      (it->second.nas != start.nas || it->second.session_id != start.session_id) &&
+      (it->second.stop == none || it->second.stop > start.start)) {
+    return std::pair{
+        rekey_message(start.peer, start.framed, start.nas, start.session_id, it->second.session_id),
+        join_evidence(it->second.evidence, start.evidence)};
+  }
+  open_[key] = Holder{start.nas, start.session_id, start.start, start.stop, start.evidence};
+  return std::nullopt;
 }
 
 } // namespace acctlab::conformance::detail

@@ -1,5 +1,7 @@
 #include "conformance/db_trace.hpp"
 
+#include "conformance/detail/db_rows.hpp"
+
 #include <chrono>
 #include <memory>
 #include <sqlite3.h>
@@ -123,16 +125,42 @@ Expected<std::size_t, std::string> insert_findings(sqlite3* db, std::int64_t run
 
 } // namespace
 
+TracePacket detail::read_packet_row(sqlite3_stmt* row, bool& response, int first) {
+  const auto column = [first](int i) { return first + i; };
+  TracePacket packet;
+  packet.packet_id = sqlite3_column_int64(row, column(0));
+  packet.time = sqlite3_column_double(row, column(1));
+  packet.source = endpoint(text_column(row, column(2)), sqlite3_column_int64(row, column(3)));
+  if (sqlite3_column_type(row, column(4)) != SQLITE_NULL) {
+    packet.destination =
+        endpoint(text_column(row, column(4)), sqlite3_column_int64(row, column(5)));
+  }
+  // A server stores requests only; a capture import stores the answers too.
+  response = sqlite3_column_type(row, column(6)) != SQLITE_NULL &&
+             is_response_code(sqlite3_column_int(row, column(6)));
+  packet.direction = response ? Direction::from_server : Direction::to_server;
+  packet.verdict = text_column(row, column(7));
+  if (sqlite3_column_type(row, column(8)) != SQLITE_NULL) {
+    packet.file = text_column(row, column(8));
+  }
+  if (sqlite3_column_type(row, column(9)) != SQLITE_NULL) {
+    packet.frame = static_cast<std::uint64_t>(sqlite3_column_int64(row, column(9)));
+  }
+  const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(row, column(10)));
+  packet.raw.assign(blob, blob + sqlite3_column_bytes(row, column(10)));
+  return packet;
+}
+
 Expected<Trace, std::string> load_trace_from_db(const std::string& path,
                                                 const DbTraceOptions& options) {
   auto db = open(path, SQLITE_OPEN_READONLY);
   if (!db) {
     return Unexpected(db.error());
   }
-  auto statement =
-      prepare(db->get(), "SELECT id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
-                         "verdict, file, frame, raw FROM packets "
-                         "WHERE (?1 IS NULL OR run_id = ?1) ORDER BY receive_time, id");
+  auto statement = prepare(db->get(), (std::string("SELECT ") + detail::packet_columns +
+                                       " FROM packets WHERE (?1 IS NULL OR run_id = ?1) "
+                                       "ORDER BY receive_time, id")
+                                          .c_str());
   if (!statement) {
     return Unexpected(path + ": " + statement.error());
   }
@@ -144,28 +172,9 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
   trace.responses_recorded = false;
   int rc = SQLITE_ROW;
   while ((rc = sqlite3_step(statement->get())) == SQLITE_ROW) {
-    auto* row = statement->get();
-    TracePacket packet;
-    packet.packet_id = sqlite3_column_int64(row, 0);
-    packet.time = sqlite3_column_double(row, 1);
-    packet.source = endpoint(text_column(row, 2), sqlite3_column_int64(row, 3));
-    if (sqlite3_column_type(row, 4) != SQLITE_NULL) {
-      packet.destination = endpoint(text_column(row, 4), sqlite3_column_int64(row, 5));
-    }
-    // A server stores requests only; a capture import stores the answers too.
-    const bool response =
-        sqlite3_column_type(row, 6) != SQLITE_NULL && is_response_code(sqlite3_column_int(row, 6));
-    packet.direction = response ? Direction::from_server : Direction::to_server;
+    bool response = false;
+    TracePacket packet = detail::read_packet_row(statement->get(), response);
     trace.responses_recorded = trace.responses_recorded || response;
-    packet.verdict = text_column(row, 7);
-    if (sqlite3_column_type(row, 8) != SQLITE_NULL) {
-      packet.file = text_column(row, 8);
-    }
-    if (sqlite3_column_type(row, 9) != SQLITE_NULL) {
-      packet.frame = static_cast<std::uint64_t>(sqlite3_column_int64(row, 9));
-    }
-    const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(row, 10));
-    packet.raw.assign(blob, blob + sqlite3_column_bytes(row, 10));
     trace.packets.push_back(std::move(packet));
   }
   if (rc != SQLITE_DONE) {

@@ -52,7 +52,23 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
 Expected<capture::ConformanceSummary, std::string>
 judge_imported_run(const std::string& database, std::int64_t run_id,
                    const capture::ClientSecrets* secrets, const Profile& profile,
-                   const radius::Dictionary& dict, std::optional<double> interim_interval) {
+                   const radius::Dictionary& dict, std::optional<double> interim_interval,
+                   const RunJudgeOptions& judge_options) {
+  if (judge_options.part_packets > 0) {
+    SecretLookup lookup;
+    if (secrets) {
+      lookup = [secrets](const std::string& host) -> std::optional<std::string> {
+        if (const auto address = capture::IpAddress::parse(host)) {
+          if (const auto* client = secrets->find(*address)) {
+            return client->secret;
+          }
+        }
+        return std::nullopt;
+      };
+    }
+    return judge_stored_run(database, run_id, profile, dict, lookup, interim_interval,
+                            judge_options);
+  }
   DbTraceOptions options;
   options.run_id = run_id;
   auto loaded = load_trace_from_db(database, options);
@@ -79,6 +95,9 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
     }
   }
   const auto verdict = check_trace(trace, profile, dict);
+  if (judge_options.stats) {
+    *judge_options.stats = {trace.packets.size(), 1, trace.packets.size()};
+  }
   auto stored = store_findings_in_run(database, verdict, run_id, trace);
   if (!stored) {
     return Unexpected(stored.error());
@@ -136,10 +155,14 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
 
 capture::RunJudge make_import_judge(Profile profile, const radius::Dictionary* dict,
                                     const capture::ClientSecrets* secrets,
-                                    std::optional<double> interim_interval) {
-  return [profile = std::move(profile), dict, secrets,
-          interim_interval](const std::string& database, std::int64_t run_id) {
-    auto judged = judge_imported_run(database, run_id, secrets, profile, *dict, interim_interval);
+                                    std::optional<double> interim_interval,
+                                    std::size_t part_packets) {
+  return [profile = std::move(profile), dict, secrets, interim_interval,
+          part_packets](const std::string& database, std::int64_t run_id) {
+    RunJudgeOptions options;
+    options.part_packets = part_packets;
+    auto judged =
+        judge_imported_run(database, run_id, secrets, profile, *dict, interim_interval, options);
     if (!judged) {
       throw std::runtime_error("conformance: " + judged.error());
     }

@@ -4,6 +4,7 @@
 // packets carry their file and frame number, so findings point at Wireshark's frame numbers.
 
 #include "conformance/profile.hpp"
+#include "conformance/run_judge.hpp"
 #include "conformance/trace.hpp"
 #include "pcap/capture_import.hpp"
 #include "pcap/clients_file.hpp"
@@ -33,17 +34,21 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
  * The rules over a capture import (`acctlab pcap analyze --db`): reads the packets stored under
  * run_id, judges them as `check --pcap` judges the capture (answers recorded; each NAS's secret
  * from the clients file when given), stores the findings under that run with their packet,
- * record, session, file and frame, and returns the summary the import's report shows.
+ * record, session, file and frame, and returns the summary the import's report shows. Judged in
+ * parts (conformance/run_judge.hpp) unless options.part_packets is 0: then the whole run is
+ * loaded and judged by check_trace, which gives the same findings in the same order.
  */
 Expected<capture::ConformanceSummary, std::string>
 judge_imported_run(const std::string& database, std::int64_t run_id,
                    const capture::ClientSecrets* secrets, const Profile& profile,
-                   const radius::Dictionary& dict, std::optional<double> interim_interval = {});
+                   const radius::Dictionary& dict, std::optional<double> interim_interval = {},
+                   const RunJudgeOptions& options = {});
 
 /** judge_imported_run as the import's judge (throws std::runtime_error with its error). The
  * pointers must outlive the judge. */
 capture::RunJudge make_import_judge(Profile profile, const radius::Dictionary* dict,
                                     const capture::ClientSecrets* secrets,
-                                    std::optional<double> interim_interval);
+                                    std::optional<double> interim_interval,
+                                    std::size_t part_packets = RunJudgeOptions{}.part_packets);
 
 } // namespace acctlab::conformance

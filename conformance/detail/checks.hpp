@@ -4,7 +4,14 @@
 #include "conformance/analysis.hpp"
 #include "conformance/rule.hpp"
 
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace acctlab::conformance::detail {
 
@@ -46,5 +53,68 @@ void check_after_acct_on(const Rule&, const Analysis&, FindingSink&);
 
 /** "Start", "Stop", "Interim-Update", ... or "status N"/"no status". */
 std::string status_label(const Analysis& analysis, std::size_t packet);
+std::string status_label(const PacketView& view);
+
+// What the rules that look across sessions need when a run is judged in parts (a part holds
+// whole sessions; conformance/run_judge.cpp): the same checks, fed compact summaries.
+
+/** RFC5080-CHANGED-SAME-ID's message for a request (view) that reused the Identifier of an
+ * unanswered earlier one with other octets. */
+std::string changed_same_id_message(const PacketView& earlier, const PacketView& view,
+                                    bool same_exchange);
+
+/** Evidence naming a's packets then b's (b a record: the NAS and session are b's). */
+Evidence join_evidence(Evidence a, const Evidence& b);
+
+/** An Accounting-On/Off (the first transmission of its exchange) of the whole trace. */
+struct ResetSummary {
+  std::size_t index = 0; // in the whole trace
+  std::string label;     // status_label of it
+  Evidence evidence;     // naming it alone
+};
+using ResetsByNas = std::map<std::string, std::vector<ResetSummary>, std::less<>>;
+
+/** A finding of a part, with the key that orders it among equal (severity, first packet, rule)
+ * findings of other parts: the whole-trace index of its session's first record. */
+using PartReport =
+    std::function<void(const Rule& rule, std::string message, Evidence evidence, std::size_t key)>;
+
+/** SES-ACCT-ON-OPEN (open_rule) and SES-AFTER-ACCT-ON (after_rule) for the sessions of a part,
+ * given every reset of the whole trace, each NAS's in trace order. Either rule may be null. */
+void check_resets_in_part(const Rule* open_rule, const Rule* after_rule, const Analysis& part,
+                          const ResetsByNas& resets, const PartReport& report);
+
+/** A session whose first Start names an IKE peer and a framed address. */
+struct StartSummary {
+  std::size_t start = 0;   // whole-trace index of the first Start
+  std::size_t stop = none; // of the first Stop
+  std::string nas;
+  std::string session_id;
+  std::string peer;
+  std::string framed;
+  Evidence evidence; // naming the Start alone
+};
+
+/** The sessions of a part that SES-REKEY-NEW-SESSION looks at. */
+void collect_starts(const Analysis& part, std::vector<StartSummary>& out);
+
+/** SES-REKEY-NEW-SESSION over starts fed in whole-trace order. Holds the sessions that can still
+ * block a later Start: those not stopped before the latest Start seen. */
+class RekeyCheck {
+public:
+  /** The finding this Start draws (message, evidence), if any. */
+  std::optional<std::pair<std::string, Evidence>> add(const StartSummary& start);
+
+private:
+  struct Holder {
+    std::string nas;
+    std::string session_id;
+    std::size_t start = 0;
+    std::size_t stop = none;
+    Evidence evidence;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Holder> open_;
+  std::size_t sweep_at_ = 4096;
+};
 
 } // namespace acctlab::conformance::detail

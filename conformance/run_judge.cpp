@@ -1,0 +1,650 @@
+#include "conformance/run_judge.hpp"
+
+#include "conformance/analysis.hpp"
+#include "conformance/catalog.hpp"
+#include "conformance/detail/checks.hpp"
+#include "conformance/detail/db_rows.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <sqlite3.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace acctlab::conformance {
+namespace {
+
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+struct Finalize {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
+
+/** A failure with SQLite's message; caught at the top and returned as the judge's error. */
+struct DbError {
+  std::string message;
+};
+
+class Connection {
+public:
+  explicit Connection(const std::string& path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) {
+      throw DbError{raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)};
+    }
+    sqlite3_busy_timeout(raw, 5000);
+  }
+  sqlite3* get() const { return db_.get(); }
+  void exec(const std::string& sql) const {
+    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw DbError{sqlite3_errmsg(db_.get())};
+    }
+  }
+  Statement prepare(const std::string& sql) const {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+      throw DbError{sqlite3_errmsg(db_.get())};
+    }
+    return Statement(raw);
+  }
+  /** Steps a statement that returns no row (an INSERT). */
+  void done(sqlite3_stmt* statement) const {
+    if (sqlite3_step(statement) != SQLITE_DONE) {
+      throw DbError{sqlite3_errmsg(db_.get())};
+    }
+    sqlite3_reset(statement);
+    sqlite3_clear_bindings(statement);
+  }
+  /** Steps a query: true on a row, false at its end. */
+  bool row(sqlite3_stmt* statement) const {
+    const int rc = sqlite3_step(statement);
+    if (rc == SQLITE_ROW) {
+      return true;
+    }
+    if (rc != SQLITE_DONE) {
+      throw DbError{sqlite3_errmsg(db_.get())};
+    }
+    return false;
+  }
+
+private:
+  std::unique_ptr<sqlite3, CloseDb> db_;
+};
+
+void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+template <class T> void bind_optional(sqlite3_stmt* statement, int index, const T& value) {
+  if (value) {
+    sqlite3_bind_int64(statement, index, static_cast<std::int64_t>(*value));
+  }
+}
+
+std::string column_text(sqlite3_stmt* statement, int column) {
+  const auto* text = sqlite3_column_text(statement, column);
+  return text ? std::string(reinterpret_cast<const char*>(text),
+                            static_cast<std::size_t>(sqlite3_column_bytes(statement, column)))
+              : std::string();
+}
+
+std::optional<std::int64_t> column_optional(sqlite3_stmt* statement, int column) {
+  if (sqlite3_column_type(statement, column) == SQLITE_NULL) {
+    return std::nullopt;
+  }
+  return sqlite3_column_int64(statement, column);
+}
+
+// A stand-in for "no index" in SQLite columns (none is size_t(-1), which does not fit int64).
+constexpr std::int64_t no_index = -1;
+
+std::int64_t to_column(std::size_t index) {
+  return index == none ? no_index : static_cast<std::int64_t>(index);
+}
+std::size_t from_column(std::int64_t value) {
+  return value < 0 ? none : static_cast<std::size_t>(value);
+}
+
+std::uint64_t mix(std::uint64_t x) { // splitmix64's finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/** The packet a finding is about (its evidence's last packet): where it is and what it is. */
+struct Subject {
+  std::optional<std::string> file;
+  std::optional<std::uint64_t> frame;
+};
+
+Subject subject_of(const TracePacket& packet) {
+  return {packet.file, packet.frame};
+}
+
+/**
+ * The findings of every part, staged in a temporary table with the key that puts them in
+ * check_trace's order: severity (worst first), first evidence packet, then, among equals, the
+ * order the rules ran in (rule index), the order within the rule across parts (key) and the
+ * order within a part (seq). Also keeps the counts the summary needs.
+ */
+class FindingStage {
+public:
+  FindingStage(const Connection& db, const std::vector<Rule>& rules) : db_(db), rules_(rules) {
+    db.exec("CREATE TEMP TABLE judge_findings (sev INTEGER, first INTEGER, rule INTEGER, "
+            "key INTEGER, seq INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
+            "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, frame INTEGER)");
+    insert_ = db.prepare("INSERT INTO temp.judge_findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                         "?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    record_ = db.prepare("SELECT id, session_row FROM main.records WHERE packet_id = ?1");
+    // As check_trace counts them: a rule id names its last rule of that id.
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      rule_index_[rules[i].id] = i;
+    }
+    outcomes_.resize(rules.size());
+  }
+
+  void add(std::size_t rule, const Finding& finding, std::size_t key, const Subject& subject) {
+    const auto& evidence = finding.evidence;
+    auto* st = insert_.get();
+    sqlite3_bind_int(st, 1, static_cast<int>(finding.severity));
+    sqlite3_bind_int64(
+        st, 2, evidence.packets.empty() ? 0 : static_cast<std::int64_t>(evidence.packets[0]));
+    sqlite3_bind_int64(st, 3, static_cast<std::int64_t>(rule));
+    sqlite3_bind_int64(st, 4, to_column(key));
+    sqlite3_bind_int64(st, 5, static_cast<std::int64_t>(seq_++));
+    bind_text(st, 6, finding.rule_id);
+    bind_text(st, 7, std::string(to_string(finding.severity)));
+    bind_text(st, 8, std::string(to_string(finding.scope)));
+    bind_text(st, 9, finding.message);
+    // The last stored packet is the one the finding is about (store_findings_in_run's links).
+    if (!evidence.packet_ids.empty()) {
+      const auto packet_id = evidence.packet_ids.back();
+      sqlite3_bind_int64(st, 10, packet_id);
+      auto* record = record_.get();
+      sqlite3_reset(record);
+      sqlite3_bind_int64(record, 1, packet_id);
+      if (db_.row(record)) {
+        sqlite3_bind_int64(st, 11, sqlite3_column_int64(record, 0));
+        if (sqlite3_column_type(record, 1) != SQLITE_NULL) {
+          sqlite3_bind_int64(st, 12, sqlite3_column_int64(record, 1));
+        }
+      }
+      sqlite3_reset(record);
+    }
+    if (subject.file) {
+      bind_text(st, 13, *subject.file);
+    }
+    bind_optional(st, 14, subject.frame);
+    db_.done(st);
+    count(finding, subject);
+  }
+
+  void add(std::size_t rule, const Rule& of, std::string message, Evidence evidence,
+           std::size_t key, const Subject& subject) {
+    add(rule, Finding{of.id, of.severity, of.scope, std::move(message), std::move(evidence)}, key,
+        subject);
+  }
+
+  /** Moves the staged findings into the findings table in order; returns how many. */
+  std::size_t store(std::int64_t run_id) {
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      auto copy = db_.prepare(
+          "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
+          "record_id, session_id, file, frame) SELECT ?1, rule_id, severity, scope, message, "
+          "packet_id, record_id, session_row, file, frame FROM temp.judge_findings " +
+          std::string(order));
+      sqlite3_bind_int64(copy.get(), 1, run_id);
+      db_.done(copy.get());
+      const auto stored = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+      db_.exec("COMMIT");
+      return stored;
+    } catch (...) {
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  void summarise(capture::ConformanceSummary& summary) const {
+    summary.errors = errors_;
+    summary.warnings = warnings_;
+    summary.infos = infos_;
+    summary.findings_with_frame = with_frame_;
+    summary.verdict = errors_ > 0 ? "fail" : "pass";
+    summary.rules = rules_.size();
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      const auto& rule = rules_[i];
+      const bool failed = outcomes_[i] > 0;
+      summary.rules_failed += failed ? 1 : 0;
+      summary.results.push_back({rule.id, rule.source, std::string(to_string(rule.severity)),
+                                 std::string(to_string(rule.scope)), rule.summary, !failed});
+    }
+    const auto rank = [](const std::string& severity) {
+      return static_cast<int>(parse_severity(severity).value_or(Severity::info));
+    };
+    for (const auto& [id, count] : by_rule_) {
+      summary.by_rule.push_back(count);
+    }
+    std::stable_sort(
+        summary.by_rule.begin(), summary.by_rule.end(), [&](const auto& a, const auto& b) {
+          return rank(a.severity) != rank(b.severity) ? rank(a.severity) > rank(b.severity)
+                                                      : a.count > b.count;
+        });
+    auto first = db_.prepare("SELECT rule_id, severity, message, file, frame "
+                             "FROM temp.judge_findings " +
+                             std::string(order) + " LIMIT 10");
+    while (db_.row(first.get())) {
+      const auto frame = column_optional(first.get(), 4);
+      summary.examples.push_back({column_text(first.get(), 0), column_text(first.get(), 1),
+                                  column_text(first.get(), 2), column_text(first.get(), 3),
+                                  frame ? static_cast<std::uint64_t>(*frame) : 0});
+    }
+  }
+
+private:
+  static constexpr const char* order = "ORDER BY sev DESC, first, rule, key, seq";
+
+  void count(const Finding& finding, const Subject& subject) {
+    switch (finding.severity) {
+      case Severity::error:
+        ++errors_;
+        break;
+      case Severity::warning:
+        ++warnings_;
+        break;
+      case Severity::info:
+        ++infos_;
+        break;
+    }
+    if (auto it = rule_index_.find(finding.rule_id);
+        it != rule_index_.end() && finding.severity != Severity::info) {
+      ++outcomes_[it->second];
+    }
+    auto& tally = by_rule_[finding.rule_id];
+    if (tally.count == 0 || finding.severity > parse_severity(tally.severity)) {
+      tally.severity = std::string(to_string(finding.severity));
+    }
+    tally.rule_id = finding.rule_id;
+    ++tally.count;
+    with_frame_ += subject.frame ? 1 : 0;
+  }
+
+  const Connection& db_;
+  const std::vector<Rule>& rules_;
+  Statement insert_;
+  Statement record_;
+  std::uint64_t seq_ = 0;
+  std::map<std::string, std::size_t, std::less<>> rule_index_;
+  std::vector<std::size_t> outcomes_; // errors + warnings per rule
+  std::map<std::string, capture::ConformanceSummary::RuleCount> by_rule_;
+  std::size_t errors_ = 0;
+  std::size_t warnings_ = 0;
+  std::size_t infos_ = 0;
+  std::size_t with_frame_ = 0;
+};
+
+/** The rules a part cannot judge alone, by their catalog ids (absent ones are null). */
+struct CrossRules {
+  std::size_t changed_same_id = none;
+  std::size_t rekey = none;
+  std::size_t reset_open = none;
+  std::size_t after_reset = none;
+
+  explicit CrossRules(const std::vector<Rule>& rules) {
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const auto& id = rules[i].id;
+      if (id == "RFC5080-CHANGED-SAME-ID") {
+        changed_same_id = i;
+      } else if (id == "SES-REKEY-NEW-SESSION") {
+        rekey = i;
+      } else if (id == "SES-ACCT-ON-OPEN") {
+        reset_open = i;
+      } else if (id == "SES-AFTER-ACCT-ON") {
+        after_reset = i;
+      }
+    }
+  }
+  bool cross(std::size_t rule) const {
+    return rule == changed_same_id || rule == rekey || rule == reset_open || rule == after_reset;
+  }
+};
+
+/**
+ * The first pass, in trace order, holding only what is bounded by the traffic's shape: assigns
+ * every packet to a part (requests by NAS and Acct-Session-Id, which decides their exchange,
+ * record copies and session; answers with the request they answer, as Analysis pairs them;
+ * anything else on its own), judges RFC5080-CHANGED-SAME-ID, and lists the resets.
+ */
+class IndexPass {
+public:
+  IndexPass(const radius::Dictionary& dict, const SecretLookup& secrets, std::size_t parts)
+      : dict_(dict), lookup_(secrets), parts_(parts) {}
+
+  /** The part of packet index; stages a changed-same-id finding when there is one. */
+  std::size_t add(const TracePacket& packet, std::size_t index, FindingStage& stage,
+                  const std::vector<Rule>& rules, const CrossRules& cross) {
+    learn_secret(packet);
+    const PacketView view = view_packet(packet, index, dict_);
+    if (view.request) {
+      const std::uint64_t part =
+          mix(std::hash<std::string>{}(view.nas_key + '\x1e' + view.record->session_id)) % parts_;
+      auto [it, inserted] =
+          last_.try_emplace(id_key(packet.source, packet.destination, view.packet->identifier()));
+      auto& last = it->second;
+      if (!inserted && last.pending && last.pending->raw != packet.raw &&
+          cross.changed_same_id != none) {
+        // As check_changed_same_id: the earlier request was still unanswered (its answer, if
+        // any comes, pairs with this one now) and the octets differ.
+        const PacketView earlier = view_packet(*last.pending, last.index, dict_);
+        const bool same_exchange = exchange_key(earlier, dict_) == exchange_key(view, dict_);
+        Evidence evidence;
+        append_evidence(evidence, last.index, earlier, nullptr);
+        append_evidence(evidence, index, view, nullptr);
+        if (evidence.nas.empty()) {
+          evidence.nas = host_part(earlier.client);
+        }
+        const auto& rule = rules[cross.changed_same_id];
+        stage.add(cross.changed_same_id, rule,
+                  detail::changed_same_id_message(earlier, view, same_exchange),
+                  std::move(evidence), 0, subject_of(packet));
+      }
+      last.index = index;
+      last.part = part;
+      last.pending = std::make_unique<TracePacket>(packet);
+      const auto status = view.record->status_type;
+      if (status && (*status == 7 || *status == 8) &&
+          reset_exchanges_.insert(exchange_key(view, dict_)).second) {
+        // The first transmission of an Accounting-On/Off: it ends its NAS's open sessions.
+        detail::ResetSummary reset;
+        reset.index = index;
+        reset.label = detail::status_label(view);
+        append_evidence(reset.evidence, index, view, nullptr);
+        resets_[view.nas_key].push_back(std::move(reset));
+      }
+      return part;
+    }
+    if (view.response) {
+      auto it = last_.find(id_key(packet.destination, packet.source, view.packet->identifier()));
+      if (it != last_.end()) {
+        it->second.pending.reset(); // answered: no longer outstanding
+        return it->second.part;
+      }
+    }
+    return mix(index ^ 0x5bd1e995u) % parts_;
+  }
+
+  const detail::ResetsByNas& resets() const { return resets_; }
+  const std::map<std::string, std::string, std::less<>>& secrets() const { return secrets_; }
+
+private:
+  /** Client, server and Identifier, as Analysis pairs answers (endpoints numbered). */
+  struct IdKey {
+    std::uint64_t client;
+    std::uint64_t server;
+    std::uint8_t id;
+    bool operator==(const IdKey&) const = default;
+  };
+  struct IdKeyHash {
+    std::size_t operator()(const IdKey& key) const {
+      return mix(key.client ^ mix(key.server ^ mix(key.id)));
+    }
+  };
+  IdKey id_key(const std::string& client, const std::string& server, std::uint8_t id) {
+    const auto number = [this](const std::string& endpoint) -> std::uint64_t {
+      return endpoints_.try_emplace(endpoint, endpoints_.size()).first->second;
+    };
+    return {number(client), number(server), id};
+  }
+
+  void learn_secret(const TracePacket& packet) {
+    if (!lookup_) {
+      return;
+    }
+    auto host =
+        host_part(packet.direction == Direction::from_server ? packet.destination : packet.source);
+    if (!looked_up_.insert(host).second) {
+      return;
+    }
+    if (auto secret = lookup_(host)) {
+      secrets_.emplace(std::move(host), std::move(*secret));
+    }
+  }
+
+  /** The latest request on a client, server and Identifier: answers pair with it. */
+  struct Last {
+    std::size_t index = 0;
+    std::size_t part = 0;
+    std::unique_ptr<TracePacket> pending; // while unanswered (RFC5080-CHANGED-SAME-ID needs it)
+  };
+
+  const radius::Dictionary& dict_;
+  const SecretLookup& lookup_;
+  std::size_t parts_;
+  // One entry per client endpoint, server endpoint and Identifier seen: bounded by the
+  // endpoints (256 Identifiers each), not by the number of requests.
+  std::unordered_map<IdKey, Last, IdKeyHash> last_;
+  std::unordered_map<std::string, std::uint64_t> endpoints_;
+  std::unordered_set<std::string> reset_exchanges_;
+  detail::ResetsByNas resets_;
+  std::unordered_set<std::string> looked_up_;
+  std::map<std::string, std::string, std::less<>> secrets_;
+};
+
+std::size_t local_of(const std::vector<std::size_t>& indices, std::size_t index) {
+  return static_cast<std::size_t>(std::lower_bound(indices.begin(), indices.end(), index) -
+                                  indices.begin());
+}
+
+capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, const Profile& profile,
+                                  const radius::Dictionary& dict, const SecretLookup& secrets,
+                                  std::optional<double> interim_interval,
+                                  const RunJudgeOptions& options) {
+  // Temporary tables live in a file SQLite deletes on close, not in memory.
+  db.exec("PRAGMA temp_store = FILE");
+  const auto rules = rules_for(profile);
+  const CrossRules cross(rules);
+  FindingStage stage(db, rules);
+
+  auto count = db.prepare("SELECT count(*) FROM packets WHERE run_id = ?1");
+  sqlite3_bind_int64(count.get(), 1, run_id);
+  db.row(count.get());
+  const auto packets = static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
+  count.reset();
+  const std::size_t parts = std::max<std::size_t>(
+      1, (packets + options.part_packets - 1) / std::max<std::size_t>(options.part_packets, 1));
+
+  // Pass 1: every packet in trace order (as load_trace_from_db orders them) to its part.
+  db.exec("CREATE TEMP TABLE judge_packets (idx INTEGER PRIMARY KEY, packet_id INTEGER, "
+          "part INTEGER)");
+  IndexPass index_pass(dict, secrets, parts);
+  {
+    db.exec("BEGIN");
+    auto all = db.prepare(std::string("SELECT ") + detail::packet_columns +
+                          " FROM packets WHERE run_id = ?1 ORDER BY receive_time, id");
+    sqlite3_bind_int64(all.get(), 1, run_id);
+    auto place = db.prepare("INSERT INTO temp.judge_packets VALUES (?1, ?2, ?3)");
+    std::size_t index = 0;
+    while (db.row(all.get())) {
+      bool response = false;
+      const TracePacket packet = detail::read_packet_row(all.get(), response);
+      const auto part = index_pass.add(packet, index, stage, rules, cross);
+      sqlite3_bind_int64(place.get(), 1, static_cast<std::int64_t>(index));
+      bind_optional(place.get(), 2, packet.packet_id);
+      sqlite3_bind_int64(place.get(), 3, static_cast<std::int64_t>(part));
+      db.done(place.get());
+      ++index;
+    }
+    db.exec("COMMIT");
+    db.exec("CREATE INDEX temp.judge_packets_part ON judge_packets (part, idx)");
+  }
+
+  // Pass 2: each part's packets in trace order, judged by every rule but the cross ones.
+  db.exec("CREATE TEMP TABLE judge_starts (start INTEGER PRIMARY KEY, stop INTEGER, nas TEXT, "
+          "session_id TEXT, peer TEXT, framed TEXT, packet_id INTEGER, identifier INTEGER, "
+          "frame INTEGER, file TEXT, ev_nas TEXT, ev_session TEXT, subject_file TEXT, "
+          "subject_frame INTEGER)");
+  auto part_query = db.prepare(std::string("SELECT j.idx, ") +
+                               "p.id, p.receive_time, p.src_addr, p.src_port, p.dst_addr, "
+                               "p.dst_port, p.code, p.verdict, p.file, p.frame, p.raw "
+                               "FROM temp.judge_packets j JOIN main.packets p ON p.id = "
+                               "j.packet_id WHERE j.part = ?1 ORDER BY j.idx");
+  auto start_insert = db.prepare("INSERT INTO temp.judge_starts VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                 "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+  RunJudgeStats stats;
+  stats.packets = packets;
+  stats.parts = parts;
+  for (std::size_t p = 0; p < parts; ++p) {
+    db.exec("BEGIN");
+    Trace trace;
+    trace.secrets = index_pass.secrets();
+    trace.responses_recorded = true;
+    trace.interim_interval = interim_interval;
+    std::vector<std::size_t> indices;
+    sqlite3_bind_int64(part_query.get(), 1, static_cast<std::int64_t>(p));
+    while (db.row(part_query.get())) {
+      bool response = false;
+      indices.push_back(static_cast<std::size_t>(sqlite3_column_int64(part_query.get(), 0)));
+      trace.packets.push_back(detail::read_packet_row(part_query.get(), response, 1));
+    }
+    sqlite3_reset(part_query.get());
+    stats.largest_part = std::max(stats.largest_part, indices.size());
+    const Analysis analysis(trace, profile, dict, indices);
+    const auto subject = [&](const Evidence& evidence) {
+      return evidence.packets.empty()
+                 ? Subject{}
+                 : subject_of(trace.packets[local_of(indices, evidence.packets.back())]);
+    };
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      const auto& rule = rules[r];
+      if (!rule.check || cross.cross(r)) {
+        continue;
+      }
+      FindingSink sink;
+      rule.check(rule, analysis, sink);
+      for (const auto& finding : sink.findings()) {
+        stage.add(r, finding, 0, subject(finding.evidence));
+      }
+    }
+    const auto rule_at = [&](std::size_t r) { return r == none ? nullptr : &rules[r]; };
+    detail::check_resets_in_part(
+        rule_at(cross.reset_open), rule_at(cross.after_reset), analysis, index_pass.resets(),
+        [&](const Rule& rule, std::string message, Evidence evidence, std::size_t key) {
+          const auto r = &rule == rule_at(cross.reset_open) ? cross.reset_open : cross.after_reset;
+          const auto about = subject(evidence);
+          stage.add(r, rule, std::move(message), std::move(evidence), key, about);
+        });
+    if (cross.rekey != none) {
+      std::vector<detail::StartSummary> starts;
+      detail::collect_starts(analysis, starts);
+      auto* st = start_insert.get();
+      for (const auto& start : starts) {
+        const auto& e = start.evidence;
+        const auto about = subject(e);
+        sqlite3_bind_int64(st, 1, to_column(start.start));
+        sqlite3_bind_int64(st, 2, to_column(start.stop));
+        bind_text(st, 3, start.nas);
+        bind_text(st, 4, start.session_id);
+        bind_text(st, 5, start.peer);
+        bind_text(st, 6, start.framed);
+        if (!e.packet_ids.empty()) {
+          sqlite3_bind_int64(st, 7, e.packet_ids.front());
+        }
+        if (!e.identifiers.empty()) {
+          sqlite3_bind_int64(st, 8, e.identifiers.front());
+        }
+        if (!e.frames.empty()) {
+          sqlite3_bind_int64(st, 9, static_cast<std::int64_t>(e.frames.front()));
+        }
+        bind_text(st, 10, e.file);
+        bind_text(st, 11, e.nas);
+        bind_text(st, 12, e.session_id);
+        if (about.file) {
+          bind_text(st, 13, *about.file);
+        }
+        bind_optional(st, 14, about.frame);
+        db.done(st);
+      }
+    }
+    db.exec("COMMIT");
+  }
+
+  // SES-REKEY-NEW-SESSION over every part's Starts in trace order.
+  if (cross.rekey != none) {
+    db.exec("BEGIN");
+    detail::RekeyCheck rekey;
+    auto starts = db.prepare("SELECT * FROM temp.judge_starts ORDER BY start");
+    auto* st = starts.get();
+    while (db.row(st)) {
+      detail::StartSummary start;
+      start.start = from_column(sqlite3_column_int64(st, 0));
+      start.stop = from_column(sqlite3_column_int64(st, 1));
+      start.nas = column_text(st, 2);
+      start.session_id = column_text(st, 3);
+      start.peer = column_text(st, 4);
+      start.framed = column_text(st, 5);
+      auto& e = start.evidence;
+      e.packets.push_back(start.start);
+      if (const auto id = column_optional(st, 6)) {
+        e.packet_ids.push_back(*id);
+      }
+      if (const auto id = column_optional(st, 7)) {
+        e.identifiers.push_back(static_cast<std::uint32_t>(*id));
+      }
+      if (const auto frame = column_optional(st, 8)) {
+        e.frames.push_back(static_cast<std::uint64_t>(*frame));
+      }
+      e.file = column_text(st, 9);
+      e.nas = column_text(st, 10);
+      e.session_id = column_text(st, 11);
+      Subject about;
+      if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+        about.file = column_text(st, 12);
+      }
+      if (const auto frame = column_optional(st, 13)) {
+        about.frame = static_cast<std::uint64_t>(*frame);
+      }
+      if (auto found = rekey.add(start)) {
+        stage.add(cross.rekey, rules[cross.rekey], std::move(found->first),
+                  std::move(found->second), start.start, about);
+      }
+    }
+    starts.reset();
+    db.exec("COMMIT");
+  }
+
+  capture::ConformanceSummary summary;
+  summary.profile = profile.name;
+  summary.findings_stored = stage.store(run_id);
+  stage.summarise(summary);
+  if (options.stats) {
+    *options.stats = stats;
+  }
+  return summary;
+}
+
+} // namespace
+
+Expected<capture::ConformanceSummary, std::string>
+judge_stored_run(const std::string& database, std::int64_t run_id, const Profile& profile,
+                 const radius::Dictionary& dict, const SecretLookup& secrets,
+                 std::optional<double> interim_interval, const RunJudgeOptions& options) {
+  try {
+    const Connection db(database);
+    try {
+      return judge(db, run_id, profile, dict, secrets, interim_interval, options);
+    } catch (const DbError&) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  } catch (const DbError& error) {
+    return Unexpected(database + ": " + error.message);
+  }
+}
+
+} // namespace acctlab::conformance
