@@ -90,7 +90,7 @@ struct RecordWriter::Statements {
             "input_octets, output_octets, input_packets, output_packets, terminate_cause, "
             "framed_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
             "?15, ?16)")),
-        upsert_session(db),
+        upsert_session(db, SessionUpsert::Tallies::batched),
         upsert_nas(db.prepare(
             "INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
             "duplicates, bad_authenticator, bad_message_authenticator, malformed, "
@@ -317,10 +317,12 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   auto& upsert = statements_->upsert_session;
   auto& tallies = statements_->tallies;
   tallies.clear(); // a retried batch counts again from nothing
+  upsert.discard_tallies();
   // Sessions first: records point at them.
   for (const auto& session : prepared.sessions) {
     upsert.write(session, row_hint(session));
   }
+  upsert.flush_tallies();
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
     const auto& p = item.packet;

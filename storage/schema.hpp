@@ -77,7 +77,8 @@ private:
   Database* db_ = nullptr;
 };
 
-/** Recomputes the tallies from the packets and records stored, in one transaction. */
+/** Recomputes the tallies and the session search rows from the packets, records and sessions
+ * stored, in one transaction. */
 void recount_tallies(Database& db);
 
 } // namespace acctlab::storage

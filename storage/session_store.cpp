@@ -1,6 +1,7 @@
 #include "storage/session_store.hpp"
 
 #include <string>
+#include <utility>
 
 namespace acctlab::storage {
 namespace {
@@ -91,31 +92,138 @@ constexpr std::string_view usage_columns =
     "terminate_cause = ?16, interim_interval = ?17, nas_ip = ?21, nas_port = ?22, "
     "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
 
-SessionUpsert::SessionUpsert(Database& db)
-    : db_(db),
-      upsert_(db.prepare(std::string(insert_session_sql) + " ON CONFLICT (id) DO UPDATE SET " +
-                         std::string(update_columns))),
+struct SessionUpsert::Identity {
+  std::string nas_key;
+  radius::SessionState state{};
+  std::string acct_session_id;
+  std::optional<std::string> user_name;
+  std::optional<std::string> peer;
+  std::optional<std::string> framed_ip;
+  std::optional<double> start_time;
+};
+
+namespace {
+
+// The text a viewer search matches: session id, user, peer and framed IP joined by U+001F, so a
+// search does not match across two of them (schema migration 3).
+std::string find_text(const radius::Session& session) {
+  std::string text = session.key.session_id;
+  for (const auto* part : {&session.user_name, &session.peer, &session.framed_ip}) {
+    text += '\x1f';
+    if (*part) {
+      text += **part;
+    }
+  }
+  return text;
+}
+
+} // namespace
+
+SessionUpsert::SessionUpsert(Database& db, Tallies tallies)
+    : db_(db), tallies_(tallies),
+      insert_(db.prepare(std::string(insert_session_sql) + " ON CONFLICT (id) DO NOTHING")),
       update_(db.prepare("UPDATE sessions SET " + std::string(update_columns) + " WHERE id = ?1")),
       update_usage_(
-          db.prepare("UPDATE sessions SET " + std::string(usage_columns) + " WHERE id = ?1")) {}
+          db.prepare("UPDATE sessions SET " + std::string(usage_columns) + " WHERE id = ?1")),
+      select_identity_(db.prepare("SELECT nas_key, state, acct_session_id, user_name, peer, "
+                                  "framed_ip, start_time FROM sessions WHERE id = ?1")),
+      insert_find_(db.prepare("INSERT OR REPLACE INTO session_find VALUES (?1, ?2, ?3, ?4)")),
+      update_find_(db.prepare("UPDATE session_find SET started = IFNULL(?2, started), "
+                              "user_name = ?3, text = ?4 WHERE id = ?1")),
+      upsert_tally_(db.prepare("INSERT INTO session_tally VALUES (?1, ?2, ?3) ON CONFLICT DO "
+                               "UPDATE SET sessions = sessions + excluded.sessions")) {}
 
 void SessionUpsert::write(const radius::Session& session, Row row) {
-  // A plain INSERT is the upsert that meets no conflict.
-  const bool update = row == Row::present || row == Row::present_same_identity;
-  auto& s = row == Row::present                 ? update_
-            : row == Row::present_same_identity ? update_usage_
-                                                : upsert_;
-  bind(s, session, row);
-  s.run();
-  if (update && db_.changes() == 0) {
-    // The row was not there after all (removed behind the writer's back): write it whole.
-    bind(upsert_, session, Row::absent);
-    upsert_.run();
+  if (row == Row::absent) {
+    insert(session);
+  } else if (row == Row::present_same_identity) {
+    bind(update_usage_, session, row);
+    update_usage_.run();
+    if (db_.changes() == 0) {
+      insert(session); // removed behind the writer's back: written whole rather than lost
+    }
+  } else if (const auto old = stored_identity(session.id)) {
+    bind(update_, session, Row::present);
+    update_.run();
+    if (old->state != session.state || old->nas_key != session.key.nas) {
+      count(old->nas_key, old->state, -1);
+      count(session.key.nas, session.state, +1);
+    }
+    if (old->acct_session_id != session.key.session_id || old->user_name != session.user_name ||
+        old->peer != session.peer || old->framed_ip != session.framed_ip ||
+        old->start_time != session.start_time) {
+      const auto text = find_text(session);
+      update_find_.bind(1, session.id)
+          .bind(2, session.start_time)
+          .bind_static(3, session.user_name)
+          .bind_static(4, text)
+          .run();
+    }
+  } else {
+    insert(session);
+  }
+  if (tallies_ == Tallies::immediate) {
+    flush_tallies();
   }
 }
 
+void SessionUpsert::insert(const radius::Session& session) {
+  bind(insert_, session, Row::absent);
+  insert_.run();
+  if (db_.changes() == 0) {
+    // There after all (the caller believed otherwise): update it as a present row.
+    write(session, Row::present);
+    return;
+  }
+  const auto text = find_text(session);
+  insert_find_.bind(1, session.id)
+      .bind(2, session.start_time.value_or(session.last_record_time))
+      .bind_static(3, session.user_name)
+      .bind_static(4, text)
+      .run();
+  count(session.key.nas, session.state, +1);
+}
+
+std::optional<SessionUpsert::Identity> SessionUpsert::stored_identity(std::int64_t id) {
+  select_identity_.bind(1, id);
+  if (!select_identity_.step()) {
+    select_identity_.reset();
+    return std::nullopt;
+  }
+  Identity identity{
+      .nas_key = select_identity_.column_text(0),
+      .state = radius::session_state_from_string(select_identity_.column_text(1))
+                   .value_or(radius::SessionState::open),
+      .acct_session_id = select_identity_.column_text(2),
+      .user_name = select_identity_.column_optional_text(3),
+      .peer = select_identity_.column_optional_text(4),
+      .framed_ip = select_identity_.column_optional_text(5),
+      .start_time = select_identity_.column_optional_double(6),
+  };
+  select_identity_.reset();
+  return identity;
+}
+
+void SessionUpsert::count(const std::string& nas_key, radius::SessionState state,
+                          std::int64_t change) {
+  tally_changes_[{nas_key, state}] += change;
+}
+
+void SessionUpsert::flush_tallies() {
+  for (const auto& [key, change] : tally_changes_) {
+    if (change != 0) {
+      upsert_tally_.bind_static(1, key.first)
+          .bind_static(2, radius::to_string(key.second))
+          .bind(3, change)
+          .run();
+    }
+  }
+  tally_changes_.clear();
+}
+
 // Parameters: ?1 the id; ?2-?4 the key and unique id, which only an insert sets; ?5, ?7 and
-// ?18-?20 what the session triggers watch, which the usage-only update leaves out; the rest the
+// ?18-?20 what the tally and the search row are made of, which the usage-only update leaves out;
+// the rest the
 // usage every statement sets. Only what the statement uses is bound, text without SQLite's copy:
 // the session outlives the statement's run.
 void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) {

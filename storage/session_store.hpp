@@ -6,12 +6,19 @@
 #include "storage/sqlite.hpp"
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace acctlab::storage {
 
-/** Prepared statements that persist session snapshots; reuse them across a transaction. */
+/**
+ * Prepared statements that persist session snapshots; reuse them across a transaction. They also
+ * keep what the report viewer reads beside `sessions` (schema migration 5): `session_tally`
+ * (sessions per NAS and state) and `session_find` (one search row per session).
+ */
 class SessionUpsert {
 public:
   /** What the caller knows about the row: a plain INSERT or UPDATE is one b-tree search, where
@@ -21,21 +28,37 @@ public:
     absent,
     present,
     /** Present, and its state, user, peer, framed IP and start time are as last written: only
-     * the columns no trigger watches are set. Schema migration 3's session_update trigger is
-     * coded into every UPDATE that sets a column it watches (267 VDBE opcodes instead of 48)
-     * and runs for every row, even when its WHEN finds nothing changed. */
+     * the usage columns are set, and neither the tally nor the search row changes. */
     present_same_identity,
   };
+  /** immediate: the tally changes of each write() are stored at once. batched: they add up
+   * until flush_tallies(), one upsert per NAS and state per transaction (the record writer). */
+  enum class Tallies { immediate, batched };
 
-  explicit SessionUpsert(Database& db);
+  explicit SessionUpsert(Database& db, Tallies tallies = Tallies::immediate);
   void write(const radius::Session& session, Row row = Row::unknown);
+  /** Stores the tally changes added up since the last flush, inside the caller's transaction. */
+  void flush_tallies();
+  /** Forgets unflushed tally changes (a transaction that will be retried from the start). */
+  void discard_tallies() { tally_changes_.clear(); }
 
 private:
+  struct Identity; // what the tally and the search row are made of, as stored
   static void bind(Statement& s, const radius::Session& session, Row row);
+  std::optional<Identity> stored_identity(std::int64_t id);
+  void insert(const radius::Session& session);
+  void count(const std::string& nas_key, radius::SessionState state, std::int64_t change);
+
   Database& db_;
-  Statement upsert_;
+  Tallies tallies_;
+  Statement insert_;
   Statement update_;
   Statement update_usage_;
+  Statement select_identity_;
+  Statement insert_find_;
+  Statement update_find_;
+  Statement upsert_tally_;
+  std::map<std::pair<std::string, radius::SessionState>, std::int64_t> tally_changes_;
 };
 
 /** Open sessions, and up to recent_limit of the most recent closed or stale ones. */

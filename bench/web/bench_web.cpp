@@ -1,6 +1,6 @@
 // bench_web: builds an acctlab database of N accounting records (default 1,000,000) in the
-// server's schema (storage::migrate; the schema's triggers keep session_find and session_tally as
-// the rows go in, storage::recount_tallies fills the other tallies after), then times the main
+// server's schema (storage::migrate; storage::recount_tallies fills the tallies and the session
+// search rows after the rows go in), then times the main
 // pages through web::Site (HTML rendering included, no network). Then, for each index migration 3
 // adds, it drops that index, times the pages again and puts it back: which pages each index is for.
 //
