@@ -343,6 +343,24 @@ TEST_CASE("session snapshots are written whatever the caller believed about the 
   session.input_octets = 300;
   upsert.write(session);
   CHECK(load_session(db, 8)->input_octets == 300u);
+  // Believed absent but there: updated, not counted twice.
+  session.state = radius::SessionState::stale;
+  upsert.write(session, SessionUpsert::Row::absent);
+  CHECK(load_session(db, 8)->state == radius::SessionState::stale);
+  // The viewer's tally and search rows follow every one of these writes.
+  const auto tally_mismatches =
+      db.query_int64("SELECT count(*) FROM (SELECT nas_key, state, count(*) FROM sessions GROUP "
+                     "BY 1, 2 EXCEPT SELECT nas_key, state, sessions FROM session_tally WHERE "
+                     "sessions != 0)");
+  CHECK(tally_mismatches == 0);
+  CHECK(db.query_int64("SELECT sum(sessions) FROM session_tally") == 2);
+  CHECK(db.query_int64("SELECT sessions FROM session_tally WHERE state = 'stale'") == 1);
+  CHECK(db.query_int64("SELECT count(*) FROM session_find") == 2);
+  // A searched value that changes reaches the search row; the start time stays when unknown.
+  session.user_name = "late@cclient";
+  upsert.write(session, SessionUpsert::Row::present);
+  CHECK(db.query_int64("SELECT count(*) FROM session_find WHERE id = 8 AND user_name = "
+                       "'late@cclient' AND instr(text, 'late@cclient') > 0 AND started = 10") == 1);
 }
 
 TEST_CASE("a session whose user appears later is found by that user", "[storage][writer][find]") {
