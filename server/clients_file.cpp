@@ -1,5 +1,7 @@
 #include "server/clients_file.hpp"
 
+#include "radius/accounting_record.hpp"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
@@ -153,23 +155,7 @@ IpAddress IpAddress::v4(std::array<std::uint8_t, 4> octets) {
 
 std::string IpAddress::to_string() const {
   if (!v6) {
-    // Dotted quad by hand: this runs for every request, and inet_ntop formats through printf.
-    char text[16];
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < 4; ++i) {
-      const unsigned octet = bytes[i];
-      if (octet >= 100) {
-        text[n++] = static_cast<char>('0' + octet / 100);
-      }
-      if (octet >= 10) {
-        text[n++] = static_cast<char>('0' + octet / 10 % 10);
-      }
-      text[n++] = static_cast<char>('0' + octet % 10);
-      if (i < 3) {
-        text[n++] = '.';
-      }
-    }
-    return std::string(text, n);
+    return radius::to_string(radius::Ipv4{bytes[0], bytes[1], bytes[2], bytes[3]});
   }
   char buffer[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6 ? AF_INET6 : AF_INET, bytes.data(), buffer, sizeof buffer);

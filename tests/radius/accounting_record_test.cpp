@@ -1,6 +1,7 @@
 #include "radius/accounting_record.hpp"
 #include "radius/text_form.hpp"
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
 
 using namespace acctlab::radius;
@@ -49,4 +50,20 @@ TEST_CASE("Cisco AV pair syntax", "[radius][record]") {
   CHECK(parse_cisco_avpair("ip:addr-pool*pool1")->name == "ip:addr-pool");
   CHECK_FALSE(parse_cisco_avpair("novalue").has_value());
   CHECK_FALSE(parse_cisco_avpair("=x").has_value());
+}
+
+TEST_CASE("IPv4 addresses print as inet_ntop prints them", "[radius][record]") {
+  // Every octet value in every position, against the C library's formatting.
+  for (unsigned position = 0; position < 4; ++position) {
+    for (unsigned value = 0; value < 256; ++value) {
+      Ipv4 address{10, 1, 1, 147};
+      address[position] = static_cast<std::uint8_t>(value);
+      char expected[INET_ADDRSTRLEN];
+      REQUIRE(inet_ntop(AF_INET, address.data(), expected, sizeof expected));
+      INFO("position " << position << " value " << value);
+      REQUIRE(to_string(address) == expected);
+    }
+  }
+  CHECK(to_string(Ipv4{255, 255, 255, 255}) == "255.255.255.255");
+  CHECK(to_string(Ipv4{0, 0, 0, 0}) == "0.0.0.0");
 }
