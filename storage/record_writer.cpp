@@ -132,18 +132,21 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     // with NORMAL and the syncer makes each batch durable before its completions go out
     // (storage/wal_syncer.hpp).
     db_.exec("PRAGMA synchronous = NORMAL");
-    syncer_ = std::make_unique<WalSyncer>(path_ + "-wal", [this](const std::string& message) {
-      {
-        std::lock_guard lock(mutex_);
-        stats_.healthy = false;
-      }
-      if (on_event_) {
-        on_event_({WriterEvent::Kind::commit_failed,
-                   message + ": records may not be on disk, so no answer goes out any more; "
-                             "check the disk and restart",
-                   0});
-      }
-    });
+    syncer_ = std::make_unique<WalSyncer>(
+        path_ + "-wal",
+        [this](const std::string& message) {
+          {
+            std::lock_guard lock(mutex_);
+            stats_.healthy = false;
+          }
+          if (on_event_) {
+            on_event_({WriterEvent::Kind::commit_failed,
+                       message + ": records may not be on disk, so no answer goes out any more; "
+                                 "check the disk and restart",
+                       0});
+          }
+        },
+        options_.sync_workers);
   }
   // The open-session index lives in memory (write-through); rebuild it from what is stored.
   if (options_.restore_sessions) {

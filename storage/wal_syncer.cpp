@@ -1,5 +1,6 @@
 #include "storage/wal_syncer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -8,9 +9,14 @@
 
 namespace acctlab::storage {
 
-WalSyncer::WalSyncer(std::string wal_path, Failure failure)
+WalSyncer::WalSyncer(std::string wal_path, Failure failure, int workers)
     : path_(std::move(wal_path)), failure_(std::move(failure)) {
-  thread_ = std::thread([this] { run(); });
+  for (int i = 0; i < std::max(workers, 1); ++i) {
+    workers_.push_back(std::make_unique<Worker>());
+  }
+  for (auto& worker : workers_) {
+    worker->thread = std::thread([this, w = worker.get()] { run(*w); });
+  }
 }
 
 WalSyncer::~WalSyncer() {
@@ -30,13 +36,15 @@ void WalSyncer::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_one();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+  wake_.notify_all();
+  for (auto& worker : workers_) {
+    if (worker->thread.joinable()) {
+      worker->thread.join();
+    }
+    if (worker->fd >= 0) {
+      ::close(worker->fd);
+      worker->fd = -1;
+    }
   }
 }
 
@@ -50,7 +58,7 @@ bool WalSyncer::failed() const {
   return failed_;
 }
 
-void WalSyncer::run() {
+void WalSyncer::run(Worker& worker) {
   for (;;) {
     std::vector<Release> batch;
     {
@@ -64,27 +72,34 @@ void WalSyncer::run() {
         continue; // never released after a failed sync
       }
     }
-    // One fdatasync for every batch committed before it started.
+    // One fdatasync for every batch committed before it started. Another worker may be syncing
+    // meanwhile for batches committed earlier: the two flushes overlap, and each releases only
+    // what was committed before its own began.
     std::string error;
-    const bool ok = sync(error);
+    const bool ok = sync(worker, error);
+    bool release = false;
     {
       std::lock_guard lock(mutex_);
       syncs_ += ok ? 1 : 0;
-      failed_ = !ok;
-    }
-    if (!ok) {
-      if (failure_) {
-        failure_(error);
+      if (!ok && !failed_) {
+        failed_ = true;
+      } else if (!ok) {
+        error.clear(); // told once
       }
-      continue;
+      release = ok && !failed_;
     }
-    for (auto& release : batch) {
-      release();
+    if (!ok && !error.empty() && failure_) {
+      failure_(error);
+    }
+    if (release) {
+      for (auto& r : batch) {
+        r();
+      }
     }
   }
 }
 
-bool WalSyncer::sync(std::string& error) {
+bool WalSyncer::sync(Worker& worker, std::string& error) {
   // SQLite keeps its log file while a connection is open, but check that the descriptor still
   // names the file at the path: syncing a replaced file would promise something about another.
   struct stat now {};
@@ -92,20 +107,20 @@ bool WalSyncer::sync(std::string& error) {
     error = "stat " + path_ + ": " + std::strerror(errno);
     return false;
   }
-  if (fd_ < 0 || now.st_ino != inode_ || now.st_dev != device_) {
-    if (fd_ >= 0) {
-      ::close(fd_);
+  if (worker.fd < 0 || now.st_ino != worker.inode || now.st_dev != worker.device) {
+    if (worker.fd >= 0) {
+      ::close(worker.fd);
     }
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
+    worker.fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (worker.fd < 0) {
       error = "open " + path_ + ": " + std::strerror(errno);
       return false;
     }
-    inode_ = now.st_ino;
-    device_ = now.st_dev;
+    worker.inode = now.st_ino;
+    worker.device = now.st_dev;
   }
   // fdatasync through any descriptor of the file flushes its data: Linux syncs the inode.
-  if (::fdatasync(fd_) != 0) {
+  if (::fdatasync(worker.fd) != 0) {
     error = "fdatasync " + path_ + ": " + std::strerror(errno);
     return false;
   }

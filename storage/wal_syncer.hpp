@@ -10,6 +10,11 @@
 // committed transaction in it durable. No answer leaves before its record is on stable storage,
 // exactly as with synchronous=FULL.
 //
+// With more than one worker, a batch committed while a worker's fdatasync runs need not wait for
+// it: another worker syncs at once (the flushes overlap on the device), and each worker releases
+// only what was committed before its own fdatasync began. Each worker syncs through its own open
+// file, so a writeback error is reported to every one of them.
+//
 // A failed fdatasync is final for acknowledgements (Linux may drop the failed pages and report
 // success next time): what is waiting is never released, nothing after it either, and the owner
 // is told once. Restarting the server after checking the disk is the way back.
@@ -17,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <sys/types.h>
@@ -31,8 +37,9 @@ public:
   using Release = std::function<void()>;
   using Failure = std::function<void(const std::string& message)>;
 
-  /** wal_path: the database's "-wal" file, which must exist (open the database first). */
-  WalSyncer(std::string wal_path, Failure failure);
+  /** wal_path: the database's "-wal" file, which must exist (open the database first); workers:
+   * how many fdatasync threads. */
+  WalSyncer(std::string wal_path, Failure failure, int workers = 1);
   ~WalSyncer();
   WalSyncer(const WalSyncer&) = delete;
   WalSyncer& operator=(const WalSyncer&) = delete;
@@ -46,8 +53,14 @@ public:
   bool failed() const;
 
 private:
-  void run();
-  bool sync(std::string& error);
+  struct Worker {
+    int fd = -1; // its own open file: each sees a writeback error (Linux reports it per file)
+    ino_t inode = 0;
+    dev_t device = 0;
+    std::thread thread;
+  };
+  void run(Worker& worker);
+  bool sync(Worker& worker, std::string& error);
 
   std::string path_;
   Failure failure_;
@@ -57,10 +70,7 @@ private:
   bool stopping_ = false;
   bool failed_ = false;
   std::uint64_t syncs_ = 0;
-  int fd_ = -1;
-  ino_t inode_ = 0;
-  dev_t device_ = 0;
-  std::thread thread_;
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 } // namespace acctlab::storage
