@@ -61,6 +61,7 @@ bool WalSyncer::failed() const {
 void WalSyncer::run(Worker& worker) {
   for (;;) {
     std::vector<Release> batch;
+    std::uint64_t ticket = 0;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -71,21 +72,23 @@ void WalSyncer::run(Worker& worker) {
       if (failed_) {
         continue; // never released after a failed sync
       }
+      ticket = next_ticket_++;
     }
     // One fdatasync for every batch committed before it started. Another worker may be syncing
-    // meanwhile for batches committed earlier: the two flushes overlap, and each releases only
-    // what was committed before its own began.
+    // meanwhile for batches committed earlier: the two flushes overlap on the device.
     std::string error;
     const bool ok = sync(worker, error);
     bool release = false;
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
       syncs_ += ok ? 1 : 0;
       if (!ok && !failed_) {
         failed_ = true;
       } else if (!ok) {
         error.clear(); // told once
       }
+      // Releases go out in the order the batches were taken, so completions keep commit order.
+      turn_.wait(lock, [this, ticket] { return released_ticket_ == ticket; });
       release = ok && !failed_;
     }
     if (!ok && !error.empty() && failure_) {
@@ -96,6 +99,11 @@ void WalSyncer::run(Worker& worker) {
         r();
       }
     }
+    {
+      std::lock_guard lock(mutex_);
+      ++released_ticket_;
+    }
+    turn_.notify_all();
   }
 }
 

@@ -12,8 +12,8 @@
 //
 // With more than one worker, a batch committed while a worker's fdatasync runs need not wait for
 // it: another worker syncs at once (the flushes overlap on the device), and each worker releases
-// only what was committed before its own fdatasync began. Each worker syncs through its own open
-// file, so a writeback error is reported to every one of them.
+// only what was committed before its own fdatasync began, in the order the batches were taken. Each
+// worker syncs through its own open file, so a writeback error is reported to every one of them.
 //
 // A failed fdatasync is final for acknowledgements (Linux may drop the failed pages and report
 // success next time): what is waiting is never released, nothing after it either, and the owner
@@ -70,6 +70,9 @@ private:
   bool stopping_ = false;
   bool failed_ = false;
   std::uint64_t syncs_ = 0;
+  std::condition_variable turn_;      // a synced batch waits here for the earlier ones to go out
+  std::uint64_t next_ticket_ = 0;     // handed to each batch a worker takes
+  std::uint64_t released_ticket_ = 0; // the batch whose releases go out next
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 
