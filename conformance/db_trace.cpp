@@ -9,14 +9,8 @@
 namespace acctlab::conformance {
 namespace {
 
-struct CloseDb {
-  void operator()(sqlite3* db) const { sqlite3_close(db); }
-};
-struct Finalize {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using Db = std::unique_ptr<sqlite3, CloseDb>;
-using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
+using detail::Db;
+using detail::Statement;
 
 Expected<Db, std::string> open(const std::string& path, int flags) {
   sqlite3* raw = nullptr;

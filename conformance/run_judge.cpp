@@ -15,13 +15,8 @@
 namespace acctlab::conformance {
 namespace {
 
-struct CloseDb {
-  void operator()(sqlite3* db) const { sqlite3_close(db); }
-};
-struct Finalize {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
+using detail::CloseDb;
+using detail::Statement;
 
 /** A failure with SQLite's message; caught at the top and returned as the judge's error. */
 struct DbError {

@@ -1,12 +1,23 @@
 #pragma once
-// Reading stored packets rows as trace packets, shared by the database door (db_trace.cpp) and
-// the judge of stored runs (run_judge.cpp).
+// Reading stored packets rows as trace packets, and owning SQLite handles, shared by the database
+// door (db_trace.cpp) and the judge of stored runs (run_judge.cpp).
 
 #include "conformance/trace.hpp"
 
-struct sqlite3_stmt;
+#include <memory>
+#include <sqlite3.h>
 
 namespace acctlab::conformance::detail {
+
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+struct Finalize {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+/** Owning handles: the connection is closed, the statement finalized, on every path out. */
+using Db = std::unique_ptr<sqlite3, CloseDb>;
+using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 
 /** The packets columns a trace needs, in the order read_packet_row expects them. */
 inline constexpr const char* packet_columns =
