@@ -18,11 +18,18 @@ struct Socket {
   sockaddr_storage address{};
   socklen_t length = sizeof(sockaddr_in);
 
-  Socket() {
-    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    auto* in = reinterpret_cast<sockaddr_in*>(&address);
-    in->sin_family = AF_INET;
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  explicit Socket(int family = AF_INET) {
+    fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (family == AF_INET6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_addr = in6addr_loopback;
+      length = sizeof(sockaddr_in6);
+    } else {
+      auto* in = reinterpret_cast<sockaddr_in*>(&address);
+      in->sin_family = AF_INET;
+      in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0);
     REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
   }
@@ -105,4 +112,46 @@ TEST_CASE("a sender with nothing to send sends nothing", "[server][udp]") {
   UdpSender udp;
   CHECK(udp.send(sender.fd, {}) == 0);
   CHECK(udp.segmented_sends() == 0);
+}
+
+TEST_CASE("a socket that refuses segmentation gets its answers one by one", "[server][udp]") {
+  // Linux refuses a UDP_SEGMENT send on a socket without checksums (SO_NO_CHECK) with EINVAL,
+  // as it refuses one on an IPsec-transformed route with EIO: the sender must fall back.
+  Socket sender, a;
+  const int no_check = 1;
+  REQUIRE(::setsockopt(sender.fd, SOL_SOCKET, SO_NO_CHECK, &no_check, sizeof no_check) == 0);
+  std::vector<std::vector<std::uint8_t>> want;
+  std::vector<Datagram> datagrams;
+  for (int i = 0; i < 10; ++i) {
+    want.push_back(payload(20, static_cast<std::uint8_t>(i)));
+  }
+  for (const auto& bytes : want) {
+    datagrams.push_back({&a.address, a.length, bytes.data(), bytes.size()});
+  }
+  UdpSender udp;
+  CHECK(udp.send(sender.fd, datagrams) == 0);
+  CHECK_FALSE(udp.segmentation_enabled());
+  CHECK(a.receive(want.size()) == want);
+  // From now on everything goes out one by one, and still arrives.
+  CHECK(udp.send(sender.fd, datagrams) == 0);
+  CHECK(a.receive(want.size()) == want);
+  CHECK(udp.segmented_sends() == 0);
+}
+
+TEST_CASE("answers to an IPv6 NAS are segmented the same way", "[server][udp]") {
+  Socket sender(AF_INET6), nas(AF_INET6);
+  std::vector<std::vector<std::uint8_t>> want;
+  std::vector<Datagram> datagrams;
+  for (int i = 0; i < 30; ++i) {
+    want.push_back(payload(20, static_cast<std::uint8_t>(i)));
+  }
+  for (const auto& bytes : want) {
+    datagrams.push_back({&nas.address, nas.length, bytes.data(), bytes.size()});
+  }
+  UdpSender udp;
+  CHECK(udp.send(sender.fd, datagrams) == 0);
+  CHECK(nas.receive(want.size()) == want);
+  if (udp.segmentation_enabled()) {
+    CHECK(udp.segmented_sends() == 1);
+  }
 }
