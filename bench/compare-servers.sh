@@ -6,12 +6,13 @@
 #   acctlab   - acctlab serve, SQLite WAL with synchronous=FULL (the default)
 #   fr-detail - FreeRADIUS 3.2 writing only its detail file
 #   fr-sql    - FreeRADIUS 3.2 with rlm_sql + sqlite writing radacct
-# Usage: bench/compare-servers.sh [BUILD_DIR] [SECONDS]   (loopback only; every server is stopped
-# at the end). Prints a table and the ratios the issue asks for.
+# Usage: bench/compare-servers.sh [BUILD_DIR] [SECONDS] [ROUNDS]   (loopback only; every server is
+# stopped at the end). Prints a table and the ratios the issue asks for (the median over rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 seconds=${2:-10}
+rounds=${3:-1}
 work=$(mktemp -d /tmp/acctlab-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -29,6 +30,9 @@ run_target() { # name port pid
   local name=$1 port=$2 pid=$3
   wait_ready "$port"
   local out
+  # One second of the same load first, unmeasured: every target starts warm (FreeRADIUS answers
+  # its first second at a fraction of its pace, which a short run would count against it).
+  "$build/acctlab_load" --server "127.0.0.1:$port" --window 256 --duration 1 --json >/dev/null || true
   out=$("$build/acctlab_load" --server "127.0.0.1:$port" --window 256 --duration "$seconds" --json || true)
   echo "$name W=256: $out"
   rate[$name]=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["rate"]))' "$out")
@@ -42,44 +46,70 @@ run_target() { # name port pid
 }
 
 # The ceiling is the faster of the no-work responder's two ways of sending (sendmmsg, and the
-# UDP segmentation acctlab serve answers with).
-port=$(free_port)
-"$build/acctlab_null_responder" --listen "127.0.0.1:$port" >"$work/null.log" 2>&1 &
-pids+=($!)
-run_target null-mmsg "$port" $!
-port=$(free_port)
-"$build/acctlab_null_responder" --listen "127.0.0.1:$port" --segment >"$work/null-seg.log" 2>&1 &
-pids+=($!)
-run_target null-seg "$port" $!
-if [ "${rate[null-seg]}" -gt "${rate[null-mmsg]}" ]; then ceiling=null-seg; else ceiling=null-mmsg; fi
-rate[null]=${rate[$ceiling]}
-
-if "$build/acctlab" --help 2>/dev/null | grep -qE "^ +serve"; then
+# UDP segmentation acctlab serve answers with). With ROUNDS > 1 the targets are measured in turn,
+# round after round, so a drift of the machine touches them all alike; FreeRADIUS with SQL (slow
+# and far from its target) only in the first round.
+start_null() { # extra args...
   port=$(free_port)
-  "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$work/acctlab.db" >"$work/acctlab.log" 2>&1 &
+  "$build/acctlab_null_responder" --listen "127.0.0.1:$port" "$@" >>"$work/null.log" 2>&1 &
   pids+=($!)
-  run_target acctlab "$port" $!
-fi
-
-for mode in detail sql; do
-  port=$(free_port)
-  bench/freeradius/freeradius-lab.sh "$mode" "$port" "$work/fr-$mode" >"$work/fr-$mode.log" 2>&1 &
-  pids+=($!)
-  run_target "fr-$mode" "$port" $!
+}
+have_serve=false
+"$build/acctlab" --help 2>/dev/null | grep -qE "^ +serve" && have_serve=true
+for round in $(seq 1 "$rounds"); do
+  [ "$rounds" -gt 1 ] && echo "== round $round of $rounds"
+  start_null
+  run_target "null-mmsg#$round" "$port" $!
+  start_null --segment
+  run_target "null-seg#$round" "$port" $!
+  if $have_serve; then
+    port=$(free_port)
+    rm -f "$work/acctlab.db"*
+    "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$work/acctlab.db" >"$work/acctlab.log" 2>&1 &
+    pids+=($!)
+    run_target "acctlab#$round" "$port" $!
+  fi
+  modes=detail
+  [ "$round" = 1 ] && modes="detail sql"
+  for mode in $modes; do
+    port=$(free_port)
+    bench/freeradius/freeradius-lab.sh "$mode" "$port" "$work/fr-$mode" >"$work/fr-$mode.log" 2>&1 &
+    pids+=($!)
+    run_target "fr-$mode#$round" "$port" $!
+  done
 done
 
 echo
-printf '%-10s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
-for t in null-mmsg null-seg acctlab fr-detail fr-sql; do
-  [ -n "${rate[$t]:-}" ] || continue
-  printf '%-10s %14s %10s   %s\n' "$t" "${rate[$t]}" "${p99[$t]} ms" "${rss[$t]}"
+printf '%-12s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
+for round in $(seq 1 "$rounds"); do
+  for t in null-mmsg null-seg acctlab fr-detail fr-sql; do
+    key="$t#$round"
+    [ -n "${rate[$key]:-}" ] || continue
+    name=$t
+    [ "$rounds" -gt 1 ] && name="$t ($round)"
+    printf '%-12s %14s %10s   %s\n' "$name" "${rate[$key]}" "${p99[$key]} ms" "${rss[$key]}"
+  done
 done
-if [ -n "${rate[acctlab]:-}" ]; then
-  python3 - "${rate[acctlab]}" "${rate[null]}" "${rate[fr-detail]}" "${rate[fr-sql]}" <<'PY'
-import sys
-a, null, det, sql = map(float, sys.argv[1:])
-print(f"acctlab / null responder     = {a / null:6.2f}  (target >= 0.35; ceiling: the faster null)")
-print(f"acctlab / FreeRADIUS detail  = {a / det:6.2f}  (target >= 3)")
-print(f"acctlab / FreeRADIUS sql     = {a / sql:6.2f}  (target >= 40)")
+if $have_serve; then
+  args=()
+  for round in $(seq 1 "$rounds"); do
+    args+=("${rate[null-mmsg#$round]}" "${rate[null-seg#$round]}" "${rate[acctlab#$round]}"
+      "${rate[fr-detail#$round]}")
+  done
+  python3 - "${rate[fr-sql#1]}" "${args[@]}" <<'PY'
+import statistics, sys
+sql = float(sys.argv[1])
+values = list(map(float, sys.argv[2:]))
+rounds = [values[i:i + 4] for i in range(0, len(values), 4)]
+to_null = [a / max(m, s) for m, s, a, _ in rounds]
+to_detail = [a / d for _, _, a, d in rounds]
+first_acctlab = rounds[0][2]
+if len(rounds) > 1:
+    print("per round: acctlab / null " + " ".join(f"{r:.2f}" for r in to_null) +
+          "; acctlab / detail " + " ".join(f"{r:.2f}" for r in to_detail))
+label = "median of rounds" if len(rounds) > 1 else "this run"
+print(f"acctlab / null responder     = {statistics.median(to_null):6.2f}  (target >= 0.35; ceiling: the faster null; {label})")
+print(f"acctlab / FreeRADIUS detail  = {statistics.median(to_detail):6.2f}  (target >= 3; {label})")
+print(f"acctlab / FreeRADIUS sql     = {first_acctlab / sql:6.2f}  (target >= 40; round 1)")
 PY
 fi

@@ -123,6 +123,10 @@ server default {
     type = acct
     ipaddr = 127.0.0.1
     port = $port
+    # The receive buffer acctlab serve asks for too (capped by net.core.rmem_max): with the
+    # kernel's default a window of 256 requests sent at once overflows it and FreeRADIUS never
+    # sees some of them (its own default config explains recv_buff for this case).
+    recv_buff = 8388608
   }
   preacct {
   }
