@@ -5,6 +5,7 @@
 //
 //   bench_pcap_analyze FILE.pcap [secret=testing123] [repeat=3]
 
+#include "bench/pcap/timing.hpp"
 #include "pcap/capture_analysis.hpp"
 #include "radius/packet_codec.hpp"
 
@@ -20,12 +21,6 @@ using namespace acctlab::capture;
 
 namespace {
 
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 struct Timing {
   double cpu = 1e300;
   double wall = 1e300;
@@ -36,14 +31,10 @@ struct Timing {
 template <class Work> Timing measure(int repeat, Work&& work) {
   Timing best;
   for (int i = 0; i < repeat; ++i) {
-    const double cpu0 = cpu_seconds();
-    const auto wall0 = std::chrono::steady_clock::now();
-    const std::uint64_t packets = work();
-    const double cpu = cpu_seconds() - cpu0;
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-    best.cpu = std::min(best.cpu, cpu);
-    best.wall = std::min(best.wall, wall);
+    std::uint64_t packets = 0;
+    const auto t = acctlab::bench::time_once([&] { packets = work(); });
+    best.cpu = std::min(best.cpu, t.cpu);
+    best.wall = std::min(best.wall, t.wall);
     best.packets = packets;
   }
   return best;

@@ -6,6 +6,7 @@
 //
 //   bench_pcap_import FILE.pcap DB_DIR [secret=testing123] [judge=1]
 
+#include "bench/pcap/timing.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
 #include "pcap/capture_analysis.hpp"
@@ -18,29 +19,17 @@
 #include <filesystem>
 #include <string>
 #include <sys/resource.h>
+#include <utility>
 
 using namespace acctlab;
 using namespace acctlab::capture;
 
 namespace {
 
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-struct Timing {
-  double cpu = 0;
-  double wall = 0;
-};
+using bench::Timing;
 
 template <class Work> Timing measure(Work&& work) {
-  const double cpu0 = cpu_seconds();
-  const auto wall0 = std::chrono::steady_clock::now();
-  work();
-  return {cpu_seconds() - cpu0,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count()};
+  return bench::time_once(std::forward<Work>(work));
 }
 
 void print(const char* what, std::uint64_t packets, const Timing& t, double baseline_rate) {
