@@ -21,6 +21,7 @@ struct ServeArgs {
   std::string clients;
   std::vector<std::string> debug;
   int stats_seconds = 60;
+  int report_seconds = 5;
   std::uint32_t interim_default = 600;
   std::string synchronous = "full";
   double duplicate_window = 30;
@@ -45,6 +46,7 @@ int serve(const ServeArgs& args) {
     }
   }
   options.stats_interval = std::chrono::seconds(args.stats_seconds);
+  options.report_interval = std::chrono::seconds(args.report_seconds);
   options.duplicate_window = args.duplicate_window;
   options.writer.matcher.default_interim_interval = args.interim_default;
   if (args.synchronous == "normal") {
@@ -111,6 +113,11 @@ acctlab::cli::RegisterCommand reg{
       cmd->add_option("--debug", args->debug, "debug topics: radius")->delimiter(',');
       cmd->add_option("--web", args->web, "Also serve the report viewer on ADDR:PORT");
       cmd->add_option("--stats", args->stats_seconds, "seconds between stats lines (0: off)")
+          ->capture_default_str();
+      cmd->add_option("--report-interval", args->report_seconds,
+                      "seconds between writes of the counters to this server's run row, which the"
+                      " viewer shows (0: only at stop)")
+          ->check(CLI::Range(0, 86400))
           ->capture_default_str();
       cmd->add_option("--interim-default", args->interim_default,
                       "interim interval assumed when a session sends none (stale after 3x)")

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 using namespace acctlab;
 using namespace std::chrono_literals;
@@ -163,6 +164,48 @@ TEST_CASE("SIGTERM stops receiving, commits and answers what is in flight, exits
   CHECK(process.wait() == 0);
   CHECK(blocker.query_int64("SELECT count(*) FROM records WHERE acct_session_id LIKE "
                             "'inflight-%'") == 20);
+}
+
+TEST_CASE("--report-interval puts a running server's counters in its run row", "[server][report]") {
+  test::TempDir dir;
+  test::ServerProcess process(serve_args(dir, {"--report-interval", "1"}), dir.file("serve.log"));
+  const auto port = process.wait_for_port();
+  REQUIRE(port != 0);
+  test::UdpClient client("127.0.0.1", port);
+  storage::Database db(dir.file("acct.db"));
+  const auto accepted_after = [&](int count, std::chrono::milliseconds limit) {
+    for (std::uint8_t i = 0; i < count; ++i) {
+      const auto request =
+          make_request({.session_id = "live-" + std::to_string(count) + "-" + std::to_string(i),
+                        .identifier = static_cast<std::uint8_t>(10 * count + i)});
+      client.send(request);
+      REQUIRE(client.receive(5s));
+    }
+    std::int64_t accepted = -1;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+      std::this_thread::sleep_for(50ms);
+      accepted = db.query_int64("SELECT IFNULL(json_extract(report, '$.accepted'), -1) FROM "
+                                "runs WHERE kind = 'serve' AND finished IS NULL")
+                     .value_or(-1);
+    } while (std::chrono::steady_clock::now() < deadline && accepted < 0);
+    return accepted;
+  };
+  // The first report comes with the first tick; the next within the interval asked for (1 s),
+  // before the default's 5 s.
+  std::int64_t accepted = -1;
+  for (int i = 0; i < 60 && accepted != 3; ++i) {
+    accepted = accepted_after(i == 0 ? 3 : 0, 100ms);
+  }
+  REQUIRE(accepted == 3);
+  const auto sent = std::chrono::steady_clock::now();
+  accepted = accepted_after(2, 0ms);
+  while (accepted != 5 && std::chrono::steady_clock::now() - sent < 3500ms) {
+    accepted = accepted_after(0, 50ms);
+  }
+  CHECK(accepted == 5);
+  process.signal(SIGTERM);
+  CHECK(process.wait() == 0);
 }
 
 TEST_CASE("SIGHUP reloads the clients file; a bad file keeps the old one", "[server][signals]") {
