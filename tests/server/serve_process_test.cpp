@@ -166,7 +166,7 @@ TEST_CASE("SIGTERM stops receiving, commits and answers what is in flight, exits
                             "'inflight-%'") == 20);
 }
 
-TEST_CASE("--report-interval puts a running server's counters in its run row", "[server][report]") {
+TEST_CASE("a report interval puts a running server's counters in its run row", "[server][report]") {
   test::TempDir dir;
   test::ServerProcess process(serve_args(dir, {"--report-interval", "1"}), dir.file("serve.log"));
   const auto port = process.wait_for_port();
