@@ -101,13 +101,14 @@ struct RecordWriter::Statements {
             "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
             "bad_message_authenticator = bad_message_authenticator + "
             "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
-            "unknown_client = unknown_client + excluded.unknown_client")) {}
+            "unknown_client = unknown_client + excluded.unknown_client")),
+        update_run_report(db.prepare("UPDATE runs SET report = ?1 WHERE id = ?2")) {}
 
   Statement insert_packet;
   Statement insert_record;
   SessionUpsert upsert_session;
   Statement upsert_nas;
-  Statement update_run_report{};
+  Statement update_run_report;
   TallyBatch tallies; // the report viewer's counts (schema.hpp), one upsert per key per batch
 };
 
@@ -166,7 +167,6 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     owns_run_ = true;
   }
   statements_ = std::make_unique<Statements>(db_);
-  statements_->update_run_report = db_.prepare("UPDATE runs SET report = ?1 WHERE id = ?2");
   if (options_.open.wal && !options_.open.read_only) {
     checkpointer_ =
         std::make_unique<WalCheckpointer>(db_, options_.open, options_.checkpoint_pages);
@@ -298,16 +298,12 @@ void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepar
   }
 }
 
-RecordWriter::SessionIdentity RecordWriter::identity_of(const radius::Session& session) {
-  return {session.state, session.user_name, session.peer, session.framed_ip, session.start_time};
-}
-
 SessionUpsert::Row RecordWriter::row_hint(const radius::Session& session) const {
   if (session.id > written_max_session_) {
     return SessionUpsert::Row::absent;
   }
   const auto it = written_identity_.find(session.id);
-  return it != written_identity_.end() && it->second == identity_of(session)
+  return it != written_identity_.end() && it->second.matches(session)
              ? SessionUpsert::Row::present_same_identity
              : SessionUpsert::Row::present;
 }
@@ -406,7 +402,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   for (const auto& session : prepared.sessions) {
     written_max_session_ = std::max(written_max_session_, session.id);
     if (session.state == radius::SessionState::open) {
-      written_identity_[session.id] = identity_of(session);
+      written_identity_[session.id] = SessionUpsert::Identity::of(session);
     } else {
       written_identity_.erase(session.id); // rarely written again; then with the full update
     }

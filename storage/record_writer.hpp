@@ -169,19 +169,10 @@ private:
   std::unique_ptr<WalSyncer> syncer_; // synchronous=FULL: completions wait for fdatasync
   bool owns_run_ = false;
   std::int64_t written_max_session_ = 0; // sessions up to this id have a row (ids only grow)
-  // What the session triggers watch, as last committed, for each open session: a record that
-  // changes none of it updates only the usage columns. Grows with open sessions only.
-  struct SessionIdentity {
-    radius::SessionState state{};
-    std::optional<std::string> user_name;
-    std::optional<std::string> peer;
-    std::optional<std::string> framed_ip;
-    std::optional<double> start_time;
-    bool operator==(const SessionIdentity&) const = default;
-  };
-  static SessionIdentity identity_of(const radius::Session& session);
+  // What the tally and search row of each open session are made of, as last committed: a record
+  // that changes none of it updates only the usage columns. Grows with open sessions only.
   SessionUpsert::Row row_hint(const radius::Session& session) const;
-  std::unordered_map<std::int64_t, SessionIdentity> written_identity_;
+  std::unordered_map<std::int64_t, SessionUpsert::Identity> written_identity_;
   std::string run_report_;
   bool run_report_pending_ = false; // set_run_report() since the last commit took it
 

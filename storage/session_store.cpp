@@ -85,22 +85,32 @@ constexpr std::string_view update_columns =
     "user_name = ?18, framed_ip = ?19, peer = ?20, nas_ip = ?21, nas_port = ?22, "
     "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
 
-// What changes with most records; none of these is a column the session triggers watch.
+// What changes with most records; none of these is a column the tally or the search row is made
+// of (SessionUpsert::Identity).
 constexpr std::string_view usage_columns =
     "flags = ?6, update_time = ?8, stop_time = ?9, last_record_time = ?10, input_octets = ?11, "
     "output_octets = ?12, input_packets = ?13, output_packets = ?14, session_time = ?15, "
     "terminate_cause = ?16, interim_interval = ?17, nas_ip = ?21, nas_port = ?22, "
     "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
 
-struct SessionUpsert::Identity {
-  std::string nas_key;
-  radius::SessionState state{};
-  std::string acct_session_id;
-  std::optional<std::string> user_name;
-  std::optional<std::string> peer;
-  std::optional<std::string> framed_ip;
-  std::optional<double> start_time;
-};
+SessionUpsert::Identity SessionUpsert::Identity::of(const radius::Session& session) {
+  return {.nas_key = session.key.nas,
+          .state = session.state,
+          .acct_session_id = session.key.session_id,
+          .user_name = session.user_name,
+          .peer = session.peer,
+          .framed_ip = session.framed_ip,
+          .start_time = session.start_time};
+}
+
+bool SessionUpsert::Identity::same_tally(const radius::Session& session) const {
+  return state == session.state && nas_key == session.key.nas;
+}
+
+bool SessionUpsert::Identity::same_search(const radius::Session& session) const {
+  return acct_session_id == session.key.session_id && user_name == session.user_name &&
+         peer == session.peer && framed_ip == session.framed_ip && start_time == session.start_time;
+}
 
 namespace {
 
@@ -145,13 +155,11 @@ void SessionUpsert::write(const radius::Session& session, Row row) {
   } else if (const auto old = stored_identity(session.id)) {
     bind(update_, session, Row::present);
     update_.run();
-    if (old->state != session.state || old->nas_key != session.key.nas) {
+    if (!old->same_tally(session)) {
       count(old->nas_key, old->state, -1);
       count(session.key.nas, session.state, +1);
     }
-    if (old->acct_session_id != session.key.session_id || old->user_name != session.user_name ||
-        old->peer != session.peer || old->framed_ip != session.framed_ip ||
-        old->start_time != session.start_time) {
+    if (!old->same_search(session)) {
       const auto text = find_text(session);
       update_find_.bind(1, session.id)
           .bind(2, session.start_time)
@@ -223,9 +231,8 @@ void SessionUpsert::flush_tallies() {
 
 // Parameters: ?1 the id; ?2-?4 the key and unique id, which only an insert sets; ?5, ?7 and
 // ?18-?20 what the tally and the search row are made of, which the usage-only update leaves out;
-// the rest the
-// usage every statement sets. Only what the statement uses is bound, text without SQLite's copy:
-// the session outlives the statement's run.
+// the rest the usage every statement sets. Only what the statement uses is bound, text without
+// SQLite's copy: the session outlives the statement's run.
 void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) {
   s.bind(1, session.id)
       .bind(6, radius::session_flags_text(session.flags))

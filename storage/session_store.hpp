@@ -31,6 +31,27 @@ public:
      * the usage columns are set, and neither the tally nor the search row changes. */
     present_same_identity,
   };
+  /** What the tally and the search row of a session are made of: its key, state, user, peer,
+   * framed IP and start time. A write whose session matches what is stored changes neither. */
+  struct Identity {
+    std::string nas_key;
+    radius::SessionState state{};
+    std::string acct_session_id;
+    std::optional<std::string> user_name;
+    std::optional<std::string> peer;
+    std::optional<std::string> framed_ip;
+    std::optional<double> start_time;
+
+    static Identity of(const radius::Session& session);
+    /** Same NAS and state: the session counts where it did. */
+    bool same_tally(const radius::Session& session) const;
+    /** Same session id, user, peer, framed IP and start time: the search row stays. */
+    bool same_search(const radius::Session& session) const;
+    bool matches(const radius::Session& session) const {
+      return same_tally(session) && same_search(session);
+    }
+  };
+
   /** immediate: the tally changes of each write() are stored at once. batched: they add up
    * until flush_tallies(), one upsert per NAS and state per transaction (the record writer). */
   enum class Tallies { immediate, batched };
@@ -43,7 +64,6 @@ public:
   void discard_tallies() { tally_changes_.clear(); }
 
 private:
-  struct Identity; // what the tally and the search row are made of, as stored
   static void bind(Statement& s, const radius::Session& session, Row row);
   std::optional<Identity> stored_identity(std::int64_t id);
   void insert(const radius::Session& session);
