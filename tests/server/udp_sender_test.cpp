@@ -63,6 +63,25 @@ std::vector<std::uint8_t> payload(std::size_t size, std::uint8_t tag) {
   return bytes;
 }
 
+/** count answers of one length, each with its own bytes. */
+std::vector<std::vector<std::uint8_t>> burst(int count, std::size_t size) {
+  std::vector<std::vector<std::uint8_t>> answers;
+  for (int i = 0; i < count; ++i) {
+    answers.push_back(payload(size, static_cast<std::uint8_t>(i)));
+  }
+  return answers;
+}
+
+/** The answers as datagrams to one socket (they must outlive the datagrams). */
+std::vector<Datagram> addressed(const Socket& to,
+                                const std::vector<std::vector<std::uint8_t>>& answers) {
+  std::vector<Datagram> datagrams;
+  for (const auto& bytes : answers) {
+    datagrams.push_back({&to.address, to.length, bytes.data(), bytes.size()});
+  }
+  return datagrams;
+}
+
 } // namespace
 
 TEST_CASE("answers leave as separate datagrams, in order, segmented where they can be",
@@ -120,14 +139,8 @@ TEST_CASE("a socket that refuses segmentation gets its answers one by one", "[se
   Socket sender, a;
   const int no_check = 1;
   REQUIRE(::setsockopt(sender.fd, SOL_SOCKET, SO_NO_CHECK, &no_check, sizeof no_check) == 0);
-  std::vector<std::vector<std::uint8_t>> want;
-  std::vector<Datagram> datagrams;
-  for (int i = 0; i < 10; ++i) {
-    want.push_back(payload(20, static_cast<std::uint8_t>(i)));
-  }
-  for (const auto& bytes : want) {
-    datagrams.push_back({&a.address, a.length, bytes.data(), bytes.size()});
-  }
+  const auto want = burst(10, 20);
+  const auto datagrams = addressed(a, want);
   UdpSender udp;
   CHECK(udp.send(sender.fd, datagrams) == 0);
   CHECK_FALSE(udp.segmentation_enabled());
@@ -140,14 +153,8 @@ TEST_CASE("a socket that refuses segmentation gets its answers one by one", "[se
 
 TEST_CASE("answers to an IPv6 NAS are segmented the same way", "[server][udp]") {
   Socket sender(AF_INET6), nas(AF_INET6);
-  std::vector<std::vector<std::uint8_t>> want;
-  std::vector<Datagram> datagrams;
-  for (int i = 0; i < 30; ++i) {
-    want.push_back(payload(20, static_cast<std::uint8_t>(i)));
-  }
-  for (const auto& bytes : want) {
-    datagrams.push_back({&nas.address, nas.length, bytes.data(), bytes.size()});
-  }
+  const auto want = burst(30, 20);
+  const auto datagrams = addressed(nas, want);
   UdpSender udp;
   CHECK(udp.send(sender.fd, datagrams) == 0);
   CHECK(nas.receive(want.size()) == want);
