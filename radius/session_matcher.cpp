@@ -29,14 +29,16 @@ std::uint64_t fnv1a(std::string_view text, std::uint64_t hash) {
   return hash;
 }
 
-/** 32 hex digits like FreeRADIUS's acctuniqueid; the id half makes it unique per session. */
+/** 32 hex digits like FreeRADIUS's acctuniqueid; the id half makes it unique per session. The id
+ *  comes first so that new sessions' ids sort after the old ones: the unique index on it grows
+ *  at its right edge instead of taking each new session on a random page. */
 std::string make_unique_id(const SessionKey& key, std::int64_t id) {
   std::uint64_t hash = fnv1a(key.nas, 0xcbf29ce484222325ULL);
   hash = fnv1a(std::string_view("\0", 1), hash);
   hash = fnv1a(key.session_id, hash);
   char buffer[33];
-  std::snprintf(buffer, sizeof buffer, "%016llx%016llx", static_cast<unsigned long long>(hash),
-                static_cast<unsigned long long>(id));
+  std::snprintf(buffer, sizeof buffer, "%016llx%016llx", static_cast<unsigned long long>(id),
+                static_cast<unsigned long long>(hash));
   return buffer;
 }
 

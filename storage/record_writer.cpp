@@ -121,11 +121,16 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
     options_.clock = wall_clock;
   }
   migrate(db_);
-  // The writer's own connection: a cache large enough that the tables' right edges and the
-  // session indexes stay in memory, and no foreign key lookups per row — every row the writer
-  // inserts points at a packet or session it wrote earlier in the same transaction
-  // (tests/storage checks pragma foreign_key_check after load). Other connections keep them on.
-  db_.exec("PRAGMA cache_size = -32768");
+  // The writer's own connection: a cache large enough that the tables' right edges and the open
+  // sessions' pages stay in memory, and no larger: SQLite walks its whole page cache at the end
+  // of any transaction that split a b-tree page in the middle of a tree (the split renumbers
+  // pages through a page number past the end of the file, and the commit then drops every cached
+  // page beyond the end), which nearly every batch does. At 32 MiB that walk was 5-8 % of the
+  // commit thread; at 8 MiB it is 1 % (docs/PERFORMANCE.md). No foreign key lookups per row
+  // either — every row the writer inserts points at a packet or session it wrote earlier in the
+  // same transaction (tests/storage checks pragma foreign_key_check after load). Other
+  // connections keep them on.
+  db_.exec("PRAGMA cache_size = -8192");
   db_.exec("PRAGMA foreign_keys = OFF");
   if (options_.open.wal && !options_.open.read_only &&
       options_.open.synchronous == Synchronous::full) {
