@@ -773,8 +773,9 @@ private:
 
   void flush_batch() {
     if (!batch_.empty()) {
-      writer_->submit(batch_);
+      writer_->submit(batch_); // may hand back the writer's emptied queue, without capacity
       batch_.clear();
+      batch_.reserve(batch_reserve); // one receive round's items, without moving them to grow
     }
   }
 
@@ -814,6 +815,7 @@ private:
   const radius::Dictionary& dict_;
   std::unique_ptr<storage::RecordWriter> writer_;
   TagRing<Pending> pending_; // requests awaiting their commit, by writer tag
+  static constexpr std::size_t batch_reserve = 64;
   std::vector<storage::WriteItem> batch_;
   std::vector<Outgoing> outgoing_;
   std::vector<Datagram> datagrams_; // flush_sends scratch
