@@ -182,6 +182,9 @@ class FindingStage {
 public:
   FindingStage(const Connection& db, const std::vector<Rule>& rules, bool check)
       : db_(db), rules_(rules), check_(check) {
+    // Temporary tables live in a file SQLite deletes on close, not in memory. (Set before the
+    // first one: changing temp_store drops every temporary table.)
+    db.exec("PRAGMA temp_store = FILE");
     // The evidence columns (ev_*) are filled for check --db's reports only.
     db.exec("CREATE TEMP TABLE judge_findings (sev INTEGER, first INTEGER, rule INTEGER, "
             "key INTEGER, seq INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
@@ -543,8 +546,6 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
                           std::optional<double> interim_interval, const RunJudgeOptions& options,
                           const std::vector<Rule>& rules, FindingStage& stage,
                           TraceCounts* counts) {
-  // Temporary tables live in a file SQLite deletes on close, not in memory.
-  db.exec("PRAGMA temp_store = FILE");
   const CrossRules cross(rules);
 
   auto count = db.prepare("SELECT count(*) FROM packets" + where_source(source));
