@@ -153,12 +153,14 @@ std::size_t VerdictView::count_of(const std::string& rule) const {
                     [&](const Finding& finding) { return finding.rule_id == rule; }));
 }
 
-void VerdictView::sessions(const SessionVisit& visit) const {
+void VerdictView::sessions(const SessionVisit& visit, bool with_findings) const {
   std::vector<Finding> findings;
   for (const auto& session : verdict_.sessions) {
     findings.clear();
     for (const auto i : session.findings) {
-      findings.push_back(verdict_.findings[i]);
+      if (with_findings) {
+        findings.push_back(verdict_.findings[i]);
+      }
     }
     visit(session, findings);
   }
@@ -291,20 +293,22 @@ void render_json(const VerdictSource& verdict, std::ostream& out) {
   });
   out << "],\"sessions\":[";
   first = true;
-  verdict.sessions([&](const SessionOutcome& session, const std::vector<Finding>&) {
-    boost::json::object item;
-    item["nas"] = session.nas;
-    item["acct_session_id"] = session.session_id;
-    item["records"] = session.records;
-    item["stopped"] = session.stopped;
-    boost::json::array indices;
-    for (const auto i : session.findings) {
-      indices.push_back(static_cast<std::uint64_t>(i));
-    }
-    item["findings"] = std::move(indices);
-    out << (first ? "" : ",") << boost::json::serialize(item);
-    first = false;
-  });
+  verdict.sessions(
+      [&](const SessionOutcome& session, const std::vector<Finding>&) {
+        boost::json::object item;
+        item["nas"] = session.nas;
+        item["acct_session_id"] = session.session_id;
+        item["records"] = session.records;
+        item["stopped"] = session.stopped;
+        boost::json::array indices;
+        for (const auto i : session.findings) {
+          indices.push_back(static_cast<std::uint64_t>(i));
+        }
+        item["findings"] = std::move(indices);
+        out << (first ? "" : ",") << boost::json::serialize(item);
+        first = false;
+      },
+      false);
   out << "]}\n";
 }
 

@@ -46,8 +46,9 @@ public:
   virtual void findings(const std::string* rule, const FindingVisit& visit) const = 0;
   /** How many findings have this rule_id. */
   virtual std::size_t count_of(const std::string& rule) const = 0;
-  /** Every session in order, with its findings (session.findings are their indices). */
-  virtual void sessions(const SessionVisit& visit) const = 0;
+  /** Every session in order; session.findings are the indices of its findings, which are
+   * handed over too when with_findings (else the list is empty). */
+  virtual void sessions(const SessionVisit& visit, bool with_findings = true) const = 0;
 };
 
 /** A Verdict in memory as a VerdictSource. */
@@ -57,7 +58,7 @@ public:
   const VerdictSummary& summary() const override { return summary_; }
   void findings(const std::string* rule, const FindingVisit& visit) const override;
   std::size_t count_of(const std::string& rule) const override;
-  void sessions(const SessionVisit& visit) const override;
+  void sessions(const SessionVisit& visit, bool with_findings = true) const override;
 
 private:
   const Verdict& verdict_;

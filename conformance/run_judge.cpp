@@ -796,7 +796,8 @@ struct StagedVerdict::State {
   std::string database;
   VerdictSummary summary;
   RunJudgeStats stats;
-  Statement of_session; // reused once per session
+  Statement of_session;       // reused once per session
+  Statement of_session_index; // the same, indices only (the index covers it)
 };
 
 StagedVerdict::StagedVerdict(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -832,11 +833,11 @@ std::size_t StagedVerdict::count_of(const std::string& rule) const {
   return static_cast<std::size_t>(sqlite3_column_int64(query.get(), 0));
 }
 
-void StagedVerdict::sessions(const SessionVisit& visit) const {
+void StagedVerdict::sessions(const SessionVisit& visit, bool with_findings) const {
   const auto& db = *state_->db;
   auto list = db.prepare("SELECT nas, session, records, stopped FROM temp.judge_sessions "
                          "ORDER BY first");
-  auto* of_session = state_->of_session.get();
+  auto* of_session = with_findings ? state_->of_session.get() : state_->of_session_index.get();
   SessionOutcome session;
   std::vector<Finding> findings;
   while (db.row(list.get())) {
@@ -852,7 +853,9 @@ void StagedVerdict::sessions(const SessionVisit& visit) const {
     bind_text(of_session, 2, session.session_id);
     while (db.row(of_session)) {
       session.findings.push_back(static_cast<std::size_t>(sqlite3_column_int64(of_session, 0) - 1));
-      findings.push_back(read_finding(of_session));
+      if (with_findings) {
+        findings.push_back(read_finding(of_session));
+      }
     }
     sqlite3_reset(of_session);
     visit(session, findings);
@@ -1013,6 +1016,8 @@ judge_database(const std::string& database, const Profile& profile, const radius
       state->of_session = db.prepare(std::string("SELECT ") + finding_columns +
                                      " FROM temp.judge_order WHERE ev_nas = ?1 AND "
                                      "ev_session = ?2 ORDER BY idx");
+      state->of_session_index = db.prepare("SELECT idx FROM temp.judge_order WHERE ev_nas = ?1 "
+                                           "AND ev_session = ?2 ORDER BY idx");
       if (options.parts.stats) {
         *options.parts.stats = state->stats;
       }

@@ -77,7 +77,7 @@ public:
   const VerdictSummary& summary() const override;
   void findings(const std::string* rule, const FindingVisit& visit) const override;
   std::size_t count_of(const std::string& rule) const override;
-  void sessions(const SessionVisit& visit) const override;
+  void sessions(const SessionVisit& visit, bool with_findings = true) const override;
   bool has_errors() const { return summary().errors > 0; }
   const RunJudgeStats& stats() const;
 
