@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <unordered_set>
 
 namespace acctlab::gateway {
 namespace {
@@ -38,6 +39,10 @@ template <class T> std::optional<T> number(std::string_view text) {
 
 // Upper bound on peers one `peers` line declares: keeps a typo from eating the machine.
 constexpr std::uint32_t max_peers_per_line = 100000;
+// The same for a whole scenario: peers declared, and peer names its steps expand to (a 4 KiB file
+// of `peers` lines or `connect u[1-100000]` lines asked for gigabytes before these).
+constexpr std::size_t max_peers = 1000000;
+constexpr std::size_t max_peer_references = 1000000;
 
 std::string replace_index(std::string_view pattern, std::uint32_t index) {
   std::string out;
@@ -347,11 +352,15 @@ private:
     if (!have_initiator || !have_identity) {
       return fail("a peer needs 'initiator A.B.C.D' and 'identity TYPE VALUE'");
     }
+    if (scenario_.peers.size() + count > max_peers) {
+      return fail("a scenario declares at most " + std::to_string(max_peers) + " peers");
+    }
     for (std::uint32_t n = 1; n <= count; ++n) {
       PeerSpec spec = base;
       spec.name = many ? std::string(tok(1)) + std::to_string(n) : std::string(tok(1));
-      if (std::any_of(scenario_.peers.begin(), scenario_.peers.end(),
-                      [&](auto& p) { return p.name == spec.name; })) {
+      // A set, not a scan of the peers so far: `peers u 100000` took minutes (found by
+      // fuzz/fuzz_scenario.cpp).
+      if (!declared_.insert(spec.name).second) {
         return fail("peer '" + spec.name + "' is already declared");
       }
       spec.initiator = add_to(base.initiator, n - 1);
@@ -376,10 +385,7 @@ private:
 
   // "joe" or "u[3-10]": names declared earlier.
   bool expand(std::string_view text, std::vector<std::string>& out) {
-    auto declared = [&](const std::string& name) {
-      return std::any_of(scenario_.peers.begin(), scenario_.peers.end(),
-                         [&](auto& p) { return p.name == name; });
-    };
+    auto declared = [&](const std::string& name) { return declared_.contains(name); };
     std::size_t open = text.find('[');
     if (open == std::string_view::npos) {
       std::string name(text);
@@ -398,7 +404,13 @@ private:
     if (!first || !last || *first > *last) {
       return fail("a peer range is PREFIX[FIRST-LAST] with FIRST <= LAST");
     }
-    for (std::uint32_t n = *first; n <= *last; ++n) {
+    if (std::uint64_t{*last} - *first + 1 > max_peer_references - peer_references_) {
+      return fail("a scenario's steps name at most " + std::to_string(max_peer_references) +
+                  " peers in all");
+    }
+    peer_references_ += *last - *first + 1;
+    // 64 bits: a range ending at 4294967295 must not wrap around to 0.
+    for (std::uint64_t n = *first; n <= *last; ++n) {
       std::string name = std::string(text.substr(0, open)) + std::to_string(n);
       if (!declared(name)) {
         return fail("unknown peer '" + name + "'");
@@ -409,6 +421,8 @@ private:
   }
 
   Scenario scenario_;
+  std::unordered_set<std::string> declared_; // the peers' names
+  std::size_t peer_references_ = 0;          // peer names the steps' ranges expanded to
   ScenarioError error_;
   int line_ = 0;
   std::string_view text_;
