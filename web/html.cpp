@@ -8,36 +8,6 @@
 
 namespace acctlab::web {
 
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '\0':
-        out += "\xEF\xBF\xBD"; // U+FFFD: a NUL has no place in HTML text
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 namespace {
 int hex_value(char c) {
   if (c >= '0' && c <= '9') {
