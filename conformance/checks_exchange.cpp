@@ -145,11 +145,18 @@ void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSi
     if (it != last.end()) {
       const auto& earlier = analysis.packets()[it->second];
       // Reusing an Identifier is fine once the earlier request was answered. A source that
-      // kept no answers (a server database) is judged by the RFC 5080 §2.2.2 duplicate window.
+      // kept no answers (a server database) stored only requests it answered as soon as they
+      // were committed, so a different request under the same Identifier came after that
+      // answer: a NAS sending more than 256 requests per duplicate window from one port reuses
+      // every Identifier inside it, and judging by the window alone called all of them changed
+      // retransmissions. What the rule is about remains visible there: the same request (its
+      // exchange) sent again inside the RFC 5080 §2.2.2 duplicate window with other octets,
+      // such as an updated Acct-Delay-Time.
       const bool outstanding =
           analysis.trace().responses_recorded
               ? earlier.answer == none || earlier.answer > view.index
-              : view.trace->time - earlier.trace->time <= duplicate_window_seconds;
+              : earlier.exchange == view.exchange &&
+                    view.trace->time - earlier.trace->time <= duplicate_window_seconds;
       if (outstanding && earlier.trace->raw != view.trace->raw) {
         sink.report(rule, changed_same_id_message(earlier, view, earlier.exchange == view.exchange),
                     analysis.evidence({earlier.index, view.index}));

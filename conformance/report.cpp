@@ -1,5 +1,7 @@
 #include "conformance/report.hpp"
 
+#include "radius/markup.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
@@ -36,38 +38,6 @@ Severity worst(const RuleOutcome& outcome) {
     return Severity::warning;
   }
   return Severity::info;
-}
-
-std::string escape_xml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters, even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 boost::json::object evidence_json(const Evidence& evidence) {
@@ -282,26 +252,22 @@ void junit_failure(std::ostringstream& to, const std::vector<const Finding*>& li
             finding->message + " [" + describe_evidence(finding->evidence) + "]\n";
   }
   if (first) {
-    to << "      <failure message=\"" << xml_escape(first->message) << "\">" << xml_escape(text)
-       << "</failure>\n";
+    to << "      <failure message=\"" << radius::escape_markup(first->message) << "\">"
+       << radius::escape_markup(text) << "</failure>\n";
   }
 }
 
 } // namespace
 
-std::string xml_escape(std::string_view text) {
-  return escape_xml(text);
-}
-
 std::string junit_suites(const Verdict& verdict, const std::string& prefix) {
   std::ostringstream out;
-  out << "  <testsuite name=\"" << xml_escape(prefix) << "rules (" << xml_escape(verdict.profile)
-      << ")\" tests=\"" << verdict.outcomes.size() << "\" failures=\"" << rule_failures(verdict)
-      << "\">\n";
+  out << "  <testsuite name=\"" << radius::escape_markup(prefix) << "rules ("
+      << radius::escape_markup(verdict.profile) << ")\" tests=\"" << verdict.outcomes.size()
+      << "\" failures=\"" << rule_failures(verdict) << "\">\n";
   for (const auto& outcome : verdict.outcomes) {
     const auto& rule = verdict.rules[outcome.rule];
-    out << "    <testcase classname=\"" << xml_escape(prefix) << "rules." << to_string(rule.scope)
-        << "\" name=\"" << xml_escape(rule.id) << "\">\n";
+    out << "    <testcase classname=\"" << radius::escape_markup(prefix) << "rules."
+        << to_string(rule.scope) << "\" name=\"" << radius::escape_markup(rule.id) << "\">\n";
     std::vector<const Finding*> list;
     for (const auto& finding : verdict.findings) {
       if (finding.rule_id == rule.id) {
@@ -309,15 +275,16 @@ std::string junit_suites(const Verdict& verdict, const std::string& prefix) {
       }
     }
     junit_failure(out, list);
-    out << "      <system-out>" << xml_escape(rule.summary + " (" + rule.source + ")")
+    out << "      <system-out>" << radius::escape_markup(rule.summary + " (" + rule.source + ")")
         << "</system-out>\n    </testcase>\n";
   }
   out << "  </testsuite>\n";
-  out << "  <testsuite name=\"" << xml_escape(prefix) << "sessions\" tests=\""
+  out << "  <testsuite name=\"" << radius::escape_markup(prefix) << "sessions\" tests=\""
       << verdict.sessions.size() << "\" failures=\"" << session_failures(verdict) << "\">\n";
   for (const auto& session : verdict.sessions) {
-    out << "    <testcase classname=\"" << xml_escape(prefix) << "sessions."
-        << xml_escape(session.nas) << "\" name=\"" << xml_escape(session.session_id) << "\">\n";
+    out << "    <testcase classname=\"" << radius::escape_markup(prefix) << "sessions."
+        << radius::escape_markup(session.nas) << "\" name=\""
+        << radius::escape_markup(session.session_id) << "\">\n";
     std::vector<const Finding*> list;
     for (const auto i : session.findings) {
       list.push_back(&verdict.findings[i]);

@@ -25,9 +25,6 @@ std::string render_junit(const Verdict& verdict);
 /** The <testsuite> elements of render_junit, suite names prefixed (to combine several runs). */
 std::string junit_suites(const Verdict& verdict, const std::string& prefix);
 
-/** Escapes text for XML content and attribute values. */
-std::string xml_escape(std::string_view text);
-
 /** The evidence of a finding on one line: "packets 3,4 (ids 17,18) NAS 10.1.1.147 ...". */
 std::string describe_evidence(const Evidence& evidence);
 

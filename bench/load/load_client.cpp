@@ -120,9 +120,11 @@ radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interim
     p.add_integer(a.out_octets, static_cast<std::uint32_t>(octets / 2));
     p.add_integer(a.in_packets, packets);
     p.add_integer(a.out_packets, packets / 2);
+    // Interim-Updates carry the wraps too (RFC 2869 §5.1, §5.2): the counters pass 2^32 from
+    // the third phase on, and `acctlab check --db` flags an update that drops them.
+    p.add_integer(a.in_giga, static_cast<std::uint32_t>(octets >> 32));
+    p.add_integer(a.out_giga, static_cast<std::uint32_t>((octets / 2) >> 32));
     if (status == 2) {
-      p.add_integer(a.in_giga, static_cast<std::uint32_t>(octets >> 32));
-      p.add_integer(a.out_giga, static_cast<std::uint32_t>((octets / 2) >> 32));
       p.add_integer(a.terminate_cause, 1);
       p.add_vendor(a.cisco, a.avpair, std::string_view("disc-cause-ext=No Reason"));
     }

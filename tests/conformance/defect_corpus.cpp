@@ -366,6 +366,15 @@ std::vector<Case> all_cases() {
     s.requests[s1_start].identifier = 40;
     s.requests[s1_interim1].identifier = 40;
   }));
+  cases.push_back(clean("identifier-reused-soon-stored", [](Spec& s) {
+    // Requests only (a database), a busy NAS: a different request under the same Identifier
+    // inside the duplicate window came after the server's answer to the first (the server
+    // stores only what it answers), so it is a new request, not a changed retransmission.
+    s.responses_recorded = false;
+    s.requests[s2_start].identifier = 40;
+    s.requests[s2_stop].identifier = 40; // 30 s later, and s2_start to s1_start 10 s
+    s.requests[s1_start].identifier = 40;
+  }));
   cases.push_back(clean("clean", [](Spec&) {}));
   cases.push_back(clean(
       "clean-rfc2866", [](Spec&) {}, "rfc2866"));
