@@ -1,5 +1,7 @@
 #include "client/scenario.hpp"
 
+#include "radius/line_reader.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -65,14 +67,11 @@ Ipv4Address add_to(Ipv4Address a, std::uint32_t n) {
 class Parser {
 public:
   Expected<Scenario, ScenarioError> run(std::string_view text) {
-    std::size_t pos = 0;
+    radius::LineReader lines(text);
     bool leading_comments = true;
-    while (pos <= text.size()) {
-      std::size_t eol = text.find('\n', pos);
-      std::string_view raw =
-          text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-      pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
-      ++line_;
+    while (const auto next = lines.next()) {
+      const std::string_view raw = *next;
+      line_ = lines.number();
       text_ = raw;
       std::size_t hash = raw.find('#');
       if (leading_comments && hash != std::string_view::npos &&
