@@ -1,5 +1,7 @@
 #include "client/scenario.hpp"
 
+#include "radius/line_reader.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -70,14 +72,11 @@ Ipv4Address add_to(Ipv4Address a, std::uint32_t n) {
 class Parser {
 public:
   Expected<Scenario, ScenarioError> run(std::string_view text) {
-    std::size_t pos = 0;
+    radius::LineReader lines(text);
     bool leading_comments = true;
-    while (pos <= text.size()) {
-      std::size_t eol = text.find('\n', pos);
-      std::string_view raw =
-          text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-      pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
-      ++line_;
+    while (const auto next = lines.next()) {
+      const std::string_view raw = *next;
+      line_ = lines.number();
       text_ = raw;
       std::size_t hash = raw.find('#');
       if (leading_comments && hash != std::string_view::npos &&
@@ -429,6 +428,20 @@ private:
   std::vector<std::string_view> tokens_;
 };
 
+/** "500ms" -> (500, "ms"): the leading decimal number and the unit after it; nullopt when there
+ * is no number or it does not fit. */
+std::optional<std::pair<std::uint64_t, std::string_view>> number_and_unit(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  const auto value = number<std::uint64_t>(text.substr(0, digits));
+  if (!value) {
+    return std::nullopt;
+  }
+  return std::pair{*value, text.substr(digits)};
+}
+
 } // namespace
 
 int Scenario::slot_index(std::string_view name) const {
@@ -445,15 +458,11 @@ std::string ScenarioError::to_string() const {
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  auto value = number<std::uint64_t>(text.substr(0, digits));
-  if (!value) {
+  const auto parsed = number_and_unit(text);
+  if (!parsed) {
     return std::nullopt;
   }
-  std::string_view unit = text.substr(digits);
+  const auto [value, unit] = *parsed;
   std::uint64_t factor = 0;
   if (unit.empty() || unit == "s") {
     factor = 1000;
@@ -467,22 +476,18 @@ std::optional<Millis> parse_duration(std::string_view text) {
     return std::nullopt;
   }
   // Bound: a century is more than any scenario needs and keeps the product far from overflow.
-  if (*value > 3155760000000ull / factor) {
+  if (value > 3155760000000ull / factor) {
     return std::nullopt;
   }
-  return Millis{static_cast<std::int64_t>(*value * factor)};
+  return Millis{static_cast<std::int64_t>(value * factor)};
 }
 
 std::optional<std::uint64_t> parse_count(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  auto value = number<std::uint64_t>(text.substr(0, digits));
-  if (!value) {
+  const auto parsed = number_and_unit(text);
+  if (!parsed) {
     return std::nullopt;
   }
-  std::string_view unit = text.substr(digits);
+  const auto [value, unit] = *parsed;
   unsigned shift = 0;
   if (unit.empty()) {
     shift = 0;
@@ -497,10 +502,10 @@ std::optional<std::uint64_t> parse_count(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  if (shift && *value > (std::uint64_t{1} << (63 - shift))) {
+  if (shift && value > (std::uint64_t{1} << (63 - shift))) {
     return std::nullopt;
   }
-  return *value << shift;
+  return value << shift;
 }
 
 Expected<Scenario, ScenarioError> parse_scenario(std::string_view text) {
