@@ -1,5 +1,7 @@
 #include "client/ios_config.hpp"
 
+#include "radius/line_reader.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -193,17 +195,11 @@ std::string_view mode_name(Mode mode) {
 class Reader {
 public:
   ConfigReadResult run(std::string_view text) {
-    std::size_t pos = 0;
-    int number = 0;
+    radius::LineReader lines(text);
     bool ended = false;
-    while (pos <= text.size()) {
-      std::size_t eol = text.find('\n', pos);
-      std::string_view raw =
-          text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-      pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
-      ++number;
-      line_number_ = number;
-      line_ = trim(raw);
+    while (const auto raw = lines.next()) {
+      line_number_ = lines.number();
+      line_ = trim(*raw);
       if (line_.empty() || line_.front() == '!') {
         continue;
       }

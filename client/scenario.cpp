@@ -1,10 +1,13 @@
 #include "client/scenario.hpp"
 
+#include "radius/line_reader.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <unordered_set>
 
 namespace acctlab::gateway {
 namespace {
@@ -38,6 +41,10 @@ template <class T> std::optional<T> number(std::string_view text) {
 
 // Upper bound on peers one `peers` line declares: keeps a typo from eating the machine.
 constexpr std::uint32_t max_peers_per_line = 100000;
+// The same for a whole scenario: peers declared, and peer names its steps expand to (a 4 KiB file
+// of `peers` lines or `connect u[1-100000]` lines asked for gigabytes before these).
+constexpr std::size_t max_peers = 1000000;
+constexpr std::size_t max_peer_references = 1000000;
 
 std::string replace_index(std::string_view pattern, std::uint32_t index) {
   std::string out;
@@ -65,14 +72,11 @@ Ipv4Address add_to(Ipv4Address a, std::uint32_t n) {
 class Parser {
 public:
   Expected<Scenario, ScenarioError> run(std::string_view text) {
-    std::size_t pos = 0;
+    radius::LineReader lines(text);
     bool leading_comments = true;
-    while (pos <= text.size()) {
-      std::size_t eol = text.find('\n', pos);
-      std::string_view raw =
-          text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-      pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
-      ++line_;
+    while (const auto next = lines.next()) {
+      const std::string_view raw = *next;
+      line_ = lines.number();
       text_ = raw;
       std::size_t hash = raw.find('#');
       if (leading_comments && hash != std::string_view::npos &&
@@ -347,11 +351,15 @@ private:
     if (!have_initiator || !have_identity) {
       return fail("a peer needs 'initiator A.B.C.D' and 'identity TYPE VALUE'");
     }
+    if (scenario_.peers.size() + count > max_peers) {
+      return fail("a scenario declares at most " + std::to_string(max_peers) + " peers");
+    }
     for (std::uint32_t n = 1; n <= count; ++n) {
       PeerSpec spec = base;
       spec.name = many ? std::string(tok(1)) + std::to_string(n) : std::string(tok(1));
-      if (std::any_of(scenario_.peers.begin(), scenario_.peers.end(),
-                      [&](auto& p) { return p.name == spec.name; })) {
+      // A set, not a scan of the peers so far: `peers u 100000` took minutes (found by
+      // fuzz/fuzz_scenario.cpp).
+      if (!declared_.insert(spec.name).second) {
         return fail("peer '" + spec.name + "' is already declared");
       }
       spec.initiator = add_to(base.initiator, n - 1);
@@ -376,10 +384,7 @@ private:
 
   // "joe" or "u[3-10]": names declared earlier.
   bool expand(std::string_view text, std::vector<std::string>& out) {
-    auto declared = [&](const std::string& name) {
-      return std::any_of(scenario_.peers.begin(), scenario_.peers.end(),
-                         [&](auto& p) { return p.name == name; });
-    };
+    auto declared = [&](const std::string& name) { return declared_.contains(name); };
     std::size_t open = text.find('[');
     if (open == std::string_view::npos) {
       std::string name(text);
@@ -398,7 +403,13 @@ private:
     if (!first || !last || *first > *last) {
       return fail("a peer range is PREFIX[FIRST-LAST] with FIRST <= LAST");
     }
-    for (std::uint32_t n = *first; n <= *last; ++n) {
+    if (std::uint64_t{*last} - *first + 1 > max_peer_references - peer_references_) {
+      return fail("a scenario's steps name at most " + std::to_string(max_peer_references) +
+                  " peers in all");
+    }
+    peer_references_ += *last - *first + 1;
+    // 64 bits: a range ending at 4294967295 must not wrap around to 0.
+    for (std::uint64_t n = *first; n <= *last; ++n) {
       std::string name = std::string(text.substr(0, open)) + std::to_string(n);
       if (!declared(name)) {
         return fail("unknown peer '" + name + "'");
@@ -409,11 +420,27 @@ private:
   }
 
   Scenario scenario_;
+  std::unordered_set<std::string> declared_; // the peers' names
+  std::size_t peer_references_ = 0;          // peer names the steps' ranges expanded to
   ScenarioError error_;
   int line_ = 0;
   std::string_view text_;
   std::vector<std::string_view> tokens_;
 };
+
+/** "500ms" -> (500, "ms"): the leading decimal number and the unit after it; nullopt when there
+ * is no number or it does not fit. */
+std::optional<std::pair<std::uint64_t, std::string_view>> number_and_unit(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  const auto value = number<std::uint64_t>(text.substr(0, digits));
+  if (!value) {
+    return std::nullopt;
+  }
+  return std::pair{*value, text.substr(digits)};
+}
 
 } // namespace
 
@@ -431,15 +458,11 @@ std::string ScenarioError::to_string() const {
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  auto value = number<std::uint64_t>(text.substr(0, digits));
-  if (!value) {
+  const auto parsed = number_and_unit(text);
+  if (!parsed) {
     return std::nullopt;
   }
-  std::string_view unit = text.substr(digits);
+  const auto [value, unit] = *parsed;
   std::uint64_t factor = 0;
   if (unit.empty() || unit == "s") {
     factor = 1000;
@@ -453,22 +476,18 @@ std::optional<Millis> parse_duration(std::string_view text) {
     return std::nullopt;
   }
   // Bound: a century is more than any scenario needs and keeps the product far from overflow.
-  if (*value > 3155760000000ull / factor) {
+  if (value > 3155760000000ull / factor) {
     return std::nullopt;
   }
-  return Millis{static_cast<std::int64_t>(*value * factor)};
+  return Millis{static_cast<std::int64_t>(value * factor)};
 }
 
 std::optional<std::uint64_t> parse_count(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  auto value = number<std::uint64_t>(text.substr(0, digits));
-  if (!value) {
+  const auto parsed = number_and_unit(text);
+  if (!parsed) {
     return std::nullopt;
   }
-  std::string_view unit = text.substr(digits);
+  const auto [value, unit] = *parsed;
   unsigned shift = 0;
   if (unit.empty()) {
     shift = 0;
@@ -483,10 +502,10 @@ std::optional<std::uint64_t> parse_count(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  if (shift && *value > (std::uint64_t{1} << (63 - shift))) {
+  if (shift && value > (std::uint64_t{1} << (63 - shift))) {
     return std::nullopt;
   }
-  return *value << shift;
+  return value << shift;
 }
 
 Expected<Scenario, ScenarioError> parse_scenario(std::string_view text) {

@@ -1,5 +1,7 @@
 #include "conformance/profile.hpp"
 
+#include "radius/line_reader.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -195,14 +197,10 @@ Expected<Profile, ProfileError> parse_profile(std::string_view text, const std::
   profile.name = fs::path(file).filename().string();
   profile.id_prefix = "PROFILE";
   std::set<std::pair<std::string, std::string>> seen; // (status id, name) already defined
-  int line_number = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto eol = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
-    ++line_number;
+  radius::LineReader lines(text);
+  while (const auto next = lines.next()) {
+    const std::string_view line = *next;
+    const int line_number = lines.number();
     if (line.starts_with('#') || trim(line).starts_with('#')) {
       continue;
     }

@@ -1,5 +1,7 @@
 #include "conformance/report.hpp"
 
+#include "radius/markup.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
@@ -37,38 +39,6 @@ Severity worst(const RuleOutcome& outcome) {
     return Severity::warning;
   }
   return Severity::info;
-}
-
-std::string escape_xml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters, even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 boost::json::object evidence_json(const Evidence& evidence) {
@@ -354,11 +324,12 @@ void junit_failure(std::ostream& to,
   if (!first) {
     return;
   }
-  to << "      <failure message=\"" << xml_escape(*first) << "\">";
+  to << "      <failure message=\"" << radius::escape_markup(*first) << "\">";
   list([&](const Finding& finding) {
     if (finding.severity != Severity::info) {
-      to << xml_escape(std::string(to_string(finding.severity)) + " " + finding.rule_id + ": " +
-                       finding.message + " [" + describe_evidence(finding.evidence) + "]\n");
+      to << radius::escape_markup(std::string(to_string(finding.severity)) + " " + finding.rule_id +
+                                  ": " + finding.message + " [" +
+                                  describe_evidence(finding.evidence) + "]\n");
     }
     return true;
   });
@@ -367,32 +338,29 @@ void junit_failure(std::ostream& to,
 
 } // namespace
 
-std::string xml_escape(std::string_view text) {
-  return escape_xml(text);
-}
-
 void junit_suites(const VerdictSource& verdict, const std::string& prefix, std::ostream& out) {
   const auto& summary = verdict.summary();
-  out << "  <testsuite name=\"" << xml_escape(prefix) << "rules (" << xml_escape(summary.profile)
-      << ")\" tests=\"" << summary.outcomes.size() << "\" failures=\"" << rule_failures(summary)
-      << "\">\n";
+  out << "  <testsuite name=\"" << radius::escape_markup(prefix) << "rules ("
+      << radius::escape_markup(summary.profile) << ")\" tests=\"" << summary.outcomes.size()
+      << "\" failures=\"" << rule_failures(summary) << "\">\n";
   for (const auto& outcome : summary.outcomes) {
     const auto& rule = summary.rules[outcome.rule];
-    out << "    <testcase classname=\"" << xml_escape(prefix) << "rules." << to_string(rule.scope)
-        << "\" name=\"" << xml_escape(rule.id) << "\">\n";
+    out << "    <testcase classname=\"" << radius::escape_markup(prefix) << "rules."
+        << to_string(rule.scope) << "\" name=\"" << radius::escape_markup(rule.id) << "\">\n";
     junit_failure(out, [&](const std::function<bool(const Finding&)>& visit) {
       verdict.findings(&rule.id,
                        [&](std::size_t, const Finding& finding) { return visit(finding); });
     });
-    out << "      <system-out>" << xml_escape(rule.summary + " (" + rule.source + ")")
+    out << "      <system-out>" << radius::escape_markup(rule.summary + " (" + rule.source + ")")
         << "</system-out>\n    </testcase>\n";
   }
   out << "  </testsuite>\n";
-  out << "  <testsuite name=\"" << xml_escape(prefix) << "sessions\" tests=\"" << summary.sessions
-      << "\" failures=\"" << session_failures(verdict) << "\">\n";
+  out << "  <testsuite name=\"" << radius::escape_markup(prefix) << "sessions\" tests=\""
+      << summary.sessions << "\" failures=\"" << session_failures(verdict) << "\">\n";
   verdict.sessions([&](const SessionOutcome& session, const std::vector<Finding>& findings) {
-    out << "    <testcase classname=\"" << xml_escape(prefix) << "sessions."
-        << xml_escape(session.nas) << "\" name=\"" << xml_escape(session.session_id) << "\">\n";
+    out << "    <testcase classname=\"" << radius::escape_markup(prefix) << "sessions."
+        << radius::escape_markup(session.nas) << "\" name=\""
+        << radius::escape_markup(session.session_id) << "\">\n";
     junit_failure(out, [&](const std::function<bool(const Finding&)>& visit) {
       for (const auto& finding : findings) {
         if (!visit(finding)) {

@@ -82,9 +82,6 @@ void render_junit(const VerdictSource& verdict, std::ostream& out);
 std::string junit_suites(const Verdict& verdict, const std::string& prefix);
 void junit_suites(const VerdictSource& verdict, const std::string& prefix, std::ostream& out);
 
-/** Escapes text for XML content and attribute values. */
-std::string xml_escape(std::string_view text);
-
 /** The evidence of a finding on one line: "packets 3,4 (ids 17,18) NAS 10.1.1.147 ...". */
 std::string describe_evidence(const Evidence& evidence);
 

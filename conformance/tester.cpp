@@ -7,6 +7,7 @@
 #include "conformance/db_trace.hpp"
 #include "conformance/report.hpp"
 #include "radius/accounting_record.hpp"
+#include "radius/markup.hpp"
 #include "radius/value.hpp"
 #include "server/accounting_server.hpp"
 
@@ -556,15 +557,17 @@ std::string render_conform_junit(const std::vector<ScenarioResult>& results) {
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"acctlab conform\">\n";
   for (const auto& result : results) {
     const std::string prefix = result.name + ": ";
-    out << "  <testsuite name=\"" << xml_escape(prefix) << "pipeline\" tests=\"1\" failures=\""
+    out << "  <testsuite name=\"" << radius::escape_markup(prefix)
+        << "pipeline\" tests=\"1\" failures=\""
         << (result.error.empty() && result.pipeline_failures.empty() ? 0 : 1) << "\">\n"
-        << "    <testcase classname=\"pipeline\" name=\"" << xml_escape(result.name) << "\">\n";
+        << "    <testcase classname=\"pipeline\" name=\"" << radius::escape_markup(result.name)
+        << "\">\n";
     if (!result.error.empty() || !result.pipeline_failures.empty()) {
       std::string text = result.error;
       for (const auto& failure : result.pipeline_failures) {
         text += (text.empty() ? "" : "\n") + failure;
       }
-      out << "      <failure message=\"answers and stored data\">" << xml_escape(text)
+      out << "      <failure message=\"answers and stored data\">" << radius::escape_markup(text)
           << "</failure>\n";
     }
     out << "    </testcase>\n  </testsuite>\n";

@@ -1,5 +1,6 @@
 #include "conformance/trace.hpp"
 
+#include "radius/line_reader.hpp"
 #include "radius/value.hpp"
 
 #include <charconv>
@@ -82,14 +83,10 @@ std::string TraceError::to_string() const {
 
 Expected<Trace, TraceError> parse_trace(std::string_view text) {
   Trace trace;
-  int line_number = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto eol = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
-    ++line_number;
+  radius::LineReader lines(text);
+  while (const auto next = lines.next()) {
+    std::string_view line = *next;
+    const int line_number = lines.number();
     if (const auto hash = line.find('#'); hash != std::string_view::npos) {
       line = line.substr(0, hash);
     }

@@ -143,7 +143,16 @@ AttributeDef& Dictionary::define(AttributeDef def) {
   auto owned = std::make_unique<AttributeDef>(std::move(def));
   AttributeDef* raw = owned.get();
   impl_->attributes.push_back(std::move(owned));
-  impl_->by_name[lower(raw->name)] = raw;
+  auto& named = impl_->by_name[lower(raw->name)];
+  if (named && named->oid.empty() && (!raw->oid.empty() || !(named->key() == raw->key()))) {
+    // The name now means another attribute: the old number loses it rather than keep a name
+    // that would read back as the new one (text_form.hpp renders numbers by name).
+    if (auto it = impl_->by_key.find(pack(named->key()));
+        it != impl_->by_key.end() && it->second == named) {
+      impl_->by_key.erase(it);
+    }
+  }
+  named = raw;
   if (raw->oid.empty()) {
     impl_->by_key[pack(raw->key())] = raw;
   }

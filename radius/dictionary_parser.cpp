@@ -1,5 +1,6 @@
 #include "radius/dictionary_parser.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -49,6 +50,23 @@ std::string directory_of(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
 }
 
+// FreeRADIUS's characters for attribute names: letters, digits, '-', '_', '.', '/'. The text form
+// (text_form.hpp) gives ',', '=', ':', '#', '+', quotes and braces their own meaning, so a name
+// with any of those would not read back as the attribute it names.
+bool valid_attribute_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == '/';
+  });
+}
+
+// "Attr-44", "Attr-26.9.99": the text form's names for attributes without a definition.
+bool numeric_attribute_name(std::string_view name) {
+  return name.size() > 5 && (name[0] == 'A' || name[0] == 'a') &&
+         (name.substr(1, 4) == "ttr-" || name.substr(1, 4) == "TTR-") &&
+         std::isdigit(static_cast<unsigned char>(name[5]));
+}
+
 struct PendingValue {
   std::string attribute;
   std::string name;
@@ -64,6 +82,11 @@ public:
     if (depth > max_include_depth) {
       return DictionaryError{from_file, from_line, "$INCLUDE nested too deeply"};
     }
+    // A file that includes itself (directly or not) would be read until the depth limit, and one
+    // that does so twice doubles the work per level: 2^32 reads, a hang.
+    if (std::find(include_stack_.begin(), include_stack_.end(), path) != include_stack_.end()) {
+      return DictionaryError{from_file, from_line, "$INCLUDE loop: " + path + " includes itself"};
+    }
     auto content = reader_(path);
     if (!content) {
       if (from_file.empty()) {
@@ -71,6 +94,7 @@ public:
       }
       return DictionaryError{from_file, from_line, "cannot read included file " + path};
     }
+    include_stack_.push_back(path);
     std::istringstream stream(*content);
     std::string line;
     int number = 0;
@@ -80,6 +104,7 @@ public:
         return error;
       }
     }
+    include_stack_.pop_back();
     if (depth == 0) {
       // VALUEs may precede their ATTRIBUTE; attach them once everything is read.
       for (const auto& pending : pending_values_) {
@@ -240,6 +265,14 @@ private:
     if (words.size() < 4 || words.size() > 5) {
       return error("ATTRIBUTE takes a name, a number, a type and optional flags");
     }
+    if (!valid_attribute_name(words[1])) {
+      return error("ATTRIBUTE name " + std::string(words[1]) +
+                   " has characters other than letters, digits, '-', '_', '.' and '/'");
+    }
+    if (numeric_attribute_name(words[1])) {
+      return error("ATTRIBUTE name " + std::string(words[1]) +
+                   " is reserved: Attr-N names attributes without a definition");
+    }
     AttributeDef def;
     def.name = std::string(words[1]);
     def.file = file;
@@ -333,6 +366,7 @@ private:
   Dictionary& dict_;
   const DictionaryReader& reader_;
   std::vector<VendorScope> vendor_stack_;
+  std::vector<std::string> include_stack_;
   std::vector<std::string> tlv_stack_;
   std::vector<PendingValue> pending_values_;
 };

@@ -74,9 +74,13 @@ struct Item {
   std::size_t line;
 };
 
-} // namespace
+// "Name = value", and the note on a value that does not fit its type (empty when it fits).
+struct AttributeText {
+  std::string text;
+  std::string note;
+};
 
-std::string render_attribute(const Packet& packet, const Attribute& attribute,
+AttributeText attribute_text(const Packet& packet, const Attribute& attribute,
                              const Dictionary& dict) {
   const AttributeDef* def = dict.find(attribute.key());
   auto octets = packet.value(attribute);
@@ -91,16 +95,23 @@ std::string render_attribute(const Packet& packet, const Attribute& attribute,
       std::array<std::uint8_t, 4> widened{};
       if (integer) {
         std::copy(octets.begin() + 1, octets.end(), widened.begin() + 1);
-        const auto value = format_value(def, widened);
-        return name + " = " + value.text;
+        auto value = format_value(def, widened);
+        return {name + " = " + value.text, std::move(value.note)};
       }
       octets = octets.subspan(1);
     }
   }
-  const auto value = format_value(def, octets);
-  std::string out = name + " = " + value.text;
-  if (!value.note.empty()) {
-    out += " # invalid: " + value.note;
+  auto value = format_value(def, octets);
+  return {name + " = " + value.text, std::move(value.note)};
+}
+
+} // namespace
+
+std::string render_attribute(const Packet& packet, const Attribute& attribute,
+                             const Dictionary& dict) {
+  auto [out, note] = attribute_text(packet, attribute, dict);
+  if (!note.empty()) {
+    out += " # invalid: " + note;
   }
   return out;
 }
@@ -113,12 +124,10 @@ std::string render_packet(const Packet& packet, const Dictionary& dict, TextOpti
   out += options.one_line ? " {" : " {\n";
   const auto& attributes = packet.attributes();
   for (std::size_t i = 0; i < attributes.size(); ++i) {
-    std::string line = render_attribute(packet, attributes[i], dict);
+    auto [line, note] = attribute_text(packet, attributes[i], dict);
     if (options.one_line) {
-      // A note would swallow the rest of a one-line form; keep it out.
-      if (auto hash = line.find(" # invalid: "); hash != std::string::npos) {
-        line.resize(hash);
-      }
+      // A note would swallow the rest of a one-line form; keep it out. (Only the note: a quoted
+      // value may itself hold " # invalid: ".)
       out += i ? ", " : " ";
     } else {
       out += "  ";
@@ -128,6 +137,9 @@ std::string render_packet(const Packet& packet, const Dictionary& dict, TextOpti
     }
     out += line;
     if (!options.one_line) {
+      if (!note.empty()) {
+        out += " # invalid: " + note;
+      }
       out += '\n';
     }
   }
@@ -287,6 +299,10 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
       if (def->vendor) {
         shape = Attribute{
             .type = vendor_specific_type, .vendor = def->vendor, .vendor_type = def->number};
+      } else if (def->number > 255) {
+        // FreeRADIUS's server-internal attributes (Auth-Type 1000, ...): no wire form.
+        return fail(def->name + " is attribute " + std::to_string(def->number) +
+                    ", internal to a server: it has no place in a packet");
       } else {
         shape = Attribute{.type = static_cast<std::uint8_t>(def->number)};
       }
@@ -307,7 +323,24 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
         octets->insert(octets->begin(), static_cast<std::uint8_t>(*tag));
       }
     }
-    const std::size_t limit = shape.vendor ? max_attribute_value - 6 : max_attribute_value;
+    std::size_t limit = max_attribute_value;
+    if (shape.vendor) {
+      // RFC 2865 §5.26: the sub-attribute's type and length fields are as wide as the vendor's
+      // format says (1,1 when the dictionary does not know the vendor); a type that does not fit
+      // would be encoded as another attribute.
+      const VendorDef* vendor = dict.vendor(shape.vendor);
+      const std::size_t type_size = vendor ? vendor->type_size : 1;
+      const std::size_t length_size = vendor ? vendor->length_size : 1;
+      if (type_size < 4 && (shape.vendor_type >> (8 * type_size)) != 0) {
+        return fail(std::string(name) + ": vendor " + std::to_string(shape.vendor) + " has a " +
+                    std::to_string(type_size) + "-octet type field");
+      }
+      if (join && length_size == 0) {
+        return fail(std::string(name) + ": vendor " + std::to_string(shape.vendor) +
+                    " sub-attributes have no length field, one per Vendor-Specific");
+      }
+      limit = max_attribute_value - 4 - type_size - length_size;
+    }
     if (octets->size() > limit) {
       return fail(std::string(name) + " is " + std::to_string(octets->size()) +
                   " octets; the most one attribute holds is " + std::to_string(limit));

@@ -1,5 +1,6 @@
 #include "radius/value.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
 #include <cstdio>
@@ -202,33 +203,46 @@ std::optional<std::uint32_t> parse_date(std::string_view text) {
   return static_cast<std::uint32_t>(t);
 }
 
+// A VALUE name that reads back as itself in the text form (text_form.hpp): no separators,
+// quotes, comment or brace, no control characters, and not mistaken for hex.
+bool text_form_safe(std::string_view name) {
+  if (name.empty() || name.starts_with("0x") || name.starts_with("0X")) {
+    return false;
+  }
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7F || c == ',' || c == '"' || c == '#' || c == '{' || c == '}';
+  });
+}
+
 } // namespace
 
 std::string to_hex(std::span<const std::uint8_t> octets) {
   return joined_hex(octets, 0, ' ');
 }
 
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 std::optional<Octets> from_hex(std::string_view hex) {
   if (hex.size() % 2) {
     return std::nullopt;
   }
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
   Octets out;
   out.reserve(hex.size() / 2);
   for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = nibble(hex[i]);
-    const int lo = nibble(hex[i + 1]);
+    const int hi = hex_digit(hex[i]);
+    const int lo = hex_digit(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }
@@ -289,13 +303,21 @@ ValueText format_value(const AttributeDef* def, std::span<const std::uint8_t> o)
   };
   auto numbered = [&](std::uint64_t value) -> ValueText {
     // A name shown must parse back to the same number (dictionaries may reuse a name).
-    if (const auto* name = def->value_name(value)) {
+    // So must a name the text form can carry: Debian's dictionaries have VALUE names with commas,
+    // which separate attributes in the one-line form; hex is tried before names.
+    if (const auto* name = def->value_name(value); name && text_form_safe(*name)) {
       if (auto it = def->value_numbers.find(*name);
           it != def->value_numbers.end() && it->second == value) {
         return {*name, {}};
       }
     }
-    return {std::to_string(value), {}};
+    // Names are looked up before numbers: Debian's USR-Speed-Of-Connection names 1 "56", so the
+    // number 56 is written in hex there.
+    auto decimal = std::to_string(value);
+    if (def->value_numbers.contains(decimal)) {
+      return {"0x" + to_hex(o), {}};
+    }
+    return {std::move(decimal), {}};
   };
   switch (def->type) {
     case DataType::text:

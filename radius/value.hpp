@@ -27,6 +27,8 @@ Expected<Octets, std::string> parse_value(const AttributeDef* def, std::string_v
 
 std::string to_hex(std::span<const std::uint8_t> octets);
 std::optional<Octets> from_hex(std::string_view hex); // without the 0x prefix
+/** The value of one hexadecimal digit ('0'-'9', 'a'-'f', 'A'-'F'); -1 for any other character. */
+int hex_digit(char c) noexcept;
 /** The quoted, escaped form of a text value: "a\"b", non-UTF-8 octets as \xHH. */
 std::string quote_text(std::span<const std::uint8_t> octets);
 

@@ -1,5 +1,7 @@
 #include "web/html.hpp"
 
+#include "radius/value.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -8,61 +10,17 @@
 
 namespace acctlab::web {
 
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '\0':
-        out += "\xEF\xBF\xBD"; // U+FFFD: a NUL has no place in HTML text
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-} // namespace
-
 std::string url_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    const int hi = c == '%' && i + 2 < text.size() ? radius::hex_digit(text[i + 1]) : -1;
+    const int lo = hi >= 0 ? radius::hex_digit(text[i + 2]) : -1;
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+    } else if (lo >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else {
       out.push_back(c);

@@ -1,5 +1,6 @@
 #include "web/pages.hpp"
 
+#include "radius/value.hpp"
 #include "web/reports.hpp"
 #include "web/svg_chart.hpp"
 
@@ -208,9 +209,8 @@ std::string hex_dump(std::string_view hex) {
       if (i < bytes) {
         out += hex.substr(i * 2, 2);
         out += ' ';
-        const auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-        const auto byte =
-            static_cast<unsigned char>(nibble(hex[i * 2]) * 16 + nibble(hex[i * 2 + 1]));
+        const auto byte = static_cast<unsigned char>(radius::hex_digit(hex[i * 2]) * 16 +
+                                                     radius::hex_digit(hex[i * 2 + 1]));
         ascii.push_back(byte >= 0x20 && byte < 0x7f ? static_cast<char>(byte) : '.');
       } else {
         out += "   ";

@@ -63,6 +63,23 @@ double nice_max(double v, Unit unit) {
   return step * 4;
 }
 
+/** The top of the y axis for the largest value of any series. */
+double axis_max(const std::vector<Series>& series, Unit unit) {
+  double max_value = 0;
+  for (const auto& s : series) {
+    for (double v : s.values) {
+      max_value = std::max(max_value, v);
+    }
+  }
+  return nice_max(max_value, unit);
+}
+
+/** What an empty chart shows in the middle of its plot. */
+std::string no_data(const ChartOptions& o) {
+  return "<text class=\"axis\" x=\"" + std::to_string(o.width / 2) + "\" y=\"" +
+         std::to_string(o.height / 2) + "\" text-anchor=\"middle\">no data</text>";
+}
+
 std::string frame(std::string_view title, const ChartOptions& o, double y_max,
                   const std::vector<Series>& series) {
   std::string out;
@@ -99,13 +116,7 @@ std::string frame(std::string_view title, const ChartOptions& o, double y_max,
 
 std::string bar_chart(std::string_view title, const std::vector<std::string>& labels,
                       const std::vector<Series>& series, ChartOptions o) {
-  double max_value = 0;
-  for (const auto& s : series) {
-    for (double v : s.values) {
-      max_value = std::max(max_value, v);
-    }
-  }
-  const double y_max = nice_max(max_value, o.unit);
+  const double y_max = axis_max(series, o.unit);
   std::string out = frame(title, o, y_max, series);
   const int plot_w = o.width - margin_left - margin_right;
   const int plot_h = o.height - margin_top - margin_bottom;
@@ -140,8 +151,7 @@ std::string bar_chart(std::string_view title, const std::vector<std::string>& la
     }
   }
   if (labels.empty()) {
-    out += "<text class=\"axis\" x=\"" + std::to_string(o.width / 2) + "\" y=\"" +
-           std::to_string(o.height / 2) + "\" text-anchor=\"middle\">no data</text>";
+    out += no_data(o);
   }
   out += "</svg></figure>";
   return out;
@@ -149,19 +159,12 @@ std::string bar_chart(std::string_view title, const std::vector<std::string>& la
 
 std::string line_chart(std::string_view title, const std::vector<double>& xs,
                        const std::vector<Series>& series, ChartOptions o) {
-  double max_value = 0;
-  for (const auto& s : series) {
-    for (double v : s.values) {
-      max_value = std::max(max_value, v);
-    }
-  }
-  const double y_max = nice_max(max_value, o.unit);
+  const double y_max = axis_max(series, o.unit);
   std::string out = frame(title, o, y_max, series);
   const int plot_w = o.width - margin_left - margin_right;
   const int plot_h = o.height - margin_top - margin_bottom;
   if (xs.empty()) {
-    out += "<text class=\"axis\" x=\"" + std::to_string(o.width / 2) + "\" y=\"" +
-           std::to_string(o.height / 2) + "\" text-anchor=\"middle\">no data</text></svg></figure>";
+    out += no_data(o) + "</svg></figure>";
     return out;
   }
   const auto [lo_it, hi_it] = std::minmax_element(xs.begin(), xs.end());

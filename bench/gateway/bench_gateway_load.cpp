@@ -4,17 +4,18 @@
 // not verify or store anything, so the generator is what is measured. Baseline, in the same run:
 // the same generator with one request outstanding at a time (stop-and-wait, as a lone NAS).
 
+#include "bench/load/udp_batch.hpp"
 #include "client/load_generator.hpp"
 #include "radius/authenticator.hpp"
+#include "tests/support/loopback_socket.hpp"
 
-#include <arpa/inet.h>
-#include <array>
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <netinet/in.h>
 #include <poll.h>
+#include <span>
 #include <sys/socket.h>
 #include <thread>
 #include <time.h>
@@ -27,14 +28,13 @@ constexpr const char* secret = "testing123";
 class Responder {
 public:
   Responder() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t n = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
-    port_ = ntohs(a.sin_port);
+    const auto socket = acctlab::test::bind_loopback(SOCK_DGRAM);
+    if (socket.fd < 0) {
+      std::fprintf(stderr, "bench_gateway_load: cannot bind a UDP socket on loopback\n");
+      std::exit(1);
+    }
+    fd_ = socket.fd;
+    port_ = socket.port;
     int buffer = 8 << 20;
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
@@ -59,59 +59,35 @@ public:
 
 private:
   void loop() {
-    constexpr std::size_t batch = 64;
-    std::array<std::array<std::uint8_t, 4096>, batch> in{};
-    std::array<std::array<std::uint8_t, 20>, batch> out{};
-    std::array<sockaddr_storage, batch> from{};
-    std::array<mmsghdr, batch> rx{};
-    std::array<mmsghdr, batch> tx{};
-    std::array<iovec, batch> rv{};
-    std::array<iovec, batch> tv{};
+    // Batches of datagrams through the load tools' recvmmsg/sendmmsg helpers (bench/load).
+    acctlab::bench::Batch in;
+    acctlab::bench::Batch out;
     while (!stop_) {
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, 20) <= 0) {
         continue;
       }
-      for (std::size_t i = 0; i < batch; ++i) {
-        rv[i] = {in[i].data(), in[i].size()};
-        rx[i] = {};
-        rx[i].msg_hdr.msg_iov = &rv[i];
-        rx[i].msg_hdr.msg_iovlen = 1;
-        rx[i].msg_hdr.msg_name = &from[i];
-        rx[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      }
-      int n = ::recvmmsg(fd_, rx.data(), batch, MSG_DONTWAIT, nullptr);
-      std::size_t m = 0;
-      for (int i = 0; i < n; ++i) {
-        auto k = static_cast<std::size_t>(i);
-        if (rx[k].msg_len < 20) {
+      const std::size_t n = acctlab::bench::receive_batch(fd_, in);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (in.size[i] < 20) {
           continue;
         }
-        auto& answer = out[m];
-        answer.fill(0);
-        answer[0] = 5;
-        answer[1] = in[k][1];
+        auto& answer = out.data[out.count];
+        std::fill_n(answer.begin(), 20, std::uint8_t{0});
+        answer[0] = 5; // Accounting-Response
+        answer[1] = in.data[i][1];
         answer[3] = 20;
         acctlab::radius::Authenticator request{};
-        std::memcpy(request.data(), in[k].data() + 4, 16);
-        acctlab::radius::sign_response(answer, request, secret);
-        tv[m] = {answer.data(), answer.size()};
-        tx[m] = {};
-        tx[m].msg_hdr.msg_iov = &tv[m];
-        tx[m].msg_hdr.msg_iovlen = 1;
-        tx[m].msg_hdr.msg_name = &from[k];
-        tx[m].msg_hdr.msg_namelen = rx[k].msg_hdr.msg_namelen;
-        ++m;
+        std::memcpy(request.data(), in.data[i].data() + 4, 16);
+        acctlab::radius::sign_response(std::span(answer.data(), 20), request, secret);
+        out.size[out.count] = 20;
+        out.peer[out.count] = in.peer[i];
+        out.peer_length[out.count] = in.peer_length[i];
+        ++out.count;
       }
-      std::size_t done = 0;
-      while (done < m) {
-        int sent = ::sendmmsg(fd_, tx.data() + done, static_cast<unsigned>(m - done), 0);
-        if (sent <= 0) {
-          break;
-        }
-        done += static_cast<std::size_t>(sent);
-      }
-      answered_ += done;
+      const auto answers = out.count;
+      acctlab::bench::send_batch(fd_, out);
+      answered_ += answers;
     }
   }
 

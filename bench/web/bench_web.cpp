@@ -3,6 +3,9 @@
 // search rows after the rows go in), then times the main
 // pages through web::Site (HTML rendering included, no network). Then, for each index migration 3
 // adds, it drops that index, times the pages again and puts it back: which pages each index is for.
+// The ids and values the pages ask for (a session, its user, peer and day, a rule with findings, a
+// run, the page numbers) are read from the database, so every page exists whatever the record
+// count; a page that answers anything but 200 stops the bench with exit status 1, never timed.
 //
 //   build/bench/web/bench_web [records] [database path] [--reuse]
 
@@ -11,6 +14,7 @@
 #include "web/site.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -145,7 +149,8 @@ void build(const std::string& path, long records) {
         sqlite3_bind_int64(record, 12, out / 500);
       }
       step(db, record);
-      if (record_id % 97 == 0) {
+      // Every 97th record from the first on, so that even a small database has a finding.
+      if (record_id % 97 == 1) {
         static const char* rules[] = {"RFC2866-ACCT-SESSION-ID", "DOC-STOP-COUNTERS",
                                       "RFC2866-DELAY", "DOC-INTERIM-INTERVAL"};
         const int rule = static_cast<int>(record_id % 4);
@@ -207,9 +212,107 @@ void build(const std::string& path, long records) {
 }
 
 struct Page {
-  const char* name;
+  std::string name;
   std::string target;
 };
+
+/** The first column of the first row of `sql`, or "" when there is no row or it is NULL. */
+std::string query_text(sqlite3* db, const std::string& sql) {
+  auto* stmt = prepare(db, sql.c_str());
+  std::string out;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+/** The pages to time, with ids and values taken from the database at `path`: a closed session
+ * from the middle of the data (its user, its peer's /24 for the search, its realm for a search
+ * every session of the realm matches, the day it started), the rule with the most findings, the
+ * first run, and page 100 of the session lists or their last page when there are fewer. Exits
+ * when the database lacks what a page needs (no sessions, no findings, no runs). */
+std::vector<Page> pages_for(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::fprintf(stderr, "bench_web: cannot open %s\n", path.c_str());
+    std::exit(1);
+  }
+  const std::string middle = "(SELECT (min(id) + max(id)) / 2 FROM sessions)";
+  auto session = query_text(db, "SELECT id FROM sessions WHERE id >= " + middle +
+                                    " AND state = 'closed' ORDER BY id LIMIT 1");
+  if (session.empty()) {
+    session =
+        query_text(db, "SELECT id FROM sessions WHERE id >= " + middle + " ORDER BY id LIMIT 1");
+  }
+  // Its user, peer and start day ("" for each when there is no session).
+  const auto of_session = [&](const std::string& column) {
+    return session.empty()
+               ? std::string()
+               : query_text(db, "SELECT " + column + " FROM sessions WHERE id = " + session);
+  };
+  const auto user = of_session("user_name");
+  const auto peer = of_session("peer");
+  const auto day = of_session("date(start_time, 'unixepoch')");
+  const auto next_day = of_session("date(start_time, 'unixepoch', '+1 day')");
+  const auto rule = query_text(db, "SELECT rule_id FROM finding_tally GROUP BY rule_id ORDER BY "
+                                   "sum(findings) DESC, rule_id LIMIT 1");
+  const auto run = query_text(db, "SELECT min(id) FROM runs");
+  // The session lists show 50 a page by default (web/reports.cpp); a page past the last one
+  // would show the last page under another number.
+  const auto sessions = std::atol(query_text(db, "SELECT count(*) FROM sessions").c_str());
+  sqlite3_close(db);
+  const char* missing = session.empty() || user.empty() || peer.empty() || day.empty()
+                            ? "session with a user, a peer and a start time"
+                        : rule.empty() ? "finding"
+                        : run.empty()  ? "run"
+                                       : nullptr;
+  if (missing) {
+    std::fprintf(stderr, "bench_web: %s has no %s to time the pages with\n", path.c_str(), missing);
+    std::exit(1);
+  }
+  const auto page = std::to_string(std::clamp((sessions + 49) / 50, 1L, 100L));
+  const auto at = user.find('@');
+  const auto realm = at == std::string::npos ? user : user.substr(at + 1);
+  const auto dot = peer.rfind('.');
+  const auto subnet = dot == std::string::npos ? peer : peer.substr(0, dot);
+  return {
+      {"overview", "/"},
+      {"overview JSON", "/api/overview"},
+      {"sessions (newest)", "/sessions"},
+      {"sessions page " + page, "/sessions?page=" + page},
+      {"sessions by user", "/sessions?user=" + url_encode(user)},
+      {"sessions sorted by user", "/sessions?sort=user&order=asc"},
+      {"sessions sorted by download", "/sessions?sort=out"},
+      {"sessions search", "/sessions?q=" + url_encode(subnet)},
+      {"sessions search, every session of a realm", "/sessions?q=" + url_encode(realm)},
+      {"sessions by last record", "/sessions?sort=last"},
+      {"sessions by last record, page " + page, "/sessions?sort=last&page=" + page},
+      {"sessions open", "/sessions?state=open"},
+      {"session detail", "/sessions/" + session},
+      {"usage (default)", "/usage"},
+      {"usage per hour, one day", "/usage?period=hour&from=" + day + "&to=" + next_day},
+      {"conformance", "/conformance"},
+      {"rule drill-down", "/conformance/" + url_encode(rule)},
+      {"runs", "/runs"},
+      {"run detail", "/runs/" + run},
+      {"NASes", "/nas"},
+  };
+}
 
 struct Timing {
   double wall_ms = 0;
@@ -228,7 +331,9 @@ Timing time_page(acctlab::web::Site& site, const std::string& target, int runs) 
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
     cpu.push_back(1000.0 * static_cast<double>(std::clock() - cpu_begin) / CLOCKS_PER_SEC);
     if (response.status != 200) {
-      std::fprintf(stderr, "bench_web: %s -> %u\n", target.c_str(), response.status);
+      // A page that fails (a 404 answers fast) must never be reported as a timing.
+      std::fprintf(stderr, "bench_web: FAILED: GET %s answered %u, not 200; nothing timed\n",
+                   target.c_str(), response.status);
       std::exit(1);
     }
   }
@@ -266,35 +371,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_web: built in %.1f s\n",
                  std::chrono::duration<double>(Clock::now() - begin).count());
   }
-  // A stale session id and a user from the middle of the data.
-  const std::vector<Page> pages{
-      {"overview", "/"},
-      {"overview JSON", "/api/overview"},
-      {"sessions (newest)", "/sessions"},
-      {"sessions page 100", "/sessions?page=100"},
-      {"sessions by user", "/sessions?user=user42%40cclient"},
-      {"sessions sorted by user", "/sessions?sort=user&order=asc"},
-      {"sessions sorted by download", "/sessions?sort=out"},
-      {"sessions search", "/sessions?q=11.1.42"},
-      {"sessions search, every session matches", "/sessions?q=cclient"},
-      {"sessions by last record", "/sessions?sort=last"},
-      {"sessions by last record, page 100", "/sessions?sort=last&page=100"},
-      {"sessions open", "/sessions?state=open"},
-      {"session detail", "/sessions/100000"},
-      {"usage (default)", "/usage"},
-      {"usage per hour, one day", "/usage?period=hour&from=2026-11-01&to=2026-11-02"},
-      {"conformance", "/conformance"},
-      {"rule drill-down", "/conformance/DOC-STOP-COUNTERS"},
-      {"runs", "/runs"},
-      {"run detail", "/runs/1"},
-      {"NASes", "/nas"},
-  };
   if (!only.empty()) {
     acctlab::web::Site site(path);
     const auto t = time_page(site, only, 200);
     std::printf("%s: %.1f ms (%.1f CPU ms)\n", only.c_str(), t.wall_ms, t.cpu_ms);
     return 0;
   }
+  const auto pages = pages_for(path);
   // The indexes migration 3 adds (the tallies cannot be dropped: the pages read them).
   std::vector<std::pair<std::string, std::string>> indexes;
   {
@@ -345,7 +428,7 @@ int main(int argc, char** argv) {
   }
   std::printf("|\n");
   for (std::size_t i = 0; i < pages.size(); ++i) {
-    std::printf("| %s | `%s` | %.1f (%.1f)", pages[i].name, pages[i].target.c_str(),
+    std::printf("| %s | `%s` | %.1f (%.1f)", pages[i].name.c_str(), pages[i].target.c_str(),
                 with[i].wall_ms, with[i].cpu_ms);
     for (const auto& t : without) {
       std::printf(" | %.1f (%.1f)", t[i].wall_ms, t[i].cpu_ms);

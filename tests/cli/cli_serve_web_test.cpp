@@ -4,6 +4,7 @@
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "tests/support/loopback_socket.hpp"
 
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
@@ -19,18 +20,6 @@
 using namespace acctlab;
 
 namespace {
-
-std::uint16_t free_port(int type) {
-  const int fd = socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string http_get(std::uint16_t port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -80,8 +69,8 @@ TEST_CASE("serve --web shows what the server stored", "[cli][serve][web]") {
   char dir_template[] = "/tmp/acctlab-serve-web-XXXXXX";
   REQUIRE(mkdtemp(dir_template));
   const std::string db = std::string(dir_template) + "/acct.db";
-  const auto udp = free_port(SOCK_DGRAM);
-  const auto tcp = free_port(SOCK_STREAM);
+  const auto udp = test::free_loopback_port(SOCK_DGRAM);
+  const auto tcp = test::free_loopback_port(SOCK_STREAM);
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {

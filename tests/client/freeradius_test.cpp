@@ -27,18 +27,6 @@ namespace {
 
 constexpr const char* freeradius_binary = "/usr/sbin/freeradius";
 
-std::uint16_t free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::ostringstream text;
@@ -55,7 +43,7 @@ public:
     fs::create_directories(dir_ / "radacct");
     fs::create_directories(dir_ / "run");
     fs::create_directories(dir_ / "log");
-    port_ = free_udp_port();
+    port_ = acctlab::test::free_loopback_port();
     std::ofstream(dir_ / "dictionary") << "$INCLUDE /usr/share/freeradius/dictionary\n";
     std::string d = dir_.string();
     std::ofstream(dir_ / "radiusd.conf")

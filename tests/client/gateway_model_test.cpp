@@ -2,6 +2,7 @@
 #include "client/scenario.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 
 using namespace acctlab::gateway;
 using Kind = AccountingEvent::Kind;
@@ -248,4 +249,35 @@ dead u3
     REQUIRE_FALSE(bad);
     CHECK(bad.error().line == line);
   }
+}
+
+TEST_CASE("fuzz: big peer declarations and ranges stay cheap and bounded", "[client][scenario]") {
+  // fuzz/fuzz_scenario.cpp: one `peers u 100000` line compared each new name with every earlier
+  // one (5e9 comparisons, a minute under the sanitizers); two such lines took four times that.
+  const auto started = std::chrono::steady_clock::now();
+  auto big = parse_scenario("peers u 100000 initiator 11.2.0.1 identity group g\n"
+                            "peers v 100000 initiator 11.4.0.1 identity group g\n"
+                            "connect u[1-100000]\n");
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  REQUIRE(big);
+  CHECK(big->peers.size() == 200000);
+  REQUIRE(big->steps.size() == 1);
+  CHECK(big->steps[0].peers.size() == 100000);
+  CHECK(big->steps[0].peers.back() == "u100000");
+  CHECK(elapsed < std::chrono::seconds(10)); // about 0.2 s; quadratic was minutes
+
+  // A range ending at 2^32-1 stops there instead of wrapping round to u0.
+  auto edge = parse_scenario("peer u4294967295 initiator 1.2.3.4 identity group g\n"
+                             "peer u0 initiator 1.2.3.5 identity group g\n"
+                             "connect u[4294967295-4294967295]\n");
+  REQUIRE(edge);
+  CHECK(edge->steps.at(0).peers == std::vector<std::string>{"u4294967295"});
+
+  // Steps may name a million peers in all; a 4 KiB file of ranges asked for gigabytes.
+  auto many = parse_scenario("peer u1 initiator 1.2.3.4 identity group g\n"
+                             "connect u[1-1]\n"
+                             "connect u[1-1000000]\n");
+  REQUIRE_FALSE(many);
+  CHECK(many.error().line == 3);
+  CHECK_THAT(many.error().message, Catch::Contains("at most 1000000"));
 }

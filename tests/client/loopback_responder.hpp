@@ -4,6 +4,7 @@
 // Accounting-Response signed by the core's sign_response. Raw-byte helpers read what arrived.
 
 #include "radius/authenticator.hpp"
+#include "tests/support/loopback_socket.hpp"
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 #include <thread>
@@ -30,24 +32,12 @@ public:
   explicit LoopbackResponder(std::string secret, bool v6 = false, std::string answer_secret = {})
       : secret_(std::move(secret)),
         answer_secret_(answer_secret.empty() ? secret_ : std::move(answer_secret)), v6_(v6) {
-    fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
-    if (v6) {
-      sockaddr_in6 a{};
-      a.sin6_family = AF_INET6;
-      a.sin6_addr = in6addr_loopback;
-      ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      socklen_t n = sizeof a;
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
-      port_ = ntohs(a.sin6_port);
-    } else {
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      socklen_t n = sizeof a;
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
-      port_ = ntohs(a.sin_port);
+    const auto socket = bind_loopback(SOCK_DGRAM, v6);
+    if (socket.fd < 0) {
+      throw std::runtime_error("LoopbackResponder: cannot bind a UDP socket on loopback");
     }
+    fd_ = socket.fd;
+    port_ = socket.port;
     thread_ = std::thread([this] { loop(); });
   }
   ~LoopbackResponder() {

@@ -3,6 +3,7 @@
 
 #include "client/scenario_runner.hpp"
 #include "tests/client/loopback_responder.hpp"
+#include "tests/support/run_command.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 using namespace acctlab::gateway;
 using acctlab::test::avpair;
 using acctlab::test::find_attribute;
+using acctlab::test::lines_of;
 using acctlab::test::LoopbackResponder;
 using acctlab::test::Received;
 using acctlab::test::wire_attributes;
@@ -111,15 +113,6 @@ void check_layout(const Received& r, const std::vector<Expect>& expected) {
     }
     CHECK(shown(attributes[i]) == expected[i].value);
   }
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
 }
 
 /** Debug lines without their "*00:00:00.000: " stamp. */

@@ -2,6 +2,7 @@
 #include "conformance/report.hpp"
 #include "defect_corpus.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -95,4 +96,19 @@ TEST_CASE("terminal summary: worst first, colour only when asked", "[conformance
   CHECK(plain.find("verdict: FAIL") != std::string::npos);
   CHECK(plain.find("2 failed") != std::string::npos);
   CHECK(render_text(verdict, {.colour = true}).find("\033[31m") != std::string::npos);
+}
+
+TEST_CASE("JUnit report stays well-formed XML for hostile finding text", "[conformance][report]") {
+  auto verdict = sample_verdict();
+  REQUIRE_FALSE(verdict.findings.empty());
+  for (auto& finding : verdict.findings) {
+    finding.message = "bad <x> 'q' \x01\x1B[31m end";
+  }
+  const auto xml = render_junit(verdict);
+  // XML 1.0 §2.2: the controls become U+FFFD, the specials references.
+  CHECK(xml.find("bad &lt;x&gt; &#39;q&#39; \xEF\xBF\xBD\xEF\xBF\xBD[31m end") !=
+        std::string::npos);
+  CHECK(std::none_of(xml.begin(), xml.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r';
+  }));
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 using namespace acctlab::radius;
+using acctlab::test::lines_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -76,15 +77,6 @@ private:
 
 std::string run(const std::string& command) {
   return acctlab::test::run_command(command).output;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
 }
 
 } // namespace

@@ -2,8 +2,10 @@
 // Running the acctlab binary (and other programs) from tests, as a user runs them.
 
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <vector>
 
 namespace acctlab::test {
 
@@ -31,6 +33,16 @@ inline CommandResult run_command(const std::string& command) {
 /** The binary of this build with these arguments; output holds stdout and stderr together. */
 inline CommandResult run_acctlab(const std::string& arguments) {
   return run_command(std::string(ACCTLAB_BINARY_DIR) + "/acctlab " + arguments + " 2>&1");
+}
+
+/** The lines of a program's output (or any text), without their newlines. */
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
 }
 
 } // namespace acctlab::test

@@ -87,10 +87,11 @@ TEST_CASE("hostile packet values render as text on every page", "[web][hostile]"
   CHECK(rule.body.find("carries &lt;Acct-Session-Id&gt;") != std::string::npos);
 }
 
-TEST_CASE("escape covers the five HTML specials and NUL", "[web][html]") {
+TEST_CASE("escape covers the five HTML specials and control characters", "[web][html]") {
   CHECK(escape("<a href=\"x\">'&'</a>") == "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
   CHECK(escape(std::string("a\0b", 3)) == "a\xEF\xBF\xBD"
                                           "b");
+  CHECK(escape("\x1B[31mred") == "\xEF\xBF\xBD[31mred"); // an ANSI colour from a NAS
   CHECK(escape("plain text") == "plain text");
 }
 
