@@ -133,6 +133,7 @@ void install_check(CLI::App& app, int& exit_code) {
     std::string out;
     std::string colour = "auto";
     bool no_store = false;
+    std::size_t judge_part = RunJudgeOptions{}.part_packets;
     std::string dictionary;
   };
   auto options = std::make_shared<Options>();
@@ -163,6 +164,10 @@ void install_check(CLI::App& app, int& exit_code) {
   cmd->add_option("--colour", options->colour, "auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->add_flag("--no-store", options->no_store, "With --db: do not write the findings table");
+  cmd->add_option("--judge-part", options->judge_part,
+                  "With --db: judge in parts of about this many packets, so memory does not grow "
+                  "with the database (0: load it whole, as before parts)")
+      ->capture_default_str();
   add_dictionary_option(*cmd, options->dictionary);
   cmd->footer("Exit status: 0 when no error-severity finding, 1 when there is one, 2 on bad "
               "input.\nExamples:\n  acctlab check --db acctlab.db --profile cisco-ios-ipsec\n"
@@ -210,6 +215,21 @@ void install_check(CLI::App& app, int& exit_code) {
         return;
       }
       trace = std::move(loaded.trace);
+    } else if (options->judge_part == 0) {
+      DbTraceOptions db_options;
+      if (options->run > 0) {
+        db_options.run_id = options->run;
+      }
+      if (!options->secret.empty()) {
+        db_options.secret = options->secret;
+      }
+      auto loaded = load_trace_from_db(options->db, db_options);
+      if (!loaded) {
+        std::cerr << "acctlab check: " << loaded.error() << '\n';
+        exit_code = 2;
+        return;
+      }
+      trace = std::move(loaded).value();
     } else {
       // A database is judged in parts with its findings staged on disk (conformance/run_judge),
       // so memory does not grow with the database; the verdict is check_trace's.
@@ -224,6 +244,7 @@ void install_check(CLI::App& app, int& exit_code) {
         db_options.interim_interval = options->interim_interval;
       }
       db_options.writable = !options->no_store;
+      db_options.parts.part_packets = options->judge_part;
       auto judged = judge_database(options->db, profile, dict, db_options);
       if (!judged) {
         std::cerr << "acctlab check: " << judged.error() << '\n';
@@ -269,6 +290,15 @@ void install_check(CLI::App& app, int& exit_code) {
     }
     const auto verdict = check_trace(trace, profile, dict);
     write_report(VerdictView(verdict), options->report, options->out, options->colour);
+    if (!options->db.empty() && !options->no_store) {
+      const auto stored = store_findings(options->db, verdict, render_json(verdict));
+      if (!stored) {
+        std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
+        exit_code = 2;
+        return;
+      }
+      std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
+    }
     exit_code = verdict.has_errors() ? 1 : 0;
   });
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <sqlite3.h>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,7 +23,8 @@ using detail::CloseDb;
 using detail::Statement;
 
 /** A failure with SQLite's message; caught at the top and returned as the judge's error. */
-struct DbError {
+struct DbError : std::runtime_error {
+  explicit DbError(const std::string& what) : std::runtime_error(what), message(what) {}
   std::string message;
 };
 
@@ -223,7 +225,8 @@ public:
       auto* record = record_.get();
       sqlite3_reset(record);
       sqlite3_bind_int64(record, 1, packet_id);
-      if (db_.row(record)) {
+      // check --db links records when it stores (StagedVerdict::store), not for reports alone.
+      if (!check_ && db_.row(record)) {
         sqlite3_bind_int64(st, 11, sqlite3_column_int64(record, 0));
         if (sqlite3_column_type(record, 1) != SQLITE_NULL) {
           sqlite3_bind_int64(st, 12, sqlite3_column_int64(record, 1));
@@ -798,6 +801,26 @@ struct StagedVerdict::State {
   RunJudgeStats stats;
   Statement of_session;       // reused once per session
   Statement of_session_index; // the same, indices only (the index covers it)
+  bool rule_index = false;    // the indexes of judge_order, made when a report first needs one
+  bool session_index = false;
+
+  void index_rules() {
+    if (!rule_index) {
+      db->exec("CREATE INDEX temp.judge_order_rule ON judge_order (rule_id, idx)");
+      rule_index = true;
+    }
+  }
+  void index_sessions() {
+    if (!session_index) {
+      db->exec("CREATE INDEX temp.judge_order_session ON judge_order (ev_nas, ev_session, idx)");
+      of_session = db->prepare(std::string("SELECT ") + finding_columns +
+                               " FROM temp.judge_order WHERE ev_nas = ?1 AND ev_session = ?2 "
+                               "ORDER BY idx");
+      of_session_index = db->prepare("SELECT idx FROM temp.judge_order WHERE ev_nas = ?1 AND "
+                                     "ev_session = ?2 ORDER BY idx");
+      session_index = true;
+    }
+  }
 };
 
 StagedVerdict::StagedVerdict(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -812,6 +835,9 @@ const RunJudgeStats& StagedVerdict::stats() const {
 }
 
 void StagedVerdict::findings(const std::string* rule, const FindingVisit& visit) const {
+  if (rule) {
+    state_->index_rules();
+  }
   const auto& db = *state_->db;
   auto query = db.prepare(std::string("SELECT ") + finding_columns + " FROM temp.judge_order" +
                           (rule ? " WHERE rule_id = ?1" : "") + " ORDER BY idx");
@@ -827,6 +853,7 @@ void StagedVerdict::findings(const std::string* rule, const FindingVisit& visit)
 }
 
 std::size_t StagedVerdict::count_of(const std::string& rule) const {
+  state_->index_rules();
   auto query = state_->db->prepare("SELECT count(*) FROM temp.judge_order WHERE rule_id = ?1");
   bind_text(query.get(), 1, rule);
   state_->db->row(query.get());
@@ -834,6 +861,7 @@ std::size_t StagedVerdict::count_of(const std::string& rule) const {
 }
 
 void StagedVerdict::sessions(const SessionVisit& visit, bool with_findings) const {
+  state_->index_sessions();
   const auto& db = *state_->db;
   auto list = db.prepare("SELECT nas, session, records, stopped FROM temp.judge_sessions "
                          "ORDER BY first");
@@ -906,10 +934,14 @@ Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json
           at += n;
         }
       }
+      // Linked as store_findings links them: the first records row of the packet (by the
+      // records_packet index, as its lookup finds it) and that record's session.
       auto copy = db.prepare(
           "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
-          "record_id, session_id, file, frame) SELECT ?1, rule_id, severity, scope, message, "
-          "packet_id, record_id, session_row, file, frame FROM temp.judge_order ORDER BY idx");
+          "record_id, session_id, file, frame) SELECT ?1, o.rule_id, o.severity, o.scope, "
+          "o.message, o.packet_id, r.id, r.session_row, o.file, o.frame FROM temp.judge_order o "
+          "LEFT JOIN main.records r ON r.id = (SELECT id FROM main.records WHERE packet_id = "
+          "o.packet_id LIMIT 1) ORDER BY o.idx");
       sqlite3_bind_int64(copy.get(), 1, run_id);
       db.done(copy.get());
       db.exec("COMMIT");
@@ -973,8 +1005,6 @@ judge_database(const std::string& database, const Profile& profile, const radius
       db.exec("INSERT INTO temp.judge_order (" + columns + ") SELECT " + columns +
               " FROM temp.judge_findings " + FindingStage::order);
       db.exec("DROP TABLE temp.judge_findings");
-      db.exec("CREATE INDEX temp.judge_order_rule ON judge_order (rule_id, idx)");
-      db.exec("CREATE INDEX temp.judge_order_session ON judge_order (ev_nas, ev_session, idx)");
       db.exec("COMMIT");
 
       // As check_trace counts them: a rule id names its last rule of that id.
@@ -1013,11 +1043,6 @@ judge_database(const std::string& database, const Profile& profile, const radius
       summary.requests = counts.requests;
       summary.responses = counts.responses;
       summary.exchanges = counts.exchanges;
-      state->of_session = db.prepare(std::string("SELECT ") + finding_columns +
-                                     " FROM temp.judge_order WHERE ev_nas = ?1 AND "
-                                     "ev_session = ?2 ORDER BY idx");
-      state->of_session_index = db.prepare("SELECT idx FROM temp.judge_order WHERE ev_nas = ?1 "
-                                           "AND ev_session = ?2 ORDER BY idx");
       if (options.parts.stats) {
         *options.parts.stats = state->stats;
       }
