@@ -9,8 +9,11 @@
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/report.hpp"
+#include "conformance/run_judge.hpp"
 #include "conformance/tester.hpp"
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -80,28 +83,38 @@ void install_rules(CLI::App& app, int& exit_code) {
   });
 }
 
-void write_report(const Verdict& verdict, const std::string& format, const std::string& out,
-                  const std::string& colour) {
-  std::string text;
+void render(const VerdictSource& verdict, const std::string& format, std::ostream& to,
+            bool colour) {
   if (format == "json") {
-    text = render_json(verdict);
+    render_json(verdict, to);
   } else if (format == "junit") {
-    text = render_junit(verdict);
+    render_junit(verdict, to);
   } else {
-    const bool tty = out.empty() && ::isatty(STDOUT_FILENO);
-    text = render_text(verdict, {.colour = colour == "always" || (colour == "auto" && tty)});
+    render_text(verdict, to, {.colour = colour});
   }
+}
+
+/** Writes the report as it is rendered (a staged verdict's findings are never all in memory). */
+void write_report(const VerdictSource& verdict, const std::string& format, const std::string& out,
+                  const std::string& colour) {
   if (out.empty()) {
-    std::cout << text;
+    const bool tty = ::isatty(STDOUT_FILENO);
+    render(verdict, format, std::cout, colour == "always" || (colour == "auto" && tty));
     return;
   }
-  std::ofstream file(out, std::ios::binary);
-  if (!file || !(file << text)) {
-    throw std::runtime_error("cannot write " + out);
+  {
+    std::ofstream file(out, std::ios::binary);
+    if (file) {
+      render(verdict, format, file, colour == "always");
+      file.close();
+    }
+    if (!file) {
+      throw std::runtime_error("cannot write " + out);
+    }
   }
   if (format != "text") {
-    std::cout << render_text(
-        verdict, {.colour = colour == "always" || (colour == "auto" && ::isatty(STDOUT_FILENO))});
+    render_text(verdict, std::cout,
+                {.colour = colour == "always" || (colour == "auto" && ::isatty(STDOUT_FILENO))});
   }
   std::cout << "report: " << out << '\n';
 }
@@ -198,20 +211,55 @@ void install_check(CLI::App& app, int& exit_code) {
       }
       trace = std::move(loaded.trace);
     } else {
-      DbTraceOptions db_options;
+      // A database is judged in parts with its findings staged on disk (conformance/run_judge),
+      // so memory does not grow with the database; the verdict is check_trace's.
+      DbJudgeOptions db_options;
       if (options->run > 0) {
         db_options.run_id = options->run;
       }
       if (!options->secret.empty()) {
         db_options.secret = options->secret;
       }
-      auto loaded = load_trace_from_db(options->db, db_options);
-      if (!loaded) {
-        std::cerr << "acctlab check: " << loaded.error() << '\n';
+      if (options->interim_interval > 0) {
+        db_options.interim_interval = options->interim_interval;
+      }
+      db_options.writable = !options->no_store;
+      auto judged = judge_database(options->db, profile, dict, db_options);
+      if (!judged) {
+        std::cerr << "acctlab check: " << judged.error() << '\n';
         exit_code = 2;
         return;
       }
-      trace = std::move(loaded).value();
+      const auto& verdict = **judged;
+      write_report(verdict, options->report, options->out, options->colour);
+      if (!options->no_store) {
+        // runs.report holds the JSON report: rendered to a temporary file, then streamed in.
+        const auto report = std::filesystem::temp_directory_path() /
+                            ("acctlab-check-" + std::to_string(::getpid()) + ".json");
+        {
+          std::ofstream file(report, std::ios::binary);
+          if (file) {
+            render_json(verdict, file);
+            file.close();
+          }
+          if (!file) {
+            std::cerr << "acctlab check: findings not stored: cannot write " << report << '\n';
+            exit_code = 2;
+            return;
+          }
+        }
+        const auto stored = (*judged)->store(report.string());
+        std::error_code ignored;
+        std::filesystem::remove(report, ignored);
+        if (!stored) {
+          std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
+          exit_code = 2;
+          return;
+        }
+        std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
+      }
+      exit_code = verdict.has_errors() ? 1 : 0;
+      return;
     }
     if (!options->secret.empty()) {
       trace.default_secret = options->secret;
@@ -220,16 +268,7 @@ void install_check(CLI::App& app, int& exit_code) {
       trace.interim_interval = options->interim_interval;
     }
     const auto verdict = check_trace(trace, profile, dict);
-    write_report(verdict, options->report, options->out, options->colour);
-    if (!options->db.empty() && !options->no_store) {
-      const auto stored = store_findings(options->db, verdict, render_json(verdict));
-      if (!stored) {
-        std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
-        exit_code = 2;
-        return;
-      }
-      std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
-    }
+    write_report(VerdictView(verdict), options->report, options->out, options->colour);
     exit_code = verdict.has_errors() ? 1 : 0;
   });
 }

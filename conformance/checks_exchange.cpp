@@ -10,10 +10,6 @@
 namespace acctlab::conformance::detail {
 namespace {
 
-// RFC 5080 §2.2.2 suggests servers remember requests for a few seconds; acctlab's server keeps
-// 30 s (server/ duplicate window), the longest a NAS's retransmissions usually span.
-constexpr double duplicate_window_seconds = 30;
-
 std::string milliseconds(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f ms", seconds * 1000.0);

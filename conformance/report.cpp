@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace acctlab::conformance {
@@ -93,8 +94,51 @@ std::string describe_evidence(const Evidence& evidence) {
   return out;
 }
 
-std::string render_text(const Verdict& verdict, const TextReportOptions& options) {
-  std::ostringstream out;
+VerdictView::VerdictView(const Verdict& verdict) : verdict_(verdict) {
+  summary_.profile = verdict.profile;
+  summary_.rules = verdict.rules;
+  summary_.outcomes = verdict.outcomes;
+  summary_.packets = verdict.packets;
+  summary_.requests = verdict.requests;
+  summary_.responses = verdict.responses;
+  summary_.exchanges = verdict.exchanges;
+  summary_.sessions = verdict.sessions.size();
+  summary_.errors = verdict.count(Severity::error);
+  summary_.warnings = verdict.count(Severity::warning);
+  summary_.infos = verdict.count(Severity::info);
+}
+
+void VerdictView::findings(const std::string* rule, const FindingVisit& visit) const {
+  for (std::size_t i = 0; i < verdict_.findings.size(); ++i) {
+    const auto& finding = verdict_.findings[i];
+    if ((!rule || finding.rule_id == *rule) && !visit(i, finding)) {
+      return;
+    }
+  }
+}
+
+std::size_t VerdictView::count_of(const std::string& rule) const {
+  return static_cast<std::size_t>(
+      std::count_if(verdict_.findings.begin(), verdict_.findings.end(),
+                    [&](const Finding& finding) { return finding.rule_id == rule; }));
+}
+
+void VerdictView::sessions(const SessionVisit& visit, bool with_findings) const {
+  std::vector<Finding> findings;
+  for (const auto& session : verdict_.sessions) {
+    findings.clear();
+    for (const auto i : session.findings) {
+      if (with_findings) {
+        findings.push_back(verdict_.findings[i]);
+      }
+    }
+    visit(session, findings);
+  }
+}
+
+void render_text(const VerdictSource& verdict, std::ostream& out,
+                 const TextReportOptions& options) {
+  const auto& summary = verdict.summary();
   const auto paint = [&](Severity severity, std::string_view text) {
     if (!options.colour) {
       return std::string(text);
@@ -102,19 +146,18 @@ std::string render_text(const Verdict& verdict, const TextReportOptions& options
     return std::string(colour_of(severity)) + std::string(text) + "\033[0m";
   };
   std::size_t failed = 0;
-  for (const auto& outcome : verdict.outcomes) {
+  for (const auto& outcome : summary.outcomes) {
     failed += outcome.failed() ? 1 : 0;
   }
-  out << "profile " << verdict.profile << ": " << verdict.packets << " packets ("
-      << verdict.requests << " requests, " << verdict.responses << " responses), "
-      << verdict.exchanges << " exchanges, " << verdict.sessions.size() << " sessions\n";
-  out << "rules: " << verdict.outcomes.size() - failed << " passed, " << failed << " failed; "
-      << "findings: " << verdict.count(Severity::error) << " errors, "
-      << verdict.count(Severity::warning) << " warnings, " << verdict.count(Severity::info)
-      << " info\n";
+  out << "profile " << summary.profile << ": " << summary.packets << " packets ("
+      << summary.requests << " requests, " << summary.responses << " responses), "
+      << summary.exchanges << " exchanges, " << summary.sessions << " sessions\n";
+  out << "rules: " << summary.outcomes.size() - failed << " passed, " << failed << " failed; "
+      << "findings: " << summary.errors << " errors, " << summary.warnings << " warnings, "
+      << summary.infos << " info\n";
 
   std::vector<const RuleOutcome*> order;
-  for (const auto& outcome : verdict.outcomes) {
+  for (const auto& outcome : summary.outcomes) {
     if (outcome.failed() || outcome.infos) {
       order.push_back(&outcome);
     }
@@ -126,54 +169,79 @@ std::string render_text(const Verdict& verdict, const TextReportOptions& options
     return a->errors + a->warnings > b->errors + b->warnings;
   });
   for (const auto* outcome : order) {
-    const auto& rule = verdict.rules[outcome->rule];
+    const auto& rule = summary.rules[outcome->rule];
     const auto severity = worst(*outcome);
     out << '\n'
         << paint(severity, outcome->failed() ? "FAIL " : "note ") << rule.id << " ["
         << to_string(rule.severity) << ", " << to_string(rule.scope) << "] " << rule.summary
         << "\n     source: " << rule.source << '\n';
     std::size_t shown = 0;
-    std::size_t total = 0;
-    for (const auto& finding : verdict.findings) {
-      if (finding.rule_id != rule.id) {
-        continue;
+    verdict.findings(&rule.id, [&](std::size_t, const Finding& finding) {
+      if (shown >= options.findings_per_rule) {
+        return false;
       }
-      ++total;
-      if (shown < options.findings_per_rule) {
-        ++shown;
-        out << "     " << paint(finding.severity, to_string(finding.severity)) << ": "
-            << finding.message << "\n       " << describe_evidence(finding.evidence) << '\n';
-      }
-    }
+      ++shown;
+      out << "     " << paint(finding.severity, to_string(finding.severity)) << ": "
+          << finding.message << "\n       " << describe_evidence(finding.evidence) << '\n';
+      return true;
+    });
+    const std::size_t total = verdict.count_of(rule.id);
     if (total > shown) {
       out << "     ... and " << total - shown << " more\n";
     }
   }
   out << '\n'
-      << (verdict.has_errors() ? paint(Severity::error, "verdict: FAIL")
-                               : std::string("verdict: PASS"))
+      << (summary.errors > 0 ? paint(Severity::error, "verdict: FAIL")
+                             : std::string("verdict: PASS"))
       << '\n';
+}
+
+std::string render_text(const Verdict& verdict, const TextReportOptions& options) {
+  std::ostringstream out;
+  render_text(VerdictView(verdict), out, options);
   return out.str();
 }
 
-std::string render_json(const Verdict& verdict) {
-  boost::json::object root;
-  root["profile"] = verdict.profile;
-  root["verdict"] = verdict.has_errors() ? "fail" : "pass";
+namespace {
+
+/** A value as boost::json::serialize writes it inside a document. */
+template <class T> std::string json_of(const T& value) {
+  return boost::json::serialize(boost::json::value_from(value));
+}
+
+boost::json::object finding_json(const Finding& finding) {
+  boost::json::object item;
+  item["rule"] = finding.rule_id;
+  item["severity"] = to_string(finding.severity);
+  item["scope"] = to_string(finding.scope);
+  item["message"] = finding.message;
+  item["evidence"] = evidence_json(finding.evidence);
+  return item;
+}
+
+} // namespace
+
+// Written piece by piece in the order (and with the serializer) of one boost::json document:
+// {"profile", "verdict", "counts", "rules", "findings", "sessions"}, so the output is the same
+// document without holding its findings.
+void render_json(const VerdictSource& verdict, std::ostream& out) {
+  const auto& summary = verdict.summary();
+  out << "{\"profile\":" << json_of(summary.profile)
+      << ",\"verdict\":" << json_of(std::string(summary.errors > 0 ? "fail" : "pass"));
   boost::json::object counts;
-  counts["packets"] = verdict.packets;
-  counts["requests"] = verdict.requests;
-  counts["responses"] = verdict.responses;
-  counts["exchanges"] = verdict.exchanges;
-  counts["sessions"] = verdict.sessions.size();
-  counts["errors"] = verdict.count(Severity::error);
-  counts["warnings"] = verdict.count(Severity::warning);
-  counts["info"] = verdict.count(Severity::info);
-  root["counts"] = std::move(counts);
+  counts["packets"] = summary.packets;
+  counts["requests"] = summary.requests;
+  counts["responses"] = summary.responses;
+  counts["exchanges"] = summary.exchanges;
+  counts["sessions"] = summary.sessions;
+  counts["errors"] = summary.errors;
+  counts["warnings"] = summary.warnings;
+  counts["info"] = summary.infos;
+  out << ",\"counts\":" << boost::json::serialize(counts);
 
   boost::json::array rules;
-  for (const auto& outcome : verdict.outcomes) {
-    const auto& rule = verdict.rules[outcome.rule];
+  for (const auto& outcome : summary.outcomes) {
+    const auto& rule = summary.rules[outcome.rule];
     boost::json::object item;
     item["id"] = rule.id;
     item["source"] = rule.source;
@@ -186,122 +254,143 @@ std::string render_json(const Verdict& verdict) {
     item["info"] = outcome.infos;
     rules.push_back(std::move(item));
   }
-  root["rules"] = std::move(rules);
+  out << ",\"rules\":" << boost::json::serialize(rules) << ",\"findings\":[";
+  bool first = true;
+  verdict.findings(nullptr, [&](std::size_t, const Finding& finding) {
+    out << (first ? "" : ",") << boost::json::serialize(finding_json(finding));
+    first = false;
+    return true;
+  });
+  out << "],\"sessions\":[";
+  first = true;
+  verdict.sessions(
+      [&](const SessionOutcome& session, const std::vector<Finding>&) {
+        boost::json::object item;
+        item["nas"] = session.nas;
+        item["acct_session_id"] = session.session_id;
+        item["records"] = session.records;
+        item["stopped"] = session.stopped;
+        boost::json::array indices;
+        for (const auto i : session.findings) {
+          indices.push_back(static_cast<std::uint64_t>(i));
+        }
+        item["findings"] = std::move(indices);
+        out << (first ? "" : ",") << boost::json::serialize(item);
+        first = false;
+      },
+      false);
+  out << "]}\n";
+}
 
-  boost::json::array findings;
-  for (const auto& finding : verdict.findings) {
-    boost::json::object item;
-    item["rule"] = finding.rule_id;
-    item["severity"] = to_string(finding.severity);
-    item["scope"] = to_string(finding.scope);
-    item["message"] = finding.message;
-    item["evidence"] = evidence_json(finding.evidence);
-    findings.push_back(std::move(item));
-  }
-  root["findings"] = std::move(findings);
-
-  boost::json::array sessions;
-  for (const auto& session : verdict.sessions) {
-    boost::json::object item;
-    item["nas"] = session.nas;
-    item["acct_session_id"] = session.session_id;
-    item["records"] = session.records;
-    item["stopped"] = session.stopped;
-    boost::json::array indices;
-    for (const auto i : session.findings) {
-      indices.push_back(static_cast<std::uint64_t>(i));
-    }
-    item["findings"] = std::move(indices);
-    sessions.push_back(std::move(item));
-  }
-  root["sessions"] = std::move(sessions);
-  return boost::json::serialize(root) + "\n";
+std::string render_json(const Verdict& verdict) {
+  std::ostringstream out;
+  render_json(VerdictView(verdict), out);
+  return out.str();
 }
 
 namespace {
 
-std::size_t session_failures(const Verdict& verdict) {
+std::size_t session_failures(const VerdictSource& verdict) {
   std::size_t failures = 0;
-  for (const auto& session : verdict.sessions) {
-    failures +=
-        std::any_of(session.findings.begin(), session.findings.end(),
-                    [&](std::size_t i) { return verdict.findings[i].severity != Severity::info; })
-            ? 1
-            : 0;
-  }
+  verdict.sessions([&](const SessionOutcome&, const std::vector<Finding>& findings) {
+    failures += std::any_of(findings.begin(), findings.end(),
+                            [](const Finding& f) { return f.severity != Severity::info; })
+                    ? 1
+                    : 0;
+  });
   return failures;
 }
 
-std::size_t rule_failures(const Verdict& verdict) {
+std::size_t rule_failures(const VerdictSummary& summary) {
   std::size_t failures = 0;
-  for (const auto& outcome : verdict.outcomes) {
+  for (const auto& outcome : summary.outcomes) {
     failures += outcome.failed() ? 1 : 0;
   }
   return failures;
 }
 
-void junit_failure(std::ostringstream& to, const std::vector<const Finding*>& list) {
-  std::string text;
-  const Finding* first = nullptr;
-  for (const auto* finding : list) {
-    if (finding->severity == Severity::info) {
-      continue;
+/** One <failure> naming every error and warning of a list, the first one's message on top. The
+ * list is visited twice (first the top message, then the text), never held. */
+void junit_failure(std::ostream& to,
+                   const std::function<void(const std::function<bool(const Finding&)>&)>& list) {
+  std::optional<std::string> first;
+  list([&](const Finding& finding) {
+    if (finding.severity == Severity::info) {
+      return true;
     }
-    first = first ? first : finding;
-    text += std::string(to_string(finding->severity)) + " " + finding->rule_id + ": " +
-            finding->message + " [" + describe_evidence(finding->evidence) + "]\n";
+    first = finding.message;
+    return false;
+  });
+  if (!first) {
+    return;
   }
-  if (first) {
-    to << "      <failure message=\"" << radius::escape_markup(first->message) << "\">"
-       << radius::escape_markup(text) << "</failure>\n";
-  }
+  to << "      <failure message=\"" << radius::escape_markup(*first) << "\">";
+  list([&](const Finding& finding) {
+    if (finding.severity != Severity::info) {
+      to << radius::escape_markup(std::string(to_string(finding.severity)) + " " + finding.rule_id +
+                                  ": " + finding.message + " [" +
+                                  describe_evidence(finding.evidence) + "]\n");
+    }
+    return true;
+  });
+  to << "</failure>\n";
 }
 
 } // namespace
 
-std::string junit_suites(const Verdict& verdict, const std::string& prefix) {
-  std::ostringstream out;
+void junit_suites(const VerdictSource& verdict, const std::string& prefix, std::ostream& out) {
+  const auto& summary = verdict.summary();
   out << "  <testsuite name=\"" << radius::escape_markup(prefix) << "rules ("
-      << radius::escape_markup(verdict.profile) << ")\" tests=\"" << verdict.outcomes.size()
-      << "\" failures=\"" << rule_failures(verdict) << "\">\n";
-  for (const auto& outcome : verdict.outcomes) {
-    const auto& rule = verdict.rules[outcome.rule];
+      << radius::escape_markup(summary.profile) << ")\" tests=\"" << summary.outcomes.size()
+      << "\" failures=\"" << rule_failures(summary) << "\">\n";
+  for (const auto& outcome : summary.outcomes) {
+    const auto& rule = summary.rules[outcome.rule];
     out << "    <testcase classname=\"" << radius::escape_markup(prefix) << "rules."
         << to_string(rule.scope) << "\" name=\"" << radius::escape_markup(rule.id) << "\">\n";
-    std::vector<const Finding*> list;
-    for (const auto& finding : verdict.findings) {
-      if (finding.rule_id == rule.id) {
-        list.push_back(&finding);
-      }
-    }
-    junit_failure(out, list);
+    junit_failure(out, [&](const std::function<bool(const Finding&)>& visit) {
+      verdict.findings(&rule.id,
+                       [&](std::size_t, const Finding& finding) { return visit(finding); });
+    });
     out << "      <system-out>" << radius::escape_markup(rule.summary + " (" + rule.source + ")")
         << "</system-out>\n    </testcase>\n";
   }
   out << "  </testsuite>\n";
   out << "  <testsuite name=\"" << radius::escape_markup(prefix) << "sessions\" tests=\""
-      << verdict.sessions.size() << "\" failures=\"" << session_failures(verdict) << "\">\n";
-  for (const auto& session : verdict.sessions) {
+      << summary.sessions << "\" failures=\"" << session_failures(verdict) << "\">\n";
+  verdict.sessions([&](const SessionOutcome& session, const std::vector<Finding>& findings) {
     out << "    <testcase classname=\"" << radius::escape_markup(prefix) << "sessions."
         << radius::escape_markup(session.nas) << "\" name=\""
         << radius::escape_markup(session.session_id) << "\">\n";
-    std::vector<const Finding*> list;
-    for (const auto i : session.findings) {
-      list.push_back(&verdict.findings[i]);
-    }
-    junit_failure(out, list);
+    junit_failure(out, [&](const std::function<bool(const Finding&)>& visit) {
+      for (const auto& finding : findings) {
+        if (!visit(finding)) {
+          return;
+        }
+      }
+    });
     out << "    </testcase>\n";
-  }
+  });
   out << "  </testsuite>\n";
+}
+
+std::string junit_suites(const Verdict& verdict, const std::string& prefix) {
+  std::ostringstream out;
+  junit_suites(VerdictView(verdict), prefix, out);
   return out.str();
+}
+
+void render_junit(const VerdictSource& verdict, std::ostream& out) {
+  const auto& summary = verdict.summary();
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"acctlab conformance\" "
+      << "tests=\"" << summary.outcomes.size() + summary.sessions << "\" failures=\""
+      << rule_failures(summary) + session_failures(verdict) << "\">\n";
+  junit_suites(verdict, "", out);
+  out << "</testsuites>\n";
 }
 
 std::string render_junit(const Verdict& verdict) {
   std::ostringstream out;
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"acctlab conformance\" "
-      << "tests=\"" << verdict.outcomes.size() + verdict.sessions.size() << "\" failures=\""
-      << rule_failures(verdict) + session_failures(verdict) << "\">\n"
-      << junit_suites(verdict, "") << "</testsuites>\n";
+  render_junit(VerdictView(verdict), out);
   return out.str();
 }
 

@@ -6,6 +6,9 @@
 #include "conformance/detail/db_rows.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sqlite3.h>
@@ -25,9 +28,9 @@ struct DbError {
 
 class Connection {
 public:
-  explicit Connection(const std::string& path) {
+  explicit Connection(const std::string& path, int flags = SQLITE_OPEN_READWRITE) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK) {
       throw DbError{raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)};
@@ -122,6 +125,53 @@ Subject subject_of(const TracePacket& packet) {
   return {packet.file, packet.frame};
 }
 
+/** As store_findings places a finding without its trace: the evidence's file and last frame. */
+Subject subject_of(const Evidence& evidence) {
+  Subject subject;
+  if (!evidence.file.empty()) {
+    subject.file = evidence.file;
+  }
+  if (!evidence.frames.empty()) {
+    subject.frame = evidence.frames.back();
+  }
+  return subject;
+}
+
+template <class T> std::string joined(const std::vector<T>& values) {
+  std::string out;
+  for (const auto& value : values) {
+    out += (out.empty() ? "" : ",") + std::to_string(value);
+  }
+  return out;
+}
+
+template <class T> std::vector<T> split_numbers(const std::string& text) {
+  std::vector<T> out;
+  const char* at = text.data();
+  const char* end = at + text.size();
+  while (at < end) {
+    T value{};
+    const auto [next, ec] = std::from_chars(at, end, value);
+    if (ec != std::errc()) {
+      break; // written by joined above: does not happen
+    }
+    out.push_back(value);
+    at = next < end ? next + 1 : end;
+  }
+  return out;
+}
+
+/** Where a source's judge stages what its report needs besides the findings. */
+struct SourceOptions {
+  std::optional<std::int64_t> run_id; // none: every packet of the database
+  bool responses_recorded = true;
+  std::optional<std::string> default_secret;
+  /** Findings placed as store_findings places them (check --db), not at their trace packet
+   * (a capture import's findings_in_run), and their whole evidence and sessions staged for the
+   * reports. */
+  bool check = false;
+};
+
 /**
  * The findings of every part, staged in a temporary table with the key that puts them in
  * check_trace's order: severity (worst first), first evidence packet, then, among equals, the
@@ -130,12 +180,20 @@ Subject subject_of(const TracePacket& packet) {
  */
 class FindingStage {
 public:
-  FindingStage(const Connection& db, const std::vector<Rule>& rules) : db_(db), rules_(rules) {
+  FindingStage(const Connection& db, const std::vector<Rule>& rules, bool check)
+      : db_(db), rules_(rules), check_(check) {
+    // Temporary tables live in a file SQLite deletes on close, not in memory. (Set before the
+    // first one: changing temp_store drops every temporary table.)
+    db.exec("PRAGMA temp_store = FILE");
+    // The evidence columns (ev_*) are filled for check --db's reports only.
     db.exec("CREATE TEMP TABLE judge_findings (sev INTEGER, first INTEGER, rule INTEGER, "
             "key INTEGER, seq INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
-            "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, frame INTEGER)");
+            "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, frame INTEGER, "
+            "scope_code INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
+            "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT)");
     insert_ = db.prepare("INSERT INTO temp.judge_findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                         "?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+                         "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+                         "?22)");
     record_ = db.prepare("SELECT id, session_row FROM main.records WHERE packet_id = ?1");
     // As check_trace counts them: a rule id names its last rule of that id.
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -144,8 +202,9 @@ public:
     outcomes_.resize(rules.size());
   }
 
-  void add(std::size_t rule, const Finding& finding, std::size_t key, const Subject& subject) {
+  void add(std::size_t rule, const Finding& finding, std::size_t key, const Subject& at_packet) {
     const auto& evidence = finding.evidence;
+    const Subject subject = check_ ? subject_of(evidence) : at_packet;
     auto* st = insert_.get();
     sqlite3_bind_int(st, 1, static_cast<int>(finding.severity));
     sqlite3_bind_int64(
@@ -176,6 +235,16 @@ public:
       bind_text(st, 13, *subject.file);
     }
     bind_optional(st, 14, subject.frame);
+    if (check_) {
+      sqlite3_bind_int(st, 15, static_cast<int>(finding.scope));
+      bind_text(st, 16, evidence.nas);
+      bind_text(st, 17, evidence.session_id);
+      bind_text(st, 18, joined(evidence.packets));
+      bind_text(st, 19, joined(evidence.packet_ids));
+      bind_text(st, 20, joined(evidence.identifiers));
+      bind_text(st, 21, evidence.file);
+      bind_text(st, 22, joined(evidence.frames));
+    }
     db_.done(st);
     count(finding, subject);
   }
@@ -242,9 +311,9 @@ public:
     }
   }
 
-private:
   static constexpr const char* order = "ORDER BY sev DESC, first, rule, key, seq";
 
+private:
   void count(const Finding& finding, const Subject& subject) {
     switch (finding.severity) {
       case Severity::error:
@@ -272,6 +341,7 @@ private:
 
   const Connection& db_;
   const std::vector<Rule>& rules_;
+  bool check_;
   Statement insert_;
   Statement record_;
   std::uint64_t seq_ = 0;
@@ -318,8 +388,9 @@ struct CrossRules {
  */
 class IndexPass {
 public:
-  IndexPass(const radius::Dictionary& dict, const SecretLookup& secrets, std::size_t parts)
-      : dict_(dict), lookup_(secrets), parts_(parts) {}
+  IndexPass(const radius::Dictionary& dict, const SecretLookup& secrets, std::size_t parts,
+            bool responses_recorded)
+      : dict_(dict), lookup_(secrets), parts_(parts), responses_recorded_(responses_recorded) {}
 
   /** The part of packet index; stages a changed-same-id finding when there is one. */
   std::size_t add(const TracePacket& packet, std::size_t index, FindingStage& stage,
@@ -332,21 +403,31 @@ public:
       auto [it, inserted] =
           last_.try_emplace(id_key(packet.source, packet.destination, view.packet->identifier()));
       auto& last = it->second;
-      if (!inserted && last.pending && last.pending->raw != packet.raw &&
-          cross.changed_same_id != none) {
-        // As check_changed_same_id: the earlier request was still unanswered (its answer, if
-        // any comes, pairs with this one now) and the octets differ.
-        const PacketView earlier = view_packet(*last.pending, last.index, dict_);
-        const bool same_exchange = exchange_key(earlier, dict_) == exchange_key(view, dict_);
+      const auto outstanding = [&](const PacketView& earlier, bool same_exchange) {
+        // As check_changed_same_id: with answers recorded, the earlier request was still
+        // unanswered (its answer, if any comes, pairs with this one now); without them (a
+        // server database: no request is ever answered here, so the latest one stays pending),
+        // the same exchange resent inside the RFC 5080 duplicate window.
+        return responses_recorded_ || (same_exchange && packet.time - earlier.trace->time <=
+                                                            detail::duplicate_window_seconds);
+      };
+      const auto earlier =
+          !inserted && last.pending && last.pending->raw != packet.raw &&
+                  cross.changed_same_id != none
+              ? std::optional<PacketView>(view_packet(*last.pending, last.index, dict_))
+              : std::nullopt;
+      const bool same_exchange =
+          earlier && exchange_key(*earlier, dict_) == exchange_key(view, dict_);
+      if (earlier && outstanding(*earlier, same_exchange)) {
         Evidence evidence;
-        append_evidence(evidence, last.index, earlier, nullptr);
+        append_evidence(evidence, last.index, *earlier, nullptr);
         append_evidence(evidence, index, view, nullptr);
         if (evidence.nas.empty()) {
-          evidence.nas = host_part(earlier.client);
+          evidence.nas = host_part(earlier->client);
         }
         const auto& rule = rules[cross.changed_same_id];
         stage.add(cross.changed_same_id, rule,
-                  detail::changed_same_id_message(earlier, view, same_exchange),
+                  detail::changed_same_id_message(*earlier, view, same_exchange),
                   std::move(evidence), 0, subject_of(packet));
       }
       last.index = index;
@@ -421,6 +502,7 @@ private:
   const radius::Dictionary& dict_;
   const SecretLookup& lookup_;
   std::size_t parts_;
+  bool responses_recorded_;
   // One entry per client endpoint, server endpoint and Identifier seen: bounded by the
   // endpoints (256 Identifiers each), not by the number of requests.
   std::unordered_map<IdKey, Last, IdKeyHash> last_;
@@ -436,18 +518,38 @@ std::size_t local_of(const std::vector<std::size_t>& indices, std::size_t index)
                                   indices.begin());
 }
 
-capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, const Profile& profile,
-                                  const radius::Dictionary& dict, const SecretLookup& secrets,
-                                  std::optional<double> interim_interval,
-                                  const RunJudgeOptions& options) {
-  // Temporary tables live in a file SQLite deletes on close, not in memory.
-  db.exec("PRAGMA temp_store = FILE");
-  const auto rules = rules_for(profile);
-  const CrossRules cross(rules);
-  FindingStage stage(db, rules);
+/** What check --db's reports count besides the findings, summed over the parts (a part holds
+ * whole exchanges and sessions, so the sums are the whole trace's). */
+struct TraceCounts {
+  std::size_t requests = 0;
+  std::size_t responses = 0;
+  std::size_t exchanges = 0;
+};
 
-  auto count = db.prepare("SELECT count(*) FROM packets WHERE run_id = ?1");
-  sqlite3_bind_int64(count.get(), 1, run_id);
+/** " WHERE run_id = ?1" when the source is one run (bound by bind_source). */
+std::string where_source(const SourceOptions& source) {
+  return source.run_id ? " WHERE run_id = ?1" : "";
+}
+void bind_source(sqlite3_stmt* statement, const SourceOptions& source) {
+  if (source.run_id) {
+    sqlite3_bind_int64(statement, 1, *source.run_id);
+  }
+}
+
+/**
+ * Judges the source's packets in parts and stages every finding. With counts (check --db), also
+ * stages the sessions (temp.judge_sessions, in the order Analysis lists them: by their first
+ * record) and counts requests, responses and exchanges.
+ */
+RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, const Profile& profile,
+                          const radius::Dictionary& dict, const SecretLookup& secrets,
+                          std::optional<double> interim_interval, const RunJudgeOptions& options,
+                          const std::vector<Rule>& rules, FindingStage& stage,
+                          TraceCounts* counts) {
+  const CrossRules cross(rules);
+
+  auto count = db.prepare("SELECT count(*) FROM packets" + where_source(source));
+  bind_source(count.get(), source);
   db.row(count.get());
   const auto packets = static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
   count.reset();
@@ -457,12 +559,12 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
   // Pass 1: every packet in trace order (as load_trace_from_db orders them) to its part.
   db.exec("CREATE TEMP TABLE judge_packets (idx INTEGER PRIMARY KEY, packet_id INTEGER, "
           "part INTEGER)");
-  IndexPass index_pass(dict, secrets, parts);
+  IndexPass index_pass(dict, secrets, parts, source.responses_recorded);
   {
     db.exec("BEGIN");
-    auto all = db.prepare(std::string("SELECT ") + detail::packet_columns +
-                          " FROM packets WHERE run_id = ?1 ORDER BY receive_time, id");
-    sqlite3_bind_int64(all.get(), 1, run_id);
+    auto all = db.prepare(std::string("SELECT ") + detail::packet_columns + " FROM packets" +
+                          where_source(source) + " ORDER BY receive_time, id");
+    bind_source(all.get(), source);
     auto place = db.prepare("INSERT INTO temp.judge_packets VALUES (?1, ?2, ?3)");
     std::size_t index = 0;
     while (db.row(all.get())) {
@@ -491,6 +593,12 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
                                "j.packet_id WHERE j.part = ?1 ORDER BY j.idx");
   auto start_insert = db.prepare("INSERT INTO temp.judge_starts VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                                  "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+  Statement session_insert;
+  if (counts) {
+    db.exec("CREATE TEMP TABLE judge_sessions (first INTEGER PRIMARY KEY, nas TEXT, "
+            "session TEXT, records INTEGER, stopped INTEGER)");
+    session_insert = db.prepare("INSERT INTO temp.judge_sessions VALUES (?1, ?2, ?3, ?4, ?5)");
+  }
   RunJudgeStats stats;
   stats.packets = packets;
   stats.parts = parts;
@@ -498,7 +606,8 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
     db.exec("BEGIN");
     Trace trace;
     trace.secrets = index_pass.secrets();
-    trace.responses_recorded = true;
+    trace.default_secret = source.default_secret;
+    trace.responses_recorded = source.responses_recorded;
     trace.interim_interval = interim_interval;
     std::vector<std::size_t> indices;
     sqlite3_bind_int64(part_query.get(), 1, static_cast<std::int64_t>(p));
@@ -510,6 +619,25 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
     sqlite3_reset(part_query.get());
     stats.largest_part = std::max(stats.largest_part, indices.size());
     const Analysis analysis(trace, profile, dict, indices);
+    if (counts) {
+      for (const auto& view : analysis.packets()) {
+        counts->requests += view.request ? 1 : 0;
+        counts->responses += view.response ? 1 : 0;
+      }
+      counts->exchanges += analysis.exchanges().size();
+      auto* st = session_insert.get();
+      for (const auto& session : analysis.sessions()) {
+        // As check_trace's SessionOutcome; Analysis lists sessions by their first record.
+        const bool stopped = std::any_of(session.records.begin(), session.records.end(),
+                                         [&](std::size_t i) { return analysis.status(i) == 2u; });
+        sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(indices[session.records.front()]));
+        bind_text(st, 2, session.nas);
+        bind_text(st, 3, session.session_id);
+        sqlite3_bind_int64(st, 4, static_cast<std::int64_t>(session.records.size()));
+        sqlite3_bind_int(st, 5, stopped ? 1 : 0);
+        db.done(st);
+      }
+    }
     const auto subject = [&](const Evidence& evidence) {
       return evidence.packets.empty()
                  ? Subject{}
@@ -612,7 +740,19 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
     starts.reset();
     db.exec("COMMIT");
   }
+  return stats;
+}
 
+capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, const Profile& profile,
+                                  const radius::Dictionary& dict, const SecretLookup& secrets,
+                                  std::optional<double> interim_interval,
+                                  const RunJudgeOptions& options) {
+  const auto rules = rules_for(profile);
+  FindingStage stage(db, rules, false);
+  SourceOptions source;
+  source.run_id = run_id;
+  const auto stats = judge_parts(db, source, profile, dict, secrets, interim_interval, options,
+                                 rules, stage, nullptr);
   capture::ConformanceSummary summary;
   summary.profile = profile.name;
   summary.findings_stored = stage.store(run_id);
@@ -623,7 +763,275 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
   return summary;
 }
 
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/** The columns StagedVerdict reads a finding from, in read_finding's order. */
+constexpr const char* finding_columns = "idx, rule_id, sev, scope_code, message, ev_nas, "
+                                        "ev_session, ev_packets, ev_ids, ev_identifiers, "
+                                        "ev_file, ev_frames";
+
+Finding read_finding(sqlite3_stmt* row) {
+  Finding finding;
+  finding.rule_id = column_text(row, 1);
+  finding.severity = static_cast<Severity>(sqlite3_column_int(row, 2));
+  finding.scope = static_cast<Scope>(sqlite3_column_int(row, 3));
+  finding.message = column_text(row, 4);
+  auto& evidence = finding.evidence;
+  evidence.nas = column_text(row, 5);
+  evidence.session_id = column_text(row, 6);
+  evidence.packets = split_numbers<std::size_t>(column_text(row, 7));
+  evidence.packet_ids = split_numbers<std::int64_t>(column_text(row, 8));
+  evidence.identifiers = split_numbers<std::uint32_t>(column_text(row, 9));
+  evidence.file = column_text(row, 10);
+  evidence.frames = split_numbers<std::uint64_t>(column_text(row, 11));
+  return finding;
+}
+
 } // namespace
+
+struct StagedVerdict::State {
+  std::unique_ptr<Connection> db;
+  std::string database;
+  VerdictSummary summary;
+  RunJudgeStats stats;
+  Statement of_session;       // reused once per session
+  Statement of_session_index; // the same, indices only (the index covers it)
+};
+
+StagedVerdict::StagedVerdict(std::unique_ptr<State> state) : state_(std::move(state)) {}
+StagedVerdict::~StagedVerdict() = default;
+
+const VerdictSummary& StagedVerdict::summary() const {
+  return state_->summary;
+}
+
+const RunJudgeStats& StagedVerdict::stats() const {
+  return state_->stats;
+}
+
+void StagedVerdict::findings(const std::string* rule, const FindingVisit& visit) const {
+  const auto& db = *state_->db;
+  auto query = db.prepare(std::string("SELECT ") + finding_columns + " FROM temp.judge_order" +
+                          (rule ? " WHERE rule_id = ?1" : "") + " ORDER BY idx");
+  if (rule) {
+    bind_text(query.get(), 1, *rule);
+  }
+  while (db.row(query.get())) {
+    const auto index = static_cast<std::size_t>(sqlite3_column_int64(query.get(), 0) - 1);
+    if (!visit(index, read_finding(query.get()))) {
+      return;
+    }
+  }
+}
+
+std::size_t StagedVerdict::count_of(const std::string& rule) const {
+  auto query = state_->db->prepare("SELECT count(*) FROM temp.judge_order WHERE rule_id = ?1");
+  bind_text(query.get(), 1, rule);
+  state_->db->row(query.get());
+  return static_cast<std::size_t>(sqlite3_column_int64(query.get(), 0));
+}
+
+void StagedVerdict::sessions(const SessionVisit& visit, bool with_findings) const {
+  const auto& db = *state_->db;
+  auto list = db.prepare("SELECT nas, session, records, stopped FROM temp.judge_sessions "
+                         "ORDER BY first");
+  auto* of_session = with_findings ? state_->of_session.get() : state_->of_session_index.get();
+  SessionOutcome session;
+  std::vector<Finding> findings;
+  while (db.row(list.get())) {
+    session.nas = column_text(list.get(), 0);
+    session.session_id = column_text(list.get(), 1);
+    session.records = static_cast<std::size_t>(sqlite3_column_int64(list.get(), 2));
+    session.stopped = sqlite3_column_int(list.get(), 3) != 0;
+    session.findings.clear();
+    findings.clear();
+    // As check_trace links them: the findings whose evidence names this NAS and session.
+    sqlite3_reset(of_session);
+    bind_text(of_session, 1, session.nas);
+    bind_text(of_session, 2, session.session_id);
+    while (db.row(of_session)) {
+      session.findings.push_back(static_cast<std::size_t>(sqlite3_column_int64(of_session, 0) - 1));
+      if (with_findings) {
+        findings.push_back(read_finding(of_session));
+      }
+    }
+    sqlite3_reset(of_session);
+    visit(session, findings);
+  }
+}
+
+Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json_report_path) {
+  const auto& db = *state_->db;
+  try {
+    std::ifstream report(json_report_path, std::ios::binary | std::ios::ate);
+    if (!report) {
+      return Unexpected("cannot read " + json_report_path);
+    }
+    const auto size = static_cast<std::int64_t>(report.tellg());
+    report.seekg(0);
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a
+      // TEXT value of its size (runs.report is TEXT; the viewer reads it with json_extract).
+      auto run = db.prepare("INSERT INTO main.runs (kind, started, finished, verdict, report) "
+                            "VALUES ('conform', ?1, ?1, ?2, CAST(zeroblob(?3) AS TEXT))");
+      sqlite3_bind_double(run.get(), 1, now_seconds());
+      sqlite3_bind_text(run.get(), 2, has_errors() ? "fail" : "pass", -1, SQLITE_STATIC);
+      sqlite3_bind_int64(run.get(), 3, size);
+      db.done(run.get());
+      const std::int64_t run_id = sqlite3_last_insert_rowid(db.get());
+      if (size > 0) {
+        sqlite3_blob* raw = nullptr;
+        if (sqlite3_blob_open(db.get(), "main", "runs", "report", run_id, 1, &raw) != SQLITE_OK) {
+          sqlite3_blob_close(raw);
+          throw DbError{sqlite3_errmsg(db.get())};
+        }
+        const std::unique_ptr<sqlite3_blob, int (*)(sqlite3_blob*)> blob(raw, sqlite3_blob_close);
+        if (sqlite3_blob_bytes(raw) != size) {
+          throw DbError{"the report's cell is not its size"};
+        }
+        std::vector<char> piece(1 << 16);
+        std::int64_t at = 0;
+        while (at < size) {
+          const auto n = std::min<std::int64_t>(size - at, static_cast<std::int64_t>(piece.size()));
+          if (!report.read(piece.data(), n)) {
+            throw DbError{"cannot read " + json_report_path};
+          }
+          if (sqlite3_blob_write(raw, piece.data(), static_cast<int>(n), static_cast<int>(at)) !=
+              SQLITE_OK) {
+            throw DbError{sqlite3_errmsg(db.get())};
+          }
+          at += n;
+        }
+      }
+      auto copy = db.prepare(
+          "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
+          "record_id, session_id, file, frame) SELECT ?1, rule_id, severity, scope, message, "
+          "packet_id, record_id, session_row, file, frame FROM temp.judge_order ORDER BY idx");
+      sqlite3_bind_int64(copy.get(), 1, run_id);
+      db.done(copy.get());
+      db.exec("COMMIT");
+      return run_id;
+    } catch (...) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  } catch (const DbError& error) {
+    return Unexpected(state_->database + ": " + error.message);
+  }
+}
+
+Expected<std::unique_ptr<StagedVerdict>, std::string>
+judge_database(const std::string& database, const Profile& profile, const radius::Dictionary& dict,
+               const DbJudgeOptions& options) {
+  if (options.parts.part_packets == 0) {
+    return Unexpected(std::string("judge_database: part_packets must be > 0"));
+  }
+  try {
+    auto state = std::make_unique<StagedVerdict::State>();
+    state->database = database;
+    state->db = std::make_unique<Connection>(database, options.writable ? SQLITE_OPEN_READWRITE
+                                                                        : SQLITE_OPEN_READONLY);
+    const auto& db = *state->db;
+    try {
+      SourceOptions source;
+      source.run_id = options.run_id;
+      source.default_secret = options.secret;
+      source.check = true;
+      {
+        // As load_trace_from_db: answers are recorded when any stored packet is one.
+        auto any = db.prepare("SELECT EXISTS (SELECT 1 FROM packets WHERE code IN (2, 3, 5, 11, "
+                              "41, 42, 44, 45)" +
+                              std::string(options.run_id ? " AND run_id = ?1" : "") + ")");
+        bind_source(any.get(), source);
+        db.row(any.get());
+        source.responses_recorded = sqlite3_column_int(any.get(), 0) != 0;
+      }
+      auto& summary = state->summary;
+      summary.profile = profile.name;
+      summary.rules = rules_for(profile);
+      TraceCounts counts;
+      {
+        FindingStage stage(db, summary.rules, true);
+        state->stats =
+            judge_parts(db, source, profile, dict, SecretLookup{}, options.interim_interval,
+                        options.parts, summary.rules, stage, &counts);
+      }
+      // The findings in check_trace's order, numbered: what the reports and store read.
+      db.exec("BEGIN");
+      db.exec("CREATE TEMP TABLE judge_order (idx INTEGER PRIMARY KEY, sev INTEGER, "
+              "scope_code INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
+              "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, "
+              "frame INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
+              "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT)");
+      const std::string columns =
+          "sev, scope_code, rule_id, severity, scope, message, packet_id, record_id, "
+          "session_row, file, frame, ev_nas, ev_session, ev_packets, ev_ids, ev_identifiers, "
+          "ev_file, ev_frames";
+      db.exec("INSERT INTO temp.judge_order (" + columns + ") SELECT " + columns +
+              " FROM temp.judge_findings " + FindingStage::order);
+      db.exec("DROP TABLE temp.judge_findings");
+      db.exec("CREATE INDEX temp.judge_order_rule ON judge_order (rule_id, idx)");
+      db.exec("CREATE INDEX temp.judge_order_session ON judge_order (ev_nas, ev_session, idx)");
+      db.exec("COMMIT");
+
+      // As check_trace counts them: a rule id names its last rule of that id.
+      std::map<std::string, std::size_t, std::less<>> rule_index;
+      for (std::size_t i = 0; i < summary.rules.size(); ++i) {
+        rule_index[summary.rules[i].id] = i;
+        summary.outcomes.push_back({i, 0, 0, 0});
+      }
+      auto tally = db.prepare("SELECT rule_id, sev, count(*) FROM temp.judge_order "
+                              "GROUP BY rule_id, sev");
+      while (db.row(tally.get())) {
+        const auto severity = static_cast<Severity>(sqlite3_column_int(tally.get(), 1));
+        const auto n = static_cast<std::size_t>(sqlite3_column_int64(tally.get(), 2));
+        const auto it = rule_index.find(column_text(tally.get(), 0));
+        auto* outcome = it == rule_index.end() ? nullptr : &summary.outcomes[it->second];
+        std::size_t* total = &summary.infos;
+        std::size_t* of_rule = outcome ? &outcome->infos : nullptr;
+        if (severity == Severity::error) {
+          total = &summary.errors;
+          of_rule = outcome ? &outcome->errors : nullptr;
+        } else if (severity == Severity::warning) {
+          total = &summary.warnings;
+          of_rule = outcome ? &outcome->warnings : nullptr;
+        }
+        *total += n;
+        if (of_rule) {
+          *of_rule += n;
+        }
+      }
+      tally.reset();
+      auto sessions = db.prepare("SELECT count(*) FROM temp.judge_sessions");
+      db.row(sessions.get());
+      summary.sessions = static_cast<std::size_t>(sqlite3_column_int64(sessions.get(), 0));
+      sessions.reset();
+      summary.packets = state->stats.packets;
+      summary.requests = counts.requests;
+      summary.responses = counts.responses;
+      summary.exchanges = counts.exchanges;
+      state->of_session = db.prepare(std::string("SELECT ") + finding_columns +
+                                     " FROM temp.judge_order WHERE ev_nas = ?1 AND "
+                                     "ev_session = ?2 ORDER BY idx");
+      state->of_session_index = db.prepare("SELECT idx FROM temp.judge_order WHERE ev_nas = ?1 "
+                                           "AND ev_session = ?2 ORDER BY idx");
+      if (options.parts.stats) {
+        *options.parts.stats = state->stats;
+      }
+      return std::make_unique<StagedVerdict>(std::move(state));
+    } catch (const DbError&) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  } catch (const DbError& error) {
+    return Unexpected(database + ": " + error.message);
+  }
+}
+
+namespace {} // namespace
 
 Expected<capture::ConformanceSummary, std::string>
 judge_stored_run(const std::string& database, std::int64_t run_id, const Profile& profile,

@@ -7,6 +7,7 @@
 // in the order check_trace gives them. docs/conformance.md has the design.
 
 #include "conformance/profile.hpp"
+#include "conformance/report.hpp"
 #include "pcap/import_summary.hpp"
 #include "radius/dictionary.hpp"
 #include "radius/result.hpp"
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -45,5 +47,56 @@ Expected<capture::ConformanceSummary, std::string>
 judge_stored_run(const std::string& database, std::int64_t run_id, const Profile& profile,
                  const radius::Dictionary& dict, const SecretLookup& secrets,
                  std::optional<double> interim_interval, const RunJudgeOptions& options);
+
+/** What `acctlab check --db` judges: a server database (requests only) or a capture import's
+ * (answers too), all of it or one run. */
+struct DbJudgeOptions {
+  std::optional<std::int64_t> run_id;     // only the packets of this run
+  std::optional<std::string> secret;      // shared secret for every client, when known
+  std::optional<double> interim_interval; // the NAS's update interval, when known
+  /** Open the database to write (store_findings) too; otherwise read-only, and nothing is ever
+   * written to it (the staging tables live in SQLite's temporary files). */
+  bool writable = false;
+  RunJudgeOptions parts;
+};
+
+/**
+ * check_trace's verdict over a database, judged in parts (as judge_stored_run) with its findings
+ * and sessions staged on disk: a VerdictSource the reports read in order, and the findings stored
+ * as store_findings stores them. Memory does not grow with the findings or the trace. Holds the
+ * database open until destroyed.
+ */
+class StagedVerdict final : public VerdictSource {
+public:
+  struct State;
+  explicit StagedVerdict(std::unique_ptr<State> state);
+  ~StagedVerdict() override;
+  StagedVerdict(const StagedVerdict&) = delete;
+  StagedVerdict& operator=(const StagedVerdict&) = delete;
+
+  const VerdictSummary& summary() const override;
+  void findings(const std::string* rule, const FindingVisit& visit) const override;
+  std::size_t count_of(const std::string& rule) const override;
+  void sessions(const SessionVisit& visit, bool with_findings = true) const override;
+  bool has_errors() const { return summary().errors > 0; }
+  const RunJudgeStats& stats() const;
+
+  /**
+   * As store_findings: a conformance run (runs.kind 'conform', verdict, the JSON report read
+   * from the file json_report_path) and one findings row per finding, in order, linked to
+   * packet, record and session. Needs options.writable. Returns the run id.
+   */
+  Expected<std::int64_t, std::string> store(const std::string& json_report_path);
+
+private:
+  std::unique_ptr<State> state_;
+};
+
+/** Judges the database as check_trace judges load_trace_from_db's trace (with the secret and
+ * interim interval given), in parts. Errors are one line. */
+Expected<std::unique_ptr<StagedVerdict>, std::string> judge_database(const std::string& database,
+                                                                     const Profile& profile,
+                                                                     const radius::Dictionary& dict,
+                                                                     const DbJudgeOptions& options);
 
 } // namespace acctlab::conformance

@@ -15,6 +15,11 @@
 
 namespace acctlab::conformance::detail {
 
+// RFC 5080 §2.2.2 suggests servers remember requests for a few seconds; acctlab's server keeps
+// 30 s (server/ duplicate window), the longest a NAS's retransmissions usually span.
+// RFC5080-CHANGED-SAME-ID judges a requests-only source by it.
+inline constexpr double duplicate_window_seconds = 30;
+
 // Packet scope
 void check_malformed(const Rule&, const Analysis&, FindingSink&);
 void check_unexpected_code(const Rule&, const Analysis&, FindingSink&);

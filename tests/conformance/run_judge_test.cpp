@@ -212,6 +212,7 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
   options.part_packets = part_packets;
   options.stats = &stats;
   const auto parts = judge_imported_run(parts_db, run_id, &*secrets, *profile, dict, 60.0, options);
+  INFO((parts ? std::string() : parts.error()));
   REQUIRE(parts);
 
   // Many parts, none holding the run.
