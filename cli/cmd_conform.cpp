@@ -12,7 +12,6 @@
 #include "conformance/run_judge.hpp"
 #include "conformance/tester.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>

@@ -1,5 +1,6 @@
 #pragma once
-// Judging a stored run in parts (a capture import's judge): the same verdict as check_trace over
+// Judging a stored run in parts (a capture import's judge, and `check --db`'s through
+// judge_database): the same verdict as check_trace over
 // the whole run, with memory that does not grow with the run. A part holds whole sessions (and
 // the exchanges, answers and retransmissions of their records); the rules that look across
 // sessions (RFC5080-CHANGED-SAME-ID, SES-REKEY-NEW-SESSION, SES-ACCT-ON-OPEN, SES-AFTER-ACCT-ON)
