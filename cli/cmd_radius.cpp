@@ -142,6 +142,14 @@ void install_encode(CLI::App& app, int& exit_code) {
       return;
     }
     auto wire = radius::encode_packet(*packet, dict);
+    if (wire.size() > radius::max_packet_size) {
+      // Each attribute fits its length octet (the text form checks that), but their sum may not
+      // fit a packet: RFC 2865 §3 caps the Length field at 4096, and a receiver drops the rest.
+      std::cerr << "acctlab encode: the packet is " << wire.size() << " octets; RFC 2865 §3 allows "
+                << radius::max_packet_size << '\n';
+      exit_code = 2;
+      return;
+    }
     if (!options->secret.empty()) {
       if (!options->request_authenticator.empty()) {
         auto octets = radius::from_hex(options->request_authenticator);

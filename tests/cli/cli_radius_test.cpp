@@ -61,6 +61,25 @@ TEST_CASE("malformed input gets a one-line reason and a non-zero exit", "[cli]")
   CHECK(bad_text.output.find("No-Such-Attribute") != std::string::npos);
 }
 
+TEST_CASE("encode refuses a packet longer than RFC 2865 allows", "[cli]") {
+  // Seventeen 240-octet values: each attribute is legal, the packet (20 + 17 x 242 = 4134
+  // octets) is not; sixteen (3892 octets) still encode.
+  const std::string value(240, 'u');
+  auto text = [&](int count) {
+    std::string body;
+    for (int i = 0; i < count; ++i) {
+      body += (i ? ", " : "") + std::string("User-Name = \"") + value + "\"";
+    }
+    return "encode 'Accounting-Request id=1 { " + body + " }'";
+  };
+  auto fits = run_acctlab(text(16));
+  CHECK(fits.status == 0);
+  CHECK(fits.output.size() == 2 * 3892 + 1);
+  auto too_long = run_acctlab(text(17));
+  CHECK(too_long.status == 2);
+  CHECK(too_long.output.find("4134 octets; RFC 2865 §3 allows 4096") != std::string::npos);
+}
+
 TEST_CASE("dict looks up by name, number and vendor number", "[cli]") {
   auto by_name = run_acctlab("dict Acct-Terminate-Cause");
   CHECK(by_name.status == 0);
