@@ -17,6 +17,7 @@
 #include "radius/packet_codec.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
+#include "test_db.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -34,39 +35,7 @@ using namespace acctlab::conformance;
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Db {
-  sqlite3* db = nullptr;
-  explicit Db(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
-  ~Db() { sqlite3_close(db); }
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-  void exec(const std::string& sql) const {
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    INFO(sql << ": " << (error ? error : ""));
-    sqlite3_free(error);
-    REQUIRE(rc == SQLITE_OK);
-  }
-  std::vector<std::vector<std::string>> rows(const std::string& sql) const {
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-    std::vector<std::vector<std::string>> out;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        const auto* text = static_cast<const char*>(sqlite3_column_blob(st, i));
-        row.push_back(sqlite3_column_type(st, i) == SQLITE_NULL
-                          ? "<null>"
-                          : std::string(text ? text : "",
-                                        static_cast<std::size_t>(sqlite3_column_bytes(st, i))));
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-};
+using test::Db;
 
 /** "127.0.0.1:40001" -> address and port. */
 std::pair<std::string, int> split_endpoint(const std::string& endpoint) {
@@ -301,42 +270,12 @@ Judged judge_both(const std::string& path, const std::string& profile_name,
   return judged;
 }
 
-/** The same endpoint with its port moved by shift (the server's 1813 stays). */
-std::string shifted(const std::string& text, int shift) {
-  const auto colon = text.rfind(':');
-  const int port = std::stoi(text.substr(colon + 1));
-  return port == 1813 ? text : text.substr(0, colon + 1) + std::to_string(port + shift);
-}
-
-/** Every corpus case at its own offset in time, with its own session ids and client ports. */
+/** Every corpus case interleaved in one trace, kept as a server (requests only) or a capture
+ * import (with answers) keeps it. */
 Trace corpus_traffic(const radius::Dictionary& dict, bool responses_recorded) {
   Trace trace;
   trace.responses_recorded = responses_recorded;
-  int k = 0;
-  for (auto c : corpus::all_cases()) {
-    auto& spec = c.spec;
-    const std::string prefix = "c" + std::to_string(k) + "-";
-    for (auto& request : spec.requests) {
-      request.time += 7.0 * k;
-      request.client = shifted(request.client, 100 * k);
-      for (auto& [name, value] : request.attrs) {
-        if (name == "Acct-Session-Id" && value.size() >= 2) {
-          value.insert(1, prefix);
-        }
-      }
-    }
-    for (auto& raw : spec.extra) {
-      raw.time += 7.0 * k;
-      raw.source = shifted(raw.source, 100 * k);
-      raw.destination = shifted(raw.destination, 100 * k);
-    }
-    for (auto& packet : corpus::build_trace(spec, dict).packets) {
-      trace.packets.push_back(std::move(packet));
-    }
-    ++k;
-  }
-  std::stable_sort(trace.packets.begin(), trace.packets.end(),
-                   [](const TracePacket& a, const TracePacket& b) { return a.time < b.time; });
+  trace.packets = corpus::interleaved_cases(dict);
   return trace;
 }
 

@@ -502,4 +502,45 @@ Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
   return trace;
 }
 
+namespace {
+
+/** The same endpoint with its port moved by shift (the server's 1813 stays). */
+std::string shifted(const std::string& text, int shift) {
+  const auto colon = text.rfind(':');
+  const int port = std::stoi(text.substr(colon + 1));
+  return port == 1813 ? text : text.substr(0, colon + 1) + std::to_string(port + shift);
+}
+
+} // namespace
+
+std::vector<TracePacket> interleaved_cases(const radius::Dictionary& dict) {
+  std::vector<TracePacket> packets;
+  int k = 0;
+  for (auto c : all_cases()) {
+    auto& spec = c.spec;
+    const std::string prefix = "c" + std::to_string(k) + "-";
+    for (auto& request : spec.requests) {
+      request.time += 7.0 * k;
+      request.client = shifted(request.client, 100 * k);
+      for (auto& [name, value] : request.attrs) {
+        if (name == "Acct-Session-Id" && value.size() >= 2) {
+          value.insert(1, prefix);
+        }
+      }
+    }
+    for (auto& raw : spec.extra) {
+      raw.time += 7.0 * k;
+      raw.source = shifted(raw.source, 100 * k);
+      raw.destination = shifted(raw.destination, 100 * k);
+    }
+    for (auto& packet : build_trace(spec, dict).packets) {
+      packets.push_back(std::move(packet));
+    }
+    ++k;
+  }
+  std::stable_sort(packets.begin(), packets.end(),
+                   [](const TracePacket& a, const TracePacket& b) { return a.time < b.time; });
+  return packets;
+}
+
 } // namespace acctlab::conformance::corpus

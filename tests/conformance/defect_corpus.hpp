@@ -67,4 +67,9 @@ std::vector<Case> all_cases();
 /** Encodes, signs and answers a spec into a Trace. */
 Trace build_trace(const Spec& spec, const radius::Dictionary& dict);
 
+/** Every case's packets in one stream sorted by time: each case at its own offset in time (7 s
+ * apart), with its own Acct-Session-Ids and client ports, so the cases do not touch each other's
+ * sessions and the cross-session rules see them all at once. */
+std::vector<TracePacket> interleaved_cases(const radius::Dictionary& dict);
+
 } // namespace acctlab::conformance::corpus

@@ -14,6 +14,7 @@
 #include "pcap/accounting_traffic.hpp"
 #include "pcap/capture_import.hpp"
 #include "pcap/pcap_writer.hpp"
+#include "test_db.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -28,49 +29,12 @@ using namespace acctlab::conformance;
 namespace {
 
 namespace fs = std::filesystem;
+using test::Db;
 
 capture::Endpoint endpoint(const std::string& text) {
   const auto colon = text.rfind(':');
   return {*capture::IpAddress::parse(text.substr(0, colon)),
           static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
-}
-
-/** The same endpoint with its port moved by shift (the server's 1813 stays). */
-std::string shifted(const std::string& text, int shift) {
-  const auto colon = text.rfind(':');
-  const int port = std::stoi(text.substr(colon + 1));
-  return port == 1813 ? text : text.substr(0, colon + 1) + std::to_string(port + shift);
-}
-
-/** Every corpus case at its own offset in time, with its own session ids and client ports. */
-std::vector<TracePacket> corpus_traffic(const radius::Dictionary& dict) {
-  std::vector<TracePacket> packets;
-  int k = 0;
-  for (auto c : corpus::all_cases()) {
-    auto& spec = c.spec;
-    const std::string prefix = "c" + std::to_string(k) + "-";
-    for (auto& request : spec.requests) {
-      request.time += 7.0 * k;
-      request.client = shifted(request.client, 100 * k);
-      for (auto& [name, value] : request.attrs) {
-        if (name == "Acct-Session-Id" && value.size() >= 2) {
-          value.insert(1, prefix);
-        }
-      }
-    }
-    for (auto& raw : spec.extra) {
-      raw.time += 7.0 * k;
-      raw.source = shifted(raw.source, 100 * k);
-      raw.destination = shifted(raw.destination, 100 * k);
-    }
-    for (auto& packet : corpus::build_trace(spec, dict).packets) {
-      packets.push_back(std::move(packet));
-    }
-    ++k;
-  }
-  std::stable_sort(packets.begin(), packets.end(),
-                   [](const TracePacket& a, const TracePacket& b) { return a.time < b.time; });
-  return packets;
 }
 
 constexpr double epoch = 1'700'000'000.0;
@@ -90,27 +54,6 @@ void write_capture(const std::string& path, const std::vector<TracePacket>& pack
   }
   REQUIRE(writer->close());
 }
-
-struct Db {
-  sqlite3* db = nullptr;
-  explicit Db(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
-  ~Db() { sqlite3_close(db); }
-  std::vector<std::vector<std::string>> rows(const std::string& sql) const {
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-    std::vector<std::vector<std::string>> out;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        const auto* text = sqlite3_column_text(st, i);
-        row.push_back(text ? reinterpret_cast<const char*>(text) : "<null>");
-      }
-      out.push_back(std::move(row));
-    }
-    sqlite3_finalize(st);
-    return out;
-  }
-};
 
 void copy_database(const std::string& from, const std::string& to) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -165,7 +108,7 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
   fs::create_directories(dir);
   const auto corpus_file = (dir / "corpus.pcap").string();
   const auto generated_file = (dir / "generated.pcap").string();
-  write_capture(corpus_file, corpus_traffic(dict));
+  write_capture(corpus_file, corpus::interleaved_cases(dict));
 
   capture::TrafficSpec traffic;
   traffic.exchanges = 3000;
