@@ -182,6 +182,16 @@ void install_check(CLI::App& app, int& exit_code) {
     }
     const auto& dict = resolve_dictionary(options->dictionary);
     const auto profile = require_profile(options->profile, dict);
+    // Either path's store: the run it wrote, or why nothing was (exit 2).
+    const auto announce_stored = [&](const Expected<std::int64_t, std::string>& stored) {
+      if (!stored) {
+        std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
+        exit_code = 2;
+        return false;
+      }
+      std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
+      return true;
+    };
     Trace trace;
     if (!options->trace.empty()) {
       auto loaded = load_trace_file(options->trace);
@@ -271,12 +281,9 @@ void install_check(CLI::App& app, int& exit_code) {
         const auto stored = (*judged)->store(report.string());
         std::error_code ignored;
         std::filesystem::remove(report, ignored);
-        if (!stored) {
-          std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
-          exit_code = 2;
+        if (!announce_stored(stored)) {
           return;
         }
-        std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
       }
       exit_code = verdict.has_errors() ? 1 : 0;
       return;
@@ -290,13 +297,9 @@ void install_check(CLI::App& app, int& exit_code) {
     const auto verdict = check_trace(trace, profile, dict);
     write_report(VerdictView(verdict), options->report, options->out, options->colour);
     if (!options->db.empty() && !options->no_store) {
-      const auto stored = store_findings(options->db, verdict, render_json(verdict));
-      if (!stored) {
-        std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
-        exit_code = 2;
+      if (!announce_stored(store_findings(options->db, verdict, render_json(verdict)))) {
         return;
       }
-      std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
     }
     exit_code = verdict.has_errors() ? 1 : 0;
   });
