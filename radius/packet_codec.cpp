@@ -92,7 +92,8 @@ std::string name_of(const Attribute& attribute, const Dictionary& dict) {
 std::optional<EncodeFailure> check_shape(const Attribute& attribute, std::size_t size,
                                          VendorFormat format, const Dictionary& dict,
                                          std::size_t index) {
-  std::size_t limit = max_attribute_value; // RFC 2865 §5: Length is one octet, 2 of them header
+  // RFC 2865 §5: one Length octet that counts the Type and Length octets too, so 255 - 2.
+  std::size_t limit = max_attribute_value;
   if (attribute.is_vendor()) {
     // RFC 2865 §5.26: the sub-attribute's type field is as wide as the vendor's format says; a
     // wider type would be written modulo the field and name another attribute.

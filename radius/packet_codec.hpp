@@ -40,8 +40,7 @@ struct EncodeFailure {
   std::size_t index = 0;
   std::size_t size = 0;  // value octets, vendor type, or packet octets
   std::size_t limit = 0; // the most allowed
-  /** One sentence for a person, e.g. "User-Name is 254 octets; the most one attribute holds is
-   * 253". */
+  /** One sentence for a person: "User-Name is 254 octets; the most one attribute holds is 253". */
   std::string message() const;
 };
 
