@@ -67,8 +67,8 @@ bool parse_code(std::string_view text, Code& code) {
 
 void Packet::add_raw(const Attribute& shape, std::span<const std::uint8_t> value) {
   Attribute attribute = shape;
-  attribute.offset = static_cast<std::uint16_t>(values_.size());
-  attribute.length = static_cast<std::uint16_t>(value.size());
+  attribute.offset = static_cast<std::uint32_t>(values_.size());
+  attribute.length = static_cast<std::uint32_t>(value.size());
   values_.insert(values_.end(), value.begin(), value.end());
   attributes_.push_back(attribute);
 }
@@ -121,10 +121,10 @@ void Packet::set_value(std::size_t index, std::span<const std::uint8_t> value) {
   if (value.size() <= attribute.length) {
     std::copy(value.begin(), value.end(), values_.begin() + attribute.offset);
   } else {
-    attribute.offset = static_cast<std::uint16_t>(values_.size());
+    attribute.offset = static_cast<std::uint32_t>(values_.size());
     values_.insert(values_.end(), value.begin(), value.end());
   }
-  attribute.length = static_cast<std::uint16_t>(value.size());
+  attribute.length = static_cast<std::uint32_t>(value.size());
 }
 
 void Packet::erase(std::size_t index) {

@@ -59,8 +59,10 @@ struct Attribute {
   std::uint32_t vendor = 0;
   std::uint32_t vendor_type = 0;
   std::uint16_t vsa_group = 0;
-  std::uint16_t offset = 0; // into Packet's value buffer
-  std::uint16_t length = 0;
+  // 32 bits, not 16: a value (or a buffer) of 64 KiB or more would wrap to a short, valid-looking
+  // value that the encoder would then send as it is.
+  std::uint32_t offset = 0; // into Packet's value buffer
+  std::uint32_t length = 0;
 
   AttrKey key() const { return vendor ? AttrKey{vendor, vendor_type} : AttrKey{0, type}; }
   bool is_vendor() const { return vendor != 0; }

@@ -276,3 +276,31 @@ TEST_CASE("encoder: the text form refuses by the encoder's rule", "[radius][code
   CHECK(long_vsa.error().message ==
         "Cisco-AVPair is 248 octets; the most one attribute holds is 247");
 }
+
+TEST_CASE("encoder: a value of 64 KiB and more keeps its true size in the packet",
+          "[radius][codec][limits]") {
+  // The packet model once kept a value's offset and length in 16 bits: 65,540 octets became 4,
+  // which the encoder then sent as a fine 4-octet User-Name.
+  const auto& dict = Dictionary::builtin();
+  Packet huge(Code::accounting_request, 1);
+  huge.add(1, pattern(65540));
+  CHECK(huge.value(huge.attributes().at(0)).size() == 65540);
+  auto refused = try_encode_packet(huge, dict);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().attribute == "User-Name");
+  CHECK(refused.error().size == 65540);
+
+  // Values past the first 64 KiB of the packet's buffer are read from where they are.
+  Packet many(Code::accounting_request, 1);
+  for (int i = 0; i < 300; ++i) {
+    many.add(25, pattern(253, static_cast<std::uint8_t>(i)));
+  }
+  many.set_value(299, pattern(10, 77));
+  for (int i = 0; i < 298; ++i) {
+    many.erase(0);
+  }
+  REQUIRE(many.attributes().size() == 2);
+  const auto decoded = round_trip(many, dict, 20 + 255 + 12);
+  CHECK(value_of(decoded, 0) == pattern(253, 42)); // attribute 298 (298 mod 256)
+  CHECK(value_of(decoded, 1) == pattern(10, 77));
+}
