@@ -141,15 +141,15 @@ void install_encode(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
-    auto wire = radius::encode_packet(*packet, dict);
-    if (wire.size() > radius::max_packet_size) {
-      // Each attribute fits its length octet (the text form checks that), but their sum may not
-      // fit a packet: RFC 2865 §3 caps the Length field at 4096, and a receiver drops the rest.
-      std::cerr << "acctlab encode: the packet is " << wire.size() << " octets; RFC 2865 §3 allows "
-                << radius::max_packet_size << '\n';
+    // Each attribute fits its length octet (the text form checks that, naming the line), but
+    // their sum may not fit a packet: RFC 2865 §3 caps the Length field at 4096.
+    auto encoded = radius::try_encode_packet(*packet, dict);
+    if (!encoded) {
+      std::cerr << "acctlab encode: " << encoded.error().message() << '\n';
       exit_code = 2;
       return;
     }
+    auto wire = std::move(encoded).value();
     if (!options->secret.empty()) {
       if (!options->request_authenticator.empty()) {
         auto octets = radius::from_hex(options->request_authenticator);

@@ -279,7 +279,19 @@ struct RadiusTransport::Impl {
       }
       radius::Packet packet = f.record->spec.build(delay);
       packet.set_identifier(*f.identifier);
-      f.wire = radius::encode_packet(packet, radius::Dictionary::builtin());
+      // The record's values come from the scenario and the configuration (user names, group
+      // names, VRFs, interfaces): one too long for its attribute, or a packet over 4096
+      // octets, drops the record with the reason instead of sending another packet.
+      auto encoded = radius::try_encode_packet(packet, radius::Dictionary::builtin());
+      if (!encoded) {
+        TransportEvent e = event(TransportEvent::Kind::gave_up, f);
+        e.reason = "the Accounting-Request cannot be encoded: " + encoded.error().message();
+        events.push_back(std::move(e));
+        release(f);
+        flights.erase(id);
+        return;
+      }
+      f.wire = std::move(encoded).value();
       radius::sign_request(f.wire, endpoints[f.server].secret);
       std::copy(f.wire.begin() + 4, f.wire.begin() + 20, f.request_authenticator.begin());
       f.delay = delay;

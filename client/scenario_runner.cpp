@@ -369,7 +369,9 @@ private:
         case K::gave_up:
           ++result_.gave_up;
           if (options_.debug_radius) {
-            print("RADIUS(" + format_aaa_id(e.aaa_id) + "): No response from server: " + e.reason);
+            // A record never transmitted (attempt 0) was refused by the encoder, not unanswered.
+            print("RADIUS(" + format_aaa_id(e.aaa_id) +
+                  (e.attempt == 0 ? "): " : "): No response from server: ") + e.reason);
           }
           if (options_.debug_isakmp_aaa) {
             print("ISAKMP AAA: Accounting message failed");

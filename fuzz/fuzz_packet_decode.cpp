@@ -1,6 +1,7 @@
 // Feeds arbitrary datagrams through the decoder, the text rendering, the typed record view and
-// the authenticator checks; then the rendered text back through the text parser. Any crash,
-// sanitizer report or round-trip mismatch is a finding.
+// the authenticator checks; then the rendered text back through the text parser, and the packet
+// back through the checked encoder. Any crash, sanitizer report or round-trip mismatch is a
+// finding.
 
 #include "radius/accounting_record.hpp"
 #include "radius/authenticator.hpp"
@@ -8,6 +9,7 @@
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -29,6 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto again = parse_packet_text(text, dict);
   if (!again || !(*again == *packet)) {
     __builtin_trap(); // the text form must carry every decoded packet exactly
+  }
+  // And back to the wire: a packet that decoded fits every limit the encoder checks, and
+  // encodes to the datagram's octets up to its Length (the padding beyond is not the packet's).
+  auto encoded = try_encode_packet(*packet, dict);
+  const std::size_t length = (std::size_t{data[2]} << 8) | data[3];
+  if (!encoded || !std::equal(encoded->begin(), encoded->end(), data, data + length)) {
+    __builtin_trap();
   }
   return 0;
 }

@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary text through the packet text form parser (`acctlab radius encode`
 // reads it from the user). A packet that parses must render to text that parses to the same
-// packet, and, when every value fits its attribute and the packet fits a datagram, its encoding
-// must decode to the same attributes.
+// packet; the checked encoder refuses it only for its total length (the parser already refused
+// every attribute too long), and an encoding it accepts decodes to the same attributes, none
+// truncated.
 
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
@@ -49,11 +50,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       __builtin_trap(); // the rendered text must carry the parsed packet exactly
     }
   }
-  const auto wire = encode_packet(*packet, dict);
-  auto decoded = decode_packet(wire, dict);
-  if (wire.size() > max_packet_size) {
-    return 0; // the encoder does not refuse; the decoder rightly does (RFC 2865 §3)
+  auto encoded = try_encode_packet(*packet, dict);
+  if (!encoded) {
+    // The parser checks each attribute with the encoder's own rule (check_attribute), so only
+    // their sum can be refused, and only when it is really over RFC 2865 §3's 4096 octets.
+    const auto& failure = encoded.error();
+    if (failure.error != EncodeError::packet_too_long || failure.size <= max_packet_size ||
+        failure.message().empty()) {
+      __builtin_trap();
+    }
+    return 0;
   }
+  const auto& wire = *encoded;
+  const std::size_t length = (std::size_t{wire[2]} << 8) | wire[3];
+  if (wire.size() > max_packet_size || length != wire.size()) {
+    __builtin_trap(); // a packet the encoder accepted must be one a receiver takes whole
+  }
+  auto decoded = decode_packet(wire, dict);
   if (!decoded) {
     __builtin_trap(); // a parsed packet that fits must encode to a valid datagram
   }

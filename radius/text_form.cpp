@@ -1,5 +1,6 @@
 #include "radius/text_form.hpp"
 
+#include "radius/packet_codec.hpp"
 #include "radius/value.hpp"
 
 #include <array>
@@ -323,27 +324,17 @@ Expected<Packet, TextError> parse_packet_text(std::string_view text, const Dicti
         octets->insert(octets->begin(), static_cast<std::uint8_t>(*tag));
       }
     }
-    std::size_t limit = max_attribute_value;
-    if (shape.vendor) {
-      // RFC 2865 §5.26: the sub-attribute's type and length fields are as wide as the vendor's
-      // format says (1,1 when the dictionary does not know the vendor); a type that does not fit
-      // would be encoded as another attribute.
+    if (shape.vendor && join) {
       const VendorDef* vendor = dict.vendor(shape.vendor);
-      const std::size_t type_size = vendor ? vendor->type_size : 1;
-      const std::size_t length_size = vendor ? vendor->length_size : 1;
-      if (type_size < 4 && (shape.vendor_type >> (8 * type_size)) != 0) {
-        return fail(std::string(name) + ": vendor " + std::to_string(shape.vendor) + " has a " +
-                    std::to_string(type_size) + "-octet type field");
-      }
-      if (join && length_size == 0) {
+      if (vendor && vendor->length_size == 0) {
+        // The encoder would give it a Vendor-Specific of its own: '+' would not be kept.
         return fail(std::string(name) + ": vendor " + std::to_string(shape.vendor) +
                     " sub-attributes have no length field, one per Vendor-Specific");
       }
-      limit = max_attribute_value - 4 - type_size - length_size;
     }
-    if (octets->size() > limit) {
-      return fail(std::string(name) + " is " + std::to_string(octets->size()) +
-                  " octets; the most one attribute holds is " + std::to_string(limit));
+    // The encoder's own rule (packet_codec.hpp), checked here to name the line.
+    if (auto refused = check_attribute(shape, octets->size(), dict)) {
+      return fail(refused->message());
     }
     if (shape.vendor) {
       const auto& attributes = packet.attributes();

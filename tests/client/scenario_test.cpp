@@ -529,3 +529,39 @@ TEST_CASE("real clock: an unchanged retransmission keeps its Identifier", "[clie
   CHECK(status(got.back()) == 2);
   CHECK(result.gave_up == 0);
 }
+
+TEST_CASE("a record the encoder refuses is dropped with the reason, never cut short",
+          "[client][transport]") {
+  // A 300-octet XAUTH user name has no User-Name to travel in (RFC 2865 §5: 253 octets at
+  // most): the Start is given up with the encoder's reason, the Stop (no User-Name) still goes.
+  LoopbackResponder a("nsite");
+  LoopbackResponder b("nsite");
+  ConfigReadResult config = read_ios_config_file(scenario_path("lab.cfg"));
+  REQUIRE(config.usable());
+  const std::string user(300, 'j');
+  auto scenario = parse_scenario("peer joe initiator 11.1.2.2 identity group cclient xauth " +
+                                 user + " pool lab-pool\nconnect joe\nadvance 2s\nsa-up joe\n" +
+                                 "advance 45s\nsa-down joe\n");
+  REQUIRE(scenario);
+  RunOptions options;
+  options.servers = {a.address(), b.address()};
+  options.debug_radius = true;
+  std::ostringstream debug;
+  std::ostringstream events;
+  RunResult result = run_scenario(config.config, *scenario, options, debug, &events);
+  INFO(result.error);
+  REQUIRE(result.ok);
+  CHECK(result.starts == 1);
+  CHECK(result.stops == 1);
+  CHECK(result.gave_up == 1);
+  CHECK(result.answers == 1);
+  const auto got = a.received();
+  REQUIRE(got.size() == 1);
+  CHECK(status(got[0]) == 2);
+  CHECK(b.received().empty());
+  const std::string reason = "the Accounting-Request cannot be encoded: User-Name is 300 octets; "
+                             "the most one attribute holds is 253";
+  CHECK_THAT(debug.str(), Catch::Contains("): " + reason));
+  CHECK_THAT(debug.str(), !Catch::Contains("No response from server"));
+  CHECK_THAT(events.str(), Catch::Contains(reason));
+}

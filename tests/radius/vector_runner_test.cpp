@@ -83,7 +83,10 @@ void run_file(const fs::path& path) {
       auto packet = parse_packet_text(argument, *dict);
       INFO((packet ? "" : packet.error().message));
       REQUIRE(packet);
-      last_output = encode_packet(*packet, *dict);
+      auto encoded = try_encode_packet(*packet, *dict);
+      INFO((encoded ? "" : encoded.error().message()));
+      REQUIRE(encoded);
+      last_output = *encoded;
       if (!secret.empty()) {
         sign_request(last_output, secret);
       }
@@ -109,8 +112,10 @@ void run_file(const fs::path& path) {
       if (packet) {
         // And the other way: a decoded packet encodes back to the same octets (up to Length).
         const std::size_t length = (std::size_t{wire[2]} << 8) | wire[3];
-        auto encoded = encode_packet(*packet, *dict);
-        CHECK(to_hex(encoded) == to_hex(std::span(wire).first(length)));
+        auto encoded = try_encode_packet(*packet, *dict);
+        INFO((encoded ? "" : encoded.error().message()));
+        REQUIRE(encoded);
+        CHECK(to_hex(*encoded) == to_hex(std::span(wire).first(length)));
       }
       pending = "decode";
     } else if (command == "expect") {
