@@ -94,14 +94,14 @@ std::size_t combine_databases(const std::string& target, const std::vector<Sourc
   const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>
       tables{
           {"runs", {{"id", "runs"}}},
-          {"packets", {{"id", "packets"}, {"run_id", "runs"}}},
           {"sessions", {{"id", "sessions"}}},
-          {"records", {{"id", "records"}, {"packet_id", "packets"}, {"session_row", "sessions"}}},
+          // A record is its packet's row (its id is the packet's), so it moves with it.
+          {"packets", {{"id", "packets"}, {"run_id", "runs"}, {"session_row", "sessions"}}},
           {"findings",
            {{"id", "findings"},
             {"run_id", "runs"},
             {"packet_id", "packets"},
-            {"record_id", "records"},
+            {"record_id", "packets"},
             {"session_id", "sessions"}}},
       };
   std::size_t copied = 0;

@@ -934,8 +934,8 @@ Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json
           at += n;
         }
       }
-      // Linked as store_findings links them: the first records row of the packet (by the
-      // records_packet index, as its lookup finds it) and that record's session.
+      // Linked as store_findings links them: the packet's record (a record's id is its
+      // packet's) and that record's session.
       auto copy = db.prepare(
           "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
           "record_id, session_id, file, frame) SELECT ?1, o.rule_id, o.severity, o.scope, "

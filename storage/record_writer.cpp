@@ -80,16 +80,15 @@ struct RecordWriter::Prepared {
 /** The writer's statements, prepared once on the commit thread's connection. */
 struct RecordWriter::Statements {
   explicit Statements(Database& db)
+      // One row per request: a valid request's record columns sit in its packet's row (schema
+      // migration 6), NULL for a packet without a record.
       : insert_packet(db.prepare(
             "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, "
-            "code, identifier, verdict, reason, file, frame, raw) VALUES (?1, ?2, ?3, ?4, ?5, "
-            "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")),
-        insert_record(db.prepare(
-            "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, "
-            "nas_identity, user_name, event_time, receive_time, delay, session_time, "
+            "code, identifier, verdict, reason, file, frame, raw, session_row, status_type, "
+            "acct_session_id, nas_identity, user_name, event_time, delay, session_time, "
             "input_octets, output_octets, input_packets, output_packets, terminate_cause, "
             "framed_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-            "?15, ?16)")),
+            "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)")),
         upsert_session(db, SessionUpsert::Tallies::batched),
         upsert_nas(db.prepare(
             "INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted, "
@@ -105,7 +104,6 @@ struct RecordWriter::Statements {
         update_run_report(db.prepare("UPDATE runs SET report = ?1 WHERE id = ?2")) {}
 
   Statement insert_packet;
-  Statement insert_record;
   SessionUpsert upsert_session;
   Statement upsert_nas;
   Statement update_run_report;
@@ -317,7 +315,6 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   completions.clear();
   Transaction transaction(db_);
   auto& insert_packet = statements_->insert_packet;
-  auto& insert_record = statements_->insert_record;
   auto& upsert = statements_->upsert_session;
   auto& tallies = statements_->tallies;
   tallies.clear(); // a retried batch counts again from nothing
@@ -347,35 +344,34 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
     if (p.identifier) {
       insert_packet.bind(8, std::int64_t{*p.identifier});
     }
+    if (item.record) {
+      const auto& input = *item.record;
+      const auto& r = input.record;
+      insert_packet.bind(15, r.status_type)
+          .bind_static(16, r.session_id)
+          .bind_static(17, input.nas_key)
+          .bind_static(18, r.user_name)
+          .bind(19, input.event_time)
+          .bind(20, r.delay_time)
+          .bind(21, r.session_time)
+          .bind(22, r.input_octets)
+          .bind(23, r.output_octets)
+          .bind(24, r.input_packets)
+          .bind(25, r.output_packets)
+          .bind(26, r.terminate_cause);
+      if (prepared.session_ids[i] != 0) {
+        insert_packet.bind(14, prepared.session_ids[i]);
+      }
+      if (r.framed_ip) {
+        insert_packet.bind(27, radius::to_string(*r.framed_ip));
+      }
+    }
     insert_packet.run();
     tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame);
     Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
     if (item.record) {
-      const auto& input = *item.record;
-      const auto& r = input.record;
-      insert_record.bind(1, completion.packet_id)
-          .bind(3, r.status_type)
-          .bind_static(4, r.session_id)
-          .bind_static(5, input.nas_key)
-          .bind_static(6, r.user_name)
-          .bind(7, input.event_time)
-          .bind(8, p.receive_time)
-          .bind(9, r.delay_time)
-          .bind(10, r.session_time)
-          .bind(11, r.input_octets)
-          .bind(12, r.output_octets)
-          .bind(13, r.input_packets)
-          .bind(14, r.output_packets)
-          .bind(15, r.terminate_cause);
-      if (prepared.session_ids[i] != 0) {
-        insert_record.bind(2, prepared.session_ids[i]);
-      }
-      if (r.framed_ip) {
-        insert_record.bind(16, radius::to_string(*r.framed_ip));
-      }
-      insert_record.run();
-      tallies.add_record(input.event_time, r.status_type);
-      completion.record_id = db_.last_insert_rowid();
+      tallies.add_record(item.record->event_time, item.record->record.status_type);
+      completion.record_id = completion.packet_id; // a record's id is its packet's
       completion.session_id = prepared.session_ids[i];
     }
     if (item.tag != 0) {

@@ -366,12 +366,16 @@ END;
 // thousands of them, and the viewer then grouped or scanned them all (the conformance page took
 // 1.5 s at 1,000,000 findings, a session's page 120 ms). Findings are written by the tester and
 // the capture checks, never by the live server, so these cost the server nothing.
-constexpr std::string_view migration_4 = R"sql(
+// Migration 4 in three parts: its indexes and triggers on findings are made again by migration 6,
+// which rebuilds the table.
+constexpr std::string_view finding_indexes = R"sql(
 -- A session's page finds its findings by session, record or packet.
 CREATE INDEX findings_session ON findings (session_id) WHERE session_id IS NOT NULL;
 CREATE INDEX findings_packet ON findings (packet_id) WHERE packet_id IS NOT NULL;
 CREATE INDEX findings_record ON findings (record_id) WHERE record_id IS NOT NULL;
 
+)sql";
+constexpr std::string_view finding_tally = R"sql(
 -- Per run (0: none), rule, severity and scope: how many findings, how many distinct packets and
 -- sessions they point at within the run, and one message (the least, as min() picks).
 CREATE TABLE finding_tally (
@@ -389,6 +393,8 @@ INSERT INTO finding_tally
   SELECT IFNULL(run_id, 0), rule_id, severity, scope, count(*), count(DISTINCT packet_id),
     count(DISTINCT session_id), min(message)
   FROM findings GROUP BY 1, 2, 3, 4;
+)sql";
+constexpr std::string_view finding_triggers = R"sql(
 -- A packet or session counts once per run and rule: only when no other finding of that run and
 -- rule points at it already (found through the indexes above).
 CREATE TRIGGER finding_insert AFTER INSERT ON findings BEGIN
@@ -439,13 +445,118 @@ INSERT INTO session_find
   FROM sessions;
 )sql";
 
-constexpr std::array<std::string_view, 5> migrations{migration_1, migration_2, migration_3,
-                                                     migration_4, migration_5};
+// Migration 6 stores a valid request in one row. A record was a row of its own pointing at its
+// packet's row, so the server wrote two table rows and three index entries per request (packets,
+// packets_run, records, records_session, records_packet): about a fifth of the server's CPU per
+// request went to the second row and its two indexes (docs/PERFORMANCE.md, "Session 5"). The
+// record's columns are now columns of its packet's row, NULL for a packet without a record (an
+// invalid or duplicate one); `records` is a view of the packets that have one, with the same
+// columns as the table it replaces, so every reader keeps its SQL. A record's id is its packet's
+// id. The view takes INSERT and DELETE (tests, tools, people's scripts) through triggers that
+// fill or clear those columns, refusing what the table refused. findings.record_id is rebuilt to
+// reference packets (a foreign key cannot name a view), its old record ids mapped to packet ids.
+constexpr std::string_view migration_6 = R"sql(
+ALTER TABLE packets ADD COLUMN session_row INTEGER REFERENCES sessions (id);
+ALTER TABLE packets ADD COLUMN status_type INTEGER;
+ALTER TABLE packets ADD COLUMN acct_session_id TEXT;
+ALTER TABLE packets ADD COLUMN nas_identity TEXT; -- NULL: the packet has no record
+ALTER TABLE packets ADD COLUMN user_name TEXT;
+ALTER TABLE packets ADD COLUMN event_time REAL;
+ALTER TABLE packets ADD COLUMN delay INTEGER;
+ALTER TABLE packets ADD COLUMN session_time INTEGER;
+ALTER TABLE packets ADD COLUMN input_octets INTEGER;
+ALTER TABLE packets ADD COLUMN output_octets INTEGER;
+ALTER TABLE packets ADD COLUMN input_packets INTEGER;
+ALTER TABLE packets ADD COLUMN output_packets INTEGER;
+ALTER TABLE packets ADD COLUMN terminate_cause INTEGER;
+ALTER TABLE packets ADD COLUMN framed_ip TEXT;
+UPDATE packets SET session_row = r.session_row, status_type = r.status_type,
+  acct_session_id = r.acct_session_id, nas_identity = r.nas_identity, user_name = r.user_name,
+  event_time = r.event_time, delay = r.delay, session_time = r.session_time,
+  input_octets = r.input_octets, output_octets = r.output_octets,
+  input_packets = r.input_packets, output_packets = r.output_packets,
+  terminate_cause = r.terminate_cause, framed_ip = r.framed_ip
+  FROM records AS r WHERE r.packet_id = packets.id;
+CREATE INDEX packets_session ON packets (session_row) WHERE session_row IS NOT NULL;
+
+PRAGMA legacy_alter_table = ON;
+CREATE TABLE findings_rebuilt (
+  id         INTEGER PRIMARY KEY,
+  run_id     INTEGER REFERENCES runs (id),
+  rule_id    TEXT NOT NULL,
+  severity   TEXT NOT NULL,
+  scope      TEXT NOT NULL,
+  message    TEXT NOT NULL,
+  packet_id  INTEGER REFERENCES packets (id),
+  record_id  INTEGER REFERENCES packets (id), -- a record's id is its packet's
+  session_id INTEGER REFERENCES sessions (id),
+  file       TEXT,
+  frame      INTEGER
+);
+INSERT INTO findings_rebuilt SELECT f.id, f.run_id, f.rule_id, f.severity, f.scope, f.message,
+  f.packet_id, r.packet_id, f.session_id, f.file, f.frame
+  FROM findings AS f LEFT JOIN records AS r ON r.id = f.record_id;
+DROP TABLE findings;
+ALTER TABLE findings_rebuilt RENAME TO findings;
+CREATE INDEX findings_run ON findings (run_id);
+CREATE INDEX findings_rule ON findings (rule_id);
+PRAGMA legacy_alter_table = OFF;
+
+DROP TABLE records;
+CREATE VIEW records AS
+SELECT id, id AS packet_id, session_row, status_type, acct_session_id, nas_identity, user_name,
+  event_time, receive_time, delay, session_time, input_octets, output_octets, input_packets,
+  output_packets, terminate_cause, framed_ip
+FROM packets WHERE nas_identity IS NOT NULL;
+
+CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN
+  SELECT RAISE(ABORT, 'records.id is its packet''s id')
+    WHERE new.id IS NOT NULL AND new.id IS NOT new.packet_id;
+  SELECT RAISE(ABORT, 'NOT NULL constraint failed: records.nas_identity')
+    WHERE new.nas_identity IS NULL;
+  SELECT RAISE(ABORT, 'NOT NULL constraint failed: records.event_time')
+    WHERE new.event_time IS NULL;
+  SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: records.packet_id names no packet')
+    WHERE NOT EXISTS (SELECT 1 FROM packets WHERE id = new.packet_id);
+  SELECT RAISE(ABORT, 'UNIQUE constraint failed: the packet has a record already')
+    WHERE EXISTS (SELECT 1 FROM packets WHERE id = new.packet_id AND nas_identity IS NOT NULL);
+  SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: records.session_row names no session')
+    WHERE new.session_row IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM sessions WHERE id = new.session_row);
+  UPDATE packets SET session_row = new.session_row, status_type = new.status_type,
+    acct_session_id = new.acct_session_id, nas_identity = new.nas_identity,
+    user_name = new.user_name, event_time = new.event_time, delay = new.delay,
+    session_time = new.session_time, input_octets = new.input_octets,
+    output_octets = new.output_octets, input_packets = new.input_packets,
+    output_packets = new.output_packets, terminate_cause = new.terminate_cause,
+    framed_ip = new.framed_ip
+    WHERE id = new.packet_id;
+END;
+CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN
+  UPDATE packets SET session_row = NULL, status_type = NULL, acct_session_id = NULL,
+    nas_identity = NULL, user_name = NULL, event_time = NULL, delay = NULL, session_time = NULL,
+    input_octets = NULL, output_octets = NULL, input_packets = NULL, output_packets = NULL,
+    terminate_cause = NULL, framed_ip = NULL
+    WHERE id = old.id;
+END;
+)sql";
+
+// Each migration's SQL, run in order in one transaction per version.
+const std::array<std::string, 6>& migrations() {
+  static const std::array<std::string, 6> all{
+      std::string(migration_1),
+      std::string(migration_2),
+      std::string(migration_3),
+      std::string(finding_indexes) + std::string(finding_tally) + std::string(finding_triggers),
+      std::string(migration_5),
+      std::string(migration_6) + std::string(finding_indexes) + std::string(finding_triggers)};
+  return all;
+}
 
 } // namespace
 
 int current_schema_version() {
-  return static_cast<int>(migrations.size());
+  return static_cast<int>(migrations().size());
 }
 
 int schema_version(Database& db) {
@@ -475,7 +586,7 @@ void migrate(Database& db, int to) {
   try {
     for (int version = from + 1; version <= to; ++version) {
       Transaction transaction(db);
-      db.exec(migrations[static_cast<std::size_t>(version - 1)]);
+      db.exec(migrations()[static_cast<std::size_t>(version - 1)]);
       if (version == 3) {
         db.exec(count_tallies);
       }

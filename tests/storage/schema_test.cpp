@@ -122,8 +122,66 @@ TEST_CASE("a version 1 database keeps its rows and links through every migration
   CHECK_THROWS_AS(db.exec("UPDATE sessions SET state = 'reopened' WHERE id = 3"), Error);
   CHECK(db.query_int64("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                        "('packets_run', 'sessions_key')") == 2);
-  // Foreign keys are enforced again after the migration.
+  // Migration 6: the record is its packet's row now, its id the packet's, and the finding that
+  // named record 5 names it by its new id.
+  CHECK(db.query_int64("SELECT id FROM records") == 7);
+  CHECK(db.query_int64("SELECT record_id FROM findings") == 7);
+  CHECK(db.query_int64("SELECT count(*) FROM sqlite_master WHERE name = 'records' AND type = "
+                       "'view'") == 1);
+  CHECK(db.query_int64("SELECT count(*) FROM findings AS f JOIN records AS r ON r.id = "
+                       "f.record_id JOIN sessions AS s ON s.id = r.session_row") == 1);
+  // A record still cannot point at a packet or session that does not exist.
   CHECK_THROWS_AS(db.exec("INSERT INTO records (packet_id, nas_identity, event_time, "
-                          "receive_time, attributes) VALUES (999, 'nas', 1, 1, '')"),
+                          "receive_time) VALUES (999, 'nas', 1, 1)"),
                   Error);
+  CHECK_THROWS_AS(db.exec("INSERT INTO records (packet_id, session_row, nas_identity, "
+                          "event_time, receive_time) VALUES (8, 999, 'nas', 1, 1)"),
+                  Error);
+}
+
+TEST_CASE("the records view takes inserts and deletes as the table did, and refuses the same",
+          "[storage][schema]") {
+  acctlab::test::TempDir dir;
+  Database db(dir.file("records.db"));
+  migrate(db);
+  db.exec(
+      "INSERT INTO packets (id, receive_time, src_addr, src_port, verdict, raw) "
+      "VALUES (1, 10, '127.0.0.1', 1646, 'ok', x'04'), (2, 11, '127.0.0.1', 1646, 'ok', x'04')");
+  db.exec("INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, "
+          "last_record_time) VALUES (3, 'nas', 'A1', 'u-3', 'open', 11)");
+  CHECK(db.query_int64("SELECT count(*) FROM records") == 0); // packets without records
+  db.exec("INSERT INTO records (packet_id, session_row, status_type, acct_session_id, "
+          "nas_identity, event_time, receive_time, input_octets) "
+          "VALUES (1, 3, 1, 'A1', 'nas', 9.5, 10, 5000000000)");
+  auto row = db.prepare("SELECT id, packet_id, session_row, status_type, event_time, "
+                        "receive_time, input_octets FROM records");
+  REQUIRE(row.step());
+  CHECK(row.column_int64(0) == 1);
+  CHECK(row.column_int64(1) == 1);
+  CHECK(row.column_int64(2) == 3);
+  CHECK(row.column_int64(3) == 1);
+  CHECK(row.column_double(4) == 9.5);
+  CHECK(row.column_double(5) == 10); // the packet's receive time
+  CHECK(row.column_int64(6) == 5000000000);
+  CHECK_FALSE(row.step());
+  // One record per packet; the columns the table required; the id is the packet's.
+  CHECK_THROWS_AS(db.exec("INSERT INTO records (packet_id, nas_identity, event_time, "
+                          "receive_time) VALUES (1, 'nas', 1, 1)"),
+                  Error);
+  CHECK_THROWS_AS(db.exec("INSERT INTO records (packet_id, event_time, receive_time) "
+                          "VALUES (2, 1, 1)"),
+                  Error);
+  CHECK_THROWS_AS(db.exec("INSERT INTO records (packet_id, nas_identity, receive_time) "
+                          "VALUES (2, 'nas', 1)"),
+                  Error);
+  CHECK_THROWS_AS(db.exec("INSERT INTO records (id, packet_id, nas_identity, event_time, "
+                          "receive_time) VALUES (5, 2, 'nas', 1, 1)"),
+                  Error);
+  CHECK(db.query_int64("SELECT count(*) FROM records") == 1);
+  // Deleting a record leaves its packet, without a record.
+  db.exec("DELETE FROM records WHERE status_type = 1");
+  CHECK(db.query_int64("SELECT count(*) FROM records") == 0);
+  CHECK(db.query_int64("SELECT count(*) FROM packets") == 2);
+  CHECK(db.query_int64("SELECT count(*) FROM packets WHERE session_row IS NOT NULL OR "
+                       "input_octets IS NOT NULL") == 0);
 }
