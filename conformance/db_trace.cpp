@@ -197,8 +197,9 @@ Expected<std::int64_t, std::string> store_findings(const std::string& path, cons
   }
   sqlite3_bind_double(run->get(), 1, now_seconds());
   sqlite3_bind_text(run->get(), 2, verdict.has_errors() ? "fail" : "pass", -1, SQLITE_STATIC);
-  sqlite3_bind_text(run->get(), 3, json_report.c_str(), static_cast<int>(json_report.size()),
-                    SQLITE_STATIC);
+  // A BLOB of the JSON's UTF-8 bytes, as StagedVerdict::store must store a report too large to
+  // build in memory (run_judge.cpp): every conformance report has the one type.
+  sqlite3_bind_blob64(run->get(), 3, json_report.data(), json_report.size(), SQLITE_STATIC);
   if (sqlite3_step(run->get()) != SQLITE_DONE) {
     return fail(sqlite3_errmsg(db->get()));
   }

@@ -23,7 +23,8 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
                                                 const DbTraceOptions& options = {});
 
 /**
- * Records a conformance run (runs.kind 'conform', verdict, JSON report) and one findings row per
+ * Records a conformance run (runs.kind 'conform', verdict, JSON report as a BLOB of its UTF-8
+ * bytes: read it as CAST(report AS TEXT) for SQLite's JSON functions) and one findings row per
  * finding, linked to packets.id, records.id and sessions.id through the evidence's first stored
  * packet. Returns the run id.
  */

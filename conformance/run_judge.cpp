@@ -902,9 +902,15 @@ Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json
     db.exec("BEGIN IMMEDIATE");
     try {
       // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a
-      // TEXT value of its size (runs.report is TEXT; the viewer reads it with json_extract).
+      // BLOB of its size. zeroblob(n) is the one value SQLite writes without building it in
+      // memory (its zeros are counted, not stored); a TEXT cell of n bytes has no such form
+      // (CAST(zeroblob(n) AS TEXT) builds all n, 913 MB peak for a 440 MB report). So a
+      // conformance report is a BLOB holding the JSON's UTF-8 bytes, as store_findings stores
+      // it; readers take CAST(report AS TEXT) for the JSON functions, or read it a piece at a
+      // time (web/report_scan.hpp). docs/design-notes.md, "check --db stores its report in
+      // pieces".
       auto run = db.prepare("INSERT INTO main.runs (kind, started, finished, verdict, report) "
-                            "VALUES ('conform', ?1, ?1, ?2, CAST(zeroblob(?3) AS TEXT))");
+                            "VALUES ('conform', ?1, ?1, ?2, zeroblob(?3))");
       sqlite3_bind_double(run.get(), 1, now_seconds());
       sqlite3_bind_text(run.get(), 2, has_errors() ? "fail" : "pass", -1, SQLITE_STATIC);
       sqlite3_bind_int64(run.get(), 3, size);

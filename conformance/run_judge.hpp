@@ -84,8 +84,9 @@ public:
 
   /**
    * As store_findings: a conformance run (runs.kind 'conform', verdict, the JSON report read
-   * from the file json_report_path) and one findings row per finding, in order, linked to
-   * packet, record and session. Needs options.writable. Returns the run id.
+   * from the file json_report_path a piece at a time into a BLOB, so memory does not grow with
+   * it) and one findings row per finding, in order, linked to packet, record and session. Needs
+   * options.writable. Returns the run id.
    */
   Expected<std::int64_t, std::string> store(const std::string& json_report_path);
 

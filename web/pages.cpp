@@ -800,7 +800,19 @@ std::string run_page(const json::object& r) {
                : std::string("<h2>Report</h2>");
       b += counters_table(report->get_object());
     } else {
-      b += "<h2>Report</h2><pre class=\"report\">" +
+      b += "<h2>Report</h2>";
+      if (const auto* omitted = run.if_contains("report_omitted");
+          omitted && omitted->is_array()) {
+        // A report too large to show whole (web/reports.hpp, whole_report_limit).
+        std::string keys;
+        for (const auto& key : omitted->get_array()) {
+          keys += (keys.empty() ? "" : ", ") + escape(key.is_string() ? std::string_view(key.get_string()) : std::string_view());
+        }
+        b += "<p>The report is " + count_cell(run, "report_bytes") +
+             " bytes: shown without its largest members (" + keys +
+             "). The findings are under <a href=\"/conformance\">Conformance</a>.</p>";
+      }
+      b += "<pre class=\"report\">" +
            escape(report->is_string() ? std::string(report->get_string())
                                       : json::serialize(*report)) +
            "</pre>";

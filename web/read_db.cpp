@@ -1,5 +1,6 @@
 #include "web/read_db.hpp"
 
+#include <algorithm>
 #include <sqlite3.h>
 
 namespace acctlab::web {
@@ -131,6 +132,26 @@ boost::json::object Query::row() const {
   return out;
 }
 
+CellReader::~CellReader() {
+  sqlite3_blob_close(blob_);
+}
+
+std::int64_t CellReader::size() const {
+  return sqlite3_blob_bytes(blob_);
+}
+
+std::size_t CellReader::read(std::span<char> to, std::int64_t at) const {
+  const auto n = std::min<std::int64_t>(static_cast<std::int64_t>(to.size()), size() - at);
+  if (n <= 0) {
+    return 0;
+  }
+  const int rc = sqlite3_blob_read(blob_, to.data(), static_cast<int>(n), static_cast<int>(at));
+  if (rc != SQLITE_OK) {
+    throw DbError(rc, std::string("read: ") + sqlite3_errstr(rc));
+  }
+  return static_cast<std::size_t>(n);
+}
+
 ReadOnlyDatabase::ReadOnlyDatabase(const std::string& path, int busy_timeout_ms) {
   // SQLITE_OPEN_READONLY: the viewer must never alter evidence; no CREATE either, so a mistyped
   // path is an error rather than a new empty database.
@@ -205,6 +226,28 @@ std::int64_t ReadOnlyDatabase::data_version() {
 bool ReadOnlyDatabase::has_table(std::string_view name) {
   return scalar("SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?1",
                 {std::string(name)}) > 0;
+}
+
+std::optional<CellReader> ReadOnlyDatabase::open_cell(const std::string& table,
+                                                      const std::string& column,
+                                                      std::int64_t rowid) {
+  // typeof() reads the record header only, never the value (SQLite's OPFLAG_TYPEOFARG).
+  auto q = prepare("SELECT typeof(" + column + ") FROM " + table + " WHERE rowid = ?1");
+  q.bind(1, rowid);
+  if (!q.step()) {
+    return std::nullopt;
+  }
+  const auto type = q.text(0);
+  if (type != "text" && type != "blob") {
+    return std::nullopt; // sqlite3_blob_open refuses NULL and numbers
+  }
+  sqlite3_blob* blob = nullptr;
+  const int rc = sqlite3_blob_open(db_, "main", table.c_str(), column.c_str(), rowid, 0, &blob);
+  if (rc != SQLITE_OK) {
+    sqlite3_blob_close(blob);
+    fail(db_, rc, "open " + table + "." + column);
+  }
+  return CellReader(blob);
 }
 
 } // namespace acctlab::web

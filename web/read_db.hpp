@@ -16,6 +16,7 @@
 #include <vector>
 
 struct sqlite3;
+struct sqlite3_blob;
 struct sqlite3_stmt;
 
 namespace acctlab::web {
@@ -60,6 +61,26 @@ private:
   sqlite3* db_ = nullptr;
 };
 
+/** One cell read a piece at a time through SQLite's incremental blob I/O, which reads a TEXT cell
+ * as well as a BLOB one and touches only the pages asked for: a value of hundreds of megabytes (a
+ * conformance report, runs.report) is never held whole. */
+class CellReader {
+public:
+  explicit CellReader(sqlite3_blob* blob) noexcept : blob_(blob) {}
+  CellReader(CellReader&& other) noexcept : blob_(other.blob_) { other.blob_ = nullptr; }
+  CellReader& operator=(CellReader&&) = delete;
+  CellReader(const CellReader&) = delete;
+  CellReader& operator=(const CellReader&) = delete;
+  ~CellReader();
+
+  std::int64_t size() const;
+  /** Up to to.size() bytes from offset at (fewer at the end); throws DbError. */
+  std::size_t read(std::span<char> to, std::int64_t at) const;
+
+private:
+  sqlite3_blob* blob_ = nullptr;
+};
+
 class ReadOnlyDatabase {
 public:
   /** Opens path read-only (never creates it); throws DbError. */
@@ -81,6 +102,10 @@ public:
   /** PRAGMA data_version: changes whenever another connection commits (sqlite.org/pragma.html). */
   std::int64_t data_version();
   bool has_table(std::string_view name);
+  /** table.column of the row rowid (a TEXT or BLOB value), or nullopt when there is no such row
+   * or the value is NULL or a number. */
+  std::optional<CellReader> open_cell(const std::string& table, const std::string& column,
+                                      std::int64_t rowid);
 
 private:
   sqlite3* db_ = nullptr;

@@ -5,6 +5,7 @@
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 #include "radius/value.hpp"
+#include "web/report_scan.hpp"
 
 #include <algorithm>
 #include <array>
@@ -416,23 +417,43 @@ struct RuleSummary {
 
 std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) {
   std::map<std::string, RuleSummary> catalog;
-  auto q = db.prepare("SELECT report FROM runs WHERE kind IN ('conform', 'pcap') AND report IS "
-                      "NOT NULL ORDER BY id DESC LIMIT ?1");
+  // typeof() leaves the report unread (report IS NOT NULL would read it whole); the report is
+  // then read from disk only up to its rules list, which a conformance report holds near its
+  // start, before its findings (report_scan.hpp). A TEXT report of an older database reads
+  // the same.
+  auto q = db.prepare("SELECT id FROM runs WHERE kind IN ('conform', 'pcap') AND "
+                      "typeof(report) IN ('text', 'blob') ORDER BY id DESC LIMIT ?1");
   q.bind(1, std::int64_t{runs});
+  std::vector<std::int64_t> ids;
   while (q.step()) {
-    boost::system::error_code ec;
-    auto report = json::parse(q.text(0), ec);
-    if (ec || !report.is_object()) {
-      continue; // a report from elsewhere, or damaged: not ours to judge
-    }
-    const auto& object = report.get_object();
-    const auto* rules = object.if_contains("rules");
-    if (!rules || !rules->is_array()) {
-      boost::system::error_code missing;
-      rules = report.find_pointer("/import/conformance/rule_results", missing);
-    }
-    if (!rules || !rules->is_array()) {
+    ids.push_back(q.int64(0));
+  }
+  for (const auto run_id : ids) {
+    auto cell = db.open_cell("runs", "report", run_id);
+    if (!cell) {
       continue;
+    }
+    json::value listed; // "rules", else /import/conformance/rule_results
+    ReportScanOptions options;
+    options.wanted = [](std::string_view key) { return key == "rules" || key == "import"; };
+    options.member_limit = options.total_limit = 16 * 1024 * 1024;
+    scan_report(*cell, [&](std::string_view key, json::value&& value) {
+      if (key == "rules" && value.is_array()) {
+        listed = std::move(value);
+        return false; // it is what counts: the rest is not needed
+      }
+      if (key == "import" && listed.is_null()) {
+        boost::system::error_code missing;
+        if (const auto* found = value.find_pointer("/conformance/rule_results", missing);
+            found && found->is_array()) {
+          listed = *found;
+        }
+      }
+      return true;
+    }, options);
+    const auto* rules = &listed;
+    if (!rules->is_array()) {
+      continue; // a report from elsewhere, or damaged: not ours to judge
     }
     for (const auto& r : rules->get_array()) {
       if (!r.is_object()) {
@@ -597,8 +618,8 @@ json::object conformance_report(ReadOnlyDatabase& db) {
   json::object out;
   out["conform_runs"] = db.scalar("SELECT count(*) FROM runs WHERE kind = 'conform'");
   out["pcap_runs"] =
-      db.scalar("SELECT count(*) FROM runs WHERE kind = 'pcap' AND json_extract(report, "
-                "'$.import.conformance.rule_results') IS NOT NULL");
+      db.scalar("SELECT count(*) FROM runs WHERE kind = 'pcap' AND json_extract(CAST(report AS "
+                "TEXT), '$.import.conformance.rule_results') IS NOT NULL");
   out["rules"] = std::move(list);
   return out;
 }
@@ -845,16 +866,39 @@ json::object runs_report(ReadOnlyDatabase& db) {
 }
 
 std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
-  auto run = db.row("SELECT * FROM runs WHERE id = ?1", {id});
+  auto run = db.row("SELECT id, kind, started, finished, verdict FROM runs WHERE id = ?1", {id});
   if (!run) {
     return std::nullopt;
   }
-  // The report column holds JSON; serve it as JSON when it parses, as text otherwise.
-  if (is_set(*run, "report")) {
-    boost::system::error_code ec;
-    auto parsed = json::parse(get_str(*run, "report"), ec);
-    if (!ec) {
-      (*run)["report"] = std::move(parsed);
+  // The report column holds JSON, as TEXT or (conformance reports) a BLOB of its bytes; serve it
+  // as JSON when it parses, as text otherwise. One larger than whole_report_limit (check --db on
+  // a large database: hundreds of megabytes) is served as its members that fit, the others named
+  // in report_omitted, so the page never holds it whole.
+  (*run)["report"] = nullptr;
+  if (auto cell = db.open_cell("runs", "report", id)) {
+    (*run)["report_bytes"] = cell->size();
+    if (cell->size() <= whole_report_limit) {
+      std::string text(static_cast<std::size_t>(cell->size()), '\0');
+      text.resize(cell->read(text, 0));
+      boost::system::error_code ec;
+      auto parsed = json::parse(text, ec);
+      (*run)["report"] = ec ? json::value(std::move(text)) : std::move(parsed);
+    } else {
+      json::object members;
+      const auto scan = scan_report(*cell, [&](std::string_view key, json::value&& value) {
+        members[key] = std::move(value);
+        return true;
+      });
+      if (scan.status == ReportScan::Status::complete) {
+        json::array omitted;
+        for (const auto& key : scan.omitted) {
+          omitted.emplace_back(key);
+        }
+        (*run)["report"] = std::move(members);
+        (*run)["report_omitted"] = std::move(omitted);
+      } else {
+        (*run)["report"] = "(not a JSON object; " + std::to_string(cell->size()) + " bytes)";
+      }
     }
   }
   json::object out;

@@ -1,0 +1,273 @@
+// The run reports the viewer reads from runs.report: as `acctlab check --db` stores them (a BLOB
+// of the JSON's bytes, written a piece at a time), as older databases hold them (TEXT), and too
+// large to hold whole (read a piece at a time, only the members a page shows built).
+
+#include "tests/support/run_command.hpp"
+#include "tests/web/http_client.hpp"
+#include "tests/web/web_fixture.hpp"
+#include "web/http_server.hpp"
+#include "web/read_db.hpp"
+#include "web/report_scan.hpp"
+#include "web/reports.hpp"
+#include "web/site.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sqlite3.h>
+
+namespace json = boost::json;
+using namespace acctlab::web;
+using namespace acctlab::web::test;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/** A read-write handle for the test's own statements; a failure fails the test. */
+struct Sql {
+  sqlite3* db = nullptr;
+  explicit Sql(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
+  ~Sql() { sqlite3_close(db); }
+  Sql(const Sql&) = delete;
+  Sql& operator=(const Sql&) = delete;
+  /** The first column of the first row, byte for byte ("<null>" for NULL). */
+  std::string value(const std::string& sql) const {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    const int rc = sqlite3_step(st);
+    INFO(sql << ": " << sqlite3_errmsg(db));
+    REQUIRE(rc == SQLITE_ROW);
+    const auto* bytes = static_cast<const char*>(sqlite3_column_blob(st, 0));
+    std::string out = sqlite3_column_type(st, 0) == SQLITE_NULL
+                          ? std::string("<null>")
+                          : std::string(bytes ? bytes : "",
+                                        static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+    sqlite3_finalize(st);
+    return out;
+  }
+  /** A conformance run holding report as TEXT (as databases before BLOB reports hold it) or as a
+   * BLOB; returns its id. */
+  std::int64_t insert_run(const std::string& report, bool as_text) const {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "INSERT INTO runs (kind, started, finished, verdict, report) "
+                               "VALUES ('conform', 1, 2, 'fail', ?1)",
+                               -1, &st, nullptr) == SQLITE_OK);
+    if (as_text) {
+      sqlite3_bind_text64(st, 1, report.data(), report.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    } else {
+      sqlite3_bind_blob64(st, 1, report.data(), report.size(), SQLITE_TRANSIENT);
+    }
+    REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+    return sqlite3_last_insert_rowid(db);
+  }
+};
+
+struct Viewer {
+  explicit Viewer(const std::string& path) : site(path), server(site, options()) { server.start(); }
+  static ServerOptions options() {
+    ServerOptions o;
+    o.address = "127.0.0.1";
+    o.port = 0;
+    return o;
+  }
+  HttpReply get(const std::string& target) { return http_get(server.port(), target); }
+  json::object api(const std::string& target) {
+    auto reply = get(target);
+    INFO(target << " -> " << reply.status << " " << reply.body.substr(0, 300));
+    REQUIRE(reply.status == 200);
+    return json::parse(reply.body).as_object();
+  }
+  Site site;
+  HttpServer server;
+};
+
+/** Per rule id: {runs_passed, runs_failed} as /api/conformance counts them. */
+std::map<std::string, std::pair<std::int64_t, std::int64_t>> run_counts(const json::object& c) {
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto& r : c.at("rules").as_array()) {
+    const auto& rule = r.as_object();
+    const auto count = [&](const char* key) {
+      return rule.at(key).is_int64() ? rule.at(key).as_int64() : 0;
+    };
+    out[std::string(rule.at("rule_id").as_string())] = {count("runs_passed"),
+                                                        count("runs_failed")};
+  }
+  return out;
+}
+
+/** Every piece of the cell, read as the viewer reads it, in pieces of an odd size. */
+std::string read_cell(const std::string& path, std::int64_t run) {
+  ReadOnlyDatabase db(path);
+  auto cell = db.open_cell("runs", "report", run);
+  REQUIRE(cell);
+  std::string out;
+  std::array<char, 1000> piece{};
+  while (const auto n = cell->read(piece, static_cast<std::int64_t>(out.size()))) {
+    out.append(piece.data(), n);
+  }
+  CHECK(static_cast<std::int64_t>(out.size()) == cell->size());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("check --db stores the report file's bytes, and every reader reads them",
+          "[web][report][check]") {
+  const auto dir = test_directory("report-stored");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  json::object before;
+  {
+    Viewer viewer(path);
+    before = viewer.api("/api/conformance");
+  }
+  const auto file = dir + "/report.json";
+  std::filesystem::remove(file);
+  const auto checked =
+      acctlab::test::run_acctlab("check --db " + path + " --report json --out " + file);
+  INFO(checked.output);
+  REQUIRE((checked.status == 0 || checked.status == 1));
+  REQUIRE(checked.output.find("findings stored in") != std::string::npos);
+  const auto report = read_file(file);
+  REQUIRE(report.size() > 1000);
+  const auto parsed = json::parse(report);
+
+  Sql sql(path);
+  const std::int64_t run = std::stoll(sql.value("SELECT max(id) FROM runs"));
+  // SQL: the value is a BLOB of the file's bytes; CAST(... AS TEXT) is the text the JSON
+  // functions take (SQLite 3.40 refuses a BLOB there).
+  CHECK(sql.value("SELECT typeof(report) FROM runs WHERE id = " + std::to_string(run)) == "blob");
+  CHECK((sql.value("SELECT report FROM runs WHERE id = " + std::to_string(run)) == report));
+  CHECK((sql.value("SELECT CAST(report AS TEXT) FROM runs WHERE id = " + std::to_string(run)) ==
+         report));
+  CHECK(sql.value("SELECT json_extract(CAST(report AS TEXT), '$.verdict') FROM runs WHERE id = " +
+                  std::to_string(run)) == parsed.at("verdict").as_string());
+  // The viewer's reader, a piece at a time.
+  CHECK((read_cell(path, run) == report));
+
+  // The same bytes as TEXT, as an older database holds a report: read the same everywhere.
+  const auto text_run = sql.insert_run(report, true);
+  CHECK(sql.value("SELECT typeof(report) FROM runs WHERE id = " + std::to_string(text_run)) ==
+        "text");
+  CHECK((read_cell(path, text_run) == report));
+
+  Viewer viewer(path);
+  for (const auto id : {run, text_run}) {
+    INFO("run " << id);
+    const auto api = viewer.api("/api/runs/" + std::to_string(id));
+    const auto& shown = api.at("run").as_object();
+    CHECK(shown.at("report") == parsed); // whole: the report is under whole_report_limit
+    CHECK(shown.at("report_bytes").as_int64() == static_cast<std::int64_t>(report.size()));
+    CHECK(shown.if_contains("report_omitted") == nullptr);
+    const auto page = viewer.get("/runs/" + std::to_string(id));
+    CHECK(page.status == 200);
+    CHECK(page.body.find("<pre class=\"report\">{&quot;profile&quot;:&quot;" +
+                         std::string(parsed.at("profile").as_string())) != std::string::npos);
+  }
+  // /conformance counts each rule of both runs' reports as passed or failed.
+  const auto was = run_counts(before);
+  const auto now = run_counts(viewer.api("/api/conformance"));
+  const auto& rules = parsed.at("rules").as_array();
+  REQUIRE(rules.size() > 10);
+  for (const auto& r : rules) {
+    const auto& rule = r.as_object();
+    const std::string id(rule.at("id").as_string());
+    INFO(id);
+    const bool passed = rule.at("passed").as_bool();
+    const auto old = was.count(id) ? was.at(id) : std::pair<std::int64_t, std::int64_t>{0, 0};
+    REQUIRE(now.count(id) == 1);
+    CHECK(now.at(id).first - old.first == (passed ? 2 : 0));
+    CHECK(now.at(id).second - old.second == (passed ? 0 : 2));
+  }
+}
+
+TEST_CASE("a report too large to hold whole is shown by its members that fit",
+          "[web][report]") {
+  const auto dir = test_directory("report-large");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  // A conformance report's shape: the summary first, then lists far larger than a page shows,
+  // and a small member after them.
+  json::object head;
+  head["profile"] = "cisco-ios-ipsec";
+  head["verdict"] = "fail";
+  head["counts"] = {{"errors", 3}, {"warnings", 40000}};
+  head["rules"] = json::array{json::object{{"id", "SES-LARGE-RULE"},
+                                           {"source", "RFC 2866 §5.5"},
+                                           {"severity", "error"},
+                                           {"scope", "session"},
+                                           {"summary", "A rule only this report lists"},
+                                           {"passed", false}}};
+  std::string report = json::serialize(head);
+  report.pop_back(); // its closing brace
+  report += R"(,"findings":[)";
+  for (int i = 0; i < 60000; ++i) {
+    report += (i ? "," : "") + std::string(R"({"rule":"SES-LARGE-RULE","message":"finding )") +
+              std::to_string(i) + R"( of a report too large to show whole"})";
+  }
+  report += R"(],"sessions":")" + std::string(300 * 1024, 's') + R"(","tail":{"x":[1,2.5,null,true]}})";
+  REQUIRE(static_cast<std::int64_t>(report.size()) > whole_report_limit);
+  REQUIRE(json::parse(report).is_object());
+
+  Sql sql(path);
+  const auto as_blob = sql.insert_run(report, false);
+  const auto as_text = sql.insert_run(report, true);
+  Viewer viewer(path);
+  for (const auto id : {as_blob, as_text}) {
+    INFO("run " << id);
+    const auto api = viewer.api("/api/runs/" + std::to_string(id));
+    const auto& shown = api.at("run").as_object();
+    CHECK(shown.at("report_bytes").as_int64() == static_cast<std::int64_t>(report.size()));
+    auto expected = head;
+    expected["tail"] = json::parse(R"({"x":[1,2.5,null,true]})");
+    CHECK(shown.at("report") == expected);
+    CHECK(shown.at("report_omitted") == json::array{"findings", "sessions"});
+    const auto page = viewer.get("/runs/" + std::to_string(id));
+    CHECK(page.status == 200);
+    CHECK(page.body.find("shown without its largest members (findings, sessions)") !=
+          std::string::npos);
+    CHECK(page.body.size() < 64 * 1024);
+  }
+  const auto counts = run_counts(viewer.api("/api/conformance"));
+  REQUIRE(counts.count("SES-LARGE-RULE") == 1);
+  CHECK(counts.at("SES-LARGE-RULE") == std::pair<std::int64_t, std::int64_t>{0, 2});
+
+  // The scan stops where its caller says, and refuses what is not a JSON object.
+  ReadOnlyDatabase db(path);
+  {
+    // (An open cell holds its read transaction: rows added later are not seen through db.)
+    auto cell = db.open_cell("runs", "report", as_blob);
+    REQUIRE(cell);
+    std::vector<std::string> seen;
+    const auto stopped = scan_report(*cell, [&](std::string_view key, json::value&&) {
+      seen.emplace_back(key);
+      return key != "counts";
+    });
+    CHECK(stopped.status == ReportScan::Status::stopped);
+    CHECK(seen == std::vector<std::string>{"profile", "verdict", "counts"});
+  }
+  const auto bad_run = sql.insert_run(report.substr(0, report.size() / 2), false);
+  const auto array_run = sql.insert_run("[1,2]", true);
+  for (const auto id : {bad_run, array_run}) {
+    auto c = db.open_cell("runs", "report", id);
+    REQUIRE(c);
+    CHECK(scan_report(*c, [](std::string_view, json::value&&) { return true; }).status ==
+          ReportScan::Status::not_object);
+  }
+  CHECK_FALSE(db.open_cell("runs", "report", 999999));
+  const auto null_run = sql.insert_run("", true);
+  sql.value("UPDATE runs SET report = NULL WHERE id = " + std::to_string(null_run) +
+            " RETURNING id");
+  CHECK_FALSE(db.open_cell("runs", "report", null_run));
+  CHECK(viewer.api("/api/runs/" + std::to_string(null_run)).at("run").at("report").is_null());
+}
