@@ -903,10 +903,12 @@ Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json
     try {
       // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a
       // BLOB of its size. zeroblob(n) is the one value SQLite writes without building it in
-      // memory (its zeros are counted, not stored); a TEXT cell of n bytes has no such form
+      // memory (its zeros are counted, not stored, while they end the row's data: report is
+      // runs' last column); a TEXT cell of n bytes has no such form
       // (CAST(zeroblob(n) AS TEXT) builds all n, 913 MB peak for a 440 MB report). So a
       // conformance report is a BLOB holding the JSON's UTF-8 bytes, as store_findings stores
-      // it; readers take CAST(report AS TEXT) for the JSON functions, or read it a piece at a
+      // it; readers take CAST(report AS TEXT) for the JSON functions (as their documentation
+      // asks; SQLite reads a BLOB of JSON text as text anyway), or read it a piece at a
       // time (web/report_scan.hpp). docs/design-notes.md, "check --db stores its report in
       // pieces".
       auto run = db.prepare("INSERT INTO main.runs (kind, started, finished, verdict, report) "

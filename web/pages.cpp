@@ -801,12 +801,12 @@ std::string run_page(const json::object& r) {
       b += counters_table(report->get_object());
     } else {
       b += "<h2>Report</h2>";
-      if (const auto* omitted = run.if_contains("report_omitted");
-          omitted && omitted->is_array()) {
+      if (const auto* omitted = run.if_contains("report_omitted"); omitted && omitted->is_array()) {
         // A report too large to show whole (web/reports.hpp, whole_report_limit).
         std::string keys;
         for (const auto& key : omitted->get_array()) {
-          keys += (keys.empty() ? "" : ", ") + escape(key.is_string() ? std::string_view(key.get_string()) : std::string_view());
+          keys += (keys.empty() ? "" : ", ") +
+                  escape(key.is_string() ? std::string_view(key.get_string()) : std::string_view());
         }
         b += "<p>The report is " + count_cell(run, "report_bytes") +
              " bytes: shown without its largest members (" + keys +

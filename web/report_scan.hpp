@@ -3,10 +3,10 @@
 // --db` on a large database stores a report of hundreds of megabytes (440 MB for 724,829
 // requests), nearly all of it the "findings" and "sessions" lists; what a page shows of it (the
 // verdict, the counts, the per-rule list) is a few kilobytes at its head. Parsing the whole
-// report into a DOM took 4.5 GB and 13 s for one run page (docs/PERFORMANCE.md, "check --db").
-// Here the cell is read a piece at a time (CellReader) through a SAX parser, and only the
-// members asked for are built, each within a size limit: memory stays at a piece and the members
-// kept, and a caller that has what it needs stops reading.
+// report into a DOM took 4.4 GB and 17 s for one run page (docs/PERFORMANCE.md, "check --db
+// storing its report"). Here the cell is read a piece at a time (CellReader) through a SAX parser,
+// and only the members asked for are built, each within a size limit: memory stays at a piece and
+// the members kept, and a caller that has what it needs stops reading.
 
 #include "web/read_db.hpp"
 
@@ -32,13 +32,13 @@ struct ReportScanOptions {
 
 struct ReportScan {
   enum class Status {
-    complete, // the whole report was read: a JSON object
-    stopped,  // the visitor asked to stop
+    complete,   // the whole report was read: a JSON object
+    stopped,    // the visitor asked to stop
     not_object, // valid JSON that is not an object, or not JSON at all
   };
   Status status = Status::not_object;
-  std::int64_t bytes = 0;             // the cell's size
-  std::vector<std::string> omitted;   // members too large to keep, in order
+  std::int64_t bytes = 0;           // the cell's size
+  std::vector<std::string> omitted; // members too large to keep, in order
 };
 
 /** Called with each top-level member kept, in order; returns false to stop reading. */

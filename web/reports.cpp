@@ -437,20 +437,23 @@ std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) 
     ReportScanOptions options;
     options.wanted = [](std::string_view key) { return key == "rules" || key == "import"; };
     options.member_limit = options.total_limit = 16 * 1024 * 1024;
-    scan_report(*cell, [&](std::string_view key, json::value&& value) {
-      if (key == "rules" && value.is_array()) {
-        listed = std::move(value);
-        return false; // it is what counts: the rest is not needed
-      }
-      if (key == "import" && listed.is_null()) {
-        boost::system::error_code missing;
-        if (const auto* found = value.find_pointer("/conformance/rule_results", missing);
-            found && found->is_array()) {
-          listed = *found;
-        }
-      }
-      return true;
-    }, options);
+    scan_report(
+        *cell,
+        [&](std::string_view key, json::value&& value) {
+          if (key == "rules" && value.is_array()) {
+            listed = std::move(value);
+            return false; // it is what counts: the rest is not needed
+          }
+          if (key == "import" && listed.is_null()) {
+            boost::system::error_code missing;
+            if (const auto* found = value.find_pointer("/conformance/rule_results", missing);
+                found && found->is_array()) {
+              listed = *found;
+            }
+          }
+          return true;
+        },
+        options);
     const auto* rules = &listed;
     if (!rules->is_array()) {
       continue; // a report from elsewhere, or damaged: not ours to judge

@@ -260,8 +260,8 @@ Judged judge_both(const std::string& path, const std::string& profile_name,
   // The stored report is the file's bytes: as the BLOB it is, and as the text of CAST.
   for (const std::string column : {"report", "CAST(report AS TEXT)"}) {
     INFO(column);
-    const auto stored = b.rows("SELECT " + column + " FROM runs WHERE id = " +
-                               std::to_string(*stored_parts));
+    const auto stored =
+        b.rows("SELECT " + column + " FROM runs WHERE id = " + std::to_string(*stored_parts));
     REQUIRE(stored.size() == 1);
     CHECK((stored[0][0] == parts_json));
   }
