@@ -1,5 +1,6 @@
 #include "client/scenario.hpp"
 
+#include "client/carried_values.hpp"
 #include "radius/line_reader.hpp"
 
 #include <algorithm>
@@ -377,9 +378,30 @@ private:
       if (base.address) {
         spec.address = add_to(*base.address, n - 1);
       }
+      if (!fits(spec, many)) {
+        return false;
+      }
       scenario_.peers.push_back(std::move(spec));
     }
     return true;
+  }
+
+  // The peer's names that go into its records must fit their attributes (carried_values.hpp):
+  // refused on the line that declares them, not when the Start cannot be encoded. A `peers` line
+  // is checked peer by peer, as "{n}" makes later names longer.
+  bool fits(const PeerSpec& spec, bool many) {
+    const std::string who = many ? "peer " + spec.name + ": " : std::string();
+    const bool group = spec.identity.type == IkeIdentity::Type::key_id;
+    std::optional<std::string> problem = check_carried(
+        group ? Carried::group_id : Carried::phase1_id,
+        who + std::string(to_string(spec.identity.type)) + " identity", spec.identity.value);
+    if (!problem && spec.xauth_user) {
+      problem = check_carried(Carried::user_name, who + "xauth user name", *spec.xauth_user);
+    }
+    if (!problem && spec.interface) {
+      problem = check_carried(Carried::nas_port, who + "interface name", *spec.interface);
+    }
+    return problem ? fail(std::move(*problem)) : true;
   }
 
   // "joe" or "u[3-10]": names declared earlier.
@@ -455,6 +477,11 @@ int Scenario::slot_index(std::string_view name) const {
 
 std::string ScenarioError::to_string() const {
   return "line " + std::to_string(line) + ": " + message + (text.empty() ? "" : ": " + text);
+}
+
+std::string ScenarioError::to_string(std::string_view file) const {
+  return std::string(file) + ":" + (line > 0 ? std::to_string(line) + ":" : std::string()) + " " +
+         message + (text.empty() ? "" : ": " + text);
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {
