@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace acctlab::gateway {
@@ -405,6 +406,7 @@ private:
     if (m.kind != MatchIdentity::Kind::address &&
         !fits(m.kind == MatchIdentity::Kind::group ? Carried::group_id : Carried::phase1_id, what,
               m.value)) {
+      refused_matches_.insert(index_);
       return;
     }
     p.identities.push_back(std::move(m));
@@ -864,8 +866,11 @@ private:
       // ISAKMP profile for it to be complete."
       if (p.identities.empty()) {
         add(Diagnostic::Severity::error,
-            "ISAKMP profile '" + p.name + "' has no 'match identity': it is incomplete", p.line,
-            "crypto isakmp profile " + p.name);
+            "ISAKMP profile '" + p.name + "' has no " +
+                (refused_matches_.contains(i) ? "usable 'match identity' (each was refused)"
+                                              : "'match identity'") +
+                ": it is incomplete",
+            p.line, "crypto isakmp profile " + p.name);
       }
       if (p.accounting_list && !c.accounting_list(*p.accounting_list)) {
         add(Diagnostic::Severity::warning,
@@ -983,6 +988,7 @@ private:
   ConfigReadResult result_;
   Mode mode_ = Mode::global;
   std::size_t index_ = 0;
+  std::set<std::size_t> refused_matches_; // profiles with a `match identity` refused by fits()
   int line_number_ = 0;
   std::string_view line_;
   Tokens tokens_;

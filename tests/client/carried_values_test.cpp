@@ -198,10 +198,14 @@ TEST_CASE("match identity values fit the AV pair the matched peer's identity goe
       CHECK(contains(avpairs(start), c.prefix + value));
       CHECK(contains(avpairs(start), "vrf-id=cisco")); // the profile matched
 
-      Diagnostic d = config_error(config("cisco", c.kind + " n" + value, "Fa0/0"), 5);
+      const std::string refused = config("cisco", c.kind + " n" + value, "Fa0/0");
+      Diagnostic d = config_error(refused, 5);
       CHECK_THAT(d.message, Catch::StartsWith(c.what + " is " + std::to_string(c.room + 1) +
                                               " octets; Cisco-AVPair holds at most 247"));
       CHECK_THAT(d.message, Catch::Contains("(at most " + std::to_string(c.room) + " for"));
+      // The profile is left without one: its own error says why.
+      CHECK_THAT(config_error(refused, 3).message,
+                 Catch::Contains("has no usable 'match identity' (each was refused)"));
     }
   }
 }
