@@ -57,8 +57,7 @@ int check_config(const GatewayArgs& args) {
 int run(const GatewayArgs& args) {
   auto scenario = parse_scenario_file(args.scenario);
   if (!scenario) {
-    std::cerr << "acctlab gateway: " << args.scenario << ":" << scenario.error().to_string()
-              << '\n';
+    std::cerr << "acctlab gateway: " << scenario.error().to_string(args.scenario) << '\n';
     return 1;
   }
   // Without --config, the configuration the scenario names ("# config: lab.cfg").

@@ -1,5 +1,7 @@
 #include "client/accounting_packet.hpp"
 
+#include "client/carried_values.hpp"
+
 namespace acctlab::gateway {
 namespace {
 
@@ -51,9 +53,9 @@ radius::Packet build_accounting_request(const AccountingEvent& e, const PacketOp
     // (ID_KEY_ID); a peer with another identity is named by isakmp-phase1-id instead.
     if (vsa) {
       if (e.identity.type == IkeIdentity::Type::key_id) {
-        add_avpair(p, "isakmp-group-id=" + e.identity.value);
+        add_avpair(p, std::string(avpair::group_id) + e.identity.value);
       } else {
-        add_avpair(p, "isakmp-phase1-id=" + e.identity.value);
+        add_avpair(p, std::string(avpair::phase1_id) + e.identity.value);
       }
     }
     if (e.framed_ip) {
@@ -62,7 +64,7 @@ radius::Packet build_accounting_request(const AccountingEvent& e, const PacketOp
   }
   if (vsa) {
     if (e.vrf) {
-      add_avpair(p, "vrf-id=" + *e.vrf);
+      add_avpair(p, std::string(avpair::vrf_id) + *e.vrf);
     }
     add_avpair(p, std::string(initiator_ip_avpair) + format_ipv4(e.initiator));
     add_avpair(p, "connect-progress=No Progress");

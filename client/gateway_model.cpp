@@ -50,13 +50,25 @@ GatewayModel::GatewayModel(const IosConfig& config, ModelOptions options, const 
   }
 }
 
-GatewayModel::Peer* GatewayModel::find(const std::string& name, std::optional<ModelError>& error) {
+Expected<GatewayModel::Peer*, ModelError> GatewayModel::find(const std::string& name) {
   auto it = peers_.find(name);
   if (it == peers_.end()) {
-    error = ModelError{"unknown peer '" + name + "'"};
-    return nullptr;
+    return Unexpected{ModelError{"unknown peer '" + name + "'"}};
   }
   return &it->second;
+}
+
+Expected<GatewayModel::PairRef, ModelError> GatewayModel::find_pair(const std::string& name,
+                                                                    const std::string& pair) {
+  auto peer = find(name);
+  if (!peer) {
+    return Unexpected{peer.error()};
+  }
+  auto it = (*peer)->pairs.find(pair);
+  if (it == (*peer)->pairs.end()) {
+    return Unexpected{ModelError{"peer '" + name + "' has no SA pair '" + pair + "'"}};
+  }
+  return PairRef{*peer, it};
 }
 
 std::optional<ModelError> GatewayModel::add_peer(PeerSpec spec) {
@@ -104,11 +116,11 @@ std::optional<Ipv4Address> GatewayModel::allocate(const std::string& pool_name) 
 }
 
 std::optional<ModelError> GatewayModel::connect(const std::string& name) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find(name);
+  if (!found) {
+    return found.error();
   }
+  Peer* peer = *found;
   if (peer->ike_up) {
     return ModelError{"peer '" + name + "' already has an IKE SA"};
   }
@@ -179,11 +191,11 @@ SaLifetime GatewayModel::effective_lifetime(const Peer& peer, SaLifetime request
 
 std::optional<ModelError> GatewayModel::sa_up(const std::string& name, const std::string& pair,
                                               SaLifetime lifetime) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find(name);
+  if (!found) {
+    return found.error();
   }
+  Peer* peer = *found;
   // The document: the accounting start comes "after IKE phases are complete".
   if (!peer->ike_up) {
     return ModelError{"peer '" + name + "' has no IKE SA: connect it first"};
@@ -252,15 +264,11 @@ AccountingEvent GatewayModel::make_event(const Peer& peer, AccountingEvent::Kind
 
 std::optional<ModelError> GatewayModel::traffic(const std::string& name, const std::string& pair,
                                                 Counters input, Counters output) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find_pair(name, pair);
+  if (!found) {
+    return found.error();
   }
-  auto it = peer->pairs.find(pair);
-  if (it == peer->pairs.end()) {
-    return ModelError{"peer '" + name + "' has no SA pair '" + pair + "'"};
-  }
+  auto [peer, it] = *found;
   it->second.inbound.traffic += input;
   it->second.outbound.traffic += output;
   // An SA whose volume lifetime is used up is replaced (a rekey), which makes no record.
@@ -298,25 +306,21 @@ void GatewayModel::rekey_pair(Peer& peer, SaPair& pair) {
 
 std::optional<ModelError> GatewayModel::rekey_ipsec(const std::string& name,
                                                     const std::string& pair) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find_pair(name, pair);
+  if (!found) {
+    return found.error();
   }
-  auto it = peer->pairs.find(pair);
-  if (it == peer->pairs.end()) {
-    return ModelError{"peer '" + name + "' has no SA pair '" + pair + "'"};
-  }
+  auto [peer, it] = *found;
   rekey_pair(*peer, it->second);
   return std::nullopt;
 }
 
 std::optional<ModelError> GatewayModel::rekey_ike(const std::string& name) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find(name);
+  if (!found) {
+    return found.error();
   }
+  Peer* peer = *found;
   if (!peer->ike_up) {
     return ModelError{"peer '" + name + "' has no IKE SA to rekey"};
   }
@@ -326,15 +330,11 @@ std::optional<ModelError> GatewayModel::rekey_ike(const std::string& name) {
 }
 
 std::optional<ModelError> GatewayModel::sa_down(const std::string& name, const std::string& pair) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find_pair(name, pair);
+  if (!found) {
+    return found.error();
   }
-  auto it = peer->pairs.find(pair);
-  if (it == peer->pairs.end()) {
-    return ModelError{"peer '" + name + "' has no SA pair '" + pair + "'"};
-  }
+  auto [peer, it] = *found;
   retire(*peer, it->second, "delete");
   peer->pairs.erase(it);
   // The document: "An accounting stop packet is generated when there are no more flows (IPSec
@@ -368,11 +368,11 @@ std::optional<ModelError> GatewayModel::dead_peer(const std::string& name) {
 // The IKE SA goes, and every IPsec SA with it: the session stops with the given reason.
 std::optional<ModelError> GatewayModel::take_down_ike(const std::string& name, std::string_view why,
                                                       StopReason reason) {
-  std::optional<ModelError> error;
-  Peer* peer = find(name, error);
-  if (!peer) {
-    return error;
+  auto found = find(name);
+  if (!found) {
+    return found.error();
   }
+  Peer* peer = *found;
   if (!peer->ike_up) {
     return ModelError{"peer '" + name + "' has no IKE SA"};
   }

@@ -6,6 +6,7 @@
 
 #include "client/clock.hpp"
 #include "client/ios_config.hpp"
+#include "radius/result.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -123,6 +124,7 @@ private:
     Millis created{0};
     SaLifetime lifetime;
   };
+  using Pairs = std::map<std::string, SaPair>; // by pair name
   struct Session {
     std::string id;
     std::uint32_t aaa_id = 0;
@@ -140,11 +142,20 @@ private:
     std::optional<Ipv4Address> framed_ip;
     bool ike_up = false;
     std::uint32_t ike_sa = 0;
-    std::map<std::string, SaPair> pairs;
+    Pairs pairs;
     std::optional<Session> session;
   };
 
-  Peer* find(const std::string& name, std::optional<ModelError>& error);
+  /** A peer and one of its SA pairs. */
+  struct PairRef {
+    Peer* peer = nullptr;
+    Pairs::iterator pair;
+  };
+
+  /** The declared peer, or "unknown peer". */
+  Expected<Peer*, ModelError> find(const std::string& name);
+  /** The peer's SA pair, or why there is none (unknown peer, no such pair). */
+  Expected<PairRef, ModelError> find_pair(const std::string& name, const std::string& pair);
   std::uint32_t next_spi();
   void start_session(Peer& peer);
   void stop_session(Peer& peer, StopReason reason);

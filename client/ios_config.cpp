@@ -1,10 +1,12 @@
 #include "client/ios_config.hpp"
 
+#include "client/carried_values.hpp"
 #include "radius/line_reader.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace acctlab::gateway {
@@ -82,6 +84,7 @@ enum class Mode : std::uint8_t {
   isakmp_profile,
   crypto_map,
   interface,
+  refused_interface, // an `interface` line refused as a whole: its sub-commands are skipped
   server_group,
   isakmp_policy,
   transform_set,
@@ -124,6 +127,8 @@ bool known_unused_subcommand(Mode mode, std::string_view word) {
       return is_one_of(word, {"permit", "deny", "remark", "no"});
     case Mode::other:
       return is_one_of(word, {"shutdown", "no", "zone", "description"});
+    case Mode::refused_interface:
+      return known_unused_subcommand(Mode::interface, word);
     case Mode::global:
       return false;
   }
@@ -182,6 +187,7 @@ std::string_view mode_name(Mode mode) {
     case Mode::crypto_map:
       return "crypto map";
     case Mode::interface:
+    case Mode::refused_interface:
       return "interface";
     case Mode::server_group:
       return "aaa group server radius";
@@ -237,6 +243,16 @@ private:
     return i < tokens_.size() ? tokens_[i] : std::string_view{};
   }
 
+  // A name the gateway sends inside an attribute (carried_values.hpp) must fit it: refused here,
+  // with its line, instead of costing every record that would carry it at send time.
+  bool fits(Carried carried, std::string_view what, std::string_view value) {
+    if (auto problem = check_carried(carried, what, value)) {
+      error(std::move(*problem));
+      return false;
+    }
+    return true;
+  }
+
   void dispatch() {
     if (tokens_[0] == "exit") {
       mode_ = Mode::global;
@@ -281,6 +297,11 @@ private:
         return crypto_map_subcommand();
       case Mode::interface:
         return interface_subcommand();
+      case Mode::refused_interface:
+        // The interface line has its error; the sub-commands the model reads would only add
+        // noise (a `crypto map NAME` read globally is a malformed crypto map entry).
+        return (tok(0) == "ip" && tok(1) == "address") ||
+               (tok(0) == "crypto" && tok(1) == "map" && tokens_.size() == 3);
       case Mode::server_group:
         return server_group_subcommand();
       default:
@@ -294,7 +315,7 @@ private:
     if (w == "vrf") {
       if (tokens_.size() != 2) {
         error("vrf needs one name: vrf IVRF");
-      } else {
+      } else if (fits(Carried::vrf_id, "vrf name", tok(1))) {
         p.vrf = std::string(tok(1));
       }
       return true;
@@ -374,6 +395,18 @@ private:
     if (!ok) {
       error("expected: match identity {group G | address A [MASK] [FVRF] | host H | host domain "
             "D | user U | user domain D}");
+      return;
+    }
+    // A peer this line matches sends its identity as isakmp-group-id (a group) or
+    // isakmp-phase1-id (the others; a domain is the tail of every identity it matches), so a
+    // value too long for that AV pair could only match peers whose Start cannot be sent.
+    const bool domain =
+        m.kind == MatchIdentity::Kind::host_domain || m.kind == MatchIdentity::Kind::user_domain;
+    const std::string what = "match identity " + std::string(kind) + (domain ? " domain" : " name");
+    if (m.kind != MatchIdentity::Kind::address &&
+        !fits(m.kind == MatchIdentity::Kind::group ? Carried::group_id : Carried::phase1_id, what,
+              m.value)) {
+      refused_matches_.insert(index_);
       return;
     }
     p.identities.push_back(std::move(m));
@@ -517,6 +550,10 @@ private:
       std::string name;
       for (std::size_t i = 1; i < tokens_.size(); ++i) {
         name += tok(i);
+      }
+      // The interface a peer arrives on is its cisco-nas-port (Cisco VSA 2) in every record.
+      if (!fits(Carried::nas_port, "interface name", name)) {
+        return enter(Mode::refused_interface);
       }
       auto& list = cfg().interfaces;
       auto it = std::find_if(list.begin(), list.end(), [&](auto& i) { return i.name == name; });
@@ -829,8 +866,11 @@ private:
       // ISAKMP profile for it to be complete."
       if (p.identities.empty()) {
         add(Diagnostic::Severity::error,
-            "ISAKMP profile '" + p.name + "' has no 'match identity': it is incomplete", p.line,
-            "crypto isakmp profile " + p.name);
+            "ISAKMP profile '" + p.name + "' has no " +
+                (refused_matches_.contains(i) ? "usable 'match identity' (each was refused)"
+                                              : "'match identity'") +
+                ": it is incomplete",
+            p.line, "crypto isakmp profile " + p.name);
       }
       if (p.accounting_list && !c.accounting_list(*p.accounting_list)) {
         add(Diagnostic::Severity::warning,
@@ -948,6 +988,7 @@ private:
   ConfigReadResult result_;
   Mode mode_ = Mode::global;
   std::size_t index_ = 0;
+  std::set<std::size_t> refused_matches_; // profiles with a `match identity` refused by fits()
   int line_number_ = 0;
   std::string_view line_;
   Tokens tokens_;

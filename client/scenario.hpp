@@ -68,6 +68,8 @@ struct ScenarioError {
   std::string message;
   std::string text;
   std::string to_string() const;
+  /** "file:12: message: text", as compilers print, so editors can jump to the line. */
+  std::string to_string(std::string_view file) const;
 };
 
 /** Parses a scenario; the first error stops it (a scenario is a program, not a config). */

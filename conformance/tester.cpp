@@ -338,7 +338,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   result.name = fs::path(scenario_path).stem().string();
   auto scenario = gateway::parse_scenario_file(scenario_path);
   if (!scenario) {
-    result.error = scenario_path + ":" + scenario.error().to_string();
+    result.error = scenario.error().to_string(scenario_path);
     return result;
   }
   // The scenario names its configuration in its leading comments ("config: lab.cfg").

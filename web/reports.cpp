@@ -533,7 +533,11 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
 }
 
 std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id) {
-  auto q = db.prepare("SELECT * FROM packets WHERE id = ?1");
+  // The packet's own columns; a valid request's record columns (same row since schema
+  // migration 6) are shown as its record below.
+  auto q = db.prepare("SELECT id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, "
+                      "code, identifier, verdict, reason, file, frame, raw FROM packets "
+                      "WHERE id = ?1");
   q.bind(1, id);
   if (!q.step()) {
     return std::nullopt;

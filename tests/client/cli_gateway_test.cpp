@@ -45,6 +45,27 @@ TEST_CASE("gateway --check-config on the document's configurations and a broken 
   CHECK(bad.output.find("not usable") != std::string::npos);
 }
 
+TEST_CASE("gateway names the file and line of a name too long for its attribute",
+          "[client][cli][limits]") {
+  // A VRF name of 241 octets: "vrf-id=" + 241 is one octet more than a Cisco AV pair holds.
+  std::string config = std::string(ACCTLAB_BINARY_DIR) + "/client-long-vrf.cfg";
+  std::ofstream(config) << "aaa new-model\ncrypto isakmp profile p\n vrf " << std::string(241, 'v')
+                        << "\n match identity group g\n";
+  Run bad = run_acctlab("gateway --check-config " + config);
+  CHECK(bad.status == 1);
+  CHECK(bad.output.find("client-long-vrf.cfg:3: error: vrf name is 241 octets; Cisco-AVPair "
+                        "holds at most 247") != std::string::npos);
+
+  std::string scenario = std::string(ACCTLAB_BINARY_DIR) + "/client-long-user.scn";
+  std::ofstream(scenario) << "# config: x.cfg\npeer joe initiator 11.1.2.2 identity group g xauth "
+                          << std::string(254, 'u') << "\nconnect joe\n";
+  Run refused = run_acctlab("gateway --config " + scenarios() + "lab.cfg --scenario " + scenario +
+                            " --server 127.0.0.1:9 --secret s");
+  CHECK(refused.status == 1);
+  CHECK(refused.output.find("client-long-user.scn:2: xauth user name is 254 octets; User-Name "
+                            "holds at most 253: peer joe") != std::string::npos);
+}
+
 TEST_CASE("gateway runs a scenario against --server and writes the event log", "[client][cli]") {
   acctlab::test::LoopbackResponder a("testing123");
   std::string events = std::string(ACCTLAB_BINARY_DIR) + "/client-cli-events.jsonl";

@@ -221,6 +221,11 @@ TEST_CASE("packet JSON decodes the stored datagram or says why it cannot", "[web
   CHECK(std::string(ok.at("decoded").as_object().at("text").as_string())
             .find("User-Name = \"joe@cclient\"") != std::string::npos);
   CHECK(ok.at("decoded").as_object().at("ios_debug").as_array().size() > 5);
+  // The packet's own columns; its record (the same row in the database) is listed apart.
+  CHECK(ok.at("packet").as_object().at("verdict").as_string() == "ok");
+  CHECK_FALSE(ok.at("packet").as_object().contains("session_row"));
+  REQUIRE(ok.at("records").as_array().size() == 1);
+  CHECK(ok.at("records").as_array()[0].as_object().at("id").as_int64() == s.ids.start_packet);
   auto bad = s.api("/api/packets/" + std::to_string(s.ids.malformed_packet));
   CHECK_FALSE(bad.at("decoded").as_object().at("ok").as_bool());
   CHECK(bad.at("decoded").as_object().at("error").as_string().size() > 0);
