@@ -453,7 +453,9 @@ INSERT INTO session_find
 // invalid or duplicate one); `records` is a view of the packets that have one, with the same
 // columns as the table it replaces, so every reader keeps its SQL. A record's id is its packet's
 // id. The view takes INSERT and DELETE (tests, tools, people's scripts) through triggers that
-// fill or clear those columns, refusing what the table refused. findings.record_id is rebuilt to
+// fill or clear those columns, refusing what the table refused; session_row is checked by the
+// foreign key on packets.session_row, so only where foreign keys are on, as the table's was. A
+// record for a packet that does not exist is refused always: there is no row to hold it. findings.record_id is rebuilt to
 // reference packets (a foreign key cannot name a view), its old record ids mapped to packet ids.
 constexpr std::string_view migration_6 = R"sql(
 ALTER TABLE packets ADD COLUMN session_row INTEGER REFERENCES sessions (id);
@@ -520,9 +522,6 @@ CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM packets WHERE id = new.packet_id);
   SELECT RAISE(ABORT, 'UNIQUE constraint failed: the packet has a record already')
     WHERE EXISTS (SELECT 1 FROM packets WHERE id = new.packet_id AND nas_identity IS NOT NULL);
-  SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: records.session_row names no session')
-    WHERE new.session_row IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM sessions WHERE id = new.session_row);
   UPDATE packets SET session_row = new.session_row, status_type = new.status_type,
     acct_session_id = new.acct_session_id, nas_identity = new.nas_identity,
     user_name = new.user_name, event_time = new.event_time, delay = new.delay,
