@@ -232,20 +232,7 @@ Judged judge_both(const std::string& path, const std::string& profile_name,
   const auto expected = a.rows(findings);
   const auto got = b.rows(findings);
   CHECK(expected.size() == verdict.findings.size());
-  REQUIRE(got.size() == expected.size());
-  std::size_t differing = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    if (got[i] != expected[i] && ++differing <= 5) {
-      std::string want;
-      std::string have;
-      for (std::size_t c = 0; c < expected[i].size(); ++c) {
-        want += expected[i][c] + " | ";
-        have += got[i][c] + " | ";
-      }
-      FAIL_CHECK("finding row " << i << "\n  whole: " << want << "\n  parts: " << have);
-    }
-  }
-  CHECK(differing == 0);
+  CHECK(test::count_differing_rows(expected, got) == 0);
   const std::string runs =
       "SELECT id, kind, verdict, typeof(report), report, started = finished FROM runs ORDER BY id";
   const auto runs_a = a.rows(runs);

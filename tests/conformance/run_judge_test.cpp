@@ -200,20 +200,7 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
   const auto expected = a.rows(findings);
   const auto got = b.rows(findings);
   CHECK(expected.size() > 1000);
-  REQUIRE(got.size() == expected.size());
-  std::size_t differing = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    if (got[i] != expected[i] && ++differing <= 5) {
-      std::string want;
-      std::string have;
-      for (std::size_t c = 0; c < expected[i].size(); ++c) {
-        want += expected[i][c] + " | ";
-        have += got[i][c] + " | ";
-      }
-      FAIL_CHECK("finding row " << i << "\n  whole: " << want << "\n  parts: " << have);
-    }
-  }
-  CHECK(differing == 0);
+  CHECK(test::count_differing_rows(expected, got) == 0);
   // What the viewer tallies from them (the finding triggers) is the same too.
   CHECK(a.rows("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4") ==
         b.rows("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4"));

@@ -43,4 +43,25 @@ struct Db {
   }
 };
 
+using Rows = std::vector<std::vector<std::string>>;
+
+/** Compares two result sets row for row (the same number of rows required); reports the first
+ * five rows that differ, whole against parts, and returns how many differ. */
+inline std::size_t count_differing_rows(const Rows& expected, const Rows& got) {
+  REQUIRE(got.size() == expected.size());
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    if (got[i] != expected[i] && ++differing <= 5) {
+      std::string want;
+      std::string have;
+      for (std::size_t c = 0; c < expected[i].size(); ++c) {
+        want += expected[i][c] + " | ";
+        have += (c < got[i].size() ? got[i][c] : std::string("<missing>")) + " | ";
+      }
+      FAIL_CHECK("row " << i << "\n  whole: " << want << "\n  parts: " << have);
+    }
+  }
+  return differing;
+}
+
 } // namespace acctlab::conformance::test
