@@ -4,6 +4,8 @@
 #   null      - the no-work responder (verifies and answers, stores nothing), sending with
 #               sendmmsg and with UDP segmentation: the faster of the two is the ceiling
 #   acctlab   - acctlab serve, SQLite WAL with synchronous=FULL (the default)
+#   acctlab-nosync - the same with --synchronous off (first round only, no target: the detail
+#               file's guarantee, to show what durability costs)
 #   fr-detail - FreeRADIUS 3.2 writing only its detail file
 #   fr-sql    - FreeRADIUS 3.2 with rlm_sql + sqlite writing radacct
 # Usage: bench/compare-servers.sh [BUILD_DIR] [SECONDS] [ROUNDS]   (loopback only; every server is
@@ -68,6 +70,16 @@ for round in $(seq 1 "$rounds"); do
     "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$work/acctlab.db" >"$work/acctlab.log" 2>&1 &
     pids+=($!)
     run_target "acctlab#$round" "$port" $!
+    if [ "$round" = 1 ]; then
+      # Informational, no target: acctlab with the detail file's own guarantee (no fsync), so
+      # the reader sees what durability costs and what it does not explain.
+      port=$(free_port)
+      rm -f "$work/acctlab-nosync.db"*
+      "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$work/acctlab-nosync.db" \
+        --synchronous off >"$work/acctlab-nosync.log" 2>&1 &
+      pids+=($!)
+      run_target "acctlab-nosync#$round" "$port" $!
+    fi
   fi
   modes=detail
   [ "$round" = 1 ] && modes="detail sql"
@@ -80,14 +92,14 @@ for round in $(seq 1 "$rounds"); do
 done
 
 echo
-printf '%-12s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
+printf '%-19s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
 for round in $(seq 1 "$rounds"); do
-  for t in null-mmsg null-seg acctlab fr-detail fr-sql; do
+  for t in null-mmsg null-seg acctlab acctlab-nosync fr-detail fr-sql; do
     key="$t#$round"
     [ -n "${rate[$key]:-}" ] || continue
     name=$t
     [ "$rounds" -gt 1 ] && name="$t ($round)"
-    printf '%-12s %14s %10s   %s\n' "$name" "${rate[$key]}" "${p99[$key]} ms" "${rss[$key]}"
+    printf '%-19s %14s %10s   %s\n' "$name" "${rate[$key]}" "${p99[$key]} ms" "${rss[$key]}"
   done
 done
 if $have_serve; then
@@ -96,10 +108,11 @@ if $have_serve; then
     args+=("${rate[null-mmsg#$round]}" "${rate[null-seg#$round]}" "${rate[acctlab#$round]}"
       "${rate[fr-detail#$round]}")
   done
-  python3 - "${rate[fr-sql#1]}" "${args[@]}" <<'PY'
+  python3 - "${rate[fr-sql#1]}" "${rate[acctlab-nosync#1]}" "${args[@]}" <<'PY'
 import statistics, sys
 sql = float(sys.argv[1])
-values = list(map(float, sys.argv[2:]))
+nosync = float(sys.argv[2])
+values = list(map(float, sys.argv[3:]))
 rounds = [values[i:i + 4] for i in range(0, len(values), 4)]
 to_null = [a / max(m, s) for m, s, a, _ in rounds]
 to_detail = [a / d for _, _, a, d in rounds]
@@ -115,5 +128,7 @@ def line(name, ratio, target, note):
 line("acctlab / null responder", statistics.median(to_null), 0.35, f"ceiling: the faster null; {label}")
 line("acctlab / FreeRADIUS detail", statistics.median(to_detail), 3, label)
 line("acctlab / FreeRADIUS sql", first_acctlab / sql, 40, "round 1")
+print(f"{'acctlab --synchronous off':<28} = {nosync / rounds[0][3]:8.3f}  x FreeRADIUS detail "
+      "(no target: the detail file's own guarantee, no fsync; round 1)")
 PY
 fi
