@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
 #include <boost/json/value_stack.hpp>
 #include <boost/system/errc.hpp>
 
@@ -26,6 +27,8 @@ public:
       : member_(member), options_(options), scan_(scan) {}
 
   bool stopped() const { return stopped_; }
+  /** What the report is when it is valid JSON but no object ("array", ...), else null. */
+  const char* refused() const { return refused_; }
 
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
@@ -42,7 +45,7 @@ public:
   }
   bool on_array_begin(error_code& ec) {
     if (depth_ == 0) {
-      return refuse(ec); // a report is an object
+      return refuse(ec, "array"); // a report is an object
     }
     return open(ec);
   }
@@ -76,7 +79,7 @@ public:
   }
   bool on_string_part(string_view s, std::size_t, error_code& ec) {
     if (depth_ == 0) {
-      return refuse(ec);
+      return refuse(ec, "string");
     }
     if (depth_ == 1 && !in_member_) {
       begin_member();
@@ -90,23 +93,23 @@ public:
     return true;
   }
   bool on_string(string_view s, std::size_t, error_code& ec) {
-    return scalar(ec, s.size(), [&] { stack_.push_string(s); });
+    return scalar(ec, "string", s.size(), [&] { stack_.push_string(s); });
   }
   bool on_number_part(string_view, error_code&) { return true; }
   bool on_int64(std::int64_t i, string_view, error_code& ec) {
-    return scalar(ec, 0, [&] { stack_.push_int64(i); });
+    return scalar(ec, "number", 0, [&] { stack_.push_int64(i); });
   }
   bool on_uint64(std::uint64_t u, string_view, error_code& ec) {
-    return scalar(ec, 0, [&] { stack_.push_uint64(u); });
+    return scalar(ec, "number", 0, [&] { stack_.push_uint64(u); });
   }
   bool on_double(double d, string_view, error_code& ec) {
-    return scalar(ec, 0, [&] { stack_.push_double(d); });
+    return scalar(ec, "number", 0, [&] { stack_.push_double(d); });
   }
   bool on_bool(bool b, error_code& ec) {
-    return scalar(ec, 0, [&] { stack_.push_bool(b); });
+    return scalar(ec, "boolean", 0, [&] { stack_.push_bool(b); });
   }
   bool on_null(error_code& ec) {
-    return scalar(ec, 0, [&] { stack_.push_null(); });
+    return scalar(ec, "null", 0, [&] { stack_.push_null(); });
   }
   bool on_comment_part(string_view, error_code&) { return true; }
   bool on_comment(string_view, error_code&) { return true; }
@@ -180,9 +183,10 @@ private:
     return depth_ == 1 ? end_member(ec) : true;
   }
 
-  template <class Push> bool scalar(error_code& ec, std::size_t bytes, Push push) {
+  template <class Push>
+  bool scalar(error_code& ec, const char* kind, std::size_t bytes, Push push) {
     if (depth_ == 0) {
-      return refuse(ec);
+      return refuse(ec, kind);
     }
     if (depth_ == 1 && !in_member_) {
       begin_member();
@@ -196,7 +200,8 @@ private:
     return depth_ == 1 ? end_member(ec) : true;
   }
 
-  bool refuse(error_code& ec) {
+  bool refuse(error_code& ec, const char* what) {
+    refused_ = what;
     ec = boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
     return false;
   }
@@ -211,6 +216,7 @@ private:
   bool in_member_ = false;
   bool building_ = false;
   bool stopped_ = false;
+  const char* refused_ = nullptr;
   std::size_t member_cost_ = 0;
   std::size_t kept_ = 0; // what the members handed over cost
 };
@@ -227,13 +233,36 @@ ReportScan scan_report(const CellReader& cell, const ReportMember& member,
   error_code ec;
   do {
     const auto n = cell.read(piece, at);
+    const auto used =
+        parser.write_some(at + static_cast<std::int64_t>(n) < scan.bytes, piece.data(), n, ec);
+    if (!ec && used < n) {
+      // The parser stops at the object's end (and the whitespace after it) and would take what
+      // follows as a second document: json::parse refuses that (extra_data), and so does this.
+      scan.reason = "something follows the JSON object, at byte " +
+                    std::to_string(at + static_cast<std::int64_t>(used));
+      return scan;
+    }
     at += static_cast<std::int64_t>(n);
-    parser.write_some(at < scan.bytes, piece.data(), n, ec);
+    if (ec && !parser.handler().stopped()) {
+      // The parser names no byte of its error: say which piece it was in.
+      const auto* refused = parser.handler().refused();
+      const auto within = ", within bytes " + std::to_string(at - static_cast<std::int64_t>(n)) +
+                          "-" + std::to_string(at);
+      if (refused) {
+        scan.reason = std::string("a JSON ") + refused + ", not an object" + within;
+      } else if (ec == json::error::incomplete) {
+        scan.reason = "the JSON ends early, at byte " + std::to_string(at);
+      } else {
+        scan.reason = ec.message() + within;
+      }
+    }
   } while (!ec && at < scan.bytes);
   if (parser.handler().stopped()) {
     scan.status = ReportScan::Status::stopped;
   } else if (!ec && parser.done()) {
     scan.status = ReportScan::Status::complete;
+  } else if (scan.reason.empty()) {
+    scan.reason = "the JSON ends early, at byte " + std::to_string(at); // an empty cell
   }
   return scan;
 }

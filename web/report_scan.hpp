@@ -34,10 +34,11 @@ struct ReportScan {
   enum class Status {
     complete,   // the whole report was read: a JSON object
     stopped,    // the visitor asked to stop
-    not_object, // valid JSON that is not an object, or not JSON at all
+    not_object, // valid JSON that is not an object, or not JSON at all (see reason)
   };
   Status status = Status::not_object;
   std::int64_t bytes = 0;           // the cell's size
+  std::string reason;               // not_object: what is wrong, and at which bytes
   std::vector<std::string> omitted; // members too large to keep, in order
 };
 

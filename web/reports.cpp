@@ -904,7 +904,8 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
         (*run)["report"] = std::move(members);
         (*run)["report_omitted"] = std::move(omitted);
       } else {
-        (*run)["report"] = "(not a JSON object; " + std::to_string(cell->size()) + " bytes)";
+        (*run)["report"] =
+            "(not a JSON object: " + scan.reason + "; " + std::to_string(cell->size()) + " bytes)";
       }
     }
   }

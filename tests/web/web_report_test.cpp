@@ -273,3 +273,87 @@ TEST_CASE("a report too large to hold whole is shown by its members that fit", "
   CHECK_FALSE(db.open_cell("runs", "report", null_run));
   CHECK(viewer.api("/api/runs/" + std::to_string(null_run)).at("run").at("report").is_null());
 }
+
+TEST_CASE("a large report with anything after its object is refused, and says where",
+          "[web][report]") {
+  const auto dir = test_directory("report-trailing");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  // An object whose closing brace ends the scanner's first 64 KiB piece, so that what follows
+  // starts a piece of its own (the parser then begins a second document there).
+  std::string object = R"({"verdict":"pass","pad":")";
+  object += std::string(64 * 1024 - object.size() - 2, 'p') + R"("})";
+  REQUIRE(object.size() == 64 * 1024);
+  std::string second = R"({"verdict":"fail","findings":")" +
+                       std::string(static_cast<std::size_t>(whole_report_limit), 'f') + R"("})";
+  Sql sql(path);
+  const auto concatenated = sql.insert_run(object + second, false);
+  const auto trailing = sql.insert_run(
+      object + " \n" + second.substr(0, 100) + std::string(whole_report_limit, ' '), false);
+  const auto nul = sql.insert_run(object + std::string(whole_report_limit, '\0'), false);
+  // A short object, bytes after it in the same piece, then another object from the next piece on.
+  std::string spliced = R"({"verdict":"pass"})";
+  spliced += std::string(64 * 1024 - spliced.size(), 'x') + second;
+  const auto spliced_run = sql.insert_run(spliced, false);
+  ReadOnlyDatabase db(path);
+  const std::pair<std::int64_t, std::string> cases[] = {{concatenated, "at byte 65536"},
+                                                        {trailing, "at byte 65538"},
+                                                        {nul, "at byte 65536"},
+                                                        {spliced_run, "at byte 18"}};
+  for (const auto& [id, where] : cases) {
+    INFO("run " << id);
+    auto cell = db.open_cell("runs", "report", id);
+    REQUIRE(cell);
+    REQUIRE(cell->size() > whole_report_limit);
+    std::vector<std::string> seen;
+    const auto scan = scan_report(*cell, [&](std::string_view key, json::value&&) {
+      seen.emplace_back(key);
+      return true;
+    });
+    CHECK(scan.status == ReportScan::Status::not_object);
+    CHECK(scan.reason == "something follows the JSON object, " + where);
+    // Never the second object's members.
+    CHECK((seen == std::vector<std::string>{"verdict", "pad"} ||
+           seen == std::vector<std::string>{"verdict"}));
+  }
+  Viewer viewer(path);
+  const auto shown = viewer.api("/api/runs/" + std::to_string(concatenated));
+  CHECK(shown.at("run").at("report").as_string().find("follows the JSON object, at byte 65536") !=
+        std::string::npos);
+  const auto spliced_shown = viewer.api("/api/runs/" + std::to_string(spliced_run));
+  REQUIRE(spliced_shown.at("run").at("report").is_string()); // not the second object
+  CHECK(spliced_shown.at("run").at("report").as_string().find("at byte 18") != std::string::npos);
+}
+
+TEST_CASE("a large report that is not JSON says what is wrong", "[web][report]") {
+  const auto dir = test_directory("report-reasons");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  const std::string pad(static_cast<std::size_t>(whole_report_limit), ' ');
+  std::string deep = R"({"a":)";
+  for (int i = 0; i < 40; ++i) {
+    deep += "[";
+  }
+  Sql sql(path);
+  const std::string cut = R"({"verdict":"pass","findings":")" + pad;
+  const auto truncated = sql.insert_run(cut, false);
+  const auto too_deep = sql.insert_run(deep + pad, false);
+  const auto array = sql.insert_run("[" + pad + "]", false);
+  const auto number = sql.insert_run(pad + "12", false);
+  ReadOnlyDatabase db(path);
+  const auto reason = [&](std::int64_t id) {
+    auto cell = db.open_cell("runs", "report", id);
+    REQUIRE(cell);
+    const auto scan = scan_report(*cell, [](std::string_view, json::value&&) { return true; });
+    CHECK(scan.status == ReportScan::Status::not_object);
+    return scan.reason;
+  };
+  CHECK(reason(truncated) == "the JSON ends early, at byte " + std::to_string(cut.size()));
+  CHECK(reason(too_deep) == "too deep, within bytes 0-65536");
+  CHECK(reason(array) == "a JSON array, not an object, within bytes 0-65536");
+  CHECK(reason(number) == "a JSON number, not an object, within bytes " +
+                              std::to_string(pad.size()) + "-" + std::to_string(pad.size() + 2));
+  Viewer viewer(path);
+  const auto shown = viewer.api("/api/runs/" + std::to_string(truncated));
+  CHECK(shown.at("run").at("report").as_string().find("the JSON ends early") != std::string::npos);
+}
