@@ -791,6 +791,21 @@ std::string run_page(const json::object& r) {
   b += "</tbody></table></section></div>";
   if (is_set(run, "report")) {
     const auto* report = run.if_contains("report");
+    std::string omitted_note;
+    if (const auto* omitted = run.if_contains("report_omitted"); omitted && omitted->is_array()) {
+      // A report too large to show whole (web/reports.hpp, whole_report_limit), flat or not.
+      std::string keys;
+      for (const auto& key : omitted->get_array()) {
+        keys += (keys.empty() ? "" : ", ") +
+                escape(key.is_string() ? std::string_view(key.get_string()) : std::string_view());
+      }
+      if (is_set(run, "report_omitted_unnamed")) {
+        keys += (keys.empty() ? "" : " and ") + count_cell(run, "report_omitted_unnamed") + " more";
+      }
+      omitted_note = "<p>The report is " + count_cell(run, "report_bytes") +
+                     " bytes: shown without its largest members (" + keys +
+                     "). The findings are under <a href=\"/conformance\">Conformance</a>.</p>";
+    }
     if (report->is_object() && is_flat(report->get_object())) {
       b += get_str(run, "kind") == "serve"
                ? std::string("<h2>Server counters</h2>") +
@@ -798,20 +813,10 @@ std::string run_page(const json::object& r) {
                                               : "<p>As of the server's last report (it "
                                                 "writes them every few seconds).</p>")
                : std::string("<h2>Report</h2>");
+      b += omitted_note;
       b += counters_table(report->get_object());
     } else {
-      b += "<h2>Report</h2>";
-      if (const auto* omitted = run.if_contains("report_omitted"); omitted && omitted->is_array()) {
-        // A report too large to show whole (web/reports.hpp, whole_report_limit).
-        std::string keys;
-        for (const auto& key : omitted->get_array()) {
-          keys += (keys.empty() ? "" : ", ") +
-                  escape(key.is_string() ? std::string_view(key.get_string()) : std::string_view());
-        }
-        b += "<p>The report is " + count_cell(run, "report_bytes") +
-             " bytes: shown without its largest members (" + keys +
-             "). The findings are under <a href=\"/conformance\">Conformance</a>.</p>";
-      }
+      b += "<h2>Report</h2>" + omitted_note;
       b += "<pre class=\"report\">" +
            escape(report->is_string() ? std::string(report->get_string())
                                       : json::serialize(*report)) +

@@ -130,6 +130,7 @@ private:
     member_cost_ = 0;
     if (building_) {
       stack_.reset();
+      cost(key_.size()); // the key is kept with the value (as long as a member may be)
     }
   }
 
@@ -141,7 +142,15 @@ private:
     if (member_cost_ > room) {
       building_ = false;
       stack_.reset(); // frees what was built of it
-      scan_.omitted.push_back(key_);
+      // Named while the names fit their own limit, else counted: a report of millions of small
+      // members leaves out nearly all of them once total_limit is spent.
+      if (key_.size() <= options_.omitted_names_limit - omitted_names_) {
+        omitted_names_ += key_.size();
+        scan_.omitted.push_back(key_);
+      } else {
+        omitted_names_ = options_.omitted_names_limit; // later names, however short, are counted
+        ++scan_.omitted_unnamed;
+      }
     }
   }
 
@@ -218,7 +227,8 @@ private:
   bool stopped_ = false;
   const char* refused_ = nullptr;
   std::size_t member_cost_ = 0;
-  std::size_t kept_ = 0; // what the members handed over cost
+  std::size_t kept_ = 0;          // what the members handed over cost
+  std::size_t omitted_names_ = 0; // the bytes of the names in scan_.omitted
 };
 
 } // namespace

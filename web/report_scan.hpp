@@ -28,6 +28,9 @@ struct ReportScanOptions {
   std::size_t member_limit = 256 * 1024;
   /** The members kept may take this much in all; later ones are left out. */
   std::size_t total_limit = 1024 * 1024;
+  /** The names of the members left out are kept up to this many bytes in all; the others are
+   * counted (ReportScan::omitted_unnamed). */
+  std::size_t omitted_names_limit = 64 * 1024;
 };
 
 struct ReportScan {
@@ -40,6 +43,7 @@ struct ReportScan {
   std::int64_t bytes = 0;           // the cell's size
   std::string reason;               // not_object: what is wrong, and at which bytes
   std::vector<std::string> omitted; // members too large to keep, in order
+  std::int64_t omitted_unnamed = 0; // more of them, past options.omitted_names_limit
 };
 
 /** Called with each top-level member kept, in order; returns false to stop reading. */

@@ -903,6 +903,9 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
         }
         (*run)["report"] = std::move(members);
         (*run)["report_omitted"] = std::move(omitted);
+        if (scan.omitted_unnamed > 0) {
+          (*run)["report_omitted_unnamed"] = scan.omitted_unnamed;
+        }
       } else {
         (*run)["report"] =
             "(not a JSON object: " + scan.reason + "; " + std::to_string(cell->size()) + " bytes)";

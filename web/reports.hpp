@@ -39,8 +39,8 @@ boost::json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id,
 boost::json::object usage_report(ReadOnlyDatabase& db, const QueryParams& params);
 boost::json::object runs_report(ReadOnlyDatabase& db);
 /** A run report up to this size is served whole (run.report); a larger one as its top-level
- * members of up to 256 KiB each (run.report), the others named in run.report_omitted. The size
- * is run.report_bytes. */
+ * members of up to 256 KiB each (run.report), the others named in run.report_omitted (and
+ * counted in run.report_omitted_unnamed past 64 KiB of names). The size is run.report_bytes. */
 inline constexpr std::int64_t whole_report_limit = 4 * 1024 * 1024;
 std::optional<boost::json::object> run_report(ReadOnlyDatabase& db, std::int64_t id);
 boost::json::object nas_report(ReadOnlyDatabase& db);

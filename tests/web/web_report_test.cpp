@@ -357,3 +357,63 @@ TEST_CASE("a large report that is not JSON says what is wrong", "[web][report]")
   const auto shown = viewer.api("/api/runs/" + std::to_string(truncated));
   CHECK(shown.at("run").at("report").as_string().find("the JSON ends early") != std::string::npos);
 }
+
+TEST_CASE("a large report of many members or long keys is shown within the scan's limits",
+          "[web][report]") {
+  const auto dir = test_directory("report-many-members");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  // Keys count toward what a member costs: 8 members of 200 KiB keys and one-digit values would
+  // otherwise all be kept, 1.6 MiB past the 1 MiB the kept members may take.
+  std::string report = R"({"verdict":"fail")";
+  for (int i = 0; i < 8; ++i) {
+    report += ",\"" + std::string(200 * 1024, static_cast<char>('a' + i)) + "\":1";
+  }
+  // After them, 300,000 small members: each is left out once the total is spent, and their
+  // names are kept only up to ReportScanOptions::omitted_names_limit, the rest counted.
+  const int small = 300000;
+  for (int i = 0; i < small; ++i) {
+    report += ",\"m" + std::to_string(i) + "\":" + std::to_string(i);
+  }
+  report += "}";
+  REQUIRE(static_cast<std::int64_t>(report.size()) > whole_report_limit);
+  Sql sql(path);
+  const auto run = sql.insert_run(report, false);
+  ReadOnlyDatabase db(path);
+  {
+    auto cell = db.open_cell("runs", "report", run);
+    REQUIRE(cell);
+    const ReportScanOptions options;
+    std::size_t kept_bytes = 0;
+    std::size_t kept = 0;
+    const auto scan = scan_report(
+        *cell,
+        [&](std::string_view key, json::value&& value) {
+          kept_bytes += key.size() + json::serialize(value).size();
+          ++kept;
+          return true;
+        },
+        options);
+    CHECK(scan.status == ReportScan::Status::complete);
+    CHECK(kept_bytes <= options.total_limit);
+    std::size_t named = 0;
+    for (const auto& key : scan.omitted) {
+      named += key.size();
+    }
+    CHECK(named <= options.omitted_names_limit);
+    CHECK(scan.omitted.size() < 20000);
+    // Every member is kept, named or counted.
+    CHECK(kept + scan.omitted.size() + scan.omitted_unnamed == 1 + 8 + small);
+    CHECK(scan.omitted_unnamed > 0);
+  }
+  Viewer viewer(path);
+  const auto reply = viewer.get("/api/runs/" + std::to_string(run));
+  REQUIRE(reply.status == 200);
+  CHECK(reply.body.size() < 2 * 1024 * 1024);
+  const auto shown = json::parse(reply.body).at("run").as_object();
+  CHECK(shown.at("report_omitted_unnamed").as_int64() > 0);
+  const auto page = viewer.get("/runs/" + std::to_string(run));
+  CHECK(page.status == 200);
+  CHECK(page.body.size() < 2 * 1024 * 1024);
+  CHECK(page.body.find(" more)") != std::string::npos);
+}
