@@ -453,9 +453,13 @@ INSERT INTO session_find
 // invalid or duplicate one); `records` is a view of the packets that have one, with the same
 // columns as the table it replaces, so every reader keeps its SQL. A record's id is its packet's
 // id. The view takes INSERT and DELETE (tests, tools, people's scripts) through triggers that
-// fill or clear those columns, refusing what the table refused; session_row is checked by the
-// foreign key on packets.session_row, so only where foreign keys are on, as the table's was. A
-// record for a packet that does not exist is refused always: there is no row to hold it. findings.record_id is rebuilt to
+// fill or clear those columns, refusing what the table refused but a NULL receive_time: the
+// view's receive_time is the packet's, and a value given for it is ignored. session_row is
+// checked by the foreign key on packets.session_row, so only where foreign keys are on, as the
+// table's was. A record for a packet that does not exist is refused always: there is no row to
+// hold it. Unlike the table's, an INSERT through the view leaves last_insert_rowid() and
+// changes() as they were (SQLite does not count what an INSTEAD OF trigger does): the new
+// record's id is the packet_id given. The view takes no UPDATE. findings.record_id is rebuilt to
 // reference packets (a foreign key cannot name a view), its old record ids mapped to packet ids.
 constexpr std::string_view migration_6 = R"sql(
 ALTER TABLE packets ADD COLUMN session_row INTEGER REFERENCES sessions (id);
