@@ -150,14 +150,14 @@ std::string_view to_string(LogLevel level) noexcept {
 }
 
 std::string CounterSnapshot::to_line() const {
-  char buffer[512];
+  char buffer[1024]; // every field at its widest (20 digits) fits
   std::snprintf(
       buffer, sizeof buffer,
       "received=%llu accepted=%llu answered=%llu duplicates=%llu "
       "bad_authenticator=%llu bad_message_authenticator=%llu unknown_client=%llu "
       "malformed=%llu status_server=%llu overload_drops=%llu commit_batches=%llu "
-      "committed=%llu commit_ms_avg=%.2f commit_ms_max=%.2f max_batch=%llu "
-      "in_flight=%llu open_sessions=%llu database=%s",
+      "committed=%llu commit_ms_avg=%.2f commit_ms_max=%.2f syncs=%llu sync_ms_avg=%.2f "
+      "sync_ms_max=%.2f max_batch=%llu in_flight=%llu open_sessions=%llu database=%s",
       static_cast<unsigned long long>(received), static_cast<unsigned long long>(accepted),
       static_cast<unsigned long long>(answered), static_cast<unsigned long long>(duplicates),
       static_cast<unsigned long long>(bad_authenticator),
@@ -166,7 +166,8 @@ std::string CounterSnapshot::to_line() const {
       static_cast<unsigned long long>(status_server),
       static_cast<unsigned long long>(overload_drops),
       static_cast<unsigned long long>(commit_batches), static_cast<unsigned long long>(committed),
-      commit_latency_avg_ms, commit_latency_max_ms, static_cast<unsigned long long>(max_batch),
+      commit_latency_avg_ms, commit_latency_max_ms, static_cast<unsigned long long>(syncs),
+      sync_latency_avg_ms, sync_latency_max_ms, static_cast<unsigned long long>(max_batch),
       static_cast<unsigned long long>(in_flight), static_cast<unsigned long long>(open_sessions),
       database_ok ? "ok" : "FAILING");
   return buffer;
@@ -330,6 +331,10 @@ public:
     s.commit_latency_avg_ms =
         stats.batches ? stats.total_commit_seconds * 1000 / static_cast<double>(stats.batches) : 0;
     s.commit_latency_max_ms = stats.max_commit_seconds * 1000;
+    s.syncs = stats.syncs;
+    s.sync_latency_avg_ms =
+        stats.syncs ? stats.total_sync_seconds * 1000 / static_cast<double>(stats.syncs) : 0;
+    s.sync_latency_max_ms = stats.max_sync_seconds * 1000;
     s.max_batch = stats.max_batch;
     s.open_sessions = stats.open_sessions;
     s.database_ok = stats.healthy;

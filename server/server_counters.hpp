@@ -24,6 +24,9 @@ struct CounterSnapshot {
   std::uint64_t commit_failures = 0;
   double commit_latency_avg_ms = 0;
   double commit_latency_max_ms = 0;
+  std::uint64_t syncs = 0; // fdatasyncs that made commits durable (synchronous=full)
+  double sync_latency_avg_ms = 0;
+  double sync_latency_max_ms = 0;
   std::uint64_t max_batch = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t open_sessions = 0;

@@ -259,7 +259,12 @@ WriterStats RecordWriter::stats() const {
   WriterStats copy = stats_;
   copy.queued = queue_.size();
   copy.checkpoints = checkpointer_ ? checkpointer_->completed() : 0;
-  copy.syncs = syncer_ ? syncer_->syncs() : 0;
+  if (syncer_) {
+    const auto timing = syncer_->timing();
+    copy.syncs = timing.syncs;
+    copy.total_sync_seconds = timing.total_seconds;
+    copy.max_sync_seconds = timing.max_seconds;
+  }
   return copy;
 }
 

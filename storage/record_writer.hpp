@@ -77,6 +77,8 @@ struct WriterStats {
   bool healthy = true;           // false while commits fail
   std::uint64_t checkpoints = 0; // WAL checkpoints done by the background checkpointer
   std::uint64_t syncs = 0;       // fdatasync calls of the syncer (synchronous=FULL)
+  double total_sync_seconds = 0; // their time: the wait for the disk, not in the commit's
+  double max_sync_seconds = 0;
   std::size_t open_sessions = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -53,6 +54,11 @@ std::uint64_t WalSyncer::syncs() const {
   return syncs_;
 }
 
+WalSyncer::Timing WalSyncer::timing() const {
+  std::lock_guard lock(mutex_);
+  return {syncs_, sync_seconds_, max_sync_seconds_};
+}
+
 bool WalSyncer::failed() const {
   std::lock_guard lock(mutex_);
   return failed_;
@@ -77,11 +83,18 @@ void WalSyncer::run(Worker& worker) {
     // One fdatasync for every batch committed before it started. Another worker may be syncing
     // meanwhile for batches committed earlier: the two flushes overlap on the device.
     std::string error;
+    const auto started = std::chrono::steady_clock::now();
     const bool ok = sync(worker, error);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     bool release = false;
     {
       std::unique_lock lock(mutex_);
-      syncs_ += ok ? 1 : 0;
+      if (ok) {
+        ++syncs_;
+        sync_seconds_ += seconds;
+        max_sync_seconds_ = std::max(max_sync_seconds_, seconds);
+      }
       if (!ok && !failed_) {
         failed_ = true;
       } else if (!ok) {

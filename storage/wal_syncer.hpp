@@ -50,6 +50,13 @@ public:
   void stop();
 
   std::uint64_t syncs() const;
+  /** Time spent in fdatasync: a slow disk shows here, not in the commit's time. */
+  struct Timing {
+    std::uint64_t syncs = 0;
+    double total_seconds = 0;
+    double max_seconds = 0;
+  };
+  Timing timing() const;
   bool failed() const;
 
 private:
@@ -70,6 +77,8 @@ private:
   bool stopping_ = false;
   bool failed_ = false;
   std::uint64_t syncs_ = 0;
+  double sync_seconds_ = 0;
+  double max_sync_seconds_ = 0;
   std::condition_variable turn_;      // a synced batch waits here for the earlier ones to go out
   std::uint64_t next_ticket_ = 0;     // handed to each batch a worker takes
   std::uint64_t released_ticket_ = 0; // the batch whose releases go out next

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <linux/fs.h>
 #include <set>
 #include <sys/ioctl.h>
@@ -63,9 +64,42 @@ TEST_CASE("a running server's counters reach its run row while it runs", "[serve
   }
   CHECK(accepted == 1);
   CHECK(count(options.database, "SELECT json_extract(report, '$.commit_batches') FROM runs") >= 1);
+  // synchronous=full: the answer went out after an fdatasync, whose time is counted apart from
+  // the commit's (a slow disk shows there).
+  const auto counters = server.server().counters();
+  CHECK(counters.syncs >= 1);
+  CHECK(counters.sync_latency_avg_ms > 0);
+  CHECK(counters.sync_latency_max_ms >= counters.sync_latency_avg_ms);
+  CHECK_THAT(counters.to_line(), Catch::Contains(" syncs="));
   server.stop();
   CHECK(count(options.database, "SELECT count(*) FROM runs WHERE finished IS NOT NULL AND "
                                 "json_extract(report, '$.answered') = 1") == 1);
+  CHECK(count(options.database, "SELECT json_extract(report, '$.syncs') FROM runs") >= 1);
+}
+
+TEST_CASE("the counters line holds every field at its widest, and its JSON reads back",
+          "[server][report]") {
+  server::CounterSnapshot widest;
+  for (auto* field : {&widest.received, &widest.accepted, &widest.answered, &widest.duplicates,
+                      &widest.bad_authenticator, &widest.bad_message_authenticator,
+                      &widest.unknown_client, &widest.malformed, &widest.status_server,
+                      &widest.overload_drops, &widest.commit_batches, &widest.committed,
+                      &widest.syncs, &widest.max_batch, &widest.in_flight, &widest.open_sessions}) {
+    *field = std::numeric_limits<std::uint64_t>::max();
+  }
+  widest.commit_latency_avg_ms = widest.commit_latency_max_ms = 1e12;
+  widest.sync_latency_avg_ms = widest.sync_latency_max_ms = 1e12;
+  widest.database_ok = false;
+  const auto line = widest.to_line();
+  CHECK_THAT(line, Catch::EndsWith("database=FAILING"));
+  test::TempDir dir;
+  storage::Database db(dir.file("json.db"));
+  CHECK_THAT(line, Catch::Contains("open_sessions=18446744073709551615 "));
+  auto q = db.prepare("SELECT json_valid(?1), json_extract(?1, '$.database')");
+  q.bind(1, widest.to_json());
+  REQUIRE(q.step());
+  CHECK(q.column_int64(0) == 1);
+  CHECK(q.column_text(1) == "FAILING");
 }
 
 TEST_CASE("Start, Interim-Update and Stop are stored, matched and answered after commit",
