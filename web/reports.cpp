@@ -624,9 +624,12 @@ json::object conformance_report(ReadOnlyDatabase& db) {
   }
   json::object out;
   out["conform_runs"] = db.scalar("SELECT count(*) FROM runs WHERE kind = 'conform'");
-  out["pcap_runs"] =
-      db.scalar("SELECT count(*) FROM runs WHERE kind = 'pcap' AND json_extract(CAST(report AS "
-                "TEXT), '$.import.conformance.rule_results') IS NOT NULL");
+  // json_extract raises an error on text that is not JSON, which would fail the whole page over
+  // one damaged report: json_valid first, through CASE, which evaluates only the branch taken.
+  out["pcap_runs"] = db.scalar(
+      "SELECT count(*) FROM (SELECT CAST(report AS TEXT) AS report FROM runs WHERE kind = 'pcap') "
+      "WHERE CASE WHEN json_valid(report) THEN json_extract(report, "
+      "'$.import.conformance.rule_results') END IS NOT NULL");
   out["rules"] = std::move(list);
   return out;
 }

@@ -417,3 +417,25 @@ TEST_CASE("a large report of many members or long keys is shown within the scan'
   CHECK(page.body.size() < 2 * 1024 * 1024);
   CHECK(page.body.find(" more)") != std::string::npos);
 }
+
+TEST_CASE("a capture run whose report is not JSON leaves /conformance working", "[web][report]") {
+  const auto dir = test_directory("report-pcap-damaged");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  Sql sql(path);
+  const auto pcap_run = [&](const std::string& report) {
+    sql.value("UPDATE runs SET kind = 'pcap' WHERE id = " +
+              std::to_string(sql.insert_run(report, false)) + " RETURNING id");
+  };
+  Viewer viewer(path);
+  const auto before = viewer.api("/api/conformance").at("pcap_runs").as_int64();
+  pcap_run(R"({"import":{"conformance":{"rule_results":[]}}})");
+  pcap_run(R"({"import":{"conformance":{"rule_results":[)"); // cut short
+  pcap_run(std::string("{\"import\"\0:1}", 13));             // a NUL byte
+  pcap_run("not JSON at all");
+  const auto reply = viewer.get("/api/conformance");
+  INFO(reply.body.substr(0, 300));
+  REQUIRE(reply.status == 200);
+  CHECK(json::parse(reply.body).at("pcap_runs").as_int64() == before + 1);
+  CHECK(viewer.get("/conformance").status == 200);
+}
