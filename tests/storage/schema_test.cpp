@@ -178,6 +178,12 @@ TEST_CASE("the records view takes inserts and deletes as the table did, and refu
                           "receive_time) VALUES (5, 2, 'nas', 1, 1)"),
                   Error);
   CHECK(db.query_int64("SELECT count(*) FROM records") == 1);
+  // A record that findings point at cannot be deleted (migration 7), as the table refused it.
+  db.exec("INSERT INTO findings (rule_id, severity, scope, message, packet_id, record_id) "
+          "VALUES ('R', 'error', 'record', 'm', 1, 1)");
+  CHECK_THROWS_AS(db.exec("DELETE FROM records WHERE id = 1"), Error);
+  CHECK(db.query_int64("SELECT count(*) FROM records") == 1);
+  db.exec("DELETE FROM findings");
   // Deleting a record leaves its packet, without a record.
   db.exec("DELETE FROM records WHERE status_type = 1");
   CHECK(db.query_int64("SELECT count(*) FROM records") == 0);
