@@ -439,3 +439,26 @@ TEST_CASE("a capture run whose report is not JSON leaves /conformance working", 
   CHECK(json::parse(reply.body).at("pcap_runs").as_int64() == before + 1);
   CHECK(viewer.get("/conformance").status == 200);
 }
+
+TEST_CASE("a small report that is not JSON is shown as text with why, and the reply stays JSON",
+          "[web][report]") {
+  const auto dir = test_directory("report-small-damaged");
+  const auto path = dir + "/acct.db";
+  make_fixture_database(path);
+  Sql sql(path);
+  const auto text_run = sql.insert_run("plain text, caf\xc3\xa9", false);
+  const auto broken_run = sql.insert_run(std::string("{\"a\":\"\xff\xfe\x00\"", 10), false);
+  const auto overlong_run = sql.insert_run("\xc0\xaf and \xed\xa0\x80", false);
+  Viewer viewer(path);
+  const auto text = viewer.api("/api/runs/" + std::to_string(text_run)).at("run").as_object();
+  CHECK(text.at("report").as_string() == "plain text, caf\xc3\xa9");
+  CHECK(text.at("report_error").as_string().starts_with("not JSON: "));
+  // Octets that are not UTF-8 (and a NUL): escaped, so the API's reply parses as JSON at all.
+  const auto broken = viewer.api("/api/runs/" + std::to_string(broken_run)).at("run").as_object();
+  CHECK(broken.at("report").as_string() == std::string("{\"a\":\"\\xff\\xfe\0\"", 16));
+  CHECK(broken.contains("report_error"));
+  const auto overlong = viewer.api("/api/runs/" + std::to_string(overlong_run)).at("run");
+  // An overlong form and a UTF-16 surrogate are not UTF-8 either.
+  CHECK(overlong.as_object().at("report").as_string() == "\\xc0\\xaf and \\xed\\xa0\\x80");
+  CHECK(viewer.get("/runs/" + std::to_string(broken_run)).status == 200);
+}
