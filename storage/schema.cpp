@@ -620,6 +620,8 @@ void migrate(Database& db, int to) {
       transaction.commit();
     }
   } catch (...) {
+    // A migration that failed midway rolled back its transaction but not its pragmas.
+    db.exec("PRAGMA legacy_alter_table = OFF");
     db.exec("PRAGMA foreign_keys = ON");
     throw;
   }
