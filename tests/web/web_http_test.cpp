@@ -4,6 +4,7 @@
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/web/http_client.hpp"
+#include "tests/web/viewer.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
@@ -23,35 +24,19 @@ using namespace acctlab::web::test;
 
 namespace {
 
-struct Served {
-  explicit Served(const std::string& name,
-                  std::chrono::milliseconds poll = std::chrono::milliseconds(1000))
-      : path(test_directory(name) + "/acct.db"), ids(make_fixture_database(path)), site(path),
-        server(site, options(poll)) {
-    server.start();
-  }
-  static ServerOptions options(std::chrono::milliseconds poll) {
-    ServerOptions o;
-    o.address = "127.0.0.1";
-    o.port = 0;
-    o.poll_interval = poll;
-    return o;
-  }
-  HttpReply get(const std::string& target) { return http_get(server.port(), target); }
-  json::object api(const std::string& target) {
-    auto reply = get(target);
-    INFO(target << " -> " << reply.status << " " << reply.body.substr(0, 300));
-    REQUIRE(reply.status == 200);
-    REQUIRE(reply.header("content-type") == "application/json");
-    auto value = json::parse(reply.body);
-    REQUIRE(value.is_object());
-    return value.as_object();
-  }
-
+/** A fresh fixture database (tests/web/web_fixture.hpp), made before the viewer over it opens. */
+struct FixtureFile {
+  explicit FixtureFile(const std::string& name)
+      : path(test_directory(name) + "/acct.db"), ids(make_fixture_database(path)) {}
   std::string path;
   FixtureIds ids;
-  Site site;
-  HttpServer server;
+};
+
+/** The fixture database, served. */
+struct Served : FixtureFile, Viewer {
+  explicit Served(const std::string& name,
+                  std::chrono::milliseconds poll = std::chrono::milliseconds(1000))
+      : FixtureFile(name), Viewer(path, poll) {}
 };
 
 bool has(const json::object& o, const char* key, json::kind kind) {
