@@ -17,7 +17,7 @@
 #include "radius/packet_codec.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
-#include "test_db.hpp"
+#include "tests/support/test_db.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -35,7 +35,7 @@ using namespace acctlab::conformance;
 namespace {
 
 namespace fs = std::filesystem;
-using test::Db;
+using acctlab::test::Db;
 
 /** "127.0.0.1:40001" -> address and port. */
 std::pair<std::string, int> split_endpoint(const std::string& endpoint) {
@@ -232,7 +232,7 @@ Judged judge_both(const std::string& path, const std::string& profile_name,
   const auto expected = a.rows(findings);
   const auto got = b.rows(findings);
   CHECK(expected.size() == verdict.findings.size());
-  CHECK(test::count_differing_rows(expected, got) == 0);
+  CHECK(acctlab::test::count_differing_rows(expected, got) == 0);
   const std::string runs =
       "SELECT id, kind, verdict, typeof(report), report, started = finished FROM runs ORDER BY id";
   const auto runs_a = a.rows(runs);

@@ -14,7 +14,7 @@
 #include "pcap/accounting_traffic.hpp"
 #include "pcap/capture_import.hpp"
 #include "pcap/pcap_writer.hpp"
-#include "test_db.hpp"
+#include "tests/support/test_db.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -29,7 +29,7 @@ using namespace acctlab::conformance;
 namespace {
 
 namespace fs = std::filesystem;
-using test::Db;
+using acctlab::test::Db;
 
 capture::Endpoint endpoint(const std::string& text) {
   const auto colon = text.rfind(':');
@@ -200,7 +200,7 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
   const auto expected = a.rows(findings);
   const auto got = b.rows(findings);
   CHECK(expected.size() > 1000);
-  CHECK(test::count_differing_rows(expected, got) == 0);
+  CHECK(acctlab::test::count_differing_rows(expected, got) == 0);
   // What the viewer tallies from them (the finding triggers) is the same too.
   CHECK(a.rows("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4") ==
         b.rows("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4"));

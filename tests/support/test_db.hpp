@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace acctlab::conformance::test {
+namespace acctlab::test {
 
 struct Db {
   sqlite3* db = nullptr;
@@ -27,7 +27,8 @@ struct Db {
     sqlite3_stmt* st = nullptr;
     REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
     std::vector<std::vector<std::string>> out;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       std::vector<std::string> row;
       for (int i = 0; i < sqlite3_column_count(st); ++i) {
         const auto* text = static_cast<const char*>(sqlite3_column_blob(st, i));
@@ -38,8 +39,17 @@ struct Db {
       }
       out.push_back(std::move(row));
     }
+    INFO(sql << ": " << sqlite3_errmsg(db));
     sqlite3_finalize(st);
+    REQUIRE(rc == SQLITE_DONE);
     return out;
+  }
+  /** The first column of the first row (a row is required). */
+  std::string value(const std::string& sql) const {
+    const auto all = rows(sql);
+    INFO(sql);
+    REQUIRE_FALSE(all.empty());
+    return all.front().front();
   }
 };
 
@@ -64,4 +74,4 @@ inline std::size_t count_differing_rows(const Rows& expected, const Rows& got) {
   return differing;
 }
 
-} // namespace acctlab::conformance::test
+} // namespace acctlab::test

@@ -3,7 +3,9 @@
 // large to hold whole (read a piece at a time, only the members a page shows built).
 
 #include "tests/support/run_command.hpp"
+#include "tests/support/test_db.hpp"
 #include "tests/web/http_client.hpp"
+#include "tests/web/viewer.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/http_server.hpp"
 #include "web/read_db.hpp"
@@ -31,28 +33,9 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/** A read-write handle for the test's own statements; a failure fails the test. */
-struct Sql {
-  sqlite3* db = nullptr;
-  explicit Sql(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
-  ~Sql() { sqlite3_close(db); }
-  Sql(const Sql&) = delete;
-  Sql& operator=(const Sql&) = delete;
-  /** The first column of the first row, byte for byte ("<null>" for NULL). */
-  std::string value(const std::string& sql) const {
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-    const int rc = sqlite3_step(st);
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(rc == SQLITE_ROW);
-    const auto* bytes = static_cast<const char*>(sqlite3_column_blob(st, 0));
-    std::string out = sqlite3_column_type(st, 0) == SQLITE_NULL
-                          ? std::string("<null>")
-                          : std::string(bytes ? bytes : "",
-                                        static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
-    sqlite3_finalize(st);
-    return out;
-  }
+/** The test's own read-write handle (tests/support/test_db.hpp), and runs it adds. */
+struct Sql : acctlab::test::Db {
+  using Db::Db;
   /** A conformance run holding report as TEXT (as databases before BLOB reports hold it) or as a
    * BLOB; returns its id. */
   std::int64_t insert_run(const std::string& report, bool as_text) const {
@@ -70,25 +53,6 @@ struct Sql {
     sqlite3_finalize(st);
     return sqlite3_last_insert_rowid(db);
   }
-};
-
-struct Viewer {
-  explicit Viewer(const std::string& path) : site(path), server(site, options()) { server.start(); }
-  static ServerOptions options() {
-    ServerOptions o;
-    o.address = "127.0.0.1";
-    o.port = 0;
-    return o;
-  }
-  HttpReply get(const std::string& target) { return http_get(server.port(), target); }
-  json::object api(const std::string& target) {
-    auto reply = get(target);
-    INFO(target << " -> " << reply.status << " " << reply.body.substr(0, 300));
-    REQUIRE(reply.status == 200);
-    return json::parse(reply.body).as_object();
-  }
-  Site site;
-  HttpServer server;
 };
 
 /** Per rule id: {runs_passed, runs_failed} as /api/conformance counts them. */
