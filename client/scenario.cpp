@@ -400,9 +400,9 @@ private:
   // message only then).
   bool fits(const PeerSpec& spec, bool many) {
     const bool group = spec.identity.type == IkeIdentity::Type::key_id;
-    std::optional<std::string> problem =
-        check_carried(group ? Carried::group_id : Carried::phase1_id,
-                      identity_name(spec.identity.type), spec.identity.value);
+    std::optional<std::string> problem = check_carried(
+        group ? Carried::group_id : Carried::phase1_id,
+        std::string(to_string(spec.identity.type)) + " identity", spec.identity.value);
     if (!problem && spec.xauth_user) {
       problem = check_carried(Carried::user_name, "xauth user name", *spec.xauth_user);
     }
@@ -413,20 +413,6 @@ private:
       return true;
     }
     return fail(many ? "peer " + spec.name + ": " + *problem : std::move(*problem));
-  }
-
-  static std::string_view identity_name(IkeIdentity::Type type) {
-    switch (type) {
-      case IkeIdentity::Type::key_id:
-        return "group identity";
-      case IkeIdentity::Type::ipv4_address:
-        return "address identity";
-      case IkeIdentity::Type::fqdn:
-        return "fqdn identity";
-      case IkeIdentity::Type::user_fqdn:
-        break;
-    }
-    return "user-fqdn identity";
   }
 
   // "joe" or "u[3-10]": names declared earlier.
