@@ -66,29 +66,6 @@ ValueText invalid(std::span<const std::uint8_t> octets, std::string note) {
   return {"0x" + to_hex(octets), std::move(note)};
 }
 
-std::size_t utf8_sequence_length(std::span<const std::uint8_t> o, std::size_t i) {
-  const std::uint8_t c = o[i];
-  std::size_t n = 0;
-  if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-    n = 2;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-  } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-    n = 4;
-  } else {
-    return 0;
-  }
-  if (i + n > o.size()) {
-    return 0;
-  }
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((o[i + k] & 0xC0) != 0x80) {
-      return 0;
-    }
-  }
-  return n;
-}
-
 template <class T> bool parse_decimal(std::string_view text, T& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
@@ -216,6 +193,42 @@ bool text_form_safe(std::string_view name) {
 }
 
 } // namespace
+
+std::size_t utf8_sequence_length(std::span<const std::uint8_t> o, std::size_t i) {
+  const std::uint8_t c = o[i];
+  if (c < 0x80) {
+    return 1;
+  }
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1Fu;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0Fu;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07u;
+  } else {
+    return 0;
+  }
+  if (i + n > o.size()) {
+    return 0; // cut short
+  }
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((o[i + k] & 0xC0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (o[i + k] & 0x3Fu);
+  }
+  // RFC 3629 §3: no overlong forms, no UTF-16 surrogates, nothing past U+10FFFF.
+  const std::uint32_t least = n == 2 ? 0x80 : (n == 3 ? 0x800 : 0x10000);
+  if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n;
+}
 
 std::string to_hex(std::span<const std::uint8_t> octets) {
   return joined_hex(octets, 0, ' ');

@@ -29,6 +29,9 @@ std::string to_hex(std::span<const std::uint8_t> octets);
 std::optional<Octets> from_hex(std::string_view hex); // without the 0x prefix
 /** The value of one hexadecimal digit ('0'-'9', 'a'-'f', 'A'-'F'); -1 for any other character. */
 int hex_digit(char c) noexcept;
+/** The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF) that starts at octets[i]: 1 for ASCII, 0 when none starts there. */
+std::size_t utf8_sequence_length(std::span<const std::uint8_t> octets, std::size_t i);
 /** The quoted, escaped form of a text value: "a\"b", non-UTF-8 octets as \xHH. */
 std::string quote_text(std::span<const std::uint8_t> octets);
 

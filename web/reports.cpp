@@ -82,58 +82,18 @@ std::string status_type_name(std::int64_t status_type) {
 
 namespace {
 
-/** Length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0 when the octet there does not start one. */
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto c = static_cast<unsigned char>(text[i]);
-  if (c < 0x80) {
-    return 1;
-  }
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 1;
-    cp = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 2;
-    cp = c & 0x0Fu;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 3;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + n >= text.size()) {
-    return 0; // cut short
-  }
-  for (std::size_t k = 1; k <= n; ++k) {
-    const auto d = static_cast<unsigned char>(text[i + k]);
-    if ((d & 0xC0u) != 0x80u) {
-      return 0;
-    }
-    cp = (cp << 6) | (d & 0x3Fu);
-  }
-  const std::uint32_t least = n == 1 ? 0x80 : (n == 2 ? 0x800 : 0x10000);
-  if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return n + 1;
-}
-
 /** text with every octet that is not part of well-formed UTF-8 written as \xHH. */
 std::string escape_non_utf8(std::string_view text) {
-  static constexpr char digits[] = "0123456789abcdef";
+  const std::span<const std::uint8_t> octets(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                             text.size());
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
-    if (const auto n = utf8_sequence(text, i)) {
+    if (const auto n = radius::utf8_sequence_length(octets, i)) {
       out.append(text.substr(i, n));
       i += n;
     } else {
-      const auto c = static_cast<unsigned char>(text[i++]);
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 0xF];
+      out += "\\x" + radius::to_hex(octets.subspan(i++, 1));
     }
   }
   return out;

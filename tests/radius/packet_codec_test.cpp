@@ -129,3 +129,25 @@ TEST_CASE("a '#' inside quotes is text, outside quotes a comment", "[radius][tex
   const auto value = packet->value(packet->attributes()[0]);
   CHECK(std::string(value.begin(), value.end()) == "No #1, really");
 }
+
+TEST_CASE("UTF-8 is what RFC 3629 allows: quoted as is, anything else as \\xHH", "[radius][text]") {
+  const auto length = [](std::vector<std::uint8_t> octets) {
+    return utf8_sequence_length(octets, 0);
+  };
+  CHECK(length({'a'}) == 1);
+  CHECK(length({0xC3, 0xA9}) == 2);             // é
+  CHECK(length({0xE2, 0x82, 0xAC}) == 3);       // €
+  CHECK(length({0xF0, 0x9F, 0x98, 0x80}) == 4); // U+1F600
+  CHECK(length({0xF4, 0x8F, 0xBF, 0xBF}) == 4); // U+10FFFF, the last
+  CHECK(length({0xC0, 0xAF}) == 0);             // overlong '/'
+  CHECK(length({0xE0, 0x80, 0xAF}) == 0);       // overlong '/' in three
+  CHECK(length({0xF0, 0x80, 0x80, 0xAF}) == 0); // and in four
+  CHECK(length({0xED, 0xA0, 0x80}) == 0);       // U+D800, a UTF-16 surrogate
+  CHECK(length({0xF4, 0x90, 0x80, 0x80}) == 0); // U+110000, past the end
+  CHECK(length({0xE2, 0x82}) == 0);             // cut short
+  CHECK(length({0x80}) == 0);                   // a continuation alone
+  const std::vector<std::uint8_t> surrogate{'a', 0xED, 0xA0, 0x80};
+  CHECK(quote_text(surrogate) == "\"a\\xed\\xa0\\x80\"");
+  const std::vector<std::uint8_t> euro{0xE2, 0x82, 0xAC};
+  CHECK(quote_text(euro) == "\"\xE2\x82\xAC\"");
+}
