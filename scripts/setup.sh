@@ -9,6 +9,7 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format-14
   tshark tcpdump freeradius freeradius-utils freeradius-common
   chromium chromium-driver iproute2 python3
+  strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
 )
 
 missing=()
@@ -25,9 +26,5 @@ else
   echo "setup: all ${#packages[@]} packages present"
 fi
 
-# The freeradius package starts its own daemon on 1812/1813; acctlab's tests use private ports
-# and configurations, so the system daemon is stopped to keep the machine quiet.
-if command -v systemctl >/dev/null 2>&1; then
-  systemctl stop freeradius >/dev/null 2>&1 || true
-fi
-pkill -x freeradius >/dev/null 2>&1 || true
+# A system RADIUS daemon (the freeradius package starts one on 1812/1813) is no obstacle: every
+# test and bench uses private ports and configurations and stops only the processes it started.
