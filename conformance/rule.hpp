@@ -14,9 +14,15 @@ namespace acctlab::conformance {
 
 enum class Severity : std::uint8_t { info, warning, error };
 enum class Scope : std::uint8_t { packet, exchange, session };
+/** Whom a finding concerns: the NAS (what it sent), the server (what it answered, or did not),
+ * or the path between them (loss, reordering). A lab validating a NAS fails on the NAS's
+ * errors only. */
+enum class Party : std::uint8_t { nas, server, path };
 
 std::string_view to_string(Severity severity) noexcept;
 std::string_view to_string(Scope scope) noexcept;
+std::string_view to_string(Party party) noexcept;
+std::optional<Party> parse_party(std::string_view text) noexcept;
 std::optional<Severity> parse_severity(std::string_view text) noexcept;
 
 /** What proves a finding: trace packets (by index), stored rows, the NAS and session, frames. */
@@ -36,6 +42,7 @@ struct Finding {
   Scope scope = Scope::packet;
   std::string message;
   Evidence evidence;
+  Party party = Party::nas;
 };
 
 class Analysis;
@@ -50,6 +57,9 @@ struct Rule {
   std::string source; // "seed Table 1 row acct-session-id", "RFC 2866 §5.5"
   Severity severity = Severity::error;
   Scope scope = Scope::packet;
+  /** Whom the rule's findings concern; a packet rule's finding on a packet the server sent
+   * concerns the server (the engine decides from the evidence). */
+  Party party = Party::nas;
   std::string summary; // one line
   std::string detail;  // optional longer explanation shown by `acctlab rules ID`
   CheckFn check;
@@ -61,6 +71,9 @@ public:
   void report(const Rule& rule, std::string message, Evidence evidence);
   /** Reports with a severity other than the rule's (e.g. an info note about a spelling). */
   void report(const Rule& rule, Severity severity, std::string message, Evidence evidence);
+  /** Reports about another party than the rule's (e.g. an unanswered request lost on the path). */
+  void report(const Rule& rule, Severity severity, Party party, std::string message,
+              Evidence evidence);
   const std::vector<Finding>& findings() const { return findings_; }
   std::vector<Finding> take() { return std::move(findings_); }
 
