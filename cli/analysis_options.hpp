@@ -4,6 +4,7 @@
 // pcap module's options once. Header-only, included by those two command files.
 
 #include "cli/dictionary_option.hpp"
+#include "cli/profile_option.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
 #include "pcap/capture_analysis.hpp"
@@ -42,7 +43,7 @@ struct AnalysisArgs {
   std::string report = "text";
   std::string out;
   std::string db;
-  std::string profile = "cisco-ios-ipsec";
+  std::string profile; // empty: each NAS's clients-file profile, else cisco-ios-ipsec
   double interim_interval = 0;
   bool no_check = false;
   std::size_t judge_part = conformance::RunJudgeOptions{}.part_packets;
@@ -63,8 +64,9 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
       ->check(CLI::IsMember({"text", "json"}));
   cmd.add_option("--out", args.out, "Write the report to this file instead of stdout");
   cmd.add_option("--db", args.db, db_help);
-  cmd.add_option("--profile", args.profile, "With --db: conformance profile name or file")
-      ->capture_default_str();
+  cmd.add_option("--profile", args.profile,
+                 "With --db: conformance profile name or file for every NAS (default: each NAS's "
+                 "profile in --secrets, else cisco-ios-ipsec)");
   cmd.add_option("--interim-interval", args.interim_interval,
                  "With --db: the NAS's configured update interval in seconds (for the rules)");
   cmd.add_flag("--no-check", args.no_check, "With --db: import without the conformance rules");
@@ -102,12 +104,10 @@ public:
       import.emplace();
       import->database = args.db;
       if (!args.no_check) {
-        auto profile = conformance::load_profile(args.profile, *analysis.dictionary);
-        if (!profile) {
-          throw std::runtime_error("profile: " + profile.error().to_string());
-        }
         judge = conformance::make_import_judge(
-            std::move(profile).value(), analysis.dictionary, analysis.secrets,
+            resolve_profiles(args.profile, secrets_ ? &secrets_->clients() : nullptr,
+                             *analysis.dictionary),
+            analysis.dictionary, analysis.secrets,
             args.interim_interval > 0 ? std::optional<double>(args.interim_interval) : std::nullopt,
             args.judge_part);
       }

@@ -2,6 +2,7 @@
 
 #include "radius/packet_codec.hpp"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -10,12 +11,6 @@ namespace acctlab::conformance {
 namespace {
 
 using radius::Code;
-
-bool is_request_code(Code code) {
-  return code == Code::access_request || code == Code::accounting_request ||
-         code == Code::status_server || code == Code::disconnect_request ||
-         code == Code::coa_request;
-}
 
 // The content of a request apart from what a retransmission may change: Identifier and
 // authenticator always, Acct-Delay-Time per RFC 5080 §2.2.1.
@@ -45,6 +40,66 @@ radius::AttrKey delay_key_of(const radius::Dictionary& dict) {
 
 } // namespace
 
+Service service_of(Code code) noexcept {
+  switch (code) {
+    case Code::accounting_request:
+    case Code::accounting_response:
+      return Service::accounting;
+    case Code::access_request:
+    case Code::access_accept:
+    case Code::access_reject:
+    case Code::access_challenge:
+      return Service::authentication;
+    case Code::disconnect_request:
+    case Code::disconnect_ack:
+    case Code::disconnect_nak:
+    case Code::coa_request:
+    case Code::coa_ack:
+    case Code::coa_nak:
+      return Service::dynamic_authorization;
+    case Code::status_server:
+    case Code::status_client:
+      return Service::status;
+  }
+  return Service::unknown;
+}
+
+bool is_request(Code code) noexcept {
+  return code == Code::access_request || code == Code::accounting_request ||
+         code == Code::status_server || code == Code::disconnect_request ||
+         code == Code::coa_request;
+}
+
+std::string nas_endpoint(const TracePacket& packet) {
+  if (packet.raw.empty()) {
+    return packet.source;
+  }
+  const auto code = static_cast<Code>(packet.raw[0]);
+  const auto service = service_of(code);
+  if (service == Service::unknown) {
+    return packet.direction == Direction::from_server ? packet.destination : packet.source;
+  }
+  const bool nas_sends =
+      service == Service::dynamic_authorization ? !is_request(code) : is_request(code);
+  return nas_sends ? packet.source : packet.destination;
+}
+
+std::string_view to_string(Service service) noexcept {
+  switch (service) {
+    case Service::accounting:
+      return "accounting";
+    case Service::authentication:
+      return "authentication";
+    case Service::dynamic_authorization:
+      return "dynamic authorization";
+    case Service::status:
+      return "status";
+    case Service::unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
 PacketView view_packet(const TracePacket& tp, std::size_t index, const radius::Dictionary& dict) {
   PacketView view;
   view.index = index;
@@ -55,15 +110,18 @@ PacketView view_packet(const TracePacket& tp, std::size_t index, const radius::D
   if (decoded) {
     view.packet = std::move(decoded).value();
     if (tp.direction == Direction::unknown) {
-      to_server = is_request_code(view.packet->code());
+      to_server = is_request(view.packet->code());
     }
   } else {
     view.failure = decoded.error();
     if (tp.direction == Direction::unknown && !tp.raw.empty()) {
-      to_server = is_request_code(static_cast<Code>(tp.raw[0]));
+      to_server = is_request(static_cast<Code>(tp.raw[0]));
     }
   }
   view.client = to_server ? tp.source : tp.destination;
+  if (view.packet) {
+    view.service = service_of(view.packet->code());
+  }
   if (view.packet && to_server && view.packet->code() == Code::accounting_request) {
     view.request = true;
     view.record = radius::make_accounting_record(*view.packet, dict);
@@ -72,7 +130,10 @@ PacketView view_packet(const TracePacket& tp, std::size_t index, const radius::D
     if (view.record->delay_time) {
       view.event_time = tp.time - *view.record->delay_time;
     }
-  } else if (!to_server && view.packet) {
+  } else if (!to_server && view.packet &&
+             (view.service == Service::accounting || view.service == Service::unknown)) {
+    // Other services' answers are recognised by pairing (Analysis); an Access-Accept that
+    // answers an Accounting-Request is made a response there, for EXC-RESPONSE-CODE.
     view.response = true;
   }
   return view;
@@ -130,8 +191,11 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
   for (std::size_t i = 0; i < trace.packets.size(); ++i) {
     const auto& tp = trace.packets[i];
     PacketView view = view_packet(tp, i, dict);
-    if (view.request) {
+    const bool from_client = view.packet && view.client == tp.source;
+    if (from_client && is_request(view.packet->code())) {
       by_id[id_key(tp.source, tp.destination, view.packet->identifier())].push_back(i);
+    }
+    if (view.request) {
       const auto key =
           tp.source + '\x1e' + tp.destination + '\x1e' + content_key(*view.packet, delay_key);
       auto [it, inserted] = exchange_by_content.try_emplace(key, exchanges_.size());
@@ -140,18 +204,26 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
       }
       view.exchange = it->second;
       exchanges_[it->second].transmissions.push_back(i);
-    } else if (view.response) {
+    } else if (view.packet && !from_client) {
       auto it = by_id.find(id_key(tp.destination, tp.source, view.packet->identifier()));
       if (it != by_id.end() && !it->second.empty()) {
         const std::size_t request = it->second.back();
-        view.answers = request;
         auto& asked = packets_[request];
+        view.answers = request;
         if (asked.answer == none) {
           asked.answer = i;
         }
-        auto& exchange = exchanges_[asked.exchange];
-        if (exchange.answered_by == none) {
-          exchange.answered_by = i;
+        if (asked.request) {
+          view.response = true; // whatever its code: EXC-RESPONSE-CODE judges it
+          auto& exchange = exchanges_[asked.exchange];
+          if (exchange.answered_by == none) {
+            exchange.answered_by = i;
+          }
+        } else {
+          // Status-Server is answered with an Accounting-Response on the accounting port
+          // (RFC 5997 §3): the answer belongs to its request's service.
+          view.response = false;
+          view.service = asked.service;
         }
       }
     }
@@ -188,6 +260,27 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
 std::optional<std::uint32_t> Analysis::status(std::size_t packet) const {
   const auto& view = packets_[packet];
   return view.record ? view.record->status_type : std::nullopt;
+}
+
+Party Analysis::party_of(const Finding& finding) const {
+  if (finding.scope != Scope::packet || finding.party != Party::nas ||
+      finding.evidence.packets.empty()) {
+    return finding.party;
+  }
+  std::size_t index = finding.evidence.packets.front();
+  if (!trace_indices_.empty()) { // a part: its packets' whole-trace indices are ascending
+    const auto it = std::lower_bound(trace_indices_.begin(), trace_indices_.end(), index);
+    if (it == trace_indices_.end() || *it != index) {
+      return finding.party;
+    }
+    index = static_cast<std::size_t>(it - trace_indices_.begin());
+  }
+  if (index >= packets_.size()) {
+    return finding.party;
+  }
+  const auto& view = packets_[index];
+  const bool from_server = view.packet && !view.request && view.client != view.trace->source;
+  return from_server ? Party::server : finding.party;
 }
 
 Evidence Analysis::evidence(std::size_t packet) const {

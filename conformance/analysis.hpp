@@ -20,18 +20,37 @@ namespace acctlab::conformance {
 
 inline constexpr std::size_t none = static_cast<std::size_t>(-1);
 
+/** What a packet belongs to. The rules judge accounting; the rest of what reaches a RADIUS port
+ * is recognised, paired and counted, and left out of their scope. */
+enum class Service : std::uint8_t {
+  accounting,            // Accounting-Request and -Response (RFC 2866)
+  authentication,        // Access-Request, -Accept, -Reject, -Challenge (RFC 2865)
+  dynamic_authorization, // CoA and Disconnect requests and their ACK/NAK (RFC 5176)
+  status,                // Status-Server, Status-Client (RFC 5997)
+  unknown,               // a code none of those defines
+};
+Service service_of(radius::Code code) noexcept;
+/** Whether a code is a request's (of any service). */
+bool is_request(radius::Code code) noexcept;
+/** The NAS's side of a packet whatever its service: the sender of an accounting or access
+ * request, the receiver of a CoA or Disconnect request (RFC 5176), and the other side of an
+ * answer. Profiles and NAS partitions go by it. */
+std::string nas_endpoint(const TracePacket& packet);
+std::string_view to_string(Service service) noexcept;
+
 struct PacketView {
   std::size_t index = 0; // in the trace
   const TracePacket* trace = nullptr;
   std::optional<radius::Packet> packet; // empty when the datagram did not decode
   std::optional<radius::DecodeFailure> failure;
-  bool request = false;                           // an Accounting-Request sent to the server
-  bool response = false;                          // a packet the server sent back
+  bool request = false;  // an Accounting-Request sent to the server
+  bool response = false; // a packet the server sent back about accounting (or an unknown code)
+  Service service = Service::unknown;             // by code; an answer takes its request's
   std::optional<radius::AccountingRecord> record; // for Accounting-Requests
   std::string client;                             // the NAS side endpoint
   std::string nas_key;         // NAS identity, else the client's address (session matching)
-  std::size_t answer = none;   // for a request: the response that answered it
-  std::size_t answers = none;  // for a response: the request it answers
+  std::size_t answer = none;   // for a request (of any service): the response that answered it
+  std::size_t answers = none;  // for a response (of any service): the request it answers
   std::size_t exchange = none; // for a request: its group of retransmissions
   double event_time = 0;       // receive time - Acct-Delay-Time
 };
@@ -88,6 +107,10 @@ public:
 
   /** Status type of a request, if it carries a valid one. */
   std::optional<std::uint32_t> status(std::size_t packet) const;
+
+  /** Whom a finding concerns: its rule's party, except that a packet rule's finding about a
+   * packet the server sent (a malformed or mis-coded answer) concerns the server. */
+  Party party_of(const Finding& finding) const;
 
   /** The index of packets()[packet] in the whole trace (itself unless analysing a part). */
   std::size_t trace_index(std::size_t packet) const {

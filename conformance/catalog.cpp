@@ -22,7 +22,10 @@ const std::vector<Rule>& builtin_rules() {
        .severity = Severity::warning,
        .scope = Scope::packet,
        .summary = "Clients send Accounting-Request (or Status-Server) to an accounting server",
-       .detail = "RFC 5997 Status-Server is accepted; any other request code is reported.",
+       .detail = "RFC 5997 Status-Server is accepted. Authentication (Access-*, RFC 2865) and "
+                 "dynamic authorization (CoA, Disconnect, RFC 5176) that a capture holds beside "
+                 "accounting are recognised, paired, counted and left out of the rules' scope, "
+                 "unless sent to an accounting port (1813, 1646); anything else is reported.",
        .check = check_unexpected_code},
       {.id = "PKT-REQUEST-AUTHENTICATOR",
        .source = "RFC 2866 §3",
@@ -86,8 +89,22 @@ const std::vector<Rule>& builtin_rules() {
        .scope = Scope::exchange,
        .party = Party::server,
        .summary = "Every Accounting-Request (or one of its retransmissions) is answered",
-       .detail = "Skipped for sources that keep requests only (a server database).",
+       .detail = "The server's failure (or the path's): a request the trace ends before an "
+                 "answer was due (the profile's max-latency) is an info about the path. Skipped "
+                 "for sources that keep requests only (a server database).",
        .check = check_unanswered},
+      {.id = "EXC-NO-RETRANSMISSION",
+       .source = "RFC 2866 §2; RFC 5080 §2.2.1",
+       .severity = Severity::warning,
+       .scope = Scope::exchange,
+       .summary = "A NAS resends an Accounting-Request that gets no answer",
+       .detail = "RFC 2866 §2: \"If no response is returned within a length of time, the request "
+                 "is re-sent a number of times.\" An unanswered request is the server's or the "
+                 "path's failure (EXC-UNANSWERED); whether the NAS tried again is the NAS's. "
+                 "Reported when the trace goes on longer than the profile's retransmit-wait "
+                 "(default 30 s) after a request sent once. Skipped for sources that keep "
+                 "requests only.",
+       .check = check_no_retransmission},
       {.id = "EXC-RESPONSE-AUTHENTICATOR",
        .source = "RFC 2866 §3, RFC 2865 §3",
        .severity = Severity::error,

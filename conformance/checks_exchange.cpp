@@ -59,10 +59,46 @@ void check_unanswered(const Rule& rule, const Analysis& analysis, FindingSink& s
       continue;
     }
     const auto first = exchange.transmissions.front();
+    const auto text = describe_request(analysis, first) + " sent " +
+                      std::to_string(exchange.transmissions.size()) + " time(s)";
+    // The trace's last moment may come before an answer could: not the server's failure.
+    const double waited = analysis.trace().last_moment() -
+                          analysis.packets()[exchange.transmissions.back()].trace->time;
+    const double patience = analysis.profile().options.max_latency;
+    if (waited < patience) {
+      sink.report(rule, Severity::info, Party::path,
+                  text + "; the trace ends " + milliseconds(waited) +
+                      " after the last transmission, before an answer was due (max-latency " +
+                      milliseconds(patience) + ")",
+                  analysis.evidence(exchange.transmissions));
+      continue;
+    }
     sink.report(rule,
-                describe_request(analysis, first) + " sent " +
-                    std::to_string(exchange.transmissions.size()) + " time(s) and never answered",
+                text + " and never answered (the trace goes on " + milliseconds(waited) +
+                    " after the last transmission)",
                 analysis.evidence(exchange.transmissions));
+  }
+}
+
+void check_no_retransmission(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  if (!analysis.trace().responses_recorded) {
+    return; // a source without answers cannot tell an answered request from a lost one
+  }
+  const double wait = analysis.profile().options.retransmit_wait;
+  for (const auto& exchange : analysis.exchanges()) {
+    if (exchange.answered_by != none || exchange.transmissions.size() > 1) {
+      continue;
+    }
+    const auto first = exchange.transmissions.front();
+    const double after = analysis.trace().last_moment() - analysis.packets()[first].trace->time;
+    if (after <= wait) {
+      continue; // the NAS may still have been waiting when the trace ended
+    }
+    sink.report(rule,
+                describe_request(analysis, first) + " was never answered and never sent again, " +
+                    "though the trace goes on " + milliseconds(after) +
+                    " after it (retransmit-wait " + milliseconds(wait) + ")",
+                analysis.evidence(first));
   }
 }
 
@@ -104,11 +140,21 @@ void check_response_code(const Rule& rule, const Analysis& analysis, FindingSink
 void check_unmatched_response(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   for (const auto& view : analysis.packets()) {
     if (view.response && view.answers == none) {
-      sink.report(rule,
-                  radius::code_name(view.packet->code()) + " id " +
-                      std::to_string(view.packet->identifier()) + " from " + view.trace->source +
-                      " answers no request in the trace",
-                  analysis.evidence(view.index));
+      const auto text = radius::code_name(view.packet->code()) + " id " +
+                        std::to_string(view.packet->identifier()) + " from " + view.trace->source +
+                        " answers no request in the trace";
+      // Its request may have come just before the trace's first moment.
+      const double since = view.trace->time - analysis.trace().first_moment();
+      const double patience = analysis.profile().options.max_latency;
+      if (since < patience) {
+        sink.report(rule, Severity::info,
+                    text + "; it came " + milliseconds(since) +
+                        " after the trace began, within max-latency (" + milliseconds(patience) +
+                        ") of a request sent before it",
+                    analysis.evidence(view.index));
+        continue;
+      }
+      sink.report(rule, text, analysis.evidence(view.index));
     }
   }
 }

@@ -80,13 +80,35 @@ void check_malformed(const Rule& rule, const Analysis& analysis, FindingSink& si
   }
 }
 
+namespace {
+
+/** Sent to a port only accounting uses (RFC 2866 §3: 1813; 1646 by older custom): authentication
+ * or dynamic authorization there was sent to the accounting server. */
+bool to_accounting_port(const TracePacket& packet) {
+  const auto colon = packet.destination.rfind(':');
+  if (colon == std::string::npos) {
+    return false;
+  }
+  const auto port = std::string_view(packet.destination).substr(colon + 1);
+  return port == "1813" || port == "1646";
+}
+
+} // namespace
+
 void check_unexpected_code(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   for (const auto& view : analysis.packets()) {
     if (!view.packet || view.request || view.response) {
       continue;
     }
-    // RFC 5997: Status-Server to the accounting port is legitimate.
-    if (view.packet->code() == radius::Code::status_server) {
+    // RFC 5997: Status-Server to the accounting port is legitimate. Authentication (RFC 2865)
+    // and dynamic authorization (RFC 5176) share captures with accounting: recognised, paired
+    // and counted, they are outside the accounting rules' scope.
+    if (view.service == Service::status) {
+      continue;
+    }
+    if ((view.service == Service::authentication ||
+         view.service == Service::dynamic_authorization) &&
+        !to_accounting_port(*view.trace)) {
       continue;
     }
     sink.report(rule,

@@ -50,6 +50,35 @@ Shape shape_of(const Analysis& analysis, const SessionView& session) {
   return shape;
 }
 
+/** "(frame 12)" for a captured packet, "(packet 12)" otherwise (the whole trace's index). */
+std::string where(const Analysis& analysis, const PacketView& view) {
+  if (view.trace->frame) {
+    return "(frame " + std::to_string(*view.trace->frame) + ")";
+  }
+  return "(packet " + std::to_string(analysis.trace_index(view.index)) + ")";
+}
+
+/** A moment relative to the trace's first: "12.0 s after the trace began (at 1700000012.000)". */
+std::string moment(const Analysis& analysis, double at) {
+  const double begin = analysis.trace().first_moment();
+  char text[96];
+  std::snprintf(text, sizeof text, "%.1f s %s the trace began (at %.3f)", std::fabs(at - begin),
+                at < begin ? "before" : "after", at);
+  return text;
+}
+
+/** "received at T, minus Acct-Delay-Time D s, minus Acct-Session-Time S s". */
+std::string began_arithmetic(const Analysis& analysis, const PacketView& view) {
+  char text[160];
+  const auto delay = view.record->delay_time.value_or(0);
+  std::snprintf(text, sizeof text,
+                "received %.3f s after the trace began, minus Acct-Delay-Time %u s, minus "
+                "Acct-Session-Time %u s",
+                view.trace->time - analysis.trace().first_moment(), static_cast<unsigned>(delay),
+                static_cast<unsigned>(*view.record->session_time));
+  return text;
+}
+
 std::string session_text(const std::string& nas, const std::string& session_id) {
   return "session \"" + session_id + "\" of NAS " + nas;
 }
@@ -263,7 +292,12 @@ void check_duplicate_start(const Rule& rule, const Analysis& analysis, FindingSi
 }
 
 void check_no_start(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
-  const bool stop_only = analysis.profile().options.stop_only_allowed;
+  const auto& profile = analysis.profile();
+  const bool stop_only = profile.options.stop_only_allowed;
+  const bool documents_starts =
+      std::any_of(profile.rows.begin(), profile.rows.end(),
+                  [](const PresenceRow& row) { return row.status == start; });
+  const double begin = analysis.trace().first_moment();
   for (const auto& session : analysis.sessions()) {
     const auto shape = shape_of(analysis, session);
     if (shape.first_start != none) {
@@ -273,13 +307,42 @@ void check_no_start(const Rule& rule, const Analysis& analysis, FindingSink& sin
     if (stop_only && shape.through.size() == 1 && shape.first_stop != none) {
       continue;
     }
-    sink.report(rule,
-                session_text(session) + ": no Start before " +
-                    status_label(analysis, shape.through.front()) +
-                    (stop_only ? " (the profile allows stop-only sessions, not updates without "
-                                 "a Start)"
-                               : " (the profile does not allow stop-only sessions)"),
-                analysis.evidence(shape.through.front()));
+    const auto first = shape.through.front();
+    const auto& view = analysis.packets()[first];
+    const auto label = status_label(analysis, first) + " " + where(analysis, view);
+    // A capture taken mid-stream: the record's own Acct-Session-Time says when the session
+    // began (RFC 2866 §5.7, event time per §5.2). A Start before the trace is not missing.
+    if (const auto& elapsed = view.record->session_time) {
+      const double began = view.event_time - *elapsed;
+      const double slack = profile.options.session_time_tolerance + 0.01 * *elapsed;
+      const auto arithmetic = began_arithmetic(analysis, view) + " = " + moment(analysis, began);
+      if (began < begin + slack) {
+        sink.report(rule, Severity::info,
+                    session_text(session) + ": first seen in " + label + "; " + arithmetic +
+                        ": it began before the trace did, so its Start is not in the trace",
+                    analysis.evidence(first));
+        continue;
+      }
+      if (documents_starts) {
+        sink.report(rule,
+                    session_text(session) + ": no Start, yet its first record, " + label + ", " +
+                        "dates its beginning inside the trace: " + arithmetic + " (profile " +
+                        profile.name + " documents Start records" +
+                        (stop_only ? "; it allows lone Stops, not updates without a Start)" : ")"),
+                    analysis.evidence(first));
+      } else {
+        sink.report(rule, Severity::info,
+                    session_text(session) + ": no Start; " + arithmetic + " (profile " +
+                        profile.name + " documents no Start records)",
+                    analysis.evidence(first));
+      }
+      continue;
+    }
+    sink.report(rule, Severity::warning,
+                session_text(session) + ": no Start before " + label + " (" +
+                    moment(analysis, view.event_time) +
+                    "), and no Acct-Session-Time to tell whether it began before the trace",
+                analysis.evidence(first));
   }
 }
 
@@ -296,13 +359,19 @@ void check_after_stop(const Rule& rule, const Analysis& analysis, FindingSink& s
 }
 
 void check_no_stop(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  const double end = analysis.trace().last_moment();
   for (const auto& session : analysis.sessions()) {
     const auto shape = shape_of(analysis, session);
     if (shape.first_stop == none) {
+      const auto last = session.records.back();
+      const double quiet = end - analysis.packets()[last].trace->time;
       sink.report(rule,
-                  session_text(session) + ": still open at the end of the trace (" +
-                      std::to_string(session.records.size()) + " record(s), no Stop)",
-                  analysis.evidence(session.records.back()));
+                  session_text(session) + ": still open when the trace ends (" +
+                      std::to_string(session.records.size()) + " record(s), no Stop; the last, " +
+                      status_label(analysis, last) + " " +
+                      where(analysis, analysis.packets()[last]) + ", came " + seconds_text(quiet) +
+                      " before the trace's last moment)",
+                  analysis.evidence(last));
     }
   }
 }

@@ -2,6 +2,7 @@
 
 #include "conformance/detail/db_rows.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <sqlite3.h>
@@ -119,6 +120,26 @@ Expected<std::size_t, std::string> insert_findings(sqlite3* db, std::int64_t run
 
 } // namespace
 
+std::optional<std::pair<double, double>> detail::serve_window(sqlite3* db,
+                                                              std::optional<std::int64_t> run_id) {
+  // A server run spans from its start to its stop (or its last packet while it still runs).
+  auto statement = prepare(db, "SELECT min(started), max(coalesce(finished, started)) FROM runs "
+                               "WHERE kind = 'serve' AND (?1 IS NULL OR id = ?1) AND EXISTS "
+                               "(SELECT 1 FROM packets WHERE packets.run_id = runs.id)");
+  if (!statement) {
+    return std::nullopt;
+  }
+  if (run_id) {
+    sqlite3_bind_int64(statement->get(), 1, *run_id);
+  }
+  if (sqlite3_step(statement->get()) != SQLITE_ROW ||
+      sqlite3_column_type(statement->get(), 0) == SQLITE_NULL) {
+    return std::nullopt;
+  }
+  return std::pair{sqlite3_column_double(statement->get(), 0),
+                   sqlite3_column_double(statement->get(), 1)};
+}
+
 TracePacket detail::read_packet_row(sqlite3_stmt* row, bool& response, int first) {
   const auto column = [first](int i) { return first + i; };
   TracePacket packet;
@@ -173,6 +194,11 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
   }
   if (rc != SQLITE_DONE) {
     return Unexpected(path + ": " + sqlite3_errmsg(db->get()));
+  }
+  if (const auto window = detail::serve_window(db->get(), options.run_id);
+      window && !trace.packets.empty()) {
+    trace.begin = std::min(window->first, trace.packets.front().time);
+    trace.end = std::max(window->second, trace.packets.back().time);
   }
   return trace;
 }

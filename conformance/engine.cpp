@@ -5,43 +5,38 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace acctlab::conformance {
+namespace {
 
-std::size_t Verdict::count(Severity severity) const {
-  return static_cast<std::size_t>(std::count_if(
-      findings.begin(), findings.end(), [&](const Finding& f) { return f.severity == severity; }));
-}
+/** The findings and sessions of one group of NASes judged by one profile. */
+struct Judged {
+  std::vector<Finding> findings;          // in the order the rules reported them
+  std::vector<SessionOutcome> sessions;   // in order of first record
+  std::vector<std::size_t> session_first; // each session's first record (whole-trace index)
+  std::size_t packets = 0;
+  std::size_t requests = 0;
+  std::size_t responses = 0;
+  std::size_t exchanges = 0;
+  std::size_t authentication = 0;
+  std::size_t dynamic_authorization = 0;
+};
 
-Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Dictionary& dict) {
-  Verdict verdict;
-  verdict.profile = profile.name;
-  verdict.rules = rules_for(profile);
-  const Analysis analysis(trace, profile, dict);
-
+Judged judge(const Trace& trace, const Profile& profile, const radius::Dictionary& dict,
+             const std::vector<Rule>& rules, std::vector<std::size_t> trace_indices) {
+  Judged out;
+  const Analysis analysis(trace, profile, dict, std::move(trace_indices));
   FindingSink sink;
-  for (const auto& rule : verdict.rules) {
+  for (const auto& rule : rules) {
     if (rule.check) {
       rule.check(rule, analysis, sink);
     }
   }
-  verdict.findings = sink.take();
-  std::stable_sort(verdict.findings.begin(), verdict.findings.end(),
-                   [](const Finding& a, const Finding& b) {
-                     if (a.severity != b.severity) {
-                       return a.severity > b.severity;
-                     }
-                     const auto pa = a.evidence.packets.empty() ? 0 : a.evidence.packets.front();
-                     const auto pb = b.evidence.packets.empty() ? 0 : b.evidence.packets.front();
-                     return pa < pb;
-                   });
-
-  std::map<std::string, std::size_t, std::less<>> rule_index;
-  for (std::size_t i = 0; i < verdict.rules.size(); ++i) {
-    rule_index[verdict.rules[i].id] = i;
-    verdict.outcomes.push_back({i, 0, 0, 0});
+  out.findings = sink.take();
+  for (auto& finding : out.findings) {
+    finding.party = analysis.party_of(finding);
   }
-  std::map<std::pair<std::string, std::string>, std::size_t> session_index;
   for (const auto& session : analysis.sessions()) {
     SessionOutcome outcome;
     outcome.nas = session.nas;
@@ -49,8 +44,42 @@ Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Di
     outcome.records = session.records.size();
     outcome.stopped = std::any_of(session.records.begin(), session.records.end(),
                                   [&](std::size_t i) { return analysis.status(i) == 2u; });
-    session_index[{session.nas, session.session_id}] = verdict.sessions.size();
-    verdict.sessions.push_back(std::move(outcome));
+    out.sessions.push_back(std::move(outcome));
+    out.session_first.push_back(analysis.trace_index(session.records.front()));
+  }
+  out.packets = analysis.packets().size();
+  out.exchanges = analysis.exchanges().size();
+  for (const auto& view : analysis.packets()) {
+    out.requests += view.request ? 1 : 0;
+    out.responses += view.response ? 1 : 0;
+    out.authentication += view.service == Service::authentication ? 1 : 0;
+    out.dynamic_authorization += view.service == Service::dynamic_authorization ? 1 : 0;
+  }
+  return out;
+}
+
+/** Worst first, then by first evidence packet; ties keep the order the rules reported them. */
+void sort_findings(std::vector<Finding>& findings) {
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) {
+      return a.severity > b.severity;
+    }
+    const auto pa = a.evidence.packets.empty() ? 0 : a.evidence.packets.front();
+    const auto pb = b.evidence.packets.empty() ? 0 : b.evidence.packets.front();
+    return pa < pb;
+  });
+}
+
+/** Outcomes per rule and each session's findings, from the sorted findings. */
+void tally(Verdict& verdict) {
+  std::map<std::string, std::size_t, std::less<>> rule_index;
+  for (std::size_t i = 0; i < verdict.rules.size(); ++i) {
+    rule_index[verdict.rules[i].id] = i;
+    verdict.outcomes.push_back({i, 0, 0, 0});
+  }
+  std::map<std::pair<std::string, std::string>, std::size_t> session_index;
+  for (std::size_t i = 0; i < verdict.sessions.size(); ++i) {
+    session_index[{verdict.sessions[i].nas, verdict.sessions[i].session_id}] = i;
   }
   for (std::size_t i = 0; i < verdict.findings.size(); ++i) {
     const auto& finding = verdict.findings[i];
@@ -73,13 +102,126 @@ Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Di
       verdict.sessions[it->second].findings.push_back(i);
     }
   }
+}
 
-  verdict.packets = analysis.packets().size();
-  verdict.exchanges = analysis.exchanges().size();
-  for (const auto& view : analysis.packets()) {
-    verdict.requests += view.request ? 1 : 0;
-    verdict.responses += view.response ? 1 : 0;
+std::vector<NasProfile> nas_profiles_of(const Trace& trace, const ProfileSet& profiles) {
+  std::vector<NasProfile> out;
+  std::set<std::string, std::less<>> seen;
+  for (const auto& packet : trace.packets) {
+    auto host = host_part(nas_endpoint(packet));
+    if (seen.insert(host).second) {
+      out.push_back({host, profiles.for_client(host).name});
+    }
   }
+  return out;
+}
+
+} // namespace
+
+void PartyCounts::add(Party party, Severity severity) {
+  const auto p = static_cast<std::size_t>(party);
+  switch (severity) {
+    case Severity::error:
+      ++errors[p];
+      break;
+    case Severity::warning:
+      ++warnings[p];
+      break;
+    case Severity::info:
+      ++infos[p];
+      break;
+  }
+}
+
+std::size_t Verdict::count(Severity severity) const {
+  return static_cast<std::size_t>(std::count_if(
+      findings.begin(), findings.end(), [&](const Finding& f) { return f.severity == severity; }));
+}
+
+PartyCounts Verdict::party_counts() const {
+  PartyCounts counts;
+  for (const auto& finding : findings) {
+    counts.add(finding.party, finding.severity);
+  }
+  return counts;
+}
+
+Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Dictionary& dict) {
+  return check_trace(trace, ProfileSet(profile), dict);
+}
+
+Verdict check_trace(const Trace& trace, const ProfileSet& profiles,
+                    const radius::Dictionary& dict) {
+  Verdict verdict;
+  verdict.nas_profiles = nas_profiles_of(trace, profiles);
+  if (profiles.single()) {
+    const auto& profile = profiles.fallback();
+    verdict.profile = profile.name;
+    verdict.rules = rules_for(profile);
+    auto judged = judge(trace, profile, dict, verdict.rules, {});
+    verdict.findings = std::move(judged.findings);
+    verdict.sessions = std::move(judged.sessions);
+    verdict.packets = judged.packets;
+    verdict.requests = judged.requests;
+    verdict.responses = judged.responses;
+    verdict.exchanges = judged.exchanges;
+    verdict.authentication = judged.authentication;
+    verdict.dynamic_authorization = judged.dynamic_authorization;
+    sort_findings(verdict.findings);
+    tally(verdict);
+    return verdict;
+  }
+
+  // Each NAS with its profile: the trace's packets grouped by the profile of their NAS, each
+  // group judged alone (sessions, exchanges and resets never cross NASes).
+  std::vector<std::vector<std::size_t>> groups(profiles.profiles().size());
+  for (std::size_t i = 0; i < trace.packets.size(); ++i) {
+    groups[profiles.index_for(nas_endpoint(trace.packets[i]))].push_back(i);
+  }
+  verdict.rules = builtin_rules();
+  std::vector<std::pair<std::size_t, SessionOutcome>> sessions;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (groups[g].empty() && !(g == 0 && trace.packets.empty())) {
+      continue;
+    }
+    const auto& profile = profiles.profiles()[g];
+    verdict.profile += (verdict.profile.empty() ? "" : ", ") + profile.name;
+    auto rules = builtin_rules();
+    auto own = profile_rules(profile);
+    for (auto& rule : own) {
+      if (!find_rule(verdict.rules, rule.id)) {
+        verdict.rules.push_back(rule);
+      }
+    }
+    rules.insert(rules.end(), own.begin(), own.end());
+    Trace part = trace.without_packets();
+    part.begin = trace.first_moment(); // the whole trace's edges, not the group's
+    part.end = trace.last_moment();
+    part.packets.reserve(groups[g].size());
+    for (const auto index : groups[g]) {
+      part.packets.push_back(trace.packets[index]);
+    }
+    auto judged = judge(part, profile, dict, rules, groups[g]);
+    verdict.findings.insert(verdict.findings.end(),
+                            std::make_move_iterator(judged.findings.begin()),
+                            std::make_move_iterator(judged.findings.end()));
+    for (std::size_t s = 0; s < judged.sessions.size(); ++s) {
+      sessions.emplace_back(judged.session_first[s], std::move(judged.sessions[s]));
+    }
+    verdict.packets += judged.packets;
+    verdict.requests += judged.requests;
+    verdict.responses += judged.responses;
+    verdict.exchanges += judged.exchanges;
+    verdict.authentication += judged.authentication;
+    verdict.dynamic_authorization += judged.dynamic_authorization;
+  }
+  std::stable_sort(sessions.begin(), sessions.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [first, session] : sessions) {
+    verdict.sessions.push_back(std::move(session));
+  }
+  sort_findings(verdict.findings);
+  tally(verdict);
   return verdict;
 }
 

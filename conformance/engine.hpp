@@ -3,6 +3,7 @@
 // verdict every report renders.
 
 #include "conformance/profile.hpp"
+#include "conformance/profile_set.hpp"
 #include "conformance/rule.hpp"
 #include "conformance/trace.hpp"
 #include "radius/dictionary.hpp"
@@ -29,8 +30,23 @@ struct SessionOutcome {
   std::vector<std::size_t> findings; // indices into Verdict::findings
 };
 
-struct Verdict {
+/** The profile that judged one NAS (by its client address, as clients.conf matches). */
+struct NasProfile {
+  std::string client; // the NAS's address
   std::string profile;
+};
+
+/** Findings of one severity per party (nas, server, path). */
+struct PartyCounts {
+  std::size_t errors[3] = {0, 0, 0};
+  std::size_t warnings[3] = {0, 0, 0};
+  std::size_t infos[3] = {0, 0, 0};
+  void add(Party party, Severity severity);
+  std::size_t errors_of(Party party) const { return errors[static_cast<std::size_t>(party)]; }
+};
+
+struct Verdict {
+  std::string profile; // the profile, or the profiles' names joined by ", "
   std::vector<Rule> rules;
   std::vector<Finding> findings;     // worst first, then in trace order
   std::vector<RuleOutcome> outcomes; // one per rule, in catalog order
@@ -39,11 +55,20 @@ struct Verdict {
   std::size_t requests = 0;
   std::size_t responses = 0;
   std::size_t exchanges = 0;
+  std::vector<NasProfile> nas_profiles; // in order of each NAS's first packet
+  /** Traffic outside the accounting rules' scope, recognised and paired but not judged:
+   * authentication (Access-*, RFC 2865) and dynamic authorization (CoA, Disconnect, RFC 5176). */
+  std::size_t authentication = 0;
+  std::size_t dynamic_authorization = 0;
 
   std::size_t count(Severity severity) const;
+  PartyCounts party_counts() const;
   bool has_errors() const { return count(Severity::error) > 0; }
 };
 
 Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Dictionary& dict);
+/** Judges each NAS with its own profile (the NASes' traffic is judged apart, evidence still names
+ * packets by their index in the whole trace); with one profile, the same as above. */
+Verdict check_trace(const Trace& trace, const ProfileSet& profiles, const radius::Dictionary& dict);
 
 } // namespace acctlab::conformance

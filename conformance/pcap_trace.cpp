@@ -39,6 +39,11 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
     result.trace.packets.push_back(std::move(packet));
   }
   result.frames = stream.stats().frames;
+  // The capture's edges are its first and last frame, whatever they carried.
+  if (const auto& stats = stream.stats(); stats.first_ns && stats.last_ns) {
+    result.trace.begin = static_cast<double>(*stats.first_ns) / 1e9;
+    result.trace.end = static_cast<double>(*stats.last_ns) / 1e9;
+  }
   result.issues = stream.issues().size();
   for (const auto& summary : stream.files()) {
     if (!summary.complete) {
@@ -54,7 +59,17 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
                    const capture::ClientSecrets* secrets, const Profile& profile,
                    const radius::Dictionary& dict, std::optional<double> interim_interval,
                    const RunJudgeOptions& judge_options) {
-  if (judge_options.part_packets > 0) {
+  return judge_imported_run(database, run_id, secrets, ProfileSet(profile), dict, interim_interval,
+                            judge_options);
+}
+
+Expected<capture::ConformanceSummary, std::string>
+judge_imported_run(const std::string& database, std::int64_t run_id,
+                   const capture::ClientSecrets* secrets, const ProfileSet& profiles,
+                   const radius::Dictionary& dict, std::optional<double> interim_interval,
+                   const RunJudgeOptions& judge_options) {
+  const auto& profile = profiles.fallback();
+  if (judge_options.part_packets > 0 && profiles.single()) {
     SecretLookup lookup;
     if (secrets) {
       lookup = [secrets](const std::string& host) -> std::optional<std::string> {
@@ -94,7 +109,7 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
       }
     }
   }
-  const auto verdict = check_trace(trace, profile, dict);
+  const auto verdict = check_trace(trace, profiles, dict);
   if (judge_options.stats) {
     *judge_options.stats = {trace.packets.size(), 1, trace.packets.size()};
   }
@@ -153,16 +168,16 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
   return summary;
 }
 
-capture::RunJudge make_import_judge(Profile profile, const radius::Dictionary* dict,
+capture::RunJudge make_import_judge(ProfileSet profiles, const radius::Dictionary* dict,
                                     const capture::ClientSecrets* secrets,
                                     std::optional<double> interim_interval,
                                     std::size_t part_packets) {
-  return [profile = std::move(profile), dict, secrets, interim_interval,
+  return [profiles = std::move(profiles), dict, secrets, interim_interval,
           part_packets](const std::string& database, std::int64_t run_id) {
     RunJudgeOptions options;
     options.part_packets = part_packets;
     auto judged =
-        judge_imported_run(database, run_id, secrets, profile, *dict, interim_interval, options);
+        judge_imported_run(database, run_id, secrets, profiles, *dict, interim_interval, options);
     if (!judged) {
       throw std::runtime_error("conformance: " + judged.error());
     }

@@ -4,6 +4,7 @@
 // packets carry their file and frame number, so findings point at Wireshark's frame numbers.
 
 #include "conformance/profile.hpp"
+#include "conformance/profile_set.hpp"
 #include "conformance/run_judge.hpp"
 #include "conformance/trace.hpp"
 #include "pcap/capture_import.hpp"
@@ -43,10 +44,17 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
                    const capture::ClientSecrets* secrets, const Profile& profile,
                    const radius::Dictionary& dict, std::optional<double> interim_interval = {},
                    const RunJudgeOptions& options = {});
+/** The same with a profile per NAS: when the set holds more than one profile the whole run is
+ * loaded and judged by check_trace (parts judge with one profile). */
+Expected<capture::ConformanceSummary, std::string>
+judge_imported_run(const std::string& database, std::int64_t run_id,
+                   const capture::ClientSecrets* secrets, const ProfileSet& profiles,
+                   const radius::Dictionary& dict, std::optional<double> interim_interval = {},
+                   const RunJudgeOptions& options = {});
 
 /** judge_imported_run as the import's judge (throws std::runtime_error with its error). The
  * pointers must outlive the judge. */
-capture::RunJudge make_import_judge(Profile profile, const radius::Dictionary* dict,
+capture::RunJudge make_import_judge(ProfileSet profiles, const radius::Dictionary* dict,
                                     const capture::ClientSecrets* secrets,
                                     std::optional<double> interim_interval,
                                     std::size_t part_packets = RunJudgeOptions{}.part_packets);

@@ -248,7 +248,7 @@ Expected<Profile, ProfileError> parse_profile(std::string_view text, const std::
       }
       profile.options.interim_tolerance = *fraction;
     } else if (head == "interim-interval" || head == "session-time-tolerance" ||
-               head == "max-latency") {
+               head == "max-latency" || head == "retransmit-wait") {
       const auto value = single_value();
       const auto seconds = value ? parse_seconds(*value) : std::nullopt;
       if (!seconds) {
@@ -261,6 +261,8 @@ Expected<Profile, ProfileError> parse_profile(std::string_view text, const std::
         profile.options.interim_interval = *seconds;
       } else if (head == "session-time-tolerance") {
         profile.options.session_time_tolerance = *seconds;
+      } else if (head == "retransmit-wait") {
+        profile.options.retransmit_wait = *seconds;
       } else {
         profile.options.max_latency = *seconds;
       }

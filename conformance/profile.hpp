@@ -59,6 +59,8 @@ struct ProfileOptions {
   double session_time_tolerance = 2.0;
   /** An answer slower than this (seconds) is a warning. */
   double max_latency = 1.0;
+  /** A request unanswered this long (seconds) should have been sent again (RFC 2866 §2). */
+  double retransmit_wait = 30.0;
 };
 
 struct Profile {

@@ -106,6 +106,14 @@ VerdictView::VerdictView(const Verdict& verdict) : verdict_(verdict) {
   summary_.errors = verdict.count(Severity::error);
   summary_.warnings = verdict.count(Severity::warning);
   summary_.infos = verdict.count(Severity::info);
+  summary_.parties = verdict.party_counts();
+  summary_.nas_profiles = verdict.nas_profiles;
+  summary_.authentication = verdict.authentication;
+  summary_.dynamic_authorization = verdict.dynamic_authorization;
+}
+
+std::string_view party_verdict(const VerdictSummary& summary, Party party) {
+  return summary.parties.errors_of(party) > 0 ? "fail" : "pass";
 }
 
 void VerdictView::findings(const std::string* rule, const FindingVisit& visit) const {
@@ -152,6 +160,20 @@ void render_text(const VerdictSource& verdict, std::ostream& out,
   out << "profile " << summary.profile << ": " << summary.packets << " packets ("
       << summary.requests << " requests, " << summary.responses << " responses), "
       << summary.exchanges << " exchanges, " << summary.sessions << " sessions\n";
+  if (summary.authentication + summary.dynamic_authorization > 0) {
+    out << "out of the accounting rules' scope: " << summary.authentication
+        << " authentication packets, " << summary.dynamic_authorization
+        << " dynamic authorization packets (recognised and paired, not judged)\n";
+  }
+  if (summary.nas_profiles.size() > 1 ||
+      (summary.nas_profiles.size() == 1 &&
+       summary.nas_profiles.front().profile != summary.profile)) {
+    out << "profile per NAS:";
+    for (const auto& nas : summary.nas_profiles) {
+      out << ' ' << nas.client << '=' << nas.profile;
+    }
+    out << '\n';
+  }
   out << "rules: " << summary.outcomes.size() - failed << " passed, " << failed << " failed; "
       << "findings: " << summary.errors << " errors, " << summary.warnings << " warnings, "
       << summary.infos << " info\n";
@@ -193,7 +215,17 @@ void render_text(const VerdictSource& verdict, std::ostream& out,
   out << '\n'
       << (summary.errors > 0 ? paint(Severity::error, "verdict: FAIL")
                              : std::string("verdict: PASS"))
-      << '\n';
+      << " (";
+  for (const auto party : {Party::nas, Party::server, Party::path}) {
+    const auto p = static_cast<std::size_t>(party);
+    out << (party == Party::nas ? "" : "; ") << (party == Party::nas ? "NAS" : to_string(party))
+        << ' ' << party_verdict(summary, party);
+    if (summary.parties.errors[p] + summary.parties.warnings[p] > 0) {
+      out << ": " << summary.parties.errors[p] << " errors, " << summary.parties.warnings[p]
+          << " warnings";
+    }
+  }
+  out << ")\n";
 }
 
 std::string render_text(const Verdict& verdict, const TextReportOptions& options) {
@@ -214,6 +246,7 @@ boost::json::object finding_json(const Finding& finding) {
   item["rule"] = finding.rule_id;
   item["severity"] = to_string(finding.severity);
   item["scope"] = to_string(finding.scope);
+  item["party"] = to_string(finding.party);
   item["message"] = finding.message;
   item["evidence"] = evidence_json(finding.evidence);
   return item;
@@ -222,7 +255,8 @@ boost::json::object finding_json(const Finding& finding) {
 } // namespace
 
 // Written piece by piece in the order (and with the serializer) of one boost::json document:
-// {"profile", "verdict", "counts", "rules", "findings", "sessions"}, so the output is the same
+// {"profile", "verdict", "counts", "parties", "profiles", "out_of_scope", "rules", "findings",
+// "sessions"}, so the output is the same
 // document without holding its findings.
 void render_json(const VerdictSource& verdict, std::ostream& out) {
   const auto& summary = verdict.summary();
@@ -238,6 +272,26 @@ void render_json(const VerdictSource& verdict, std::ostream& out) {
   counts["warnings"] = summary.warnings;
   counts["info"] = summary.infos;
   out << ",\"counts\":" << boost::json::serialize(counts);
+  boost::json::object parties;
+  for (const auto party : {Party::nas, Party::server, Party::path}) {
+    const auto p = static_cast<std::size_t>(party);
+    boost::json::object item;
+    item["verdict"] = party_verdict(summary, party);
+    item["errors"] = summary.parties.errors[p];
+    item["warnings"] = summary.parties.warnings[p];
+    item["info"] = summary.parties.infos[p];
+    parties[to_string(party)] = std::move(item);
+  }
+  out << ",\"parties\":" << boost::json::serialize(parties);
+  boost::json::array nas_profiles;
+  for (const auto& nas : summary.nas_profiles) {
+    nas_profiles.push_back(boost::json::object{{"nas", nas.client}, {"profile", nas.profile}});
+  }
+  out << ",\"profiles\":" << boost::json::serialize(nas_profiles);
+  out << ",\"out_of_scope\":"
+      << boost::json::serialize(
+             boost::json::object{{"authentication", summary.authentication},
+                                 {"dynamic_authorization", summary.dynamic_authorization}});
 
   boost::json::array rules;
   for (const auto& outcome : summary.outcomes) {
@@ -247,6 +301,7 @@ void render_json(const VerdictSource& verdict, std::ostream& out) {
     item["source"] = rule.source;
     item["severity"] = to_string(rule.severity);
     item["scope"] = to_string(rule.scope);
+    item["party"] = to_string(rule.party);
     item["summary"] = rule.summary;
     item["passed"] = !outcome.failed();
     item["errors"] = outcome.errors;
@@ -328,7 +383,8 @@ void junit_failure(std::ostream& to,
   list([&](const Finding& finding) {
     if (finding.severity != Severity::info) {
       to << radius::escape_markup(std::string(to_string(finding.severity)) + " " + finding.rule_id +
-                                  ": " + finding.message + " [" +
+                                  " (" + std::string(to_string(finding.party)) +
+                                  "): " + finding.message + " [" +
                                   describe_evidence(finding.evidence) + "]\n");
     }
     return true;

@@ -30,7 +30,14 @@ struct VerdictSummary {
   std::size_t errors = 0;
   std::size_t warnings = 0;
   std::size_t infos = 0;
+  PartyCounts parties;                  // the same findings by the party they concern
+  std::vector<NasProfile> nas_profiles; // which profile judged which NAS
+  std::size_t authentication = 0;       // packets outside the accounting rules' scope
+  std::size_t dynamic_authorization = 0;
 };
+
+/** "pass" or "fail" for one party: whether it has error findings. */
+std::string_view party_verdict(const VerdictSummary& summary, Party party);
 
 /** A verdict read in order: its findings (worst first, then in trace order) and its sessions. */
 class VerdictSource {

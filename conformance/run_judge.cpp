@@ -9,8 +9,10 @@
 #include <charconv>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <sqlite3.h>
 #include <stdexcept>
 #include <unordered_map>
@@ -168,6 +170,9 @@ struct SourceOptions {
   std::optional<std::int64_t> run_id; // none: every packet of the database
   bool responses_recorded = true;
   std::optional<std::string> default_secret;
+  /** The source's own first and last moment (a server run's start and stop), when known; the
+   * trace's are these or its first and last packet's, whichever reach further. */
+  std::optional<std::pair<double, double>> window;
   /** Findings placed as store_findings places them (check --db), not at their trace packet
    * (a capture import's findings_in_run), and their whole evidence and sessions staged for the
    * reports. */
@@ -192,10 +197,10 @@ public:
             "key INTEGER, seq INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
             "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, frame INTEGER, "
             "scope_code INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
-            "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT)");
+            "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT, party INTEGER)");
     insert_ = db.prepare("INSERT INTO temp.judge_findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                          "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-                         "?22)");
+                         "?22, ?23)");
     record_ = db.prepare("SELECT id, session_row FROM main.records WHERE packet_id = ?1");
     // As check_trace counts them: a rule id names its last rule of that id.
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -248,14 +253,16 @@ public:
       bind_text(st, 21, evidence.file);
       bind_text(st, 22, joined(evidence.frames));
     }
+    sqlite3_bind_int(st, 23, static_cast<int>(finding.party));
     db_.done(st);
     count(finding, subject);
   }
 
   void add(std::size_t rule, const Rule& of, std::string message, Evidence evidence,
            std::size_t key, const Subject& subject) {
-    add(rule, Finding{of.id, of.severity, of.scope, std::move(message), std::move(evidence)}, key,
-        subject);
+    add(rule,
+        Finding{of.id, of.severity, of.scope, std::move(message), std::move(evidence), of.party},
+        key, subject);
   }
 
   /** Moves the staged findings into the findings table in order; returns how many. */
@@ -318,6 +325,7 @@ public:
 
 private:
   void count(const Finding& finding, const Subject& subject) {
+    parties_.add(finding.party, finding.severity);
     switch (finding.severity) {
       case Severity::error:
         ++errors_;
@@ -355,6 +363,10 @@ private:
   std::size_t warnings_ = 0;
   std::size_t infos_ = 0;
   std::size_t with_frame_ = 0;
+  PartyCounts parties_;
+
+public:
+  const PartyCounts& parties() const { return parties_; }
 };
 
 /** The rules a part cannot judge alone, by their catalog ids (absent ones are null). */
@@ -436,6 +448,7 @@ public:
       last.index = index;
       last.part = part;
       last.pending = std::make_unique<TracePacket>(packet);
+      latest_[id_key(packet.source, packet.destination, view.packet->identifier())] = {index, part};
       const auto status = view.record->status_type;
       if (status && (*status == 7 || *status == 8) &&
           reset_exchanges_.insert(exchange_key(view, dict_)).second) {
@@ -448,10 +461,21 @@ public:
       }
       return part;
     }
-    if (view.response) {
-      auto it = last_.find(id_key(packet.destination, packet.source, view.packet->identifier()));
-      if (it != last_.end()) {
-        it->second.pending.reset(); // answered: no longer outstanding
+    const bool from_client = view.packet && view.client == packet.source;
+    if (from_client && is_request(view.packet->code())) {
+      // Outside accounting (Access-Request, Status-Server, CoA): its answer follows it.
+      const auto part = mix(index ^ 0x5bd1e995u) % parts_;
+      latest_[id_key(packet.source, packet.destination, view.packet->identifier())] = {index, part};
+      return part;
+    }
+    if (view.packet && !from_client) {
+      // As Analysis pairs answers: with the latest request of any service on that key.
+      const auto key = id_key(packet.destination, packet.source, view.packet->identifier());
+      if (auto it = latest_.find(key); it != latest_.end()) {
+        if (auto accounting = last_.find(key);
+            accounting != last_.end() && accounting->second.index == it->second.index) {
+          accounting->second.pending.reset(); // answered: no longer outstanding
+        }
         return it->second.part;
       }
     }
@@ -509,6 +533,11 @@ private:
   // One entry per client endpoint, server endpoint and Identifier seen: bounded by the
   // endpoints (256 Identifiers each), not by the number of requests.
   std::unordered_map<IdKey, Last, IdKeyHash> last_;
+  struct Latest {
+    std::size_t index = 0;
+    std::size_t part = 0;
+  };
+  std::unordered_map<IdKey, Latest, IdKeyHash> latest_; // any service's latest request
   std::unordered_map<std::string, std::uint64_t> endpoints_;
   std::unordered_set<std::string> reset_exchanges_;
   detail::ResetsByNas resets_;
@@ -527,6 +556,9 @@ struct TraceCounts {
   std::size_t requests = 0;
   std::size_t responses = 0;
   std::size_t exchanges = 0;
+  std::size_t authentication = 0;
+  std::size_t dynamic_authorization = 0;
+  std::vector<NasProfile> nas_profiles; // in order of each NAS's first packet
 };
 
 /** " WHERE run_id = ?1" when the source is one run (bound by bind_source). */
@@ -563,6 +595,8 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
   db.exec("CREATE TEMP TABLE judge_packets (idx INTEGER PRIMARY KEY, packet_id INTEGER, "
           "part INTEGER)");
   IndexPass index_pass(dict, secrets, parts, source.responses_recorded);
+  double first_time = std::numeric_limits<double>::infinity();
+  double last_time = -std::numeric_limits<double>::infinity();
   {
     db.exec("BEGIN");
     auto all = db.prepare(std::string("SELECT ") + detail::packet_columns + " FROM packets" +
@@ -570,9 +604,17 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
     bind_source(all.get(), source);
     auto place = db.prepare("INSERT INTO temp.judge_packets VALUES (?1, ?2, ?3)");
     std::size_t index = 0;
+    std::set<std::string, std::less<>> hosts;
     while (db.row(all.get())) {
       bool response = false;
       const TracePacket packet = detail::read_packet_row(all.get(), response);
+      first_time = std::min(first_time, packet.time);
+      last_time = std::max(last_time, packet.time);
+      if (counts) {
+        if (auto host = host_part(nas_endpoint(packet)); hosts.insert(host).second) {
+          counts->nas_profiles.push_back({std::move(host), profile.name});
+        }
+      }
       const auto part = index_pass.add(packet, index, stage, rules, cross);
       sqlite3_bind_int64(place.get(), 1, static_cast<std::int64_t>(index));
       bind_optional(place.get(), 2, packet.packet_id);
@@ -612,6 +654,11 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
     trace.default_secret = source.default_secret;
     trace.responses_recorded = source.responses_recorded;
     trace.interim_interval = interim_interval;
+    // The whole trace's edges, as load_trace_from_db's trace has them.
+    if (packets > 0) {
+      trace.begin = source.window ? std::min(source.window->first, first_time) : first_time;
+      trace.end = source.window ? std::max(source.window->second, last_time) : last_time;
+    }
     std::vector<std::size_t> indices;
     sqlite3_bind_int64(part_query.get(), 1, static_cast<std::int64_t>(p));
     while (db.row(part_query.get())) {
@@ -626,6 +673,8 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
       for (const auto& view : analysis.packets()) {
         counts->requests += view.request ? 1 : 0;
         counts->responses += view.response ? 1 : 0;
+        counts->authentication += view.service == Service::authentication ? 1 : 0;
+        counts->dynamic_authorization += view.service == Service::dynamic_authorization ? 1 : 0;
       }
       counts->exchanges += analysis.exchanges().size();
       auto* st = session_insert.get();
@@ -653,7 +702,8 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
       }
       FindingSink sink;
       rule.check(rule, analysis, sink);
-      for (const auto& finding : sink.findings()) {
+      for (auto finding : sink.findings()) {
+        finding.party = analysis.party_of(finding);
         stage.add(r, finding, 0, subject(finding.evidence));
       }
     }
@@ -773,7 +823,7 @@ double now_seconds() {
 /** The columns StagedVerdict reads a finding from, in read_finding's order. */
 constexpr const char* finding_columns = "idx, rule_id, sev, scope_code, message, ev_nas, "
                                         "ev_session, ev_packets, ev_ids, ev_identifiers, "
-                                        "ev_file, ev_frames";
+                                        "ev_file, ev_frames, party";
 
 Finding read_finding(sqlite3_stmt* row) {
   Finding finding;
@@ -789,6 +839,7 @@ Finding read_finding(sqlite3_stmt* row) {
   evidence.identifiers = split_numbers<std::uint32_t>(column_text(row, 9));
   evidence.file = column_text(row, 10);
   evidence.frames = split_numbers<std::uint64_t>(column_text(row, 11));
+  finding.party = static_cast<Party>(sqlite3_column_int(row, 12));
   return finding;
 }
 
@@ -980,6 +1031,7 @@ judge_database(const std::string& database, const Profile& profile, const radius
       source.run_id = options.run_id;
       source.default_secret = options.secret;
       source.check = true;
+      source.window = detail::serve_window(db.get(), options.run_id);
       {
         // As load_trace_from_db: answers are recorded when any stored packet is one.
         auto any = db.prepare("SELECT EXISTS (SELECT 1 FROM packets WHERE code IN (2, 3, 5, 11, "
@@ -1005,11 +1057,11 @@ judge_database(const std::string& database, const Profile& profile, const radius
               "scope_code INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
               "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, "
               "frame INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
-              "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT)");
+              "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT, party INTEGER)");
       const std::string columns =
           "sev, scope_code, rule_id, severity, scope, message, packet_id, record_id, "
           "session_row, file, frame, ev_nas, ev_session, ev_packets, ev_ids, ev_identifiers, "
-          "ev_file, ev_frames";
+          "ev_file, ev_frames, party";
       db.exec("INSERT INTO temp.judge_order (" + columns + ") SELECT " + columns +
               " FROM temp.judge_findings " + FindingStage::order);
       db.exec("DROP TABLE temp.judge_findings");
@@ -1051,6 +1103,20 @@ judge_database(const std::string& database, const Profile& profile, const radius
       summary.requests = counts.requests;
       summary.responses = counts.responses;
       summary.exchanges = counts.exchanges;
+      summary.authentication = counts.authentication;
+      summary.dynamic_authorization = counts.dynamic_authorization;
+      summary.nas_profiles = std::move(counts.nas_profiles);
+      auto parties = db.prepare("SELECT party, sev, count(*) FROM temp.judge_order "
+                                "GROUP BY party, sev");
+      while (db.row(parties.get())) {
+        const auto party = static_cast<Party>(sqlite3_column_int(parties.get(), 0));
+        const auto severity = static_cast<Severity>(sqlite3_column_int(parties.get(), 1));
+        const auto n = static_cast<std::size_t>(sqlite3_column_int64(parties.get(), 2));
+        for (std::size_t i = 0; i < n; ++i) {
+          summary.parties.add(party, severity);
+        }
+      }
+      parties.reset();
       if (options.parts.stats) {
         *options.parts.stats = state->stats;
       }

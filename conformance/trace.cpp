@@ -77,6 +77,31 @@ const std::string* Trace::secret_for(std::string_view client) const {
   return default_secret ? &*default_secret : nullptr;
 }
 
+double Trace::first_moment() const {
+  if (begin) {
+    return *begin;
+  }
+  return packets.empty() ? 0 : packets.front().time;
+}
+
+double Trace::last_moment() const {
+  if (end) {
+    return *end;
+  }
+  return packets.empty() ? 0 : packets.back().time;
+}
+
+Trace Trace::without_packets() const {
+  Trace part;
+  part.secrets = secrets;
+  part.default_secret = default_secret;
+  part.responses_recorded = responses_recorded;
+  part.interim_interval = interim_interval;
+  part.begin = begin;
+  part.end = end;
+  return part;
+}
+
 std::string TraceError::to_string() const {
   return "line " + std::to_string(line) + ": " + message;
 }
@@ -111,6 +136,15 @@ Expected<Trace, TraceError> parse_trace(std::string_view text) {
         return fail("interim-interval takes a positive number of seconds");
       }
       trace.interim_interval = seconds;
+    } else if (words[0] == "window") {
+      double first = 0;
+      double last = 0;
+      if (words.size() != 3 || !parse_double(words[1], first) || !parse_double(words[2], last) ||
+          last < first) {
+        return fail("window takes FIRST LAST (seconds, FIRST <= LAST)");
+      }
+      trace.begin = first;
+      trace.end = last;
     } else if (words[0] == "responses") {
       if (words.size() != 2 || (words[1] != "recorded" && words[1] != "absent")) {
         return fail("responses takes 'recorded' or 'absent'");
@@ -196,6 +230,12 @@ std::string format_trace(const Trace& trace) {
     out << "interim-interval " << *trace.interim_interval << '\n';
   }
   out << "responses " << (trace.responses_recorded ? "recorded" : "absent") << '\n';
+  if (trace.begin || trace.end) {
+    char window[80];
+    std::snprintf(window, sizeof window, "window %.6f %.6f\n", trace.first_moment(),
+                  trace.last_moment());
+    out << window;
+  }
   for (const auto& packet : trace.packets) {
     char time[32];
     std::snprintf(time, sizeof time, "%.6f", packet.time);

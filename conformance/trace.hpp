@@ -8,6 +8,7 @@
 //   secret testing123                 (for every client; or: secret 127.0.0.1 testing123)
 //   interim-interval 60               (the NAS's configured update interval, seconds)
 //   responses recorded|absent         (absent: the source kept requests only)
+//   window 0.000 300.000              (the trace's first and last moment; default: its packets')
 //   packet 0.000 to-server 127.0.0.1:40000 127.0.0.1:1813 0404...  [file=x.pcap frame=3] [id=17]
 
 #include "radius/packet.hpp"
@@ -45,6 +46,16 @@ struct Trace {
   bool responses_recorded = true;
   /** The NAS's configured interim interval in seconds, when known. */
   std::optional<double> interim_interval;
+  /** The trace's first and last moment when the source knows them (a capture's first and last
+   * frame, a server run's start and stop); else its first and last packet are. A session whose
+   * records reach back before the beginning began before the trace did. */
+  std::optional<double> begin;
+  std::optional<double> end;
+
+  double first_moment() const;
+  double last_moment() const;
+  /** Everything but the packets: a part of the trace, judged apart, keeps the whole's context. */
+  Trace without_packets() const;
 
   /** The secret shared with the client at this address ("ip:port" or "ip"), if known. */
   const std::string* secret_for(std::string_view client) const;

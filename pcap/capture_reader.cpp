@@ -309,6 +309,8 @@ bool DatagramStream::emit(const ParsedFrame& parsed, const Source& source, bool 
 bool DatagramStream::process(Source& source, UdpDatagram& out) {
   const RawFrame& frame = source.head;
   ++stats_.frames;
+  stats_.first_ns = std::min(stats_.first_ns.value_or(frame.timestamp_ns), frame.timestamp_ns);
+  stats_.last_ns = std::max(stats_.last_ns.value_or(frame.timestamp_ns), frame.timestamp_ns);
   stats_.captured_bytes += frame.captured_length;
   reassembler_.expire(frame.timestamp_ns);
   ParsedFrame& parsed = parsed_;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -123,6 +124,9 @@ struct StreamStats {
   std::uint64_t fragments = 0;   // IP fragments of UDP datagrams
   std::uint64_t reassembled = 0; // datagrams completed from fragments
   std::uint64_t invalid_frames = 0;
+  /** The earliest and latest frame time read (any frame, RADIUS or not): the capture's edges. */
+  std::optional<std::int64_t> first_ns;
+  std::optional<std::int64_t> last_ns;
 };
 
 struct FileSummary {

@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "profile: %s\n", profile.error().to_string().c_str());
       return 1;
     }
-    const auto run_judge =
-        conformance::make_import_judge(std::move(profile).value(), &dict, &*secrets, {});
+    const auto run_judge = conformance::make_import_judge(
+        conformance::ProfileSet(std::move(profile).value()), &dict, &*secrets, {});
     const auto judged =
         measure([&] { imported = import_captures({file}, analysis, import, run_judge); });
     print("analyse + import + conformance rules", packets, judged, baseline);

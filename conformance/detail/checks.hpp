@@ -34,6 +34,7 @@ void check_presence(const PresenceRow& row, const Rule&, const Analysis&, Findin
 
 // Exchange scope
 void check_unanswered(const Rule&, const Analysis&, FindingSink&);
+void check_no_retransmission(const Rule&, const Analysis&, FindingSink&);
 void check_response_authenticator(const Rule&, const Analysis&, FindingSink&);
 void check_response_code(const Rule&, const Analysis&, FindingSink&);
 void check_unmatched_response(const Rule&, const Analysis&, FindingSink&);

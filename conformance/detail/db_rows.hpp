@@ -4,8 +4,11 @@
 
 #include "conformance/trace.hpp"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <sqlite3.h>
+#include <utility>
 
 namespace acctlab::conformance::detail {
 
@@ -22,6 +25,12 @@ using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
 /** The packets columns a trace needs, in the order read_packet_row expects them. */
 inline constexpr const char* packet_columns =
     "id, receive_time, src_addr, src_port, dst_addr, dst_port, code, verdict, file, frame, raw";
+
+/** The first start and last finish of the server runs (runs.kind 'serve') of a database, or
+ * of one run: the moments a server trace spans beyond its packets. None when no server run has
+ * packets there. */
+std::optional<std::pair<double, double>> serve_window(sqlite3* db,
+                                                      std::optional<std::int64_t> run_id);
 
 /** The current row of a statement selecting packet_columns (from column `first` on). Sets
  * `response` when the stored code is an answer's. */

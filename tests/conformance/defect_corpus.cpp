@@ -240,8 +240,21 @@ std::vector<Case> all_cases() {
     s.extra.push_back({7, Direction::to_server, "127.0.0.1:40001", server, raw});
   }));
   // Exchange scope.
-  cases.push_back(defect("unanswered-request", "EXC-UNANSWERED",
-                         [](Spec& s) { s.requests[s2_stop].answered = false; }));
+  cases.push_back(defect("unanswered-request", "EXC-UNANSWERED", [](Spec& s) {
+    // The NAS resends it (same Identifier and octets, RFC 5080 §2.2.1); no answer comes.
+    auto& stop = s.requests[s2_stop];
+    stop.answered = false;
+    stop.identifier = 200;
+    Request again = stop;
+    again.time += 3;
+    s.requests.push_back(again);
+  }));
+  {
+    auto c = defect("unanswered-not-retransmitted", "EXC-NO-RETRANSMISSION",
+                    [](Spec& s) { s.requests[s2_stop].answered = false; });
+    c.also = {"EXC-UNANSWERED"}; // the server's part of the same exchange
+    cases.push_back(std::move(c));
+  }
   cases.push_back(defect("bad-response-authenticator", "EXC-RESPONSE-AUTHENTICATOR", [](Spec& s) {
     s.requests[s1_start].corrupt_response_authenticator = true;
   }));
@@ -283,11 +296,26 @@ std::vector<Case> all_cases() {
     *find_avpair(again.attrs, "connect-progress") = q("connect-progress=Call Up");
     s.requests.push_back(again);
   }));
+  // Capture edges: a session whose first record dates its beginning inside the trace (from
+  // Acct-Session-Time) lost its Start; one that began before the trace did not.
   cases.push_back(defect(
       "stop-without-start", "SES-NO-START",
       [](Spec& s) { s.requests.erase(s.requests.begin() + s2_start); }, "rfc2866"));
-  cases.push_back(defect("update-without-start", "SES-NO-START",
-                         [](Spec& s) { s.requests.erase(s.requests.begin() + s1_start); }));
+  cases.push_back(defect("update-without-start", "SES-NO-START", [](Spec& s) {
+    s.begin = -100; // the capture began 100 s before the session (at 0) did
+    s.requests.erase(s.requests.begin() + s1_start);
+  }));
+  cases.push_back(clean("capture-began-mid-session", [](Spec& s) {
+    // The trace's first moment is the first Interim-Update's: its Acct-Session-Time (60 s)
+    // dates the session's beginning before it, so the missing Start is an info at most.
+    s.requests.erase(s.requests.begin() + s1_start);
+    s.requests.erase(s.requests.begin() + s2_start - 1);
+    s.requests.erase(s.requests.begin() + s2_stop - 2);
+  }));
+  cases.push_back(clean("capture-ended-before-answer", [](Spec& s) {
+    // The last request is the trace's last moment: its answer was not due yet.
+    s.requests[s1_stop].answered = false;
+  }));
   cases.push_back(defect("interim-before-start", "SES-ORDER", [](Spec& s) {
     // The Start reaches the server after the first update; its Acct-Delay-Time keeps its event
     // time at 0, so only the order is wrong.
@@ -438,6 +466,7 @@ Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
   trace.default_secret = spec.secret;
   trace.interim_interval = spec.interim_interval;
   trace.responses_recorded = spec.responses_recorded;
+  trace.begin = spec.begin;
   std::vector<const Request*> order;
   for (const auto& request : spec.requests) {
     order.push_back(&request);

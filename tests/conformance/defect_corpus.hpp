@@ -44,6 +44,8 @@ struct Spec {
   std::optional<double> interim_interval = 60;
   /** False: the trace keeps requests only, as a server database does. */
   bool responses_recorded = true;
+  /** The trace's first moment when it began before its first packet (a capture started early). */
+  std::optional<double> begin;
 };
 
 struct Case {
@@ -51,6 +53,9 @@ struct Case {
   std::string profile;                      // profile name
   std::optional<std::string> expected_rule; // nullopt: a clean trace
   Spec spec;
+  /** Rules another party's part of the same defect draws (a request the NAS did not resend was
+   * also unanswered: the server's failure), allowed beside expected_rule. */
+  std::vector<std::string> also = {};
 };
 
 /** Value of the first attribute named name, or nullptr. */

@@ -15,7 +15,8 @@ Verdict sample_verdict() {
   auto profile = load_profile("cisco-ios-ipsec", dict);
   REQUIRE(profile);
   auto spec = corpus::clean_spec();
-  // Two defects: a Stop with Acct-Terminate-Cause 0 (warning) and an unanswered Stop (error).
+  // Two defects: a Stop with Acct-Terminate-Cause 0 (warning) and an unanswered Stop (an error
+  // of the server's, and the NAS's warning for never sending it again).
   for (auto& request : spec.requests) {
     if (auto* status = corpus::find(request.attrs, "Acct-Status-Type");
         status && *status == "Stop") {
@@ -62,6 +63,7 @@ TEST_CASE("JSON report carries every finding with its evidence", "[conformance][
       unanswered = true;
       CHECK(f.at("severity").as_string() == "error");
       CHECK(evidence.at("acct_session_id").as_string() == "00000002");
+      CHECK(f.at("party").as_string() == "server");
     }
     if (f.at("rule").as_string() == "PKT-TERMINATE-CAUSE-ZERO") {
       ++zero_cause;
@@ -72,13 +74,23 @@ TEST_CASE("JSON report carries every finding with its evidence", "[conformance][
   CHECK(zero_cause == 2);
   // Worst first.
   CHECK(findings.front().as_object().at("severity").as_string() == "error");
+  // A verdict per party: the server failed, the NAS only drew warnings.
+  const auto& parties = root.at("parties").as_object();
+  CHECK(parties.at("server").at("verdict").as_string() == "fail");
+  CHECK(parties.at("server").at("errors").as_int64() == 1);
+  CHECK(parties.at("nas").at("verdict").as_string() == "pass");
+  CHECK(parties.at("nas").at("warnings").as_int64() == 3);
+  CHECK(parties.at("path").at("verdict").as_string() == "pass");
+  const auto& profiles = root.at("profiles").as_array();
+  REQUIRE(profiles.size() == 1);
+  CHECK(profiles.front().at("profile").as_string() == "cisco-ios-ipsec");
 }
 
 TEST_CASE("JUnit report has one testcase per rule and per session", "[conformance][report]") {
   const auto verdict = sample_verdict();
   const auto xml = render_junit(verdict);
   CHECK(occurrences(xml, "<testcase ") == verdict.rules.size() + verdict.sessions.size());
-  CHECK(occurrences(xml, "<failure ") == 2 + 2); // two rules, two sessions
+  CHECK(occurrences(xml, "<failure ") == 3 + 2); // three rules, two sessions
   CHECK(xml.find("name=\"EXC-UNANSWERED\"") != std::string::npos);
   CHECK(xml.find("<testsuite name=\"sessions\" tests=\"2\" failures=\"2\">") != std::string::npos);
   CHECK(xml.find("Acct-Session-Id &quot;00000002&quot;") != std::string::npos); // escaped
@@ -94,7 +106,9 @@ TEST_CASE("terminal summary: worst first, colour only when asked", "[conformance
   REQUIRE(zero != std::string::npos);
   CHECK(unanswered < zero);
   CHECK(plain.find("verdict: FAIL") != std::string::npos);
-  CHECK(plain.find("2 failed") != std::string::npos);
+  CHECK(plain.find("3 failed") != std::string::npos);
+  CHECK(plain.find("verdict: FAIL (NAS pass: 0 errors, 3 warnings; server fail: 1 errors, 0 "
+                   "warnings; path pass)") != std::string::npos);
   CHECK(render_text(verdict, {.colour = true}).find("\033[31m") != std::string::npos);
 }
 
