@@ -193,6 +193,14 @@ std::vector<Case> all_cases() {
   cases.push_back(defect("wrong-address-length", "PKT-VALUE-LENGTH", [](Spec& s) {
     set(s.requests[s2_start].attrs, "Framed-IP-Address", "0x0a0d0d");
   }));
+  // RFC 3162 §2.3, RFC 4818 §3: a prefix length above 128; a prefix shorter than its length.
+  cases.push_back(defect("ipv6-prefix-length-above-128", "PKT-VALUE-LENGTH", [](Spec& s) {
+    s.requests[s1_start].attrs.push_back(
+        {"Delegated-IPv6-Prefix", "0x0081" + std::string(32, '0')});
+  }));
+  cases.push_back(defect("ipv6-prefix-shorter-than-length", "PKT-VALUE-LENGTH", [](Spec& s) {
+    s.requests[s2_start].attrs.push_back({"Framed-IPv6-Prefix", "0x004020010db8"});
+  }));
   cases.push_back(defect("unknown-nas-port-type", "PKT-ENUM-VALUE", [](Spec& s) {
     s.requests[s1_start].attrs.push_back({"NAS-Port-Type", "99"});
   }));
