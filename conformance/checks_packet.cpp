@@ -213,7 +213,9 @@ void check_enum_value(const Rule& rule, const Analysis& analysis, FindingSink& s
       if (!def || def->values.empty() || def->type != DataType::integer) {
         continue;
       }
-      const auto value = radius::read_unsigned(view.packet->value(attribute), 4);
+      // RFC 2868 §3: a tagged integer's first octet is its tag, not part of the value.
+      const auto value =
+          radius::read_unsigned(radius::split_tag(*def, view.packet->value(attribute)).value, 4);
       if (!value) {
         continue; // a length problem, reported by the length rule
       }

@@ -384,6 +384,16 @@ std::vector<Case> all_cases() {
     s.requests[s1_start].identifier = 40;
   }));
   cases.push_back(clean("clean", [](Spec&) {}));
+  // RFC 2868 §3: a tag is not part of the value (Tunnel-Type:1 = VLAN is 0x0100000d on the wire);
+  // an IPv6 prefix may stop at the octets its length covers.
+  cases.push_back(clean("tagged-tunnel-and-ipv6-prefixes", [](Spec& s) {
+    auto& attrs = s.requests[s1_start].attrs;
+    attrs.push_back({"Tunnel-Type:1", "VLAN"});
+    attrs.push_back({"Tunnel-Medium-Type:1", "IEEE-802"});
+    attrs.push_back({"Tunnel-Private-Group-Id:1", q("100")});
+    attrs.push_back({"Delegated-IPv6-Prefix", "2001:db8:1200::/40"});
+    attrs.push_back({"Framed-IPv6-Prefix", "0x002820010db812"});
+  }));
   cases.push_back(clean(
       "clean-rfc2866", [](Spec&) {}, "rfc2866"));
   cases.push_back(clean("ios-spelling-initator", [](Spec& s) {
