@@ -43,12 +43,13 @@ const std::vector<Rule>& builtin_rules() {
        .summary = "A Message-Authenticator, when present, is a valid HMAC-MD5 of the packet",
        .check = check_message_authenticator},
       {.id = "PKT-VALUE-LENGTH",
-       .source = "RFC 2865 §5, RFC 8044 §3",
+       .source = "RFC 2865 §5, RFC 8044 §3, RFC 3162 §2.3, RFC 4818 §3",
        .severity = Severity::error,
        .scope = Scope::packet,
        .summary = "Every value has the length its dictionary type requires",
        .detail = "integer, date and ipaddr take 4 octets, ipv6addr 16, integer64 8, text and "
-                 "octets 1-253.",
+                 "octets 1-253, ipv6prefix 2-18 with a prefix length of at most 128 and the "
+                 "prefix octets that length covers (ipv4prefix: 6, at most 32).",
        .check = check_value_length},
       {.id = "PKT-ENUM-VALUE",
        .source = "RFC 2866 §5.1, §5.6, §5.10; RFC 2865 §5.41",

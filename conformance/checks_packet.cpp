@@ -188,16 +188,37 @@ void check_value_length(const Rule& rule, const Analysis& analysis, FindingSink&
       if (!limits) {
         continue;
       }
-      const std::size_t size = view.packet->value(attribute).size();
+      const auto value = view.packet->value(attribute);
+      const std::size_t size = value.size();
+      const std::string named = def->name + " (" + std::string(radius::type_name(def->type)) + ")";
       if (size < limits->min || size > limits->max) {
         const std::string expected =
             limits->min == limits->max
                 ? std::to_string(limits->min)
                 : std::to_string(limits->min) + "-" + std::to_string(limits->max);
         sink.report(rule,
-                    def->name + " (" + std::string(radius::type_name(def->type)) + ") has " +
-                        std::to_string(size) + " octets; its type needs " + expected,
+                    named + " has " + std::to_string(size) + " octets; its type needs " + expected,
                     analysis.evidence(view.index));
+        continue;
+      }
+      // RFC 3162 §2.3 (and RFC 4818 §3, RFC 8044 §3.11): Prefix-Length counts bits of an address
+      // (at most 128, or 32 for ipv4prefix), and the Prefix field carries every octet it covers.
+      if (def->type == DataType::ipv6prefix || def->type == DataType::ipv4prefix) {
+        const unsigned bits = value[1];
+        const unsigned most = def->type == DataType::ipv6prefix ? 128 : 32;
+        const std::size_t needed = (bits + 7) / 8;
+        if (bits > most) {
+          sink.report(rule,
+                      named + " has prefix length " + std::to_string(bits) +
+                          "; its type allows at most " + std::to_string(most),
+                      analysis.evidence(view.index));
+        } else if (needed > size - 2) {
+          sink.report(rule,
+                      named + " has prefix length " + std::to_string(bits) + ", which needs " +
+                          std::to_string(needed) + " prefix octets; it carries " +
+                          std::to_string(size - 2),
+                      analysis.evidence(view.index));
+        }
       }
     }
   }
@@ -214,7 +235,9 @@ void check_enum_value(const Rule& rule, const Analysis& analysis, FindingSink& s
       if (!def || def->values.empty() || def->type != DataType::integer) {
         continue;
       }
-      const auto value = radius::read_unsigned(view.packet->value(attribute), 4);
+      // RFC 2868 §3: a tagged integer's first octet is its tag, not part of the value.
+      const auto value =
+          radius::read_unsigned(radius::split_tag(*def, view.packet->value(attribute)).value, 4);
       if (!value) {
         continue; // a length problem, reported by the length rule
       }

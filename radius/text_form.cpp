@@ -3,7 +3,6 @@
 #include "radius/packet_codec.hpp"
 #include "radius/value.hpp"
 
-#include <array>
 #include <charconv>
 #include <optional>
 
@@ -86,21 +85,18 @@ AttributeText attribute_text(const Packet& packet, const Attribute& attribute,
   const AttributeDef* def = dict.find(attribute.key());
   auto octets = packet.value(attribute);
   std::string name = attribute_name(attribute, def);
-  // RFC 2868 §3: a tagged attribute's first octet is its tag (0x01-0x1F); integers always carry
-  // it in place of their high octet, text only when the first octet is in range.
-  if (def && def->has_tag && !octets.empty() && octets[0] <= 0x1F) {
-    const bool integer = def->type == DataType::integer;
-    if (integer ? octets.size() == 4 : octets[0] != 0) {
-      name += ':';
-      name += std::to_string(octets[0]);
-      std::array<std::uint8_t, 4> widened{};
-      if (integer) {
-        std::copy(octets.begin() + 1, octets.end(), widened.begin() + 1);
-        auto value = format_value(def, widened);
-        return {name + " = " + value.text, std::move(value.note)};
-      }
-      octets = octets.subspan(1);
+  // RFC 2868 §3: a tagged attribute's tag is written after its name, "Tunnel-Type:1".
+  if (def && def->has_tag) {
+    auto split = split_tag(*def, octets);
+    if (!split.note.empty()) {
+      return {name + " = 0x" + to_hex(octets), std::move(split.note)};
     }
+    if (split.tag != 0) {
+      name += ':';
+      name += std::to_string(split.tag);
+    }
+    auto value = format_value(def, split.value);
+    return {name + " = " + value.text, std::move(value.note)};
   }
   auto value = format_value(def, octets);
   return {name + " = " + value.text, std::move(value.note)};

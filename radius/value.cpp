@@ -303,6 +303,30 @@ std::optional<std::uint64_t> read_unsigned(std::span<const std::uint8_t> octets,
   return value;
 }
 
+TagSplit split_tag(const AttributeDef& def, std::span<const std::uint8_t> o) {
+  TagSplit out{0, Octets(o.begin(), o.end()), {}};
+  if (!def.has_tag || o.empty()) {
+    return out;
+  }
+  if (def.type == DataType::integer) {
+    if (o.size() != 4) {
+      return out; // a length problem; format_value says so
+    }
+    if (o[0] > 0x1F) {
+      out.note = "tag octet " + std::to_string(o[0]) + " is above 31 (RFC 2868 §3: 0 or 1-31)";
+      return out;
+    }
+    out.tag = o[0];
+    out.value[0] = 0;
+    return out;
+  }
+  if (o[0] >= 0x01 && o[0] <= 0x1F) {
+    out.tag = o[0];
+    out.value.erase(out.value.begin());
+  }
+  return out;
+}
+
 ValueText format_value(const AttributeDef* def, std::span<const std::uint8_t> o) {
   if (!def) {
     return {"0x" + to_hex(o), {}};

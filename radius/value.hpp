@@ -22,6 +22,18 @@ struct ValueText {
 /** Renders octets as the attribute's type says (def may be null: raw octets). */
 ValueText format_value(const AttributeDef* def, std::span<const std::uint8_t> octets);
 
+/** A tagged attribute's value (RFC 2868 §3) split into its tag and the value proper. */
+struct TagSplit {
+  std::uint8_t tag = 0; // 0x01-0x1F; 0 when the value carries none (or an integer's is 0x00)
+  Octets value;         // what the type reads: an integer keeps 4 octets, its tag octet zeroed
+  std::string note;     // non-empty when the tag octet is out of range; value is then as sent
+};
+
+/** RFC 2868 §3: an integer's first octet is always its tag (0x00 when unused, 0x01-0x1F);
+ * another type starts with a tag only when its first octet is 0x01-0x1F. An attribute without
+ * has_tag, or an integer not of 4 octets, is returned as it is. */
+TagSplit split_tag(const AttributeDef& def, std::span<const std::uint8_t> octets);
+
 /** Parses text into octets for the attribute's type; "0x..." is accepted for any type. */
 Expected<Octets, std::string> parse_value(const AttributeDef* def, std::string_view text);
 

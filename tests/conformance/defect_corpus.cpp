@@ -193,6 +193,14 @@ std::vector<Case> all_cases() {
   cases.push_back(defect("wrong-address-length", "PKT-VALUE-LENGTH", [](Spec& s) {
     set(s.requests[s2_start].attrs, "Framed-IP-Address", "0x0a0d0d");
   }));
+  // RFC 3162 §2.3, RFC 4818 §3: a prefix length above 128; a prefix shorter than its length.
+  cases.push_back(defect("ipv6-prefix-length-above-128", "PKT-VALUE-LENGTH", [](Spec& s) {
+    s.requests[s1_start].attrs.push_back(
+        {"Delegated-IPv6-Prefix", "0x0081" + std::string(32, '0')});
+  }));
+  cases.push_back(defect("ipv6-prefix-shorter-than-length", "PKT-VALUE-LENGTH", [](Spec& s) {
+    s.requests[s2_start].attrs.push_back({"Framed-IPv6-Prefix", "0x004020010db8"});
+  }));
   cases.push_back(defect("unknown-nas-port-type", "PKT-ENUM-VALUE", [](Spec& s) {
     s.requests[s1_start].attrs.push_back({"NAS-Port-Type", "99"});
   }));
@@ -404,6 +412,16 @@ std::vector<Case> all_cases() {
     s.requests[s1_start].identifier = 40;
   }));
   cases.push_back(clean("clean", [](Spec&) {}));
+  // RFC 2868 §3: a tag is not part of the value (Tunnel-Type:1 = VLAN is 0x0100000d on the wire);
+  // an IPv6 prefix may stop at the octets its length covers.
+  cases.push_back(clean("tagged-tunnel-and-ipv6-prefixes", [](Spec& s) {
+    auto& attrs = s.requests[s1_start].attrs;
+    attrs.push_back({"Tunnel-Type:1", "VLAN"});
+    attrs.push_back({"Tunnel-Medium-Type:1", "IEEE-802"});
+    attrs.push_back({"Tunnel-Private-Group-Id:1", q("100")});
+    attrs.push_back({"Delegated-IPv6-Prefix", "2001:db8:1200::/40"});
+    attrs.push_back({"Framed-IPv6-Prefix", "0x002820010db812"});
+  }));
   cases.push_back(clean(
       "clean-rfc2866", [](Spec&) {}, "rfc2866"));
   cases.push_back(clean("ios-spelling-initator", [](Spec& s) {

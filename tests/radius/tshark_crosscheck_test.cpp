@@ -145,3 +145,68 @@ TEST_CASE("tshark decodes our packets the same and accepts our authenticators",
   CHECK(sent[1].find(AttrKey{0, 52}) != nullptr);
   fs::remove_all(dir);
 }
+
+TEST_CASE("tshark decodes the tunnel, RFC 5176, RFC 4818 and vendor attributes as we do",
+          "[radius][tshark]") {
+  REQUIRE(fs::exists("/usr/bin/tshark"));
+  const auto& dict = Dictionary::builtin();
+  // RFC 2868 §3 tags on integers and text, an untagged Tunnel-Client-Endpoint (first octet
+  // above 0x1F), and one attribute of each vendor file.
+  const char* requests[] = {
+      R"(Accounting-Request id=31 { Acct-Session-Id = "00000031", Acct-Status-Type = Start, Tunnel-Type:1 = VLAN, Tunnel-Medium-Type:1 = IEEE-802, Tunnel-Private-Group-Id:1 = "100", Tunnel-Client-Endpoint = "192.0.2.1", Tunnel-Server-Endpoint:5 = "198.51.100.2", Delegated-IPv6-Prefix = 2001:db8:1200::/40 })",
+      R"(Accounting-Request id=32 { Acct-Session-Id = "00000032", Acct-Status-Type = Interim-Update, Error-Cause = Session-Context-Not-Found, MS-CHAP-Challenge = 0x00112233445566778899aabbccddeeff, MS-Acct-Auth-Type = EAP, Aruba-User-Role = "employee", Airespace-Wlan-Id = 3, Meraki-Device-Name = "MR36", Juniper-Local-User-Name = "remote-admin", Fortinet-Group-Name = "vpn-users" })",
+  };
+  const fs::path dir =
+      fs::temp_directory_path() / ("acctlab-tshark-dict-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const auto pcap = dir / "ours.pcap";
+  std::vector<std::string> ours;
+  {
+    PcapFile file(pcap);
+    int second = 0;
+    for (const char* text : requests) {
+      auto packet = parse_packet_text(text, dict);
+      INFO((packet ? "" : packet.error().message));
+      REQUIRE(packet);
+      auto wire = encode_packet(*packet, dict);
+      sign_request(wire, "testing123");
+      file.add(wire, 40000, 1813, second++);
+      auto decoded = decode_packet(wire, dict);
+      REQUIRE(decoded);
+      ours.push_back(
+          render_packet(*decoded, dict, {.show_authenticator = false, .one_line = true}));
+    }
+  }
+  // Our own decoder gives back what was written, tags included.
+  CHECK(ours[0].find("Tunnel-Type:1 = VLAN, Tunnel-Medium-Type:1 = IEEE-802, "
+                     "Tunnel-Private-Group-Id:1 = \"100\", Tunnel-Client-Endpoint = \"192.0.2.1\", "
+                     "Tunnel-Server-Endpoint:5 = \"198.51.100.2\", "
+                     "Delegated-IPv6-Prefix = 2001:db8:1200::/40") != std::string::npos);
+  CHECK(ours[1].find("Error-Cause = Session-Context-Not-Found, MS-CHAP-Challenge = "
+                     "0x00112233445566778899aabbccddeeff, MS-Acct-Auth-Type = EAP, "
+                     "Aruba-User-Role = \"employee\", Airespace-Wlan-Id = 3, "
+                     "Meraki-Device-Name = \"MR36\", Juniper-Local-User-Name = \"remote-admin\", "
+                     "Fortinet-Group-Name = \"vpn-users\"") != std::string::npos);
+
+  // tshark prints integers as numbers, text without its tag octet, octets as hex.
+  const std::string fields =
+      " -T fields -E separator='|' -E occurrence=a -e radius.id -e radius.Tunnel_Type "
+      "-e radius.Tunnel_Type.tag -e radius.Tunnel_Medium_Type -e radius.Tunnel_Medium_Type.tag "
+      "-e radius.Tunnel_Private_Group_Id -e radius.Tunnel_Private_Group_Id.tag "
+      "-e radius.Tunnel_Client_Endpoint -e radius.Tunnel_Server_Endpoint "
+      "-e radius.Tunnel_Server_Endpoint.tag -e radius.Delegated_IPv6_Prefix "
+      "-e radius.Error_Cause -e radius.MS_CHAP_Challenge -e radius.MS_Acct_Auth_Type "
+      "-e radius.Aruba_User_Role -e radius.Airespace_Wlan_Id -e radius.Meraki_Device_Name "
+      "-e radius.Juniper_Local_User_Name -e radius.Fortinet_Group_Name";
+  const auto lines = lines_of(run("tshark -r " + pcap.string() + fields + " 2>/dev/null"));
+  REQUIRE(lines.size() == 2);
+  INFO(lines[0]);
+  INFO(lines[1]);
+  // Tags as tshark prints them (0x01); Delegated-IPv6-Prefix as its raw octets: the reserved
+  // octet, the length 40 (0x28), then the 16-octet prefix our encoder writes.
+  CHECK(lines[0] == "31|13|0x01|6|0x01|100|0x01|192.0.2.1|198.51.100.2|0x05|"
+                    "002820010db8120000000000000000000000||||||||");
+  CHECK(lines[1] == "32|||||||||||503|00112233445566778899aabbccddeeff|5|employee|3|MR36|"
+                    "remote-admin|vpn-users");
+  fs::remove_all(dir);
+}

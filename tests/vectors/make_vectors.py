@@ -159,3 +159,77 @@ w("expect " + hx(p))
 n += 1
 w("count %d" % n)
 open("types.vec", "w").write("\n".join(out) + "\n")
+
+# The RFC and vendor dictionaries added for field captures (dictionaries/dictionary.rfc2868 and
+# on): each attribute encoded from its text form and decoded back, tags per RFC 2868 §3.
+out = []
+w = out.append
+w("# Attributes of dictionary.rfc2868, rfc4818, rfc5176, rfc7268 and the vendor files (Microsoft,")
+w("# Aruba, Airespace, Meraki, Juniper, Fortinet), through the built-in dictionary. Expected octets")
+w("# from tests/vectors/make_vectors.py (struct packing, RFC 2868 §3 tags).")
+w("dictionary builtin")
+w("secret -")
+named = [
+    # RFC 2868 §3.1: a tagged integer carries its tag in the high octet.
+    (4, "Tunnel-Type:1 = VLAN, Tunnel-Medium-Type:1 = IEEE-802, Tunnel-Private-Group-Id:1 = \"100\"",
+     [attr(64, b"\x01\x00\x00\x0d"), attr(65, b"\x01\x00\x00\x06"), attr(81, b"\x01100")]),
+    # Tag 0x00: an integer without a tag; text whose first octet is above 0x1F has none either.
+    (4, "Tunnel-Type = L2TP, Tunnel-Server-Endpoint = \"vpn.example.net\"",
+     [attr(64, u32(3)), attr(67, b"vpn.example.net")]),
+    (4, "Tunnel-Client-Endpoint:3 = \"192.0.2.1\", Tunnel-Preference:2 = 10, "
+        "Tunnel-Assignment-Id:31 = \"lac\", Tunnel-Client-Auth-Id:1 = \"c\", "
+        "Tunnel-Server-Auth-Id:1 = \"s\"",
+     [attr(66, b"\x03192.0.2.1"), attr(83, b"\x02\x00\x00\x0a"), attr(82, b"\x1flac"),
+      attr(90, b"\x01c"), attr(91, b"\x01s")]),
+    # RFC 2868 §3.5: tag, a salt with its high bit set, then the hidden password, shown as sent.
+    (4, "Tunnel-Password:1 = \"\\x80\\x01ABCDEFGHIJKLMNOP\"",
+     [attr(69, b"\x01\x80\x01ABCDEFGHIJKLMNOP")]),
+    (45, "Error-Cause = Session-Context-Not-Found", [attr(101, u32(503))]),
+    # RFC 5176 §3.6: 201 goes in a Disconnect-ACK only.
+    (41, "Error-Cause = Residual-Session-Context-Removed", [attr(101, u32(201))]),
+    (43, "Service-Type = Authorize-Only, Acct-Session-Id = \"00000001\"",
+     [attr(6, u32(17)), attr(44, b"00000001")]),
+    (4, "Delegated-IPv6-Prefix = 2001:db8:1200::/40",
+     [attr(123, bytes([0, 40]) + ip6("2001:db8:1200::"))]),
+    # 00-0F-AC-04 (CCMP) and 00-0F-AC-01 (802.1X) as integers; band 2.
+    (4, "WLAN-Pairwise-Cipher = 1027076, WLAN-Group-Cipher = 1027076, WLAN-AKM-Suite = 1027073, "
+        "WLAN-Group-Mgmt-Cipher = 1027078, WLAN-RF-Band = 2, Allowed-Called-Station-Id = \"corp\"",
+     [attr(186, u32(0x000FAC04)), attr(187, u32(0x000FAC04)), attr(188, u32(0x000FAC01)),
+      attr(189, u32(0x000FAC06)), attr(190, u32(2)), attr(174, b"corp")]),
+    (4, "MS-CHAP-Challenge = 0x00112233445566778899aabbccddeeff, +MS-Acct-Auth-Type = EAP, "
+        "+MS-MPPE-Encryption-Policy = Encryption-Required, +MS-RAS-Vendor = 311",
+     [vsa(311, [(11, bytes.fromhex("00112233445566778899aabbccddeeff")), (23, u32(5)),
+                (7, u32(2)), (9, u32(311))])]),
+    (4, "Aruba-User-Role = \"employee\", +Aruba-Essid-Name = \"corp\", +Aruba-User-Vlan = 100",
+     [vsa(14823, [(1, b"employee"), (5, b"corp"), (2, u32(100))])]),
+    (4, "Airespace-Wlan-Id = 3, +Airespace-QOS-Level = Gold, +Airespace-Interface-Name = \"guest\"",
+     [vsa(14179, [(1, u32(3)), (2, u32(1)), (5, b"guest")])]),
+    (4, "Meraki-Device-Name = \"MR36\", +Meraki-Network-Name = \"Branch\"",
+     [vsa(29671, [(1, b"MR36"), (2, b"Branch")])]),
+    (4, "Juniper-Local-User-Name = \"remote-admin\", Fortinet-Group-Name = \"vpn-users\", "
+        "+Fortinet-Client-IP-Address = 192.0.2.10",
+     [vsa(2636, [(1, b"remote-admin")]), vsa(12356, [(1, b"vpn-users"), (2, ip("192.0.2.10"))])]),
+]
+codes = {4: "Accounting-Request", 41: "Disconnect-ACK", 43: "CoA-Request", 45: "CoA-NAK"}
+n = 0
+for code, text, attrs in named:
+    w("encode %s id=7 { %s }" % (codes[code], text))
+    w("expect " + hx(packet(code, 7, attrs)))
+    w("decode -")
+    w("expect %s id=7 { %s }" % (codes[code], text))
+    n += 2
+# Values that do not fit: shown as the octets sent (the text form's note is left out on one line).
+odd = [
+    # RFC 2868 §3.1: a tag octet above 0x1F is no tag; the value is not read as 0x20000003.
+    (attr(64, b"\x20\x00\x00\x03"), "Tunnel-Type = 0x20000003"),
+    # RFC 3162 §2.3, RFC 4818 §3: a prefix length above 128.
+    (attr(123, bytes([0, 129]) + bytes(16)), "Delegated-IPv6-Prefix = 0x0081" + "00" * 16),
+    # Valid, the prefix cut to the octets its length covers; the text form keeps those octets.
+    (attr(123, bytes([0, 40]) + ip6("2001:db8:1200::")[:5]), "Delegated-IPv6-Prefix = 0x002820010db812"),
+]
+for a, text in odd:
+    w("decode " + hx(packet(4, 7, [a])))
+    w("expect Accounting-Request id=7 { %s }" % text)
+    n += 1
+w("count %d" % n)
+open("dictionaries.vec", "w").write("\n".join(out) + "\n")
