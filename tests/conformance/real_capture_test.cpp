@@ -4,7 +4,8 @@
 // printed with its rule id and message. A correct judge finds no error but the true ones: in
 // strongswan-outage-down.pcap the server's port was closed for a while, the kernel answered two
 // Interim-Updates with ICMP port unreachable and charon gave each up after one try, so two
-// exchanges really are unanswered (EXC-UNANSWERED, RFC 2866 §2).
+// exchanges really are unanswered (EXC-UNANSWERED, RFC 2866 §2): errors of the server, not of
+// the NAS.
 
 #include "conformance/engine.hpp"
 #include "conformance/pcap_trace.hpp"
@@ -33,9 +34,10 @@ struct RealCapture {
   std::string file;
   std::string profile;
   std::string secret;
-  double interim_interval = 0;     // seconds; 0: none configured
-  std::size_t requests = 0;        // Accounting-Requests in the capture (tshark counts them too)
-  std::vector<std::string> errors; // the rule ids of the error findings a correct judge gives
+  double interim_interval = 0; // seconds; 0: none configured
+  std::size_t requests = 0;    // Accounting-Requests in the capture (tshark counts them too)
+  // The error findings a correct judge gives, as "RULE-ID (party)".
+  std::vector<std::string> errors;
 };
 
 // The strongSwan captures' secret and accounting_interval are the script's (README.md).
@@ -47,7 +49,7 @@ const RealCapture strongswan_captures[] = {
      "acctlab-swan-secret",
      5,
      10,
-     {"EXC-UNANSWERED", "EXC-UNANSWERED"}},
+     {"EXC-UNANSWERED (server)", "EXC-UNANSWERED (server)"}},
 };
 // Three listings of three sessions, each seen once: a capture that starts or ends mid-session.
 const RealCapture document_capture{
@@ -56,7 +58,8 @@ const RealCapture document_capture{
 std::string describe(const Verdict& verdict) {
   std::ostringstream out;
   for (const auto& finding : verdict.findings) {
-    out << to_string(finding.severity) << ' ' << finding.rule_id << ": " << finding.message << '\n';
+    out << to_string(finding.severity) << ' ' << finding.rule_id << " (" << to_string(finding.party)
+        << "): " << finding.message << '\n';
   }
   return out.str();
 }
@@ -94,7 +97,7 @@ void judge(const RealCapture& capture) {
   std::vector<std::string> errors;
   for (const auto& finding : verdict.findings) {
     if (finding.severity == Severity::error) {
-      errors.push_back(finding.rule_id);
+      errors.push_back(finding.rule_id + " (" + std::string(to_string(finding.party)) + ")");
     }
   }
   std::sort(errors.begin(), errors.end());
