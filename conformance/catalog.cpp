@@ -67,12 +67,48 @@ const std::vector<Rule>& builtin_rules() {
                  "record is stored, but a billing system cannot tell why the session ended.",
        .check = check_terminate_cause_zero},
       {.id = "PKT-NAS-IDENTITY",
-       .source = "RFC 2866 §4.1",
+       .source = "RFC 2866 §4.1; RFC 2865 §5.4, §5.32; RFC 3162 §2.1",
        .severity = Severity::error,
        .scope = Scope::packet,
-       .summary = "Every Accounting-Request carries NAS-IP-Address or NAS-Identifier",
-       .detail = "NAS-IPv6-Address (RFC 3162) also identifies the NAS.",
+       .summary = "Every Accounting-Request carries NAS-IP-Address, NAS-IPv6-Address or "
+                  "NAS-Identifier",
+       .detail = "RFC 2866 §4.1 needs NAS-IP-Address or NAS-Identifier; RFC 3162 §2.1 adds "
+                 "NAS-IPv6-Address for a NAS on IPv6. A profile row naming NAS-IP-Address can "
+                 "accept NAS-IPv6-Address in its stead (NAS-IP-Address|NAS-IPv6-Address).",
+       .example_pass = "a Stop with NAS-IPv6-Address 2001:db8::1 and no NAS-IP-Address",
+       .example_fail = "a Start with none of NAS-IP-Address, NAS-IPv6-Address, NAS-Identifier",
        .check = check_nas_identity},
+      {.id = "PKT-EVENT-TIMESTAMP-COUNT",
+       .source = "RFC 2869 §5.19 (Event-Timestamp 0-1), §5.3",
+       .severity = Severity::error,
+       .scope = Scope::packet,
+       .summary = "An Accounting-Request carries at most one Event-Timestamp",
+       .example_pass = "a Stop with one Event-Timestamp",
+       .example_fail = "an Interim-Update with Event-Timestamp 1796624808 and 1796624868",
+       .check = check_event_timestamp_count},
+      {.id = "PKT-EVENT-TIMESTAMP-CLOCK",
+       .source = "RFC 2869 §5.3 (Event-Timestamp); RFC 2866 §5.2 (Acct-Delay-Time); profile "
+                 "option clock-tolerance",
+       .severity = Severity::warning,
+       .scope = Scope::packet,
+       .summary = "Event-Timestamp agrees with the receive time less Acct-Delay-Time, within "
+                  "clock-tolerance",
+       .detail = "Judged only when the trace's times are absolute (unix seconds above 10^9: "
+                 "captures, databases); a trace file timed from 0 says nothing about the "
+                 "NAS's clock. The tolerance (default 300 s) applies in either direction.",
+       .example_pass = "received 12:00:10 with Acct-Delay-Time 10 and Event-Timestamp 12:00:00",
+       .example_fail = "received 12:00:00 with Event-Timestamp 13:00:00 (3600 s ahead)",
+       .check = check_event_timestamp_clock},
+      {.id = "PKT-COUNTER-PAIRS",
+       .source = "RFC 2866 §5.3, §5.4, §5.8, §5.9",
+       .severity = Severity::warning,
+       .scope = Scope::packet,
+       .summary = "Octets and packets of one direction are both zero or both non-zero",
+       .detail = "Octets travel in packets: Acct-Input-Octets > 0 with Acct-Input-Packets 0 (or "
+                 "packets without octets) cannot be counted right. Octets include gigawords.",
+       .example_pass = "Acct-Input-Octets 608, Acct-Input-Packets 4",
+       .example_fail = "Acct-Output-Octets 152608, Acct-Output-Packets 0",
+       .check = check_counter_pairs},
       {.id = "PKT-CISCO-AVPAIR-SYNTAX",
        .source = "seed debug examples (Cisco AVpair \"name=value\"); dictionary.cisco",
        .severity = Severity::error,
@@ -110,6 +146,18 @@ const std::vector<Rule>& builtin_rules() {
        .party = Party::path,
        .summary = "Every answer matches a request by addresses, ports and Identifier",
        .check = check_unmatched_response},
+      {.id = "EXC-RESPONSE-ATTRIBUTES",
+       .source = "RFC 2866 §4.2, §5.13 (Accounting-Response column); RFC 3579 §3.2",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .party = Party::server,
+       .summary = "An Accounting-Response carries only Proxy-State, Vendor-Specific and "
+                  "Message-Authenticator",
+       .detail = "RFC 2866 §5.13 gives every other attribute 0 in an Accounting-Response (§4.2: "
+                 "the server's answer just acknowledges the record).",
+       .example_pass = "an Accounting-Response with no attributes, or with Proxy-State",
+       .example_fail = "an Accounting-Response carrying Reply-Message or Class",
+       .check = check_response_attributes},
       {.id = "EXC-LATENCY",
        .source = "profile option max-latency (RFC 2866 §2 leaves timing to the client's "
                  "retransmission timer)",
@@ -207,9 +255,40 @@ const std::vector<Rule>& builtin_rules() {
        .severity = Severity::warning,
        .scope = Scope::session,
        .summary = "Interim-Updates arrive every configured interval, within tolerance",
-       .detail = "The interval comes from the profile (interim-interval), else the trace, else "
-                 "Acct-Interim-Interval in the records; the tolerance is interim-tolerance.",
+       .detail = "The interval comes from the profile (interim-interval), else the trace "
+                 "(--interim-interval), else Acct-Interim-Interval in the session's records, "
+                 "else the interval the NAS shows: the median gap between consecutive "
+                 "Interim-Updates of its sessions in the trace (at least 3 gaps). The finding "
+                 "says which. The tolerance is interim-tolerance; the finding is on the record "
+                 "after the gap.",
+       .example_pass = "Start, then Interim-Updates 600, 1200, 1800 s later (interval 600 s)",
+       .example_fail = "Interim-Updates 600 s apart, then one 1800 s after the previous",
        .check = check_interim_cadence},
+      {.id = "SES-COUNTER-RATE",
+       .source = "RFC 2866 §5.3, §5.4, §5.7; RFC 2869 §5.1, §5.2; profile option max-link-rate",
+       .severity = Severity::warning,
+       .scope = Scope::session,
+       .summary = "Octet counters grow no faster than the profile's max-link-rate",
+       .detail = "Growth from the previous record with the counter (or the Start, at 0; without "
+                 "a Start, over the first record's Acct-Session-Time) over the longer of the "
+                 "event-time and Acct-Session-Time spans, at least 1 s. Default 100 Gbit/s.",
+       .example_pass = "152608 octets in 709 s (1.7 kbit/s)",
+       .example_fail = "4 GiB more octets in 1 s between two Interim-Updates (34 Gbit/s over "
+                       "a 10G limit)",
+       .check = check_counter_rate},
+      {.id = "SES-ATTRIBUTE-CONSISTENCY",
+       .source = "RFC 2866 §5.13 (0-1 attributes); seed Table 1, Table 2 and examples "
+                 "(Framed-IP-Address, vrf-id in every record)",
+       .severity = Severity::warning,
+       .scope = Scope::session,
+       .summary = "An optional attribute the profile lists for a record type, carried by the "
+                  "session's other records of that type or its updates, is in every one",
+       .detail = "Compared with the session's other records of the same Acct-Status-Type and "
+                 "its Interim-Updates, up to its Stop. Attributes a row requires are the "
+                 "presence rule's; a Start's attributes are not expected in later records.",
+       .example_pass = "three Interim-Updates each with vrf-id=cisco",
+       .example_fail = "Interim-Updates with Framed-IP-Address 10.13.13.1, then one without it",
+       .check = check_attribute_consistency},
       {.id = "SES-REKEY-NEW-SESSION",
        .source = "seed IKE and IPSec Subsystem Interaction (\"New accounting records are not "
                  "generated during a rekeying.\")",

@@ -373,8 +373,34 @@ void check_session_time_drift(const Rule& rule, const Analysis& analysis, Findin
 
 void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   const double fraction = analysis.profile().options.interim_tolerance;
+  // The interval each NAS shows, over the whole trace (run_judge computes it in its first pass
+  // when this analysis is one part).
+  std::map<std::string, IntervalEstimate, std::less<>> inferred;
+  if (analysis.trace().nas_intervals) {
+    inferred = *analysis.trace().nas_intervals;
+  } else {
+    IntervalTally tally;
+    for (const auto& view : analysis.packets()) {
+      tally.add(view, analysis.dictionary());
+    }
+    inferred = tally.estimates();
+  }
   for (const auto& session : analysis.sessions()) {
-    const auto interval = interim_interval(analysis, session);
+    // The configured interval (profile, then the trace: --interim-interval or the gateway's
+    // configuration), else the session's Acct-Interim-Interval, else what its NAS shows.
+    std::optional<double> interval = interim_interval(analysis, session);
+    std::string basis;
+    if (analysis.profile().options.interim_interval) {
+      basis = "configured in profile " + analysis.profile().name + " (interim-interval)";
+    } else if (analysis.trace().interim_interval) {
+      basis = "configured for the trace (--interim-interval)";
+    } else if (interval) {
+      basis = "from the session's Acct-Interim-Interval";
+    } else if (auto it = inferred.find(session.nas); it != inferred.end()) {
+      interval = it->second.seconds;
+      basis = "inferred from the median of " + std::to_string(it->second.gaps) +
+              " gaps between Interim-Updates of NAS " + session.nas;
+    }
     if (!interval) {
       continue;
     }
@@ -403,9 +429,10 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
         if (late || early) {
           sink.report(rule,
                       session_text(session) + ": " + status_label(analysis, index) + " " +
-                          seconds_text(gap) + " after the previous record; updates are due every " +
-                          seconds_text(*interval) + " ± " + seconds_text(slack) +
-                          (late ? " (an update is missing)" : " (too early)"),
+                          seconds_text(gap) + " after the previous " +
+                          status_label(analysis, previous) + "; updates are due every " +
+                          seconds_text(*interval) + " ± " + seconds_text(slack) + " (interval " +
+                          basis + ")" + (late ? ": an update is missing" : ": too early"),
                       analysis.evidence({previous, index}));
         }
       }

@@ -37,6 +37,13 @@ struct TracePacket {
   std::optional<std::string> verdict;    // the server's verdict, when from a database
 };
 
+/** The interim interval a NAS shows: the median gap between consecutive Interim-Updates of its
+ * sessions (whole seconds), and how many gaps it is the median of. */
+struct IntervalEstimate {
+  double seconds = 0;
+  std::size_t gaps = 0;
+};
+
 struct Trace {
   std::vector<TracePacket> packets;
   std::map<std::string, std::string, std::less<>> secrets; // client address (no port) -> secret
@@ -45,6 +52,10 @@ struct Trace {
   bool responses_recorded = true;
   /** The NAS's configured interim interval in seconds, when known. */
   std::optional<double> interim_interval;
+  /** When this trace is one part of a larger one (conformance/run_judge.cpp): the interval each
+   * NAS (by its key) shows over the whole trace. Unset: SES-INTERIM-CADENCE infers it from this
+   * trace. Not part of the text form. */
+  std::optional<std::map<std::string, IntervalEstimate, std::less<>>> nas_intervals;
 
   /** The secret shared with the client at this address ("ip:port" or "ip"), if known. */
   const std::string* secret_for(std::string_view client) const;
