@@ -289,6 +289,7 @@ void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& an
     }
     std::size_t count = 0;
     std::string spelling_seen;
+    std::string value_seen; // of an alternative attribute
     if (row.avpair) {
       for (const auto& pair : view.record->cisco_avpairs) {
         for (std::size_t s = 0; s < row.names.size(); ++s) {
@@ -308,6 +309,13 @@ void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& an
         if (count > 0) {
           if (s > 0) {
             spelling_seen = row.names[s];
+            const auto* def = analysis.dictionary().find(row.keys[s]);
+            for (const auto& attribute : view.packet->attributes()) {
+              if (attribute.key() == row.keys[s]) {
+                value_seen = radius::format_value(def, view.packet->value(attribute)).text;
+                break;
+              }
+            }
           }
           break;
         }
@@ -337,8 +345,8 @@ void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& an
                   analysis.evidence(view.index));
     } else if (!spelling_seen.empty()) {
       sink.report(rule, Severity::info,
-                  status_text + " carries " + spelling_seen + " instead of " + row.names.front() +
-                      " (accepted as its alternative, e.g. RFC 3162 §2.1 for an IPv6 NAS)",
+                  status_text + " carries " + spelling_seen + " " + value_seen + " instead of " +
+                      row.names.front() + ", which the profile accepts in its stead",
                   analysis.evidence(view.index));
     }
   }
