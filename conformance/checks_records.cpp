@@ -354,9 +354,9 @@ void check_attribute_consistency(const Rule& rule, const Analysis& analysis, Fin
         }
         const std::string what =
             row.avpair ? "Cisco AV pair " + row.names.front() : row.names.front();
+        // The record that lacks it last: a stored finding links to the evidence's last packet.
         auto evidence_packets = holders;
         evidence_packets.push_back(index);
-        std::sort(evidence_packets.begin(), evidence_packets.end());
         sink.report(rule,
                     session_text(session) + ": " + record_text(analysis, records, index) +
                         " lacks " + what + ", which the session's " + values +

@@ -231,7 +231,10 @@ TEST_CASE("SES-ATTRIBUTE-CONSISTENCY reports the record that lacks what the othe
   CHECK(found[0].severity == Severity::warning);
   CHECK(contains(found[0].message, "Stop (record 4 of the session) lacks Framed-IP-Address"));
   CHECK(contains(found[0].message, "Interim-Update (record 2 of the session) = 10.13.13.1"));
-  CHECK(found[0].evidence.packets.size() == 3);
+  REQUIRE(found[0].evidence.packets.size() == 3);
+  // The Stop, which lacks it, comes last: a stored finding links to that record.
+  CHECK(found[0].evidence.packets.back() > found[0].evidence.packets.front());
+  CHECK(found[0].evidence.packets.back() > found[0].evidence.packets[1]);
 
   // The Start's Framed-IP-Address is not expected in updates (the document's are without it).
   CHECK(findings_of(clean_spec(), cisco, "SES-ATTRIBUTE-CONSISTENCY").empty());
