@@ -88,6 +88,7 @@ const std::vector<Rule>& builtin_rules() {
        .source = "RFC 2866 §4.1; RFC 2865 §5.4, §5.32; RFC 3162 §2.1",
        .severity = Severity::error,
        .scope = Scope::packet,
+       .party = Party::nas,
        .summary = "Every Accounting-Request carries NAS-IP-Address, NAS-IPv6-Address or "
                   "NAS-Identifier",
        .detail = "RFC 2866 §4.1 needs NAS-IP-Address or NAS-Identifier; RFC 3162 §2.1 adds "
@@ -100,6 +101,7 @@ const std::vector<Rule>& builtin_rules() {
        .source = "RFC 2869 §5.19 (Event-Timestamp 0-1), §5.3",
        .severity = Severity::error,
        .scope = Scope::packet,
+       .party = Party::nas,
        .summary = "An Accounting-Request carries at most one Event-Timestamp",
        .example_pass = "a Stop with one Event-Timestamp",
        .example_fail = "an Interim-Update with Event-Timestamp 1796624808 and 1796624868",
@@ -109,6 +111,7 @@ const std::vector<Rule>& builtin_rules() {
                  "option clock-tolerance",
        .severity = Severity::warning,
        .scope = Scope::packet,
+       .party = Party::nas,
        .summary = "Event-Timestamp agrees with the receive time less Acct-Delay-Time, within "
                   "clock-tolerance",
        .detail = "Judged only when the trace's times are absolute (unix seconds above 10^9: "
@@ -121,6 +124,7 @@ const std::vector<Rule>& builtin_rules() {
        .source = "RFC 2866 §5.3, §5.4, §5.8, §5.9",
        .severity = Severity::warning,
        .scope = Scope::packet,
+       .party = Party::nas,
        .summary = "Octets and packets of one direction are both zero or both non-zero",
        .detail = "Octets travel in packets: Acct-Input-Octets > 0 with Acct-Input-Packets 0 (or "
                  "packets without octets) cannot be counted right. Octets include gigawords.",
@@ -321,6 +325,7 @@ const std::vector<Rule>& builtin_rules() {
        .source = "RFC 2866 §5.3, §5.4, §5.7; RFC 2869 §5.1, §5.2; profile option max-link-rate",
        .severity = Severity::warning,
        .scope = Scope::session,
+       .party = Party::nas,
        .summary = "Octet counters grow no faster than the profile's max-link-rate",
        .detail = "Growth from the previous record with the counter (or the Start, at 0; without "
                  "a Start, over the first record's Acct-Session-Time) over the longer of the "
@@ -334,6 +339,7 @@ const std::vector<Rule>& builtin_rules() {
                  "(Framed-IP-Address, vrf-id in every record)",
        .severity = Severity::warning,
        .scope = Scope::session,
+       .party = Party::nas,
        .summary = "An optional attribute the profile lists for a record type, carried by the "
                   "session's other records of that type or its updates, is in every one",
        .detail = "Compared with the session's other records of the same Acct-Status-Type and "
