@@ -63,9 +63,16 @@ void install_rules(CLI::App& app, int& exit_code) {
       }
       std::cout << rule->id << "\n  summary:  " << rule->summary << "\n  source:   " << rule->source
                 << "\n  severity: " << to_string(rule->severity)
-                << "\n  scope:    " << to_string(rule->scope) << '\n';
+                << "\n  scope:    " << to_string(rule->scope)
+                << "\n  party:    " << to_string(rule->party) << '\n';
       if (!rule->detail.empty()) {
         std::cout << "  detail:   " << rule->detail << '\n';
+      }
+      if (!rule->example_pass.empty()) {
+        std::cout << "  passes:   " << rule->example_pass << '\n';
+      }
+      if (!rule->example_fail.empty()) {
+        std::cout << "  fails:    " << rule->example_fail << '\n';
       }
       return;
     }

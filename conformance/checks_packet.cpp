@@ -287,7 +287,8 @@ void check_nas_identity(const Rule& rule, const Analysis& analysis, FindingSink&
     if (!record.nas_ip && !record.nas_ipv6 && !record.nas_identifier) {
       sink.report(rule,
                   status_label(analysis, view.index) +
-                      " carries neither NAS-IP-Address nor NAS-Identifier",
+                      " carries none of NAS-IP-Address, NAS-IPv6-Address and NAS-Identifier "
+                      "(RFC 2866 §4.1 needs one; RFC 3162 §2.1 adds NAS-IPv6-Address)",
                   analysis.evidence(view.index));
     }
   }
@@ -333,6 +334,7 @@ void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& an
     }
     std::size_t count = 0;
     std::string spelling_seen;
+    std::string value_seen; // of an alternative attribute
     if (row.avpair) {
       for (const auto& pair : view.record->cisco_avpairs) {
         for (std::size_t s = 0; s < row.names.size(); ++s) {
@@ -345,9 +347,35 @@ void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& an
         }
       }
     } else {
-      count = view.packet->count(row.key);
+      // The attribute itself when present, else the first alternative that is (NAS-IPv6-Address
+      // for NAS-IP-Address): that one is counted.
+      for (std::size_t s = 0; s < row.keys.size(); ++s) {
+        count = view.packet->count(row.keys[s]);
+        if (count > 0) {
+          if (s > 0) {
+            spelling_seen = row.names[s];
+            const auto* def = analysis.dictionary().find(row.keys[s]);
+            for (const auto& attribute : view.packet->attributes()) {
+              if (attribute.key() == row.keys[s]) {
+                value_seen = radius::format_value(def, view.packet->value(attribute)).text;
+                break;
+              }
+            }
+          }
+          break;
+        }
+      }
     }
-    const std::string what = row.avpair ? "Cisco AV pair " + row.names.front() : row.names.front();
+    std::string what = row.avpair ? "Cisco AV pair " + row.names.front() : row.names.front();
+    if (!row.avpair && row.names.size() > 1) {
+      what = spelling_seen.empty() ? what : spelling_seen + " (standing for " + what + ")";
+      if (count == 0) {
+        for (std::size_t s = 1; s < row.names.size(); ++s) {
+          what += (s == 1 ? " (nor " : ", nor ") + row.names[s];
+        }
+        what += ")";
+      }
+    }
     const std::string status_text =
         status ? status_label(analysis, view.index) : "Accounting-Request";
     if (!row.count.contains(count)) {
@@ -355,10 +383,15 @@ void check_presence(const PresenceRow& row, const Rule& rule, const Analysis& an
                   status_text + " carries " + what + " " + std::to_string(count) +
                       " time(s); the profile allows " + row.count.text(),
                   analysis.evidence(view.index));
-    } else if (!spelling_seen.empty()) {
+    } else if (!spelling_seen.empty() && row.avpair) {
       sink.report(rule, Severity::info,
                   status_text + " spells " + row.names.front() + " as \"" + spelling_seen +
                       "\" (accepted)",
+                  analysis.evidence(view.index));
+    } else if (!spelling_seen.empty()) {
+      sink.report(rule, Severity::info,
+                  status_text + " carries " + spelling_seen + " " + value_seen + " instead of " +
+                      row.names.front() + ", which the profile accepts in its stead",
                   analysis.evidence(view.index));
     }
   }

@@ -58,25 +58,31 @@ std::string where(const Analysis& analysis, const PacketView& view) {
   return "(packet " + std::to_string(analysis.trace_index(view.index)) + ")";
 }
 
-/** A moment relative to the trace's first: "12.0 s after the trace began (at 1700000012.000)". */
-std::string moment(const Analysis& analysis, double at) {
-  const double begin = analysis.trace().first_moment();
+/** A moment relative to the first of the watched span it falls in: "12.0 s after the trace
+ * began (at 1700000012.000)", or "... after x.pcap began" when the trace joins captures. */
+std::string moment(const Analysis& analysis, double at, double seen) {
+  const auto& trace = analysis.trace();
+  const double begin = trace.window_begin(seen);
+  const auto& file = trace.window_file(seen);
   char text[96];
-  std::snprintf(text, sizeof text, "%.1f s %s the trace began (at %.3f)", std::fabs(at - begin),
-                at < begin ? "before" : "after", at);
-  return text;
+  std::snprintf(text, sizeof text, "%.1f s %s ", std::fabs(at - begin),
+                at < begin ? "before" : "after");
+  char when[40];
+  std::snprintf(when, sizeof when, " began (at %.3f)", at);
+  return text + (file.empty() ? std::string("the trace") : file) + when;
 }
 
-/** "received at T, minus Acct-Delay-Time D s, minus Acct-Session-Time S s". */
+/** "received T s after the trace began, minus Acct-Delay-Time D s, minus Acct-Session-Time S s". */
 std::string began_arithmetic(const Analysis& analysis, const PacketView& view) {
-  char text[160];
-  const auto delay = view.record->delay_time.value_or(0);
-  std::snprintf(text, sizeof text,
-                "received %.3f s after the trace began, minus Acct-Delay-Time %u s, minus "
-                "Acct-Session-Time %u s",
-                view.trace->time - analysis.trace().first_moment(), static_cast<unsigned>(delay),
-                static_cast<unsigned>(*view.record->session_time));
-  return text;
+  const auto& trace = analysis.trace();
+  const auto& file = trace.window_file(view.trace->time);
+  char received[32];
+  std::snprintf(received, sizeof received, "%.3f",
+                view.trace->time - trace.window_begin(view.trace->time));
+  return std::string("received ") + received + " s after " +
+         (file.empty() ? std::string("the trace") : file) + " began, minus Acct-Delay-Time " +
+         std::to_string(view.record->delay_time.value_or(0)) + " s, minus Acct-Session-Time " +
+         std::to_string(*view.record->session_time) + " s";
 }
 
 std::string session_text(const std::string& nas, const std::string& session_id) {
@@ -297,7 +303,6 @@ void check_no_start(const Rule& rule, const Analysis& analysis, FindingSink& sin
   const bool documents_starts =
       std::any_of(profile.rows.begin(), profile.rows.end(),
                   [](const PresenceRow& row) { return row.status == start; });
-  const double begin = analysis.trace().first_moment();
   for (const auto& session : analysis.sessions()) {
     const auto shape = shape_of(analysis, session);
     if (shape.first_start != none) {
@@ -310,12 +315,15 @@ void check_no_start(const Rule& rule, const Analysis& analysis, FindingSink& sin
     const auto first = shape.through.front();
     const auto& view = analysis.packets()[first];
     const auto label = status_label(analysis, first) + " " + where(analysis, view);
+    // Several captures: the one this record is in was watched from its own first frame.
+    const double begin = analysis.trace().window_begin(view.trace->time);
     // A capture taken mid-stream: the record's own Acct-Session-Time says when the session
     // began (RFC 2866 §5.7, event time per §5.2). A Start before the trace is not missing.
     if (const auto& elapsed = view.record->session_time) {
       const double began = view.event_time - *elapsed;
       const double slack = profile.options.session_time_tolerance + 0.01 * *elapsed;
-      const auto arithmetic = began_arithmetic(analysis, view) + " = " + moment(analysis, began);
+      const auto arithmetic =
+          began_arithmetic(analysis, view) + " = " + moment(analysis, began, view.trace->time);
       if (began < begin + slack) {
         sink.report(rule, Severity::info,
                     session_text(session) + ": first seen in " + label + "; " + arithmetic +
@@ -340,7 +348,7 @@ void check_no_start(const Rule& rule, const Analysis& analysis, FindingSink& sin
     }
     sink.report(rule, Severity::warning,
                 session_text(session) + ": no Start before " + label + " (" +
-                    moment(analysis, view.event_time) +
+                    moment(analysis, view.event_time, view.trace->time) +
                     "), and no Acct-Session-Time to tell whether it began before the trace",
                 analysis.evidence(first));
   }
@@ -442,8 +450,34 @@ void check_session_time_drift(const Rule& rule, const Analysis& analysis, Findin
 
 void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   const double fraction = analysis.profile().options.interim_tolerance;
+  // The interval each NAS shows, over the whole trace (run_judge computes it in its first pass
+  // when this analysis is one part).
+  std::map<std::string, IntervalEstimate, std::less<>> inferred;
+  if (analysis.trace().nas_intervals) {
+    inferred = *analysis.trace().nas_intervals;
+  } else {
+    IntervalTally tally;
+    for (const auto& view : analysis.packets()) {
+      tally.add(view, analysis.dictionary());
+    }
+    inferred = tally.estimates();
+  }
   for (const auto& session : analysis.sessions()) {
-    const auto interval = interim_interval(analysis, session);
+    // The configured interval (profile, then the trace: --interim-interval or the gateway's
+    // configuration), else the session's Acct-Interim-Interval, else what its NAS shows.
+    std::optional<double> interval = interim_interval(analysis, session);
+    std::string basis;
+    if (analysis.profile().options.interim_interval) {
+      basis = "configured in profile " + analysis.profile().name + " (interim-interval)";
+    } else if (analysis.trace().interim_interval) {
+      basis = "configured for the trace (--interim-interval)";
+    } else if (interval) {
+      basis = "from the session's Acct-Interim-Interval";
+    } else if (auto it = inferred.find(session.nas); it != inferred.end()) {
+      interval = it->second.seconds;
+      basis = "inferred from the median of " + std::to_string(it->second.gaps) +
+              " gaps between Interim-Updates of NAS " + session.nas;
+    }
     if (!interval) {
       continue;
     }
@@ -472,9 +506,10 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
         if (late || early) {
           sink.report(rule,
                       session_text(session) + ": " + status_label(analysis, index) + " " +
-                          seconds_text(gap) + " after the previous record; updates are due every " +
-                          seconds_text(*interval) + " ± " + seconds_text(slack) +
-                          (late ? " (an update is missing)" : " (too early)"),
+                          seconds_text(gap) + " after the previous " +
+                          status_label(analysis, previous) + "; updates are due every " +
+                          seconds_text(*interval) + " ± " + seconds_text(slack) + " (interval " +
+                          basis + ")" + (late ? ": an update is missing" : ": too early"),
                       analysis.evidence({previous, index}));
         }
       }

@@ -45,6 +45,15 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
     result.trace.end = static_cast<double>(*stats.last_ns) / 1e9;
   }
   result.issues = stream.issues().size();
+  // Several captures: each is watched from its first frame to its last, and not between.
+  if (files.size() > 1) {
+    for (const auto& summary : stream.files()) {
+      if (summary.first_ns && summary.last_ns) {
+        result.trace.windows.push_back({static_cast<double>(*summary.first_ns) / 1e9,
+                                        static_cast<double>(*summary.last_ns) / 1e9, summary.path});
+      }
+    }
+  }
   for (const auto& summary : stream.files()) {
     if (!summary.complete) {
       result.errors.push_back(summary.path +

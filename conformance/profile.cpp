@@ -95,6 +95,41 @@ std::optional<double> parse_seconds(std::string_view text) {
   return value * scale;
 }
 
+// A bit rate: "100G", "10Gbit", "400M", "1000000" (bit/s); k, M, G, T scale by 10^3.
+std::optional<double> parse_rate(std::string_view text) {
+  if (text.ends_with("bit")) {
+    text.remove_suffix(3);
+  }
+  double scale = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k':
+      case 'K':
+        scale = 1e3;
+        break;
+      case 'M':
+        scale = 1e6;
+        break;
+      case 'G':
+        scale = 1e9;
+        break;
+      case 'T':
+        scale = 1e12;
+        break;
+      default:
+        break;
+    }
+    if (scale != 1) {
+      text.remove_suffix(1);
+    }
+  }
+  std::uint32_t value = 0;
+  if (!parse_u32(text, value)) {
+    return std::nullopt;
+  }
+  return value * scale;
+}
+
 std::optional<double> parse_fraction(std::string_view text) {
   if (text.ends_with("%")) {
     std::uint32_t percent = 0;
@@ -247,8 +282,15 @@ Expected<Profile, ProfileError> parse_profile(std::string_view text, const std::
         return fail("interim-tolerance takes a percentage, e.g. 10%");
       }
       profile.options.interim_tolerance = *fraction;
+    } else if (head == "max-link-rate") {
+      const auto value = single_value();
+      const auto rate = value ? parse_rate(*value) : std::nullopt;
+      if (!rate || *rate <= 0) {
+        return fail("max-link-rate takes a positive bit rate, e.g. 100G, 10G, 400M (bit/s)");
+      }
+      profile.options.max_link_rate = *rate;
     } else if (head == "interim-interval" || head == "session-time-tolerance" ||
-               head == "max-latency" || head == "retransmit-wait") {
+               head == "max-latency" || head == "retransmit-wait" || head == "clock-tolerance") {
       const auto value = single_value();
       const auto seconds = value ? parse_seconds(*value) : std::nullopt;
       if (!seconds) {
@@ -263,6 +305,8 @@ Expected<Profile, ProfileError> parse_profile(std::string_view text, const std::
         profile.options.session_time_tolerance = *seconds;
       } else if (head == "retransmit-wait") {
         profile.options.retransmit_wait = *seconds;
+      } else if (head == "clock-tolerance") {
+        profile.options.clock_tolerance = *seconds;
       } else {
         profile.options.max_latency = *seconds;
       }
@@ -328,13 +372,25 @@ Expected<Profile, ProfileError> parse_profile(std::string_view text, const std::
         }
         id_name = "AVPAIR-" + upper(row.names.front());
       } else {
-        const auto* def = dict.find(name);
-        if (!def) {
-          return fail("unknown attribute '" + std::string(name) + "'");
+        // NAME[|ALTERNATIVE...]: an alternative attribute meets the row in the name's stead.
+        std::string_view alternatives = name;
+        while (!alternatives.empty()) {
+          const auto bar = alternatives.find('|');
+          const auto one = alternatives.substr(0, bar);
+          const auto* def = dict.find(one);
+          if (!def) {
+            return fail("unknown attribute '" + std::string(one) + "'");
+          }
+          row.names.push_back(def->name);
+          row.keys.push_back(def->key());
+          alternatives =
+              bar == std::string_view::npos ? std::string_view() : alternatives.substr(bar + 1);
         }
-        row.names.push_back(def->name);
-        row.key = def->key();
-        id_name = upper(def->name);
+        if (row.names.empty()) {
+          return fail("a row needs an attribute name");
+        }
+        row.key = row.keys.front();
+        id_name = upper(row.names.front());
       }
       for (const auto& status : statuses) {
         PresenceRow one = row;

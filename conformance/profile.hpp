@@ -40,8 +40,12 @@ struct PresenceRow {
   std::optional<std::uint32_t> status; // Acct-Status-Type value; nullopt for '*' (every request)
   std::string status_text;             // as written
   bool avpair = false;                 // a Cisco-AVPair name rather than an attribute
-  std::vector<std::string> names; // the attribute name, or AV-pair spellings (first: canonical)
-  radius::AttrKey key;            // for an attribute
+  /** The attribute or AV-pair names: first the canonical one, then the alternatives written
+   * after '|' (AV-pair spellings; attributes that stand for it, e.g. NAS-IPv6-Address for
+   * NAS-IP-Address on an IPv6 NAS). */
+  std::vector<std::string> names;
+  radius::AttrKey key;               // for an attribute: the first name's
+  std::vector<radius::AttrKey> keys; // for an attribute: every name's, in order
   CountRange count;
   Severity severity = Severity::error;
   std::string source;
@@ -61,6 +65,10 @@ struct ProfileOptions {
   double max_latency = 1.0;
   /** A request unanswered this long (seconds) should have been sent again (RFC 2866 §2). */
   double retransmit_wait = 30.0;
+  /** Event-Timestamp may differ from the receive time (less Acct-Delay-Time) by this much. */
+  double clock_tolerance = 300.0;
+  /** The fastest link a NAS's counters may grow at, bits per second (both directions). */
+  double max_link_rate = 100e9;
 };
 
 struct Profile {

@@ -62,6 +62,9 @@ struct Rule {
   Party party = Party::nas;
   std::string summary; // one line
   std::string detail;  // optional longer explanation shown by `acctlab rules ID`
+  /** What passes and what fails the rule, one short example each (`acctlab rules ID`). */
+  std::string example_pass;
+  std::string example_fail;
   CheckFn check;
 };
 

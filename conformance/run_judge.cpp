@@ -413,6 +413,7 @@ public:
     learn_secret(packet);
     const PacketView view = view_packet(packet, index, dict_);
     if (view.request) {
+      intervals_.add(view, dict_);
       const std::uint64_t part =
           mix(std::hash<std::string>{}(view.nas_key + '\x1e' + view.record->session_id)) % parts_;
       auto [it, inserted] =
@@ -483,6 +484,10 @@ public:
   }
 
   const detail::ResetsByNas& resets() const { return resets_; }
+  /** The interim interval each NAS shows over the whole run (SES-INTERIM-CADENCE). */
+  std::map<std::string, IntervalEstimate, std::less<>> intervals() const {
+    return intervals_.estimates();
+  }
   const std::map<std::string, std::string, std::less<>>& secrets() const { return secrets_; }
 
 private:
@@ -541,6 +546,7 @@ private:
   std::unordered_map<std::string, std::uint64_t> endpoints_;
   std::unordered_set<std::string> reset_exchanges_;
   detail::ResetsByNas resets_;
+  detail::IntervalTally intervals_;
   std::unordered_set<std::string> looked_up_;
   std::map<std::string, std::string, std::less<>> secrets_;
 };
@@ -647,6 +653,7 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
   RunJudgeStats stats;
   stats.packets = packets;
   stats.parts = parts;
+  const auto nas_intervals = index_pass.intervals();
   for (std::size_t p = 0; p < parts; ++p) {
     db.exec("BEGIN");
     Trace trace;
@@ -659,6 +666,7 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
       trace.begin = source.window ? std::min(source.window->first, first_time) : first_time;
       trace.end = source.window ? std::max(source.window->second, last_time) : last_time;
     }
+    trace.nas_intervals = nas_intervals;
     std::vector<std::size_t> indices;
     sqlite3_bind_int64(part_query.get(), 1, static_cast<std::int64_t>(p));
     while (db.row(part_query.get())) {

@@ -91,6 +91,29 @@ double Trace::last_moment() const {
   return packets.empty() ? 0 : packets.back().time;
 }
 
+namespace {
+const Trace::Window* window_at(const std::vector<Trace::Window>& windows, double time) {
+  const Trace::Window* found = nullptr;
+  for (const auto& window : windows) {
+    if (window.begin <= time && (!found || window.begin > found->begin)) {
+      found = &window;
+    }
+  }
+  return found;
+}
+} // namespace
+
+double Trace::window_begin(double time) const {
+  const auto* window = window_at(windows, time);
+  return window ? window->begin : first_moment();
+}
+
+const std::string& Trace::window_file(double time) const {
+  static const std::string none;
+  const auto* window = window_at(windows, time);
+  return window ? window->file : none;
+}
+
 Trace Trace::without_packets() const {
   Trace part;
   part.secrets = secrets;
@@ -99,6 +122,8 @@ Trace Trace::without_packets() const {
   part.interim_interval = interim_interval;
   part.begin = begin;
   part.end = end;
+  part.nas_intervals = nas_intervals;
+  part.windows = windows;
   return part;
 }
 

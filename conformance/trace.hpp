@@ -38,6 +38,13 @@ struct TracePacket {
   std::optional<std::string> verdict;    // the server's verdict, when from a database
 };
 
+/** The interim interval a NAS shows: the median gap between consecutive Interim-Updates of its
+ * sessions (whole seconds), and how many gaps it is the median of. */
+struct IntervalEstimate {
+  double seconds = 0;
+  std::size_t gaps = 0;
+};
+
 struct Trace {
   std::vector<TracePacket> packets;
   std::map<std::string, std::string, std::less<>> secrets; // client address (no port) -> secret
@@ -52,10 +59,28 @@ struct Trace {
   std::optional<double> begin;
   std::optional<double> end;
 
+  /** When the trace joins several captures: each one's first and last moment. Time between them
+   * was not watched, so edges are judged per capture (window_begin). */
+  struct Window {
+    double begin = 0;
+    double end = 0;
+    std::string file;
+  };
+  std::vector<Window> windows;
+
   double first_moment() const;
   double last_moment() const;
+  /** The first moment of the watched span holding `time`: the window that holds it (or the
+   * latest one begun before it), else the trace's first moment. */
+  double window_begin(double time) const;
+  /** The capture file of that window, empty without windows. */
+  const std::string& window_file(double time) const;
   /** Everything but the packets: a part of the trace, judged apart, keeps the whole's context. */
   Trace without_packets() const;
+  /** When this trace is one part of a larger one (conformance/run_judge.cpp): the interval each
+   * NAS (by its key) shows over the whole trace. Unset: SES-INTERIM-CADENCE infers it from this
+   * trace. Not part of the text form. */
+  std::optional<std::map<std::string, IntervalEstimate, std::less<>>> nas_intervals;
 
   /** The secret shared with the client at this address ("ip:port" or "ip"), if known. */
   const std::string* secret_for(std::string_view client) const;

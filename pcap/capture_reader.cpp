@@ -176,6 +176,8 @@ struct DatagramStream::Source {
   std::uint64_t size = 0;
   std::uint64_t final_position = 0;
   std::string path;
+  std::optional<std::int64_t> first_ns; // the file's earliest and latest frame
+  std::optional<std::int64_t> last_ns;
 };
 
 DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions options)
@@ -311,6 +313,8 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
   ++stats_.frames;
   stats_.first_ns = std::min(stats_.first_ns.value_or(frame.timestamp_ns), frame.timestamp_ns);
   stats_.last_ns = std::max(stats_.last_ns.value_or(frame.timestamp_ns), frame.timestamp_ns);
+  source.first_ns = std::min(source.first_ns.value_or(frame.timestamp_ns), frame.timestamp_ns);
+  source.last_ns = std::max(source.last_ns.value_or(frame.timestamp_ns), frame.timestamp_ns);
   stats_.captured_bytes += frame.captured_length;
   reassembler_.expire(frame.timestamp_ns);
   ParsedFrame& parsed = parsed_;
@@ -388,7 +392,7 @@ const std::vector<FileSummary>& DatagramStream::files() const {
   for (const auto& source : sources_) {
     summaries_.push_back(FileSummary{source->path, source->link_type,
                                      source->reader ? source->reader->frames_read() : 0,
-                                     source->complete});
+                                     source->complete, source->first_ns, source->last_ns});
   }
   return summaries_;
 }

@@ -133,7 +133,9 @@ struct FileSummary {
   std::string path;
   int link_type = -1; // -1 when the file did not open
   std::uint64_t frames = 0;
-  bool complete = false; // read to its end without a file error
+  bool complete = false;                // read to its end without a file error
+  std::optional<std::int64_t> first_ns; // its earliest and latest frame, when it had any
+  std::optional<std::int64_t> last_ns;
 };
 
 class DatagramStream {

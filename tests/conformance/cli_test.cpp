@@ -48,6 +48,15 @@ TEST_CASE("acctlab rules lists and explains", "[conformance][cli]") {
   auto one = run("rules CISCO-STOP-ACCT-OUTPUT-GIGAWORDS");
   CHECK(one.status == 0);
   CHECK(one.output.find("the table says 52; RFC 2869 §5.2 assigns 53") != std::string::npos);
+  CHECK(one.output.find("  fails:    a Stop without Acct-Output-Gigawords") != std::string::npos);
+  auto response = run("rules EXC-RESPONSE-ATTRIBUTES");
+  CHECK(response.status == 0);
+  CHECK(response.output.find("  party:    server") != std::string::npos);
+  CHECK(response.output.find("  source:   RFC 2866 §4.2, §5.13") != std::string::npos);
+  CHECK(response.output.find("  passes:   an Accounting-Response with no attributes") !=
+        std::string::npos);
+  CHECK(response.output.find("  fails:    an Accounting-Response carrying Reply-Message") !=
+        std::string::npos);
   auto other = run("rules --profile rfc2866 RFC2866-ANY-USER-PASSWORD");
   CHECK(other.status == 0);
   CHECK(other.output.find("RFC 2866 §5.13") != std::string::npos);

@@ -54,7 +54,9 @@ Attrs update_attrs(const std::string& status, const std::string& session, const 
               {"Acct-Output-Octets", std::to_string(usage.out_octets & 0xffffffffu)},
               {"Acct-Input-Packets", std::to_string(usage.in_packets)},
               {"Acct-Output-Packets", std::to_string(usage.out_packets)}};
-  if ((usage.in_octets >> 32) || (usage.out_octets >> 32)) {
+  // The document's Stop carries both gigaword counters (Table 2), its Update none: an update
+  // adds them once a counter has wrapped.
+  if (status == "Stop" || (usage.in_octets >> 32) || (usage.out_octets >> 32)) {
     attrs.push_back({"Acct-Input-Gigawords", std::to_string(usage.in_octets >> 32)});
     attrs.push_back({"Acct-Output-Gigawords", std::to_string(usage.out_octets >> 32)});
   }
@@ -159,6 +161,43 @@ Spec clean_spec() {
   return spec;
 }
 
+namespace {
+
+// Unix time of the absolute-clock cases (2027-01-15 08:00:00 UTC): captures and databases time
+// packets so; trace files may start at 0, where clocks are not judged.
+constexpr double wall_clock = 1800000000;
+
+/** The base moved to wall-clock time, each request stamped with Event-Timestamp at its event
+ * time (receive time less Acct-Delay-Time, here 0). */
+void on_wall_clock(Spec& s) {
+  for (auto& request : s.requests) {
+    request.time += wall_clock;
+    set(request.attrs, "Event-Timestamp", std::to_string(static_cast<std::uint64_t>(request.time)));
+  }
+}
+
+/** Session 00000001 with Interim-Updates at the given times (s after its Start at 0) and a Stop
+ * 30 s after the last, counting 1000 octets and 10 packets a second each way; no interval is
+ * configured, so SES-INTERIM-CADENCE infers it from the NAS. */
+void with_interims(Spec& s, const std::vector<std::uint32_t>& times) {
+  s.interim_interval = std::nullopt;
+  std::erase_if(s.requests, [](const Request& r) {
+    const auto* id = find(const_cast<Attrs&>(r.attrs), "Acct-Session-Id");
+    const auto* status = find(const_cast<Attrs&>(r.attrs), "Acct-Status-Type");
+    return id && *id == q("00000001") && status && *status != "Start";
+  });
+  const auto usage = [](std::uint32_t t) {
+    return Usage{t, 1000ull * t, 1000ull * t, 10 * t, 10 * t};
+  };
+  for (const auto t : times) {
+    s.requests.push_back(at(t, update_attrs("Interim-Update", "00000001", "11.1.2.2", usage(t))));
+  }
+  const auto end = times.back() + 30;
+  s.requests.push_back(at(end, update_attrs("Stop", "00000001", "11.1.2.2", usage(end))));
+}
+
+} // namespace
+
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   // Packet scope: the profile's presence rows.
@@ -221,7 +260,10 @@ std::vector<Case> all_cases() {
       },
       "rfc2866"));
   cases.push_back(defect("avpair-without-separator", "PKT-CISCO-AVPAIR-SYNTAX", [](Spec& s) {
-    *find_avpair(s.requests[s1_interim1].attrs, "vrf-id") = q("vrf-id cisco");
+    // connect-progress, which the profile does not list: a mangled vrf-id would also be a vrf-id
+    // missing from one update (SES-ATTRIBUTE-CONSISTENCY), a second defect.
+    *find_avpair(s.requests[s1_interim1].attrs, "connect-progress") =
+        q("connect-progress No Progress");
   }));
   cases.push_back(defect("bad-request-authenticator", "PKT-REQUEST-AUTHENTICATOR", [](Spec& s) {
     s.requests[s1_interim2].corrupt_request_authenticator = true;
@@ -411,6 +453,35 @@ std::vector<Case> all_cases() {
     s.requests[s2_stop].identifier = 40; // 30 s later, and s2_start to s1_start 10 s
     s.requests[s1_start].identifier = 40;
   }));
+  // Rules a field capture needs.
+  cases.push_back(defect("response-carries-reply-message", "EXC-RESPONSE-ATTRIBUTES", [](Spec& s) {
+    s.requests[s1_interim1].response_attrs = {{"Reply-Message", q("thanks")}};
+  }));
+  cases.push_back(defect("two-event-timestamps", "PKT-EVENT-TIMESTAMP-COUNT", [](Spec& s) {
+    auto& attrs = s.requests[s2_start].attrs;
+    attrs.push_back({"Event-Timestamp", "10"});
+    attrs.push_back({"Event-Timestamp", "11"});
+  }));
+  cases.push_back(defect("event-timestamp-an-hour-ahead", "PKT-EVENT-TIMESTAMP-CLOCK", [](Spec& s) {
+    on_wall_clock(s);
+    set(s.requests[s1_interim2].attrs, "Event-Timestamp",
+        std::to_string(static_cast<std::uint64_t>(wall_clock + 120 + 3600)));
+  }));
+  cases.push_back(defect("octets-without-packets", "PKT-COUNTER-PAIRS", [](Spec& s) {
+    set(s.requests[s1_interim1].attrs, "Acct-Input-Packets", "0"); // with 608 octets
+  }));
+  cases.push_back(defect("counter-faster-than-link", "SES-COUNTER-RATE", [](Spec& s) {
+    // 200 x 2^32 octets more in the 60 s between the updates: 114.5 Gbit/s.
+    for (const auto index : {s1_interim2, s1_stop}) {
+      set(s.requests[index].attrs, "Acct-Input-Gigawords", "200");
+      set(s.requests[index].attrs, "Acct-Output-Gigawords", "0");
+    }
+  }));
+  cases.push_back(defect("vrf-id-missing-from-one-update", "SES-ATTRIBUTE-CONSISTENCY",
+                         [](Spec& s) { remove_avpair(s.requests[s1_interim2].attrs, "vrf-id"); }));
+  cases.push_back(defect("missed-interim-inferred-interval", "SES-INTERIM-CADENCE", [](Spec& s) {
+    with_interims(s, {60, 120, 180, 240, 360}); // 300 missing: gaps 60, 60, 60, 120
+  }));
   cases.push_back(clean("clean", [](Spec&) {}));
   // RFC 2868 §3: a tag is not part of the value (Tunnel-Type:1 = VLAN is 0x0100000d on the wire);
   // an IPv6 prefix may stop at the octets its length covers.
@@ -421,6 +492,26 @@ std::vector<Case> all_cases() {
     attrs.push_back({"Tunnel-Private-Group-Id:1", q("100")});
     attrs.push_back({"Delegated-IPv6-Prefix", "2001:db8:1200::/40"});
     attrs.push_back({"Framed-IPv6-Prefix", "0x002820010db812"});
+  }));
+  cases.push_back(clean("interims-regular-inferred-interval", [](Spec& s) {
+    with_interims(s, {60, 120, 180, 240, 300});
+  }));
+  cases.push_back(clean("event-timestamps-on-wall-clock", [](Spec& s) {
+    on_wall_clock(s);
+    // A record sent 20 s late says so in Acct-Delay-Time: its event time is 20 s before receipt.
+    auto& late = s.requests[s1_interim2];
+    late.time += 20;
+    set(late.attrs, "Acct-Delay-Time", "20");
+  }));
+  cases.push_back(clean("nas-ipv6-identity", [](Spec& s) {
+    for (auto& request : s.requests) {
+      remove(request.attrs, "NAS-IP-Address");
+      request.attrs.push_back({"NAS-IPv6-Address", "2001:db8::147"});
+    }
+  }));
+  cases.push_back(clean("response-with-proxy-state", [](Spec& s) {
+    s.requests[s1_interim1].attrs.push_back({"Proxy-State", "0x0102"});
+    s.requests[s1_interim1].response_attrs = {{"Proxy-State", "0x0102"}};
   }));
   cases.push_back(clean(
       "clean-rfc2866", [](Spec&) {}, "rfc2866"));
@@ -524,6 +615,19 @@ Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
         {request->time, Direction::to_server, request->client, server, wire, {}, {}, {}, {}});
     if (request->answered && spec.responses_recorded) {
       radius::Packet answer(static_cast<radius::Code>(request->response_code), id);
+      if (!request->response_attrs.empty()) {
+        std::string reply_text = "Accounting-Response id=" + std::to_string(id) + " {";
+        for (std::size_t i = 0; i < request->response_attrs.size(); ++i) {
+          reply_text += (i ? ", " : " ") + request->response_attrs[i].first + " = " +
+                        request->response_attrs[i].second;
+        }
+        reply_text += " }";
+        auto parsed = radius::parse_packet_text(reply_text, dict);
+        if (!parsed) {
+          throw std::runtime_error("corpus: " + parsed.error().message + " in " + reply_text);
+        }
+        answer = std::move(parsed).value();
+      }
       auto reply = radius::encode_packet(answer, dict);
       radius::sign_response(reply, request_auth, spec.secret);
       if (request->corrupt_response_authenticator) {

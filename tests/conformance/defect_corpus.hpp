@@ -27,6 +27,7 @@ struct Request {
   bool corrupt_request_authenticator = false;
   bool corrupt_message_authenticator = false;
   bool corrupt_response_authenticator = false;
+  Attrs response_attrs; // what the answer carries (an Accounting-Response carries nothing)
 };
 
 struct RawPacket {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 
 namespace acctlab::conformance::document {
@@ -108,7 +109,7 @@ bool same_prefix(std::span<const std::uint8_t> octets, std::string_view printed_
 
 } // namespace
 
-bool write_document_capture(const std::string& path, std::string& error) {
+bool write_document_capture(const std::string& path, std::string& error, Part only) {
   const auto& dict = radius::Dictionary::builtin();
   auto writer = capture::PcapWriter::create(path, error);
   if (!writer) {
@@ -117,7 +118,11 @@ bool write_document_capture(const std::string& path, std::string& error) {
   const capture::Endpoint nas{*capture::IpAddress::parse("100.1.1.147"), nas_port};
   const capture::Endpoint server{*capture::IpAddress::parse("100.1.1.4"), server_port};
   std::uint32_t ip_id = 1;
-  for (const auto& listing : listings) {
+  for (std::size_t i = 0; i < std::size(listings); ++i) {
+    const auto& listing = listings[i];
+    if (only != Part::all && static_cast<std::size_t>(only) != i + 1) {
+      continue;
+    }
     auto request = radius::parse_packet_text(listing.request, dict);
     if (!request) {
       error = std::string(listing.name) + ": " + request.error().message;

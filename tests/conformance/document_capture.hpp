@@ -13,8 +13,13 @@ namespace acctlab::conformance::document {
 /** The secret the document's configuration gives (Step 23 and its example: key nsite). */
 inline constexpr const char* secret = "nsite";
 
-/** Writes the capture (classic pcap, Ethernet, microseconds); false with error set when a
- * record does not reproduce its printed authenticator or the file cannot be written. */
-bool write_document_capture(const std::string& path, std::string& error);
+/** The listings, in the document's order; a capture may hold one of them alone. */
+enum class Part { all, start, stop, interim };
+
+/** Writes the capture (classic pcap, Ethernet, microseconds) of every listing, or of one: the
+ * document's listings are three moments of one router's debug output, hours apart, each a
+ * capture of its own. False with error set when a record does not reproduce its printed
+ * authenticator or the file cannot be written. */
+bool write_document_capture(const std::string& path, std::string& error, Part only = Part::all);
 
 } // namespace acctlab::conformance::document
