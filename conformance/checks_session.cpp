@@ -481,7 +481,9 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
     if (!interval) {
       continue;
     }
-    const double slack = *interval * fraction;
+    // NAS timers tick in whole seconds (RFC 2869 §5.16 counts the interval in seconds; strongSwan
+    // fires on whole seconds of its clock): never less slack than one.
+    const double slack = std::max(*interval * fraction, 1.0);
     const auto shape = shape_of(analysis, session);
     // The first Start, the updates and the Stop, in event-time order (a late Start carries its
     // delay in Acct-Delay-Time; repeated Starts have their own rule).
@@ -495,24 +497,68 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
     std::stable_sort(sequence.begin(), sequence.end(), [&](std::size_t a, std::size_t b) {
       return analysis.packets()[a].event_time < analysis.packets()[b].event_time;
     });
+    if (sequence.empty()) {
+      continue;
+    }
+    // The NAS's schedule: every interval from the session's first record seen. An update that
+    // comes soon after a late one is early only if it is off that schedule too.
+    const double anchor = analysis.packets()[sequence.front()].event_time;
+    const auto due_text = "; updates are due every " + seconds_text(*interval) + " ± " +
+                          seconds_text(slack) + " (interval " + basis + ")";
     std::size_t previous = none;
     for (const auto index : sequence) {
       const auto status = analysis.status(index);
-      if (previous != none && (status == interim || status == stop)) {
-        const double gap =
-            analysis.packets()[index].event_time - analysis.packets()[previous].event_time;
-        const bool late = gap > *interval + slack;
-        const bool early = status == interim && gap < *interval - slack;
-        if (late || early) {
-          sink.report(rule,
-                      session_text(session) + ": " + status_label(analysis, index) + " " +
-                          seconds_text(gap) + " after the previous " +
-                          status_label(analysis, previous) + "; updates are due every " +
-                          seconds_text(*interval) + " ± " + seconds_text(slack) + " (interval " +
-                          basis + ")" + (late ? ": an update is missing" : ": too early"),
-                      analysis.evidence({previous, index}));
+      if (previous == none || (status != interim && status != stop)) {
+        previous = index;
+        continue;
+      }
+      const auto& view = analysis.packets()[index];
+      const auto& before = analysis.packets()[previous];
+      const double gap = view.event_time - before.event_time;
+      const double phase = std::fmod(view.event_time - anchor, *interval);
+      const double off_schedule = std::min(phase, *interval - phase);
+      const bool late = gap > *interval + slack;
+      const bool early = status == interim && gap < *interval - slack && off_schedule > slack;
+      if (!late && !early) {
+        previous = index;
+        continue;
+      }
+      std::string message = session_text(session) + ": " + status_label(analysis, index) + " " +
+                            seconds_text(gap) + " after the previous " +
+                            status_label(analysis, previous) + due_text;
+      Party party = rule.party;
+      if (early) {
+        message += ": too early (" + seconds_text(off_schedule) + " off the schedule set by the " +
+                   status_label(analysis, sequence.front()) + ")";
+      } else {
+        // Due times (plus slack) passed before this record; it stands for the first of them.
+        const auto passed = static_cast<long>(std::ceil((gap - slack) / *interval - 1e-9)) - 1;
+        const auto missed = passed - 1;
+        if (missed >= 1) {
+          message += ": " + std::to_string(missed) + " update(s) missing";
+        } else {
+          message += ": late by " + seconds_text(gap - *interval);
+        }
+        // A NAS that sends one request at a time waits for the answer to the previous one: when
+        // it came only after this update was due, the delay is the server's.
+        if (analysis.trace().responses_recorded && before.request) {
+          const auto answered = analysis.exchanges()[before.exchange].answered_by;
+          const double due = before.trace->time + *interval;
+          const double answer_time =
+              answered == none ? view.trace->time : analysis.packets()[answered].trace->time;
+          if (answer_time > due - slack) {
+            party = Party::server;
+            message += "; the previous request was " +
+                       (answered == none
+                            ? std::string("never answered")
+                            : "answered only " + seconds_text(answer_time - before.trace->time) +
+                                  " after it was sent") +
+                       ", past this update's due time (the NAS waits for an answer)";
+          }
         }
       }
+      sink.report(rule, rule.severity, party, std::move(message),
+                  analysis.evidence({previous, index}));
       previous = index;
     }
   }
