@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <sqlite3.h>
 
@@ -140,6 +141,27 @@ std::optional<std::pair<double, double>> detail::serve_window(sqlite3* db,
                    sqlite3_column_double(statement->get(), 1)};
 }
 
+void detail::add_file_windows(Trace& trace) {
+  std::map<std::string, Trace::Window> by_file;
+  for (const auto& packet : trace.packets) {
+    if (!packet.file) {
+      continue;
+    }
+    auto [it, inserted] = by_file.try_emplace(*packet.file);
+    auto& window = it->second;
+    if (inserted) {
+      window = {packet.time, packet.time, *packet.file};
+    }
+    window.begin = std::min(window.begin, packet.time);
+    window.end = std::max(window.end, packet.time);
+  }
+  if (by_file.size() > 1) {
+    for (auto& [file, window] : by_file) {
+      trace.windows.push_back(std::move(window));
+    }
+  }
+}
+
 TracePacket detail::read_packet_row(sqlite3_stmt* row, bool& response, int first) {
   const auto column = [first](int i) { return first + i; };
   TracePacket packet;
@@ -195,6 +217,7 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
   if (rc != SQLITE_DONE) {
     return Unexpected(path + ": " + sqlite3_errmsg(db->get()));
   }
+  detail::add_file_windows(trace);
   if (const auto window = detail::serve_window(db->get(), options.run_id);
       window && !trace.packets.empty()) {
     trace.begin = std::min(window->first, trace.packets.front().time);

@@ -603,6 +603,7 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
   IndexPass index_pass(dict, secrets, parts, source.responses_recorded);
   double first_time = std::numeric_limits<double>::infinity();
   double last_time = -std::numeric_limits<double>::infinity();
+  std::map<std::string, Trace::Window> file_windows;
   {
     db.exec("BEGIN");
     auto all = db.prepare(std::string("SELECT ") + detail::packet_columns + " FROM packets" +
@@ -616,6 +617,14 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
       const TracePacket packet = detail::read_packet_row(all.get(), response);
       first_time = std::min(first_time, packet.time);
       last_time = std::max(last_time, packet.time);
+      if (packet.file) {
+        // As detail::add_file_windows over the whole trace.
+        file_windows.try_emplace(*packet.file,
+                                 Trace::Window{packet.time, packet.time, *packet.file});
+        auto& window = file_windows[*packet.file];
+        window.begin = std::min(window.begin, packet.time);
+        window.end = std::max(window.end, packet.time);
+      }
       if (counts) {
         if (auto host = host_part(nas_endpoint(packet)); hosts.insert(host).second) {
           counts->nas_profiles.push_back({std::move(host), profile.name});
@@ -662,6 +671,11 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
     trace.responses_recorded = source.responses_recorded;
     trace.interim_interval = interim_interval;
     // The whole trace's edges, as load_trace_from_db's trace has them.
+    if (file_windows.size() > 1) {
+      for (const auto& [file, window] : file_windows) {
+        trace.windows.push_back(window);
+      }
+    }
     if (packets > 0) {
       trace.begin = source.window ? std::min(source.window->first, first_time) : first_time;
       trace.end = source.window ? std::max(source.window->second, last_time) : last_time;

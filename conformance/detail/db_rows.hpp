@@ -32,6 +32,10 @@ inline constexpr const char* packet_columns =
 std::optional<std::pair<double, double>> serve_window(sqlite3* db,
                                                       std::optional<std::int64_t> run_id);
 
+/** A trace joining the packets of several capture files (an import of several captures) was
+ * watched per file: each file's first and last packet become a window (none for one file). */
+void add_file_windows(Trace& trace);
+
 /** The current row of a statement selecting packet_columns (from column `first` on). Sets
  * `response` when the stored code is an answer's. */
 TracePacket read_packet_row(sqlite3_stmt* row, bool& response, int first = 0);

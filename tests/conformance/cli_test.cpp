@@ -248,3 +248,50 @@ TEST_CASE("acctlab check --db in parts reports and stores what the whole-trace j
         rows_of(db, "SELECT verdict, report FROM runs WHERE id = (SELECT max(id) FROM runs)"));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("each NAS is judged with the profile its clients-file entry names",
+          "[conformance][cli][profiles]") {
+  // A strongSwan gateway (profile strongswan) and the document's IOS router (cisco-ios-ipsec) in
+  // one import: tests/captures/clients.conf names each one's profile.
+  const std::string captures = std::string(ACCTLAB_SOURCE_DIR) + "/tests/captures/";
+  const auto db = std::filesystem::temp_directory_path() /
+                  ("acctlab-cli-" + std::to_string(::getpid()) + "-profiles.db");
+  std::filesystem::remove(db);
+  const std::string files = captures + "strongswan-lifecycle.pcap " + captures +
+                            "document-start.pcap " + captures + "document-stop.pcap " + captures +
+                            "document-interim.pcap";
+  const auto imported =
+      run("pcap analyze " + files + " --secrets " + captures + "clients.conf --db " + db.string());
+  INFO(imported.output);
+  CHECK(imported.status == 0);
+  CHECK(imported.output.find("conformance (profile strongswan, cisco-ios-ipsec): PASS") !=
+        std::string::npos);
+  // No IOS rule judged the strongSwan gateway's sessions, no strongSwan rule the router's.
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2(db.string().c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) ==
+          SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(handle,
+                             "SELECT f.rule_id, p.src_addr FROM findings f JOIN packets p ON "
+                             "p.id = f.packet_id",
+                             -1, &st, nullptr) == SQLITE_OK);
+  std::size_t findings = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const std::string rule = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    const std::string source = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+    INFO(rule << " on " << source);
+    CHECK_FALSE((source == "127.0.0.1" && rule.rfind("CISCO-", 0) == 0));
+    CHECK_FALSE((source == "100.1.1.147" && rule.rfind("SWAN-", 0) == 0));
+    ++findings;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(handle);
+  CHECK(findings > 0); // the router's notes and the document's Acct-Terminate-Cause 0
+
+  // --profile given explicitly judges every NAS: the IOS profile fails the strongSwan gateway.
+  std::filesystem::remove(db);
+  const auto forced = run("pcap analyze " + files + " --secrets " + captures +
+                          "clients.conf --profile cisco-ios-ipsec --db " + db.string());
+  CHECK(forced.output.find("conformance (profile cisco-ios-ipsec): FAIL") != std::string::npos);
+  std::filesystem::remove(db);
+}
