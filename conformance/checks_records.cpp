@@ -150,6 +150,64 @@ void check_response_attributes(const Rule& rule, const Analysis& analysis, Findi
   }
 }
 
+namespace {
+
+/** The values of a packet's Proxy-State attributes, in order. */
+std::vector<std::vector<std::uint8_t>> proxy_states(const radius::Packet& packet) {
+  std::vector<std::vector<std::uint8_t>> out;
+  for (const auto& attribute : packet.attributes()) {
+    if (!attribute.is_vendor() && attribute.type == proxy_state) {
+      const auto value = packet.value(attribute);
+      out.emplace_back(value.begin(), value.end());
+    }
+  }
+  return out;
+}
+
+std::string proxy_state_text(const std::vector<std::vector<std::uint8_t>>& values) {
+  if (values.empty()) {
+    return "none";
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text;
+  for (const auto& value : values) {
+    text += text.empty() ? "0x" : ", 0x";
+    for (const auto octet : value) {
+      text += hex[octet >> 4];
+      text += hex[octet & 0xf];
+    }
+  }
+  return text;
+}
+
+} // namespace
+
+void check_proxy_state(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.response || !view.packet || view.answers == none ||
+        view.packet->code() != radius::Code::accounting_response) {
+      continue;
+    }
+    const auto& request = analysis.packets()[view.answers];
+    if (!request.packet) {
+      continue;
+    }
+    const auto sent = proxy_states(*request.packet);
+    const auto returned = proxy_states(*view.packet);
+    if (sent == returned) {
+      continue;
+    }
+    sink.report(rule,
+                "Accounting-Response id " + std::to_string(view.packet->identifier()) + " to " +
+                    view.client + " carries Proxy-State " + proxy_state_text(returned) +
+                    "; its request carried " + proxy_state_text(sent) +
+                    ": a server copies every Proxy-State of the request into its answer, "
+                    "unmodified and in order (RFC 2865 §5.33), so the proxy that added one can "
+                    "find its request again",
+                analysis.evidence(view.index));
+  }
+}
+
 void check_event_timestamp_count(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   const auto* def = analysis.dictionary().find("Event-Timestamp");
   if (!def) {

@@ -355,27 +355,33 @@ private:
     Peer peer;
     std::size_t listener = 0;
     std::string secret;
+    // The request's Proxy-State attributes, whole and in order: the answer carries them back to
+    // the proxy that added them (RFC 2865 §5.33). Empty, and unallocated, for a direct NAS.
+    std::vector<std::uint8_t> proxy_states;
   };
 
-  // Every answer this server sends is an Accounting-Response of 20 octets, or 38 with a
-  // Message-Authenticator (Status-Server): held inline, no allocation per answer.
-  static constexpr std::size_t max_answer = 64;
+  // An answer is an Accounting-Response of 20 octets, or 38 with a Message-Authenticator
+  // (Status-Server), held inline with no allocation; only one that echoes a proxy's Proxy-State
+  // attributes can be longer, and goes to the heap.
+  static constexpr std::size_t inline_answer = 64;
   struct Outgoing {
     std::size_t listener = 0;
     Peer peer;
-    std::array<std::uint8_t, max_answer> bytes{};
+    std::array<std::uint8_t, inline_answer> bytes{};
+    std::vector<std::uint8_t> longer;
     std::size_t size = 0;
+    const std::uint8_t* data() const { return longer.empty() ? bytes.data() : longer.data(); }
   };
 
   void queue_answer(std::size_t listener, const Peer& peer, std::span<const std::uint8_t> bytes) {
-    if (bytes.size() > max_answer) {
-      send_errors_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
     auto& out = outgoing_.emplace_back();
     out.listener = listener;
     out.peer = peer;
-    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    if (bytes.size() <= inline_answer) {
+      std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    } else {
+      out.longer.assign(bytes.begin(), bytes.end());
+    }
     out.size = bytes.size();
   }
 
@@ -689,7 +695,9 @@ private:
                            : now - static_cast<double>(input.record.delay_time.value_or(0));
 
     duplicates_.insert(key, now);
-    const std::uint64_t tag = pending_.push(Pending{key, peer, listener, client->secret});
+    Pending pending{key, peer, listener, client->secret, {}};
+    radius::append_proxy_states(datagram, pending.proxy_states);
+    const std::uint64_t tag = pending_.push(std::move(pending));
     in_flight_.store(pending_.size(), std::memory_order_relaxed);
     accepted_.fetch_add(1, std::memory_order_relaxed);
 
@@ -728,13 +736,17 @@ private:
     queue_answer(listener, peer, response);
   }
 
-  std::array<std::uint8_t, 20> make_response(const Pending& pending) {
-    std::array<std::uint8_t, 20> response{};
-    response[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
-    response[1] = pending.key.identifier;
-    response[3] = 20;
-    radius::sign_response(response, pending.key.authenticator, pending.secret);
-    return response;
+  // The Accounting-Response for a committed request, in answer_ (reused: no allocation per
+  // answer once it has grown): the header, the request's Proxy-State attributes, signed.
+  std::span<const std::uint8_t> make_response(const Pending& pending) {
+    answer_.assign(radius::header_size, 0);
+    answer_.insert(answer_.end(), pending.proxy_states.begin(), pending.proxy_states.end());
+    answer_[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
+    answer_[1] = pending.key.identifier;
+    answer_[2] = static_cast<std::uint8_t>(answer_.size() >> 8);
+    answer_[3] = static_cast<std::uint8_t>(answer_.size() & 0xff);
+    radius::sign_response(answer_, pending.key.authenticator, pending.secret);
+    return answer_;
   }
 
   void on_committed(const std::vector<storage::Completion>& done) {
@@ -796,7 +808,7 @@ private:
       datagrams_.clear();
       for (std::size_t i = start; i < end; ++i) {
         const auto& out = outgoing_[i];
-        datagrams_.push_back({&out.peer.address, out.peer.length, out.bytes.data(), out.size});
+        datagrams_.push_back({&out.peer.address, out.peer.length, out.data(), out.size});
       }
       const int fd = listeners_[listener]->socket.native_handle();
       if (const auto failed = sender_.send(fd, datagrams_)) {
@@ -823,7 +835,8 @@ private:
   static constexpr std::size_t batch_reserve = 64;
   std::vector<storage::WriteItem> batch_;
   std::vector<Outgoing> outgoing_;
-  std::vector<Datagram> datagrams_; // flush_sends scratch
+  std::vector<std::uint8_t> answer_; // make_response's buffer
+  std::vector<Datagram> datagrams_;  // flush_sends scratch
   UdpSender sender_;
   std::chrono::steady_clock::time_point next_report_{}; // when the run row's counters are due
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;

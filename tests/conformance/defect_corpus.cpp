@@ -457,6 +457,31 @@ std::vector<Case> all_cases() {
   cases.push_back(defect("response-carries-reply-message", "EXC-RESPONSE-ATTRIBUTES", [](Spec& s) {
     s.requests[s1_interim1].response_attrs = {{"Reply-Message", q("thanks")}};
   }));
+  cases.push_back(defect("response-drops-proxy-state", "EXC-PROXY-STATE", [](Spec& s) {
+    // A proxy between NAS and server added Proxy-State; the server's answer lost it.
+    s.requests[s1_interim1].attrs.push_back({"Proxy-State", "0x3636"});
+  }));
+  cases.push_back(clean("proxy-state-returned", [](Spec& s) {
+    for (const auto index : {s1_start, s1_interim1}) {
+      s.requests[index].attrs.push_back({"Proxy-State", "0x3636"});
+      s.requests[index].attrs.push_back({"Proxy-State", "0x0102ff"});
+      s.requests[index].response_attrs = {{"Proxy-State", "0x3636"}, {"Proxy-State", "0x0102ff"}};
+    }
+  }));
+  cases.push_back(clean("forwarded-by-a-proxy", [](Spec& s) {
+    // A capture taken on a proxy holds both legs: each of session 1's records as the NAS sent
+    // it, and again 2 ms later from the proxy with the proxy's Proxy-State, answered with it.
+    // One record each, not a second Start and a Stop after the Stop.
+    for (const auto index : {s1_start, s1_interim1, s1_interim2, s1_stop}) {
+      auto forwarded = s.requests[index];
+      forwarded.time += 0.002;
+      forwarded.client = "127.0.0.2:40002";
+      forwarded.identifier.reset();
+      forwarded.attrs.push_back({"Proxy-State", "0x313334"});
+      forwarded.response_attrs = {{"Proxy-State", "0x313334"}};
+      s.requests.push_back(forwarded);
+    }
+  }));
   cases.push_back(defect("two-event-timestamps", "PKT-EVENT-TIMESTAMP-COUNT", [](Spec& s) {
     auto& attrs = s.requests[s2_start].attrs;
     attrs.push_back({"Event-Timestamp", "10"});
