@@ -156,6 +156,10 @@ std::string exchange_key(const PacketView& view, const radius::Dictionary& dict)
          content_key(*view.packet, delay_key_of(dict));
 }
 
+std::string record_copy_key(const PacketView& view, const radius::Dictionary& dict) {
+  return view.nas_key + '\x1e' + content_key(*view.packet, delay_key_of(dict), Copy::record);
+}
+
 void append_evidence(Evidence& evidence, std::size_t trace_index, const PacketView& view,
                      const PacketView* answered) {
   evidence.packets.push_back(trace_index);
@@ -254,10 +258,7 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
     if (!view.request || exchanges_[view.exchange].transmissions.front() != i) {
       continue;
     }
-    if (!record_copies
-             .try_emplace(
-                 view.nas_key + '\x1e' + content_key(*view.packet, delay_key, Copy::record), i)
-             .second) {
+    if (!record_copies.try_emplace(record_copy_key(view, dict), i).second) {
       continue;
     }
     const auto st = view.record->status_type;

@@ -438,18 +438,21 @@ void IntervalTally::add(const PacketView& view, const radius::Dictionary& dict) 
     last_.erase(session);
     return;
   }
-  const auto key_hash = std::hash<std::string>{}(exchange_key(view, dict));
+  // A retransmission of the latest update, or a copy of it on another path (broadcast,
+  // failover, a proxy's forward), is the same update: no gap.
+  const auto key_hash = std::hash<std::string>{}(record_copy_key(view, dict));
   auto [it, inserted] = last_.try_emplace(session, Last{view.event_time, key_hash});
   if (inserted) {
     return;
   }
   if (it->second.key_hash == key_hash) {
-    return; // a retransmission of the latest update
+    return;
   }
   const double gap = view.event_time - it->second.event_time;
   it->second = Last{view.event_time, key_hash};
-  if (gap > 0) {
-    ++gaps_[view.nas_key][std::llround(gap)];
+  // Intervals are whole seconds (RFC 2869 §5.16); a gap that rounds to none is no interval.
+  if (const auto seconds = std::llround(gap); seconds >= 1) {
+    ++gaps_[view.nas_key][seconds];
   }
 }
 
