@@ -1,0 +1,167 @@
+// Reports of a strongSwan lab run: text for a terminal, JSON, and JUnit XML for CI (a test suite
+// per scenario, a test case per end-state check and one for the profile's verdict).
+
+#include "conformance/report.hpp"
+#include "lab/strongswan_lab.hpp"
+#include "radius/markup.hpp"
+
+#include <boost/json.hpp>
+#include <iomanip>
+#include <sstream>
+
+namespace acctlab::lab {
+namespace {
+
+std::string seconds_text(double seconds) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << seconds << " s";
+  return out.str();
+}
+
+} // namespace
+
+std::string render_lab_text(const std::vector<LabResult>& results) {
+  std::ostringstream out;
+  std::size_t passed = 0;
+  double total = 0;
+  for (const auto& result : results) {
+    passed += result.passed();
+    total += result.seconds;
+    const bool xfail = result.passed() && result.expected_failure();
+    const bool xpass = !result.known_check.empty() && !result.expected_failure() &&
+                       result.error.empty() && result.judged;
+    out << (xfail             ? "XFAIL "
+            : result.passed() ? "PASS "
+            : xpass           ? "XPASS "
+                              : "FAIL ")
+        << result.name << " (" << seconds_text(result.seconds) << "): " << result.sessions
+        << " session(s), " << result.requests_on_wire << " distinct requests on the wire, "
+        << result.records << " records stored\n";
+    if (!result.error.empty()) {
+      out << "     error: " << result.error << '\n';
+    }
+    for (const auto& check : result.checks) {
+      out << "     "
+          << (check.passed                  ? "ok    "
+              : result.known_failure(check) ? "known "
+                                            : "FAIL  ")
+          << check.what << ": " << check.detail << '\n';
+    }
+    if (xfail) {
+      out << "     known defect of the NAS: " << result.known_defect << '\n';
+    } else if (xpass) {
+      out << "     the known defect did not show (" << result.known_defect
+          << "): update the scenario's expectation\n";
+    }
+    if (!result.work_dir.empty()) {
+      out << "     kept: " << result.work_dir << " (radius.pcap, ike.pcap, server-*.db, lab.log)\n";
+    }
+  }
+  for (const auto& result : results) {
+    if (!result.passed()) {
+      out << "\n== " << result.name << ": what happened\n";
+      for (const auto& line : result.log) {
+        out << "   " << line << '\n';
+      }
+      if (result.judged && result.verdict.has_errors()) {
+        out << conformance::render_text(result.verdict);
+      }
+    }
+  }
+  out << '\n'
+      << passed << " of " << results.size() << " lab scenario(s) passed in " << seconds_text(total)
+      << '\n';
+  return out.str();
+}
+
+std::string render_lab_json(const std::vector<LabResult>& results) {
+  boost::json::array scenarios;
+  bool all = true;
+  for (const auto& result : results) {
+    all = all && result.passed();
+    boost::json::object item;
+    item["name"] = result.name;
+    item["summary"] = result.summary;
+    item["passed"] = result.passed();
+    if (!result.known_check.empty()) {
+      item["known_defect"] = result.known_defect;
+      item["known_defect_seen"] = result.expected_failure();
+    }
+    item["error"] = result.error;
+    item["seconds"] = result.seconds;
+    item["sessions"] = result.sessions;
+    item["requests_on_wire"] = result.requests_on_wire;
+    item["records"] = result.records;
+    boost::json::array checks;
+    for (const auto& check : result.checks) {
+      checks.push_back(boost::json::object{
+          {"what", check.what}, {"passed", check.passed}, {"detail", check.detail}});
+    }
+    item["checks"] = std::move(checks);
+    boost::json::array log;
+    for (const auto& line : result.log) {
+      log.emplace_back(line);
+    }
+    item["log"] = std::move(log);
+    if (!result.work_dir.empty()) {
+      item["work_dir"] = result.work_dir;
+      item["capture"] = result.capture;
+      boost::json::array databases;
+      for (const auto& db : result.databases) {
+        databases.emplace_back(db);
+      }
+      item["databases"] = std::move(databases);
+    }
+    if (result.judged) {
+      item["report"] = boost::json::parse(conformance::render_json(result.verdict));
+    }
+    scenarios.push_back(std::move(item));
+  }
+  boost::json::object root;
+  root["nas"] = "strongswan";
+  root["verdict"] = all ? "pass" : "fail";
+  root["scenarios"] = std::move(scenarios);
+  return boost::json::serialize(root) + "\n";
+}
+
+std::string render_lab_junit(const std::vector<LabResult>& results) {
+  std::ostringstream out;
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"acctlab lab "
+         "strongswan\">\n";
+  for (const auto& result : results) {
+    std::size_t failures = result.error.empty() ? 0 : 1;
+    for (const auto& check : result.checks) {
+      failures += check.passed || result.known_failure(check) ? 0 : 1;
+    }
+    const auto name = radius::escape_markup("strongswan " + result.name);
+    out << "  <testsuite name=\"" << name << "\" tests=\""
+        << result.checks.size() + (result.error.empty() ? 0 : 1) << "\" failures=\"" << failures
+        << "\" time=\"" << std::fixed << std::setprecision(3) << result.seconds << "\">\n";
+    if (!result.error.empty()) {
+      out << "    <testcase classname=\"" << name << "\" name=\"run\">\n      <failure message=\""
+          << radius::escape_markup(result.error) << "\"/>\n    </testcase>\n";
+    }
+    for (const auto& check : result.checks) {
+      out << "    <testcase classname=\"" << name << "\" name=\""
+          << radius::escape_markup(check.what) << "\">";
+      if (result.known_failure(check)) {
+        out << "<skipped message=\"known defect of the NAS: "
+            << radius::escape_markup(result.known_defect) << "\"/><system-out>"
+            << radius::escape_markup(check.detail) << "</system-out>";
+      } else if (check.passed) {
+        out << "<system-out>" << radius::escape_markup(check.detail) << "</system-out>";
+      } else {
+        out << "\n      <failure message=\"" << radius::escape_markup(check.detail) << "\"/>\n    ";
+      }
+      out << "</testcase>\n";
+    }
+    out << "  </testsuite>\n";
+    if (result.judged) {
+      out << conformance::junit_suites(result.verdict, "strongswan " + result.name + ": ");
+    }
+  }
+  out << "</testsuites>\n";
+  return out.str();
+}
+
+} // namespace acctlab::lab
