@@ -349,11 +349,12 @@ CommandResult run_command(const std::vector<std::string>& argv, const SpawnOptio
       exited = true;
       continue; // read what is left
     }
-    if (Clock::now() >= until || received_signal.load() != 0) {
+    const bool interrupted = options.interruptible && received_signal.load() != 0;
+    if (Clock::now() >= until || interrupted) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
       ::close(pipe_fds[0]);
-      if (received_signal.load() != 0) {
+      if (interrupted) {
         throw Interrupted();
       }
       result.timed_out = true;
@@ -400,7 +401,7 @@ void Namespaces::remove_all() {
   for (auto it = names_.rbegin(); it != names_.rend(); ++it) {
     // Bounded, and never an exception out of a destructor.
     try {
-      run_command({"ip", "netns", "del", *it}, {}, milliseconds(10000));
+      run_command({"ip", "netns", "del", *it}, {.interruptible = false}, milliseconds(10000));
     } catch (...) {
     }
   }

@@ -41,6 +41,9 @@ struct SpawnOptions {
   std::string output;
   /** Added to the environment. */
   std::vector<std::pair<std::string, std::string>> env;
+  /** run_command: a SIGINT/SIGTERM ends the wait (Interrupted). Tear-down sets it false, so an
+   * interrupted run still removes what it made. */
+  bool interruptible = true;
 };
 
 struct CommandResult {
