@@ -426,8 +426,7 @@ std::string missing_privileges() {
       if (missing.empty()) {
         return {};
       }
-      return (::geteuid() == 0 ? "root but without " : "not root (needs root with ") + missing +
-             (::geteuid() == 0 ? "" : ")");
+      return ::geteuid() == 0 ? "root but without " + missing : std::string("not root");
     }
   }
   return ::geteuid() == 0 ? std::string() : "not root";

@@ -116,6 +116,21 @@ std::string lab_unavailable();
  * on SIGINT/SIGTERM; other problems land in the result. */
 LabResult run_lab_scenario(const LabScenario& scenario, const LabOptions& options);
 
+/** What `acctlab demo`'s strongSwan step did. */
+struct LabDemoStep {
+  bool ran = false;
+  bool passed = false;
+  std::string skipped; // why it did not run
+};
+
+/**
+ * `acctlab demo`'s step: where the lab can run (lab_unavailable() is empty), runs the traffic and
+ * reauth scenarios with their files kept under keep_dir and prints a short report to out; where
+ * it cannot, says so plainly. Throws Interrupted after tearing down.
+ */
+LabDemoStep run_lab_demo_step(const std::string& keep_dir, const std::string& acctlab,
+                              std::ostream& out);
+
 std::string render_lab_text(const std::vector<LabResult>& results);
 std::string render_lab_json(const std::vector<LabResult>& results);
 std::string render_lab_junit(const std::vector<LabResult>& results);
