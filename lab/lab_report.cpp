@@ -54,6 +54,18 @@ std::string render_lab_text(const std::vector<LabResult>& results) {
       out << "     the known defect did not show (" << result.known_defect
           << "): update the scenario's expectation\n";
     }
+    if (result.model.ran || !result.model.error.empty()) {
+      const auto& m = result.model;
+      out << "     side by side      model (IOS, acctlab conform)   real (strongSwan)\n"
+          << "       verdict         " << std::left << std::setw(31)
+          << (m.ran ? (m.passed ? "PASS" : "FAIL") : "not run: " + m.error)
+          << (result.passed() ? "PASS" : "FAIL") << "\n       sessions        " << std::setw(31)
+          << m.sessions << result.sessions << "\n       records         " << std::setw(31)
+          << m.records << result.records << "\n       profile errors  " << std::setw(31)
+          << std::to_string(m.errors) + " (cisco-ios-ipsec)"
+          << std::to_string(result.verdict.count(conformance::Severity::error)) + " (strongswan)"
+          << std::right << '\n';
+    }
     if (!result.work_dir.empty()) {
       out << "     kept: " << result.work_dir << " (radius.pcap, ike.pcap, server-*.db, lab.log)\n";
     }
@@ -162,6 +174,12 @@ std::string render_lab_json(const std::vector<LabResult>& results) {
     }
     if (result.judged) {
       item["report"] = boost::json::parse(conformance::render_json(result.verdict));
+    }
+    if (result.model.ran || !result.model.error.empty()) {
+      item["model"] = boost::json::object{
+          {"passed", result.model.passed},     {"error", result.model.error},
+          {"sessions", result.model.sessions}, {"records", result.model.records},
+          {"errors", result.model.errors},     {"warnings", result.model.warnings}};
     }
     scenarios.push_back(std::move(item));
   }

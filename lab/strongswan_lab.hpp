@@ -29,6 +29,8 @@ struct LabStep {
     reauth,             // reauthentication, by the road warrior (a new IKE_SA)
     peer_gone,          // the road warrior's charon is killed; the gateway's DPD notices
     server_freeze,      // the preferred server stops answering (SIGSTOP) for seconds, then thaws
+    server_stop,        // server number `count` (0: preferred) stops answering (SIGSTOP)
+    server_resume,      // ... and answers again (SIGCONT)
     disconnect,         // the road warrior deletes its IKE_SA
     disconnect_gateway, // the gateway deletes it
   };
@@ -101,6 +103,17 @@ struct LabResult {
   std::vector<std::string> log; // what happened, with times
   std::string known_check;      // from the scenario
   std::string known_defect;
+  /** The same scenario file run against the reference IOS model (acctlab conform), when the
+   * scenario came from a file: side by side in the reports. */
+  struct Model {
+    bool ran = false;
+    bool passed = false;
+    std::string error;
+    std::uint64_t sessions = 0;
+    std::uint64_t records = 0;
+    std::size_t errors = 0;
+    std::size_t warnings = 0;
+  } model;
 
   /** A check that failed as the scenario's known defect says. */
   bool known_failure(const LabCheck& check) const;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ctest strongswan_lab (label strongswan):
 #   tests/lab/lab-check.sh ACCTLAB SCRATCH-DIR
-# 1. runs `acctlab lab strongswan` with a few scenarios (JUnit report in SCRATCH-DIR) and
-#    requires every one to pass;
+# 1. runs `acctlab lab strongswan` with a few scenarios and the reference gateway's rekeys.scn
+#    (JUnit report in SCRATCH-DIR) and requires every one to pass;
 # 2. starts it again, interrupts it (SIGINT) while charon runs, and requires exit 130;
 # after each, requires that nothing of the run is left: no network namespace or veth of its PID,
 # and no process whose command line or environment names its work directory.
@@ -49,15 +49,20 @@ check_torn_down() { # PID DIR
 # 1. A few scenarios, every one must pass.
 runs=$scratch/runs
 status=0
+# rekeys.scn: the reference gateway's scenario file, on the real gateway and the IOS model.
 "$acctlab" lab strongswan --scenario traffic --scenario ike-rekey --scenario reauth \
-  --scenario server-down --scenario dpd --keep "$runs" --report junit --out "$scratch/lab.xml" &
+  --scenario server-down --scenario dpd --scenario "$(dirname "$0")/../../client/scenarios/rekeys.scn" \
+  --keep "$runs" --report junit --out "$scratch/lab.xml" >"$scratch/lab.txt" &
 lab_pid=$!
 wait "$lab_pid" || status=$?
 if ((status == 77)); then
   exit 77
 fi
 ((status == 0)) || fail "acctlab lab strongswan exited $status"
+cat "$scratch/lab.txt"
 grep -q '<testsuite name="strongswan traffic"' "$scratch/lab.xml" || fail "no JUnit report"
+grep -q '<testsuite name="strongswan rekeys"' "$scratch/lab.xml" || fail "rekeys.scn did not run"
+grep -q 'model (IOS, acctlab conform)' "$scratch/lab.txt" || fail "no side-by-side report"
 check_torn_down "$lab_pid" "$runs"
 
 # 2. Interrupted while charon runs: everything torn down all the same, exit 130.

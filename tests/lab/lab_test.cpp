@@ -1,4 +1,5 @@
 #include "lab/process.hpp"
+#include "lab/scenario_translation.hpp"
 #include "lab/strongswan_lab.hpp"
 #include "lab/swan_config.hpp"
 
@@ -134,4 +135,78 @@ TEST_CASE("The configurations name both servers, the interval and the retransmis
   // 1 + 1.4 + 1.96 + 2.744 s: sent four times, given up after the fourth wait.
   CHECK(config.radius_retransmit_budget() == Approx(7.104));
   fs::remove_all(dir);
+}
+
+TEST_CASE("A reference-gateway scenario translates into lab steps", "[lab][translation]") {
+  const auto lab = translate_scenario("# Rekeys keep the session.\n"
+                                      "slot A\nslot B\n"
+                                      "peer joe initiator 11.1.2.2 identity group g xauth joe@g\n"
+                                      "server A down\n"
+                                      "connect joe\nsa-up joe lifetime 20s\n"
+                                      "traffic joe in 10 1000 out 10 1000\n"
+                                      "advance 60s\nrekey joe ipsec\nrekey joe ike\n"
+                                      "server A up\nsa-down joe\n",
+                                      "rekeys", {.time_scale = 0.05});
+  REQUIRE(lab.has_value());
+  CHECK(lab->name == "rekeys");
+  CHECK(lab->summary == "Rekeys keep the session.");
+  using Kind = LabStep::Kind;
+  std::vector<Kind> kinds;
+  for (const auto& step : lab->steps) {
+    kinds.push_back(step.kind);
+  }
+  CHECK(kinds == std::vector<Kind>{Kind::server_stop, Kind::connect, Kind::traffic, Kind::wait,
+                                   Kind::rekey_child_peer, Kind::rekey_ike, Kind::server_resume,
+                                   Kind::disconnect});
+  CHECK(lab->steps[0].count == 0); // slot A: the preferred server
+  CHECK(lab->steps[2].count == 10);
+  CHECK(lab->steps[2].size == 100 - 28); // 100 IP octets each: 72 octets of UDP payload
+  CHECK(lab->steps[3].seconds == Approx(3.0));
+  CHECK(lab->expect.sessions == 1);
+  CHECK(lab->expect.causes == std::vector<unsigned>{1});
+}
+
+TEST_CASE("A dead peer is Lost-Service; a scenario left connected is disconnected",
+          "[lab][translation]") {
+  const auto dead = translate_scenario("peer p initiator 1.2.3.4 identity address 1.2.3.4\n"
+                                       "connect p\nsa-up p\ndead p\n",
+                                       "dead");
+  REQUIRE(dead.has_value());
+  CHECK(dead->steps.back().kind == LabStep::Kind::peer_gone);
+  CHECK(dead->expect.causes == std::vector<unsigned>{3});
+  const auto open = translate_scenario("peer p initiator 1.2.3.4 identity address 1.2.3.4\n"
+                                       "connect p\nadvance 10s\n",
+                                       "open");
+  REQUIRE(open.has_value());
+  CHECK(open->steps.back().kind == LabStep::Kind::disconnect);
+}
+
+TEST_CASE("What the lab cannot do is refused with its line", "[lab][translation]") {
+  const std::string peer = "peer p initiator 1.2.3.4 identity address 1.2.3.4\n";
+  const auto uneven =
+      translate_scenario(peer + "connect p\ntraffic p in 10 1500 out 12 1800\n", "x");
+  REQUIRE_FALSE(uneven.has_value());
+  CHECK(uneven.error().rfind("3: ", 0) == 0);
+  CHECK(uneven.error().find("in and out must be equal") != std::string::npos);
+  const auto drop =
+      translate_scenario("slot A\n" + peer + "server A drop-answers\nconnect p\n", "x");
+  REQUIRE_FALSE(drop.has_value());
+  CHECK(drop.error().find("cannot drop answers") != std::string::npos);
+  const auto two = translate_scenario(peer + "peer q initiator 1.2.3.5 identity address 1.2.3.5\n"
+                                             "connect p\n",
+                                      "x");
+  REQUIRE_FALSE(two.has_value());
+  CHECK(two.error().find("one road warrior") != std::string::npos);
+  const auto pair2 = translate_scenario(peer + "connect p\nsa-up p 2\n", "x");
+  REQUIRE_FALSE(pair2.has_value());
+  CHECK(pair2.error().find("pair 2") != std::string::npos);
+  const auto bad = translate_scenario(peer + "explode p\n", "x");
+  REQUIRE_FALSE(bad.has_value()); // the scenario parser's own error
+}
+
+TEST_CASE("The library's rekeys scenario runs on either NAS", "[lab][translation]") {
+  const auto lab =
+      translate_scenario_file(std::string(ACCTLAB_SOURCE_DIR) + "/client/scenarios/rekeys.scn");
+  REQUIRE(lab.has_value());
+  CHECK(lab->expect.sessions == 1);
 }
