@@ -222,6 +222,23 @@ std::string render_lab_junit(const std::vector<LabResult>& results) {
       out << "</testcase>\n";
     }
     out << "  </testsuite>\n";
+    if (result.model.ran || !result.model.error.empty()) {
+      // The same scenario file on the IOS model, beside the real gateway.
+      const auto& m = result.model;
+      out << "  <testsuite name=\"" << name << ": IOS model\" tests=\"1\" failures=\""
+          << (m.passed ? 0 : 1) << "\">\n    <testcase classname=\"" << name
+          << "\" name=\"IOS model (acctlab conform)\">";
+      const std::string figures = std::to_string(m.sessions) + " session(s), " +
+                                  std::to_string(m.records) + " records, " +
+                                  std::to_string(m.errors) + " errors (cisco-ios-ipsec)";
+      if (m.passed) {
+        out << "<system-out>" << radius::escape_markup(figures) << "</system-out>";
+      } else {
+        out << "<failure message=\"" << radius::escape_markup(m.error.empty() ? figures : m.error)
+            << "\"/>";
+      }
+      out << "</testcase>\n  </testsuite>\n";
+    }
     if (result.judged) {
       out << conformance::junit_suites(result.verdict, "strongswan " + result.name + ": ");
     }

@@ -298,7 +298,33 @@ void Lab::wait_for_text(const fs::path& file, const std::string& text, double se
                            " s; its output: " + file.string());
 }
 
+/** Namespaces `acctlab-lab-{gw,rw}-PID` of a lab run that was killed (SIGKILL cannot be caught)
+ * are removed when no process is left in them and PID is gone. */
+void remove_stale_namespaces(Lab& lab) {
+  const auto listing = run_command({"ip", "netns", "list"}, {}, milliseconds(10000));
+  std::istringstream lines(listing.output);
+  for (std::string line; std::getline(lines, line);) {
+    const auto name = line.substr(0, line.find(' '));
+    for (const std::string prefix : {"acctlab-lab-gw-", "acctlab-lab-rw-"}) {
+      if (name.rfind(prefix, 0) != 0) {
+        continue;
+      }
+      const auto pid = name.substr(prefix.size());
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos ||
+          fs::exists("/proc/" + pid)) {
+        continue;
+      }
+      const auto pids = run_command({"ip", "netns", "pids", name}, {}, milliseconds(10000));
+      if (pids.ok() && pids.output.find_first_not_of(" \n") == std::string::npos) {
+        run_command({"ip", "netns", "del", name}, {}, milliseconds(10000));
+        lab.note("removed " + name + ", left by a lab run that was killed");
+      }
+    }
+  }
+}
+
 void Lab::set_up() {
+  remove_stale_namespaces(*this);
   const auto id = std::to_string(::getpid());
   gw_ns_ = "acctlab-lab-gw-" + id;
   rw_ns_ = "acctlab-lab-rw-" + id;
@@ -559,10 +585,12 @@ void Lab::perform(const LabStep& s) {
     }
     case Kind::server_freeze: {
       // seconds 0: shorter than charon's retransmission budget (it is answered in the end);
-      // negative: longer (charon gives the request up and turns to the other server).
+      // negative: longer (charon gives the request up and turns to the other server). An
+      // update falls due within `interval` of the freeze and is retransmitted 1 s later, so
+      // interval + 1.5 s sees a retransmission and still ends inside the budget (7.1 s).
       const double budget = config_.radius_retransmit_budget();
       const double freeze = s.seconds > 0    ? s.seconds
-                            : s.seconds == 0 ? std::min(interval + 1.0, budget - 1.0)
+                            : s.seconds == 0 ? std::min(interval + 1.5, budget - 1.0)
                                              : interval + budget + 1.0;
       processes_.signal(primary_, SIGSTOP);
       note("preferred server frozen (SIGSTOP) for " + format_seconds(freeze) +
