@@ -1,12 +1,15 @@
 // acctlab demo: the README's main job, the whole lab in one command. It checks the codec against
 // the feature document's Start record, then runs every reference-gateway scenario against an
 // embedded accounting server on loopback through the tester (answers, database contents,
-// conformance rules), prints the verdict, says where the databases and reports are, gathers every
+// conformance rules), runs a real strongSwan gateway through two scenarios where it can (root and
+// the packages; lab/), prints the verdict, says where the databases and reports are, gathers every
 // scenario's database into one, and serves that over HTTP with the report viewer.
 
 #include "cli/command_registry.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/tester.hpp"
+#include "lab/process.hpp"
+#include "lab/strongswan_lab.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/document_records.hpp"
 #include "radius/ios_debug.hpp"
@@ -69,6 +72,7 @@ struct DemoOptions {
   std::string secret = "testing123";
   std::string web = "127.0.0.1:8080";
   bool no_web = false;
+  bool no_lab = false;
 };
 
 struct Source {
@@ -298,6 +302,8 @@ void install_demo(CLI::App& app, int& exit_code) {
                       "otherwise a self-check over HTTP, then exit)")
           ->capture_default_str();
   cmd->add_flag("--no-web", options->no_web, "Do not serve the reports at the end");
+  cmd->add_flag("--no-lab", options->no_lab,
+                "Skip the strongSwan lab step (it runs only as root with the strongSwan packages)");
   cmd->callback([options, web_option, &exit_code] {
     const bool record_ok = show_document_record(options->secret);
 
@@ -329,6 +335,27 @@ void install_demo(CLI::App& app, int& exit_code) {
     }
     std::cout << '\n'
               << conformance::render_conform_text(results, ::isatty(STDOUT_FILENO) != 0) << '\n';
+
+    // Step 2b: a real strongSwan gateway, where this machine allows it (root, packages).
+    bool lab_ok = true;
+    std::string lab_status = "skipped (--no-lab)";
+    if (options->no_lab) {
+      std::cout << "== 2b. A real NAS (strongSwan): skipped (--no-lab)\n\n";
+    } else {
+      lab::InterruptScope interrupts;
+      try {
+        const auto step =
+            lab::run_lab_demo_step(fs::absolute(fs::path(options->dir) / "strongswan-lab").string(),
+                                   fs::read_symlink("/proc/self/exe").string(), std::cout);
+        lab_ok = !step.ran || step.passed;
+        lab_status =
+            step.ran ? (step.passed ? "passed" : "FAILED") : "skipped (" + step.skipped + ")";
+      } catch (const lab::Interrupted&) {
+        std::cerr << "acctlab demo: interrupted; the lab's namespaces and processes removed\n";
+        exit_code = 130;
+        return;
+      }
+    }
 
     const auto json_path = fs::path(options->dir) / "report.json";
     const auto junit_path = fs::path(options->dir) / "report.junit.xml";
@@ -376,9 +403,10 @@ void install_demo(CLI::App& app, int& exit_code) {
     }
     std::cout << "\nacctlab demo: " << passed << " of " << results.size()
               << " scenarios passed; document record "
-              << (record_ok ? "reproduced" : "NOT reproduced") << '\n'
+              << (record_ok ? "reproduced" : "NOT reproduced") << "; strongSwan lab " << lab_status
+              << '\n'
               << std::flush;
-    exit_code = record_ok && passed == results.size() && combined ? 0 : 1;
+    exit_code = record_ok && passed == results.size() && combined && lab_ok ? 0 : 1;
     if (combined && !options->no_web) {
       try {
         if (!serve_reports(*options, web_option->count() > 0, all_db,

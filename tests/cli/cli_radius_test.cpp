@@ -112,6 +112,11 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
   CHECK(demo.output.find("length as the document prints it (220): yes") != std::string::npos);
   CHECK(demo.output.find(" FAIL") == std::string::npos);
   CHECK(demo.output.find("scenarios passed; document record reproduced") != std::string::npos);
+  // The strongSwan step ran and passed, or said plainly why it could not run.
+  CHECK(demo.output.find("== 2b. A real NAS") != std::string::npos);
+  CHECK((demo.output.find("strongSwan lab passed") != std::string::npos ||
+         (demo.output.find("   SKIPPED: ") != std::string::npos &&
+          demo.output.find("strongSwan lab skipped (") != std::string::npos)));
   std::ifstream report(dir + "/report.json");
   CHECK(report.good());
 
