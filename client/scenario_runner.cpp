@@ -164,6 +164,11 @@ private:
       case Op::advance:
         advance_to(clock_->now() + step.duration);
         return true;
+      case Op::nas_ip:
+        // The router's NAS IP changed (re-addressed, or `ip radius source-interface` moved):
+        // records decided from here on carry the new one.
+        packet_options_.nas_ip = step.address;
+        return true;
       case Op::server_down:
       case Op::server_up:
       case Op::server_drop_answers: {
@@ -181,7 +186,7 @@ private:
       std::optional<ModelError> error;
       switch (step.op) {
         case Op::connect:
-          error = model_->connect(peer);
+          error = model_->connect(peer, step.interim);
           break;
         case Op::sa_up:
           error = model_->sa_up(peer, step.pair, step.lifetime);
