@@ -140,9 +140,9 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
   // 00000002, the Interim-Update of 00000003 (open).
   CHECK(count(all, "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
                    "user_name = 'joe@cclient' AND state = 'open'") == 1);
-  CHECK(count(all, "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
-                   "acct_session_id = '00000002' AND state = 'closed' AND session_time = 709") ==
-        1);
+  CHECK(count(all,
+              "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
+              "acct_session_id = '00000002' AND state = 'closed' AND session_time = 709") == 1);
   CHECK(demo.output.find("served: " + std::to_string(expected_sessions) + " sessions") !=
         std::string::npos);
 
