@@ -155,6 +155,9 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
                         {41, 0, 6, "0"}});
   CHECK(text(got[1], 44) == "00000002");
   CHECK(status(got[1]) == 1);
+  for (const auto& packet : got) {
+    CHECK(integer(packet, 55) == 0xFFFFFFFFu); // the document's router sent no Event-Timestamp
+  }
   // Stop of 00000002: the listing's values (709 s, 152608 octets, 1004 packets). The listing's
   // header says len 238, which is the sum without the two Giga-Word lines (the lines stamped
   // "*Apr 23" among "*Aug 23"); with them, as listed and as Table 2 asks, it is 250.
@@ -309,10 +312,21 @@ TEST_CASE("interims and gigawords", "[client][scenario]") {
   LoopbackResponder a("nsite");
   LoopbackResponder b("nsite");
   SECTION("periodic-interims") {
-    run("lab.cfg", "periodic-interims.scn", {a.address(), b.address()});
+    // lab.cfg has `radius-server attribute 55 include-in-acct-req`: each record carries
+    // Event-Timestamp, the time of its event on the gateway's (virtual) clock.
+    RunOptions options;
+    options.nas_clock_at_zero = 1'000'000'000.0;
+    run("lab.cfg", "periodic-interims.scn", {a.address(), b.address()}, options);
     auto got = a.received();
     REQUIRE(got.size() == 7);
     CHECK(status(got[0]) == 1);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      INFO("record " << i);
+      // Start at 0, interims every 60 s, the Stop at 330 s: the scenario's own times.
+      const std::uint32_t at = i == 6 ? 330 : 60 * static_cast<std::uint32_t>(i);
+      CHECK(integer(got[i], 55) == 1'000'000'000u + at);
+      CHECK(integer(got[i], 41) == 0);
+    }
     std::uint32_t previous = 0;
     for (int i = 1; i <= 5; ++i) {
       CHECK(status(got[i]) == 3);
