@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -20,6 +21,7 @@ struct GatewayArgs {
   std::vector<std::string> servers;
   std::string secret;
   std::string nas_ip;
+  std::optional<double> nas_clock;
   std::string interval;
   std::string clock = "virtual";
   std::string debug;
@@ -85,6 +87,7 @@ int run(const GatewayArgs& args) {
       return 1;
     }
   }
+  options.nas_clock_at_zero = args.nas_clock;
   if (!args.interval.empty()) {
     // A bare number is minutes, as in `aaa accounting update periodic`.
     bool bare = args.interval.find_first_not_of("0123456789") == std::string::npos;
@@ -215,6 +218,11 @@ acctlab::cli::RegisterCommand reg{
                       "are never contacted)");
       cmd->add_option("--secret", args->secret, "Shared secret (overrides the configured keys)");
       cmd->add_option("--nas-ip", args->nas_ip, "NAS-IP-Address to send");
+      cmd->add_option("--nas-clock", args->nas_clock,
+                      "Unix time on the gateway's clock at the scenario's start, for the "
+                      "Event-Timestamp 'radius-server attribute 55' sends (default: the "
+                      "virtual clock ends the scenario about now)")
+          ->check(CLI::Range(0.0, 4294967295.0));
       cmd->add_option(
           "--interval", args->interval,
           "Interim interval: minutes, or a duration such as 90s (overrides the config)");

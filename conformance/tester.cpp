@@ -379,6 +379,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   std::vector<std::thread> threads;
   gateway::RunOptions run_options;
   run_options.secret = options.secret;
+  run_options.nas_clock_at_zero = options.nas_clock_at_zero;
   run_options.answer_wait = gateway::Millis(static_cast<long>(options.answer_wait_seconds * 1000));
   if (options.server) {
     run_options.servers.assign(slots, *options.server);

@@ -26,6 +26,9 @@ struct TesterOptions {
   std::string work_dir = "acctlab-conform";
   /** Real time the gateway waits for answers before its virtual clock jumps. */
   double answer_wait_seconds = 0.3;
+  /** The unix time the gateway's clock shows at the scenario's start, for the Event-Timestamp
+   * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
+  std::optional<double> nas_clock_at_zero;
 };
 
 struct ScenarioResult {

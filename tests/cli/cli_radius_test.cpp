@@ -130,7 +130,7 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
        pos = demo.output.find("  ok\n", pos + 1)) {
     ++ok_lines;
   }
-  CHECK(ok_lines == 3);
+  CHECK(ok_lines == 4); // the overview, the document's Start, a session with interims, the JSON
   // The combined database holds every scenario database's sessions, each under its file's name.
   std::int64_t expected_sessions = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -141,8 +141,13 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
   CHECK(expected_sessions > 0);
   const auto all = dir + "/all-scenarios.db";
   CHECK(count(all, "SELECT count(*) FROM sessions") == expected_sessions);
+  // The document's three listings are three sessions: joe's Start (still open), the Stop of
+  // 00000002, the Interim-Update of 00000003 (open).
   CHECK(count(all, "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
-                   "user_name = 'joe@cclient' AND state = 'closed'") == 1);
+                   "user_name = 'joe@cclient' AND state = 'open'") == 1);
+  CHECK(count(all,
+              "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
+              "acct_session_id = '00000002' AND state = 'closed' AND session_time = 709") == 1);
   CHECK(demo.output.find("served: " + std::to_string(expected_sessions) + " sessions") !=
         std::string::npos);
 
