@@ -5,6 +5,7 @@
 // Authenticator, (2) for the embedded server, the stored records and sessions equal what the
 // gateway sent, and (3) every packet and session passes the profile's rules.
 
+#include "client/radsec_stream.hpp"
 #include "conformance/engine.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/trace.hpp"
@@ -26,6 +27,11 @@ struct TesterOptions {
   std::string work_dir = "acctlab-conform";
   /** Real time the gateway waits for answers before its virtual clock jumps. */
   double answer_wait_seconds = 0.3;
+  /** RadSec: the gateway sends over TLS. Embedded servers listen on TLS only, with lab
+   * certificates made in work_dir/tls; with server, tls_client names the gateway's certificate
+   * and the CA of the server's. */
+  bool tls = false;
+  gateway::RadsecConfig tls_client;
 };
 
 struct ScenarioResult {
