@@ -117,8 +117,14 @@ private:
       if (i < configured.size()) {
         e.configured = configured_name(configured[i]);
       }
+      if (options_.tls) {
+        e.tls = true;
+        e.tls_config = *options_.tls;
+      }
       if (options_.secret) {
         e.secret = *options_.secret;
+      } else if (options_.tls) {
+        e.secret = "radsec"; // RFC 6614 §2.3
       } else if (i < configured.size() && configured[i].key) {
         e.secret = *configured[i].key;
       } else if (config_.radius_key) {

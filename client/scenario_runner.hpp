@@ -4,6 +4,7 @@
 // `debug crypto isakmp aaa` lines and the JSON-lines event log. Never throws on bad input.
 
 #include "client/ios_config.hpp"
+#include "client/radsec_stream.hpp"
 #include "client/scenario.hpp"
 
 #include <cstdint>
@@ -18,6 +19,9 @@ struct RunOptions {
   /** --server HOST:PORT, in slot order; the configuration's servers are never contacted. */
   std::vector<std::string> servers;
   std::optional<std::string> secret;
+  /** Set: every server is reached over RadSec (TLS) with this configuration; the secret is
+   * "radsec" (RFC 6614 §2.3) unless --secret gives one. */
+  std::optional<RadsecConfig> tls;
   std::optional<Ipv4Address> nas_ip;
   std::optional<Millis> interval;
   bool real_clock = false;

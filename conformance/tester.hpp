@@ -5,6 +5,7 @@
 // Authenticator, (2) for the embedded server, the stored records and sessions equal what the
 // gateway sent, and (3) every packet and session passes the profile's rules.
 
+#include "client/radsec_stream.hpp"
 #include "conformance/engine.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/trace.hpp"
@@ -29,6 +30,11 @@ struct TesterOptions {
   /** The unix time the gateway's clock shows at the scenario's start, for the Event-Timestamp
    * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
   std::optional<double> nas_clock_at_zero;
+  /** RadSec: the gateway sends over TLS. Embedded servers listen on TLS only, with lab
+   * certificates made in work_dir/tls; with server, tls_client names the gateway's certificate
+   * and the CA of the server's. */
+  bool tls = false;
+  gateway::RadsecConfig tls_client;
 };
 
 struct ScenarioResult {

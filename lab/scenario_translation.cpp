@@ -124,6 +124,9 @@ Expected<LabScenario, std::string> translate_scenario(std::string_view text,
       }
       case Op::server_drop_answers:
         return Unexpected(at(step, "the lab's servers cannot drop answers (only down and up)"));
+      case Op::nas_ip:
+        return Unexpected(at(step, "the lab's gateway has one address (192.0.2.1): nas-ip cannot "
+                                   "change it"));
     }
   }
   if (connected) {
