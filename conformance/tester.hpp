@@ -22,14 +22,14 @@ namespace acctlab::conformance {
 struct TesterOptions {
   /** Target this server for every slot instead of embedded ones ("HOST:PORT"). */
   std::optional<std::string> server;
+  /** The unix time the gateway's clock shows at the scenario's start, for the Event-Timestamp
+   * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
+  std::optional<double> nas_clock_at_zero;
   std::string secret = "testing123";
   /** Where the embedded servers' databases go (created if missing). */
   std::string work_dir = "acctlab-conform";
   /** Real time the gateway waits for answers before its virtual clock jumps. */
   double answer_wait_seconds = 0.3;
-  /** The unix time the gateway's clock shows at the scenario's start, for the Event-Timestamp
-   * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
-  std::optional<double> nas_clock_at_zero;
   /** RadSec: the gateway sends over TLS. Embedded servers listen on TLS only, with lab
    * certificates made in work_dir/tls; with server, tls_client names the gateway's certificate
    * and the CA of the server's. */
