@@ -1,13 +1,16 @@
-// acctlab serve: the accounting server. Options are wired to server::AccountingServer.
+// acctlab serve: the accounting server. Options come from --config FILE (server/serve_config.hpp)
+// and the command line, which overrides the file key by key; both go through one validator.
 
 #include "cli/command_registry.hpp"
 #include "server/accounting_server.hpp"
+#include "server/serve_config.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -16,44 +19,81 @@ namespace {
 using namespace acctlab;
 
 struct ServeArgs {
-  std::vector<std::string> listen;
-  std::string db = "acctlab.db";
-  std::string clients;
-  std::vector<std::string> debug;
-  int stats_seconds = 60;
-  int report_seconds = 5;
-  std::uint32_t interim_default = 600;
-  std::string synchronous = "full";
-  double duplicate_window = 30;
-  std::string web; // ADDR:PORT of the report viewer, empty: none
+  std::string config_file;
+  bool check_config = false;
+  // Each key of server::serve_keys() as given on the command line, unparsed: the same validator
+  // reads them as reads the file, so both say the same thing about the same mistake.
+  std::map<std::string, std::vector<std::string>, std::less<>> given;
 };
 
-int serve(const ServeArgs& args) {
-  server::ServerOptions options;
-  if (!args.listen.empty()) {
-    options.listen = args.listen;
-  }
-  options.database = args.db;
-  if (!args.clients.empty()) {
-    options.clients_file = args.clients;
-  }
-  for (const auto& topic : args.debug) {
-    if (topic == "radius") {
-      options.debug_radius = true;
-    } else {
-      std::cerr << "acctlab serve: unknown --debug topic '" << topic << "' (known: radius)\n";
-      return 2;
+/** The configuration from the file (if any) with the command line on top; false on errors. */
+bool resolve_config(const ServeArgs& args, server::ServeConfig& config,
+                    server::LoadedServeConfig* origin = nullptr) {
+  bool ok = true;
+  if (!args.config_file.empty()) {
+    auto loaded = server::load_serve_config(args.config_file);
+    for (const auto& error : loaded.errors) {
+      std::cerr << error.to_string() << '\n';
+      ok = false;
+    }
+    config = loaded.config;
+    if (origin) {
+      *origin = std::move(loaded);
     }
   }
-  options.stats_interval = std::chrono::seconds(args.stats_seconds);
-  options.report_interval = std::chrono::seconds(args.report_seconds);
-  options.duplicate_window = args.duplicate_window;
-  options.writer.matcher.default_interim_interval = args.interim_default;
-  if (args.synchronous == "normal") {
-    options.writer.open.synchronous = storage::Synchronous::normal;
-  } else if (args.synchronous == "off") {
-    options.writer.open.synchronous = storage::Synchronous::off;
+  for (const auto& key : server::serve_keys()) {
+    const auto it = args.given.find(key.name);
+    if (it == args.given.end() || it->second.empty()) {
+      continue;
+    }
+    if (key.name == "listen") {
+      config.listen.clear(); // the command line's listeners replace the file's
+    }
+    for (const auto& value : it->second) {
+      if (const auto error = server::set_serve_key(config, key.name, value)) {
+        std::cerr << "acctlab serve: --" << *error << '\n';
+        ok = false;
+      }
+    }
   }
+  return ok;
+}
+
+int check_config(const ServeArgs& args) {
+  server::ServeConfig config;
+  server::LoadedServeConfig origin;
+  bool ok = resolve_config(args, config, &origin);
+  // A key the command line overrode is not the file's to blame.
+  for (const auto& [key, values] : args.given) {
+    if (!values.empty()) {
+      origin.key_lines.erase(key);
+    }
+  }
+  for (const auto& error : server::check_serve_config(config, &origin)) {
+    std::cerr << (error.line == 0 && error.file == "command line"
+                      ? "acctlab serve: " + error.message
+                      : error.to_string())
+              << '\n';
+    ok = false;
+  }
+  if (!ok) {
+    std::cerr << "acctlab serve: configuration has errors\n";
+    return 2;
+  }
+  std::cout << "acctlab serve: configuration OK"
+            << (args.config_file.empty() ? std::string() : " (" + args.config_file + ")") << '\n';
+  return 0;
+}
+
+int serve(const ServeArgs& args) {
+  if (args.check_config) {
+    return check_config(args);
+  }
+  server::ServeConfig config;
+  if (!resolve_config(args, config)) {
+    return 2;
+  }
+  const auto options = server::to_server_options(config);
   std::mutex log_mutex;
   auto sink = [&log_mutex](server::LogLevel level, std::string_view nas, std::string_view line) {
     std::lock_guard lock(log_mutex);
@@ -69,19 +109,19 @@ int serve(const ServeArgs& args) {
   };
   try {
     server::AccountingServer accounting(options, sink);
-    // --web: the report viewer over the same database, read-only (WAL lets both run).
+    // web: the report viewer over the same database, read-only (WAL lets both run).
     std::unique_ptr<web::Site> site;
     std::unique_ptr<web::HttpServer> viewer;
-    if (!args.web.empty()) {
+    if (!config.web.empty()) {
       web::ServerOptions web_options;
-      if (!web::parse_listen(args.web, web_options.address, web_options.port)) {
-        std::cerr << "acctlab serve: --web wants ADDRESS:PORT, got \"" << args.web << "\"\n";
+      if (!web::parse_listen(config.web, web_options.address, web_options.port)) {
+        std::cerr << "acctlab serve: web wants ADDRESS:PORT, got \"" << config.web << "\"\n";
         return 2;
       }
-      site = std::make_unique<web::Site>(args.db);
+      site = std::make_unique<web::Site>(config.db);
       viewer = std::make_unique<web::HttpServer>(*site, web_options);
       viewer->start();
-      std::cerr << "acctlab serve: report viewer on http://" << args.web << "/\n";
+      std::cerr << "acctlab serve: report viewer on http://" << config.web << "/\n";
     }
     accounting.run();
     if (viewer) {
@@ -104,30 +144,28 @@ acctlab::cli::RegisterCommand reg{
           " 127.0.0.1 with secret testing123\n"
           "  acctlab serve --listen 0.0.0.0:1646 --listen [::]:1813 --clients clients.conf"
           " --db /var/lib/acctlab.db\n"
+          "  acctlab serve --config /etc/acctlab/acctlab.conf --stats 10\n"
+          "  acctlab serve --config /etc/acctlab/acctlab.conf --check-config\n"
           "  acctlab serve --debug radius --stats 10\n"
+          "The configuration file takes the options below as `key = value` lines (docs/server.md);"
+          " the command line overrides it.\n"
           "SIGHUP reloads the clients file; SIGTERM/SIGINT commit and answer what is in flight"
           " and exit 0.");
-      cmd->add_option("--listen", args->listen, "ADDR:PORT to listen on, repeatable ([::1]:1813)");
-      cmd->add_option("--db", args->db, "SQLite database file")->capture_default_str();
-      cmd->add_option("--clients", args->clients, "clients.conf-style NAS list");
-      cmd->add_option("--debug", args->debug, "debug topics: radius")->delimiter(',');
-      cmd->add_option("--web", args->web, "Also serve the report viewer on ADDR:PORT");
-      cmd->add_option("--stats", args->stats_seconds, "seconds between stats lines (0: off)")
-          ->capture_default_str();
-      cmd->add_option("--report-interval", args->report_seconds,
-                      "seconds between writes of the counters to this server's run row, which the"
-                      " viewer shows (0: only at stop)")
-          ->check(CLI::Range(0, 86400))
-          ->capture_default_str();
-      cmd->add_option("--interim-default", args->interim_default,
-                      "interim interval assumed when a session sends none (stale after 3x)")
-          ->capture_default_str();
-      cmd->add_option("--synchronous", args->synchronous, "SQLite synchronous: full, normal, off")
-          ->check(CLI::IsMember({"full", "normal", "off"}))
-          ->capture_default_str();
-      cmd->add_option("--duplicate-window", args->duplicate_window,
-                      "seconds a request is remembered for duplicate detection (RFC 5080)")
-          ->capture_default_str();
+      cmd->add_option("--config", args->config_file,
+                      "configuration file: one `key = value` per option below");
+      cmd->add_flag("--check-config", args->check_config,
+                    "validate the configuration (file:line for each error) and exit: 0 when good");
+      for (const auto& key : server::serve_keys()) {
+        auto* option = cmd->add_option("--" + std::string(key.name),
+                                       args->given[std::string(key.name)], std::string(key.help));
+        option->type_name(std::string(key.value_hint));
+        if (key.name == "debug") {
+          option->delimiter(',');
+        } else if (!key.repeatable) {
+          option->expected(1);
+          option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+        }
+      }
       cmd->callback([args, &exit_code] { exit_code = serve(*args); });
     }};
 

@@ -1,0 +1,107 @@
+// `acctlab serve` run as a service is: --version, a configuration file with the command line on
+// top, --check-config as radiusd -C.
+#include "../storage/storage_test_util.hpp"
+#include "server_test_util.hpp"
+#include "storage/sqlite.hpp"
+#include "tests/support/run_command.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+
+using namespace acctlab;
+using namespace std::chrono_literals;
+using test::make_request;
+
+TEST_CASE("acctlab --version names the release and the commit", "[server][service]") {
+  const auto result = test::run_acctlab("--version");
+  CHECK(result.status == 0);
+  // "acctlab 0.1.0 (commit 7c376bb6fcd3)" or "(commit unknown)" outside git; -dirty when changed.
+  CHECK(std::regex_match(
+      result.output,
+      std::regex(R"(acctlab \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,40}(-dirty)?|unknown)\)\n)")));
+}
+
+TEST_CASE("serve --config: the file's options apply, the command line overrides them",
+          "[server][service][config]") {
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.file("state"));
+  std::ofstream(dir.file("clients.conf"))
+      << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = fromfile\n}\n";
+  const auto conf = dir.file("acctlab.conf");
+  std::ofstream(conf) << "# a lab server\nlisten = 127.0.0.1:0\ndb = state/acct.db\n"
+                         "clients = clients.conf\nstats = 0\nreport-interval = 3600\n";
+
+  {
+    test::ServerProcess process({"serve", "--config", conf}, dir.file("serve.log"));
+    const auto port = process.wait_for_port();
+    REQUIRE(port != 0);
+    test::UdpClient client("127.0.0.1", port);
+    const auto request = make_request({.session_id = "from-config", .secret = "fromfile"});
+    client.send(request);
+    const auto response = client.receive(5s);
+    REQUIRE(response);
+    CHECK(test::is_valid_response(*response, request, "fromfile"));
+    process.signal(SIGTERM);
+    REQUIRE(process.wait() == 0);
+    // The database is the file's, relative to the file's folder.
+    storage::Database db(dir.file("state/acct.db"));
+    CHECK(db.query_int64("SELECT COUNT(*) FROM records WHERE acct_session_id = 'from-config'") ==
+          1);
+  }
+  {
+    // --db on the command line wins over the file's db; the rest of the file still applies.
+    test::ServerProcess process({"serve", "--config", conf, "--db", dir.file("override.db")},
+                                dir.file("serve2.log"));
+    const auto port = process.wait_for_port();
+    REQUIRE(port != 0);
+    test::UdpClient client("127.0.0.1", port);
+    const auto request = make_request({.session_id = "overridden", .secret = "fromfile"});
+    client.send(request);
+    REQUIRE(client.receive(5s));
+    process.signal(SIGTERM);
+    REQUIRE(process.wait() == 0);
+    storage::Database db(dir.file("override.db"));
+    CHECK(db.query_int64("SELECT COUNT(*) FROM records WHERE acct_session_id = 'overridden'") == 1);
+  }
+}
+
+TEST_CASE("serve --check-config: 0 for a good file, every error with file:line for a bad one",
+          "[server][service][config]") {
+  test::TempDir dir;
+  std::ofstream(dir.file("clients.conf"))
+      << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = s\n}\n";
+  const auto good = dir.file("good.conf");
+  std::ofstream(good) << "listen = 127.0.0.1:1813\nlisten = [::1]:1813\ndb = acct.db\n"
+                         "clients = clients.conf\nsynchronous = normal\nweb = 127.0.0.1:8080\n";
+  auto result = test::run_acctlab("serve --config " + good + " --check-config");
+  CHECK(result.status == 0);
+  CHECK_THAT(result.output, Catch::Contains("configuration OK"));
+  // It validates and exits: nothing was created, nothing listened.
+  CHECK_FALSE(std::filesystem::exists(dir.file("acct.db")));
+
+  const auto bad = dir.file("bad.conf");
+  std::ofstream(bad) << "listen = 127.0.0.1\nstats = ten\n\nclients = missing.conf\nfoo = bar\n";
+  result = test::run_acctlab("serve --config " + bad + " --check-config");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains(bad + ":1: listen \"127.0.0.1\""));
+  CHECK_THAT(result.output, Catch::Contains(bad + ":2: stats wants"));
+  CHECK_THAT(result.output, Catch::Contains(bad + ":4: clients: cannot read"));
+  CHECK_THAT(result.output, Catch::Contains(bad + ":5: unknown key \"foo\""));
+
+  // A bad value on the command line is named as the option.
+  result = test::run_acctlab("serve --config " + good + " --stats x --check-config");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains("--stats wants a whole number"));
+
+  // A clients file with a mistake: the error is the clients file's own line.
+  std::ofstream(dir.file("clients.conf")) << "client lab {\n  ipaddr = 127.0.0.1/99\n}\n";
+  result = test::run_acctlab("serve --config " + good + " --check-config");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains(dir.file("clients.conf") + ":2:"));
+
+  // serve itself refuses to start on a bad file, with the same messages.
+  result = test::run_acctlab("serve --config " + bad);
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains(bad + ":2: stats wants"));
+}
