@@ -94,18 +94,23 @@ int serve(const ServeArgs& args) {
     return 2;
   }
   const auto options = server::to_server_options(config);
+  // Every line goes through one printer: text for people, or one JSON object per line
+  // (log-format json) for journald and log shippers. Debug lines go to stdout, the rest to stderr.
   std::mutex log_mutex;
-  auto sink = [&log_mutex](server::LogLevel level, std::string_view nas, std::string_view line) {
+  const auto format = config.log_format;
+  server::LogSink sink = [&log_mutex, format](const server::LogEntry& entry) {
+    using namespace std::chrono;
+    const auto line =
+        format == server::LogFormat::json
+            ? server::format_log_json(
+                  entry, duration<double>(system_clock::now().time_since_epoch()).count())
+            : server::format_log_text(entry, "acctlab serve");
     std::lock_guard lock(log_mutex);
-    if (level == server::LogLevel::debug) {
-      std::cout << line << '\n' << std::flush;
-      return;
-    }
-    std::cerr << "acctlab serve: " << server::to_string(level);
-    if (!nas.empty()) {
-      std::cerr << " [" << nas << "]";
-    }
-    std::cerr << ": " << line << '\n' << std::flush;
+    (entry.level == server::LogLevel::debug ? std::cout : std::cerr) << line << '\n' << std::flush;
+  };
+  const auto say = [&sink](server::LogLevel level, std::string_view event, const std::string& line,
+                           std::vector<server::LogField> fields = {}) {
+    sink(server::LogEntry{level, event, {}, line, fields});
   };
   try {
     server::AccountingServer accounting(options, sink);
@@ -115,20 +120,22 @@ int serve(const ServeArgs& args) {
     if (!config.web.empty()) {
       web::ServerOptions web_options;
       if (!web::parse_listen(config.web, web_options.address, web_options.port)) {
-        std::cerr << "acctlab serve: web wants ADDRESS:PORT, got \"" << config.web << "\"\n";
+        say(server::LogLevel::error, "config_error",
+            "web wants ADDRESS:PORT, got \"" + config.web + "\"");
         return 2;
       }
       site = std::make_unique<web::Site>(config.db);
       viewer = std::make_unique<web::HttpServer>(*site, web_options);
       viewer->start();
-      std::cerr << "acctlab serve: report viewer on http://" << config.web << "/\n";
+      say(server::LogLevel::info, "web_listening", "report viewer on http://" + config.web + "/",
+          {{"web", config.web}});
     }
     accounting.run();
     if (viewer) {
       viewer->stop();
     }
   } catch (const std::exception& e) {
-    std::cerr << "acctlab serve: " << e.what() << '\n';
+    say(server::LogLevel::error, "fatal", e.what());
     return 1;
   }
   return 0;

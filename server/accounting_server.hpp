@@ -4,6 +4,7 @@
 // (RFC 5997). Two threads: the caller's runs the network side, the RecordWriter's commits.
 // Asio stays inside the .cpp.
 
+#include "server/log_entry.hpp"
 #include "server/server_counters.hpp"
 #include "storage/record_writer.hpp"
 
@@ -17,12 +18,6 @@
 #include <vector>
 
 namespace acctlab::server {
-
-enum class LogLevel { debug, info, warning, error };
-std::string_view to_string(LogLevel level) noexcept;
-
-/** Where the server's log lines go; nas is empty for lines about no NAS in particular. */
-using LogSink = std::function<void(LogLevel level, std::string_view nas, std::string_view line)>;
 
 struct ServerOptions {
   /** "127.0.0.1:1813", "[::1]:1813"; port 0 picks a free port. */

@@ -119,6 +119,8 @@ const std::vector<ServeKey>& serve_keys() {
       {"synchronous", "full|normal|off", "SQLite synchronous setting (default full)", false},
       {"duplicate-window", "SECONDS",
        "seconds a request is remembered for duplicate detection (RFC 5080; default 30)", false},
+      {"log-format", "text|json",
+       "log lines as text, or as one JSON object per line (default text)", false},
   };
   return keys;
 }
@@ -206,8 +208,18 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     config.duplicate_window = window;
     return std::nullopt;
   }
+  if (key == "log-format") {
+    if (value == "text") {
+      config.log_format = LogFormat::text;
+    } else if (value == "json") {
+      config.log_format = LogFormat::json;
+    } else {
+      return "log-format wants text or json, got " + quoted(value);
+    }
+    return std::nullopt;
+  }
   return "unknown key " + quoted(key_text) + " (known: listen, db, clients, debug, web, stats," +
-         " report-interval, interim-default, synchronous, duplicate-window)";
+         " report-interval, interim-default, synchronous, duplicate-window, log-format)";
 }
 
 LoadedServeConfig parse_serve_config(std::string_view text, std::string_view file, ServeConfig base,

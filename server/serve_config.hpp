@@ -26,6 +26,8 @@
 
 namespace acctlab::server {
 
+enum class LogFormat { text, json };
+
 /** Everything `acctlab serve` can be told, from its file or its command line. */
 struct ServeConfig {
   std::vector<std::string> listen; // empty: ServerOptions' default (127.0.0.1:1813)
@@ -38,6 +40,7 @@ struct ServeConfig {
   storage::Synchronous synchronous = storage::Synchronous::full;
   double duplicate_window = 30;
   std::string web; // ADDR:PORT of the report viewer; empty: none
+  LogFormat log_format = LogFormat::text;
 };
 
 /** One key a configuration file (and the command line) may set. */
@@ -81,7 +84,7 @@ LoadedServeConfig load_serve_config(const std::string& path, ServeConfig base = 
 std::vector<ConfigError> check_serve_config(const ServeConfig& config,
                                             const LoadedServeConfig* origin = nullptr);
 
-/** The server's options for this configuration (web is the caller's). */
+/** The server's options for this configuration (web and log_format are the caller's). */
 ServerOptions to_server_options(const ServeConfig& config);
 
 } // namespace acctlab::server

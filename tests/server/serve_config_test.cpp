@@ -81,7 +81,8 @@ stats = 5
                       "bad.conf:1: listen \"127.0.0.1\": expected ADDR:PORT (IPv6 as [ADDR]:PORT)",
                       "bad.conf:2: stats wants a whole number of seconds 0..86400, got \"ten\"",
                       "bad.conf:3: unknown key \"bogus\" (known: listen, db, clients, debug, web, "
-                      "stats, report-interval, interim-default, synchronous, duplicate-window)",
+                      "stats, report-interval, interim-default, synchronous, duplicate-window, "
+                      "log-format)",
                       "bad.conf:5: db is given twice (only listen may repeat)",
                       "bad.conf:6: synchronous wants full, normal or off, got \"sometimes\"",
                       "bad.conf:7: expected key = value, got 'just text'",

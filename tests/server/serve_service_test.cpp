@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <regex>
+#include <unistd.h>
 
 using namespace acctlab;
 using namespace std::chrono_literals;
@@ -104,4 +105,83 @@ TEST_CASE("serve --check-config: 0 for a good file, every error with file:line f
   result = test::run_acctlab("serve --config " + bad);
   CHECK(result.status == 2);
   CHECK_THAT(result.output, Catch::Contains(bad + ":2: stats wants"));
+}
+
+TEST_CASE("serve --log-format json: every line of both streams is one JSON object",
+          "[server][service][logs]") {
+  if (::access("/usr/bin/python3", X_OK) != 0) {
+    FAIL("python3 is not installed (scripts/setup.sh installs it)");
+  }
+  test::TempDir dir;
+  // Only 127.0.0.1 with secret "right": a wrong secret is a bad_authenticator drop with a NAS.
+  std::ofstream(dir.file("clients.conf"))
+      << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = right\n  shortname = lab-gw\n}\n";
+  const auto log = dir.file("serve.log");
+  test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"),
+                               "--clients", dir.file("clients.conf"), "--log-format", "json",
+                               "--debug", "radius", "--stats", "1"},
+                              log);
+  const auto port = process.wait_for_port();
+  REQUIRE(port != 0);
+  test::UdpClient client("127.0.0.1", port);
+  // A user name with a quote, a backslash, a control character and a byte that is not UTF-8:
+  // the debug lines print it, and each line must still be valid JSON.
+  const auto odd = make_request(
+      {.session_id = "json-1", .identifier = 1, .secret = "right", .user = "jo\"e\\\x01\xff"});
+  client.send(odd);
+  REQUIRE(client.receive(5s));
+  client.send(make_request({.session_id = "json-2", .identifier = 2, .secret = "wrong"}));
+  CHECK_FALSE(client.receive(300ms));
+  // Wait for a stats line (every second), then stop.
+  for (int i = 0; i < 100 && process.log().find("\"event\":\"stats\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(30ms);
+  }
+  process.signal(SIGTERM);
+  REQUIRE(process.wait() == 0);
+
+  // A strict reader: the file must be UTF-8, every non-empty line a JSON object (no NaN or
+  // Infinity) with time, level, event, nas, message and fields; it prints the events it saw.
+  const auto script = dir.file("check.py");
+  std::ofstream(script) << R"(import json, sys, re
+def no_constants(name):
+    raise ValueError("not JSON: " + name)
+seen = []
+with open(sys.argv[1], encoding="utf-8", errors="strict") as f:
+    for number, line in enumerate(f, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line, parse_constant=no_constants)
+        except ValueError as e:
+            sys.exit(f"line {number}: {e}: {line!r}")
+        if not isinstance(obj, dict):
+            sys.exit(f"line {number}: not an object")
+        for key in ("time", "level", "event", "nas", "message", "fields"):
+            if key not in obj:
+                sys.exit(f"line {number}: no {key}")
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", obj["time"]):
+            sys.exit(f"line {number}: time {obj['time']!r}")
+        if obj["level"] not in ("debug", "info", "warning", "error"):
+            sys.exit(f"line {number}: level {obj['level']!r}")
+        if not isinstance(obj["fields"], dict):
+            sys.exit(f"line {number}: fields is not an object")
+        seen.append(obj)
+events = {o["event"] for o in seen}
+print(" ".join(sorted(events)))
+drop = [o for o in seen if o["event"] == "packet_dropped"]
+if drop and (drop[0]["nas"] != "lab-gw" or drop[0]["fields"].get("cause") != "bad-authenticator"):
+    sys.exit(f"drop line: {drop[0]!r}")
+stats = [o for o in seen if o["event"] == "stats"]
+if stats and not isinstance(stats[0]["fields"].get("received"), int):
+    sys.exit("stats.received is not a number")
+print(len(seen), "lines")
+)";
+  const auto result = test::run_command("python3 " + script + " " + log + " 2>&1");
+  INFO(result.output);
+  INFO(process.log());
+  REQUIRE(result.status == 0);
+  for (const char* event :
+       {"listening", "radius_debug", "packet_dropped", "stats", "stopping", "stopped"}) {
+    CHECK_THAT(result.output, Catch::Contains(event));
+  }
 }
