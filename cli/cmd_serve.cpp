@@ -2,6 +2,7 @@
 // and the command line, which overrides the file key by key; both go through one validator.
 
 #include "cli/command_registry.hpp"
+#include "cli/version.hpp" // generated: ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT
 #include "server/accounting_server.hpp"
 #include "server/serve_config.hpp"
 #include "web/http_server.hpp"
@@ -125,6 +126,9 @@ int serve(const ServeArgs& args) {
         return 2;
       }
       site = std::make_unique<web::Site>(config.db);
+      site->set_metrics_source([&accounting] {
+        return server::format_prometheus(accounting.metrics(), ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT);
+      });
       viewer = std::make_unique<web::HttpServer>(*site, web_options);
       viewer->start();
       say(server::LogLevel::info, "web_listening", "report viewer on http://" + config.web + "/",

@@ -8,7 +8,7 @@ packages=(
   libcli11-dev catch2 libpcap-dev
   clang-14 libclang-rt-14-dev clang-format-14
   tshark tcpdump freeradius freeradius-utils freeradius-common
-  chromium chromium-driver iproute2 python3
+  chromium chromium-driver iproute2 python3 python3-prometheus-client
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
 )
 

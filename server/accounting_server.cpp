@@ -22,6 +22,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <filesystem>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -349,6 +350,24 @@ public:
     s.database_ok = stats.healthy;
     return s;
   }
+  MetricsSnapshot metrics() const {
+    MetricsSnapshot m;
+    m.counters = counters();
+    const auto stats = writer_->stats();
+    m.commit_latency = stats.commit_latency;
+    m.sync_latency = stats.sync_latency;
+    m.checkpoints = stats.checkpoints;
+    m.queued = stats.queued;
+    std::error_code ec;
+    if (const auto size = std::filesystem::file_size(options_.database, ec); !ec) {
+      m.database_bytes = static_cast<std::int64_t>(size);
+    }
+    if (const auto size = std::filesystem::file_size(options_.database + "-wal", ec); !ec) {
+      m.wal_bytes = static_cast<std::int64_t>(size);
+    }
+    m.nas = nas_counters_.snapshot();
+    return m;
+  }
 
 private:
   struct Listener {
@@ -585,6 +604,9 @@ private:
         break;
     }
     const std::string cause(storage::to_string(verdict));
+    nas_counters_.drop(verdict == Verdict::unknown_client ? NasCounters::unknown_label
+                                                          : std::string_view(nas),
+                       cause);
     if (const auto suppressed = limiter_.allow(nas, cause, now)) {
       std::string line = "dropped packet from " + peer.to_string() + ": " + cause + ": " + reason;
       if (*suppressed > 0) {
@@ -626,6 +648,8 @@ private:
     received_.fetch_add(1, std::memory_order_relaxed);
     const IpAddress source = peer.ip();
     const Client* client = clients_.match(source);
+    nas_counters_.request(client ? std::string_view(client->shortname)
+                                 : NasCounters::unknown_label);
     if (!client) {
       const auto text = source.to_string();
       reject(Verdict::unknown_client, "no client matches " + text, text, peer, datagram, listener,
@@ -696,6 +720,7 @@ private:
       // Too much awaits its commit (the database is slow or failing): dropping unanswered makes
       // the NAS retransmit later instead of growing memory here.
       overload_drops_.fetch_add(1, std::memory_order_relaxed);
+      nas_counters_.drop(nas, "overload");
       if (const auto suppressed = limiter_.allow(nas, "overload", now)) {
         log(LogLevel::warning, "overload_drop", nas,
             "dropped request from " + peer.to_string() + ": " + std::to_string(pending_.size()) +
@@ -866,6 +891,7 @@ private:
   std::array<Peer, receive_batch> peers_;
   bool receiving_ = true;
 
+  NasCounters nas_counters_;
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> answered_{0};
@@ -897,6 +923,9 @@ void AccountingServer::stop() {
 }
 void AccountingServer::reload_clients() {
   impl_->reload_clients();
+}
+MetricsSnapshot AccountingServer::metrics() const {
+  return impl_->metrics();
 }
 CounterSnapshot AccountingServer::counters() const {
   return impl_->counters();

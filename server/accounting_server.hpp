@@ -6,6 +6,7 @@
 
 #include "server/log_entry.hpp"
 #include "server/server_counters.hpp"
+#include "server/server_metrics.hpp"
 #include "storage/record_writer.hpp"
 
 #include <chrono>
@@ -65,6 +66,8 @@ public:
   void reload_clients();
 
   CounterSnapshot counters() const;
+  /** Thread-safe: the counters with latency histograms, per-NAS counts and database state. */
+  MetricsSnapshot metrics() const;
 
 private:
   class Impl;

@@ -7,6 +7,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
 
 namespace acctlab::web {
 
@@ -133,6 +135,9 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   if (api) {
     path.remove_prefix(4);
   }
+  if (!api && path == "/metrics") {
+    return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics(db), {}};
+  }
   if ((!api && path == "/") || (api && path == "/overview")) {
     auto report = overview_report(db);
     return api ? json_response(report) : html(overview_page(report));
@@ -203,6 +208,50 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
     return api ? json_response(report) : html(nas_page(report));
   }
   return not_found(api, path);
+}
+
+std::string Site::metrics(ReadOnlyDatabase& db) {
+  std::string out = metrics_source_ ? metrics_source_() : std::string();
+  const auto gauge = [&out](std::string_view name, std::string_view help) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+    out.append(name).append(" gauge\n");
+  };
+  const auto value = [&out](std::string_view series, double v) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    out.append(series).append(" ").append(buffer).append("\n");
+  };
+  // What the database holds, from the tallies the overview reads (cheap at any size).
+  const auto live = live_counters(db, true);
+  gauge("acctlab_db_sessions", "Sessions stored, by state.");
+  const auto& sessions = live.at("sessions").as_object();
+  for (const char* state : {"open", "closed", "stale"}) {
+    value(std::string("acctlab_db_sessions{state=\"") + state + "\"}",
+          static_cast<double>(get_int(sessions, state)));
+  }
+  gauge("acctlab_db_records", "Accounting records stored.");
+  value("acctlab_db_records", static_cast<double>(get_int(live, "records")));
+  gauge("acctlab_db_packets", "Packets stored as evidence, every verdict.");
+  value("acctlab_db_packets", static_cast<double>(get_int(live, "packets")));
+  gauge("acctlab_db_findings", "Conformance findings stored.");
+  value("acctlab_db_findings", static_cast<double>(get_int(live, "findings")));
+  if (is_set(live, "last_event_time")) {
+    gauge("acctlab_db_last_event_timestamp_seconds", "Event time of the newest record.");
+    value("acctlab_db_last_event_timestamp_seconds", get_double(live, "last_event_time"));
+  }
+  if (!metrics_source_) {
+    // A server has its own database gauges; a viewer alone reports the files it reads.
+    std::error_code ec;
+    if (const auto size = std::filesystem::file_size(db_path_, ec); !ec) {
+      gauge("acctlab_database_size_bytes", "Size of the database file.");
+      value("acctlab_database_size_bytes", static_cast<double>(size));
+    }
+    if (const auto size = std::filesystem::file_size(db_path_ + "-wal", ec); !ec) {
+      gauge("acctlab_database_wal_size_bytes", "Size of the write-ahead log file.");
+      value("acctlab_database_wal_size_bytes", static_cast<double>(size));
+    }
+  }
+  return out;
 }
 
 Response Site::handle(std::string_view method, std::string_view target) {

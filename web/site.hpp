@@ -6,6 +6,7 @@
 #include "web/read_db.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,13 +46,25 @@ public:
 
   const std::string& db_path() const { return db_path_; }
 
+  /**
+   * /metrics (Prometheus text format) starts with what source returns: `acctlab serve --web`
+   * gives its server's metrics. Without one, /metrics has the database's tallies and file sizes.
+   * Set before the HTTP server starts.
+   */
+  void set_metrics_source(std::function<std::string()> source) {
+    metrics_source_ = std::move(source);
+  }
+
 private:
   class Lease;
   std::unique_ptr<ReadOnlyDatabase> acquire();
   void release(std::unique_ptr<ReadOnlyDatabase> db);
   Response route(ReadOnlyDatabase& db, std::string_view path, std::string_view query);
 
+  std::string metrics(ReadOnlyDatabase& db);
+
   std::string db_path_;
+  std::function<std::string()> metrics_source_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<ReadOnlyDatabase>> pool_;
 
