@@ -94,6 +94,10 @@ int serve(const ServeArgs& args) {
   if (!resolve_config(args, config)) {
     return 2;
   }
+  if (const auto problem = server::web_exposure_problem(config)) {
+    std::cerr << "acctlab serve: " << *problem << '\n';
+    return 2;
+  }
   const auto options = server::to_server_options(config);
   // Every line goes through one printer: text for people, or one JSON object per line
   // (log-format json) for journald and log shippers. Debug lines go to stdout, the rest to stderr.
@@ -131,6 +135,11 @@ int serve(const ServeArgs& args) {
       });
       viewer = std::make_unique<web::HttpServer>(*site, web_options);
       viewer->start();
+      if (!web::is_loopback(web_options.address)) {
+        say(server::LogLevel::warning, "web_insecure",
+            "web-insecure: serving personal data without TLS or login on " + config.web,
+            {{"web", config.web}});
+      }
       say(server::LogLevel::info, "web_listening", "report viewer on http://" + config.web + "/",
           {{"web", config.web}});
     }
@@ -167,6 +176,13 @@ acctlab::cli::RegisterCommand reg{
       cmd->add_flag("--check-config", args->check_config,
                     "validate the configuration (file:line for each error) and exit: 0 when good");
       for (const auto& key : server::serve_keys()) {
+        if (key.flag) {
+          // A flag on the command line ("--web-insecure"), yes|no in the file.
+          auto& values = args->given[std::string(key.name)];
+          cmd->add_flag_callback(
+              "--" + std::string(key.name), [&values] { values = {"yes"}; }, std::string(key.help));
+          continue;
+        }
         auto* option = cmd->add_option("--" + std::string(key.name),
                                        args->given[std::string(key.name)], std::string(key.help));
         option->type_name(std::string(key.value_hint));

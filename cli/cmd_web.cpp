@@ -16,6 +16,7 @@ struct WebArgs {
   std::string db;
   std::string listen = "127.0.0.1:8080";
   int threads = 2;
+  bool insecure = false;
 };
 
 void install_web(CLI::App& app, int& exit_code) {
@@ -24,10 +25,15 @@ void install_web(CLI::App& app, int& exit_code) {
                                         "overview) over HTTP, read-only");
   cmd->footer("Examples:\n  acctlab web --db acctlab.db\n"
               "  acctlab web --db acctlab.db --listen 127.0.0.1:9090\n"
+              "  acctlab web --db acctlab.db --listen 0.0.0.0:8080 --insecure   # any address:"
+              " no TLS, no login\n"
               "Pages: /  /sessions  /usage  /conformance  /runs  /nas; JSON twins under /api/.");
   cmd->add_option("--db", args->db, "acctlab SQLite database (opened read-only)")->required();
   cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
+  cmd->add_flag("--insecure", args->insecure,
+                "Serve on an address other than loopback: the pages show user names, addresses "
+                "and usage to anyone who can reach it (no TLS, no login)");
   cmd->add_option("--threads", args->threads, "HTTP worker threads")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
@@ -39,6 +45,20 @@ void install_web(CLI::App& app, int& exit_code) {
       return;
     }
     options.threads = args->threads;
+    if (!web::is_loopback(options.address)) {
+      if (!args->insecure) {
+        std::cerr << "acctlab web: " << options.address
+                  << " is not a loopback address: the viewer shows user names, addresses and "
+                     "usage, with no TLS and no login, to anyone who can reach it. Serve it on "
+                     "127.0.0.1 (and reach it through an SSH tunnel or a TLS proxy), or add "
+                     "--insecure to serve it there anyway\n";
+        exit_code = 2;
+        return;
+      }
+      std::cerr << "acctlab web: WARNING: --insecure: serving personal data without TLS or login "
+                   "on "
+                << options.address << '\n';
+    }
     try {
       // A database from an older build lacks what the pages read (schema version 3): bring it
       // up to date once, as any acctlab writer opening it would. A missing file is left to the

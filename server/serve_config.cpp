@@ -17,7 +17,7 @@ std::string canonical_key(std::string_view key) {
   return name;
 }
 
-std::string quoted(std::string_view value) {
+std::string in_quotes(std::string_view value) {
   return "\"" + std::string(value) + "\"";
 }
 
@@ -109,6 +109,10 @@ const std::vector<ServeKey>& serve_keys() {
       {"clients", "FILE", "clients.conf-style NAS list (FreeRADIUS format)", false},
       {"debug", "TOPICS", "debug topics, comma-separated: radius", false},
       {"web", "ADDR:PORT", "also serve the report viewer and /metrics on ADDR:PORT", false},
+      {"web-insecure", "yes|no",
+       "allow web on an address other than loopback (no TLS, no login: anyone who reaches it "
+       "sees user names, addresses and usage)",
+       false, true},
       {"stats", "SECONDS", "seconds between stats lines (0: off; default 60)", false},
       {"report-interval", "SECONDS",
        "seconds between writes of the counters to this server's run row (0: only at stop; default "
@@ -133,20 +137,30 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
       to = *n;
       return std::nullopt;
     }
-    return key + " wants a whole number of seconds 0..86400, got " + quoted(value);
+    return key + " wants a whole number of seconds 0..86400, got " + in_quotes(value);
   };
   if (key == "listen") {
     if (const auto problem = endpoint_problem(value, true)) {
-      return "listen " + quoted(value) + ": " + *problem;
+      return "listen " + in_quotes(value) + ": " + *problem;
     }
     config.listen.emplace_back(value);
     return std::nullopt;
   }
   if (key == "web") {
     if (const auto problem = endpoint_problem(value, false)) {
-      return "web " + quoted(value) + ": " + *problem;
+      return "web " + in_quotes(value) + ": " + *problem;
     }
     config.web = value;
+    return std::nullopt;
+  }
+  if (key == "web-insecure") {
+    if (value == "yes" || value == "true") {
+      config.web_insecure = true;
+    } else if (value == "no" || value == "false") {
+      config.web_insecure = false;
+    } else {
+      return "web-insecure wants yes or no, got " + in_quotes(value);
+    }
     return std::nullopt;
   }
   if (key == "db" || key == "clients") {
@@ -171,7 +185,7 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
       if (topic == "radius") {
         config.debug_radius = true;
       } else if (!topic.empty()) {
-        return "unknown debug topic " + quoted(topic) + " (known: radius)";
+        return "unknown debug topic " + in_quotes(topic) + " (known: radius)";
       }
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
@@ -194,7 +208,7 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     } else if (value == "off") {
       config.synchronous = storage::Synchronous::off;
     } else {
-      return "synchronous wants full, normal or off, got " + quoted(value);
+      return "synchronous wants full, normal or off, got " + in_quotes(value);
     }
     return std::nullopt;
   }
@@ -203,7 +217,7 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     double window = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), window);
     if (ec != std::errc() || end != value.data() + value.size() || !(window > 0) || window > 3600) {
-      return "duplicate-window wants seconds in (0, 3600], got " + quoted(value);
+      return "duplicate-window wants seconds in (0, 3600], got " + in_quotes(value);
     }
     config.duplicate_window = window;
     return std::nullopt;
@@ -214,11 +228,12 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     } else if (value == "json") {
       config.log_format = LogFormat::json;
     } else {
-      return "log-format wants text or json, got " + quoted(value);
+      return "log-format wants text or json, got " + in_quotes(value);
     }
     return std::nullopt;
   }
-  return "unknown key " + quoted(key_text) + " (known: listen, db, clients, debug, web, stats," +
+  return "unknown key " + in_quotes(key_text) +
+         " (known: listen, db, clients, debug, web, web-insecure, stats," +
          " report-interval, interim-default, synchronous, duplicate-window, log-format)";
 }
 
@@ -326,6 +341,9 @@ std::vector<ConfigError> check_serve_config(const ServeConfig& config,
       }
     }
   }
+  if (const auto problem = web_exposure_problem(config)) {
+    blame("web", *problem);
+  }
   const auto db_dir = fs::path(config.db).parent_path();
   std::error_code ec;
   if (!db_dir.empty() && !fs::is_directory(db_dir, ec)) {
@@ -335,6 +353,29 @@ std::vector<ConfigError> check_serve_config(const ServeConfig& config,
     blame("db", config.db + " exists and is not a file");
   }
   return errors;
+}
+
+std::optional<std::string> web_exposure_problem(const ServeConfig& config) {
+  if (config.web.empty() || config.web_insecure) {
+    return std::nullopt;
+  }
+  std::string_view host = config.web;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.rfind(':'));
+  }
+  const auto address = IpAddress::parse(host);
+  const bool loopback =
+      host == "localhost" || (address && ((!address->v6 && address->bytes[0] == 127) ||
+                                          (address->v6 && *address == *IpAddress::parse("::1"))));
+  if (loopback) {
+    return std::nullopt;
+  }
+  return "web " + in_quotes(config.web) +
+         " is not a loopback address: the viewer shows user names, addresses and usage, with "
+         "no TLS and no login, to anyone who can reach it; serve it on 127.0.0.1 (reach it "
+         "through an SSH tunnel or a TLS proxy) or set web-insecure = yes";
 }
 
 ServerOptions to_server_options(const ServeConfig& config) {

@@ -39,7 +39,8 @@ struct ServeConfig {
   std::uint32_t interim_default = 600;
   storage::Synchronous synchronous = storage::Synchronous::full;
   double duplicate_window = 30;
-  std::string web; // ADDR:PORT of the report viewer; empty: none
+  std::string web;           // ADDR:PORT of the report viewer; empty: none
+  bool web_insecure = false; // serve the viewer on an address other than loopback
   LogFormat log_format = LogFormat::text;
 };
 
@@ -49,6 +50,7 @@ struct ServeKey {
   std::string_view value_hint;
   std::string_view help;
   bool repeatable = false;
+  bool flag = false; // on the command line a flag without a value; in the file yes|no
 };
 
 /** Every key, in the order docs and --help list them. */
@@ -83,6 +85,12 @@ LoadedServeConfig load_serve_config(const std::string& path, ServeConfig base = 
  */
 std::vector<ConfigError> check_serve_config(const ServeConfig& config,
                                             const LoadedServeConfig* origin = nullptr);
+
+/**
+ * The report viewer shows personal data and has no TLS or login: on an address other than
+ * loopback (127.0.0.0/8, ::1, localhost) it needs web-insecure. The reason when refused.
+ */
+std::optional<std::string> web_exposure_problem(const ServeConfig& config);
 
 /** The server's options for this configuration (web and log_format are the caller's). */
 ServerOptions to_server_options(const ServeConfig& config);

@@ -54,6 +54,18 @@ bool parse_listen(std::string_view text, std::string& address, std::uint16_t& po
   return true;
 }
 
+bool is_loopback(std::string_view address) {
+  boost::system::error_code ec;
+  const auto parsed = net::ip::make_address(std::string(address), ec);
+  if (ec) {
+    return false; // a name other than localhost (parse_listen maps that one): not known loopback
+  }
+  if (parsed.is_v6() && parsed.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, parsed.to_v6()).is_loopback();
+  }
+  return parsed.is_loopback();
+}
+
 namespace {
 
 constexpr std::size_t header_limit = 8 * 1024;

@@ -28,6 +28,13 @@ struct ServerOptions {
 /** "127.0.0.1:8080", "[::1]:8080", "localhost:0" -> address and port; false when malformed. */
 bool parse_listen(std::string_view text, std::string& address, std::uint16_t& port);
 
+/**
+ * True when address (as parse_listen returns it) is a loopback address: 127.0.0.0/8, ::1 or an
+ * IPv4-mapped 127.x. The viewer shows personal data (user names, addresses, usage) and has no
+ * TLS or login: on any other address it is served only when the user says --insecure.
+ */
+bool is_loopback(std::string_view address);
+
 class HttpServer {
 public:
   /** Binds and listens; throws std::system_error when the address is unusable. */

@@ -81,6 +81,7 @@ stats = 5
                       "bad.conf:1: listen \"127.0.0.1\": expected ADDR:PORT (IPv6 as [ADDR]:PORT)",
                       "bad.conf:2: stats wants a whole number of seconds 0..86400, got \"ten\"",
                       "bad.conf:3: unknown key \"bogus\" (known: listen, db, clients, debug, web, "
+                      "web-insecure, "
                       "stats, report-interval, interim-default, synchronous, duplicate-window, "
                       "log-format)",
                       "bad.conf:5: db is given twice (only listen may repeat)",
@@ -123,4 +124,34 @@ TEST_CASE("an unreadable configuration file is an error, not the defaults", "[se
   REQUIRE(loaded.errors.size() == 1);
   CHECK(loaded.errors[0].to_string() ==
         "/nonexistent/acctlab.conf:0: cannot read the configuration file");
+}
+
+TEST_CASE("the viewer stays on loopback unless web-insecure says otherwise", "[server][config]") {
+  const auto problem = [](std::string web, bool insecure = false) {
+    server::ServeConfig config;
+    config.web = std::move(web);
+    config.web_insecure = insecure;
+    return server::web_exposure_problem(config).has_value();
+  };
+  CHECK_FALSE(problem(""));
+  CHECK_FALSE(problem("127.0.0.1:8080"));
+  CHECK_FALSE(problem("127.9.8.7:8080"));
+  CHECK_FALSE(problem("localhost:8080"));
+  CHECK_FALSE(problem("[::1]:8080"));
+  CHECK(problem("0.0.0.0:8080"));
+  CHECK(problem("192.0.2.10:8080"));
+  CHECK(problem("[::]:8080"));
+  CHECK(problem("viewer.example:8080"));
+  CHECK_FALSE(problem("0.0.0.0:8080", true));
+
+  auto loaded = parse_serve_config("web = 0.0.0.0:8080\n", "w.conf");
+  REQUIRE(loaded.errors.empty());
+  auto errors = server::check_serve_config(loaded.config, &loaded);
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0].to_string(), Catch::StartsWith("w.conf:1: web: web \"0.0.0.0:8080\" is "
+                                                      "not a loopback address"));
+  loaded = parse_serve_config("web = 0.0.0.0:8080\nweb_insecure = yes\n", "w.conf");
+  REQUIRE(loaded.errors.empty());
+  CHECK(server::check_serve_config(loaded.config, &loaded).empty());
+  CHECK(parse_serve_config("web-insecure = maybe\n", "w.conf").errors.size() == 1);
 }

@@ -323,3 +323,40 @@ TEST_CASE("serve --web /metrics: the stats counters, latency histograms, per-NAS
   viewer.signal(SIGTERM);
   CHECK(viewer.wait() == 0);
 }
+
+TEST_CASE("the viewer refuses an address other than loopback unless told --insecure, and then "
+          "warns",
+          "[server][service][web]") {
+  test::TempDir dir;
+  // A database for the viewer: a server that ran once.
+  {
+    test::ServerProcess process(
+        {"serve", "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"), "--stats", "0"},
+        dir.file("serve.log"));
+    REQUIRE(process.wait_for_port() != 0);
+    process.signal(SIGTERM);
+    REQUIRE(process.wait() == 0);
+  }
+  auto result = test::run_acctlab("web --db " + dir.file("acct.db") + " --listen 0.0.0.0:0");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains("0.0.0.0 is not a loopback address"));
+  result = test::run_acctlab("serve --db " + dir.file("acct.db") +
+                             " --listen 127.0.0.1:0 --web 0.0.0.0:0 --stats 0");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains("is not a loopback address"));
+
+  // --insecure: it serves, and says so on every start.
+  const auto port = test::free_loopback_port(SOCK_STREAM);
+  test::ServerProcess viewer({"web", "--db", dir.file("acct.db"), "--listen",
+                              "0.0.0.0:" + std::to_string(port), "--insecure"},
+                             dir.file("web.log"));
+  std::string reply;
+  for (int i = 0; i < 100 && reply.find("200 OK") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    reply = http_get(port, "/metrics"); // over loopback: the test sends nothing elsewhere
+  }
+  CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 200"));
+  CHECK_THAT(viewer.log(), Catch::Contains("WARNING: --insecure"));
+  viewer.signal(SIGTERM);
+  CHECK(viewer.wait() == 0);
+}
