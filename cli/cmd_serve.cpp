@@ -5,6 +5,7 @@
 #include "cli/version.hpp" // generated: ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT
 #include "server/accounting_server.hpp"
 #include "server/serve_config.hpp"
+#include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
@@ -120,24 +121,38 @@ int serve(const ServeArgs& args) {
   try {
     server::AccountingServer accounting(options, sink);
     // web: the report viewer over the same database, read-only (WAL lets both run).
+    std::unique_ptr<web::Authenticator> authenticator;
     std::unique_ptr<web::Site> site;
     std::unique_ptr<web::HttpServer> viewer;
     if (!config.web.empty()) {
       web::ServerOptions web_options;
+      web_options.tls_cert = config.web_tls_cert;
+      web_options.tls_key = config.web_tls_key;
       if (!web::parse_listen(config.web, web_options.address, web_options.port)) {
         say(server::LogLevel::error, "config_error",
             "web wants ADDRESS:PORT, got \"" + config.web + "\"");
         return 2;
       }
       site = std::make_unique<web::Site>(config.db);
+      if (!config.web_accounts.empty()) {
+        auto accounts = web::load_accounts(config.web_accounts);
+        if (!accounts) {
+          say(server::LogLevel::error, "config_error", accounts.error());
+          return 2;
+        }
+        authenticator = std::make_unique<web::Authenticator>(std::move(*accounts));
+        site->set_authenticator(authenticator.get());
+      }
       site->set_metrics_source([&accounting] {
         return server::format_prometheus(accounting.metrics(), ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT);
       });
       viewer = std::make_unique<web::HttpServer>(*site, web_options);
       viewer->start();
-      if (!web::is_loopback(web_options.address)) {
+      if (!web::is_loopback(web_options.address) &&
+          (config.web_tls_cert.empty() || config.web_accounts.empty())) {
         say(server::LogLevel::warning, "web_insecure",
-            "web-insecure: serving personal data without TLS or login on " + config.web,
+            "web-insecure: serving personal data without " +
+                std::string(config.web_tls_cert.empty() ? "TLS" : "a login") + " on " + config.web,
             {{"web", config.web}});
       }
       say(server::LogLevel::info, "web_listening", "report viewer on http://" + config.web + "/",

@@ -109,6 +109,10 @@ const std::vector<ServeKey>& serve_keys() {
       {"clients", "FILE", "clients.conf-style NAS list (FreeRADIUS format)", false},
       {"debug", "TOPICS", "debug topics, comma-separated: radius", false},
       {"web", "ADDR:PORT", "also serve the report viewer and /metrics on ADDR:PORT", false},
+      {"web-tls-cert", "FILE", "PEM certificate chain: the viewer speaks HTTPS only", false},
+      {"web-tls-key", "FILE", "PEM private key of web-tls-cert", false},
+      {"web-accounts", "FILE", "viewer accounts (acctlab users add): every page asks for a login",
+       false},
       {"web-insecure", "yes|no",
        "allow web on an address other than loopback (no TLS, no login: anyone who reaches it "
        "sees user names, addresses and usage)",
@@ -163,11 +167,16 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     }
     return std::nullopt;
   }
-  if (key == "db" || key == "clients") {
+  if (key == "db" || key == "clients" || key == "web-tls-cert" || key == "web-tls-key" ||
+      key == "web-accounts") {
     if (value.empty()) {
       return key + " wants a file name";
     }
-    (key == "db" ? config.db : config.clients) = value;
+    (key == "db"             ? config.db
+     : key == "clients"      ? config.clients
+     : key == "web-tls-cert" ? config.web_tls_cert
+     : key == "web-tls-key"  ? config.web_tls_key
+                             : config.web_accounts) = value;
     return std::nullopt;
   }
   if (key == "debug") {
@@ -233,7 +242,8 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     return std::nullopt;
   }
   return "unknown key " + in_quotes(key_text) +
-         " (known: listen, db, clients, debug, web, web-insecure, stats," +
+         " (known: listen, db, clients, debug, web, web-tls-cert, web-tls-key, web-accounts, "
+         "web-insecure, stats," +
          " report-interval, interim-default, synchronous, duplicate-window, log-format)";
 }
 
@@ -293,7 +303,8 @@ LoadedServeConfig parse_serve_config(std::string_view text, std::string_view fil
     if (name == "listen" && listen_reset.insert(name).second) {
       loaded.config.listen.clear();
     }
-    if (name == "db" || name == "clients") {
+    if (name == "db" || name == "clients" || name.starts_with("web-tls") ||
+        name == "web-accounts") {
       *value = resolve_path(*value, base_dir);
     }
     if (const auto error = set_serve_key(loaded.config, key, *value)) {
@@ -344,6 +355,18 @@ std::vector<ConfigError> check_serve_config(const ServeConfig& config,
   if (const auto problem = web_exposure_problem(config)) {
     blame("web", *problem);
   }
+  if (config.web_tls_cert.empty() != config.web_tls_key.empty()) {
+    blame(config.web_tls_cert.empty() ? "web-tls-key" : "web-tls-cert",
+          "web-tls-cert and web-tls-key go together");
+  }
+  for (const auto* key : {"web-tls-cert", "web-tls-key", "web-accounts"}) {
+    const auto& path = std::string_view(key) == "web-tls-cert"  ? config.web_tls_cert
+                       : std::string_view(key) == "web-tls-key" ? config.web_tls_key
+                                                                : config.web_accounts;
+    if (std::error_code exists_ec; !path.empty() && !fs::is_regular_file(path, exists_ec)) {
+      blame(key, "cannot read " + path);
+    }
+  }
   const auto db_dir = fs::path(config.db).parent_path();
   std::error_code ec;
   if (!db_dir.empty() && !fs::is_directory(db_dir, ec)) {
@@ -356,7 +379,9 @@ std::vector<ConfigError> check_serve_config(const ServeConfig& config,
 }
 
 std::optional<std::string> web_exposure_problem(const ServeConfig& config) {
-  if (config.web.empty() || config.web_insecure) {
+  if (config.web.empty() || config.web_insecure ||
+      (!config.web_tls_cert.empty() && !config.web_tls_key.empty() &&
+       !config.web_accounts.empty())) {
     return std::nullopt;
   }
   std::string_view host = config.web;
@@ -373,9 +398,9 @@ std::optional<std::string> web_exposure_problem(const ServeConfig& config) {
     return std::nullopt;
   }
   return "web " + in_quotes(config.web) +
-         " is not a loopback address: the viewer shows user names, addresses and usage, with "
-         "no TLS and no login, to anyone who can reach it; serve it on 127.0.0.1 (reach it "
-         "through an SSH tunnel or a TLS proxy) or set web-insecure = yes";
+         " is not a loopback address: the viewer shows user names, addresses and usage to anyone "
+         "who can reach it; give it web-tls-cert, web-tls-key and web-accounts (a login over "
+         "HTTPS), serve it on 127.0.0.1, or set web-insecure = yes";
 }
 
 ServerOptions to_server_options(const ServeConfig& config) {

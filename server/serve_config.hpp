@@ -41,6 +41,9 @@ struct ServeConfig {
   double duplicate_window = 30;
   std::string web;           // ADDR:PORT of the report viewer; empty: none
   bool web_insecure = false; // serve the viewer on an address other than loopback
+  std::string web_tls_cert;  // PEM files: the viewer speaks HTTPS only
+  std::string web_tls_key;
+  std::string web_accounts; // accounts file: the viewer asks for a login
   LogFormat log_format = LogFormat::text;
 };
 
@@ -87,8 +90,9 @@ std::vector<ConfigError> check_serve_config(const ServeConfig& config,
                                             const LoadedServeConfig* origin = nullptr);
 
 /**
- * The report viewer shows personal data and has no TLS or login: on an address other than
- * loopback (127.0.0.0/8, ::1, localhost) it needs web-insecure. The reason when refused.
+ * The report viewer shows personal data: on an address other than loopback (127.0.0.0/8, ::1,
+ * localhost) it needs TLS and accounts (web-tls-cert, web-tls-key, web-accounts), or
+ * web-insecure. The reason when refused.
  */
 std::optional<std::string> web_exposure_problem(const ServeConfig& config);
 

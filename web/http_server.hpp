@@ -23,6 +23,9 @@ struct ServerOptions {
   std::chrono::seconds event_stream_lifetime{600};
   std::size_t max_connections = 256;
   std::size_t max_event_streams = 32;
+  /** PEM files: when both are set the viewer speaks HTTPS only (TLS 1.2 or later). */
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /** "127.0.0.1:8080", "[::1]:8080", "localhost:0" -> address and port; false when malformed. */

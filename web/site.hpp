@@ -24,6 +24,19 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/** What the site needs of a request; the HTTP server fills it. */
+struct Request {
+  std::string_view method = "GET";
+  std::string_view target = "/";
+  std::string_view cookie;        // the Cookie header
+  std::string_view authorization; // the Authorization header (Basic, for programs)
+  std::string_view body;          // POST /login only
+  std::string_view peer;          // the client's address, for the login throttle
+  bool secure = false;            // arrived over TLS
+};
+
+class Authenticator;
+
 /** The headers every response carries (CSP, nosniff, ...). */
 const std::vector<std::pair<std::string, std::string>>& security_headers();
 
@@ -37,6 +50,16 @@ public:
 
   /** Answers GET/HEAD for target ("/sessions?user=joe"). Never throws. */
   Response handle(std::string_view method, std::string_view target);
+  /** The same, with the login gate when accounts are set; POST /login signs in. Never throws. */
+  Response handle(const Request& request);
+
+  /**
+   * With accounts, every page, API route, CSV, /metrics and /events asks for a signed session
+   * cookie (web/auth.hpp); /login and /static/ do not. Set before the HTTP server starts.
+   */
+  void set_authenticator(Authenticator* authenticator) { auth_ = authenticator; }
+  /** Whether a request with this Cookie header may read (always, without accounts). */
+  bool authorized(std::string_view cookie) const;
 
   /**
    * The live counters as JSON text when the database changed since `version` (PRAGMA
@@ -65,6 +88,7 @@ private:
 
   std::string db_path_;
   std::function<std::string()> metrics_source_;
+  Authenticator* auth_ = nullptr;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<ReadOnlyDatabase>> pool_;
 

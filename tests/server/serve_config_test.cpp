@@ -81,7 +81,7 @@ stats = 5
                       "bad.conf:1: listen \"127.0.0.1\": expected ADDR:PORT (IPv6 as [ADDR]:PORT)",
                       "bad.conf:2: stats wants a whole number of seconds 0..86400, got \"ten\"",
                       "bad.conf:3: unknown key \"bogus\" (known: listen, db, clients, debug, web, "
-                      "web-insecure, "
+                      "web-tls-cert, web-tls-key, web-accounts, web-insecure, "
                       "stats, report-interval, interim-default, synchronous, duplicate-window, "
                       "log-format)",
                       "bad.conf:5: db is given twice (only listen may repeat)",
