@@ -35,13 +35,14 @@ std::string executable_dir() {
 
 std::vector<std::string> scenario_dirs() {
   std::vector<std::string> dirs;
-#ifdef ACCTLAB_SOURCE_DIR
-  dirs.push_back(std::string(ACCTLAB_SOURCE_DIR) + "/client/scenarios");
-#endif
+  // As for profiles: an installed binary's own data first, the source tree last.
   if (const auto exe = executable_dir(); !exe.empty()) {
     dirs.push_back(exe + "/scenarios");
     dirs.push_back(exe + "/../share/acctlab/scenarios");
   }
+#ifdef ACCTLAB_SOURCE_DIR
+  dirs.push_back(std::string(ACCTLAB_SOURCE_DIR) + "/client/scenarios");
+#endif
   return dirs;
 }
 

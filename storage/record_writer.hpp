@@ -6,6 +6,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/session_matcher.hpp"
+#include "storage/latency_histogram.hpp"
 #include "storage/schema.hpp"
 #include "storage/session_store.hpp"
 #include "storage/sqlite.hpp"
@@ -80,6 +81,8 @@ struct WriterStats {
   double total_sync_seconds = 0; // their time: the wait for the disk, not in the commit's
   double max_sync_seconds = 0;
   std::size_t open_sessions = 0;
+  LatencyHistogram commit_latency; // successful commits
+  LatencyHistogram sync_latency;   // the syncer's fdatasyncs
 };
 
 /** What the writer tells its owner about the database's health; the owner decides what to log. */

@@ -74,6 +74,8 @@ trap 'exit 130' INT TERM
 
 ip netns add "$ns" || skip "cannot create a network namespace"
 ip -n "$ns" link set lo up
+# Foreground only: a function run with & is a subshell, and its PID is not the program's. The
+# background processes below use `ip netns exec` directly, which becomes the program.
 in_ns() { ip netns exec "$ns" "$@"; }
 
 nas_secret=acctlab-nas-secret
@@ -86,7 +88,7 @@ client proxy {
   secret = $proxy_secret
 }
 EOF
-in_ns "$acctlab" serve --listen 127.0.0.3:1813 --clients "$work/clients.conf" \
+ip netns exec "$ns" "$acctlab" serve --listen 127.0.0.3:1813 --clients "$work/clients.conf" \
   --db "$work/acct.db" --stats 0 >"$work/serve.log" 2>&1 &
 pids+=($!)
 
@@ -177,10 +179,10 @@ server default {
   }
 }
 EOF
-in_ns freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
+ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
 pids+=($!)
 
-in_ns tcpdump -i lo -w "$work/capture.pcap" -U 'udp port 1813' >"$work/tcpdump.log" 2>&1 &
+ip netns exec "$ns" tcpdump -i lo -w "$work/capture.pcap" -U 'udp port 1813' >"$work/tcpdump.log" 2>&1 &
 tcpdump_pid=$!
 pids+=("$tcpdump_pid")
 

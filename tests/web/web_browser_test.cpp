@@ -3,6 +3,7 @@
 // Content-Security-Policy complaint) and saves screenshots under test-output/web/screenshots.
 
 #include "tests/web/web_fixture.hpp"
+#include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
@@ -42,9 +43,13 @@ struct Browser {
   std::string dir;
   int runs = 0;
 
-  /** Runs Chromium headless with `action` on url; returns stdout, and stderr in `log`. */
-  std::string run(const std::string& action, const std::string& url, std::string& log) {
-    const auto profile = dir + "/profile-" + std::to_string(runs);
+  /** Runs Chromium headless with `action` on url; returns stdout, and stderr in `log`. A
+   * kept_profile (a folder) carries cookies from one run to the next; otherwise each run has a
+   * fresh profile. */
+  std::string run(const std::string& action, const std::string& url, std::string& log,
+                  const std::string& kept_profile = {}) {
+    const auto profile =
+        kept_profile.empty() ? dir + "/profile-" + std::to_string(runs) : kept_profile;
     const auto err = dir + "/chromium-" + std::to_string(runs++) + ".log";
     std::filesystem::create_directories(profile);
     // The flags keep Chromium off the network (no component updates, sync or background
@@ -66,7 +71,9 @@ struct Browser {
       ::pclose(pipe);
     }
     log = read_file(err);
-    std::filesystem::remove_all(profile);
+    if (kept_profile.empty()) {
+      std::filesystem::remove_all(profile);
+    }
     return out;
   }
 };
@@ -282,8 +289,9 @@ TEST_CASE("headless Chromium over the demo's data: a session with interims has i
   // the lab's gateway stamps its records with Event-Timestamp from that clock.
   const auto work = test_directory("browser-demo") + "/work";
   std::filesystem::remove_all(work);
-  const std::string command = std::string(ACCTLAB_BINARY_DIR) + "/acctlab demo --no-web --dir " +
-                              work + " >" + work + ".log 2>&1";
+  const std::string command = std::string(ACCTLAB_BINARY_DIR) +
+                              "/acctlab demo --no-web --no-lab --dir " + work + " >" + work +
+                              ".log 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
   const auto path = work + "/all-scenarios.db";
   REQUIRE(std::filesystem::exists(path));
@@ -352,4 +360,55 @@ TEST_CASE("headless Chromium over the demo's data: a session with interims has i
   std::filesystem::remove(png);
   browser.run("--screenshot=" + png, base + "/sessions/" + id, log);
   CHECK(std::filesystem::exists(png));
+}
+
+TEST_CASE("headless Chromium signs in through the login form, and only then sees the pages",
+          "[web][browser][auth]") {
+  Browser browser{find_chromium(), test_directory("browser-login"), 0};
+  INFO("install chromium (scripts/setup.sh) to run the browser test");
+  REQUIRE_FALSE(browser.binary.empty());
+  const auto path = test_directory("browser-login") + "/acct.db";
+  make_fixture_database(path);
+  Site site(path);
+  Authenticator auth({{"alice", "admin", {}, hash_password("password1")}});
+  site.set_authenticator(&auth);
+  ServerOptions options;
+  options.port = 0;
+  options.event_stream_lifetime = std::chrono::seconds(1);
+  HttpServer server(site, options);
+  server.start();
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  const auto profile = browser.dir + "/kept-profile";
+  std::filesystem::remove_all(profile);
+  std::filesystem::create_directories(profile);
+  // A page that fills in and submits the login form as a person would (the site itself allows
+  // no inline script, so the page comes from a file).
+  const auto submit = [&](const std::string& password) {
+    const auto page = browser.dir + "/login-" + password + ".html";
+    std::ofstream(page) << "<!DOCTYPE html><html><body><form id=\"f\" method=\"post\" action=\""
+                        << base << "/login\"><input name=\"user\" value=\"alice\">"
+                        << "<input name=\"password\" value=\"" << password << "\"></form>"
+                        << "<script>document.getElementById('f').submit();</script></body></html>";
+    std::string log;
+    browser.run("--virtual-time-budget=3000 --dump-dom", "file://" + page, log, profile);
+  };
+  std::string log;
+  // Before signing in: the login form, and none of the data.
+  auto dom = browser.run("--dump-dom", base + "/sessions", log, profile);
+  CHECK(dom.find("action=\"/login\"") != std::string::npos);
+  CHECK(dom.find("joe@cclient") == std::string::npos);
+  // A wrong password leaves the browser signed out.
+  submit("wrong");
+  dom = browser.run("--dump-dom", base + "/sessions", log, profile);
+  CHECK(dom.find("joe@cclient") == std::string::npos);
+  // The right one: the cookie is kept and the pages show their data.
+  submit("password1");
+  dom = browser.run("--dump-dom", base + "/sessions", log, profile);
+  CHECK(dom.find("joe@cclient") != std::string::npos);
+  CHECK(log.find("Content Security Policy") == std::string::npos);
+  const auto shot = test_directory("screenshots") + "/login.png";
+  std::filesystem::remove(shot);
+  browser.run("--screenshot=" + shot, base + "/login", log);
+  CHECK(std::filesystem::exists(shot));
+  std::filesystem::remove_all(profile);
 }
