@@ -4,6 +4,7 @@
 // pcap module's options once. Header-only, included by those two command files.
 
 #include "cli/dictionary_option.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/profile_option.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
@@ -22,6 +23,17 @@
 #include <vector>
 
 namespace acctlab::cli {
+
+/** The exit status of an analysis report's verdict (pcap/analysis_report.hpp, docs/cli.md). */
+inline int analysis_status(const std::string& verdict) {
+  if (verdict == "incomplete") {
+    return exit_status::incomplete;
+  }
+  if (verdict == "no accounting traffic") {
+    return exit_status::no_accounting_traffic;
+  }
+  return verdict == "fail" ? exit_status::failed : exit_status::ok;
+}
 
 /** A report to stdout, or to the file --out names. */
 inline void write_report_file(const std::string& text, const std::string& path) {
@@ -55,20 +67,21 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
                                  const std::string& db_help) {
   cmd.add_option("--port", args.ports, port_help);
   cmd.add_option("--secrets", args.secrets,
-                 "FreeRADIUS clients.conf: verify authenticators per NAS with its secret");
+                 "FreeRADIUS clients.conf: verify authenticators per NAS with its secret (and, "
+                 "with --db, judge each NAS with its `profile =`)");
   cmd.add_option("--timeout", args.timeout,
                  "Seconds after which an unanswered request counts as lost (default 5)")
       ->check(CLI::PositiveNumber);
   cmd.add_option("--csv", args.csv, "Write one CSV line per exchange to this file");
-  cmd.add_option("--report", args.report, "Report format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  cmd.add_option("--out", args.out, "Write the report to this file instead of stdout");
+  cmd.add_option("--report", args.report, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd.add_option("--out", args.out, "Write the report to this file");
   cmd.add_option("--db", args.db, db_help);
   cmd.add_option("--profile", args.profile,
                  "With --db: conformance profile name or file for every NAS (default: each NAS's "
                  "profile in --secrets, else cisco-ios-ipsec)");
   cmd.add_option("--interim-interval", args.interim_interval,
-                 "With --db: the NAS's configured update interval in seconds (for the rules)");
+                 "With --db: the NAS's update interval in seconds (aaa accounting update periodic "
+                 "x 60)");
   cmd.add_flag("--no-check", args.no_check, "With --db: import without the conformance rules");
   cmd.add_option("--judge-part", args.judge_part,
                  "With --db: judge the run in parts of about this many packets, so memory does "
