@@ -374,7 +374,8 @@ void install_conform(CLI::App& app, int& exit_code) {
     bool all = false;
     std::string server;
     std::string secret = "testing123";
-    std::string profile = default_profile;
+    std::string secrets;
+    std::string profile; // empty: the gateway's clients-file profile, else the default
     std::string report = "text";
     std::string out;
     std::string work_dir = "acctlab-conform";
@@ -389,8 +390,14 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->add_flag("--all", options->all, "Every scenario of the library");
   cmd->add_option("--server", options->server,
                   "Target HOST:PORT instead of the embedded server (no database checks)");
-  cmd->add_option("--secret", options->secret, "Shared secret")->capture_default_str();
-  cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
+  auto* secret_option =
+      cmd->add_option("--secret", options->secret, "Shared secret")->capture_default_str();
+  cmd->add_option("--secrets", options->secrets,
+                  "FreeRADIUS clients.conf: the gateway's (127.0.0.1) secret and `profile =`");
+  cmd->add_option("--profile", options->profile,
+                  std::string("Profile name or file (default: the gateway's profile in "
+                              "--secrets, else ") +
+                      default_profile + ")");
   cmd->add_option("--report", options->report, "text, json or junit")
       ->check(CLI::IsMember({"text", "json", "junit"}))
       ->capture_default_str();
@@ -403,12 +410,17 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->footer("Asserts per scenario: every request answered with a valid Response Authenticator;\n"
               "the embedded server stored exactly what it answered (records, sessions, counters,\n"
               "states); every packet and session passes the profile's rules.\n"
-              "Exit status: 0 when every scenario passed, 1 when one failed, 2 on bad input.\n"
+              "Exit status (docs/cli.md): 0 every scenario passed, 1 one failed, 2 bad usage or "
+              "input.\n"
               "Examples:\n  acctlab conform --all\n  acctlab conform --scenario rekeys "
               "--report junit --out conform.xml");
-  cmd->callback([options, &exit_code] {
+  cmd->callback([options, secret_option, &exit_code] {
     const auto& dict = resolve_dictionary(options->dictionary);
-    const auto profile = require_profile(options->profile, dict);
+    const auto nas = resolve_gateway_nas(options->profile, options->secrets, dict);
+    const auto& profile = nas.profile;
+    if (nas.secret && secret_option->count() == 0) {
+      options->secret = *nas.secret;
+    }
     std::vector<std::string> paths;
     if (options->all) {
       paths = scenario_library();
@@ -432,6 +444,9 @@ void install_conform(CLI::App& app, int& exit_code) {
       tester.server = options->server;
     }
     tester.secret = options->secret;
+    if (!options->secrets.empty()) {
+      tester.clients_file = options->secrets;
+    }
     tester.work_dir = options->work_dir;
     std::vector<ScenarioResult> results;
     const bool progress = ::isatty(STDERR_FILENO);

@@ -22,6 +22,9 @@ struct TesterOptions {
   /** Target this server for every slot instead of embedded ones ("HOST:PORT"). */
   std::optional<std::string> server;
   std::string secret = "testing123";
+  /** The embedded servers' clients file (`conform --secrets`); without one they accept
+   * 127.0.0.1 with testing123. */
+  std::optional<std::string> clients_file;
   /** Where the embedded servers' databases go (created if missing). */
   std::string work_dir = "acctlab-conform";
   /** Real time the gateway waits for answers before its virtual clock jumps. */
