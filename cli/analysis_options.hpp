@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -49,6 +50,7 @@ inline void write_report_file(const std::string& text, const std::string& path) 
 
 struct AnalysisArgs {
   std::vector<std::uint16_t> ports;
+  std::string secret;
   std::string secrets;
   double timeout = 5.0;
   std::string csv;
@@ -66,6 +68,8 @@ struct AnalysisArgs {
 inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::string& port_help,
                                  const std::string& db_help) {
   cmd.add_option("--port", args.ports, port_help);
+  cmd.add_option("--secret", args.secret,
+                 "Shared secret of every NAS (with --secrets: of every NAS it does not name)");
   cmd.add_option("--secrets", args.secrets,
                  "FreeRADIUS clients.conf: verify authenticators per NAS with its secret (and, "
                  "with --db, judge each NAS with its `profile =`)");
@@ -90,6 +94,36 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
   add_dictionary_option(cmd, args.dictionary);
 }
 
+/** --secrets FILE and --secret S as one client list, read by the server's parser: the file's
+ * entries, and S for every address no entry holds (a /0 entry per family: the longest prefix
+ * wins, as the server matches). Throws std::runtime_error naming the file and line. */
+inline capture::ClientSecrets load_secrets(const std::string& file, const std::string& secret) {
+  std::string text;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (!in) {
+      throw std::runtime_error("secrets: cannot read " + file);
+    }
+    text = buffer.str();
+  }
+  if (!secret.empty()) {
+    std::string quoted;
+    for (const char c : secret) {
+      quoted += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+    }
+    text += "\nclient every-ipv4-nas {\n  ipaddr = 0.0.0.0/0\n  secret = \"" + quoted +
+            "\"\n}\nclient every-ipv6-nas {\n  ipv6addr = ::/0\n  secret = \"" + quoted + "\"\n}\n";
+  }
+  std::string error;
+  auto secrets = capture::ClientSecrets::parse(text, file.empty() ? "--secret" : file, error);
+  if (!secrets) {
+    throw std::runtime_error("secrets: " + error);
+  }
+  return std::move(*secrets);
+}
+
 /** The pcap module's options built from the arguments; it owns what they point at, so it stays
  * where it was made. Throws std::runtime_error naming the bad input. */
 class PreparedAnalysis {
@@ -98,12 +132,8 @@ public:
     analysis.dictionary = &resolve_dictionary(args.dictionary);
     analysis.extra_ports = args.ports;
     analysis.timeout_ns = std::llround(args.timeout * 1e9);
-    if (!args.secrets.empty()) {
-      std::string error;
-      secrets_ = capture::ClientSecrets::load(args.secrets, error);
-      if (!secrets_) {
-        throw std::runtime_error("secrets: " + error);
-      }
+    if (!args.secrets.empty() || !args.secret.empty()) {
+      secrets_ = load_secrets(args.secrets, args.secret);
       analysis.secrets = &*secrets_;
     }
     if (!args.csv.empty()) {

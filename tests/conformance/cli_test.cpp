@@ -321,6 +321,20 @@ TEST_CASE("check --pcap takes --secrets: each NAS its secret and clients-file pr
   const auto wrong = run("check --pcap " + files + " --secret not-their-secret");
   CHECK(wrong.status == 1);
   CHECK(wrong.output.find("PKT-REQUEST-AUTHENTICATOR") != std::string::npos);
+  // pcap analyze takes the same two: --secret for every NAS the clients file does not name.
+  const auto analyzed = run("pcap analyze " + captures + "strongswan-lifecycle.pcap " + captures +
+                            "document-records.pcap --secrets " + captures +
+                            "clients.conf --secret not-theirs --report json");
+  const auto totals = boost::json::parse(analyzed.output).at("totals").at("authenticators");
+  CHECK(totals.at("request_valid").to_number<int>() == 11);
+  CHECK(totals.at("request_invalid").to_number<int>() == 0);
+  const auto alone = run("pcap analyze " + captures +
+                         "strongswan-lifecycle.pcap --secret acctlab-swan-secret --report json");
+  CHECK(boost::json::parse(alone.output)
+            .at("totals")
+            .at("authenticators")
+            .at("request_valid")
+            .to_number<int>() == 8);
   // --profile overrides the clients file for every NAS.
   const auto forced = run("check --pcap " + files + " --secrets " + captures +
                           "clients.conf --profile cisco-ios-ipsec");
