@@ -109,7 +109,8 @@ acctlab::cli::RegisterCommand reg{
           " and exit 0.");
       cmd->add_option("--listen", args->listen, "ADDR:PORT to listen on, repeatable ([::1]:1813)");
       cmd->add_option("--db", args->db, "SQLite database file")->capture_default_str();
-      cmd->add_option("--clients", args->clients, "clients.conf-style NAS list");
+      cmd->add_option("--clients,--secrets", args->clients,
+                      "clients.conf-style NAS list (--secrets, as every command names it)");
       cmd->add_option("--debug", args->debug, "debug topics: radius")->delimiter(',');
       cmd->add_option("--web", args->web, "Also serve the report viewer on ADDR:PORT");
       cmd->add_option("--stats", args->stats_seconds, "seconds between stats lines (0: off)")
