@@ -378,3 +378,32 @@ TEST_CASE("conform takes --secrets: the gateway's profile and secret from its cl
   CHECK(result.output.find("\"profile\":\"cisco-ios-ipsec\"") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("check --db takes --secrets: the stored NASes judged each with its profile",
+          "[conformance][cli][profiles]") {
+  const std::string captures = std::string(ACCTLAB_SOURCE_DIR) + "/tests/captures/";
+  const auto db = std::filesystem::temp_directory_path() /
+                  ("acctlab-cli-" + std::to_string(::getpid()) + "-check-db-profiles.db");
+  std::filesystem::remove(db);
+  const auto imported = run("pcap analyze " + captures + "strongswan-lifecycle.pcap " + captures +
+                            "document-start.pcap " + captures + "document-stop.pcap " + captures +
+                            "document-interim.pcap --no-check --db " + db.string());
+  REQUIRE(imported.status == 0);
+  const auto checked = run("check --db " + db.string() + " --secrets " + captures +
+                           "clients.conf --no-store --report json");
+  INFO(checked.output);
+  CHECK(checked.status == 0);
+  const auto report = boost::json::parse(checked.output).as_object();
+  CHECK(report.at("verdict") == "pass");
+  std::map<std::string, std::string> profiles;
+  for (const auto& nas : report.at("profiles").as_array()) {
+    profiles[std::string(nas.at("nas").as_string())] = std::string(nas.at("profile").as_string());
+  }
+  CHECK(profiles == std::map<std::string, std::string>{{"127.0.0.1", "strongswan"},
+                                                       {"100.1.1.147", "cisco-ios-ipsec"}});
+  // One profile for all (the IOS one) fails the strongSwan gateway.
+  const auto forced = run("check --db " + db.string() + " --secrets " + captures +
+                          "clients.conf --profile cisco-ios-ipsec --no-store");
+  CHECK(forced.status == 1);
+  std::filesystem::remove(db);
+}
