@@ -249,7 +249,11 @@ TEST_CASE("A truncated capture imports what precedes the cut and says where it e
   CHECK(db.query_int64("SELECT max(frame) FROM packets").value_or(-1) ==
         static_cast<std::int64_t>(capture.frames - 2));
   CHECK(db.query_int64("SELECT count(*) FROM records").value_or(-1) == 7);
-  CHECK(report.at("import").at("run_verdict") == "pass"); // the wrong-secret request was cut
+  // What was read passes the rules (the wrong-secret request was cut), but the run is stored as
+  // incomplete: a damaged capture never passes.
+  CHECK(report.at("import").at("conformance").at("verdict") == "pass");
+  CHECK(report.at("import").at("run_verdict") == "incomplete");
+  CHECK(db.query_int64("SELECT count(*) FROM runs WHERE verdict = 'incomplete'").value_or(-1) == 1);
 
   // A file that does not exist is bad input (status 2, docs/cli.md): said before any run is
   // made, so nothing passes and the database gains no empty run.
