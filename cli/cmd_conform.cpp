@@ -6,6 +6,7 @@
 #include "cli/exit_status.hpp"
 #include "cli/input_files.hpp"
 #include "cli/profile_option.hpp"
+#include "cli/radsec_probe_command.hpp"
 #include "conformance/catalog.hpp"
 #include "conformance/db_trace.hpp"
 #include "conformance/engine.hpp"
@@ -132,7 +133,7 @@ bool fails(const VerdictSummary& summary, const std::string& fail_on) {
 /** check's exit status: an incomplete or empty source before anything; then --fail-on. */
 int check_status(const VerdictSummary& summary, const std::string& fail_on) {
   const auto outcome = summary.outcome();
-  if (outcome == Outcome::incomplete || outcome == Outcome::no_accounting_traffic) {
+  if (outcome == OverallVerdict::incomplete || outcome == OverallVerdict::no_accounting_traffic) {
     return exit_status::of(outcome);
   }
   return fails(summary, fail_on) ? exit_status::failed : exit_status::ok;
@@ -381,6 +382,14 @@ void install_conform(CLI::App& app, int& exit_code) {
     std::string work_dir = "acctlab-conform";
     std::string colour = "auto";
     std::string dictionary;
+    // --- RadSec (TLS) ---
+    bool tls = false;
+    std::string tls_cert;
+    std::string tls_key;
+    std::string tls_ca;
+    std::string probe_radsec;
+    std::string probe_out;
+    int probe_idle = 0;
   };
   auto options = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
@@ -390,8 +399,7 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->add_flag("--all", options->all, "Every scenario of the library");
   cmd->add_option("--server", options->server,
                   "Target HOST:PORT instead of the embedded server (no database checks)");
-  auto* secret_option =
-      cmd->add_option("--secret", options->secret, "Shared secret")->capture_default_str();
+  cmd->add_option("--secret", options->secret, "Shared secret")->capture_default_str();
   cmd->add_option("--secrets", options->secrets,
                   "FreeRADIUS clients.conf: the gateway's (127.0.0.1) secret and `profile =`");
   cmd->add_option("--profile", options->profile,
@@ -407,6 +415,21 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->add_option("--colour", options->colour, "auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   add_dictionary_option(*cmd, options->dictionary);
+  // --- RadSec (TLS) options ---
+  auto* secret_option = cmd->get_option("--secret");
+  cmd->add_flag("--tls", options->tls,
+                "Send over RadSec (TLS): embedded servers listen on TLS with lab certificates;"
+                " with --server, give --tls-cert/--tls-key/--tls-ca (secret radsec by default)");
+  cmd->add_option("--tls-cert", options->tls_cert, "RadSec: the gateway's certificate, PEM");
+  cmd->add_option("--tls-key", options->tls_key, "RadSec: the gateway's private key, PEM");
+  cmd->add_option("--tls-ca", options->tls_ca, "RadSec: the CA of the server's certificate, PEM");
+  cmd->add_option("--probe-radsec", options->probe_radsec,
+                  "Probe a RadSec server at HOST:PORT (framing, malformed packets, refusals,"
+                  " Status-Server, idle timeout) and judge it by the RADSEC-* rules;"
+                  " needs --tls-cert/--tls-key/--tls-ca");
+  cmd->add_option("--probe-idle", options->probe_idle,
+                  "With --probe-radsec: seconds to wait for the idle timeout (0: skip that probe)")
+      ->check(CLI::Range(0, 3600));
   cmd->footer("Asserts per scenario: every request answered with a valid Response Authenticator;\n"
               "the embedded server stored exactly what it answered (records, sessions, counters,\n"
               "states); every packet and session passes the profile's rules.\n"
@@ -414,7 +437,21 @@ void install_conform(CLI::App& app, int& exit_code) {
               "input.\n"
               "Examples:\n  acctlab conform --all\n  acctlab conform --scenario rekeys "
               "--report junit --out conform.xml");
-  cmd->callback([options, secret_option, &exit_code] {
+  cmd->callback([options, &exit_code, secret_option] {
+    if (!options->probe_radsec.empty()) {
+      RadsecProbeArgs probe;
+      probe.target = options->probe_radsec;
+      probe.certificate = options->tls_cert;
+      probe.private_key = options->tls_key;
+      probe.ca = options->tls_ca;
+      probe.secret = secret_option->count() ? options->secret : "radsec";
+      probe.idle_wait_seconds = options->probe_idle;
+      probe.report = options->report;
+      probe.out = options->out;
+      probe.work_dir = options->work_dir;
+      exit_code = run_radsec_probe_command(probe);
+      return;
+    }
     const auto& dict = resolve_dictionary(options->dictionary);
     const auto nas = resolve_gateway_nas(options->profile, options->secrets, dict);
     const auto& profile = nas.profile;
@@ -448,6 +485,15 @@ void install_conform(CLI::App& app, int& exit_code) {
       tester.clients_file = options->secrets;
     }
     tester.work_dir = options->work_dir;
+    if (options->tls) {
+      tester.tls = true;
+      tester.tls_client.certificate = options->tls_cert;
+      tester.tls_client.private_key = options->tls_key;
+      tester.tls_client.ca = options->tls_ca;
+      if (!secret_option->count()) {
+        tester.secret = "radsec"; // RFC 6614 §2.3
+      }
+    }
     std::vector<ScenarioResult> results;
     const bool progress = ::isatty(STDERR_FILENO);
     for (const auto& path : paths) {

@@ -1,13 +1,16 @@
 // acctlab demo: the README's main job, the whole lab in one command. It checks the codec against
 // the feature document's Start record, then runs every reference-gateway scenario against an
 // embedded accounting server on loopback through the tester (answers, database contents,
-// conformance rules), prints the verdict, says where the databases and reports are, gathers every
+// conformance rules), runs a real strongSwan gateway through two scenarios where it can (root and
+// the packages; lab/), prints the verdict, says where the databases and reports are, gathers every
 // scenario's database into one, and serves that over HTTP with the report viewer.
 
 #include "cli/command_registry.hpp"
 #include "cli/profile_option.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/tester.hpp"
+#include "lab/process.hpp"
+#include "lab/strongswan_lab.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/document_records.hpp"
 #include "radius/ios_debug.hpp"
@@ -19,6 +22,8 @@
 #include "web/site.hpp"
 
 #include <boost/json/parse.hpp>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -71,6 +76,7 @@ struct DemoOptions {
   std::string secret = "testing123";
   std::string web = "127.0.0.1:8080";
   bool no_web = false;
+  bool no_lab = false;
 };
 
 struct Source {
@@ -210,6 +216,7 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
   }
   // The document's session, as the document-debug scenario stored it.
   std::int64_t session = 0;
+  std::int64_t interims = 0; // a session with Interim-Updates: periodic-interims.scn's
   std::int64_t sessions = 0;
   std::int64_t records = 0;
   {
@@ -217,6 +224,9 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
     session = db.query_int64("SELECT min(id) FROM sessions WHERE unique_id LIKE "
                              "'document-debug-%' AND acct_session_id = '00000001'")
                   .value_or(0);
+    interims = db.query_int64("SELECT min(id) FROM sessions WHERE unique_id LIKE "
+                              "'periodic-interims-%'")
+                   .value_or(0);
     sessions = db.query_int64("SELECT count(*) FROM sessions").value_or(0);
     records = db.query_int64("SELECT count(*) FROM records").value_or(0);
   }
@@ -239,10 +249,13 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
                            (v6 ? "[" + server_options.address + "]" : server_options.address) +
                            ":" + std::to_string(port);
   const std::string session_target = "/sessions/" + std::to_string(session);
+  const std::string interims_target = "/sessions/" + std::to_string(interims);
   std::cout << "\n== 4. The reports in a browser: every scenario's runs in " << db_path << '\n'
             << "   overview:    " << base << "/\n"
             << "   sessions:    " << base << "/sessions\n"
             << "   document's:  " << base << session_target << '\n'
+            << "   interims:    " << base << interims_target
+            << " (counters by session time and by the NAS's clock)\n"
             << "   conformance: " << base << "/conformance\n"
             << "   runs:        " << base << "/runs\n"
             << "   JSON twins under " << base << "/api/\n";
@@ -255,7 +268,9 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
   const auto overview =
       check_page(server_options.address, port, "/", "text/html", {"Overview", "Sessions"});
   const auto document = check_page(server_options.address, port, session_target, "text/html",
-                                   {"00000001", "joe@cclient", "Interim-Update", "Stop"});
+                                   {"00000001", "joe@cclient", "Start"});
+  const auto shape = check_page(server_options.address, port, interims_target, "text/html",
+                                {"Interim-Update", "Stop", "NAS (Event-Timestamp)", "5m 30s"});
   auto api = check_page(server_options.address, port, "/api/overview", "application/json", {});
   server->stop();
   // The figures the viewer serves agree with the database it serves.
@@ -271,7 +286,8 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
              r->as_int64() == records;
   }
   std::cout << "   self-check over HTTP, then stopped (on a terminal it keeps serving):\n";
-  for (const PageCheck* check : {&overview, &document, static_cast<const PageCheck*>(&api)}) {
+  for (const PageCheck* check :
+       {&overview, &document, &shape, static_cast<const PageCheck*>(&api)}) {
     std::cout << "   GET " << check->url << " -> ";
     if (check->reply.status == 0) {
       std::cout << check->reply.error;
@@ -283,7 +299,7 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
     std::cout << (check->ok ? "  ok" : "  NOT AS EXPECTED") << '\n';
   }
   std::cout << "   served: " << sessions << " sessions, " << records << " records\n";
-  return overview.ok && document.ok && api.ok;
+  return overview.ok && document.ok && shape.ok && api.ok;
 }
 
 void install_demo(CLI::App& app, int& exit_code) {
@@ -305,6 +321,8 @@ void install_demo(CLI::App& app, int& exit_code) {
                       "otherwise a self-check over HTTP, then exit)")
           ->capture_default_str();
   cmd->add_flag("--no-web", options->no_web, "Do not serve the reports at the end");
+  cmd->add_flag("--no-lab", options->no_lab,
+                "Skip the strongSwan lab step (it runs only as root with the strongSwan packages)");
   cmd->callback([options, web_option, secret_option, &exit_code] {
     const auto& dict = radius::Dictionary::builtin();
     // One resolution for the gateway's NAS, as conform and check do (docs/cli.md).
@@ -332,13 +350,42 @@ void install_demo(CLI::App& app, int& exit_code) {
               << " scenarios against an embedded acctlab server on loopback (profile "
               << profile->name << ")\n";
     std::vector<conformance::ScenarioResult> results;
-    for (const auto& path : scenarios) {
+    // The gateway plays each scenario on its virtual clock in milliseconds; the lab's NAS
+    // stamps its records with that clock (Event-Timestamp). The demo sets the clock so the
+    // library reads as a day in the lab: one scenario an hour, the last begun an hour ago.
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (std::size_t i = 0; i < scenarios.size(); ++i) {
+      const auto& path = scenarios[i];
+      tester.nas_clock_at_zero =
+          std::floor(now) - 3600.0 * static_cast<double>(scenarios.size() - i);
       std::cout << "   " << fs::path(path).stem().string() << " ..." << std::flush;
       results.push_back(conformance::run_conformance(path, *profile, dict, tester));
       std::cout << (results.back().passed() ? " pass" : " FAIL") << '\n';
     }
     std::cout << '\n'
               << conformance::render_conform_text(results, ::isatty(STDOUT_FILENO) != 0) << '\n';
+
+    // Step 2b: a real strongSwan gateway, where this machine allows it (root, packages).
+    bool lab_ok = true;
+    std::string lab_status = "skipped (--no-lab)";
+    if (options->no_lab) {
+      std::cout << "== 2b. A real NAS (strongSwan): skipped (--no-lab)\n\n";
+    } else {
+      lab::InterruptScope interrupts;
+      try {
+        const auto step =
+            lab::run_lab_demo_step(fs::absolute(fs::path(options->dir) / "strongswan-lab").string(),
+                                   fs::read_symlink("/proc/self/exe").string(), std::cout);
+        lab_ok = !step.ran || step.passed;
+        lab_status =
+            step.ran ? (step.passed ? "passed" : "FAILED") : "skipped (" + step.skipped + ")";
+      } catch (const lab::Interrupted&) {
+        std::cerr << "acctlab demo: interrupted; the lab's namespaces and processes removed\n";
+        exit_code = 130;
+        return;
+      }
+    }
 
     const auto json_path = fs::path(options->dir) / "report.json";
     const auto junit_path = fs::path(options->dir) / "report.junit.xml";
@@ -386,9 +433,10 @@ void install_demo(CLI::App& app, int& exit_code) {
     }
     std::cout << "\nacctlab demo: " << passed << " of " << results.size()
               << " scenarios passed; document record "
-              << (record_ok ? "reproduced" : "NOT reproduced") << '\n'
+              << (record_ok ? "reproduced" : "NOT reproduced") << "; strongSwan lab " << lab_status
+              << '\n'
               << std::flush;
-    exit_code = record_ok && passed == results.size() && combined ? 0 : 1;
+    exit_code = record_ok && passed == results.size() && combined && lab_ok ? 0 : 1;
     if (combined && !options->no_web) {
       try {
         if (!serve_reports(*options, web_option->count() > 0, all_db,

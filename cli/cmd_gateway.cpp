@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -21,7 +22,13 @@ struct GatewayArgs {
   std::string scenario;
   std::vector<std::string> servers;
   std::string secret;
+  // RadSec: --server-tls replaces --server; every slot then goes over TLS.
+  std::vector<std::string> tls_servers;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
   std::string nas_ip;
+  std::optional<double> nas_clock;
   std::string interval;
   std::string clock = "virtual";
   std::string debug;
@@ -80,6 +87,18 @@ int run(const GatewayArgs& args) {
   if (!args.secret.empty()) {
     options.secret = args.secret;
   }
+  if (!args.tls_servers.empty()) {
+    if (!args.servers.empty()) {
+      std::cerr << "acctlab gateway: give --server or --server-tls, not both\n";
+      return 2;
+    }
+    options.servers = args.tls_servers;
+    RadsecConfig tls;
+    tls.certificate = args.tls_cert;
+    tls.private_key = args.tls_key;
+    tls.ca = args.tls_ca;
+    options.tls = tls;
+  }
   if (!args.nas_ip.empty()) {
     options.nas_ip = parse_ipv4(args.nas_ip);
     if (!options.nas_ip) {
@@ -87,6 +106,7 @@ int run(const GatewayArgs& args) {
       return exit_status::usage;
     }
   }
+  options.nas_clock_at_zero = args.nas_clock;
   if (!args.interval.empty()) {
     // A bare number is minutes, as in `aaa accounting update periodic`.
     bool bare = args.interval.find_first_not_of("0123456789") == std::string::npos;
@@ -216,7 +236,19 @@ acctlab::cli::RegisterCommand reg{
                       "RADIUS accounting server HOST:PORT, once per slot (the configured servers "
                       "are never contacted)");
       cmd->add_option("--secret", args->secret, "Shared secret (overrides the configured keys)");
+      // --- RadSec (TLS) ---
+      cmd->add_option("--server-tls", args->tls_servers,
+                      "RadSec server HOST:PORT (RADIUS over TLS, RFC 6614), once per slot, instead"
+                      " of --server; the secret is radsec unless --secret is given");
+      cmd->add_option("--tls-cert", args->tls_cert, "RadSec: client certificate, PEM");
+      cmd->add_option("--tls-key", args->tls_key, "RadSec: client private key, PEM");
+      cmd->add_option("--tls-ca", args->tls_ca, "RadSec: CA of the server's certificate, PEM");
       cmd->add_option("--nas-ip", args->nas_ip, "NAS-IP-Address to send");
+      cmd->add_option("--nas-clock", args->nas_clock,
+                      "Unix time on the gateway's clock at the scenario's start, for the "
+                      "Event-Timestamp 'radius-server attribute 55' sends (default: the "
+                      "virtual clock ends the scenario about now)")
+          ->check(CLI::Range(0.0, 4294967295.0));
       cmd->add_option(
           "--interval", args->interval,
           "Interim interval: minutes, or a duration such as 90s (overrides the config)");

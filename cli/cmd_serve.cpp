@@ -26,13 +26,29 @@ struct ServeArgs {
   std::string synchronous = "full";
   double duplicate_window = 30;
   std::string web; // ADDR:PORT of the report viewer, empty: none
+  // RadSec (RFC 6614): TLS listeners and their certificates.
+  std::vector<std::string> listen_tls;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  int tls_idle_seconds = 600;
+  std::size_t tls_max_connections = 1024;
 };
 
 int serve(const ServeArgs& args) {
   server::ServerOptions options;
   if (!args.listen.empty()) {
     options.listen = args.listen;
+  } else if (!args.listen_tls.empty()) {
+    options.listen.clear(); // --listen-tls alone: RadSec only
   }
+  // --- RadSec (TLS) ---
+  options.tls.listen = args.listen_tls;
+  options.tls.certificate = args.tls_cert;
+  options.tls.private_key = args.tls_key;
+  options.tls.ca = args.tls_ca;
+  options.tls.idle_timeout = std::chrono::seconds(args.tls_idle_seconds);
+  options.tls.max_connections = args.tls_max_connections;
   options.database = args.db;
   if (!args.clients.empty()) {
     options.clients_file = args.clients;
@@ -105,6 +121,8 @@ acctlab::cli::RegisterCommand reg{
           "  acctlab serve --listen 0.0.0.0:1646 --listen [::]:1813 --clients clients.conf"
           " --db /var/lib/acctlab.db\n"
           "  acctlab serve --debug radius --stats 10\n"
+          "  acctlab serve --listen 127.0.0.1:1813 --listen-tls 0.0.0.0:2083 --tls-cert server.pem"
+          " --tls-key server.key --tls-ca ca.pem --clients clients.conf\n"
           "SIGHUP reloads the clients file; SIGTERM/SIGINT commit and answer what is in flight"
           " and exit 0.");
       cmd->add_option("--listen", args->listen, "ADDR:PORT to listen on, repeatable ([::1]:1813)");
@@ -128,6 +146,23 @@ acctlab::cli::RegisterCommand reg{
           ->capture_default_str();
       cmd->add_option("--duplicate-window", args->duplicate_window,
                       "seconds a request is remembered for duplicate detection (RFC 5080)")
+          ->capture_default_str();
+      // --- RadSec (TLS) options ---
+      cmd->add_option("--listen-tls", args->listen_tls,
+                      "ADDR[:PORT] for RadSec (RADIUS over TLS, port 2083 when omitted),"
+                      " repeatable; alone it replaces the default UDP listener");
+      cmd->add_option("--tls-cert", args->tls_cert, "server certificate (chain), PEM");
+      cmd->add_option("--tls-key", args->tls_key, "server private key, PEM");
+      cmd->add_option("--tls-ca", args->tls_ca,
+                      "CA certificates client certificates must chain"
+                      " to, PEM");
+      cmd->add_option("--tls-idle-timeout", args->tls_idle_seconds,
+                      "seconds a TLS connection may stay silent before it is closed (0: never)")
+          ->check(CLI::Range(0, 86400 * 7))
+          ->capture_default_str();
+      cmd->add_option("--tls-max-connections", args->tls_max_connections,
+                      "most TLS connections open at once")
+          ->check(CLI::Range(1, 1 << 20))
           ->capture_default_str();
       cmd->callback([args, &exit_code] { exit_code = serve(*args); });
     }};

@@ -26,15 +26,15 @@ inline constexpr const char* judged_help =
     "of a capture not read), 4 no accounting traffic.";
 
 /** A verdict's status. */
-inline int of(conformance::Outcome outcome) {
+inline int of(conformance::OverallVerdict outcome) {
   switch (outcome) {
-    case conformance::Outcome::pass:
+    case conformance::OverallVerdict::pass:
       return ok;
-    case conformance::Outcome::fail:
+    case conformance::OverallVerdict::fail:
       return failed;
-    case conformance::Outcome::incomplete:
+    case conformance::OverallVerdict::incomplete:
       return incomplete;
-    case conformance::Outcome::no_accounting_traffic:
+    case conformance::OverallVerdict::no_accounting_traffic:
       return no_accounting_traffic;
   }
   return failed;

@@ -7,8 +7,11 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <charconv>
 #include <map>
+#include <openssl/rand.h>
+#include <unistd.h>
 
 namespace acctlab::gateway {
 
@@ -20,6 +23,10 @@ namespace {
 // Every socket has 256 Identifiers (RFC 2865 §3); more in-flight requests open more sockets.
 // The cap bounds memory and file descriptors whatever a scenario asks for.
 constexpr std::size_t max_channels = 256;
+// A TLS link's Identifier taken by its Status-Server watchdog, not by a flight.
+constexpr std::uint64_t watchdog_owner = ~std::uint64_t{0};
+constexpr auto max_backoff = std::chrono::seconds(60);
+using Steady = std::chrono::steady_clock;
 
 } // namespace
 
@@ -105,6 +112,23 @@ struct RadiusTransport::Impl {
     OutgoingRecord spec;
   };
 
+  /** The one RadSec connection to a TLS endpoint, and its 256 Identifiers. */
+  struct Link {
+    std::unique_ptr<RadsecStream> stream;
+    std::unique_ptr<asio::posix::stream_descriptor> watcher; // readiness of a dup of its socket
+    std::array<std::uint64_t, 256> owner{};                  // flight id + 1; 0 is free
+    std::size_t used = 0;
+    std::uint8_t next_id = 0;
+    std::uint64_t generation = 0; // counts connections made
+    Steady::time_point next_connect{};
+    Steady::duration backoff{};
+    std::string down_reason;
+    Steady::time_point last_traffic{};
+    std::optional<std::uint8_t> watchdog_id;
+    radius::Authenticator watchdog_authenticator{};
+    Steady::time_point watchdog_deadline{};
+  };
+
   struct Flight {
     std::shared_ptr<Record> record;
     std::size_t position = 0; // in record->spec.servers
@@ -118,10 +142,11 @@ struct RadiusTransport::Impl {
     Millis deadline{0};
     std::chrono::steady_clock::time_point sent_real;
     bool answerable = false;
+    std::uint64_t generation = 0; // TLS: the connection the last transmission went out on
   };
 
   Impl(const std::vector<ServerEndpoint>& e, TransportOptions o, const Clock& c)
-      : endpoints(e), options(o), clock(c), states(e.size(), SlotState::up) {}
+      : endpoints(e), options(o), clock(c), states(e.size(), SlotState::up), links(e.size()) {}
 
   const std::vector<ServerEndpoint>& endpoints;
   TransportOptions options;
@@ -133,6 +158,7 @@ struct RadiusTransport::Impl {
   std::map<std::uint64_t, Flight> flights;
   std::uint64_t next_flight = 1;
   std::vector<TransportEvent> events;
+  std::vector<Link> links; // by endpoint; used by TLS endpoints only
 
   std::optional<std::string> open() {
     for (const ServerEndpoint& e : endpoints) {
@@ -182,6 +208,19 @@ struct RadiusTransport::Impl {
   }
 
   bool allocate(Flight& flight, std::uint64_t flight_id) {
+    if (endpoints[flight.server].tls) {
+      Link& link = links[flight.server];
+      for (int k = 0; k < 256; ++k) {
+        std::uint8_t id = link.next_id++;
+        if (link.owner[id] == 0) {
+          link.owner[id] = flight_id + 1;
+          ++link.used;
+          flight.identifier = id;
+          return true;
+        }
+      }
+      return false;
+    }
     bool v6 = destinations[flight.server].address().is_v6();
     for (std::size_t i = 0; i <= channels.size(); ++i) {
       Channel* c = nullptr;
@@ -214,6 +253,13 @@ struct RadiusTransport::Impl {
   }
 
   void release(Flight& flight) {
+    if (flight.identifier && endpoints[flight.server].tls) {
+      Link& link = links[flight.server];
+      link.owner[*flight.identifier] = 0;
+      --link.used;
+      flight.identifier.reset();
+      return;
+    }
     if (flight.identifier) {
       Channel& c = *channels[flight.channel];
       c.owner[*flight.identifier] = 0;
@@ -231,7 +277,12 @@ struct RadiusTransport::Impl {
     e.label = f.record->spec.label;
     e.server = f.server;
     e.identifier = f.identifier.value_or(0);
-    e.local_port = f.identifier ? channels[f.channel]->local_port : 0;
+    if (endpoints[f.server].tls) {
+      const auto& stream = links[f.server].stream;
+      e.local_port = stream ? stream->local_port() : 0;
+    } else {
+      e.local_port = f.identifier ? channels[f.channel]->local_port : 0;
+    }
     e.attempt = f.attempt;
     e.delay = f.delay.value_or(0);
     return e;
@@ -306,6 +357,24 @@ struct RadiusTransport::Impl {
     if (state == SlotState::down) {
       e.reason = "server " + endpoints[f.server].slot + " is down (scenario)";
       f.answerable = false;
+    } else if (endpoints[f.server].tls) {
+      std::string why;
+      Link& link = links[f.server];
+      if (!ensure_link(f.server, why) || !link.stream->write(f.wire)) {
+        if (why.empty()) {
+          why = "TLS write to " + endpoints[f.server].to_string() + " failed";
+          close_link(f.server, why);
+        }
+        e.kind = TransportEvent::Kind::lost;
+        e.reason = why;
+        f.answerable = false;
+      } else {
+        e.local_port = link.stream->local_port();
+        f.answerable = true;
+        f.generation = link.generation;
+        link.last_traffic = Steady::now();
+      }
+      f.sent_real = std::chrono::steady_clock::now();
     } else {
       boost::system::error_code error;
       channels[f.channel]->socket.send_to(asio::buffer(f.wire), destinations[f.server], 0, error);
@@ -371,6 +440,11 @@ struct RadiusTransport::Impl {
       events.push_back(std::move(bad));
       return;
     }
+    finish(id, f, std::move(wire));
+  }
+
+  /** A verified answer completes its flight (or is dropped, as the scenario asks). */
+  void finish(std::uint64_t id, Flight& f, std::vector<std::uint8_t> wire) {
     TransportEvent e =
         event(states[f.server] == SlotState::drop_answers ? TransportEvent::Kind::dropped_answer
                                                           : TransportEvent::Kind::answer,
@@ -388,7 +462,201 @@ struct RadiusTransport::Impl {
     flights.erase(id);
   }
 
+  // --- RadSec links ---
+
+  bool ensure_link(std::size_t server, std::string& why) {
+    Link& link = links[server];
+    if (link.stream) {
+      return true;
+    }
+    const auto now = Steady::now();
+    const ServerEndpoint& endpoint = endpoints[server];
+    if (now < link.next_connect) {
+      why = "TLS connection to " + endpoint.to_string() + " is down (" + link.down_reason +
+            "); next attempt in " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(link.next_connect - now)
+                    .count()) +
+            " ms";
+      return false;
+    }
+    std::string error;
+    link.stream = RadsecStream::connect(endpoint.host, endpoint.port, endpoint.tls_config,
+                                        std::min<Millis>(options.timeout, Millis{10000}), error);
+    if (!link.stream) {
+      // Reconnection with backoff: 1 s, doubling, at most a minute.
+      link.backoff = link.backoff.count() == 0
+                         ? Steady::duration(std::chrono::seconds(1))
+                         : std::min<Steady::duration>(link.backoff * 2, max_backoff);
+      link.next_connect = now + link.backoff;
+      link.down_reason = error;
+      why = "TLS connection to " + endpoint.to_string() + " failed: " + error;
+      return false;
+    }
+    link.backoff = {};
+    ++link.generation;
+    link.last_traffic = now;
+    link.watchdog_id.reset();
+    link.watcher =
+        std::make_unique<asio::posix::stream_descriptor>(io, ::dup(link.stream->native_handle()));
+    wait_readable(server, link.generation);
+    return true;
+  }
+
+  void wait_readable(std::size_t server, std::uint64_t generation) {
+    links[server].watcher->async_wait(asio::posix::stream_descriptor::wait_read,
+                                      [this, server, generation](boost::system::error_code error) {
+                                        Link& link = links[server];
+                                        if (error || !link.stream ||
+                                            link.generation != generation) {
+                                          return;
+                                        }
+                                        on_link_readable(server);
+                                        if (link.stream && link.generation == generation) {
+                                          wait_readable(server, generation);
+                                        }
+                                      });
+  }
+
+  void on_link_readable(std::size_t server) {
+    Link& link = links[server];
+    // Bounded: a read either frames a packet or ends the loop.
+    for (int i = 0; i < 1024 && link.stream; ++i) {
+      std::vector<std::uint8_t> wire;
+      const auto status = link.stream->read_packet(wire, Millis{0});
+      if (status == RadsecStream::ReadStatus::timeout) {
+        return;
+      }
+      if (status != RadsecStream::ReadStatus::packet) {
+        close_link(server, status == RadsecStream::ReadStatus::closed
+                               ? "the server closed the connection"
+                               : "the server sent a Length outside 20..4096");
+        return;
+      }
+      link.last_traffic = Steady::now();
+      on_link_answer(server, std::move(wire));
+    }
+  }
+
+  void close_link(std::size_t server, const std::string& reason) {
+    Link& link = links[server];
+    if (link.watcher) {
+      boost::system::error_code ignored;
+      link.watcher->cancel(ignored);
+      link.watcher.reset();
+    }
+    link.stream.reset();
+    link.down_reason = reason;
+    if (link.watchdog_id) {
+      link.owner[*link.watchdog_id] = 0;
+      --link.used;
+      link.watchdog_id.reset();
+    }
+    link.backoff = link.backoff.count() == 0
+                       ? Steady::duration(std::chrono::seconds(1))
+                       : std::min<Steady::duration>(link.backoff * 2, max_backoff);
+    link.next_connect = Steady::now() + link.backoff;
+    // Requests it carried may go out again on the next connection when they time out.
+    for (auto& [id, f] : flights) {
+      if (f.server == server) {
+        f.answerable = false;
+      }
+    }
+  }
+
+  void on_link_answer(std::size_t server, std::vector<std::uint8_t> wire) {
+    Link& link = links[server];
+    TransportEvent bad;
+    bad.kind = TransportEvent::Kind::bad_answer;
+    bad.time = clock.now();
+    bad.server = server;
+    bad.local_port = link.stream ? link.stream->local_port() : 0;
+    bad.identifier = wire[1];
+    bad.wire = wire;
+    const std::uint64_t owner = link.owner[wire[1]];
+    if (owner == watchdog_owner) {
+      if (link.watchdog_id == wire[1] &&
+          radius::verify_response_authenticator(wire, link.watchdog_authenticator,
+                                                endpoints[server].secret)) {
+        link.owner[wire[1]] = 0;
+        --link.used;
+        link.watchdog_id.reset();
+        return;
+      }
+      bad.reason = "answer to the Status-Server watchdog does not verify";
+      events.push_back(std::move(bad));
+      return;
+    }
+    auto it = owner ? flights.find(owner - 1) : flights.end();
+    if (it == flights.end()) {
+      bad.reason = "no request waits for this identifier (late or duplicate answer)";
+      events.push_back(std::move(bad));
+      return;
+    }
+    Flight& f = it->second;
+    if (wire[0] != static_cast<std::uint8_t>(radius::Code::accounting_response) ||
+        !radius::verify_response_authenticator(wire, f.request_authenticator,
+                                               endpoints[server].secret)) {
+      bad.reason = wire[0] != static_cast<std::uint8_t>(radius::Code::accounting_response)
+                       ? "not an Accounting-Response (code " + std::to_string(wire[0]) + ")"
+                       : "Response Authenticator does not verify (wrong secret?)";
+      events.push_back(std::move(bad));
+      return;
+    }
+    finish(it->first, f, std::move(wire));
+  }
+
+  /** Sends Status-Server on TLS links silent for the watchdog interval (RFC 3539 §3.4's idea,
+   * RFC 5997 §4.3); a link whose probe goes unanswered is closed and reconnected later. */
+  void check_watchdogs() {
+    if (options.watchdog.count() <= 0) {
+      return;
+    }
+    const auto now = Steady::now();
+    for (std::size_t server = 0; server < links.size(); ++server) {
+      Link& link = links[server];
+      if (!link.stream) {
+        continue;
+      }
+      if (link.watchdog_id) {
+        if (now >= link.watchdog_deadline) {
+          close_link(server, "no answer to Status-Server within the timeout");
+        }
+        continue;
+      }
+      if (now - link.last_traffic < options.watchdog) {
+        continue;
+      }
+      std::optional<std::uint8_t> id;
+      for (int k = 0; k < 256 && !id; ++k) {
+        const std::uint8_t candidate = link.next_id++;
+        if (link.owner[candidate] == 0) {
+          id = candidate;
+        }
+      }
+      if (!id) {
+        continue; // every Identifier is busy: the link is anything but idle
+      }
+      radius::Packet probe(radius::Code::status_server, *id);
+      const std::uint8_t zeros[16] = {};
+      probe.add(radius::message_authenticator_type, std::span<const std::uint8_t>(zeros));
+      auto wire = radius::encode_packet(probe, radius::Dictionary::builtin());
+      RAND_bytes(wire.data() + 4, 16); // RFC 5997 §3: a random Request Authenticator
+      radius::sign_request(wire, endpoints[server].secret);
+      std::copy(wire.begin() + 4, wire.begin() + 20, link.watchdog_authenticator.begin());
+      link.owner[*id] = watchdog_owner;
+      ++link.used;
+      link.watchdog_id = id;
+      link.watchdog_deadline = now + options.timeout;
+      link.last_traffic = now;
+      if (!link.stream->write(wire)) {
+        close_link(server, "Status-Server watchdog write failed");
+      }
+    }
+  }
+
   void on_time() {
+    check_watchdogs();
     Millis now = clock.now();
     std::vector<std::uint64_t> due;
     for (const auto& [id, f] : flights) {
@@ -403,7 +671,11 @@ struct RadiusTransport::Impl {
       }
       Flight& f = it->second;
       events.push_back(event(TransportEvent::Kind::timeout, f));
-      if (f.attempt <= options.retransmit) {
+      // RFC 6613 §2.6.1 (and the bis draft): no retransmission over the same TCP connection;
+      // a TLS request is sent again only when its connection is gone and a new one may carry it.
+      const bool resend_allowed = !endpoints[f.server].tls || !links[f.server].stream ||
+                                  links[f.server].generation != f.generation || !f.answerable;
+      if (f.attempt <= options.retransmit && resend_allowed) {
         transmit(id, f);
         continue;
       }
@@ -452,6 +724,7 @@ struct RadiusTransport::Impl {
     auto end = std::chrono::steady_clock::now() + real_wait;
     // Bounded: every turn either handles a datagram or ends at the deadline.
     while (true) {
+      check_watchdogs();
       if (until_quiet && answerable() == 0) {
         return;
       }

@@ -1,12 +1,15 @@
 #pragma once
 // The gateway's RADIUS client transport: UDP to the --server endpoints (IPv4 or IPv6), with the
 // configured retransmit count and timeout, failover to the next server of the accounting list,
-// or broadcast to all of them. Asio stays in radius_transport.cpp; this header is plain C++.
+// or broadcast to all of them. A TLS endpoint (RadSec) gets one connection, no retransmission on
+// it (RFC 6613 §2.6.1), reconnection with backoff and a Status-Server watchdog. Asio stays in
+// radius_transport.cpp; this header is plain C++.
 //
 // Time comes from the injected Clock: timeouts fire when the caller calls on_time() at or after
 // a flight's deadline, so on a virtual clock a 5-second timeout costs no real time.
 
 #include "client/clock.hpp"
+#include "client/radsec_stream.hpp"
 #include "radius/packet.hpp"
 
 #include <cstdint>
@@ -24,7 +27,10 @@ struct ServerEndpoint {
   std::string host; // "127.0.0.1" or "::1"
   std::uint16_t port = 0;
   std::string secret;
-  std::string configured;        // the configuration's server it stands for ("10.1.1.4:1646")
+  std::string configured; // the configuration's server it stands for ("10.1.1.4:1646")
+  /** RadSec (RFC 6614): one TLS connection to the server instead of UDP. */
+  bool tls = false;
+  RadsecConfig tls_config;
   std::string to_string() const; // "127.0.0.1:1813" or "[::1]:1813"
 };
 
@@ -34,6 +40,9 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_host_port(std::string
 struct TransportOptions {
   std::uint32_t retransmit = 3; // retransmissions per server after the first transmission
   Millis timeout{5000};
+  /** TLS: a connection silent this long (real time) is probed with Status-Server (RFC 3539's
+   * watchdog); no answer within timeout closes it. Zero turns the watchdog off. */
+  Millis watchdog{30000};
 };
 
 /** One accounting record to deliver. build() makes the packet for a given Acct-Delay-Time. */

@@ -4,6 +4,7 @@
 // `debug crypto isakmp aaa` lines and the JSON-lines event log. Never throws on bad input.
 
 #include "client/ios_config.hpp"
+#include "client/radsec_stream.hpp"
 #include "client/scenario.hpp"
 
 #include <cstdint>
@@ -18,6 +19,9 @@ struct RunOptions {
   /** --server HOST:PORT, in slot order; the configuration's servers are never contacted. */
   std::vector<std::string> servers;
   std::optional<std::string> secret;
+  /** Set: every server is reached over RadSec (TLS) with this configuration; the secret is
+   * "radsec" (RFC 6614 §2.3) unless --secret gives one. */
+  std::optional<RadsecConfig> tls;
   std::optional<Ipv4Address> nas_ip;
   std::optional<Millis> interval;
   bool real_clock = false;
@@ -27,6 +31,10 @@ struct RunOptions {
   Millis answer_wait{2000};
   /** Overrides `radius-server timeout` (seconds in IOS); for real-time demos and tests. */
   std::optional<Millis> timeout;
+  /** The unix time the run's time 0 stands for on the NAS's clock (Event-Timestamp, when the
+   * configuration sends it). Default: the real clock's start; on the virtual clock, the start
+   * less the scenario's `advance` steps, so that its last step lands about now. */
+  std::optional<double> nas_clock_at_zero;
 };
 
 struct RunResult {

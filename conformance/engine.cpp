@@ -150,29 +150,29 @@ Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Di
   return check_trace(trace, ProfileSet(profile), dict);
 }
 
-std::string_view to_string(Outcome outcome) noexcept {
+std::string_view to_string(OverallVerdict outcome) noexcept {
   switch (outcome) {
-    case Outcome::pass:
+    case OverallVerdict::pass:
       return "pass";
-    case Outcome::fail:
+    case OverallVerdict::fail:
       return "fail";
-    case Outcome::incomplete:
+    case OverallVerdict::incomplete:
       return "incomplete";
-    case Outcome::no_accounting_traffic:
+    case OverallVerdict::no_accounting_traffic:
       return "no accounting traffic";
   }
   return "incomplete";
 }
 
-Outcome outcome_of(std::size_t unread, std::size_t accounting_packets,
-                   std::size_t errors) noexcept {
+OverallVerdict outcome_of(std::size_t unread, std::size_t accounting_packets,
+                          std::size_t errors) noexcept {
   if (unread > 0) {
-    return Outcome::incomplete;
+    return OverallVerdict::incomplete;
   }
   if (accounting_packets == 0) {
-    return Outcome::no_accounting_traffic;
+    return OverallVerdict::no_accounting_traffic;
   }
-  return errors > 0 ? Outcome::fail : Outcome::pass;
+  return errors > 0 ? OverallVerdict::fail : OverallVerdict::pass;
 }
 
 Verdict check_trace(const Trace& trace, const ProfileSet& profiles,

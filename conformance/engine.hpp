@@ -72,9 +72,10 @@ struct Verdict {
 /** The overall verdict, in this order: "incomplete" when part of the source was not read (the
  * findings may stem from what is missing), "no accounting traffic" when there is nothing to
  * judge, "fail" when some party has an error finding, else "pass". */
-enum class Outcome : std::uint8_t { pass, fail, incomplete, no_accounting_traffic };
-std::string_view to_string(Outcome outcome) noexcept;
-Outcome outcome_of(std::size_t unread, std::size_t accounting_packets, std::size_t errors) noexcept;
+enum class OverallVerdict : std::uint8_t { pass, fail, incomplete, no_accounting_traffic };
+std::string_view to_string(OverallVerdict outcome) noexcept;
+OverallVerdict outcome_of(std::size_t unread, std::size_t accounting_packets,
+                          std::size_t errors) noexcept;
 
 Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Dictionary& dict);
 /** Judges each NAS with its own profile (the NASes' traffic is judged apart, evidence still names

@@ -232,7 +232,8 @@ void render_text(const VerdictSource& verdict, std::ostream& out,
   std::transform(verdict_line.begin() + 9, verdict_line.end(), verdict_line.begin() + 9,
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   out << '\n'
-      << (outcome == Outcome::pass ? verdict_line : paint(Severity::error, verdict_line)) << " (";
+      << (outcome == OverallVerdict::pass ? verdict_line : paint(Severity::error, verdict_line))
+      << " (";
   for (const auto party : {Party::nas, Party::server, Party::path}) {
     const auto p = static_cast<std::size_t>(party);
     out << (party == Party::nas ? "" : "; ") << (party == Party::nas ? "NAS" : to_string(party))
@@ -467,14 +468,14 @@ namespace {
  * not read (file, frame, offset, reason), or one that fails for want of accounting traffic. */
 std::size_t capture_suite(const VerdictSummary& summary, std::ostream* out) {
   const auto outcome = summary.outcome();
-  if (outcome != Outcome::incomplete && outcome != Outcome::no_accounting_traffic) {
+  if (outcome != OverallVerdict::incomplete && outcome != OverallVerdict::no_accounting_traffic) {
     return 0;
   }
   if (!out) {
     return 1;
   }
   *out << "  <testsuite name=\"capture\" tests=\"1\" failures=\"1\">\n";
-  if (outcome == Outcome::incomplete) {
+  if (outcome == OverallVerdict::incomplete) {
     *out << "    <testcase classname=\"capture\" name=\"read whole\">\n      <failure message=\""
          << radius::escape_markup(std::to_string(summary.unread.size()) +
                                   " parts of the capture were not read")

@@ -38,7 +38,7 @@ struct VerdictSummary {
   std::vector<Unread> unread; // what the source held that was not read
 
   /** incomplete, no accounting traffic, fail or pass (outcome_of). */
-  Outcome outcome() const { return outcome_of(unread.size(), requests + responses, errors); }
+  OverallVerdict outcome() const { return outcome_of(unread.size(), requests + responses, errors); }
 };
 
 /** "pass" or "fail" for one party: whether it has error findings. */

@@ -1,6 +1,7 @@
 #include "conformance/tester.hpp"
 
 #include "client/ios_config.hpp"
+#include "client/lab_certificates.hpp"
 #include "client/scenario.hpp"
 #include "client/scenario_runner.hpp"
 #include "conformance/analysis.hpp"
@@ -379,7 +380,22 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   std::vector<std::thread> threads;
   gateway::RunOptions run_options;
   run_options.secret = options.secret;
+  run_options.nas_clock_at_zero = options.nas_clock_at_zero;
   run_options.answer_wait = gateway::Millis(static_cast<long>(options.answer_wait_seconds * 1000));
+  gateway::LabCertificates lab;
+  if (options.tls) {
+    run_options.tls = options.tls_client;
+    if (!options.server) {
+      if (auto failed =
+              gateway::make_lab_certificates((fs::path(options.work_dir) / "tls").string(), lab)) {
+        result.error = "lab certificates: " + *failed;
+        return result;
+      }
+      run_options.tls->certificate = lab.client_cert;
+      run_options.tls->private_key = lab.client_key;
+      run_options.tls->ca = lab.ca;
+    }
+  }
   if (options.server) {
     run_options.servers.assign(slots, *options.server);
   } else {
@@ -396,10 +412,18 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
         server_options.handle_signals = false;
         server_options.clients_file = options.clients_file;
         server_options.stats_interval = std::chrono::milliseconds(0);
+        if (options.tls) {
+          server_options.listen.clear();
+          server_options.tls.listen = {"127.0.0.1:0"};
+          server_options.tls.certificate = lab.server_cert;
+          server_options.tls.private_key = lab.server_key;
+          server_options.tls.ca = lab.ca;
+        }
         servers.push_back(std::make_unique<server::AccountingServer>(
             server_options, [](server::LogLevel, std::string_view, std::string_view) {}));
         result.databases.push_back(server_options.database);
-        run_options.servers.push_back(servers.back()->local_endpoints().front());
+        run_options.servers.push_back(options.tls ? servers.back()->local_tls_endpoints().front()
+                                                  : servers.back()->local_endpoints().front());
         result.endpoints.push_back(run_options.servers.back());
       }
     } catch (const std::exception& e) {

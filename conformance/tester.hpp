@@ -5,6 +5,7 @@
 // Authenticator, (2) for the embedded server, the stored records and sessions equal what the
 // gateway sent, and (3) every packet and session passes the profile's rules.
 
+#include "client/radsec_stream.hpp"
 #include "conformance/engine.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/trace.hpp"
@@ -21,6 +22,9 @@ namespace acctlab::conformance {
 struct TesterOptions {
   /** Target this server for every slot instead of embedded ones ("HOST:PORT"). */
   std::optional<std::string> server;
+  /** The unix time the gateway's clock shows at the scenario's start, for the Event-Timestamp
+   * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
+  std::optional<double> nas_clock_at_zero;
   std::string secret = "testing123";
   /** The embedded servers' clients file (`conform --secrets`); without one they accept
    * 127.0.0.1 with testing123. */
@@ -29,6 +33,11 @@ struct TesterOptions {
   std::string work_dir = "acctlab-conform";
   /** Real time the gateway waits for answers before its virtual clock jumps. */
   double answer_wait_seconds = 0.3;
+  /** RadSec: the gateway sends over TLS. Embedded servers listen on TLS only, with lab
+   * certificates made in work_dir/tls; with server, tls_client names the gateway's certificate
+   * and the CA of the server's. */
+  bool tls = false;
+  gateway::RadsecConfig tls_client;
 };
 
 struct ScenarioResult {

@@ -10,6 +10,7 @@
 #include "server/log_limiter.hpp"
 #include "server/radius_debug.hpp"
 #include "server/tag_ring.hpp"
+#include "server/tls_listener.hpp"
 #include "server/udp_sender.hpp"
 
 #include <arpa/inet.h>
@@ -150,14 +151,16 @@ std::string_view to_string(LogLevel level) noexcept {
 }
 
 std::string CounterSnapshot::to_line() const {
-  char buffer[1024]; // every field at its widest (20 digits) fits
+  char buffer[1536]; // every field at its widest (20 digits) fits
   std::snprintf(
       buffer, sizeof buffer,
       "received=%llu accepted=%llu answered=%llu duplicates=%llu "
       "bad_authenticator=%llu bad_message_authenticator=%llu unknown_client=%llu "
       "malformed=%llu status_server=%llu overload_drops=%llu commit_batches=%llu "
       "committed=%llu commit_ms_avg=%.2f commit_ms_max=%.2f syncs=%llu sync_ms_avg=%.2f "
-      "sync_ms_max=%.2f max_batch=%llu in_flight=%llu open_sessions=%llu database=%s",
+      "sync_ms_max=%.2f max_batch=%llu in_flight=%llu open_sessions=%llu tls_accepted=%llu "
+      "tls_refused=%llu tls_handshake_failed=%llu tls_established=%llu tls_open=%llu "
+      "database=%s",
       static_cast<unsigned long long>(received), static_cast<unsigned long long>(accepted),
       static_cast<unsigned long long>(answered), static_cast<unsigned long long>(duplicates),
       static_cast<unsigned long long>(bad_authenticator),
@@ -169,6 +172,9 @@ std::string CounterSnapshot::to_line() const {
       commit_latency_avg_ms, commit_latency_max_ms, static_cast<unsigned long long>(syncs),
       sync_latency_avg_ms, sync_latency_max_ms, static_cast<unsigned long long>(max_batch),
       static_cast<unsigned long long>(in_flight), static_cast<unsigned long long>(open_sessions),
+      static_cast<unsigned long long>(tls_accepted), static_cast<unsigned long long>(tls_refused),
+      static_cast<unsigned long long>(tls_handshake_failed),
+      static_cast<unsigned long long>(tls_established), static_cast<unsigned long long>(tls_open),
       database_ok ? "ok" : "FAILING");
   return buffer;
 }
@@ -197,7 +203,7 @@ std::string CounterSnapshot::to_json() const {
   return json + "}";
 }
 
-class AccountingServer::Impl {
+class AccountingServer::Impl final : public TlsRequestHandler {
 public:
   Impl(ServerOptions options, LogSink log)
       : options_(std::move(options)), log_(std::move(log)), signals_(io_), stats_timer_(io_),
@@ -213,7 +219,7 @@ public:
     } else {
       clients_ = ClientList::local_default();
     }
-    if (options_.listen.empty()) {
+    if (options_.listen.empty() && options_.tls.listen.empty()) {
       throw std::runtime_error("nothing to listen on");
     }
     for (const auto& text : options_.listen) {
@@ -244,6 +250,9 @@ public:
                        ":" + std::to_string(local.port());
       listeners_.push_back(std::move(listener));
     }
+    if (!options_.tls.listen.empty()) {
+      tls_ = std::make_unique<TlsListener>(io_, options_.tls, *this);
+    }
     auto writer_options = options_.writer;
     if (!writer_options.run_id && !writer_options.run_kind) {
       writer_options.run_kind = "serve";
@@ -273,6 +282,14 @@ public:
           "listening on " + listener->name + " (database " + options_.database + ", " +
               std::to_string(clients_.clients().size()) + " clients)");
       do_receive(*listener);
+    }
+    if (tls_) {
+      for (const auto& name : tls_->local_endpoints()) {
+        log(LogLevel::info, "",
+            "listening on " + name + " (RadSec: RADIUS over TLS, database " + options_.database +
+                ")");
+      }
+      tls_->start();
     }
     if (options_.handle_signals) {
       signals_.add(SIGINT);
@@ -310,6 +327,13 @@ public:
     return ports;
   }
 
+  std::vector<std::string> local_tls_endpoints() const {
+    return tls_ ? tls_->local_endpoints() : std::vector<std::string>{};
+  }
+  std::vector<std::uint16_t> local_tls_ports() const {
+    return tls_ ? tls_->local_ports() : std::vector<std::uint16_t>{};
+  }
+
   CounterSnapshot counters() const {
     CounterSnapshot s;
     s.received = received_.load(std::memory_order_relaxed);
@@ -324,6 +348,11 @@ public:
     s.overload_drops = overload_drops_.load(std::memory_order_relaxed);
     s.send_errors = send_errors_.load(std::memory_order_relaxed);
     s.in_flight = in_flight_.load(std::memory_order_relaxed);
+    s.tls_accepted = tls_accepted_.load(std::memory_order_relaxed);
+    s.tls_refused = tls_refused_.load(std::memory_order_relaxed);
+    s.tls_handshake_failed = tls_handshake_failed_.load(std::memory_order_relaxed);
+    s.tls_established = tls_established_.load(std::memory_order_relaxed);
+    s.tls_open = tls_open_.load(std::memory_order_relaxed);
     const auto stats = writer_->stats();
     s.commit_batches = stats.batches;
     s.committed = stats.items;
@@ -350,32 +379,50 @@ private:
     std::uint16_t local_port = 0;
   };
 
+  /** Where a packet came in and how its answer goes out: a UDP listener, or a TLS connection. */
+  struct Door {
+    std::size_t listener = 0;        // UDP: index into listeners_
+    std::shared_ptr<TlsReply> reply; // TLS: the connection
+    std::string_view local_address;  // as stored in packets.dst_addr
+    std::uint16_t local_port = 0;
+  };
+
   struct Pending {
     RequestKey key;
     Peer peer;
-    std::size_t listener = 0;
+    Door door;
     std::string secret;
+    // The request's Proxy-State attributes, whole and in order: the answer carries them back to
+    // the proxy that added them (RFC 2865 §5.33). Empty, and unallocated, for a direct NAS.
+    std::vector<std::uint8_t> proxy_states;
   };
 
-  // Every answer this server sends is an Accounting-Response of 20 octets, or 38 with a
-  // Message-Authenticator (Status-Server): held inline, no allocation per answer.
-  static constexpr std::size_t max_answer = 64;
+  // An answer is an Accounting-Response of 20 octets, or 38 with a Message-Authenticator
+  // (Status-Server), held inline with no allocation; only one that echoes a proxy's Proxy-State
+  // attributes can be longer, and goes to the heap.
+  static constexpr std::size_t inline_answer = 64;
   struct Outgoing {
     std::size_t listener = 0;
     Peer peer;
-    std::array<std::uint8_t, max_answer> bytes{};
+    std::array<std::uint8_t, inline_answer> bytes{};
+    std::vector<std::uint8_t> longer;
     std::size_t size = 0;
+    const std::uint8_t* data() const { return longer.empty() ? bytes.data() : longer.data(); }
   };
 
-  void queue_answer(std::size_t listener, const Peer& peer, std::span<const std::uint8_t> bytes) {
-    if (bytes.size() > max_answer) {
-      send_errors_.fetch_add(1, std::memory_order_relaxed);
+  void queue_answer(const Door& door, const Peer& peer, std::span<const std::uint8_t> bytes) {
+    if (door.reply) {
+      door.reply->send(bytes);
       return;
     }
     auto& out = outgoing_.emplace_back();
-    out.listener = listener;
+    out.listener = door.listener;
     out.peer = peer;
-    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    if (bytes.size() <= inline_answer) {
+      std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    } else {
+      out.longer.assign(bytes.begin(), bytes.end());
+    }
     out.size = bytes.size();
   }
 
@@ -424,6 +471,9 @@ private:
     for (auto& listener : listeners_) {
       boost::system::error_code ec;
       listener->socket.cancel(ec);
+    }
+    if (tls_) {
+      tls_->stop(); // no more reads; each connection closes once its answers are out
     }
     log(LogLevel::info, "",
         why + ": stopped receiving; committing and answering " +
@@ -517,7 +567,7 @@ private:
       for (int i = 0; i < received; ++i) {
         peers_[i].length = messages[i].msg_hdr.msg_namelen;
         on_datagram(std::span<const std::uint8_t>(buffers_[i].data(), messages[i].msg_len),
-                    peers_[i], index, now);
+                    peers_[i], door_of(index), now);
       }
       if (static_cast<std::size_t>(received) < receive_batch) {
         break;
@@ -525,6 +575,11 @@ private:
     }
     flush_batch();
     flush_sends();
+  }
+
+  Door door_of(std::size_t listener) const {
+    return Door{listener, nullptr, listeners_[listener]->local_address,
+                listeners_[listener]->local_port};
   }
 
   std::size_t listener_index(const Listener& listener) const {
@@ -537,7 +592,7 @@ private:
   }
 
   void reject(Verdict verdict, std::string reason, const std::string& nas, const Peer& peer,
-              std::span<const std::uint8_t> datagram, std::size_t listener, double now) {
+              std::span<const std::uint8_t> datagram, const Door& door, double now) {
     switch (verdict) {
       case Verdict::unknown_client:
         unknown_client_.fetch_add(1, std::memory_order_relaxed);
@@ -565,7 +620,7 @@ private:
     }
     // The raw packet is kept as evidence with its verdict, never as a record.
     storage::WriteItem item;
-    fill_packet(item.packet, datagram, peer, listener, now);
+    fill_packet(item.packet, datagram, peer, door, now);
     item.packet.verdict = verdict;
     item.packet.reason = std::move(reason);
     item.nas = nas;
@@ -573,12 +628,12 @@ private:
   }
 
   void fill_packet(storage::PacketRow& row, std::span<const std::uint8_t> datagram,
-                   const Peer& peer, std::size_t listener, double now) {
+                   const Peer& peer, const Door& door, double now) {
     row.raw.assign(datagram.begin(), datagram.end());
     row.src_addr = peer.ip().to_string();
     row.src_port = peer.port();
-    row.dst_addr = listeners_[listener]->local_address;
-    row.dst_port = listeners_[listener]->local_port;
+    row.dst_addr = door.local_address;
+    row.dst_port = door.local_port;
     if (!datagram.empty()) {
       row.code = datagram[0];
     }
@@ -588,54 +643,61 @@ private:
     row.receive_time = now;
   }
 
-  void on_datagram(std::span<const std::uint8_t> datagram, const Peer& peer, std::size_t listener,
+  void on_datagram(std::span<const std::uint8_t> datagram, const Peer& peer, const Door& door,
                    double now) {
     received_.fetch_add(1, std::memory_order_relaxed);
     const IpAddress source = peer.ip();
     const Client* client = clients_.match(source);
     if (!client) {
       const auto text = source.to_string();
-      reject(Verdict::unknown_client, "no client matches " + text, text, peer, datagram, listener,
-             now);
+      reject(Verdict::unknown_client, "no client matches " + text, text, peer, datagram, door, now);
       return;
     }
+    on_packet(datagram, peer, door, *client, now);
+  }
+
+  /** The pipeline after the client is known, for either door. Returns false when the packet
+   * was discarded (a TLS connection is then closed, RFC 6613 §2.6.4). */
+  bool on_packet(std::span<const std::uint8_t> datagram, const Peer& peer, const Door& door,
+                 const Client& client_entry, double now) {
+    const Client* client = &client_entry;
+    const IpAddress source = peer.ip();
     const std::string& nas = client->shortname;
     if (const auto failure = radius::check_framing(datagram)) {
-      reject(Verdict::malformed, failure->message(), nas, peer, datagram, listener, now);
-      return;
+      reject(Verdict::malformed, failure->message(), nas, peer, datagram, door, now);
+      return false;
     }
     const auto code = static_cast<radius::Code>(datagram[0]);
     if (code == radius::Code::status_server) {
-      on_status_server(datagram, peer, listener, *client, now);
-      return;
+      return on_status_server(datagram, peer, door, *client, now);
     }
     if (code != radius::Code::accounting_request) {
       reject(Verdict::malformed, radius::code_name(code) + " is not accepted on an accounting port",
-             nas, peer, datagram, listener, now);
-      return;
+             nas, peer, datagram, door, now);
+      return false;
     }
     // RFC 2866 §3: a request whose authenticator does not verify is silently discarded, so a
     // NAS with the wrong secret gets no answer.
     if (!radius::verify_request_authenticator(datagram, client->secret)) {
       reject(Verdict::bad_authenticator,
              "the Request Authenticator does not verify with this client's secret", nas, peer,
-             datagram, listener, now);
-      return;
+             datagram, door, now);
+      return false;
     }
     const auto check = radius::check_message_authenticator(datagram, client->secret, nullptr);
     if (check == radius::MessageAuthenticatorCheck::invalid ||
         check == radius::MessageAuthenticatorCheck::malformed) {
       reject(Verdict::bad_message_authenticator,
              "Message-Authenticator is " + std::string(radius::to_string(check)), nas, peer,
-             datagram, listener, now);
-      return;
+             datagram, door, now);
+      return false;
     }
     if (check == radius::MessageAuthenticatorCheck::absent &&
         client->require_message_authenticator) {
       reject(Verdict::bad_message_authenticator,
              "Message-Authenticator is required for this client and absent", nas, peer, datagram,
-             listener, now);
-      return;
+             door, now);
+      return false;
     }
 
     RequestKey key{source, peer.port(), datagram[1], authenticator_of(datagram)};
@@ -645,21 +707,27 @@ private:
       duplicates_count_.fetch_add(1, std::memory_order_relaxed);
       std::string reason;
       if (entry->answered) {
-        queue_answer(listener, peer, entry->response);
+        queue_answer(door, peer, entry->response);
         reason = "retransmission of an answered request; cached response resent";
       } else {
-        entry->waiting = std::min(entry->waiting + 1, max_answers_per_duplicate);
+        if (!door.reply) {
+          entry->waiting = std::min(entry->waiting + 1, max_answers_per_duplicate);
+        }
         reason = "retransmission while the original is being committed";
       }
       storage::WriteItem item;
-      fill_packet(item.packet, datagram, peer, listener, now);
+      fill_packet(item.packet, datagram, peer, door, now);
       item.packet.verdict = Verdict::duplicate;
       item.packet.reason = std::move(reason);
       item.nas = nas;
       batch_.push_back(std::move(item));
-      return;
+      if (door.reply && !entry->answered) {
+        // Over TLS the original's connection gets the answer; this copy is owed none.
+        door.reply->release();
+      }
+      return true;
     }
-    if (pending_.size() >= options_.max_in_flight) {
+    if (!door.reply && pending_.size() >= options_.max_in_flight) {
       // Too much awaits its commit (the database is slow or failing): dropping unanswered makes
       // the NAS retransmit later instead of growing memory here.
       overload_drops_.fetch_add(1, std::memory_order_relaxed);
@@ -669,12 +737,12 @@ private:
                 " requests await their commit" +
                 (*suppressed ? " (" + std::to_string(*suppressed) + " more suppressed)" : ""));
       }
-      return;
+      return true;
     }
     auto decoded = radius::decode_packet(datagram, dict_);
     if (!decoded) {
-      reject(Verdict::malformed, decoded.error().message(), nas, peer, datagram, listener, now);
-      return;
+      reject(Verdict::malformed, decoded.error().message(), nas, peer, datagram, door, now);
+      return false;
     }
     if (options_.debug_radius) {
       debug_packet(*decoded, true, peer, datagram.size(), nas);
@@ -689,29 +757,32 @@ private:
                            : now - static_cast<double>(input.record.delay_time.value_or(0));
 
     duplicates_.insert(key, now);
-    const std::uint64_t tag = pending_.push(Pending{key, peer, listener, client->secret});
+    Pending pending{key, peer, door, client->secret, {}};
+    radius::append_proxy_states(datagram, pending.proxy_states);
+    const std::uint64_t tag = pending_.push(std::move(pending));
     in_flight_.store(pending_.size(), std::memory_order_relaxed);
     accepted_.fetch_add(1, std::memory_order_relaxed);
 
     storage::WriteItem item;
-    fill_packet(item.packet, datagram, peer, listener, now);
+    fill_packet(item.packet, datagram, peer, door, now);
     item.packet.verdict = Verdict::ok;
     item.record = std::move(input);
     item.nas = item.record->nas_key;
     item.tag = tag;
     batch_.push_back(std::move(item));
+    return true;
   }
 
-  void on_status_server(std::span<const std::uint8_t> datagram, const Peer& peer,
-                        std::size_t listener, const Client& client, double now) {
+  bool on_status_server(std::span<const std::uint8_t> datagram, const Peer& peer, const Door& door,
+                        const Client& client, double now) {
     // RFC 5997 §3: Status-Server must carry a valid Message-Authenticator; otherwise discard.
     const auto check = radius::check_message_authenticator(datagram, client.secret, nullptr);
     if (check != radius::MessageAuthenticatorCheck::valid) {
       reject(Verdict::bad_message_authenticator,
              "Status-Server without a valid Message-Authenticator (" +
                  std::string(radius::to_string(check)) + ")",
-             client.shortname, peer, datagram, listener, now);
-      return;
+             client.shortname, peer, datagram, door, now);
+      return false;
     }
     status_server_.fetch_add(1, std::memory_order_relaxed);
     // RFC 5997 §3: on an accounting port the answer is an Accounting-Response; it carries a
@@ -725,16 +796,21 @@ private:
     response[21] = 18;
     fill_message_authenticator(response, 22, request_authenticator, client.secret);
     radius::sign_response(response, request_authenticator, client.secret);
-    queue_answer(listener, peer, response);
+    queue_answer(door, peer, response);
+    return true;
   }
 
-  std::array<std::uint8_t, 20> make_response(const Pending& pending) {
-    std::array<std::uint8_t, 20> response{};
-    response[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
-    response[1] = pending.key.identifier;
-    response[3] = 20;
-    radius::sign_response(response, pending.key.authenticator, pending.secret);
-    return response;
+  // The Accounting-Response for a committed request, in answer_ (reused: no allocation per
+  // answer once it has grown): the header, the request's Proxy-State attributes, signed.
+  std::span<const std::uint8_t> make_response(const Pending& pending) {
+    answer_.assign(radius::header_size, 0);
+    answer_.insert(answer_.end(), pending.proxy_states.begin(), pending.proxy_states.end());
+    answer_[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
+    answer_[1] = pending.key.identifier;
+    answer_[2] = static_cast<std::uint8_t>(answer_.size() >> 8);
+    answer_[3] = static_cast<std::uint8_t>(answer_.size() & 0xff);
+    radius::sign_response(answer_, pending.key.authenticator, pending.secret);
+    return answer_;
   }
 
   void on_committed(const std::vector<storage::Completion>& done) {
@@ -758,7 +834,7 @@ private:
         entry->waiting = 0;
       }
       for (std::uint32_t i = 0; i < copies; ++i) {
-        queue_answer(pending.listener, pending.peer, response);
+        queue_answer(pending.door, pending.peer, response);
       }
       answered_.fetch_add(1, std::memory_order_relaxed);
       pending_.erase(completion.tag);
@@ -766,6 +842,94 @@ private:
     in_flight_.store(pending_.size(), std::memory_order_relaxed);
     flush_sends();
     flush_batch(); // duplicates seen meanwhile are stored as evidence
+    if (tls_) {
+      tls_->resume(); // connections paused while commits lagged read again
+    }
+  }
+
+  // --- the TLS door (TlsRequestHandler) ---
+
+  static Peer peer_of(const IpAddress& address, std::uint16_t port) {
+    Peer peer;
+    if (address.v6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&peer.address);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(port);
+      std::memcpy(&in6->sin6_addr, address.bytes.data(), 16);
+      peer.length = sizeof(sockaddr_in6);
+    } else {
+      auto* in = reinterpret_cast<sockaddr_in*>(&peer.address);
+      in->sin_family = AF_INET;
+      in->sin_port = htons(port);
+      std::memcpy(&in->sin_addr, address.bytes.data(), 4);
+      peer.length = sizeof(sockaddr_in);
+    }
+    return peer;
+  }
+
+  bool on_tls_packet(std::span<const std::uint8_t> packet, const TlsOrigin& origin,
+                     const std::shared_ptr<TlsReply>& reply) override {
+    received_.fetch_add(1, std::memory_order_relaxed);
+    const Door door{0, reply, origin.local_address, origin.local_port};
+    const bool kept =
+        on_packet(packet, peer_of(origin.address, origin.port), door, origin.client, wall_clock());
+    flush_batch();
+    flush_sends();
+    return kept;
+  }
+
+  void on_tls_malformed(std::span<const std::uint8_t> octets, const TlsOrigin& origin,
+                        std::string reason) override {
+    received_.fetch_add(1, std::memory_order_relaxed);
+    const Door door{0, nullptr, origin.local_address, origin.local_port};
+    reject(Verdict::malformed, "over TLS: " + reason, origin.client.shortname,
+           peer_of(origin.address, origin.port), octets, door, wall_clock());
+    flush_batch();
+  }
+
+  bool accepting() const override { return receiving_ && pending_.size() < options_.max_in_flight; }
+
+  const Client* tls_client(const IpAddress& source) const override {
+    return clients_.match(source, Transport::tls);
+  }
+
+  void on_tls_event(TlsEvent event, std::string_view nas, const std::string& line) override {
+    switch (event) {
+      case TlsEvent::accepted:
+        tls_accepted_.fetch_add(1, std::memory_order_relaxed);
+        return; // established or refused says more
+      case TlsEvent::refused:
+        tls_refused_.fetch_add(1, std::memory_order_relaxed);
+        if (nas.empty()) {
+          unknown_client_.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      case TlsEvent::handshake_failed:
+        tls_handshake_failed_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case TlsEvent::established:
+        tls_established_.fetch_add(1, std::memory_order_relaxed);
+        tls_open_.fetch_add(1, std::memory_order_relaxed);
+        log(LogLevel::info, nas, line);
+        return;
+      case TlsEvent::closed_idle:
+      case TlsEvent::closed_error:
+      case TlsEvent::closed_peer:
+        break;
+    }
+    if (event == TlsEvent::closed_idle || event == TlsEvent::closed_error ||
+        event == TlsEvent::closed_peer) {
+      tls_open_.fetch_sub(1, std::memory_order_relaxed); // only established ones close so
+    }
+    const auto level = event == TlsEvent::closed_peer || event == TlsEvent::closed_idle
+                           ? LogLevel::info
+                           : LogLevel::warning;
+    const std::string key = nas.empty() ? std::string("tls") : std::string(nas);
+    if (const auto suppressed = limiter_.allow(key, std::string(to_string(event)), wall_clock())) {
+      log(level, nas,
+          *suppressed ? line + " (" + std::to_string(*suppressed) + " more like it suppressed)"
+                      : line);
+    }
   }
 
   void debug_packet(const radius::Packet& packet, bool received, const Peer& peer,
@@ -796,7 +960,7 @@ private:
       datagrams_.clear();
       for (std::size_t i = start; i < end; ++i) {
         const auto& out = outgoing_[i];
-        datagrams_.push_back({&out.peer.address, out.peer.length, out.bytes.data(), out.size});
+        datagrams_.push_back({&out.peer.address, out.peer.length, out.data(), out.size});
       }
       const int fd = listeners_[listener]->socket.native_handle();
       if (const auto failed = sender_.send(fd, datagrams_)) {
@@ -823,7 +987,8 @@ private:
   static constexpr std::size_t batch_reserve = 64;
   std::vector<storage::WriteItem> batch_;
   std::vector<Outgoing> outgoing_;
-  std::vector<Datagram> datagrams_; // flush_sends scratch
+  std::vector<std::uint8_t> answer_; // make_response's buffer
+  std::vector<Datagram> datagrams_;  // flush_sends scratch
   UdpSender sender_;
   std::chrono::steady_clock::time_point next_report_{}; // when the run row's counters are due
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
@@ -842,6 +1007,13 @@ private:
   std::atomic<std::uint64_t> overload_drops_{0};
   std::atomic<std::uint64_t> send_errors_{0};
   std::atomic<std::uint64_t> in_flight_{0};
+  std::atomic<std::uint64_t> tls_accepted_{0};
+  std::atomic<std::uint64_t> tls_refused_{0};
+  std::atomic<std::uint64_t> tls_handshake_failed_{0};
+  std::atomic<std::uint64_t> tls_established_{0};
+  std::atomic<std::uint64_t> tls_open_{0};
+  // Declared last: destroyed first, while io_ and the writer still exist.
+  std::unique_ptr<TlsListener> tls_;
 };
 
 AccountingServer::AccountingServer(ServerOptions options, LogSink log)
@@ -852,6 +1024,12 @@ std::vector<std::string> AccountingServer::local_endpoints() const {
 }
 std::vector<std::uint16_t> AccountingServer::local_ports() const {
   return impl_->local_ports();
+}
+std::vector<std::string> AccountingServer::local_tls_endpoints() const {
+  return impl_->local_tls_endpoints();
+}
+std::vector<std::uint16_t> AccountingServer::local_tls_ports() const {
+  return impl_->local_tls_ports();
 }
 void AccountingServer::run() {
   impl_->run();

@@ -5,6 +5,7 @@
 // Asio stays inside the .cpp.
 
 #include "server/server_counters.hpp"
+#include "server/tls_listener.hpp"
 #include "storage/record_writer.hpp"
 
 #include <chrono>
@@ -45,6 +46,8 @@ struct ServerOptions {
   /** Handle SIGINT/SIGTERM (stop) and SIGHUP (reload the clients file). */
   bool handle_signals = true;
   storage::WriterOptions writer;
+  /** RadSec listeners (tls.listen) beside the UDP ones; none when tls.listen is empty. */
+  TlsOptions tls;
 };
 
 class AccountingServer {
@@ -58,6 +61,9 @@ public:
   /** "ADDR:PORT" of each listener as bound (the real port when 0 was asked for). */
   std::vector<std::string> local_endpoints() const;
   std::vector<std::uint16_t> local_ports() const;
+  /** The same for the TLS (RadSec) listeners. */
+  std::vector<std::string> local_tls_endpoints() const;
+  std::vector<std::uint16_t> local_tls_ports() const;
 
   /**
    * Serves until stop(), SIGTERM or SIGINT; then stops receiving, commits and answers what is

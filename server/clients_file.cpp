@@ -182,10 +182,11 @@ std::string ConfigError::to_string() const {
   return file + ":" + std::to_string(line) + ": " + message;
 }
 
-const Client* ClientList::match(const IpAddress& source) const {
+const Client* ClientList::match(const IpAddress& source, Transport door) const {
   const Client* best = nullptr;
   for (const auto& client : clients_) {
-    if (client.contains(source) && (!best || client.prefix_length > best->prefix_length)) {
+    if (client.allows(door) && client.contains(source) &&
+        (!best || client.prefix_length > best->prefix_length)) {
       best = &client;
     }
   }
@@ -193,15 +194,20 @@ const Client* ClientList::match(const IpAddress& source) const {
 }
 
 ClientList ClientList::local_default() {
-  std::vector<Client> clients(2);
+  std::vector<Client> clients(4);
   clients[0].name = clients[0].shortname = "localhost";
   clients[0].address = *IpAddress::parse("127.0.0.1");
   clients[0].prefix_length = 32;
   clients[1].name = clients[1].shortname = "localhost6";
   clients[1].address = *IpAddress::parse("::1");
   clients[1].prefix_length = 128;
+  for (std::size_t i = 0; i < 2; ++i) {
+    clients[i].secret = "testing123";
+    clients[i + 2] = clients[i];
+    clients[i + 2].transport = Transport::tls;
+    clients[i + 2].secret = radsec_secret;
+  }
   for (auto& client : clients) {
-    client.secret = "testing123";
     client.file = "(built-in)";
   }
   return ClientList(std::move(clients));
@@ -317,8 +323,21 @@ Expected<ClientList, ConfigError> parse_clients(std::string_view text, std::stri
         client.require_message_authenticator = *flag;
       } else if (k == "profile") {
         client.profile = v;
+      } else if (k == "proto") {
+        if (v == "udp") {
+          client.transport = Transport::udp;
+        } else if (v == "tls") {
+          client.transport = Transport::tls;
+        } else if (v == "*") {
+          client.transport = Transport::any;
+        } else {
+          return error(key->line, "proto must be udp, tls or *, not '" + v +
+                                      "' (RADIUS over plain TCP is not served)");
+        }
+      } else if (k == "certificate_name") {
+        client.certificate_name = v;
       }
-      // Other FreeRADIUS settings (nas_type, proto, virtual_server, ...) are accepted and unused.
+      // Other FreeRADIUS settings (nas_type, virtual_server, ...) are accepted and unused.
     }
     if (!prefix) {
       // FreeRADIUS allows the address as the client's name: "client 192.0.2.1 { ... }".
@@ -335,8 +354,16 @@ Expected<ClientList, ConfigError> parse_clients(std::string_view text, std::stri
       }
       client.prefix_length = *netmask;
     }
+    if (client.secret.empty() && client.transport == Transport::tls) {
+      // RFC 6614 §2.3: over TLS the shared secret is "radsec" unless configured otherwise.
+      client.secret = radsec_secret;
+    }
     if (client.secret.empty()) {
       return error(client.line, "client " + client.name + " has no secret");
+    }
+    if (!client.certificate_name.empty() && client.transport == Transport::udp) {
+      return error(client.line,
+                   "client " + client.name + " sets certificate_name but not proto = tls or *");
     }
     if (client.shortname.empty()) {
       client.shortname = client.name;

@@ -7,6 +7,8 @@
 //     shortname = gw1
 //     require_message_authenticator = yes
 //     profile = cisco-ios-ipsec
+//     proto = udp                    # udp (default), tls (RadSec, RFC 6614) or * (both)
+//     certificate_name = gw1.example.net   # TLS only: the certificate must name this host
 //   }
 //
 // No Asio here: the pcap analyser reuses this parser to find secrets for captured traffic.
@@ -22,6 +24,9 @@
 
 namespace acctlab::server {
 
+/** RFC 6614 §2.3: the shared secret of RADIUS over TLS when none is configured. */
+inline constexpr std::string_view radsec_secret = "radsec";
+
 /** An IPv4 or IPv6 address; IPv4 is kept in its own form, never IPv4-mapped. */
 struct IpAddress {
   bool v6 = false;
@@ -35,6 +40,9 @@ struct IpAddress {
   bool operator==(const IpAddress&) const = default;
 };
 
+/** Which doors a client may use: FreeRADIUS's "proto" setting. */
+enum class Transport : std::uint8_t { udp, tls, any };
+
 struct Client {
   std::string name;
   IpAddress address;
@@ -43,10 +51,15 @@ struct Client {
   std::string shortname;
   bool require_message_authenticator = false;
   std::string profile;
+  Transport transport = Transport::udp;
+  /** TLS only: a DNS name (or, lacking DNS names, the subject CN) its certificate must carry;
+   * empty accepts any certificate the CA signed. */
+  std::string certificate_name;
   std::string file;
   int line = 0;
 
   bool contains(const IpAddress& source) const;
+  bool allows(Transport door) const { return transport == Transport::any || transport == door; }
 };
 
 struct ConfigError {
@@ -62,11 +75,14 @@ public:
   ClientList() = default;
   explicit ClientList(std::vector<Client> clients) : clients_(std::move(clients)) {}
 
-  /** The client whose prefix contains source, longest prefix first; nullptr when none. */
-  const Client* match(const IpAddress& source) const;
+  /** The UDP client whose prefix contains source, longest prefix first; nullptr when none. */
+  const Client* match(const IpAddress& source) const { return match(source, Transport::udp); }
+  /** The same among the clients allowed on door (udp or tls). */
+  const Client* match(const IpAddress& source, Transport door) const;
   const std::vector<Client>& clients() const { return clients_; }
 
-  /** Without a clients file the server accepts 127.0.0.1 and ::1 with the secret testing123. */
+  /** Without a clients file the server accepts 127.0.0.1 and ::1 with the secret testing123 over
+   * UDP, and over TLS with the secret radsec (RFC 6614 §2.3). */
   static ClientList local_default();
 
 private:

@@ -30,6 +30,11 @@ struct CounterSnapshot {
   std::uint64_t max_batch = 0;
   std::uint64_t in_flight = 0;
   std::uint64_t open_sessions = 0;
+  std::uint64_t tls_accepted = 0;         // TCP connections taken on the RadSec listeners
+  std::uint64_t tls_refused = 0;          // unknown address or over a connection limit
+  std::uint64_t tls_handshake_failed = 0; // certificate refused, wrong name, timeout, ...
+  std::uint64_t tls_established = 0;
+  std::uint64_t tls_open = 0; // established and not yet closed
   bool database_ok = true;
 
   /** One line: "received=... accepted=... ...". */

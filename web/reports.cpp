@@ -523,6 +523,13 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   for (auto& r : records) {
     auto& o = r.as_object();
     o["attribute_list"] = attribute_list(attributes_text(get_str(o, "raw")));
+    // Which clock event_time is (storage: RFC 2869 §5.3 Event-Timestamp when the record has
+    // one, else RFC 2866 §5.2 receive time less Acct-Delay-Time): the NAS's or the server's.
+    bool stamped = false;
+    for (const auto& a : o["attribute_list"].as_array()) {
+      stamped = stamped || get_str(a.as_object(), "name") == "Event-Timestamp";
+    }
+    o["event_time_source"] = stamped ? "Event-Timestamp" : "receive time - Acct-Delay-Time";
     const double t = get_double(o, "event_time");
     o["since_previous"] = std::isnan(previous) ? json::value(nullptr) : json::value(t - previous);
     o["receive_lag"] = get_double(o, "receive_time") - t;

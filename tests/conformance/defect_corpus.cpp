@@ -196,6 +196,26 @@ void with_interims(Spec& s, const std::vector<std::uint32_t>& times) {
   s.requests.push_back(at(end, update_attrs("Stop", "00000001", "11.1.2.2", usage(end))));
 }
 
+/** A capture taken on a proxy: each of session 00000001's records again 2 ms later from the
+ * proxy (127.0.0.2) with the proxy's own Proxy-State, answered with it. */
+void forward_through_proxy(Spec& s) {
+  std::vector<Request> forwards;
+  for (const auto& request : s.requests) {
+    const auto* id = find(const_cast<Attrs&>(request.attrs), "Acct-Session-Id");
+    if (!id || *id != q("00000001")) {
+      continue;
+    }
+    auto forwarded = request;
+    forwarded.time += 0.002;
+    forwarded.client = "127.0.0.2:40002";
+    forwarded.identifier.reset();
+    forwarded.attrs.push_back({"Proxy-State", "0x313334"});
+    forwarded.response_attrs.push_back({"Proxy-State", "0x313334"});
+    forwards.push_back(std::move(forwarded));
+  }
+  s.requests.insert(s.requests.end(), forwards.begin(), forwards.end());
+}
+
 } // namespace
 
 std::vector<Case> all_cases() {
@@ -457,6 +477,29 @@ std::vector<Case> all_cases() {
   cases.push_back(defect("response-carries-reply-message", "EXC-RESPONSE-ATTRIBUTES", [](Spec& s) {
     s.requests[s1_interim1].response_attrs = {{"Reply-Message", q("thanks")}};
   }));
+  cases.push_back(defect("response-drops-proxy-state", "EXC-PROXY-STATE", [](Spec& s) {
+    // A proxy between NAS and server added Proxy-State; the server's answer lost it.
+    s.requests[s1_interim1].attrs.push_back({"Proxy-State", "0x3636"});
+  }));
+  cases.push_back(clean("proxy-state-returned", [](Spec& s) {
+    for (const auto index : {s1_start, s1_interim1}) {
+      s.requests[index].attrs.push_back({"Proxy-State", "0x3636"});
+      s.requests[index].attrs.push_back({"Proxy-State", "0x0102ff"});
+      s.requests[index].response_attrs = {{"Proxy-State", "0x3636"}, {"Proxy-State", "0x0102ff"}};
+    }
+  }));
+  // A capture taken on a proxy holds both legs: one record each, not a second Start and a Stop
+  // after the Stop; the interval the NAS shows is its own, not the 2 ms to the forward.
+  cases.push_back(clean("forwarded-by-a-proxy", [](Spec& s) { forward_through_proxy(s); }));
+  cases.push_back(clean("interims-regular-inferred-through-a-proxy", [](Spec& s) {
+    with_interims(s, {60, 120, 180, 240, 300});
+    forward_through_proxy(s);
+  }));
+  cases.push_back(
+      defect("missed-interim-inferred-through-a-proxy", "SES-INTERIM-CADENCE", [](Spec& s) {
+        with_interims(s, {60, 120, 180, 240, 360});
+        forward_through_proxy(s);
+      }));
   cases.push_back(defect("two-event-timestamps", "PKT-EVENT-TIMESTAMP-COUNT", [](Spec& s) {
     auto& attrs = s.requests[s2_start].attrs;
     attrs.push_back({"Event-Timestamp", "10"});
@@ -572,39 +615,42 @@ std::vector<Case> all_cases() {
   // read, so the verdict is incomplete, never a pass; a capture without accounting traffic has
   // nothing to judge. The unread parts are what the pcap module reports for such files
   // (tests/conformance/damaged_capture_test.cpp makes the files themselves).
-  const auto edge = [](std::string name, Outcome outcome, void (*mutate)(Spec&)) {
+  const auto edge = [](std::string name, OverallVerdict outcome, void (*mutate)(Spec&)) {
     Case c{std::move(name), "cisco-ios-ipsec", std::nullopt, clean_spec()};
     c.expected_outcome = outcome;
     mutate(c.spec);
     return c;
   };
-  cases.push_back(edge("capture-ends-mid-frame", Outcome::incomplete, [](Spec& s) {
+  cases.push_back(edge("capture-ends-mid-frame", OverallVerdict::incomplete, [](Spec& s) {
     s.unread.push_back({"file_truncated", "lab.pcap", 13, 2206,
                         "truncated dump file; tried to read 184 captured bytes, only got 40"});
   }));
-  cases.push_back(edge("capture-frames-cut-by-snaplen", Outcome::incomplete, [](Spec& s) {
+  cases.push_back(edge("capture-frames-cut-by-snaplen", OverallVerdict::incomplete, [](Spec& s) {
     s.unread.push_back({"cut_by_snaplen", "lab.pcap", 4, 506, "captured 96 of 242 octets"});
     s.unread.push_back({"cut_by_snaplen", "lab.pcap", 9, 1234, "captured 96 of 242 octets"});
   }));
-  cases.push_back(edge("capture-pcapng-corrupt-first-block", Outcome::incomplete, [](Spec& s) {
-    s.requests.clear();
-    s.unread.push_back({"file_open_failed", "lab.pcapng", 0, 0, "unknown file format"});
-  }));
-  cases.push_back(edge("capture-not-radius-on-radius-port", Outcome::incomplete, [](Spec& s) {
-    s.unread.push_back({"not_radius", "lab.pcap", 7, 958,
-                        "5 octets 127.0.0.1:40001 -> 127.0.0.1:1813: shorter than a RADIUS "
-                        "header (20 octets)"});
-  }));
-  cases.push_back(edge("capture-header-only", Outcome::no_accounting_traffic,
+  cases.push_back(
+      edge("capture-pcapng-corrupt-first-block", OverallVerdict::incomplete, [](Spec& s) {
+        s.requests.clear();
+        s.unread.push_back({"file_open_failed", "lab.pcapng", 0, 0, "unknown file format"});
+      }));
+  cases.push_back(
+      edge("capture-not-radius-on-radius-port", OverallVerdict::incomplete, [](Spec& s) {
+        s.unread.push_back({"not_radius", "lab.pcap", 7, 958,
+                            "5 octets 127.0.0.1:40001 -> 127.0.0.1:1813: shorter than a RADIUS "
+                            "header (20 octets)"});
+      }));
+  cases.push_back(edge("capture-header-only", OverallVerdict::no_accounting_traffic,
                        [](Spec& s) { s.requests.clear(); }));
-  cases.push_back(edge("capture-authentication-only", Outcome::no_accounting_traffic, [](Spec& s) {
-    s.requests.clear();
-    radius::Octets raw(20, 0);
-    raw[0] = 1; // Access-Request to the authentication port: out of the accounting rules' scope
-    raw[1] = 3;
-    raw[3] = 20;
-    s.extra.push_back({1, Direction::to_server, "127.0.0.1:40001", "127.0.0.1:1812", raw});
-  }));
+  cases.push_back(
+      edge("capture-authentication-only", OverallVerdict::no_accounting_traffic, [](Spec& s) {
+        s.requests.clear();
+        radius::Octets raw(20, 0);
+        raw[0] = 1; // Access-Request to the authentication port: out of the accounting rules' scope
+        raw[1] = 3;
+        raw[3] = 20;
+        s.extra.push_back({1, Direction::to_server, "127.0.0.1:40001", "127.0.0.1:1812", raw});
+      }));
   return cases;
 }
 

@@ -62,7 +62,7 @@ struct Case {
   std::vector<std::string> also = {};
   /** A capture edge the verdict itself reports (incomplete, no accounting traffic) rather than a
    * rule: the case is detected when the verdict says so. */
-  std::optional<Outcome> expected_outcome = {};
+  std::optional<OverallVerdict> expected_outcome = {};
 };
 
 /** Value of the first attribute named name, or nullptr. */
