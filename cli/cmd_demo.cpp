@@ -16,6 +16,7 @@
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "storage/run_store.hpp"
 #include "storage/schema.hpp"
 #include "web/http_get.hpp"
 #include "web/http_server.hpp"
@@ -79,102 +80,6 @@ struct DemoOptions {
   bool no_lab = false;
 };
 
-struct Source {
-  std::string label; // put before each session's unique id
-  std::string path;
-};
-
-/**
- * Gathers the scenarios' databases into one, so the viewer shows every run side by side: each
- * database's rows are copied with their ids shifted past those already there (references move
- * with them), NAS counters add up, and a session's unique id gets its source's label in front
- * (every embedded server starts its own ids at 1). The copy goes column by column as the tables are
- * declared, so it follows the schema. Returns the number of databases copied; throws
- * storage::Error.
- */
-std::size_t combine_databases(const std::string& target, const std::vector<Source>& sources) {
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::remove(target + suffix);
-  }
-  storage::Database db(target);
-  storage::migrate(db);
-  // Which columns hold an id of which table.
-  const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>
-      tables{
-          {"runs", {{"id", "runs"}}},
-          {"sessions", {{"id", "sessions"}}},
-          // A record is its packet's row (its id is the packet's), so it moves with it.
-          {"packets", {{"id", "packets"}, {"run_id", "runs"}, {"session_row", "sessions"}}},
-          {"findings",
-           {{"id", "findings"},
-            {"run_id", "runs"},
-            {"packet_id", "packets"},
-            {"record_id", "packets"},
-            {"session_id", "sessions"}}},
-      };
-  std::size_t copied = 0;
-  for (const auto& source : sources) {
-    if (!fs::is_regular_file(source.path)) {
-      continue; // ATTACH would create it empty
-    }
-    db.prepare("ATTACH DATABASE ?1 AS src").bind(1, source.path).run();
-    try {
-      storage::Transaction transaction(db);
-      std::map<std::string, std::int64_t> offset;
-      for (const auto& [table, ids] : tables) {
-        offset[table] = db.query_int64("SELECT max(id) FROM main." + table).value_or(0);
-      }
-      for (const auto& [table, ids] : tables) {
-        std::string columns;
-        std::string values;
-        auto info = db.prepare("SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid");
-        info.bind(1, table);
-        while (info.step()) {
-          const auto column = info.column_text(0);
-          columns += (columns.empty() ? "" : ", ") + column;
-          std::string value = column;
-          for (const auto& [id_column, of] : ids) {
-            if (id_column == column) {
-              value = column + " + " + std::to_string(offset[of]);
-            }
-          }
-          if (table == "sessions" && column == "unique_id") {
-            value = "?1 || '/' || unique_id";
-          }
-          values += (values.empty() ? "" : ", ") + value;
-        }
-        auto insert = db.prepare("INSERT INTO main." + table + " (" + columns + ") SELECT " +
-                                 values + " FROM src." + table);
-        if (table == "sessions") {
-          insert.bind(1, source.label);
-        }
-        insert.run();
-      }
-      db.exec("INSERT INTO main.nas (identity, address, first_seen, last_seen, requests, "
-              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
-              "unknown_client) SELECT identity, address, first_seen, last_seen, requests, "
-              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
-              "unknown_client FROM src.nas WHERE true ON CONFLICT (identity) DO UPDATE SET "
-              "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, "
-              "excluded.last_seen), requests = requests + excluded.requests, accepted = "
-              "accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates, "
-              "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
-              "bad_message_authenticator = bad_message_authenticator + "
-              "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
-              "unknown_client = unknown_client + excluded.unknown_client");
-      transaction.commit();
-    } catch (...) {
-      db.exec("DETACH DATABASE src");
-      throw;
-    }
-    db.exec("DETACH DATABASE src");
-    ++copied;
-  }
-  // The rows came in by SQL, not through the record writer that keeps the tallies.
-  storage::recount_tallies(db);
-  return copied;
-}
-
 /** What the self-check saw of one page. */
 struct PageCheck {
   std::string url;
@@ -220,15 +125,11 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
   std::int64_t sessions = 0;
   std::int64_t records = 0;
   {
-    storage::Database db(db_path);
-    session = db.query_int64("SELECT min(id) FROM sessions WHERE unique_id LIKE "
-                             "'document-debug-%' AND acct_session_id = '00000001'")
-                  .value_or(0);
-    interims = db.query_int64("SELECT min(id) FROM sessions WHERE unique_id LIKE "
-                              "'periodic-interims-%'")
-                   .value_or(0);
-    sessions = db.query_int64("SELECT count(*) FROM sessions").value_or(0);
-    records = db.query_int64("SELECT count(*) FROM records").value_or(0);
+    session = storage::find_session(db_path, "document-debug-", "00000001").value_or(0);
+    interims = storage::find_session(db_path, "periodic-interims-").value_or(0);
+    const auto counts = storage::count_rows(db_path);
+    sessions = counts.sessions;
+    records = counts.records;
   }
   web::Site site(db_path);
   std::unique_ptr<web::HttpServer> server;
@@ -408,7 +309,7 @@ void install_demo(CLI::App& app, int& exit_code) {
     }
     std::cout << "   databases: one per scenario and server under " << options->dir << "/\n";
     // One database with every scenario's runs, for the viewer (docs/web.md says why).
-    std::vector<Source> sources;
+    std::vector<storage::LabelledDatabase> sources;
     for (const auto& result : results) {
       for (const auto& db : result.databases) {
         // The file's name (scenario and server slot, e.g. failover-2) labels its sessions.
@@ -418,7 +319,7 @@ void install_demo(CLI::App& app, int& exit_code) {
     const auto all_db = (fs::path(options->dir) / "all-scenarios.db").string();
     bool combined = false;
     try {
-      const auto copied = combine_databases(all_db, sources);
+      const auto copied = storage::combine_databases(all_db, sources);
       std::cout << "   all runs:  " << all_db << " (the " << copied << " databases in one)\n";
       combined = true;
     } catch (const std::exception& e) {

@@ -257,7 +257,7 @@ public:
     if (!writer_options.run_id && !writer_options.run_kind) {
       writer_options.run_kind = "serve";
     }
-    writer_ = std::make_unique<storage::RecordWriter>(
+    writer_ = storage::open_writer(
         options_.database, writer_options,
         [this](std::vector<storage::Completion>&& done) {
           asio::post(io_, [this, done = std::move(done)] { on_committed(done); });
@@ -982,7 +982,7 @@ private:
   DuplicateCache duplicates_;
   LogLimiter limiter_;
   const radius::Dictionary& dict_;
-  std::unique_ptr<storage::RecordWriter> writer_;
+  std::unique_ptr<storage::AccountingWriter> writer_;
   TagRing<Pending> pending_; // requests awaiting their commit, by writer tag
   static constexpr std::size_t batch_reserve = 64;
   std::vector<storage::WriteItem> batch_;

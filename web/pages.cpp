@@ -1,7 +1,7 @@
 #include "web/pages.hpp"
 
 #include "radius/value.hpp"
-#include "web/reports.hpp"
+#include "storage/reports.hpp"
 #include "web/svg_chart.hpp"
 
 #include <array>
@@ -12,6 +12,8 @@
 #include <tuple>
 
 namespace acctlab::web {
+
+using namespace storage; // the read model: reports, ReadOnlyDatabase
 
 namespace json = boost::json;
 

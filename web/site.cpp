@@ -1,14 +1,16 @@
 #include "web/site.hpp"
 
+#include "storage/reports.hpp"
 #include "web/assets.hpp"
 #include "web/html.hpp"
 #include "web/pages.hpp"
-#include "web/reports.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
 namespace acctlab::web {
+
+using namespace storage; // the read model: reports, ReadOnlyDatabase
 
 namespace json = boost::json;
 

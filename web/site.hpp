@@ -3,7 +3,7 @@
 // (web/http_server.hpp) is the only code that knows Beast; everything here is plain C++ and
 // testable on its own. Thread-safe: each request borrows a read-only connection from a pool.
 
-#include "web/read_db.hpp"
+#include "storage/read_db.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -15,6 +15,10 @@
 #include <vector>
 
 namespace acctlab::web {
+
+// The viewer reads through storage/'s read model, under the names it has always used.
+using storage::DbError;
+using storage::ReadOnlyDatabase;
 
 struct Response {
   unsigned status = 200;

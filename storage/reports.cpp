@@ -1,11 +1,11 @@
-#include "web/reports.hpp"
+#include "storage/reports.hpp"
 
 #include "radius/dictionary.hpp"
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 #include "radius/value.hpp"
-#include "web/report_scan.hpp"
+#include "storage/report_scan.hpp"
 
 #include <algorithm>
 #include <array>
@@ -16,7 +16,7 @@
 #include <map>
 #include <vector>
 
-namespace acctlab::web {
+namespace acctlab::storage {
 
 namespace json = boost::json;
 
@@ -239,7 +239,7 @@ struct SessionFilter {
   bool uses_f = false; // some clause reads session_find
 };
 
-SessionFilter session_filter(const QueryParams& p) {
+SessionFilter session_filter(const ReportFilters& p) {
   SessionFilter f;
   std::vector<std::string> clauses;
   auto add = [&](std::string clause, Param value) {
@@ -311,7 +311,7 @@ constexpr std::array<SortColumn, 10> sort_columns{{
 
 } // namespace
 
-json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& p, bool all_rows) {
+json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool all_rows) {
   auto f = session_filter(p);
   std::string_view sort_key = "start";
   std::string_view sort_expr = "f.started";
@@ -658,7 +658,7 @@ json::object conformance_report(ReadOnlyDatabase& db) {
   return out;
 }
 
-json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const QueryParams& p) {
+json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const ReportFilters& p) {
   const auto per = p.get_int("per", 100, 1, 500);
   const std::string rule(rule_id);
   const auto total =
@@ -713,7 +713,7 @@ json::array top_rows(const json::array& rows, std::string_view key, std::size_t 
 
 } // namespace
 
-json::object usage_report(ReadOnlyDatabase& db, const QueryParams& p) {
+json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
   json::object out;
   const auto period = p.get("period");
   const std::string period_key = period == "hour" || period == "month" ? period : "day";
@@ -969,4 +969,4 @@ json::object nas_report(ReadOnlyDatabase& db) {
   return out;
 }
 
-} // namespace acctlab::web
+} // namespace acctlab::storage
