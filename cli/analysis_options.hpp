@@ -4,6 +4,7 @@
 // pcap module's options once. Header-only, included by those two command files.
 
 #include "cli/dictionary_option.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/profile_option.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
@@ -17,11 +18,23 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace acctlab::cli {
+
+/** The exit status of an analysis report's verdict (pcap/analysis_report.hpp, docs/cli.md). */
+inline int analysis_status(const std::string& verdict) {
+  if (verdict == "incomplete") {
+    return exit_status::incomplete;
+  }
+  if (verdict == "no accounting traffic") {
+    return exit_status::no_accounting_traffic;
+  }
+  return verdict == "fail" ? exit_status::failed : exit_status::ok;
+}
 
 /** A report to stdout, or to the file --out names. */
 inline void write_report_file(const std::string& text, const std::string& path) {
@@ -37,6 +50,7 @@ inline void write_report_file(const std::string& text, const std::string& path) 
 
 struct AnalysisArgs {
   std::vector<std::uint16_t> ports;
+  std::string secret;
   std::string secrets;
   double timeout = 5.0;
   std::string csv;
@@ -54,27 +68,60 @@ struct AnalysisArgs {
 inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::string& port_help,
                                  const std::string& db_help) {
   cmd.add_option("--port", args.ports, port_help);
+  cmd.add_option("--secret", args.secret,
+                 "Shared secret of every NAS (with --secrets: of every NAS it does not name)");
   cmd.add_option("--secrets", args.secrets,
-                 "FreeRADIUS clients.conf: verify authenticators per NAS with its secret");
+                 "FreeRADIUS clients.conf: verify authenticators per NAS with its secret (and, "
+                 "with --db, judge each NAS with its `profile =`)");
   cmd.add_option("--timeout", args.timeout,
                  "Seconds after which an unanswered request counts as lost (default 5)")
       ->check(CLI::PositiveNumber);
   cmd.add_option("--csv", args.csv, "Write one CSV line per exchange to this file");
-  cmd.add_option("--report", args.report, "Report format: text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  cmd.add_option("--out", args.out, "Write the report to this file instead of stdout");
+  cmd.add_option("--report", args.report, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd.add_option("--out", args.out, "Write the report to this file");
   cmd.add_option("--db", args.db, db_help);
   cmd.add_option("--profile", args.profile,
                  "With --db: conformance profile name or file for every NAS (default: each NAS's "
                  "profile in --secrets, else cisco-ios-ipsec)");
   cmd.add_option("--interim-interval", args.interim_interval,
-                 "With --db: the NAS's configured update interval in seconds (for the rules)");
+                 "With --db: the NAS's update interval in seconds (aaa accounting update periodic "
+                 "x 60)");
   cmd.add_flag("--no-check", args.no_check, "With --db: import without the conformance rules");
   cmd.add_option("--judge-part", args.judge_part,
                  "With --db: judge the run in parts of about this many packets, so memory does "
                  "not grow with the capture (0: the whole run in memory at once)")
       ->capture_default_str();
   add_dictionary_option(cmd, args.dictionary);
+}
+
+/** --secrets FILE and --secret S as one client list, read by the server's parser: the file's
+ * entries, and S for every address no entry holds (a /0 entry per family: the longest prefix
+ * wins, as the server matches). Throws std::runtime_error naming the file and line. */
+inline capture::ClientSecrets load_secrets(const std::string& file, const std::string& secret) {
+  std::string text;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (!in) {
+      throw std::runtime_error("secrets: cannot read " + file);
+    }
+    text = buffer.str();
+  }
+  if (!secret.empty()) {
+    std::string quoted;
+    for (const char c : secret) {
+      quoted += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+    }
+    text += "\nclient every-ipv4-nas {\n  ipaddr = 0.0.0.0/0\n  secret = \"" + quoted +
+            "\"\n}\nclient every-ipv6-nas {\n  ipv6addr = ::/0\n  secret = \"" + quoted + "\"\n}\n";
+  }
+  std::string error;
+  auto secrets = capture::ClientSecrets::parse(text, file.empty() ? "--secret" : file, error);
+  if (!secrets) {
+    throw std::runtime_error("secrets: " + error);
+  }
+  return std::move(*secrets);
 }
 
 /** The pcap module's options built from the arguments; it owns what they point at, so it stays
@@ -85,12 +132,8 @@ public:
     analysis.dictionary = &resolve_dictionary(args.dictionary);
     analysis.extra_ports = args.ports;
     analysis.timeout_ns = std::llround(args.timeout * 1e9);
-    if (!args.secrets.empty()) {
-      std::string error;
-      secrets_ = capture::ClientSecrets::load(args.secrets, error);
-      if (!secrets_) {
-        throw std::runtime_error("secrets: " + error);
-      }
+    if (!args.secrets.empty() || !args.secret.empty()) {
+      secrets_ = load_secrets(args.secrets, args.secret);
       analysis.secrets = &*secrets_;
     }
     if (!args.csv.empty()) {

@@ -48,7 +48,9 @@ void install_capture(CLI::App& app, int& exit_code) {
               "  acctlab capture -i eth0 --duration 60\n"
               "  acctlab capture -i any --port 18130 --db acctlab.db --write lab.pcap "
               "--secrets clients.conf\n"
-              "Needs root or CAP_NET_RAW. Exit status: 0, or 1 when the capture cannot start.");
+              "Needs root or CAP_NET_RAW. Exit status (docs/cli.md): as pcap analyze's (0 read "
+              "whole, 1 fail with --db, 3 frames not read, 4 no accounting traffic), or 1 when "
+              "the capture cannot start or ends in an error; 2 bad usage.");
   cmd->callback([options, &exit_code] {
     PreparedAnalysis prepared(options->shared);
     auto& analysis = prepared.analysis;
@@ -72,7 +74,7 @@ void install_capture(CLI::App& app, int& exit_code) {
         live, analysis, prepared.import ? &*prepared.import : nullptr, prepared.judge);
     if (!result.error.empty() && result.analysis.files.empty()) {
       std::cerr << "acctlab capture: " << result.error << '\n';
-      exit_code = 1;
+      exit_code = exit_status::failed;
       return;
     }
     std::cerr << "acctlab capture: stopped; " << result.analysis.stream.frames << " frames, "
@@ -97,9 +99,10 @@ void install_capture(CLI::App& app, int& exit_code) {
                std::to_string(result.kernel_drops) + " frames lost by the kernel or interface\n";
     }
     prepared.write_report(report);
+    exit_code = analysis_status(capture::report_verdict(result.analysis));
     if (!result.error.empty()) {
       std::cerr << "acctlab capture: " << result.error << '\n';
-      exit_code = 1;
+      exit_code = exit_status::failed;
     }
   });
 }

@@ -3,6 +3,9 @@
 
 #include "cli/command_registry.hpp"
 #include "cli/dictionary_option.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/input_files.hpp"
+#include "cli/profile_option.hpp"
 #include "cli/radsec_probe_command.hpp"
 #include "conformance/catalog.hpp"
 #include "conformance/db_trace.hpp"
@@ -12,6 +15,7 @@
 #include "conformance/report.hpp"
 #include "conformance/run_judge.hpp"
 #include "conformance/tester.hpp"
+#include "pcap/clients_file.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -25,15 +29,7 @@ namespace {
 
 using namespace acctlab::conformance;
 
-constexpr const char* default_profile = "cisco-ios-ipsec";
-
-Profile require_profile(const std::string& name, const radius::Dictionary& dict) {
-  auto profile = load_profile(name, dict);
-  if (!profile) {
-    throw std::runtime_error("profile: " + profile.error().to_string());
-  }
-  return std::move(profile).value();
-}
+constexpr const char* default_profile = default_profile_name;
 
 void install_rules(CLI::App& app, int& exit_code) {
   struct Options {
@@ -59,7 +55,7 @@ void install_rules(CLI::App& app, int& exit_code) {
       if (!rule) {
         std::cerr << "acctlab rules: no rule " << options->id << " (profile " << profile.name
                   << ")\n";
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return;
       }
       std::cout << rule->id << "\n  summary:  " << rule->summary << "\n  source:   " << rule->source
@@ -126,26 +122,46 @@ void write_report(const VerdictSource& verdict, const std::string& format, const
   std::cout << "report: " << out << '\n';
 }
 
+/** `--fail-on`: which party's error findings fail `check` (docs/cli.md). */
+bool fails(const VerdictSummary& summary, const std::string& fail_on) {
+  if (fail_on == "nas") {
+    return summary.parties.errors_of(Party::nas) > 0;
+  }
+  return summary.errors > 0;
+}
+
+/** check's exit status: an incomplete or empty source before anything; then --fail-on. */
+int check_status(const VerdictSummary& summary, const std::string& fail_on) {
+  const auto outcome = summary.outcome();
+  if (outcome == OverallVerdict::incomplete || outcome == OverallVerdict::no_accounting_traffic) {
+    return exit_status::of(outcome);
+  }
+  return fails(summary, fail_on) ? exit_status::failed : exit_status::ok;
+}
+
 void install_check(CLI::App& app, int& exit_code) {
   struct Options {
     std::string trace;
     std::string db;
     std::vector<std::string> pcap;
     std::string events;
-    std::string profile = default_profile;
+    std::string profile; // empty: each NAS's clients-file profile, else the default
     std::string secret;
+    std::string secrets;
+    std::vector<std::uint16_t> ports;
     std::int64_t run = 0;
     double interim_interval = 0;
     std::string report = "text";
     std::string out;
     std::string colour = "auto";
+    std::string fail_on = "any";
     bool no_store = false;
     std::size_t judge_part = RunJudgeOptions{}.part_packets;
     std::string dictionary;
   };
   auto options = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
-      "check", "Check what a NAS sent (a server database or a trace file) against a profile");
+      "check", "Check what a NAS sent (a server database, a capture or a trace) against a profile");
   auto* trace_option =
       cmd->add_option("--trace", options->trace, "A trace file (acctlab trace format)");
   auto* db_option = cmd->add_option("--db", options->db, "An acctlab serve database");
@@ -159,8 +175,17 @@ void install_check(CLI::App& app, int& exit_code) {
   events_option->excludes(trace_option);
   events_option->excludes(db_option);
   events_option->excludes(pcap_option);
-  cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
-  cmd->add_option("--secret", options->secret, "Shared secret: verify authenticators");
+  cmd->add_option("--profile", options->profile,
+                  std::string("Profile name or file for every NAS (default: each NAS's profile "
+                              "in --secrets, else ") +
+                      default_profile_name + ")");
+  cmd->add_option("--secret", options->secret, "Shared secret of every NAS: verify authenticators");
+  cmd->add_option("--secrets", options->secrets,
+                  "FreeRADIUS clients.conf: each NAS's secret and `profile =`, matched by address "
+                  "as the server matches clients");
+  cmd->add_option("--port", options->ports,
+                  "With --pcap: also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always "
+                  "are)");
   cmd->add_option("--run", options->run, "With --db: only this run's packets");
   cmd->add_option("--interim-interval", options->interim_interval,
                   "The NAS's update interval in seconds (aaa accounting update periodic x 60)");
@@ -170,31 +195,53 @@ void install_check(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", options->out, "Write the report to this file");
   cmd->add_option("--colour", options->colour, "auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd->add_option("--fail-on", options->fail_on,
+                  "Whose error findings fail the check: any party's, or only the NAS's (lab "
+                  "validation of a NAS: a server's unanswered requests do not fail it)")
+      ->check(CLI::IsMember({"any", "nas"}))
+      ->capture_default_str();
   cmd->add_flag("--no-store", options->no_store, "With --db: do not write the findings table");
   cmd->add_option("--judge-part", options->judge_part,
                   "With --db: judge in parts of about this many packets, so memory does not grow "
                   "with the database (0: load it whole, as before parts)")
       ->capture_default_str();
   add_dictionary_option(*cmd, options->dictionary);
-  cmd->footer("Exit status: 0 when no error-severity finding, 1 when there is one, 2 on bad "
-              "input.\nExamples:\n  acctlab check --db acctlab.db --profile cisco-ios-ipsec\n"
+  cmd->footer(std::string(exit_status::judged_help) +
+              "\nExamples:\n  acctlab check --db acctlab.db --profile cisco-ios-ipsec\n"
               "  acctlab check --trace lab.trace --report junit --out conformance.xml\n"
-              "  acctlab check --pcap lab.pcapng --secret testing123 --interim-interval 60");
+              "  acctlab check --pcap lab.pcapng --secret testing123 --interim-interval 60\n"
+              "  acctlab check --pcap field.pcapng --secrets clients.conf --fail-on nas");
   cmd->callback([options, &exit_code] {
     const int sources = !options->trace.empty() + !options->db.empty() + !options->pcap.empty() +
                         !options->events.empty();
     if (sources != 1) {
       std::cerr << "acctlab check: give --trace FILE, --db FILE, --pcap FILE... or --events FILE\n";
-      exit_code = 2;
+      exit_code = exit_status::usage;
+      return;
+    }
+    if (!options->ports.empty() && options->pcap.empty()) {
+      std::cerr << "acctlab check: --port applies to --pcap\n";
+      exit_code = exit_status::usage;
       return;
     }
     const auto& dict = resolve_dictionary(options->dictionary);
-    const auto profile = require_profile(options->profile, dict);
+    std::optional<capture::ClientSecrets> secrets;
+    if (!options->secrets.empty()) {
+      std::string error;
+      secrets = capture::ClientSecrets::load(options->secrets, error);
+      if (!secrets) {
+        std::cerr << "acctlab check: secrets: " << error << '\n';
+        exit_code = exit_status::usage;
+        return;
+      }
+    }
+    const auto profiles =
+        resolve_profiles(options->profile, secrets ? &secrets->clients() : nullptr, dict);
     // Either path's store: the run it wrote, or why nothing was (exit 2).
     const auto announce_stored = [&](const Expected<std::int64_t, std::string>& stored) {
       if (!stored) {
         std::cerr << "acctlab check: findings not stored: " << stored.error() << '\n';
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return false;
       }
       std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
@@ -206,7 +253,7 @@ void install_check(CLI::App& app, int& exit_code) {
       if (!loaded) {
         std::cerr << "acctlab check: " << options->trace << ": " << loaded.error().to_string()
                   << '\n';
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return;
       }
       trace = std::move(loaded).value();
@@ -218,21 +265,23 @@ void install_check(CLI::App& app, int& exit_code) {
                        : Expected<Trace, std::string>(Unexpected(std::string("cannot read")));
       if (!loaded) {
         std::cerr << "acctlab check: " << options->events << ": " << loaded.error() << '\n';
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return;
       }
       trace = std::move(loaded).value();
     } else if (!options->pcap.empty()) {
-      auto loaded = load_trace_from_pcap(options->pcap);
+      if (!inputs_readable(options->pcap, "check")) {
+        exit_code = exit_status::usage;
+        return;
+      }
+      // A damaged capture is judged for what it holds and reported incomplete (trace.unread).
+      auto loaded = load_trace_from_pcap(options->pcap, options->ports);
       for (const auto& error : loaded.errors) {
         std::cerr << "acctlab check: " << error << '\n';
       }
-      if (!loaded.errors.empty() && loaded.trace.packets.empty()) {
-        exit_code = 2;
-        return;
-      }
       trace = std::move(loaded.trace);
-    } else if (options->judge_part == 0) {
+    } else if (options->judge_part == 0 || !profiles.single()) {
+      // Whole in memory: asked for, or several profiles (parts judge with one).
       DbTraceOptions db_options;
       if (options->run > 0) {
         db_options.run_id = options->run;
@@ -243,7 +292,7 @@ void install_check(CLI::App& app, int& exit_code) {
       auto loaded = load_trace_from_db(options->db, db_options);
       if (!loaded) {
         std::cerr << "acctlab check: " << loaded.error() << '\n';
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return;
       }
       trace = std::move(loaded).value();
@@ -257,15 +306,18 @@ void install_check(CLI::App& app, int& exit_code) {
       if (!options->secret.empty()) {
         db_options.secret = options->secret;
       }
+      if (secrets) {
+        db_options.secrets = secret_lookup(*secrets);
+      }
       if (options->interim_interval > 0) {
         db_options.interim_interval = options->interim_interval;
       }
       db_options.writable = !options->no_store;
       db_options.parts.part_packets = options->judge_part;
-      auto judged = judge_database(options->db, profile, dict, db_options);
+      auto judged = judge_database(options->db, profiles.fallback(), dict, db_options);
       if (!judged) {
         std::cerr << "acctlab check: " << judged.error() << '\n';
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return;
       }
       const auto& verdict = **judged;
@@ -282,7 +334,7 @@ void install_check(CLI::App& app, int& exit_code) {
           }
           if (!file) {
             std::cerr << "acctlab check: findings not stored: cannot write " << report << '\n';
-            exit_code = 2;
+            exit_code = exit_status::usage;
             return;
           }
         }
@@ -293,23 +345,27 @@ void install_check(CLI::App& app, int& exit_code) {
           return;
         }
       }
-      exit_code = verdict.has_errors() ? 1 : 0;
+      exit_code = check_status(verdict.summary(), options->fail_on);
       return;
     }
     if (!options->secret.empty()) {
       trace.default_secret = options->secret;
     }
+    if (secrets) {
+      learn_secrets(trace, *secrets);
+    }
     if (options->interim_interval > 0) {
       trace.interim_interval = options->interim_interval;
     }
-    const auto verdict = check_trace(trace, profile, dict);
-    write_report(VerdictView(verdict), options->report, options->out, options->colour);
+    const auto verdict = check_trace(trace, profiles, dict);
+    const VerdictView view(verdict);
+    write_report(view, options->report, options->out, options->colour);
     if (!options->db.empty() && !options->no_store) {
       if (!announce_stored(store_findings(options->db, verdict, render_json(verdict)))) {
         return;
       }
     }
-    exit_code = verdict.has_errors() ? 1 : 0;
+    exit_code = check_status(view.summary(), options->fail_on);
   });
 }
 
@@ -319,7 +375,8 @@ void install_conform(CLI::App& app, int& exit_code) {
     bool all = false;
     std::string server;
     std::string secret = "testing123";
-    std::string profile = default_profile;
+    std::string secrets;
+    std::string profile; // empty: the gateway's clients-file profile, else the default
     std::string report = "text";
     std::string out;
     std::string work_dir = "acctlab-conform";
@@ -343,7 +400,12 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->add_option("--server", options->server,
                   "Target HOST:PORT instead of the embedded server (no database checks)");
   cmd->add_option("--secret", options->secret, "Shared secret")->capture_default_str();
-  cmd->add_option("--profile", options->profile, "Profile name or file")->capture_default_str();
+  cmd->add_option("--secrets", options->secrets,
+                  "FreeRADIUS clients.conf: the gateway's (127.0.0.1) secret and `profile =`");
+  cmd->add_option("--profile", options->profile,
+                  std::string("Profile name or file (default: the gateway's profile in "
+                              "--secrets, else ") +
+                      default_profile + ")");
   cmd->add_option("--report", options->report, "text, json or junit")
       ->check(CLI::IsMember({"text", "json", "junit"}))
       ->capture_default_str();
@@ -371,7 +433,8 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->footer("Asserts per scenario: every request answered with a valid Response Authenticator;\n"
               "the embedded server stored exactly what it answered (records, sessions, counters,\n"
               "states); every packet and session passes the profile's rules.\n"
-              "Exit status: 0 when every scenario passed, 1 when one failed, 2 on bad input.\n"
+              "Exit status (docs/cli.md): 0 every scenario passed, 1 one failed, 2 bad usage or "
+              "input.\n"
               "Examples:\n  acctlab conform --all\n  acctlab conform --scenario rekeys "
               "--report junit --out conform.xml");
   cmd->callback([options, &exit_code, secret_option] {
@@ -390,7 +453,11 @@ void install_conform(CLI::App& app, int& exit_code) {
       return;
     }
     const auto& dict = resolve_dictionary(options->dictionary);
-    const auto profile = require_profile(options->profile, dict);
+    const auto nas = resolve_gateway_nas(options->profile, options->secrets, dict);
+    const auto& profile = nas.profile;
+    if (nas.secret && secret_option->count() == 0) {
+      options->secret = *nas.secret;
+    }
     std::vector<std::string> paths;
     if (options->all) {
       paths = scenario_library();
@@ -399,14 +466,14 @@ void install_conform(CLI::App& app, int& exit_code) {
       const auto path = resolve_scenario(name);
       if (path.empty()) {
         std::cerr << "acctlab conform: no scenario " << name << '\n';
-        exit_code = 2;
+        exit_code = exit_status::usage;
         return;
       }
       paths.push_back(path);
     }
     if (paths.empty()) {
       std::cerr << "acctlab conform: give --scenario NAME or --all\n";
-      exit_code = 2;
+      exit_code = exit_status::usage;
       return;
     }
     TesterOptions tester;
@@ -414,6 +481,9 @@ void install_conform(CLI::App& app, int& exit_code) {
       tester.server = options->server;
     }
     tester.secret = options->secret;
+    if (!options->secrets.empty()) {
+      tester.clients_file = options->secrets;
+    }
     tester.work_dir = options->work_dir;
     if (options->tls) {
       tester.tls = true;
@@ -456,7 +526,7 @@ void install_conform(CLI::App& app, int& exit_code) {
     }
     const bool failed = std::any_of(results.begin(), results.end(),
                                     [](const ScenarioResult& r) { return !r.passed(); });
-    exit_code = failed ? 1 : 0;
+    exit_code = failed ? exit_status::failed : exit_status::ok;
   });
 }
 

@@ -6,6 +6,7 @@
 // scenario's database into one, and serves that over HTTP with the report viewer.
 
 #include "cli/command_registry.hpp"
+#include "cli/profile_option.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/tester.hpp"
 #include "lab/process.hpp"
@@ -71,7 +72,8 @@ bool show_document_record(const std::string& secret) {
 
 struct DemoOptions {
   std::string dir = "acctlab-demo";
-  std::string profile = "cisco-ios-ipsec";
+  std::string profile; // empty: the gateway's clients-file profile, else cisco-ios-ipsec
+  std::string secrets;
   std::string secret = "testing123";
   std::string web = "127.0.0.1:8080";
   bool no_web = false;
@@ -207,8 +209,13 @@ void install_demo(CLI::App& app, int& exit_code) {
                                          "embedded server, checked by the tester");
   cmd->add_option("--dir", options->dir, "Where the databases and reports go")
       ->capture_default_str();
-  cmd->add_option("--profile", options->profile, "Conformance profile")->capture_default_str();
-  cmd->add_option("--secret", options->secret, "Shared secret for the demo")->capture_default_str();
+  cmd->add_option("--profile", options->profile,
+                  "Conformance profile (default: the gateway's profile in --secrets, else "
+                  "cisco-ios-ipsec)");
+  auto* secret_option = cmd->add_option("--secret", options->secret, "Shared secret for the demo")
+                            ->capture_default_str();
+  cmd->add_option("--secrets", options->secrets,
+                  "FreeRADIUS clients.conf: the gateway's (127.0.0.1) secret and `profile =`");
   auto* web_option =
       cmd->add_option("--web", options->web,
                       "Serve the reports on ADDRESS:PORT at the end (until Ctrl-C on a terminal; "
@@ -217,16 +224,16 @@ void install_demo(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-web", options->no_web, "Do not serve the reports at the end");
   cmd->add_flag("--no-lab", options->no_lab,
                 "Skip the strongSwan lab step (it runs only as root with the strongSwan packages)");
-  cmd->callback([options, web_option, &exit_code] {
+  cmd->callback([options, web_option, secret_option, &exit_code] {
+    const auto& dict = radius::Dictionary::builtin();
+    // One resolution for the gateway's NAS, as conform and check do (docs/cli.md).
+    const auto nas = resolve_gateway_nas(options->profile, options->secrets, dict);
+    if (nas.secret && secret_option->count() == 0) {
+      options->secret = *nas.secret;
+    }
+    const auto* profile = &nas.profile;
     const bool record_ok = show_document_record(options->secret);
 
-    const auto& dict = radius::Dictionary::builtin();
-    auto profile = conformance::load_profile(options->profile, dict);
-    if (!profile) {
-      std::cerr << "acctlab demo: profile: " << profile.error().to_string() << '\n';
-      exit_code = 2;
-      return;
-    }
     const auto scenarios = conformance::scenario_library();
     if (scenarios.empty()) {
       std::cerr << "acctlab demo: no scenarios found (client/scenarios)\n";
@@ -236,10 +243,13 @@ void install_demo(CLI::App& app, int& exit_code) {
     fs::create_directories(options->dir);
     conformance::TesterOptions tester;
     tester.secret = options->secret;
+    if (!options->secrets.empty()) {
+      tester.clients_file = options->secrets;
+    }
     tester.work_dir = options->dir;
     std::cout << "== 2. The reference IOS gateway runs " << scenarios.size()
               << " scenarios against an embedded acctlab server on loopback (profile "
-              << options->profile << ")\n";
+              << profile->name << ")\n";
     std::vector<conformance::ScenarioResult> results;
     // The gateway plays each scenario on its virtual clock in milliseconds; the lab's NAS
     // stamps its records with that clock (Event-Timestamp). The demo sets the clock so the

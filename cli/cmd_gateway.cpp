@@ -1,6 +1,7 @@
 // acctlab gateway: the reference IOS IPsec gateway. Wires options to acctlab_gateway.
 
 #include "cli/command_registry.hpp"
+#include "cli/exit_status.hpp"
 #include "client/ios_config.hpp"
 #include "client/load_generator.hpp"
 #include "client/scenario.hpp"
@@ -13,6 +14,7 @@
 namespace {
 
 using namespace acctlab::gateway;
+namespace exit_status = acctlab::cli::exit_status;
 
 struct GatewayArgs {
   std::string check_config;
@@ -58,27 +60,27 @@ int check_config(const GatewayArgs& args) {
   std::cout << read.count(Diagnostic::Severity::error) << " error(s), "
             << read.count(Diagnostic::Severity::warning)
             << " warning(s): " << (read.usable() ? "usable" : "not usable") << '\n';
-  return read.usable() ? 0 : 1;
+  return read.usable() ? exit_status::ok : exit_status::usage;
 }
 
 int run(const GatewayArgs& args) {
   auto scenario = parse_scenario_file(args.scenario);
   if (!scenario) {
     std::cerr << "acctlab gateway: " << scenario.error().to_string(args.scenario) << '\n';
-    return 1;
+    return exit_status::usage;
   }
   // Without --config, the configuration the scenario names ("# config: lab.cfg").
   std::string config_path =
       args.config.empty() ? scenario_config_path(args.scenario, *scenario) : args.config;
   if (config_path.empty()) {
     std::cerr << "acctlab gateway: give --config (the scenario names no configuration)\n";
-    return 1;
+    return exit_status::usage;
   }
   ConfigReadResult read = read_ios_config_file(config_path);
   if (!read.usable()) {
     print_diagnostics(read, config_path, std::cerr);
     std::cerr << "acctlab gateway: " << config_path << " is not usable\n";
-    return 1;
+    return exit_status::usage;
   }
   RunOptions options;
   options.servers = args.servers;
@@ -101,7 +103,7 @@ int run(const GatewayArgs& args) {
     options.nas_ip = parse_ipv4(args.nas_ip);
     if (!options.nas_ip) {
       std::cerr << "acctlab gateway: --nas-ip must be an IPv4 address\n";
-      return 1;
+      return exit_status::usage;
     }
   }
   options.nas_clock_at_zero = args.nas_clock;
@@ -111,7 +113,7 @@ int run(const GatewayArgs& args) {
     options.interval = parse_duration(bare ? args.interval + "m" : args.interval);
     if (!options.interval) {
       std::cerr << "acctlab gateway: --interval takes minutes or a duration such as 90s\n";
-      return 1;
+      return exit_status::usage;
     }
   }
   for (auto [text, target] : {std::pair{&args.timeout, &options.timeout}}) {
@@ -119,7 +121,7 @@ int run(const GatewayArgs& args) {
       *target = parse_duration(*text);
       if (!*target || target->value().count() == 0) {
         std::cerr << "acctlab gateway: --timeout takes a duration such as 2s or 300ms\n";
-        return 1;
+        return exit_status::usage;
       }
     }
   }
@@ -127,7 +129,7 @@ int run(const GatewayArgs& args) {
     auto wait = parse_duration(args.answer_wait);
     if (!wait) {
       std::cerr << "acctlab gateway: --answer-wait takes a duration such as 500ms\n";
-      return 1;
+      return exit_status::usage;
     }
     options.answer_wait = *wait;
   }
@@ -145,7 +147,7 @@ int run(const GatewayArgs& args) {
     events_file.open(args.events, std::ios::trunc);
     if (!events_file) {
       std::cerr << "acctlab gateway: cannot write " << args.events << '\n';
-      return 1;
+      return exit_status::usage;
     }
     events = &events_file;
   }
@@ -156,9 +158,9 @@ int run(const GatewayArgs& args) {
             << result.gave_up << " dropped\n";
   if (!result.ok) {
     std::cerr << "acctlab gateway: " << result.error << '\n';
-    return 1;
+    return exit_status::failed;
   }
-  return result.gave_up == 0 && result.bad_answers == 0 ? 0 : 2;
+  return result.gave_up == 0 && result.bad_answers == 0 ? exit_status::ok : exit_status::failed;
 }
 
 int load(const GatewayArgs& args) {
@@ -170,14 +172,14 @@ int load(const GatewayArgs& args) {
   auto duration = parse_duration(args.duration);
   if (!duration || duration->count() == 0) {
     std::cerr << "acctlab gateway: --duration takes a duration such as 10s\n";
-    return 1;
+    return exit_status::usage;
   }
   options.duration = *duration;
   if (!args.timeout.empty()) {
     auto timeout = parse_duration(args.timeout);
     if (!timeout || timeout->count() == 0) {
       std::cerr << "acctlab gateway: --timeout takes a duration such as 2s\n";
-      return 1;
+      return exit_status::usage;
     }
     options.timeout = *timeout;
   }
@@ -185,25 +187,25 @@ int load(const GatewayArgs& args) {
     auto address = parse_ipv4(args.nas_ip);
     if (!address) {
       std::cerr << "acctlab gateway: --nas-ip must be an IPv4 address\n";
-      return 1;
+      return exit_status::usage;
     }
     options.nas_ip = *address;
   }
   if (options.secret.empty()) {
     std::cerr << "acctlab gateway: --load needs --secret\n";
-    return 1;
+    return exit_status::usage;
   }
   LoadResult r = run_load(options);
   if (!r.ok) {
     std::cerr << "acctlab gateway: " << r.error << '\n';
-    return 1;
+    return exit_status::failed;
   }
   std::cout << "load: " << r.sent << " sent, " << r.answered << " verified answers, " << r.timeouts
             << " timeouts, " << r.bad_answers << " bad answers in " << r.seconds
             << " s: " << static_cast<std::uint64_t>(r.answered_per_second())
             << " answered requests/s; sessions " << r.sessions_started << " started, "
             << r.sessions_stopped << " stopped\n";
-  return r.timeouts == 0 && r.bad_answers == 0 ? 0 : 2;
+  return r.timeouts == 0 && r.bad_answers == 0 ? exit_status::ok : exit_status::failed;
 }
 
 acctlab::cli::RegisterCommand reg{
@@ -220,8 +222,8 @@ acctlab::cli::RegisterCommand reg{
           "      --secret testing123 --debug radius,isakmp-aaa --events run.jsonl\n"
           "  acctlab gateway --load --server 127.0.0.1:1813 --secret testing123 --peers 20000 \\\n"
           "      --duration 10s\n"
-          "Exit status: 0 all records acknowledged, 1 error, 2 records dropped or bad "
-          "answers.");
+          "Exit status (docs/cli.md): 0 all records acknowledged, 1 records dropped or bad "
+          "answers (or the run could not go on), 2 bad usage, configuration or scenario.");
       cmd->add_option("--check-config", args->check_config,
                       "Read an IOS configuration, print the model and the warnings, and exit")
           ->check(CLI::ExistingFile);
@@ -280,7 +282,7 @@ acctlab::cli::RegisterCommand reg{
         if (args->scenario.empty()) {
           std::cerr << "acctlab gateway: give --check-config FILE, or --scenario (and --config)\n"
                     << cmd->help();
-          exit_code = 1;
+          exit_code = exit_status::usage;
           return;
         }
         exit_code = run(*args);

@@ -2,6 +2,7 @@
 
 #include "cli/analysis_options.hpp"
 #include "cli/command_registry.hpp"
+#include "cli/input_files.hpp"
 #include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
 #include "pcap/capture_import.hpp"
@@ -49,12 +50,18 @@ void install_pcap(CLI::App& app, int& exit_code) {
       "Also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always are)",
       "Import into this SQLite database as a run of kind 'pcap' (packets with file and frame, "
       "records, sessions), then store the conformance findings under it");
-  cmd->footer("Examples:\n"
+  cmd->footer(std::string(exit_status::judged_help) +
+              " Without --db nothing is judged: 0 when the capture was read whole and holds "
+              "accounting traffic.\nExamples:\n"
               "  acctlab pcap analyze radius.pcapng\n"
               "  acctlab pcap analyze lab.pcapng --db acctlab.db --secrets clients.conf\n"
               "  acctlab pcap analyze a.pcap b.pcap --port 18130 --secrets clients.conf "
               "--report json --out report.json --csv exchanges.csv");
   cmd->callback([options, &exit_code] {
+    if (!inputs_readable(options->files, "pcap analyze")) {
+      exit_code = exit_status::usage;
+      return;
+    }
     PreparedAnalysis prepared(options->shared);
     prepared.analysis.progress = progress_bar();
     const auto result = prepared.import
@@ -67,15 +74,12 @@ void install_pcap(CLI::App& app, int& exit_code) {
     prepared.write_report(options->shared.report == "json"
                               ? boost::json::serialize(capture::to_json(result)) + "\n"
                               : capture::to_text(result));
-    // Nothing readable at all is a failure; damaged files are reported but not fatal.
-    bool any_read = false;
-    for (const auto& file : result.files) {
-      any_read = any_read || file.link_type >= 0;
+    // A damaged capture is reported with what was not read, and never passes (docs/cli.md).
+    const auto verdict = capture::report_verdict(result);
+    if (verdict == "incomplete" || verdict == "no accounting traffic") {
+      std::cerr << "acctlab pcap analyze: " << verdict << '\n';
     }
-    if (!any_read) {
-      std::cerr << "acctlab pcap analyze: no capture could be read\n";
-      exit_code = 1;
-    }
+    exit_code = analysis_status(verdict);
   });
 }
 
@@ -147,7 +151,8 @@ void install_replay(CLI::App& pcap, int& exit_code) {
               "  acctlab pcap replay field.pcapng --server 127.0.0.1:1813 --secret testing123\n"
               "  acctlab pcap replay field.pcapng --server [::1]:1813 --secrets clients.conf "
               "--speed original\n"
-              "Exit status: 0 every request validly answered, 1 error, 2 some were not.");
+              "Exit status (docs/cli.md): 0 every request validly answered, 1 some were not, the "
+              "capture held none, or the replay could not run; 2 bad usage.");
   cmd->callback([options, &exit_code] {
     capture::ReplayOptions replay;
     replay.server = parse_server(options->server);
@@ -194,9 +199,9 @@ void install_replay(CLI::App& pcap, int& exit_code) {
                       options->out);
     if (!result.error.empty()) {
       std::cerr << "acctlab pcap replay: " << result.error << '\n';
-      exit_code = 1;
+      exit_code = exit_status::failed;
     } else if (result.valid_answers != result.sent || result.accounting_requests == 0) {
-      exit_code = 2; // not every request validly answered, or nothing was there to send
+      exit_code = exit_status::failed; // not every request validly answered, or none to send
     }
   });
 }

@@ -2,6 +2,7 @@
 
 #include "cli/command_registry.hpp"
 #include "cli/dictionary_option.hpp"
+#include "cli/exit_status.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
@@ -66,14 +67,16 @@ void install_decode(CLI::App& app, int& exit_code) {
   cmd->add_option("--request-authenticator", options->request_authenticator,
                   "For a response: the request's authenticator (32 hex digits)");
   add_dictionary_option(*cmd, options->dictionary);
-  cmd->footer("Example: acctlab decode 0404001e... --secret testing123");
+  cmd->footer("Exit status (docs/cli.md): 0 decoded (and every authenticator checked is valid), "
+              "1 an authenticator is invalid, 2 bad usage or a malformed packet.\n"
+              "Example: acctlab decode 0404001e... --secret testing123");
   cmd->callback([options, &exit_code] {
     const auto& dict = resolve_dictionary(options->dictionary);
     const auto wire = read_packet_input(options->input, options->file);
     auto packet = radius::decode_packet(wire, dict);
     if (!packet) {
       std::cerr << "acctlab decode: malformed packet: " << packet.error().message() << '\n';
-      exit_code = 2;
+      exit_code = exit_status::usage;
       return;
     }
     std::cout << radius::render_packet(*packet, dict);
@@ -110,7 +113,7 @@ void install_decode(CLI::App& app, int& exit_code) {
       std::cout << "# Message-Authenticator: " << radius::to_string(ma) << '\n';
       valid = valid && ma == radius::MessageAuthenticatorCheck::valid;
     }
-    exit_code = valid ? 0 : 3;
+    exit_code = valid ? exit_status::ok : exit_status::failed;
   });
 }
 
@@ -138,7 +141,7 @@ void install_encode(CLI::App& app, int& exit_code) {
     if (!packet) {
       std::cerr << "acctlab encode: line " << packet.error().line << ": " << packet.error().message
                 << '\n';
-      exit_code = 2;
+      exit_code = exit_status::usage;
       return;
     }
     // Each attribute fits its length octet (the text form checks that, naming the line), but
@@ -146,7 +149,7 @@ void install_encode(CLI::App& app, int& exit_code) {
     auto encoded = radius::try_encode_packet(*packet, dict);
     if (!encoded) {
       std::cerr << "acctlab encode: " << encoded.error().message() << '\n';
-      exit_code = 2;
+      exit_code = exit_status::usage;
       return;
     }
     auto wire = std::move(encoded).value();
@@ -194,7 +197,7 @@ void install_dict(CLI::App& app, int& exit_code) {
     }
     if (!def) {
       std::cerr << "acctlab dict: no attribute \"" << options->query << "\"\n";
-      exit_code = 1;
+      exit_code = exit_status::usage;
       return;
     }
     std::cout << "name:   " << def->name << '\n';

@@ -200,8 +200,11 @@ acctlab::cli::RegisterCommand reg{
               "--" + std::string(key.name), [&values] { values = {"yes"}; }, std::string(key.help));
           continue;
         }
-        auto* option = cmd->add_option("--" + std::string(key.name),
-                                       args->given[std::string(key.name)], std::string(key.help));
+        // --secrets is what every other command calls the clients file.
+        const auto names = key.name == "clients" ? std::string("--clients,--secrets")
+                                                 : "--" + std::string(key.name);
+        auto* option =
+            cmd->add_option(names, args->given[std::string(key.name)], std::string(key.help));
         option->type_name(std::string(key.value_hint));
         if (key.name == "debug") {
           option->delimiter(',');

@@ -1,6 +1,7 @@
 // acctlab: RADIUS accounting server and conformance tester. This file only wires subcommands.
 
 #include "cli/command_registry.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/version.hpp" // generated: ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT
 
 #include <algorithm>
@@ -29,10 +30,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints its message (or the help); its own codes (105, 109, ...) do not leak: --help
+    // and --version exit 0, every other parse error is bad usage (docs/cli.md).
+    const int cli11 = app.exit(e);
+    return cli11 == 0 ? exit_status::ok : exit_status::usage;
   } catch (const std::exception& e) {
+    // Thrown by a command for input it cannot use: a profile, a clients file, an output file.
     std::cerr << "acctlab: " << e.what() << '\n';
-    return 1;
+    return exit_status::usage;
   }
   return exit_code;
 }

@@ -5,9 +5,11 @@
 
 #include "conformance/profile.hpp"
 #include "conformance/profile_set.hpp"
+#include "pcap/clients_file.hpp"
 #include "radius/dictionary.hpp"
 #include "server/clients_file.hpp"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -40,6 +42,33 @@ inline conformance::ProfileSet resolve_profiles(const std::string& profile,
     throw std::runtime_error("profile: " + set.error());
   }
   return std::move(set).value();
+}
+
+/** The reference gateway's NAS as `conform` and `demo` run it: it sends from 127.0.0.1, so the
+ * clients file's entry for that address (when --secrets is given) names its profile and its
+ * secret, resolved as for every other NAS. */
+struct GatewayNas {
+  conformance::Profile profile;
+  std::optional<std::string> secret; // the clients file's, when it names the gateway
+};
+
+inline GatewayNas resolve_gateway_nas(const std::string& profile, const std::string& secrets_file,
+                                      const radius::Dictionary& dict) {
+  constexpr const char* gateway_address = "127.0.0.1";
+  if (secrets_file.empty()) {
+    return {require_profile(profile.empty() ? default_profile_name : profile, dict), {}};
+  }
+  std::string error;
+  const auto secrets = capture::ClientSecrets::load(secrets_file, error);
+  if (!secrets) {
+    throw std::runtime_error("secrets: " + error);
+  }
+  const auto set = resolve_profiles(profile, &secrets->clients(), dict);
+  GatewayNas nas{set.for_client(gateway_address), {}};
+  if (const auto* client = secrets->find(*capture::IpAddress::parse(gateway_address))) {
+    nas.secret = client->secret;
+  }
+  return nas;
 }
 
 } // namespace acctlab::cli

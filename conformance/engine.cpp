@@ -150,9 +150,35 @@ Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Di
   return check_trace(trace, ProfileSet(profile), dict);
 }
 
+std::string_view to_string(OverallVerdict outcome) noexcept {
+  switch (outcome) {
+    case OverallVerdict::pass:
+      return "pass";
+    case OverallVerdict::fail:
+      return "fail";
+    case OverallVerdict::incomplete:
+      return "incomplete";
+    case OverallVerdict::no_accounting_traffic:
+      return "no accounting traffic";
+  }
+  return "incomplete";
+}
+
+OverallVerdict outcome_of(std::size_t unread, std::size_t accounting_packets,
+                          std::size_t errors) noexcept {
+  if (unread > 0) {
+    return OverallVerdict::incomplete;
+  }
+  if (accounting_packets == 0) {
+    return OverallVerdict::no_accounting_traffic;
+  }
+  return errors > 0 ? OverallVerdict::fail : OverallVerdict::pass;
+}
+
 Verdict check_trace(const Trace& trace, const ProfileSet& profiles,
                     const radius::Dictionary& dict) {
   Verdict verdict;
+  verdict.unread = trace.unread;
   verdict.nas_profiles = nas_profiles_of(trace, profiles);
   if (profiles.single()) {
     const auto& profile = profiles.fallback();

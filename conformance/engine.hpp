@@ -9,6 +9,7 @@
 #include "radius/dictionary.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -60,11 +61,21 @@ struct Verdict {
    * authentication (Access-*, RFC 2865) and dynamic authorization (CoA, Disconnect, RFC 5176). */
   std::size_t authentication = 0;
   std::size_t dynamic_authorization = 0;
+  /** What the source held that was not read (Trace::unread): the verdict is incomplete. */
+  std::vector<Unread> unread;
 
   std::size_t count(Severity severity) const;
   PartyCounts party_counts() const;
   bool has_errors() const { return count(Severity::error) > 0; }
 };
+
+/** The overall verdict, in this order: "incomplete" when part of the source was not read (the
+ * findings may stem from what is missing), "no accounting traffic" when there is nothing to
+ * judge, "fail" when some party has an error finding, else "pass". */
+enum class OverallVerdict : std::uint8_t { pass, fail, incomplete, no_accounting_traffic };
+std::string_view to_string(OverallVerdict outcome) noexcept;
+OverallVerdict outcome_of(std::size_t unread, std::size_t accounting_packets,
+                          std::size_t errors) noexcept;
 
 Verdict check_trace(const Trace& trace, const Profile& profile, const radius::Dictionary& dict);
 /** Judges each NAS with its own profile (the NASes' traffic is judged apart, evidence still names

@@ -3,12 +3,38 @@
 #include "conformance/db_trace.hpp"
 #include "conformance/engine.hpp"
 #include "pcap/capture_reader.hpp"
+#include "radius/packet_codec.hpp"
 
 #include <algorithm>
 #include <map>
 #include <stdexcept>
 
 namespace acctlab::conformance {
+
+SecretLookup secret_lookup(const capture::ClientSecrets& secrets) {
+  return [&secrets](const std::string& host) -> std::optional<std::string> {
+    if (const auto address = capture::IpAddress::parse(host)) {
+      if (const auto* client = secrets.find(*address)) {
+        return client->secret;
+      }
+    }
+    return std::nullopt;
+  };
+}
+
+void learn_secrets(Trace& trace, const capture::ClientSecrets& secrets) {
+  const auto lookup = secret_lookup(secrets);
+  for (const auto& packet : trace.packets) {
+    auto host =
+        host_part(packet.direction == Direction::from_server ? packet.destination : packet.source);
+    if (trace.secrets.count(host) != 0) {
+      continue;
+    }
+    if (auto secret = lookup(host)) {
+      trace.secrets.emplace(std::move(host), std::move(*secret));
+    }
+  }
+}
 
 PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
                                      const std::vector<std::uint16_t>& extra_ports) {
@@ -22,7 +48,20 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
                std::end(capture::radius_ports) ||
            std::find(extra_ports.begin(), extra_ports.end(), port) != extra_ports.end();
   };
+  const auto file_of = [&](std::uint32_t index) {
+    return index < files.size() ? files[index] : std::to_string(index);
+  };
   while (stream.next(datagram)) {
+    if (!radius::could_be_radius(datagram.payload)) {
+      // Another protocol on a RADIUS port, or noise: not read as RADIUS, so not judged as a
+      // NAS's malformed packet (pcap analyze counts it the same way).
+      result.trace.unread.push_back(
+          {std::string(capture::to_string(capture::IssueKind::not_radius)),
+           file_of(datagram.file_index), datagram.frame, datagram.offset,
+           capture::not_radius_detail(datagram.source.to_string(), datagram.destination.to_string(),
+                                      datagram.payload)});
+      continue;
+    }
     TracePacket packet;
     packet.time = static_cast<double>(datagram.timestamp_ns) / 1e9;
     packet.source = datagram.source.to_string();
@@ -45,6 +84,16 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
     result.trace.end = static_cast<double>(*stats.last_ns) / 1e9;
   }
   result.issues = stream.issues().size();
+  // Everything the stream could not read, where and why; the file-level ones first.
+  std::vector<Unread> stream_unread;
+  for (const auto& issue : stream.issues()) {
+    std::string detail =
+        issue.detail.empty() ? std::string(capture::describe(issue.kind)) : issue.detail;
+    stream_unread.push_back({std::string(capture::to_string(issue.kind)), file_of(issue.file_index),
+                             issue.frame, issue.offset, std::move(detail)});
+  }
+  result.trace.unread.insert(result.trace.unread.begin(), stream_unread.begin(),
+                             stream_unread.end());
   // Several captures: each is watched from its first frame to its last, and not between.
   if (files.size() > 1) {
     for (const auto& summary : stream.files()) {
@@ -56,8 +105,9 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
   }
   for (const auto& summary : stream.files()) {
     if (!summary.complete) {
-      result.errors.push_back(summary.path +
-                              (summary.link_type < 0 ? ": cannot open" : ": ends in an error"));
+      result.errors.push_back(summary.path + (summary.link_type < 0
+                                                  ? ": cannot be read as a capture"
+                                                  : ": ends in an error"));
     }
   }
   return result;
@@ -81,14 +131,7 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
   if (judge_options.part_packets > 0 && profiles.single()) {
     SecretLookup lookup;
     if (secrets) {
-      lookup = [secrets](const std::string& host) -> std::optional<std::string> {
-        if (const auto address = capture::IpAddress::parse(host)) {
-          if (const auto* client = secrets->find(*address)) {
-            return client->secret;
-          }
-        }
-        return std::nullopt;
-      };
+      lookup = secret_lookup(*secrets);
     }
     return judge_stored_run(database, run_id, profile, dict, lookup, interim_interval,
                             judge_options);
@@ -105,18 +148,7 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
   trace.responses_recorded = true;
   trace.interim_interval = interim_interval;
   if (secrets) {
-    for (const auto& packet : trace.packets) {
-      const auto host = host_part(packet.direction == Direction::from_server ? packet.destination
-                                                                             : packet.source);
-      if (trace.secrets.count(host) != 0) {
-        continue;
-      }
-      if (const auto address = capture::IpAddress::parse(host)) {
-        if (const auto* client = secrets->find(*address)) {
-          trace.secrets.emplace(host, client->secret);
-        }
-      }
-    }
+    learn_secrets(trace, *secrets);
   }
   const auto verdict = check_trace(trace, profiles, dict);
   if (judge_options.stats) {

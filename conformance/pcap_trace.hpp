@@ -27,7 +27,14 @@ struct PcapTraceResult {
   std::vector<std::string> errors; // files that did not open or ended in an error
 };
 
-/** Reads every datagram on a RADIUS port (1812, 1813, 1645, 1646 and extra_ports). */
+/** Each NAS's secret from a clients file (as the server matches clients), for the rules. */
+SecretLookup secret_lookup(const capture::ClientSecrets& secrets);
+/** Puts the secret of every client the trace's packets name into trace.secrets. */
+void learn_secrets(Trace& trace, const capture::ClientSecrets& secrets);
+
+/** Reads every datagram on a RADIUS port (1812, 1813, 1645, 1646 and extra_ports). A datagram
+ * that is no RADIUS packet, and every frame or file part the pcap module could not read, is
+ * listed in trace.unread instead (file, frame, byte offset, reason). */
 PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
                                      const std::vector<std::uint16_t>& extra_ports = {});
 

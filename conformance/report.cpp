@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -110,6 +111,7 @@ VerdictView::VerdictView(const Verdict& verdict) : verdict_(verdict) {
   summary_.nas_profiles = verdict.nas_profiles;
   summary_.authentication = verdict.authentication;
   summary_.dynamic_authorization = verdict.dynamic_authorization;
+  summary_.unread = verdict.unread;
 }
 
 std::string_view party_verdict(const VerdictSummary& summary, Party party) {
@@ -212,9 +214,25 @@ void render_text(const VerdictSource& verdict, std::ostream& out,
       out << "     ... and " << total - shown << " more\n";
     }
   }
+  if (!summary.unread.empty()) {
+    out << '\n'
+        << paint(Severity::error, "not read") << ": " << summary.unread.size()
+        << " parts of the capture (the findings above may stem from what is missing)\n";
+    for (std::size_t i = 0; i < summary.unread.size() && i < options.unread_listed; ++i) {
+      const auto& unread = summary.unread[i];
+      out << "     " << unread.file << " frame " << unread.frame << " (offset " << unread.offset
+          << "): " << unread.reason << (unread.detail.empty() ? "" : ": ") << unread.detail << '\n';
+    }
+    if (summary.unread.size() > options.unread_listed) {
+      out << "     ... and " << summary.unread.size() - options.unread_listed << " more\n";
+    }
+  }
+  const auto outcome = summary.outcome();
+  std::string verdict_line = "verdict: " + std::string(to_string(outcome));
+  std::transform(verdict_line.begin() + 9, verdict_line.end(), verdict_line.begin() + 9,
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   out << '\n'
-      << (summary.errors > 0 ? paint(Severity::error, "verdict: FAIL")
-                             : std::string("verdict: PASS"))
+      << (outcome == OverallVerdict::pass ? verdict_line : paint(Severity::error, verdict_line))
       << " (";
   for (const auto party : {Party::nas, Party::server, Party::path}) {
     const auto p = static_cast<std::size_t>(party);
@@ -255,13 +273,13 @@ boost::json::object finding_json(const Finding& finding) {
 } // namespace
 
 // Written piece by piece in the order (and with the serializer) of one boost::json document:
-// {"profile", "verdict", "counts", "parties", "profiles", "out_of_scope", "rules", "findings",
-// "sessions"}, so the output is the same
+// {"profile", "verdict", "counts", "parties", "profiles", "out_of_scope", "unread", "rules",
+// "findings", "sessions"}, so the output is the same
 // document without holding its findings.
 void render_json(const VerdictSource& verdict, std::ostream& out) {
   const auto& summary = verdict.summary();
   out << "{\"profile\":" << json_of(summary.profile)
-      << ",\"verdict\":" << json_of(std::string(summary.errors > 0 ? "fail" : "pass"));
+      << ",\"verdict\":" << json_of(std::string(to_string(summary.outcome())));
   boost::json::object counts;
   counts["packets"] = summary.packets;
   counts["requests"] = summary.requests;
@@ -292,6 +310,15 @@ void render_json(const VerdictSource& verdict, std::ostream& out) {
       << boost::json::serialize(
              boost::json::object{{"authentication", summary.authentication},
                                  {"dynamic_authorization", summary.dynamic_authorization}});
+  boost::json::array unread;
+  for (const auto& part : summary.unread) {
+    unread.push_back(boost::json::object{{"file", part.file},
+                                         {"frame", part.frame},
+                                         {"offset", part.offset},
+                                         {"reason", part.reason},
+                                         {"detail", part.detail}});
+  }
+  out << ",\"unread\":" << boost::json::serialize(unread);
 
   boost::json::array rules;
   for (const auto& outcome : summary.outcomes) {
@@ -435,11 +462,46 @@ std::string junit_suites(const Verdict& verdict, const std::string& prefix) {
   return out.str();
 }
 
+namespace {
+
+/** A `capture` suite when the source allows no verdict: one testcase that fails with every part
+ * not read (file, frame, offset, reason), or one that fails for want of accounting traffic. */
+std::size_t capture_suite(const VerdictSummary& summary, std::ostream* out) {
+  const auto outcome = summary.outcome();
+  if (outcome != OverallVerdict::incomplete && outcome != OverallVerdict::no_accounting_traffic) {
+    return 0;
+  }
+  if (!out) {
+    return 1;
+  }
+  *out << "  <testsuite name=\"capture\" tests=\"1\" failures=\"1\">\n";
+  if (outcome == OverallVerdict::incomplete) {
+    *out << "    <testcase classname=\"capture\" name=\"read whole\">\n      <failure message=\""
+         << radius::escape_markup(std::to_string(summary.unread.size()) +
+                                  " parts of the capture were not read")
+         << "\">";
+    for (const auto& part : summary.unread) {
+      *out << radius::escape_markup(part.file + " frame " + std::to_string(part.frame) +
+                                    " offset " + std::to_string(part.offset) + ": " + part.reason +
+                                    (part.detail.empty() ? "" : ": ") + part.detail + "\n");
+    }
+  } else {
+    *out << "    <testcase classname=\"capture\" name=\"accounting traffic\">\n      <failure "
+            "message=\"no accounting traffic: nothing to judge\">";
+  }
+  *out << "</failure>\n    </testcase>\n  </testsuite>\n";
+  return 1;
+}
+
+} // namespace
+
 void render_junit(const VerdictSource& verdict, std::ostream& out) {
   const auto& summary = verdict.summary();
+  const auto capture = capture_suite(summary, nullptr);
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"acctlab conformance\" "
-      << "tests=\"" << summary.outcomes.size() + summary.sessions << "\" failures=\""
-      << rule_failures(summary) + session_failures(verdict) << "\">\n";
+      << "tests=\"" << summary.outcomes.size() + summary.sessions + capture << "\" failures=\""
+      << rule_failures(summary) + session_failures(verdict) + capture << "\">\n";
+  capture_suite(summary, &out);
   junit_suites(verdict, "", out);
   out << "</testsuites>\n";
 }

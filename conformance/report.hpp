@@ -15,6 +15,7 @@ namespace acctlab::conformance {
 struct TextReportOptions {
   bool colour = false;               // ANSI colours; the caller decides (a TTY)
   std::size_t findings_per_rule = 5; // further findings of a rule are counted, not listed
+  std::size_t unread_listed = 20;    // parts not read, listed before the verdict
 };
 
 /** What a report says before its findings: the Verdict's fields apart from its lists. */
@@ -34,6 +35,10 @@ struct VerdictSummary {
   std::vector<NasProfile> nas_profiles; // which profile judged which NAS
   std::size_t authentication = 0;       // packets outside the accounting rules' scope
   std::size_t dynamic_authorization = 0;
+  std::vector<Unread> unread; // what the source held that was not read
+
+  /** incomplete, no accounting traffic, fail or pass (outcome_of). */
+  OverallVerdict outcome() const { return outcome_of(unread.size(), requests + responses, errors); }
 };
 
 /** "pass" or "fail" for one party: whether it has error findings. */

@@ -781,7 +781,7 @@ judge_database(const std::string& database, const Profile& profile, const radius
       {
         FindingStage stage(db, summary.rules, true);
         state->stats =
-            judge_parts(db, source, profile, dict, SecretLookup{}, options.interim_interval,
+            judge_parts(db, source, profile, dict, options.secrets, options.interim_interval,
                         options.parts, summary.rules, stage, &counts);
       }
       // The findings in check_trace's order, numbered: what the reports and store read.

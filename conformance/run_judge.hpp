@@ -54,6 +54,7 @@ judge_stored_run(const std::string& database, std::int64_t run_id, const Profile
 struct DbJudgeOptions {
   std::optional<std::int64_t> run_id;     // only the packets of this run
   std::optional<std::string> secret;      // shared secret for every client, when known
+  SecretLookup secrets;                   // each client's secret (a clients file), when given
   std::optional<double> interim_interval; // the NAS's update interval, when known
   /** Open the database to write (store_findings) too; otherwise read-only, and nothing is ever
    * written to it (the staging tables live in SQLite's temporary files). */

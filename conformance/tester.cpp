@@ -378,6 +378,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
                 .string();
         remove_database(server_options.database);
         server_options.handle_signals = false;
+        server_options.clients_file = options.clients_file;
         server_options.stats_interval = std::chrono::milliseconds(0);
         if (options.tls) {
           server_options.listen.clear();

@@ -26,6 +26,9 @@ struct TesterOptions {
    * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
   std::optional<double> nas_clock_at_zero;
   std::string secret = "testing123";
+  /** The embedded servers' clients file (`conform --secrets`); without one they accept
+   * 127.0.0.1 with testing123. */
+  std::optional<std::string> clients_file;
   /** Where the embedded servers' databases go (created if missing). */
   std::string work_dir = "acctlab-conform";
   /** Real time the gateway waits for answers before its virtual clock jumps. */

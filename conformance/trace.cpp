@@ -124,6 +124,7 @@ Trace Trace::without_packets() const {
   part.end = end;
   part.nas_intervals = nas_intervals;
   part.windows = windows;
+  part.unread = unread;
   return part;
 }
 
@@ -170,6 +171,18 @@ Expected<Trace, TraceError> parse_trace(std::string_view text) {
       }
       trace.begin = first;
       trace.end = last;
+    } else if (words[0] == "unread") {
+      Unread unread;
+      if (words.size() < 5 || !parse_number(words[3], unread.frame) ||
+          !parse_number(words[4], unread.offset)) {
+        return fail("unread takes REASON FILE FRAME OFFSET [DETAIL]");
+      }
+      unread.reason = std::string(words[1]);
+      unread.file = std::string(words[2]);
+      for (std::size_t i = 5; i < words.size(); ++i) {
+        unread.detail += (i > 5 ? " " : "") + std::string(words[i]);
+      }
+      trace.unread.push_back(std::move(unread));
     } else if (words[0] == "responses") {
       if (words.size() != 2 || (words[1] != "recorded" && words[1] != "absent")) {
         return fail("responses takes 'recorded' or 'absent'");
@@ -260,6 +273,14 @@ std::string format_trace(const Trace& trace) {
     std::snprintf(window, sizeof window, "window %.6f %.6f\n", trace.first_moment(),
                   trace.last_moment());
     out << window;
+  }
+  for (const auto& unread : trace.unread) {
+    out << "unread " << unread.reason << ' ' << unread.file << ' ' << unread.frame << ' '
+        << unread.offset;
+    if (!unread.detail.empty()) {
+      out << ' ' << unread.detail;
+    }
+    out << '\n';
   }
   for (const auto& packet : trace.packets) {
     char time[32];

@@ -9,6 +9,8 @@
 //   interim-interval 60               (the NAS's configured update interval, seconds)
 //   responses recorded|absent         (absent: the source kept requests only)
 //   window 0.000 300.000              (the trace's first and last moment; default: its packets')
+//   unread file_truncated x.pcap 17 2312 the file ends in the middle of a record
+//                                     (REASON FILE FRAME OFFSET [DETAIL]: not read, see Unread)
 //   packet 0.000 to-server 127.0.0.1:40000 127.0.0.1:1813 0404...  [file=x.pcap frame=3] [id=17]
 
 #include "radius/packet.hpp"
@@ -45,8 +47,21 @@ struct IntervalEstimate {
   std::size_t gaps = 0;
 };
 
+/** A part of the source that was not read as RADIUS: a capture's frame cut by its snaplen or
+ * damaged, a file that ends inside a record or cannot be read, a datagram on a RADIUS port that is
+ * no RADIUS packet. A trace with any is incomplete: no verdict can pass it. */
+struct Unread {
+  std::string reason; // the pcap module's issue name: file_truncated, cut_by_snaplen, not_radius
+  std::string file;
+  std::uint64_t frame = 0;  // 0: the file as a whole
+  std::uint64_t offset = 0; // octets into the file: the record concerned
+  std::string detail;
+};
+
 struct Trace {
   std::vector<TracePacket> packets;
+  /** What the source held that was not read (captures only). */
+  std::vector<Unread> unread;
   std::map<std::string, std::string, std::less<>> secrets; // client address (no port) -> secret
   std::optional<std::string> default_secret;
   /** False when the source stored requests only (a server database): skip answer checks. */

@@ -169,8 +169,30 @@ json::object import_json(const ImportSummary& i) {
 
 } // namespace
 
+std::string report_verdict(const AnalysisResult& r) {
+  const auto capture = capture_verdict(r);
+  if (capture != CaptureVerdict::complete) {
+    return std::string(to_string(capture));
+  }
+  if (r.import && r.import->conformance) {
+    return r.import->conformance->verdict;
+  }
+  return "complete";
+}
+
 json::value to_json(const AnalysisResult& r) {
   json::object root;
+  root["verdict"] = report_verdict(r);
+  // What was not read, in the shape `acctlab check --pcap` reports it.
+  json::array unread;
+  for (const auto& i : r.issues) {
+    unread.push_back({{"file", file_name(r, i.file_index)},
+                      {"frame", i.frame},
+                      {"offset", i.offset},
+                      {"reason", to_string(i.kind)},
+                      {"detail", i.detail}});
+  }
+  root["unread"] = std::move(unread);
   json::array files;
   for (const auto& f : r.files) {
     files.push_back({{"path", f.path},
@@ -199,6 +221,7 @@ json::value to_json(const AnalysisResult& r) {
     issues.push_back({{"kind", to_string(i.kind)},
                       {"file", file_name(r, i.file_index)},
                       {"frame", i.frame},
+                      {"offset", i.offset},
                       {"detail", i.detail}});
   }
   root["capture_issues"] = {{"counts", std::move(issue_counts)}, {"list", std::move(issues)}};
@@ -417,9 +440,10 @@ std::string to_text(const AnalysisResult& r) {
       if (++shown > 20) {
         break;
       }
-      append(out, "    %s frame %llu: %s%s%s\n", file_name(r, i.file_index).c_str(),
-             static_cast<unsigned long long>(i.frame), std::string(to_string(i.kind)).c_str(),
-             i.detail.empty() ? "" : ": ", i.detail.c_str());
+      append(out, "    %s frame %llu (offset %llu): %s%s%s\n", file_name(r, i.file_index).c_str(),
+             static_cast<unsigned long long>(i.frame), static_cast<unsigned long long>(i.offset),
+             std::string(to_string(i.kind)).c_str(), i.detail.empty() ? "" : ": ",
+             i.detail.c_str());
     }
   }
   bool any_decode_error = false;
@@ -477,6 +501,13 @@ std::string to_text(const AnalysisResult& r) {
   }
   if (r.import) {
     import_text(out, *r.import);
+  }
+  const auto verdict = report_verdict(r);
+  if (verdict == "incomplete") {
+    append(out, "verdict: incomplete (%llu capture issues: not every frame was read as RADIUS)\n",
+           static_cast<unsigned long long>(r.issue_counts.total()));
+  } else {
+    out += "verdict: " + verdict + "\n";
   }
   return out;
 }

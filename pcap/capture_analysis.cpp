@@ -6,6 +6,31 @@
 
 namespace acctlab::capture {
 
+std::string_view to_string(CaptureVerdict verdict) noexcept {
+  switch (verdict) {
+    case CaptureVerdict::complete:
+      return "complete";
+    case CaptureVerdict::incomplete:
+      return "incomplete";
+    case CaptureVerdict::no_accounting_traffic:
+      return "no accounting traffic";
+  }
+  return "incomplete";
+}
+
+CaptureVerdict capture_verdict(const AnalysisResult& result) {
+  const bool whole = result.issue_counts.total() == 0 &&
+                     std::all_of(result.files.begin(), result.files.end(),
+                                 [](const FileSummary& file) { return file.complete; });
+  if (!whole) {
+    return CaptureVerdict::incomplete;
+  }
+  const auto accounting =
+      result.totals.by_code[static_cast<std::size_t>(radius::Code::accounting_request)] +
+      result.totals.by_code[static_cast<std::size_t>(radius::Code::accounting_response)];
+  return accounting == 0 ? CaptureVerdict::no_accounting_traffic : CaptureVerdict::complete;
+}
+
 AnalysisResult analyze_captures(const std::vector<std::string>& files,
                                 const AnalysisOptions& options) {
   StreamOptions stream_options;
@@ -29,9 +54,23 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
   ExchangeTracker tracker(tracker_options, dict);
 
   AnalysisResult result;
+  std::vector<Issue> not_radius; // datagrams on a RADIUS port that are not RADIUS
+  std::uint64_t not_radius_count = 0;
   UdpDatagram datagram;
   while (stream.next(datagram)) {
     ++result.radius_datagrams;
+    if (!radius::could_be_radius(datagram.payload)) {
+      // Another protocol on a RADIUS port, or noise: a capture issue, neither a packet nor a
+      // decode error of some NAS's (and never an "Access-Request id 0").
+      if (not_radius_count++ < 10000) {
+        not_radius.push_back(
+            Issue{IssueKind::not_radius, datagram.file_index, datagram.frame,
+                  not_radius_detail(datagram.source.to_string(), datagram.destination.to_string(),
+                                    datagram.payload),
+                  datagram.offset});
+      }
+      continue;
+    }
     auto packet = radius::decode_packet(datagram.payload, dict);
     if (packet) {
       ++result.decoded;
@@ -59,7 +98,9 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
   result.files = stream.files();
   result.stream = stream.stats();
   result.issue_counts = stream.issue_counts();
+  result.issue_counts.counts[static_cast<std::size_t>(IssueKind::not_radius)] += not_radius_count;
   result.issues = stream.issues();
+  result.issues.insert(result.issues.end(), not_radius.begin(), not_radius.end());
   result.totals = tracker.totals();
   result.per_nas = tracker.per_nas();
   result.per_server = tracker.per_server();

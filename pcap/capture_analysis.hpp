@@ -55,6 +55,14 @@ struct AnalysisResult {
   std::optional<ImportSummary> import;
 };
 
+/** What a capture allows before any rule: a verdict needs the capture read whole (no issue:
+ * every frame, every file to its end, every datagram on a RADIUS port a RADIUS packet) and
+ * accounting traffic in it. */
+enum class CaptureVerdict : std::uint8_t { complete, incomplete, no_accounting_traffic };
+/** "complete", "incomplete", "no accounting traffic". */
+std::string_view to_string(CaptureVerdict verdict) noexcept;
+CaptureVerdict capture_verdict(const AnalysisResult& result);
+
 /** Runs the whole analysis. Never throws for bad input: problems are in the result. */
 AnalysisResult analyze_captures(const std::vector<std::string>& files,
                                 const AnalysisOptions& options);

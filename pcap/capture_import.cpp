@@ -388,6 +388,13 @@ AnalysisResult import_stream(const StreamFactory& make_stream, AnalysisOptions a
   } else {
     summary.run_verdict = "imported";
   }
+  // A damaged capture never passes, stored or reported: what was read is judged, but the run
+  // says incomplete (or that it held no accounting), as the report's verdict does.
+  if (any_read) {
+    if (const auto capture = capture_verdict(result); capture != CaptureVerdict::complete) {
+      summary.run_verdict = std::string(to_string(capture));
+    }
+  }
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.import = std::move(summary);

@@ -1,5 +1,7 @@
 #include "pcap/capture_issue.hpp"
 
+#include <string>
+
 namespace acctlab::capture {
 namespace {
 
@@ -37,6 +39,8 @@ constexpr std::array<IssueText, issue_kind_count> issue_table{{
      "a fragmented datagram was still incomplete when its reassembly time ran out"},
     {IssueKind::fragment_evicted, "fragment_evicted",
      "a fragmented datagram was dropped to keep reassembly memory bounded"},
+    {IssueKind::not_radius, "not_radius",
+     "a datagram on a RADIUS port is not a RADIUS packet (another protocol, or noise)"},
 }};
 
 static_assert([] {
@@ -67,6 +71,19 @@ std::optional<IssueKind> issue_kind_from_string(std::string_view name) noexcept 
     }
   }
   return std::nullopt;
+}
+
+std::string not_radius_detail(const std::string& source, const std::string& destination,
+                              std::span<const std::uint8_t> payload) {
+  std::string out = std::to_string(payload.size()) + " octets " + source + " -> " + destination;
+  if (payload.size() < 20) {
+    return out + ": shorter than a RADIUS header (20 octets)";
+  }
+  const unsigned length = (unsigned{payload[2]} << 8) | payload[3];
+  if (length < 20 || length > 4096) {
+    return out + ": Length " + std::to_string(length) + " is outside 20..4096";
+  }
+  return out + ": code " + std::to_string(payload[0]) + " is not a RADIUS code";
 }
 
 std::uint64_t IssueCounts::total() const {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,9 +32,12 @@ enum class IssueKind : std::uint8_t {
   fragment_overlap, // overlaps an earlier fragment with different data (RFC 5722): dropped
   fragment_timeout, // datagram incomplete when its reassembly time ran out
   fragment_evicted, // datagram dropped to keep reassembly within its memory bounds
+  // The datagram.
+  not_radius, // on a RADIUS port but no RADIUS packet: too short, a code RADIUS does not define,
+              // or a Length outside 20..4096 (radius::could_be_radius)
 };
 
-inline constexpr std::size_t issue_kind_count = 15;
+inline constexpr std::size_t issue_kind_count = 16;
 
 /** The stable name, e.g. "cut_by_snaplen". */
 std::string_view to_string(IssueKind kind) noexcept;
@@ -41,13 +45,21 @@ std::string_view to_string(IssueKind kind) noexcept;
 std::string_view describe(IssueKind kind) noexcept;
 std::optional<IssueKind> issue_kind_from_string(std::string_view name) noexcept;
 
-/** One problem, where it was seen: file index (in the order given), frame number, detail. */
+/** One problem, where it was seen: file index (in the order given), frame number, detail, and
+ * the byte offset in the file of the record concerned (for a file error: of the first record
+ * that could not be read; for a frame in a pcapng file: of the blocks read with it). */
 struct Issue {
   IssueKind kind;
   std::uint32_t file_index = 0;
   std::uint64_t frame = 0; // 0 when the issue concerns the file as a whole
   std::string detail;      // libpcap's message or extra context; may be empty
+  std::uint64_t offset = 0;
 };
+
+/** Why a datagram on a RADIUS port is not RADIUS, with its size and where it went:
+ * "12 octets 192.0.2.1:5000 -> 192.0.2.9:1813: shorter than a RADIUS header (20 octets)". */
+std::string not_radius_detail(const std::string& source, const std::string& destination,
+                              std::span<const std::uint8_t> payload);
 
 /** Counts per issue kind. */
 struct IssueCounts {

@@ -22,6 +22,18 @@ std::unique_ptr<FileReader> FileReader::open(const std::string& path, std::strin
   std::unique_ptr<FileReader> reader(new FileReader());
   reader->stdio_buffer_ = std::make_unique<char[]>(stdio_buffer_size);
   std::setvbuf(file, reader->stdio_buffer_.get(), _IOFBF, stdio_buffer_size);
+  // The magic number says how records are laid out (for the offsets issues name): pcapng's
+  // Section Header Block type, or the modified pcap format's 24-octet record headers.
+  std::uint8_t magic[4] = {};
+  if (std::fread(magic, 1, sizeof magic, file) == sizeof magic) {
+    const std::uint32_t le =
+        magic[0] | (magic[1] << 8) | (magic[2] << 16) | (std::uint32_t{magic[3]} << 24);
+    reader->pcapng_ = le == 0x0A0D0D0Au;
+    if (le == 0xA1B2CD34u || le == 0x34CDB2A1u) {
+      reader->record_header_ = 24;
+    }
+  }
+  std::rewind(file);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // Nanosecond precision: libpcap scales microsecond files, so one unit serves both.
   reader->handle_ =
@@ -32,6 +44,7 @@ std::unique_ptr<FileReader> FileReader::open(const std::string& path, std::strin
     return nullptr;
   }
   reader->link_type_ = pcap_datalink(reader->handle_);
+  reader->next_offset_ = reader->pcapng_ ? reader->position() : 24;
   return reader;
 }
 
@@ -136,6 +149,10 @@ FileReader::Status FileReader::next(RawFrame& out, IssueKind& kind, std::string&
     out.captured_length = header->caplen;
     out.original_length = header->len;
     out.data = {data, header->caplen};
+    out.offset = next_offset_;
+    if (!live_) {
+      next_offset_ = pcapng_ ? position() : next_offset_ + record_header_ + header->caplen;
+    }
     return Status::frame;
   }
   if (rc == 0 && live_) {
@@ -207,7 +224,7 @@ DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions opt
     if (!source->reader) {
       source->done = true;
       source->link_type = -1;
-      report(IssueKind::file_open_failed, {source->index, 0}, error);
+      report(IssueKind::file_open_failed, {source->index, 0, 0}, error);
     } else {
       source->link_type = source->reader->link_type();
       if (!link_type_supported(source->link_type)) {
@@ -242,7 +259,8 @@ DatagramStream::~DatagramStream() = default;
 void DatagramStream::report(IssueKind kind, FrameRef where, std::string_view detail) {
   issue_counts_.add(kind);
   if (issues_.size() < options_.max_issues_kept) {
-    issues_.push_back(Issue{kind, where.file_index, where.frame, std::string(detail)});
+    issues_.push_back(
+        Issue{kind, where.file_index, where.frame, std::string(detail), where.offset});
   }
 }
 
@@ -278,7 +296,8 @@ bool DatagramStream::fill(Source& source) {
       source.complete = true;
       break;
     case FileReader::Status::error:
-      report(kind, {source.index, source.reader->frames_read() + 1}, detail);
+      report(kind, {source.index, source.reader->frames_read() + 1, source.reader->next_offset()},
+             detail);
       break;
   }
   source.done = true;
@@ -296,6 +315,7 @@ bool DatagramStream::emit(const ParsedFrame& parsed, const Source& source, bool 
   ++stats_.udp_matched;
   out.file_index = source.index;
   out.frame = source.head.frame;
+  out.offset = source.head.offset;
   out.timestamp_ns = source.head.timestamp_ns;
   out.source = {parsed.source, parsed.source_port};
   out.destination = {parsed.destination, parsed.destination_port};
@@ -318,7 +338,7 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
   stats_.captured_bytes += frame.captured_length;
   reassembler_.expire(frame.timestamp_ns);
   ParsedFrame& parsed = parsed_;
-  const FrameRef where{source.index, frame.frame};
+  const FrameRef where{source.index, frame.frame, frame.offset};
   switch (parse_frame(source.link_type, frame.data, parsed)) {
     case FrameKind::udp:
       return emit(parsed, source, false, out);

@@ -27,6 +27,7 @@ struct RawFrame {
   std::int64_t timestamp_ns = 0; // since the Unix epoch
   std::uint32_t captured_length = 0;
   std::uint32_t original_length = 0;
+  std::uint64_t offset = 0; // where its record begins in the file (pcapng: the blocks read with it)
   std::span<const std::uint8_t> data;
 };
 
@@ -64,6 +65,8 @@ public:
   std::uint64_t frames_read() const { return frames_read_; }
   /** Octets of the file consumed so far (for progress reporting). */
   std::uint64_t position() const;
+  /** Where the next record begins: after an error, the offset of the record that failed. */
+  std::uint64_t next_offset() const { return next_offset_; }
 
 private:
   FileReader() = default;
@@ -75,6 +78,11 @@ private:
   bool live_ = false;
   std::int64_t timestamp_scale_ = 1; // 1000 when a live handle gives microseconds
   int read_timeout_ms_ = 100;
+  // Record offsets: a pcap file's records follow its 24-octet header, each a 16-octet header (24
+  // in the modified format) and caplen octets; a pcapng file's are asked of the FILE.
+  bool pcapng_ = false;
+  std::uint64_t record_header_ = 16;
+  std::uint64_t next_offset_ = 0;
 
 public:
   bool live() const { return live_; }
@@ -88,6 +96,7 @@ public:
 struct UdpDatagram {
   std::uint32_t file_index = 0; // position of its file in the list given to the stream
   std::uint64_t frame = 0;      // the frame that carried it (the last fragment if reassembled)
+  std::uint64_t offset = 0;     // that frame's record in the file (RawFrame::offset)
   std::int64_t timestamp_ns = 0;
   Endpoint source;
   Endpoint destination;

@@ -28,6 +28,7 @@ struct ReassemblyLimits {
 struct FrameRef {
   std::uint32_t file_index = 0;
   std::uint64_t frame = 0;
+  std::uint64_t offset = 0; // the frame's record in its file
 };
 
 class FragmentReassembler {

@@ -178,6 +178,20 @@ std::optional<DecodeFailure> check_framing(std::span<const std::uint8_t> datagra
   return walk_attributes(datagram.first(*length), [](std::uint8_t, std::size_t, std::size_t) {});
 }
 
+bool could_be_radius(std::span<const std::uint8_t> datagram) noexcept {
+  if (datagram.size() < 20) {
+    return false;
+  }
+  const unsigned code = datagram[0];
+  // IANA RADIUS Packet Type Codes: 1-13 (RFC 2865, 2866, 2882, 5997), 21-34 (RFC 2882), 40-45
+  // (RFC 5176), 50-52 (RFC 7930 and RFC 3575's IP address allocation), 250-253 (experimental).
+  const bool assigned = (code >= 1 && code <= 13) || (code >= 21 && code <= 34) ||
+                        (code >= 40 && code <= 45) || (code >= 50 && code <= 52) ||
+                        (code >= 250 && code <= 253);
+  const unsigned length = (unsigned{datagram[2]} << 8) | datagram[3];
+  return assigned && length >= 20 && length <= 4096;
+}
+
 std::size_t append_proxy_states(std::span<const std::uint8_t> datagram,
                                 std::vector<std::uint8_t>& out) {
   auto length = check_header(datagram);

@@ -21,6 +21,14 @@ namespace acctlab::radius {
  */
 DecodeResult<Packet> decode_packet(std::span<const std::uint8_t> datagram, const Dictionary& dict);
 
+/**
+ * Whether a datagram can be a RADIUS packet at all: a whole header, a code IANA's "RADIUS Packet
+ * Type Codes" registry assigns (RFC 2865, 2866, 2882, 3575, 5176, 5997, 7930 and the experimental
+ * 250-253) and a Length within 20..4096 (RFC 2865 §3). One that is not is another protocol on a
+ * RADIUS port, or noise: a capture issue, not a malformed RADIUS packet.
+ */
+bool could_be_radius(std::span<const std::uint8_t> datagram) noexcept;
+
 /** Checks framing only (header and attribute lengths); the fast path for counting and pairing. */
 std::optional<DecodeFailure> check_framing(std::span<const std::uint8_t> datagram);
 

@@ -182,7 +182,7 @@ EOF
 ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
 pids+=($!)
 
-ip netns exec "$ns" tcpdump -i lo -w "$work/capture.pcap" -U 'udp port 1813' >"$work/tcpdump.log" 2>&1 &
+ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -w "$work/capture.pcap" 'udp port 1813' >"$work/tcpdump.log" 2>&1 &
 tcpdump_pid=$!
 pids+=("$tcpdump_pid")
 
@@ -238,7 +238,13 @@ answers=$(grep -c "Received Accounting-Response" "$work/radclient.log" || true)
   echo "radclient got $answers of 4 answers" >&2
   exit 1
 }
-# tcpdump writes its last packets and closes the file on SIGINT.
+# Every datagram of the four exchanges on both legs (16) is in the file before tcpdump stops:
+# a loaded machine may deliver the last ones late (bounded wait).
+for _ in $(seq 50); do
+  frames=$(tcpdump -r "$work/capture.pcap" 2>/dev/null | wc -l || true)
+  ((frames >= 16)) && break
+  sleep 0.1
+done
 kill -INT "$tcpdump_pid"
 timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
 cp "$work/capture.pcap" "$out"

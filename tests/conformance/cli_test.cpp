@@ -5,6 +5,7 @@
 #include "pcap/pcap_writer.hpp"
 #include "tests/support/run_command.hpp"
 
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -293,5 +294,116 @@ TEST_CASE("each NAS is judged with the profile its clients-file entry names",
   const auto forced = run("pcap analyze " + files + " --secrets " + captures +
                           "clients.conf --profile cisco-ios-ipsec --db " + db.string());
   CHECK(forced.output.find("conformance (profile cisco-ios-ipsec): FAIL") != std::string::npos);
+  std::filesystem::remove(db);
+}
+
+TEST_CASE("check --pcap takes --secrets: each NAS its secret and clients-file profile",
+          "[conformance][cli][profiles]") {
+  const std::string captures = std::string(ACCTLAB_SOURCE_DIR) + "/tests/captures/";
+  const std::string files = captures + "strongswan-lifecycle.pcap " + captures +
+                            "document-start.pcap " + captures + "document-stop.pcap " + captures +
+                            "document-interim.pcap";
+  const auto checked =
+      run("check --pcap " + files + " --secrets " + captures + "clients.conf --report json");
+  INFO(checked.output);
+  CHECK(checked.status == 0);
+  const auto report = boost::json::parse(checked.output).as_object();
+  CHECK(report.at("verdict") == "pass");
+  std::map<std::string, std::string> profiles;
+  for (const auto& nas : report.at("profiles").as_array()) {
+    profiles[std::string(nas.at("nas").as_string())] = std::string(nas.at("profile").as_string());
+  }
+  CHECK(profiles == std::map<std::string, std::string>{{"127.0.0.1", "strongswan"},
+                                                       {"100.1.1.147", "cisco-ios-ipsec"}});
+  // The secrets were each NAS's own: every authenticator verified, none reported.
+  CHECK(checked.output.find("\"rule\":\"PKT-REQUEST-AUTHENTICATOR\"") == std::string::npos);
+  // A wrong secret for every NAS instead is seen: the same captures fail.
+  const auto wrong = run("check --pcap " + files + " --secret not-their-secret");
+  CHECK(wrong.status == 1);
+  CHECK(wrong.output.find("PKT-REQUEST-AUTHENTICATOR") != std::string::npos);
+  // pcap analyze takes the same two: --secret for every NAS the clients file does not name.
+  const auto analyzed = run("pcap analyze " + captures + "strongswan-lifecycle.pcap " + captures +
+                            "document-records.pcap --secrets " + captures +
+                            "clients.conf --secret not-theirs --report json");
+  const auto totals = boost::json::parse(analyzed.output).at("totals").at("authenticators");
+  CHECK(totals.at("request_valid").to_number<int>() == 11);
+  CHECK(totals.at("request_invalid").to_number<int>() == 0);
+  const auto alone = run("pcap analyze " + captures +
+                         "strongswan-lifecycle.pcap --secret acctlab-swan-secret --report json");
+  CHECK(boost::json::parse(alone.output)
+            .at("totals")
+            .at("authenticators")
+            .at("request_valid")
+            .to_number<int>() == 8);
+  // --profile overrides the clients file for every NAS.
+  const auto forced = run("check --pcap " + files + " --secrets " + captures +
+                          "clients.conf --profile cisco-ios-ipsec");
+  CHECK(forced.status == 1);
+  CHECK(forced.output.find("profile cisco-ios-ipsec:") != std::string::npos);
+}
+
+TEST_CASE("check --fail-on nas: lab validation of a NAS fails on the NAS's errors only",
+          "[conformance][cli]") {
+  const std::string captures = std::string(ACCTLAB_SOURCE_DIR) + "/tests/captures/";
+  // The server's port was closed for a while: two Interim-Updates unanswered (the server's
+  // EXC-UNANSWERED); strongSwan itself did nothing wrong.
+  const auto down = "check --pcap " + captures + "strongswan-outage-down.pcap --secrets " +
+                    captures + "clients.conf --interim-interval 5";
+  const auto any = run(down);
+  CHECK(any.status == 1);
+  CHECK(any.output.find("verdict: FAIL (NAS pass; server fail") != std::string::npos);
+  const auto nas = run(down + " --fail-on nas");
+  CHECK(nas.status == 0);
+  CHECK(nas.output.find("verdict: FAIL (NAS pass; server fail") != std::string::npos);
+  // A NAS's own error fails it either way.
+  const auto malformed = write_case("malformed-datagram");
+  CHECK(run("check --trace " + malformed + " --fail-on nas").status == 1);
+  CHECK(run("check --trace " + malformed).status == 1);
+  std::filesystem::remove(malformed);
+}
+
+TEST_CASE("conform takes --secrets: the gateway's profile and secret from its clients entry",
+          "[conformance][cli][profiles]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("acctlab-cli-" + std::to_string(::getpid()) + "-conform-secrets");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "clients.conf") << "client gateway {\n  ipaddr = 127.0.0.1\n"
+                                         "  secret = gw-secret-1\n  profile = rfc2866\n}\n";
+  const auto result =
+      run("conform --scenario rekeys --report json --work-dir " + (dir / "work").string() +
+          " --secrets " + (dir / "clients.conf").string());
+  INFO(result.output);
+  CHECK(result.status == 0);
+  CHECK(result.output.find("\"profile\":\"rfc2866\"") != std::string::npos);
+  CHECK(result.output.find("\"profile\":\"cisco-ios-ipsec\"") == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("check --db takes --secrets: the stored NASes judged each with its profile",
+          "[conformance][cli][profiles]") {
+  const std::string captures = std::string(ACCTLAB_SOURCE_DIR) + "/tests/captures/";
+  const auto db = std::filesystem::temp_directory_path() /
+                  ("acctlab-cli-" + std::to_string(::getpid()) + "-check-db-profiles.db");
+  std::filesystem::remove(db);
+  const auto imported = run("pcap analyze " + captures + "strongswan-lifecycle.pcap " + captures +
+                            "document-start.pcap " + captures + "document-stop.pcap " + captures +
+                            "document-interim.pcap --no-check --db " + db.string());
+  REQUIRE(imported.status == 0);
+  const auto checked = run("check --db " + db.string() + " --secrets " + captures +
+                           "clients.conf --no-store --report json");
+  INFO(checked.output);
+  CHECK(checked.status == 0);
+  const auto report = boost::json::parse(checked.output).as_object();
+  CHECK(report.at("verdict") == "pass");
+  std::map<std::string, std::string> profiles;
+  for (const auto& nas : report.at("profiles").as_array()) {
+    profiles[std::string(nas.at("nas").as_string())] = std::string(nas.at("profile").as_string());
+  }
+  CHECK(profiles == std::map<std::string, std::string>{{"127.0.0.1", "strongswan"},
+                                                       {"100.1.1.147", "cisco-ios-ipsec"}});
+  // One profile for all (the IOS one) fails the strongSwan gateway.
+  const auto forced = run("check --db " + db.string() + " --secrets " + captures +
+                          "clients.conf --profile cisco-ios-ipsec --no-store");
+  CHECK(forced.status == 1);
   std::filesystem::remove(db);
 }

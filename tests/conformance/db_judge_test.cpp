@@ -309,7 +309,7 @@ TEST_CASE("check --db in parts: every corpus case, as its source stores it, judg
     if (c.expected_rule) {
       CHECK(rules_of(judged.verdict).count(*c.expected_rule) == 1);
     }
-    CHECK(judged.stats.parts > 1);
+    CHECK(judged.stats.parts > (trace.packets.size() > 2 ? 1u : 0u)); // a part holds 2 packets
     requests_only += c.spec.responses_recorded ? 0 : 1;
     with_findings += judged.verdict.findings.empty() ? 0 : 1;
   }

@@ -610,6 +610,47 @@ std::vector<Case> all_cases() {
     s.requests.push_back(
         at(230, update_attrs("Stop", "00000003", "11.1.2.2", {30, 100, 100, 1, 1})));
   }));
+
+  // Damaged captures (docs/cli.md): what was read is clean, but part of the capture was not
+  // read, so the verdict is incomplete, never a pass; a capture without accounting traffic has
+  // nothing to judge. The unread parts are what the pcap module reports for such files
+  // (tests/conformance/damaged_capture_test.cpp makes the files themselves).
+  const auto edge = [](std::string name, OverallVerdict outcome, void (*mutate)(Spec&)) {
+    Case c{std::move(name), "cisco-ios-ipsec", std::nullopt, clean_spec()};
+    c.expected_outcome = outcome;
+    mutate(c.spec);
+    return c;
+  };
+  cases.push_back(edge("capture-ends-mid-frame", OverallVerdict::incomplete, [](Spec& s) {
+    s.unread.push_back({"file_truncated", "lab.pcap", 13, 2206,
+                        "truncated dump file; tried to read 184 captured bytes, only got 40"});
+  }));
+  cases.push_back(edge("capture-frames-cut-by-snaplen", OverallVerdict::incomplete, [](Spec& s) {
+    s.unread.push_back({"cut_by_snaplen", "lab.pcap", 4, 506, "captured 96 of 242 octets"});
+    s.unread.push_back({"cut_by_snaplen", "lab.pcap", 9, 1234, "captured 96 of 242 octets"});
+  }));
+  cases.push_back(
+      edge("capture-pcapng-corrupt-first-block", OverallVerdict::incomplete, [](Spec& s) {
+        s.requests.clear();
+        s.unread.push_back({"file_open_failed", "lab.pcapng", 0, 0, "unknown file format"});
+      }));
+  cases.push_back(
+      edge("capture-not-radius-on-radius-port", OverallVerdict::incomplete, [](Spec& s) {
+        s.unread.push_back({"not_radius", "lab.pcap", 7, 958,
+                            "5 octets 127.0.0.1:40001 -> 127.0.0.1:1813: shorter than a RADIUS "
+                            "header (20 octets)"});
+      }));
+  cases.push_back(edge("capture-header-only", OverallVerdict::no_accounting_traffic,
+                       [](Spec& s) { s.requests.clear(); }));
+  cases.push_back(
+      edge("capture-authentication-only", OverallVerdict::no_accounting_traffic, [](Spec& s) {
+        s.requests.clear();
+        radius::Octets raw(20, 0);
+        raw[0] = 1; // Access-Request to the authentication port: out of the accounting rules' scope
+        raw[1] = 3;
+        raw[3] = 20;
+        s.extra.push_back({1, Direction::to_server, "127.0.0.1:40001", "127.0.0.1:1812", raw});
+      }));
   return cases;
 }
 
@@ -619,6 +660,7 @@ Trace build_trace(const Spec& spec, const radius::Dictionary& dict) {
   trace.interim_interval = spec.interim_interval;
   trace.responses_recorded = spec.responses_recorded;
   trace.begin = spec.begin;
+  trace.unread = spec.unread;
   std::vector<const Request*> order;
   for (const auto& request : spec.requests) {
     order.push_back(&request);

@@ -3,6 +3,7 @@
 // accounting exchange (the feature document's Start / Interim / Stop, answered by a server), and
 // clean variants that must produce no error or warning.
 
+#include "conformance/engine.hpp"
 #include "conformance/trace.hpp"
 #include "radius/dictionary.hpp"
 
@@ -47,6 +48,8 @@ struct Spec {
   bool responses_recorded = true;
   /** The trace's first moment when it began before its first packet (a capture started early). */
   std::optional<double> begin;
+  /** What the capture held that was not read (a damaged capture's frames and file parts). */
+  std::vector<Unread> unread;
 };
 
 struct Case {
@@ -57,6 +60,9 @@ struct Case {
   /** Rules another party's part of the same defect draws (a request the NAS did not resend was
    * also unanswered: the server's failure), allowed beside expected_rule. */
   std::vector<std::string> also = {};
+  /** A capture edge the verdict itself reports (incomplete, no accounting traffic) rather than a
+   * rule: the case is detected when the verdict says so. */
+  std::optional<OverallVerdict> expected_outcome = {};
 };
 
 /** Value of the first attribute named name, or nullptr. */

@@ -140,7 +140,9 @@ TEST_CASE("Pairs and counts agree with tshark's RADIUS dissector", "[pcap][analy
         r.totals.retransmissions);
 }
 
-TEST_CASE("Bad datagrams on RADIUS ports are decode errors with their frames", "[pcap][analysis]") {
+TEST_CASE("Bad datagrams on RADIUS ports: not RADIUS is a capture issue, a malformed RADIUS "
+          "packet a decode error, each with its frame",
+          "[pcap][analysis]") {
   const auto dir = scratch_dir("decode-errors");
   const auto file = dir / "bad.pcap";
   {
@@ -151,19 +153,34 @@ TEST_CASE("Bad datagrams on RADIUS ports are decode errors with their frames", "
     REQUIRE(w->write_udp(spec_v4(0.0), req));
     REQUIRE(w->write_udp(spec_v4(0.1), std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'}));
     auto overlong = accounting_request(2, 1, "bad");
-    overlong[2] = 0x20; // Length 8192
+    overlong[2] = 0x20; // Length 8192: no RADIUS packet is that long
     REQUIRE(w->write_udp(spec_v4(0.2), overlong));
     auto reply = spec_v4(0.3);
     std::swap(reply.source, reply.destination);
     REQUIRE(w->write_udp(reply, response_to(req)));
+    auto broken = accounting_request(3, 1, "broken");
+    broken[21] = 200; // the first attribute's Length runs past the packet
+    REQUIRE(w->write_udp(spec_v4(0.4), broken));
   }
   AnalysisOptions options;
   const auto r = analyze_captures({file.string()}, options);
   using acctlab::radius::DecodeError;
-  CHECK(r.radius_datagrams == 4);
+  CHECK(r.radius_datagrams == 5);
   CHECK(r.decoded == 2);
-  CHECK(r.decode_errors[static_cast<std::size_t>(DecodeError::truncated_header)] == 1);
-  CHECK(r.decode_errors[static_cast<std::size_t>(DecodeError::length_too_large)] == 1);
+  // "hello" and the 8192-octet Length are not RADIUS: capture issues with frame and offset.
+  CHECK(r.issue_counts[IssueKind::not_radius] == 2);
+  std::vector<std::uint64_t> issue_frames;
+  for (const auto& issue : r.issues) {
+    CHECK(issue.kind == IssueKind::not_radius);
+    CHECK(issue.offset > 24);
+    issue_frames.push_back(issue.frame);
+  }
+  CHECK(issue_frames == std::vector<std::uint64_t>{2, 3});
+  CHECK(capture_verdict(r) == CaptureVerdict::incomplete);
+  // The RADIUS packet whose attribute overflows is a decode error, named by its code.
+  CHECK(r.decode_errors[static_cast<std::size_t>(DecodeError::attribute_overflows_packet)] == 1);
+  CHECK(r.decode_errors[static_cast<std::size_t>(DecodeError::truncated_header)] == 0);
+  CHECK(r.decode_errors[static_cast<std::size_t>(DecodeError::length_too_large)] == 0);
   CHECK(r.totals.linked == 1);
   std::vector<std::uint64_t> frames;
   for (const auto& e : r.events) {
@@ -171,11 +188,18 @@ TEST_CASE("Bad datagrams on RADIUS ports are decode errors with their frames", "
       frames.push_back(e.frame);
     }
   }
-  CHECK(frames == std::vector<std::uint64_t>{2, 3});
+  CHECK(frames == std::vector<std::uint64_t>{5});
   const auto text = to_text(r);
-  CHECK(text.find("truncated_header: 1") != std::string::npos);
-  CHECK(text.find("frame 3: Accounting-Request id 2") != std::string::npos);
-  CHECK(text.find("length_too_large at offset 2") != std::string::npos);
+  CHECK(text.find("not_radius: 2") != std::string::npos);
+  CHECK(text.find("frame 2 (offset ") != std::string::npos);
+  CHECK(text.find("5 octets 192.0.2.10:50000 -> 192.0.2.1:1813") != std::string::npos);
+  CHECK(text.find("shorter than a RADIUS header") != std::string::npos);
+  CHECK(text.find(": Length 8") != std::string::npos); // 0x20xx: 8192 and more
+  CHECK(text.find("is outside 20..4096") != std::string::npos);
+  CHECK(text.find("frame 5: Accounting-Request id 3") != std::string::npos);
+  CHECK(text.find("attribute_overflows_packet at offset 20") != std::string::npos);
+  CHECK(text.find("Access-Request id 0") == std::string::npos);
+  CHECK(text.find("verdict: incomplete") != std::string::npos);
 }
 
 TEST_CASE("acctlab pcap analyze writes JSON and CSV reports", "[pcap][analysis][cli]") {

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
+#include <sys/wait.h>
 
 using namespace acctlab;
 using namespace acctlab::capture;
@@ -43,7 +44,7 @@ TEST_CASE("A gateway capture imported as a run matches what the server stored", 
                           " --interim-interval 60 --report json --out ";
   int status = 0;
   run(import_cmd + (dir / "first.json").string(), &status);
-  REQUIRE(status == 0);
+  REQUIRE(WEXITSTATUS(status) == 1); // judged: the wrong-secret Start fails it (docs/cli.md)
 
   const auto report = boost::json::parse(read_text(dir / "first.json")).as_object();
   const auto& import = report.at("import").as_object();
@@ -131,7 +132,7 @@ TEST_CASE("A gateway capture imported as a run matches what the server stored", 
   // A second import of the same file is a second run with its own packets, records and
   // sessions; the first run is untouched.
   run(import_cmd + (dir / "second.json").string(), &status);
-  REQUIRE(status == 0);
+  REQUIRE(WEXITSTATUS(status) == 1);
   const auto second = boost::json::parse(read_text(dir / "second.json")).as_object();
   const auto second_run = second.at("import").at("run_id").as_int64();
   CHECK(second_run != run_id);
@@ -172,8 +173,14 @@ TEST_CASE("Staleness is judged in capture time, and the text report shows the im
       frame.timestamp_ns = static_cast<std::int64_t>((last + 7200) * 1e9);
       frame.source = parse_endpoint("127.0.0.1:40000");
       frame.destination = parse_endpoint("127.0.0.1:1813");
-      const std::vector<std::uint8_t> junk{0xde, 0xad};
-      REQUIRE(writer->write_udp(frame, junk));
+      // A malformed Accounting-Request (its Length says 30, 20 octets came): a RADIUS packet
+      // the decoder refuses, stored with its verdict (not RADIUS at all would be a capture
+      // issue, not stored).
+      std::vector<std::uint8_t> malformed(20, 0);
+      malformed[0] = 4;
+      malformed[1] = 9;
+      malformed[3] = 30;
+      REQUIRE(writer->write_udp(frame, malformed));
     }
     REQUIRE(writer->close());
   };
@@ -185,7 +192,7 @@ TEST_CASE("Staleness is judged in capture time, and the text report shows the im
   const auto text = run(acctlab_binary + " pcap analyze " + path + " --db " +
                             (dir / "stale.db").string() + " --interim-interval 60",
                         &status);
-  CHECK(status == 0);
+  CHECK(WEXITSTATUS(status) == 1); // PKT-MALFORMED fails the judged import
   CHECK(text.find("sessions opened 1: closed 0, stale 1, open at end 0") != std::string::npos);
   CHECK(text.find("conformance (profile cisco-ios-ipsec)") != std::string::npos);
   CHECK(text.find("malformed 1") != std::string::npos);
@@ -216,8 +223,15 @@ TEST_CASE("A truncated capture imports what precedes the cut and says where it e
   const auto out = run(acctlab_binary + " pcap analyze " + cut + " --db " +
                            (dir / "cut.db").string() + " --report json",
                        &status);
-  CHECK(status == 0);
+  // Part of the capture was not read: incomplete, whatever the rules say (docs/cli.md).
+  CHECK(WEXITSTATUS(status) == 3);
   const auto report = boost::json::parse(out).as_object();
+  CHECK(report.at("verdict") == "incomplete");
+  REQUIRE(!report.at("unread").as_array().empty());
+  const auto& first_unread = report.at("unread").as_array().front().as_object();
+  CHECK(first_unread.at("reason") == "file_truncated");
+  CHECK(first_unread.at("frame").to_number<std::uint64_t>() == capture.frames);
+  CHECK(first_unread.at("offset").to_number<std::uint64_t>() > 24);
   // The cut falls in the last fragment of the last datagram (the wrong-secret Start, 220
   // octets): the file ends there, and that datagram's first fragment never completes.
   std::map<std::string, std::uint64_t> issues;
@@ -235,13 +249,19 @@ TEST_CASE("A truncated capture imports what precedes the cut and says where it e
   CHECK(db.query_int64("SELECT max(frame) FROM packets").value_or(-1) ==
         static_cast<std::int64_t>(capture.frames - 2));
   CHECK(db.query_int64("SELECT count(*) FROM records").value_or(-1) == 7);
-  CHECK(report.at("import").at("run_verdict") == "pass"); // the wrong-secret request was cut
+  // What was read passes the rules (the wrong-secret request was cut), but the run is stored as
+  // incomplete: a damaged capture never passes.
+  CHECK(report.at("import").at("conformance").at("verdict") == "pass");
+  CHECK(report.at("import").at("run_verdict") == "incomplete");
+  CHECK(db.query_int64("SELECT count(*) FROM runs WHERE verdict = 'incomplete'").value_or(-1) == 1);
 
-  // A file that cannot be read at all: the run says so instead of passing nothing.
+  // A file that does not exist is bad input (status 2, docs/cli.md): said before any run is
+  // made, so nothing passes and the database gains no empty run.
+  const auto runs_before = db.query_int64("SELECT count(*) FROM runs").value_or(-1);
   const auto absent = run(acctlab_binary + " pcap analyze " + (dir / "absent.pcap").string() +
-                              " --db " + (dir / "cut.db").string() + " --report json 2>/dev/null",
+                              " --db " + (dir / "cut.db").string() + " --report json 2>&1",
                           &status);
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(boost::json::parse(absent).at("import").at("run_verdict") == "unreadable");
-  CHECK(db.query_int64("SELECT count(*) FROM runs WHERE verdict = 'unreadable'").value_or(-1) == 1);
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(absent.find("absent.pcap: cannot be opened") != std::string::npos);
+  CHECK(db.query_int64("SELECT count(*) FROM runs").value_or(-1) == runs_before);
 }

@@ -105,7 +105,7 @@ TEST_CASE("Replay with a wrong secret gets no valid answer and says why", "[pcap
                             " --secret not-the-secret --timeout 0.2 --retries 1",
                         &status);
   INFO(text);
-  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(WEXITSTATUS(status) == 1); // not every request validly answered (docs/cli.md)
   CHECK(text.find("sent 8 requests in 16 transmissions") != std::string::npos);
   CHECK(text.find("answered 0, valid Response Authenticators 0, invalid 0, unanswered 8") !=
         std::string::npos);
@@ -148,7 +148,7 @@ TEST_CASE("Replay of a capture without Accounting-Requests says where it looked 
   const auto text = run(acctlab_binary + " pcap replay " + (dir / "empty.pcap").string() +
                             " --server 127.0.0.1:9 --secret s 2>&1",
                         &status);
-  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(WEXITSTATUS(status) == 1); // not every request validly answered (docs/cli.md)
   CHECK(text.find("nothing to replay") != std::string::npos);
   CHECK(text.find("add --port N") != std::string::npos);
 }
