@@ -105,10 +105,13 @@ acctlab::cli::RegisterCommand reg{
           "  acctlab serve --listen 0.0.0.0:1646 --listen [::]:1813 --clients clients.conf"
           " --db /var/lib/acctlab.db\n"
           "  acctlab serve --debug radius --stats 10\n"
+          "  acctlab serve --db postgresql://acct@db.example/acct   # servers sharing one "
+          "database\n"
           "SIGHUP reloads the clients file; SIGTERM/SIGINT commit and answer what is in flight"
           " and exit 0.");
       cmd->add_option("--listen", args->listen, "ADDR:PORT to listen on, repeatable ([::1]:1813)");
-      cmd->add_option("--db", args->db, "SQLite database file")->capture_default_str();
+      cmd->add_option("--db", args->db, "SQLite database file, or a postgresql:// URI (libpq)")
+          ->capture_default_str();
       cmd->add_option("--clients", args->clients, "clients.conf-style NAS list");
       cmd->add_option("--debug", args->debug, "debug topics: radius")->delimiter(',');
       cmd->add_option("--web", args->web, "Also serve the report viewer on ADDR:PORT");

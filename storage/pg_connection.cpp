@@ -10,6 +10,15 @@ bool is_postgres_uri(std::string_view database) {
   return database.starts_with("postgresql://") || database.starts_with("postgres://");
 }
 
+std::string not_on_postgres(std::string_view database) {
+  std::string shown(database.substr(0, database.find("://") + 3));
+  const auto rest = database.substr(shown.size());
+  const auto at = rest.find('@');
+  shown += at == std::string_view::npos ? rest : "..." + std::string(rest.substr(at));
+  return shown + ": PostgreSQL is written by `acctlab serve` in this build; this command reads "
+                 "and writes SQLite files only";
+}
+
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
   if (this != &other) {
     PQclear(result_);

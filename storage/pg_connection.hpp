@@ -20,6 +20,10 @@ namespace acctlab::storage {
 /** Whether a --db value names a PostgreSQL database (libpq's URI forms) rather than a file. */
 bool is_postgres_uri(std::string_view database);
 
+/** What a reader or tool that works on SQLite only says when given a PostgreSQL URI (the
+ * URI's password, if any, left out). */
+std::string not_on_postgres(std::string_view database);
+
 class PgError : public Error {
 public:
   PgError(std::string sqlstate, bool connection_lost, const std::string& message)

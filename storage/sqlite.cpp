@@ -1,5 +1,7 @@
 #include "storage/sqlite.hpp"
 
+#include "storage/pg_connection.hpp"
+
 #include <sqlite3.h>
 #include <utility>
 
@@ -163,6 +165,10 @@ const bool memstatus_off = [] {
 } // namespace
 
 Database::Database(const std::string& path, OpenOptions options) : path_(path) {
+  if (is_postgres_uri(path)) {
+    // Not a file name: SQLite would create a file of that name.
+    throw Error(SQLITE_CANTOPEN, not_on_postgres(path));
+  }
   (void)memstatus_off;
   int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) {
