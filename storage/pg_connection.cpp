@@ -128,8 +128,18 @@ PgResult PgConnection::query(const std::string& sql, const std::vector<PgParam>&
   for (const auto& p : params) {
     values.push_back(p ? p->c_str() : nullptr);
   }
-  pg_result* result = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                   values.data(), nullptr, nullptr, 0);
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    const std::string name = "acctlab_" + std::to_string(prepared_.size() + 1);
+    pg_result* prepared = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+    if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+      fail(prepared, "PostgreSQL");
+    }
+    PQclear(prepared);
+    it = prepared_.emplace(sql, name).first;
+  }
+  pg_result* result = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+                                     values.data(), nullptr, nullptr, 0);
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     fail(result, "PostgreSQL");

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -75,13 +76,16 @@ public:
 
   /** One or more statements without parameters. */
   void exec(const std::string& sql);
-  /** One statement with $1..$N; returns its rows (none for a command without RETURNING). */
+  /** One statement with $1..$N; returns its rows (none for a command without RETURNING). The
+   * statement is prepared on this connection the first time its text is seen and reused after:
+   * parsed and planned once, not for every record. */
   PgResult query(const std::string& sql, const std::vector<PgParam>& params = {});
   bool ok() const;
 
 private:
   [[noreturn]] void fail(pg_result* result, std::string_view what);
   pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_; // SQL text -> statement name
 };
 
 } // namespace acctlab::storage

@@ -1,8 +1,9 @@
 #pragma once
 // A throwaway PostgreSQL cluster for one test: initdb into a fresh temporary directory as an
-// unprivileged user (nobody), a postmaster listening only on a Unix socket in that directory
-// (no TCP port), stopped and removed when the test ends, also when it fails. Never the system's
-// service. Tests that need it exit 77 (skipped) when PostgreSQL 15's binaries are missing.
+// unprivileged user (nobody when the tests run as root, else the user running them), a postmaster
+// listening only on a Unix socket in that directory (no TCP port), stopped and removed when the
+// test ends, also when it fails. Never the system's service. Tests that need it exit 77 (skipped)
+// when PostgreSQL 15's binaries are missing.
 
 #include "run_command.hpp"
 
@@ -22,7 +23,7 @@ public:
   static bool available() {
     return std::filesystem::exists(std::string(bin) + "/initdb") &&
            std::filesystem::exists(std::string(bin) + "/pg_ctl") &&
-           std::filesystem::exists("/usr/sbin/runuser");
+           (::geteuid() != 0 || std::filesystem::exists("/usr/sbin/runuser"));
   }
   /** Exits the test process with the skip code when PostgreSQL is not installed. */
   static void require() {
@@ -38,7 +39,9 @@ public:
       throw std::runtime_error("mkdtemp failed");
     }
     dir_ = pattern;
-    run("chown nobody " + dir_);
+    if (::geteuid() == 0) {
+      run("chown nobody " + dir_);
+    }
     run(as_nobody("initdb -D " + dir_ + "/data -A trust -U acctlab --no-sync -E UTF8") + " >" +
         dir_ + "/initdb.log 2>&1");
     start();
@@ -86,8 +89,10 @@ public:
   const std::string& dir() const { return dir_; }
 
 private:
+  /** PostgreSQL refuses to run as root: as root the cluster is nobody's, otherwise ours. */
   static std::string as_nobody(const std::string& command) {
-    return "cd / && /usr/sbin/runuser -u nobody -- " + std::string(bin) + "/" + command;
+    const std::string as = ::geteuid() == 0 ? "/usr/sbin/runuser -u nobody -- " : "";
+    return "cd / && " + as + std::string(bin) + "/" + command;
   }
   void run(const std::string& command) const {
     const auto result = run_command(command);
