@@ -80,10 +80,16 @@ public:
    * statement is prepared on this connection the first time its text is seen and reused after:
    * parsed and planned once, not for every record. */
   PgResult query(const std::string& sql, const std::vector<PgParam>& params = {});
+  /** The same statement once per parameter list, sent together and answered together (libpq's
+   * pipeline mode: one round trip instead of one per list); each result's rows, in order.
+   * Throws PgError at the first failure, after the pipeline is drained. */
+  std::vector<PgResult> query_each(const std::string& sql,
+                                   const std::vector<std::vector<PgParam>>& lists);
   bool ok() const;
 
 private:
   [[noreturn]] void fail(pg_result* result, std::string_view what);
+  const std::string& prepare(const std::string& sql);
   pg_conn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_; // SQL text -> statement name
 };
