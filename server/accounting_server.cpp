@@ -11,6 +11,7 @@
 #include "server/radius_debug.hpp"
 #include "server/tag_ring.hpp"
 #include "server/udp_sender.hpp"
+#include "storage/pg_connection.hpp"
 
 #include <arpa/inet.h>
 #include <array>
@@ -270,7 +271,8 @@ public:
   void run() {
     for (const auto& listener : listeners_) {
       log(LogLevel::info, "",
-          "listening on " + listener->name + " (database " + options_.database + ", " +
+          "listening on " + listener->name + " (database " +
+              storage::database_display_name(options_.database) + ", " +
               std::to_string(clients_.clients().size()) + " clients)");
       do_receive(*listener);
     }
@@ -476,10 +478,12 @@ private:
   void on_writer_event(const storage::WriterEvent& event) {
     if (event.kind == storage::WriterEvent::Kind::commit_failed) {
       log(LogLevel::error, "",
-          "DATABASE UNWRITABLE (" + options_.database + "): " + event.message +
-              " -- not answering any NAS until it can be written; retrying");
+          "DATABASE UNWRITABLE (" + storage::database_display_name(options_.database) + "): " +
+              event.message + " -- not answering any NAS until it can be written; retrying");
     } else {
-      log(LogLevel::info, "", "database " + options_.database + " writable again; answering");
+      log(LogLevel::info, "",
+          "database " + storage::database_display_name(options_.database) +
+              " writable again; answering");
     }
   }
 

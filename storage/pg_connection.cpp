@@ -10,13 +10,29 @@ bool is_postgres_uri(std::string_view database) {
   return database.starts_with("postgresql://") || database.starts_with("postgres://");
 }
 
+std::string database_display_name(std::string_view database) {
+  if (!is_postgres_uri(database)) {
+    return std::string(database);
+  }
+  // scheme://user:password@host/...: the password is what lies between the first ':' after the
+  // scheme and the '@' that ends the user part.
+  const auto start = database.find("://") + 3;
+  const auto at = database.find('@', start);
+  const auto slash = database.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(database);
+  }
+  const auto colon = database.find(':', start);
+  if (colon == std::string_view::npos || colon > at) {
+    return std::string(database);
+  }
+  return std::string(database.substr(0, colon + 1)) + "***" + std::string(database.substr(at));
+}
+
 std::string not_on_postgres(std::string_view database) {
-  std::string shown(database.substr(0, database.find("://") + 3));
-  const auto rest = database.substr(shown.size());
-  const auto at = rest.find('@');
-  shown += at == std::string_view::npos ? rest : "..." + std::string(rest.substr(at));
-  return shown + ": PostgreSQL is written by `acctlab serve` in this build; this command reads "
-                 "and writes SQLite files only";
+  return database_display_name(database) +
+         ": PostgreSQL is written by `acctlab serve` in this build; this command reads and "
+         "writes SQLite files only";
 }
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {

@@ -21,6 +21,9 @@ namespace acctlab::storage {
 /** Whether a --db value names a PostgreSQL database (libpq's URI forms) rather than a file. */
 bool is_postgres_uri(std::string_view database);
 
+/** The --db value as logs may show it: a URI's password replaced by "***"; a path as it is. */
+std::string database_display_name(std::string_view database);
+
 /** What a reader or tool that works on SQLite only says when given a PostgreSQL URI (the
  * URI's password, if any, left out). */
 std::string not_on_postgres(std::string_view database);

@@ -7,8 +7,10 @@
 #include "tests/support/pg_cluster.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace acctlab;
@@ -148,4 +150,87 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
   CHECK(missing == 0);
   b.signal(SIGTERM);
   CHECK(b.wait() == 0);
+}
+
+TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the server stops "
+          "answering, recovers by itself, and every acknowledged request is stored",
+          "[server][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  test::TempDir dir;
+  test::ServerProcess server(serve_args(cluster.uri()), dir.file("serve.log"));
+  const auto port = server.wait_for_port();
+  REQUIRE(port != 0);
+
+  std::set<std::string> acked;
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> acked_count{0};
+  std::thread load([&] {
+    test::UdpClient client("127.0.0.1", port);
+    std::map<std::uint8_t, std::pair<std::string, test::Bytes>> outstanding;
+    std::uint64_t next = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 40s;
+    while (!stop && std::chrono::steady_clock::now() < deadline) {
+      // Requests stay outstanding while the database is gone: the server answers them once it
+      // has stored them.
+      while (outstanding.size() < 32) {
+        const auto identifier = static_cast<std::uint8_t>(next % 256);
+        if (outstanding.count(identifier)) {
+          ++next;
+          continue;
+        }
+        const auto id = "pm-" + std::to_string(next++);
+        auto request = make_request({.status = 1, .session_id = id, .identifier = identifier});
+        client.send(request);
+        outstanding[identifier] = {id, std::move(request)};
+      }
+      if (const auto response = client.receive(50ms)) {
+        const auto it = outstanding.find((*response)[1]);
+        if (it != outstanding.end() &&
+            test::is_valid_response(*response, it->second.second, "testing123")) {
+          acked.insert(it->second.first);
+          outstanding.erase(it);
+          ++acked_count;
+        }
+      }
+    }
+  });
+  std::this_thread::sleep_for(700ms);
+  const auto before = acked_count.load();
+  const auto postmaster = cluster.postmaster_pid();
+  REQUIRE(postmaster > 0);
+  REQUIRE(::kill(postmaster, SIGKILL) == 0); // the cluster is this test's own
+  std::this_thread::sleep_for(1500ms);
+  const auto during = acked_count.load();
+  std::this_thread::sleep_for(1000ms);
+  CHECK(acked_count.load() == during); // nothing is answered while nothing can be stored
+  cluster.restart_after_crash();
+  // Bounded: the server reconnects within its back-off (at most a second between attempts).
+  for (int i = 0; i < 100 && acked_count.load() == during; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(1000ms);
+  stop = true;
+  load.join();
+  INFO(before << " acknowledged before the kill, " << during << " by the outage, " << acked.size()
+              << " in all");
+  CHECK(before > 0);
+  CHECK(acked.size() > during); // answering again after the restart
+  std::multiset<std::string> stored;
+  for (const auto& line : test::lines_of(
+           cluster.psql("SELECT acct_session_id FROM records WHERE acct_session_id LIKE 'pm-%'"))) {
+    stored.insert(line);
+  }
+  std::size_t missing = 0;
+  for (const auto& id : acked) {
+    missing += stored.count(id) == 1 ? 0 : 1;
+  }
+  CHECK(missing == 0);
+  // Said once, loudly, and once that it recovered.
+  std::ifstream log(dir.file("serve.log"));
+  std::stringstream text;
+  text << log.rdbuf();
+  INFO(text.str());
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
 }

@@ -1,3 +1,4 @@
+#include "storage/pg_connection.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/table_description.hpp"
@@ -276,4 +277,8 @@ TEST_CASE("a PostgreSQL URI is never opened as an SQLite file", "[storage][schem
     CHECK(message.find("secret") == std::string::npos); // the password stays out of messages
   }
   CHECK_FALSE(std::filesystem::exists("postgresql:"));
+  CHECK(database_display_name(uri) == "postgresql://acct:***@db.example/acct");
+  CHECK(database_display_name("postgresql://acct@/db?host=/tmp/x") ==
+        "postgresql://acct@/db?host=/tmp/x");
+  CHECK(database_display_name("/var/lib/a:b@c.db") == "/var/lib/a:b@c.db");
 }

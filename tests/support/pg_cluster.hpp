@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -67,6 +68,28 @@ public:
       run_command(as_nobody("pg_ctl -D " + dir_ + "/data -m immediate -w -t 30 stop") +
                   " >/dev/null 2>&1");
       running_ = false;
+    }
+  }
+  /** The postmaster's process id (the first line of postmaster.pid), 0 when not running. */
+  pid_t postmaster_pid() const {
+    std::ifstream file(dir_ + "/data/postmaster.pid");
+    long pid = 0;
+    file >> pid;
+    return static_cast<pid_t>(pid);
+  }
+  /** start(), retried for up to ten seconds: after a SIGKILL of the postmaster its backends
+   * notice and exit on their own, and until they have, a new postmaster refuses to start. */
+  void restart_after_crash() {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 20) {
+          throw;
+        }
+        ::usleep(500 * 1000);
+      }
     }
   }
   std::string uri(const std::string& database = "postgres") const {
