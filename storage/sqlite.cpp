@@ -121,6 +121,10 @@ double Statement::column_double(int column) const {
   return sqlite3_column_double(stmt_, column);
 }
 
+int Statement::column_count() const {
+  return sqlite3_column_count(stmt_);
+}
+
 std::string Statement::column_text(int column) const {
   const auto* text = sqlite3_column_text(stmt_, column);
   const int size = sqlite3_column_bytes(stmt_, column);
