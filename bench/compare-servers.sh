@@ -8,6 +8,9 @@
 #               file's guarantee, to show what durability costs)
 #   fr-detail - FreeRADIUS 3.2 writing only its detail file
 #   fr-sql    - FreeRADIUS 3.2 with rlm_sql + sqlite writing radacct
+#   acctlab-pg - acctlab serve writing PostgreSQL 15 (first round only, when installed): a
+#               throwaway cluster in the work directory (initdb as nobody when run as root, a Unix
+#               socket there, no TCP), synchronous_commit on, stopped and removed at the end
 # Usage: bench/compare-servers.sh [BUILD_DIR] [SECONDS] [ROUNDS]   (loopback only; every server is
 # stopped at the end). Prints a table and the ratios the issue asks for (the median over rounds).
 set -euo pipefail
@@ -17,9 +20,14 @@ seconds=${2:-10}
 rounds=${3:-1}
 work=$(mktemp -d /tmp/acctlab-bench.XXXXXX)
 pids=()
+pg_bin=/usr/lib/postgresql/15/bin
+pg_started=false
+pg_as() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u nobody -- "$@"); else "$@"; fi; }
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if $pg_started; then pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -m immediate -w stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work/pg"
 }
 trap cleanup EXIT
 
@@ -79,6 +87,19 @@ for round in $(seq 1 "$rounds"); do
         --synchronous off >"$work/acctlab-nosync.log" 2>&1 &
       pids+=($!)
       run_target "acctlab-nosync#$round" "$port" $!
+      if [ -x "$pg_bin/initdb" ]; then
+        mkdir -p "$work/pg"
+        if [ "$(id -u)" = 0 ]; then chmod o+x "$work"; chown nobody "$work/pg"; fi
+        pg_as "$pg_bin/initdb" -D "$work/pg/data" -A trust -U acctlab --no-sync -E UTF8 >"$work/pg-initdb.log" 2>&1
+        pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w \
+          -o "-k $work/pg -c listen_addresses='' -c synchronous_commit=on" start >/dev/null
+        pg_started=true
+        port=$(free_port)
+        "$build/acctlab" serve --listen "127.0.0.1:$port" --db "postgresql://acctlab@/postgres?host=$work/pg" \
+          >"$work/acctlab-pg.log" 2>&1 &
+        pids+=($!)
+        run_target "acctlab-pg#$round" "$port" $!
+      fi
     fi
   fi
   modes=detail
@@ -94,7 +115,7 @@ done
 echo
 printf '%-19s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
 for round in $(seq 1 "$rounds"); do
-  for t in null-mmsg null-seg acctlab acctlab-nosync fr-detail fr-sql; do
+  for t in null-mmsg null-seg acctlab acctlab-nosync acctlab-pg fr-detail fr-sql; do
     key="$t#$round"
     [ -n "${rate[$key]:-}" ] || continue
     name=$t

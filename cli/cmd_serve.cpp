@@ -184,6 +184,8 @@ acctlab::cli::RegisterCommand reg{
           "  acctlab serve --config /etc/acctlab/acctlab.conf --stats 10\n"
           "  acctlab serve --config /etc/acctlab/acctlab.conf --check-config\n"
           "  acctlab serve --debug radius --stats 10\n"
+          "  acctlab serve --db postgresql://acct@db.example/acct   # servers sharing one "
+          "database\n"
           "The configuration file takes the options below as `key = value` lines (docs/server.md);"
           " the command line overrides it.\n"
           "SIGHUP reloads the clients file; SIGTERM/SIGINT commit and answer what is in flight"

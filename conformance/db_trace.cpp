@@ -1,6 +1,7 @@
 #include "conformance/db_trace.hpp"
 
 #include "conformance/detail/db_rows.hpp"
+#include "storage/pg_connection.hpp"
 #include "storage/sqlite.hpp"
 
 #include <algorithm>
@@ -115,7 +116,7 @@ Expected<Trace, std::string> load_trace_from_db(const std::string& path,
       trace.responses_recorded = trace.responses_recorded || response;
     });
   } catch (const storage::Error& error) {
-    return Unexpected(path + ": " + error.what());
+    return Unexpected(storage::database_display_name(path) + ": " + error.what());
   }
   detail::add_file_windows(trace);
   if (const auto window = storage::serve_window(path, options.run_id);
@@ -132,7 +133,7 @@ Expected<std::int64_t, std::string> store_findings(const std::string& path, cons
     return storage::store_conform_run(path, verdict.has_errors(), json_report,
                                       finding_rows(verdict, nullptr));
   } catch (const storage::Error& error) {
-    return Unexpected(path + ": " + error.what());
+    return Unexpected(storage::database_display_name(path) + ": " + error.what());
   }
 }
 
@@ -142,7 +143,7 @@ Expected<std::size_t, std::string> store_findings_in_run(const std::string& path
   try {
     return storage::store_findings_in_run(path, run_id, finding_rows(verdict, &trace));
   } catch (const storage::Error& error) {
-    return Unexpected(path + ": " + error.what());
+    return Unexpected(storage::database_display_name(path) + ": " + error.what());
   }
 }
 

@@ -5,6 +5,7 @@
 #include "conformance/detail/checks.hpp"
 #include "conformance/detail/db_rows.hpp"
 #include "storage/judge_stage.hpp"
+#include "storage/pg_connection.hpp"
 #include "storage/sqlite.hpp"
 
 #include <algorithm>
@@ -751,7 +752,7 @@ Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json
     return state_->db->store_run(json_report_path, has_errors());
   } catch (const storage::Error& error) {
     state_->db->rollback();
-    return Unexpected(state_->database + ": " + error.what());
+    return Unexpected(storage::database_display_name(state_->database) + ": " + error.what());
   }
 }
 
@@ -834,7 +835,7 @@ judge_database(const std::string& database, const Profile& profile, const radius
       throw;
     }
   } catch (const storage::Error& error) {
-    return Unexpected(database + ": " + error.what());
+    return Unexpected(storage::database_display_name(database) + ": " + error.what());
   }
 }
 
@@ -851,7 +852,7 @@ judge_stored_run(const std::string& database, std::int64_t run_id, const Profile
       throw;
     }
   } catch (const storage::Error& error) {
-    return Unexpected(database + ": " + error.what());
+    return Unexpected(storage::database_display_name(database) + ": " + error.what());
   }
 }
 

@@ -4,6 +4,7 @@
 #include "radius/accounting_record.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/session_matcher.hpp"
+#include "storage/pg_connection.hpp"
 #include "storage/record_writer.hpp"
 #include "storage/run_store.hpp"
 #include "storage/session_store.hpp"
@@ -173,7 +174,8 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
           s.committed.notify_all();
         });
   } catch (const storage::Error& error) {
-    throw std::runtime_error(s.options.database + ": " + error.what());
+    throw std::runtime_error(storage::database_display_name(s.options.database) + ": " +
+                             error.what());
   }
 }
 
@@ -321,7 +323,8 @@ ImportSummary CaptureImporter::finish(double end_time) {
       }
     }
   } catch (const storage::Error& error) {
-    throw std::runtime_error(s.options.database + ": " + error.what());
+    throw std::runtime_error(storage::database_display_name(s.options.database) + ": " +
+                             error.what());
   }
   return summary;
 }
@@ -331,7 +334,8 @@ void CaptureImporter::close_run(const std::string& verdict, const std::string& r
   try {
     storage::close_run(s.options.database, s.run_id, wall_seconds(), verdict, report_json);
   } catch (const storage::Error& error) {
-    throw std::runtime_error(s.options.database + ": " + error.what());
+    throw std::runtime_error(storage::database_display_name(s.options.database) + ": " +
+                             error.what());
   }
 }
 

@@ -12,6 +12,7 @@
 #include "server/tag_ring.hpp"
 #include "server/tls_listener.hpp"
 #include "server/udp_sender.hpp"
+#include "storage/pg_connection.hpp"
 
 #include <arpa/inet.h>
 #include <array>
@@ -286,19 +287,18 @@ public:
   void run() {
     for (const auto& listener : listeners_) {
       log(LogLevel::info, "listening", "",
-          "listening on " + listener->name + " (database " + options_.database + ", " +
+          "listening on " + listener->name + " (database " + database_name_ + ", " +
               std::to_string(clients_.clients().size()) + " clients)",
           {{"listen", listener->name},
-           {"database", options_.database},
+           {"database", database_name_},
            {"clients", std::to_string(clients_.clients().size()), true}});
       do_receive(*listener);
     }
     if (tls_) {
       for (const auto& name : tls_->local_endpoints()) {
         log(LogLevel::info, "listening", "",
-            "listening on " + name + " (RadSec: RADIUS over TLS, database " + options_.database +
-                ")",
-            {{"listen", name}, {"transport", "tls"}, {"database", options_.database}});
+            "listening on " + name + " (RadSec: RADIUS over TLS, database " + database_name_ + ")",
+            {{"listen", name}, {"transport", "tls"}, {"database", database_name_}});
       }
       tls_->start();
     }
@@ -570,15 +570,15 @@ private:
   void on_writer_event(const storage::WriterEvent& event) {
     if (event.kind == storage::WriterEvent::Kind::commit_failed) {
       log(LogLevel::error, "database_failed", "",
-          "DATABASE UNWRITABLE (" + options_.database + "): " + event.message +
+          "DATABASE UNWRITABLE (" + database_name_ + "): " + event.message +
               " -- not answering any NAS until it can be written; retrying",
-          {{"database", options_.database},
+          {{"database", database_name_},
            {"error", event.message},
            {"sqlite_code", std::to_string(event.sqlite_code), true}});
     } else {
       log(LogLevel::info, "database_recovered", "",
-          "database " + options_.database + " writable again; answering",
-          {{"database", options_.database}});
+          "database " + database_name_ + " writable again; answering",
+          {{"database", database_name_}});
     }
   }
 
@@ -1035,6 +1035,8 @@ private:
   }
 
   ServerOptions options_;
+  // The database as logs and metrics show it: a postgresql:// URI's password as ***.
+  std::string database_name_ = storage::database_display_name(options_.database);
   LogSink log_;
   asio::io_context io_{1};
   asio::signal_set signals_;

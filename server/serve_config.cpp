@@ -1,5 +1,7 @@
 #include "server/serve_config.hpp"
 
+#include "storage/pg_connection.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -105,7 +107,8 @@ const std::vector<ServeKey>& serve_keys() {
   static const std::vector<ServeKey> keys{
       {"listen", "ADDR:PORT",
        "UDP address to listen on ([::1]:1813; default 127.0.0.1:1813); port 0 picks one", true},
-      {"db", "FILE", "SQLite database file (default ./acctlab.db)", false},
+      {"db", "FILE|URI",
+       "SQLite database file (default ./acctlab.db), or a postgresql:// URI (libpq)", false},
       {"clients", "FILE", "clients.conf-style NAS list (FreeRADIUS format)", false},
       {"debug", "TOPICS", "debug topics, comma-separated: radius", false},
       {"web", "ADDR:PORT", "also serve the report viewer and /metrics on ADDR:PORT", false},
@@ -345,8 +348,11 @@ LoadedServeConfig parse_serve_config(std::string_view text, std::string_view fil
     if (name == "listen-tls" && listen_reset.insert(name).second) {
       loaded.config.listen_tls.clear();
     }
-    if (name == "db" || name == "clients" || name.starts_with("web-tls") ||
-        name == "web-accounts" || name == "tls-cert" || name == "tls-key" || name == "tls-ca") {
+    if (name == "db" && storage::is_postgres_uri(*value)) {
+      // A postgresql:// URI is no path to resolve.
+    } else if (name == "db" || name == "clients" || name.starts_with("web-tls") ||
+               name == "web-accounts" || name == "tls-cert" || name == "tls-key" ||
+               name == "tls-ca") {
       *value = resolve_path(*value, base_dir);
     }
     if (const auto error = set_serve_key(loaded.config, key, *value)) {
@@ -411,7 +417,9 @@ std::vector<ConfigError> check_serve_config(const ServeConfig& config,
   }
   const auto db_dir = fs::path(config.db).parent_path();
   std::error_code ec;
-  if (!db_dir.empty() && !fs::is_directory(db_dir, ec)) {
+  if (storage::is_postgres_uri(config.db)) {
+    // A PostgreSQL database is the server's to reach: libpq reports it when serve starts.
+  } else if (!db_dir.empty() && !fs::is_directory(db_dir, ec)) {
     blame("db", "the database's folder " + db_dir.string() + " does not exist");
   } else if (std::error_code exists_ec;
              fs::exists(config.db, exists_ec) && !fs::is_regular_file(config.db, exists_ec)) {

@@ -10,6 +10,31 @@ bool is_postgres_uri(std::string_view database) {
   return database.starts_with("postgresql://") || database.starts_with("postgres://");
 }
 
+std::string database_display_name(std::string_view database) {
+  if (!is_postgres_uri(database)) {
+    return std::string(database);
+  }
+  // scheme://user:password@host/...: the password is what lies between the first ':' after the
+  // scheme and the '@' that ends the user part.
+  const auto start = database.find("://") + 3;
+  const auto at = database.find('@', start);
+  const auto slash = database.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(database);
+  }
+  const auto colon = database.find(':', start);
+  if (colon == std::string_view::npos || colon > at) {
+    return std::string(database);
+  }
+  return std::string(database.substr(0, colon + 1)) + "***" + std::string(database.substr(at));
+}
+
+std::string not_on_postgres(std::string_view database) {
+  return database_display_name(database) +
+         ": PostgreSQL is written by `acctlab serve` in this build; this command reads and "
+         "writes SQLite files only";
+}
+
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
   if (this != &other) {
     PQclear(result_);
@@ -113,14 +138,86 @@ void PgConnection::exec(const std::string& sql) {
   PQclear(result);
 }
 
+const std::string& PgConnection::prepare(const std::string& sql) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    const std::string name = "acctlab_" + std::to_string(prepared_.size() + 1);
+    pg_result* prepared = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+    if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+      fail(prepared, "PostgreSQL");
+    }
+    PQclear(prepared);
+    it = prepared_.emplace(sql, name).first;
+  }
+  return it->second;
+}
+
+std::vector<PgResult> PgConnection::query_each(const std::string& sql,
+                                               const std::vector<std::vector<PgParam>>& lists) {
+  const auto& name = prepare(sql);
+  std::vector<PgResult> results;
+  if (lists.empty()) {
+    return results;
+  }
+  if (PQenterPipelineMode(conn_) != 1) {
+    fail(nullptr, "PostgreSQL pipeline");
+  }
+  std::vector<const char*> values;
+  for (const auto& params : lists) {
+    values.clear();
+    for (const auto& p : params) {
+      values.push_back(p ? p->c_str() : nullptr);
+    }
+    if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                            nullptr, nullptr, 0) != 1) {
+      PQexitPipelineMode(conn_);
+      fail(nullptr, "PostgreSQL pipeline");
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) {
+    fail(nullptr, "PostgreSQL pipeline");
+  }
+  // Each statement's result, then NULL; at the end the sync's. After a failure the rest come
+  // back aborted: all are read before the pipeline ends, and the first failure is reported.
+  pg_result* failed = nullptr;
+  results.reserve(lists.size());
+  for (;;) {
+    pg_result* result = PQgetResult(conn_);
+    if (!result) {
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        break; // the connection is gone: nothing more will come
+      }
+      continue; // the end of one statement's results
+    }
+    const auto status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(result);
+      break;
+    }
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      results.emplace_back(result);
+    } else if (!failed && status != PGRES_PIPELINE_ABORTED) {
+      failed = result;
+    } else {
+      PQclear(result);
+    }
+  }
+  PQexitPipelineMode(conn_);
+  if (failed || results.size() != lists.size()) {
+    fail(failed, "PostgreSQL");
+  }
+  return results;
+}
+
 PgResult PgConnection::query(const std::string& sql, const std::vector<PgParam>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) {
     values.push_back(p ? p->c_str() : nullptr);
   }
-  pg_result* result = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                   values.data(), nullptr, nullptr, 0);
+  const auto& name = prepare(sql);
+  pg_result* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                     values.data(), nullptr, nullptr, 0);
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     fail(result, "PostgreSQL");

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -19,6 +20,13 @@ namespace acctlab::storage {
 
 /** Whether a --db value names a PostgreSQL database (libpq's URI forms) rather than a file. */
 bool is_postgres_uri(std::string_view database);
+
+/** The --db value as logs may show it: a URI's password replaced by "***"; a path as it is. */
+std::string database_display_name(std::string_view database);
+
+/** What a reader or tool that works on SQLite only says when given a PostgreSQL URI (the
+ * URI's password, if any, left out). */
+std::string not_on_postgres(std::string_view database);
 
 class PgError : public Error {
 public:
@@ -71,13 +79,22 @@ public:
 
   /** One or more statements without parameters. */
   void exec(const std::string& sql);
-  /** One statement with $1..$N; returns its rows (none for a command without RETURNING). */
+  /** One statement with $1..$N; returns its rows (none for a command without RETURNING). The
+   * statement is prepared on this connection the first time its text is seen and reused after:
+   * parsed and planned once, not for every record. */
   PgResult query(const std::string& sql, const std::vector<PgParam>& params = {});
+  /** The same statement once per parameter list, sent together and answered together (libpq's
+   * pipeline mode: one round trip instead of one per list); each result's rows, in order.
+   * Throws PgError at the first failure, after the pipeline is drained. */
+  std::vector<PgResult> query_each(const std::string& sql,
+                                   const std::vector<std::vector<PgParam>>& lists);
   bool ok() const;
 
 private:
   [[noreturn]] void fail(pg_result* result, std::string_view what);
+  const std::string& prepare(const std::string& sql);
   pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_; // SQL text -> statement name
 };
 
 } // namespace acctlab::storage

@@ -92,6 +92,132 @@ SELECT
 FROM sessions AS s;
 )sql";
 
+// One record's write, run by the database in one call so that a batch of records goes to the
+// server in one round trip (libpq's pipeline mode): the packet (or, when its record is stored
+// already, the packet as a duplicate naming it), then the session change the database
+// arbitrates (docs/server.md, "Several servers, one database"). s_* are the session as the
+// record alone describes it (radius::SessionMatcher fed this record only). Replaced by every
+// build that migrates, so it always matches the writer that calls it.
+constexpr std::string_view store_function = R"sql(
+CREATE OR REPLACE FUNCTION acctlab_store(
+  p_run bigint, p_receive double precision, p_src text, p_sport bigint, p_dst text,
+  p_dport bigint, p_code bigint, p_ident bigint, p_verdict text, p_reason text, p_file text,
+  p_frame bigint, p_raw bytea, p_status bigint, p_sid text, p_nas text, p_user text,
+  p_event double precision, p_delay bigint, p_stime bigint, p_in bigint, p_out bigint,
+  p_inp bigint, p_outp bigint, p_cause bigint, p_framed text, p_idem text,
+  s_state text, s_flags text, s_start double precision, s_update double precision,
+  s_stop double precision, s_interval bigint, s_peer text, s_nas_ip text, s_port bigint,
+  s_port_type bigint, s_calling text, s_called text,
+  OUT o_packet bigint, OUT o_record bigint, OUT o_session bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_key text := md5(p_idem);
+BEGIN
+  INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code,
+    identifier, verdict, reason, file, frame, raw, status_type, acct_session_id, nas_identity,
+    user_name, event_time, delay, session_time, input_octets, output_octets, input_packets,
+    output_packets, terminate_cause, framed_ip, idem_key)
+  VALUES (p_run, p_receive, p_src, p_sport, p_dst, p_dport, p_code, p_ident, p_verdict, p_reason,
+    p_file, p_frame, p_raw, p_status, p_sid, p_nas, p_user, p_event, p_delay, p_stime, p_in,
+    p_out, p_inp, p_outp, p_cause, p_framed, v_key)
+  ON CONFLICT (idem_key) DO NOTHING RETURNING id INTO o_packet;
+  IF o_packet IS NULL THEN
+    -- The same record is stored already (the other copy of a broadcast, or a retransmission
+    -- with a new Acct-Delay-Time): the packet is kept as evidence, the record is not repeated.
+    SELECT id, session_row INTO o_record, o_session FROM packets WHERE idem_key = v_key;
+    INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code,
+      identifier, verdict, reason, file, frame, raw)
+    VALUES (p_run, p_receive, p_src, p_sport, p_dst, p_dport, p_code, p_ident, 'duplicate',
+      'the same record is stored as packet ' || o_record, p_file, p_frame, p_raw)
+    RETURNING id INTO o_packet;
+    RETURN;
+  END IF;
+  IF p_nas IS NULL OR p_status IS NULL THEN
+    RETURN; -- no record: a packet kept as evidence only
+  END IF;
+  o_record := o_packet; -- a record's id is its packet's
+  IF p_status IN (7, 8) THEN
+    -- RFC 2866 §5.1: Accounting-On/Off end every session the NAS had open, whichever server
+    -- opened it, with the cause the record carries, else NAS-Reboot.
+    UPDATE sessions SET state = 'closed', stop_time = GREATEST(p_event, last_record_time),
+      terminate_cause = COALESCE(p_cause, 11)
+    WHERE nas_key = p_nas AND state = 'open';
+    RETURN;
+  END IF;
+  IF s_state IS NULL OR p_sid IS NULL OR p_sid = '' OR p_status NOT IN (1, 2, 3) THEN
+    RETURN;
+  END IF;
+  IF p_status = 1 THEN
+    -- A Start: a new open session, or the one open for this key (whichever server opened it)
+    -- flagged duplicate-start.
+    INSERT INTO sessions AS s (nas_key, acct_session_id, unique_id, state, flags, start_time,
+      update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
+      output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
+      peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
+      record_count)
+    VALUES (p_nas, p_sid, v_key, s_state, s_flags, s_start, s_update, s_stop, p_event, p_in,
+      p_out, p_inp, p_outp, p_stime, p_cause, s_interval, p_user, p_framed, s_peer, s_nas_ip,
+      s_port, s_port_type, s_calling, s_called, 1)
+    ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
+      flags = CASE WHEN ',' || s.flags || ',' LIKE '%,duplicate-start,%' THEN s.flags
+                   WHEN s.flags = '' THEN 'duplicate-start'
+                   ELSE s.flags || ',duplicate-start' END,
+      last_record_time = GREATEST(s.last_record_time, EXCLUDED.last_record_time),
+      record_count = s.record_count + 1
+    RETURNING id INTO o_session;
+  ELSE
+    -- Bounded: each pass finds the session, or creates one; a pass that loses the race to
+    -- another server's insert finds that server's session on the next.
+    FOR attempt IN 1..3 LOOP
+      -- The session of this key that is not closed (open, or stale and speaking again), its
+      -- row locked: a server updating it at the same time waits, then sees the new state.
+      UPDATE sessions SET state = CASE WHEN p_status = 2 THEN 'closed' ELSE 'open' END,
+        update_time = CASE WHEN p_status = 2 THEN update_time ELSE p_event END,
+        stop_time = CASE WHEN p_status = 2 THEN p_event ELSE stop_time END,
+        last_record_time = GREATEST(last_record_time, p_event),
+        input_octets = COALESCE(p_in, input_octets),
+        output_octets = COALESCE(p_out, output_octets),
+        input_packets = COALESCE(p_inp, input_packets),
+        output_packets = COALESCE(p_outp, output_packets),
+        session_time = COALESCE(p_stime, session_time),
+        terminate_cause = COALESCE(p_cause, terminate_cause),
+        user_name = COALESCE(user_name, p_user), framed_ip = COALESCE(framed_ip, p_framed),
+        peer = COALESCE(peer, s_peer), record_count = record_count + 1
+      WHERE id = (SELECT id FROM sessions WHERE nas_key = p_nas AND acct_session_id = p_sid
+                  AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1
+                  FOR UPDATE)
+      RETURNING id INTO o_session;
+      EXIT WHEN o_session IS NOT NULL;
+      -- After the Stop: the latest session of the key, flagged.
+      UPDATE sessions SET flags = CASE WHEN ',' || flags || ',' LIKE '%,after-stop,%' THEN flags
+                                       WHEN flags = '' THEN 'after-stop'
+                                       ELSE flags || ',after-stop' END,
+        record_count = record_count + 1,
+        last_record_time = GREATEST(last_record_time, p_event)
+      WHERE id = (SELECT id FROM sessions WHERE nas_key = p_nas AND acct_session_id = p_sid
+                  ORDER BY id DESC LIMIT 1 FOR UPDATE)
+      RETURNING id INTO o_session;
+      EXIT WHEN o_session IS NOT NULL;
+      -- No session for this key: one of its own (no-start, interim-before-start).
+      INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, flags, start_time,
+        update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
+        output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
+        peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
+        record_count)
+      VALUES (p_nas, p_sid, v_key, s_state, s_flags, s_start, s_update, s_stop, p_event, p_in,
+        p_out, p_inp, p_outp, p_stime, p_cause, s_interval, p_user, p_framed, s_peer, s_nas_ip,
+        s_port, s_port_type, s_calling, s_called, 1)
+      ON CONFLICT DO NOTHING RETURNING id INTO o_session;
+      EXIT WHEN o_session IS NOT NULL;
+    END LOOP;
+  END IF;
+  IF o_session IS NOT NULL THEN
+    UPDATE packets SET session_row = o_session WHERE id = o_packet;
+  END IF;
+END
+$fn$;
+)sql";
+
 // Servers starting together take this lock before looking at the schema.
 constexpr std::string_view migrate_lock = "SELECT pg_advisory_xact_lock(7305566781)";
 
@@ -145,6 +271,7 @@ void migrate_postgres(PgConnection& db) {
                           std::to_string(current_postgres_schema_version()) + ")");
       }
     }
+    db.exec(std::string(store_function));
     db.exec("COMMIT");
   } catch (...) {
     if (db.ok()) {

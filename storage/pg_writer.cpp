@@ -46,74 +46,14 @@ PgParam bytea(const std::vector<std::uint8_t>& bytes) {
   return out;
 }
 
-constexpr std::string_view insert_packet_sql =
-    "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
-    "identifier, verdict, reason, file, frame, raw, status_type, acct_session_id, nas_identity, "
-    "user_name, event_time, delay, session_time, input_octets, output_octets, input_packets, "
-    "output_packets, terminate_cause, framed_ip, idem_key) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, "
-    "$26, md5($27)) ON CONFLICT (idem_key) DO NOTHING RETURNING id";
+constexpr std::string_view store_sql =
+    "SELECT o_packet, o_record, o_session FROM acctlab_store($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, "
+    "$28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)";
 
-/** flags with one more flag name, unless it is there. */
-std::string add_flag_sql(std::string_view flag) {
-  const std::string name(flag);
-  return "CASE WHEN ',' || flags || ',' LIKE '%," + name + ",%' THEN flags WHEN flags = '' THEN '" +
-         name + "' ELSE flags || '," + name + "' END";
-}
-
-// An Interim-Update or Stop on the session of this NAS and Acct-Session-Id that is not closed
-// (open, or stale and speaking again), locked so that a server updating it concurrently waits:
-// its condition is checked again on the row it then finds.
-const std::string update_session_sql =
-    "UPDATE sessions SET state = CASE WHEN $3 THEN 'closed' ELSE 'open' END, "
-    "update_time = CASE WHEN $3 THEN update_time ELSE $4 END, "
-    "stop_time = CASE WHEN $3 THEN $4 ELSE stop_time END, "
-    "last_record_time = GREATEST(last_record_time, $4), "
-    "input_octets = COALESCE($5, input_octets), output_octets = COALESCE($6, output_octets), "
-    "input_packets = COALESCE($7, input_packets), output_packets = COALESCE($8, output_packets), "
-    "session_time = COALESCE($9, session_time), terminate_cause = COALESCE($10, "
-    "terminate_cause), user_name = COALESCE(user_name, $11), framed_ip = COALESCE(framed_ip, "
-    "$12), peer = COALESCE(peer, $13), record_count = record_count + 1 "
-    "WHERE id = (SELECT id FROM sessions WHERE nas_key = $1 AND acct_session_id = $2 AND "
-    "state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1 FOR UPDATE) RETURNING id";
-
-// A record after the session closed joins the latest session of its key, flagged.
-const std::string after_stop_sql =
-    "UPDATE sessions SET flags = " + add_flag_sql("after-stop") +
-    ", record_count = record_count + 1, last_record_time = GREATEST(last_record_time, $3) "
-    "WHERE id = (SELECT id FROM sessions WHERE nas_key = $1 AND acct_session_id = $2 "
-    "ORDER BY id DESC LIMIT 1 FOR UPDATE) RETURNING id";
-
-constexpr std::string_view session_columns =
-    "nas_key, acct_session_id, unique_id, state, flags, start_time, update_time, stop_time, "
-    "last_record_time, input_octets, output_octets, input_packets, output_packets, session_time, "
-    "terminate_cause, interim_interval, user_name, framed_ip, peer, nas_ip, nas_port, "
-    "nas_port_type, calling_station_id, called_station_id, record_count";
-constexpr std::string_view session_values =
-    "$1, $2, md5($3), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
-    "$20, $21, $22, $23, $24, 1";
-
-// A Start: a new open session, or, when one is open for this NAS and Acct-Session-Id (whichever
-// server opened it), that one flagged duplicate-start.
-const std::string start_session_sql =
-    "INSERT INTO sessions (" + std::string(session_columns) + ") VALUES (" +
-    std::string(session_values) +
-    ") ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET flags = " +
-    [] {
-      auto flag = add_flag_sql("duplicate-start");
-      // In ON CONFLICT ... DO UPDATE the row's own columns need the table's name.
-      for (std::size_t at = 0; (at = flag.find("flags", at)) != std::string::npos; at += 14) {
-        flag.replace(at, 5, "sessions.flags");
-      }
-      return flag;
-    }() +
-    ", last_record_time = GREATEST(sessions.last_record_time, EXCLUDED.last_record_time), "
-    "record_count = sessions.record_count + 1 RETURNING id";
-
-// An Interim-Update or Stop for a key with no session: a session of its own, open or closed.
-const std::string insert_session_sql = "INSERT INTO sessions (" + std::string(session_columns) +
-                                       ") VALUES (" + std::string(session_values) +
-                                       ") ON CONFLICT DO NOTHING RETURNING id";
+/** The most records one pipeline carries before its answers are read: the statements' results
+ * wait in socket buffers meanwhile, and these are far from full at this count. */
+constexpr std::size_t pipeline_depth = 256;
 
 } // namespace
 
@@ -243,7 +183,7 @@ std::size_t PgRecordWriter::queued() const {
   return queue_.size();
 }
 
-Completion PgRecordWriter::write_item(const WriteItem& item) {
+std::vector<PgParam> PgRecordWriter::store_params(const WriteItem& item) const {
   const auto& p = item.packet;
   std::vector<PgParam> params{
       number(options_.run_id),
@@ -260,147 +200,48 @@ Completion PgRecordWriter::write_item(const WriteItem& item) {
       number(p.frame),
       bytea(p.raw),
   };
-  params.resize(27);
-  if (item.record) {
-    const auto& input = *item.record;
-    const auto& r = input.record;
-    params[13] = number(r.status_type);
-    params[14] = r.session_id;
-    params[15] = input.nas_key;
-    params[16] = text(r.user_name);
-    params[17] = number(input.event_time);
-    params[18] = number(r.delay_time);
-    params[19] = number(r.session_time);
-    params[20] = number(r.input_octets);
-    params[21] = number(r.output_octets);
-    params[22] = number(r.input_packets);
-    params[23] = number(r.output_packets);
-    params[24] = number(r.terminate_cause);
-    if (r.framed_ip) {
-      params[25] = radius::to_string(*r.framed_ip);
-    }
-    params[26] = record_idempotency_text(input);
+  params.resize(39);
+  if (!item.record) {
+    return params;
   }
-  auto inserted = db_->query(std::string(insert_packet_sql), params);
-  Completion completion{.tag = item.tag};
-  if (inserted.rows() == 1) {
-    completion.packet_id = inserted.int64(0, 0);
-    if (item.record) {
-      completion.record_id = completion.packet_id; // a record's id is its packet's
-      completion.session_id = write_session(completion.packet_id, *item.record);
-    }
-    return completion;
-  }
-  // The same record is stored already (the other copy of a broadcast, stored by this server or
-  // another): the packet is kept as evidence, the record and its session change are not
-  // repeated, and the answer names the stored record.
-  auto stored =
-      db_->query("SELECT id, session_row FROM packets WHERE idem_key = md5($1)", {params[26]});
-  for (std::size_t i = 13; i < params.size(); ++i) {
-    params[i] = std::nullopt;
-  }
-  params[8] = std::string(to_string(Verdict::duplicate));
-  params[9] = "the same record is stored as packet " + stored.text(0, 0);
-  auto copy = db_->query(std::string(insert_packet_sql), params);
-  completion.packet_id = copy.int64(0, 0);
-  completion.record_id = stored.int64(0, 0);
-  completion.session_id = stored.optional_int64(0, 1).value_or(0);
-  return completion;
-}
-
-std::int64_t PgRecordWriter::write_session(std::int64_t packet_id, const RecordInput& input) {
+  const auto& input = *item.record;
   const auto& r = input.record;
-  if (!r.status_type) {
-    return 0;
+  params[13] = number(r.status_type);
+  params[14] = r.session_id;
+  params[15] = input.nas_key;
+  params[16] = text(r.user_name);
+  params[17] = number(input.event_time);
+  params[18] = number(r.delay_time);
+  params[19] = number(r.session_time);
+  params[20] = number(r.input_octets);
+  params[21] = number(r.output_octets);
+  params[22] = number(r.input_packets);
+  params[23] = number(r.output_packets);
+  params[24] = number(r.terminate_cause);
+  if (r.framed_ip) {
+    params[25] = radius::to_string(*r.framed_ip);
   }
-  const auto status = static_cast<radius::AcctStatusType>(*r.status_type);
-  const auto ev = number(input.event_time);
-  if (status == radius::AcctStatusType::accounting_on ||
-      status == radius::AcctStatusType::accounting_off) {
-    // RFC 2866 §5.1: the NAS (re)started or stops; every session it had open is over, whichever
-    // server opened it, with the cause this record carries, else NAS-Reboot.
-    db_->query("UPDATE sessions SET state = 'closed', stop_time = GREATEST($2, "
-               "last_record_time), terminate_cause = COALESCE($3, 11) WHERE nas_key = $1 AND "
-               "state = 'open'",
-               {input.nas_key, ev, number(r.terminate_cause)});
-    return 0;
-  }
-  if (r.session_id.empty() ||
-      (status != radius::AcctStatusType::start && status != radius::AcctStatusType::stop &&
-       status != radius::AcctStatusType::interim_update)) {
-    return 0;
-  }
-  // The session as this record alone describes it (the matcher's own rules for which fields a
-  // record sets and which flags a first record gets).
+  params[26] = record_idempotency_text(input);
+  // The session as this record alone describes it: the matcher's own rules for which fields a
+  // record sets and which flag a first record gets; the database decides the rest.
   radius::SessionMatcher alone(options_.matcher);
   auto described = alone.feed(r, input.nas_key, input.event_time);
-  if (described.changed.empty()) {
-    return 0;
+  if (!described.changed.empty()) {
+    const auto& s = described.changed.front();
+    params[27] = std::string(radius::to_string(s.state));
+    params[28] = radius::session_flags_text(s.flags);
+    params[29] = s.start_time ? number(*s.start_time) : std::nullopt;
+    params[30] = s.update_time ? number(*s.update_time) : std::nullopt;
+    params[31] = s.stop_time ? number(*s.stop_time) : std::nullopt;
+    params[32] = number(s.interim_interval);
+    params[33] = s.peer;
+    params[34] = s.nas_ip;
+    params[35] = number(s.nas_port);
+    params[36] = number(s.nas_port_type);
+    params[37] = s.calling_station_id;
+    params[38] = s.called_station_id;
   }
-  const auto& s = described.changed.front();
-  const std::vector<PgParam> session_params{
-      input.nas_key,
-      r.session_id,
-      record_idempotency_text(input),
-      std::string(radius::to_string(s.state)),
-      radius::session_flags_text(s.flags),
-      s.start_time ? number(*s.start_time) : std::nullopt,
-      s.update_time ? number(*s.update_time) : std::nullopt,
-      s.stop_time ? number(*s.stop_time) : std::nullopt,
-      number(s.last_record_time),
-      number(s.input_octets),
-      number(s.output_octets),
-      number(s.input_packets),
-      number(s.output_packets),
-      number(s.session_time),
-      number(s.terminate_cause),
-      number(s.interim_interval),
-      s.user_name,
-      s.framed_ip,
-      s.peer,
-      s.nas_ip,
-      number(s.nas_port),
-      number(s.nas_port_type),
-      s.calling_station_id,
-      s.called_station_id,
-  };
-  std::int64_t session_id = 0;
-  if (status == radius::AcctStatusType::start) {
-    session_id = db_->query(start_session_sql, session_params).int64(0, 0);
-  } else {
-    const bool stop = status == radius::AcctStatusType::stop;
-    const std::vector<PgParam> update_params{input.nas_key,
-                                             r.session_id,
-                                             std::string(stop ? "true" : "false"),
-                                             ev,
-                                             number(s.input_octets),
-                                             number(s.output_octets),
-                                             number(s.input_packets),
-                                             number(s.output_packets),
-                                             number(s.session_time),
-                                             number(s.terminate_cause),
-                                             s.user_name,
-                                             s.framed_ip,
-                                             s.peer};
-    // Bounded: each pass either finds the session or creates it; a pass that loses the race
-    // to another server's insert finds that server's session on the next.
-    for (int attempt = 0; attempt < 3 && session_id == 0; ++attempt) {
-      if (auto updated = db_->query(update_session_sql, update_params); updated.rows() == 1) {
-        session_id = updated.int64(0, 0);
-      } else if (auto late = db_->query(after_stop_sql, {input.nas_key, r.session_id, ev});
-                 late.rows() == 1) {
-        session_id = late.int64(0, 0);
-      } else if (auto created = db_->query(insert_session_sql, session_params);
-                 created.rows() == 1) {
-        session_id = created.int64(0, 0);
-      }
-    }
-  }
-  if (session_id != 0) {
-    db_->query("UPDATE packets SET session_row = $1 WHERE id = $2",
-               {number(session_id), number(packet_id)});
-  }
-  return session_id;
+  return params;
 }
 
 void PgRecordWriter::expire_sessions() {
@@ -420,10 +261,25 @@ void PgRecordWriter::write(std::vector<WriteItem>& batch, const std::optional<st
   }
   db_->exec("BEGIN");
   try {
-    for (const auto& item : batch) {
-      auto completion = write_item(item);
-      if (item.tag != 0) {
-        completions.push_back(completion);
+    // Each record is one call of acctlab_store (storage/pg_schema.cpp), pipeline_depth of them
+    // to the server at once: a round trip per slice, not several per record.
+    std::vector<std::vector<PgParam>> lists;
+    for (std::size_t first = 0; first < batch.size(); first += pipeline_depth) {
+      const auto end = std::min(batch.size(), first + pipeline_depth);
+      lists.clear();
+      for (std::size_t i = first; i < end; ++i) {
+        lists.push_back(store_params(batch[i]));
+      }
+      const auto results = db_->query_each(std::string(store_sql), lists);
+      for (std::size_t i = first; i < end; ++i) {
+        const auto& row = results[i - first];
+        if (batch[i].tag == 0) {
+          continue;
+        }
+        completions.push_back({.tag = batch[i].tag,
+                               .packet_id = row.int64(0, 0),
+                               .record_id = row.optional_int64(0, 1).value_or(0),
+                               .session_id = row.optional_int64(0, 2).value_or(0)});
       }
     }
     if (report) {

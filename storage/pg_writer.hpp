@@ -8,6 +8,7 @@
 // server and the Stop taken by another close one session. docs/server.md, "Several servers, one
 // database".
 
+#include "storage/pg_connection.hpp"
 #include "storage/record_writer.hpp"
 
 #include <condition_variable>
@@ -18,8 +19,6 @@
 #include <vector>
 
 namespace acctlab::storage {
-
-class PgConnection;
 
 /** The idempotency key of a record: what the NAS sent that makes it this record and no other
  * (docs/server.md). Two copies of one record (broadcast to two servers, a retransmission with a
@@ -47,8 +46,8 @@ private:
   void run();
   void write(std::vector<WriteItem>& batch, const std::optional<std::string>& report,
              std::vector<Completion>& completions);
-  Completion write_item(const WriteItem& item);
-  std::int64_t write_session(std::int64_t packet_id, const RecordInput& input);
+  /** acctlab_store's 39 parameters for one item. */
+  std::vector<PgParam> store_params(const WriteItem& item) const;
   void expire_sessions();
 
   std::string uri_;

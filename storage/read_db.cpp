@@ -1,5 +1,7 @@
 #include "storage/read_db.hpp"
 
+#include "storage/pg_connection.hpp"
+
 #include <algorithm>
 #include <sqlite3.h>
 
@@ -153,6 +155,9 @@ std::size_t CellReader::read(std::span<char> to, std::int64_t at) const {
 }
 
 ReadOnlyDatabase::ReadOnlyDatabase(const std::string& path, int busy_timeout_ms) {
+  if (is_postgres_uri(path)) {
+    throw DbError(SQLITE_CANTOPEN, not_on_postgres(path));
+  }
   // SQLITE_OPEN_READONLY: the viewer must never alter evidence; no CREATE either, so a mistyped
   // path is an error rather than a new empty database.
   const int rc =

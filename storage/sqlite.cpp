@@ -1,5 +1,7 @@
 #include "storage/sqlite.hpp"
 
+#include "storage/pg_connection.hpp"
+
 #include <sqlite3.h>
 #include <utility>
 
@@ -119,6 +121,10 @@ double Statement::column_double(int column) const {
   return sqlite3_column_double(stmt_, column);
 }
 
+int Statement::column_count() const {
+  return sqlite3_column_count(stmt_);
+}
+
 std::string Statement::column_text(int column) const {
   const auto* text = sqlite3_column_text(stmt_, column);
   const int size = sqlite3_column_bytes(stmt_, column);
@@ -163,6 +169,10 @@ const bool memstatus_off = [] {
 } // namespace
 
 Database::Database(const std::string& path, OpenOptions options) : path_(path) {
+  if (is_postgres_uri(path)) {
+    // Not a file name: SQLite would create a file of that name.
+    throw Error(SQLITE_CANTOPEN, not_on_postgres(path));
+  }
   (void)memstatus_off;
   int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) {

@@ -75,6 +75,7 @@ public:
   /** Resets for another execution and clears the bindings. */
   void reset();
 
+  int column_count() const;
   bool is_null(int column) const;
   std::int64_t column_int64(int column) const;
   double column_double(int column) const;

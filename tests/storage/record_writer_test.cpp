@@ -1,6 +1,7 @@
 #include "storage/record_writer.hpp"
 #include "storage/session_store.hpp"
 #include "storage_test_util.hpp"
+#include "tests/support/pg_cluster.hpp"
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
@@ -79,25 +80,38 @@ WriterOptions fast_options() {
 
 } // namespace
 
-TEST_CASE("the writer stores packets, records and sessions, then completes", "[storage][writer]") {
+TEST_CASE("the writer stores packets, records and sessions, then completes, on either engine",
+          "[storage][writer]") {
+  // One suite for both engines: open_writer picks the engine from the --db value, and the rows
+  // are read back with SQL both engines run (each renders radacct's times in its own type).
+  const std::string engine = GENERATE(as<std::string>{}, "sqlite", "postgresql");
   test::TempDir dir;
-  const auto path = dir.file("acct.db");
+  std::unique_ptr<test::PgCluster> cluster;
+  std::string database = dir.file("acct.db");
+  if (engine == "postgresql") {
+    if (!test::PgCluster::available()) {
+      WARN("PostgreSQL 15 is not installed: the postgresql run of this test is skipped");
+      return;
+    }
+    cluster = std::make_unique<test::PgCluster>();
+    database = cluster->uri();
+  }
   Collector collector;
   {
-    RecordWriter writer(path, fast_options(),
-                        [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
-    writer.submit(item(AcctStatusType::start, "00000001", 1, 1000));
-    writer.submit(item(AcctStatusType::interim_update, "00000001", 2, 1100, 608));
+    auto writer = open_writer(database, fast_options(),
+                              [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+    writer->submit(item(AcctStatusType::start, "00000001", 1, 1000));
+    writer->submit(item(AcctStatusType::interim_update, "00000001", 2, 1100, 608));
     WriteItem bad;
     bad.packet.raw = {1, 2, 3};
     bad.packet.src_addr = "198.51.100.9";
     bad.packet.verdict = Verdict::unknown_client;
     bad.packet.reason = "no client matches 198.51.100.9";
     bad.nas = "198.51.100.9";
-    writer.submit(std::move(bad));
-    writer.submit(item(AcctStatusType::stop, "00000001", 3, 1709, 152608));
-    REQUIRE(collector.wait_for(3, std::chrono::seconds(5)));
-    writer.stop();
+    writer->submit(std::move(bad));
+    writer->submit(item(AcctStatusType::stop, "00000001", 3, 1709, 152608));
+    REQUIRE(collector.wait_for(3, std::chrono::seconds(10)));
+    writer->stop();
   }
   const auto completions = collector.completions();
   REQUIRE(completions.size() == 3);
@@ -105,27 +119,39 @@ TEST_CASE("the writer stores packets, records and sessions, then completes", "[s
   CHECK(completions[2].tag == 3);
   CHECK(completions[0].session_id == completions[2].session_id);
 
-  Database db(path);
-  CHECK(db.query_int64("SELECT count(*) FROM packets") == 4);
-  CHECK(db.query_int64("SELECT count(*) FROM packets WHERE verdict = 'unknown-client'") == 1);
-  CHECK(db.query_int64("SELECT count(*) FROM records") == 3);
-  CHECK(db.query_int64("SELECT count(*) FROM records WHERE session_row IS NULL") == 0);
-  auto session = load_session(db, completions[0].session_id);
-  REQUIRE(session);
-  CHECK(session->state == radius::SessionState::closed);
-  CHECK(session->input_octets == 152608u);
-  CHECK(session->record_count == 3);
-  auto view = db.prepare("SELECT acctsessionid, username, acctstarttime, acctstoptime, "
-                         "acctinputoctets, acctuniqueid FROM radacct");
-  REQUIRE(view.step());
-  CHECK(view.column_text(0) == "00000001");
-  CHECK(view.column_text(1) == "joe@cclient");
-  CHECK(view.column_text(2) == "1970-01-01 00:16:40");
-  CHECK(view.column_text(3) == "1970-01-01 00:28:29");
-  CHECK(view.column_int64(4) == 152608);
-  CHECK(view.column_text(5) == session->unique_id);
-  CHECK(db.query_int64("SELECT requests FROM nas WHERE identity = '192.0.2.1'") == 3);
-  CHECK(db.query_int64("SELECT unknown_client FROM nas WHERE identity = '198.51.100.9'") == 1);
+  // One row of a query as "a|b|c", on whichever engine holds the data.
+  const auto row = [&](const std::string& sql) {
+    std::string out;
+    if (cluster) {
+      return cluster->psql(sql);
+    }
+    Database db(database);
+    auto query = db.prepare(sql);
+    if (query.step()) {
+      for (int c = 0; c < query.column_count(); ++c) {
+        out += (c ? "|" : "") + query.column_text(c);
+      }
+    }
+    return out;
+  };
+  CHECK(row("SELECT count(*) FROM packets") == "4");
+  CHECK(row("SELECT count(*) FROM packets WHERE verdict = 'unknown-client'") == "1");
+  CHECK(row("SELECT count(*) FROM records") == "3");
+  CHECK(row("SELECT count(*) FROM records WHERE session_row IS NULL") == "0");
+  const auto id = std::to_string(completions[0].session_id);
+  CHECK(row("SELECT state, input_octets, record_count, flags FROM sessions WHERE id = " + id) ==
+        "closed|152608|3|");
+  const std::string times = cluster ? "1970-01-01 00:16:40+00|1970-01-01 00:28:29+00"
+                                    : "1970-01-01 00:16:40|1970-01-01 00:28:29";
+  CHECK(row("SELECT acctsessionid, username, acctstarttime, acctstoptime, acctinputoctets FROM "
+            "radacct") == "00000001|joe@cclient|" + times + "|152608");
+  CHECK(row("SELECT count(*) FROM radacct AS r JOIN sessions AS s ON s.unique_id = "
+            "r.acctuniqueid WHERE s.id = " +
+            id) == "1");
+  if (!cluster) { // the nas counters are not kept on PostgreSQL yet (docs/server.md)
+    CHECK(row("SELECT requests FROM nas WHERE identity = '192.0.2.1'") == "3");
+    CHECK(row("SELECT unknown_client FROM nas WHERE identity = '198.51.100.9'") == "1");
+  }
 }
 
 TEST_CASE("under load the log is checkpointed off the commit thread and every link holds",

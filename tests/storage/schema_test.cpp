@@ -1,8 +1,11 @@
+#include "storage/pg_connection.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/table_description.hpp"
 #include "storage_test_util.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <set>
 
 using namespace acctlab::storage;
@@ -222,4 +225,60 @@ TEST_CASE("a migration that fails leaves the database at the version before and 
     CHECK(db.query_int64("PRAGMA legacy_alter_table") == 0);
     CHECK(db.query_int64("PRAGMA foreign_keys") == 1);
   }
+}
+
+TEST_CASE("the table description every engine is built from is what SQLite's migrations make",
+          "[storage][schema]") {
+  acctlab::test::TempDir dir;
+  Database db(dir.file("a.db"));
+  migrate(db);
+  const auto type_name = [](ColumnType type) -> std::string {
+    switch (type) {
+      case ColumnType::id:
+      case ColumnType::integer:
+        return "INTEGER";
+      case ColumnType::real:
+        return "REAL";
+      case ColumnType::text:
+        return "TEXT";
+      case ColumnType::blob:
+        return "BLOB";
+    }
+    return "";
+  };
+  for (const auto& table : table_descriptions()) {
+    std::string described;
+    for (const auto& column : table.columns) {
+      described += std::string(column.name) + " " + type_name(column.type) +
+                   (column.not_null ? " NOT NULL" : "") +
+                   (column.type == ColumnType::id ? " PK" : "") + "\n";
+    }
+    std::string migrated;
+    auto info = db.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)");
+    info.bind(1, std::string(table.name));
+    while (info.step()) {
+      migrated += info.column_text(0) + " " + info.column_text(1) +
+                  (info.column_int64(2) ? " NOT NULL" : "") + (info.column_int64(3) ? " PK" : "") +
+                  "\n";
+    }
+    INFO("table " << table.name);
+    CHECK(migrated == described);
+  }
+}
+
+TEST_CASE("a PostgreSQL URI is never opened as an SQLite file", "[storage][schema]") {
+  const std::string uri = "postgresql://acct:secret@db.example/acct";
+  try {
+    Database db(uri);
+    FAIL("opened");
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    CHECK(message.find("PostgreSQL") != std::string::npos);
+    CHECK(message.find("secret") == std::string::npos); // the password stays out of messages
+  }
+  CHECK_FALSE(std::filesystem::exists("postgresql:"));
+  CHECK(database_display_name(uri) == "postgresql://acct:***@db.example/acct");
+  CHECK(database_display_name("postgresql://acct@/db?host=/tmp/x") ==
+        "postgresql://acct@/db?host=/tmp/x");
+  CHECK(database_display_name("/var/lib/a:b@c.db") == "/var/lib/a:b@c.db");
 }

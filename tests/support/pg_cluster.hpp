@@ -1,13 +1,15 @@
 #pragma once
 // A throwaway PostgreSQL cluster for one test: initdb into a fresh temporary directory as an
-// unprivileged user (nobody), a postmaster listening only on a Unix socket in that directory
-// (no TCP port), stopped and removed when the test ends, also when it fails. Never the system's
-// service. Tests that need it exit 77 (skipped) when PostgreSQL 15's binaries are missing.
+// unprivileged user (nobody when the tests run as root, else the user running them), a postmaster
+// listening only on a Unix socket in that directory (no TCP port), stopped and removed when the
+// test ends, also when it fails. Never the system's service. Tests that need it exit 77 (skipped)
+// when PostgreSQL 15's binaries are missing.
 
 #include "run_command.hpp"
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -22,7 +24,7 @@ public:
   static bool available() {
     return std::filesystem::exists(std::string(bin) + "/initdb") &&
            std::filesystem::exists(std::string(bin) + "/pg_ctl") &&
-           std::filesystem::exists("/usr/sbin/runuser");
+           (::geteuid() != 0 || std::filesystem::exists("/usr/sbin/runuser"));
   }
   /** Exits the test process with the skip code when PostgreSQL is not installed. */
   static void require() {
@@ -38,7 +40,9 @@ public:
       throw std::runtime_error("mkdtemp failed");
     }
     dir_ = pattern;
-    run("chown nobody " + dir_);
+    if (::geteuid() == 0) {
+      run("chown nobody " + dir_);
+    }
     run(as_nobody("initdb -D " + dir_ + "/data -A trust -U acctlab --no-sync -E UTF8") + " >" +
         dir_ + "/initdb.log 2>&1");
     start();
@@ -66,6 +70,28 @@ public:
       running_ = false;
     }
   }
+  /** The postmaster's process id (the first line of postmaster.pid), 0 when not running. */
+  pid_t postmaster_pid() const {
+    std::ifstream file(dir_ + "/data/postmaster.pid");
+    long pid = 0;
+    file >> pid;
+    return static_cast<pid_t>(pid);
+  }
+  /** start(), retried for up to ten seconds: after a SIGKILL of the postmaster its backends
+   * notice and exit on their own, and until they have, a new postmaster refuses to start. */
+  void restart_after_crash() {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 20) {
+          throw;
+        }
+        ::usleep(500 * 1000);
+      }
+    }
+  }
   std::string uri(const std::string& database = "postgres") const {
     return "postgresql://acctlab@/" + database + "?host=" + dir_;
   }
@@ -86,8 +112,10 @@ public:
   const std::string& dir() const { return dir_; }
 
 private:
+  /** PostgreSQL refuses to run as root: as root the cluster is nobody's, otherwise ours. */
   static std::string as_nobody(const std::string& command) {
-    return "cd / && /usr/sbin/runuser -u nobody -- " + std::string(bin) + "/" + command;
+    const std::string as = ::geteuid() == 0 ? "/usr/sbin/runuser -u nobody -- " : "";
+    return "cd / && " + as + std::string(bin) + "/" + command;
   }
   void run(const std::string& command) const {
     const auto result = run_command(command);

@@ -1,0 +1,236 @@
+// Two `acctlab serve` processes on one PostgreSQL database, as two accounting servers on two
+// hosts: failover across them, the document's broadcast mode, Accounting-On, and SIGKILL of one
+// under load. A throwaway cluster per test (tests/support/pg_cluster.hpp); skipped (77) without
+// PostgreSQL.
+#include "../storage/storage_test_util.hpp"
+#include "server_test_util.hpp"
+#include "tests/support/pg_cluster.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace acctlab;
+using namespace std::chrono_literals;
+using test::make_request;
+
+namespace {
+
+std::vector<std::string> serve_args(const std::string& uri) {
+  return {"serve", "--listen", "127.0.0.1:0", "--db", uri, "--stats", "0"};
+}
+
+/** Sends request and waits for its valid answer (bounded: 5 tries of 1 s). */
+bool answered(std::uint16_t port, const test::Bytes& request) {
+  test::UdpClient client("127.0.0.1", port);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    client.send(request);
+    if (const auto response = client.receive(1000ms);
+        response && test::is_valid_response(*response, request, "testing123")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, Accounting-On "
+          "and SIGKILL under load",
+          "[server][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  test::TempDir dir;
+  test::ServerProcess a(serve_args(cluster.uri()), dir.file("a.log"));
+  const auto port_a = a.wait_for_port();
+  REQUIRE(port_a != 0);
+  test::ServerProcess b(serve_args(cluster.uri()), dir.file("b.log"));
+  const auto port_b = b.wait_for_port();
+  REQUIRE(port_b != 0);
+
+  // Failover: the Start answered by A, then A is unreachable and the NAS turns to B.
+  REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "fo", .identifier = 1})));
+  REQUIRE(answered(port_b, make_request({.status = 3,
+                                         .session_id = "fo",
+                                         .identifier = 2,
+                                         .input_octets = 100,
+                                         .session_time = 60})));
+  REQUIRE(answered(port_b, make_request({.status = 2,
+                                         .session_id = "fo",
+                                         .identifier = 3,
+                                         .input_octets = 200,
+                                         .session_time = 120})));
+  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count), min(input_octets), "
+                     "min(flags) FROM sessions WHERE acct_session_id = 'fo'") == "1|closed|3|200|");
+
+  // Broadcast: the same Accounting-Request to both server groups; both answer, it is stored once.
+  for (std::uint8_t id = 10; id < 13; ++id) {
+    const auto status = id == 10 ? 1u : id == 11 ? 3u : 2u;
+    const auto request =
+        make_request({.status = status,
+                      .session_id = "bc",
+                      .identifier = id,
+                      .input_octets = id == 10 ? std::nullopt : std::optional<std::uint32_t>(id),
+                      .session_time = id == 10 ? std::nullopt : std::optional<std::uint32_t>(id)});
+    std::thread to_b([&] { CHECK(answered(port_b, request)); });
+    CHECK(answered(port_a, request));
+    to_b.join();
+  }
+  CHECK(cluster.psql("SELECT count(*) FROM records WHERE acct_session_id = 'bc'") == "3");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate' AND "
+                     "acct_session_id IS NULL") == "3");
+  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count) FROM sessions WHERE "
+                     "acct_session_id = 'bc'") == "1|closed|3");
+
+  // Accounting-On received by B closes the sessions A opened.
+  REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-1", .identifier = 20})));
+  REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-2", .identifier = 21})));
+  REQUIRE(
+      answered(port_b, make_request({.status = 7, .session_id = "00000000", .identifier = 22})));
+  CHECK(cluster.psql("SELECT count(*), min(state), min(terminate_cause) FROM sessions WHERE "
+                     "acct_session_id LIKE 'on-%'") == "2|closed|11");
+
+  // SIGKILL of A while both answer a load: every request A or B acknowledged is stored.
+  std::set<std::string> acked;
+  std::mutex acked_mutex;
+  std::atomic<bool> stop{false};
+  auto load = [&](std::uint16_t port, const std::string& prefix) {
+    test::UdpClient client("127.0.0.1", port);
+    std::map<std::uint8_t, std::pair<std::string, test::Bytes>> outstanding;
+    std::uint64_t next = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!stop && std::chrono::steady_clock::now() < deadline) {
+      while (outstanding.size() < 32) {
+        const auto identifier = static_cast<std::uint8_t>(next % 256);
+        const auto id = prefix + std::to_string(next++);
+        if (outstanding.count(identifier)) {
+          break;
+        }
+        auto request = make_request({.status = 1, .session_id = id, .identifier = identifier});
+        client.send(request);
+        outstanding[identifier] = {id, std::move(request)};
+      }
+      if (const auto response = client.receive(50ms)) {
+        const auto it = outstanding.find((*response)[1]);
+        if (it != outstanding.end() &&
+            test::is_valid_response(*response, it->second.second, "testing123")) {
+          std::lock_guard lock(acked_mutex);
+          acked.insert(it->second.first);
+          outstanding.erase(it);
+        }
+      } else {
+        outstanding.clear(); // a dead server: nothing more will come
+      }
+    }
+  };
+  std::thread load_a([&] { load(port_a, "ka-"); });
+  std::thread load_b([&] { load(port_b, "kb-"); });
+  std::this_thread::sleep_for(700ms);
+  a.signal(SIGKILL);
+  CHECK(a.wait() != -1);
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  load_a.join();
+  load_b.join();
+  INFO(acked.size() << " acknowledged");
+  CHECK(acked.size() > 0);
+  const auto stored_text = cluster.psql("SELECT acct_session_id FROM records WHERE "
+                                        "acct_session_id LIKE 'k_-%'");
+  std::multiset<std::string> stored;
+  for (const auto& line : test::lines_of(stored_text)) {
+    stored.insert(line);
+  }
+  std::size_t missing = 0;
+  for (const auto& id : acked) {
+    missing += stored.count(id) == 1 ? 0 : 1;
+  }
+  CHECK(missing == 0);
+  b.signal(SIGTERM);
+  CHECK(b.wait() == 0);
+}
+
+TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the server stops "
+          "answering, recovers by itself, and every acknowledged request is stored",
+          "[server][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  test::TempDir dir;
+  test::ServerProcess server(serve_args(cluster.uri()), dir.file("serve.log"));
+  const auto port = server.wait_for_port();
+  REQUIRE(port != 0);
+
+  std::set<std::string> acked;
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> acked_count{0};
+  std::thread load([&] {
+    test::UdpClient client("127.0.0.1", port);
+    std::map<std::uint8_t, std::pair<std::string, test::Bytes>> outstanding;
+    std::uint64_t next = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 40s;
+    while (!stop && std::chrono::steady_clock::now() < deadline) {
+      // Requests stay outstanding while the database is gone: the server answers them once it
+      // has stored them.
+      while (outstanding.size() < 32) {
+        const auto identifier = static_cast<std::uint8_t>(next % 256);
+        if (outstanding.count(identifier)) {
+          ++next;
+          continue;
+        }
+        const auto id = "pm-" + std::to_string(next++);
+        auto request = make_request({.status = 1, .session_id = id, .identifier = identifier});
+        client.send(request);
+        outstanding[identifier] = {id, std::move(request)};
+      }
+      if (const auto response = client.receive(50ms)) {
+        const auto it = outstanding.find((*response)[1]);
+        if (it != outstanding.end() &&
+            test::is_valid_response(*response, it->second.second, "testing123")) {
+          acked.insert(it->second.first);
+          outstanding.erase(it);
+          ++acked_count;
+        }
+      }
+    }
+  });
+  std::this_thread::sleep_for(700ms);
+  const auto before = acked_count.load();
+  const auto postmaster = cluster.postmaster_pid();
+  REQUIRE(postmaster > 0);
+  REQUIRE(::kill(postmaster, SIGKILL) == 0); // the cluster is this test's own
+  std::this_thread::sleep_for(1500ms);
+  const auto during = acked_count.load();
+  std::this_thread::sleep_for(1000ms);
+  CHECK(acked_count.load() == during); // nothing is answered while nothing can be stored
+  cluster.restart_after_crash();
+  // Bounded: the server reconnects within its back-off (at most a second between attempts).
+  for (int i = 0; i < 100 && acked_count.load() == during; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(1000ms);
+  stop = true;
+  load.join();
+  INFO(before << " acknowledged before the kill, " << during << " by the outage, " << acked.size()
+              << " in all");
+  CHECK(before > 0);
+  CHECK(acked.size() > during); // answering again after the restart
+  std::multiset<std::string> stored;
+  for (const auto& line : test::lines_of(
+           cluster.psql("SELECT acct_session_id FROM records WHERE acct_session_id LIKE 'pm-%'"))) {
+    stored.insert(line);
+  }
+  std::size_t missing = 0;
+  for (const auto& id : acked) {
+    missing += stored.count(id) == 1 ? 0 : 1;
+  }
+  CHECK(missing == 0);
+  // Said once, loudly, and once that it recovered.
+  std::ifstream log(dir.file("serve.log"));
+  std::stringstream text;
+  text << log.rdbuf();
+  INFO(text.str());
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+}
