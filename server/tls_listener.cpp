@@ -453,6 +453,7 @@ private:
       }
     }
     in_packets_ = false;
+    owner_->handler().on_tls_read_done();
     if (pos > 0) {
       std::memmove(in_.data(), in_.data() + pos, have_ - pos);
       have_ -= pos;
