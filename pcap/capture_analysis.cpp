@@ -58,6 +58,8 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
 
   result.files = stream.files();
   result.stream = stream.stats();
+  result.tls_sessions = stream.tls_sessions().sessions();
+  result.tls_sessions_not_kept = stream.tls_sessions().sessions_not_kept();
   result.issue_counts = stream.issue_counts();
   result.issues = stream.issues();
   result.totals = tracker.totals();

@@ -51,6 +51,9 @@ struct AnalysisResult {
   /** Capture time of the first and last datagram (unix seconds; 0 when there was none). */
   double first_time = 0;
   double last_time = 0;
+  /** RadSec: TLS sessions on TCP 2083, what their handshakes said in clear. */
+  std::vector<TlsSession> tls_sessions;
+  std::uint64_t tls_sessions_not_kept = 0;
   /** Set when the traffic was imported into a database (import_captures). */
   std::optional<ImportSummary> import;
 };

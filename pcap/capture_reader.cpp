@@ -185,7 +185,8 @@ DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions opt
       reassembler_(options_.reassembly,
                    [this](IssueKind kind, FrameRef where, std::string_view detail) {
                      report(kind, where, detail);
-                   }) {
+                   }),
+      tls_sessions_(radsec_ports(options_.extra_ports)) {
   for (auto port : radius_ports) {
     ports_.set(port);
   }
@@ -344,6 +345,9 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
     }
     case FrameKind::other_ip:
       ++stats_.other_ip;
+      if (parsed.protocol == 6) { // TCP
+        tls_sessions_.add(parsed, frame.timestamp_ns, where);
+      }
       return false;
     case FrameKind::not_ip:
       ++stats_.not_ip;

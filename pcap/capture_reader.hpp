@@ -7,6 +7,7 @@
 #include "pcap/fragment_reassembler.hpp"
 #include "pcap/frame_parser.hpp"
 #include "pcap/ip_address.hpp"
+#include "pcap/tls_sessions.hpp"
 
 #include <bitset>
 #include <cstdint>
@@ -158,6 +159,8 @@ public:
   /** Octets of all files consumed so far and their total size, for a progress bar. */
   std::uint64_t bytes_consumed() const;
   std::uint64_t bytes_total() const { return bytes_total_; }
+  /** RadSec (TLS on TCP 2083) sessions seen so far. */
+  const TlsSessionTracker& tls_sessions() const { return tls_sessions_; }
 
 private:
   struct Source;
@@ -172,6 +175,7 @@ private:
   std::vector<std::unique_ptr<Source>> sources_;
   mutable std::vector<FileSummary> summaries_;
   FragmentReassembler reassembler_;
+  TlsSessionTracker tls_sessions_;
   StreamStats stats_;
   IssueCounts issue_counts_;
   std::vector<Issue> issues_;

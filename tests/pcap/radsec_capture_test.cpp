@@ -1,0 +1,155 @@
+// RadSec in a real capture: tcpdump (started by the test) records a TLS connection on loopback
+// between client/radsec_stream and acctlab's TLS listener; `pcap analyze` must report the
+// session — endpoints, versions, ALPN, octets, application-data records — as tshark reads it.
+
+#include "client/lab_certificates.hpp"
+#include "client/radsec_stream.hpp"
+#include "pcap/analysis_report.hpp"
+#include "pcap/capture_analysis.hpp"
+#include "radius/authenticator.hpp"
+#include "radius/dictionary.hpp"
+#include "radius/packet_codec.hpp"
+#include "server/accounting_server.hpp"
+#include "tests/pcap/capture_test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <fstream>
+#include <spawn.h>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+using namespace acctlab;
+using namespace acctlab::capture;
+using namespace acctlab::capture::test;
+using namespace std::chrono_literals;
+
+namespace {
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+} // namespace
+
+TEST_CASE("A tcpdump capture of a RadSec connection is reported as a TLS session",
+          "[pcap][tls][tcpdump]") {
+  const auto dir = scratch_dir("radsec");
+  gateway::LabCertificates certs;
+  REQUIRE_FALSE(gateway::make_lab_certificates((dir / "pki").string(), certs));
+  server::ServerOptions options;
+  options.listen.clear();
+  options.database = (dir / "acct.db").string();
+  options.handle_signals = false;
+  options.stats_interval = 0ms;
+  options.tls.listen = {"127.0.0.1:0"};
+  options.tls.certificate = certs.server_cert;
+  options.tls.private_key = certs.server_key;
+  options.tls.ca = certs.ca;
+  server::AccountingServer server(options,
+                                  [](server::LogLevel, std::string_view, std::string_view) {});
+  std::thread runner([&server] { server.run(); });
+  const auto port = server.local_tls_ports().at(0);
+
+  const auto file = (dir / "radsec.pcap").string();
+  const auto log = (dir / "tcpdump.log").string();
+  std::vector<std::string> args = {"tcpdump",
+                                   "-i",
+                                   "lo",
+                                   "--immediate-mode",
+                                   "-U",
+                                   "-n",
+                                   "-w",
+                                   file,
+                                   "tcp port " + std::to_string(port)};
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const bool spawned = posix_spawnp(&pid, "tcpdump", &actions, nullptr, argv.data(), environ) == 0;
+  posix_spawn_file_actions_destroy(&actions);
+  bool listening = false;
+  for (int i = 0; spawned && i < 100 && !listening; ++i) { // at most ten seconds
+    std::this_thread::sleep_for(100ms);
+    listening = read_text(log).find("listening on") != std::string::npos;
+  }
+  if (!listening) {
+    if (spawned) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    server.stop();
+    runner.join();
+    FAIL("tcpdump could not capture on lo (needs root or CAP_NET_RAW): " << read_text(log));
+  }
+  std::this_thread::sleep_for(500ms);
+
+  // Three accounting requests over one RadSec connection, each answered.
+  {
+    gateway::RadsecConfig config;
+    config.certificate = certs.client_cert;
+    config.private_key = certs.client_key;
+    config.ca = certs.ca;
+    std::string error;
+    auto stream = gateway::RadsecStream::connect("127.0.0.1", port, config, 5s, error);
+    INFO(error);
+    REQUIRE(stream);
+    const auto& dict = radius::Dictionary::builtin();
+    for (std::uint8_t id = 1; id <= 3; ++id) {
+      radius::Packet packet(radius::Code::accounting_request, id);
+      packet.add(dict.find("Acct-Session-Id")->number, std::string_view("cap-1"));
+      packet.add_integer(dict.find("Acct-Status-Type")->number, id == 1 ? 1 : id == 2 ? 3 : 2);
+      auto wire = radius::encode_packet(packet, dict);
+      radius::sign_request(wire, "radsec");
+      REQUIRE(stream->write(wire));
+      std::vector<std::uint8_t> answer;
+      REQUIRE(stream->read_packet(answer, 5s) == gateway::RadsecStream::ReadStatus::packet);
+    }
+  }
+  std::this_thread::sleep_for(500ms);
+  ::kill(pid, SIGINT);
+  ::waitpid(pid, nullptr, 0);
+  server.stop();
+  runner.join();
+
+  AnalysisOptions analysis;
+  analysis.extra_ports = {port};
+  const auto result = analyze_captures({file}, analysis);
+  REQUIRE(result.tls_sessions.size() == 1);
+  const auto& session = result.tls_sessions.front();
+  CHECK(session.server.port == port);
+  CHECK(session.syn_seen);
+  CHECK(session.version == "TLSv1.3");
+  CHECK(session.offered_versions == "TLSv1.3 TLSv1.2");
+  CHECK(session.alpn_offered == "radius/1.0");
+  CHECK(session.unreadable.empty());
+
+  // tshark's reading of the same file, told the port is TLS.
+  const std::string tshark = "tshark -r " + file + " -d tcp.port==" + std::to_string(port) + ",tls";
+  const auto opaque = run(tshark + " -V 2>/dev/null | grep -c 'Opaque Type: Application Data'");
+  CHECK(session.application_records == std::stoull(opaque));
+  const auto octets = run(tshark + " -T fields -e tcp.srcport -e tcp.len 2>/dev/null");
+  std::uint64_t to_server = 0;
+  std::uint64_t to_client = 0;
+  std::istringstream lines(octets);
+  for (std::uint64_t source = 0, length = 0; lines >> source >> length;) {
+    (source == port ? to_client : to_server) += length;
+  }
+  CHECK(session.octets_to_server == to_server);
+  CHECK(session.octets_to_client == to_client);
+  CHECK(session.application_records >= 6); // three requests and three answers at least
+  CHECK_THAT(to_text(result), Catch::Contains("1 session(s); the RADIUS packets inside are "
+                                              "encrypted"));
+}
