@@ -5,8 +5,9 @@
 namespace acctlab::capture {
 namespace {
 
-// Enough for the hellos and a few records; a direction holding more unread is not followed.
-constexpr std::size_t max_buffered = 64 * 1024;
+// A TLS record is at most 2^14 + 256 octets of fragment (RFC 8446 §5.2) plus its header: an
+// unfinished handshake record never needs more. A direction holding more is not followed.
+constexpr std::size_t max_buffered = 20 * 1024;
 
 // RFC 8446 §5.1 / RFC 5246 §6.2.1: ContentType values.
 constexpr std::uint8_t record_handshake = 22;
@@ -248,21 +249,27 @@ void TlsSessionTracker::consume(Flow& flow, Direction& direction, bool from_clie
   if (already >= data.size()) {
     return; // a retransmission of what was read
   }
-  const auto fresh = data.subspan(already);
+  auto fresh = data.subspan(already);
   direction.next_sequence += static_cast<std::uint32_t>(fresh.size());
   if (!direction.reading) {
     return;
   }
-  if (direction.buffer.size() + fresh.size() > max_buffered) {
-    direction.reading = false;
-    direction.buffer.clear();
-    if (flow.session.unreadable.empty()) {
-      flow.session.unreadable = "a TLS record larger than the 64 KiB followed";
-    }
+  // The rest of a record already counted (application data) is passed over, not kept.
+  const auto skipped = std::min(direction.skip, fresh.size());
+  direction.skip -= skipped;
+  fresh = fresh.subspan(skipped);
+  if (fresh.empty()) {
     return;
   }
   direction.buffer.insert(direction.buffer.end(), fresh.begin(), fresh.end());
   read_records(flow, direction, from_client);
+  if (direction.buffer.size() > max_buffered) {
+    direction.reading = false;
+    direction.buffer = {};
+    if (flow.session.unreadable.empty()) {
+      flow.session.unreadable = "a handshake record longer than TLS allows";
+    }
+  }
 }
 
 void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from_client) {
@@ -281,6 +288,15 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
       return;
     }
     if (buffer.size() - at - 5 < length) {
+      if (type != record_handshake) {
+        // Counted now and passed over as it arrives: only handshakes (the hellos) are kept
+        // whole, so a direction holds at most one handshake record's octets.
+        if (type == record_application_data) {
+          ++flow.session.application_records;
+        }
+        direction.skip = length - (buffer.size() - at - 5);
+        at = buffer.size();
+      }
       break;
     }
     const std::span<const std::uint8_t> fragment(buffer.data() + at + 5, length);
@@ -303,6 +319,9 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
     at += 5 + length;
   }
   buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(at));
+  if (buffer.capacity() > max_buffered && buffer.size() < max_buffered / 4) {
+    buffer.shrink_to_fit(); // a large segment passed through; keep the flow small
+  }
 }
 
 std::vector<TlsSession> TlsSessionTracker::sessions() const {

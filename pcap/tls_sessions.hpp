@@ -1,10 +1,10 @@
 #pragma once
 // RadSec in captures: TCP flows on the RadSec port (2083, RFC 6614) are followed in order
-// (bounded: a gap or too much buffered ends the reading of that direction) and their TLS records
-// read as far as they are in clear — the ClientHello (offered versions, SNI, ALPN) and the
-// ServerHello (chosen version, ALPN under TLS 1.2) — and counted after that (application data
-// records and octets each way). The RADIUS packets inside are encrypted; this says which TLS
-// sessions were there and what could not be read.
+// (bounded: a direction keeps at most one unfinished handshake record; a gap ends its reading) and
+// their TLS records read as far as they are in clear — the ClientHello (offered versions, SNI,
+// ALPN) and the ServerHello (chosen version, ALPN under TLS 1.2) — and counted after that
+// (application data records and octets each way). The RADIUS packets inside are encrypted; this
+// says which TLS sessions were there and what could not be read.
 
 #include "pcap/fragment_reassembler.hpp"
 #include "pcap/frame_parser.hpp"
@@ -43,7 +43,7 @@ class TlsSessionTracker {
 public:
   /** ports: the RadSec ports (2083 and any the user adds); max_sessions bounds memory. */
   explicit TlsSessionTracker(std::vector<std::uint16_t> ports = {2083},
-                             std::size_t max_sessions = 4096);
+                             std::size_t max_sessions = 1024);
 
   /** A TCP segment (frame parsed with protocol 6 and its IP payload). */
   void add(const ParsedFrame& parsed, std::int64_t timestamp_ns, FrameRef where);
@@ -57,8 +57,9 @@ private:
   struct Direction {
     bool started = false;
     std::uint32_t next_sequence = 0;
-    bool reading = true; // false after a gap, a mid-stream start or the buffer limit
-    std::vector<std::uint8_t> buffer;
+    bool reading = true;              // false after a gap, a mid-stream start or the buffer limit
+    std::vector<std::uint8_t> buffer; // an unfinished record, kept only when it is a handshake
+    std::size_t skip = 0;             // octets of a counted record still to pass over
   };
   struct Flow {
     TlsSession session;

@@ -6,6 +6,7 @@
 #include "client/radsec_stream.hpp"
 #include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
+#include "pcap/tls_sessions.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/dictionary.hpp"
 #include "radius/packet_codec.hpp"
@@ -152,4 +153,75 @@ TEST_CASE("A tcpdump capture of a RadSec connection is reported as a TLS session
   CHECK(session.application_records >= 6); // three requests and three answers at least
   CHECK_THAT(to_text(result), Catch::Contains("1 session(s); the RADIUS packets inside are "
                                               "encrypted"));
+}
+
+namespace {
+
+/** A TCP segment 10.0.0.1:40000 -> 10.0.0.2:2083 (or back), as the frame parser hands it over. */
+ParsedFrame segment(bool to_server, std::uint32_t sequence, bool syn,
+                    const std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& storage) {
+  const std::uint8_t client[4] = {10, 0, 0, 1};
+  const std::uint8_t server[4] = {10, 0, 0, 2};
+  storage.assign(20, 0);
+  const std::uint16_t from = to_server ? 40000 : 2083;
+  const std::uint16_t to = to_server ? 2083 : 40000;
+  storage[0] = static_cast<std::uint8_t>(from >> 8);
+  storage[1] = static_cast<std::uint8_t>(from);
+  storage[2] = static_cast<std::uint8_t>(to >> 8);
+  storage[3] = static_cast<std::uint8_t>(to);
+  for (int i = 0; i < 4; ++i) {
+    storage[4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(sequence >> (24 - 8 * i));
+  }
+  storage[12] = 5 << 4;
+  storage[13] = syn ? 0x02 : 0x18;
+  storage.insert(storage.end(), data.begin(), data.end());
+  ParsedFrame parsed;
+  parsed.kind = FrameKind::other_ip;
+  parsed.protocol = 6;
+  parsed.source = IpAddress::v4(to_server ? client : server);
+  parsed.destination = IpAddress::v4(to_server ? server : client);
+  parsed.payload = storage;
+  return parsed;
+}
+
+} // namespace
+
+TEST_CASE("RadSec sessions: records across segments are counted; gaps and garbage reported",
+          "[pcap][tls]") {
+  TlsSessionTracker tracker;
+  std::vector<std::uint8_t> storage;
+  std::uint64_t frame = 0;
+  auto feed = [&](bool to_server, std::uint32_t sequence, bool syn,
+                  const std::vector<std::uint8_t>& data) {
+    tracker.add(segment(to_server, sequence, syn, data, storage), 0, {0, ++frame});
+  };
+  feed(true, 1000, true, {});
+  feed(false, 5000, true, {});
+  // A 3000-octet application-data record in three segments, then a small one, to the server.
+  std::vector<std::uint8_t> record = {23, 3, 3, 0x0B, 0xB8};
+  record.resize(5 + 3000, 0xAB);
+  const std::vector<std::uint8_t> small = {23, 3, 3, 0, 2, 1, 2};
+  std::vector<std::uint8_t> all = record;
+  all.insert(all.end(), small.begin(), small.end());
+  feed(true, 1001, false, {all.begin(), all.begin() + 1000});
+  feed(true, 2001, false, {all.begin() + 1000, all.begin() + 2500});
+  feed(true, 2001, false, {all.begin() + 1000, all.begin() + 2500}); // a retransmission
+  feed(true, 3501, false, {all.begin() + 2500, all.end()});
+  // The other way: a gap (a segment the capture missed), then more.
+  feed(false, 5001, false, small);
+  feed(false, 5001 + 7 + 100, false, small);
+  auto sessions = tracker.sessions();
+  REQUIRE(sessions.size() == 1);
+  CHECK(sessions[0].application_records == 3);
+  CHECK(sessions[0].octets_to_server == all.size() + 1500);
+  CHECK(sessions[0].unreadable == "a gap in the TCP stream (a segment not captured)");
+
+  // Not TLS at all on the port.
+  TlsSessionTracker other;
+  const std::vector<std::uint8_t> http = {'G', 'E', 'T', ' ', '/', ' ', 'H'};
+  other.add(segment(true, 1, true, {}, storage), 0, {0, 1});
+  other.add(segment(true, 2, false, http, storage), 0, {0, 2});
+  REQUIRE(other.sessions().size() == 1);
+  CHECK(other.sessions()[0].unreadable == "not TLS records");
+  CHECK(other.sessions()[0].application_records == 0);
 }
