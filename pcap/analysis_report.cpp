@@ -216,6 +216,7 @@ json::value to_json(const AnalysisResult& r) {
                    {"octets_to_server", s.octets_to_server},
                    {"octets_to_client", s.octets_to_client},
                    {"application_records", s.application_records},
+                   {"radius_packets", s.radius_packets},
                    {"opened_in_capture", s.syn_seen},
                    {"closed_in_capture", s.fin_seen},
                    {"unreadable", s.unreadable}});
@@ -415,8 +416,7 @@ void tls_sessions_text(std::string& out, const AnalysisResult& r) {
   }
   append(out,
          "RadSec (TLS on TCP 2083 or a --port): %zu session(s)%s; the RADIUS packets inside are "
-         "encrypted "
-         "and not read (no TLS keys)\n",
+         "encrypted, read only with --tls-keylog (TLS 1.3)\n",
          r.tls_sessions.size(),
          r.tls_sessions_not_kept
              ? (", " + std::to_string(r.tls_sessions_not_kept) + " more not kept").c_str()
@@ -424,7 +424,7 @@ void tls_sessions_text(std::string& out, const AnalysisResult& r) {
   for (const auto& s : r.tls_sessions) {
     append(out,
            "  %s -> %s frame %llu: %s (offered %s), SNI %s, ALPN %s, %llu octets to server, "
-           "%llu to client, %llu application records%s%s\n",
+           "%llu to client, %llu application records, %llu RADIUS packets decrypted%s%s\n",
            s.client.to_string().c_str(), s.server.to_string().c_str(),
            static_cast<unsigned long long>(s.first_frame.frame),
            s.version.empty() ? "version unseen" : s.version.c_str(),
@@ -435,6 +435,7 @@ void tls_sessions_text(std::string& out, const AnalysisResult& r) {
            static_cast<unsigned long long>(s.octets_to_server),
            static_cast<unsigned long long>(s.octets_to_client),
            static_cast<unsigned long long>(s.application_records),
+           static_cast<unsigned long long>(s.radius_packets),
            s.unreadable.empty() ? "" : "; unreadable: ", s.unreadable.c_str());
   }
 }

@@ -11,6 +11,7 @@ AnalysisResult analyze_captures(const std::vector<std::string>& files,
   StreamOptions stream_options;
   stream_options.extra_ports = options.extra_ports;
   stream_options.reassembly = options.reassembly;
+  stream_options.tls_keys = options.tls_keys;
   DatagramStream stream(files, stream_options);
   return analyze_stream(stream, options);
 }

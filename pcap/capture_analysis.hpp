@@ -28,6 +28,8 @@ struct AnalysisOptions {
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   const radius::Dictionary* dictionary = nullptr; // builtin() when null
   ReassemblyLimits reassembly;
+  /** RadSec: a key log (SSLKEYLOGFILE format) to decrypt TLS 1.3 sessions with. */
+  const TlsKeyLog* tls_keys = nullptr;
   /** Sees every datagram on a RADIUS port with its decoding, after the tracker (the import). */
   std::function<void(const UdpDatagram&, const radius::DecodeResult<radius::Packet>&)> on_datagram;
 };

@@ -11,6 +11,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -111,6 +112,9 @@ struct StreamOptions {
   /** Live sources: asked before every read and after every idle timeout; false ends the
    * capture (an interrupt, a duration reached). */
   std::function<bool()> keep_going;
+  /** RadSec: the key log that opens TLS 1.3 sessions on the RadSec ports; their RADIUS
+   * packets come out of next() like datagrams (the session's endpoints, the carrying frame). */
+  const TlsKeyLog* tls_keys = nullptr;
   /** Sees every frame as read (link type and frame), e.g. to save the raw capture. */
   std::function<void(int link_type, const RawFrame& frame)> on_frame;
 };
@@ -176,6 +180,9 @@ private:
   mutable std::vector<FileSummary> summaries_;
   FragmentReassembler reassembler_;
   TlsSessionTracker tls_sessions_;
+  // RADIUS packets read out of RadSec sessions, handed out by next() in the order found.
+  std::deque<std::pair<UdpDatagram, std::vector<std::uint8_t>>> decrypted_;
+  std::vector<std::uint8_t> decrypted_current_;
   StreamStats stats_;
   IssueCounts issue_counts_;
   std::vector<Issue> issues_;

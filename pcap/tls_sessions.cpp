@@ -105,17 +105,22 @@ std::string server_name(std::span<const std::uint8_t> list) {
   return !r.failed && type == 0 ? std::string(name.begin(), name.end()) : std::string();
 }
 
-void read_hello(TlsSession& session, std::uint8_t type, std::span<const std::uint8_t> body) {
+void read_hello(TlsSession& session, std::uint8_t type, std::span<const std::uint8_t> body,
+                std::optional<ClientRandom>& client_random, std::uint16_t& cipher_suite) {
   Reader r{body};
   const auto legacy_version = r.u16();
-  r.take(32);     // random
+  const auto random = r.take(32);
+  if (type == client_hello && !r.failed) {
+    client_random.emplace();
+    std::copy(random.begin(), random.end(), client_random->begin());
+  }
   r.take(r.u8()); // legacy_session_id
   if (type == client_hello) {
     r.take(r.u16()); // cipher_suites
     r.take(r.u8());  // compression methods
   } else {
-    r.u16(); // the cipher suite
-    r.u8();  // compression
+    cipher_suite = r.u16();
+    r.u8(); // compression
   }
   std::string offered;
   std::string chosen = version_name(legacy_version);
@@ -164,8 +169,83 @@ std::vector<std::uint16_t> radsec_ports(const std::vector<std::uint16_t>& extra_
   return ports;
 }
 
-TlsSessionTracker::TlsSessionTracker(std::vector<std::uint16_t> ports, std::size_t max_sessions)
-    : ports_(std::move(ports)), max_sessions_(max_sessions) {}
+TlsSessionTracker::TlsSessionTracker(std::vector<std::uint16_t> ports, std::size_t max_sessions,
+                                     const TlsKeyLog* keys, RadsecPacketSink sink)
+    : ports_(std::move(ports)), max_sessions_(max_sessions), keys_(keys), sink_(std::move(sink)) {}
+
+bool TlsSessionTracker::decrypting(const Flow& flow) const {
+  return keys_ && flow.random && flow.session.version == "TLSv1.3";
+}
+
+bool TlsSessionTracker::decrypt(Flow& flow, Direction& direction, bool from_client,
+                                std::span<const std::uint8_t> record) {
+  auto fail = [&](const std::string& why) {
+    if (flow.session.unreadable.empty()) {
+      flow.session.unreadable = why;
+    }
+    return false;
+  };
+  const std::string side = from_client ? "CLIENT_" : "SERVER_";
+  if (direction.stage == 0) {
+    const auto* secret = keys_->find(*flow.random, side + "HANDSHAKE_TRAFFIC_SECRET");
+    if (!secret) {
+      return fail("no key log entry for this session (its ClientHello random)");
+    }
+    if (!direction.reader.set_secret(flow.cipher_suite, *secret)) {
+      return fail("cipher suite " + std::to_string(flow.cipher_suite) + " is not decrypted");
+    }
+    direction.stage = 1;
+  }
+  std::uint8_t inner = 0;
+  auto plain = direction.reader.open(record.first(5), record.subspan(5), inner);
+  if (!plain) {
+    return fail("a TLS record did not decrypt with the key log's secrets");
+  }
+  if (direction.stage == 1) {
+    // RFC 8446 §4.4.4: Finished (type 20) ends this side's handshake; application traffic
+    // secret 0 protects what follows.
+    bool finished = false;
+    for (std::size_t at = 0; inner == record_handshake && at + 4 <= plain->size();) {
+      finished = finished || (*plain)[at] == 20;
+      at += 4 + (std::size_t{(*plain)[at + 1]} << 16 | std::size_t{(*plain)[at + 2]} << 8 |
+                 (*plain)[at + 3]);
+    }
+    if (finished) {
+      const auto* secret = keys_->find(*flow.random, side + "TRAFFIC_SECRET_0");
+      if (!secret || !direction.reader.set_secret(flow.cipher_suite, *secret)) {
+        return fail("no application traffic secret in the key log for this session");
+      }
+      direction.stage = 2;
+    }
+    return true;
+  }
+  if (inner != record_application_data) {
+    return true; // NewSessionTicket and the like
+  }
+  // RFC 6613 §2.6 framing: RADIUS packets by their Length field, across records.
+  auto& radius = direction.radius;
+  radius.insert(radius.end(), plain->begin(), plain->end());
+  std::size_t at = 0;
+  while (radius.size() - at >= 4) {
+    const std::size_t length = std::size_t{radius[at + 2]} << 8 | radius[at + 3];
+    if (length < 20 || length > 4096) {
+      return fail("a decrypted RADIUS Length outside 20..4096");
+    }
+    if (radius.size() - at < length) {
+      break;
+    }
+    ++flow.session.radius_packets;
+    if (sink_) {
+      const auto& source = from_client ? flow.session.client : flow.session.server;
+      const auto& destination = from_client ? flow.session.server : flow.session.client;
+      sink_(source, destination, flow.now_ns, flow.now_frame,
+            std::span<const std::uint8_t>(radius.data() + at, length));
+    }
+    at += length;
+  }
+  radius.erase(radius.begin(), radius.begin() + static_cast<std::ptrdiff_t>(at));
+  return true;
+}
 
 void TlsSessionTracker::add(const ParsedFrame& parsed, std::int64_t timestamp_ns, FrameRef where) {
   // RFC 9293 §3.1: ports, sequence number, data offset, flags.
@@ -207,6 +287,8 @@ void TlsSessionTracker::add(const ParsedFrame& parsed, std::int64_t timestamp_ns
   }
   Flow& flow = it->second;
   flow.session.last_ns = timestamp_ns;
+  flow.now_ns = timestamp_ns;
+  flow.now_frame = where;
   flow.session.syn_seen = flow.session.syn_seen || syn;
   flow.session.fin_seen = flow.session.fin_seen || fin;
   const auto data = segment.subspan(header_length);
@@ -288,7 +370,7 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
       return;
     }
     if (buffer.size() - at - 5 < length) {
-      if (type != record_handshake) {
+      if (type != record_handshake && !decrypting(flow)) {
         // Counted now and passed over as it arrives: only handshakes (the hellos) are kept
         // whole, so a direction holds at most one handshake record's octets.
         if (type == record_application_data) {
@@ -302,6 +384,13 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
     const std::span<const std::uint8_t> fragment(buffer.data() + at + 5, length);
     if (type == record_application_data) {
       ++flow.session.application_records;
+      if (decrypting(flow) &&
+          !decrypt(flow, direction, from_client,
+                   std::span<const std::uint8_t>(buffer.data() + at, 5 + length))) {
+        direction.reading = false;
+        buffer = {};
+        return;
+      }
     } else if (type == record_handshake && fragment.size() >= 4) {
       const std::uint8_t message = fragment[0];
       const std::size_t message_length =
@@ -313,7 +402,12 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
       const bool unread = message == client_hello ? flow.session.offered_versions.empty()
                                                   : flow.session.version.empty();
       if (hello && unread && fragment.size() - 4 >= message_length) {
-        read_hello(flow.session, message, fragment.subspan(4, message_length));
+        read_hello(flow.session, message, fragment.subspan(4, message_length), flow.random,
+                   flow.cipher_suite);
+        if (keys_ && message == server_hello && flow.session.version == "TLSv1.2" &&
+            flow.session.unreadable.empty()) {
+          flow.session.unreadable = "TLS 1.2 sessions are not decrypted (TLS 1.3 only)";
+        }
       }
     }
     at += 5 + length;

@@ -16,8 +16,10 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <fcntl.h>
 #include <fstream>
+#include <map>
 #include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
@@ -103,6 +105,7 @@ TEST_CASE("A tcpdump capture of a RadSec connection is reported as a TLS session
     config.certificate = certs.client_cert;
     config.private_key = certs.client_key;
     config.ca = certs.ca;
+    config.keylog_file = (dir / "keys.log").string();
     std::string error;
     auto stream = gateway::RadsecStream::connect("127.0.0.1", port, config, 5s, error);
     INFO(error);
@@ -152,7 +155,44 @@ TEST_CASE("A tcpdump capture of a RadSec connection is reported as a TLS session
   CHECK(session.octets_to_client == to_client);
   CHECK(session.application_records >= 6); // three requests and three answers at least
   CHECK_THAT(to_text(result), Catch::Contains("1 session(s); the RADIUS packets inside are "
-                                              "encrypted"));
+                                              "encrypted, read only with --tls-keylog"));
+  CHECK(session.radius_packets == 0);
+
+  // With the client's key log: the RADIUS packets, per frame, as tshark decrypts them.
+  std::string error;
+  const auto keys = TlsKeyLog::load((dir / "keys.log").string(), error);
+  INFO(error);
+  REQUIRE(keys);
+  StreamOptions stream_options;
+  stream_options.extra_ports = {port};
+  stream_options.tls_keys = &*keys;
+  DatagramStream stream({file}, stream_options);
+  std::map<std::uint64_t, std::string> ours;
+  UdpDatagram datagram;
+  while (stream.next(datagram)) {
+    for (const auto octet : datagram.payload) {
+      char hex[3];
+      std::snprintf(hex, sizeof hex, "%02x", octet);
+      ours[datagram.frame] += hex;
+    }
+  }
+  std::map<std::uint64_t, std::string> theirs;
+  std::istringstream decrypted(run(tshark + " -o tls.keylog_file:" + (dir / "keys.log").string() +
+                                   " -d tls.port==" + std::to_string(port) +
+                                   ",data -T fields -e frame.number -e data.data 2>/dev/null"));
+  for (std::string line; std::getline(decrypted, line);) {
+    const auto tab = line.find('\t');
+    if (tab != std::string::npos && tab + 1 < line.size()) {
+      theirs[std::stoull(line.substr(0, tab))] = line.substr(tab + 1);
+    }
+  }
+  CHECK(ours.size() == 6); // three requests, three answers
+  CHECK(ours == theirs);
+  analysis.tls_keys = &*keys;
+  const auto opened = analyze_captures({file}, analysis);
+  REQUIRE(opened.tls_sessions.size() == 1);
+  CHECK(opened.tls_sessions.front().radius_packets == 6);
+  CHECK(opened.totals.exchanges == 3);
 }
 
 namespace {
