@@ -1,23 +1,29 @@
 // acctlab demo: the README's main job, the whole lab in one command. It checks the codec against
 // the feature document's Start record, then runs every reference-gateway scenario against an
 // embedded accounting server on loopback through the tester (answers, database contents,
-// conformance rules), prints the verdict, says where the databases and reports are, gathers every
+// conformance rules), runs a real strongSwan gateway through two scenarios where it can (root and
+// the packages; lab/), prints the verdict, says where the databases and reports are, gathers every
 // scenario's database into one, and serves that over HTTP with the report viewer.
 
 #include "cli/command_registry.hpp"
 #include "conformance/profile.hpp"
 #include "conformance/tester.hpp"
+#include "lab/process.hpp"
+#include "lab/strongswan_lab.hpp"
 #include "radius/authenticator.hpp"
 #include "radius/document_records.hpp"
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "storage/run_store.hpp"
 #include "storage/schema.hpp"
 #include "web/http_get.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
 #include <boost/json/parse.hpp>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -69,103 +75,8 @@ struct DemoOptions {
   std::string secret = "testing123";
   std::string web = "127.0.0.1:8080";
   bool no_web = false;
+  bool no_lab = false;
 };
-
-struct Source {
-  std::string label; // put before each session's unique id
-  std::string path;
-};
-
-/**
- * Gathers the scenarios' databases into one, so the viewer shows every run side by side: each
- * database's rows are copied with their ids shifted past those already there (references move
- * with them), NAS counters add up, and a session's unique id gets its source's label in front
- * (every embedded server starts its own ids at 1). The copy goes column by column as the tables are
- * declared, so it follows the schema. Returns the number of databases copied; throws
- * storage::Error.
- */
-std::size_t combine_databases(const std::string& target, const std::vector<Source>& sources) {
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::remove(target + suffix);
-  }
-  storage::Database db(target);
-  storage::migrate(db);
-  // Which columns hold an id of which table.
-  const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>
-      tables{
-          {"runs", {{"id", "runs"}}},
-          {"sessions", {{"id", "sessions"}}},
-          // A record is its packet's row (its id is the packet's), so it moves with it.
-          {"packets", {{"id", "packets"}, {"run_id", "runs"}, {"session_row", "sessions"}}},
-          {"findings",
-           {{"id", "findings"},
-            {"run_id", "runs"},
-            {"packet_id", "packets"},
-            {"record_id", "packets"},
-            {"session_id", "sessions"}}},
-      };
-  std::size_t copied = 0;
-  for (const auto& source : sources) {
-    if (!fs::is_regular_file(source.path)) {
-      continue; // ATTACH would create it empty
-    }
-    db.prepare("ATTACH DATABASE ?1 AS src").bind(1, source.path).run();
-    try {
-      storage::Transaction transaction(db);
-      std::map<std::string, std::int64_t> offset;
-      for (const auto& [table, ids] : tables) {
-        offset[table] = db.query_int64("SELECT max(id) FROM main." + table).value_or(0);
-      }
-      for (const auto& [table, ids] : tables) {
-        std::string columns;
-        std::string values;
-        auto info = db.prepare("SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid");
-        info.bind(1, table);
-        while (info.step()) {
-          const auto column = info.column_text(0);
-          columns += (columns.empty() ? "" : ", ") + column;
-          std::string value = column;
-          for (const auto& [id_column, of] : ids) {
-            if (id_column == column) {
-              value = column + " + " + std::to_string(offset[of]);
-            }
-          }
-          if (table == "sessions" && column == "unique_id") {
-            value = "?1 || '/' || unique_id";
-          }
-          values += (values.empty() ? "" : ", ") + value;
-        }
-        auto insert = db.prepare("INSERT INTO main." + table + " (" + columns + ") SELECT " +
-                                 values + " FROM src." + table);
-        if (table == "sessions") {
-          insert.bind(1, source.label);
-        }
-        insert.run();
-      }
-      db.exec("INSERT INTO main.nas (identity, address, first_seen, last_seen, requests, "
-              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
-              "unknown_client) SELECT identity, address, first_seen, last_seen, requests, "
-              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
-              "unknown_client FROM src.nas WHERE true ON CONFLICT (identity) DO UPDATE SET "
-              "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, "
-              "excluded.last_seen), requests = requests + excluded.requests, accepted = "
-              "accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates, "
-              "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
-              "bad_message_authenticator = bad_message_authenticator + "
-              "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
-              "unknown_client = unknown_client + excluded.unknown_client");
-      transaction.commit();
-    } catch (...) {
-      db.exec("DETACH DATABASE src");
-      throw;
-    }
-    db.exec("DETACH DATABASE src");
-    ++copied;
-  }
-  // The rows came in by SQL, not through the record writer that keeps the tallies.
-  storage::recount_tallies(db);
-  return copied;
-}
 
 /** What the self-check saw of one page. */
 struct PageCheck {
@@ -208,15 +119,15 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
   }
   // The document's session, as the document-debug scenario stored it.
   std::int64_t session = 0;
+  std::int64_t interims = 0; // a session with Interim-Updates: periodic-interims.scn's
   std::int64_t sessions = 0;
   std::int64_t records = 0;
   {
-    storage::Database db(db_path);
-    session = db.query_int64("SELECT min(id) FROM sessions WHERE unique_id LIKE "
-                             "'document-debug-%' AND acct_session_id = '00000001'")
-                  .value_or(0);
-    sessions = db.query_int64("SELECT count(*) FROM sessions").value_or(0);
-    records = db.query_int64("SELECT count(*) FROM records").value_or(0);
+    session = storage::find_session(db_path, "document-debug-", "00000001").value_or(0);
+    interims = storage::find_session(db_path, "periodic-interims-").value_or(0);
+    const auto counts = storage::count_rows(db_path);
+    sessions = counts.sessions;
+    records = counts.records;
   }
   web::Site site(db_path);
   std::unique_ptr<web::HttpServer> server;
@@ -237,10 +148,13 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
                            (v6 ? "[" + server_options.address + "]" : server_options.address) +
                            ":" + std::to_string(port);
   const std::string session_target = "/sessions/" + std::to_string(session);
+  const std::string interims_target = "/sessions/" + std::to_string(interims);
   std::cout << "\n== 4. The reports in a browser: every scenario's runs in " << db_path << '\n'
             << "   overview:    " << base << "/\n"
             << "   sessions:    " << base << "/sessions\n"
             << "   document's:  " << base << session_target << '\n'
+            << "   interims:    " << base << interims_target
+            << " (counters by session time and by the NAS's clock)\n"
             << "   conformance: " << base << "/conformance\n"
             << "   runs:        " << base << "/runs\n"
             << "   JSON twins under " << base << "/api/\n";
@@ -253,7 +167,9 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
   const auto overview =
       check_page(server_options.address, port, "/", "text/html", {"Overview", "Sessions"});
   const auto document = check_page(server_options.address, port, session_target, "text/html",
-                                   {"00000001", "joe@cclient", "Interim-Update", "Stop"});
+                                   {"00000001", "joe@cclient", "Start"});
+  const auto shape = check_page(server_options.address, port, interims_target, "text/html",
+                                {"Interim-Update", "Stop", "NAS (Event-Timestamp)", "5m 30s"});
   auto api = check_page(server_options.address, port, "/api/overview", "application/json", {});
   server->stop();
   // The figures the viewer serves agree with the database it serves.
@@ -269,7 +185,8 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
              r->as_int64() == records;
   }
   std::cout << "   self-check over HTTP, then stopped (on a terminal it keeps serving):\n";
-  for (const PageCheck* check : {&overview, &document, static_cast<const PageCheck*>(&api)}) {
+  for (const PageCheck* check :
+       {&overview, &document, &shape, static_cast<const PageCheck*>(&api)}) {
     std::cout << "   GET " << check->url << " -> ";
     if (check->reply.status == 0) {
       std::cout << check->reply.error;
@@ -281,7 +198,7 @@ bool serve_reports(const DemoOptions& options, bool web_given, const std::string
     std::cout << (check->ok ? "  ok" : "  NOT AS EXPECTED") << '\n';
   }
   std::cout << "   served: " << sessions << " sessions, " << records << " records\n";
-  return overview.ok && document.ok && api.ok;
+  return overview.ok && document.ok && shape.ok && api.ok;
 }
 
 void install_demo(CLI::App& app, int& exit_code) {
@@ -298,6 +215,8 @@ void install_demo(CLI::App& app, int& exit_code) {
                       "otherwise a self-check over HTTP, then exit)")
           ->capture_default_str();
   cmd->add_flag("--no-web", options->no_web, "Do not serve the reports at the end");
+  cmd->add_flag("--no-lab", options->no_lab,
+                "Skip the strongSwan lab step (it runs only as root with the strongSwan packages)");
   cmd->callback([options, web_option, &exit_code] {
     const bool record_ok = show_document_record(options->secret);
 
@@ -322,13 +241,42 @@ void install_demo(CLI::App& app, int& exit_code) {
               << " scenarios against an embedded acctlab server on loopback (profile "
               << options->profile << ")\n";
     std::vector<conformance::ScenarioResult> results;
-    for (const auto& path : scenarios) {
+    // The gateway plays each scenario on its virtual clock in milliseconds; the lab's NAS
+    // stamps its records with that clock (Event-Timestamp). The demo sets the clock so the
+    // library reads as a day in the lab: one scenario an hour, the last begun an hour ago.
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (std::size_t i = 0; i < scenarios.size(); ++i) {
+      const auto& path = scenarios[i];
+      tester.nas_clock_at_zero =
+          std::floor(now) - 3600.0 * static_cast<double>(scenarios.size() - i);
       std::cout << "   " << fs::path(path).stem().string() << " ..." << std::flush;
       results.push_back(conformance::run_conformance(path, *profile, dict, tester));
       std::cout << (results.back().passed() ? " pass" : " FAIL") << '\n';
     }
     std::cout << '\n'
               << conformance::render_conform_text(results, ::isatty(STDOUT_FILENO) != 0) << '\n';
+
+    // Step 2b: a real strongSwan gateway, where this machine allows it (root, packages).
+    bool lab_ok = true;
+    std::string lab_status = "skipped (--no-lab)";
+    if (options->no_lab) {
+      std::cout << "== 2b. A real NAS (strongSwan): skipped (--no-lab)\n\n";
+    } else {
+      lab::InterruptScope interrupts;
+      try {
+        const auto step =
+            lab::run_lab_demo_step(fs::absolute(fs::path(options->dir) / "strongswan-lab").string(),
+                                   fs::read_symlink("/proc/self/exe").string(), std::cout);
+        lab_ok = !step.ran || step.passed;
+        lab_status =
+            step.ran ? (step.passed ? "passed" : "FAILED") : "skipped (" + step.skipped + ")";
+      } catch (const lab::Interrupted&) {
+        std::cerr << "acctlab demo: interrupted; the lab's namespaces and processes removed\n";
+        exit_code = 130;
+        return;
+      }
+    }
 
     const auto json_path = fs::path(options->dir) / "report.json";
     const auto junit_path = fs::path(options->dir) / "report.junit.xml";
@@ -351,7 +299,7 @@ void install_demo(CLI::App& app, int& exit_code) {
     }
     std::cout << "   databases: one per scenario and server under " << options->dir << "/\n";
     // One database with every scenario's runs, for the viewer (docs/web.md says why).
-    std::vector<Source> sources;
+    std::vector<storage::LabelledDatabase> sources;
     for (const auto& result : results) {
       for (const auto& db : result.databases) {
         // The file's name (scenario and server slot, e.g. failover-2) labels its sessions.
@@ -361,7 +309,7 @@ void install_demo(CLI::App& app, int& exit_code) {
     const auto all_db = (fs::path(options->dir) / "all-scenarios.db").string();
     bool combined = false;
     try {
-      const auto copied = combine_databases(all_db, sources);
+      const auto copied = storage::combine_databases(all_db, sources);
       std::cout << "   all runs:  " << all_db << " (the " << copied << " databases in one)\n";
       combined = true;
     } catch (const std::exception& e) {
@@ -376,9 +324,10 @@ void install_demo(CLI::App& app, int& exit_code) {
     }
     std::cout << "\nacctlab demo: " << passed << " of " << results.size()
               << " scenarios passed; document record "
-              << (record_ok ? "reproduced" : "NOT reproduced") << '\n'
+              << (record_ok ? "reproduced" : "NOT reproduced") << "; strongSwan lab " << lab_status
+              << '\n'
               << std::flush;
-    exit_code = record_ok && passed == results.size() && combined ? 0 : 1;
+    exit_code = record_ok && passed == results.size() && combined && lab_ok ? 0 : 1;
     if (combined && !options->no_web) {
       try {
         if (!serve_reports(*options, web_option->count() > 0, all_db,

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -25,6 +26,7 @@ struct GatewayArgs {
   std::string tls_key;
   std::string tls_ca;
   std::string nas_ip;
+  std::optional<double> nas_clock;
   std::string interval;
   std::string clock = "virtual";
   std::string debug;
@@ -102,6 +104,7 @@ int run(const GatewayArgs& args) {
       return 1;
     }
   }
+  options.nas_clock_at_zero = args.nas_clock;
   if (!args.interval.empty()) {
     // A bare number is minutes, as in `aaa accounting update periodic`.
     bool bare = args.interval.find_first_not_of("0123456789") == std::string::npos;
@@ -239,6 +242,11 @@ acctlab::cli::RegisterCommand reg{
       cmd->add_option("--tls-key", args->tls_key, "RadSec: client private key, PEM");
       cmd->add_option("--tls-ca", args->tls_ca, "RadSec: CA of the server's certificate, PEM");
       cmd->add_option("--nas-ip", args->nas_ip, "NAS-IP-Address to send");
+      cmd->add_option("--nas-clock", args->nas_clock,
+                      "Unix time on the gateway's clock at the scenario's start, for the "
+                      "Event-Timestamp 'radius-server attribute 55' sends (default: the "
+                      "virtual clock ends the scenario about now)")
+          ->check(CLI::Range(0.0, 4294967295.0));
       cmd->add_option(
           "--interval", args->interval,
           "Interim interval: minutes, or a duration such as 90s (overrides the config)");

@@ -1,13 +1,18 @@
-// acctlab serve: the accounting server. Options are wired to server::AccountingServer.
+// acctlab serve: the accounting server. Options come from --config FILE (server/serve_config.hpp)
+// and the command line, which overrides the file key by key; both go through one validator.
 
 #include "cli/command_registry.hpp"
+#include "cli/version.hpp" // generated: ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT
 #include "server/accounting_server.hpp"
+#include "server/serve_config.hpp"
+#include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -16,95 +21,151 @@ namespace {
 using namespace acctlab;
 
 struct ServeArgs {
-  std::vector<std::string> listen;
-  std::string db = "acctlab.db";
-  std::string clients;
-  std::vector<std::string> debug;
-  int stats_seconds = 60;
-  int report_seconds = 5;
-  std::uint32_t interim_default = 600;
-  std::string synchronous = "full";
-  double duplicate_window = 30;
-  std::string web; // ADDR:PORT of the report viewer, empty: none
-  // RadSec (RFC 6614): TLS listeners and their certificates.
-  std::vector<std::string> listen_tls;
-  std::string tls_cert;
-  std::string tls_key;
-  std::string tls_ca;
-  int tls_idle_seconds = 600;
-  std::size_t tls_max_connections = 1024;
+  std::string config_file;
+  bool check_config = false;
+  // Each key of server::serve_keys() as given on the command line, unparsed: the same validator
+  // reads them as reads the file, so both say the same thing about the same mistake.
+  std::map<std::string, std::vector<std::string>, std::less<>> given;
 };
 
+/** The configuration from the file (if any) with the command line on top; false on errors. */
+bool resolve_config(const ServeArgs& args, server::ServeConfig& config,
+                    server::LoadedServeConfig* origin = nullptr) {
+  bool ok = true;
+  if (!args.config_file.empty()) {
+    auto loaded = server::load_serve_config(args.config_file);
+    for (const auto& error : loaded.errors) {
+      std::cerr << error.to_string() << '\n';
+      ok = false;
+    }
+    config = loaded.config;
+    if (origin) {
+      *origin = std::move(loaded);
+    }
+  }
+  for (const auto& key : server::serve_keys()) {
+    const auto it = args.given.find(key.name);
+    if (it == args.given.end() || it->second.empty()) {
+      continue;
+    }
+    if (key.name == "listen") {
+      config.listen.clear(); // the command line's listeners replace the file's
+    } else if (key.name == "listen-tls") {
+      config.listen_tls.clear();
+    }
+    for (const auto& value : it->second) {
+      if (const auto error = server::set_serve_key(config, key.name, value)) {
+        std::cerr << "acctlab serve: --" << *error << '\n';
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+
+int check_config(const ServeArgs& args) {
+  server::ServeConfig config;
+  server::LoadedServeConfig origin;
+  bool ok = resolve_config(args, config, &origin);
+  // A key the command line overrode is not the file's to blame.
+  for (const auto& [key, values] : args.given) {
+    if (!values.empty()) {
+      origin.key_lines.erase(key);
+    }
+  }
+  for (const auto& error : server::check_serve_config(config, &origin)) {
+    std::cerr << (error.line == 0 && error.file == "command line"
+                      ? "acctlab serve: " + error.message
+                      : error.to_string())
+              << '\n';
+    ok = false;
+  }
+  if (!ok) {
+    std::cerr << "acctlab serve: configuration has errors\n";
+    return 2;
+  }
+  std::cout << "acctlab serve: configuration OK"
+            << (args.config_file.empty() ? std::string() : " (" + args.config_file + ")") << '\n';
+  return 0;
+}
+
 int serve(const ServeArgs& args) {
-  server::ServerOptions options;
-  if (!args.listen.empty()) {
-    options.listen = args.listen;
-  } else if (!args.listen_tls.empty()) {
-    options.listen.clear(); // --listen-tls alone: RadSec only
+  if (args.check_config) {
+    return check_config(args);
   }
-  // --- RadSec (TLS) ---
-  options.tls.listen = args.listen_tls;
-  options.tls.certificate = args.tls_cert;
-  options.tls.private_key = args.tls_key;
-  options.tls.ca = args.tls_ca;
-  options.tls.idle_timeout = std::chrono::seconds(args.tls_idle_seconds);
-  options.tls.max_connections = args.tls_max_connections;
-  options.database = args.db;
-  if (!args.clients.empty()) {
-    options.clients_file = args.clients;
+  server::ServeConfig config;
+  if (!resolve_config(args, config)) {
+    return 2;
   }
-  for (const auto& topic : args.debug) {
-    if (topic == "radius") {
-      options.debug_radius = true;
-    } else {
-      std::cerr << "acctlab serve: unknown --debug topic '" << topic << "' (known: radius)\n";
-      return 2;
-    }
+  if (const auto problem = server::web_exposure_problem(config)) {
+    std::cerr << "acctlab serve: " << *problem << '\n';
+    return 2;
   }
-  options.stats_interval = std::chrono::seconds(args.stats_seconds);
-  options.report_interval = std::chrono::seconds(args.report_seconds);
-  options.duplicate_window = args.duplicate_window;
-  options.writer.matcher.default_interim_interval = args.interim_default;
-  if (args.synchronous == "normal") {
-    options.writer.open.synchronous = storage::Synchronous::normal;
-  } else if (args.synchronous == "off") {
-    options.writer.open.synchronous = storage::Synchronous::off;
-  }
+  const auto options = server::to_server_options(config);
+  // Every line goes through one printer: text for people, or one JSON object per line
+  // (log-format json) for journald and log shippers. Debug lines go to stdout, the rest to stderr.
   std::mutex log_mutex;
-  auto sink = [&log_mutex](server::LogLevel level, std::string_view nas, std::string_view line) {
+  const auto format = config.log_format;
+  server::LogSink sink = [&log_mutex, format](const server::LogEntry& entry) {
+    using namespace std::chrono;
+    const auto line =
+        format == server::LogFormat::json
+            ? server::format_log_json(
+                  entry, duration<double>(system_clock::now().time_since_epoch()).count())
+            : server::format_log_text(entry, "acctlab serve");
     std::lock_guard lock(log_mutex);
-    if (level == server::LogLevel::debug) {
-      std::cout << line << '\n' << std::flush;
-      return;
-    }
-    std::cerr << "acctlab serve: " << server::to_string(level);
-    if (!nas.empty()) {
-      std::cerr << " [" << nas << "]";
-    }
-    std::cerr << ": " << line << '\n' << std::flush;
+    (entry.level == server::LogLevel::debug ? std::cout : std::cerr) << line << '\n' << std::flush;
+  };
+  const auto say = [&sink](server::LogLevel level, std::string_view event, const std::string& line,
+                           std::vector<server::LogField> fields = {}) {
+    sink(server::LogEntry{level, event, {}, line, fields});
   };
   try {
     server::AccountingServer accounting(options, sink);
-    // --web: the report viewer over the same database, read-only (WAL lets both run).
+    // web: the report viewer over the same database, read-only (WAL lets both run).
+    std::unique_ptr<web::Authenticator> authenticator;
     std::unique_ptr<web::Site> site;
     std::unique_ptr<web::HttpServer> viewer;
-    if (!args.web.empty()) {
+    if (!config.web.empty()) {
       web::ServerOptions web_options;
-      if (!web::parse_listen(args.web, web_options.address, web_options.port)) {
-        std::cerr << "acctlab serve: --web wants ADDRESS:PORT, got \"" << args.web << "\"\n";
+      web_options.tls_cert = config.web_tls_cert;
+      web_options.tls_key = config.web_tls_key;
+      if (!web::parse_listen(config.web, web_options.address, web_options.port)) {
+        say(server::LogLevel::error, "config_error",
+            "web wants ADDRESS:PORT, got \"" + config.web + "\"");
         return 2;
       }
-      site = std::make_unique<web::Site>(args.db);
+      site = std::make_unique<web::Site>(config.db);
+      if (!config.web_accounts.empty()) {
+        auto accounts = web::load_accounts(config.web_accounts);
+        if (!accounts) {
+          say(server::LogLevel::error, "config_error", accounts.error());
+          return 2;
+        }
+        authenticator = std::make_unique<web::Authenticator>(std::move(*accounts));
+        site->set_authenticator(authenticator.get());
+      }
+      site->set_metrics_source([&accounting] {
+        return server::format_prometheus(accounting.metrics(), ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT);
+      });
       viewer = std::make_unique<web::HttpServer>(*site, web_options);
       viewer->start();
-      std::cerr << "acctlab serve: report viewer on http://" << args.web << "/\n";
+      if (!web::is_loopback(web_options.address) &&
+          (config.web_tls_cert.empty() || config.web_accounts.empty())) {
+        say(server::LogLevel::warning, "web_insecure",
+            "web-insecure: serving personal data without " +
+                std::string(config.web_tls_cert.empty() ? "TLS" : "a login") + " on " + config.web,
+            {{"web", config.web}});
+      }
+      say(server::LogLevel::info, "web_listening", "report viewer on http://" + config.web + "/",
+          {{"web", config.web}});
     }
     accounting.run();
     if (viewer) {
       viewer->stop();
     }
   } catch (const std::exception& e) {
-    std::cerr << "acctlab serve: " << e.what() << '\n';
+    say(server::LogLevel::error, "fatal", e.what());
     return 1;
   }
   return 0;
@@ -120,49 +181,35 @@ acctlab::cli::RegisterCommand reg{
           " 127.0.0.1 with secret testing123\n"
           "  acctlab serve --listen 0.0.0.0:1646 --listen [::]:1813 --clients clients.conf"
           " --db /var/lib/acctlab.db\n"
+          "  acctlab serve --config /etc/acctlab/acctlab.conf --stats 10\n"
+          "  acctlab serve --config /etc/acctlab/acctlab.conf --check-config\n"
           "  acctlab serve --debug radius --stats 10\n"
-          "  acctlab serve --listen 127.0.0.1:1813 --listen-tls 0.0.0.0:2083 --tls-cert server.pem"
-          " --tls-key server.key --tls-ca ca.pem --clients clients.conf\n"
+          "The configuration file takes the options below as `key = value` lines (docs/server.md);"
+          " the command line overrides it.\n"
           "SIGHUP reloads the clients file; SIGTERM/SIGINT commit and answer what is in flight"
           " and exit 0.");
-      cmd->add_option("--listen", args->listen, "ADDR:PORT to listen on, repeatable ([::1]:1813)");
-      cmd->add_option("--db", args->db, "SQLite database file")->capture_default_str();
-      cmd->add_option("--clients", args->clients, "clients.conf-style NAS list");
-      cmd->add_option("--debug", args->debug, "debug topics: radius")->delimiter(',');
-      cmd->add_option("--web", args->web, "Also serve the report viewer on ADDR:PORT");
-      cmd->add_option("--stats", args->stats_seconds, "seconds between stats lines (0: off)")
-          ->capture_default_str();
-      cmd->add_option("--report-interval", args->report_seconds,
-                      "seconds between writes of the counters to this server's run row, which the"
-                      " viewer shows (0: only at stop)")
-          ->check(CLI::Range(0, 86400))
-          ->capture_default_str();
-      cmd->add_option("--interim-default", args->interim_default,
-                      "interim interval assumed when a session sends none (stale after 3x)")
-          ->capture_default_str();
-      cmd->add_option("--synchronous", args->synchronous, "SQLite synchronous: full, normal, off")
-          ->check(CLI::IsMember({"full", "normal", "off"}))
-          ->capture_default_str();
-      cmd->add_option("--duplicate-window", args->duplicate_window,
-                      "seconds a request is remembered for duplicate detection (RFC 5080)")
-          ->capture_default_str();
-      // --- RadSec (TLS) options ---
-      cmd->add_option("--listen-tls", args->listen_tls,
-                      "ADDR[:PORT] for RadSec (RADIUS over TLS, port 2083 when omitted),"
-                      " repeatable; alone it replaces the default UDP listener");
-      cmd->add_option("--tls-cert", args->tls_cert, "server certificate (chain), PEM");
-      cmd->add_option("--tls-key", args->tls_key, "server private key, PEM");
-      cmd->add_option("--tls-ca", args->tls_ca,
-                      "CA certificates client certificates must chain"
-                      " to, PEM");
-      cmd->add_option("--tls-idle-timeout", args->tls_idle_seconds,
-                      "seconds a TLS connection may stay silent before it is closed (0: never)")
-          ->check(CLI::Range(0, 86400 * 7))
-          ->capture_default_str();
-      cmd->add_option("--tls-max-connections", args->tls_max_connections,
-                      "most TLS connections open at once")
-          ->check(CLI::Range(1, 1 << 20))
-          ->capture_default_str();
+      cmd->add_option("--config", args->config_file,
+                      "configuration file: one `key = value` per option below");
+      cmd->add_flag("--check-config", args->check_config,
+                    "validate the configuration (file:line for each error) and exit: 0 when good");
+      for (const auto& key : server::serve_keys()) {
+        if (key.flag) {
+          // A flag on the command line ("--web-insecure"), yes|no in the file.
+          auto& values = args->given[std::string(key.name)];
+          cmd->add_flag_callback(
+              "--" + std::string(key.name), [&values] { values = {"yes"}; }, std::string(key.help));
+          continue;
+        }
+        auto* option = cmd->add_option("--" + std::string(key.name),
+                                       args->given[std::string(key.name)], std::string(key.help));
+        option->type_name(std::string(key.value_hint));
+        if (key.name == "debug") {
+          option->delimiter(',');
+        } else if (!key.repeatable) {
+          option->expected(1);
+          option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+        }
+      }
       cmd->callback([args, &exit_code] { exit_code = serve(*args); });
     }};
 

@@ -2,6 +2,7 @@
 
 #include "cli/command_registry.hpp"
 #include "storage/schema.hpp"
+#include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
@@ -16,6 +17,10 @@ struct WebArgs {
   std::string db;
   std::string listen = "127.0.0.1:8080";
   int threads = 2;
+  bool insecure = false;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string accounts;
 };
 
 void install_web(CLI::App& app, int& exit_code) {
@@ -24,10 +29,19 @@ void install_web(CLI::App& app, int& exit_code) {
                                         "overview) over HTTP, read-only");
   cmd->footer("Examples:\n  acctlab web --db acctlab.db\n"
               "  acctlab web --db acctlab.db --listen 127.0.0.1:9090\n"
+              "  acctlab web --db acctlab.db --listen 0.0.0.0:8080 --insecure   # any address:"
+              " no TLS, no login\n"
               "Pages: /  /sessions  /usage  /conformance  /runs  /nas; JSON twins under /api/.");
   cmd->add_option("--db", args->db, "acctlab SQLite database (opened read-only)")->required();
   cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate chain: serve HTTPS only");
+  cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--accounts", args->accounts,
+                  "accounts file (acctlab users add): every page asks for a login");
+  cmd->add_flag("--insecure", args->insecure,
+                "Serve on an address other than loopback: the pages show user names, addresses "
+                "and usage to anyone who can reach it (no TLS, no login)");
   cmd->add_option("--threads", args->threads, "HTTP worker threads")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
@@ -39,6 +53,38 @@ void install_web(CLI::App& app, int& exit_code) {
       return;
     }
     options.threads = args->threads;
+    options.tls_cert = args->tls_cert;
+    options.tls_key = args->tls_key;
+    if (args->tls_cert.empty() != args->tls_key.empty()) {
+      std::cerr << "acctlab web: --tls-cert and --tls-key go together\n";
+      exit_code = 2;
+      return;
+    }
+    const bool protected_ = !args->tls_cert.empty() && !args->accounts.empty();
+    if (!web::is_loopback(options.address) && !protected_) {
+      if (!args->insecure) {
+        std::cerr << "acctlab web: " << options.address
+                  << " is not a loopback address: the viewer shows user names, addresses and "
+                     "usage to anyone who can reach it. Give it --tls-cert, --tls-key and "
+                     "--accounts (a login over HTTPS), serve it on 127.0.0.1, or add --insecure "
+                     "to serve it there without either\n";
+        exit_code = 2;
+        return;
+      }
+      std::cerr << "acctlab web: WARNING: --insecure: serving personal data without "
+                << (args->tls_cert.empty() ? "TLS" : "a login") << " on " << options.address
+                << '\n';
+    }
+    std::unique_ptr<web::Authenticator> authenticator;
+    if (!args->accounts.empty()) {
+      auto accounts = web::load_accounts(args->accounts);
+      if (!accounts) {
+        std::cerr << "acctlab web: " << accounts.error() << '\n';
+        exit_code = 2;
+        return;
+      }
+      authenticator = std::make_unique<web::Authenticator>(std::move(*accounts));
+    }
     try {
       // A database from an older build lacks what the pages read (schema version 3): bring it
       // up to date once, as any acctlab writer opening it would. A missing file is left to the
@@ -53,9 +99,11 @@ void install_web(CLI::App& app, int& exit_code) {
         }
       }
       web::Site site(args->db);
+      site.set_authenticator(authenticator.get());
       web::HttpServer server(site, options);
       const bool v6 = options.address.find(':') != std::string::npos;
-      std::cerr << "acctlab web: serving " << args->db << " on http://"
+      std::cerr << "acctlab web: serving " << args->db
+                << (options.tls_cert.empty() ? " on http://" : " on https://")
                 << (v6 ? "[" + options.address + "]" : options.address) << ':' << server.port()
                 << "/ (Ctrl-C stops)" << std::endl;
       server.run(true);

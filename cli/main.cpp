@@ -1,6 +1,7 @@
 // acctlab: RADIUS accounting server and conformance tester. This file only wires subcommands.
 
 #include "cli/command_registry.hpp"
+#include "cli/version.hpp" // generated: ACCTLAB_VERSION, ACCTLAB_GIT_COMMIT
 
 #include <algorithm>
 #include <exception>
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
   using namespace acctlab::cli;
   CLI::App app{"acctlab: RADIUS accounting server and conformance tester for IPsec VPN gateways"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "acctlab 0.1.0");
+  app.set_version_flag("--version", "acctlab " ACCTLAB_VERSION " (commit " ACCTLAB_GIT_COMMIT ")");
   int exit_code = 0;
   auto& registry = command_registry();
   std::sort(registry.begin(), registry.end(),

@@ -2,6 +2,8 @@
 
 #include "client/carried_values.hpp"
 
+#include <algorithm>
+
 namespace acctlab::gateway {
 namespace {
 
@@ -105,6 +107,12 @@ radius::Packet build_accounting_request(const AccountingEvent& e, const PacketOp
   }
   p.add_integer(attr::nas_port, options.nas_port);
   add_address(p, attr::nas_ip_address, options.nas_ip);
+  if (options.event_clock_at_zero) {
+    // RFC 2869 §5.3: when the event happened on the NAS, in whole seconds; a retransmission
+    // keeps it (Acct-Delay-Time says how long the record waited).
+    const double at = *options.event_clock_at_zero + static_cast<double>(e.time.count()) / 1000.0;
+    p.add_integer(attr::event_timestamp, static_cast<std::uint32_t>(std::max(0.0, at)));
+  }
   p.add_integer(attr::acct_delay_time, delay_seconds);
   return p;
 }

@@ -28,6 +28,7 @@ inline constexpr std::uint8_t acct_output_packets = 48;   // RFC 2866 §5.9
 inline constexpr std::uint8_t acct_terminate_cause = 49;  // RFC 2866 §5.10
 inline constexpr std::uint8_t acct_input_gigawords = 52;  // RFC 2869 §5.1
 inline constexpr std::uint8_t acct_output_gigawords = 53; // RFC 2869 §5.2
+inline constexpr std::uint8_t event_timestamp = 55;       // RFC 2869 §5.3
 inline constexpr std::uint32_t cisco_vendor = 9;
 inline constexpr std::uint32_t cisco_avpair = 1;   // "Cisco AVpair [1]" in the document
 inline constexpr std::uint32_t cisco_nas_port = 2; // "cisco-nas-port [2]" in the document
@@ -44,6 +45,9 @@ struct PacketOptions {
   bool send_vsa = false;
   /** NAS-Port: the document's router reports "Using existing nas_port 0". */
   std::uint32_t nas_port = 0;
+  /** radius-server attribute 55 include-in-acct-req: Event-Timestamp, the unix time of the
+   * event on the NAS's clock: this plus the event's time on the run's clock. */
+  std::optional<double> event_clock_at_zero;
 };
 
 /** The Accounting-Request for event with the given Acct-Delay-Time, unsigned (identifier 0). */

@@ -115,7 +115,8 @@ std::optional<Ipv4Address> GatewayModel::allocate(const std::string& pool_name) 
                      static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
 }
 
-std::optional<ModelError> GatewayModel::connect(const std::string& name) {
+std::optional<ModelError> GatewayModel::connect(const std::string& name,
+                                                std::optional<Millis> interim) {
   auto found = find(name);
   if (!found) {
     return found.error();
@@ -148,6 +149,7 @@ std::optional<ModelError> GatewayModel::connect(const std::string& name) {
   }
   peer->ike_up = true;
   peer->ike_sa = ++ike_sa_ids_;
+  peer->authorized_interim = interim;
   return std::nullopt;
 }
 
@@ -229,8 +231,12 @@ void GatewayModel::start_session(Peer& peer) {
   if (list->mode == AccountingList::Mode::start_stop) {
     // The document: "after IKE phases are complete, an accounting start record is generated".
     events_.push_back(make_event(peer, AccountingEvent::Kind::start));
-    if (options_.interim_interval) {
-      peer.session->next_interim = session.start + *options_.interim_interval;
+    // An interval from the peer's authorization (Acct-Interim-Interval) wins over the
+    // configured `aaa accounting update periodic`.
+    peer.session->interval =
+        peer.authorized_interim ? peer.authorized_interim : options_.interim_interval;
+    if (peer.session->interval) {
+      peer.session->next_interim = session.start + *peer.session->interval;
     }
   }
 }
@@ -382,6 +388,7 @@ std::optional<ModelError> GatewayModel::take_down_ike(const std::string& name, s
   peer->pairs.clear();
   stop_session(*peer, reason);
   peer->ike_up = false;
+  peer->authorized_interim.reset();
   return std::nullopt;
 }
 
@@ -399,7 +406,7 @@ void GatewayModel::on_time() {
       debug("ISAKMP AAA: Updating Stats");
       events_.push_back(make_event(peer, AccountingEvent::Kind::interim));
       while (*peer.session->next_interim <= now) {
-        *peer.session->next_interim += *options_.interim_interval;
+        *peer.session->next_interim += *peer.session->interval;
       }
     }
   }

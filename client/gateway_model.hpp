@@ -80,8 +80,11 @@ public:
 
   /** Declares a peer; an unknown pool or a duplicate name is an error. */
   std::optional<ModelError> add_peer(PeerSpec spec);
-  /** IKE phase 1 (and XAUTH, mode-config) complete: the IKE SA is up. */
-  std::optional<ModelError> connect(const std::string& peer);
+  /** IKE phase 1 (and XAUTH, mode-config) complete: the IKE SA is up. interim: the interval
+   * the authorization gave this peer's sessions (RFC 2869 §5.16 Acct-Interim-Interval), which
+   * takes the place of `aaa accounting update periodic` until the IKE SA goes. */
+  std::optional<ModelError> connect(const std::string& peer,
+                                    std::optional<Millis> interim = std::nullopt);
   /** An IPsec SA pair (inbound and outbound SA) is created; the first one starts the session. */
   std::optional<ModelError> sa_up(const std::string& peer, const std::string& pair,
                                   SaLifetime lifetime = {});
@@ -132,6 +135,7 @@ private:
     const AccountingList* list = nullptr;
     Counters retired_input; // traffic of the session's deleted SAs
     Counters retired_output;
+    std::optional<Millis> interval; // between interims; none: no interims
     std::optional<Millis> next_interim;
   };
   struct Peer {
@@ -142,6 +146,7 @@ private:
     std::optional<Ipv4Address> framed_ip;
     bool ike_up = false;
     std::uint32_t ike_sa = 0;
+    std::optional<Millis> authorized_interim; // from connect(), while the IKE SA is up
     Pairs pairs;
     std::optional<Session> session;
   };

@@ -840,6 +840,20 @@ private:
       }
       return enter(Mode::global);
     }
+    if (w == "attribute" && tok(2) == "55") {
+      // Cisco's "RADIUS Attribute 55 Event-Timestamp": the NAS stamps its accounting requests
+      // with the time of the event (RFC 2869 §5.3). Not in the feature document's listings.
+      if (tokens_.size() == 4 && tok(3) == "include-in-acct-req") {
+        cfg().event_timestamp = true;
+        return enter(Mode::global);
+      }
+      if (tokens_.size() == 4 && tok(3) == "access-req-include") {
+        warn("not used by the gateway model (it sends no authentication requests)");
+        return enter(Mode::global);
+      }
+      error("expected: radius-server attribute 55 {include-in-acct-req|access-req-include}");
+      return enter(Mode::global);
+    }
     if (w == "vsa" && tok(2) == "send") {
       if (tokens_.size() == 3 || (tokens_.size() == 4 && tok(3) == "accounting")) {
         cfg().vsa_send_accounting = true;
@@ -1299,7 +1313,8 @@ std::string describe(const IosConfig& c) {
   }
   out << "radius-server key: " << (c.radius_key ? "set" : "not set") << ", retransmit "
       << c.radius_retransmit << ", timeout " << c.radius_timeout_seconds
-      << "s, vsa send accounting: " << (c.vsa_send_accounting ? "yes" : "no") << "\n";
+      << "s, vsa send accounting: " << (c.vsa_send_accounting ? "yes" : "no")
+      << ", Event-Timestamp: " << (c.event_timestamp ? "yes" : "no") << "\n";
   for (const auto& p : c.profiles) {
     out << "isakmp profile " << p.name << ": vrf " << (p.vrf ? *p.vrf : "-");
     for (const auto& m : p.identities) {

@@ -142,6 +142,8 @@ struct IosConfig {
   std::uint32_t radius_retransmit = 3; // IOS defaults
   std::uint32_t radius_timeout_seconds = 5;
   bool vsa_send_accounting = false;
+  /** radius-server attribute 55 include-in-acct-req: Event-Timestamp in accounting requests. */
+  bool event_timestamp = false;
   std::vector<LocalPool> pools;
   std::vector<Interface> interfaces;
 

@@ -150,6 +150,16 @@ private:
     if (w == "server") {
       return server();
     }
+    if (w == "nas-ip") {
+      auto address = tokens_.size() == 2 ? parse_ipv4(tok(1)) : std::nullopt;
+      if (!address) {
+        return fail("expected: nas-ip A.B.C.D");
+      }
+      ScenarioStep step{.op = ScenarioStep::Op::nas_ip, .line = line_};
+      step.address = *address;
+      scenario_.steps.push_back(std::move(step));
+      return true;
+    }
     static const std::map<std::string_view, ScenarioStep::Op> peer_ops = {
         {"connect", ScenarioStep::Op::connect}, {"sa-up", ScenarioStep::Op::sa_up},
         {"traffic", ScenarioStep::Op::traffic}, {"rekey", ScenarioStep::Op::rekey_ipsec},
@@ -170,6 +180,17 @@ private:
     std::size_t i = 2;
     switch (step.op) {
       case ScenarioStep::Op::connect:
+        // connect PEERS [interim DURATION]: the authorization gave the session its own interim
+        // interval (RFC 2869 §5.16 Acct-Interim-Interval in the Access-Accept).
+        if (tokens_.size() == 4 && tok(2) == "interim") {
+          step.interim = parse_duration(tok(3));
+          if (!step.interim || step.interim->count() < 1000) {
+            return fail("expected: connect PEERS [interim DURATION of at least 1s]");
+          }
+        } else if (tokens_.size() != 2) {
+          return fail("expected: connect PEERS [interim DURATION]");
+        }
+        break;
       case ScenarioStep::Op::ike_delete:
       case ScenarioStep::Op::dead:
         if (tokens_.size() != 2) {

@@ -5,10 +5,10 @@
 //   slot A                                   # server slots, mapped to --server options in order
 //   peer joe initiator 11.1.2.2 identity group cclient xauth joe@cclient address 10.13.13.1
 //   peers u 20 initiator 11.2.0.1 identity group cclient xauth u{n}@cclient pool addressA
-//   connect joe          sa-up joe [PAIR] [lifetime 120s|4608000kb]
+//   connect joe [interim 109s]   sa-up joe [PAIR] [lifetime 120s|4608000kb]
 //   traffic joe [PAIR] in 4 608 out 4 608    rekey joe ipsec [PAIR]   rekey joe ike
 //   sa-down joe [PAIR]   ike-delete joe      dead joe
-//   advance 60s          server A down|up|drop-answers
+//   advance 60s          server A down|up|drop-answers    nas-ip 100.1.1.147
 //
 // Peer arguments name one peer or a numbered range declared by `peers`: u[1-10].
 
@@ -38,6 +38,7 @@ struct ScenarioStep {
     server_down,
     server_up,
     server_drop_answers,
+    nas_ip,
   };
   Op op = Op::connect;
   int line = 0;
@@ -48,6 +49,10 @@ struct ScenarioStep {
   Counters output;
   Millis duration{0};
   std::string slot;
+  /** connect ... interim D: the session's own interim interval (Acct-Interim-Interval). */
+  std::optional<Millis> interim;
+  /** nas-ip A.B.C.D: the NAS-IP-Address of the records sent from here on. */
+  Ipv4Address address{};
 };
 
 struct Scenario {

@@ -7,6 +7,8 @@
 #include "client/radius_transport.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -143,6 +145,9 @@ private:
       packet_options_.nas_ip = {127, 0, 0, 1};
     }
     packet_options_.send_vsa = config_.vsa_send_accounting;
+    if (config_.event_timestamp) {
+      packet_options_.event_clock_at_zero = nas_clock_at_zero();
+    }
     TransportOptions transport_options;
     transport_options.retransmit = config_.radius_retransmit;
     transport_options.timeout = options_.timeout
@@ -164,11 +169,37 @@ private:
     return true;
   }
 
+  /** Where the NAS's own clock stands at the run's time 0 (see RunOptions). */
+  double nas_clock_at_zero() const {
+    if (options_.nas_clock_at_zero) {
+      return *options_.nas_clock_at_zero;
+    }
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (options_.real_clock) {
+      return now;
+    }
+    // On the virtual clock a scenario of hours runs in milliseconds: its NAS lives through
+    // the scenario's time and arrives at about now, so its records read as the recent past.
+    Millis advanced{0};
+    for (const ScenarioStep& step : scenario_.steps) {
+      if (step.op == ScenarioStep::Op::advance) {
+        advanced += step.duration;
+      }
+    }
+    return std::floor(now - static_cast<double>(advanced.count()) / 1000.0);
+  }
+
   bool execute(const ScenarioStep& step) {
     using Op = ScenarioStep::Op;
     switch (step.op) {
       case Op::advance:
         advance_to(clock_->now() + step.duration);
+        return true;
+      case Op::nas_ip:
+        // The router's NAS IP changed (re-addressed, or `ip radius source-interface` moved):
+        // records decided from here on carry the new one.
+        packet_options_.nas_ip = step.address;
         return true;
       case Op::server_down:
       case Op::server_up:
@@ -187,7 +218,7 @@ private:
       std::optional<ModelError> error;
       switch (step.op) {
         case Op::connect:
-          error = model_->connect(peer);
+          error = model_->connect(peer, step.interim);
           break;
         case Op::sa_up:
           error = model_->sa_up(peer, step.pair, step.lifetime);

@@ -31,6 +31,10 @@ struct RunOptions {
   Millis answer_wait{2000};
   /** Overrides `radius-server timeout` (seconds in IOS); for real-time demos and tests. */
   std::optional<Millis> timeout;
+  /** The unix time the run's time 0 stands for on the NAS's clock (Event-Timestamp, when the
+   * configuration sends it). Default: the real clock's start; on the virtual clock, the start
+   * less the scenario's `advance` steps, so that its last step lands about now. */
+  std::optional<double> nas_clock_at_zero;
 };
 
 struct RunResult {

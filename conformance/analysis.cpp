@@ -1,5 +1,6 @@
 #include "conformance/analysis.hpp"
 
+#include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 
 #include <algorithm>
@@ -12,13 +13,24 @@ namespace {
 
 using radius::Code;
 
-// The content of a request apart from what a retransmission may change: Identifier and
-// authenticator always, Acct-Delay-Time per RFC 5080 §2.2.1.
-std::string content_key(const radius::Packet& packet, const radius::AttrKey& delay_key) {
+// What identifies a request's content: for a retransmission (Copy::retransmission), everything
+// but what RFC 5080 §2.2.1 lets one change — Identifier and authenticator always, and
+// Acct-Delay-Time; for the same record on another path (Copy::record: a broadcast or failover
+// copy, or a proxy's forward), also what a proxy adds or recomputes on the way — its own
+// Proxy-State (RFC 2865 §5.33) and Message-Authenticator (RFC 3579 §3.2).
+enum class Copy : std::uint8_t { retransmission, record };
+
+std::string content_key(const radius::Packet& packet, const radius::AttrKey& delay_key,
+                        Copy copy = Copy::retransmission) {
   std::string key;
   key.reserve(256);
   for (const auto& attribute : packet.attributes()) {
     if (attribute.key() == delay_key) {
+      continue;
+    }
+    if (copy == Copy::record && !attribute.is_vendor() &&
+        (attribute.type == radius::proxy_state_type ||
+         attribute.type == radius::message_authenticator_type)) {
       continue;
     }
     // Fixed-width shape, then the value with its length: unambiguous without separators.
@@ -144,6 +156,10 @@ std::string exchange_key(const PacketView& view, const radius::Dictionary& dict)
          content_key(*view.packet, delay_key_of(dict));
 }
 
+std::string record_copy_key(const PacketView& view, const radius::Dictionary& dict) {
+  return view.nas_key + '\x1e' + content_key(*view.packet, delay_key_of(dict), Copy::record);
+}
+
 void append_evidence(Evidence& evidence, std::size_t trace_index, const PacketView& view,
                      const PacketView* answered) {
   evidence.packets.push_back(trace_index);
@@ -232,16 +248,17 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
 
   // Sessions: the first transmission of each exchange, by NAS and Acct-Session-Id, in order.
   // Accounting-On/Off describe the NAS, not a session (RFC 2866 §5.1).
-  // A record broadcast to several servers, or moved to another server by failover, is one
-  // record of its session: keep the first copy (same NAS and content apart from Acct-Delay-Time).
+  // A record broadcast to several servers, moved to another server by failover, or forwarded by
+  // a proxy (a capture taken on the proxy holds both legs) is one record of its session: keep the
+  // first copy (same NAS and content apart from Acct-Delay-Time, Proxy-State and
+  // Message-Authenticator). Each copy's exchange is still judged on its own leg.
   std::unordered_map<std::string, std::size_t> record_copies;
   for (std::size_t i = 0; i < packets_.size(); ++i) {
     const auto& view = packets_[i];
     if (!view.request || exchanges_[view.exchange].transmissions.front() != i) {
       continue;
     }
-    if (!record_copies.try_emplace(view.nas_key + '\x1e' + content_key(*view.packet, delay_key), i)
-             .second) {
+    if (!record_copies.try_emplace(record_copy_key(view, dict), i).second) {
       continue;
     }
     const auto st = view.record->status_type;

@@ -77,6 +77,11 @@ PacketView view_packet(const TracePacket& packet, std::size_t index,
  * server, and the content apart from Identifier, authenticator and Acct-Delay-Time. */
 std::string exchange_key(const PacketView& view, const radius::Dictionary& dict);
 
+/** What makes a request the same record as another on a different path (a broadcast or failover
+ * copy, or a proxy's forward): its NAS and its content apart from Identifier, authenticator,
+ * Acct-Delay-Time, Proxy-State and Message-Authenticator. Copies count once per session. */
+std::string record_copy_key(const PacketView& view, const radius::Dictionary& dict);
+
 /** Appends one packet to evidence as Analysis::evidence does (answered: the request an answer
  * answers, when known); `trace_index` is the index the evidence names. */
 void append_evidence(Evidence& evidence, std::size_t trace_index, const PacketView& view,

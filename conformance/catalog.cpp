@@ -211,6 +211,20 @@ const std::vector<Rule>& builtin_rules() {
        .example_pass = "an Accounting-Response with no attributes, or with Proxy-State",
        .example_fail = "an Accounting-Response carrying Reply-Message or Class",
        .check = check_response_attributes},
+      {.id = "EXC-PROXY-STATE",
+       .source = "RFC 2865 §5.33 (Proxy-State), applied to accounting by RFC 2866 §2.1 and §5.13",
+       .severity = Severity::error,
+       .scope = Scope::exchange,
+       .party = Party::server,
+       .summary = "An Accounting-Response returns its request's Proxy-State attributes unmodified "
+                  "and in order",
+       .detail = "A proxy adds Proxy-State to what it forwards and finds its pending request by "
+                 "it in the answer; a server that drops, alters or reorders them answers a "
+                 "proxy it cannot be matched by.",
+       .example_pass = "a request with Proxy-State 0x3636 answered by a response carrying "
+                       "Proxy-State 0x3636",
+       .example_fail = "a request with Proxy-State 0x3636 answered by a response without it",
+       .check = check_proxy_state},
       {.id = "EXC-LATENCY",
        .source = "profile option max-latency (RFC 2866 §2 leaves timing to the client's "
                  "retransmission timer)",

@@ -150,6 +150,64 @@ void check_response_attributes(const Rule& rule, const Analysis& analysis, Findi
   }
 }
 
+namespace {
+
+/** The values of a packet's Proxy-State attributes, in order. */
+std::vector<std::vector<std::uint8_t>> proxy_states(const radius::Packet& packet) {
+  std::vector<std::vector<std::uint8_t>> out;
+  for (const auto& attribute : packet.attributes()) {
+    if (!attribute.is_vendor() && attribute.type == proxy_state) {
+      const auto value = packet.value(attribute);
+      out.emplace_back(value.begin(), value.end());
+    }
+  }
+  return out;
+}
+
+std::string proxy_state_text(const std::vector<std::vector<std::uint8_t>>& values) {
+  if (values.empty()) {
+    return "none";
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text;
+  for (const auto& value : values) {
+    text += text.empty() ? "0x" : ", 0x";
+    for (const auto octet : value) {
+      text += hex[octet >> 4];
+      text += hex[octet & 0xf];
+    }
+  }
+  return text;
+}
+
+} // namespace
+
+void check_proxy_state(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
+  for (const auto& view : analysis.packets()) {
+    if (!view.response || !view.packet || view.answers == none ||
+        view.packet->code() != radius::Code::accounting_response) {
+      continue;
+    }
+    const auto& request = analysis.packets()[view.answers];
+    if (!request.packet) {
+      continue;
+    }
+    const auto sent = proxy_states(*request.packet);
+    const auto returned = proxy_states(*view.packet);
+    if (sent == returned) {
+      continue;
+    }
+    sink.report(rule,
+                "Accounting-Response id " + std::to_string(view.packet->identifier()) + " to " +
+                    view.client + " carries Proxy-State " + proxy_state_text(returned) +
+                    "; its request carried " + proxy_state_text(sent) +
+                    ": a server copies every Proxy-State of the request into its answer, "
+                    "unmodified and in order (RFC 2865 §5.33), so the proxy that added one can "
+                    "find its request again",
+                analysis.evidence(view.index));
+  }
+}
+
 void check_event_timestamp_count(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   const auto* def = analysis.dictionary().find("Event-Timestamp");
   if (!def) {
@@ -380,18 +438,21 @@ void IntervalTally::add(const PacketView& view, const radius::Dictionary& dict) 
     last_.erase(session);
     return;
   }
-  const auto key_hash = std::hash<std::string>{}(exchange_key(view, dict));
+  // A retransmission of the latest update, or a copy of it on another path (broadcast,
+  // failover, a proxy's forward), is the same update: no gap.
+  const auto key_hash = std::hash<std::string>{}(record_copy_key(view, dict));
   auto [it, inserted] = last_.try_emplace(session, Last{view.event_time, key_hash});
   if (inserted) {
     return;
   }
   if (it->second.key_hash == key_hash) {
-    return; // a retransmission of the latest update
+    return;
   }
   const double gap = view.event_time - it->second.event_time;
   it->second = Last{view.event_time, key_hash};
-  if (gap > 0) {
-    ++gaps_[view.nas_key][std::llround(gap)];
+  // Intervals are whole seconds (RFC 2869 §5.16); a gap that rounds to none is no interval.
+  if (const auto seconds = std::llround(gap); seconds >= 1) {
+    ++gaps_[view.nas_key][seconds];
   }
 }
 

@@ -478,8 +478,8 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
       basis = "inferred from the median of " + std::to_string(it->second.gaps) +
               " gaps between Interim-Updates of NAS " + session.nas;
     }
-    if (!interval) {
-      continue;
+    if (!interval || *interval < 1) {
+      continue; // none known, or none a NAS can have (RFC 2869 §5.16 counts whole seconds)
     }
     // NAS timers tick in whole seconds (RFC 2869 §5.16 counts the interval in seconds; strongSwan
     // fires on whole seconds of its clock): never less slack than one.

@@ -411,13 +411,15 @@ std::vector<std::string> profile_search_path() {
   if (const char* env = std::getenv("ACCTLAB_PROFILE_DIR"); env && *env) {
     dirs.emplace_back(env);
   }
-#ifdef ACCTLAB_SOURCE_DIR
-  dirs.push_back(std::string(ACCTLAB_SOURCE_DIR) + "/conformance/profiles");
-#endif
+  // An installed binary finds its own data first (/usr/bin/../share/acctlab); the source tree
+  // this binary was built from comes last, for a binary run from its build folder.
   if (const auto exe = executable_dir(); !exe.empty()) {
     dirs.push_back(exe + "/profiles");
     dirs.push_back(exe + "/../share/acctlab/profiles");
   }
+#ifdef ACCTLAB_SOURCE_DIR
+  dirs.push_back(std::string(ACCTLAB_SOURCE_DIR) + "/conformance/profiles");
+#endif
   return dirs;
 }
 

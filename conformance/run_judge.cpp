@@ -4,6 +4,8 @@
 #include "conformance/catalog.hpp"
 #include "conformance/detail/checks.hpp"
 #include "conformance/detail/db_rows.hpp"
+#include "storage/judge_stage.hpp"
+#include "storage/sqlite.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -13,7 +15,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <sqlite3.h>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -21,86 +22,7 @@
 namespace acctlab::conformance {
 namespace {
 
-using detail::CloseDb;
-using detail::Statement;
-
-/** A failure with SQLite's message; caught at the top and returned as the judge's error. */
-struct DbError : std::runtime_error {
-  explicit DbError(const std::string& what) : std::runtime_error(what), message(what) {}
-  std::string message;
-};
-
-class Connection {
-public:
-  explicit Connection(const std::string& path, int flags = SQLITE_OPEN_READWRITE) {
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-    db_.reset(raw);
-    if (rc != SQLITE_OK) {
-      throw DbError{raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)};
-    }
-    sqlite3_busy_timeout(raw, 5000);
-  }
-  sqlite3* get() const { return db_.get(); }
-  void exec(const std::string& sql) const {
-    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-      throw DbError{sqlite3_errmsg(db_.get())};
-    }
-  }
-  Statement prepare(const std::string& sql) const {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-      throw DbError{sqlite3_errmsg(db_.get())};
-    }
-    return Statement(raw);
-  }
-  /** Steps a statement that returns no row (an INSERT). */
-  void done(sqlite3_stmt* statement) const {
-    if (sqlite3_step(statement) != SQLITE_DONE) {
-      throw DbError{sqlite3_errmsg(db_.get())};
-    }
-    sqlite3_reset(statement);
-    sqlite3_clear_bindings(statement);
-  }
-  /** Steps a query: true on a row, false at its end. */
-  bool row(sqlite3_stmt* statement) const {
-    const int rc = sqlite3_step(statement);
-    if (rc == SQLITE_ROW) {
-      return true;
-    }
-    if (rc != SQLITE_DONE) {
-      throw DbError{sqlite3_errmsg(db_.get())};
-    }
-    return false;
-  }
-
-private:
-  std::unique_ptr<sqlite3, CloseDb> db_;
-};
-
-void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
-  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-template <class T> void bind_optional(sqlite3_stmt* statement, int index, const T& value) {
-  if (value) {
-    sqlite3_bind_int64(statement, index, static_cast<std::int64_t>(*value));
-  }
-}
-
-std::string column_text(sqlite3_stmt* statement, int column) {
-  const auto* text = sqlite3_column_text(statement, column);
-  return text ? std::string(reinterpret_cast<const char*>(text),
-                            static_cast<std::size_t>(sqlite3_column_bytes(statement, column)))
-              : std::string();
-}
-
-std::optional<std::int64_t> column_optional(sqlite3_stmt* statement, int column) {
-  if (sqlite3_column_type(statement, column) == SQLITE_NULL) {
-    return std::nullopt;
-  }
-  return sqlite3_column_int64(statement, column);
-}
+using storage::JudgeStage;
 
 // A stand-in for "no index" in SQLite columns (none is size_t(-1), which does not fit int64).
 constexpr std::int64_t no_index = -1;
@@ -187,21 +109,9 @@ struct SourceOptions {
  */
 class FindingStage {
 public:
-  FindingStage(const Connection& db, const std::vector<Rule>& rules, bool check)
+  FindingStage(JudgeStage& db, const std::vector<Rule>& rules, bool check)
       : db_(db), rules_(rules), check_(check) {
-    // Temporary tables live in a file SQLite deletes on close, not in memory. (Set before the
-    // first one: changing temp_store drops every temporary table.)
-    db.exec("PRAGMA temp_store = FILE");
-    // The evidence columns (ev_*) are filled for check --db's reports only.
-    db.exec("CREATE TEMP TABLE judge_findings (sev INTEGER, first INTEGER, rule INTEGER, "
-            "key INTEGER, seq INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
-            "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, frame INTEGER, "
-            "scope_code INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
-            "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT, party INTEGER)");
-    insert_ = db.prepare("INSERT INTO temp.judge_findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                         "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-                         "?22, ?23)");
-    record_ = db.prepare("SELECT id, session_row FROM main.records WHERE packet_id = ?1");
+    db.create_findings();
     // As check_trace counts them: a rule id names its last rule of that id.
     for (std::size_t i = 0; i < rules.size(); ++i) {
       rule_index_[rules[i].id] = i;
@@ -212,49 +122,44 @@ public:
   void add(std::size_t rule, const Finding& finding, std::size_t key, const Subject& at_packet) {
     const auto& evidence = finding.evidence;
     const Subject subject = check_ ? subject_of(evidence) : at_packet;
-    auto* st = insert_.get();
-    sqlite3_bind_int(st, 1, static_cast<int>(finding.severity));
-    sqlite3_bind_int64(
-        st, 2, evidence.packets.empty() ? 0 : static_cast<std::int64_t>(evidence.packets[0]));
-    sqlite3_bind_int64(st, 3, static_cast<std::int64_t>(rule));
-    sqlite3_bind_int64(st, 4, to_column(key));
-    sqlite3_bind_int64(st, 5, static_cast<std::int64_t>(seq_++));
-    bind_text(st, 6, finding.rule_id);
-    bind_text(st, 7, std::string(to_string(finding.severity)));
-    bind_text(st, 8, std::string(to_string(finding.scope)));
-    bind_text(st, 9, finding.message);
+    JudgeStage::Finding row;
+    row.sev = static_cast<int>(finding.severity);
+    row.first = evidence.packets.empty() ? 0 : static_cast<std::int64_t>(evidence.packets[0]);
+    row.rule = static_cast<std::int64_t>(rule);
+    row.key = to_column(key);
+    row.seq = static_cast<std::int64_t>(seq_++);
+    row.rule_id = finding.rule_id;
+    row.severity = std::string(to_string(finding.severity));
+    row.scope = std::string(to_string(finding.scope));
+    row.message = finding.message;
     // The last stored packet is the one the finding is about (store_findings_in_run's links).
     if (!evidence.packet_ids.empty()) {
       const auto packet_id = evidence.packet_ids.back();
-      sqlite3_bind_int64(st, 10, packet_id);
-      auto* record = record_.get();
-      sqlite3_reset(record);
-      sqlite3_bind_int64(record, 1, packet_id);
+      row.packet_id = packet_id;
       // check --db links records when it stores (StagedVerdict::store), not for reports alone.
-      if (!check_ && db_.row(record)) {
-        sqlite3_bind_int64(st, 11, sqlite3_column_int64(record, 0));
-        if (sqlite3_column_type(record, 1) != SQLITE_NULL) {
-          sqlite3_bind_int64(st, 12, sqlite3_column_int64(record, 1));
+      if (!check_) {
+        if (const auto record = db_.record_of_packet(packet_id)) {
+          row.record_id = record->first;
+          row.session_row = record->second;
         }
       }
-      sqlite3_reset(record);
     }
-    if (subject.file) {
-      bind_text(st, 13, *subject.file);
+    row.file = subject.file;
+    if (subject.frame) {
+      row.frame = static_cast<std::int64_t>(*subject.frame);
     }
-    bind_optional(st, 14, subject.frame);
     if (check_) {
-      sqlite3_bind_int(st, 15, static_cast<int>(finding.scope));
-      bind_text(st, 16, evidence.nas);
-      bind_text(st, 17, evidence.session_id);
-      bind_text(st, 18, joined(evidence.packets));
-      bind_text(st, 19, joined(evidence.packet_ids));
-      bind_text(st, 20, joined(evidence.identifiers));
-      bind_text(st, 21, evidence.file);
-      bind_text(st, 22, joined(evidence.frames));
+      row.scope_code = static_cast<int>(finding.scope);
+      row.ev_nas = evidence.nas;
+      row.ev_session = evidence.session_id;
+      row.ev_packets = joined(evidence.packets);
+      row.ev_ids = joined(evidence.packet_ids);
+      row.ev_identifiers = joined(evidence.identifiers);
+      row.ev_file = evidence.file;
+      row.ev_frames = joined(evidence.frames);
     }
-    sqlite3_bind_int(st, 23, static_cast<int>(finding.party));
-    db_.done(st);
+    row.party = static_cast<int>(finding.party);
+    db_.add_finding(row);
     count(finding, subject);
   }
 
@@ -266,24 +171,7 @@ public:
   }
 
   /** Moves the staged findings into the findings table in order; returns how many. */
-  std::size_t store(std::int64_t run_id) {
-    db_.exec("BEGIN IMMEDIATE");
-    try {
-      auto copy = db_.prepare(
-          "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
-          "record_id, session_id, file, frame) SELECT ?1, rule_id, severity, scope, message, "
-          "packet_id, record_id, session_row, file, frame FROM temp.judge_findings " +
-          std::string(order));
-      sqlite3_bind_int64(copy.get(), 1, run_id);
-      db_.done(copy.get());
-      const auto stored = static_cast<std::size_t>(sqlite3_changes(db_.get()));
-      db_.exec("COMMIT");
-      return stored;
-    } catch (...) {
-      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
-  }
+  std::size_t store(std::int64_t run_id) { return db_.store_findings(run_id); }
 
   void summarise(capture::ConformanceSummary& summary) const {
     summary.errors = errors_;
@@ -310,18 +198,12 @@ public:
           return rank(a.severity) != rank(b.severity) ? rank(a.severity) > rank(b.severity)
                                                       : a.count > b.count;
         });
-    auto first = db_.prepare("SELECT rule_id, severity, message, file, frame "
-                             "FROM temp.judge_findings " +
-                             std::string(order) + " LIMIT 10");
-    while (db_.row(first.get())) {
-      const auto frame = column_optional(first.get(), 4);
-      summary.examples.push_back({column_text(first.get(), 0), column_text(first.get(), 1),
-                                  column_text(first.get(), 2), column_text(first.get(), 3),
-                                  frame ? static_cast<std::uint64_t>(*frame) : 0});
+    for (auto& example : db_.first_findings(10)) {
+      summary.examples.push_back({std::move(example.rule_id), std::move(example.severity),
+                                  std::move(example.message), std::move(example.file),
+                                  example.frame ? static_cast<std::uint64_t>(*example.frame) : 0});
     }
   }
-
-  static constexpr const char* order = "ORDER BY sev DESC, first, rule, key, seq";
 
 private:
   void count(const Finding& finding, const Subject& subject) {
@@ -350,11 +232,9 @@ private:
     with_frame_ += subject.frame ? 1 : 0;
   }
 
-  const Connection& db_;
+  JudgeStage& db_;
   const std::vector<Rule>& rules_;
   bool check_;
-  Statement insert_;
-  Statement record_;
   std::uint64_t seq_ = 0;
   std::map<std::string, std::size_t, std::less<>> rule_index_;
   std::vector<std::size_t> outcomes_; // errors + warnings per rule
@@ -567,54 +447,35 @@ struct TraceCounts {
   std::vector<NasProfile> nas_profiles; // in order of each NAS's first packet
 };
 
-/** " WHERE run_id = ?1" when the source is one run (bound by bind_source). */
-std::string where_source(const SourceOptions& source) {
-  return source.run_id ? " WHERE run_id = ?1" : "";
-}
-void bind_source(sqlite3_stmt* statement, const SourceOptions& source) {
-  if (source.run_id) {
-    sqlite3_bind_int64(statement, 1, *source.run_id);
-  }
-}
-
 /**
  * Judges the source's packets in parts and stages every finding. With counts (check --db), also
  * stages the sessions (temp.judge_sessions, in the order Analysis lists them: by their first
  * record) and counts requests, responses and exchanges.
  */
-RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, const Profile& profile,
+RunJudgeStats judge_parts(JudgeStage& db, const SourceOptions& source, const Profile& profile,
                           const radius::Dictionary& dict, const SecretLookup& secrets,
                           std::optional<double> interim_interval, const RunJudgeOptions& options,
                           const std::vector<Rule>& rules, FindingStage& stage,
                           TraceCounts* counts) {
   const CrossRules cross(rules);
 
-  auto count = db.prepare("SELECT count(*) FROM packets" + where_source(source));
-  bind_source(count.get(), source);
-  db.row(count.get());
-  const auto packets = static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
-  count.reset();
+  const auto packets = db.packet_count(source.run_id);
   const std::size_t parts = std::max<std::size_t>(
       1, (packets + options.part_packets - 1) / std::max<std::size_t>(options.part_packets, 1));
 
   // Pass 1: every packet in trace order (as load_trace_from_db orders them) to its part.
-  db.exec("CREATE TEMP TABLE judge_packets (idx INTEGER PRIMARY KEY, packet_id INTEGER, "
-          "part INTEGER)");
+  db.create_places();
   IndexPass index_pass(dict, secrets, parts, source.responses_recorded);
   double first_time = std::numeric_limits<double>::infinity();
   double last_time = -std::numeric_limits<double>::infinity();
   std::map<std::string, Trace::Window> file_windows;
   {
-    db.exec("BEGIN");
-    auto all = db.prepare(std::string("SELECT ") + detail::packet_columns + " FROM packets" +
-                          where_source(source) + " ORDER BY receive_time, id");
-    bind_source(all.get(), source);
-    auto place = db.prepare("INSERT INTO temp.judge_packets VALUES (?1, ?2, ?3)");
+    db.begin();
     std::size_t index = 0;
     std::set<std::string, std::less<>> hosts;
-    while (db.row(all.get())) {
+    db.read_packets(source.run_id, [&](storage::StoredPacket&& row) {
       bool response = false;
-      const TracePacket packet = detail::read_packet_row(all.get(), response);
+      const TracePacket packet = detail::to_trace_packet(std::move(row), response);
       first_time = std::min(first_time, packet.time);
       last_time = std::max(last_time, packet.time);
       if (packet.file) {
@@ -631,40 +492,24 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
         }
       }
       const auto part = index_pass.add(packet, index, stage, rules, cross);
-      sqlite3_bind_int64(place.get(), 1, static_cast<std::int64_t>(index));
-      bind_optional(place.get(), 2, packet.packet_id);
-      sqlite3_bind_int64(place.get(), 3, static_cast<std::int64_t>(part));
-      db.done(place.get());
+      db.place(index, packet.packet_id, part);
       ++index;
-    }
-    db.exec("COMMIT");
-    db.exec("CREATE INDEX temp.judge_packets_part ON judge_packets (part, idx)");
+    });
+    db.commit();
+    db.index_places();
   }
 
   // Pass 2: each part's packets in trace order, judged by every rule but the cross ones.
-  db.exec("CREATE TEMP TABLE judge_starts (start INTEGER PRIMARY KEY, stop INTEGER, nas TEXT, "
-          "session_id TEXT, peer TEXT, framed TEXT, packet_id INTEGER, identifier INTEGER, "
-          "frame INTEGER, file TEXT, ev_nas TEXT, ev_session TEXT, subject_file TEXT, "
-          "subject_frame INTEGER)");
-  auto part_query = db.prepare(std::string("SELECT j.idx, ") +
-                               "p.id, p.receive_time, p.src_addr, p.src_port, p.dst_addr, "
-                               "p.dst_port, p.code, p.verdict, p.file, p.frame, p.raw "
-                               "FROM temp.judge_packets j JOIN main.packets p ON p.id = "
-                               "j.packet_id WHERE j.part = ?1 ORDER BY j.idx");
-  auto start_insert = db.prepare("INSERT INTO temp.judge_starts VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                                 "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-  Statement session_insert;
+  db.create_starts();
   if (counts) {
-    db.exec("CREATE TEMP TABLE judge_sessions (first INTEGER PRIMARY KEY, nas TEXT, "
-            "session TEXT, records INTEGER, stopped INTEGER)");
-    session_insert = db.prepare("INSERT INTO temp.judge_sessions VALUES (?1, ?2, ?3, ?4, ?5)");
+    db.create_sessions();
   }
   RunJudgeStats stats;
   stats.packets = packets;
   stats.parts = parts;
   const auto nas_intervals = index_pass.intervals();
   for (std::size_t p = 0; p < parts; ++p) {
-    db.exec("BEGIN");
+    db.begin();
     Trace trace;
     trace.secrets = index_pass.secrets();
     trace.default_secret = source.default_secret;
@@ -682,13 +527,11 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
     }
     trace.nas_intervals = nas_intervals;
     std::vector<std::size_t> indices;
-    sqlite3_bind_int64(part_query.get(), 1, static_cast<std::int64_t>(p));
-    while (db.row(part_query.get())) {
+    db.read_part(p, [&](std::size_t index, storage::StoredPacket&& row) {
       bool response = false;
-      indices.push_back(static_cast<std::size_t>(sqlite3_column_int64(part_query.get(), 0)));
-      trace.packets.push_back(detail::read_packet_row(part_query.get(), response, 1));
-    }
-    sqlite3_reset(part_query.get());
+      indices.push_back(index);
+      trace.packets.push_back(detail::to_trace_packet(std::move(row), response));
+    });
     stats.largest_part = std::max(stats.largest_part, indices.size());
     const Analysis analysis(trace, profile, dict, indices);
     if (counts) {
@@ -699,17 +542,13 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
         counts->dynamic_authorization += view.service == Service::dynamic_authorization ? 1 : 0;
       }
       counts->exchanges += analysis.exchanges().size();
-      auto* st = session_insert.get();
       for (const auto& session : analysis.sessions()) {
         // As check_trace's SessionOutcome; Analysis lists sessions by their first record.
         const bool stopped = std::any_of(session.records.begin(), session.records.end(),
                                          [&](std::size_t i) { return analysis.status(i) == 2u; });
-        sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(indices[session.records.front()]));
-        bind_text(st, 2, session.nas);
-        bind_text(st, 3, session.session_id);
-        sqlite3_bind_int64(st, 4, static_cast<std::int64_t>(session.records.size()));
-        sqlite3_bind_int(st, 5, stopped ? 1 : 0);
-        db.done(st);
+        db.add_session({static_cast<std::int64_t>(indices[session.records.front()]), session.nas,
+                        session.session_id, static_cast<std::int64_t>(session.records.size()),
+                        stopped});
       }
     }
     const auto subject = [&](const Evidence& evidence) {
@@ -740,85 +579,80 @@ RunJudgeStats judge_parts(const Connection& db, const SourceOptions& source, con
     if (cross.rekey != none) {
       std::vector<detail::StartSummary> starts;
       detail::collect_starts(analysis, starts);
-      auto* st = start_insert.get();
       for (const auto& start : starts) {
         const auto& e = start.evidence;
         const auto about = subject(e);
-        sqlite3_bind_int64(st, 1, to_column(start.start));
-        sqlite3_bind_int64(st, 2, to_column(start.stop));
-        bind_text(st, 3, start.nas);
-        bind_text(st, 4, start.session_id);
-        bind_text(st, 5, start.peer);
-        bind_text(st, 6, start.framed);
+        JudgeStage::Start row;
+        row.start = to_column(start.start);
+        row.stop = to_column(start.stop);
+        row.nas = start.nas;
+        row.session_id = start.session_id;
+        row.peer = start.peer;
+        row.framed = start.framed;
         if (!e.packet_ids.empty()) {
-          sqlite3_bind_int64(st, 7, e.packet_ids.front());
+          row.packet_id = e.packet_ids.front();
         }
         if (!e.identifiers.empty()) {
-          sqlite3_bind_int64(st, 8, e.identifiers.front());
+          row.identifier = e.identifiers.front();
         }
         if (!e.frames.empty()) {
-          sqlite3_bind_int64(st, 9, static_cast<std::int64_t>(e.frames.front()));
+          row.frame = static_cast<std::int64_t>(e.frames.front());
         }
-        bind_text(st, 10, e.file);
-        bind_text(st, 11, e.nas);
-        bind_text(st, 12, e.session_id);
-        if (about.file) {
-          bind_text(st, 13, *about.file);
+        row.file = e.file;
+        row.ev_nas = e.nas;
+        row.ev_session = e.session_id;
+        row.subject_file = about.file;
+        if (about.frame) {
+          row.subject_frame = static_cast<std::int64_t>(*about.frame);
         }
-        bind_optional(st, 14, about.frame);
-        db.done(st);
+        db.add_start(row);
       }
     }
-    db.exec("COMMIT");
+    db.commit();
   }
 
   // SES-REKEY-NEW-SESSION over every part's Starts in trace order.
   if (cross.rekey != none) {
-    db.exec("BEGIN");
+    db.begin();
     detail::RekeyCheck rekey;
-    auto starts = db.prepare("SELECT * FROM temp.judge_starts ORDER BY start");
-    auto* st = starts.get();
-    while (db.row(st)) {
+    db.read_starts([&](JudgeStage::Start&& row) {
       detail::StartSummary start;
-      start.start = from_column(sqlite3_column_int64(st, 0));
-      start.stop = from_column(sqlite3_column_int64(st, 1));
-      start.nas = column_text(st, 2);
-      start.session_id = column_text(st, 3);
-      start.peer = column_text(st, 4);
-      start.framed = column_text(st, 5);
+      start.start = from_column(row.start);
+      start.stop = from_column(row.stop);
+      start.nas = std::move(row.nas);
+      start.session_id = std::move(row.session_id);
+      start.peer = std::move(row.peer);
+      start.framed = std::move(row.framed);
       auto& e = start.evidence;
       e.packets.push_back(start.start);
-      if (const auto id = column_optional(st, 6)) {
-        e.packet_ids.push_back(*id);
+      if (row.packet_id) {
+        e.packet_ids.push_back(*row.packet_id);
       }
-      if (const auto id = column_optional(st, 7)) {
-        e.identifiers.push_back(static_cast<std::uint32_t>(*id));
+      if (row.identifier) {
+        e.identifiers.push_back(static_cast<std::uint32_t>(*row.identifier));
       }
-      if (const auto frame = column_optional(st, 8)) {
-        e.frames.push_back(static_cast<std::uint64_t>(*frame));
+      if (row.frame) {
+        e.frames.push_back(static_cast<std::uint64_t>(*row.frame));
       }
-      e.file = column_text(st, 9);
-      e.nas = column_text(st, 10);
-      e.session_id = column_text(st, 11);
+      e.file = std::move(row.file);
+      e.nas = std::move(row.ev_nas);
+      e.session_id = std::move(row.ev_session);
       Subject about;
-      if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
-        about.file = column_text(st, 12);
-      }
-      if (const auto frame = column_optional(st, 13)) {
-        about.frame = static_cast<std::uint64_t>(*frame);
+      about.file = std::move(row.subject_file);
+      if (row.subject_frame) {
+        about.frame = static_cast<std::uint64_t>(*row.subject_frame);
       }
       if (auto found = rekey.add(start)) {
         stage.add(cross.rekey, rules[cross.rekey], std::move(found->first),
                   std::move(found->second), start.start, about);
       }
-    }
-    starts.reset();
-    db.exec("COMMIT");
+    });
+    db.commit();
   }
   return stats;
 }
 
-capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, const Profile& profile,
+capture::ConformanceSummary judge(JudgeStage& db, std::int64_t run_id, const Profile& profile,
                                   const radius::Dictionary& dict, const SecretLookup& secrets,
                                   std::optional<double> interim_interval,
                                   const RunJudgeOptions& options) {
@@ -838,62 +672,32 @@ capture::ConformanceSummary judge(const Connection& db, std::int64_t run_id, con
   return summary;
 }
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-/** The columns StagedVerdict reads a finding from, in read_finding's order. */
-constexpr const char* finding_columns = "idx, rule_id, sev, scope_code, message, ev_nas, "
-                                        "ev_session, ev_packets, ev_ids, ev_identifiers, "
-                                        "ev_file, ev_frames, party";
-
-Finding read_finding(sqlite3_stmt* row) {
+/** A finding as the stage keeps it, back in check_trace's terms. */
+Finding to_finding(JudgeStage::Ordered&& row) {
   Finding finding;
-  finding.rule_id = column_text(row, 1);
-  finding.severity = static_cast<Severity>(sqlite3_column_int(row, 2));
-  finding.scope = static_cast<Scope>(sqlite3_column_int(row, 3));
-  finding.message = column_text(row, 4);
+  finding.rule_id = std::move(row.rule_id);
+  finding.severity = static_cast<Severity>(row.sev);
+  finding.scope = static_cast<Scope>(row.scope_code);
+  finding.message = std::move(row.message);
   auto& evidence = finding.evidence;
-  evidence.nas = column_text(row, 5);
-  evidence.session_id = column_text(row, 6);
-  evidence.packets = split_numbers<std::size_t>(column_text(row, 7));
-  evidence.packet_ids = split_numbers<std::int64_t>(column_text(row, 8));
-  evidence.identifiers = split_numbers<std::uint32_t>(column_text(row, 9));
-  evidence.file = column_text(row, 10);
-  evidence.frames = split_numbers<std::uint64_t>(column_text(row, 11));
-  finding.party = static_cast<Party>(sqlite3_column_int(row, 12));
+  evidence.nas = std::move(row.ev_nas);
+  evidence.session_id = std::move(row.ev_session);
+  evidence.packets = split_numbers<std::size_t>(row.ev_packets);
+  evidence.packet_ids = split_numbers<std::int64_t>(row.ev_ids);
+  evidence.identifiers = split_numbers<std::uint32_t>(row.ev_identifiers);
+  evidence.file = std::move(row.ev_file);
+  evidence.frames = split_numbers<std::uint64_t>(row.ev_frames);
+  finding.party = static_cast<Party>(row.party);
   return finding;
 }
 
 } // namespace
 
 struct StagedVerdict::State {
-  std::unique_ptr<Connection> db;
+  std::unique_ptr<JudgeStage> db;
   std::string database;
   VerdictSummary summary;
   RunJudgeStats stats;
-  Statement of_session;       // reused once per session
-  Statement of_session_index; // the same, indices only (the index covers it)
-  bool rule_index = false;    // the indexes of judge_order, made when a report first needs one
-  bool session_index = false;
-
-  void index_rules() {
-    if (!rule_index) {
-      db->exec("CREATE INDEX temp.judge_order_rule ON judge_order (rule_id, idx)");
-      rule_index = true;
-    }
-  }
-  void index_sessions() {
-    if (!session_index) {
-      db->exec("CREATE INDEX temp.judge_order_session ON judge_order (ev_nas, ev_session, idx)");
-      of_session = db->prepare(std::string("SELECT ") + finding_columns +
-                               " FROM temp.judge_order WHERE ev_nas = ?1 AND ev_session = ?2 "
-                               "ORDER BY idx");
-      of_session_index = db->prepare("SELECT idx FROM temp.judge_order WHERE ev_nas = ?1 AND "
-                                     "ev_session = ?2 ORDER BY idx");
-      session_index = true;
-    }
-  }
 };
 
 StagedVerdict::StagedVerdict(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -908,131 +712,46 @@ const RunJudgeStats& StagedVerdict::stats() const {
 }
 
 void StagedVerdict::findings(const std::string* rule, const FindingVisit& visit) const {
-  if (rule) {
-    state_->index_rules();
-  }
-  const auto& db = *state_->db;
-  auto query = db.prepare(std::string("SELECT ") + finding_columns + " FROM temp.judge_order" +
-                          (rule ? " WHERE rule_id = ?1" : "") + " ORDER BY idx");
-  if (rule) {
-    bind_text(query.get(), 1, *rule);
-  }
-  while (db.row(query.get())) {
-    const auto index = static_cast<std::size_t>(sqlite3_column_int64(query.get(), 0) - 1);
-    if (!visit(index, read_finding(query.get()))) {
-      return;
-    }
-  }
+  state_->db->read_ordered(rule, [&](JudgeStage::Ordered&& row) {
+    const auto index = static_cast<std::size_t>(row.idx - 1);
+    return visit(index, to_finding(std::move(row)));
+  });
 }
 
 std::size_t StagedVerdict::count_of(const std::string& rule) const {
-  state_->index_rules();
-  auto query = state_->db->prepare("SELECT count(*) FROM temp.judge_order WHERE rule_id = ?1");
-  bind_text(query.get(), 1, rule);
-  state_->db->row(query.get());
-  return static_cast<std::size_t>(sqlite3_column_int64(query.get(), 0));
+  return state_->db->count_of(rule);
 }
 
 void StagedVerdict::sessions(const SessionVisit& visit, bool with_findings) const {
-  state_->index_sessions();
-  const auto& db = *state_->db;
-  auto list = db.prepare("SELECT nas, session, records, stopped FROM temp.judge_sessions "
-                         "ORDER BY first");
-  auto* of_session = with_findings ? state_->of_session.get() : state_->of_session_index.get();
+  auto& db = *state_->db;
+  std::vector<JudgeStage::Session> list;
   SessionOutcome session;
   std::vector<Finding> findings;
-  while (db.row(list.get())) {
-    session.nas = column_text(list.get(), 0);
-    session.session_id = column_text(list.get(), 1);
-    session.records = static_cast<std::size_t>(sqlite3_column_int64(list.get(), 2));
-    session.stopped = sqlite3_column_int(list.get(), 3) != 0;
+  db.read_sessions([&](JudgeStage::Session&& row) {
+    session.nas = std::move(row.nas);
+    session.session_id = std::move(row.session);
+    session.records = static_cast<std::size_t>(row.records);
+    session.stopped = row.stopped;
     session.findings.clear();
     findings.clear();
     // As check_trace links them: the findings whose evidence names this NAS and session.
-    sqlite3_reset(of_session);
-    bind_text(of_session, 1, session.nas);
-    bind_text(of_session, 2, session.session_id);
-    while (db.row(of_session)) {
-      session.findings.push_back(static_cast<std::size_t>(sqlite3_column_int64(of_session, 0) - 1));
-      if (with_findings) {
-        findings.push_back(read_finding(of_session));
-      }
-    }
-    sqlite3_reset(of_session);
+    db.read_of_session(session.nas, session.session_id, with_findings,
+                       [&](JudgeStage::Ordered&& found) {
+                         session.findings.push_back(static_cast<std::size_t>(found.idx - 1));
+                         if (with_findings) {
+                           findings.push_back(to_finding(std::move(found)));
+                         }
+                       });
     visit(session, findings);
-  }
+  });
 }
 
 Expected<std::int64_t, std::string> StagedVerdict::store(const std::string& json_report_path) {
-  const auto& db = *state_->db;
   try {
-    std::ifstream report(json_report_path, std::ios::binary | std::ios::ate);
-    if (!report) {
-      return Unexpected("cannot read " + json_report_path);
-    }
-    const auto size = static_cast<std::int64_t>(report.tellg());
-    report.seekg(0);
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a
-      // BLOB of its size. zeroblob(n) is the one value SQLite writes without building it in
-      // memory (its zeros are counted, not stored, while they end the row's data: report is
-      // runs' last column); a TEXT cell of n bytes has no such form
-      // (CAST(zeroblob(n) AS TEXT) builds all n, 913 MB peak for a 440 MB report). So a
-      // conformance report is a BLOB holding the JSON's UTF-8 bytes, as store_findings stores
-      // it; readers take CAST(report AS TEXT) for the JSON functions (as their documentation
-      // asks; SQLite reads a BLOB of JSON text as text anyway), or read it a piece at a
-      // time (web/report_scan.hpp). docs/design-notes.md, "check --db stores its report in
-      // pieces".
-      auto run = db.prepare("INSERT INTO main.runs (kind, started, finished, verdict, report) "
-                            "VALUES ('conform', ?1, ?1, ?2, zeroblob(?3))");
-      sqlite3_bind_double(run.get(), 1, now_seconds());
-      sqlite3_bind_text(run.get(), 2, has_errors() ? "fail" : "pass", -1, SQLITE_STATIC);
-      sqlite3_bind_int64(run.get(), 3, size);
-      db.done(run.get());
-      const std::int64_t run_id = sqlite3_last_insert_rowid(db.get());
-      if (size > 0) {
-        sqlite3_blob* raw = nullptr;
-        if (sqlite3_blob_open(db.get(), "main", "runs", "report", run_id, 1, &raw) != SQLITE_OK) {
-          sqlite3_blob_close(raw);
-          throw DbError{sqlite3_errmsg(db.get())};
-        }
-        const std::unique_ptr<sqlite3_blob, int (*)(sqlite3_blob*)> blob(raw, sqlite3_blob_close);
-        if (sqlite3_blob_bytes(raw) != size) {
-          throw DbError{"the report's cell is not its size"};
-        }
-        std::vector<char> piece(1 << 16);
-        std::int64_t at = 0;
-        while (at < size) {
-          const auto n = std::min<std::int64_t>(size - at, static_cast<std::int64_t>(piece.size()));
-          if (!report.read(piece.data(), n)) {
-            throw DbError{"cannot read " + json_report_path};
-          }
-          if (sqlite3_blob_write(raw, piece.data(), static_cast<int>(n), static_cast<int>(at)) !=
-              SQLITE_OK) {
-            throw DbError{sqlite3_errmsg(db.get())};
-          }
-          at += n;
-        }
-      }
-      // Linked as store_findings links them: the packet's record (a record's id is its
-      // packet's) and that record's session.
-      auto copy = db.prepare(
-          "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
-          "record_id, session_id, file, frame) SELECT ?1, o.rule_id, o.severity, o.scope, "
-          "o.message, o.packet_id, r.id, r.session_row, o.file, o.frame FROM temp.judge_order o "
-          "LEFT JOIN main.records r ON r.id = (SELECT id FROM main.records WHERE packet_id = "
-          "o.packet_id LIMIT 1) ORDER BY o.idx");
-      sqlite3_bind_int64(copy.get(), 1, run_id);
-      db.done(copy.get());
-      db.exec("COMMIT");
-      return run_id;
-    } catch (...) {
-      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
-  } catch (const DbError& error) {
-    return Unexpected(state_->database + ": " + error.message);
+    return state_->db->store_run(json_report_path, has_errors());
+  } catch (const storage::Error& error) {
+    state_->db->rollback();
+    return Unexpected(state_->database + ": " + error.what());
   }
 }
 
@@ -1045,24 +764,16 @@ judge_database(const std::string& database, const Profile& profile, const radius
   try {
     auto state = std::make_unique<StagedVerdict::State>();
     state->database = database;
-    state->db = std::make_unique<Connection>(database, options.writable ? SQLITE_OPEN_READWRITE
-                                                                        : SQLITE_OPEN_READONLY);
-    const auto& db = *state->db;
+    state->db = std::make_unique<JudgeStage>(database, options.writable);
+    auto& db = *state->db;
     try {
       SourceOptions source;
       source.run_id = options.run_id;
       source.default_secret = options.secret;
       source.check = true;
-      source.window = detail::serve_window(db.get(), options.run_id);
-      {
-        // As load_trace_from_db: answers are recorded when any stored packet is one.
-        auto any = db.prepare("SELECT EXISTS (SELECT 1 FROM packets WHERE code IN (2, 3, 5, 11, "
-                              "41, 42, 44, 45)" +
-                              std::string(options.run_id ? " AND run_id = ?1" : "") + ")");
-        bind_source(any.get(), source);
-        db.row(any.get());
-        source.responses_recorded = sqlite3_column_int(any.get(), 0) != 0;
-      }
+      source.window = db.serve_window(options.run_id);
+      // As load_trace_from_db: answers are recorded when any stored packet is one.
+      source.responses_recorded = db.has_answers(options.run_id);
       auto& summary = state->summary;
       summary.profile = profile.name;
       summary.rules = rules_for(profile);
@@ -1074,20 +785,7 @@ judge_database(const std::string& database, const Profile& profile, const radius
                         options.parts, summary.rules, stage, &counts);
       }
       // The findings in check_trace's order, numbered: what the reports and store read.
-      db.exec("BEGIN");
-      db.exec("CREATE TEMP TABLE judge_order (idx INTEGER PRIMARY KEY, sev INTEGER, "
-              "scope_code INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
-              "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, "
-              "frame INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
-              "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT, party INTEGER)");
-      const std::string columns =
-          "sev, scope_code, rule_id, severity, scope, message, packet_id, record_id, "
-          "session_row, file, frame, ev_nas, ev_session, ev_packets, ev_ids, ev_identifiers, "
-          "ev_file, ev_frames, party";
-      db.exec("INSERT INTO temp.judge_order (" + columns + ") SELECT " + columns +
-              " FROM temp.judge_findings " + FindingStage::order);
-      db.exec("DROP TABLE temp.judge_findings");
-      db.exec("COMMIT");
+      db.order_findings();
 
       // As check_trace counts them: a rule id names its last rule of that id.
       std::map<std::string, std::size_t, std::less<>> rule_index;
@@ -1095,12 +793,10 @@ judge_database(const std::string& database, const Profile& profile, const radius
         rule_index[summary.rules[i].id] = i;
         summary.outcomes.push_back({i, 0, 0, 0});
       }
-      auto tally = db.prepare("SELECT rule_id, sev, count(*) FROM temp.judge_order "
-                              "GROUP BY rule_id, sev");
-      while (db.row(tally.get())) {
-        const auto severity = static_cast<Severity>(sqlite3_column_int(tally.get(), 1));
-        const auto n = static_cast<std::size_t>(sqlite3_column_int64(tally.get(), 2));
-        const auto it = rule_index.find(column_text(tally.get(), 0));
+      for (const auto& tally : db.count_by_rule()) {
+        const auto severity = static_cast<Severity>(tally.sev);
+        const auto n = tally.count;
+        const auto it = rule_index.find(tally.rule_id);
         auto* outcome = it == rule_index.end() ? nullptr : &summary.outcomes[it->second];
         std::size_t* total = &summary.infos;
         std::size_t* of_rule = outcome ? &outcome->infos : nullptr;
@@ -1116,11 +812,7 @@ judge_database(const std::string& database, const Profile& profile, const radius
           *of_rule += n;
         }
       }
-      tally.reset();
-      auto sessions = db.prepare("SELECT count(*) FROM temp.judge_sessions");
-      db.row(sessions.get());
-      summary.sessions = static_cast<std::size_t>(sqlite3_column_int64(sessions.get(), 0));
-      sessions.reset();
+      summary.sessions = db.session_count();
       summary.packets = state->stats.packets;
       summary.requests = counts.requests;
       summary.responses = counts.responses;
@@ -1128,46 +820,38 @@ judge_database(const std::string& database, const Profile& profile, const radius
       summary.authentication = counts.authentication;
       summary.dynamic_authorization = counts.dynamic_authorization;
       summary.nas_profiles = std::move(counts.nas_profiles);
-      auto parties = db.prepare("SELECT party, sev, count(*) FROM temp.judge_order "
-                                "GROUP BY party, sev");
-      while (db.row(parties.get())) {
-        const auto party = static_cast<Party>(sqlite3_column_int(parties.get(), 0));
-        const auto severity = static_cast<Severity>(sqlite3_column_int(parties.get(), 1));
-        const auto n = static_cast<std::size_t>(sqlite3_column_int64(parties.get(), 2));
-        for (std::size_t i = 0; i < n; ++i) {
-          summary.parties.add(party, severity);
+      for (const auto& tally : db.count_by_party()) {
+        for (std::size_t i = 0; i < tally.count; ++i) {
+          summary.parties.add(static_cast<Party>(tally.party), static_cast<Severity>(tally.sev));
         }
       }
-      parties.reset();
       if (options.parts.stats) {
         *options.parts.stats = state->stats;
       }
       return std::make_unique<StagedVerdict>(std::move(state));
-    } catch (const DbError&) {
-      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    } catch (const storage::Error&) {
+      db.rollback();
       throw;
     }
-  } catch (const DbError& error) {
-    return Unexpected(database + ": " + error.message);
+  } catch (const storage::Error& error) {
+    return Unexpected(database + ": " + error.what());
   }
 }
-
-namespace {} // namespace
 
 Expected<capture::ConformanceSummary, std::string>
 judge_stored_run(const std::string& database, std::int64_t run_id, const Profile& profile,
                  const radius::Dictionary& dict, const SecretLookup& secrets,
                  std::optional<double> interim_interval, const RunJudgeOptions& options) {
   try {
-    const Connection db(database);
+    JudgeStage db(database, true);
     try {
       return judge(db, run_id, profile, dict, secrets, interim_interval, options);
-    } catch (const DbError&) {
-      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    } catch (const storage::Error&) {
+      db.rollback();
       throw;
     }
-  } catch (const DbError& error) {
-    return Unexpected(database + ": " + error.message);
+  } catch (const storage::Error& error) {
+    return Unexpected(database + ": " + error.what());
   }
 }
 

@@ -11,13 +11,13 @@
 #include "radius/markup.hpp"
 #include "radius/value.hpp"
 #include "server/accounting_server.hpp"
+#include "storage/stored_rows.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sqlite3.h>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -35,13 +35,14 @@ std::string executable_dir() {
 
 std::vector<std::string> scenario_dirs() {
   std::vector<std::string> dirs;
-#ifdef ACCTLAB_SOURCE_DIR
-  dirs.push_back(std::string(ACCTLAB_SOURCE_DIR) + "/client/scenarios");
-#endif
+  // As for profiles: an installed binary's own data first, the source tree last.
   if (const auto exe = executable_dir(); !exe.empty()) {
     dirs.push_back(exe + "/scenarios");
     dirs.push_back(exe + "/../share/acctlab/scenarios");
   }
+#ifdef ACCTLAB_SOURCE_DIR
+  dirs.push_back(std::string(ACCTLAB_SOURCE_DIR) + "/client/scenarios");
+#endif
   return dirs;
 }
 
@@ -67,12 +68,6 @@ RecordKey key_of(const radius::AccountingRecord& record) {
           record.output_packets ? static_cast<std::int64_t>(*record.output_packets) : -1};
 }
 
-std::int64_t column_or(sqlite3_stmt* statement, int column) {
-  return sqlite3_column_type(statement, column) == SQLITE_NULL
-             ? -1
-             : sqlite3_column_int64(statement, column);
-}
-
 struct StoredSession {
   std::string state;
   std::int64_t record_count = 0;
@@ -84,49 +79,22 @@ struct StoredSession {
 /** Reads records and sessions back; an error string when the database cannot be read. */
 std::string read_database(const std::string& path, std::multiset<RecordKey>& records,
                           std::multimap<std::string, StoredSession>& sessions) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    const std::string error = db ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return path + ": " + error;
-  }
-  std::string error;
-  sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT status_type, acct_session_id, session_time, input_octets, "
-                         "output_octets, input_packets, output_packets FROM records ORDER BY id",
-                         -1, &statement, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-      const auto* sid = sqlite3_column_text(statement, 1);
-      records.insert({static_cast<std::uint32_t>(column_or(statement, 0)),
-                      sid ? reinterpret_cast<const char*>(sid) : "", column_or(statement, 2),
-                      column_or(statement, 3), column_or(statement, 4), column_or(statement, 5),
-                      column_or(statement, 6)});
+  try {
+    auto rows = storage::read_stored_rows(path);
+    for (auto& r : rows.records) {
+      records.insert({static_cast<std::uint32_t>(r.status_type), std::move(r.acct_session_id),
+                      r.session_time, r.input_octets, r.output_octets, r.input_packets,
+                      r.output_packets});
     }
-  } else {
-    error = path + ": " + sqlite3_errmsg(db);
-  }
-  sqlite3_finalize(statement);
-  statement = nullptr;
-  if (error.empty() &&
-      sqlite3_prepare_v2(db,
-                         "SELECT acct_session_id, state, record_count, input_octets, "
-                         "output_octets, session_time FROM sessions ORDER BY id",
-                         -1, &statement, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-      const auto* sid = sqlite3_column_text(statement, 0);
-      const auto* state = sqlite3_column_text(statement, 1);
-      sessions.emplace(sid ? reinterpret_cast<const char*>(sid) : "",
-                       StoredSession{state ? reinterpret_cast<const char*>(state) : "",
-                                     column_or(statement, 2), column_or(statement, 3),
-                                     column_or(statement, 4), column_or(statement, 5)});
+    for (auto& s : rows.sessions) {
+      sessions.emplace(std::move(s.acct_session_id),
+                       StoredSession{std::move(s.state), s.record_count, s.input_octets,
+                                     s.output_octets, s.session_time});
     }
-  } else if (error.empty()) {
-    error = path + ": " + sqlite3_errmsg(db);
+  } catch (const storage::Error& error) {
+    return error.what();
   }
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return error;
+  return {};
 }
 
 /**
@@ -380,6 +348,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   std::vector<std::thread> threads;
   gateway::RunOptions run_options;
   run_options.secret = options.secret;
+  run_options.nas_clock_at_zero = options.nas_clock_at_zero;
   run_options.answer_wait = gateway::Millis(static_cast<long>(options.answer_wait_seconds * 1000));
   gateway::LabCertificates lab;
   if (options.tls) {

@@ -22,6 +22,9 @@ namespace acctlab::conformance {
 struct TesterOptions {
   /** Target this server for every slot instead of embedded ones ("HOST:PORT"). */
   std::optional<std::string> server;
+  /** The unix time the gateway's clock shows at the scenario's start, for the Event-Timestamp
+   * its configuration may send (gateway::RunOptions::nas_clock_at_zero; default: ending now). */
+  std::optional<double> nas_clock_at_zero;
   std::string secret = "testing123";
   /** Where the embedded servers' databases go (created if missing). */
   std::string work_dir = "acctlab-conform";

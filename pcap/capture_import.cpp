@@ -5,6 +5,7 @@
 #include "radius/authenticator.hpp"
 #include "radius/session_matcher.hpp"
 #include "storage/record_writer.hpp"
+#include "storage/run_store.hpp"
 #include "storage/session_store.hpp"
 
 #include <atomic>
@@ -143,12 +144,7 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
   s.dict = s.options.dictionary ? s.options.dictionary : &radius::Dictionary::builtin();
   s.started = wall_seconds();
   try {
-    {
-      storage::Database db(s.options.database);
-      storage::migrate(db);
-      db.prepare("INSERT INTO runs (kind, started) VALUES ('pcap', ?1)").bind(1, s.started).run();
-      s.run_id = db.last_insert_rowid();
-    }
+    { s.run_id = storage::open_run(s.options.database, "pcap", s.started); }
     storage::WriterOptions writer;
     writer.run_id = s.run_id;
     writer.restore_sessions = false;
@@ -306,57 +302,22 @@ ImportSummary CaptureImporter::finish(double end_time) {
   summary.database = s.options.database;
   summary.run_id = s.run_id;
   try {
-    storage::Database db(s.options.database);
-    const std::string run_sessions =
-        "SELECT DISTINCT r.session_row FROM records AS r JOIN packets AS p ON p.id = r.packet_id "
-        "WHERE p.run_id = ?1 AND r.session_row IS NOT NULL";
-    {
-      // Sessions still open when the capture ends are judged at its last packet with the same
-      // matcher rule the writer applies while importing.
-      radius::SessionMatcher matcher(
-          {.default_interim_interval = s.options.default_interim_interval,
-           .stale_factor = s.options.stale_factor});
-      auto open = db.prepare("SELECT id FROM sessions WHERE state = 'open' AND id IN (" +
-                             run_sessions + ")");
-      open.bind(1, s.run_id);
-      while (open.step()) {
-        if (auto session = storage::load_session(db, open.column_int64(0))) {
-          matcher.restore(std::move(*session));
-        }
-      }
-      const auto stale = matcher.expire(end_time);
-      if (!stale.empty()) {
-        storage::Transaction transaction(db);
-        storage::SessionUpsert upsert(db);
-        for (const auto& session : stale) {
-          upsert.write(session);
-        }
-        transaction.commit();
-      }
-    }
-    auto verdicts =
-        db.prepare("SELECT verdict, count(*) FROM packets WHERE run_id = ?1 GROUP BY verdict");
-    verdicts.bind(1, s.run_id);
-    while (verdicts.step()) {
-      const auto n = static_cast<std::uint64_t>(verdicts.column_int64(1));
-      summary.packets_by_verdict[verdicts.column_text(0)] = n;
-      summary.packets += n;
-    }
-    auto records = db.prepare("SELECT count(*) FROM records AS r JOIN packets AS p ON p.id = "
-                              "r.packet_id WHERE p.run_id = ?1");
-    records.bind(1, s.run_id);
-    if (records.step()) {
-      summary.records = static_cast<std::uint64_t>(records.column_int64(0));
-    }
-    auto sessions = db.prepare("SELECT nas_key, state, count(*) FROM sessions WHERE id IN (" +
-                               run_sessions + ") GROUP BY nas_key, state");
-    sessions.bind(1, s.run_id);
-    while (sessions.step()) {
-      const auto n = static_cast<std::uint64_t>(sessions.column_int64(2));
-      const auto state = sessions.column_text(1);
-      for (auto* counts : {&summary.sessions, &summary.sessions_by_nas[sessions.column_text(0)]}) {
-        counts->opened += n;
-        (state == "closed" ? counts->closed : state == "stale" ? counts->stale : counts->open) += n;
+    // Sessions still open when the capture ends are judged at its last packet with the same
+    // matcher rule the writer applies while importing.
+    storage::expire_run_sessions(s.options.database, s.run_id,
+                                 {.default_interim_interval = s.options.default_interim_interval,
+                                  .stale_factor = s.options.stale_factor},
+                                 end_time);
+    const auto counts = storage::count_run(s.options.database, s.run_id);
+    summary.packets_by_verdict = counts.packets_by_verdict;
+    summary.packets = counts.packets;
+    summary.records = counts.records;
+    for (const auto& group : counts.sessions) {
+      const auto n = group.count;
+      const auto& state = group.state;
+      for (auto* of : {&summary.sessions, &summary.sessions_by_nas[group.nas_key]}) {
+        of->opened += n;
+        (state == "closed" ? of->closed : state == "stale" ? of->stale : of->open) += n;
       }
     }
   } catch (const storage::Error& error) {
@@ -368,13 +329,7 @@ ImportSummary CaptureImporter::finish(double end_time) {
 void CaptureImporter::close_run(const std::string& verdict, const std::string& report_json) {
   auto& s = *state_;
   try {
-    storage::Database db(s.options.database);
-    db.prepare("UPDATE runs SET finished = ?1, verdict = ?2, report = ?3 WHERE id = ?4")
-        .bind(1, wall_seconds())
-        .bind(2, verdict)
-        .bind(3, report_json)
-        .bind(4, s.run_id)
-        .run();
+    storage::close_run(s.options.database, s.run_id, wall_seconds(), verdict, report_json);
   } catch (const storage::Error& error) {
     throw std::runtime_error(s.options.database + ": " + error.what());
   }

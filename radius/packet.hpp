@@ -18,6 +18,7 @@ inline constexpr std::size_t header_size = 20;
 inline constexpr std::size_t max_packet_size = 4096;
 inline constexpr std::size_t max_attribute_value = 253;
 inline constexpr std::uint8_t vendor_specific_type = 26; // RFC 2865 §5.26
+inline constexpr std::uint8_t proxy_state_type = 33;     // RFC 2865 §5.33
 
 /** Packet codes, RFC 2865 §3, RFC 2866 §3, RFC 5997, RFC 5176. */
 enum class Code : std::uint8_t {

@@ -178,6 +178,24 @@ std::optional<DecodeFailure> check_framing(std::span<const std::uint8_t> datagra
   return walk_attributes(datagram.first(*length), [](std::uint8_t, std::size_t, std::size_t) {});
 }
 
+std::size_t append_proxy_states(std::span<const std::uint8_t> datagram,
+                                std::vector<std::uint8_t>& out) {
+  auto length = check_header(datagram);
+  if (!length) {
+    return 0;
+  }
+  const auto wire = datagram.first(*length);
+  std::size_t appended = 0;
+  walk_attributes(wire, [&](std::uint8_t type, std::size_t offset, std::size_t size) {
+    if (type == proxy_state_type) {
+      const auto whole = wire.subspan(offset - 2, size + 2);
+      out.insert(out.end(), whole.begin(), whole.end());
+      ++appended;
+    }
+  });
+  return appended;
+}
+
 DecodeResult<Packet> decode_packet(std::span<const std::uint8_t> datagram, const Dictionary& dict) {
   auto length = check_header(datagram);
   if (!length) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace acctlab::radius {
 
@@ -22,6 +23,14 @@ DecodeResult<Packet> decode_packet(std::span<const std::uint8_t> datagram, const
 
 /** Checks framing only (header and attribute lengths); the fast path for counting and pairing. */
 std::optional<DecodeFailure> check_framing(std::span<const std::uint8_t> datagram);
+
+/**
+ * Appends every Proxy-State attribute of a packet that passed check_framing to out, whole (type,
+ * length, value) and in their order: what a server copies into its answer (RFC 2865 §5.33, which
+ * RFC 2866 §5.13 applies to accounting). Returns how many it appended.
+ */
+std::size_t append_proxy_states(std::span<const std::uint8_t> datagram,
+                                std::vector<std::uint8_t>& out);
 
 /** Why the encoder refused a packet: each would otherwise go out as a different packet. */
 enum class EncodeError : std::uint8_t {

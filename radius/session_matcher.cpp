@@ -244,7 +244,8 @@ MatchResult SessionMatcher::feed(const AccountingRecord& record, std::string_vie
 
   if (status == AcctStatusType::accounting_on || status == AcctStatusType::accounting_off) {
     // RFC 2866 §5.1: Accounting-On/Off mark a NAS (re)start or shutdown, so every session the NAS
-    // had open is over. Their usage is kept; the cause says why they ended.
+    // had open is over. Their usage is kept; the cause says why they ended: the one the NAS sent
+    // in this record (an Accounting-Off may say Admin-Reboot), else NAS-Reboot.
     for (auto it = open_.begin(); it != open_.end();) {
       if (it->first.nas != nas_key) {
         ++it;
@@ -253,9 +254,7 @@ MatchResult SessionMatcher::feed(const AccountingRecord& record, std::string_vie
       Session session = std::move(it->second);
       it = open_.erase(it);
       close(session, std::max(event_time, session.last_record_time));
-      if (!session.terminate_cause) {
-        session.terminate_cause = terminate_cause_nas_reboot;
-      }
+      session.terminate_cause = record.terminate_cause.value_or(terminate_cause_nas_reboot);
       result.changed.push_back(session);
       remember_recent(std::move(session));
     }

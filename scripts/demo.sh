@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up, builds acctlab, and runs the lab demo.
+# Sets everything up, builds acctlab, and runs the lab demo (arguments go to `acctlab demo`:
+# --no-web, --no-lab skips the strongSwan step, which runs only as root with its packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache shares objects across checkouts (CI clones elsewhere): paths relative to the root.

@@ -23,6 +23,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <filesystem>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -136,20 +137,6 @@ radius::Authenticator authenticator_of(std::span<const std::uint8_t> datagram) {
 
 } // namespace
 
-std::string_view to_string(LogLevel level) noexcept {
-  switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warning:
-      return "warning";
-    case LogLevel::error:
-      return "error";
-  }
-  return "info";
-}
-
 std::string CounterSnapshot::to_line() const {
   char buffer[1536]; // every field at its widest (20 digits) fits
   std::snprintf(
@@ -177,6 +164,26 @@ std::string CounterSnapshot::to_line() const {
       static_cast<unsigned long long>(tls_established), static_cast<unsigned long long>(tls_open),
       database_ok ? "ok" : "FAILING");
   return buffer;
+}
+
+std::vector<LogField> CounterSnapshot::fields() const {
+  // to_line() is "key=value ..." with numeric values except database=ok|FAILING.
+  std::vector<LogField> fields;
+  const std::string line = to_line();
+  std::size_t pos = 0;
+  while (pos < line.size()) {
+    const auto space = line.find(' ', pos);
+    const auto item =
+        line.substr(pos, space == std::string::npos ? std::string::npos : space - pos);
+    const auto equals = item.find('=');
+    const auto key = item.substr(0, equals);
+    fields.push_back({key, item.substr(equals + 1), key != "database"});
+    if (space == std::string::npos) {
+      break;
+    }
+    pos = space + 1;
+  }
+  return fields;
 }
 
 std::string CounterSnapshot::to_json() const {
@@ -257,7 +264,7 @@ public:
     if (!writer_options.run_id && !writer_options.run_kind) {
       writer_options.run_kind = "serve";
     }
-    writer_ = std::make_unique<storage::RecordWriter>(
+    writer_ = storage::open_writer(
         options_.database, writer_options,
         [this](std::vector<storage::Completion>&& done) {
           asio::post(io_, [this, done = std::move(done)] { on_committed(done); });
@@ -278,16 +285,20 @@ public:
 
   void run() {
     for (const auto& listener : listeners_) {
-      log(LogLevel::info, "",
+      log(LogLevel::info, "listening", "",
           "listening on " + listener->name + " (database " + options_.database + ", " +
-              std::to_string(clients_.clients().size()) + " clients)");
+              std::to_string(clients_.clients().size()) + " clients)",
+          {{"listen", listener->name},
+           {"database", options_.database},
+           {"clients", std::to_string(clients_.clients().size()), true}});
       do_receive(*listener);
     }
     if (tls_) {
       for (const auto& name : tls_->local_endpoints()) {
-        log(LogLevel::info, "",
+        log(LogLevel::info, "listening", "",
             "listening on " + name + " (RadSec: RADIUS over TLS, database " + options_.database +
-                ")");
+                ")",
+            {{"listen", name}, {"transport", "tls"}, {"database", options_.database}});
       }
       tls_->start();
     }
@@ -369,6 +380,24 @@ public:
     s.database_ok = stats.healthy;
     return s;
   }
+  MetricsSnapshot metrics() const {
+    MetricsSnapshot m;
+    m.counters = counters();
+    const auto stats = writer_->stats();
+    m.commit_latency = stats.commit_latency;
+    m.sync_latency = stats.sync_latency;
+    m.checkpoints = stats.checkpoints;
+    m.queued = stats.queued;
+    std::error_code ec;
+    if (const auto size = std::filesystem::file_size(options_.database, ec); !ec) {
+      m.database_bytes = static_cast<std::int64_t>(size);
+    }
+    if (const auto size = std::filesystem::file_size(options_.database + "-wal", ec); !ec) {
+      m.wal_bytes = static_cast<std::int64_t>(size);
+    }
+    m.nas = nas_counters_.snapshot();
+    return m;
+  }
 
 private:
   struct Listener {
@@ -392,16 +421,22 @@ private:
     Peer peer;
     Door door;
     std::string secret;
+    // The request's Proxy-State attributes, whole and in order: the answer carries them back to
+    // the proxy that added them (RFC 2865 §5.33). Empty, and unallocated, for a direct NAS.
+    std::vector<std::uint8_t> proxy_states;
   };
 
-  // Every answer this server sends is an Accounting-Response of 20 octets, or 38 with a
-  // Message-Authenticator (Status-Server): held inline, no allocation per answer.
-  static constexpr std::size_t max_answer = 64;
+  // An answer is an Accounting-Response of 20 octets, or 38 with a Message-Authenticator
+  // (Status-Server), held inline with no allocation; only one that echoes a proxy's Proxy-State
+  // attributes can be longer, and goes to the heap.
+  static constexpr std::size_t inline_answer = 64;
   struct Outgoing {
     std::size_t listener = 0;
     Peer peer;
-    std::array<std::uint8_t, max_answer> bytes{};
+    std::array<std::uint8_t, inline_answer> bytes{};
+    std::vector<std::uint8_t> longer;
     std::size_t size = 0;
+    const std::uint8_t* data() const { return longer.empty() ? bytes.data() : longer.data(); }
   };
 
   void queue_answer(const Door& door, const Peer& peer, std::span<const std::uint8_t> bytes) {
@@ -409,20 +444,24 @@ private:
       door.reply->send(bytes);
       return;
     }
-    if (bytes.size() > max_answer) {
-      send_errors_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
     auto& out = outgoing_.emplace_back();
     out.listener = door.listener;
     out.peer = peer;
-    std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    if (bytes.size() <= inline_answer) {
+      std::copy(bytes.begin(), bytes.end(), out.bytes.begin());
+    } else {
+      out.longer.assign(bytes.begin(), bytes.end());
+    }
     out.size = bytes.size();
   }
 
   void log(LogLevel level, std::string_view nas, const std::string& line) {
+    log(level, "message", nas, line, {});
+  }
+  void log(LogLevel level, std::string_view event, std::string_view nas, const std::string& line,
+           std::vector<LogField> fields) {
     if (log_) {
-      log_(level, nas, line);
+      log_(LogEntry{level, event, nas, line, fields});
     }
   }
 
@@ -442,19 +481,25 @@ private:
 
   void do_reload() {
     if (!options_.clients_file) {
-      log(LogLevel::info, "", "reload: no clients file; keeping the built-in clients");
+      log(LogLevel::info, "reload", "", "reload: no clients file; keeping the built-in clients",
+          {});
       return;
     }
     auto loaded = load_clients_file(*options_.clients_file);
     if (!loaded) {
-      log(LogLevel::error, "",
-          "reload failed, keeping the previous clients: " + loaded.error().to_string());
+      log(LogLevel::error, "reload_failed", "",
+          "reload failed, keeping the previous clients: " + loaded.error().to_string(),
+          {{"file", loaded.error().file},
+           {"line", std::to_string(loaded.error().line), true},
+           {"error", loaded.error().message}});
       return;
     }
     clients_ = std::move(*loaded);
-    log(LogLevel::info, "",
+    log(LogLevel::info, "reload", "",
         "reloaded " + *options_.clients_file + ": " + std::to_string(clients_.clients().size()) +
-            " clients");
+            " clients",
+        {{"file", *options_.clients_file},
+         {"clients", std::to_string(clients_.clients().size()), true}});
   }
 
   void shutdown(const std::string& why) {
@@ -469,9 +514,10 @@ private:
     if (tls_) {
       tls_->stop(); // no more reads; each connection closes once its answers are out
     }
-    log(LogLevel::info, "",
+    log(LogLevel::info, "stopping", "",
         why + ": stopped receiving; committing and answering " +
-            std::to_string(pending_.size() + batch_.size()) + " requests in flight");
+            std::to_string(pending_.size() + batch_.size()) + " requests in flight",
+        {{"reason", why}, {"in_flight", std::to_string(pending_.size() + batch_.size()), true}});
     flush_batch();
     writer_->set_run_report(counters().to_json());
     // The commit thread drains its queue and posts the completions to io_; they run (and the
@@ -480,7 +526,10 @@ private:
     signals_.cancel();
     stats_timer_.cancel();
     housekeeping_timer_.cancel();
-    asio::post(io_, [this] { log(LogLevel::info, "", "stopped; " + counters().to_line()); });
+    asio::post(io_, [this] {
+      const auto snapshot = counters();
+      log(LogLevel::info, "stopped", "", "stopped; " + snapshot.to_line(), snapshot.fields());
+    });
   }
 
   void schedule_housekeeping() {
@@ -512,18 +561,24 @@ private:
       if (ec || !receiving_) {
         return;
       }
-      log(LogLevel::info, "", "stats " + counters().to_line());
+      const auto snapshot = counters();
+      log(LogLevel::info, "stats", "", "stats " + snapshot.to_line(), snapshot.fields());
       schedule_stats();
     });
   }
 
   void on_writer_event(const storage::WriterEvent& event) {
     if (event.kind == storage::WriterEvent::Kind::commit_failed) {
-      log(LogLevel::error, "",
+      log(LogLevel::error, "database_failed", "",
           "DATABASE UNWRITABLE (" + options_.database + "): " + event.message +
-              " -- not answering any NAS until it can be written; retrying");
+              " -- not answering any NAS until it can be written; retrying",
+          {{"database", options_.database},
+           {"error", event.message},
+           {"sqlite_code", std::to_string(event.sqlite_code), true}});
     } else {
-      log(LogLevel::info, "", "database " + options_.database + " writable again; answering");
+      log(LogLevel::info, "database_recovered", "",
+          "database " + options_.database + " writable again; answering",
+          {{"database", options_.database}});
     }
   }
 
@@ -605,12 +660,19 @@ private:
         break;
     }
     const std::string cause(storage::to_string(verdict));
+    nas_counters_.drop(verdict == Verdict::unknown_client ? NasCounters::unknown_label
+                                                          : std::string_view(nas),
+                       cause);
     if (const auto suppressed = limiter_.allow(nas, cause, now)) {
       std::string line = "dropped packet from " + peer.to_string() + ": " + cause + ": " + reason;
       if (*suppressed > 0) {
         line += " (" + std::to_string(*suppressed) + " more like it suppressed)";
       }
-      log(LogLevel::warning, nas, line);
+      log(LogLevel::warning, "packet_dropped", nas, line,
+          {{"peer", peer.to_string()},
+           {"cause", cause},
+           {"reason", reason},
+           {"suppressed", std::to_string(*suppressed), true}});
     }
     // The raw packet is kept as evidence with its verdict, never as a record.
     storage::WriteItem item;
@@ -642,6 +704,8 @@ private:
     received_.fetch_add(1, std::memory_order_relaxed);
     const IpAddress source = peer.ip();
     const Client* client = clients_.match(source);
+    nas_counters_.request(client ? std::string_view(client->shortname)
+                                 : NasCounters::unknown_label);
     if (!client) {
       const auto text = source.to_string();
       reject(Verdict::unknown_client, "no client matches " + text, text, peer, datagram, door, now);
@@ -725,11 +789,15 @@ private:
       // Too much awaits its commit (the database is slow or failing): dropping unanswered makes
       // the NAS retransmit later instead of growing memory here.
       overload_drops_.fetch_add(1, std::memory_order_relaxed);
+      nas_counters_.drop(nas, "overload");
       if (const auto suppressed = limiter_.allow(nas, "overload", now)) {
-        log(LogLevel::warning, nas,
+        log(LogLevel::warning, "overload_drop", nas,
             "dropped request from " + peer.to_string() + ": " + std::to_string(pending_.size()) +
                 " requests await their commit" +
-                (*suppressed ? " (" + std::to_string(*suppressed) + " more suppressed)" : ""));
+                (*suppressed ? " (" + std::to_string(*suppressed) + " more suppressed)" : ""),
+            {{"peer", peer.to_string()},
+             {"in_flight", std::to_string(pending_.size()), true},
+             {"suppressed", std::to_string(*suppressed), true}});
       }
       return true;
     }
@@ -751,7 +819,9 @@ private:
                            : now - static_cast<double>(input.record.delay_time.value_or(0));
 
     duplicates_.insert(key, now);
-    const std::uint64_t tag = pending_.push(Pending{key, peer, door, client->secret});
+    Pending pending{key, peer, door, client->secret, {}};
+    radius::append_proxy_states(datagram, pending.proxy_states);
+    const std::uint64_t tag = pending_.push(std::move(pending));
     in_flight_.store(pending_.size(), std::memory_order_relaxed);
     accepted_.fetch_add(1, std::memory_order_relaxed);
 
@@ -792,13 +862,17 @@ private:
     return true;
   }
 
-  std::array<std::uint8_t, 20> make_response(const Pending& pending) {
-    std::array<std::uint8_t, 20> response{};
-    response[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
-    response[1] = pending.key.identifier;
-    response[3] = 20;
-    radius::sign_response(response, pending.key.authenticator, pending.secret);
-    return response;
+  // The Accounting-Response for a committed request, in answer_ (reused: no allocation per
+  // answer once it has grown): the header, the request's Proxy-State attributes, signed.
+  std::span<const std::uint8_t> make_response(const Pending& pending) {
+    answer_.assign(radius::header_size, 0);
+    answer_.insert(answer_.end(), pending.proxy_states.begin(), pending.proxy_states.end());
+    answer_[0] = static_cast<std::uint8_t>(radius::Code::accounting_response);
+    answer_[1] = pending.key.identifier;
+    answer_[2] = static_cast<std::uint8_t>(answer_.size() >> 8);
+    answer_[3] = static_cast<std::uint8_t>(answer_.size() & 0xff);
+    radius::sign_response(answer_, pending.key.authenticator, pending.secret);
+    return answer_;
   }
 
   void on_committed(const std::vector<storage::Completion>& done) {
@@ -904,7 +978,7 @@ private:
       case TlsEvent::established:
         tls_established_.fetch_add(1, std::memory_order_relaxed);
         tls_open_.fetch_add(1, std::memory_order_relaxed);
-        log(LogLevel::info, nas, line);
+        log(LogLevel::info, "tls_established", nas, line, {});
         return;
       case TlsEvent::closed_idle:
       case TlsEvent::closed_error:
@@ -920,9 +994,10 @@ private:
                            : LogLevel::warning;
     const std::string key = nas.empty() ? std::string("tls") : std::string(nas);
     if (const auto suppressed = limiter_.allow(key, std::string(to_string(event)), wall_clock())) {
-      log(level, nas,
+      log(level, "tls_" + std::string(to_string(event)), nas,
           *suppressed ? line + " (" + std::to_string(*suppressed) + " more like it suppressed)"
-                      : line);
+                      : line,
+          {{"suppressed", std::to_string(*suppressed), true}});
     }
   }
 
@@ -930,7 +1005,7 @@ private:
                     std::size_t length, std::string_view nas) {
     const std::string stamp = ios_timestamp(wall_clock());
     for (const auto& line : debug_lines(packet, dict_, received, peer.to_string(), length)) {
-      log(LogLevel::debug, nas, stamp + line);
+      log(LogLevel::debug, "radius_debug", nas, stamp + line, {});
     }
   }
 
@@ -954,7 +1029,7 @@ private:
       datagrams_.clear();
       for (std::size_t i = start; i < end; ++i) {
         const auto& out = outgoing_[i];
-        datagrams_.push_back({&out.peer.address, out.peer.length, out.bytes.data(), out.size});
+        datagrams_.push_back({&out.peer.address, out.peer.length, out.data(), out.size});
       }
       const int fd = listeners_[listener]->socket.native_handle();
       if (const auto failed = sender_.send(fd, datagrams_)) {
@@ -976,18 +1051,20 @@ private:
   DuplicateCache duplicates_;
   LogLimiter limiter_;
   const radius::Dictionary& dict_;
-  std::unique_ptr<storage::RecordWriter> writer_;
+  std::unique_ptr<storage::AccountingWriter> writer_;
   TagRing<Pending> pending_; // requests awaiting their commit, by writer tag
   static constexpr std::size_t batch_reserve = 64;
   std::vector<storage::WriteItem> batch_;
   std::vector<Outgoing> outgoing_;
-  std::vector<Datagram> datagrams_; // flush_sends scratch
+  std::vector<std::uint8_t> answer_; // make_response's buffer
+  std::vector<Datagram> datagrams_;  // flush_sends scratch
   UdpSender sender_;
   std::chrono::steady_clock::time_point next_report_{}; // when the run row's counters are due
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
   std::array<Peer, receive_batch> peers_;
   bool receiving_ = true;
 
+  NasCounters nas_counters_;
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> answered_{0};
@@ -1032,6 +1109,9 @@ void AccountingServer::stop() {
 }
 void AccountingServer::reload_clients() {
   impl_->reload_clients();
+}
+MetricsSnapshot AccountingServer::metrics() const {
+  return impl_->metrics();
 }
 CounterSnapshot AccountingServer::counters() const {
   return impl_->counters();

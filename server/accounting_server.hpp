@@ -4,7 +4,9 @@
 // (RFC 5997). Two threads: the caller's runs the network side, the RecordWriter's commits.
 // Asio stays inside the .cpp.
 
+#include "server/log_entry.hpp"
 #include "server/server_counters.hpp"
+#include "server/server_metrics.hpp"
 #include "server/tls_listener.hpp"
 #include "storage/record_writer.hpp"
 
@@ -18,12 +20,6 @@
 #include <vector>
 
 namespace acctlab::server {
-
-enum class LogLevel { debug, info, warning, error };
-std::string_view to_string(LogLevel level) noexcept;
-
-/** Where the server's log lines go; nas is empty for lines about no NAS in particular. */
-using LogSink = std::function<void(LogLevel level, std::string_view nas, std::string_view line)>;
 
 struct ServerOptions {
   /** "127.0.0.1:1813", "[::1]:1813"; port 0 picks a free port. */
@@ -76,6 +72,8 @@ public:
   void reload_clients();
 
   CounterSnapshot counters() const;
+  /** Thread-safe: the counters with latency histograms, per-NAS counts and database state. */
+  MetricsSnapshot metrics() const;
 
 private:
   class Impl;

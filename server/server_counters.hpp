@@ -1,9 +1,12 @@
 #pragma once
 // The server's counters, read by the stats line and (later) the web viewer.
 
+#include "server/log_entry.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace acctlab::server {
 
@@ -39,6 +42,8 @@ struct CounterSnapshot {
 
   /** One line: "received=... accepted=... ...". */
   std::string to_line() const;
+  /** The same counters as log fields (numbers, and database as text). */
+  std::vector<LogField> fields() const;
   /** The same counters as a JSON object (stored in runs.report when the server stops). */
   std::string to_json() const;
 };

@@ -264,6 +264,7 @@ WriterStats RecordWriter::stats() const {
     copy.syncs = timing.syncs;
     copy.total_sync_seconds = timing.total_seconds;
     copy.max_sync_seconds = timing.max_seconds;
+    copy.sync_latency = timing.histogram;
   }
   return copy;
 }
@@ -497,6 +498,7 @@ void RecordWriter::run() {
         stats_.last_commit_seconds = seconds;
         stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
         stats_.total_commit_seconds += seconds;
+        stats_.commit_latency.add(seconds);
         stats_.healthy = !(syncer_ && syncer_->failed());
         stats_.open_sessions = matcher_.open_count();
       }

@@ -6,6 +6,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/session_matcher.hpp"
+#include "storage/latency_histogram.hpp"
 #include "storage/schema.hpp"
 #include "storage/session_store.hpp"
 #include "storage/sqlite.hpp"
@@ -80,6 +81,8 @@ struct WriterStats {
   double total_sync_seconds = 0; // their time: the wait for the disk, not in the commit's
   double max_sync_seconds = 0;
   std::size_t open_sessions = 0;
+  LatencyHistogram commit_latency; // successful commits
+  LatencyHistogram sync_latency;   // the syncer's fdatasyncs
 };
 
 /** What the writer tells its owner about the database's health; the owner decides what to log. */
@@ -124,34 +127,59 @@ struct WriterOptions {
   std::function<double()> clock;
 };
 
-class RecordWriter {
+/**
+ * What the server and a capture import write through, whatever the engine: submit packets (and
+ * their records), get completions back only after the transaction holding them committed.
+ * open_writer() picks the engine from the --db value.
+ */
+class AccountingWriter {
 public:
   using CompletionHandler = std::function<void(std::vector<Completion>&&)>;
   using EventHandler = std::function<void(const WriterEvent&)>;
 
+  virtual ~AccountingWriter() = default;
+  virtual void submit(WriteItem item) = 0;
+  virtual void submit(std::vector<WriteItem>& items) = 0; // moves the items out
+  /** Commits what is queued, delivers its completions and stops (see RecordWriter::stop). */
+  virtual void stop() = 0;
+  virtual WriterStats stats() const = 0;
+  virtual std::size_t queued() const = 0;
+  virtual std::optional<std::int64_t> run_id() const = 0;
+  virtual void set_run_report(std::string json) = 0;
+};
+
+/** A PostgreSQL URI (storage/pg_connection.hpp: is_postgres_uri) opens the PostgreSQL writer,
+ * anything else is a SQLite file for RecordWriter. Throws Error. */
+std::unique_ptr<AccountingWriter> open_writer(const std::string& database, WriterOptions options,
+                                              AccountingWriter::CompletionHandler on_complete,
+                                              AccountingWriter::EventHandler on_event = {});
+
+/** The SQLite writer. */
+class RecordWriter final : public AccountingWriter {
+public:
   /** Opens and migrates the database and rebuilds the open-session index; throws Error. */
   RecordWriter(const std::string& path, WriterOptions options, CompletionHandler on_complete,
                EventHandler on_event = {});
-  ~RecordWriter();
+  ~RecordWriter() override;
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;
 
-  void submit(WriteItem item);
-  void submit(std::vector<WriteItem>& items); // moves the items out
+  void submit(WriteItem item) override;
+  void submit(std::vector<WriteItem>& items) override; // moves the items out
 
   /**
    * Commits what is queued, delivers its completions and stops the thread. When the database
    * stays unwritable for stop_grace the uncommitted items are dropped without completions
    * (nothing acknowledged is lost: they were never acknowledged).
    */
-  void stop();
+  void stop() override;
 
-  WriterStats stats() const;
-  std::size_t queued() const;
-  std::optional<std::int64_t> run_id() const { return options_.run_id; }
+  WriterStats stats() const override;
+  std::size_t queued() const override;
+  std::optional<std::int64_t> run_id() const override { return options_.run_id; }
   /** JSON stored in runs.report of the run the writer opened: with the next commit (so a
    * running server's counters can be read while it runs) and when the writer closes the run. */
-  void set_run_report(std::string json);
+  void set_run_report(std::string json) override;
 
 private:
   struct Prepared;

@@ -66,6 +66,8 @@ public:
   }
   Statement& bind(int index, const char* text) { return bind(index, std::string_view{text}); }
 
+  /** Whether this holds a prepared statement (a default-constructed one does not). */
+  bool prepared() const noexcept { return stmt_ != nullptr; }
   /** Runs one step: true when a row is available, false when done. */
   bool step();
   /** Steps to completion, ignoring rows. */

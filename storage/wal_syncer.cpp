@@ -56,7 +56,7 @@ std::uint64_t WalSyncer::syncs() const {
 
 WalSyncer::Timing WalSyncer::timing() const {
   std::lock_guard lock(mutex_);
-  return {syncs_, sync_seconds_, max_sync_seconds_};
+  return {syncs_, sync_seconds_, max_sync_seconds_, histogram_};
 }
 
 bool WalSyncer::failed() const {
@@ -94,6 +94,7 @@ void WalSyncer::run(Worker& worker) {
         ++syncs_;
         sync_seconds_ += seconds;
         max_sync_seconds_ = std::max(max_sync_seconds_, seconds);
+        histogram_.add(seconds);
       }
       if (!ok && !failed_) {
         failed_ = true;

@@ -19,6 +19,8 @@
 // success next time): what is waiting is never released, nothing after it either, and the owner
 // is told once. Restarting the server after checking the disk is the way back.
 
+#include "storage/latency_histogram.hpp"
+
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -55,6 +57,7 @@ public:
     std::uint64_t syncs = 0;
     double total_seconds = 0;
     double max_seconds = 0;
+    LatencyHistogram histogram;
   };
   Timing timing() const;
   bool failed() const;
@@ -79,6 +82,7 @@ private:
   std::uint64_t syncs_ = 0;
   double sync_seconds_ = 0;
   double max_sync_seconds_ = 0;
+  LatencyHistogram histogram_;
   std::condition_variable turn_;      // a synced batch waits here for the earlier ones to go out
   std::uint64_t next_ticket_ = 0;     // handed to each batch a worker takes
   std::uint64_t released_ticket_ = 0; // the batch whose releases go out next

@@ -4,6 +4,7 @@
 // formatter) before it reaches HTML; nothing here touches Beast or SQLite.
 
 #include "radius/markup.hpp"
+#include "storage/report_filters.hpp"
 
 #include <cstdint>
 #include <map>
@@ -24,30 +25,18 @@ std::string url_decode(std::string_view text);
 /** Percent-encodes everything but unreserved characters (RFC 3986 §2.3). */
 std::string url_encode(std::string_view text);
 
-/** A parsed query string; later duplicates win. */
-class QueryParams {
+/** A parsed query string; later duplicates win. The reports read it as their filters. */
+class QueryParams : public storage::ReportFilters {
 public:
   QueryParams() = default;
   explicit QueryParams(std::string_view query);
-  std::string get(std::string_view key) const;
-  bool has(std::string_view key) const;
-  /** The value as an integer clamped to [min, max]; fallback when absent or not a number. */
-  std::int64_t get_int(std::string_view key, std::int64_t fallback, std::int64_t min,
-                       std::int64_t max) const;
-  void set(std::string key, std::string value);
-  void erase(std::string_view key);
   /** "a=1&b=2" of the non-empty values, encoded. */
   std::string encode() const;
-  const std::map<std::string, std::string, std::less<>>& values() const { return values_; }
-
-private:
-  std::map<std::string, std::string, std::less<>> values_;
 };
 
 /** "2026-11-27 02:30:05" (UTC); "" for a NaN/absent time. */
 std::string format_time(double unix_seconds);
-/** Accepts "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]", "YYYY-MM-DDTHH:MM[:SS]" (UTC) or unix seconds. */
-std::optional<double> parse_time(std::string_view text);
+using storage::parse_time;
 /** "1.5 MiB" */
 std::string format_bytes(std::int64_t bytes);
 /** "1h 02m 03s" */

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -12,9 +13,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace acctlab::web {
@@ -54,6 +57,18 @@ bool parse_listen(std::string_view text, std::string& address, std::uint16_t& po
   return true;
 }
 
+bool is_loopback(std::string_view address) {
+  boost::system::error_code ec;
+  const auto parsed = net::ip::make_address(std::string(address), ec);
+  if (ec) {
+    return false; // a name other than localhost (parse_listen maps that one): not known loopback
+  }
+  if (parsed.is_v6() && parsed.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, parsed.to_v6()).is_loopback();
+  }
+  return parsed.is_loopback();
+}
+
 namespace {
 
 constexpr std::size_t header_limit = 8 * 1024;
@@ -63,15 +78,23 @@ constexpr auto io_timeout = std::chrono::seconds(30);
 struct Shared {
   Site& site;
   ServerOptions options;
+  std::unique_ptr<net::ssl::context> tls; // set: HTTPS only
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> event_streams{0};
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+/** One connection, plain (beast::tcp_stream) or TLS (TlsStream). */
+template <class Stream> class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 public:
-  Connection(tcp::socket socket, Shared& shared)
+  Connection(tcp::socket socket, Shared& shared) requires std::is_same_v<Stream, beast::tcp_stream>
       : stream_(std::move(socket)), shared_(shared), timer_(stream_.get_executor()) {
-    ++shared_.connections;
+    init();
+  }
+  Connection(tcp::socket socket, Shared& shared) requires std::is_same_v<Stream, TlsStream>
+      : stream_(std::move(socket), *shared.tls), shared_(shared), timer_(stream_.get_executor()) {
+    init();
   }
   ~Connection() {
     --shared_.connections;
@@ -80,23 +103,44 @@ public:
     }
   }
 
-  void start() { do_read(); }
+  void start() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(io_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  return self->close(); // not TLS, or a failed handshake
+                                }
+                                self->do_read();
+                              });
+    } else {
+      do_read();
+    }
+  }
 
 private:
+  void init() {
+    ++shared_.connections;
+    beast::error_code ec;
+    const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    peer_ = ec ? std::string("?") : remote.address().to_string();
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
-    stream_.expires_after(io_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    beast::get_lowest_layer(stream_).expires_after(io_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
+        ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
       return close();
     }
     if (ec) {
@@ -113,11 +157,18 @@ private:
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
     const std::string_view target(request.target().data(), request.target().size());
-    if (target == "/events" && request.method() == http::verb::get) {
+    const auto cookie_field = request[http::field::cookie];
+    const std::string_view cookie(cookie_field.data(), cookie_field.size());
+    if (target == "/events" && request.method() == http::verb::get &&
+        shared_.site.authorized(cookie)) {
       return start_events();
     }
     const std::string_view method(request.method_string().data(), request.method_string().size());
-    send(shared_.site.handle(method, target), keep_alive, head);
+    const auto authorization_field = request[http::field::authorization];
+    const std::string_view authorization(authorization_field.data(), authorization_field.size());
+    Request site_request{
+        method, target, cookie, authorization, request.body(), peer_, shared_.tls != nullptr};
+    send(shared_.site.handle(site_request), keep_alive, head);
   }
 
   void send(Response r, bool keep_alive, bool head) {
@@ -138,10 +189,10 @@ private:
       response->body() = std::move(r.body);
     }
     response->content_length(length);
-    stream_.expires_after(io_timeout);
+    beast::get_lowest_layer(stream_).expires_after(io_timeout);
     http::async_write(
         stream_, *response,
-        [self = shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
           if (ec || !keep_alive) {
             return self->close();
           }
@@ -164,15 +215,18 @@ private:
     for (const auto& [name, value] : security_headers()) {
       head += name + ": " + value + "\r\n";
     }
+    if (shared_.tls) {
+      head += "Strict-Transport-Security: max-age=31536000\r\n";
+    }
     head += "\r\nretry: 2000\n\n";
     write_event(std::move(head));
   }
 
   void write_event(std::string text) {
     auto data = std::make_shared<std::string>(std::move(text));
-    stream_.expires_after(io_timeout);
+    beast::get_lowest_layer(stream_).expires_after(io_timeout);
     net::async_write(stream_, net::buffer(*data),
-                     [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this(), data](beast::error_code ec, std::size_t) {
                        if (ec) {
                          return self->close();
                        }
@@ -196,7 +250,7 @@ private:
       return write_event(": keep-alive\n\n");
     }
     timer_.expires_after(shared_.options.poll_interval);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec) {
         return self->close();
       }
@@ -206,11 +260,13 @@ private:
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  std::string peer_;
   beast::flat_buffer buffer_{header_limit + body_limit};
   std::optional<http::request_parser<http::string_body>> parser_;
   Shared& shared_;
@@ -226,6 +282,14 @@ private:
 struct HttpServer::Impl {
   Impl(Site& site, ServerOptions opts)
       : shared{site, std::move(opts)}, acceptor(ioc), signals(ioc) {
+    if (!shared.options.tls_cert.empty() || !shared.options.tls_key.empty()) {
+      shared.tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+      shared.tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                              net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                              net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+      shared.tls->use_certificate_chain_file(shared.options.tls_cert); // throws, naming why
+      shared.tls->use_private_key_file(shared.options.tls_key, net::ssl::context::pem);
+    }
     beast::error_code ec;
     const auto address = net::ip::make_address(shared.options.address, ec);
     const tcp::endpoint endpoint(address, shared.options.port);
@@ -256,8 +320,10 @@ struct HttpServer::Impl {
         if (shared.connections.load() >= shared.options.max_connections) {
           beast::error_code ignored;
           socket.close(ignored);
+        } else if (shared.tls) {
+          std::make_shared<Connection<TlsStream>>(std::move(socket), shared)->start();
         } else {
-          std::make_shared<Connection>(std::move(socket), shared)->start();
+          std::make_shared<Connection<beast::tcp_stream>>(std::move(socket), shared)->start();
         }
       }
       do_accept();

@@ -23,10 +23,20 @@ struct ServerOptions {
   std::chrono::seconds event_stream_lifetime{600};
   std::size_t max_connections = 256;
   std::size_t max_event_streams = 32;
+  /** PEM files: when both are set the viewer speaks HTTPS only (TLS 1.2 or later). */
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /** "127.0.0.1:8080", "[::1]:8080", "localhost:0" -> address and port; false when malformed. */
 bool parse_listen(std::string_view text, std::string& address, std::uint16_t& port);
+
+/**
+ * True when address (as parse_listen returns it) is a loopback address: 127.0.0.0/8, ::1 or an
+ * IPv4-mapped 127.x. The viewer shows personal data (user names, addresses, usage) and has no
+ * TLS or login: on any other address it is served only when the user says --insecure.
+ */
+bool is_loopback(std::string_view address);
 
 class HttpServer {
 public:

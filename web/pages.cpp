@@ -1,7 +1,7 @@
 #include "web/pages.hpp"
 
 #include "radius/value.hpp"
-#include "web/reports.hpp"
+#include "storage/reports.hpp"
 #include "web/svg_chart.hpp"
 
 #include <array>
@@ -12,6 +12,8 @@
 #include <tuple>
 
 namespace acctlab::web {
+
+using namespace storage; // the read model: reports, ReadOnlyDatabase
 
 namespace json = boost::json;
 
@@ -253,7 +255,9 @@ std::string overview_page(const json::object& r) {
     interims.values.push_back(get_double(p, "interim"));
     stops.values.push_back(get_double(p, "stop"));
   }
-  b += "<h2>Activity (records per hour, last 48 hours of data)</h2>";
+  // record_tally counts by event time: the NAS's Event-Timestamp where the record has one.
+  b += "<h2>Activity (records per hour of event time: the NAS's Event-Timestamp where sent, "
+       "else receive time less Acct-Delay-Time; last 48 hours of data)</h2>";
   b += bar_chart("Records per hour", labels, {starts, interims, stops});
 
   b += "<div class=\"columns\"><section><h2>Records by Acct-Status-Type</h2>" +
@@ -368,51 +372,88 @@ std::string session_page(const json::object& r) {
   fact("Terminate cause", text(s, "terminate_cause"));
   b += "</dl>";
 
-  // Chart: cumulative counters as each record reported them.
-  std::vector<double> xs;
-  Series in_octets{"input octets", {}};
-  Series out_octets{"output octets", {}};
-  Series in_packets{"input packets", {}};
-  Series out_packets{"output packets", {}};
+  // Charts: cumulative counters as each record reported them, once against the records' event
+  // times and once against the session's own elapsed time (Acct-Session-Time, the NAS's count),
+  // which keeps the session's shape whatever the clocks did (a NAS whose records all arrive at
+  // once, a replayed capture).
+  struct Counted {
+    std::vector<double> xs;
+    Series in_octets{"input octets", {}};
+    Series out_octets{"output octets", {}};
+    Series in_packets{"input packets", {}};
+    Series out_packets{"output packets", {}};
+    void add(double x, const json::object& rec) {
+      xs.push_back(x);
+      in_octets.values.push_back(get_double(rec, "input_octets"));
+      out_octets.values.push_back(get_double(rec, "output_octets"));
+      in_packets.values.push_back(get_double(rec, "input_packets"));
+      out_packets.values.push_back(get_double(rec, "output_packets"));
+    }
+  };
+  Counted by_event;
+  Counted by_session_time;
+  bool nas_times = false; // some record's event time is its Event-Timestamp
   for (const auto& v : records) {
     const auto& rec = as_obj(v);
+    nas_times = nas_times || get_str(rec, "event_time_source") == "Event-Timestamp";
     if (!is_set(rec, "input_octets") && !is_set(rec, "output_octets")) {
       continue;
     }
-    xs.push_back(get_double(rec, "event_time"));
-    in_octets.values.push_back(get_double(rec, "input_octets"));
-    out_octets.values.push_back(get_double(rec, "output_octets"));
-    in_packets.values.push_back(get_double(rec, "input_packets"));
-    out_packets.values.push_back(get_double(rec, "output_packets"));
+    by_event.add(get_double(rec, "event_time"), rec);
+    if (is_set(rec, "session_time")) {
+      by_session_time.add(get_double(rec, "session_time"), rec);
+    }
   }
-  b += "<h2>Counters over time</h2><div class=\"columns\">";
-  b += line_chart("Octets", xs, {in_octets, out_octets}, {440, 220, Unit::bytes});
-  b += line_chart("Packets", xs, {in_packets, out_packets}, {440, 220, Unit::count});
+  b += "<h2>Counters over the session's own time (Acct-Session-Time)</h2>"
+       "<div class=\"columns\">";
+  const ChartOptions elapsed_bytes{440, 220, Unit::bytes, XAxis::elapsed};
+  const ChartOptions elapsed_count{440, 220, Unit::count, XAxis::elapsed};
+  b += line_chart("Octets by session time", by_session_time.xs,
+                  {by_session_time.in_octets, by_session_time.out_octets}, elapsed_bytes);
+  b += line_chart("Packets by session time", by_session_time.xs,
+                  {by_session_time.in_packets, by_session_time.out_packets}, elapsed_count);
+  b += "</div>";
+  b += std::string("<h2>Counters over event time (") +
+       (nas_times ? "the NAS's Event-Timestamp" : "receive time less Acct-Delay-Time") +
+       ", UTC)</h2><div class=\"columns\">";
+  b += line_chart("Octets by event time", by_event.xs, {by_event.in_octets, by_event.out_octets},
+                  {440, 220, Unit::bytes});
+  b += line_chart("Packets by event time", by_event.xs, {by_event.in_packets, by_event.out_packets},
+                  {440, 220, Unit::count});
   b += "</div>";
 
-  b += "<h2>Timeline</h2><table><thead><tr><th>#</th><th>Acct-Status-Type</th><th>Event time</th>"
-       "<th>Since previous</th><th>Acct-Delay-Time</th><th>Received after</th><th>Session time"
+  b += "<h2>Timeline</h2><p class=\"muted\">Event time is the NAS's clock where the record "
+       "carries Event-Timestamp (RFC 2869 §5.3), else the server's receive time less "
+       "Acct-Delay-Time (RFC 2866 §5.2); each row says which. Received is the server's clock. "
+       "Session time is the NAS's count of the session's seconds (Acct-Session-Time).</p>"
+       "<table><thead><tr><th>#</th><th>Acct-Status-Type</th><th>Event time (UTC)</th>"
+       "<th>Event time from</th><th>Since previous</th><th>Acct-Delay-Time</th>"
+       "<th>Received (server, UTC)</th><th>Received after</th><th>Session time (NAS)"
        "</th><th>In octets</th><th>Out octets</th><th>In pkts</th><th>Out pkts</th><th>Packet"
        "</th></tr></thead><tbody>";
   for (const auto& v : records) {
     const auto& rec = as_obj(v);
     b += "<tr><td><a href=\"#record-" + std::to_string(get_int(rec, "id")) + "\">" +
          std::to_string(get_int(rec, "id")) + "</a></td><td>" + text(rec, "status") + "</td><td>" +
-         time_cell(rec, "event_time") + "</td><td class=\"num\">" +
+         time_cell(rec, "event_time") + "</td><td>" +
+         (get_str(rec, "event_time_source") == "Event-Timestamp" ? "NAS (Event-Timestamp)"
+                                                                 : "server (receive − delay)") +
+         "</td><td class=\"num\">" +
          (is_set(rec, "since_previous") ? escape(seconds(get_double(rec, "since_previous")))
                                         : std::string(dash)) +
          "</td><td class=\"num\">" +
          (is_set(rec, "delay") ? std::to_string(get_int(rec, "delay")) + " s" : std::string(dash)) +
-         "</td><td class=\"num\">" + escape(seconds(get_double(rec, "receive_lag"))) +
-         "</td><td class=\"num\">" + duration_cell(rec, "session_time") +
-         "</td><td class=\"num\">" + count_cell(rec, "input_octets") + "</td><td class=\"num\">" +
+         "</td><td>" + time_cell(rec, "receive_time") + "</td><td class=\"num\">" +
+         escape(seconds(get_double(rec, "receive_lag"))) + "</td><td class=\"num\">" +
+         duration_cell(rec, "session_time") + "</td><td class=\"num\">" +
+         count_cell(rec, "input_octets") + "</td><td class=\"num\">" +
          count_cell(rec, "output_octets") + "</td><td class=\"num\">" +
          count_cell(rec, "input_packets") + "</td><td class=\"num\">" +
          count_cell(rec, "output_packets") + "</td><td>" + packet_link(rec, "packet_id") +
          "</td></tr>";
   }
   if (records.empty()) {
-    b += "<tr><td colspan=\"12\" class=\"empty\">No records.</td></tr>";
+    b += "<tr><td colspan=\"14\" class=\"empty\">No records.</td></tr>";
   }
   b += "</tbody></table>";
 

@@ -1,5 +1,5 @@
 #pragma once
-// HTML renderings of the report objects (web/reports.hpp). Every value taken from the report is
+// HTML renderings of the report objects (storage/reports.hpp). Every value taken from the report is
 // escaped or formatted as a number here; links carry URL-encoded values.
 
 #include "web/html.hpp"

@@ -1,14 +1,20 @@
 #include "web/site.hpp"
 
+#include "storage/reports.hpp"
 #include "web/assets.hpp"
+#include "web/auth.hpp"
 #include "web/html.hpp"
 #include "web/pages.hpp"
-#include "web/reports.hpp"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
 
 namespace acctlab::web {
+
+using namespace storage; // the read model: reports, ReadOnlyDatabase
 
 namespace json = boost::json;
 
@@ -133,6 +139,9 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   if (api) {
     path.remove_prefix(4);
   }
+  if (!api && path == "/metrics") {
+    return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics(db), {}};
+  }
   if ((!api && path == "/") || (api && path == "/overview")) {
     auto report = overview_report(db);
     return api ? json_response(report) : html(overview_page(report));
@@ -203,6 +212,183 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
     return api ? json_response(report) : html(nas_page(report));
   }
   return not_found(api, path);
+}
+
+std::string Site::metrics(ReadOnlyDatabase& db) {
+  std::string out = metrics_source_ ? metrics_source_() : std::string();
+  const auto gauge = [&out](std::string_view name, std::string_view help) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+    out.append(name).append(" gauge\n");
+  };
+  const auto value = [&out](std::string_view series, double v) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    out.append(series).append(" ").append(buffer).append("\n");
+  };
+  // What the database holds, from the tallies the overview reads (cheap at any size).
+  const auto live = live_counters(db, true);
+  gauge("acctlab_db_sessions", "Sessions stored, by state.");
+  const auto& sessions = live.at("sessions").as_object();
+  for (const char* state : {"open", "closed", "stale"}) {
+    value(std::string("acctlab_db_sessions{state=\"") + state + "\"}",
+          static_cast<double>(get_int(sessions, state)));
+  }
+  gauge("acctlab_db_records", "Accounting records stored.");
+  value("acctlab_db_records", static_cast<double>(get_int(live, "records")));
+  gauge("acctlab_db_packets", "Packets stored as evidence, every verdict.");
+  value("acctlab_db_packets", static_cast<double>(get_int(live, "packets")));
+  gauge("acctlab_db_findings", "Conformance findings stored.");
+  value("acctlab_db_findings", static_cast<double>(get_int(live, "findings")));
+  if (is_set(live, "last_event_time")) {
+    gauge("acctlab_db_last_event_timestamp_seconds", "Event time of the newest record.");
+    value("acctlab_db_last_event_timestamp_seconds", get_double(live, "last_event_time"));
+  }
+  if (!metrics_source_) {
+    // A server has its own database gauges; a viewer alone reports the files it reads.
+    std::error_code ec;
+    if (const auto size = std::filesystem::file_size(db_path_, ec); !ec) {
+      gauge("acctlab_database_size_bytes", "Size of the database file.");
+      value("acctlab_database_size_bytes", static_cast<double>(size));
+    }
+    if (const auto size = std::filesystem::file_size(db_path_ + "-wal", ec); !ec) {
+      gauge("acctlab_database_wal_size_bytes", "Size of the write-ahead log file.");
+      value("acctlab_database_wal_size_bytes", static_cast<double>(size));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string escape_html(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+Response login_page(unsigned status, std::string_view message) {
+  std::string body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                     "<title>acctlab: sign in</title>"
+                     "<link rel=\"stylesheet\" href=\"/static/style.css\"></head><body>"
+                     "<main><h1>acctlab</h1><form method=\"post\" action=\"/login\">";
+  if (!message.empty()) {
+    body += "<p class=\"error\" role=\"alert\">" + escape_html(message) + "</p>";
+  }
+  body += "<p><label>Name <input name=\"user\" autocomplete=\"username\" required></label></p>"
+          "<p><label>Password <input name=\"password\" type=\"password\" "
+          "autocomplete=\"current-password\" required></label></p>"
+          "<p><button type=\"submit\">Sign in</button></p></form></main></body></html>\n";
+  return Response{status, "text/html; charset=utf-8", std::move(body), {}};
+}
+
+/** A value of an application/x-www-form-urlencoded body. */
+std::string form_value(std::string_view body, std::string_view name) {
+  std::size_t pos = 0;
+  while (pos <= body.size()) {
+    const auto amp = body.find('&', pos);
+    const auto item = body.substr(pos, amp == std::string_view::npos ? amp : amp - pos);
+    const auto eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == name) {
+      std::string raw(item.substr(eq + 1));
+      std::replace(raw.begin(), raw.end(), '+', ' ');
+      return url_decode(raw);
+    }
+    if (amp == std::string_view::npos) {
+      break;
+    }
+    pos = amp + 1;
+  }
+  return {};
+}
+
+} // namespace
+
+bool Site::authorized(std::string_view cookie) const {
+  return !auth_ || auth_->session(cookie) != nullptr;
+}
+
+Response Site::handle(const Request& request) {
+  auto response = [&]() -> Response {
+    if (!auth_) {
+      return handle(request.method, request.target);
+    }
+    const auto path = request.target.substr(0, request.target.find('?'));
+    const std::string secure = request.secure ? "; Secure" : "";
+    if (path == "/login") {
+      if (request.method == "POST") {
+        bool throttled = false;
+        const auto cookie =
+            auth_->login(form_value(request.body, "user"), form_value(request.body, "password"),
+                         request.peer, &throttled);
+        if (!cookie) {
+          return throttled ? login_page(429, "Too many failed sign-ins; wait a minute.")
+                           : login_page(401, "Wrong name or password.");
+        }
+        return Response{
+            303,
+            "text/plain; charset=utf-8",
+            "signed in\n",
+            {{"Location", "/"},
+             {"Set-Cookie", std::string(Authenticator::cookie_name) + "=" + *cookie +
+                                "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                                std::to_string(Authenticator::session_lifetime.count()) + secure}}};
+      }
+      if (request.method == "GET" || request.method == "HEAD") {
+        return login_page(200, "");
+      }
+    }
+    if (path == "/logout") {
+      return Response{
+          303,
+          "text/plain; charset=utf-8",
+          "signed out\n",
+          {{"Location", "/login"},
+           {"Set-Cookie", std::string(Authenticator::cookie_name) +
+                              "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + secure}}};
+    }
+    const bool page = !path.starts_with("/api/") && path != "/metrics" && path != "/sessions.csv" &&
+                      path != "/events";
+    if (!path.starts_with("/static/") && !auth_->session(request.cookie)) {
+      // Programs (API, CSV, metrics) may send HTTP Basic credentials (RFC 7617) instead of a
+      // cookie, a Prometheus scraper among them; pages send a person to the login form.
+      if (!page && !request.authorization.empty() &&
+          auth_->basic(request.authorization, request.peer)) {
+        return handle(request.method, request.target);
+      }
+      if (page && (request.method == "GET" || request.method == "HEAD")) {
+        return Response{303, "text/plain; charset=utf-8", "sign in\n", {{"Location", "/login"}}};
+      }
+      return Response{401,
+                      "text/plain; charset=utf-8",
+                      "sign in first: /login (programs: HTTP Basic)\n",
+                      {{"WWW-Authenticate", "Basic realm=\"acctlab\", charset=\"UTF-8\""}}};
+    }
+    return handle(request.method, request.target);
+  }();
+  if (request.secure) {
+    response.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+  }
+  return response;
 }
 
 Response Site::handle(std::string_view method, std::string_view target) {

@@ -3,9 +3,10 @@
 // (web/http_server.hpp) is the only code that knows Beast; everything here is plain C++ and
 // testable on its own. Thread-safe: each request borrows a read-only connection from a pool.
 
-#include "web/read_db.hpp"
+#include "storage/read_db.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,12 +17,29 @@
 
 namespace acctlab::web {
 
+// The viewer reads through storage/'s read model, under the names it has always used.
+using storage::DbError;
+using storage::ReadOnlyDatabase;
+
 struct Response {
   unsigned status = 200;
   std::string content_type = "text/html; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+/** What the site needs of a request; the HTTP server fills it. */
+struct Request {
+  std::string_view method = "GET";
+  std::string_view target = "/";
+  std::string_view cookie;        // the Cookie header
+  std::string_view authorization; // the Authorization header (Basic, for programs)
+  std::string_view body;          // POST /login only
+  std::string_view peer;          // the client's address, for the login throttle
+  bool secure = false;            // arrived over TLS
+};
+
+class Authenticator;
 
 /** The headers every response carries (CSP, nosniff, ...). */
 const std::vector<std::pair<std::string, std::string>>& security_headers();
@@ -36,6 +54,16 @@ public:
 
   /** Answers GET/HEAD for target ("/sessions?user=joe"). Never throws. */
   Response handle(std::string_view method, std::string_view target);
+  /** The same, with the login gate when accounts are set; POST /login signs in. Never throws. */
+  Response handle(const Request& request);
+
+  /**
+   * With accounts, every page, API route, CSV, /metrics and /events asks for a signed session
+   * cookie (web/auth.hpp); /login and /static/ do not. Set before the HTTP server starts.
+   */
+  void set_authenticator(Authenticator* authenticator) { auth_ = authenticator; }
+  /** Whether a request with this Cookie header may read (always, without accounts). */
+  bool authorized(std::string_view cookie) const;
 
   /**
    * The live counters as JSON text when the database changed since `version` (PRAGMA
@@ -45,13 +73,26 @@ public:
 
   const std::string& db_path() const { return db_path_; }
 
+  /**
+   * /metrics (Prometheus text format) starts with what source returns: `acctlab serve --web`
+   * gives its server's metrics. Without one, /metrics has the database's tallies and file sizes.
+   * Set before the HTTP server starts.
+   */
+  void set_metrics_source(std::function<std::string()> source) {
+    metrics_source_ = std::move(source);
+  }
+
 private:
   class Lease;
   std::unique_ptr<ReadOnlyDatabase> acquire();
   void release(std::unique_ptr<ReadOnlyDatabase> db);
   Response route(ReadOnlyDatabase& db, std::string_view path, std::string_view query);
 
+  std::string metrics(ReadOnlyDatabase& db);
+
   std::string db_path_;
+  std::function<std::string()> metrics_source_;
+  Authenticator* auth_ = nullptr;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<ReadOnlyDatabase>> pool_;
 

@@ -174,6 +174,10 @@ std::string line_chart(std::string_view title, const std::vector<double>& xs,
     return xs.size() == 1 ? margin_left + plot_w / 2.0 : margin_left + plot_w * (x - x_lo) / x_span;
   };
   auto py = [&](double v) { return margin_top + plot_h - plot_h * (v / y_max); };
+  auto x_text = [&](double x) {
+    return o.x_axis == XAxis::elapsed ? format_duration(static_cast<std::int64_t>(std::llround(x)))
+                                      : format_time(x);
+  };
   for (std::size_t s = 0; s < series.size(); ++s) {
     std::string points;
     for (std::size_t i = 0; i < xs.size() && i < series[s].values.size(); ++i) {
@@ -183,12 +187,12 @@ std::string line_chart(std::string_view title, const std::vector<double>& xs,
     out += "<polyline class=\"l" + cls + "\" fill=\"none\" points=\"" + points + "\"/>";
     for (std::size_t i = 0; i < xs.size() && i < series[s].values.size(); ++i) {
       out += "<circle class=\"s" + cls + "\" r=\"3\" cx=\"" + num(px(xs[i])) + "\" cy=\"" +
-             num(py(series[s].values[i])) + "\"><title>" + escape(format_time(xs[i])) + " · " +
+             num(py(series[s].values[i])) + "\"><title>" + escape(x_text(xs[i])) + " · " +
              escape(series[s].name) + ": " + escape(axis_value(series[s].values[i], o.unit)) +
              "</title></circle>";
     }
   }
-  // Time labels at the ends and the middle.
+  // x labels (times or durations) at the ends and the middle.
   const int label_y = o.height - margin_bottom + 16;
   const double ends[] = {x_lo, x_lo + x_span / 2, x_lo + x_span};
   const char* anchors[] = {"start", "middle", "end"};
@@ -196,7 +200,7 @@ std::string line_chart(std::string_view title, const std::vector<double>& xs,
     const double x = xs.size() == 1 ? x_lo : ends[i];
     out += "<text class=\"axis\" text-anchor=\"" +
            std::string(xs.size() == 1 ? "middle" : anchors[i]) + "\" x=\"" + num(px(x)) +
-           "\" y=\"" + std::to_string(label_y) + "\">" + escape(format_time(x)) + "</text>";
+           "\" y=\"" + std::to_string(label_y) + "\">" + escape(x_text(x)) + "</text>";
   }
   out += "</svg></figure>";
   return out;

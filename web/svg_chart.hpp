@@ -17,17 +17,21 @@ struct Series {
   std::vector<double> values; // one per label (bar chart) or per x (line chart)
 };
 
+/** What a line chart's x values are: unix seconds (UTC times) or seconds elapsed ("5m 30s"). */
+enum class XAxis { time, elapsed };
+
 struct ChartOptions {
   int width = 900;
   int height = 240;
   Unit unit = Unit::count;
+  XAxis x_axis = XAxis::time;
 };
 
 /** Grouped bars, one group per label. Labels and series names are escaped. */
 std::string bar_chart(std::string_view title, const std::vector<std::string>& labels,
                       const std::vector<Series>& series, ChartOptions options = {});
 
-/** Lines over a numeric x axis (unix seconds, labelled as UTC times). */
+/** Lines over a numeric x axis: unix seconds labelled as UTC times, or elapsed seconds. */
 std::string line_chart(std::string_view title, const std::vector<double>& xs,
                        const std::vector<Series>& series, ChartOptions options = {});
 

@@ -272,7 +272,7 @@ std::vector<Page> pages_for(const std::string& path) {
   const auto rule = query_text(db, "SELECT rule_id FROM finding_tally GROUP BY rule_id ORDER BY "
                                    "sum(findings) DESC, rule_id LIMIT 1");
   const auto run = query_text(db, "SELECT min(id) FROM runs");
-  // The session lists show 50 a page by default (web/reports.cpp); a page past the last one
+  // The session lists show 50 a page by default (storage/reports.cpp); a page past the last one
   // would show the last page under another number.
   const auto sessions = std::atol(query_text(db, "SELECT count(*) FROM sessions").c_str());
   sqlite3_close(db);

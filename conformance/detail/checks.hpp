@@ -44,6 +44,7 @@ void check_resend_new_id(const Rule&, const Analysis&, FindingSink&);
 
 // Records (conformance/checks_records.cpp): answer contents, clocks, plausibility, consistency
 void check_response_attributes(const Rule&, const Analysis&, FindingSink&);
+void check_proxy_state(const Rule&, const Analysis&, FindingSink&);
 void check_event_timestamp_count(const Rule&, const Analysis&, FindingSink&);
 void check_event_timestamp_clock(const Rule&, const Analysis&, FindingSink&);
 void check_counter_pairs(const Rule&, const Analysis&, FindingSink&);

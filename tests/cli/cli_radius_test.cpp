@@ -112,6 +112,11 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
   CHECK(demo.output.find("length as the document prints it (220): yes") != std::string::npos);
   CHECK(demo.output.find(" FAIL") == std::string::npos);
   CHECK(demo.output.find("scenarios passed; document record reproduced") != std::string::npos);
+  // The strongSwan step ran and passed, or said plainly why it could not run.
+  CHECK(demo.output.find("== 2b. A real NAS") != std::string::npos);
+  CHECK((demo.output.find("strongSwan lab passed") != std::string::npos ||
+         (demo.output.find("   SKIPPED: ") != std::string::npos &&
+          demo.output.find("strongSwan lab skipped (") != std::string::npos)));
   std::ifstream report(dir + "/report.json");
   CHECK(report.good());
 
@@ -125,7 +130,7 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
        pos = demo.output.find("  ok\n", pos + 1)) {
     ++ok_lines;
   }
-  CHECK(ok_lines == 3);
+  CHECK(ok_lines == 4); // the overview, the document's Start, a session with interims, the JSON
   // The combined database holds every scenario database's sessions, each under its file's name.
   std::int64_t expected_sessions = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -136,8 +141,13 @@ TEST_CASE("demo reproduces the document's Start record, passes every scenario an
   CHECK(expected_sessions > 0);
   const auto all = dir + "/all-scenarios.db";
   CHECK(count(all, "SELECT count(*) FROM sessions") == expected_sessions);
+  // The document's three listings are three sessions: joe's Start (still open), the Stop of
+  // 00000002, the Interim-Update of 00000003 (open).
   CHECK(count(all, "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
-                   "user_name = 'joe@cclient' AND state = 'closed'") == 1);
+                   "user_name = 'joe@cclient' AND state = 'open'") == 1);
+  CHECK(count(all,
+              "SELECT count(*) FROM sessions WHERE unique_id LIKE 'document-debug-1/%' AND "
+              "acct_session_id = '00000002' AND state = 'closed' AND session_time = 709") == 1);
   CHECK(demo.output.find("served: " + std::to_string(expected_sessions) + " sessions") !=
         std::string::npos);
 

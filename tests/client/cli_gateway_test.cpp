@@ -78,7 +78,7 @@ TEST_CASE("gateway runs a scenario against --server and writes the event log", "
   CHECK(run.output.find(", len 220") != std::string::npos);
   CHECK(run.output.find(", len 200") != std::string::npos);
   CHECK(run.output.find("ISAKMP AAA: Accounting Started") != std::string::npos);
-  CHECK(a.received().size() == 3);
+  CHECK(a.received().size() == 5);
   std::ifstream in(events);
   int answers = 0;
   for (std::string line; std::getline(in, line);) {
@@ -87,7 +87,7 @@ TEST_CASE("gateway runs a scenario against --server and writes the event log", "
       ++answers;
     }
   }
-  CHECK(answers == 3);
+  CHECK(answers == 5);
 
   // A scenario step that cannot happen names its line; the exit status says so.
   std::string scenario = std::string(ACCTLAB_BINARY_DIR) + "/client-bad.scn";
@@ -103,7 +103,7 @@ TEST_CASE("gateway runs a scenario against --server and writes the event log", "
                            scenarios() + "document-debug.scn --server " + a.address() +
                            " --secret wrong --answer-wait 200ms");
   CHECK(silent.status == 2);
-  CHECK(silent.output.find("3 dropped") != std::string::npos);
+  CHECK(silent.output.find("5 dropped") != std::string::npos);
 }
 
 TEST_CASE("gateway takes the configuration a scenario names", "[client][cli]") {

@@ -167,18 +167,23 @@ TEST_CASE("FreeRADIUS 3.2 records every accounting record the gateway sends",
 
   RunResult doc = run("document-debug.cfg", "document-debug.scn", {server.address()});
   REQUIRE(doc.ok);
-  CHECK(doc.answers == 3);
+  CHECK(doc.answers == 5);
   CHECK(doc.gave_up == 0);
   CHECK(doc.bad_answers == 0);
   auto records = server.detail();
-  REQUIRE(records.size() == 3);
-  CHECK(first(records[0], "Acct-Status-Type") == "Start");
-  CHECK(first(records[1], "Acct-Status-Type") == "Interim-Update");
-  CHECK(first(records[2], "Acct-Status-Type") == "Stop");
-  for (const auto& r : records) {
-    CHECK(first(r, "Acct-Session-Id") == "00000001");
-    CHECK(first(r, "NAS-IP-Address") == "10.1.1.147");
-    CHECK(first(r, "Cisco-NAS-Port") == "FastEthernet0/0.1");
+  REQUIRE(records.size() == 5);
+  // Start 00000001, Start and Stop 00000002, Start and Interim-Update 00000003.
+  const std::vector<std::pair<std::string, std::string>> expected_records = {
+      {"Start", "00000001"},
+      {"Start", "00000002"},
+      {"Stop", "00000002"},
+      {"Start", "00000003"},
+      {"Interim-Update", "00000003"}};
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    CHECK(first(records[i], "Acct-Status-Type") == expected_records[i].first);
+    CHECK(first(records[i], "Acct-Session-Id") == expected_records[i].second);
+    CHECK(first(records[i], "NAS-IP-Address") == (i == 0 ? "10.1.1.147" : "100.1.1.147"));
+    CHECK(first(records[i], "Cisco-NAS-Port") == "FastEthernet0/0.1");
   }
   CHECK(first(records[0], "User-Name") == "joe@cclient");
   CHECK(first(records[0], "Framed-IP-Address") == "10.13.13.1");
@@ -194,6 +199,8 @@ TEST_CASE("FreeRADIUS 3.2 records every accounting record the gateway sends",
   CHECK(first(records[2], "Acct-Input-Octets") == "152608");
   CHECK(first(records[2], "Acct-Output-Packets") == "1004");
   CHECK(first(records[2], "Acct-Input-Gigawords") == "0");
+  CHECK(first(records[4], "Acct-Session-Time") == "109");
+  CHECK(first(records[4], "Acct-Input-Octets") == "608");
 
   // The lab scenarios, both slots on the one FreeRADIUS: every verified answer is one more
   // record in the detail file.

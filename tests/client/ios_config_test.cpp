@@ -138,6 +138,7 @@ radius-server host 10.1.1.5 acct-port 1813 key per host secret
 radius-server key nsite
 radius-server timeout 2
 radius-server vsa send accounting
+radius-server attribute 55 include-in-acct-req
 interface FastEthernet 0/0.1
  ip address 10.1.1.147 255.255.255.0
  crypto map mymap
@@ -151,6 +152,9 @@ interface FastEthernet 0/0.1
   CHECK(c.session_id_mode == "unique");
   CHECK(c.update_periodic_minutes == 5u);
   CHECK(c.radius_timeout_seconds == 2);
+  CHECK(c.event_timestamp);
+  CHECK_FALSE(read_ios_config("radius-server key k\n").config.event_timestamp);
+  CHECK_FALSE(read_ios_config("radius-server attribute 55 sometimes\n").usable());
   REQUIRE(c.profiles.size() == 3);
   CHECK(c.profiles[0].vrf == "cisco");
   CHECK(c.profiles[0].identities.size() == 2);

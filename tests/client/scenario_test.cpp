@@ -132,13 +132,14 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
   LoopbackResponder a("nsite");
   Run r = run("document-debug.cfg", "document-debug.scn", {a.address()});
   auto got = a.received();
-  REQUIRE(got.size() == 3);
+  // The three listed records are three sessions; sessions 00000002 and 00000003 start first.
+  REQUIRE(got.size() == 5);
   for (const auto& packet : got) {
     CHECK(packet.authentic);
   }
-  CHECK(r.result.answers == 3);
+  CHECK(r.result.answers == 5);
 
-  // Start: the document's listing, attribute by attribute, len 220.
+  // Start of 00000001: the document's listing, attribute by attribute, len 220.
   CHECK(got[0].wire.size() == 220);
   check_layout(got[0], {{44, 0, 10, "00000001"},
                         {26, 1, 31, "isakmp-group-id=cclient"},
@@ -152,30 +153,18 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
                         {5, 0, 6, "0"},
                         {4, 0, 6, "10.1.1.147"},
                         {41, 0, 6, "0"}});
-  // Interim: the document's listing (len 200), with this scenario's session time: the document's
-  // router sent its update 109 s into a session; periodic 10 puts ours at 600 s.
-  CHECK(got[1].wire.size() == 200);
-  check_layout(got[1], {{44, 0, 10, "00000001"},
-                        {26, 1, 20, "vrf-id=cisco"},
-                        {26, 1, 35, "isakmp-initator-ip=11.1.2.2"},
-                        {26, 1, 36, "connect-progress=No Progress"},
-                        {46, 0, 6, "600"},
-                        {42, 0, 6, "608"},
-                        {43, 0, 6, "608"},
-                        {47, 0, 6, "4"},
-                        {48, 0, 6, "4"},
-                        {40, 0, 6, "3"},
-                        {26, 2, 25, "FastEthernet0/0.1"},
-                        {5, 0, 6, "0"},
-                        {4, 0, 6, "10.1.1.147"},
-                        {41, 0, 6, "0"}});
-  // Stop: the document's listing with its values (709 s, 152608 octets, 1004 packets). The
-  // listing's header says len 238, which is the sum without the two Giga-Word lines (the lines
-  // stamped "*Apr 23" among "*Aug 23"); with them, as listed and as Table 2 asks, it is 250.
+  CHECK(text(got[1], 44) == "00000002");
+  CHECK(status(got[1]) == 1);
+  for (const auto& packet : got) {
+    CHECK(integer(packet, 55) == 0xFFFFFFFFu); // the document's router sent no Event-Timestamp
+  }
+  // Stop of 00000002: the listing's values (709 s, 152608 octets, 1004 packets). The listing's
+  // header says len 238, which is the sum without the two Giga-Word lines (the lines stamped
+  // "*Apr 23" among "*Aug 23"); with them, as listed and as Table 2 asks, it is 250.
   CHECK(got[2].wire.size() == 250);
-  check_layout(got[2], {{44, 0, 10, "00000001"},
+  check_layout(got[2], {{44, 0, 10, "00000002"},
                         {26, 1, 20, "vrf-id=cisco"},
-                        {26, 1, 35, "isakmp-initator-ip=11.1.2.2"},
+                        {26, 1, 35, "isakmp-initator-ip=11.1.1.2"},
                         {26, 1, 36, "connect-progress=No Progress"},
                         {46, 0, 6, "709"},
                         {42, 0, 6, "152608"},
@@ -189,7 +178,25 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
                         {40, 0, 6, "2"},
                         {26, 2, 25, "FastEthernet0/0.1"},
                         {5, 0, 6, "0"},
-                        {4, 0, 6, "10.1.1.147"},
+                        {4, 0, 6, "100.1.1.147"},
+                        {41, 0, 6, "0"}});
+  CHECK(text(got[3], 44) == "00000003");
+  CHECK(status(got[3]) == 1);
+  // Interim-Update of 00000003: the listing (len 200), 109 s into its session.
+  CHECK(got[4].wire.size() == 200);
+  check_layout(got[4], {{44, 0, 10, "00000003"},
+                        {26, 1, 20, "vrf-id=cisco"},
+                        {26, 1, 35, "isakmp-initator-ip=11.1.1.2"},
+                        {26, 1, 36, "connect-progress=No Progress"},
+                        {46, 0, 6, "109"},
+                        {42, 0, 6, "608"},
+                        {43, 0, 6, "608"},
+                        {47, 0, 6, "4"},
+                        {48, 0, 6, "4"},
+                        {40, 0, 6, "3"},
+                        {26, 2, 25, "FastEthernet0/0.1"},
+                        {5, 0, 6, "0"},
+                        {4, 0, 6, "100.1.1.147"},
                         {41, 0, 6, "0"}});
 
   // The debug output reads like the document's Start listing, line for line.
@@ -236,9 +243,9 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
   CHECK(std::count_if(debug.begin(), debug.end(), [](const std::string& l) {
           return l.rfind("RADIUS: Received from id ", 0) == 0 &&
                  l.find("Accounting-response, len 20") != std::string::npos;
-        }) == 3);
+        }) == 5);
 
-  // The event log: every line is JSON; three packets sent, three verified answers.
+  // The event log: every line is JSON; five packets sent, five verified answers.
   int sent = 0;
   int verified = 0;
   for (const auto& line : lines_of(r.events)) {
@@ -255,8 +262,8 @@ TEST_CASE("document-debug reproduces the document's Start, Interim and Stop",
       CHECK(o.at("response_authenticator").as_string().size() == 32);
     }
   }
-  CHECK(sent == 3);
-  CHECK(verified == 3);
+  CHECK(sent == 5);
+  CHECK(verified == 5);
 }
 
 TEST_CASE("one session, several pairs, rekeys", "[client][scenario]") {
@@ -305,10 +312,21 @@ TEST_CASE("interims and gigawords", "[client][scenario]") {
   LoopbackResponder a("nsite");
   LoopbackResponder b("nsite");
   SECTION("periodic-interims") {
-    run("lab.cfg", "periodic-interims.scn", {a.address(), b.address()});
+    // lab.cfg has `radius-server attribute 55 include-in-acct-req`: each record carries
+    // Event-Timestamp, the time of its event on the gateway's (virtual) clock.
+    RunOptions options;
+    options.nas_clock_at_zero = 1'000'000'000.0;
+    run("lab.cfg", "periodic-interims.scn", {a.address(), b.address()}, options);
     auto got = a.received();
     REQUIRE(got.size() == 7);
     CHECK(status(got[0]) == 1);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      INFO("record " << i);
+      // Start at 0, interims every 60 s, the Stop at 330 s: the scenario's own times.
+      const std::uint32_t at = i == 6 ? 330 : 60 * static_cast<std::uint32_t>(i);
+      CHECK(integer(got[i], 55) == 1'000'000'000u + at);
+      CHECK(integer(got[i], 41) == 0);
+    }
     std::uint32_t previous = 0;
     for (int i = 1; i <= 5; ++i) {
       CHECK(status(got[i]) == 3);

@@ -196,6 +196,26 @@ void with_interims(Spec& s, const std::vector<std::uint32_t>& times) {
   s.requests.push_back(at(end, update_attrs("Stop", "00000001", "11.1.2.2", usage(end))));
 }
 
+/** A capture taken on a proxy: each of session 00000001's records again 2 ms later from the
+ * proxy (127.0.0.2) with the proxy's own Proxy-State, answered with it. */
+void forward_through_proxy(Spec& s) {
+  std::vector<Request> forwards;
+  for (const auto& request : s.requests) {
+    const auto* id = find(const_cast<Attrs&>(request.attrs), "Acct-Session-Id");
+    if (!id || *id != q("00000001")) {
+      continue;
+    }
+    auto forwarded = request;
+    forwarded.time += 0.002;
+    forwarded.client = "127.0.0.2:40002";
+    forwarded.identifier.reset();
+    forwarded.attrs.push_back({"Proxy-State", "0x313334"});
+    forwarded.response_attrs.push_back({"Proxy-State", "0x313334"});
+    forwards.push_back(std::move(forwarded));
+  }
+  s.requests.insert(s.requests.end(), forwards.begin(), forwards.end());
+}
+
 } // namespace
 
 std::vector<Case> all_cases() {
@@ -457,6 +477,29 @@ std::vector<Case> all_cases() {
   cases.push_back(defect("response-carries-reply-message", "EXC-RESPONSE-ATTRIBUTES", [](Spec& s) {
     s.requests[s1_interim1].response_attrs = {{"Reply-Message", q("thanks")}};
   }));
+  cases.push_back(defect("response-drops-proxy-state", "EXC-PROXY-STATE", [](Spec& s) {
+    // A proxy between NAS and server added Proxy-State; the server's answer lost it.
+    s.requests[s1_interim1].attrs.push_back({"Proxy-State", "0x3636"});
+  }));
+  cases.push_back(clean("proxy-state-returned", [](Spec& s) {
+    for (const auto index : {s1_start, s1_interim1}) {
+      s.requests[index].attrs.push_back({"Proxy-State", "0x3636"});
+      s.requests[index].attrs.push_back({"Proxy-State", "0x0102ff"});
+      s.requests[index].response_attrs = {{"Proxy-State", "0x3636"}, {"Proxy-State", "0x0102ff"}};
+    }
+  }));
+  // A capture taken on a proxy holds both legs: one record each, not a second Start and a Stop
+  // after the Stop; the interval the NAS shows is its own, not the 2 ms to the forward.
+  cases.push_back(clean("forwarded-by-a-proxy", [](Spec& s) { forward_through_proxy(s); }));
+  cases.push_back(clean("interims-regular-inferred-through-a-proxy", [](Spec& s) {
+    with_interims(s, {60, 120, 180, 240, 300});
+    forward_through_proxy(s);
+  }));
+  cases.push_back(
+      defect("missed-interim-inferred-through-a-proxy", "SES-INTERIM-CADENCE", [](Spec& s) {
+        with_interims(s, {60, 120, 180, 240, 360});
+        forward_through_proxy(s);
+      }));
   cases.push_back(defect("two-event-timestamps", "PKT-EVENT-TIMESTAMP-COUNT", [](Spec& s) {
     auto& attrs = s.requests[s2_start].attrs;
     attrs.push_back({"Event-Timestamp", "10"});

@@ -7,6 +7,7 @@
 // exchanges really are unanswered (EXC-UNANSWERED, RFC 2866 §2): errors of the server, not of
 // the NAS.
 
+#include "conformance/analysis.hpp"
 #include "conformance/engine.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -38,6 +40,8 @@ struct RealCapture {
   std::size_t requests = 0;    // Accounting-Requests in the capture (tshark counts them too)
   // The error findings a correct judge gives, as "RULE-ID (party)".
   std::vector<std::string> errors;
+  // Secrets per client address where the capture holds several (both legs of a proxy).
+  std::map<std::string, std::string, std::less<>> secrets = {};
 };
 
 // The strongSwan captures' secret and accounting_interval are the script's (README.md).
@@ -93,6 +97,7 @@ Verdict judge(const RealCapture& capture, const std::vector<std::string>& files 
 
   Trace trace = loaded.trace;
   trace.default_secret = capture.secret;
+  trace.secrets = capture.secrets;
   if (capture.interim_interval > 0) {
     trace.interim_interval = capture.interim_interval;
   }
@@ -151,6 +156,42 @@ TEST_CASE("strongSwan captures are judged right", "[conformance][real-capture]")
       CHECK(parties.warnings[static_cast<std::size_t>(Party::nas)] == 0);
     }
   }
+}
+
+// Both legs of a real FreeRADIUS 3.2 proxy in front of acctlab serve
+// (tests/captures/make-proxy-capture.sh): radclient as the NAS (127.0.0.1), FreeRADIUS proxying
+// (127.0.0.2), acctlab answering (127.0.0.3). Every record appears twice, the forward carrying
+// FreeRADIUS's own Proxy-State after the NAS's, and both servers return every Proxy-State.
+const RealCapture proxy_capture{
+    "freeradius-proxy.pcap",
+    "rfc2866",
+    "",
+    0,
+    8,
+    {},
+    {{"127.0.0.1", "acctlab-nas-secret"}, {"127.0.0.2", "acctlab-proxy-secret"}}};
+
+TEST_CASE("a capture taken on a proxy: one session, both legs' exchanges judged, no finding",
+          "[conformance][real-capture]") {
+  const auto verdict = judge(proxy_capture);
+  CHECK(verdict.findings.empty());
+  // One session of four records, not a second Start and a Stop after the Stop; the interval
+  // the NAS shows is 2 s between its updates, not the 2 ms between a record and its forward.
+  const auto& dict = radius::Dictionary::builtin();
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + proxy_capture.file});
+  Trace trace = loaded.trace;
+  trace.secrets = proxy_capture.secrets;
+  const auto profile = load_profile("rfc2866", dict);
+  REQUIRE(profile);
+  const Analysis analysis(trace, *profile, dict);
+  REQUIRE(analysis.sessions().size() == 1);
+  CHECK(analysis.sessions()[0].records.size() == 4);
+  CHECK(analysis.exchanges().size() == 8);
+  std::size_t answered = 0;
+  for (const auto& exchange : analysis.exchanges()) {
+    answered += exchange.answered_by != none ? 1 : 0;
+  }
+  CHECK(answered == 8);
 }
 
 TEST_CASE("the document's records in one capture: session 00000003's Start is missing",

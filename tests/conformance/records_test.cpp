@@ -66,6 +66,7 @@ TEST_CASE("every new rule names its party, source and an example of each side",
     return rule->party;
   };
   CHECK(party("EXC-RESPONSE-ATTRIBUTES") == Party::server);
+  CHECK(party("EXC-PROXY-STATE") == Party::server);
   for (const auto* id : {"PKT-EVENT-TIMESTAMP-COUNT", "PKT-EVENT-TIMESTAMP-CLOCK",
                          "PKT-COUNTER-PAIRS", "SES-COUNTER-RATE", "SES-ATTRIBUTE-CONSISTENCY"}) {
     INFO(id);
@@ -148,6 +149,34 @@ TEST_CASE("EXC-RESPONSE-ATTRIBUTES: only Proxy-State, Vendor-Specific, Message-A
   CHECK(found[0].party == Party::server);
   CHECK(found[0].scope == Scope::exchange);
   CHECK(contains(found[0].message, "carries Class (25), Session-Timeout (27)"));
+}
+
+TEST_CASE("EXC-PROXY-STATE: the answer returns the request's Proxy-State unmodified, in order",
+          "[conformance][records]") {
+  const auto cisco = shipped("cisco-ios-ipsec");
+  auto spec = clean_spec();
+  spec.requests[s1_start].attrs.push_back({"Proxy-State", "0x3636"});
+  spec.requests[s1_start].attrs.push_back({"Proxy-State", "0x01"});
+  spec.requests[s1_start].response_attrs = {{"Proxy-State", "0x3636"}, {"Proxy-State", "0x01"}};
+  CHECK(findings_of(spec, cisco, "EXC-PROXY-STATE").empty());
+  // Reordered: the proxy's own is no longer where it put it.
+  spec.requests[s1_start].response_attrs = {{"Proxy-State", "0x01"}, {"Proxy-State", "0x3636"}};
+  auto found = findings_of(spec, cisco, "EXC-PROXY-STATE");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].party == Party::server);
+  CHECK(contains(found[0].message, "carries Proxy-State 0x01, 0x3636; its request carried "
+                                   "0x3636, 0x01"));
+  // Dropped.
+  spec.requests[s1_start].response_attrs.clear();
+  found = findings_of(spec, cisco, "EXC-PROXY-STATE");
+  REQUIRE(found.size() == 1);
+  CHECK(contains(found[0].message, "carries Proxy-State none; its request carried 0x3636, 0x01"));
+  // Added by a server whose request had none.
+  auto added = clean_spec();
+  added.requests[s2_stop].response_attrs = {{"Proxy-State", "0x07"}};
+  found = findings_of(added, cisco, "EXC-PROXY-STATE");
+  REQUIRE(found.size() == 1);
+  CHECK(contains(found[0].message, "carries Proxy-State 0x07; its request carried none"));
 }
 
 TEST_CASE("Event-Timestamp: one per request; the clock is judged on absolute trace times only",

@@ -51,8 +51,11 @@ inline GatewayCapture gateway_capture(const std::filesystem::path& dir, const st
   const auto server = "127.0.0.1:" + std::to_string(port);
   server_port = port;
   int status = 0;
+  // The capture places the run at 1700000000 + its time; the gateway's clock, which stamps
+  // Event-Timestamp (lab.cfg sends it), starts there too.
   run(acctlab_binary + " gateway --scenario " + scenarios + scenario + " --server " + server +
-          " --server " + server + " --secret testing123 --clock virtual --events " +
+          " --server " + server +
+          " --secret testing123 --clock virtual --nas-clock 1700000000 --events " +
           (dir / "events.jsonl").string() + " > " + (dir / "gateway.log").string() + " 2>&1",
       &status);
   REQUIRE(status == 0);

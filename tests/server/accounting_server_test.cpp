@@ -448,6 +448,50 @@ TEST_CASE("a read-only database file stops answers and recovers when writable ag
                             [&] { REQUIRE(set_immutable(wal, false)); });
 }
 
+TEST_CASE("an answer returns the request's Proxy-State attributes unmodified and in order",
+          "[server][proxy]") {
+  // RFC 2865 §5.33: a proxy in front adds Proxy-State and finds its request by it in the answer.
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  const test::Bytes short_state = {'6', '6'};
+  const test::Bytes long_state(253, 0xa5); // the longest: the answer outgrows its inline buffer
+  const auto request = make_request({.session_id = "proxied",
+                                     .identifier = 21,
+                                     .proxy_states = {short_state, long_state, short_state}});
+  const auto expect_states = [&](const test::Bytes& response) {
+    REQUIRE(test::is_valid_response(response, request, "testing123"));
+    CHECK(response.size() == 20 + (2 + 2) + (2 + 253) + (2 + 2));
+    CHECK((response[2] << 8 | response[3]) == static_cast<int>(response.size()));
+    auto decoded = radius::decode_packet(response, test::dict());
+    REQUIRE(decoded);
+    std::vector<test::Bytes> states;
+    for (const auto& attribute : decoded->attributes()) {
+      CHECK(attribute.type == radius::proxy_state_type);
+      const auto value = decoded->value(attribute);
+      states.emplace_back(value.begin(), value.end());
+    }
+    CHECK(states == std::vector<test::Bytes>{short_state, long_state, short_state});
+  };
+  client.send(request);
+  const auto response = client.receive(3s);
+  REQUIRE(response);
+  expect_states(*response);
+  // A retransmission gets the cached answer, Proxy-State included.
+  client.send(request);
+  const auto again = client.receive(3s);
+  REQUIRE(again);
+  CHECK(*again == *response);
+  // A request without Proxy-State still gets the bare 20 octets.
+  const auto direct = make_request({.session_id = "direct", .identifier = 22});
+  client.send(direct);
+  const auto plain = client.receive(3s);
+  REQUIRE(plain);
+  CHECK(plain->size() == 20);
+  CHECK(test::is_valid_response(*plain, direct, "testing123"));
+}
+
 TEST_CASE("Status-Server is answered on the accounting port (RFC 5997)", "[server][status]") {
   test::TempDir dir;
   auto options = options_for(dir);

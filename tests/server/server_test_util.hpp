@@ -111,6 +111,7 @@ struct RequestSpec {
   std::optional<std::uint32_t> session_time;
   std::optional<std::uint32_t> delay;
   bool message_authenticator = false;
+  std::vector<Bytes> proxy_states; // Proxy-State values a proxy in front added, in order
 };
 
 /** A signed Accounting-Request like the feature document's, with NAS-IP-Address 192.0.2.1. */
@@ -134,6 +135,9 @@ inline Bytes make_request(const RequestSpec& spec) {
     packet.add_integer(attr("Acct-Session-Time"), *spec.session_time);
   }
   packet.add_integer(attr("Acct-Delay-Time"), spec.delay.value_or(0));
+  for (const auto& state : spec.proxy_states) {
+    packet.add(radius::proxy_state_type, std::span<const std::uint8_t>(state));
+  }
   if (spec.message_authenticator) {
     const std::uint8_t zeros[16] = {};
     packet.add(radius::message_authenticator_type, std::span<const std::uint8_t>(zeros));

@@ -161,6 +161,26 @@ TEST_CASE("Accounting-On and Accounting-Off close every open session of that NAS
   }
 }
 
+TEST_CASE("Accounting-On/Off close sessions with the Acct-Terminate-Cause the NAS sent in it",
+          "[storage][matcher]") {
+  for (auto status : {AcctStatusType::accounting_on, AcctStatusType::accounting_off}) {
+    SessionMatcher matcher;
+    matcher.feed(make(AcctStatusType::start, "a"), nas, 1);
+    auto interim = make(AcctStatusType::interim_update, "b");
+    matcher.feed(make(AcctStatusType::start, "b"), nas, 1);
+    interim.terminate_cause = 2; // a cause on an Interim is not why the session ended
+    matcher.feed(interim, nas, 2);
+    AccountingRecord off;
+    off.status_type = static_cast<std::uint32_t>(status);
+    off.terminate_cause = 7; // Admin-Reboot
+    auto result = matcher.feed(off, nas, 10);
+    REQUIRE(result.changed.size() == 2);
+    for (const auto& session : result.changed) {
+      CHECK(session.terminate_cause == 7u);
+    }
+  }
+}
+
 TEST_CASE("Stale after 3x the interval, judged from the last record", "[storage][matcher]") {
   SessionMatcher matcher(MatcherOptions{.default_interim_interval = 100});
   auto start = make(AcctStatusType::start, "s");

@@ -398,8 +398,10 @@ TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[w
   make_fixture_database(db);
   CHECK(status("--db " + db + " --listen 127.0.0.1") == 2);
   CHECK(status("--db " + db + " --listen 127.0.0.1:70000") == 2);
-  // Loopback only in tests: an address this machine does not have cannot be bound.
-  CHECK(status("--db " + db + " --listen 192.0.2.1:0") == 1);
+  // An address other than loopback is refused before anything else unless --insecure says so
+  // (docs/web.md, Safety); then an address this machine does not have cannot be bound.
+  CHECK(status("--db " + db + " --listen 192.0.2.1:0") == 2);
+  CHECK(status("--db " + db + " --listen 192.0.2.1:0 --insecure") == 1);
   // The viewer never creates a database.
   CHECK_FALSE(std::filesystem::exists(dir + "/missing.db"));
 
@@ -413,7 +415,7 @@ TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[w
     acctlab::storage::Database v2(old);
     acctlab::storage::migrate(v2, 2);
   }
-  CHECK(status("--db " + old + " --listen 192.0.2.1:0") == 1);
+  CHECK(status("--db " + old + " --listen 192.0.2.1:0 --insecure") == 1);
   std::ifstream log(dir + "/out.log");
   const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(said.find("migrating") != std::string::npos);

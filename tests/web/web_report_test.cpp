@@ -2,15 +2,15 @@
 // of the JSON's bytes, written a piece at a time), as older databases hold them (TEXT), and too
 // large to hold whole (read a piece at a time, only the members a page shows built).
 
+#include "storage/read_db.hpp"
+#include "storage/report_scan.hpp"
+#include "storage/reports.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/test_db.hpp"
 #include "tests/web/http_client.hpp"
 #include "tests/web/viewer.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/http_server.hpp"
-#include "web/read_db.hpp"
-#include "web/report_scan.hpp"
-#include "web/reports.hpp"
 #include "web/site.hpp"
 
 #include <boost/json/parse.hpp>
@@ -24,6 +24,7 @@
 
 namespace json = boost::json;
 using namespace acctlab::web;
+using namespace acctlab::storage;
 using namespace acctlab::web::test;
 
 namespace {

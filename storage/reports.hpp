@@ -1,11 +1,11 @@
 #pragma once
 // The report queries behind every page. Each returns the page's data as a JSON object: the
 // /api/ twin serves it as is and the HTML page renders from it, so the two never disagree.
-// Filters arrive as QueryParams from the URL; every value reaches SQL as a bound parameter and
-// sort columns are chosen from a fixed list, never spliced from the request.
+// Filters arrive as ReportFilters (the viewer fills them from the URL); every value reaches SQL as
+// a bound parameter and sort columns are chosen from a fixed list, never spliced from the request.
 
-#include "web/html.hpp"
-#include "web/read_db.hpp"
+#include "storage/read_db.hpp"
+#include "storage/report_filters.hpp"
 
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace acctlab::web {
+namespace acctlab::storage {
 
 /** Acct-Status-Type name from the builtin dictionary ("Start", "Interim-Update"), or the number. */
 std::string status_type_name(std::int64_t status_type);
@@ -26,7 +26,7 @@ boost::json::object live_counters(ReadOnlyDatabase& db, bool count_records = tru
 inline constexpr std::int64_t max_csv_rows = 100000;
 
 /** Sessions matching the filters: a page, or with all_rows up to max_csv_rows (CSV export). */
-boost::json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& params,
+boost::json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& params,
                                     bool all_rows = false);
 /** nullopt when there is no such session. */
 std::optional<boost::json::object> session_report(ReadOnlyDatabase& db, std::int64_t id);
@@ -34,9 +34,9 @@ std::optional<boost::json::object> packet_report(ReadOnlyDatabase& db, std::int6
 
 boost::json::object conformance_report(ReadOnlyDatabase& db);
 boost::json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id,
-                                const QueryParams& params);
+                                const ReportFilters& params);
 
-boost::json::object usage_report(ReadOnlyDatabase& db, const QueryParams& params);
+boost::json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& params);
 boost::json::object runs_report(ReadOnlyDatabase& db);
 /** A run report up to this size is served whole (run.report); a larger one as its top-level
  * members of up to 256 KiB each (run.report), the others named in run.report_omitted (and
@@ -51,4 +51,4 @@ double get_double(const boost::json::object& o, std::string_view key);
 std::string get_str(const boost::json::object& o, std::string_view key);
 bool is_set(const boost::json::object& o, std::string_view key);
 
-} // namespace acctlab::web
+} // namespace acctlab::storage

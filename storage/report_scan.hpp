@@ -8,7 +8,7 @@
 // and only the members asked for are built, each within a size limit: memory stays at a piece and
 // the members kept, and a caller that has what it needs stops reading.
 
-#include "web/read_db.hpp"
+#include "storage/read_db.hpp"
 
 #include <boost/json/value.hpp>
 #include <cstddef>
@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace acctlab::web {
+namespace acctlab::storage {
 
 struct ReportScanOptions {
   /** Which top-level members to build (null: all). Others are parsed past, never built. */
@@ -53,4 +53,4 @@ using ReportMember = std::function<bool(std::string_view key, boost::json::value
 ReportScan scan_report(const CellReader& cell, const ReportMember& member,
                        const ReportScanOptions& options = {});
 
-} // namespace acctlab::web
+} // namespace acctlab::storage

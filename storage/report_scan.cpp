@@ -1,4 +1,4 @@
-#include "web/report_scan.hpp"
+#include "storage/report_scan.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 #include <boost/json/value_stack.hpp>
 #include <boost/system/errc.hpp>
 
-namespace acctlab::web {
+namespace acctlab::storage {
 namespace {
 
 namespace json = boost::json;
@@ -277,4 +277,4 @@ ReportScan scan_report(const CellReader& cell, const ReportMember& member,
   return scan;
 }
 
-} // namespace acctlab::web
+} // namespace acctlab::storage

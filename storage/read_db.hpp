@@ -19,7 +19,7 @@ struct sqlite3;
 struct sqlite3_blob;
 struct sqlite3_stmt;
 
-namespace acctlab::web {
+namespace acctlab::storage {
 
 class DbError : public std::runtime_error {
 public:
@@ -111,4 +111,4 @@ private:
   sqlite3* db_ = nullptr;
 };
 
-} // namespace acctlab::web
+} // namespace acctlab::storage

@@ -1,9 +1,9 @@
-#include "web/read_db.hpp"
+#include "storage/read_db.hpp"
 
 #include <algorithm>
 #include <sqlite3.h>
 
-namespace acctlab::web {
+namespace acctlab::storage {
 namespace {
 
 [[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
@@ -250,4 +250,4 @@ std::optional<CellReader> ReadOnlyDatabase::open_cell(const std::string& table,
   return CellReader(blob);
 }
 
-} // namespace acctlab::web
+} // namespace acctlab::storage

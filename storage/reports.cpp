@@ -1,11 +1,11 @@
-#include "web/reports.hpp"
+#include "storage/reports.hpp"
 
 #include "radius/dictionary.hpp"
 #include "radius/ios_debug.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
 #include "radius/value.hpp"
-#include "web/report_scan.hpp"
+#include "storage/report_scan.hpp"
 
 #include <algorithm>
 #include <array>
@@ -16,7 +16,7 @@
 #include <map>
 #include <vector>
 
-namespace acctlab::web {
+namespace acctlab::storage {
 
 namespace json = boost::json;
 
@@ -239,7 +239,7 @@ struct SessionFilter {
   bool uses_f = false; // some clause reads session_find
 };
 
-SessionFilter session_filter(const QueryParams& p) {
+SessionFilter session_filter(const ReportFilters& p) {
   SessionFilter f;
   std::vector<std::string> clauses;
   auto add = [&](std::string clause, Param value) {
@@ -311,7 +311,7 @@ constexpr std::array<SortColumn, 10> sort_columns{{
 
 } // namespace
 
-json::object sessions_report(ReadOnlyDatabase& db, const QueryParams& p, bool all_rows) {
+json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool all_rows) {
   auto f = session_filter(p);
   std::string_view sort_key = "start";
   std::string_view sort_expr = "f.started";
@@ -523,6 +523,13 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   for (auto& r : records) {
     auto& o = r.as_object();
     o["attribute_list"] = attribute_list(attributes_text(get_str(o, "raw")));
+    // Which clock event_time is (storage: RFC 2869 §5.3 Event-Timestamp when the record has
+    // one, else RFC 2866 §5.2 receive time less Acct-Delay-Time): the NAS's or the server's.
+    bool stamped = false;
+    for (const auto& a : o["attribute_list"].as_array()) {
+      stamped = stamped || get_str(a.as_object(), "name") == "Event-Timestamp";
+    }
+    o["event_time_source"] = stamped ? "Event-Timestamp" : "receive time - Acct-Delay-Time";
     const double t = get_double(o, "event_time");
     o["since_previous"] = std::isnan(previous) ? json::value(nullptr) : json::value(t - previous);
     o["receive_lag"] = get_double(o, "receive_time") - t;
@@ -651,7 +658,7 @@ json::object conformance_report(ReadOnlyDatabase& db) {
   return out;
 }
 
-json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const QueryParams& p) {
+json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const ReportFilters& p) {
   const auto per = p.get_int("per", 100, 1, 500);
   const std::string rule(rule_id);
   const auto total =
@@ -706,7 +713,7 @@ json::array top_rows(const json::array& rows, std::string_view key, std::size_t 
 
 } // namespace
 
-json::object usage_report(ReadOnlyDatabase& db, const QueryParams& p) {
+json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
   json::object out;
   const auto period = p.get("period");
   const std::string period_key = period == "hour" || period == "month" ? period : "day";
@@ -962,4 +969,4 @@ json::object nas_report(ReadOnlyDatabase& db) {
   return out;
 }
 
-} // namespace acctlab::web
+} // namespace acctlab::storage

@@ -1,0 +1,581 @@
+#include "storage/judge_stage.hpp"
+
+#include "storage/sqlite.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sqlite3.h>
+
+namespace acctlab::storage {
+namespace {
+
+/** The packets columns a trace needs, in the order read_packet expects them. */
+constexpr std::string_view packet_columns =
+    "id, receive_time, src_addr, src_port, dst_addr, dst_port, code, verdict, file, frame, raw";
+
+StoredPacket read_packet(const Statement& row, int first = 0) {
+  const auto column = [first](int i) { return first + i; };
+  StoredPacket packet;
+  packet.id = row.column_int64(column(0));
+  packet.receive_time = row.column_double(column(1));
+  packet.src_addr = row.column_text(column(2));
+  packet.src_port = row.column_int64(column(3));
+  packet.dst_addr = row.column_optional_text(column(4));
+  packet.dst_port = row.is_null(column(5)) ? 0 : row.column_int64(column(5));
+  if (!row.is_null(column(6))) {
+    packet.code = static_cast<int>(row.column_int64(column(6)));
+  }
+  packet.verdict = row.column_text(column(7));
+  packet.file = row.column_optional_text(column(8));
+  packet.frame = row.column_optional_int64(column(9));
+  const auto raw = row.column_blob(column(10));
+  packet.raw.assign(raw.begin(), raw.end());
+  return packet;
+}
+
+OpenOptions open_options(bool writable) {
+  // The judge and the findings it stores change no journal mode and no durability setting of a
+  // database that is not theirs.
+  return OpenOptions{.read_only = !writable,
+                     .create = false,
+                     .wal = false,
+                     .synchronous = Synchronous::full,
+                     .busy_timeout_ms = 5000};
+}
+
+std::optional<std::pair<double, double>> serve_window_of(Database& db,
+                                                         std::optional<std::int64_t> run_id) {
+  // A server run spans from its start to its stop (or its last packet while it still runs).
+  auto statement = db.prepare("SELECT min(started), max(coalesce(finished, started)) FROM runs "
+                              "WHERE kind = 'serve' AND (?1 IS NULL OR id = ?1) AND EXISTS "
+                              "(SELECT 1 FROM packets WHERE packets.run_id = runs.id)");
+  statement.bind(1, run_id);
+  if (!statement.step() || statement.is_null(0)) {
+    return std::nullopt;
+  }
+  return std::pair{statement.column_double(0), statement.column_double(1)};
+}
+
+std::size_t insert_findings(Database& db, std::int64_t run_id,
+                            const std::vector<FindingRow>& findings) {
+  auto record = db.prepare("SELECT id, session_row FROM records WHERE packet_id = ?1");
+  auto insert = db.prepare("INSERT INTO findings (run_id, rule_id, severity, scope, message, "
+                           "packet_id, record_id, session_id, file, frame) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  for (const auto& finding : findings) {
+    insert.bind(1, run_id)
+        .bind(2, finding.rule_id)
+        .bind(3, finding.severity)
+        .bind(4, finding.scope)
+        .bind(5, finding.message)
+        .bind(6, finding.packet_id);
+    if (finding.packet_id) {
+      record.bind(1, *finding.packet_id);
+      if (record.step()) {
+        insert.bind(7, record.column_int64(0)).bind(8, record.column_optional_int64(1));
+      }
+      record.reset();
+    }
+    insert.bind(9, finding.file).bind(10, finding.frame);
+    insert.run();
+    insert.reset();
+  }
+  return findings.size();
+}
+
+/** " WHERE run_id = ?1" when the source is one run (bound by bind_run). */
+std::string where_run(std::optional<std::int64_t> run_id) {
+  return run_id ? " WHERE run_id = ?1" : "";
+}
+void bind_run(Statement& statement, std::optional<std::int64_t> run_id) {
+  if (run_id) {
+    statement.bind(1, *run_id);
+  }
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+void read_stored_packets(const std::string& path, std::optional<std::int64_t> run_id,
+                         const PacketVisit& visit) {
+  Database db(path, open_options(false));
+  auto statement = db.prepare("SELECT " + std::string(packet_columns) +
+                              " FROM packets WHERE (?1 IS NULL OR run_id = ?1) "
+                              "ORDER BY receive_time, id");
+  statement.bind(1, run_id);
+  while (statement.step()) {
+    visit(read_packet(statement));
+  }
+}
+
+std::optional<std::pair<double, double>> serve_window(const std::string& path,
+                                                      std::optional<std::int64_t> run_id) {
+  try {
+    Database db(path, open_options(false));
+    return serve_window_of(db, run_id);
+  } catch (const Error&) {
+    return std::nullopt; // a database without runs has no server run
+  }
+}
+
+std::int64_t store_conform_run(const std::string& path, bool failed, const std::string& report,
+                               const std::vector<FindingRow>& findings) {
+  Database db(path, open_options(true));
+  Transaction transaction(db);
+  auto run = db.prepare("INSERT INTO runs (kind, started, finished, verdict, report) "
+                        "VALUES ('conform', ?1, ?1, ?2, ?3)");
+  // A BLOB of the JSON's UTF-8 bytes, as JudgeStage::store_run must store a report too large to
+  // build in memory: every conformance report has the one type.
+  run.bind(1, now_seconds())
+      .bind(2, failed ? "fail" : "pass")
+      .bind_blob_static(3, {reinterpret_cast<const std::uint8_t*>(report.data()), report.size()});
+  run.run();
+  const std::int64_t run_id = db.last_insert_rowid();
+  insert_findings(db, run_id, findings);
+  transaction.commit();
+  return run_id;
+}
+
+std::size_t store_findings_in_run(const std::string& path, std::int64_t run_id,
+                                  const std::vector<FindingRow>& findings) {
+  Database db(path, open_options(true));
+  Transaction transaction(db);
+  const auto stored = insert_findings(db, run_id, findings);
+  transaction.commit();
+  return stored;
+}
+
+struct JudgeStage::Statements {
+  Statement place;
+  Statement part;
+  Statement finding;
+  Statement record;
+  Statement start;
+  Statement session;
+  Statement of_session;
+  Statement of_session_index;
+  bool rule_index = false;
+};
+
+/** The order of check_trace: severity (worst first), first evidence packet, then, among equals,
+ * the order the rules ran in, the order within the rule across parts and within a part. */
+constexpr std::string_view finding_order = " ORDER BY sev DESC, first, rule, key, seq";
+/** The columns an Ordered is read from, in read_ordered's order. */
+constexpr std::string_view ordered_columns = "idx, rule_id, sev, scope_code, message, ev_nas, "
+                                             "ev_session, ev_packets, ev_ids, ev_identifiers, "
+                                             "ev_file, ev_frames, party";
+
+namespace {
+
+JudgeStage::Ordered read_ordered_row(const Statement& row) {
+  JudgeStage::Ordered out;
+  out.idx = row.column_int64(0);
+  out.rule_id = row.column_text(1);
+  out.sev = static_cast<int>(row.column_int64(2));
+  out.scope_code = static_cast<int>(row.column_int64(3));
+  out.message = row.column_text(4);
+  out.ev_nas = row.column_text(5);
+  out.ev_session = row.column_text(6);
+  out.ev_packets = row.column_text(7);
+  out.ev_ids = row.column_text(8);
+  out.ev_identifiers = row.column_text(9);
+  out.ev_file = row.column_text(10);
+  out.ev_frames = row.column_text(11);
+  out.party = static_cast<int>(row.column_int64(12));
+  return out;
+}
+
+} // namespace
+
+JudgeStage::JudgeStage(const std::string& path, bool writable)
+    : db_(std::make_unique<Database>(path, open_options(writable))),
+      statements_(std::make_unique<Statements>()) {
+  // Temporary tables live in a file SQLite deletes on close, not in memory. (Set before the
+  // first one: changing temp_store drops every temporary table.)
+  db_->exec("PRAGMA temp_store = FILE");
+}
+
+JudgeStage::~JudgeStage() {
+  rollback();
+  statements_.reset(); // finalized before the connection closes
+}
+
+void JudgeStage::begin() {
+  db_->exec("BEGIN");
+  in_transaction_ = true;
+}
+
+void JudgeStage::commit() {
+  db_->exec("COMMIT");
+  in_transaction_ = false;
+}
+
+void JudgeStage::rollback() noexcept {
+  if (db_ && !sqlite3_get_autocommit(db_->handle())) {
+    sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  in_transaction_ = false;
+}
+
+std::size_t JudgeStage::packet_count(std::optional<std::int64_t> run_id) {
+  auto count = db_->prepare(std::string("SELECT count(*) FROM packets") + where_run(run_id));
+  bind_run(count, run_id);
+  count.step();
+  return static_cast<std::size_t>(count.column_int64(0));
+}
+
+bool JudgeStage::has_answers(std::optional<std::int64_t> run_id) {
+  auto any = db_->prepare(std::string("SELECT EXISTS (SELECT 1 FROM packets WHERE code IN (2, 3, "
+                                      "5, 11, 41, 42, 44, 45)") +
+                          (run_id ? " AND run_id = ?1" : "") + ")");
+  bind_run(any, run_id);
+  any.step();
+  return any.column_int64(0) != 0;
+}
+
+std::optional<std::pair<double, double>>
+JudgeStage::serve_window(std::optional<std::int64_t> run_id) {
+  return serve_window_of(*db_, run_id);
+}
+
+void JudgeStage::create_places() {
+  db_->exec("CREATE TEMP TABLE judge_packets (idx INTEGER PRIMARY KEY, packet_id INTEGER, "
+            "part INTEGER)");
+  statements_->place = db_->prepare("INSERT INTO temp.judge_packets VALUES (?1, ?2, ?3)");
+}
+
+void JudgeStage::read_packets(std::optional<std::int64_t> run_id, const PacketVisit& visit) {
+  auto all = db_->prepare("SELECT " + std::string(packet_columns) + " FROM packets" +
+                          where_run(run_id) + " ORDER BY receive_time, id");
+  bind_run(all, run_id);
+  while (all.step()) {
+    visit(read_packet(all));
+  }
+}
+
+void JudgeStage::place(std::size_t index, std::optional<std::int64_t> packet_id, std::size_t part) {
+  auto& st = statements_->place;
+  st.bind(1, static_cast<std::int64_t>(index)).bind(2, packet_id);
+  st.bind(3, static_cast<std::int64_t>(part));
+  st.run();
+  st.reset();
+}
+
+void JudgeStage::index_places() {
+  db_->exec("CREATE INDEX temp.judge_packets_part ON judge_packets (part, idx)");
+  statements_->part = db_->prepare(
+      "SELECT j.idx, p.id, p.receive_time, p.src_addr, p.src_port, p.dst_addr, p.dst_port, "
+      "p.code, p.verdict, p.file, p.frame, p.raw FROM temp.judge_packets j JOIN main.packets p "
+      "ON p.id = j.packet_id WHERE j.part = ?1 ORDER BY j.idx");
+}
+
+void JudgeStage::read_part(std::size_t part,
+                           const std::function<void(std::size_t, StoredPacket&&)>& visit) {
+  auto& st = statements_->part;
+  st.bind(1, static_cast<std::int64_t>(part));
+  while (st.step()) {
+    visit(static_cast<std::size_t>(st.column_int64(0)), read_packet(st, 1));
+  }
+  st.reset();
+}
+
+void JudgeStage::create_findings() {
+  // The evidence columns (ev_*) are filled for check --db's reports only.
+  db_->exec("CREATE TEMP TABLE judge_findings (sev INTEGER, first INTEGER, rule INTEGER, "
+            "key INTEGER, seq INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
+            "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, frame INTEGER, "
+            "scope_code INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
+            "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT, party INTEGER)");
+  statements_->finding =
+      db_->prepare("INSERT INTO temp.judge_findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                   "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+  statements_->record =
+      db_->prepare("SELECT id, session_row FROM main.records WHERE packet_id = ?1");
+}
+
+std::optional<std::pair<std::int64_t, std::optional<std::int64_t>>>
+JudgeStage::record_of_packet(std::int64_t packet_id) {
+  auto& st = statements_->record;
+  st.bind(1, packet_id);
+  std::optional<std::pair<std::int64_t, std::optional<std::int64_t>>> out;
+  if (st.step()) {
+    out.emplace(st.column_int64(0), st.column_optional_int64(1));
+  }
+  st.reset();
+  return out;
+}
+
+void JudgeStage::add_finding(const Finding& f) {
+  auto& st = statements_->finding;
+  st.bind(1, f.sev).bind(2, f.first).bind(3, f.rule).bind(4, f.key).bind(5, f.seq);
+  st.bind(6, f.rule_id).bind(7, f.severity).bind(8, f.scope).bind(9, f.message);
+  st.bind(10, f.packet_id).bind(11, f.record_id).bind(12, f.session_row);
+  st.bind(13, f.file).bind(14, f.frame).bind(15, f.scope_code);
+  st.bind(16, f.ev_nas).bind(17, f.ev_session).bind(18, f.ev_packets).bind(19, f.ev_ids);
+  st.bind(20, f.ev_identifiers).bind(21, f.ev_file).bind(22, f.ev_frames).bind(23, f.party);
+  st.run();
+  st.reset();
+}
+
+std::size_t JudgeStage::store_findings(std::int64_t run_id) {
+  db_->exec("BEGIN IMMEDIATE");
+  in_transaction_ = true;
+  auto copy = db_->prepare(
+      "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
+      "record_id, session_id, file, frame) SELECT ?1, rule_id, severity, scope, message, "
+      "packet_id, record_id, session_row, file, frame FROM temp.judge_findings" +
+      std::string(finding_order));
+  copy.bind(1, run_id);
+  copy.run();
+  const auto stored = static_cast<std::size_t>(db_->changes());
+  commit();
+  return stored;
+}
+
+std::vector<JudgeStage::Example> JudgeStage::first_findings(std::size_t limit) {
+  auto first = db_->prepare("SELECT rule_id, severity, message, file, frame FROM "
+                            "temp.judge_findings" +
+                            std::string(finding_order) + " LIMIT ?1");
+  first.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<Example> out;
+  while (first.step()) {
+    out.push_back({first.column_text(0), first.column_text(1), first.column_text(2),
+                   first.column_text(3), first.column_optional_int64(4)});
+  }
+  return out;
+}
+
+void JudgeStage::create_starts() {
+  db_->exec("CREATE TEMP TABLE judge_starts (start INTEGER PRIMARY KEY, stop INTEGER, nas TEXT, "
+            "session_id TEXT, peer TEXT, framed TEXT, packet_id INTEGER, identifier INTEGER, "
+            "frame INTEGER, file TEXT, ev_nas TEXT, ev_session TEXT, subject_file TEXT, "
+            "subject_frame INTEGER)");
+  statements_->start = db_->prepare("INSERT INTO temp.judge_starts VALUES (?1, ?2, ?3, ?4, ?5, "
+                                    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+}
+
+void JudgeStage::add_start(const Start& s) {
+  auto& st = statements_->start;
+  st.bind(1, s.start).bind(2, s.stop).bind(3, s.nas).bind(4, s.session_id).bind(5, s.peer);
+  st.bind(6, s.framed).bind(7, s.packet_id).bind(8, s.identifier).bind(9, s.frame);
+  st.bind(10, s.file).bind(11, s.ev_nas).bind(12, s.ev_session).bind(13, s.subject_file);
+  st.bind(14, s.subject_frame);
+  st.run();
+  st.reset();
+}
+
+void JudgeStage::read_starts(const std::function<void(Start&&)>& visit) {
+  auto st = db_->prepare("SELECT * FROM temp.judge_starts ORDER BY start");
+  while (st.step()) {
+    Start s;
+    s.start = st.column_int64(0);
+    s.stop = st.column_int64(1);
+    s.nas = st.column_text(2);
+    s.session_id = st.column_text(3);
+    s.peer = st.column_text(4);
+    s.framed = st.column_text(5);
+    s.packet_id = st.column_optional_int64(6);
+    s.identifier = st.column_optional_int64(7);
+    s.frame = st.column_optional_int64(8);
+    s.file = st.column_text(9);
+    s.ev_nas = st.column_text(10);
+    s.ev_session = st.column_text(11);
+    s.subject_file = st.column_optional_text(12);
+    s.subject_frame = st.column_optional_int64(13);
+    visit(std::move(s));
+  }
+}
+
+void JudgeStage::create_sessions() {
+  db_->exec("CREATE TEMP TABLE judge_sessions (first INTEGER PRIMARY KEY, nas TEXT, "
+            "session TEXT, records INTEGER, stopped INTEGER)");
+  statements_->session =
+      db_->prepare("INSERT INTO temp.judge_sessions VALUES (?1, ?2, ?3, ?4, ?5)");
+}
+
+void JudgeStage::add_session(const Session& s) {
+  auto& st = statements_->session;
+  st.bind(1, s.first).bind(2, s.nas).bind(3, s.session).bind(4, s.records);
+  st.bind(5, s.stopped ? 1 : 0);
+  st.run();
+  st.reset();
+}
+
+void JudgeStage::read_sessions(const std::function<void(Session&&)>& visit) {
+  auto list = db_->prepare("SELECT first, nas, session, records, stopped FROM "
+                           "temp.judge_sessions ORDER BY first");
+  while (list.step()) {
+    visit(Session{list.column_int64(0), list.column_text(1), list.column_text(2),
+                  list.column_int64(3), list.column_int64(4) != 0});
+  }
+}
+
+std::size_t JudgeStage::session_count() {
+  auto sessions = db_->prepare("SELECT count(*) FROM temp.judge_sessions");
+  sessions.step();
+  return static_cast<std::size_t>(sessions.column_int64(0));
+}
+
+void JudgeStage::order_findings() {
+  begin();
+  db_->exec("CREATE TEMP TABLE judge_order (idx INTEGER PRIMARY KEY, sev INTEGER, "
+            "scope_code INTEGER, rule_id TEXT, severity TEXT, scope TEXT, message TEXT, "
+            "packet_id INTEGER, record_id INTEGER, session_row INTEGER, file TEXT, "
+            "frame INTEGER, ev_nas TEXT, ev_session TEXT, ev_packets TEXT, ev_ids TEXT, "
+            "ev_identifiers TEXT, ev_file TEXT, ev_frames TEXT, party INTEGER)");
+  const std::string columns =
+      "sev, scope_code, rule_id, severity, scope, message, packet_id, record_id, "
+      "session_row, file, frame, ev_nas, ev_session, ev_packets, ev_ids, ev_identifiers, "
+      "ev_file, ev_frames, party";
+  db_->exec("INSERT INTO temp.judge_order (" + columns + ") SELECT " + columns +
+            " FROM temp.judge_findings" + std::string(finding_order));
+  statements_->finding = Statement{};
+  statements_->record = Statement{};
+  db_->exec("DROP TABLE temp.judge_findings");
+  commit();
+}
+
+void JudgeStage::read_ordered(const std::string* rule_id,
+                              const std::function<bool(Ordered&&)>& visit) {
+  if (rule_id && !statements_->rule_index) {
+    db_->exec("CREATE INDEX temp.judge_order_rule ON judge_order (rule_id, idx)");
+    statements_->rule_index = true;
+  }
+  auto query = db_->prepare("SELECT " + std::string(ordered_columns) + " FROM temp.judge_order" +
+                            (rule_id ? " WHERE rule_id = ?1" : "") + " ORDER BY idx");
+  if (rule_id) {
+    query.bind(1, *rule_id);
+  }
+  while (query.step()) {
+    if (!visit(read_ordered_row(query))) {
+      return;
+    }
+  }
+}
+
+std::size_t JudgeStage::count_of(const std::string& rule_id) {
+  if (!statements_->rule_index) {
+    db_->exec("CREATE INDEX temp.judge_order_rule ON judge_order (rule_id, idx)");
+    statements_->rule_index = true;
+  }
+  auto query = db_->prepare("SELECT count(*) FROM temp.judge_order WHERE rule_id = ?1");
+  query.bind(1, rule_id);
+  query.step();
+  return static_cast<std::size_t>(query.column_int64(0));
+}
+
+void JudgeStage::read_of_session(const std::string& nas, const std::string& session,
+                                 bool with_findings, const std::function<void(Ordered&&)>& visit) {
+  auto& s = *statements_;
+  if (!s.of_session.prepared()) {
+    db_->exec("CREATE INDEX temp.judge_order_session ON judge_order (ev_nas, ev_session, idx)");
+    s.of_session = db_->prepare("SELECT " + std::string(ordered_columns) +
+                                " FROM temp.judge_order WHERE ev_nas = ?1 AND ev_session = ?2 "
+                                "ORDER BY idx");
+    s.of_session_index = db_->prepare("SELECT idx FROM temp.judge_order WHERE ev_nas = ?1 AND "
+                                      "ev_session = ?2 ORDER BY idx");
+  }
+  auto& st = with_findings ? s.of_session : s.of_session_index;
+  st.bind(1, nas).bind(2, session);
+  while (st.step()) {
+    if (with_findings) {
+      visit(read_ordered_row(st));
+    } else {
+      Ordered only;
+      only.idx = st.column_int64(0);
+      visit(std::move(only));
+    }
+  }
+  st.reset();
+}
+
+std::vector<JudgeStage::Count> JudgeStage::count_by_rule() {
+  auto tally =
+      db_->prepare("SELECT rule_id, sev, count(*) FROM temp.judge_order GROUP BY rule_id, sev");
+  std::vector<Count> out;
+  while (tally.step()) {
+    out.push_back({tally.column_text(0), 0, static_cast<int>(tally.column_int64(1)),
+                   static_cast<std::size_t>(tally.column_int64(2))});
+  }
+  return out;
+}
+
+std::vector<JudgeStage::Count> JudgeStage::count_by_party() {
+  auto tally =
+      db_->prepare("SELECT party, sev, count(*) FROM temp.judge_order GROUP BY party, sev");
+  std::vector<Count> out;
+  while (tally.step()) {
+    out.push_back({{},
+                   static_cast<int>(tally.column_int64(0)),
+                   static_cast<int>(tally.column_int64(1)),
+                   static_cast<std::size_t>(tally.column_int64(2))});
+  }
+  return out;
+}
+
+std::int64_t JudgeStage::store_run(const std::string& report_path, bool failed) {
+  std::ifstream report(report_path, std::ios::binary | std::ios::ate);
+  if (!report) {
+    throw Error(SQLITE_CANTOPEN, "cannot read " + report_path);
+  }
+  const auto size = static_cast<std::int64_t>(report.tellg());
+  report.seekg(0);
+  db_->exec("BEGIN IMMEDIATE");
+  in_transaction_ = true;
+  // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a BLOB of
+  // its size. zeroblob(n) is the one value SQLite writes without building it in memory (its
+  // zeros are counted, not stored, while they end the row's data: report is runs' last column);
+  // a TEXT cell of n bytes has no such form (CAST(zeroblob(n) AS TEXT) builds all n, 913 MB peak
+  // for a 440 MB report). So a conformance report is a BLOB holding the JSON's UTF-8 bytes, as
+  // store_conform_run stores it; readers take CAST(report AS TEXT) for the JSON functions (as
+  // their documentation asks; SQLite reads a BLOB of JSON text as text anyway), or read it a
+  // piece at a time (storage/report_scan.hpp). docs/design-notes.md, "check --db stores its
+  // report in pieces".
+  auto run = db_->prepare("INSERT INTO main.runs (kind, started, finished, verdict, report) "
+                          "VALUES ('conform', ?1, ?1, ?2, zeroblob(?3))");
+  run.bind(1, now_seconds()).bind(2, failed ? "fail" : "pass").bind(3, size);
+  run.run();
+  const std::int64_t run_id = db_->last_insert_rowid();
+  if (size > 0) {
+    sqlite3_blob* raw = nullptr;
+    if (sqlite3_blob_open(db_->handle(), "main", "runs", "report", run_id, 1, &raw) != SQLITE_OK) {
+      sqlite3_blob_close(raw);
+      throw Error(sqlite3_extended_errcode(db_->handle()), sqlite3_errmsg(db_->handle()));
+    }
+    const std::unique_ptr<sqlite3_blob, int (*)(sqlite3_blob*)> blob(raw, sqlite3_blob_close);
+    if (sqlite3_blob_bytes(raw) != size) {
+      throw Error(SQLITE_INTERNAL, "the report's cell is not its size");
+    }
+    std::vector<char> piece(1 << 16);
+    std::int64_t at = 0;
+    while (at < size) {
+      const auto n = std::min<std::int64_t>(size - at, static_cast<std::int64_t>(piece.size()));
+      if (!report.read(piece.data(), n)) {
+        throw Error(SQLITE_IOERR, "cannot read " + report_path);
+      }
+      if (sqlite3_blob_write(raw, piece.data(), static_cast<int>(n), static_cast<int>(at)) !=
+          SQLITE_OK) {
+        throw Error(sqlite3_extended_errcode(db_->handle()), sqlite3_errmsg(db_->handle()));
+      }
+      at += n;
+    }
+  }
+  // Linked as store_conform_run links them: the packet's record (a record's id is its packet's)
+  // and that record's session.
+  auto copy = db_->prepare(
+      "INSERT INTO main.findings (run_id, rule_id, severity, scope, message, packet_id, "
+      "record_id, session_id, file, frame) SELECT ?1, o.rule_id, o.severity, o.scope, "
+      "o.message, o.packet_id, r.id, r.session_row, o.file, o.frame FROM temp.judge_order o "
+      "LEFT JOIN main.records r ON r.id = (SELECT id FROM main.records WHERE packet_id = "
+      "o.packet_id LIMIT 1) ORDER BY o.idx");
+  copy.bind(1, run_id);
+  copy.run();
+  commit();
+  return run_id;
+}
+
+} // namespace acctlab::storage

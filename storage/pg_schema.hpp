@@ -1,0 +1,23 @@
+#pragma once
+// The PostgreSQL schema: the tables of storage/table_description.hpp rendered for PostgreSQL, the
+// keys several servers writing one database rely on, the `records` view and a `radacct` view
+// with the column names and types of FreeRADIUS's PostgreSQL schema
+// (raddb/mods-config/sql/main/postgresql/schema.sql).
+
+#include "storage/pg_connection.hpp"
+
+#include <string>
+
+namespace acctlab::storage {
+
+/** The version this build writes on PostgreSQL. */
+int current_postgres_schema_version();
+
+/** The DDL of an empty database, in creation order. */
+std::string postgres_schema_sql();
+
+/** Creates the schema when the database has none, under an advisory lock so that servers
+ * starting together create it once; throws PgError when the database is newer than this build. */
+void migrate_postgres(PgConnection& db);
+
+} // namespace acctlab::storage

@@ -1,0 +1,196 @@
+#include "storage/run_store.hpp"
+
+#include "storage/schema.hpp"
+#include "storage/session_store.hpp"
+#include "storage/sqlite.hpp"
+
+#include <filesystem>
+
+namespace acctlab::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+/** The sessions a run's records joined. */
+constexpr std::string_view run_sessions =
+    "SELECT DISTINCT r.session_row FROM records AS r JOIN packets AS p ON p.id = r.packet_id "
+    "WHERE p.run_id = ?1 AND r.session_row IS NOT NULL";
+
+} // namespace
+
+std::int64_t open_run(const std::string& path, std::string_view kind, double started) {
+  Database db(path);
+  migrate(db);
+  db.prepare("INSERT INTO runs (kind, started) VALUES (?1, ?2)")
+      .bind(1, kind)
+      .bind(2, started)
+      .run();
+  return db.last_insert_rowid();
+}
+
+void close_run(const std::string& path, std::int64_t run_id, double finished,
+               const std::string& verdict, const std::string& report_json) {
+  Database db(path);
+  db.prepare("UPDATE runs SET finished = ?1, verdict = ?2, report = ?3 WHERE id = ?4")
+      .bind(1, finished)
+      .bind(2, verdict)
+      .bind(3, report_json)
+      .bind(4, run_id)
+      .run();
+}
+
+std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
+                                const radius::MatcherOptions& options, double end_time) {
+  Database db(path);
+  radius::SessionMatcher matcher(options);
+  auto open = db.prepare("SELECT id FROM sessions WHERE state = 'open' AND id IN (" +
+                         std::string(run_sessions) + ")");
+  open.bind(1, run_id);
+  while (open.step()) {
+    if (auto session = load_session(db, open.column_int64(0))) {
+      matcher.restore(std::move(*session));
+    }
+  }
+  const auto stale = matcher.expire(end_time);
+  if (!stale.empty()) {
+    Transaction transaction(db);
+    SessionUpsert upsert(db);
+    for (const auto& session : stale) {
+      upsert.write(session);
+    }
+    transaction.commit();
+  }
+  return stale.size();
+}
+
+RunCounts count_run(const std::string& path, std::int64_t run_id) {
+  Database db(path);
+  RunCounts counts;
+  auto verdicts =
+      db.prepare("SELECT verdict, count(*) FROM packets WHERE run_id = ?1 GROUP BY verdict");
+  verdicts.bind(1, run_id);
+  while (verdicts.step()) {
+    const auto n = static_cast<std::uint64_t>(verdicts.column_int64(1));
+    counts.packets_by_verdict[verdicts.column_text(0)] = n;
+    counts.packets += n;
+  }
+  auto records = db.prepare("SELECT count(*) FROM records AS r JOIN packets AS p ON p.id = "
+                            "r.packet_id WHERE p.run_id = ?1");
+  records.bind(1, run_id);
+  if (records.step()) {
+    counts.records = static_cast<std::uint64_t>(records.column_int64(0));
+  }
+  auto sessions = db.prepare("SELECT nas_key, state, count(*) FROM sessions WHERE id IN (" +
+                             std::string(run_sessions) + ") GROUP BY nas_key, state");
+  sessions.bind(1, run_id);
+  while (sessions.step()) {
+    counts.sessions.push_back({sessions.column_text(0), sessions.column_text(1),
+                               static_cast<std::uint64_t>(sessions.column_int64(2))});
+  }
+  return counts;
+}
+
+std::size_t combine_databases(const std::string& target,
+                              const std::vector<LabelledDatabase>& sources) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(target + suffix);
+  }
+  Database db(target);
+  migrate(db);
+  // Which columns hold an id of which table.
+  const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>
+      tables{
+          {"runs", {{"id", "runs"}}},
+          {"sessions", {{"id", "sessions"}}},
+          // A record is its packet's row (its id is the packet's), so it moves with it.
+          {"packets", {{"id", "packets"}, {"run_id", "runs"}, {"session_row", "sessions"}}},
+          {"findings",
+           {{"id", "findings"},
+            {"run_id", "runs"},
+            {"packet_id", "packets"},
+            {"record_id", "packets"},
+            {"session_id", "sessions"}}},
+      };
+  std::size_t copied = 0;
+  for (const auto& source : sources) {
+    if (!fs::is_regular_file(source.path)) {
+      continue; // ATTACH would create it empty
+    }
+    db.prepare("ATTACH DATABASE ?1 AS src").bind(1, source.path).run();
+    try {
+      Transaction transaction(db);
+      std::map<std::string, std::int64_t> offset;
+      for (const auto& [table, ids] : tables) {
+        offset[table] = db.query_int64("SELECT max(id) FROM main." + table).value_or(0);
+      }
+      for (const auto& [table, ids] : tables) {
+        std::string columns;
+        std::string values;
+        auto info = db.prepare("SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid");
+        info.bind(1, table);
+        while (info.step()) {
+          const auto column = info.column_text(0);
+          columns += (columns.empty() ? "" : ", ") + column;
+          std::string value = column;
+          for (const auto& [id_column, of] : ids) {
+            if (id_column == column) {
+              value = column + " + " + std::to_string(offset[of]);
+            }
+          }
+          if (table == "sessions" && column == "unique_id") {
+            value = "?1 || '/' || unique_id";
+          }
+          values += (values.empty() ? "" : ", ") + value;
+        }
+        auto insert = db.prepare("INSERT INTO main." + table + " (" + columns + ") SELECT " +
+                                 values + " FROM src." + table);
+        if (table == "sessions") {
+          insert.bind(1, source.label);
+        }
+        insert.run();
+      }
+      db.exec("INSERT INTO main.nas (identity, address, first_seen, last_seen, requests, "
+              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
+              "unknown_client) SELECT identity, address, first_seen, last_seen, requests, "
+              "accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed, "
+              "unknown_client FROM src.nas WHERE true ON CONFLICT (identity) DO UPDATE SET "
+              "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, "
+              "excluded.last_seen), requests = requests + excluded.requests, accepted = "
+              "accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates, "
+              "bad_authenticator = bad_authenticator + excluded.bad_authenticator, "
+              "bad_message_authenticator = bad_message_authenticator + "
+              "excluded.bad_message_authenticator, malformed = malformed + excluded.malformed, "
+              "unknown_client = unknown_client + excluded.unknown_client");
+      transaction.commit();
+    } catch (...) {
+      db.exec("DETACH DATABASE src");
+      throw;
+    }
+    db.exec("DETACH DATABASE src");
+    ++copied;
+  }
+  // The rows came in by SQL, not through the record writer that keeps the tallies.
+  recount_tallies(db);
+  return copied;
+}
+
+RowCounts count_rows(const std::string& path) {
+  Database db(path);
+  return {db.query_int64("SELECT count(*) FROM sessions").value_or(0),
+          db.query_int64("SELECT count(*) FROM records").value_or(0)};
+}
+
+std::optional<std::int64_t> find_session(const std::string& path,
+                                         const std::string& unique_id_prefix,
+                                         const std::string& acct_session_id) {
+  Database db(path);
+  auto query = db.prepare("SELECT min(id) FROM sessions WHERE substr(unique_id, 1, length(?1)) = "
+                          "?1 AND (?2 = '' OR acct_session_id = ?2)");
+  query.bind(1, unique_id_prefix).bind(2, acct_session_id);
+  if (!query.step() || query.is_null(0)) {
+    return std::nullopt;
+  }
+  return query.column_int64(0);
+}
+
+} // namespace acctlab::storage

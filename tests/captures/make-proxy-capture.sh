@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Records RADIUS accounting through a real FreeRADIUS proxy in front of acctlab (run as root).
+#
+#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--keep]
+#
+# One network namespace of this process's own (acctlab-px-PID), so the standard ports are free
+# and nothing leaves the machine; everything runs on its loopback:
+#   NAS      127.0.0.1  FreeRADIUS's radclient: Start, two Interim-Updates, Stop of one
+#                       session, each record carrying the NAS's own Proxy-State (as a NAS behind
+#                       another proxy would), with Acct-Session-Time the real elapsed time
+#   proxy    127.0.0.2  FreeRADIUS 3.2 (private configuration) on 1813, client 127.0.0.1 with
+#                       secret acctlab-nas-secret; it forwards every accounting request to the
+#                       home server 127.0.0.3:1813 from 127.0.0.2 with secret acctlab-proxy-secret
+#   server   127.0.0.3  acctlab serve on 1813, client 127.0.0.2
+# tcpdump records `udp port 1813` on that lo: both legs of every exchange.
+#
+# Every wait is bounded; a trap removes the namespace and stops only the processes this script
+# started, on any exit. Exit 77 (skipped) when not root or a tool is missing.
+set -euo pipefail
+
+skip() {
+  echo "SKIP: $*" >&2
+  exit 77
+}
+[[ $# -ge 1 ]] || {
+  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--keep]" >&2
+  exit 2
+}
+acctlab=$(realpath "$1")
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/freeradius-proxy.pcap"
+keep=0
+while (($#)); do
+  case "$1" in
+  --out)
+    out=$2
+    shift
+    ;;
+  --keep) keep=1 ;;
+  *)
+    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--keep]" >&2
+    exit 2
+    ;;
+  esac
+  shift
+done
+[[ $(id -u) -eq 0 ]] || skip "needs root (a network namespace, tcpdump)"
+for tool in ip freeradius radclient tcpdump; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
+
+ns="acctlab-px-$$"
+work=$(mktemp -d /tmp/acctlab-proxy.XXXXXX)
+pids=()
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
+  done
+  ip netns del "$ns" 2>/dev/null || true
+  if ((keep)); then
+    echo "kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$ns" || skip "cannot create a network namespace"
+ip -n "$ns" link set lo up
+# Foreground only: a function run with & is a subshell, and its PID is not the program's. The
+# background processes below use `ip netns exec` directly, which becomes the program.
+in_ns() { ip netns exec "$ns" "$@"; }
+
+nas_secret=acctlab-nas-secret
+proxy_secret=acctlab-proxy-secret
+
+# --- acctlab serve, the home server ---------------------------------------------------------
+cat >"$work/clients.conf" <<EOF
+client proxy {
+  ipaddr = 127.0.0.2
+  secret = $proxy_secret
+}
+EOF
+ip netns exec "$ns" "$acctlab" serve --listen 127.0.0.3:1813 --clients "$work/clients.conf" \
+  --db "$work/acct.db" --stats 0 >"$work/serve.log" 2>&1 &
+pids+=($!)
+
+# --- FreeRADIUS, the proxy ------------------------------------------------------------------
+mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
+cat >"$work/raddb/radiusd.conf" <<EOF
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = $work/radlog
+raddbdir = $work/raddb
+radacctdir = $work/radlog
+name = freeradius
+confdir = \${raddbdir}
+modconfdir = \${confdir}/mods-config
+run_dir = $work/radrun
+db_dir = \${raddbdir}
+libdir = /usr/lib/freeradius
+pidfile = \${run_dir}/radiusd.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 1024
+hostname_lookups = no
+proxy_requests = yes
+log {
+  destination = files
+  file = \${logdir}/radius.log
+}
+security {
+  allow_core_dumps = no
+  max_attributes = 200
+  reject_delay = 0
+  status_server = no
+}
+thread pool {
+  start_servers = 1
+  max_servers = 2
+  min_spare_servers = 1
+  max_spare_servers = 2
+  max_requests_per_server = 0
+}
+modules {
+  always ok {
+    rcode = ok
+  }
+}
+proxy server {
+  default_fallback = no
+}
+home_server acctlab {
+  type = acct
+  ipaddr = 127.0.0.3
+  port = 1813
+  src_ipaddr = 127.0.0.2
+  secret = $proxy_secret
+  response_window = 5
+  zombie_period = 20
+  status_check = none
+}
+home_server_pool acctlab_pool {
+  type = fail-over
+  home_server = acctlab
+}
+realm acctlab {
+  acct_pool = acctlab_pool
+  nostrip
+}
+client nas {
+  ipaddr = 127.0.0.1
+  secret = $nas_secret
+  require_message_authenticator = no
+}
+server default {
+  listen {
+    type = acct
+    ipaddr = 127.0.0.2
+    port = 1813
+  }
+  preacct {
+    update control {
+      &Proxy-To-Realm := "acctlab"
+    }
+  }
+  accounting {
+    ok
+  }
+}
+EOF
+ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
+pids+=($!)
+
+ip netns exec "$ns" tcpdump -i lo -w "$work/capture.pcap" -U 'udp port 1813' >"$work/tcpdump.log" 2>&1 &
+tcpdump_pid=$!
+pids+=("$tcpdump_pid")
+
+# Bounded waits: FreeRADIUS says "Ready to process requests", tcpdump "listening on".
+for _ in $(seq 50); do
+  grep -q "Ready to process requests" "$work/radiusd.out" 2>/dev/null &&
+    grep -q "listening on" "$work/tcpdump.log" 2>/dev/null && break
+  sleep 0.2
+done
+grep -q "Ready to process requests" "$work/radiusd.out" || {
+  cat "$work/radiusd.out" >&2
+  echo "FreeRADIUS did not start" >&2
+  exit 1
+}
+
+# --- the NAS ---------------------------------------------------------------------------------
+send() { # STATUS SESSION-TIME [counters...]
+  local status=$1 elapsed=$2
+  {
+    echo "Acct-Status-Type = $status"
+    echo "Acct-Session-Id = \"proxied-0001\""
+    echo "User-Name = \"alice@lab.example\""
+    echo "NAS-IP-Address = 192.0.2.10"
+    echo "NAS-Port-Type = Virtual"
+    echo "Acct-Authentic = RADIUS"
+    echo "Framed-IP-Address = 198.51.100.20"
+    echo "Proxy-State = 0x6e61732d73696465" # "nas-side"
+    if [[ $status != Start ]]; then
+      echo "Acct-Session-Time = $elapsed"
+      echo "Acct-Input-Octets = $((elapsed * 1000))"
+      echo "Acct-Output-Octets = $((elapsed * 2000))"
+      echo "Acct-Input-Packets = $((elapsed * 10))"
+      echo "Acct-Output-Packets = $((elapsed * 20))"
+    fi
+    if [[ $status == Stop ]]; then echo "Acct-Terminate-Cause = User-Request"; fi
+  } | in_ns radclient -r 1 -t 4 127.0.0.2:1813 acct "$nas_secret" >>"$work/radclient.log" 2>&1
+}
+start=$(date +%s.%N)
+at() { # sleep until SECONDS after the Start
+  local wait
+  wait=$(awk -v s="$start" -v d="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.3f", s + d - n }')
+  [[ $wait == -* ]] || sleep "$wait"
+}
+send Start 0
+at 2 && send Interim-Update 2
+at 4 && send Interim-Update 4
+at 5 && send Stop 5
+sleep 0.5
+
+answers=$(grep -c "Received Accounting-Response" "$work/radclient.log" || true)
+[[ $answers -eq 4 ]] || {
+  cat "$work/radclient.log" "$work/serve.log" >&2
+  echo "radclient got $answers of 4 answers" >&2
+  exit 1
+}
+# tcpdump writes its last packets and closes the file on SIGINT.
+kill -INT "$tcpdump_pid"
+timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
+cp "$work/capture.pcap" "$out"
+echo "wrote $out: 4 records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
+echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' freeradius freeradius-utils tcpdump 2>/dev/null)"

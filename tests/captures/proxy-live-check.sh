@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# ctest freeradius_proxy_live_capture (label freeradius):
+#   tests/captures/proxy-live-check.sh ACCTLAB SCRATCH-DIR
+# records a fresh capture through a real FreeRADIUS proxy in front of acctlab serve
+# (make-proxy-capture.sh, about 6 s) and judges both legs with `acctlab pcap analyze --db`: the
+# test fails unless the verdict is a pass with no error and no warning (one session, every
+# Proxy-State returned). Skipped (exit 77) when not root or FreeRADIUS/tcpdump are missing.
+set -euo pipefail
+[[ $# -eq 2 ]] || {
+  echo "usage: $0 ACCTLAB SCRATCH-DIR" >&2
+  exit 2
+}
+acctlab=$1
+scratch=$2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$scratch"
+rm -f "$scratch"/proxy-live.db*
+timeout 60 "$here/make-proxy-capture.sh" "$acctlab" --out "$scratch/proxy-live.pcap"
+report=$("$acctlab" pcap analyze "$scratch/proxy-live.pcap" --secrets "$here/proxy-clients.conf" \
+  --db "$scratch/proxy-live.db")
+echo "$report"
+grep -q "sessions opened 1: closed 1" <<<"$report"
+grep -Eq "^conformance \(profile rfc2866\): PASS; 0 of [0-9]+ rules failed; 0 errors, 0 warnings" \
+  <<<"$report"

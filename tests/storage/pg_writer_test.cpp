@@ -1,0 +1,300 @@
+// Tests storage/pg_writer.hpp and storage/pg_schema.hpp against a real PostgreSQL 15: a
+// throwaway cluster per test (tests/support/pg_cluster.hpp). Two writers on one database stand
+// for two `acctlab serve` processes: each has its own connection and its own commit thread.
+#include "storage/pg_connection.hpp"
+#include "storage/pg_schema.hpp"
+#include "storage/pg_writer.hpp"
+#include "tests/support/pg_cluster.hpp"
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+
+using namespace acctlab;
+using namespace acctlab::storage;
+using radius::AcctStatusType;
+
+namespace {
+
+class Collector {
+public:
+  void add(std::vector<Completion>&& completions) {
+    std::lock_guard lock(mutex_);
+    for (auto& completion : completions) {
+      completions_.push_back(completion);
+    }
+    changed_.notify_all();
+  }
+  void event(const WriterEvent& event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+    changed_.notify_all();
+  }
+  bool wait_for(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return completions_.size() >= count; });
+  }
+  bool wait_for_event(WriterEvent::Kind kind, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      for (const auto& e : events_) {
+        if (e.kind == kind) {
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+  std::vector<Completion> completions() {
+    std::lock_guard lock(mutex_);
+    return completions_;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex_);
+    return completions_.size();
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Completion> completions_;
+  std::vector<WriterEvent> events_;
+};
+
+WriteItem item(AcctStatusType status, std::string session_id, std::uint64_t tag, double time,
+               std::optional<std::uint64_t> input_octets = std::nullopt) {
+  WriteItem w;
+  w.packet.raw = {4, static_cast<std::uint8_t>(tag & 0xff), 0, 20};
+  w.packet.src_addr = "192.0.2.1";
+  w.packet.src_port = 1646;
+  w.packet.code = 4;
+  w.packet.identifier = static_cast<std::uint8_t>(tag & 0xff);
+  w.packet.receive_time = time;
+  w.nas = "192.0.2.1";
+  w.tag = tag;
+  RecordInput input;
+  input.record.status_type = static_cast<std::uint32_t>(status);
+  input.record.session_id = std::move(session_id);
+  input.record.user_name = "joe@cclient";
+  input.record.nas_ip = radius::Ipv4{192, 0, 2, 1};
+  input.record.framed_ip = radius::Ipv4{10, 13, 13, 1};
+  input.record.input_octets = input_octets;
+  if (input_octets) {
+    input.record.session_time = static_cast<std::uint32_t>(time - 1000);
+  }
+  input.nas_key = "192.0.2.1";
+  input.event_time = time;
+  w.record = std::move(input);
+  return w;
+}
+
+WriterOptions fast_options() {
+  WriterOptions options;
+  options.run_kind = "serve";
+  options.retry_initial = std::chrono::milliseconds(20);
+  options.retry_max = std::chrono::milliseconds(200);
+  return options;
+}
+
+struct Writer {
+  Collector collector;
+  std::unique_ptr<AccountingWriter> writer;
+  explicit Writer(const std::string& uri)
+      : writer(open_writer(
+            uri, fast_options(),
+            [this](std::vector<Completion>&& c) { collector.add(std::move(c)); },
+            [this](const WriterEvent& e) { collector.event(e); })) {}
+};
+
+} // namespace
+
+TEST_CASE("PostgreSQL: one writer stores Start, Interim and Stop as one session, radacct reads it "
+          "with FreeRADIUS's column names and types",
+          "[storage][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  const auto uri = cluster.uri();
+  CHECK(is_postgres_uri(uri));
+  CHECK_FALSE(is_postgres_uri("/var/lib/acctlab.db"));
+  {
+    Writer a(uri);
+    a.writer->submit(item(AcctStatusType::start, "00000001", 1, 1000));
+    a.writer->submit(item(AcctStatusType::interim_update, "00000001", 2, 1100, 608));
+    a.writer->submit(item(AcctStatusType::stop, "00000001", 3, 1709, 152608));
+    REQUIRE(a.collector.wait_for(3, std::chrono::seconds(10)));
+    const auto done = a.collector.completions();
+    CHECK(done[0].session_id != 0);
+    CHECK(done[0].session_id == done[2].session_id);
+    a.writer->stop();
+  }
+  CHECK(cluster.psql("SELECT count(*) FROM records") == "3");
+  CHECK(cluster.psql("SELECT state, input_octets, record_count, flags FROM sessions") ==
+        "closed|152608|3|");
+  CHECK(cluster.psql("SELECT acctsessionid, username, nasipaddress, acctstarttime, acctstoptime, "
+                     "acctinputoctets, framedipaddress, length(acctuniqueid) FROM radacct") ==
+        "00000001|joe@cclient|192.0.2.1|1970-01-01 00:16:40+00|1970-01-01 00:28:29+00|152608|"
+        "10.13.13.1|32");
+  CHECK(cluster.psql("SELECT kind, verdict FROM runs") == "serve|stopped");
+
+  // FreeRADIUS's own PostgreSQL schema: every radacct column, by name and type.
+  const std::string freeradius_schema =
+      "/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql";
+  std::ifstream file(freeradius_schema);
+  if (!file) {
+    WARN("no " << freeradius_schema << " (freeradius-postgresql): column types unchecked");
+    return;
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  const auto all = text.str();
+  const auto begin = all.find("CREATE TABLE IF NOT EXISTS radacct (");
+  REQUIRE(begin != std::string::npos);
+  const auto body = all.substr(begin, all.find(");", begin) - begin);
+  const std::map<std::string, std::string> type_names{{"bigserial", "bigint"},
+                                                      {"bigint", "bigint"},
+                                                      {"text", "text"},
+                                                      {"inet", "inet"},
+                                                      {"timestamp", "timestamp with time zone"}};
+  std::regex column(R"(\n\s*(\w+)\s+(\w+))");
+  int columns = 0;
+  for (std::sregex_iterator it(body.begin(), body.end(), column), end; it != end; ++it) {
+    std::string name = (*it)[1];
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string type = (*it)[2];
+    INFO("radacct." << name);
+    REQUIRE(type_names.count(type) == 1);
+    CHECK(cluster.psql("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                       "'radacct' AND column_name = '" +
+                       name + "'") == type_names.at(type));
+    ++columns;
+  }
+  CHECK(columns == 29);
+  CHECK(cluster.psql("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                     "'radacct' AND column_name IN ('acctuniqueid', 'acctupdatetime', "
+                     "'acctinterval', 'class')") == "4");
+}
+
+TEST_CASE("PostgreSQL: two servers on one database match sessions across them, store a broadcast "
+          "record once, and Accounting-On closes what either opened",
+          "[storage][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  Writer a(cluster.uri());
+  Writer b(cluster.uri());
+
+  // Failover: the Start reached A, the Interim-Update and the Stop reached B.
+  a.writer->submit(item(AcctStatusType::start, "failover", 1, 1000));
+  REQUIRE(a.collector.wait_for(1, std::chrono::seconds(10)));
+  b.writer->submit(item(AcctStatusType::interim_update, "failover", 2, 1060, 100));
+  b.writer->submit(item(AcctStatusType::stop, "failover", 3, 1120, 200));
+  REQUIRE(b.collector.wait_for(2, std::chrono::seconds(10)));
+  CHECK(a.collector.completions()[0].session_id == b.collector.completions()[1].session_id);
+  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count), min(flags) FROM sessions "
+                     "WHERE acct_session_id = 'failover'") == "1|closed|3|");
+
+  // Broadcast: the same records to both servers; both answer, each is stored once.
+  for (const auto& [status, octets, time] :
+       {std::tuple{AcctStatusType::start, std::optional<std::uint64_t>{}, 2000.0},
+        std::tuple{AcctStatusType::interim_update, std::optional<std::uint64_t>{500}, 2060.0},
+        std::tuple{AcctStatusType::stop, std::optional<std::uint64_t>{900}, 2120.0}}) {
+    auto to_a = item(status, "broadcast", 10, time, octets);
+    auto to_b = item(status, "broadcast", 10, time, octets);
+    to_b.record->record.delay_time = 1; // B's copy was retransmitted once: still the same record
+    to_b.packet.src_port = 1647;
+    a.writer->submit(std::move(to_a));
+    b.writer->submit(std::move(to_b));
+  }
+  REQUIRE(a.collector.wait_for(4, std::chrono::seconds(10)));
+  REQUIRE(b.collector.wait_for(5, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT count(*) FROM records WHERE acct_session_id = 'broadcast'") == "3");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == "3");
+  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count), min(input_octets), "
+                     "min(flags) FROM sessions WHERE acct_session_id = 'broadcast'") ==
+        "1|closed|3|900|");
+  // Both servers' answers name the one stored session.
+  CHECK(a.collector.completions()[3].session_id == b.collector.completions()[4].session_id);
+
+  // Accounting-Off from the NAS, received by B, closes the sessions A opened, with its cause.
+  a.writer->submit(item(AcctStatusType::start, "open-on-a-1", 20, 3000));
+  a.writer->submit(item(AcctStatusType::start, "open-on-a-2", 21, 3000));
+  REQUIRE(a.collector.wait_for(6, std::chrono::seconds(10)));
+  auto off = item(AcctStatusType::accounting_off, "", 22, 3100);
+  off.record->record.terminate_cause = 7; // Admin-Reboot
+  b.writer->submit(std::move(off));
+  REQUIRE(b.collector.wait_for(6, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT count(*), min(state), min(terminate_cause), max(terminate_cause) "
+                     "FROM sessions WHERE acct_session_id LIKE 'open-on-a-%'") == "2|closed|7|7");
+  CHECK(cluster.psql("SELECT acctterminatecause FROM radacct WHERE acctsessionid = "
+                     "'open-on-a-1'") == "Admin-Reboot");
+
+  // Both at full speed on the same sessions: no deadlock, every record answered and stored once
+  // per distinct record, one session per Acct-Session-Id.
+  const int sessions = 40;
+  std::vector<WriteItem> for_a;
+  std::vector<WriteItem> for_b;
+  std::uint64_t tag = 100;
+  for (int round = 0; round < 5; ++round) {
+    for (int s = 0; s < sessions; ++s) {
+      const auto id = "load-" + std::to_string(s);
+      const double time = 5000 + round * 60;
+      const auto status = round == 0   ? AcctStatusType::start
+                          : round == 4 ? AcctStatusType::stop
+                                       : AcctStatusType::interim_update;
+      const auto octets =
+          round == 0 ? std::optional<std::uint64_t>{} : std::optional<std::uint64_t>(round * 1000);
+      // Half the records to both servers (broadcast), the others to one or the other.
+      if (s % 2 == 0) {
+        for_a.push_back(item(status, id, ++tag, time, octets));
+        for_b.push_back(item(status, id, ++tag, time, octets));
+      } else {
+        ((s + round) % 2 ? for_a : for_b).push_back(item(status, id, ++tag, time, octets));
+      }
+    }
+  }
+  const auto a_before = a.collector.count();
+  const auto b_before = b.collector.count();
+  const auto a_sent = for_a.size();
+  const auto b_sent = for_b.size();
+  a.writer->submit(for_a);
+  b.writer->submit(for_b);
+  REQUIRE(a.collector.wait_for(a_before + a_sent, std::chrono::seconds(30)));
+  REQUIRE(b.collector.wait_for(b_before + b_sent, std::chrono::seconds(30)));
+  CHECK(cluster.psql("SELECT count(*) FROM records WHERE acct_session_id LIKE 'load-%'") ==
+        std::to_string(sessions * 5));
+  CHECK(cluster.psql("SELECT count(*), count(DISTINCT acct_session_id), min(state), "
+                     "min(record_count), max(record_count) FROM sessions WHERE acct_session_id "
+                     "LIKE 'load-%'") ==
+        std::to_string(sessions) + "|" + std::to_string(sessions) + "|closed|5|5");
+  a.writer->stop();
+  b.writer->stop();
+}
+
+TEST_CASE("PostgreSQL: while the database is gone the writer answers nothing, says so once, "
+          "and recovers by itself without losing a record",
+          "[storage][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  Writer a(cluster.uri());
+  a.writer->submit(item(AcctStatusType::start, "outage", 1, 1000));
+  REQUIRE(a.collector.wait_for(1, std::chrono::seconds(10)));
+
+  cluster.stop(); // immediate: as a crash of the postmaster
+  a.writer->submit(item(AcctStatusType::interim_update, "outage", 2, 1060, 10));
+  a.writer->submit(item(AcctStatusType::stop, "outage", 3, 1120, 20));
+  REQUIRE(a.collector.wait_for_event(WriterEvent::Kind::commit_failed, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(a.collector.count() == 1); // nothing answered while nothing can be stored
+  CHECK_FALSE(a.writer->stats().healthy);
+
+  cluster.start();
+  REQUIRE(a.collector.wait_for(3, std::chrono::seconds(20)));
+  CHECK(a.collector.wait_for_event(WriterEvent::Kind::recovered, std::chrono::seconds(1)));
+  a.writer->stop();
+  CHECK(cluster.psql("SELECT count(*) FROM records") == "3");
+  CHECK(cluster.psql("SELECT state, input_octets, record_count FROM sessions") == "closed|20|3");
+}
