@@ -54,6 +54,7 @@ struct AnalysisArgs {
   std::string secrets;
   double timeout = 5.0;
   std::string csv;
+  std::string tls_keylog;
   std::string report = "text";
   std::string out;
   std::string db;
@@ -77,6 +78,9 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
                  "Seconds after which an unanswered request counts as lost (default 5)")
       ->check(CLI::PositiveNumber);
   cmd.add_option("--csv", args.csv, "Write one CSV line per exchange to this file");
+  cmd.add_option("--tls-keylog", args.tls_keylog,
+                 "RadSec: an SSLKEYLOGFILE-format key log; TLS 1.3 sessions on TCP 2083 (or a"
+                 " --port) it has secrets for are decrypted and their RADIUS packets analysed");
   cmd.add_option("--report", args.report, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd.add_option("--out", args.out, "Write the report to this file");
   cmd.add_option("--db", args.db, db_help);
@@ -136,6 +140,14 @@ public:
       secrets_ = load_secrets(args.secrets, args.secret);
       analysis.secrets = &*secrets_;
     }
+    if (!args.tls_keylog.empty()) {
+      std::string error;
+      keys_ = capture::TlsKeyLog::load(args.tls_keylog, error);
+      if (!keys_) {
+        throw std::runtime_error("--tls-keylog: " + error);
+      }
+      analysis.tls_keys = &*keys_;
+    }
     if (!args.csv.empty()) {
       csv_.open(args.csv, std::ios::binary);
       if (!csv_) {
@@ -174,6 +186,7 @@ public:
 private:
   const AnalysisArgs& args_;
   std::optional<capture::ClientSecrets> secrets_;
+  std::optional<capture::TlsKeyLog> keys_;
   std::ofstream csv_;
 };
 

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -83,6 +85,16 @@ int connect_tcp(const std::string& host, std::uint16_t port, Clock::time_point d
   return fd;
 }
 
+void append_keylog(const SSL* ssl, const char* line) {
+  const auto* path = static_cast<const std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (path && !path->empty()) {
+    if (FILE* file = std::fopen(path->c_str(), "a")) {
+      std::fprintf(file, "%s\n", line);
+      std::fclose(file);
+    }
+  }
+}
+
 } // namespace
 
 void RadsecStream::SslDeleter::operator()(void* ssl) const {
@@ -112,6 +124,16 @@ std::unique_ptr<RadsecStream> RadsecStream::connect(const std::string& host, std
   // The bis draft: TLS 1.2 at least, no compression.
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  stream->keylog_path_ = config.keylog_file;
+  if (stream->keylog_path_.empty()) {
+    if (const char* env = std::getenv("SSLKEYLOGFILE")) {
+      stream->keylog_path_ = env;
+    }
+  }
+  if (!stream->keylog_path_.empty()) {
+    SSL_CTX_set_app_data(ctx, &stream->keylog_path_);
+    SSL_CTX_set_keylog_callback(ctx, append_keylog);
+  }
   if (!config.certificate.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1) {
       error = "certificate " + config.certificate + ": " + ssl_error_text();

@@ -21,6 +21,9 @@ struct RadsecConfig {
   std::string server_name;
   /** ALPN offered; the bis draft's "radius/1.0" by default, empty offers none. */
   std::vector<std::string> alpn{"radius/1.0"};
+  /** Appends the session's secrets here in the NSS key log format (for `pcap analyze
+   * --tls-keylog` and Wireshark); empty uses $SSLKEYLOGFILE when set, as curl does. */
+  std::string keylog_file;
 };
 
 class RadsecStream {
@@ -58,6 +61,7 @@ private:
   int fd_ = -1;
   void* ctx_ = nullptr;
   std::unique_ptr<void, SslDeleter> ssl_;
+  std::string keylog_path_;
   std::vector<std::uint8_t> buffer_;
 };
 

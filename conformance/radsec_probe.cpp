@@ -165,6 +165,9 @@ public:
     std::string error;
     auto stream = connect(config, error);
     if (!stream) {
+      if (error.rfind("TLS handshake failed", 0) != 0) {
+        return {"could not probe: " + error, std::nullopt}; // no TCP, no refusal to judge
+      }
       return {}; // refused in the handshake
     }
     // TLS 1.3: the server's verdict on our certificate arrives after the client's handshake.

@@ -225,6 +225,26 @@ json::value to_json(const AnalysisResult& r) {
                       {"detail", i.detail}});
   }
   root["capture_issues"] = {{"counts", std::move(issue_counts)}, {"list", std::move(issues)}};
+  json::array tls;
+  for (const auto& s : r.tls_sessions) {
+    tls.push_back({{"client", s.client.to_string()},
+                   {"server", s.server.to_string()},
+                   {"file", file_name(r, s.first_frame.file_index)},
+                   {"first_frame", s.first_frame.frame},
+                   {"version", s.version},
+                   {"offered_versions", s.offered_versions},
+                   {"sni", s.sni},
+                   {"alpn", s.alpn},
+                   {"alpn_offered", s.alpn_offered},
+                   {"octets_to_server", s.octets_to_server},
+                   {"octets_to_client", s.octets_to_client},
+                   {"application_records", s.application_records},
+                   {"radius_packets", s.radius_packets},
+                   {"opened_in_capture", s.syn_seen},
+                   {"closed_in_capture", s.fin_seen},
+                   {"unreadable", s.unreadable}});
+  }
+  root["radsec_sessions"] = std::move(tls);
   root["radius_datagrams"] = r.radius_datagrams;
   root["decoded"] = r.decoded;
   json::object decode_errors;
@@ -412,6 +432,37 @@ void import_text(std::string& out, const ImportSummary& i) {
 
 } // namespace
 
+/** RadSec: the TLS sessions seen, and that their RADIUS packets are encrypted. */
+void tls_sessions_text(std::string& out, const AnalysisResult& r) {
+  if (r.tls_sessions.empty()) {
+    return;
+  }
+  append(out,
+         "RadSec (TLS on TCP 2083 or a --port): %zu session(s)%s; the RADIUS packets inside are "
+         "encrypted, read only with --tls-keylog (TLS 1.3)\n",
+         r.tls_sessions.size(),
+         r.tls_sessions_not_kept
+             ? (", " + std::to_string(r.tls_sessions_not_kept) + " more not kept").c_str()
+             : "");
+  for (const auto& s : r.tls_sessions) {
+    append(out,
+           "  %s -> %s frame %llu: %s (offered %s), SNI %s, ALPN %s, %llu octets to server, "
+           "%llu to client, %llu application records, %llu RADIUS packets decrypted%s%s\n",
+           s.client.to_string().c_str(), s.server.to_string().c_str(),
+           static_cast<unsigned long long>(s.first_frame.frame),
+           s.version.empty() ? "version unseen" : s.version.c_str(),
+           s.offered_versions.empty() ? "-" : s.offered_versions.c_str(),
+           s.sni.empty() ? "-" : s.sni.c_str(),
+           !s.alpn.empty() ? s.alpn.c_str()
+                           : (s.alpn_offered.empty() ? "-" : ("offered " + s.alpn_offered).c_str()),
+           static_cast<unsigned long long>(s.octets_to_server),
+           static_cast<unsigned long long>(s.octets_to_client),
+           static_cast<unsigned long long>(s.application_records),
+           static_cast<unsigned long long>(s.radius_packets),
+           s.unreadable.empty() ? "" : "; unreadable: ", s.unreadable.c_str());
+  }
+}
+
 std::string to_text(const AnalysisResult& r) {
   std::string out;
   for (const auto& f : r.files) {
@@ -427,6 +478,7 @@ std::string to_text(const AnalysisResult& r) {
          static_cast<unsigned long long>(r.stream.fragments),
          static_cast<unsigned long long>(r.stream.reassembled),
          static_cast<unsigned long long>(r.decoded));
+  tls_sessions_text(out, r);
   if (r.issue_counts.total() != 0) {
     out += "capture issues:\n";
     for (std::size_t k = 0; k < issue_kind_count; ++k) {

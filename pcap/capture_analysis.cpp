@@ -36,6 +36,7 @@ AnalysisResult analyze_captures(const std::vector<std::string>& files,
   StreamOptions stream_options;
   stream_options.extra_ports = options.extra_ports;
   stream_options.reassembly = options.reassembly;
+  stream_options.tls_keys = options.tls_keys;
   DatagramStream stream(files, stream_options);
   return analyze_stream(stream, options);
 }
@@ -97,6 +98,8 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
 
   result.files = stream.files();
   result.stream = stream.stats();
+  result.tls_sessions = stream.tls_sessions().sessions();
+  result.tls_sessions_not_kept = stream.tls_sessions().sessions_not_kept();
   result.issue_counts = stream.issue_counts();
   result.issue_counts.counts[static_cast<std::size_t>(IssueKind::not_radius)] += not_radius_count;
   result.issues = stream.issues();

@@ -28,6 +28,8 @@ struct AnalysisOptions {
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   const radius::Dictionary* dictionary = nullptr; // builtin() when null
   ReassemblyLimits reassembly;
+  /** RadSec: a key log (SSLKEYLOGFILE format) to decrypt TLS 1.3 sessions with. */
+  const TlsKeyLog* tls_keys = nullptr;
   /** Sees every datagram on a RADIUS port with its decoding, after the tracker (the import). */
   std::function<void(const UdpDatagram&, const radius::DecodeResult<radius::Packet>&)> on_datagram;
 };
@@ -51,6 +53,9 @@ struct AnalysisResult {
   /** Capture time of the first and last datagram (unix seconds; 0 when there was none). */
   double first_time = 0;
   double last_time = 0;
+  /** RadSec: TLS sessions on TCP 2083, what their handshakes said in clear. */
+  std::vector<TlsSession> tls_sessions;
+  std::uint64_t tls_sessions_not_kept = 0;
   /** Set when the traffic was imported into a database (import_captures). */
   std::optional<ImportSummary> import;
 };

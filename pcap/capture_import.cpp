@@ -347,6 +347,7 @@ AnalysisResult import_captures(const std::vector<std::string>& files, AnalysisOp
   StreamOptions stream_options;
   stream_options.extra_ports = analysis.extra_ports;
   stream_options.reassembly = analysis.reassembly;
+  stream_options.tls_keys = analysis.tls_keys;
   return import_stream(
       [&](StreamOptions extra) {
         extra.extra_ports = stream_options.extra_ports;

@@ -202,7 +202,20 @@ DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions opt
       reassembler_(options_.reassembly,
                    [this](IssueKind kind, FrameRef where, std::string_view detail) {
                      report(kind, where, detail);
-                   }) {
+                   }),
+      tls_sessions_(
+          radsec_ports(options_.extra_ports), 1024, options_.tls_keys,
+          [this](const Endpoint& source, const Endpoint& destination, std::int64_t timestamp_ns,
+                 FrameRef where, std::span<const std::uint8_t> packet) {
+            UdpDatagram datagram;
+            datagram.file_index = where.file_index;
+            datagram.frame = where.frame;
+            datagram.timestamp_ns = timestamp_ns;
+            datagram.source = source;
+            datagram.destination = destination;
+            decrypted_.emplace_back(datagram,
+                                    std::vector<std::uint8_t>(packet.begin(), packet.end()));
+          }) {
   for (auto port : radius_ports) {
     ports_.set(port);
   }
@@ -364,6 +377,9 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
     }
     case FrameKind::other_ip:
       ++stats_.other_ip;
+      if (parsed.protocol == 6) { // TCP
+        tls_sessions_.add(parsed, frame.timestamp_ns, where);
+      }
       return false;
     case FrameKind::not_ip:
       ++stats_.not_ip;
@@ -384,6 +400,14 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
 
 bool DatagramStream::next(UdpDatagram& out) {
   while (!finished_) {
+    if (!decrypted_.empty()) {
+      out = decrypted_.front().first;
+      decrypted_current_ = std::move(decrypted_.front().second);
+      decrypted_.pop_front();
+      out.payload = decrypted_current_;
+      ++stats_.udp_matched; // a RADIUS packet handed on, like a datagram on a RADIUS port
+      return true;
+    }
     Source* best = nullptr;
     for (auto& source : sources_) {
       if (!fill(*source)) {

@@ -7,9 +7,11 @@
 #include "pcap/fragment_reassembler.hpp"
 #include "pcap/frame_parser.hpp"
 #include "pcap/ip_address.hpp"
+#include "pcap/tls_sessions.hpp"
 
 #include <bitset>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -119,6 +121,9 @@ struct StreamOptions {
   /** Live sources: asked before every read and after every idle timeout; false ends the
    * capture (an interrupt, a duration reached). */
   std::function<bool()> keep_going;
+  /** RadSec: the key log that opens TLS 1.3 sessions on the RadSec ports; their RADIUS
+   * packets come out of next() like datagrams (the session's endpoints, the carrying frame). */
+  const TlsKeyLog* tls_keys = nullptr;
   /** Sees every frame as read (link type and frame), e.g. to save the raw capture. */
   std::function<void(int link_type, const RawFrame& frame)> on_frame;
 };
@@ -167,6 +172,8 @@ public:
   /** Octets of all files consumed so far and their total size, for a progress bar. */
   std::uint64_t bytes_consumed() const;
   std::uint64_t bytes_total() const { return bytes_total_; }
+  /** RadSec (TLS on TCP 2083) sessions seen so far. */
+  const TlsSessionTracker& tls_sessions() const { return tls_sessions_; }
 
 private:
   struct Source;
@@ -181,6 +188,10 @@ private:
   std::vector<std::unique_ptr<Source>> sources_;
   mutable std::vector<FileSummary> summaries_;
   FragmentReassembler reassembler_;
+  TlsSessionTracker tls_sessions_;
+  // RADIUS packets read out of RadSec sessions, handed out by next() in the order found.
+  std::deque<std::pair<UdpDatagram, std::vector<std::uint8_t>>> decrypted_;
+  std::vector<std::uint8_t> decrypted_current_;
   StreamStats stats_;
   IssueCounts issue_counts_;
   std::vector<Issue> issues_;

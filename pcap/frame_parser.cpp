@@ -115,7 +115,9 @@ FrameKind walk_ipv6_chain(std::uint8_t next_header, Bytes data, ParsedFrame& out
         return done(out, next_header == ip_proto_udp || next_header == 60 ? FrameKind::fragment
                                                                           : FrameKind::other_ip);
       }
-      default: // No Next Header (59), ESP, TCP, ICMPv6, ...
+      default:                      // No Next Header (59), ESP, TCP, ICMPv6, ...
+        out.protocol = next_header; // TCP's segment goes to the RadSec session tracker
+        out.payload = data;
         return done(out, FrameKind::other_ip);
     }
   }
@@ -163,6 +165,8 @@ FrameKind parse_ipv4(Bytes data, ParsedFrame& out) {
     return done(out, FrameKind::fragment);
   }
   if (protocol != ip_proto_udp) {
+    out.protocol = protocol; // TCP's segment goes to the RadSec session tracker
+    out.payload = payload;
     return done(out, FrameKind::other_ip);
   }
   return parse_udp_header(payload, out);
@@ -284,6 +288,7 @@ FrameKind parse_frame(int dlt, std::span<const std::uint8_t> frame, ParsedFrame&
   out.vlan_count = 0;
   out.beyond_capture = false;
   out.payload = {};
+  out.protocol = 0;
   switch (dlt) {
     case link_type::ethernet:
       if (frame.size() < 14) {

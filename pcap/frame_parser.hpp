@@ -56,7 +56,9 @@ struct ParsedFrame {
   std::uint32_t fragment_id = 0;     // IPv4 Identification or IPv6 Fragment Identification
   std::uint32_t fragment_offset = 0; // in octets
   bool more_fragments = false;
-  std::uint8_t protocol = 0; // the transport (or, for IPv6, next) header the fragment carries
+  // The transport (or, for IPv6, next) header the fragment carries; for other_ip, the transport
+  // protocol, with payload its header and data (TCP for the RadSec session tracker).
+  std::uint8_t protocol = 0;
 
   std::span<const std::uint8_t> payload;
 };

@@ -935,9 +935,15 @@ private:
     const Door door{0, reply, origin.local_address, origin.local_port};
     const bool kept =
         on_packet(packet, peer_of(origin.address, origin.port), door, origin.client, wall_clock());
-    flush_batch();
-    flush_sends();
+    if (!kept) {
+      flush_batch(); // the evidence, before the connection goes
+    }
     return kept;
+  }
+
+  void on_tls_read_done() override {
+    // One submission per read, as UDP submits one per recvmmsg round.
+    flush_batch();
   }
 
   void on_tls_malformed(std::span<const std::uint8_t> octets, const TlsOrigin& origin,

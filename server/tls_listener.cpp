@@ -1,5 +1,6 @@
 #include "server/tls_listener.hpp"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -371,7 +372,9 @@ private:
       return;
     }
     auto self = shared_from_this();
-    timer_.expires_at(last_packet_ + idle);
+    // While answers are owed past the idle time (commits stalled), look again each second rather
+    // than spin on a deadline already past.
+    timer_.expires_at(std::max(last_packet_ + idle, Clock::now() + std::chrono::seconds(1)));
     timer_.async_wait([self](boost::system::error_code ec) {
       if (ec || self->closed_ || self->draining_) {
         return;
@@ -453,6 +456,7 @@ private:
       }
     }
     in_packets_ = false;
+    owner_->handler().on_tls_read_done();
     if (pos > 0) {
       std::memmove(in_.data(), in_.data() + pos, have_ - pos);
       have_ -= pos;

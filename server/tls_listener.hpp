@@ -77,6 +77,8 @@ public:
    * check). Returns false when the connection must be closed (the packet is discarded). */
   virtual bool on_tls_packet(std::span<const std::uint8_t> packet, const TlsOrigin& origin,
                              const std::shared_ptr<TlsReply>& reply) = 0;
+  /** The packets of one read have been handed over: a good moment to submit them together. */
+  virtual void on_tls_read_done() = 0;
   /** Octets that cannot be a RADIUS packet (a Length below 20 or above 4096): kept as evidence;
    * the connection closes. */
   virtual void on_tls_malformed(std::span<const std::uint8_t> octets, const TlsOrigin& origin,

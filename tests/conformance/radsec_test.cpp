@@ -3,10 +3,13 @@
 // gateway's TLS transport when the server is away. Real TLS on loopback, real SQLite files.
 
 #include "client/lab_certificates.hpp"
+#include "client/radius_transport.hpp"
 #include "conformance/radsec_probe.hpp"
 #include "conformance/tester.hpp"
+#include "radius/packet.hpp"
 #include "server/accounting_server.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <thread>
@@ -35,14 +38,22 @@ std::string scratch(const std::string& name) {
 /** An in-process acctlab listening on TLS only, with lab certificates; stopped at the end. */
 class TlsServer {
 public:
-  TlsServer(const std::string& dir, std::chrono::seconds idle) {
-    REQUIRE_FALSE(gateway::make_lab_certificates(dir + "/pki", certs_));
+  /** port 0 picks a free one; a restart (reuse_pki) keeps the certificates made before. */
+  TlsServer(const std::string& dir, std::chrono::seconds idle, std::uint16_t port = 0,
+            bool reuse_pki = false) {
+    if (reuse_pki) {
+      const auto pki = dir + "/pki/";
+      certs_ = {pki + "ca.pem", pki + "server.pem", pki + "server.key", pki + "client.pem",
+                pki + "client.key"};
+    } else {
+      REQUIRE_FALSE(gateway::make_lab_certificates(dir + "/pki", certs_));
+    }
     server::ServerOptions options;
     options.listen.clear();
     options.database = dir + "/acct.db";
     options.handle_signals = false;
     options.stats_interval = 0ms;
-    options.tls.listen = {"127.0.0.1:0"};
+    options.tls.listen = {"127.0.0.1:" + std::to_string(port)};
     options.tls.certificate = certs_.server_cert;
     options.tls.private_key = certs_.server_key;
     options.tls.ca = certs_.ca;
@@ -172,5 +183,97 @@ TEST_CASE("the RadSec probe fails what is not a RadSec server", "[conformance][t
   REQUIRE(handshake);
   CHECK(handshake->severity == Severity::error);
   CHECK_THAT(handshake->message, Catch::Contains("TCP connect"));
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+gateway::OutgoingRecord start_record(std::uint64_t handle) {
+  gateway::OutgoingRecord record;
+  record.handle = handle;
+  record.label = "Start " + std::to_string(handle);
+  record.servers = {0};
+  record.build = [handle](std::uint32_t delay) {
+    const auto& dict = radius::Dictionary::builtin();
+    radius::Packet packet(radius::Code::accounting_request, 0);
+    packet.add(dict.find("Acct-Session-Id")->number, "tls-" + std::to_string(handle));
+    packet.add_integer(dict.find("Acct-Status-Type")->number, 1);
+    packet.add_integer(dict.find("Acct-Delay-Time")->number, delay);
+    return packet;
+  };
+  return record;
+}
+
+std::size_t count_kind(const std::vector<gateway::TransportEvent>& events,
+                       gateway::TransportEvent::Kind kind) {
+  return static_cast<std::size_t>(std::count_if(events.begin(), events.end(),
+                                                [kind](const auto& e) { return e.kind == kind; }));
+}
+
+} // namespace
+
+TEST_CASE("the gateway's TLS transport reconnects with backoff and keeps a watchdog",
+          "[conformance][tls][gateway]") {
+  const auto dir = scratch("transport");
+  std::filesystem::create_directories(dir);
+  auto server = std::make_unique<TlsServer>(dir, 600s);
+  const auto port = server->port();
+  gateway::ServerEndpoint endpoint;
+  endpoint.slot = "A";
+  endpoint.host = "127.0.0.1";
+  endpoint.port = port;
+  endpoint.secret = "radsec";
+  endpoint.tls = true;
+  endpoint.tls_config.certificate = server->certs().client_cert;
+  endpoint.tls_config.private_key = server->certs().client_key;
+  endpoint.tls_config.ca = server->certs().ca;
+  gateway::RealClock clock;
+  gateway::TransportOptions options;
+  options.retransmit = 5;
+  options.timeout = 700ms;
+  options.watchdog = 300ms;
+  gateway::RadiusTransport transport({endpoint}, options, clock);
+  REQUIRE_FALSE(transport.open());
+  using Kind = gateway::TransportEvent::Kind;
+
+  // Answered over one connection.
+  transport.submit(start_record(1));
+  transport.poll(3s);
+  auto events = transport.take_events();
+  CHECK(count_kind(events, Kind::answer) == 1);
+
+  // Idle: the watchdog's Status-Server is answered and the connection stays.
+  for (int i = 0; i < 10; ++i) {
+    transport.poll(100ms, false);
+  }
+  const auto status_before = server->server().counters().status_server;
+  CHECK(status_before >= 1);
+  CHECK(server->server().counters().tls_established == 1);
+
+  // The server goes away: the next record finds no connection, and the transport retries with
+  // backoff (never on the same connection) until a new server on the same port answers.
+  server.reset();
+  transport.submit(start_record(2));
+  std::unique_ptr<TlsServer> again;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  std::size_t answers = 0;
+  std::size_t lost = 0;
+  while (answers == 0 && std::chrono::steady_clock::now() < deadline) {
+    transport.poll(100ms, false);
+    transport.on_time();
+    for (const auto& e : transport.take_events()) {
+      answers += e.kind == Kind::answer ? 1 : 0;
+      lost += e.kind == Kind::lost ? 1 : 0;
+      if (e.kind == Kind::lost) {
+        UNSCOPED_INFO("lost: " << e.reason);
+      }
+    }
+    if (lost > 0 && !again) {
+      // The same port and certificates: a server restarted.
+      again = std::make_unique<TlsServer>(dir, 600s, port, true);
+    }
+  }
+  CHECK(lost >= 1);
+  CHECK(answers == 1);
   std::filesystem::remove_all(dir);
 }
