@@ -66,17 +66,20 @@ std::string state_badge(std::string_view state) {
   return "<span class=\"badge " + cls + "\">" + escape(state) + "</span>";
 }
 
-// Finding severities and run verdicts share the badge colours: a failed or unreadable run reads
-// as an error, an unjudged import as information.
+// Finding severities and run verdicts share the badge colours: a failed, unreadable or
+// incompletely read run reads as an error, a capture without accounting as a warning, an
+// unjudged import as information.
 std::string severity_badge(std::string_view severity) {
   struct Style {
     std::string_view word;
     std::string_view cls;
   };
   static constexpr Style styles[] = {
-      {"error", "sev-error"},     {"fail", "sev-error"},    {"unreadable", "sev-error"},
-      {"warning", "sev-warning"}, {"info", "sev-info"},     {"imported", "sev-info"},
-      {"pass", "sev-pass"},       {"stopped", "sev-other"},
+      {"error", "sev-error"},      {"fail", "sev-error"},
+      {"unreadable", "sev-error"}, {"incomplete", "sev-error"},
+      {"warning", "sev-warning"},  {"no accounting traffic", "sev-warning"},
+      {"info", "sev-info"},        {"imported", "sev-info"},
+      {"pass", "sev-pass"},        {"stopped", "sev-other"},
   };
   std::string_view cls = "sev-other";
   for (const auto& style : styles) {

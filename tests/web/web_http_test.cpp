@@ -436,6 +436,9 @@ TEST_CASE("judged capture imports count in the per-rule pass and fail", "[web][h
     // An import that was not judged (--no-check) counts for no rule.
     db.exec("INSERT INTO runs (kind, started, verdict, report) VALUES ('pcap', 3, 'imported', "
             "'{\"totals\": {}}')");
+    // A damaged capture, and one with no accounting in it: neither passed.
+    db.exec("INSERT INTO runs (kind, started, verdict, report) VALUES ('pcap', 4, 'incomplete', "
+            "'{\"totals\": {}}'), ('pcap', 5, 'no accounting traffic', '{\"totals\": {}}')");
   }
   auto c = s.api("/api/conformance");
   CHECK(c.at("conform_runs").as_int64() == 1);
@@ -456,4 +459,6 @@ TEST_CASE("judged capture imports count in the per-rule pass and fail", "[web][h
   const auto runs = s.get("/runs");
   CHECK_THAT(runs.body, Catch::Contains("sev-error\">fail<"));
   CHECK_THAT(runs.body, Catch::Contains("sev-info\">imported<"));
+  CHECK_THAT(runs.body, Catch::Contains("sev-error\">incomplete<"));
+  CHECK_THAT(runs.body, Catch::Contains("sev-warning\">no accounting traffic<"));
 }
