@@ -1,5 +1,6 @@
 #include "web/site.hpp"
 
+#include "radius/markup.hpp"
 #include "storage/reports.hpp"
 #include "web/assets.hpp"
 #include "web/auth.hpp"
@@ -260,39 +261,13 @@ std::string Site::metrics(ReadOnlyDatabase& db) {
 
 namespace {
 
-std::string escape_html(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 Response login_page(unsigned status, std::string_view message) {
   std::string body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                      "<title>acctlab: sign in</title>"
                      "<link rel=\"stylesheet\" href=\"/static/style.css\"></head><body>"
                      "<main><h1>acctlab</h1><form method=\"post\" action=\"/login\">";
   if (!message.empty()) {
-    body += "<p class=\"error\" role=\"alert\">" + escape_html(message) + "</p>";
+    body += "<p class=\"error\" role=\"alert\">" + radius::escape_markup(message) + "</p>";
   }
   body += "<p><label>Name <input name=\"user\" autocomplete=\"username\" required></label></p>"
           "<p><label>Password <input name=\"password\" type=\"password\" "
