@@ -9,7 +9,9 @@
 //
 // --rate caps the offered load (a steady pace, for soak runs); --ack-log writes one line per
 // verified answer, "ACCT-SESSION-ID STATUS-TYPE SESSION-TIME", the key of the acknowledged record,
-// so a crash campaign can look every acknowledged record up in the server's database. Latency
+// so a crash campaign can look every acknowledged record up in the server's database (answers
+// that come after their request timed out count as "late", are logged too, and never as a bad
+// authenticator of the request that reused the Identifier). Latency
 // percentiles come from a uniform sample of at most 2^20 answers, so memory stays flat in long
 // runs. SIGTERM or SIGINT ends the run early as the end of --duration would: nothing new is sent,
 // the outstanding requests are answered or time out, and the report follows.
@@ -58,6 +60,12 @@ struct Slot {
   radius::Authenticator authenticator{};
   Clock::time_point sent;
   std::uint64_t record = 0; // k of make_record
+  // The request this Identifier carried before, when it timed out: its answer may still come
+  // (a server restarting after a crash answers what it recovered), and must not read as a bad
+  // authenticator of the request that reuses the Identifier.
+  bool timed_out = false;
+  radius::Authenticator timed_out_authenticator{};
+  std::uint64_t timed_out_record = 0;
 };
 
 struct Channel {
@@ -268,7 +276,13 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::uint64_t next = 0, answered = 0, bad = 0, lost = 0, unexpected = 0;
+  std::uint64_t next = 0, answered = 0, bad = 0, lost = 0, unexpected = 0, late = 0;
+  auto log_ack = [&](std::uint64_t record) {
+    if (ack_log) {
+      const auto key = record_key(record, ring, o.interims, run_base);
+      std::fprintf(ack_log, "%s %u %u\n", key.id, key.status, key.seconds);
+    }
+  };
   // A uniform sample of the latencies (Vitter's algorithm R): exact up to its size, flat after.
   constexpr std::size_t latency_sample = 1 << 20;
   std::vector<std::uint32_t> latencies_us;
@@ -358,8 +372,17 @@ int main(int argc, char** argv) {
               continue;
             }
             auto& slot = channel.slots[response[1]];
+            if (slot.timed_out && response[0] == 5 &&
+                radius::verify_response_authenticator(response, slot.timed_out_authenticator,
+                                                      o.secret)) {
+              // The answer to a request already counted lost: acknowledged all the same.
+              ++late;
+              slot.timed_out = false;
+              log_ack(slot.timed_out_record);
+              continue;
+            }
             if (!slot.busy) {
-              ++unexpected; // late answer after a timeout, or a duplicate
+              ++unexpected; // a duplicate, or an answer to nothing this client sent
               continue;
             }
             if (response[0] != 5 ||
@@ -377,10 +400,7 @@ int main(int argc, char** argv) {
                 latencies_us[j] = us;
               }
               ++latencies_seen;
-              if (ack_log) {
-                const auto key = record_key(slot.record, ring, o.interims, run_base);
-                std::fprintf(ack_log, "%s %u %u\n", key.id, key.status, key.seconds);
-              }
+              log_ack(slot.record);
             }
             slot.busy = false;
             channel.free_ids.push_back(response[1]);
@@ -396,6 +416,9 @@ int main(int argc, char** argv) {
           auto& slot = channel.slots[id];
           if (slot.busy && now - slot.sent > timeout) {
             slot.busy = false;
+            slot.timed_out = true;
+            slot.timed_out_authenticator = slot.authenticator;
+            slot.timed_out_record = slot.record;
             channel.free_ids.push_back(static_cast<std::uint8_t>(id));
             --in_flight;
             ++lost;
@@ -415,20 +438,21 @@ int main(int argc, char** argv) {
   }
   if (o.json) {
     std::printf("{\"sent\":%llu,\"answered\":%llu,\"bad_authenticator\":%llu,\"lost\":%llu,"
-                "\"unexpected\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50_ms\":%.3f,"
+                "\"unexpected\":%llu,\"late\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50_ms\":%.3f,"
                 "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"window\":%zu}\n",
                 static_cast<unsigned long long>(next), static_cast<unsigned long long>(answered),
                 static_cast<unsigned long long>(bad), static_cast<unsigned long long>(lost),
-                static_cast<unsigned long long>(unexpected), elapsed, rate, p50, p99, max,
-                o.window);
+                static_cast<unsigned long long>(unexpected), static_cast<unsigned long long>(late),
+                elapsed, rate, p50, p99, max, o.window);
   } else {
-    std::printf("sent %llu, answered %llu (bad authenticator %llu, lost %llu, unexpected %llu) "
-                "in %.2f s: %.0f acknowledged/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
-                "(window %zu)\n",
-                static_cast<unsigned long long>(next), static_cast<unsigned long long>(answered),
-                static_cast<unsigned long long>(bad), static_cast<unsigned long long>(lost),
-                static_cast<unsigned long long>(unexpected), elapsed, rate, p50, p99, max,
-                o.window);
+    std::printf(
+        "sent %llu, answered %llu (bad authenticator %llu, lost %llu, unexpected %llu, late %llu) "
+        "in %.2f s: %.0f acknowledged/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
+        "(window %zu)\n",
+        static_cast<unsigned long long>(next), static_cast<unsigned long long>(answered),
+        static_cast<unsigned long long>(bad), static_cast<unsigned long long>(lost),
+        static_cast<unsigned long long>(unexpected), static_cast<unsigned long long>(late), elapsed,
+        rate, p50, p99, max, o.window);
   }
   for (auto& channel : channels) {
     close(channel.fd);
