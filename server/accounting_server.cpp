@@ -942,8 +942,16 @@ private:
   }
 
   void on_tls_read_done() override {
-    // One submission per read, as UDP submits one per recvmmsg round.
-    flush_batch();
+    // One submission per round of reads, as UDP submits one per recvmmsg round: the reads of the
+    // other connections the same readiness woke are queued before this post, so their requests
+    // join the same batch instead of each waking the writer for a batch of its own.
+    if (!tls_flush_posted_) {
+      tls_flush_posted_ = true;
+      asio::post(io_, [this] {
+        tls_flush_posted_ = false;
+        flush_batch();
+      });
+    }
   }
 
   void on_tls_malformed(std::span<const std::uint8_t> octets, const TlsOrigin& origin,
@@ -1065,6 +1073,7 @@ private:
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
   std::array<Peer, receive_batch> peers_;
   bool receiving_ = true;
+  bool tls_flush_posted_ = false;
 
   NasCounters nas_counters_;
   std::atomic<std::uint64_t> received_{0};

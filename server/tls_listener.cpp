@@ -258,8 +258,16 @@ public:
       --outstanding_;
     }
     out_.insert(out_.end(), answer.begin(), answer.end());
-    if (!writing_) {
-      do_write();
+    if (!writing_ && !write_posted_) {
+      // The rest of this commit's answers to this connection come in the same handler: write
+      // them all as one TLS record and one send, after it, rather than the first one alone.
+      write_posted_ = true;
+      asio::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->write_posted_ = false;
+        if (!self->closed_ && !self->writing_ && !self->out_.empty()) {
+          self->do_write();
+        }
+      });
     }
     maybe_resume();
   }
@@ -487,7 +495,7 @@ private:
   }
 
   void maybe_close_drained() {
-    if (draining_ && outstanding_ == 0 && !writing_ && out_.empty()) {
+    if (draining_ && outstanding_ == 0 && !writing_ && !write_posted_ && out_.empty()) {
       close(TlsEvent::closed_peer, "server stopping; every answer sent");
     }
   }
@@ -522,6 +530,7 @@ private:
   bool established_ = false;
   bool reading_ = false;
   bool writing_ = false;
+  bool write_posted_ = false;
   bool paused_ = false;
   bool draining_ = false;
   bool closed_ = false;
