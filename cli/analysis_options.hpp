@@ -79,8 +79,9 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
       ->check(CLI::PositiveNumber);
   cmd.add_option("--csv", args.csv, "Write one CSV line per exchange to this file");
   cmd.add_option("--tls-keylog", args.tls_keylog,
-                 "RadSec: an SSLKEYLOGFILE-format key log; TLS 1.3 sessions on TCP 2083 (or a"
-                 " --port) it has secrets for are decrypted and their RADIUS packets analysed");
+                 "RadSec: an SSLKEYLOGFILE-format key log; TLS 1.3 and TLS 1.2 (AES-GCM, "
+                 "ChaCha20-Poly1305, AES-CBC suites) sessions on TCP 2083 (or a --port) it has "
+                 "secrets for are decrypted and their RADIUS packets analysed");
   cmd.add_option("--report", args.report, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd.add_option("--out", args.out, "Write the report to this file");
   cmd.add_option("--db", args.db, db_help);

@@ -6,6 +6,8 @@
 # configuration writing its detail file) and, for the proxy's own share, to acctlab's TLS
 # listener. Private ports, a temporary directory, and only the processes this script started are
 # stopped (by their PIDs).
+# The TLS load also goes straight to FreeRADIUS's TLS listener and to acctlab's, over 256
+# connections with one request each (FreeRADIUS 3.2 reads one packet per TLS record).
 #   usage: bench/radsec/tls-vs-udp.sh BUILD_DIR [SECONDS]
 set -euo pipefail
 build=$(cd "${1:?build directory}" && pwd)
@@ -102,6 +104,11 @@ clients radsec {
     ipaddr = 127.0.0.1
     proto = tls
     secret = radsec
+    limit {
+      max_connections = 0
+      lifetime = 0
+      idle_timeout = 0
+    }
   }
 }
 modules {
@@ -126,6 +133,11 @@ server default {
       ca_file = $c/ca.pem
       require_client_cert = yes
       fragment_size = 8192
+    }
+    limit {
+      max_connections = 0
+      lifetime = 0
+      idle_timeout = 0
     }
   }
   preacct {
@@ -183,9 +195,22 @@ CONF
     --duration "$seconds" || true
   stop "$proxy_pid"
 }
+# The TLS load straight at each TLS listener, 256 connections with one request outstanding each:
+# FreeRADIUS 3.2 reads one RADIUS packet per TLS record, so no record may carry two.
+for target in "freeradius 127.0.0.1:$fr_tls" "acctlab $tls"; do
+  set -- $target
+  echo "TLS W=256 connections=256 (one request per record) -> $1:"
+  "$build/acctlab_radsec_load" --server "$2" --cert "$c/client.pem" --key "$c/client.key" \
+    --ca "$c/ca.pem" --connections 256 --window 256 --duration "$seconds" --handshakes 0 || true
+done
 proxy_run freeradius "127.0.0.1:$fr_tls"
 proxy_run acctlab "$tls"
 stop "$fr_pid"
+stop "$server_pid"
+# The commit's fsync latency over the whole run (acctlab's own counters, printed at stop).
+grep -o "commit_batches=[0-9]*\|syncs=[0-9]*\|sync_ms_avg=[0-9.]*\|sync_ms_max=[0-9.]*" \
+  "$work/serve.log" | tr '\n' ' '
+echo
 # What each server stored: FreeRADIUS's detail entries (one per request it accounted), acctlab's
 # records of all the runs.
 echo "stored: FreeRADIUS detail entries $(grep -c 'Acct-Session-Id' "$fr/radacct/detail" || true)," \
