@@ -446,6 +446,13 @@ TEST_CASE("TLS 1.2 RadSec sessions in a tcpdump capture decrypt as tshark decryp
   const auto theirs = tshark_frames(file, port, keylog);
   CHECK(ours.size() >= 2 * suites.size()); // each request record and each answer's frame
   CHECK(ours == theirs);
+  // The server answers what one commit completed for a connection in one TLS record: each
+  // Start and Stop sent together come back as two 20-octet answers in one frame.
+  const auto paired_answers = std::count_if(ours.begin(), ours.end(), [](const auto& frame) {
+    return frame.second.size() == 2 * 2 * 20 && frame.second.rfind("05", 0) == 0 &&
+           frame.second.compare(40, 2, "05") == 0;
+  });
+  CHECK(paired_answers == static_cast<std::ptrdiff_t>(suites.size()));
 
   AnalysisOptions analysis;
   analysis.extra_ports = {port};
