@@ -4,7 +4,10 @@
 // acknowledged rate and latency percentiles.
 //
 //   acctlab_load --server 127.0.0.1:PORT [--secret S] [--window W] [--duration SECONDS]
-//                [--requests N] [--interims K] [--timeout SECONDS] [--json]
+//                [--requests N] [--interims K] [--timeout SECONDS] [--json] [--user-name-always]
+//
+// --user-name-always puts User-Name in every record (IOS sends it only in the Start here):
+// radsecproxy answers an Accounting-Request without User-Name itself and forwards nothing.
 
 #include "bench/load/udp_batch.hpp"
 #include "radius/authenticator.hpp"
@@ -34,6 +37,7 @@ struct Options {
   unsigned interims = 3;
   double timeout = 3;
   bool json = false;
+  bool user_name_always = false;
 };
 
 struct Slot {
@@ -82,7 +86,8 @@ struct Attributes {
 // session are `ring` requests apart: with ring > window, a session's Start is answered before its
 // first Interim-Update leaves.
 radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interims,
-                           std::uint32_t run_base, const Attributes& a) {
+                           std::uint32_t run_base, const Attributes& a,
+                           bool user_name_always = false) {
   const unsigned phases = interims + 2;
   const std::uint64_t round = k / ring;
   const std::uint64_t session = (k % ring) + ring * (round / phases);
@@ -112,9 +117,10 @@ radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interim
   p.add_vendor(a.cisco, a.avpair, std::string_view("vrf-id=cisco"));
   p.add_vendor(a.cisco, a.avpair, std::string_view(initiator));
   p.add_vendor(a.cisco, a.avpair, std::string_view("connect-progress=No Progress"));
-  if (status == 1) {
+  if (status == 1 || user_name_always) {
     p.add(a.user_name, std::string_view(user_name));
-  } else {
+  }
+  if (status != 1) {
     p.add_integer(a.session_time, phase * 60);
     p.add_integer(a.in_octets, static_cast<std::uint32_t>(octets));
     p.add_integer(a.out_octets, static_cast<std::uint32_t>(octets / 2));
@@ -154,6 +160,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.json = true;
       continue;
     }
+    if (option == "--user-name-always") {
+      o.user_name_always = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       return false;
     }
@@ -185,7 +195,8 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr, "usage: acctlab_load --server HOST:PORT [--secret S] [--window W] "
-                         "[--duration S] [--requests N] [--interims K] [--timeout S] [--json]\n");
+                         "[--duration S] [--requests N] [--interims K] [--timeout S] [--json] "
+                         "[--user-name-always]\n");
     return 2;
   }
   auto endpoint = bench::parse_endpoint(o.server);
@@ -250,7 +261,8 @@ int main(int argc, char** argv) {
           }
           const std::uint8_t id = channel.free_ids.back();
           channel.free_ids.pop_back();
-          auto packet = make_record(next++, ring, o.interims, run_base, attributes);
+          auto packet =
+              make_record(next++, ring, o.interims, run_base, attributes, o.user_name_always);
           packet.set_identifier(id);
           auto wire = radius::encode_packet(packet, dict);
           radius::sign_request(wire, o.secret);

@@ -156,6 +156,8 @@ for _ in $(seq 100); do # at most ten seconds
   sleep 0.1
 done
 
+# radsecproxy answers an Accounting-Request without User-Name itself and forwards nothing, so the
+# load through it puts User-Name in every record (acctlab_load sends it in Starts only).
 proxy_run() { # name tls_address
   local name=$1 target=$2 port
   port=$(free_port udp)
@@ -189,10 +191,10 @@ CONF
   sleep 1
   # One second unmeasured first: the TLS connection is opened by the first request.
   "$build/acctlab_load" --server "127.0.0.1:$port" --secret testing123 --window 256 \
-    --duration 1 >/dev/null 2>&1 || true
+    --duration 1 --user-name-always >/dev/null 2>&1 || true
   echo "radsecproxy (UDP in, TLS out) -> $name, W=256:"
   "$build/acctlab_load" --server "127.0.0.1:$port" --secret testing123 --window 256 \
-    --duration "$seconds" || true
+    --duration "$seconds" --user-name-always || true
   stop "$proxy_pid"
 }
 # The TLS load straight at each TLS listener, 256 connections with one request outstanding each:
