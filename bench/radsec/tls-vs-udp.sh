@@ -47,7 +47,7 @@ for c in 1 64; do
   echo "TLS W=256 connections=$c:"
   "$build/acctlab_radsec_load" --server "$tls" --cert "$work/certs/client.pem" \
     --key "$work/certs/client.key" --ca "$work/certs/ca.pem" --connections "$c" --window 256 \
-    --duration "$seconds" --handshakes $([[ $c == 1 ]] && echo 200 || echo 0)
+    --duration "$seconds" --handshakes "$([[ $c == 1 ]] && echo 200 || echo 0)"
 done
 
 # --- radsecproxy -> FreeRADIUS over TLS, and radsecproxy -> acctlab over TLS ---
