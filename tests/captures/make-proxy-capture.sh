@@ -29,6 +29,7 @@ skip() {
 acctlab=$(realpath "$1")
 shift
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/freeradius-conf.sh"
 out="$here/freeradius-proxy.pcap"
 keep=0
 while (($#)); do
@@ -94,49 +95,9 @@ pids+=($!)
 
 # --- FreeRADIUS, the proxy ------------------------------------------------------------------
 mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
-cat >"$work/raddb/radiusd.conf" <<EOF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $work/radlog
-raddbdir = $work/raddb
-radacctdir = $work/radlog
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $work/radrun
-db_dir = \${raddbdir}
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-proxy_requests = yes
-log {
-  destination = files
-  file = \${logdir}/radius.log
-}
-security {
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = no
-}
-thread pool {
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
-  max_requests_per_server = 0
-}
-modules {
-  always ok {
-    rcode = ok
-  }
-}
+{
+  freeradius_skeleton "$work" yes
+  cat <<EOF
 proxy server {
   default_fallback = no
 }
@@ -179,6 +140,7 @@ server default {
   }
 }
 EOF
+} >"$work/raddb/radiusd.conf"
 ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
 pids+=($!)
 
