@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records RADIUS accounting through a real FreeRADIUS proxy in front of acctlab (run as root).
 #
-#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--outage pause] [--keep]
+#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]
 #
 # One network namespace of this process's own (acctlab-px-PID), so the standard ports are free
 # and nothing leaves the machine; everything runs on its loopback:
@@ -18,6 +18,9 @@
 # way, then continued: the NAS retransmits (radclient -r 3 -t 2), the proxy forwards what it
 # forwards, and acctlab answers the queued datagrams when it wakes (a duplicate from its RFC 5080
 # cache). A correct NAS and a correct proxy; the late answers are the server's.
+# --outage down: acctlab is stopped for good after the Start; the NAS sends an Interim-Update and
+# a Stop, three copies each 2 s apart (radclient -r 3 -t 2), that the proxy forwards and nobody
+# answers. A correct NAS; the proxy and its home server leave it unanswered.
 #
 # Every wait is bounded; a trap removes the namespace and stops only the processes this script
 # started, on any exit. Exit 77 (skipped) when not root or a tool is missing.
@@ -28,7 +31,7 @@ skip() {
   exit 77
 }
 [[ $# -ge 1 ]] || {
-  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause] [--keep]" >&2
+  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]" >&2
   exit 2
 }
 acctlab=$(realpath "$1")
@@ -46,15 +49,15 @@ while (($#)); do
     ;;
   --outage)
     outage=$2
-    [[ $outage == pause ]] || {
-      echo "--outage takes pause" >&2
+    [[ $outage == pause || $outage == down ]] || {
+      echo "--outage takes pause or down" >&2
       exit 2
     }
     shift
     ;;
   --keep) keep=1 ;;
   *)
-    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause] [--keep]" >&2
+    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]" >&2
     exit 2
     ;;
   esac
@@ -218,6 +221,11 @@ if [[ $outage == pause ]]; then
   wait "$sender"
   at 7 && send Interim-Update 7
   at 8 && send Stop 8
+elif [[ $outage == down ]]; then
+  at 2 && kill "$serve_pid"
+  timeout 5 tail --pid="$serve_pid" -f /dev/null || true
+  send Interim-Update 2 3 2 || true # unanswered: radclient says so and fails
+  send Stop 8 3 2 || true
 else
   at 2 && send Interim-Update 2
   at 4 && send Interim-Update 4
@@ -226,9 +234,15 @@ fi
 sleep 0.5
 
 answers=$(grep -c "Received Accounting-Response" "$work/radclient.log" || true)
-[[ $answers -eq 4 ]] || {
+want_answers=4 want_frames=16
+if [[ $outage == down ]]; then
+  # The Start's four datagrams, then three copies of each of the two records from the NAS and
+  # at least one forward of each.
+  want_answers=1 want_frames=12
+fi
+[[ $answers -eq $want_answers ]] || {
   cat "$work/radclient.log" "$work/serve.log" >&2
-  echo "radclient got $answers of 4 answers" >&2
+  echo "radclient got $answers of $want_answers answers" >&2
   exit 1
 }
 # Every datagram of the four exchanges on both legs (16, more with an outage's retransmissions)
@@ -236,11 +250,11 @@ answers=$(grep -c "Received Accounting-Response" "$work/radclient.log" || true)
 # wait).
 for _ in $(seq 50); do
   frames=$(tcpdump -r "$work/capture.pcap" 2>/dev/null | wc -l || true)
-  ((frames >= 16)) && break
+  ((frames >= want_frames)) && break
   sleep 0.1
 done
 kill -INT "$tcpdump_pid"
 timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
 cp "$work/capture.pcap" "$out"
-echo "wrote $out: 4 records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
+echo "wrote $out ($frames frames, outage $outage): records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
 echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' freeradius freeradius-utils tcpdump 2>/dev/null)"

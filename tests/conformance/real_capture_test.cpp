@@ -242,6 +242,38 @@ TEST_CASE("a proxy whose home server paused: retransmissions, no error or warnin
   CHECK(retransmitted == 2);
 }
 
+// The same proxy with its home server stopped for good after the Start: the NAS sent the
+// Interim-Update and the Stop three times each, the proxy forwarded every copy, nobody answered.
+// The NAS is correct; the Interim-Update unanswered on both legs is the servers' error (the proxy
+// serves the NAS, acctlab the proxy); the Stop's last copy is the capture's last frame, so its
+// answer was not yet due: information only, the path's.
+const RealCapture proxy_down_capture{
+    "freeradius-proxy-down.pcap",
+    "rfc2866",
+    "",
+    0,
+    14,
+    {"EXC-UNANSWERED (server)", "EXC-UNANSWERED (server)"},
+    {{"127.0.0.1", "acctlab-nas-secret"}, {"127.0.0.2", "acctlab-proxy-secret"}}};
+
+TEST_CASE("a proxy whose home server is down: the NAS passes, both legs' servers fail",
+          "[conformance][real-capture]") {
+  const auto verdict = judge(proxy_down_capture);
+  INFO(describe(verdict));
+  std::size_t unanswered_info = 0;
+  for (const auto& finding : verdict.findings) {
+    CHECK(finding.party != Party::nas);
+    CHECK(finding.severity != Severity::warning);
+    if (finding.severity == Severity::info) {
+      CHECK(finding.rule_id == "EXC-UNANSWERED");
+      CHECK(finding.party == Party::path);
+      CHECK(finding.message.find("Stop") == 0);
+      ++unanswered_info;
+    }
+  }
+  CHECK(unanswered_info == 2);
+}
+
 TEST_CASE("the document's records in one capture: session 00000003's Start is missing",
           "[conformance][real-capture]") {
   const auto verdict = judge(document_capture);
