@@ -266,6 +266,7 @@ json::value to_json(const AnalysisResult& r) {
   }
   root["decode_errors"] = std::move(decode_errors);
   root["timeout_s"] = static_cast<double>(r.timeout_ns) / 1e9;
+  root["duplicate_window_s"] = static_cast<double>(r.duplicate_window_ns) / 1e9;
   root["secrets"] = r.secrets_given;
   root["peak_open_exchanges"] = r.peak_open_exchanges;
   root["totals"] = counters_json(r.totals);

@@ -48,6 +48,7 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
 
   TrackerOptions tracker_options;
   tracker_options.timeout_ns = options.timeout_ns;
+  tracker_options.duplicate_window_ns = options.duplicate_window_ns;
   tracker_options.secrets = options.secrets;
   if (options.csv) {
     options.csv(ExchangeTracker::csv_header());
@@ -121,6 +122,7 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
   result.decode_errors = tracker.decode_errors();
   result.peak_open_exchanges = tracker.peak_open_exchanges();
   result.timeout_ns = options.timeout_ns;
+  result.duplicate_window_ns = options.duplicate_window_ns;
   result.secrets_given = options.secrets != nullptr;
   return result;
 }

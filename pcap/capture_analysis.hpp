@@ -21,6 +21,7 @@ namespace acctlab::capture {
 struct AnalysisOptions {
   std::vector<std::uint16_t> extra_ports;
   std::int64_t timeout_ns = 5'000'000'000;
+  std::int64_t duplicate_window_ns = 30'000'000'000; // TrackerOptions::duplicate_window_ns
   const ClientSecrets* secrets = nullptr;
   /** Receives the CSV text (header first, then one line per exchange) when set. */
   std::function<void(std::string_view)> csv;
@@ -49,6 +50,7 @@ struct AnalysisResult {
   std::array<std::uint64_t, 32> decode_errors{};
   std::size_t peak_open_exchanges = 0;
   std::int64_t timeout_ns = 0;
+  std::int64_t duplicate_window_ns = 0;
   bool secrets_given = false;
   /** Capture time of the first and last datagram (unix seconds; 0 when there was none). */
   double first_time = 0;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time, seeded
-# from fuzz/seeds/<target>/. Usage: scripts/fuzz.sh [SECONDS per target, 60] [JOBS, nproc]
+# from fuzz/seeds/<target>/ (hand-written inputs) and fuzz/corpus/<target>/ (corpora grown by
+# longer runs and minimised with -merge=1, docs/PERFORMANCE.md "Reliability").
+# Usage: scripts/fuzz.sh [SECONDS per target, 60] [JOBS, nproc]
 # Targets run JOBS at a time (each libFuzzer process is one thread), so the wall time is about
 # ceil(targets / JOBS) x SECONDS plus the build; -timeout turns a hang into a finding instead of
 # a stalled CI.
@@ -19,7 +21,9 @@ cmake --build build-fuzz --target $targets -j "$jobs"
 run() {
   local t=$1 corpus=build-fuzz/corpus-$1
   mkdir -p "$corpus"
-  [ -d "fuzz/seeds/$t" ] && cp -n fuzz/seeds/"$t"/* "$corpus"/ 2>/dev/null || true
+  for seeds in fuzz/seeds/"$t" fuzz/corpus/"$t"; do
+    [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
+  done
   local rc=0
   ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
     -artifact_prefix=build-fuzz/"$t"- "$corpus" >build-fuzz/"$t".log 2>&1 || rc=$?

@@ -2,6 +2,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/authenticator.hpp"
+#include "radius/host_port.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/session_matcher.hpp"
 #include "radius/text_form.hpp"
@@ -81,40 +82,17 @@ struct Peer {
 };
 
 udp::endpoint parse_listen(const std::string& text) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) {
-      throw std::runtime_error("bad --listen '" + text + "': expected [IPV6]:PORT");
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) {
-      throw std::runtime_error("bad --listen '" + text +
-                               "': expected ADDR:PORT (IPv6 as [ADDR]:PORT)");
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  const auto split = radius::split_host_port(text);
+  if (!split) {
+    throw std::runtime_error("bad --listen '" + text + "': " + split.error());
   }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
+  const auto address = asio::ip::make_address(split->host, ec);
   if (ec) {
-    throw std::runtime_error("bad --listen '" + text + "': '" + host + "' is not an address");
+    throw std::runtime_error("bad --listen '" + text + "': '" + split->host +
+                             "' is not an address");
   }
-  unsigned long number = 0;
-  try {
-    std::size_t used = 0;
-    number = std::stoul(port, &used);
-    if (used != port.size() || number > 65535) {
-      throw std::out_of_range("port");
-    }
-  } catch (const std::exception&) {
-    throw std::runtime_error("bad --listen '" + text + "': bad port '" + port + "'");
-  }
-  return {address, static_cast<unsigned short>(number)};
+  return {address, split->port};
 }
 
 /** RFC 3579 §3.2: HMAC-MD5 over the packet with the Message-Authenticator zeroed. */

@@ -62,8 +62,12 @@ Statement& Statement::bind(int index, std::string_view text) {
   return *this;
 }
 
+// SQLite binds a blob whose pointer is null as NULL, not as zero octets: an empty span (a
+// zero-length datagram's raw octets) is bound as a zero-length blob instead.
 Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> bytes) {
-  check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+  check(bytes.empty()
+            ? sqlite3_bind_zeroblob(stmt_, index, 0)
+            : sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
   return *this;
 }
 
@@ -73,7 +77,9 @@ Statement& Statement::bind_static(int index, std::string_view text) {
 }
 
 Statement& Statement::bind_blob_static(int index, std::span<const std::uint8_t> bytes) {
-  check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  check(bytes.empty()
+            ? sqlite3_bind_zeroblob(stmt_, index, 0)
+            : sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
   return *this;
 }
 

@@ -4,10 +4,19 @@
 // acknowledged rate and latency percentiles.
 //
 //   acctlab_load --server 127.0.0.1:PORT [--secret S] [--window W] [--duration SECONDS]
-//                [--requests N] [--interims K] [--timeout SECONDS] [--json] [--user-name-always]
+//                [--requests N] [--interims K] [--timeout SECONDS] [--rate PER_SECOND]
+//                [--ack-log FILE] [--json] [--user-name-always]
 //
 // --user-name-always puts User-Name in every record (IOS sends it only in the Start here):
 // radsecproxy answers an Accounting-Request without User-Name itself and forwards nothing.
+// --rate caps the offered load (a steady pace, for soak runs); --ack-log writes one line per
+// verified answer, "ACCT-SESSION-ID STATUS-TYPE SESSION-TIME", the key of the acknowledged record,
+// so a crash campaign can look every acknowledged record up in the server's database (answers
+// that come after their request timed out count as "late", are logged too, and never as a bad
+// authenticator of the request that reused the Identifier). Latency
+// percentiles come from a uniform sample of at most 2^20 answers, so memory stays flat in long
+// runs. SIGTERM or SIGINT ends the run early as the end of --duration would: nothing new is sent,
+// the outstanding requests are answered or time out, and the report follows.
 
 #include "bench/load/udp_batch.hpp"
 #include "radius/authenticator.hpp"
@@ -19,6 +28,7 @@
 #include <cstring>
 #include <poll.h>
 #include <random>
+#include <signal.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -28,6 +38,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// SIGTERM or SIGINT: stop sending, wait for what is outstanding, report (and close --ack-log).
+volatile sig_atomic_t stop_requested = 0;
+extern "C" void on_stop_signal(int) {
+  stop_requested = 1;
+}
+
 struct Options {
   std::string server = "127.0.0.1:1813";
   std::string secret = "testing123";
@@ -36,6 +52,8 @@ struct Options {
   std::uint64_t requests = 0; // 0: until duration
   unsigned interims = 3;
   double timeout = 3;
+  double rate = 0; // 0: as fast as the window allows
+  std::string ack_log;
   bool json = false;
   bool user_name_always = false;
 };
@@ -44,6 +62,13 @@ struct Slot {
   bool busy = false;
   radius::Authenticator authenticator{};
   Clock::time_point sent;
+  std::uint64_t record = 0; // k of make_record
+  // The request this Identifier carried before, when it timed out: its answer may still come
+  // (a server restarting after a crash answers what it recovered), and must not read as a bad
+  // authenticator of the request that reuses the Identifier.
+  bool timed_out = false;
+  radius::Authenticator timed_out_authenticator{};
+  std::uint64_t timed_out_record = 0;
 };
 
 struct Channel {
@@ -82,25 +107,44 @@ struct Attributes {
   }
 };
 
-// Record k of the run. Sessions advance in rounds of `ring` slots, so consecutive records of one
-// session are `ring` requests apart: with ring > window, a session's Start is answered before its
-// first Interim-Update leaves.
+// Which session and phase record k of the run belongs to. Sessions advance in rounds of `ring`
+// slots, so consecutive records of one session are `ring` requests apart: with ring > window, a
+// session's Start is answered before its first Interim-Update leaves.
+struct RecordKey {
+  std::uint64_t session;
+  unsigned phase;        // 0: Start, phases - 1: Stop, Interim-Updates between
+  std::uint32_t status;  // Acct-Status-Type
+  std::uint32_t seconds; // Acct-Session-Time (absent from the Start)
+  char id[16];           // Acct-Session-Id
+};
+
+RecordKey record_key(std::uint64_t k, std::uint64_t ring, unsigned interims,
+                     std::uint32_t run_base) {
+  RecordKey key{};
+  const unsigned phases = interims + 2;
+  const std::uint64_t round = k / ring;
+  key.session = (k % ring) + ring * (round / phases);
+  key.phase = static_cast<unsigned>(round % phases);
+  key.status = key.phase == 0 ? 1 : (key.phase == phases - 1 ? 2 : 3);
+  key.seconds = key.phase * 60;
+  std::snprintf(key.id, sizeof key.id, "%08X", static_cast<unsigned>(run_base + key.session));
+  return key;
+}
+
 radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interims,
                            std::uint32_t run_base, const Attributes& a,
                            bool user_name_always = false) {
-  const unsigned phases = interims + 2;
-  const std::uint64_t round = k / ring;
-  const std::uint64_t session = (k % ring) + ring * (round / phases);
-  const unsigned phase = static_cast<unsigned>(round % phases);
-  char id[16];
-  std::snprintf(id, sizeof id, "%08X", static_cast<unsigned>(run_base + session));
+  const RecordKey key = record_key(k, ring, interims, run_base);
+  const std::uint64_t session = key.session;
+  const unsigned phase = key.phase;
+  const char* id = key.id;
   const std::uint32_t user = static_cast<std::uint32_t>(session % 100000);
   char user_name[32];
   std::snprintf(user_name, sizeof user_name, "user%u@cclient", user);
   char initiator[48];
   std::snprintf(initiator, sizeof initiator, "isakmp-initator-ip=192.0.2.%u",
                 static_cast<unsigned>(session % 250 + 1));
-  const std::uint32_t status = phase == 0 ? 1 : (phase == phases - 1 ? 2 : 3);
+  const std::uint32_t status = key.status;
   const std::uint64_t octets = std::uint64_t{phase} * 1'500'000'000ull;
   const std::uint32_t packets = phase * 1'000'000u;
   const std::array<std::uint8_t, 4> framed{198, 51, static_cast<std::uint8_t>(session >> 8),
@@ -121,7 +165,7 @@ radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interim
     p.add(a.user_name, std::string_view(user_name));
   }
   if (status != 1) {
-    p.add_integer(a.session_time, phase * 60);
+    p.add_integer(a.session_time, key.seconds);
     p.add_integer(a.in_octets, static_cast<std::uint32_t>(octets));
     p.add_integer(a.out_octets, static_cast<std::uint32_t>(octets / 2));
     p.add_integer(a.in_packets, packets);
@@ -182,6 +226,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.interims = static_cast<unsigned>(std::stoul(value));
     } else if (option == "--timeout") {
       o.timeout = std::stod(value);
+    } else if (option == "--rate") {
+      o.rate = std::stod(value);
+    } else if (option == "--ack-log") {
+      o.ack_log = value;
     } else {
       return false;
     }
@@ -195,8 +243,8 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr, "usage: acctlab_load --server HOST:PORT [--secret S] [--window W] "
-                         "[--duration S] [--requests N] [--interims K] [--timeout S] [--json] "
-                         "[--user-name-always]\n");
+                         "[--duration S] [--requests N] [--interims K] [--timeout S] [--rate R] "
+                         "[--ack-log FILE] [--json] [--user-name-always]\n");
     return 2;
   }
   auto endpoint = bench::parse_endpoint(o.server);
@@ -228,25 +276,60 @@ int main(int argc, char** argv) {
   const std::uint32_t run_base = random() & 0x7FFF0000u;
   const std::uint64_t ring = std::max<std::uint64_t>(4 * o.window, 1024);
 
-  std::uint64_t next = 0, answered = 0, bad = 0, lost = 0, unexpected = 0;
+  std::FILE* ack_log = nullptr;
+  if (!o.ack_log.empty()) {
+    ack_log = std::fopen(o.ack_log.c_str(), "w");
+    if (!ack_log) {
+      std::perror(("acctlab_load: " + o.ack_log).c_str());
+      return 2;
+    }
+  }
+
+  std::uint64_t next = 0, answered = 0, bad = 0, lost = 0, unexpected = 0, late = 0;
+  auto log_ack = [&](std::uint64_t record) {
+    if (ack_log) {
+      const auto key = record_key(record, ring, o.interims, run_base);
+      std::fprintf(ack_log, "%s %u %u\n", key.id, key.status, key.seconds);
+    }
+  };
+  // A uniform sample of the latencies (Vitter's algorithm R): exact up to its size, flat after.
+  constexpr std::size_t latency_sample = 1 << 20;
   std::vector<std::uint32_t> latencies_us;
-  latencies_us.reserve(1 << 20);
+  latencies_us.reserve(latency_sample);
+  std::uint64_t latencies_seen = 0;
+  double latency_max_ms = 0;
   std::vector<pollfd> polls(channels.size());
   const auto start = Clock::now();
   const auto send_until = start + std::chrono::duration<double>(o.duration);
   const auto timeout =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout));
   auto last_sweep = start;
+  auto last_send = start;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
   bench::Batch in;
 
   std::size_t in_flight = 0;
   for (;;) {
     const auto now = Clock::now();
-    const bool sending = now < send_until && (o.requests == 0 || next < o.requests);
+    const bool sending =
+        !stop_requested && now < send_until && (o.requests == 0 || next < o.requests);
+    // With --rate, the requests due by now: a steady pace, never a catch-up burst larger than
+    // the window.
+    const std::uint64_t due =
+        o.rate > 0 ? static_cast<std::uint64_t>(std::chrono::duration<double>(now - start).count() *
+                                                o.rate) +
+                         1
+                   : UINT64_MAX;
     if (!sending && in_flight == 0) {
       break;
     }
-    if (!sending && now > send_until + timeout + std::chrono::seconds(1)) {
+    // Nothing more is sent: what is still outstanding a timeout after the last send is lost.
+    if (!sending &&
+        now > std::min(std::chrono::time_point_cast<Clock::duration>(send_until), last_send) +
+                  timeout + std::chrono::seconds(1)) {
       lost += in_flight;
       break;
     }
@@ -255,7 +338,7 @@ int main(int argc, char** argv) {
       // sendmmsg batches as it takes (one batch per wake-up left the window part-empty for up to
       // the poll timeout whenever more than a batch was answered at once).
       for (auto& channel : channels) {
-        while (!channel.free_ids.empty() && (o.requests == 0 || next < o.requests)) {
+        while (!channel.free_ids.empty() && (o.requests == 0 || next < o.requests) && next < due) {
           if (channel.out.count == bench::batch_size) {
             bench::send_batch(channel.fd, channel.out);
           }
@@ -268,8 +351,10 @@ int main(int argc, char** argv) {
           radius::sign_request(wire, o.secret);
           auto& slot = channel.slots[id];
           slot.busy = true;
+          slot.record = next - 1;
           std::memcpy(slot.authenticator.data(), wire.data() + 4, 16);
           slot.sent = Clock::now();
+          last_send = slot.sent;
           std::memcpy(channel.out.data[channel.out.count].data(), wire.data(), wire.size());
           channel.out.size[channel.out.count] = wire.size();
           channel.out.peer_length[channel.out.count] = 0;
@@ -297,8 +382,17 @@ int main(int argc, char** argv) {
               continue;
             }
             auto& slot = channel.slots[response[1]];
+            if (slot.timed_out && response[0] == 5 &&
+                radius::verify_response_authenticator(response, slot.timed_out_authenticator,
+                                                      o.secret)) {
+              // The answer to a request already counted lost: acknowledged all the same.
+              ++late;
+              slot.timed_out = false;
+              log_ack(slot.timed_out_record);
+              continue;
+            }
             if (!slot.busy) {
-              ++unexpected; // late answer after a timeout, or a duplicate
+              ++unexpected; // a duplicate, or an answer to nothing this client sent
               continue;
             }
             if (response[0] != 5 ||
@@ -306,9 +400,17 @@ int main(int argc, char** argv) {
               ++bad;
             } else {
               ++answered;
-              latencies_us.push_back(static_cast<std::uint32_t>(
+              const auto us = static_cast<std::uint32_t>(
                   std::chrono::duration_cast<std::chrono::microseconds>(received - slot.sent)
-                      .count()));
+                      .count());
+              latency_max_ms = std::max(latency_max_ms, us / 1000.0);
+              if (latencies_us.size() < latency_sample) {
+                latencies_us.push_back(us);
+              } else if (const auto j = random() % (latencies_seen + 1); j < latency_sample) {
+                latencies_us[j] = us;
+              }
+              ++latencies_seen;
+              log_ack(slot.record);
             }
             slot.busy = false;
             channel.free_ids.push_back(response[1]);
@@ -324,6 +426,9 @@ int main(int argc, char** argv) {
           auto& slot = channel.slots[id];
           if (slot.busy && now - slot.sent > timeout) {
             slot.busy = false;
+            slot.timed_out = true;
+            slot.timed_out_authenticator = slot.authenticator;
+            slot.timed_out_record = slot.record;
             channel.free_ids.push_back(static_cast<std::uint8_t>(id));
             --in_flight;
             ++lost;
@@ -336,25 +441,28 @@ int main(int argc, char** argv) {
   const double rate = static_cast<double>(answered) / elapsed;
   const double p50 = percentile(latencies_us, 0.50);
   const double p99 = percentile(latencies_us, 0.99);
-  const double max = latencies_us.empty()
-                         ? 0
-                         : *std::max_element(latencies_us.begin(), latencies_us.end()) / 1000.0;
+  const double max = latency_max_ms;
+  if (ack_log && std::fclose(ack_log) != 0) {
+    std::perror("acctlab_load: --ack-log");
+    return 2;
+  }
   if (o.json) {
     std::printf("{\"sent\":%llu,\"answered\":%llu,\"bad_authenticator\":%llu,\"lost\":%llu,"
-                "\"unexpected\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50_ms\":%.3f,"
+                "\"unexpected\":%llu,\"late\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50_ms\":%.3f,"
                 "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"window\":%zu}\n",
                 static_cast<unsigned long long>(next), static_cast<unsigned long long>(answered),
                 static_cast<unsigned long long>(bad), static_cast<unsigned long long>(lost),
-                static_cast<unsigned long long>(unexpected), elapsed, rate, p50, p99, max,
-                o.window);
+                static_cast<unsigned long long>(unexpected), static_cast<unsigned long long>(late),
+                elapsed, rate, p50, p99, max, o.window);
   } else {
-    std::printf("sent %llu, answered %llu (bad authenticator %llu, lost %llu, unexpected %llu) "
-                "in %.2f s: %.0f acknowledged/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
-                "(window %zu)\n",
-                static_cast<unsigned long long>(next), static_cast<unsigned long long>(answered),
-                static_cast<unsigned long long>(bad), static_cast<unsigned long long>(lost),
-                static_cast<unsigned long long>(unexpected), elapsed, rate, p50, p99, max,
-                o.window);
+    std::printf(
+        "sent %llu, answered %llu (bad authenticator %llu, lost %llu, unexpected %llu, late %llu) "
+        "in %.2f s: %.0f acknowledged/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
+        "(window %zu)\n",
+        static_cast<unsigned long long>(next), static_cast<unsigned long long>(answered),
+        static_cast<unsigned long long>(bad), static_cast<unsigned long long>(lost),
+        static_cast<unsigned long long>(unexpected), static_cast<unsigned long long>(late), elapsed,
+        rate, p50, p99, max, o.window);
   }
   for (auto& channel : channels) {
     close(channel.fd);

@@ -236,6 +236,27 @@ TEST_CASE("bad input is dropped unanswered, counted, and kept only as evidence",
   CHECK_THAT(log, Catch::Contains("bad-authenticator"));
 }
 
+TEST_CASE("an empty datagram is malformed evidence; the server keeps answering",
+          "[server][pipeline][verdicts]") {
+  // Found by bench/reliability/malformed-storm.sh: a zero-length datagram's raw octets bound as
+  // SQL NULL broke packets.raw's NOT NULL, and the poisoned batch held back every answer.
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient local("127.0.0.1", server.port());
+  local.send({});
+  const auto good = make_request({.identifier = 7});
+  local.send(good);
+  const auto answer = local.receive(3s);
+  REQUIRE(answer);
+  CHECK(test::is_valid_response(*answer, good, "testing123"));
+  CHECK(server.server().counters().malformed == 1);
+  server.stop();
+  CHECK(count(options.database,
+              "SELECT count(*) FROM packets WHERE verdict = 'malformed' AND length(raw) = 0") == 1);
+  CHECK(count(options.database, "SELECT count(*) FROM records") == 1);
+}
+
 TEST_CASE("duplicates get the cached answer and are stored once (RFC 5080)",
           "[server][pipeline][dedup]") {
   test::TempDir dir;
