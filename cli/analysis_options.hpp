@@ -53,6 +53,7 @@ struct AnalysisArgs {
   std::string secret;
   std::string secrets;
   double timeout = 5.0;
+  double duplicate_window = 30.0;
   std::string csv;
   std::string tls_keylog;
   std::string report = "text";
@@ -77,10 +78,15 @@ inline void add_analysis_options(CLI::App& cmd, AnalysisArgs& args, const std::s
   cmd.add_option("--timeout", args.timeout,
                  "Seconds after which an unanswered request counts as lost (default 5)")
       ->check(CLI::PositiveNumber);
+  cmd.add_option("--duplicate-window", args.duplicate_window,
+                 "Seconds an answered request is remembered: the same request again within it "
+                 "is a duplicate (RFC 5080 §2.2.2; default 30, the server's window)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--csv", args.csv, "Write one CSV line per exchange to this file");
   cmd.add_option("--tls-keylog", args.tls_keylog,
-                 "RadSec: an SSLKEYLOGFILE-format key log; TLS 1.3 sessions on TCP 2083 (or a"
-                 " --port) it has secrets for are decrypted and their RADIUS packets analysed");
+                 "RadSec: an SSLKEYLOGFILE-format key log; TLS 1.3 and TLS 1.2 (AES-GCM, "
+                 "ChaCha20-Poly1305, AES-CBC suites) sessions on TCP 2083 (or a --port) it has "
+                 "secrets for are decrypted and their RADIUS packets analysed");
   cmd.add_option("--report", args.report, "text or json")->check(CLI::IsMember({"text", "json"}));
   cmd.add_option("--out", args.out, "Write the report to this file");
   cmd.add_option("--db", args.db, db_help);
@@ -136,6 +142,7 @@ public:
     analysis.dictionary = &resolve_dictionary(args.dictionary);
     analysis.extra_ports = args.ports;
     analysis.timeout_ns = std::llround(args.timeout * 1e9);
+    analysis.duplicate_window_ns = std::llround(args.duplicate_window * 1e9);
     if (!args.secrets.empty() || !args.secret.empty()) {
       secrets_ = load_secrets(args.secrets, args.secret);
       analysis.secrets = &*secrets_;
@@ -158,6 +165,7 @@ public:
     if (!args.db.empty()) {
       import.emplace();
       import->database = args.db;
+      import->duplicate_window = args.duplicate_window;
       if (!args.no_check) {
         judge = conformance::make_import_judge(
             resolve_profiles(args.profile, secrets_ ? &secrets_->clients() : nullptr,

@@ -123,6 +123,19 @@ std::unique_ptr<RadsecStream> RadsecStream::connect(const std::string& host, std
   stream->ctx_ = ctx;
   // The bis draft: TLS 1.2 at least, no compression.
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (!config.max_version.empty()) {
+    if (config.max_version != "TLSv1.2" && config.max_version != "TLSv1.3") {
+      error = "unknown TLS version " + config.max_version + " (TLSv1.2 or TLSv1.3)";
+      return nullptr;
+    }
+    SSL_CTX_set_max_proto_version(ctx, config.max_version == "TLSv1.2" ? TLS1_2_VERSION
+                                                                       : TLS1_3_VERSION);
+  }
+  if (!config.tls12_ciphers.empty() &&
+      SSL_CTX_set_cipher_list(ctx, config.tls12_ciphers.c_str()) != 1) {
+    error = "no usable TLS 1.2 cipher suite in " + config.tls12_ciphers;
+    return nullptr;
+  }
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   stream->keylog_path_ = config.keylog_file;
   if (stream->keylog_path_.empty()) {

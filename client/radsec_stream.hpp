@@ -24,6 +24,10 @@ struct RadsecConfig {
   /** Appends the session's secrets here in the NSS key log format (for `pcap analyze
    * --tls-keylog` and Wireshark); empty uses $SSLKEYLOGFILE when set, as curl does. */
   std::string keylog_file;
+  /** The highest version offered: "TLSv1.2" to hold a session to TLS 1.2; empty allows 1.3. */
+  std::string max_version;
+  /** TLS 1.2 cipher suites offered, in OpenSSL's cipher list syntax; empty keeps its default. */
+  std::string tls12_ciphers;
 };
 
 class RadsecStream {

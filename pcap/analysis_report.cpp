@@ -232,6 +232,7 @@ json::value to_json(const AnalysisResult& r) {
                    {"file", file_name(r, s.first_frame.file_index)},
                    {"first_frame", s.first_frame.frame},
                    {"version", s.version},
+                   {"cipher_suite", s.cipher_suite},
                    {"offered_versions", s.offered_versions},
                    {"sni", s.sni},
                    {"alpn", s.alpn},
@@ -240,11 +241,21 @@ json::value to_json(const AnalysisResult& r) {
                    {"octets_to_client", s.octets_to_client},
                    {"application_records", s.application_records},
                    {"radius_packets", s.radius_packets},
+                   {"decrypted", s.decrypted},
                    {"opened_in_capture", s.syn_seen},
                    {"closed_in_capture", s.fin_seen},
                    {"unreadable", s.unreadable}});
   }
   root["radsec_sessions"] = std::move(tls);
+  if (r.tls_keys_given) {
+    json::array problems;
+    for (const auto& p : r.tls_keylog_problems) {
+      problems.push_back(json::value(p));
+    }
+    root["tls_keylog"] = {{"sessions_not_decrypted", r.tls_sessions_not_decrypted},
+                          {"lines_not_read", r.tls_keylog_lines_not_read},
+                          {"first_lines_not_read", std::move(problems)}};
+  }
   root["radius_datagrams"] = r.radius_datagrams;
   root["decoded"] = r.decoded;
   json::object decode_errors;
@@ -255,6 +266,7 @@ json::value to_json(const AnalysisResult& r) {
   }
   root["decode_errors"] = std::move(decode_errors);
   root["timeout_s"] = static_cast<double>(r.timeout_ns) / 1e9;
+  root["duplicate_window_s"] = static_cast<double>(r.duplicate_window_ns) / 1e9;
   root["secrets"] = r.secrets_given;
   root["peak_open_exchanges"] = r.peak_open_exchanges;
   root["totals"] = counters_json(r.totals);
@@ -439,18 +451,28 @@ void tls_sessions_text(std::string& out, const AnalysisResult& r) {
   }
   append(out,
          "RadSec (TLS on TCP 2083 or a --port): %zu session(s)%s; the RADIUS packets inside are "
-         "encrypted, read only with --tls-keylog (TLS 1.3)\n",
+         "encrypted, read only with --tls-keylog (TLS 1.3; TLS 1.2 with AES-GCM, "
+         "ChaCha20-Poly1305 or AES-CBC suites)\n",
          r.tls_sessions.size(),
          r.tls_sessions_not_kept
              ? (", " + std::to_string(r.tls_sessions_not_kept) + " more not kept").c_str()
              : "");
+  if (r.tls_keys_given) {
+    append(out, "  key log: %llu session(s) not decrypted, %llu line(s) not read\n",
+           static_cast<unsigned long long>(r.tls_sessions_not_decrypted),
+           static_cast<unsigned long long>(r.tls_keylog_lines_not_read));
+    for (const auto& p : r.tls_keylog_problems) {
+      append(out, "    %s\n", p.c_str());
+    }
+  }
   for (const auto& s : r.tls_sessions) {
     append(out,
-           "  %s -> %s frame %llu: %s (offered %s), SNI %s, ALPN %s, %llu octets to server, "
+           "  %s -> %s frame %llu: %s%s%s (offered %s), SNI %s, ALPN %s, %llu octets to server, "
            "%llu to client, %llu application records, %llu RADIUS packets decrypted%s%s\n",
            s.client.to_string().c_str(), s.server.to_string().c_str(),
            static_cast<unsigned long long>(s.first_frame.frame),
            s.version.empty() ? "version unseen" : s.version.c_str(),
+           s.cipher_suite.empty() ? "" : " ", s.cipher_suite.c_str(),
            s.offered_versions.empty() ? "-" : s.offered_versions.c_str(),
            s.sni.empty() ? "-" : s.sni.c_str(),
            !s.alpn.empty() ? s.alpn.c_str()

@@ -19,7 +19,8 @@ std::string_view to_string(CaptureVerdict verdict) noexcept {
 }
 
 CaptureVerdict capture_verdict(const AnalysisResult& result) {
-  const bool whole = result.issue_counts.total() == 0 &&
+  // With a key log, a RadSec session left unread holds RADIUS traffic the verdict did not see.
+  const bool whole = result.issue_counts.total() == 0 && result.tls_sessions_not_decrypted == 0 &&
                      std::all_of(result.files.begin(), result.files.end(),
                                  [](const FileSummary& file) { return file.complete; });
   if (!whole) {
@@ -47,6 +48,7 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
 
   TrackerOptions tracker_options;
   tracker_options.timeout_ns = options.timeout_ns;
+  tracker_options.duplicate_window_ns = options.duplicate_window_ns;
   tracker_options.secrets = options.secrets;
   if (options.csv) {
     options.csv(ExchangeTracker::csv_header());
@@ -100,6 +102,14 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
   result.stream = stream.stats();
   result.tls_sessions = stream.tls_sessions().sessions();
   result.tls_sessions_not_kept = stream.tls_sessions().sessions_not_kept();
+  if (options.tls_keys) {
+    result.tls_keys_given = true;
+    result.tls_keylog_lines_not_read = options.tls_keys->lines_not_read();
+    result.tls_keylog_problems = options.tls_keys->problems();
+    result.tls_sessions_not_decrypted = static_cast<std::uint64_t>(
+        std::count_if(result.tls_sessions.begin(), result.tls_sessions.end(),
+                      [](const TlsSession& s) { return !s.unreadable.empty(); }));
+  }
   result.issue_counts = stream.issue_counts();
   result.issue_counts.counts[static_cast<std::size_t>(IssueKind::not_radius)] += not_radius_count;
   result.issues = stream.issues();
@@ -112,6 +122,7 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
   result.decode_errors = tracker.decode_errors();
   result.peak_open_exchanges = tracker.peak_open_exchanges();
   result.timeout_ns = options.timeout_ns;
+  result.duplicate_window_ns = options.duplicate_window_ns;
   result.secrets_given = options.secrets != nullptr;
   return result;
 }

@@ -21,6 +21,7 @@ namespace acctlab::capture {
 struct AnalysisOptions {
   std::vector<std::uint16_t> extra_ports;
   std::int64_t timeout_ns = 5'000'000'000;
+  std::int64_t duplicate_window_ns = 30'000'000'000; // TrackerOptions::duplicate_window_ns
   const ClientSecrets* secrets = nullptr;
   /** Receives the CSV text (header first, then one line per exchange) when set. */
   std::function<void(std::string_view)> csv;
@@ -28,7 +29,7 @@ struct AnalysisOptions {
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   const radius::Dictionary* dictionary = nullptr; // builtin() when null
   ReassemblyLimits reassembly;
-  /** RadSec: a key log (SSLKEYLOGFILE format) to decrypt TLS 1.3 sessions with. */
+  /** RadSec: a key log (SSLKEYLOGFILE format) to decrypt TLS 1.3 and 1.2 sessions with. */
   const TlsKeyLog* tls_keys = nullptr;
   /** Sees every datagram on a RADIUS port with its decoding, after the tracker (the import). */
   std::function<void(const UdpDatagram&, const radius::DecodeResult<radius::Packet>&)> on_datagram;
@@ -49,6 +50,7 @@ struct AnalysisResult {
   std::array<std::uint64_t, 32> decode_errors{};
   std::size_t peak_open_exchanges = 0;
   std::int64_t timeout_ns = 0;
+  std::int64_t duplicate_window_ns = 0;
   bool secrets_given = false;
   /** Capture time of the first and last datagram (unix seconds; 0 when there was none). */
   double first_time = 0;
@@ -56,13 +58,19 @@ struct AnalysisResult {
   /** RadSec: TLS sessions on TCP 2083, what their handshakes said in clear. */
   std::vector<TlsSession> tls_sessions;
   std::uint64_t tls_sessions_not_kept = 0;
+  /** With a key log: the sessions it left unread in part (each says why in `unreadable`), and
+   * the key log's lines not read (the first ones named, FILE:LINE). */
+  bool tls_keys_given = false;
+  std::uint64_t tls_sessions_not_decrypted = 0;
+  std::uint64_t tls_keylog_lines_not_read = 0;
+  std::vector<std::string> tls_keylog_problems;
   /** Set when the traffic was imported into a database (import_captures). */
   std::optional<ImportSummary> import;
 };
 
 /** What a capture allows before any rule: a verdict needs the capture read whole (no issue:
- * every frame, every file to its end, every datagram on a RADIUS port a RADIUS packet) and
- * accounting traffic in it. */
+ * every frame, every file to its end, every datagram on a RADIUS port a RADIUS packet, and with
+ * a key log every RadSec session decrypted) and accounting traffic in it. */
 enum class CaptureVerdict : std::uint8_t { complete, incomplete, no_accounting_traffic };
 /** "complete", "incomplete", "no accounting traffic". */
 std::string_view to_string(CaptureVerdict verdict) noexcept;

@@ -127,7 +127,8 @@ struct ExchangeTracker::Exchange {
 };
 
 ExchangeTracker::ExchangeTracker(TrackerOptions options, const radius::Dictionary& dict)
-    : options_(std::move(options)) {
+    : options_(std::move(options)),
+      keep_answered_ns_(std::max(options_.duplicate_window_ns, options_.timeout_ns)) {
   // Bound by name when the dictionary loads; RFC 2866 §5.1's number is the fallback for a
   // dictionary that lacks it.
   const auto* def = dict.find("Acct-Status-Type");
@@ -219,8 +220,9 @@ void ExchangeTracker::remove(std::uint32_t index) {
   --live_;
 }
 
-// An exchange stays one timeout after its latest transmission: unanswered by then it is lost;
-// answered, it is kept that long so that duplicates of either packet are recognised. Each
+// An exchange stays one timeout after its latest transmission: unanswered by then it is lost.
+// Answered, it stays the duplicate window (RFC 5080 §2.2.2, at least the timeout) after its
+// latest transmission, so that duplicates of either packet are recognised as such. Each
 // exchange gets one entry, at creation, in the time-ordered FIFO expiries_; one retransmitted
 // since moves to the heap extended_ with its later deadline (rare, so the heap stays small).
 // Both are drained in deadline order, so an exchange expires at the first packet at or after
@@ -245,7 +247,7 @@ void ExchangeTracker::expire(std::int64_t now_ns) {
     if (!ex.in_use || ex.generation != e.generation) {
       continue; // closed earlier (its Identifier was reused)
     }
-    const std::int64_t due = ex.last_ns + options_.timeout_ns;
+    const std::int64_t due = ex.last_ns + (ex.answered ? keep_answered_ns_ : options_.timeout_ns);
     if (due > now_ns) {
       extended_.push_back({e.slot, e.generation, due});
       std::push_heap(extended_.begin(), extended_.end(), std::greater<>{});

@@ -91,7 +91,11 @@ struct TrafficCounters {
 
 struct TrackerOptions {
   std::int64_t timeout_ns = 5'000'000'000; // radsniff's --timeout default
-  const ClientSecrets* secrets = nullptr;  // verify authenticators when a NAS's secret is known
+  /** How long an answered request is remembered after its latest transmission, so that the same
+   * request again is a duplicate (RFC 5080 §2.2.2), not a new exchange: the window the server
+   * and `pcap import` use. Never shorter than timeout_ns. */
+  std::int64_t duplicate_window_ns = 30'000'000'000;
+  const ClientSecrets* secrets = nullptr; // verify authenticators when a NAS's secret is known
   std::size_t max_events_kept = 10000;
   /** Receives one CSV line per exchange when it closes (header from csv_header()). */
   std::function<void(std::string_view line)> csv;
@@ -173,6 +177,7 @@ private:
   void write_csv(const Exchange& ex, bool at_end);
 
   TrackerOptions options_;
+  std::int64_t keep_answered_ns_ = 0; // max(duplicate window, timeout)
   radius::AttrKey status_type_key_{};
   TrafficCounters totals_;
   std::unordered_map<IpAddress, Nas> nas_;

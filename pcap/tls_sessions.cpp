@@ -10,6 +10,8 @@ namespace {
 constexpr std::size_t max_buffered = 20 * 1024;
 
 // RFC 8446 §5.1 / RFC 5246 §6.2.1: ContentType values.
+constexpr std::uint8_t record_change_cipher_spec = 20;
+constexpr std::uint8_t record_alert = 21;
 constexpr std::uint8_t record_handshake = 22;
 constexpr std::uint8_t record_application_data = 23;
 // RFC 8446 §4: HandshakeType values.
@@ -19,6 +21,7 @@ constexpr std::uint8_t server_hello = 2;
 constexpr std::uint16_t ext_server_name = 0;
 constexpr std::uint16_t ext_alpn = 16;
 constexpr std::uint16_t ext_supported_versions = 43;
+constexpr std::uint16_t ext_encrypt_then_mac = 22; // RFC 7366
 
 std::uint16_t be16(const std::uint8_t* p) {
   return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
@@ -105,21 +108,33 @@ std::string server_name(std::span<const std::uint8_t> list) {
   return !r.failed && type == 0 ? std::string(name.begin(), name.end()) : std::string();
 }
 
+/** What the hellos say that decryption needs. */
+struct HelloKeys {
+  std::optional<ClientRandom>& client_random;
+  std::optional<ClientRandom>& server_random;
+  std::uint16_t& cipher_suite;
+  bool& encrypt_then_mac;
+};
+
 void read_hello(TlsSession& session, std::uint8_t type, std::span<const std::uint8_t> body,
-                std::optional<ClientRandom>& client_random, std::uint16_t& cipher_suite) {
+                HelloKeys keys) {
   Reader r{body};
   const auto legacy_version = r.u16();
   const auto random = r.take(32);
-  if (type == client_hello && !r.failed) {
-    client_random.emplace();
-    std::copy(random.begin(), random.end(), client_random->begin());
+  if (!r.failed) {
+    auto& kept = type == client_hello ? keys.client_random : keys.server_random;
+    kept.emplace();
+    std::copy(random.begin(), random.end(), kept->begin());
   }
   r.take(r.u8()); // legacy_session_id
   if (type == client_hello) {
     r.take(r.u16()); // cipher_suites
     r.take(r.u8());  // compression methods
   } else {
-    cipher_suite = r.u16();
+    keys.cipher_suite = r.u16();
+    if (!r.failed) {
+      session.cipher_suite = cipher_suite_name(keys.cipher_suite);
+    }
     r.u8(); // compression
   }
   std::string offered;
@@ -140,6 +155,8 @@ void read_hello(TlsSession& session, std::uint8_t type, std::span<const std::uin
     }
     if (ext == ext_server_name && type == client_hello) {
       session.sni = server_name(data);
+    } else if (ext == ext_encrypt_then_mac && type == server_hello) {
+      keys.encrypt_then_mac = true;
     } else if (ext == ext_alpn) {
       (type == client_hello ? session.alpn_offered : session.alpn) = alpn_names(data);
     } else if (ext == ext_supported_versions) {
@@ -174,7 +191,9 @@ TlsSessionTracker::TlsSessionTracker(std::vector<std::uint16_t> ports, std::size
     : ports_(std::move(ports)), max_sessions_(max_sessions), keys_(keys), sink_(std::move(sink)) {}
 
 bool TlsSessionTracker::decrypting(const Flow& flow) const {
-  return keys_ && flow.random && flow.session.version == "TLSv1.3";
+  return keys_ && flow.random &&
+         (flow.session.version == "TLSv1.3" ||
+          (flow.session.version == "TLSv1.2" && flow.server_random));
 }
 
 bool TlsSessionTracker::decrypt(Flow& flow, Direction& direction, bool from_client,
@@ -192,7 +211,7 @@ bool TlsSessionTracker::decrypt(Flow& flow, Direction& direction, bool from_clie
       return fail("no key log entry for this session (its ClientHello random)");
     }
     if (!direction.reader.set_secret(flow.cipher_suite, *secret)) {
-      return fail("cipher suite " + std::to_string(flow.cipher_suite) + " is not decrypted");
+      return fail("cipher suite " + cipher_suite_name(flow.cipher_suite) + " is not decrypted");
     }
     direction.stage = 1;
   }
@@ -216,15 +235,69 @@ bool TlsSessionTracker::decrypt(Flow& flow, Direction& direction, bool from_clie
         return fail("no application traffic secret in the key log for this session");
       }
       direction.stage = 2;
+      flow.session.decrypted = true;
     }
     return true;
   }
   if (inner != record_application_data) {
     return true; // NewSessionTicket and the like
   }
-  // RFC 6613 §2.6 framing: RADIUS packets by their Length field, across records.
+  return frame_radius(flow, direction, from_client, *plain);
+}
+
+bool TlsSessionTracker::change_cipher_spec(Flow& flow, Direction& direction, bool from_client) {
+  auto fail = [&](const std::string& why) {
+    if (flow.session.unreadable.empty()) {
+      flow.session.unreadable = why;
+    }
+    return false;
+  };
+  if (direction.stage != 0) {
+    return fail("a second ChangeCipherSpec (renegotiation) is not followed");
+  }
+  if (!Tls12Reader::supported(flow.cipher_suite)) {
+    return fail("cipher suite " + cipher_suite_name(flow.cipher_suite) + " is not decrypted");
+  }
+  // RFC 5246 §8.1: the master secret, logged as CLIENT_RANDOM by the session's ClientHello random.
+  const auto* master = keys_->find(*flow.random, "CLIENT_RANDOM");
+  if (!master) {
+    return fail("no key log entry (CLIENT_RANDOM) for this session (its ClientHello random)");
+  }
+  if (!direction.reader12.set_keys(flow.cipher_suite, *master, *flow.random, *flow.server_random,
+                                   from_client, flow.encrypt_then_mac)) {
+    return fail("the key block of cipher suite " + cipher_suite_name(flow.cipher_suite) +
+                " could not be derived");
+  }
+  direction.stage = 2;
+  return true;
+}
+
+bool TlsSessionTracker::decrypt12(Flow& flow, Direction& direction, bool from_client,
+                                  std::span<const std::uint8_t> record) {
+  auto plain = direction.reader12.open(record.first(5), record.subspan(5));
+  if (!plain) {
+    if (flow.session.unreadable.empty()) {
+      flow.session.unreadable = "a TLS record did not decrypt with the key log's master secret";
+    }
+    return false;
+  }
+  flow.session.decrypted = true;
+  if (record[0] != record_application_data) {
+    return true; // Finished, an alert
+  }
+  return frame_radius(flow, direction, from_client, *plain);
+}
+
+bool TlsSessionTracker::frame_radius(Flow& flow, Direction& direction, bool from_client,
+                                     std::span<const std::uint8_t> plain) {
+  auto fail = [&](const std::string& why) {
+    if (flow.session.unreadable.empty()) {
+      flow.session.unreadable = why;
+    }
+    return false;
+  };
   auto& radius = direction.radius;
-  radius.insert(radius.end(), plain->begin(), plain->end());
+  radius.insert(radius.end(), plain.begin(), plain.end());
   std::size_t at = 0;
   while (radius.size() - at >= 4) {
     const std::size_t length = std::size_t{radius[at + 2]} << 8 | radius[at + 3];
@@ -382,7 +455,26 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
       break;
     }
     const std::span<const std::uint8_t> fragment(buffer.data() + at + 5, length);
-    if (type == record_application_data) {
+    const std::span<const std::uint8_t> whole(buffer.data() + at, 5 + length);
+    const bool tls12 = decrypting(flow) && flow.session.version == "TLSv1.2";
+    if (tls12 && type == record_change_cipher_spec) {
+      if (!change_cipher_spec(flow, direction, from_client)) {
+        direction.reading = false;
+        buffer = {};
+        return;
+      }
+    } else if (tls12 && direction.stage == 2 &&
+               (type == record_handshake || type == record_alert ||
+                type == record_application_data)) {
+      // RFC 5246 §7.1: after ChangeCipherSpec every record of this direction is protected,
+      // the Finished message first.
+      flow.session.application_records += type == record_application_data ? 1 : 0;
+      if (!decrypt12(flow, direction, from_client, whole)) {
+        direction.reading = false;
+        buffer = {};
+        return;
+      }
+    } else if (type == record_application_data) {
       ++flow.session.application_records;
       if (decrypting(flow) &&
           !decrypt(flow, direction, from_client,
@@ -402,12 +494,8 @@ void TlsSessionTracker::read_records(Flow& flow, Direction& direction, bool from
       const bool unread = message == client_hello ? flow.session.offered_versions.empty()
                                                   : flow.session.version.empty();
       if (hello && unread && fragment.size() - 4 >= message_length) {
-        read_hello(flow.session, message, fragment.subspan(4, message_length), flow.random,
-                   flow.cipher_suite);
-        if (keys_ && message == server_hello && flow.session.version == "TLSv1.2" &&
-            flow.session.unreadable.empty()) {
-          flow.session.unreadable = "TLS 1.2 sessions are not decrypted (TLS 1.3 only)";
-        }
+        read_hello(flow.session, message, fragment.subspan(4, message_length),
+                   {flow.random, flow.server_random, flow.cipher_suite, flow.encrypt_then_mac});
       }
     }
     at += 5 + length;

@@ -2,9 +2,11 @@
 // RadSec in captures: TCP flows on the RadSec port (2083, RFC 6614) are followed in order
 // (bounded: a direction keeps at most one unfinished handshake record; a gap ends its reading) and
 // their TLS records read as far as they are in clear — the ClientHello (offered versions, SNI,
-// ALPN) and the ServerHello (chosen version, ALPN under TLS 1.2) — and counted after that
-// (application data records and octets each way). The RADIUS packets inside are encrypted; this
-// says which TLS sessions were there and what could not be read.
+// ALPN) and the ServerHello (chosen version and cipher suite, ALPN under TLS 1.2) — and counted
+// after that (application data records and octets each way). The RADIUS packets inside are
+// encrypted; this says which TLS sessions were there and what could not be read. With a key log,
+// TLS 1.3 and TLS 1.2 sessions are decrypted (pcap/tls_decrypt.hpp) and their RADIUS packets
+// framed by the Length field (RFC 6613 §2.6).
 
 #include "pcap/fragment_reassembler.hpp"
 #include "pcap/frame_parser.hpp"
@@ -28,6 +30,7 @@ struct TlsSession {
   std::int64_t last_ns = 0;
   std::string offered_versions; // ClientHello: "TLSv1.3 TLSv1.2"
   std::string version;          // ServerHello's choice
+  std::string cipher_suite;     // ServerHello's choice, IANA name
   std::string sni;
   std::string alpn_offered;           // "radius/1.0"
   std::string alpn;                   // chosen, when the ServerHello carries it (TLS 1.2)
@@ -35,6 +38,7 @@ struct TlsSession {
   std::uint64_t octets_to_client = 0;
   std::uint64_t application_records = 0; // TLS records of type application_data, both ways
   std::uint64_t radius_packets = 0;      // decrypted with the key log and framed by Length
+  bool decrypted = false;                // a direction reached its application keys
   bool syn_seen = false;                 // the capture saw it open
   bool fin_seen = false;
   std::string unreadable; // why part of it could not be read ("gap in the TCP stream", ...)
@@ -71,9 +75,11 @@ private:
     bool reading = true;              // false after a gap, a mid-stream start or the buffer limit
     std::vector<std::uint8_t> buffer; // an unfinished record, kept only when it is a handshake
     std::size_t skip = 0;             // octets of a counted record still to pass over
-    // Decryption (with a key log): 0 before keys, 1 under handshake keys, 2 application keys.
+    // Decryption (with a key log): 0 before keys, 1 under handshake keys (TLS 1.3), 2 under
+    // application keys (TLS 1.3 after Finished, TLS 1.2 after ChangeCipherSpec).
     int stage = 0;
     Tls13Reader reader;
+    Tls12Reader reader12;
     std::vector<std::uint8_t> radius; // decrypted octets not yet a whole RADIUS packet
   };
   struct Flow {
@@ -82,14 +88,24 @@ private:
     Direction to_client;
     std::uint64_t order = 0;
     std::optional<ClientRandom> random;
+    std::optional<ClientRandom> server_random;
     std::uint16_t cipher_suite = 0;
-    std::int64_t now_ns = 0; // the segment being read
+    bool encrypt_then_mac = false; // RFC 7366, from the ServerHello
+    std::int64_t now_ns = 0;       // the segment being read
     FrameRef now_frame;
   };
   bool decrypting(const Flow& flow) const;
   /** Decrypts a whole application_data record; false ends the reading of that direction. */
   bool decrypt(Flow& flow, Direction& direction, bool from_client,
                std::span<const std::uint8_t> record);
+  /** TLS 1.2: a ChangeCipherSpec starts this direction's protection; false when it cannot be
+   * read (no key log line, a suite not decrypted here). */
+  bool change_cipher_spec(Flow& flow, Direction& direction, bool from_client);
+  bool decrypt12(Flow& flow, Direction& direction, bool from_client,
+                 std::span<const std::uint8_t> record);
+  /** RFC 6613 §2.6: RADIUS packets by their Length field, across records, to the sink. */
+  bool frame_radius(Flow& flow, Direction& direction, bool from_client,
+                    std::span<const std::uint8_t> plain);
 
   void consume(Flow& flow, Direction& direction, bool from_client, std::uint32_t sequence, bool syn,
                std::span<const std::uint8_t> data);

@@ -2,6 +2,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/authenticator.hpp"
+#include "radius/host_port.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/session_matcher.hpp"
 #include "radius/text_form.hpp"
@@ -81,40 +82,17 @@ struct Peer {
 };
 
 udp::endpoint parse_listen(const std::string& text) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) {
-      throw std::runtime_error("bad --listen '" + text + "': expected [IPV6]:PORT");
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) {
-      throw std::runtime_error("bad --listen '" + text +
-                               "': expected ADDR:PORT (IPv6 as [ADDR]:PORT)");
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  const auto split = radius::split_host_port(text);
+  if (!split) {
+    throw std::runtime_error("bad --listen '" + text + "': " + split.error());
   }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
+  const auto address = asio::ip::make_address(split->host, ec);
   if (ec) {
-    throw std::runtime_error("bad --listen '" + text + "': '" + host + "' is not an address");
+    throw std::runtime_error("bad --listen '" + text + "': '" + split->host +
+                             "' is not an address");
   }
-  unsigned long number = 0;
-  try {
-    std::size_t used = 0;
-    number = std::stoul(port, &used);
-    if (used != port.size() || number > 65535) {
-      throw std::out_of_range("port");
-    }
-  } catch (const std::exception&) {
-    throw std::runtime_error("bad --listen '" + text + "': bad port '" + port + "'");
-  }
-  return {address, static_cast<unsigned short>(number)};
+  return {address, split->port};
 }
 
 /** RFC 3579 §3.2: HMAC-MD5 over the packet with the Message-Authenticator zeroed. */
@@ -942,8 +920,16 @@ private:
   }
 
   void on_tls_read_done() override {
-    // One submission per read, as UDP submits one per recvmmsg round.
-    flush_batch();
+    // One submission per round of reads, as UDP submits one per recvmmsg round: the reads of the
+    // other connections the same readiness woke are queued before this post, so their requests
+    // join the same batch instead of each waking the writer for a batch of its own.
+    if (!tls_flush_posted_) {
+      tls_flush_posted_ = true;
+      asio::post(io_, [this] {
+        tls_flush_posted_ = false;
+        flush_batch();
+      });
+    }
   }
 
   void on_tls_malformed(std::span<const std::uint8_t> octets, const TlsOrigin& origin,
@@ -1065,6 +1051,7 @@ private:
   std::array<std::vector<std::uint8_t>, receive_batch> buffers_;
   std::array<Peer, receive_batch> peers_;
   bool receiving_ = true;
+  bool tls_flush_posted_ = false;
 
   NasCounters nas_counters_;
   std::atomic<std::uint64_t> received_{0};

@@ -1,5 +1,6 @@
 #include "server/serve_config.hpp"
 
+#include "radius/host_port.hpp"
 #include "storage/pg_connection.hpp"
 
 #include <algorithm>
@@ -33,36 +34,20 @@ std::optional<Number> parse_number(std::string_view text, Number low, Number hig
   return value;
 }
 
-/** "ADDR:PORT" or "[V6]:PORT" with a numeric port; host_is_ip asks for an address, not a name. */
-std::optional<std::string> endpoint_problem(std::string_view text, bool host_is_ip) {
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string_view::npos) {
-      return "expected [IPV6]:PORT";
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-    if (!IpAddress::parse(host) || !IpAddress::parse(host)->v6) {
-      return "'" + std::string(host) + "' is not an IPv6 address";
-    }
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.find(':') != colon) {
-      return "expected ADDR:PORT (IPv6 as [ADDR]:PORT)";
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.empty()) {
-      return "no address before the port";
-    }
-    if (host_is_ip && !IpAddress::parse(host)) {
-      return "'" + std::string(host) + "' is not an address";
-    }
+/** "ADDR:PORT" or "[V6]:PORT" (the port optional with default_port); host_is_ip asks for an
+ * address, not a name. */
+std::optional<std::string> endpoint_problem(std::string_view text, bool host_is_ip,
+                                            std::optional<std::uint16_t> default_port = {}) {
+  const auto split = radius::split_host_port(text, default_port);
+  if (!split) {
+    return split.error();
   }
-  if (!parse_number<unsigned>(port, 0, 65535)) {
-    return "bad port '" + std::string(port) + "'";
+  const auto address = IpAddress::parse(split->host);
+  if (split->bracketed && (!address || !address->v6)) {
+    return "'" + split->host + "' is not an IPv6 address";
+  }
+  if (host_is_ip && !address) {
+    return "'" + split->host + "' is not an address";
   }
   return std::nullopt;
 }
@@ -166,10 +151,7 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
   }
   if (key == "listen-tls") {
     // The port may be left out (2083, RFC 6614 §2.3).
-    const bool has_port = value.starts_with('[') ? value.find("]:") != std::string_view::npos
-                                                 : value.find(':') != std::string_view::npos;
-    const std::string with_port = has_port ? std::string(value) : std::string(value) + ":2083";
-    if (const auto problem = endpoint_problem(with_port, true)) {
+    if (const auto problem = endpoint_problem(value, true, 2083)) {
       return "listen-tls " + in_quotes(value) + ": " + *problem;
     }
     config.listen_tls.emplace_back(value);

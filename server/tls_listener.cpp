@@ -1,5 +1,7 @@
 #include "server/tls_listener.hpp"
 
+#include "radius/host_port.hpp"
+
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -34,40 +36,17 @@ constexpr auto drain_deadline = std::chrono::seconds(5);
 constexpr unsigned char alpn_radius[] = {10, 'r', 'a', 'd', 'i', 'u', 's', '/', '1', '.', '0'};
 
 tcp::endpoint parse_tls_listen(const std::string& text) {
-  std::string host = text;
-  std::string port = "2083"; // RFC 6614 §2.1: RadSec's port
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || (close + 1 < text.size() && text[close + 1] != ':')) {
-      throw std::runtime_error("bad --listen-tls '" + text + "': expected [IPV6]:PORT");
-    }
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      port = text.substr(close + 2);
-    }
-  } else if (const auto colon = text.rfind(':'); colon != std::string::npos) {
-    if (text.find(':') != colon) {
-      throw std::runtime_error("bad --listen-tls '" + text + "': write IPv6 as [ADDR]:PORT");
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  const auto split = radius::split_host_port(text, 2083); // RFC 6614 §2.1: RadSec's port
+  if (!split) {
+    throw std::runtime_error("bad --listen-tls '" + text + "': " + split.error());
   }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
+  const auto address = asio::ip::make_address(split->host, ec);
   if (ec) {
-    throw std::runtime_error("bad --listen-tls '" + text + "': '" + host + "' is not an address");
+    throw std::runtime_error("bad --listen-tls '" + text + "': '" + split->host +
+                             "' is not an address");
   }
-  unsigned long number = 0;
-  try {
-    std::size_t used = 0;
-    number = std::stoul(port, &used);
-    if (used != port.size() || number > 65535) {
-      throw std::out_of_range("port");
-    }
-  } catch (const std::exception&) {
-    throw std::runtime_error("bad --listen-tls '" + text + "': bad port '" + port + "'");
-  }
-  return {address, static_cast<unsigned short>(number)};
+  return {address, split->port};
 }
 
 std::string endpoint_text(const tcp::endpoint& endpoint) {
@@ -258,8 +237,16 @@ public:
       --outstanding_;
     }
     out_.insert(out_.end(), answer.begin(), answer.end());
-    if (!writing_) {
-      do_write();
+    if (!writing_ && !write_posted_) {
+      // The rest of this commit's answers to this connection come in the same handler: write
+      // them all as one TLS record and one send, after it, rather than the first one alone.
+      write_posted_ = true;
+      asio::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->write_posted_ = false;
+        if (!self->closed_ && !self->writing_ && !self->out_.empty()) {
+          self->do_write();
+        }
+      });
     }
     maybe_resume();
   }
@@ -487,7 +474,7 @@ private:
   }
 
   void maybe_close_drained() {
-    if (draining_ && outstanding_ == 0 && !writing_ && out_.empty()) {
+    if (draining_ && outstanding_ == 0 && !writing_ && !write_posted_ && out_.empty()) {
       close(TlsEvent::closed_peer, "server stopping; every answer sent");
     }
   }
@@ -522,6 +509,7 @@ private:
   bool established_ = false;
   bool reading_ = false;
   bool writing_ = false;
+  bool write_posted_ = false;
   bool paused_ = false;
   bool draining_ = false;
   bool closed_ = false;

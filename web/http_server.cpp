@@ -1,6 +1,8 @@
 // The only file of acctlab_web that includes Beast and Asio.
 #include "web/http_server.hpp"
 
+#include "radius/host_port.hpp"
+
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,32 +30,12 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 bool parse_listen(std::string_view text, std::string& address, std::uint16_t& port) {
-  std::string_view host;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string_view::npos) {
-      return false;
-    }
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.find(':') != colon) {
-      return false;
-    }
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  unsigned value = 0;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (host.empty() || port_text.empty() || ec != std::errc{} ||
-      end != port_text.data() + port_text.size() || value > 65535) {
+  const auto split = radius::split_host_port(text);
+  if (!split) {
     return false;
   }
-  address = host == "localhost" ? "127.0.0.1" : std::string(host);
-  port = static_cast<std::uint16_t>(value);
+  address = split->host == "localhost" ? "127.0.0.1" : split->host;
+  port = split->port;
   return true;
 }
 

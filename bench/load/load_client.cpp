@@ -5,8 +5,10 @@
 //
 //   acctlab_load --server 127.0.0.1:PORT [--secret S] [--window W] [--duration SECONDS]
 //                [--requests N] [--interims K] [--timeout SECONDS] [--rate PER_SECOND]
-//                [--ack-log FILE] [--json]
+//                [--ack-log FILE] [--json] [--user-name-always]
 //
+// --user-name-always puts User-Name in every record (IOS sends it only in the Start here):
+// radsecproxy answers an Accounting-Request without User-Name itself and forwards nothing.
 // --rate caps the offered load (a steady pace, for soak runs); --ack-log writes one line per
 // verified answer, "ACCT-SESSION-ID STATUS-TYPE SESSION-TIME", the key of the acknowledged record,
 // so a crash campaign can look every acknowledged record up in the server's database (answers
@@ -53,6 +55,7 @@ struct Options {
   double rate = 0; // 0: as fast as the window allows
   std::string ack_log;
   bool json = false;
+  bool user_name_always = false;
 };
 
 struct Slot {
@@ -129,7 +132,8 @@ RecordKey record_key(std::uint64_t k, std::uint64_t ring, unsigned interims,
 }
 
 radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interims,
-                           std::uint32_t run_base, const Attributes& a) {
+                           std::uint32_t run_base, const Attributes& a,
+                           bool user_name_always = false) {
   const RecordKey key = record_key(k, ring, interims, run_base);
   const std::uint64_t session = key.session;
   const unsigned phase = key.phase;
@@ -157,9 +161,10 @@ radius::Packet make_record(std::uint64_t k, std::uint64_t ring, unsigned interim
   p.add_vendor(a.cisco, a.avpair, std::string_view("vrf-id=cisco"));
   p.add_vendor(a.cisco, a.avpair, std::string_view(initiator));
   p.add_vendor(a.cisco, a.avpair, std::string_view("connect-progress=No Progress"));
-  if (status == 1) {
+  if (status == 1 || user_name_always) {
     p.add(a.user_name, std::string_view(user_name));
-  } else {
+  }
+  if (status != 1) {
     p.add_integer(a.session_time, key.seconds);
     p.add_integer(a.in_octets, static_cast<std::uint32_t>(octets));
     p.add_integer(a.out_octets, static_cast<std::uint32_t>(octets / 2));
@@ -199,6 +204,10 @@ bool parse(int argc, char** argv, Options& o) {
       o.json = true;
       continue;
     }
+    if (option == "--user-name-always") {
+      o.user_name_always = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       return false;
     }
@@ -235,7 +244,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr, "usage: acctlab_load --server HOST:PORT [--secret S] [--window W] "
                          "[--duration S] [--requests N] [--interims K] [--timeout S] [--rate R] "
-                         "[--ack-log FILE] [--json]\n");
+                         "[--ack-log FILE] [--json] [--user-name-always]\n");
     return 2;
   }
   auto endpoint = bench::parse_endpoint(o.server);
@@ -335,7 +344,8 @@ int main(int argc, char** argv) {
           }
           const std::uint8_t id = channel.free_ids.back();
           channel.free_ids.pop_back();
-          auto packet = make_record(next++, ring, o.interims, run_base, attributes);
+          auto packet =
+              make_record(next++, ring, o.interims, run_base, attributes, o.user_name_always);
           packet.set_identifier(id);
           auto wire = radius::encode_packet(packet, dict);
           radius::sign_request(wire, o.secret);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records RADIUS accounting through a real FreeRADIUS proxy in front of acctlab (run as root).
 #
-#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--keep]
+#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]
 #
 # One network namespace of this process's own (acctlab-px-PID), so the standard ports are free
 # and nothing leaves the machine; everything runs on its loopback:
@@ -14,6 +14,14 @@
 #   server   127.0.0.3  acctlab serve on 1813, client 127.0.0.2
 # tcpdump records `udp port 1813` on that lo: both legs of every exchange.
 #
+# --outage pause: acctlab is stopped (SIGSTOP) for 2.5 s while the first Interim-Update is on its
+# way, then continued: the NAS retransmits (radclient -r 3 -t 2), the proxy forwards what it
+# forwards, and acctlab answers the queued datagrams when it wakes (a duplicate from its RFC 5080
+# cache). A correct NAS and a correct proxy; the late answers are the server's.
+# --outage down: acctlab is stopped for good after the Start; the NAS sends an Interim-Update and
+# a Stop, three copies each 2 s apart (radclient -r 3 -t 2), that the proxy forwards and nobody
+# answers. A correct NAS; the proxy and its home server leave it unanswered.
+#
 # Every wait is bounded; a trap removes the namespace and stops only the processes this script
 # started, on any exit. Exit 77 (skipped) when not root or a tool is missing.
 set -euo pipefail
@@ -23,23 +31,33 @@ skip() {
   exit 77
 }
 [[ $# -ge 1 ]] || {
-  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--keep]" >&2
+  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]" >&2
   exit 2
 }
 acctlab=$(realpath "$1")
 shift
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/freeradius-conf.sh"
 out="$here/freeradius-proxy.pcap"
 keep=0
+outage=none
 while (($#)); do
   case "$1" in
   --out)
     out=$2
     shift
     ;;
+  --outage)
+    outage=$2
+    [[ $outage == pause || $outage == down ]] || {
+      echo "--outage takes pause or down" >&2
+      exit 2
+    }
+    shift
+    ;;
   --keep) keep=1 ;;
   *)
-    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--keep]" >&2
+    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]" >&2
     exit 2
     ;;
   esac
@@ -57,6 +75,7 @@ cleanup() {
   local status=$?
   for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true # one stopped by --outage pause takes the signal now
   done
   for pid in "${pids[@]}"; do
     timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
@@ -90,53 +109,14 @@ client proxy {
 EOF
 ip netns exec "$ns" "$acctlab" serve --listen 127.0.0.3:1813 --clients "$work/clients.conf" \
   --db "$work/acct.db" --stats 0 >"$work/serve.log" 2>&1 &
-pids+=($!)
+serve_pid=$!
+pids+=("$serve_pid")
 
 # --- FreeRADIUS, the proxy ------------------------------------------------------------------
 mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
-cat >"$work/raddb/radiusd.conf" <<EOF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $work/radlog
-raddbdir = $work/raddb
-radacctdir = $work/radlog
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $work/radrun
-db_dir = \${raddbdir}
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-proxy_requests = yes
-log {
-  destination = files
-  file = \${logdir}/radius.log
-}
-security {
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = no
-}
-thread pool {
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
-  max_requests_per_server = 0
-}
-modules {
-  always ok {
-    rcode = ok
-  }
-}
+{
+  freeradius_skeleton "$work" yes
+  cat <<EOF
 proxy server {
   default_fallback = no
 }
@@ -179,6 +159,7 @@ server default {
   }
 }
 EOF
+} >"$work/raddb/radiusd.conf"
 ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
 pids+=($!)
 
@@ -199,8 +180,8 @@ grep -q "Ready to process requests" "$work/radiusd.out" || {
 }
 
 # --- the NAS ---------------------------------------------------------------------------------
-send() { # STATUS SESSION-TIME [counters...]
-  local status=$1 elapsed=$2
+send() { # STATUS SESSION-TIME [RETRIES TIMEOUT]
+  local status=$1 elapsed=$2 retries=${3:-1} wait=${4:-4}
   {
     echo "Acct-Status-Type = $status"
     echo "Acct-Session-Id = \"proxied-0001\""
@@ -218,7 +199,8 @@ send() { # STATUS SESSION-TIME [counters...]
       echo "Acct-Output-Packets = $((elapsed * 20))"
     fi
     if [[ $status == Stop ]]; then echo "Acct-Terminate-Cause = User-Request"; fi
-  } | in_ns radclient -r 1 -t 4 127.0.0.2:1813 acct "$nas_secret" >>"$work/radclient.log" 2>&1
+  } | in_ns radclient -r "$retries" -t "$wait" 127.0.0.2:1813 acct "$nas_secret" \
+    >>"$work/radclient.log" 2>&1
 }
 start=$(date +%s.%N)
 at() { # sleep until SECONDS after the Start
@@ -227,26 +209,52 @@ at() { # sleep until SECONDS after the Start
   [[ $wait == -* ]] || sleep "$wait"
 }
 send Start 0
-at 2 && send Interim-Update 2
-at 4 && send Interim-Update 4
-at 5 && send Stop 5
+if [[ $outage == pause ]]; then
+  # The home server stops before the first Interim-Update and wakes 2.5 s later: after the NAS's
+  # second copy (2 s), well inside max-latency of it (1 s) and inside the proxy's response_window
+  # (5 s), so the proxy never gives up on it.
+  at 2 && kill -STOP "$serve_pid"
+  send Interim-Update 2 3 2 &
+  sender=$!
+  sleep 2.5
+  kill -CONT "$serve_pid"
+  wait "$sender"
+  at 7 && send Interim-Update 7
+  at 8 && send Stop 8
+elif [[ $outage == down ]]; then
+  at 2 && kill "$serve_pid"
+  timeout 5 tail --pid="$serve_pid" -f /dev/null || true
+  send Interim-Update 2 3 2 || true # unanswered: radclient says so and fails
+  send Stop 8 3 2 || true
+else
+  at 2 && send Interim-Update 2
+  at 4 && send Interim-Update 4
+  at 5 && send Stop 5
+fi
 sleep 0.5
 
 answers=$(grep -c "Received Accounting-Response" "$work/radclient.log" || true)
-[[ $answers -eq 4 ]] || {
+want_answers=4 want_frames=16
+if [[ $outage == down ]]; then
+  # The Start's four datagrams, then three copies of each of the two records from the NAS and
+  # at least one forward of each.
+  want_answers=1 want_frames=12
+fi
+[[ $answers -eq $want_answers ]] || {
   cat "$work/radclient.log" "$work/serve.log" >&2
-  echo "radclient got $answers of 4 answers" >&2
+  echo "radclient got $answers of $want_answers answers" >&2
   exit 1
 }
-# Every datagram of the four exchanges on both legs (16) is in the file before tcpdump stops:
-# a loaded machine may deliver the last ones late (bounded wait).
+# Every datagram of the four exchanges on both legs (16, more with an outage's retransmissions)
+# is in the file before tcpdump stops: a loaded machine may deliver the last ones late (bounded
+# wait).
 for _ in $(seq 50); do
   frames=$(tcpdump -r "$work/capture.pcap" 2>/dev/null | wc -l || true)
-  ((frames >= 16)) && break
+  ((frames >= want_frames)) && break
   sleep 0.1
 done
 kill -INT "$tcpdump_pid"
 timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
 cp "$work/capture.pcap" "$out"
-echo "wrote $out: 4 records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
+echo "wrote $out ($frames frames, outage $outage): records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
 echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' freeradius freeradius-utils tcpdump 2>/dev/null)"

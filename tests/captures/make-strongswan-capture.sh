@@ -26,6 +26,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/freeradius-conf.sh"
 out="$here/strongswan-lifecycle.pcap"
 outage=none
 outage_seconds=${OUTAGE:-10}
@@ -123,48 +124,9 @@ ip -n "$rw_ns" link set "rw$$" up
 
 # --- FreeRADIUS (private config; accounting only) ------------------------------------------
 mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
-cat >"$work/raddb/radiusd.conf" <<EOF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $work/radlog
-raddbdir = $work/raddb
-radacctdir = $work/radlog
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $work/radrun
-db_dir = \${raddbdir}
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {
-  destination = files
-  file = \${logdir}/radius.log
-}
-security {
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = no
-}
-thread pool {
-  start_servers = 1
-  max_servers = 2
-  min_spare_servers = 1
-  max_spare_servers = 2
-  max_requests_per_server = 0
-}
-modules {
-  always ok {
-    rcode = ok
-  }
-}
+{
+  freeradius_skeleton "$work" no
+  cat <<EOF
 client gateway {
   ipaddr = 127.0.0.1
   secret = $secret
@@ -184,6 +146,7 @@ server default {
   }
 }
 EOF
+} >"$work/raddb/radiusd.conf"
 
 start_radius() {
   ip netns exec "$gw_ns" freeradius -f -X -d "$work/raddb" >>"$work/radiusd.out" 2>&1 &

@@ -194,6 +194,86 @@ TEST_CASE("a capture taken on a proxy: one session, both legs' exchanges judged,
   CHECK(answered == 8);
 }
 
+// The same proxy with its home server stopped (SIGSTOP) for 2.5 s while the first Interim-Update
+// was on its way: the NAS sent it again after 2 s, the proxy forwarded that copy too, and both
+// legs were answered about 0.5 s after the second copy. A correct NAS and proxy; the wait is the
+// path's to explain (a lost first copy and a server that held it look alike on the wire).
+const RealCapture proxy_pause_capture{
+    "freeradius-proxy-pause.pcap",
+    "rfc2866",
+    "",
+    0,
+    10,
+    {},
+    {{"127.0.0.1", "acctlab-nas-secret"}, {"127.0.0.2", "acctlab-proxy-secret"}}};
+
+TEST_CASE("a proxy whose home server paused: retransmissions, no error or warning, the late "
+          "answers named as the path's",
+          "[conformance][real-capture]") {
+  const auto verdict = judge(proxy_pause_capture);
+  INFO(describe(verdict));
+  std::size_t late = 0;
+  for (const auto& finding : verdict.findings) {
+    CHECK(finding.severity == Severity::info);
+    if (finding.rule_id == "EXC-LATENCY") {
+      ++late;
+      CHECK(finding.party == Party::path);
+      // About 2.5 s after the first copy, 0.5 s after the second: both figures, both stated.
+      CHECK(finding.message.find("after its first transmission") != std::string::npos);
+      CHECK(finding.message.find("after the latest of 2") != std::string::npos);
+    }
+  }
+  CHECK(late == 2); // one per leg: NAS -> proxy and proxy -> acctlab
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + proxy_pause_capture.file});
+  Trace trace = loaded.trace;
+  trace.secrets = proxy_pause_capture.secrets;
+  const auto& dict = radius::Dictionary::builtin();
+  const auto profile = load_profile("rfc2866", dict);
+  REQUIRE(profile);
+  const Analysis analysis(trace, *profile, dict);
+  REQUIRE(analysis.sessions().size() == 1);
+  CHECK(analysis.sessions()[0].records.size() == 4);
+  std::size_t retransmitted = 0;
+  for (const auto& exchange : analysis.exchanges()) {
+    CHECK(exchange.answered_by != none);
+    retransmitted += exchange.transmissions.size() > 1 ? 1 : 0;
+  }
+  CHECK(analysis.exchanges().size() == 8);
+  CHECK(retransmitted == 2);
+}
+
+// The same proxy with its home server stopped for good after the Start: the NAS sent the
+// Interim-Update and the Stop three times each, the proxy forwarded every copy, nobody answered.
+// The NAS is correct; the Interim-Update unanswered on both legs is the servers' error (the proxy
+// serves the NAS, acctlab the proxy); the Stop's last copy is the capture's last frame, so its
+// answer was not yet due: information only, the path's.
+const RealCapture proxy_down_capture{
+    "freeradius-proxy-down.pcap",
+    "rfc2866",
+    "",
+    0,
+    14,
+    {"EXC-UNANSWERED (server)", "EXC-UNANSWERED (server)"},
+    {{"127.0.0.1", "acctlab-nas-secret"}, {"127.0.0.2", "acctlab-proxy-secret"}}};
+
+TEST_CASE("a proxy whose home server is down: the NAS passes, both legs' servers fail",
+          "[conformance][real-capture]") {
+  const auto verdict = judge(proxy_down_capture);
+  INFO(describe(verdict));
+  std::size_t unanswered_info = 0;
+  for (const auto& finding : verdict.findings) {
+    CHECK(finding.party != Party::nas);
+    CHECK(finding.severity != Severity::warning);
+    if (finding.severity == Severity::info) {
+      CHECK(finding.rule_id == "EXC-UNANSWERED");
+      CHECK(finding.party == Party::path);
+      CHECK(finding.message.find("Stop") == 0);
+      ++unanswered_info;
+    }
+  }
+  CHECK(unanswered_info == 2);
+}
+
 TEST_CASE("the document's records in one capture: session 00000003's Start is missing",
           "[conformance][real-capture]") {
   const auto verdict = judge(document_capture);

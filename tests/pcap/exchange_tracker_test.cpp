@@ -147,6 +147,33 @@ TEST_CASE("Duplicates after the answer, answers without request, code mismatch",
   CHECK(f.events(EventKind::response_code_mismatch).at(0).frame == mismatch);
 }
 
+TEST_CASE("A request again after the timeout but within the duplicate window is a duplicate",
+          "[pcap][pairing]") {
+  // RFC 5080 §2.2.2: the server remembers an answered request for its window (30 s), and so do
+  // pcap import and the server; the tracker must agree, whatever the unanswered timeout.
+  TrackerOptions options;
+  options.timeout_ns = 5 * s;
+  options.duplicate_window_ns = 30 * s;
+  Feed f(options);
+  const auto req = accounting_request(11, 1, "W");
+  f.request(0, req);
+  f.answer(10 * ms, response_to(req));
+  const auto within = f.request(20 * s, req); // after the timeout, inside the window
+  f.answer(20 * s + 10 * ms, response_to(req));
+  const auto unrelated = accounting_request(12, 1, "U");
+  f.request(60 * s, unrelated); // expires the first exchange: 30 s after its latest sending
+  f.answer(60 * s + 10 * ms, response_to(unrelated));
+  const auto beyond = f.request(91 * s, req); // more than the window after it: a new exchange
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.duplicate_requests == 1);
+  CHECK(t.duplicate_responses == 1);
+  CHECK(t.exchanges == 3);
+  REQUIRE(f.events(EventKind::duplicate_request).size() == 1);
+  CHECK(f.events(EventKind::duplicate_request)[0].frame == within);
+  CHECK(beyond > within);
+}
+
 TEST_CASE("Unanswered requests are lost after the timeout, pending at the end otherwise",
           "[pcap][pairing]") {
   TrackerOptions options;
@@ -238,7 +265,9 @@ TEST_CASE("Decode errors are counted by the decoder's names", "[pcap][pairing]")
 }
 
 TEST_CASE("Memory is bounded by open exchanges, not by the number seen", "[pcap][pairing]") {
-  Feed f;
+  TrackerOptions options;
+  options.duplicate_window_ns = 5 * s; // the timeout
+  Feed f(options);
   std::size_t peak = 0;
   for (std::uint32_t i = 0; i < 20000; ++i) {
     const auto t = static_cast<std::int64_t>(i) * ms;
@@ -248,7 +277,7 @@ TEST_CASE("Memory is bounded by open exchanges, not by the number seen", "[pcap]
     f.answer(t + ms / 2, response_to(req));
     peak = std::max(peak, f.tracker.open_exchanges());
   }
-  // Answered exchanges stay for one timeout (5 s = 5000 requests here) to catch duplicates.
+  // Answered exchanges stay for the duplicate window (5 s = 5000 requests here).
   CHECK(peak <= 5002);
   CHECK(peak >= 4990);
   CHECK(f.tracker.totals().linked == 20000);
@@ -310,6 +339,7 @@ struct ReferenceTracker {
   };
   using Key = std::tuple<Endpoint, Endpoint, std::uint8_t>;
   std::int64_t timeout_ns;
+  std::int64_t window_ns; // answered exchanges: max(duplicate window, timeout)
   std::map<Key, Open> open;
   std::uint64_t linked = 0, unanswered = 0, at_end = 0, retransmissions = 0, duplicates = 0,
                 duplicate_responses = 0, without_request = 0, reused = 0, mismatch = 0;
@@ -325,7 +355,7 @@ struct ReferenceTracker {
   }
   void expire(std::int64_t now) {
     for (auto it = open.begin(); it != open.end();) {
-      if (it->second.last_ns + timeout_ns <= now) {
+      if (it->second.last_ns + (it->second.answered ? window_ns : timeout_ns) <= now) {
         close(it->second, false);
         it = open.erase(it);
       } else {
@@ -379,11 +409,13 @@ struct ReferenceTracker {
 
 TEST_CASE("The tracker agrees with a plain reference model on random traffic", "[pcap][pairing]") {
   constexpr std::int64_t timeout = 3 * s;
+  constexpr std::int64_t window = 7 * s;
   TrackerOptions options;
   options.timeout_ns = timeout;
+  options.duplicate_window_ns = window;
   options.max_events_kept = 0;
   ExchangeTracker tracker(options);
-  ReferenceTracker reference{timeout};
+  ReferenceTracker reference{timeout, window};
 
   // A small key space (2 NAS x 2 ports x 4 Identifiers) and three contents per Identifier, so
   // that retransmissions, duplicates, reuse and strays all happen often.

@@ -351,7 +351,8 @@ TEST_CASE("the viewer refuses an address other than loopback unless told --insec
                               "0.0.0.0:" + std::to_string(port), "--insecure"},
                              dir.file("web.log"));
   std::string reply;
-  for (int i = 0; i < 100 && reply.find("200 OK") == std::string::npos; ++i) {
+  // Up to 15 s: a viewer starting beside parallel builds took longer than 5 s once.
+  for (int i = 0; i < 300 && reply.find("200 OK") == std::string::npos; ++i) {
     std::this_thread::sleep_for(50ms);
     reply = http_get(port, "/metrics"); // over loopback: the test sends nothing elsewhere
   }

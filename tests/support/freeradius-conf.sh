@@ -1,0 +1,55 @@
+# Sourced by the scripts that run a private FreeRADIUS 3.2 (tests/captures/make-*-capture.sh).
+#
+#   freeradius_skeleton WORK PROXY > WORK/raddb/radiusd.conf
+#
+# prints the part of a radiusd.conf every such script shares: paths under WORK (raddb, radlog,
+# radrun: the caller makes them), a log file, no core dumps, a small thread pool and the one
+# module accounting needs (`always ok`). PROXY is yes or no (proxy_requests). The caller appends
+# what makes its server its own: clients, listen sections, home servers and realms.
+freeradius_skeleton() {
+  local work=$1 proxy=$2
+  cat <<CONF
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = $work/radlog
+raddbdir = $work/raddb
+radacctdir = $work/radlog
+name = freeradius
+confdir = \${raddbdir}
+modconfdir = \${confdir}/mods-config
+run_dir = $work/radrun
+db_dir = \${raddbdir}
+libdir = /usr/lib/freeradius
+pidfile = \${run_dir}/radiusd.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 1024
+hostname_lookups = no
+proxy_requests = $proxy
+log {
+  destination = files
+  file = \${logdir}/radius.log
+}
+security {
+  allow_core_dumps = no
+  max_attributes = 200
+  reject_delay = 0
+  status_server = no
+}
+thread pool {
+  start_servers = 1
+  max_servers = 2
+  min_spare_servers = 1
+  max_spare_servers = 2
+  max_requests_per_server = 0
+}
+modules {
+  always ok {
+    rcode = ok
+  }
+}
+CONF
+}
