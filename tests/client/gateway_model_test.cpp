@@ -138,7 +138,7 @@ TEST_CASE("rekeys make no record and keep the traffic of deleted SAs", "[client]
   CHECK(events[0].input.octets == 1001);
 }
 
-TEST_CASE("interims every interval; counters are 64-bit", "[client][model]") {
+TEST_CASE("interims every interval, counters are 64-bit", "[client][model]") {
   Fixture f;
   REQUIRE_FALSE(f.model.add_peer(f.peer("joe", "cclient")));
   REQUIRE_FALSE(f.model.connect("joe"));

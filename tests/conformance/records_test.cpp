@@ -107,7 +107,7 @@ TEST_CASE("a NAS-IP-Address row is met by NAS-IPv6-Address, and the finding says
   CHECK(findings_of(spec, cisco, "CISCO-START-NAS-IP-ADDRESS").empty());
 }
 
-TEST_CASE("profile rows take attribute alternatives; clock-tolerance and max-link-rate parse",
+TEST_CASE("profile rows take attribute alternatives, clock-tolerance and max-link-rate parse",
           "[conformance][records]") {
   auto profile = parse_profile("name x\nid-prefix x\nclock-tolerance 2m\nmax-link-rate 10G\n"
                                "Start NAS-IP-Address|NAS-IPv6-Address 1 RFC 3162 §2.1\n",
@@ -179,7 +179,7 @@ TEST_CASE("EXC-PROXY-STATE: the answer returns the request's Proxy-State unmodif
   CHECK(contains(found[0].message, "carries Proxy-State 0x07; its request carried none"));
 }
 
-TEST_CASE("Event-Timestamp: one per request; the clock is judged on absolute trace times only",
+TEST_CASE("Event-Timestamp: one per request, the clock is judged on absolute trace times only",
           "[conformance][records]") {
   const auto cisco = shipped("cisco-ios-ipsec");
   constexpr double base = 1800000000;

@@ -166,7 +166,7 @@ TEST_CASE("A reference-gateway scenario translates into lab steps", "[lab][trans
   CHECK(lab->expect.causes == std::vector<unsigned>{1});
 }
 
-TEST_CASE("A dead peer is Lost-Service; a scenario left connected is disconnected",
+TEST_CASE("A dead peer is Lost-Service, a scenario left connected is disconnected",
           "[lab][translation]") {
   const auto dead = translate_scenario("peer p initiator 1.2.3.4 identity address 1.2.3.4\n"
                                        "connect p\nsa-up p\ndead p\n",

@@ -302,7 +302,7 @@ ParsedFrame segment(bool to_server, std::uint32_t sequence, bool syn,
 
 } // namespace
 
-TEST_CASE("RadSec sessions: records across segments are counted; gaps and garbage reported",
+TEST_CASE("RadSec sessions: records across segments are counted, gaps and garbage reported",
           "[pcap][tls]") {
   TlsSessionTracker tracker;
   std::vector<std::uint8_t> storage;

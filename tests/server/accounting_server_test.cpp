@@ -236,7 +236,7 @@ TEST_CASE("bad input is dropped unanswered, counted, and kept only as evidence",
   CHECK_THAT(log, Catch::Contains("bad-authenticator"));
 }
 
-TEST_CASE("an empty datagram is malformed evidence; the server keeps answering",
+TEST_CASE("an empty datagram is malformed evidence, the server keeps answering",
           "[server][pipeline][verdicts]") {
   // Found by bench/reliability/malformed-storm.sh: a zero-length datagram's raw octets bound as
   // SQL NULL broke packets.raw's NOT NULL, and the poisoned batch held back every answer.
@@ -323,7 +323,7 @@ void check_outage_and_recovery(test::ServerThread& server, test::UdpClient& clie
 }
 } // namespace
 
-TEST_CASE("an unwritable database stops answers; retransmissions wait; it recovers by itself",
+TEST_CASE("an unwritable database stops answers, retransmissions wait, it recovers by itself",
           "[server][pipeline][unwritable]") {
   test::TempDir dir;
   auto options = options_for(dir);
@@ -375,7 +375,7 @@ private:
 };
 } // namespace
 
-TEST_CASE("a full disk stops answers; retransmissions wait; freeing space recovers by itself",
+TEST_CASE("a full disk stops answers, retransmissions wait, freeing space recovers by itself",
           "[server][pipeline][unwritable][disk-full]") {
   test::TempDir dir;
   SmallDisk disk(dir.file("small"));
@@ -585,7 +585,7 @@ TEST_CASE("Acct-Session-Id reuse after Stop opens a new session with a new acctu
   CHECK(rows.is_null(2));
 }
 
-TEST_CASE("a periodic stats line carries the counters; overload drops unanswered",
+TEST_CASE("a periodic stats line carries the counters, overload drops unanswered",
           "[server][stats]") {
   test::TempDir dir;
   auto options = options_for(dir);

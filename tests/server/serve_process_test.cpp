@@ -208,7 +208,7 @@ TEST_CASE("a report interval puts a running server's counters in its run row", "
   CHECK(process.wait() == 0);
 }
 
-TEST_CASE("SIGHUP reloads the clients file; a bad file keeps the old one", "[server][signals]") {
+TEST_CASE("SIGHUP reloads the clients file, a bad file keeps the old one", "[server][signals]") {
   test::TempDir dir;
   const auto clients = dir.file("clients.conf");
   std::ofstream(clients) << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = one\n}\n";

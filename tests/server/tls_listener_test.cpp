@@ -249,7 +249,7 @@ TEST_CASE("RadSec: certificates the server refuses", "[server][tls]") {
                                Catch::Contains("does not name gw2.example"));
 }
 
-TEST_CASE("RadSec: the right certificate and name are accepted; openssl s_client agrees",
+TEST_CASE("RadSec: the right certificate and name are accepted, openssl s_client agrees",
           "[server][tls]") {
   test::TempDir dir;
   auto options = tls_options(dir, "client gw1 {\n ipaddr = 127.0.0.1\n proto = tls\n"
@@ -465,7 +465,7 @@ TEST_CASE("RadSec: connections over the limit are refused", "[server][tls]") {
   CHECK(fourth);
 }
 
-TEST_CASE("RadSec: a client entry without a secret uses radsec; proto is checked",
+TEST_CASE("RadSec: a client entry without a secret uses radsec, proto is checked",
           "[server][tls][clients]") {
   auto parsed =
       server::parse_clients("client a {\n ipaddr = 192.0.2.1\n proto = tls\n}\n"

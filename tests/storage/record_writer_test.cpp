@@ -234,7 +234,7 @@ TEST_CASE("the open-session index is rebuilt from the database at start", "[stor
   CHECK(db.query_int64("SELECT count(DISTINCT acctuniqueid) FROM radacct") == 3);
 }
 
-TEST_CASE("a locked database delays completions until it is writable again; batches group",
+TEST_CASE("a locked database delays completions until it is writable again, batches group",
           "[storage][writer]") {
   test::TempDir dir;
   const auto path = dir.file("acct.db");

@@ -113,7 +113,7 @@ TEST_CASE("Records after Stop never reopen the session", "[storage][matcher]") {
   CHECK(matcher.open_count() == 0);
 }
 
-TEST_CASE("Counters missing never zero stored ones; backwards counters are flagged",
+TEST_CASE("Counters missing never zero stored ones, backwards counters are flagged",
           "[storage][matcher]") {
   SessionMatcher matcher;
   matcher.feed(make(AcctStatusType::start, "s"), nas, 1);

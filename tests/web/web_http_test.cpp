@@ -295,7 +295,7 @@ TEST_CASE("CSV export follows the filters and quotes text", "[web][http]") {
   CHECK(hostile.body.find("\"q\"\"uote&amp;'<b>x\"") != std::string::npos);
 }
 
-TEST_CASE("static assets come from the binary; no path reaches the file system", "[web][http]") {
+TEST_CASE("static assets come from the binary, no path reaches the file system", "[web][http]") {
   Served s("static");
   auto css = s.get("/static/style.css");
   CHECK(css.status == 200);
