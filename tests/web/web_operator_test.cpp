@@ -13,7 +13,13 @@
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace acctlab;
 using namespace acctlab::web;
@@ -363,4 +369,110 @@ TEST_CASE("an operator without groups signs in and is told it sees nothing", "[w
     CHECK_FALSE(holds_any(reply.body, west_marks));
   }
   CHECK(viewer.get("/events", nog).body.find("data:") == std::string::npos);
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string sign_in(std::uint16_t port, const std::string& user, const std::string& password) {
+  const auto body = "user=" + user + "&password=" + password;
+  const auto reply =
+      test::http_raw(port, "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body);
+  const auto cookie = reply.header("set-cookie");
+  return cookie.substr(0, cookie.find(';'));
+}
+
+std::string nas_of(std::uint16_t port, const std::string& cookie) {
+  const auto reply = test::http_raw(port, "GET /api/nas HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          "Connection: close\r\nCookie: " +
+                                              cookie + "\r\n\r\n");
+  return reply.status == 200 ? reply.body : std::string();
+}
+
+} // namespace
+
+TEST_CASE("acctlab users add and acctlab web --clients: operators, their groups, SIGHUP",
+          "[web][operator][cli]") {
+  const std::string binary = std::string(ACCTLAB_BINARY_DIR) + "/acctlab";
+  const auto dir = test::test_directory("operator-cli");
+  const auto db = dir + "/acct.db";
+  test::make_fixture_database(db);
+  const auto accounts = dir + "/viewer.accounts";
+  const auto clients = dir + "/clients.conf";
+  std::filesystem::remove(accounts);
+  const auto run = [&](const std::string& command) {
+    const int rc = std::system((command + " >" + dir + "/out.log 2>&1").c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  };
+  const auto add = "printf 'password3\\n' | " + binary + " users add ";
+  CHECK(run(add + "wes --role operator --nas-group west --accounts " + accounts) == 0);
+  CHECK(run(add + "root --role admin --nas-group west --accounts " + accounts) == 2);
+  CHECK(run(add + "bad --role operator --nas-group 'a:b' --accounts " + accounts) == 2);
+  CHECK(slurp(accounts).starts_with("wes:operator:west:scrypt$"));
+  // Operators need the clients file that names the groups.
+  CHECK(run(binary + " web --db " + db + " --listen 127.0.0.1:0 --accounts " + accounts) == 2);
+  CHECK_THAT(slurp(dir + "/out.log"), Catch::Contains("--clients FILE"));
+
+  std::ofstream(clients) << "client east {\n ipaddr = 127.0.0.1\n secret = s\n group = east\n}\n"
+                            "client west {\n ipaddr = 127.0.0.2\n secret = s\n group = west\n}\n";
+  const auto log = dir + "/web.log";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stderr);
+    ::execl(binary.c_str(), binary.c_str(), "web", "--db", db.c_str(), "--listen", "127.0.0.1:0",
+            "--accounts", accounts.c_str(), "--clients", clients.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } stop{pid};
+  // "acctlab web: serving DB on http://127.0.0.1:PORT/ (Ctrl-C stops)"
+  std::uint16_t port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto text = slurp(log);
+    if (const auto at = text.find("http://127.0.0.1:"); at != std::string::npos) {
+      port = static_cast<std::uint16_t>(std::stoi(text.substr(at + 17)));
+    }
+  }
+  REQUIRE(port != 0);
+  const auto cookie = sign_in(port, "wes", "password3");
+  REQUIRE_FALSE(cookie.empty());
+  auto nas = nas_of(port, cookie);
+  CHECK(nas.find("127.0.0.2") != std::string::npos);
+  CHECK(nas.find("10.1.1.147") == std::string::npos);
+
+  // The admin moves west to the other client; SIGHUP reads the file again.
+  std::ofstream(clients) << "client east {\n ipaddr = 127.0.0.1\n secret = s\n group = west\n}\n"
+                            "client west {\n ipaddr = 127.0.0.2\n secret = s\n group = east\n}\n";
+  ::kill(pid, SIGHUP);
+  for (int i = 0; i < 50 && nas.find("10.1.1.147") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    nas = nas_of(port, cookie);
+  }
+  CHECK(nas.find("10.1.1.147") != std::string::npos);
+  CHECK(nas.find("127.0.0.2") == std::string::npos);
+  // A file in error keeps the groups it had.
+  std::ofstream(clients) << "client broken {\n";
+  ::kill(pid, SIGHUP);
+  for (int i = 0; i < 50 && slurp(log).find("reload failed") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK_THAT(slurp(log), Catch::Contains("reload failed, keeping the previous NAS groups"));
+  CHECK(nas_of(port, cookie).find("10.1.1.147") != std::string::npos);
 }
