@@ -164,11 +164,16 @@ std::string packet_scope(const NasScope& scope, std::string_view alias,
 }
 std::string finding_scope(const NasScope& scope, std::string_view alias,
                           std::vector<Param>& params) {
+  // Looked up by primary key for each finding: `packet_id IN (SELECT id FROM packets WHERE
+  // ...)` would read every packet (src_addr has no index), once per outer row in a correlated
+  // query (the runs page: 1.3 s at 200,000 packets, 40 ms this way).
   const std::string a(alias);
-  const auto packets = packet_scope(scope, "", params);
-  return "(" + a + "packet_id IN (SELECT id FROM packets WHERE " + packets + ") OR " + a +
-         "session_id IN (SELECT id FROM sessions WHERE " +
-         in_list("nas_key", scope.nas_keys, params) + "))";
+  const auto packets = in_list("(SELECT src_addr FROM packets WHERE id = " + a + "packet_id)",
+                               scope.addresses, params);
+  return "(" + packets + " OR " +
+         in_list("(SELECT nas_key FROM sessions WHERE id = " + a + "session_id)", scope.nas_keys,
+                 params) +
+         ")";
 }
 
 } // namespace
@@ -195,17 +200,18 @@ json::object live_counters(ReadOnlyDatabase& db, bool count_records, const NasSc
     sessions["total"] = total;
     out["sessions"] = std::move(sessions);
     p.clear();
+    // One read of the scope's packets for the three (event_time is NULL without a record).
     const auto packets = packet_scope(scope, "", p);
+    auto counts = db.rows("SELECT count(*) AS packets, count(nas_identity) AS records, "
+                          "max(event_time) AS t FROM packets WHERE " +
+                              packets,
+                          p);
+    auto& row = counts.at(0).as_object();
     if (count_records) {
-      out["records"] = db.scalar(
-          "SELECT count(*) FROM packets WHERE nas_identity IS NOT NULL AND " + packets, p);
+      out["records"] = get_int(row, "records");
     }
-    out["packets"] = db.scalar("SELECT count(*) FROM packets WHERE " + packets, p);
-    auto last = db.rows("SELECT max(event_time) AS t FROM packets WHERE nas_identity IS NOT NULL "
-                        "AND " +
-                            packets,
-                        p);
-    out["last_event_time"] = last.empty() ? json::value(nullptr) : last[0].as_object()["t"];
+    out["packets"] = get_int(row, "packets");
+    out["last_event_time"] = row["t"];
     p.clear();
     // Each clause is made before the call that binds its parameters: a call's arguments are
     // evaluated in no set order, and the parameters must be complete when bound.
@@ -780,13 +786,12 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
     std::vector<Param> rp;
     const auto packets = packet_scope(scope, "p.", rp);
     const auto in_findings = finding_scope(scope, "f.", rp);
-    auto q =
-        db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
-                   "'pcap') AND (EXISTS (SELECT 1 FROM packets AS p WHERE p.run_id = r.id AND " +
-                   packets +
-                   ") OR EXISTS (SELECT 1 FROM findings AS f WHERE f.run_id = r.id "
-                   "AND " +
-                   in_findings + ")) GROUP BY r.kind");
+    // The run ids of the scope's packets and findings, each set made once (per run, SQLite
+    // scans the packets rather than trust packets_run when one run holds nearly all of them).
+    auto q = db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
+                        "'pcap') AND (r.id IN (SELECT p.run_id FROM packets AS p WHERE " +
+                        packets + ") OR r.id IN (SELECT f.run_id FROM findings AS f WHERE " +
+                        in_findings + ")) GROUP BY r.kind");
     q.bind_all(rp);
     out["conform_runs"] = 0;
     out["pcap_runs"] = 0;
@@ -1067,21 +1072,22 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
 json::object runs_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
   if (!scope.all) {
-    // The runs that stored a packet or a finding of the scope, counting only those (a run's
-    // packets through the packets_run index).
+    // The runs that stored a packet or a finding of the scope, counting only those: one read of
+    // the scope's packets grouped by run (not one per run).
     std::vector<Param> rp;
-    const auto packets = packet_scope(scope, "p.", rp);
+    const auto packets = packet_scope(scope, "", rp);
     const auto findings = finding_scope(scope, "f.", rp);
-    out["runs"] = db.rows("SELECT * FROM (SELECT r.id, r.kind, r.started, r.finished, r.verdict, "
-                          "(SELECT count(*) FROM packets AS p WHERE p.run_id = r.id AND " +
-                              packets +
-                              ") AS packets, "
-                              "(SELECT count(*) FROM findings AS f WHERE f.run_id = r.id AND " +
-                              findings +
-                              ") AS "
-                              "findings FROM runs AS r) AS x WHERE packets > 0 OR findings > 0 "
-                              "ORDER BY id DESC LIMIT 500",
-                          rp);
+    out["runs"] = db.rows(
+        "SELECT r.id, r.kind, r.started, r.finished, r.verdict, IFNULL(p.n, 0) AS packets, "
+        "IFNULL(f.n, 0) AS findings FROM runs AS r LEFT JOIN (SELECT run_id, count(*) AS n FROM "
+        "packets WHERE " +
+            packets +
+            " GROUP BY run_id) AS p ON p.run_id = r.id LEFT JOIN (SELECT "
+            "f.run_id, count(*) AS n FROM findings AS f WHERE " +
+            findings +
+            " GROUP BY f.run_id) AS f "
+            "ON f.run_id = r.id WHERE p.n > 0 OR f.n > 0 ORDER BY r.id DESC LIMIT 500",
+        rp);
     rp.clear();
     const auto file_packets = packet_scope(scope, "", rp);
     out["pcap_files"] = db.rows(

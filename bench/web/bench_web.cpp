@@ -195,11 +195,12 @@ void build(const std::string& path, long records) {
     step(db, session);
   }
   for (int n = 1; n <= 20; ++n) {
-    exec(db, ("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted) "
-              "VALUES ('10.1.1." +
-              std::to_string(n) + "', '127.0.0.1', 1790812800, 1796000000, " +
-              std::to_string(records / 20) + ", " + std::to_string(records / 20) + ")")
-                 .c_str());
+    exec(db,
+         ("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted) "
+          "VALUES ('10.1.1." +
+          std::to_string(n) + "', '10.1.1." + std::to_string(n) + "', 1790812800, 1796000000, " +
+          std::to_string(records / 20) + ", " + std::to_string(records / 20) + ")")
+             .c_str());
   }
   sqlite3_finalize(packet);
   sqlite3_finalize(record);
