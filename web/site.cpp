@@ -490,14 +490,25 @@ std::optional<std::pair<std::int64_t, std::string>> Site::live_update(std::int64
     return std::nullopt;
   }
   // An operator's counters, counted over its NASes when the database changed, at most once per
-  // change for all of its streams. The version a stream sees is a serial that moves only when
-  // these counters do, so another NAS's traffic does not show as an event either.
-  std::lock_guard lock(live_mutex_);
+  // scoped_live_interval_ for all of its streams, on a connection of the pool (the admin's
+  // streams keep the watcher). The version a stream sees is a serial that moves only when these
+  // counters do, so another NAS's traffic does not show as an event either.
+  std::int64_t current = 0;
   try {
-    const auto current = watcher_->data_version();
+    std::lock_guard lock(live_mutex_);
+    current = watcher_->data_version();
+  } catch (const DbError&) {
+    return std::nullopt;
+  }
+  std::lock_guard lock(scoped_live_mutex_);
+  try {
     auto& live = scoped_live_[account->name];
-    if (current != live.data_version || live.json.empty()) {
-      auto counters = live_counters(*watcher_, true, scope_of(*account, *watcher_));
+    const auto now = std::chrono::steady_clock::now();
+    if ((current != live.data_version && now - live.counted >= scoped_live_interval_) ||
+        live.json.empty()) {
+      live.counted = now;
+      Lease lease(*this);
+      auto counters = live_counters(*lease, true, scope_of(*account, *lease));
       counters["last_event_time_text"] = is_set(counters, "last_event_time")
                                              ? format_time(get_double(counters, "last_event_time"))
                                              : std::string();

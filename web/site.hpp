@@ -7,6 +7,7 @@
 #include "storage/read_db.hpp"
 #include "storage/report_filters.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -84,6 +85,14 @@ public:
    * and change only when those do. nullopt also when the session is no longer valid. */
   std::optional<std::pair<std::int64_t, std::string>> live_update(std::int64_t version,
                                                                   std::string_view cookie);
+  /**
+   * An operator's live counters are counted from its rows, not the tallies (a read of its
+   * NASes' packets: about 1 CPU-second per million packets), so they are recounted at most this
+   * often, however often the database changes. Set before the HTTP server starts.
+   */
+  void set_scoped_live_interval(std::chrono::milliseconds interval) {
+    scoped_live_interval_ = interval;
+  }
 
   const std::string& db_path() const { return db_path_; }
 
@@ -118,11 +127,14 @@ private:
   std::unique_ptr<ReadOnlyDatabase> watcher_;
   std::int64_t live_version_ = -1;
   std::string live_json_;
+  std::chrono::milliseconds scoped_live_interval_{std::chrono::seconds(10)};
   struct ScopedLive {
+    std::chrono::steady_clock::time_point counted{};
     std::int64_t data_version = -1;
     std::int64_t serial = 0;
     std::string json;
   };
+  std::mutex scoped_live_mutex_;
   std::map<std::string, ScopedLive, std::less<>> scoped_live_; // by account name
 
   mutable std::mutex clients_mutex_;

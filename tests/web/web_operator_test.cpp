@@ -52,6 +52,7 @@ struct OperatorViewer {
               {"nog", "operator", {}, hash_password("password4")}}),
         site(db), server(site, options()) {
     site.set_authenticator(&auth);
+    site.set_scoped_live_interval(std::chrono::milliseconds(0)); // every change, for the test
     auto clients = server::parse_clients(clients_text, "clients.conf");
     REQUIRE(clients);
     site.set_clients(std::move(*clients));
@@ -180,7 +181,7 @@ TEST_CASE("a NAS is in the group of the client its requests came from, longest p
         std::vector<std::string>{"north"});
 }
 
-TEST_CASE("an operator sees only its group's NASes on every route; the admin sees all",
+TEST_CASE("an operator sees only its group's NASes on every route, the admin sees all",
           "[web][operator]") {
   const auto db = test::test_directory("operator") + "/acct.db";
   const auto ids = test::make_fixture_database(db);
