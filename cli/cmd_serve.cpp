@@ -9,6 +9,7 @@
 #include "web/http_server.hpp"
 #include "web/site.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -101,7 +102,7 @@ int serve(const ServeArgs& args) {
     std::cerr << "acctlab serve: " << *problem << '\n';
     return 2;
   }
-  const auto options = server::to_server_options(config);
+  auto options = server::to_server_options(config);
   // Every line goes through one printer: text for people, or one JSON object per line
   // (log-format json) for journald and log shippers. Debug lines go to stdout, the rest to stderr.
   std::mutex log_mutex;
@@ -121,10 +122,17 @@ int serve(const ServeArgs& args) {
     sink(server::LogEntry{level, event, {}, line, fields});
   };
   try {
+    // The viewer's NAS groups (operators) come from the server's clients file and follow its
+    // reloads (SIGHUP), which run() handles once the site below is set.
+    std::unique_ptr<web::Site> site;
+    options.on_clients_reloaded = [&site](const server::ClientList& reloaded) {
+      if (site) {
+        site->set_clients(reloaded);
+      }
+    };
     server::AccountingServer accounting(options, sink);
     // web: the report viewer over the same database, read-only (WAL lets both run).
     std::unique_ptr<web::Authenticator> authenticator;
-    std::unique_ptr<web::Site> site;
     std::unique_ptr<web::HttpServer> viewer;
     if (!config.web.empty()) {
       web::ServerOptions web_options;
@@ -136,10 +144,25 @@ int serve(const ServeArgs& args) {
         return 2;
       }
       site = std::make_unique<web::Site>(config.db);
+      if (!config.clients.empty()) {
+        // The server has read it already (it would have stopped on an error).
+        if (auto clients = server::load_clients_file(config.clients)) {
+          site->set_clients(std::move(*clients));
+        }
+      }
       if (!config.web_accounts.empty()) {
         auto accounts = web::load_accounts(config.web_accounts);
         if (!accounts) {
           say(server::LogLevel::error, "config_error", accounts.error());
+          return 2;
+        }
+        if (config.clients.empty() &&
+            std::any_of(accounts->begin(), accounts->end(),
+                        [](const web::Account& a) { return !a.admin(); })) {
+          say(server::LogLevel::error, "config_error",
+              config.web_accounts +
+                  " has operator accounts, which see the NASes of their groups: the clients "
+                  "file (clients = FILE) says which NAS is in which group (`group = NAME`)");
           return 2;
         }
         authenticator = std::make_unique<web::Authenticator>(std::move(*accounts));

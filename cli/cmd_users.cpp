@@ -54,11 +54,20 @@ int add_user(const UsersArgs& args) {
     std::cerr << "acctlab users: bad name '" << args.name << "' (1-64 of A-Z a-z 0-9 . _ @ -)\n";
     return 2;
   }
-  if (args.role != "admin") {
-    std::cerr << "acctlab users: role " << args.role
-              << ": the viewer serves admin accounts only for now (operators limited to their "
-                 "NAS groups are not implemented)\n";
+  for (const auto& group : args.groups) {
+    if (!web::valid_group_name(group)) {
+      std::cerr << "acctlab users: bad NAS group '" << group
+                << "' (1-64 of A-Z a-z 0-9 . _ @ -, as `group = NAME` in the clients file)\n";
+      return 2;
+    }
+  }
+  if (args.role == "admin" && !args.groups.empty()) {
+    std::cerr << "acctlab users: an admin sees every NAS; --nas-group is for operators\n";
     return 2;
+  }
+  if (args.role == "operator" && args.groups.empty()) {
+    std::cerr << "acctlab users: warning: operator " << args.name
+              << " has no NAS group: the viewer will show it no data until one is given\n";
   }
   std::string text;
   if (std::ifstream in(args.file, std::ios::binary); in) {
@@ -108,13 +117,19 @@ void install_users(CLI::App& app, int& exit_code) {
   add->footer("Examples:\n"
               "  acctlab users add alice --accounts /etc/acctlab/viewer.accounts\n"
               "  printf '%s\\n' \"$PASSWORD\" | acctlab users add ops --accounts viewer.accounts\n"
+              "  acctlab users add eve --role operator --nas-group east --accounts "
+              "viewer.accounts\n"
+              "An operator sees only the NASes whose clients-file entry says `group = NAME` for "
+              "one of its groups.\n"
               "The password is asked twice on a terminal, else read from the first line of "
               "standard input; it is stored as an scrypt hash.");
   add->add_option("name", args->name, "account name")->required();
-  add->add_option("--role", args->role, "admin (sees everything)")
+  add->add_option("--role", args->role,
+                  "admin (sees everything) or operator (the NASes of its groups)")
       ->check(CLI::IsMember({"admin", "operator"}))
       ->capture_default_str();
-  add->add_option("--nas-group", args->groups, "NAS group (for operators; repeatable)");
+  add->add_option("--nas-group", args->groups,
+                  "NAS group of an operator (repeatable): `group = NAME` in the clients file");
   add->add_option("--accounts", args->file, "accounts file (created when missing)")->required();
   add->callback([args, &exit_code] { exit_code = add_user(*args); });
 }

@@ -1,14 +1,18 @@
 // acctlab web: serves the report viewer over HTTP, read-only over an acctlab database.
 
 #include "cli/command_registry.hpp"
+#include "server/clients_file.hpp"
 #include "storage/schema.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
+#include "web/nas_scope.hpp"
 #include "web/site.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace acctlab::cli {
 namespace {
@@ -21,6 +25,7 @@ struct WebArgs {
   std::string tls_cert;
   std::string tls_key;
   std::string accounts;
+  std::string clients;
 };
 
 void install_web(CLI::App& app, int& exit_code) {
@@ -31,6 +36,9 @@ void install_web(CLI::App& app, int& exit_code) {
               "  acctlab web --db acctlab.db --listen 127.0.0.1:9090\n"
               "  acctlab web --db acctlab.db --listen 0.0.0.0:8080 --insecure   # any address:"
               " no TLS, no login\n"
+              "  acctlab web --db acctlab.db --listen 0.0.0.0:8443 --tls-cert c.pem --tls-key "
+              "k.pem --accounts viewer.accounts --clients clients.conf   # operators: NAS groups\n"
+              "SIGHUP reads the clients file again (its `group = NAME` lines).\n"
               "Pages: /  /sessions  /usage  /conformance  /runs  /nas; JSON twins under /api/.");
   cmd->add_option("--db", args->db, "acctlab SQLite database (opened read-only)")->required();
   cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (port 0: any free port)")
@@ -39,6 +47,9 @@ void install_web(CLI::App& app, int& exit_code) {
   cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
   cmd->add_option("--accounts", args->accounts,
                   "accounts file (acctlab users add): every page asks for a login");
+  cmd->add_option("--clients,--secrets", args->clients,
+                  "clients file (as serve's): its `group = NAME` lines say which NASes an "
+                  "operator account sees");
   cmd->add_flag("--insecure", args->insecure,
                 "Serve on an address other than loopback: the pages show user names, addresses "
                 "and usage to anyone who can reach it (no TLS, no login)");
@@ -76,6 +87,7 @@ void install_web(CLI::App& app, int& exit_code) {
                 << '\n';
     }
     std::unique_ptr<web::Authenticator> authenticator;
+    std::vector<web::Account> account_list;
     if (!args->accounts.empty()) {
       auto accounts = web::load_accounts(args->accounts);
       if (!accounts) {
@@ -83,7 +95,33 @@ void install_web(CLI::App& app, int& exit_code) {
         exit_code = 2;
         return;
       }
+      const bool operators = std::any_of(accounts->begin(), accounts->end(),
+                                         [](const web::Account& a) { return !a.admin(); });
+      if (operators && args->clients.empty()) {
+        std::cerr << "acctlab web: " << args->accounts
+                  << " has operator accounts, which see the NASes of their groups: give "
+                     "--clients FILE, the clients file whose entries say `group = NAME`\n";
+        exit_code = 2;
+        return;
+      }
+      account_list = *accounts;
       authenticator = std::make_unique<web::Authenticator>(std::move(*accounts));
+    }
+    std::optional<server::ClientList> clients;
+    if (!args->clients.empty()) {
+      auto loaded = server::load_clients_file(args->clients);
+      if (!loaded) {
+        std::cerr << "acctlab web: " << loaded.error().to_string() << '\n';
+        exit_code = 2;
+        return;
+      }
+      if (!args->accounts.empty()) {
+        for (const auto& group : web::unknown_groups(account_list, *loaded)) {
+          std::cerr << "acctlab web: warning: NAS group " << group << " of " << args->accounts
+                    << " has no client in " << args->clients << '\n';
+        }
+      }
+      clients = std::move(*loaded);
     }
     try {
       // A database from an older build lacks what the pages read (schema version 3): bring it
@@ -100,6 +138,20 @@ void install_web(CLI::App& app, int& exit_code) {
       }
       web::Site site(args->db);
       site.set_authenticator(authenticator.get());
+      if (clients) {
+        site.set_clients(std::move(*clients));
+        options.on_hangup = [&site, path = args->clients] {
+          auto loaded = server::load_clients_file(path);
+          if (!loaded) {
+            std::cerr << "acctlab web: reload failed, keeping the previous NAS groups: "
+                      << loaded.error().to_string() << std::endl;
+            return;
+          }
+          std::cerr << "acctlab web: reloaded " << path << ": " << loaded->clients().size()
+                    << " clients" << std::endl;
+          site.set_clients(std::move(*loaded));
+        };
+      }
       web::HttpServer server(site, options);
       const bool v6 = options.address.find(':') != std::string::npos;
       std::cerr << "acctlab web: serving " << args->db

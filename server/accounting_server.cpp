@@ -473,6 +473,9 @@ private:
       return;
     }
     clients_ = std::move(*loaded);
+    if (options_.on_clients_reloaded) {
+      options_.on_clients_reloaded(clients_);
+    }
     log(LogLevel::info, "reload", "",
         "reloaded " + *options_.clients_file + ": " + std::to_string(clients_.clients().size()) +
             " clients",

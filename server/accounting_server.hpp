@@ -44,6 +44,9 @@ struct ServerOptions {
   storage::WriterOptions writer;
   /** RadSec listeners (tls.listen) beside the UDP ones; none when tls.listen is empty. */
   TlsOptions tls;
+  /** Called with the clients after a reload took a new clients file (the report viewer's NAS
+   * groups follow it), on the server's network thread. */
+  std::function<void(const ClientList&)> on_clients_reloaded;
 };
 
 class AccountingServer {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -336,6 +337,19 @@ Expected<ClientList, ConfigError> parse_clients(std::string_view text, std::stri
         }
       } else if (k == "certificate_name") {
         client.certificate_name = v;
+      } else if (k == "group") {
+        // The names `acctlab users add --nas-group` takes: 1-64 of [A-Za-z0-9._@-].
+        const bool valid =
+            !v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                     c == '@' || c == '-';
+            });
+        if (!valid) {
+          return error(key->line, "bad group '" + v + "' (1-64 of A-Z a-z 0-9 . _ @ -)");
+        }
+        if (std::find(client.groups.begin(), client.groups.end(), v) == client.groups.end()) {
+          client.groups.push_back(v);
+        }
       }
       // Other FreeRADIUS settings (nas_type, virtual_server, ...) are accepted and unused.
     }

@@ -9,6 +9,7 @@
 //     profile = cisco-ios-ipsec
 //     proto = udp                    # udp (default), tls (RadSec, RFC 6614) or * (both)
 //     certificate_name = gw1.example.net   # TLS only: the certificate must name this host
+//     group = east                   # a NAS group of the report viewer; repeat for several
 //   }
 //
 // No Asio here: the pcap analyser reuses this parser to find secrets for captured traffic.
@@ -55,6 +56,9 @@ struct Client {
   /** TLS only: a DNS name (or, lacking DNS names, the subject CN) its certificate must carry;
    * empty accepts any certificate the CA signed. */
   std::string certificate_name;
+  /** The report viewer's NAS groups this client belongs to (`group = NAME`, one per line): an
+   * operator account sees the NASes of its groups only (web/nas_scope.hpp). */
+  std::vector<std::string> groups;
   std::string file;
   int line = 0;
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace acctlab::storage {
 
@@ -25,6 +26,25 @@ public:
 
 private:
   std::map<std::string, std::string, std::less<>> values_;
+};
+
+/**
+ * Which NASes a report may show: every one (an admin, or a viewer without accounts), or a set
+ * (an operator: the NASes of its groups, web/nas_scope.hpp). A NAS is named twice over: by its
+ * identity (sessions.nas_key, a record's nas_identity, the nas table's identity) and by the
+ * source addresses its requests came from (packets.src_addr). A scoped report reads only rows
+ * that one of the lists names, through bound parameters in its WHERE clauses; empty lists show
+ * nothing.
+ */
+struct NasScope {
+  bool all = true;
+  std::vector<std::string> nas_keys;
+  std::vector<std::string> addresses;
+
+  static NasScope everything() { return {}; }
+  static NasScope only(std::vector<std::string> nas_keys, std::vector<std::string> addresses) {
+    return {false, std::move(nas_keys), std::move(addresses)};
+  }
 };
 
 /** Accepts "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]", "YYYY-MM-DDTHH:MM[:SS]" (UTC) or unix seconds. */

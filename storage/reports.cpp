@@ -142,12 +142,83 @@ constexpr std::string_view session_columns =
     "s.start_time, s.stop_time, s.last_record_time, s.session_time, s.input_octets, "
     "s.output_octets, s.input_packets, s.output_packets, s.terminate_cause, s.record_count";
 
+/** "column IN (?n, ...)" over values, appended to params; "0 = 1" (no row) when there are none. */
+std::string in_list(std::string_view column, const std::vector<std::string>& values,
+                    std::vector<Param>& params) {
+  if (values.empty()) {
+    return "0 = 1";
+  }
+  std::string out = std::string(column) + " IN (";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    params.emplace_back(values[i]);
+    out += (i == 0 ? "?" : ", ?") + std::to_string(params.size());
+  }
+  return out + ")";
+}
+
+// A scope's clauses (NasScope): a packet by its source address, a session or NAS row by the
+// NAS's identity, a finding by the packet or session it points at.
+std::string packet_scope(const NasScope& scope, std::string_view alias,
+                         std::vector<Param>& params) {
+  return in_list(std::string(alias) + "src_addr", scope.addresses, params);
+}
+std::string finding_scope(const NasScope& scope, std::string_view alias,
+                          std::vector<Param>& params) {
+  // Looked up by primary key for each finding: `packet_id IN (SELECT id FROM packets WHERE
+  // ...)` would read every packet (src_addr has no index), once per outer row in a correlated
+  // query (the runs page: 1.3 s at 200,000 packets, 40 ms this way).
+  const std::string a(alias);
+  const auto packets = in_list("(SELECT src_addr FROM packets WHERE id = " + a + "packet_id)",
+                               scope.addresses, params);
+  return "(" + packets + " OR " +
+         in_list("(SELECT nas_key FROM sessions WHERE id = " + a + "session_id)", scope.nas_keys,
+                 params) +
+         ")";
+}
+
 } // namespace
 
 // The counts come from the tallies the schema's triggers keep (storage/schema.cpp, migration 3):
 // a few hundred rows instead of a walk of every record, packet and session.
-json::object live_counters(ReadOnlyDatabase& db, bool count_records) {
+json::object live_counters(ReadOnlyDatabase& db, bool count_records, const NasScope& scope) {
   json::object out;
+  if (!scope.all) {
+    // The tallies count every NAS: a scope counts its own rows.
+    std::vector<Param> p;
+    json::object sessions;
+    std::int64_t total = 0;
+    auto q = db.prepare("SELECT state, sum(sessions) FROM session_tally WHERE " +
+                        in_list("nas_key", scope.nas_keys, p) + " GROUP BY state");
+    q.bind_all(p);
+    for (const char* state : {"open", "closed", "stale"}) {
+      sessions[state] = 0;
+    }
+    while (q.step()) {
+      sessions[q.text(0)] = q.int64(1);
+      total += q.int64(1);
+    }
+    sessions["total"] = total;
+    out["sessions"] = std::move(sessions);
+    p.clear();
+    // One read of the scope's packets for the three (event_time is NULL without a record).
+    const auto packets = packet_scope(scope, "", p);
+    auto counts = db.rows("SELECT count(*) AS packets, count(nas_identity) AS records, "
+                          "max(event_time) AS t FROM packets WHERE " +
+                              packets,
+                          p);
+    auto& row = counts.at(0).as_object();
+    if (count_records) {
+      out["records"] = get_int(row, "records");
+    }
+    out["packets"] = get_int(row, "packets");
+    out["last_event_time"] = row["t"];
+    p.clear();
+    // Each clause is made before the call that binds its parameters: a call's arguments are
+    // evaluated in no set order, and the parameters must be complete when bound.
+    const auto findings = finding_scope(scope, "f.", p);
+    out["findings"] = db.scalar("SELECT count(*) FROM findings AS f WHERE " + findings, p);
+    return out;
+  }
   auto states = counts_by(db, "SELECT state, sum(sessions) FROM session_tally GROUP BY state");
   json::object sessions;
   std::int64_t total = 0;
@@ -169,16 +240,32 @@ json::object live_counters(ReadOnlyDatabase& db, bool count_records) {
   return out;
 }
 
-json::object overview_report(ReadOnlyDatabase& db) {
+json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
   out["generated"] = now();
-  out["live"] = live_counters(db, false);
+  out["live"] = live_counters(db, false, scope);
+  // A scope counts its own rows (the tallies count every NAS): nas_where, packets, findings.
+  std::vector<Param> np;
+  std::vector<Param> pp;
+  std::vector<Param> fp;
+  const auto nas_where =
+      scope.all ? std::string() : " WHERE " + in_list("identity", scope.nas_keys, np);
+  const auto packets = scope.all ? std::string() : packet_scope(scope, "", pp);
+  const auto findings = scope.all ? std::string() : finding_scope(scope, "f.", fp);
   out["nas"] = db.rows("SELECT identity, address, first_seen, last_seen, requests, accepted, "
                        "duplicates, bad_authenticator, bad_message_authenticator, malformed, "
-                       "unknown_client FROM nas ORDER BY identity LIMIT 200");
-  auto by_status = db.rows("SELECT NULLIF(status_type, -1) AS status_type, sum(records) AS count "
-                           "FROM record_tally GROUP BY status_type HAVING count > 0 "
-                           "ORDER BY status_type");
+                       "unknown_client FROM nas" +
+                           nas_where + " ORDER BY identity LIMIT 200",
+                       np);
+  auto by_status =
+      scope.all
+          ? db.rows("SELECT NULLIF(status_type, -1) AS status_type, sum(records) AS count "
+                    "FROM record_tally GROUP BY status_type HAVING count > 0 "
+                    "ORDER BY status_type")
+          : db.rows("SELECT status_type, count(*) AS count FROM packets WHERE nas_identity IS NOT "
+                    "NULL AND " +
+                        packets + " GROUP BY status_type ORDER BY status_type",
+                    pp);
   add_status_names(by_status);
   std::int64_t records = 0;
   for (const auto& v : by_status) {
@@ -187,11 +274,19 @@ json::object overview_report(ReadOnlyDatabase& db) {
   out["live"].as_object()["records"] = records;
   out["records_by_status"] = std::move(by_status);
   out["packets_by_verdict"] =
-      db.rows("SELECT verdict, sum(packets) AS count FROM packet_tally GROUP BY verdict "
-              "HAVING count > 0 ORDER BY verdict");
+      scope.all
+          ? db.rows("SELECT verdict, sum(packets) AS count FROM packet_tally GROUP BY verdict "
+                    "HAVING count > 0 ORDER BY verdict")
+          : db.rows("SELECT verdict, count(*) AS count FROM packets WHERE " + packets +
+                        " GROUP BY verdict ORDER BY verdict",
+                    pp);
   out["findings_by_severity"] =
-      db.rows("SELECT severity, sum(findings) AS count FROM finding_tally GROUP BY severity "
-              "HAVING count > 0 ORDER BY count DESC");
+      scope.all
+          ? db.rows("SELECT severity, sum(findings) AS count FROM finding_tally GROUP BY severity "
+                    "HAVING count > 0 ORDER BY count DESC")
+          : db.rows("SELECT severity, count(*) AS count FROM findings AS f WHERE " + findings +
+                        " GROUP BY severity ORDER BY count DESC",
+                    fp);
 
   // Activity: records per hour over the 48 hours up to the newest record.
   constexpr double bucket = 3600;
@@ -203,10 +298,19 @@ json::object overview_report(ReadOnlyDatabase& db) {
     const double begin = end - bucket * (buckets - 1);
     std::vector<std::array<std::int64_t, 4>> counts(buckets, {0, 0, 0, 0});
     // record_tally.hour is floor(event_time / 3600), the same buckets as begin + 3600 * i.
-    auto q = db.prepare("SELECT hour - ?1 AS b, sum(records), sum(records * (status_type = 1)), "
-                        "sum(records * (status_type = 3)), sum(records * (status_type = 2)) "
-                        "FROM record_tally WHERE hour >= ?1 GROUP BY hour");
-    q.bind(1, static_cast<std::int64_t>(begin / bucket));
+    std::vector<Param> ap{static_cast<std::int64_t>(begin / bucket)};
+    auto q = db.prepare(
+        scope.all
+            ? std::string("SELECT hour - ?1 AS b, sum(records), sum(records * (status_type = 1)), "
+                          "sum(records * (status_type = 3)), sum(records * (status_type = 2)) "
+                          "FROM record_tally WHERE hour >= ?1 GROUP BY hour")
+            : "SELECT CAST(event_time / 3600 AS INTEGER) - ?1 AS b, count(*), "
+              "sum(CASE WHEN status_type = 1 THEN 1 ELSE 0 END), "
+              "sum(CASE WHEN status_type = 3 THEN 1 ELSE 0 END), "
+              "sum(CASE WHEN status_type = 2 THEN 1 ELSE 0 END) FROM packets "
+              "WHERE nas_identity IS NOT NULL AND event_time >= ?1 * 3600 AND " +
+                  packet_scope(scope, "", ap) + " GROUP BY b");
+    q.bind_all(ap);
     while (q.step()) {
       const auto b = q.int64(0);
       if (b >= 0 && b < buckets) {
@@ -239,9 +343,13 @@ struct SessionFilter {
   bool uses_f = false; // some clause reads session_find
 };
 
-SessionFilter session_filter(const ReportFilters& p) {
+SessionFilter session_filter(const ReportFilters& p, const NasScope& scope) {
   SessionFilter f;
   std::vector<std::string> clauses;
+  if (!scope.all) {
+    clauses.push_back(in_list("s.nas_key", scope.nas_keys, f.params));
+    f.uses_s = true;
+  }
   auto add = [&](std::string clause, Param value) {
     f.params.push_back(std::move(value));
     const auto n = std::to_string(f.params.size());
@@ -311,8 +419,9 @@ constexpr std::array<SortColumn, 10> sort_columns{{
 
 } // namespace
 
-json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool all_rows) {
-  auto f = session_filter(p);
+json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool all_rows,
+                             const NasScope& scope) {
+  auto f = session_filter(p, scope);
   std::string_view sort_key = "start";
   std::string_view sort_expr = "f.started";
   const auto wanted = p.get("sort");
@@ -503,8 +612,13 @@ std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) 
 
 } // namespace
 
-std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id) {
-  auto session = db.row("SELECT * FROM sessions WHERE id = ?1", {id});
+std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id,
+                                           const NasScope& scope) {
+  std::vector<Param> sp{id};
+  const auto in_scope =
+      scope.all ? std::string() : " AND " + in_list("nas_key", scope.nas_keys, sp);
+  auto found = db.rows("SELECT * FROM sessions WHERE id = ?1" + in_scope, sp);
+  auto session = found.empty() ? std::nullopt : std::optional<json::object>(found[0].as_object());
   if (!session) {
     return std::nullopt;
   }
@@ -556,13 +670,17 @@ std::optional<json::object> session_report(ReadOnlyDatabase& db, std::int64_t id
   return out;
 }
 
-std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id) {
+std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id,
+                                          const NasScope& scope) {
   // The packet's own columns; a valid request's record columns (same row since schema
   // migration 6) are shown as its record below.
+  std::vector<Param> pp{id};
+  const auto in_scope = scope.all ? std::string() : " AND " + packet_scope(scope, "", pp);
   auto q = db.prepare("SELECT id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, "
                       "code, identifier, verdict, reason, file, frame, raw FROM packets "
-                      "WHERE id = ?1");
-  q.bind(1, id);
+                      "WHERE id = ?1" +
+                      in_scope);
+  q.bind_all(pp);
   if (!q.step()) {
     return std::nullopt;
   }
@@ -607,21 +725,37 @@ std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id)
   return out;
 }
 
-json::object conformance_report(ReadOnlyDatabase& db) {
+json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
   auto catalog = rule_catalog(db, 200);
   // From finding_tally (storage/schema.cpp, migration 4): packets and sessions are distinct
-  // within each run and added up over the runs.
+  // within each run and added up over the runs. A scope counts its own findings (distinct over
+  // all runs).
+  std::vector<Param> fp;
+  const auto in_scope = scope.all ? std::string() : finding_scope(scope, "f.", fp);
   auto findings =
-      db.rows("SELECT rule_id, max(severity) AS finding_severity, max(scope) AS finding_scope, "
-              "sum(findings) AS findings, sum(packets) AS packets, sum(sessions) AS sessions, "
-              "min(example) AS example FROM finding_tally GROUP BY rule_id HAVING findings > 0");
+      scope.all
+          ? db.rows("SELECT rule_id, max(severity) AS finding_severity, max(scope) AS "
+                    "finding_scope, sum(findings) AS findings, sum(packets) AS packets, "
+                    "sum(sessions) AS sessions, min(example) AS example FROM finding_tally "
+                    "GROUP BY rule_id HAVING findings > 0")
+          : db.rows("SELECT f.rule_id, max(f.severity) AS finding_severity, max(f.scope) AS "
+                    "finding_scope, count(*) AS findings, count(DISTINCT f.packet_id) AS packets, "
+                    "count(DISTINCT f.session_id) AS sessions, min(f.message) AS example "
+                    "FROM findings AS f WHERE " +
+                        in_scope + " GROUP BY f.rule_id",
+                    fp);
   std::map<std::string, json::object> rules;
   for (auto& [id, summary] : catalog) {
     auto& o = rules[id];
     o = summary.fields;
     o["rule_id"] = id;
-    o["runs_passed"] = summary.runs_passed;
-    o["runs_failed"] = summary.runs_failed;
+    if (scope.all) {
+      o["runs_passed"] = summary.runs_passed;
+      o["runs_failed"] = summary.runs_failed;
+    } else {
+      o["runs_passed"] = nullptr;
+      o["runs_failed"] = nullptr;
+    }
     o["findings"] = 0;
     o["packets"] = 0;
     o["sessions"] = 0;
@@ -647,6 +781,26 @@ json::object conformance_report(ReadOnlyDatabase& db) {
     list.push_back(std::move(o));
   }
   json::object out;
+  if (!scope.all) {
+    // The runs that judged something of the scope; their verdicts are not shown (above).
+    std::vector<Param> rp;
+    const auto packets = packet_scope(scope, "p.", rp);
+    const auto in_findings = finding_scope(scope, "f.", rp);
+    // The run ids of the scope's packets and findings, each set made once (per run, SQLite
+    // scans the packets rather than trust packets_run when one run holds nearly all of them).
+    auto q = db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
+                        "'pcap') AND (r.id IN (SELECT p.run_id FROM packets AS p WHERE " +
+                        packets + ") OR r.id IN (SELECT f.run_id FROM findings AS f WHERE " +
+                        in_findings + ")) GROUP BY r.kind");
+    q.bind_all(rp);
+    out["conform_runs"] = 0;
+    out["pcap_runs"] = 0;
+    while (q.step()) {
+      out[q.text(0) + "_runs"] = q.int64(1);
+    }
+    out["rules"] = std::move(list);
+    return out;
+  }
   out["conform_runs"] = db.scalar("SELECT count(*) FROM runs WHERE kind = 'conform'");
   // json_extract raises an error on text that is not JSON, which would fail the whole page over
   // one damaged report: json_valid first, through CASE, which evaluates only the branch taken.
@@ -658,11 +812,19 @@ json::object conformance_report(ReadOnlyDatabase& db) {
   return out;
 }
 
-json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const ReportFilters& p) {
+json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const ReportFilters& p,
+                         const NasScope& scope) {
   const auto per = p.get_int("per", 100, 1, 500);
   const std::string rule(rule_id);
+  // A scope counts its own findings (the tally counts every NAS's).
+  std::vector<Param> cp{rule};
+  const auto count_scope = scope.all ? std::string() : finding_scope(scope, "f.", cp);
   const auto total =
-      db.scalar("SELECT IFNULL(sum(findings), 0) FROM finding_tally WHERE rule_id = ?1", {rule});
+      scope.all
+          ? db.scalar("SELECT IFNULL(sum(findings), 0) FROM finding_tally WHERE rule_id = ?1",
+                      {rule})
+          : db.scalar("SELECT count(*) FROM findings AS f WHERE f.rule_id = ?1 AND " + count_scope,
+                      cp);
   const auto pages = std::max<std::int64_t>(1, (total + per - 1) / per);
   const auto page_no = p.get_int("page", 1, 1, pages);
   json::object out;
@@ -677,12 +839,15 @@ json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const R
   out["page"] = page_no;
   out["pages"] = pages;
   out["per_page"] = per;
+  std::vector<Param> sp{rule, per, (page_no - 1) * per};
+  const auto in_scope = scope.all ? std::string() : " AND " + finding_scope(scope, "f.", sp);
   out["findings"] =
       db.rows("SELECT f.id, f.run_id, f.severity, f.scope, f.message, f.packet_id, f.record_id, "
               "f.session_id, f.file, f.frame, p.receive_time, p.src_addr, p.verdict "
               "FROM findings AS f LEFT JOIN packets AS p ON p.id = f.packet_id "
-              "WHERE f.rule_id = ?1 ORDER BY f.id LIMIT ?2 OFFSET ?3",
-              {rule, per, (page_no - 1) * per});
+              "WHERE f.rule_id = ?1" +
+                  in_scope + " ORDER BY f.id LIMIT ?2 OFFSET ?3",
+              sp);
   return out;
 }
 
@@ -713,7 +878,7 @@ json::array top_rows(const json::array& rows, std::string_view key, std::size_t 
 
 } // namespace
 
-json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
+json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const NasScope& scope) {
   json::object out;
   const auto period = p.get("period");
   const std::string period_key = period == "hour" || period == "month" ? period : "day";
@@ -727,7 +892,14 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
   if (!from && !to) {
     // No range asked for: the newest stretch of data (2 days of hours, 7 days, 12 months), so
     // the page stays fast on a large database.
-    auto newest = db.row("SELECT max(started) AS t FROM session_find");
+    std::vector<Param> np;
+    const auto in_scope = scope.all ? std::string() : in_list("s.nas_key", scope.nas_keys, np);
+    auto found = scope.all ? db.rows("SELECT max(started) AS t FROM session_find")
+                           : db.rows("SELECT max(f.started) AS t FROM session_find AS f JOIN "
+                                     "sessions AS s ON s.id = f.id WHERE " +
+                                         in_scope,
+                                     np);
+    auto newest = found.empty() ? std::nullopt : std::optional<json::object>(found[0].as_object());
     if (newest && is_set(*newest, "t")) {
       const double day = 86400;
       const double days = period_key == "hour" ? 2 : period_key == "month" ? 365 : 7;
@@ -737,6 +909,9 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
   }
   std::string where = " WHERE 1";
   std::vector<Param> params;
+  if (!scope.all) {
+    where += " AND " + in_list("s.nas_key", scope.nas_keys, params);
+  }
   // Only text values come this way (the time range is added below).
   auto add = [&](std::string_view column, std::string_view op, std::string value) {
     params.emplace_back(std::in_place_type<std::string>, std::move(value));
@@ -766,13 +941,19 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
   }
   out["filter"] = std::move(filter);
 
-  out["online_count"] = db.scalar("SELECT sum(sessions) FROM session_tally WHERE state = 'open'");
+  std::vector<Param> sp;
+  const auto in_scope =
+      scope.all ? std::string() : " AND " + in_list("nas_key", scope.nas_keys, sp);
+  out["online_count"] =
+      db.scalar("SELECT sum(sessions) FROM session_tally WHERE state = 'open'" + in_scope, sp);
   // Newest first by start (the session_find index): open sessions are the recent ones, so the
   // walk is short. CROSS JOIN keeps that order of the loops (SQLite would rather scan sessions
   // for state = 'open' and sort them all).
   out["online"] = db.rows("SELECT " + std::string(session_columns) +
-                          " FROM session_find AS f CROSS JOIN sessions AS s ON s.id = f.id "
-                          "WHERE s.state = 'open' ORDER BY f.started DESC, s.id DESC LIMIT 100");
+                              " FROM session_find AS f CROSS JOIN sessions AS s ON s.id = f.id "
+                              "WHERE s.state = 'open'" +
+                              in_scope + " ORDER BY f.started DESC, s.id DESC LIMIT 100",
+                          sp);
 
   // One range scan of the sessions feeds the per-user table, the three top-ten lists, the
   // per-NAS or per-peer table and the series (aggregated here: one visit of each session row
@@ -867,15 +1048,18 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
                                   {"download", it->second.download.value_or(0)}});
   }
   out["series"] = std::move(points);
-  out["stale"] =
-      db.rows("SELECT " + std::string(session_columns) +
-              ", (SELECT r.status_type FROM records AS r WHERE r.session_row = s.id "
-              "ORDER BY r.event_time DESC, r.id DESC LIMIT 1) AS last_status_type "
-              // The newest 100 picked first (as the sessions list sorts: see sessions_report), so
-              // the last record is looked up for those only, not for every stale session.
-              "FROM sessions AS s WHERE s.id IN (SELECT id FROM (SELECT id, last_record_time FROM "
-              "sessions WHERE state = 'stale' ORDER BY id DESC LIMIT -1) ORDER BY last_record_time "
-              "DESC, id DESC LIMIT 100) ORDER BY s.last_record_time DESC, s.id DESC");
+  out["stale"] = db.rows(
+      "SELECT " + std::string(session_columns) +
+          ", (SELECT r.status_type FROM records AS r WHERE r.session_row = s.id "
+          "ORDER BY r.event_time DESC, r.id DESC LIMIT 1) AS last_status_type "
+          // The newest 100 picked first (as the sessions list sorts: see sessions_report), so
+          // the last record is looked up for those only, not for every stale session.
+          "FROM sessions AS s WHERE s.id IN (SELECT id FROM (SELECT id, last_record_time FROM "
+          "sessions WHERE state = 'stale'" +
+          in_scope +
+          " ORDER BY id DESC LIMIT -1) ORDER BY "
+          "last_record_time DESC, id DESC LIMIT 100) ORDER BY s.last_record_time DESC, s.id DESC",
+      sp);
   for (auto& r : out["stale"].as_array()) {
     auto& o = r.as_object();
     o["last_status"] = is_set(o, "last_status_type")
@@ -885,8 +1069,35 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p) {
   return out;
 }
 
-json::object runs_report(ReadOnlyDatabase& db) {
+json::object runs_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
+  if (!scope.all) {
+    // The runs that stored a packet or a finding of the scope, counting only those: one read of
+    // the scope's packets grouped by run (not one per run).
+    std::vector<Param> rp;
+    const auto packets = packet_scope(scope, "", rp);
+    const auto findings = finding_scope(scope, "f.", rp);
+    out["runs"] = db.rows(
+        "SELECT r.id, r.kind, r.started, r.finished, r.verdict, IFNULL(p.n, 0) AS packets, "
+        "IFNULL(f.n, 0) AS findings FROM runs AS r LEFT JOIN (SELECT run_id, count(*) AS n FROM "
+        "packets WHERE " +
+            packets +
+            " GROUP BY run_id) AS p ON p.run_id = r.id LEFT JOIN (SELECT "
+            "f.run_id, count(*) AS n FROM findings AS f WHERE " +
+            findings +
+            " GROUP BY f.run_id) AS f "
+            "ON f.run_id = r.id WHERE p.n > 0 OR f.n > 0 ORDER BY r.id DESC LIMIT 500",
+        rp);
+    rp.clear();
+    const auto file_packets = packet_scope(scope, "", rp);
+    out["pcap_files"] = db.rows(
+        "SELECT file, IFNULL(run_id, 0) AS run_id, count(*) AS packets, min(frame) AS first_frame, "
+        "max(frame) AS last_frame, sum(CASE WHEN verdict = 'ok' THEN 1 ELSE 0 END) AS ok "
+        "FROM packets WHERE file IS NOT NULL AND " +
+            file_packets + " GROUP BY file, run_id ORDER BY run_id DESC, file LIMIT 500",
+        rp);
+    return out;
+  }
   out["runs"] = db.rows("SELECT r.id, r.kind, r.started, r.finished, r.verdict, "
                         "(SELECT IFNULL(sum(t.packets), 0) FROM packet_tally AS t "
                         "WHERE t.run_id = r.id) AS packets, "
@@ -899,10 +1110,39 @@ json::object runs_report(ReadOnlyDatabase& db) {
   return out;
 }
 
-std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
+std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id,
+                                       const NasScope& scope) {
   auto run = db.row("SELECT id, kind, started, finished, verdict FROM runs WHERE id = ?1", {id});
   if (!run) {
     return std::nullopt;
+  }
+  if (!scope.all) {
+    // Only the run's packets and findings of the scope; its stored report covers every NAS it
+    // saw (their counters, sessions and findings), so it is not shown.
+    std::vector<Param> pp{id};
+    const auto packets = packet_scope(scope, "", pp);
+    std::vector<Param> fp{id};
+    const auto findings = finding_scope(scope, "f.", fp);
+    json::object out;
+    out["packets_by_verdict"] =
+        db.rows("SELECT verdict, count(*) AS count FROM packets WHERE run_id = ?1 AND " + packets +
+                    " GROUP BY verdict ORDER BY verdict",
+                pp);
+    out["findings_by_rule"] =
+        db.rows("SELECT f.rule_id, f.severity, count(*) AS count FROM findings AS f WHERE "
+                "f.run_id = ?1 AND " +
+                    findings +
+                    " GROUP BY f.rule_id, f.severity ORDER BY count "
+                    "DESC, f.rule_id",
+                fp);
+    if (out["packets_by_verdict"].as_array().empty() &&
+        out["findings_by_rule"].as_array().empty()) {
+      return std::nullopt; // nothing of the scope: as if there were no such run
+    }
+    (*run)["report"] = nullptr;
+    (*run)["report_withheld"] = true;
+    out["run"] = std::move(*run);
+    return out;
   }
   // The report column holds JSON, as TEXT or (conformance reports) a BLOB of its bytes; serve it
   // as JSON when it parses, as text otherwise. One larger than whole_report_limit (check --db on
@@ -959,14 +1199,23 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id) {
   return out;
 }
 
-json::object nas_report(ReadOnlyDatabase& db) {
+json::object nas_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
+  std::vector<Param> np;
+  const auto in_scope =
+      scope.all ? std::string() : " WHERE " + in_list("n.identity", scope.nas_keys, np);
   out["nas"] = db.rows(
       "SELECT n.*, (SELECT IFNULL(sum(t.sessions), 0) FROM session_tally AS t WHERE t.nas_key = "
       "n.identity) AS sessions, (SELECT IFNULL(sum(t.sessions), 0) FROM session_tally AS t "
       "WHERE t.nas_key = n.identity AND t.state = 'open') AS open_sessions "
-      "FROM nas AS n ORDER BY n.identity LIMIT 1000");
+      "FROM nas AS n" +
+          in_scope + " ORDER BY n.identity LIMIT 1000",
+      np);
   return out;
+}
+
+json::array nas_addresses(ReadOnlyDatabase& db) {
+  return db.rows("SELECT identity, address FROM nas ORDER BY identity");
 }
 
 } // namespace acctlab::storage

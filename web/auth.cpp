@@ -110,6 +110,10 @@ bool valid_account_name(std::string_view name) {
   });
 }
 
+bool valid_group_name(std::string_view name) {
+  return valid_account_name(name);
+}
+
 std::string hash_password(std::string_view password) {
   unsigned char salt[16];
   if (RAND_bytes(salt, sizeof salt) != 1) {
@@ -173,15 +177,21 @@ Expected<std::vector<Account>, std::string> parse_accounts(std::string_view text
     if (!valid_account_name(account.name)) {
       return Unexpected{where + "bad account name '" + account.name + "'"};
     }
-    if (account.role == "operator") {
-      return Unexpected{where + "role operator (NAS groups) is not served by this viewer yet; "
-                                "use admin"};
-    }
-    if (account.role != "admin") {
-      return Unexpected{where + "unknown role '" + account.role + "' (known: admin)"};
+    if (account.role != "admin" && account.role != "operator") {
+      return Unexpected{where + "unknown role '" + account.role + "' (known: admin, operator)"};
     }
     if (!fields[2].empty()) {
       account.groups = split(fields[2], ',');
+    }
+    for (const auto& group : account.groups) {
+      if (!valid_group_name(group)) {
+        return Unexpected{where + "bad NAS group '" + group + "'"};
+      }
+    }
+    if (account.admin() && !account.groups.empty()) {
+      // An admin sees everything: groups on an admin line are a mistake worth naming.
+      return Unexpected{where + "admin '" + account.name +
+                        "' has NAS groups: an admin sees every NAS (use role operator)"};
     }
     if (split(account.hash, '$').size() != 6 || !account.hash.starts_with("scrypt$")) {
       return Unexpected{where + "the password hash is not scrypt$N$r$p$salt$hash"};

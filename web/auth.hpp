@@ -5,9 +5,9 @@
 //
 // The accounts file, one account a line, `#` comments:
 //   NAME:ROLE:GROUPS:scrypt$N$r$p$SALT_HEX$HASH_HEX
-// ROLE is admin (sees everything). GROUPS is a comma-separated list of NAS groups, kept for the
-// operator role (an operator sees only the NASes of its groups), which the viewer does not serve
-// yet: an operator account is refused when the file is loaded.
+// ROLE is admin (sees everything) or operator (sees only the NASes of its GROUPS, a
+// comma-separated list of the names clients-file entries give as `group = NAME`;
+// web/nas_scope.hpp). An operator without groups may sign in and sees no data.
 
 #include "radius/result.hpp"
 
@@ -24,13 +24,16 @@ namespace acctlab::web {
 
 struct Account {
   std::string name;
-  std::string role; // "admin"
+  std::string role; // "admin" or "operator"
+  bool admin() const { return role == "admin"; }
   std::vector<std::string> groups;
   std::string hash; // "scrypt$N$r$p$salt$hash"
 };
 
 /** An account name: 1-64 of [A-Za-z0-9._@-]. */
 bool valid_account_name(std::string_view name);
+/** A NAS group name: the same characters (server/clients_file.hpp takes the same). */
+bool valid_group_name(std::string_view name);
 
 /** scrypt (RFC 7914) of password with a fresh 16-byte salt: N=2^15, r=8, p=1, 32 bytes out. */
 std::string hash_password(std::string_view password);

@@ -143,6 +143,7 @@ private:
     const std::string_view cookie(cookie_field.data(), cookie_field.size());
     if (target == "/events" && request.method() == http::verb::get &&
         shared_.site.authorized(cookie)) {
+      cookie_ = cookie; // each poll asks for this account's counters, while its session lasts
       return start_events();
     }
     const std::string_view method(request.method_string().data(), request.method_string().size());
@@ -220,7 +221,7 @@ private:
     if (std::chrono::steady_clock::now() >= deadline_) {
       return close();
     }
-    if (auto update = shared_.site.live_update(version_)) {
+    if (auto update = shared_.site.live_update(version_, cookie_)) {
       version_ = update->first;
       idle_polls_ = 0;
       return write_event("event: counters\nid: " + std::to_string(update->first) +
@@ -249,6 +250,7 @@ private:
 
   Stream stream_;
   std::string peer_;
+  std::string cookie_;
   beast::flat_buffer buffer_{header_limit + body_limit};
   std::optional<http::request_parser<http::string_body>> parser_;
   Shared& shared_;
@@ -312,6 +314,19 @@ struct HttpServer::Impl {
     });
   }
 
+  void wait_signal() {
+    signals.async_wait([this](beast::error_code ec, int signal) {
+      if (ec) {
+        return;
+      }
+      if (signal == SIGHUP) {
+        shared.options.on_hangup();
+        return wait_signal();
+      }
+      ioc.stop();
+    });
+  }
+
   Shared shared;
   net::io_context ioc;
   tcp::acceptor acceptor;
@@ -347,11 +362,10 @@ void HttpServer::run(bool handle_signals) {
   if (handle_signals) {
     impl_->signals.add(SIGINT);
     impl_->signals.add(SIGTERM);
-    impl_->signals.async_wait([this](beast::error_code ec, int) {
-      if (!ec) {
-        impl_->ioc.stop();
-      }
-    });
+    if (impl_->shared.options.on_hangup) {
+      impl_->signals.add(SIGHUP);
+    }
+    impl_->wait_signal();
   }
   start();
   for (auto& t : impl_->threads) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ struct ServerOptions {
   /** PEM files: when both are set the viewer speaks HTTPS only (TLS 1.2 or later). */
   std::string tls_cert;
   std::string tls_key;
+  /** run(true) calls this on SIGHUP (acctlab web: read the clients file again). */
+  std::function<void()> on_hangup;
 };
 
 /** "127.0.0.1:8080", "[::1]:8080", "localhost:0" -> address and port; false when malformed. */
@@ -50,7 +53,7 @@ public:
   std::uint16_t port() const;
   /** Starts the worker threads and returns. */
   void start();
-  /** Serves until stop() or, when handle_signals, SIGINT/SIGTERM. */
+  /** Serves until stop() or, when handle_signals, SIGINT/SIGTERM (SIGHUP: options.on_hangup). */
   void run(bool handle_signals);
   void stop();
 

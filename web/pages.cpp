@@ -833,6 +833,10 @@ std::string run_page(const json::object& r) {
          "</td><td class=\"num\">" + count_cell(f, "count") + "</td></tr>";
   }
   b += "</tbody></table></section></div>";
+  if (is_set(run, "report_withheld")) {
+    b += "<p class=\"muted\" id=\"report-withheld\">The counts above are of your NASes only. The "
+         "run's stored report covers every NAS it saw, so it is shown to admins only.</p>";
+  }
   if (is_set(run, "report")) {
     const auto* report = run.if_contains("report");
     std::string omitted_note;

@@ -5,6 +5,7 @@
 #include "web/assets.hpp"
 #include "web/auth.hpp"
 #include "web/html.hpp"
+#include "web/nas_scope.hpp"
 #include "web/pages.hpp"
 
 #include <algorithm>
@@ -134,21 +135,27 @@ std::pair<std::string_view, std::string_view> split_path(std::string_view path) 
 
 } // namespace
 
-Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_view query) {
+Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_view query,
+                     const NasScope& scope) {
   const QueryParams params(query);
   const bool api = path.starts_with("/api/");
   if (api) {
     path.remove_prefix(4);
   }
+  if (!api && path == "/metrics" && !scope.all) {
+    // The server's and the database's counters cover every NAS: for admins (and scrapers
+    // signing in as one).
+    return not_found(api, path);
+  }
   if (!api && path == "/metrics") {
     return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics(db), {}};
   }
   if ((!api && path == "/") || (api && path == "/overview")) {
-    auto report = overview_report(db);
+    auto report = overview_report(db, scope);
     return api ? json_response(report) : html(overview_page(report));
   }
   if (!api && path == "/sessions.csv") {
-    auto report = sessions_report(db, params, true);
+    auto report = sessions_report(db, params, true, scope);
     // The export is built in memory, so it stops at max_csv_rows; the header says how many of
     // how many it holds (the sessions page says so beside its CSV link).
     const auto total = report.at("total").as_int64();
@@ -162,11 +169,11 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   const auto [section, rest] = split_path(path);
   if (section == "sessions") {
     if (rest.empty()) {
-      auto report = sessions_report(db, params);
+      auto report = sessions_report(db, params, false, scope);
       return api ? json_response(report) : html(sessions_page(report, params));
     }
     const auto id = parse_id(rest);
-    auto report = id ? session_report(db, *id) : std::nullopt;
+    auto report = id ? session_report(db, *id, scope) : std::nullopt;
     if (!report) {
       return not_found(api, path);
     }
@@ -174,7 +181,7 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   }
   if (section == "packets" && !rest.empty()) {
     const auto id = parse_id(rest);
-    auto report = id ? packet_report(db, *id) : std::nullopt;
+    auto report = id ? packet_report(db, *id, scope) : std::nullopt;
     if (!report) {
       return not_found(api, path);
     }
@@ -182,34 +189,34 @@ Response Site::route(ReadOnlyDatabase& db, std::string_view path, std::string_vi
   }
   if (section == "conformance") {
     if (rest.empty()) {
-      auto report = conformance_report(db);
+      auto report = conformance_report(db, scope);
       return api ? json_response(report) : html(conformance_page(report));
     }
     const auto rule = url_decode(rest);
-    auto report = rule_report(db, rule, params);
+    auto report = rule_report(db, rule, params, scope);
     if (get_int(report, "total") == 0) {
       return not_found(api, path);
     }
     return api ? json_response(report) : html(rule_page(report, params));
   }
   if (section == "usage" && rest.empty()) {
-    auto report = usage_report(db, params);
+    auto report = usage_report(db, params, scope);
     return api ? json_response(report) : html(usage_page(report, params));
   }
   if (section == "runs") {
     if (rest.empty()) {
-      auto report = runs_report(db);
+      auto report = runs_report(db, scope);
       return api ? json_response(report) : html(runs_page(report));
     }
     const auto id = parse_id(rest);
-    auto report = id ? run_report(db, *id) : std::nullopt;
+    auto report = id ? run_report(db, *id, scope) : std::nullopt;
     if (!report) {
       return not_found(api, path);
     }
     return api ? json_response(*report) : html(run_page(*report));
   }
   if (section == "nas" && rest.empty()) {
-    auto report = nas_report(db);
+    auto report = nas_report(db, scope);
     return api ? json_response(report) : html(nas_page(report));
   }
   return not_found(api, path);
@@ -302,10 +309,28 @@ bool Site::authorized(std::string_view cookie) const {
   return !auth_ || auth_->session(cookie) != nullptr;
 }
 
+void Site::set_clients(server::ClientList clients) {
+  auto shared = std::make_shared<const server::ClientList>(std::move(clients));
+  std::lock_guard lock(clients_mutex_);
+  clients_ = std::move(shared);
+}
+
+NasScope Site::scope_of(const Account& account, ReadOnlyDatabase& db) {
+  if (account.admin()) {
+    return NasScope::everything();
+  }
+  std::shared_ptr<const server::ClientList> clients;
+  {
+    std::lock_guard lock(clients_mutex_);
+    clients = clients_;
+  }
+  return clients ? nas_scope(account, *clients, db) : NasScope::only({}, {});
+}
+
 Response Site::handle(const Request& request) {
   auto response = [&]() -> Response {
     if (!auth_) {
-      return handle(request.method, request.target);
+      return serve(request.method, request.target, nullptr);
     }
     const auto path = request.target.substr(0, request.target.find('?'));
     const std::string secure = request.secure ? "; Secure" : "";
@@ -343,12 +368,14 @@ Response Site::handle(const Request& request) {
     }
     const bool page = !path.starts_with("/api/") && path != "/metrics" && path != "/sessions.csv" &&
                       path != "/events";
-    if (!path.starts_with("/static/") && !auth_->session(request.cookie)) {
+    const Account* account = auth_->session(request.cookie);
+    if (!path.starts_with("/static/") && !account) {
       // Programs (API, CSV, metrics) may send HTTP Basic credentials (RFC 7617) instead of a
       // cookie, a Prometheus scraper among them; pages send a person to the login form.
-      if (!page && !request.authorization.empty() &&
-          auth_->basic(request.authorization, request.peer)) {
-        return handle(request.method, request.target);
+      if (!page && !request.authorization.empty()) {
+        if (const auto* program = auth_->basic(request.authorization, request.peer)) {
+          return serve(request.method, request.target, program);
+        }
       }
       if (page && (request.method == "GET" || request.method == "HEAD")) {
         return Response{303, "text/plain; charset=utf-8", "sign in\n", {{"Location", "/login"}}};
@@ -358,7 +385,7 @@ Response Site::handle(const Request& request) {
                       "sign in first: /login (programs: HTTP Basic)\n",
                       {{"WWW-Authenticate", "Basic realm=\"acctlab\", charset=\"UTF-8\""}}};
     }
-    return handle(request.method, request.target);
+    return serve(request.method, request.target, account);
   }();
   if (request.secure) {
     response.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
@@ -367,6 +394,10 @@ Response Site::handle(const Request& request) {
 }
 
 Response Site::handle(std::string_view method, std::string_view target) {
+  return serve(method, target, nullptr);
+}
+
+Response Site::serve(std::string_view method, std::string_view target, const Account* account) {
   if (method != "GET" && method != "HEAD") {
     auto r = Response{405, "text/plain; charset=utf-8", "method not allowed\n", {}};
     r.headers.emplace_back("Allow", "GET, HEAD");
@@ -389,9 +420,29 @@ Response Site::handle(std::string_view method, std::string_view target) {
     }
     return Response{404, "text/plain; charset=utf-8", "not found\n", {}};
   }
+  if (account && !account->admin() && account->groups.empty()) {
+    const std::string why = "the account " + account->name +
+                            " is an operator without NAS groups, so it sees no NAS. An admin "
+                            "gives it one: acctlab users add " +
+                            account->name +
+                            " --role operator --nas-group GROUP, where GROUP is a `group = GROUP` "
+                            "line of NAS entries in the clients file.";
+    if (path.starts_with("/api/")) {
+      return Response{403,
+                      "application/json",
+                      json::serialize(json::object{{"error", "no NAS groups"}, {"why", why}}) +
+                          "\n",
+                      {}};
+    }
+    return Response{403,
+                    "text/html; charset=utf-8",
+                    error_page(403, "No NAS to show: " + why + " (Sign out: /logout)"),
+                    {}};
+  }
   try {
     Lease lease(*this);
-    return route(*lease, path, query);
+    const auto scope = account ? scope_of(*account, *lease) : NasScope::everything();
+    return route(*lease, path, query, scope);
   } catch (const DbError& e) {
     // SQLITE_BUSY (5) and SQLITE_LOCKED (6): the writer holds the database; try again soon.
     const bool busy = (e.code() & 0xff) == 5 || (e.code() & 0xff) == 6;
@@ -427,6 +478,54 @@ std::optional<std::pair<std::int64_t, std::string>> Site::live_update(std::int64
     return std::nullopt;
   }
   return std::pair{live_version_, live_json_};
+}
+
+std::optional<std::pair<std::int64_t, std::string>> Site::live_update(std::int64_t version,
+                                                                      std::string_view cookie) {
+  const Account* account = auth_ ? auth_->session(cookie) : nullptr;
+  if (!auth_ || (account && account->admin())) {
+    return live_update(version);
+  }
+  if (!account || account->groups.empty()) {
+    return std::nullopt;
+  }
+  // An operator's counters, counted over its NASes when the database changed, at most once per
+  // scoped_live_interval_ for all of its streams, on a connection of the pool (the admin's
+  // streams keep the watcher). The version a stream sees is a serial that moves only when these
+  // counters do, so another NAS's traffic does not show as an event either.
+  std::int64_t current = 0;
+  try {
+    std::lock_guard lock(live_mutex_);
+    current = watcher_->data_version();
+  } catch (const DbError&) {
+    return std::nullopt;
+  }
+  std::lock_guard lock(scoped_live_mutex_);
+  try {
+    auto& live = scoped_live_[account->name];
+    const auto now = std::chrono::steady_clock::now();
+    if ((current != live.data_version && now - live.counted >= scoped_live_interval_) ||
+        live.json.empty()) {
+      live.counted = now;
+      Lease lease(*this);
+      auto counters = live_counters(*lease, true, scope_of(*account, *lease));
+      counters["last_event_time_text"] = is_set(counters, "last_event_time")
+                                             ? format_time(get_double(counters, "last_event_time"))
+                                             : std::string();
+      auto text = json::serialize(counters);
+      if (text != live.json) {
+        live.json = std::move(text);
+        ++live.serial;
+      }
+      live.data_version = current;
+    }
+    if (version == live.serial) {
+      return std::nullopt;
+    }
+    return std::pair{live.serial, live.json};
+  } catch (const DbError&) {
+    return std::nullopt; // busy: the next poll tries again
+  }
 }
 
 } // namespace acctlab::web

@@ -3,10 +3,14 @@
 // (web/http_server.hpp) is the only code that knows Beast; everything here is plain C++ and
 // testable on its own. Thread-safe: each request borrows a read-only connection from a pool.
 
+#include "server/clients_file.hpp"
 #include "storage/read_db.hpp"
+#include "storage/report_filters.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +44,7 @@ struct Request {
 };
 
 class Authenticator;
+struct Account;
 
 /** The headers every response carries (CSP, nosniff, ...). */
 const std::vector<std::pair<std::string, std::string>>& security_headers();
@@ -64,12 +69,30 @@ public:
   void set_authenticator(Authenticator* authenticator) { auth_ = authenticator; }
   /** Whether a request with this Cookie header may read (always, without accounts). */
   bool authorized(std::string_view cookie) const;
+  /**
+   * The clients file whose `group = NAME` entries say which NASes an operator sees
+   * (web/nas_scope.hpp); set at start and again on reload. Thread-safe. Without one an
+   * operator sees nothing.
+   */
+  void set_clients(server::ClientList clients);
 
   /**
    * The live counters as JSON text when the database changed since `version` (PRAGMA
    * data_version on a watcher connection), with the new version; nullopt when unchanged.
    */
   std::optional<std::pair<std::int64_t, std::string>> live_update(std::int64_t version);
+  /** The same for the account of a Cookie header: an operator's counters cover its NASes only,
+   * and change only when those do. nullopt also when the session is no longer valid. */
+  std::optional<std::pair<std::int64_t, std::string>> live_update(std::int64_t version,
+                                                                  std::string_view cookie);
+  /**
+   * An operator's live counters are counted from its rows, not the tallies (a read of its
+   * NASes' packets: about 1 CPU-second per million packets), so they are recounted at most this
+   * often, however often the database changes. Set before the HTTP server starts.
+   */
+  void set_scoped_live_interval(std::chrono::milliseconds interval) {
+    scoped_live_interval_ = interval;
+  }
 
   const std::string& db_path() const { return db_path_; }
 
@@ -86,7 +109,11 @@ private:
   class Lease;
   std::unique_ptr<ReadOnlyDatabase> acquire();
   void release(std::unique_ptr<ReadOnlyDatabase> db);
-  Response route(ReadOnlyDatabase& db, std::string_view path, std::string_view query);
+  Response route(ReadOnlyDatabase& db, std::string_view path, std::string_view query,
+                 const storage::NasScope& scope);
+  /** handle(method, target) for account (nullptr: no accounts, everything). */
+  Response serve(std::string_view method, std::string_view target, const Account* account);
+  storage::NasScope scope_of(const Account& account, ReadOnlyDatabase& db);
 
   std::string metrics(ReadOnlyDatabase& db);
 
@@ -100,6 +127,18 @@ private:
   std::unique_ptr<ReadOnlyDatabase> watcher_;
   std::int64_t live_version_ = -1;
   std::string live_json_;
+  std::chrono::milliseconds scoped_live_interval_{std::chrono::seconds(10)};
+  struct ScopedLive {
+    std::chrono::steady_clock::time_point counted{};
+    std::int64_t data_version = -1;
+    std::int64_t serial = 0;
+    std::string json;
+  };
+  std::mutex scoped_live_mutex_;
+  std::map<std::string, ScopedLive, std::less<>> scoped_live_; // by account name
+
+  mutable std::mutex clients_mutex_;
+  std::shared_ptr<const server::ClientList> clients_;
 };
 
 } // namespace acctlab::web

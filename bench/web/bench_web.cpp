@@ -7,10 +7,16 @@
 // run, the page numbers) are read from the database, so every page exists whatever the record
 // count; a page that answers anything but 200 stops the bench with exit status 1, never timed.
 //
-//   build/bench/web/bench_web [records] [database path] [--reuse]
+//   build/bench/web/bench_web [records] [database path] [--reuse] [--operator]
+//
+// --operator times the list pages as an admin and as an operator whose group holds 5 of the 20
+// NASes (clients 10.1.1.1-10.1.1.5): the admin's pages read the tallies, the operator's count
+// its own rows (storage::NasScope).
 
 #include "bench/web/document_start.hpp"
+#include "server/clients_file.hpp"
 #include "storage/schema.hpp"
+#include "web/auth.hpp"
 #include "web/site.hpp"
 
 #include <algorithm>
@@ -189,11 +195,12 @@ void build(const std::string& path, long records) {
     step(db, session);
   }
   for (int n = 1; n <= 20; ++n) {
-    exec(db, ("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted) "
-              "VALUES ('10.1.1." +
-              std::to_string(n) + "', '127.0.0.1', 1790812800, 1796000000, " +
-              std::to_string(records / 20) + ", " + std::to_string(records / 20) + ")")
-                 .c_str());
+    exec(db,
+         ("INSERT INTO nas (identity, address, first_seen, last_seen, requests, accepted) "
+          "VALUES ('10.1.1." +
+          std::to_string(n) + "', '10.1.1." + std::to_string(n) + "', 1790812800, 1796000000, " +
+          std::to_string(records / 20) + ", " + std::to_string(records / 20) + ")")
+             .c_str());
   }
   sqlite3_finalize(packet);
   sqlite3_finalize(record);
@@ -321,13 +328,16 @@ struct Timing {
 
 /** Median of `runs` timings of one page: wall clock, and this process's CPU time (the machine
  * is shared, so the wall clock includes waiting for the other builders). */
-Timing time_page(acctlab::web::Site& site, const std::string& target, int runs) {
+Timing time_page(acctlab::web::Site& site, const std::string& target, int runs,
+                 const std::string& cookie = {}) {
   std::vector<double> ms;
   std::vector<double> cpu;
   for (int i = 0; i < runs; ++i) {
     const auto begin = Clock::now();
     const auto cpu_begin = std::clock();
-    const auto response = site.handle("GET", target);
+    const auto response = cookie.empty()
+                              ? site.handle("GET", target)
+                              : site.handle(acctlab::web::Request{"GET", target, cookie});
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
     cpu.push_back(1000.0 * static_cast<double>(std::clock() - cpu_begin) / CLOCKS_PER_SEC);
     if (response.status != 200) {
@@ -348,11 +358,14 @@ int main(int argc, char** argv) {
   long records = 1000000;
   std::string path = "bench_web.db";
   bool reuse = false;
+  bool as_operator = false;
   std::string only; // --page TARGET: time that page 200 times and stop (for a profiler)
   int positional = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--reuse") == 0) {
       reuse = true;
+    } else if (std::strcmp(argv[i], "--operator") == 0) {
+      as_operator = true;
     } else if (std::strcmp(argv[i], "--page") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (positional++ == 0) {
@@ -375,6 +388,33 @@ int main(int argc, char** argv) {
     acctlab::web::Site site(path);
     const auto t = time_page(site, only, 200);
     std::printf("%s: %.1f ms (%.1f CPU ms)\n", only.c_str(), t.wall_ms, t.cpu_ms);
+    return 0;
+  }
+  if (as_operator) {
+    using namespace acctlab;
+    web::Site site(path);
+    web::Authenticator auth({{"admin", "admin", {}, web::hash_password("password1")},
+                             {"op", "operator", {"bench"}, web::hash_password("password2")}});
+    site.set_authenticator(&auth);
+    std::string clients;
+    for (int i = 1; i <= 5; ++i) {
+      clients += "client nas" + std::to_string(i) + " {\n ipaddr = 10.1.1." + std::to_string(i) +
+                 "\n secret = s\n group = bench\n}\n";
+    }
+    site.set_clients(*server::parse_clients(clients, "bench.conf"));
+    const auto expires = std::time(nullptr) + 3600;
+    const auto admin =
+        std::string(web::Authenticator::cookie_name) + "=" + auth.sign("admin", expires);
+    const auto op = std::string(web::Authenticator::cookie_name) + "=" + auth.sign("op", expires);
+    std::printf("| target | admin: ms (CPU ms) | operator, 5 of 20 NASes: ms (CPU ms) |\n"
+                "|---|---:|---:|\n");
+    for (const char* target : {"/", "/api/overview", "/sessions", "/sessions?q=user1", "/usage",
+                               "/conformance", "/runs", "/nas"}) {
+      const auto a = time_page(site, target, 5, admin);
+      const auto o = time_page(site, target, 5, op);
+      std::printf("| `%s` | %.1f (%.1f) | %.1f (%.1f) |\n", target, a.wall_ms, a.cpu_ms, o.wall_ms,
+                  o.cpu_ms);
+    }
     return 0;
   }
   const auto pages = pages_for(path);

@@ -391,7 +391,9 @@ TEST_CASE("the viewer over HTTPS with accounts: a login, a signed cookie, every 
   result = test::run_command("printf 'sesame-open\\n' | " + std::string(ACCTLAB_BINARY_DIR) +
                              "/acctlab users add ops --role operator --nas-group east --accounts " +
                              dir.file("accounts") + " 2>&1");
-  CHECK(result.status == 2); // operators (NAS groups) are not served yet: said, not half-done
+  CHECK(result.status == 0); // an operator of group east (the clients file below names it)
+  std::ofstream(dir.file("clients.conf"))
+      << "client lab {\n  ipaddr = 127.0.0.1\n  secret = testing123\n  group = east\n}\n";
 
   // TLS without accounts on an address other than loopback is still refused.
   result = test::run_acctlab("web --db " + dir.file("acct.db") + " --listen 0.0.0.0:0 --tls-cert " +
@@ -401,7 +403,8 @@ TEST_CASE("the viewer over HTTPS with accounts: a login, a signed cookie, every 
   const auto port = test::free_loopback_port(SOCK_STREAM);
   test::ServerProcess viewer({"web", "--db", dir.file("acct.db"), "--listen",
                               "0.0.0.0:" + std::to_string(port), "--tls-cert", dir.file("cert.pem"),
-                              "--tls-key", dir.file("key.pem"), "--accounts", dir.file("accounts")},
+                              "--tls-key", dir.file("key.pem"), "--accounts", dir.file("accounts"),
+                              "--clients", dir.file("clients.conf")},
                              dir.file("web.log"));
   const auto script = dir.file("client.py");
   std::ofstream(script) << R"(import ssl, sys, http.client, socket, urllib.parse, time
@@ -439,6 +442,11 @@ for p in pages + programs[:-1]:
     for name in ("content-security-policy", "x-content-type-options", "strict-transport-security"):
         check(name in h, f"{p} lacks {name}")
     check("frame-ancestors 'none'" in h["content-security-policy"], f"{p}: CSP without frame-ancestors")
+# The operator signs in the same way; /metrics (every NAS's counters) is not its.
+s, h, _ = req("POST", "/login", "user=ops&password=sesame-open", form); check(s == 303, f"operator login: {s}")
+ops = h.get("set-cookie", "").split(";")[0]
+s, _, _ = req("GET", "/api/overview", headers={"Cookie": ops}); check(s == 200, f"operator overview: {s}")
+s, _, _ = req("GET", "/metrics", headers={"Cookie": ops}); check(s == 404, f"operator metrics: {s}")
 tampered = cookie[:-1] + ("0" if cookie[-1] != "0" else "1")
 s, _, _ = req("GET", "/api/overview", headers={"Cookie": tampered}); check(s == 401, f"tampered cookie: {s}")
 # Plain HTTP to the HTTPS port gets no page.

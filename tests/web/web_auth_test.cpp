@@ -45,10 +45,11 @@ TEST_CASE("scrypt hashes verify the password they were made from, and no other",
   CHECK_FALSE(verify_password("x", ""));
 }
 
-TEST_CASE("the accounts file: admin accounts, errors with file and line", "[web][auth]") {
+TEST_CASE("the accounts file: admin and operator accounts, errors with file and line",
+          "[web][auth]") {
   const auto hash = hash_password("password1");
   auto text = upsert_account("# viewer accounts\n", {"alice", "admin", {}, hash});
-  text = upsert_account(text, {"bob", "admin", {"east", "west"}, hash});
+  text = upsert_account(text, {"bob", "operator", {"east", "west"}, hash});
   auto accounts = parse_accounts(text, "acc");
   REQUIRE(accounts);
   REQUIRE(accounts->size() == 2);
@@ -66,9 +67,8 @@ TEST_CASE("the accounts file: admin accounts, errors with file and line", "[web]
   CHECK(parse_accounts("al ice:admin::" + hash, "acc").error() == "acc:1: bad account name 'al "
                                                                   "ice'");
   CHECK(parse_accounts("\nx:root::" + hash, "acc").error() ==
-        "acc:2: unknown role 'root' (known: admin)");
-  CHECK_THAT(parse_accounts("x:operator:east:" + hash, "acc").error(),
-             Catch::Contains("operator (NAS groups) is not served"));
+        "acc:2: unknown role 'root' (known: admin, operator)");
+  CHECK(parse_accounts("x:operator:east:" + hash, "acc"));
   CHECK(parse_accounts("x:admin:", "acc").error() == "acc:1: expected NAME:ROLE:GROUPS:HASH");
 }
 

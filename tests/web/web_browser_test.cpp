@@ -2,6 +2,7 @@
 // checks the DOM it built (content present, hostile values inert, the live script ran without a
 // Content-Security-Policy complaint) and saves screenshots under test-output/web/screenshots.
 
+#include "server/clients_file.hpp"
 #include "tests/web/web_fixture.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
@@ -409,6 +410,81 @@ TEST_CASE("headless Chromium signs in through the login form, and only then sees
   const auto shot = test_directory("screenshots") + "/login.png";
   std::filesystem::remove(shot);
   browser.run("--screenshot=" + shot, base + "/login", log);
+  CHECK(std::filesystem::exists(shot));
+  std::filesystem::remove_all(profile);
+}
+
+TEST_CASE("headless Chromium signed in as an operator sees only its group's NASes",
+          "[web][browser][auth][operator]") {
+  Browser browser{find_chromium(), test_directory("browser-operator"), 0};
+  INFO("install chromium (scripts/setup.sh) to run the browser test");
+  REQUIRE_FALSE(browser.binary.empty());
+  const auto path = test_directory("browser-operator") + "/acct.db";
+  const auto ids = make_fixture_database(path);
+  Site site(path);
+  // Group west: the client 127.0.0.2, which sent the hostile NAS's requests; 10.1.1.147's came
+  // from 127.0.0.1, group east.
+  Authenticator auth({{"wes", "operator", {"west"}, hash_password("password3")}});
+  site.set_authenticator(&auth);
+  auto clients = acctlab::server::parse_clients(
+      "client east-gw {\n ipaddr = 127.0.0.1\n secret = s\n group = east\n}\n"
+      "client west-gw {\n ipaddr = 127.0.0.2\n secret = s\n group = west\n}\n",
+      "clients.conf");
+  REQUIRE(clients);
+  site.set_clients(std::move(*clients));
+  ServerOptions options;
+  options.port = 0;
+  options.poll_interval = std::chrono::milliseconds(200);
+  options.event_stream_lifetime = std::chrono::seconds(1);
+  HttpServer server(site, options);
+  server.start();
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  const auto profile = browser.dir + "/kept-profile";
+  std::filesystem::remove_all(profile);
+  std::filesystem::create_directories(profile);
+  const auto page = browser.dir + "/login.html";
+  std::ofstream(page) << "<!DOCTYPE html><html><body><form id=\"f\" method=\"post\" action=\""
+                      << base << "/login\"><input name=\"user\" value=\"wes\">"
+                      << "<input name=\"password\" value=\"password3\"></form>"
+                      << "<script>document.getElementById('f').submit();</script></body></html>";
+  std::string log;
+  browser.run("--virtual-time-budget=3000 --dump-dom", "file://" + page, log, profile);
+
+  // Every page as the browser builds it (live.js included): the hostile NAS's data is there,
+  // none of 10.1.1.147's.
+  const auto hostile_user_text = std::string("&lt;script&gt;alert(1)&lt;/script&gt;");
+  for (const std::string& target :
+       {std::string("/"), std::string("/sessions"), std::string("/usage"), std::string("/nas"),
+        std::string("/runs"), std::string("/conformance"),
+        "/sessions/" + std::to_string(ids.hostile_session)}) {
+    INFO(target);
+    const auto dom =
+        browser.run("--virtual-time-budget=3000 --dump-dom", base + target, log, profile);
+    CHECK(dom.find("<h1>") != std::string::npos);
+    CHECK(dom.find("action=\"/login\"") == std::string::npos);
+    for (const char* east : {"10.1.1.147", "joe@cclient", "ann@cclient", "152608"}) {
+      INFO(east);
+      CHECK(dom.find(east) == std::string::npos);
+    }
+    CHECK(log.find("Content Security Policy") == std::string::npos);
+  }
+  auto dom = browser.run("--dump-dom", base + "/sessions", log, profile);
+  CHECK(dom.find(hostile_user_text) != std::string::npos);
+  dom = browser.run("--dump-dom", base + "/nas", log, profile);
+  CHECK(dom.find("127.0.0.2") != std::string::npos);
+  // The overview's live counters, set again by live.js from /events: west's two packets and
+  // one open session (all NASes together have seven and two).
+  dom = browser.run("--virtual-time-budget=3000 --dump-dom", base + "/", log, profile);
+  CHECK(dom.find("data-live=\"packets\">2<") != std::string::npos);
+  CHECK(dom.find("data-live=\"sessions.open\">1<") != std::string::npos);
+  // Another group's session by URL: not found.
+  dom = browser.run("--dump-dom", base + "/sessions/" + std::to_string(ids.document_session), log,
+                    profile);
+  CHECK(dom.find("Not found") != std::string::npos);
+  CHECK(dom.find("joe@cclient") == std::string::npos);
+  const auto shot = test_directory("screenshots") + "/operator-sessions.png";
+  std::filesystem::remove(shot);
+  browser.run("--screenshot=" + shot, base + "/sessions", log, profile);
   CHECK(std::filesystem::exists(shot));
   std::filesystem::remove_all(profile);
 }

@@ -120,7 +120,8 @@ struct Stored {
 /** Encodes and signs packet, stores the datagram and (when session_row) its record. */
 Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run_id,
              std::int64_t session_row, int status_type, const std::string& session_id,
-             const std::string& nas, const char* user, std::vector<std::int64_t> counters = {}) {
+             const std::string& nas, const char* user, std::vector<std::int64_t> counters = {},
+             const std::string& source = "127.0.0.1") {
   auto wire = radius::encode_packet(packet, dict());
   radius::sign_request(wire, "testing123");
   auto decoded = radius::decode_packet(wire, dict());
@@ -130,10 +131,9 @@ Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run
   Stored s;
   s.packet_id = db.insert(
       "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
-      "identifier, verdict, raw) VALUES (?1, ?2, '127.0.0.1', 1646, '127.0.0.1', 1813, 4, ?3, "
-      "'ok', ?4)",
+      "identifier, verdict, raw) VALUES (?1, ?2, ?5, 1646, '127.0.0.1', 1813, 4, ?3, 'ok', ?4)",
       {run_id, time + 0.002, static_cast<int>(packet.identifier()),
-       std::vector<std::uint8_t>(wire.begin(), wire.end())});
+       std::vector<std::uint8_t>(wire.begin(), wire.end()), source});
   counters.resize(5);
   Db::Value c[5];
   for (int i = 0; i < 5; ++i) {
@@ -179,6 +179,7 @@ FixtureIds make_fixture_database(const std::string& path) {
   const auto pcap_run = db.insert(
       "INSERT INTO runs (kind, started, finished, verdict) VALUES ('pcap', ?1, ?2, 'fail')",
       {t0 + 4000, t0 + 4001});
+  ids.pcap_run = pcap_run;
   ids.conform_run = db.insert("INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
                               "('conform', ?1, ?2, 'pass', ?3)",
                               {t0 + 5000, t0 + 5010, R"({"scenarios":4,"note":"<b>","rules":[
@@ -243,8 +244,11 @@ FixtureIds make_fixture_database(const std::string& path) {
   hostile.add_integer(attr("Acct-Status-Type"), 1);
   hostile.add_vendor(9, 1, hostile_avpair);
   hostile.add(attr("NAS-Identifier"), hostile_nas);
+  // From the other NAS group's client (web_auth_test's clients file: 127.0.0.1 is group east,
+  // 127.0.0.2 group west).
   const auto hostile_start = store(db, hostile, t0 + 3600, serve_run, ids.hostile_session, 1,
-                                   hostile_session_id, hostile_nas, hostile_user);
+                                   hostile_session_id, hostile_nas, hostile_user, {}, "127.0.0.2");
+  ids.hostile_packet = hostile_start.packet_id;
 
   ids.stale_session = db.insert(
       "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, "

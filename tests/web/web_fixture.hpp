@@ -1,7 +1,10 @@
 #pragma once
 // A real SQLite file in the acctlab schema, filled with packets encoded by the radius core (the
 // feature document's Start/Interim/Stop, a hostile session, a malformed datagram), sessions,
-// runs, NASes and findings, for the web tests.
+// runs, NASes and findings, for the web tests. Two NASes from two client addresses, for the NAS
+// groups of the operator role: 10.1.1.147 sends from 127.0.0.1 (the document's and the stale
+// session, the serve run's other packets), the hostile NAS from 127.0.0.2 (the hostile session,
+// the capture run's malformed datagram).
 
 #include <cstdint>
 #include <string>
@@ -26,6 +29,8 @@ struct FixtureIds {
   std::int64_t malformed_packet = 0;
   std::int64_t conform_run = 0;
   std::int64_t serve_run = 0; // still running: its report holds the counters as last written
+  std::int64_t pcap_run = 0;  // the malformed datagram from 127.0.0.2 only
+  std::int64_t hostile_packet = 0;
 };
 
 /** Creates the database at path (removed first) and fills it. */
