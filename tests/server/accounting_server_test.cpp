@@ -236,7 +236,7 @@ TEST_CASE("bad input is dropped unanswered, counted, and kept only as evidence",
   CHECK_THAT(log, Catch::Contains("bad-authenticator"));
 }
 
-TEST_CASE("an empty datagram is malformed evidence; the server keeps answering",
+TEST_CASE("an empty datagram is malformed evidence, the server keeps answering",
           "[server][pipeline][verdicts]") {
   // Found by bench/reliability/malformed-storm.sh: a zero-length datagram's raw octets bound as
   // SQL NULL broke packets.raw's NOT NULL, and the poisoned batch held back every answer.
