@@ -3,8 +3,10 @@
 # scripts/fuzz.sh's clang ASan+UBSan configuration in build-fuzz/) runs alone (one libFuzzer
 # process at a time) for its share of the budget, seeded from fuzz/seeds/ and fuzz/corpus/; then
 # the grown corpus is minimised (-merge=1) against the seeds, and kept in fuzz/corpus/<target>/
-# when it stays small (at most 200 files and 1 MiB), so CI's short runs start from it.
-# Prints per target: executions, coverage (cov/ft of libFuzzer's last line), corpus kept, crashes.
+# so CI's short runs start from it: at most 200 files (past that the 200 largest, minimised again)
+# and 1 MiB. Prints per target: executions, coverage (cov/ft of libFuzzer's last line), crashes,
+# the files kept and the coverage CI's runs start from (seeds + kept corpus, and seeds alone:
+# libFuzzer's INITED line).
 # Usage: bench/reliability/fuzz-campaign.sh TARGET=SECONDS...
 #   e.g. bench/reliability/fuzz-campaign.sh fuzz_packet_decode=600 fuzz_text_form=300
 # A crash stops nothing: its artifact stays in build-fuzz/<target>-crash-* and is reported.
@@ -19,12 +21,12 @@ for spec in "$@"; do targets+=("${spec%%=*}"); done
 cmake --build build-fuzz --target "${targets[@]}" -j 2 >/dev/null
 
 total=0
-printf '%-22s %8s %12s %7s %7s %9s %8s\n' target seconds executions cov ft corpus crashes
+printf '%-22s %8s %12s %7s %7s %8s %14s %12s %12s\n' target seconds executions cov ft crashes "corpus kept" "CI start cov/ft" \
+  "seeds cov/ft"
 for spec in "$@"; do
   t=${spec%%=*}
   seconds=${spec#*=}
-  grown=build-fuzz/campaign-$t
-  rm -rf "$grown"
+  grown=build-fuzz/campaign-$t # kept across runs: a campaign can go on where the last stopped
   mkdir -p "$grown"
   for seeds in fuzz/seeds/"$t" fuzz/corpus/"$t"; do
     [ -d "$seeds" ] && cp -n "$seeds"/* "$grown"/ 2>/dev/null || true
@@ -48,19 +50,49 @@ for spec in "$@"; do
     for f in fuzz/seeds/"$t"/*; do rm -f "$merged/$(basename "$f")"; done
   fi
   files=$(find "$merged" -type f | wc -l)
+  if [ "$files" -gt 200 ]; then
+    # Too many to keep in the repository: the 200 largest (they carry the most structure each),
+    # minimised again against the seeds.
+    capped=build-fuzz/capped-$t
+    rm -rf "$capped" "$merged.all"
+    mkdir -p "$capped"
+    mv "$merged" "$merged.all"
+    mkdir -p "$merged"
+    [ -d fuzz/seeds/"$t" ] && cp fuzz/seeds/"$t"/* "$merged"/
+    find "$merged.all" -type f -size -8k -printf '%s %p\n' | sort -rn | awk 'NR <= 200' | cut -d' ' -f2- |
+      xargs -r cp -t "$capped"
+    ./build-fuzz/fuzz/"$t" -merge=1 -timeout=10 "$merged" "$capped" >>build-fuzz/merge-"$t".log 2>&1 || true
+    if [ -d fuzz/seeds/"$t" ]; then
+      for f in fuzz/seeds/"$t"/*; do rm -f "$merged/$(basename "$f")"; done
+    fi
+    kept_note="of $files"
+    files=$(find "$merged" -type f | wc -l)
+  else
+    kept_note=
+  fi
   bytes=$(du -sb "$merged" | cut -f1)
-  if [ "$files" -le 200 ] && [ "$bytes" -le 1048576 ]; then
+  if [ "$bytes" -le 1048576 ]; then
     rm -rf fuzz/corpus/"$t"
     if [ "$files" -gt 0 ]; then
       mkdir -p fuzz/corpus/"$t"
       cp "$merged"/* fuzz/corpus/"$t"/
     fi
-    kept="$files"
+    kept="$files${kept_note:+ $kept_note}"
   else
-    kept="-($files)" # too large to keep in the repository
+    kept="-($files, $bytes bytes)" # too large to keep in the repository
   fi
+  # What CI starts from, with the kept corpus and with the seeds alone (libFuzzer's INITED line).
+  inited() { # dirs...
+    ./build-fuzz/fuzz/"$t" -runs=0 -timeout=10 "$@" 2>&1 |
+      sed -n 's/.*INITED cov: \([0-9]*\) ft: \([0-9]*\).*/\1\/\2/p' | tail -1
+  }
+  # shellcheck disable=SC2046 # the directories that exist, one word each
+  start=$(inited $(ls -d fuzz/seeds/"$t" fuzz/corpus/"$t" 2>/dev/null))
+  # shellcheck disable=SC2046
+  seeds_only=$(inited $(ls -d fuzz/seeds/"$t" 2>/dev/null))
   total=$((total + ${executions:-0}))
-  printf '%-22s %8s %12s %7s %7s %9s %8s%s\n' "$t" "$seconds" "${executions:-?}" "${cov:-?}" "${ft:-?}" \
-    "$kept" "$crashes" "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
+  printf '%-22s %8s %12s %7s %7s %8s %14s %12s %12s%s\n' "$t" "$seconds" "${executions:-?}" \
+    "${cov:-?}" "${ft:-?}" "$crashes" "$kept" "${start:-?}" "${seeds_only:-?}" \
+    "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
 done
 echo "total executions: $total"
