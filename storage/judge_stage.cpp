@@ -1,11 +1,17 @@
 #include "storage/judge_stage.hpp"
 
+#include "storage/pg_connection.hpp"
+#include "storage/read_db.hpp"
 #include "storage/sqlite.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace acctlab::storage {
 namespace {
@@ -96,6 +102,12 @@ void bind_run(Statement& statement, std::optional<std::int64_t> run_id) {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/** A double as the shortest text that reads back as the same value. */
+std::string number_text(double value) {
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
 }
 
 } // namespace
@@ -191,17 +203,190 @@ JudgeStage::Ordered read_ordered_row(const Statement& row) {
 
 } // namespace
 
+namespace {
+
+/** A new scratch file's path in the temporary directory. */
+std::string scratch_file() {
+  static std::atomic<int> counter{0};
+  return (std::filesystem::temp_directory_path() /
+          ("acctlab-judge-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".db"))
+      .string();
+}
+
+/** What the judge reads of a source database: its runs and its packets' trace columns, with the
+ * records view the findings are linked through. */
+constexpr std::string_view snapshot_schema = R"sql(
+CREATE TABLE runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started REAL NOT NULL,
+  finished REAL);
+CREATE TABLE packets (id INTEGER PRIMARY KEY, run_id INTEGER, receive_time REAL NOT NULL,
+  src_addr TEXT NOT NULL, src_port INTEGER NOT NULL, dst_addr TEXT, dst_port INTEGER,
+  code INTEGER, verdict TEXT NOT NULL, file TEXT, frame INTEGER, raw BLOB NOT NULL,
+  session_row INTEGER, nas_identity TEXT);
+CREATE VIEW records AS SELECT id, id AS packet_id, session_row FROM packets
+  WHERE nas_identity IS NOT NULL;
+)sql";
+
+std::string number(std::int64_t value) {
+  return std::to_string(value);
+}
+
+PgParam optional_text(const Statement& row, int column) {
+  return row.is_null(column) ? PgParam() : PgParam(row.column_text(column));
+}
+
+PgParam optional_integer(const Statement& row, int column) {
+  return row.is_null(column) ? PgParam() : PgParam(number(row.column_int64(column)));
+}
+
+/** Inserts the findings a statement yields (run_id, rule_id, severity, scope, message,
+ * packet_id, record_id, session_id, file, frame, in that order and already in the order they
+ * are to be numbered) into PostgreSQL, a pipeline of 1,000 at a time; returns how many. */
+std::size_t copy_findings(PgConnection& pg, Statement& rows) {
+  const std::string insert =
+      "INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, record_id, "
+      "session_id, file, frame) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+  std::vector<std::vector<PgParam>> batch;
+  std::size_t stored = 0;
+  const auto flush = [&] {
+    pg.query_each(insert, batch);
+    stored += batch.size();
+    batch.clear();
+  };
+  while (rows.step()) {
+    batch.push_back({optional_integer(rows, 0), optional_text(rows, 1), optional_text(rows, 2),
+                     optional_text(rows, 3), optional_text(rows, 4), optional_integer(rows, 5),
+                     optional_integer(rows, 6), optional_integer(rows, 7), optional_text(rows, 8),
+                     optional_integer(rows, 9)});
+    if (batch.size() == 1000) {
+      flush();
+    }
+  }
+  flush();
+  return stored;
+}
+
+/** BEGIN on construction, ROLLBACK on destruction unless commit() ran (a lost connection has
+ * nothing to roll back). */
+class PgTransaction {
+public:
+  explicit PgTransaction(PgConnection& pg) : pg_(pg) { pg_.exec("BEGIN"); }
+  ~PgTransaction() {
+    if (!done_ && pg_.ok()) {
+      try {
+        pg_.exec("ROLLBACK");
+      } catch (const Error&) {
+      }
+    }
+  }
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  void commit() {
+    pg_.exec("COMMIT");
+    done_ = true;
+  }
+
+private:
+  PgConnection& pg_;
+  bool done_ = false;
+};
+
+} // namespace
+
 JudgeStage::JudgeStage(const std::string& path, bool writable)
-    : db_(std::make_unique<Database>(path, open_options(writable))),
-      statements_(std::make_unique<Statements>()) {
+    : statements_(std::make_unique<Statements>()) {
+  if (is_postgres_uri(path)) {
+    postgres_ = path;
+    scratch_path_ = scratch_file();
+    db_ = std::make_unique<Database>(scratch_path_, OpenOptions{.read_only = false,
+                                                                .create = true,
+                                                                .wal = false,
+                                                                .synchronous = Synchronous::off,
+                                                                .busy_timeout_ms = 5000});
+  } else {
+    db_ = std::make_unique<Database>(path, open_options(writable));
+  }
   // Temporary tables live in a file SQLite deletes on close, not in memory. (Set before the
   // first one: changing temp_store drops every temporary table.)
   db_->exec("PRAGMA temp_store = FILE");
+  if (!postgres_.empty()) {
+    try {
+      if (writable) {
+        PgConnection reachable(postgres_); // refused now, not after the judging
+      }
+      snapshot_postgres();
+    } catch (...) {
+      statements_.reset();
+      db_.reset();
+      std::filesystem::remove(scratch_path_);
+      throw;
+    }
+  }
 }
 
 JudgeStage::~JudgeStage() {
   rollback();
   statements_.reset(); // finalized before the connection closes
+  if (!scratch_path_.empty()) {
+    db_.reset();
+    std::error_code ec;
+    std::filesystem::remove(scratch_path_, ec);
+    std::filesystem::remove(scratch_path_ + "-journal", ec);
+  }
+}
+
+void JudgeStage::snapshot_postgres() {
+  // The rows are read a thousand at a time in id order (a statement's rows are fetched whole),
+  // so memory holds one slice; the snapshot is as of each slice's read (the judge of a database
+  // several servers still write sees what was committed while it copied).
+  ReadOnlyDatabase source(postgres_);
+  db_->exec(snapshot_schema);
+  Transaction transaction(*db_);
+  {
+    auto insert = db_->prepare("INSERT INTO runs VALUES (?1, ?2, ?3, ?4)");
+    auto runs = source.prepare("SELECT id, kind, started, finished FROM runs ORDER BY id");
+    while (runs.step()) {
+      insert.bind(1, runs.int64(0)).bind(2, runs.text(1)).bind(3, runs.real(2));
+      if (runs.is_null(3)) {
+        insert.bind_null(4);
+      } else {
+        insert.bind(4, runs.real(3));
+      }
+      insert.run();
+      insert.reset();
+    }
+  }
+  auto insert = db_->prepare("INSERT INTO packets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                             "?10, ?11, ?12, ?13, ?14)");
+  std::int64_t after = 0;
+  for (bool more = true; more;) {
+    auto slice = source.prepare(
+        "SELECT id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, verdict, "
+        "file, frame, raw, session_row, nas_identity FROM packets WHERE id > ?1 ORDER BY id "
+        "LIMIT 1000");
+    slice.bind(1, after);
+    more = false;
+    while (slice.step()) {
+      more = true;
+      after = slice.int64(0);
+      for (int c = 0; c < 14; ++c) {
+        if (slice.is_null(c)) {
+          insert.bind_null(c + 1);
+        } else if (c == 2) {
+          insert.bind(c + 1, slice.real(c));
+        } else if (c == 3 || c == 5 || c == 8 || c == 9 || c == 13) {
+          insert.bind(c + 1, slice.text(c));
+        } else if (c == 11) {
+          insert.bind_blob(c + 1, slice.blob(c));
+        } else {
+          insert.bind(c + 1, slice.int64(c));
+        }
+      }
+      insert.run();
+      insert.reset();
+    }
+  }
+  db_->exec("CREATE INDEX packets_run ON packets (run_id)");
+  transaction.commit();
 }
 
 void JudgeStage::begin() {
@@ -322,6 +507,17 @@ void JudgeStage::add_finding(const Finding& f) {
 }
 
 std::size_t JudgeStage::store_findings(std::int64_t run_id) {
+  if (!postgres_.empty()) {
+    PgConnection pg(postgres_);
+    auto rows = db_->prepare("SELECT ?1, rule_id, severity, scope, message, packet_id, "
+                             "record_id, session_row, file, frame FROM temp.judge_findings" +
+                             std::string(finding_order));
+    rows.bind(1, run_id);
+    PgTransaction transaction(pg);
+    const auto stored = copy_findings(pg, rows);
+    transaction.commit();
+    return stored;
+  }
   db_->exec("BEGIN IMMEDIATE");
   in_transaction_ = true;
   auto copy = db_->prepare(
@@ -524,6 +720,30 @@ std::int64_t JudgeStage::store_run(const std::string& report_path, bool failed) 
   }
   const auto size = static_cast<std::int64_t>(report.tellg());
   report.seekg(0);
+  if (!postgres_.empty()) {
+    // PostgreSQL takes a text value whole (runs.report is text there: a bytea would need a
+    // large object to be written in pieces), so the report is held in memory while it is sent.
+    std::string text(static_cast<std::size_t>(size), '\0');
+    if (!report.read(text.data(), size)) {
+      throw Error(SQLITE_IOERR, "cannot read " + report_path);
+    }
+    PgConnection pg(postgres_);
+    PgTransaction transaction(pg);
+    auto run = pg.query(
+        "INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+        "('conform', $1, $1, $2, $3) RETURNING id",
+        {number_text(now_seconds()), std::string(failed ? "fail" : "pass"), std::move(text)});
+    const auto run_id = run.int64(0, 0);
+    auto rows = db_->prepare(
+        "SELECT ?1, o.rule_id, o.severity, o.scope, o.message, o.packet_id, r.id, "
+        "r.session_row, o.file, o.frame FROM temp.judge_order o LEFT JOIN main.records r ON "
+        "r.id = (SELECT id FROM main.records WHERE packet_id = o.packet_id LIMIT 1) "
+        "ORDER BY o.idx");
+    rows.bind(1, run_id);
+    copy_findings(pg, rows);
+    transaction.commit();
+    return run_id;
+  }
   db_->exec("BEGIN IMMEDIATE");
   in_transaction_ = true;
   // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a BLOB of

@@ -153,7 +153,10 @@ public:
     std::size_t count = 0;
   };
 
-  /** Opens path (read-only unless writable); throws Error. */
+  /** Opens path (read-only unless writable); throws Error. A postgresql:// URI is judged from a
+   * snapshot of its runs and packets in a scratch SQLite file (deleted when the stage is), where
+   * the staging tables live as they do beside a SQLite source; what store_findings and store_run
+   * store goes to PostgreSQL. */
   JudgeStage(const std::string& path, bool writable);
   ~JudgeStage();
   JudgeStage(const JudgeStage&) = delete;
@@ -217,6 +220,9 @@ public:
 
 private:
   struct Statements;
+  void snapshot_postgres();
+  std::string postgres_;     // the source's URI, when PostgreSQL
+  std::string scratch_path_; // the snapshot's file, when PostgreSQL
   std::unique_ptr<Database> db_;
   std::unique_ptr<Statements> statements_;
   bool in_transaction_ = false;
