@@ -112,8 +112,92 @@ std::string number_text(double value) {
 
 } // namespace
 
+namespace {
+
+/** The findings of store_conform_run and store_findings_in_run in PostgreSQL, linked as there:
+ * the packet's record (a record's id is its packet's) and that record's session. */
+std::size_t insert_postgres_findings(PgConnection& pg, std::int64_t run_id,
+                                     const std::vector<FindingRow>& findings) {
+  const std::string insert =
+      "INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, record_id, "
+      "session_id, file, frame) VALUES ($1, $2, $3, $4, $5, $6::bigint, (SELECT id FROM records "
+      "WHERE packet_id = $6::bigint LIMIT 1), (SELECT session_row FROM records WHERE packet_id = "
+      "$6::bigint LIMIT 1), $7, $8)";
+  std::vector<std::vector<PgParam>> batch;
+  const auto text = [](const std::optional<std::int64_t>& v) {
+    return v ? PgParam(std::to_string(*v)) : PgParam();
+  };
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const auto& f = findings[i];
+    batch.push_back({std::to_string(run_id), f.rule_id, f.severity, f.scope, f.message,
+                     text(f.packet_id), f.file, text(f.frame)});
+    if (batch.size() == 1000 || i + 1 == findings.size()) {
+      pg.query_each(insert, batch);
+      batch.clear();
+    }
+  }
+  return findings.size();
+}
+
+StoredPacket read_packet(Query& row) {
+  StoredPacket packet;
+  packet.id = row.int64(0);
+  packet.receive_time = row.real(1);
+  packet.src_addr = row.text(2);
+  packet.src_port = row.int64(3);
+  if (!row.is_null(4)) {
+    packet.dst_addr = row.text(4);
+  }
+  packet.dst_port = row.is_null(5) ? 0 : row.int64(5);
+  if (!row.is_null(6)) {
+    packet.code = static_cast<int>(row.int64(6));
+  }
+  packet.verdict = row.text(7);
+  if (!row.is_null(8)) {
+    packet.file = row.text(8);
+  }
+  if (!row.is_null(9)) {
+    packet.frame = row.int64(9);
+  }
+  const auto raw = row.blob(10);
+  packet.raw.assign(raw.begin(), raw.end());
+  return packet;
+}
+
+} // namespace
+
 void read_stored_packets(const std::string& path, std::optional<std::int64_t> run_id,
                          const PacketVisit& visit) {
+  if (is_postgres_uri(path)) {
+    // In slices of a thousand in (receive_time, id) order: a statement's rows come whole.
+    ReadOnlyDatabase db(path);
+    std::optional<std::pair<double, std::int64_t>> after;
+    for (bool more = true; more;) {
+      std::vector<Param> params;
+      std::string where;
+      if (run_id) {
+        params.emplace_back(*run_id);
+        where = " WHERE run_id = ?1";
+      }
+      if (after) {
+        params.emplace_back(after->first);
+        params.emplace_back(after->second);
+        where += std::string(where.empty() ? " WHERE " : " AND ") + "(receive_time, id) > (?" +
+                 std::to_string(params.size() - 1) + ", ?" + std::to_string(params.size()) + ")";
+      }
+      auto slice = db.prepare("SELECT " + std::string(packet_columns) + " FROM packets" + where +
+                              " ORDER BY receive_time, id LIMIT 1000");
+      slice.bind_all(params);
+      more = false;
+      while (slice.step()) {
+        more = true;
+        auto packet = read_packet(slice);
+        after = std::pair{packet.receive_time, packet.id};
+        visit(std::move(packet));
+      }
+    }
+    return;
+  }
   Database db(path, open_options(false));
   auto statement = db.prepare("SELECT " + std::string(packet_columns) +
                               " FROM packets WHERE (?1 IS NULL OR run_id = ?1) "
@@ -127,6 +211,20 @@ void read_stored_packets(const std::string& path, std::optional<std::int64_t> ru
 std::optional<std::pair<double, double>> serve_window(const std::string& path,
                                                       std::optional<std::int64_t> run_id) {
   try {
+    if (is_postgres_uri(path)) {
+      ReadOnlyDatabase db(path);
+      auto q = db.prepare(std::string("SELECT min(started), max(coalesce(finished, started)) "
+                                      "FROM runs WHERE kind = 'serve'") +
+                          (run_id ? " AND id = ?1" : "") +
+                          " AND EXISTS (SELECT 1 FROM packets WHERE packets.run_id = runs.id)");
+      if (run_id) {
+        q.bind(1, *run_id);
+      }
+      if (!q.step() || q.is_null(0)) {
+        return std::nullopt;
+      }
+      return std::pair{q.real(0), q.real(1)};
+    }
     Database db(path, open_options(false));
     return serve_window_of(db, run_id);
   } catch (const Error&) {
@@ -136,6 +234,25 @@ std::optional<std::pair<double, double>> serve_window(const std::string& path,
 
 std::int64_t store_conform_run(const std::string& path, bool failed, const std::string& report,
                                const std::vector<FindingRow>& findings) {
+  if (is_postgres_uri(path)) {
+    PgConnection pg(path);
+    pg.exec("BEGIN");
+    try {
+      auto run =
+          pg.query("INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+                   "('conform', $1, $1, $2, $3) RETURNING id",
+                   {number_text(now_seconds()), std::string(failed ? "fail" : "pass"), report});
+      const auto run_id = run.int64(0, 0);
+      insert_postgres_findings(pg, run_id, findings);
+      pg.exec("COMMIT");
+      return run_id;
+    } catch (...) {
+      if (pg.ok()) {
+        pg.exec("ROLLBACK");
+      }
+      throw;
+    }
+  }
   Database db(path, open_options(true));
   Transaction transaction(db);
   auto run = db.prepare("INSERT INTO runs (kind, started, finished, verdict, report) "
@@ -154,6 +271,20 @@ std::int64_t store_conform_run(const std::string& path, bool failed, const std::
 
 std::size_t store_findings_in_run(const std::string& path, std::int64_t run_id,
                                   const std::vector<FindingRow>& findings) {
+  if (is_postgres_uri(path)) {
+    PgConnection pg(path);
+    pg.exec("BEGIN");
+    try {
+      const auto stored = insert_postgres_findings(pg, run_id, findings);
+      pg.exec("COMMIT");
+      return stored;
+    } catch (...) {
+      if (pg.ok()) {
+        pg.exec("ROLLBACK");
+      }
+      throw;
+    }
+  }
   Database db(path, open_options(true));
   Transaction transaction(db);
   const auto stored = insert_findings(db, run_id, findings);

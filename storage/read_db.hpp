@@ -7,6 +7,8 @@
 // spellings that differ are chosen by engine() (storage/reports.cpp). No engine's header is
 // included here: the engines live in storage/read_db_sqlite.cpp and storage/read_db_pg.cpp.
 
+#include "storage/sqlite.hpp" // storage::Error; no SQLite header
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -14,21 +16,17 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
 
 namespace acctlab::storage {
 
-class DbError : public std::runtime_error {
+/** A reader's failure: a storage::Error (its code SQLite's result code, SQLITE_BUSY, ...; 0 from
+ * PostgreSQL), so the callers of storage/ catch one type whatever failed. */
+class DbError : public Error {
 public:
-  DbError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  /** SQLite's result code (SQLITE_BUSY, ...); 0 from PostgreSQL. */
-  int code() const noexcept { return code_; }
-
-private:
-  int code_;
+  using Error::Error;
 };
 
 /** A bound parameter: NULL, integer, real or text. */

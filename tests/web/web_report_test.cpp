@@ -165,6 +165,22 @@ TEST_CASE("check --db stores the report file's bytes, and every reader reads the
     CHECK(now.at(id).first - old.first == (passed ? 2 : 0));
     CHECK(now.at(id).second - old.second == (passed ? 0 : 2));
   }
+
+  // Judged whole in memory (--judge-part 0, conformance/db_trace) rather than in parts: the
+  // same findings, stored the same way.
+  const auto findings_of = [&](std::int64_t id) {
+    return sql.value("SELECT count(*) || '/' || count(record_id) || '/' || count(session_id) "
+                     "FROM findings WHERE run_id = " +
+                     std::to_string(id));
+  };
+  const auto whole = acctlab::test::run_acctlab("check --db '" + path +
+                                                "' --judge-part 0 --report json --out " + file);
+  INFO(whole.output);
+  REQUIRE(whole.status == checked.status);
+  const std::int64_t whole_run = std::stoll(sql.value("SELECT max(id) FROM runs"));
+  REQUIRE(whole_run > text_run);
+  CHECK(findings_of(whole_run) == findings_of(run));
+  CHECK(json::parse(of_run("report", whole_run)).at("verdict") == parsed.at("verdict"));
 }
 
 TEST_CASE("a report too large to hold whole is shown by its members that fit", "[web][report]") {
