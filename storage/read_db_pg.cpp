@@ -85,15 +85,38 @@ public:
   PgLink(const PgLink&) = delete;
   PgLink& operator=(const PgLink&) = delete;
 
-  /** Runs sql with its parameters (already in $N form); throws DbError. */
+  /** Runs sql with its parameters (already in $N form); throws DbError. A statement that finds
+   * the connection gone (the server restarted since the last one) is sent again once on a new
+   * connection: the reader only reads, so that is always safe. */
   PGresult* run(const std::string& sql, const std::vector<Param>& params) {
     if (PQstatus(conn_) != CONNECTION_OK) {
-      PQreset(conn_);
-      if (PQstatus(conn_) != CONNECTION_OK) {
-        throw DbError(0, display_ + ": " + message_of(PQerrorMessage(conn_)));
-      }
-      read_only();
+      reconnect();
     }
+    PGresult* result = send(sql, params);
+    if (!result) {
+      reconnect();
+      result = send(sql, params);
+    }
+    if (!result) {
+      throw DbError(0, "query: " + message_of(PQerrorMessage(conn_)));
+    }
+    return result;
+  }
+
+  PGconn* handle() const { return conn_; }
+
+private:
+  void reconnect() {
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      throw DbError(0, display_ + ": " + message_of(PQerrorMessage(conn_)));
+    }
+    read_only();
+  }
+
+  /** The statement's result; nullptr when the connection was lost (no answer from a server:
+   * a failed write or read of the socket, or SQLSTATE class 08, or the server shutting down). */
+  PGresult* send(const std::string& sql, const std::vector<Param>& params) {
     std::vector<std::string> texts(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     std::vector<Oid> types(params.size(), 0);
@@ -118,6 +141,13 @@ public:
                                     types.data(), values.data(), nullptr, nullptr, 0);
     const auto status = PQresultStatus(result);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+      const std::string_view sqlstate = state ? state : "";
+      if (PQstatus(conn_) != CONNECTION_OK || sqlstate.empty() || sqlstate.starts_with("08") ||
+          sqlstate.starts_with("57P")) {
+        PQclear(result);
+        return nullptr;
+      }
       const auto message =
           "query: " + message_of(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
       PQclear(result);
@@ -126,9 +156,6 @@ public:
     return result;
   }
 
-  PGconn* handle() const { return conn_; }
-
-private:
   void read_only() {
     PGresult* result = PQexec(conn_, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
     const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
