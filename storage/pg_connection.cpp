@@ -31,8 +31,8 @@ std::string database_display_name(std::string_view database) {
 
 std::string not_on_postgres(std::string_view database) {
   return database_display_name(database) +
-         ": this command works on SQLite files only in this build (serve, web and check --db "
-         "take a postgresql:// URI)";
+         ": this command works on SQLite files only in this build; a PostgreSQL database is "
+         "written by serve and read by web and check --db";
 }
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
