@@ -441,10 +441,13 @@ JudgeStage::JudgeStage(const std::string& path, bool writable)
   db_->exec("PRAGMA temp_store = FILE");
   if (!postgres_.empty()) {
     try {
+      // Refused now, not after the judging: the source read-only, or writable for what is stored.
       if (writable) {
-        PgConnection reachable(postgres_); // refused now, not after the judging
+        PgConnection reachable(postgres_);
+      } else {
+        ReadOnlyDatabase reachable(postgres_);
       }
-      snapshot_postgres();
+      db_->exec(snapshot_schema);
     } catch (...) {
       statements_.reset();
       db_.reset();
@@ -465,12 +468,22 @@ JudgeStage::~JudgeStage() {
   }
 }
 
-void JudgeStage::snapshot_postgres() {
-  // The rows are read a thousand at a time in id order (a statement's rows are fetched whole),
-  // so memory holds one slice; the snapshot is as of each slice's read (the judge of a database
-  // several servers still write sees what was committed while it copied).
+void JudgeStage::snapshot_postgres(std::optional<std::int64_t> run_id) {
+  if (postgres_.empty()) {
+    return;
+  }
+  if (snapshot_taken_) {
+    if (run_id != snapshot_run_) {
+      throw Error(0, "the judge's copy of " + database_display_name(postgres_) +
+                         " holds another run's packets");
+    }
+    return;
+  }
+  // Taken at the first question about the source, of the run asked about (all packets when
+  // none): the runs, and the packets a thousand at a time in id order (a statement's rows are
+  // fetched whole), so memory holds one slice. The copy is as of each slice's read (the judge of
+  // a database several servers still write sees what was committed while it copied).
   ReadOnlyDatabase source(postgres_);
-  db_->exec(snapshot_schema);
   Transaction transaction(*db_);
   {
     auto insert = db_->prepare("INSERT INTO runs VALUES (?1, ?2, ?3, ?4)");
@@ -491,10 +504,14 @@ void JudgeStage::snapshot_postgres() {
   std::int64_t after = 0;
   for (bool more = true; more;) {
     auto slice = source.prepare(
-        "SELECT id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, verdict, "
-        "file, frame, raw, session_row, nas_identity FROM packets WHERE id > ?1 ORDER BY id "
-        "LIMIT 1000");
+        std::string("SELECT id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, "
+                    "code, verdict, file, frame, raw, session_row, nas_identity FROM packets "
+                    "WHERE id > ?1") +
+        (run_id ? " AND run_id = ?2" : "") + " ORDER BY id LIMIT 1000");
     slice.bind(1, after);
+    if (run_id) {
+      slice.bind(2, *run_id);
+    }
     more = false;
     while (slice.step()) {
       more = true;
@@ -518,6 +535,8 @@ void JudgeStage::snapshot_postgres() {
   }
   db_->exec("CREATE INDEX packets_run ON packets (run_id)");
   transaction.commit();
+  snapshot_taken_ = true;
+  snapshot_run_ = run_id;
 }
 
 void JudgeStage::begin() {
@@ -538,6 +557,7 @@ void JudgeStage::rollback() noexcept {
 }
 
 std::size_t JudgeStage::packet_count(std::optional<std::int64_t> run_id) {
+  snapshot_postgres(run_id);
   auto count = db_->prepare(std::string("SELECT count(*) FROM packets") + where_run(run_id));
   bind_run(count, run_id);
   count.step();
@@ -545,6 +565,7 @@ std::size_t JudgeStage::packet_count(std::optional<std::int64_t> run_id) {
 }
 
 bool JudgeStage::has_answers(std::optional<std::int64_t> run_id) {
+  snapshot_postgres(run_id);
   auto any = db_->prepare(std::string("SELECT EXISTS (SELECT 1 FROM packets WHERE code IN (2, 3, "
                                       "5, 11, 41, 42, 44, 45)") +
                           (run_id ? " AND run_id = ?1" : "") + ")");
@@ -555,6 +576,7 @@ bool JudgeStage::has_answers(std::optional<std::int64_t> run_id) {
 
 std::optional<std::pair<double, double>>
 JudgeStage::serve_window(std::optional<std::int64_t> run_id) {
+  snapshot_postgres(run_id);
   return serve_window_of(*db_, run_id);
 }
 
@@ -565,6 +587,7 @@ void JudgeStage::create_places() {
 }
 
 void JudgeStage::read_packets(std::optional<std::int64_t> run_id, const PacketVisit& visit) {
+  snapshot_postgres(run_id);
   auto all = db_->prepare("SELECT " + std::string(packet_columns) + " FROM packets" +
                           where_run(run_id) + " ORDER BY receive_time, id");
   bind_run(all, run_id);

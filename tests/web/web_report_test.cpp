@@ -181,6 +181,18 @@ TEST_CASE("check --db stores the report file's bytes, and every reader reads the
   REQUIRE(whole_run > text_run);
   CHECK(findings_of(whole_run) == findings_of(run));
   CHECK(json::parse(of_run("report", whole_run)).at("verdict") == parsed.at("verdict"));
+
+  // One run's packets only (--run; on PostgreSQL the judge copies that run's packets alone).
+  const auto one_run = acctlab::test::run_acctlab(
+      "check --db '" + path + "' --run 1 --no-store --report json --out " + file);
+  INFO(one_run.output);
+  REQUIRE((one_run.status == 0 || one_run.status == 1));
+  const auto of_one = json::parse(read_file(file));
+  CHECK(of_one.at("counts").at("packets").as_int64() ==
+        std::stoll(sql.value("SELECT count(*) FROM packets WHERE run_id = 1")));
+  CHECK(of_one.at("counts").at("packets").as_int64() <
+        parsed.at("counts").at("packets").as_int64());
+  CHECK(std::stoll(sql.value("SELECT max(id) FROM runs")) == whole_run); // --no-store
 }
 
 TEST_CASE("a report too large to hold whole is shown by its members that fit", "[web][report]") {
