@@ -16,6 +16,7 @@
 #include "conformance/run_judge.hpp"
 #include "conformance/tester.hpp"
 #include "pcap/clients_file.hpp"
+#include "storage/pg_connection.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -244,7 +245,8 @@ void install_check(CLI::App& app, int& exit_code) {
         exit_code = exit_status::usage;
         return false;
       }
-      std::cout << "findings stored in " << options->db << " (run " << *stored << ")\n";
+      std::cout << "findings stored in " << storage::database_display_name(options->db) << " (run "
+                << *stored << ")\n";
       return true;
     };
     Trace trace;

@@ -2,6 +2,7 @@
 
 #include "cli/command_registry.hpp"
 #include "server/clients_file.hpp"
+#include "storage/pg_schema.hpp"
 #include "storage/schema.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
@@ -33,6 +34,7 @@ void install_web(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("web", "Serve the report viewer (HTML pages, JSON API, live "
                                         "overview) over HTTP, read-only");
   cmd->footer("Examples:\n  acctlab web --db acctlab.db\n"
+              "  acctlab web --db postgresql://acct@db.example/acct   # what servers share\n"
               "  acctlab web --db acctlab.db --listen 127.0.0.1:9090\n"
               "  acctlab web --db acctlab.db --listen 0.0.0.0:8080 --insecure   # any address:"
               " no TLS, no login\n"
@@ -40,7 +42,9 @@ void install_web(CLI::App& app, int& exit_code) {
               "k.pem --accounts viewer.accounts --clients clients.conf   # operators: NAS groups\n"
               "SIGHUP reads the clients file again (its `group = NAME` lines).\n"
               "Pages: /  /sessions  /usage  /conformance  /runs  /nas; JSON twins under /api/.");
-  cmd->add_option("--db", args->db, "acctlab SQLite database (opened read-only)")->required();
+  cmd->add_option("--db", args->db,
+                  "acctlab database: a SQLite file or a postgresql:// URI (read-only)")
+      ->required();
   cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate chain: serve HTTPS only");
@@ -127,7 +131,11 @@ void install_web(CLI::App& app, int& exit_code) {
       // A database from an older build lacks what the pages read (schema version 3): bring it
       // up to date once, as any acctlab writer opening it would. A missing file is left to the
       // site to refuse (the viewer never creates a database).
-      if (std::filesystem::is_regular_file(args->db)) {
+      if (storage::is_postgres_uri(args->db)) {
+        // The same on PostgreSQL: the read model is replaced by whichever build migrates.
+        storage::PgConnection db(args->db);
+        storage::migrate_postgres_if_present(db);
+      } else if (std::filesystem::is_regular_file(args->db)) {
         storage::Database db(args->db, {.create = false});
         if (storage::schema_version(db) > 0 &&
             storage::schema_version(db) < storage::current_schema_version()) {
@@ -154,7 +162,7 @@ void install_web(CLI::App& app, int& exit_code) {
       }
       web::HttpServer server(site, options);
       const bool v6 = options.address.find(':') != std::string::npos;
-      std::cerr << "acctlab web: serving " << args->db
+      std::cerr << "acctlab web: serving " << storage::database_display_name(args->db)
                 << (options.tls_cert.empty() ? " on http://" : " on https://")
                 << (v6 ? "[" + options.address + "]" : options.address) << ':' << server.port()
                 << "/ (Ctrl-C stops)" << std::endl;

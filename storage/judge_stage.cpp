@@ -1,11 +1,17 @@
 #include "storage/judge_stage.hpp"
 
+#include "storage/pg_connection.hpp"
+#include "storage/read_db.hpp"
 #include "storage/sqlite.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace acctlab::storage {
 namespace {
@@ -98,10 +104,100 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+/** A double as the shortest text that reads back as the same value. */
+std::string number_text(double value) {
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
+}
+
+} // namespace
+
+namespace {
+
+/** The findings of store_conform_run and store_findings_in_run in PostgreSQL, linked as there:
+ * the packet's record (a record's id is its packet's) and that record's session. */
+std::size_t insert_postgres_findings(PgConnection& pg, std::int64_t run_id,
+                                     const std::vector<FindingRow>& findings) {
+  const std::string insert =
+      "INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, record_id, "
+      "session_id, file, frame) VALUES ($1, $2, $3, $4, $5, $6::bigint, (SELECT id FROM records "
+      "WHERE packet_id = $6::bigint LIMIT 1), (SELECT session_row FROM records WHERE packet_id = "
+      "$6::bigint LIMIT 1), $7, $8)";
+  std::vector<std::vector<PgParam>> batch;
+  const auto text = [](const std::optional<std::int64_t>& v) {
+    return v ? PgParam(std::to_string(*v)) : PgParam();
+  };
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const auto& f = findings[i];
+    batch.push_back({std::to_string(run_id), f.rule_id, f.severity, f.scope, f.message,
+                     text(f.packet_id), f.file, text(f.frame)});
+    if (batch.size() == 1000 || i + 1 == findings.size()) {
+      pg.query_each(insert, batch);
+      batch.clear();
+    }
+  }
+  return findings.size();
+}
+
+StoredPacket read_packet(Query& row) {
+  StoredPacket packet;
+  packet.id = row.int64(0);
+  packet.receive_time = row.real(1);
+  packet.src_addr = row.text(2);
+  packet.src_port = row.int64(3);
+  if (!row.is_null(4)) {
+    packet.dst_addr = row.text(4);
+  }
+  packet.dst_port = row.is_null(5) ? 0 : row.int64(5);
+  if (!row.is_null(6)) {
+    packet.code = static_cast<int>(row.int64(6));
+  }
+  packet.verdict = row.text(7);
+  if (!row.is_null(8)) {
+    packet.file = row.text(8);
+  }
+  if (!row.is_null(9)) {
+    packet.frame = row.int64(9);
+  }
+  const auto raw = row.blob(10);
+  packet.raw.assign(raw.begin(), raw.end());
+  return packet;
+}
+
 } // namespace
 
 void read_stored_packets(const std::string& path, std::optional<std::int64_t> run_id,
                          const PacketVisit& visit) {
+  if (is_postgres_uri(path)) {
+    // In slices of a thousand in (receive_time, id) order: a statement's rows come whole.
+    ReadOnlyDatabase db(path);
+    std::optional<std::pair<double, std::int64_t>> after;
+    for (bool more = true; more;) {
+      std::vector<Param> params;
+      std::string where;
+      if (run_id) {
+        params.emplace_back(*run_id);
+        where = " WHERE run_id = ?1";
+      }
+      if (after) {
+        params.emplace_back(after->first);
+        params.emplace_back(after->second);
+        where += std::string(where.empty() ? " WHERE " : " AND ") + "(receive_time, id) > (?" +
+                 std::to_string(params.size() - 1) + ", ?" + std::to_string(params.size()) + ")";
+      }
+      auto slice = db.prepare("SELECT " + std::string(packet_columns) + " FROM packets" + where +
+                              " ORDER BY receive_time, id LIMIT 1000");
+      slice.bind_all(params);
+      more = false;
+      while (slice.step()) {
+        more = true;
+        auto packet = read_packet(slice);
+        after = std::pair{packet.receive_time, packet.id};
+        visit(std::move(packet));
+      }
+    }
+    return;
+  }
   Database db(path, open_options(false));
   auto statement = db.prepare("SELECT " + std::string(packet_columns) +
                               " FROM packets WHERE (?1 IS NULL OR run_id = ?1) "
@@ -115,6 +211,20 @@ void read_stored_packets(const std::string& path, std::optional<std::int64_t> ru
 std::optional<std::pair<double, double>> serve_window(const std::string& path,
                                                       std::optional<std::int64_t> run_id) {
   try {
+    if (is_postgres_uri(path)) {
+      ReadOnlyDatabase db(path);
+      auto q = db.prepare(std::string("SELECT min(started), max(coalesce(finished, started)) "
+                                      "FROM runs WHERE kind = 'serve'") +
+                          (run_id ? " AND id = ?1" : "") +
+                          " AND EXISTS (SELECT 1 FROM packets WHERE packets.run_id = runs.id)");
+      if (run_id) {
+        q.bind(1, *run_id);
+      }
+      if (!q.step() || q.is_null(0)) {
+        return std::nullopt;
+      }
+      return std::pair{q.real(0), q.real(1)};
+    }
     Database db(path, open_options(false));
     return serve_window_of(db, run_id);
   } catch (const Error&) {
@@ -124,6 +234,25 @@ std::optional<std::pair<double, double>> serve_window(const std::string& path,
 
 std::int64_t store_conform_run(const std::string& path, bool failed, const std::string& report,
                                const std::vector<FindingRow>& findings) {
+  if (is_postgres_uri(path)) {
+    PgConnection pg(path);
+    pg.exec("BEGIN");
+    try {
+      auto run =
+          pg.query("INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+                   "('conform', $1, $1, $2, $3) RETURNING id",
+                   {number_text(now_seconds()), std::string(failed ? "fail" : "pass"), report});
+      const auto run_id = run.int64(0, 0);
+      insert_postgres_findings(pg, run_id, findings);
+      pg.exec("COMMIT");
+      return run_id;
+    } catch (...) {
+      if (pg.ok()) {
+        pg.exec("ROLLBACK");
+      }
+      throw;
+    }
+  }
   Database db(path, open_options(true));
   Transaction transaction(db);
   auto run = db.prepare("INSERT INTO runs (kind, started, finished, verdict, report) "
@@ -142,6 +271,20 @@ std::int64_t store_conform_run(const std::string& path, bool failed, const std::
 
 std::size_t store_findings_in_run(const std::string& path, std::int64_t run_id,
                                   const std::vector<FindingRow>& findings) {
+  if (is_postgres_uri(path)) {
+    PgConnection pg(path);
+    pg.exec("BEGIN");
+    try {
+      const auto stored = insert_postgres_findings(pg, run_id, findings);
+      pg.exec("COMMIT");
+      return stored;
+    } catch (...) {
+      if (pg.ok()) {
+        pg.exec("ROLLBACK");
+      }
+      throw;
+    }
+  }
   Database db(path, open_options(true));
   Transaction transaction(db);
   const auto stored = insert_findings(db, run_id, findings);
@@ -191,17 +334,209 @@ JudgeStage::Ordered read_ordered_row(const Statement& row) {
 
 } // namespace
 
+namespace {
+
+/** A new scratch file's path in the temporary directory. */
+std::string scratch_file() {
+  static std::atomic<int> counter{0};
+  return (std::filesystem::temp_directory_path() /
+          ("acctlab-judge-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".db"))
+      .string();
+}
+
+/** What the judge reads of a source database: its runs and its packets' trace columns, with the
+ * records view the findings are linked through. */
+constexpr std::string_view snapshot_schema = R"sql(
+CREATE TABLE runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started REAL NOT NULL,
+  finished REAL);
+CREATE TABLE packets (id INTEGER PRIMARY KEY, run_id INTEGER, receive_time REAL NOT NULL,
+  src_addr TEXT NOT NULL, src_port INTEGER NOT NULL, dst_addr TEXT, dst_port INTEGER,
+  code INTEGER, verdict TEXT NOT NULL, file TEXT, frame INTEGER, raw BLOB NOT NULL,
+  session_row INTEGER, nas_identity TEXT);
+CREATE VIEW records AS SELECT id, id AS packet_id, session_row FROM packets
+  WHERE nas_identity IS NOT NULL;
+)sql";
+
+std::string number(std::int64_t value) {
+  return std::to_string(value);
+}
+
+PgParam optional_text(const Statement& row, int column) {
+  return row.is_null(column) ? PgParam() : PgParam(row.column_text(column));
+}
+
+PgParam optional_integer(const Statement& row, int column) {
+  return row.is_null(column) ? PgParam() : PgParam(number(row.column_int64(column)));
+}
+
+/** Inserts the findings a statement yields (run_id, rule_id, severity, scope, message,
+ * packet_id, record_id, session_id, file, frame, in that order and already in the order they
+ * are to be numbered) into PostgreSQL, a pipeline of 1,000 at a time; returns how many. */
+std::size_t copy_findings(PgConnection& pg, Statement& rows) {
+  const std::string insert =
+      "INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, record_id, "
+      "session_id, file, frame) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+  std::vector<std::vector<PgParam>> batch;
+  std::size_t stored = 0;
+  const auto flush = [&] {
+    pg.query_each(insert, batch);
+    stored += batch.size();
+    batch.clear();
+  };
+  while (rows.step()) {
+    batch.push_back({optional_integer(rows, 0), optional_text(rows, 1), optional_text(rows, 2),
+                     optional_text(rows, 3), optional_text(rows, 4), optional_integer(rows, 5),
+                     optional_integer(rows, 6), optional_integer(rows, 7), optional_text(rows, 8),
+                     optional_integer(rows, 9)});
+    if (batch.size() == 1000) {
+      flush();
+    }
+  }
+  flush();
+  return stored;
+}
+
+/** BEGIN on construction, ROLLBACK on destruction unless commit() ran (a lost connection has
+ * nothing to roll back). */
+class PgTransaction {
+public:
+  explicit PgTransaction(PgConnection& pg) : pg_(pg) { pg_.exec("BEGIN"); }
+  ~PgTransaction() {
+    if (!done_ && pg_.ok()) {
+      try {
+        pg_.exec("ROLLBACK");
+      } catch (const Error&) {
+      }
+    }
+  }
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  void commit() {
+    pg_.exec("COMMIT");
+    done_ = true;
+  }
+
+private:
+  PgConnection& pg_;
+  bool done_ = false;
+};
+
+} // namespace
+
 JudgeStage::JudgeStage(const std::string& path, bool writable)
-    : db_(std::make_unique<Database>(path, open_options(writable))),
-      statements_(std::make_unique<Statements>()) {
+    : statements_(std::make_unique<Statements>()) {
+  if (is_postgres_uri(path)) {
+    postgres_ = path;
+    scratch_path_ = scratch_file();
+    db_ = std::make_unique<Database>(scratch_path_, OpenOptions{.read_only = false,
+                                                                .create = true,
+                                                                .wal = false,
+                                                                .synchronous = Synchronous::off,
+                                                                .busy_timeout_ms = 5000});
+  } else {
+    db_ = std::make_unique<Database>(path, open_options(writable));
+  }
   // Temporary tables live in a file SQLite deletes on close, not in memory. (Set before the
   // first one: changing temp_store drops every temporary table.)
   db_->exec("PRAGMA temp_store = FILE");
+  if (!postgres_.empty()) {
+    try {
+      // Refused now, not after the judging: the source read-only, or writable for what is stored.
+      if (writable) {
+        PgConnection reachable(postgres_);
+      } else {
+        ReadOnlyDatabase reachable(postgres_);
+      }
+      db_->exec(snapshot_schema);
+    } catch (...) {
+      statements_.reset();
+      db_.reset();
+      std::filesystem::remove(scratch_path_);
+      throw;
+    }
+  }
 }
 
 JudgeStage::~JudgeStage() {
   rollback();
   statements_.reset(); // finalized before the connection closes
+  if (!scratch_path_.empty()) {
+    db_.reset();
+    std::error_code ec;
+    std::filesystem::remove(scratch_path_, ec);
+    std::filesystem::remove(scratch_path_ + "-journal", ec);
+  }
+}
+
+void JudgeStage::snapshot_postgres(std::optional<std::int64_t> run_id) {
+  if (postgres_.empty()) {
+    return;
+  }
+  if (snapshot_taken_) {
+    if (run_id != snapshot_run_) {
+      throw Error(0, "the judge's copy of " + database_display_name(postgres_) +
+                         " holds another run's packets");
+    }
+    return;
+  }
+  // Taken at the first question about the source, of the run asked about (all packets when
+  // none): the runs, and the packets a thousand at a time in id order (a statement's rows are
+  // fetched whole), so memory holds one slice. The copy is as of each slice's read (the judge of
+  // a database several servers still write sees what was committed while it copied).
+  ReadOnlyDatabase source(postgres_);
+  Transaction transaction(*db_);
+  {
+    auto insert = db_->prepare("INSERT INTO runs VALUES (?1, ?2, ?3, ?4)");
+    auto runs = source.prepare("SELECT id, kind, started, finished FROM runs ORDER BY id");
+    while (runs.step()) {
+      insert.bind(1, runs.int64(0)).bind(2, runs.text(1)).bind(3, runs.real(2));
+      if (runs.is_null(3)) {
+        insert.bind_null(4);
+      } else {
+        insert.bind(4, runs.real(3));
+      }
+      insert.run();
+      insert.reset();
+    }
+  }
+  auto insert = db_->prepare("INSERT INTO packets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                             "?10, ?11, ?12, ?13, ?14)");
+  std::int64_t after = 0;
+  for (bool more = true; more;) {
+    auto slice = source.prepare(
+        std::string("SELECT id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, "
+                    "code, verdict, file, frame, raw, session_row, nas_identity FROM packets "
+                    "WHERE id > ?1") +
+        (run_id ? " AND run_id = ?2" : "") + " ORDER BY id LIMIT 1000");
+    slice.bind(1, after);
+    if (run_id) {
+      slice.bind(2, *run_id);
+    }
+    more = false;
+    while (slice.step()) {
+      more = true;
+      after = slice.int64(0);
+      for (int c = 0; c < 14; ++c) {
+        if (slice.is_null(c)) {
+          insert.bind_null(c + 1);
+        } else if (c == 2) {
+          insert.bind(c + 1, slice.real(c));
+        } else if (c == 3 || c == 5 || c == 8 || c == 9 || c == 13) {
+          insert.bind(c + 1, slice.text(c));
+        } else if (c == 11) {
+          insert.bind_blob(c + 1, slice.blob(c));
+        } else {
+          insert.bind(c + 1, slice.int64(c));
+        }
+      }
+      insert.run();
+      insert.reset();
+    }
+  }
+  db_->exec("CREATE INDEX packets_run ON packets (run_id)");
+  transaction.commit();
+  snapshot_taken_ = true;
+  snapshot_run_ = run_id;
 }
 
 void JudgeStage::begin() {
@@ -222,6 +557,7 @@ void JudgeStage::rollback() noexcept {
 }
 
 std::size_t JudgeStage::packet_count(std::optional<std::int64_t> run_id) {
+  snapshot_postgres(run_id);
   auto count = db_->prepare(std::string("SELECT count(*) FROM packets") + where_run(run_id));
   bind_run(count, run_id);
   count.step();
@@ -229,6 +565,7 @@ std::size_t JudgeStage::packet_count(std::optional<std::int64_t> run_id) {
 }
 
 bool JudgeStage::has_answers(std::optional<std::int64_t> run_id) {
+  snapshot_postgres(run_id);
   auto any = db_->prepare(std::string("SELECT EXISTS (SELECT 1 FROM packets WHERE code IN (2, 3, "
                                       "5, 11, 41, 42, 44, 45)") +
                           (run_id ? " AND run_id = ?1" : "") + ")");
@@ -239,6 +576,7 @@ bool JudgeStage::has_answers(std::optional<std::int64_t> run_id) {
 
 std::optional<std::pair<double, double>>
 JudgeStage::serve_window(std::optional<std::int64_t> run_id) {
+  snapshot_postgres(run_id);
   return serve_window_of(*db_, run_id);
 }
 
@@ -249,6 +587,7 @@ void JudgeStage::create_places() {
 }
 
 void JudgeStage::read_packets(std::optional<std::int64_t> run_id, const PacketVisit& visit) {
+  snapshot_postgres(run_id);
   auto all = db_->prepare("SELECT " + std::string(packet_columns) + " FROM packets" +
                           where_run(run_id) + " ORDER BY receive_time, id");
   bind_run(all, run_id);
@@ -322,6 +661,17 @@ void JudgeStage::add_finding(const Finding& f) {
 }
 
 std::size_t JudgeStage::store_findings(std::int64_t run_id) {
+  if (!postgres_.empty()) {
+    PgConnection pg(postgres_);
+    auto rows = db_->prepare("SELECT ?1, rule_id, severity, scope, message, packet_id, "
+                             "record_id, session_row, file, frame FROM temp.judge_findings" +
+                             std::string(finding_order));
+    rows.bind(1, run_id);
+    PgTransaction transaction(pg);
+    const auto stored = copy_findings(pg, rows);
+    transaction.commit();
+    return stored;
+  }
   db_->exec("BEGIN IMMEDIATE");
   in_transaction_ = true;
   auto copy = db_->prepare(
@@ -524,6 +874,30 @@ std::int64_t JudgeStage::store_run(const std::string& report_path, bool failed) 
   }
   const auto size = static_cast<std::int64_t>(report.tellg());
   report.seekg(0);
+  if (!postgres_.empty()) {
+    // PostgreSQL takes a text value whole (runs.report is text there: a bytea would need a
+    // large object to be written in pieces), so the report is held in memory while it is sent.
+    std::string text(static_cast<std::size_t>(size), '\0');
+    if (!report.read(text.data(), size)) {
+      throw Error(SQLITE_IOERR, "cannot read " + report_path);
+    }
+    PgConnection pg(postgres_);
+    PgTransaction transaction(pg);
+    auto run = pg.query(
+        "INSERT INTO runs (kind, started, finished, verdict, report) VALUES "
+        "('conform', $1, $1, $2, $3) RETURNING id",
+        {number_text(now_seconds()), std::string(failed ? "fail" : "pass"), std::move(text)});
+    const auto run_id = run.int64(0, 0);
+    auto rows = db_->prepare(
+        "SELECT ?1, o.rule_id, o.severity, o.scope, o.message, o.packet_id, r.id, "
+        "r.session_row, o.file, o.frame FROM temp.judge_order o LEFT JOIN main.records r ON "
+        "r.id = (SELECT id FROM main.records WHERE packet_id = o.packet_id LIMIT 1) "
+        "ORDER BY o.idx");
+    rows.bind(1, run_id);
+    copy_findings(pg, rows);
+    transaction.commit();
+    return run_id;
+  }
   db_->exec("BEGIN IMMEDIATE");
   in_transaction_ = true;
   // The report goes in through SQLite's incremental blob I/O, a piece at a time, into a BLOB of

@@ -153,7 +153,11 @@ public:
     std::size_t count = 0;
   };
 
-  /** Opens path (read-only unless writable); throws Error. */
+  /** Opens path (read-only unless writable); throws Error. A postgresql:// URI is judged from a
+   * copy of its runs and the judged run's packets in a scratch SQLite file (deleted when the
+   * stage is; taken at the first question about the source), where
+   * the staging tables live as they do beside a SQLite source; what store_findings and store_run
+   * store goes to PostgreSQL. */
   JudgeStage(const std::string& path, bool writable);
   ~JudgeStage();
   JudgeStage(const JudgeStage&) = delete;
@@ -217,6 +221,13 @@ public:
 
 private:
   struct Statements;
+  /** On PostgreSQL, copies the source's runs and the packets of run_id (all when none) into
+   * the scratch file, once; a later question about another run is refused. */
+  void snapshot_postgres(std::optional<std::int64_t> run_id);
+  std::string postgres_; // the source's URI, when PostgreSQL
+  bool snapshot_taken_ = false;
+  std::optional<std::int64_t> snapshot_run_;
+  std::string scratch_path_; // the snapshot's file, when PostgreSQL
   std::unique_ptr<Database> db_;
   std::unique_ptr<Statements> statements_;
   bool in_transaction_ = false;

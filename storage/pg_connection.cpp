@@ -31,8 +31,8 @@ std::string database_display_name(std::string_view database) {
 
 std::string not_on_postgres(std::string_view database) {
   return database_display_name(database) +
-         ": PostgreSQL is written by `acctlab serve` in this build; this command reads and "
-         "writes SQLite files only";
+         ": this command works on SQLite files only in this build; a PostgreSQL database is "
+         "written by serve and read by web and check --db";
 }
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {

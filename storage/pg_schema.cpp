@@ -218,6 +218,57 @@ END
 $fn$;
 )sql";
 
+// ---- The read model (what the viewer, `acctlab check` and the run reports read) ----
+// SQLite keeps tallies (record_tally, packet_tally, capture_tally, session_tally, finding_tally)
+// and the sessions' search rows (session_find) in tables its one writer updates with each batch
+// (storage/schema.cpp, migrations 3-6). Several PostgreSQL servers writing at once would all
+// update the same few tally rows and wait on each other's row locks until COMMIT; here they are
+// views with the same names and columns, counted from the rows when read: the writers pay
+// nothing, the report queries are written once for both engines, and a page costs a scan of what
+// it counts (docs/storage.md, "PostgreSQL"). acctlab_json_or_null is the jsonb of a report, or
+// NULL where the text is no JSON (SQLite's json_valid). Replaced at every migrate, like
+// acctlab_store, so it always matches the build that reads it.
+constexpr std::string_view read_model = R"sql(
+CREATE OR REPLACE VIEW record_tally AS
+SELECT trunc(event_time / 3600)::bigint AS hour, COALESCE(status_type, -1) AS status_type,
+  count(*) AS records, max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW packet_tally AS
+SELECT COALESCE(run_id, 0) AS run_id, verdict, count(*) AS packets FROM packets GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW capture_tally AS
+SELECT COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
+  count(*) FILTER (WHERE verdict = 'ok') AS ok, min(frame) AS first_frame,
+  max(frame) AS last_frame
+FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW session_tally AS
+SELECT nas_key, state, count(*) AS sessions FROM sessions GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW session_find AS
+SELECT id, COALESCE(start_time, last_record_time) AS started, user_name,
+  acct_session_id || chr(31) || COALESCE(user_name, '') || chr(31) || COALESCE(peer, '') ||
+    chr(31) || COALESCE(framed_ip, '') AS text
+FROM sessions;
+
+CREATE OR REPLACE VIEW finding_tally AS
+SELECT COALESCE(run_id, 0) AS run_id, rule_id, severity, scope, count(*) AS findings,
+  count(DISTINCT packet_id) AS packets, count(DISTINCT session_id) AS sessions,
+  min(message) AS example
+FROM findings GROUP BY 1, 2, 3, 4;
+
+CREATE OR REPLACE FUNCTION acctlab_json_or_null(value text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+  RETURN value::jsonb;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END
+$fn$;
+)sql";
+// ---- end of the read model ----
+
 // Servers starting together take this lock before looking at the schema.
 constexpr std::string_view migrate_lock = "SELECT pg_advisory_xact_lock(7305566781)";
 
@@ -272,6 +323,7 @@ void migrate_postgres(PgConnection& db) {
       }
     }
     db.exec(std::string(store_function));
+    db.exec(std::string(read_model));
     db.exec("COMMIT");
   } catch (...) {
     if (db.ok()) {
@@ -279,6 +331,14 @@ void migrate_postgres(PgConnection& db) {
     }
     throw;
   }
+}
+
+bool migrate_postgres_if_present(PgConnection& db) {
+  if (db.query("SELECT to_regclass('schema_version') IS NOT NULL").text(0, 0) != "t") {
+    return false;
+  }
+  migrate_postgres(db);
+  return true;
 }
 
 } // namespace acctlab::storage

@@ -20,4 +20,8 @@ std::string postgres_schema_sql();
  * starting together create it once; throws PgError when the database is newer than this build. */
 void migrate_postgres(PgConnection& db);
 
+/** migrate_postgres() when the database holds an acctlab schema already (a reader bringing the
+ * read model up to its build); false, and nothing created, when it holds none. */
+bool migrate_postgres_if_present(PgConnection& db);
+
 } // namespace acctlab::storage

@@ -137,6 +137,53 @@ void add_status_names(json::array& rows) {
   }
 }
 
+/** The SQL spellings that differ between the engines; everything else is written once. */
+struct Dialect {
+  Engine engine;
+
+  bool sqlite() const { return engine == Engine::sqlite; }
+  /** After ORDER BY in a subquery: SQLite's "no limit", which keeps it from flattening the
+   * subquery into the outer query (and so keeps the order it was written for); PostgreSQL's
+   * planner needs no such hint. */
+  std::string_view unlimited() const { return sqlite() ? " LIMIT -1" : ""; }
+  /** A join whose loops run in the order written: SQLite's CROSS JOIN. PostgreSQL's CROSS JOIN
+   * takes no ON and its planner chooses the order itself. */
+  std::string_view ordered_join() const { return sqlite() ? " CROSS JOIN " : " JOIN "; }
+  /** A match that ignores ASCII case, as SQLite's LIKE does (PostgreSQL's LIKE does not). */
+  std::string_view like() const { return sqlite() ? " LIKE " : " ILIKE "; }
+  /** unix seconds as UTC text of the period: "2026-11-20 08:00", "2026-11-20", "2026-11". */
+  std::string period_text(std::string_view seconds, std::string_view period) const {
+    if (sqlite()) {
+      const std::string_view format = period == "hour"    ? "%Y-%m-%d %H:00"
+                                      : period == "month" ? "%Y-%m"
+                                                          : "%Y-%m-%d";
+      return "strftime('" + std::string(format) + "', " + std::string(seconds) + ", 'unixepoch')";
+    }
+    const std::string_view format = period == "hour"    ? "YYYY-MM-DD HH24:00"
+                                    : period == "month" ? "YYYY-MM"
+                                                        : "YYYY-MM-DD";
+    return "to_char(to_timestamp(" + std::string(seconds) + ") AT TIME ZONE 'UTC', '" +
+           std::string(format) + "')";
+  }
+  /** Where NULLs sort, as SQLite has them (first when ascending, last when descending) on
+   * PostgreSQL, which has them the other way round. */
+  std::string_view nulls(bool ascending) const {
+    return sqlite() ? "" : ascending ? " NULLS FIRST" : " NULLS LAST";
+  }
+  /** Whether a column holds a value, asked without reading it: SQLite's typeof() looks at the
+   * record header only; PostgreSQL's IS NOT NULL reads the null bitmap, never a TOASTed value. */
+  std::string has_text(std::string_view column) const {
+    return sqlite() ? "typeof(" + std::string(column) + ") IN ('text', 'blob')"
+                    : std::string(column) + " IS NOT NULL";
+  }
+  /** The hour of unix seconds, floor(seconds / 3600), as an integer: SQLite's CAST truncates
+   * (the same for the positive times stored), PostgreSQL's would round. */
+  std::string hour_of(std::string_view seconds) const {
+    return sqlite() ? "CAST(" + std::string(seconds) + " / 3600 AS INTEGER)"
+                    : "CAST(floor(" + std::string(seconds) + " / 3600) AS bigint)";
+  }
+};
+
 constexpr std::string_view session_columns =
     "s.id, s.nas_key, s.acct_session_id, s.state, s.flags, s.user_name, s.peer, s.framed_ip, "
     "s.start_time, s.stop_time, s.last_record_time, s.session_time, s.input_octets, "
@@ -242,6 +289,7 @@ json::object live_counters(ReadOnlyDatabase& db, bool count_records, const NasSc
 
 json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
+  const Dialect dialect{db.engine()};
   out["generated"] = now();
   out["live"] = live_counters(db, false, scope);
   // A scope counts its own rows (the tallies count every NAS): nas_where, packets, findings.
@@ -260,7 +308,7 @@ json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
   auto by_status =
       scope.all
           ? db.rows("SELECT NULLIF(status_type, -1) AS status_type, sum(records) AS count "
-                    "FROM record_tally GROUP BY status_type HAVING count > 0 "
+                    "FROM record_tally GROUP BY status_type HAVING sum(records) > 0 "
                     "ORDER BY status_type")
           : db.rows("SELECT status_type, count(*) AS count FROM packets WHERE nas_identity IS NOT "
                     "NULL AND " +
@@ -276,14 +324,14 @@ json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
   out["packets_by_verdict"] =
       scope.all
           ? db.rows("SELECT verdict, sum(packets) AS count FROM packet_tally GROUP BY verdict "
-                    "HAVING count > 0 ORDER BY verdict")
+                    "HAVING sum(packets) > 0 ORDER BY verdict")
           : db.rows("SELECT verdict, count(*) AS count FROM packets WHERE " + packets +
                         " GROUP BY verdict ORDER BY verdict",
                     pp);
   out["findings_by_severity"] =
       scope.all
           ? db.rows("SELECT severity, sum(findings) AS count FROM finding_tally GROUP BY severity "
-                    "HAVING count > 0 ORDER BY count DESC")
+                    "HAVING sum(findings) > 0 ORDER BY count DESC")
           : db.rows("SELECT severity, count(*) AS count FROM findings AS f WHERE " + findings +
                         " GROUP BY severity ORDER BY count DESC",
                     fp);
@@ -300,16 +348,18 @@ json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
     // record_tally.hour is floor(event_time / 3600), the same buckets as begin + 3600 * i.
     std::vector<Param> ap{static_cast<std::int64_t>(begin / bucket)};
     auto q = db.prepare(
-        scope.all
-            ? std::string("SELECT hour - ?1 AS b, sum(records), sum(records * (status_type = 1)), "
-                          "sum(records * (status_type = 3)), sum(records * (status_type = 2)) "
-                          "FROM record_tally WHERE hour >= ?1 GROUP BY hour")
-            : "SELECT CAST(event_time / 3600 AS INTEGER) - ?1 AS b, count(*), "
-              "sum(CASE WHEN status_type = 1 THEN 1 ELSE 0 END), "
-              "sum(CASE WHEN status_type = 3 THEN 1 ELSE 0 END), "
-              "sum(CASE WHEN status_type = 2 THEN 1 ELSE 0 END) FROM packets "
-              "WHERE nas_identity IS NOT NULL AND event_time >= ?1 * 3600 AND " +
-                  packet_scope(scope, "", ap) + " GROUP BY b");
+        scope.all ? std::string("SELECT hour - ?1 AS b, sum(records), "
+                                "sum(CASE WHEN status_type = 1 THEN records ELSE 0 END), "
+                                "sum(CASE WHEN status_type = 3 THEN records ELSE 0 END), "
+                                "sum(CASE WHEN status_type = 2 THEN records ELSE 0 END) "
+                                "FROM record_tally WHERE hour >= ?1 GROUP BY hour")
+                  : "SELECT " + dialect.hour_of("event_time") +
+                        " - ?1 AS b, count(*), "
+                        "sum(CASE WHEN status_type = 1 THEN 1 ELSE 0 END), "
+                        "sum(CASE WHEN status_type = 3 THEN 1 ELSE 0 END), "
+                        "sum(CASE WHEN status_type = 2 THEN 1 ELSE 0 END) FROM packets "
+                        "WHERE nas_identity IS NOT NULL AND event_time >= ?1 * 3600 AND " +
+                        packet_scope(scope, "", ap) + " GROUP BY " + dialect.hour_of("event_time"));
     q.bind_all(ap);
     while (q.step()) {
       const auto b = q.int64(0);
@@ -343,7 +393,8 @@ struct SessionFilter {
   bool uses_f = false; // some clause reads session_find
 };
 
-SessionFilter session_filter(const ReportFilters& p, const NasScope& scope) {
+SessionFilter session_filter(const ReportFilters& p, const Dialect& dialect,
+                             const NasScope& scope) {
   SessionFilter f;
   std::vector<std::string> clauses;
   if (!scope.all) {
@@ -389,7 +440,7 @@ SessionFilter session_filter(const ReportFilters& p, const NasScope& scope) {
   if (p.has("q")) {
     // A substring of session id, user, peer or framed IP: one scan of the narrow search text
     // (about 25 ms per 200,000 sessions), not of the sessions.
-    add("f.text LIKE ?# ESCAPE '\\'", like_pattern(p.get("q")));
+    add("f.text" + std::string(dialect.like()) + "?# ESCAPE '\\'", like_pattern(p.get("q")));
     f.echo["q"] = p.get("q");
   }
   for (std::size_t i = 0; i < clauses.size(); ++i) {
@@ -421,7 +472,8 @@ constexpr std::array<SortColumn, 10> sort_columns{{
 
 json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool all_rows,
                              const NasScope& scope) {
-  auto f = session_filter(p, scope);
+  const Dialect dialect{db.engine()};
+  auto f = session_filter(p, dialect, scope);
   std::string_view sort_key = "start";
   std::string_view sort_expr = "f.started";
   const auto wanted = p.get("sort");
@@ -442,7 +494,8 @@ json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool 
   const auto page_no = all_rows ? 1 : p.get_int("page", 1, 1, pages);
 
   const std::string dir = ascending ? " ASC" : " DESC";
-  const std::string order = " ORDER BY " + std::string(sort_expr) + dir + ", s.id" + dir;
+  const std::string nulls(dialect.nulls(ascending));
+  const std::string order = " ORDER BY " + std::string(sort_expr) + dir + nulls + ", s.id" + dir;
   const std::string limit =
       " LIMIT " + std::to_string(per) + " OFFSET " + std::to_string((page_no - 1) * per);
   const bool indexed = sort_key == "start" || sort_key == "id";
@@ -460,8 +513,8 @@ json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool 
     // rows at once (20-30 ms on 200,000 sessions, where sorting whole rows in the other
     // direction took 100-250 ms).
     sql += from + " WHERE s.id IN (SELECT id FROM (SELECT s.id AS id, " + std::string(sort_expr) +
-           " AS k" + from + f.where + " ORDER BY s.id" + dir + " LIMIT -1) ORDER BY k" + dir +
-           ", id" + dir + limit + ")" + order;
+           " AS k" + from + f.where + " ORDER BY s.id" + dir + std::string(dialect.unlimited()) +
+           ") AS picked ORDER BY k" + dir + nulls + ", id" + dir + limit + ")" + order;
   }
   json::object out;
   out["filter"] = std::move(f.echo);
@@ -547,8 +600,8 @@ std::map<std::string, RuleSummary> rule_catalog(ReadOnlyDatabase& db, int runs) 
   // then read from disk only up to its rules list, which a conformance report holds near its
   // start, before its findings (report_scan.hpp). A TEXT report of an older database reads
   // the same.
-  auto q = db.prepare("SELECT id FROM runs WHERE kind IN ('conform', 'pcap') AND "
-                      "typeof(report) IN ('text', 'blob') ORDER BY id DESC LIMIT ?1");
+  auto q = db.prepare("SELECT id FROM runs WHERE kind IN ('conform', 'pcap') AND " +
+                      Dialect{db.engine()}.has_text("report") + " ORDER BY id DESC LIMIT ?1");
   q.bind(1, std::int64_t{runs});
   std::vector<std::int64_t> ids;
   while (q.step()) {
@@ -737,7 +790,7 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
           ? db.rows("SELECT rule_id, max(severity) AS finding_severity, max(scope) AS "
                     "finding_scope, sum(findings) AS findings, sum(packets) AS packets, "
                     "sum(sessions) AS sessions, min(example) AS example FROM finding_tally "
-                    "GROUP BY rule_id HAVING findings > 0")
+                    "GROUP BY rule_id HAVING sum(findings) > 0")
           : db.rows("SELECT f.rule_id, max(f.severity) AS finding_severity, max(f.scope) AS "
                     "finding_scope, count(*) AS findings, count(DISTINCT f.packet_id) AS packets, "
                     "count(DISTINCT f.session_id) AS sessions, min(f.message) AS example "
@@ -804,10 +857,16 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
   out["conform_runs"] = db.scalar("SELECT count(*) FROM runs WHERE kind = 'conform'");
   // json_extract raises an error on text that is not JSON, which would fail the whole page over
   // one damaged report: json_valid first, through CASE, which evaluates only the branch taken.
+  // PostgreSQL's jsonb cast raises the same error: acctlab_json_or_null (storage/pg_schema.cpp,
+  // the read model) returns NULL instead.
   out["pcap_runs"] = db.scalar(
-      "SELECT count(*) FROM (SELECT CAST(report AS TEXT) AS report FROM runs WHERE kind = 'pcap') "
-      "WHERE CASE WHEN json_valid(report) THEN json_extract(report, "
-      "'$.import.conformance.rule_results') END IS NOT NULL");
+      db.engine() == Engine::sqlite
+          ? "SELECT count(*) FROM (SELECT CAST(report AS TEXT) AS report FROM runs "
+            "WHERE kind = 'pcap') WHERE CASE WHEN json_valid(report) THEN json_extract(report, "
+            "'$.import.conformance.rule_results') END IS NOT NULL"
+          : "SELECT count(*) FROM runs WHERE kind = 'pcap' AND COALESCE(jsonb_typeof("
+            "acctlab_json_or_null(report) #> '{import,conformance,rule_results}'), 'null') "
+            "<> 'null'");
   out["rules"] = std::move(list);
   return out;
 }
@@ -821,7 +880,7 @@ json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const R
   const auto count_scope = scope.all ? std::string() : finding_scope(scope, "f.", cp);
   const auto total =
       scope.all
-          ? db.scalar("SELECT IFNULL(sum(findings), 0) FROM finding_tally WHERE rule_id = ?1",
+          ? db.scalar("SELECT COALESCE(sum(findings), 0) FROM finding_tally WHERE rule_id = ?1",
                       {rule})
           : db.scalar("SELECT count(*) FROM findings AS f WHERE f.rule_id = ?1 AND " + count_scope,
                       cp);
@@ -907,7 +966,8 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
       filter["default_range"] = true;
     }
   }
-  std::string where = " WHERE 1";
+  const Dialect dialect{db.engine()};
+  std::string where = " WHERE 1 = 1";
   std::vector<Param> params;
   if (!scope.all) {
     where += " AND " + in_list("s.nas_key", scope.nas_keys, params);
@@ -949,10 +1009,10 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
   // Newest first by start (the session_find index): open sessions are the recent ones, so the
   // walk is short. CROSS JOIN keeps that order of the loops (SQLite would rather scan sessions
   // for state = 'open' and sort them all).
-  out["online"] = db.rows("SELECT " + std::string(session_columns) +
-                              " FROM session_find AS f CROSS JOIN sessions AS s ON s.id = f.id "
-                              "WHERE s.state = 'open'" +
-                              in_scope + " ORDER BY f.started DESC, s.id DESC LIMIT 100",
+  out["online"] = db.rows("SELECT " + std::string(session_columns) + " FROM session_find AS f" +
+                              std::string(dialect.ordered_join()) +
+                              "sessions AS s ON s.id = f.id WHERE s.state = 'open'" + in_scope +
+                              " ORDER BY f.started DESC, s.id DESC LIMIT 100",
                           sp);
 
   // One range scan of the sessions feeds the per-user table, the three top-ten lists, the
@@ -964,9 +1024,6 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
   out["group"] = group_key;
   // Traffic and sessions per period, attributed to the period the session started in (as
   // daloRADIUS does from radacct).
-  const std::string format = period_key == "hour"    ? "%Y-%m-%d %H:00"
-                             : period_key == "month" ? "%Y-%m"
-                                                     : "%Y-%m-%d";
   const std::size_t limit = period_key == "hour" ? 48 : period_key == "month" ? 24 : 62;
   out["period"] = period_key;
 
@@ -989,9 +1046,9 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
   std::map<std::string, Sums> series;
   {
     const std::string group_column = group_key == "nas" ? "s.nas_key" : "s.peer";
-    auto q = db.prepare("SELECT s.user_name, " + group_column + ", strftime('" + format + "', " +
-                        std::string(when) +
-                        ", 'unixepoch'), s.session_time, s.input_octets, s.output_octets "
+    auto q = db.prepare("SELECT s.user_name, " + group_column + ", " +
+                        dialect.period_text(when, period_key) +
+                        ", s.session_time, s.input_octets, s.output_octets "
                         "FROM session_find AS f JOIN sessions AS s ON s.id = f.id" +
                         where);
     q.bind_all(params);
@@ -1056,9 +1113,9 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
           // the last record is looked up for those only, not for every stale session.
           "FROM sessions AS s WHERE s.id IN (SELECT id FROM (SELECT id, last_record_time FROM "
           "sessions WHERE state = 'stale'" +
-          in_scope +
-          " ORDER BY id DESC LIMIT -1) ORDER BY "
-          "last_record_time DESC, id DESC LIMIT 100) ORDER BY s.last_record_time DESC, s.id DESC",
+          in_scope + " ORDER BY id DESC" + std::string(dialect.unlimited()) +
+          ") AS picked ORDER BY last_record_time DESC, id DESC LIMIT 100) "
+          "ORDER BY s.last_record_time DESC, s.id DESC",
       sp);
   for (auto& r : out["stale"].as_array()) {
     auto& o = r.as_object();
@@ -1078,8 +1135,8 @@ json::object runs_report(ReadOnlyDatabase& db, const NasScope& scope) {
     const auto packets = packet_scope(scope, "", rp);
     const auto findings = finding_scope(scope, "f.", rp);
     out["runs"] = db.rows(
-        "SELECT r.id, r.kind, r.started, r.finished, r.verdict, IFNULL(p.n, 0) AS packets, "
-        "IFNULL(f.n, 0) AS findings FROM runs AS r LEFT JOIN (SELECT run_id, count(*) AS n FROM "
+        "SELECT r.id, r.kind, r.started, r.finished, r.verdict, COALESCE(p.n, 0) AS packets, "
+        "COALESCE(f.n, 0) AS findings FROM runs AS r LEFT JOIN (SELECT run_id, count(*) AS n FROM "
         "packets WHERE " +
             packets +
             " GROUP BY run_id) AS p ON p.run_id = r.id LEFT JOIN (SELECT "
@@ -1090,18 +1147,19 @@ json::object runs_report(ReadOnlyDatabase& db, const NasScope& scope) {
         rp);
     rp.clear();
     const auto file_packets = packet_scope(scope, "", rp);
-    out["pcap_files"] = db.rows(
-        "SELECT file, IFNULL(run_id, 0) AS run_id, count(*) AS packets, min(frame) AS first_frame, "
-        "max(frame) AS last_frame, sum(CASE WHEN verdict = 'ok' THEN 1 ELSE 0 END) AS ok "
-        "FROM packets WHERE file IS NOT NULL AND " +
-            file_packets + " GROUP BY file, run_id ORDER BY run_id DESC, file LIMIT 500",
-        rp);
+    out["pcap_files"] =
+        db.rows("SELECT file, COALESCE(run_id, 0) AS run_id, count(*) AS packets, min(frame) AS "
+                "first_frame, "
+                "max(frame) AS last_frame, sum(CASE WHEN verdict = 'ok' THEN 1 ELSE 0 END) AS ok "
+                "FROM packets WHERE file IS NOT NULL AND " +
+                    file_packets + " GROUP BY file, run_id ORDER BY run_id DESC, file LIMIT 500",
+                rp);
     return out;
   }
   out["runs"] = db.rows("SELECT r.id, r.kind, r.started, r.finished, r.verdict, "
-                        "(SELECT IFNULL(sum(t.packets), 0) FROM packet_tally AS t "
+                        "(SELECT COALESCE(sum(t.packets), 0) FROM packet_tally AS t "
                         "WHERE t.run_id = r.id) AS packets, "
-                        "(SELECT IFNULL(sum(t.findings), 0) FROM finding_tally AS t "
+                        "(SELECT COALESCE(sum(t.findings), 0) FROM finding_tally AS t "
                         "WHERE t.run_id = r.id) AS findings "
                         "FROM runs AS r ORDER BY r.id DESC LIMIT 500");
   out["pcap_files"] = db.rows("SELECT file, run_id, packets, first_frame, last_frame, ok "
@@ -1194,7 +1252,8 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id,
       {id});
   out["findings_by_rule"] =
       db.rows("SELECT rule_id, severity, sum(findings) AS count FROM finding_tally "
-              "WHERE run_id = ?1 GROUP BY rule_id, severity HAVING count > 0 ORDER BY count DESC",
+              "WHERE run_id = ?1 GROUP BY rule_id, severity HAVING sum(findings) > 0 "
+              "ORDER BY count DESC",
               {id});
   return out;
 }
@@ -1205,8 +1264,8 @@ json::object nas_report(ReadOnlyDatabase& db, const NasScope& scope) {
   const auto in_scope =
       scope.all ? std::string() : " WHERE " + in_list("n.identity", scope.nas_keys, np);
   out["nas"] = db.rows(
-      "SELECT n.*, (SELECT IFNULL(sum(t.sessions), 0) FROM session_tally AS t WHERE t.nas_key = "
-      "n.identity) AS sessions, (SELECT IFNULL(sum(t.sessions), 0) FROM session_tally AS t "
+      "SELECT n.*, (SELECT COALESCE(sum(t.sessions), 0) FROM session_tally AS t WHERE t.nas_key = "
+      "n.identity) AS sessions, (SELECT COALESCE(sum(t.sessions), 0) FROM session_tally AS t "
       "WHERE t.nas_key = n.identity AND t.state = 'open') AS open_sessions "
       "FROM nas AS n" +
           in_scope + " ORDER BY n.identity LIMIT 1000",

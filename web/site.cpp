@@ -1,6 +1,7 @@
 #include "web/site.hpp"
 
 #include "radius/markup.hpp"
+#include "storage/pg_connection.hpp" // database_display_name
 #include "storage/reports.hpp"
 #include "web/assets.hpp"
 #include "web/auth.hpp"
@@ -52,7 +53,8 @@ Site::Site(std::string db_path) : db_path_(std::move(db_path)) {
   auto db = std::make_unique<ReadOnlyDatabase>(db_path_);
   for (const char* table : {"packets", "records", "sessions", "runs", "nas", "findings"}) {
     if (!db->has_table(table)) {
-      throw DbError(1, db_path_ + " is not an acctlab database (no table " + table + ")");
+      throw DbError(1, database_display_name(db_path_) + " is not an acctlab database (no table " +
+                           table + ")");
     }
   }
   // The tallies and search rows of schema versions 3 and 4 (storage/schema.cpp), which the pages
@@ -60,7 +62,8 @@ Site::Site(std::string db_path) : db_path_(std::move(db_path)) {
   for (const char* table : {"record_tally", "packet_tally", "capture_tally", "session_tally",
                             "session_find", "finding_tally"}) {
     if (!db->has_table(table)) {
-      throw DbError(1, db_path_ + " has an older acctlab schema (no table " + table +
+      throw DbError(1, database_display_name(db_path_) + " has an older acctlab schema (no table " +
+                           table +
                            "): `acctlab web` migrates it, or any acctlab writer opening it");
     }
   }

@@ -112,7 +112,7 @@ TEST_CASE("failed logins are throttled per address", "[web][auth]") {
 
 TEST_CASE("with accounts, nothing but the login form and static files answers without a session",
           "[web][auth]") {
-  const auto db = test::test_directory("auth") + "/acct.db";
+  const auto db = test::test_database("auth");
   const auto ids = test::make_fixture_database(db);
   Site site(db);
   Authenticator auth({{"alice", "admin", {}, hash_password("password1")}});

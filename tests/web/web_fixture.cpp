@@ -3,8 +3,13 @@
 #include "radius/authenticator.hpp"
 #include "radius/packet_codec.hpp"
 #include "radius/text_form.hpp"
+#include "storage/detail/read_engine.hpp"
+#include "storage/pg_connection.hpp"
+#include "storage/pg_schema.hpp"
 #include "storage/schema.hpp"
+#include "tests/support/test_engine.hpp"
 
+#include <charconv>
 #include <filesystem>
 #include <sqlite3.h>
 #include <stdexcept>
@@ -12,85 +17,132 @@
 #include <vector>
 
 namespace acctlab::web::test {
-namespace {
 
-class Db {
-public:
-  explicit Db(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
-      throw std::runtime_error("open " + path);
-    }
-    sqlite3_busy_timeout(db_, 5000);
+struct TestSql::Engine {
+  sqlite3* lite = nullptr;
+  std::unique_ptr<storage::PgConnection> pg;
+};
+
+TestSql::TestSql(const std::string& database) : engine_(std::make_unique<Engine>()) {
+  if (storage::is_postgres_uri(database)) {
+    engine_->pg = std::make_unique<storage::PgConnection>(database);
+    return;
   }
-  ~Db() { sqlite3_close(db_); }
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-
-  void exec(const std::string& sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error ? error : "?";
-      sqlite3_free(error);
-      throw std::runtime_error("sql: " + message);
-    }
+  if (sqlite3_open(database.c_str(), &engine_->lite) != SQLITE_OK) {
+    sqlite3_close(engine_->lite);
+    throw std::runtime_error("open " + database);
   }
+  sqlite3_busy_timeout(engine_->lite, 5000);
+}
 
-  /** Runs one INSERT with ?1.. bound (nullptr-free strings, doubles, integers, blobs). */
-  struct Value {
-    enum class Kind { null, integer, real, text, blob } kind = Kind::null;
-    std::int64_t i = 0;
-    double d = 0;
-    std::string s;
-    std::vector<std::uint8_t> b;
-    Value() = default;
-    Value(std::nullptr_t) {}
-    Value(int v) : kind(Kind::integer), i(v) {}
-    Value(std::int64_t v) : kind(Kind::integer), i(v) {}
-    Value(double v) : kind(Kind::real), d(v) {}
-    Value(const char* v) : kind(Kind::text), s(v) {}
-    Value(std::string v) : kind(Kind::text), s(std::move(v)) {}
-    Value(std::vector<std::uint8_t> v) : kind(Kind::blob), b(std::move(v)) {}
-  };
+TestSql::~TestSql() {
+  sqlite3_close(engine_->lite);
+}
 
-  std::int64_t insert(const std::string& sql, const std::vector<Value>& values) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db_) + " in " + sql);
-    }
-    int index = 1;
+void TestSql::exec(const std::string& sql) {
+  if (engine_->pg) {
+    engine_->pg->exec(sql);
+    return;
+  }
+  char* error = nullptr;
+  if (sqlite3_exec(engine_->lite, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "?";
+    sqlite3_free(error);
+    throw std::runtime_error("sql: " + message + " in " + sql);
+  }
+}
+
+std::int64_t TestSql::insert(const std::string& sql, const std::vector<SqlValue>& values) {
+  if (engine_->pg) {
+    std::vector<storage::PgParam> params;
     for (const auto& v : values) {
       switch (v.kind) {
-        case Value::Kind::null:
-          sqlite3_bind_null(stmt, index);
+        case SqlValue::Kind::null:
+          params.emplace_back();
           break;
-        case Value::Kind::integer:
-          sqlite3_bind_int64(stmt, index, v.i);
+        case SqlValue::Kind::integer:
+          params.emplace_back(std::to_string(v.i));
           break;
-        case Value::Kind::real:
-          sqlite3_bind_double(stmt, index, v.d);
+        case SqlValue::Kind::real: {
+          char buffer[32];
+          params.emplace_back(std::string(buffer, std::to_chars(buffer, buffer + 32, v.d).ptr));
           break;
-        case Value::Kind::text:
-          sqlite3_bind_text(stmt, index, v.s.data(), static_cast<int>(v.s.size()),
-                            SQLITE_TRANSIENT);
+        }
+        case SqlValue::Kind::text:
+          params.emplace_back(v.s);
           break;
-        case Value::Kind::blob:
-          sqlite3_bind_blob(stmt, index, v.b.data(), static_cast<int>(v.b.size()),
-                            SQLITE_TRANSIENT);
+        case SqlValue::Kind::blob: {
+          static constexpr char digits[] = "0123456789abcdef";
+          std::string hex = "\\x";
+          for (const auto byte : v.b) {
+            hex.push_back(digits[byte >> 4]);
+            hex.push_back(digits[byte & 15]);
+          }
+          params.emplace_back(std::move(hex));
           break;
+        }
       }
-      ++index;
     }
-    const int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-      throw std::runtime_error(std::string("insert: ") + sqlite3_errmsg(db_) + " in " + sql);
-    }
-    return sqlite3_last_insert_rowid(db_);
+    auto result =
+        engine_->pg->query(storage::detail::postgres_parameters(sql) + " RETURNING id", params);
+    return result.rows() > 0 ? result.int64(0, 0) : 0;
   }
+  sqlite3* db = engine_->lite;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db) + " in " + sql);
+  }
+  int index = 1;
+  for (const auto& v : values) {
+    switch (v.kind) {
+      case SqlValue::Kind::null:
+        sqlite3_bind_null(stmt, index);
+        break;
+      case SqlValue::Kind::integer:
+        sqlite3_bind_int64(stmt, index, v.i);
+        break;
+      case SqlValue::Kind::real:
+        sqlite3_bind_double(stmt, index, v.d);
+        break;
+      case SqlValue::Kind::text:
+        sqlite3_bind_text(stmt, index, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT);
+        break;
+      case SqlValue::Kind::blob:
+        sqlite3_bind_blob(stmt, index, v.b.data(), static_cast<int>(v.b.size()), SQLITE_TRANSIENT);
+        break;
+    }
+    ++index;
+  }
+  const int rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) {
+    throw std::runtime_error(std::string("insert: ") + sqlite3_errmsg(db) + " in " + sql);
+  }
+  return sqlite3_last_insert_rowid(db);
+}
 
-private:
-  sqlite3* db_ = nullptr;
-};
+std::string TestSql::value(const std::string& sql) {
+  if (engine_->pg) {
+    auto result = engine_->pg->query(storage::detail::postgres_parameters(sql));
+    return result.rows() > 0 && !result.is_null(0, 0) ? result.text(0, 0) : std::string();
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(engine_->lite, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(engine_->lite));
+  }
+  std::string out;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+    // Byte for byte (a report may hold NUL octets).
+    const auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt, 0));
+    out.assign(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+namespace {
+
+using Db = TestSql;
 
 const radius::Dictionary& dict() {
   return radius::Dictionary::builtin();
@@ -129,23 +181,23 @@ Stored store(Db& db, const radius::Packet& packet, double time, std::int64_t run
     throw std::runtime_error("fixture packet does not decode: " + decoded.error().message());
   }
   Stored s;
+  counters.resize(5);
+  SqlValue c[5];
+  for (int i = 0; i < 5; ++i) {
+    c[i] = status_type == 1 ? SqlValue() : SqlValue(counters[static_cast<std::size_t>(i)]);
+  }
+  // A record is its packet's row (schema migration 6; the same on PostgreSQL): its id is the
+  // packet's.
   s.packet_id = db.insert(
       "INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code, "
-      "identifier, verdict, raw) VALUES (?1, ?2, ?5, 1646, '127.0.0.1', 1813, 4, ?3, 'ok', ?4)",
+      "identifier, verdict, raw, session_row, status_type, acct_session_id, nas_identity, "
+      "user_name, event_time, delay, session_time, input_octets, output_octets, input_packets, "
+      "output_packets) VALUES (?1, ?2, ?16, 1646, '127.0.0.1', 1813, 4, ?3, 'ok', ?4, "
+      "?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12, ?13, ?14, ?15)",
       {run_id, time + 0.002, static_cast<int>(packet.identifier()),
-       std::vector<std::uint8_t>(wire.begin(), wire.end()), source});
-  counters.resize(5);
-  Db::Value c[5];
-  for (int i = 0; i < 5; ++i) {
-    c[i] = status_type == 1 ? Db::Value() : Db::Value(counters[static_cast<std::size_t>(i)]);
-  }
-  s.record_id = db.insert(
-      "INSERT INTO records (packet_id, session_row, status_type, acct_session_id, nas_identity, "
-      "user_name, event_time, receive_time, delay, session_time, input_octets, output_octets, "
-      "input_packets, output_packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, "
-      "?12, ?13)",
-      {s.packet_id, session_row, status_type, session_id, nas, user ? Db::Value(user) : Db::Value(),
-       time, time + 0.002, c[0], c[1], c[2], c[3], c[4]});
+       std::vector<std::uint8_t>(wire.begin(), wire.end()), session_row, status_type, session_id,
+       nas, user ? SqlValue(user) : SqlValue(), time, c[0], c[1], c[2], c[3], c[4], source});
+  s.record_id = s.packet_id;
   return s;
 }
 
@@ -157,11 +209,31 @@ std::string test_directory(const std::string& name) {
   return dir.string();
 }
 
-FixtureIds make_fixture_database(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::filesystem::remove(path + suffix);
+std::string test_database(const std::string& name) {
+  return acctlab::test::fresh_database(test_directory(name) + "/acct.db", name);
+}
+
+namespace {
+
+/** The tallies the pages read: SQLite's are tables its writer keeps, counted again here because
+ * the rows went in by hand; PostgreSQL's are views (storage/pg_schema.cpp, the read model). */
+void recount(const std::string& database) {
+  if (!storage::is_postgres_uri(database)) {
+    storage::Database tallies(database);
+    storage::recount_tallies(tallies);
   }
-  {
+}
+
+} // namespace
+
+FixtureIds make_fixture_database(const std::string& path) {
+  if (storage::is_postgres_uri(path)) {
+    storage::PgConnection schema(path);
+    storage::migrate_postgres(schema);
+  } else {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::filesystem::remove(path + suffix);
+    }
     // The schema exactly as the server creates it.
     storage::Database schema(path);
     storage::migrate(schema);
@@ -290,14 +362,13 @@ FixtureIds make_fixture_database(const std::string& path) {
             {pcap_run, ids.malformed_packet});
   db.exec("COMMIT");
   // The rows went in by hand, not through the record writer, which keeps the tallies.
-  storage::Database tallies(path);
-  storage::recount_tallies(tallies);
+  recount(path);
   return ids;
 }
 
 void add_open_session(const std::string& path, const std::string& acct_session_id) {
   Db db(path);
-  db.exec("BEGIN IMMEDIATE");
+  db.exec("BEGIN");
   const double t = fixture_base_time + 7200;
   const auto session = db.insert(
       "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, "
@@ -309,8 +380,7 @@ void add_open_session(const std::string& path, const std::string& acct_session_i
   start.add_integer(attr("Acct-Status-Type"), 1);
   store(db, start, t, 1, session, 1, acct_session_id, "10.1.1.147", "live@cclient");
   db.exec("COMMIT");
-  storage::Database tallies(path);
-  storage::recount_tallies(tallies);
+  recount(path);
 }
 
 } // namespace acctlab::web::test

@@ -29,7 +29,7 @@ void check_no_raw_markup(const std::string& body) {
 } // namespace
 
 TEST_CASE("hostile packet values render as text on every page", "[web][hostile]") {
-  const auto path = test_directory("hostile") + "/acct.db";
+  const auto path = test_database("hostile");
   const auto ids = make_fixture_database(path);
   Site site(path);
   ServerOptions options;

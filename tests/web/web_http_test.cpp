@@ -3,6 +3,7 @@
 
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
+#include "tests/support/test_engine.hpp"
 #include "tests/web/http_client.hpp"
 #include "tests/web/viewer.hpp"
 #include "tests/web/web_fixture.hpp"
@@ -27,7 +28,7 @@ namespace {
 /** A fresh fixture database (tests/web/web_fixture.hpp), made before the viewer over it opens. */
 struct FixtureFile {
   explicit FixtureFile(const std::string& name)
-      : path(test_directory(name) + "/acct.db"), ids(make_fixture_database(path)) {}
+      : path(test_database(name)), ids(make_fixture_database(path)) {}
   std::string path;
   FixtureIds ids;
 };
@@ -356,6 +357,15 @@ TEST_CASE("/events pushes the counters and again when a writer commits", "[web][
 }
 
 TEST_CASE("the site refuses a file that is not an acctlab database", "[web][http]") {
+  if (acctlab::test::on_postgres()) {
+    // A database without the acctlab schema, and one that does not exist.
+    const auto empty = test_database("notdb");
+    CHECK_THROWS_AS(Site(empty), DbError);
+    CHECK_THROWS_AS(
+        Site(empty.substr(0, empty.find('?')) + "_missing" + empty.substr(empty.find('?'))),
+        DbError);
+    return;
+  }
   const auto dir = test_directory("notdb");
   CHECK_THROWS_AS(Site(dir + "/missing.db"), DbError);
   {
@@ -386,7 +396,7 @@ TEST_CASE("parse_listen accepts host:port forms", "[web]") {
   CHECK_FALSE(parse_listen("::1:80", address, port));
 }
 
-TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[web][cli]") {
+TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[web][cli][sqlite]") {
   const std::string binary = std::string(ACCTLAB_BINARY_DIR) + "/acctlab";
   const auto dir = test_directory("cli");
   const auto status = [&](const std::string& args) {
@@ -426,13 +436,12 @@ TEST_CASE("acctlab web refuses a missing database and a malformed --listen", "[w
 TEST_CASE("judged capture imports count in the per-rule pass and fail", "[web][http][pcap]") {
   Served s("reports-pcap");
   {
-    acctlab::storage::Database db(s.path);
-    db.prepare("INSERT INTO runs (kind, started, finished, verdict, report) VALUES ('pcap', 1, "
-               "2, 'fail', ?1)")
-        .bind(1, R"({"import": {"conformance": {"verdict": "fail", "rule_results": [
+    TestSql db(s.path);
+    db.insert("INSERT INTO runs (kind, started, finished, verdict, report) VALUES ('pcap', 1, "
+              "2, 'fail', ?1)",
+              {R"({"import": {"conformance": {"verdict": "fail", "rule_results": [
                    {"id": "PKT-MALFORMED", "source": "RFC 2865 §3", "severity": "error",
-                    "scope": "packet", "summary": "s", "passed": false}]}}})")
-        .run();
+                    "scope": "packet", "summary": "s", "passed": false}]}}})"});
     // An import that was not judged (--no-check) counts for no rule.
     db.exec("INSERT INTO runs (kind, started, verdict, report) VALUES ('pcap', 3, 'imported', "
             "'{\"totals\": {}}')");

@@ -7,6 +7,7 @@
 #include "storage/reports.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/test_engine.hpp"
 #include "tests/web/http_client.hpp"
 #include "tests/web/viewer.hpp"
 #include "tests/web/web_fixture.hpp"
@@ -20,7 +21,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <sqlite3.h>
 
 namespace json = boost::json;
 using namespace acctlab::web;
@@ -34,25 +34,19 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/** The test's own read-write handle (tests/support/test_db.hpp), and runs it adds. */
-struct Sql : acctlab::test::Db {
-  using Db::Db;
-  /** A conformance run holding report as TEXT (as databases before BLOB reports hold it) or as a
-   * BLOB; returns its id. */
-  std::int64_t insert_run(const std::string& report, bool as_text) const {
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db,
-                               "INSERT INTO runs (kind, started, finished, verdict, report) "
-                               "VALUES ('conform', 1, 2, 'fail', ?1)",
-                               -1, &st, nullptr) == SQLITE_OK);
-    if (as_text) {
-      sqlite3_bind_text64(st, 1, report.data(), report.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-    } else {
-      sqlite3_bind_blob64(st, 1, report.data(), report.size(), SQLITE_TRANSIENT);
+/** The test's own read-write handle on either engine (tests/web/web_fixture.hpp), and runs it
+ * adds. */
+struct Sql : TestSql {
+  using TestSql::TestSql;
+  /** A conformance run holding report as TEXT (as databases before BLOB reports hold it, and as
+   * PostgreSQL holds every report) or as a BLOB; returns its id. */
+  std::int64_t insert_run(const std::string& report, bool as_text) {
+    const std::string sql = "INSERT INTO runs (kind, started, finished, verdict, report) "
+                            "VALUES ('conform', 1, 2, 'fail', ?1)";
+    if (as_text || acctlab::test::on_postgres()) {
+      return insert(sql, {report});
     }
-    REQUIRE(sqlite3_step(st) == SQLITE_DONE);
-    sqlite3_finalize(st);
-    return sqlite3_last_insert_rowid(db);
+    return insert(sql, {std::vector<std::uint8_t>(report.begin(), report.end())});
   }
 };
 
@@ -88,7 +82,7 @@ std::string read_cell(const std::string& path, std::int64_t run) {
 TEST_CASE("check --db stores the report file's bytes, and every reader reads them",
           "[web][report][check]") {
   const auto dir = test_directory("report-stored");
-  const auto path = dir + "/acct.db";
+  const auto path = test_database("report-stored");
   make_fixture_database(path);
   json::object before;
   {
@@ -98,7 +92,7 @@ TEST_CASE("check --db stores the report file's bytes, and every reader reads the
   const auto file = dir + "/report.json";
   std::filesystem::remove(file);
   const auto checked =
-      acctlab::test::run_acctlab("check --db " + path + " --report json --out " + file);
+      acctlab::test::run_acctlab("check --db '" + path + "' --report json --out " + file);
   INFO(checked.output);
   REQUIRE((checked.status == 0 || checked.status == 1));
   REQUIRE(checked.output.find("findings stored in") != std::string::npos);
@@ -108,24 +102,39 @@ TEST_CASE("check --db stores the report file's bytes, and every reader reads the
 
   Sql sql(path);
   const std::int64_t run = std::stoll(sql.value("SELECT max(id) FROM runs"));
-  // SQL: the value is a BLOB of the file's bytes; CAST(... AS TEXT) is the text the JSON
-  // functions are documented to take. Older SQL without the CAST reads it too (SQLite reads a
-  // BLOB of JSON text as text; only a BLOB put into JSON is refused).
-  CHECK(sql.value("SELECT typeof(report) FROM runs WHERE id = " + std::to_string(run)) == "blob");
-  CHECK((sql.value("SELECT report FROM runs WHERE id = " + std::to_string(run)) == report));
-  CHECK((sql.value("SELECT CAST(report AS TEXT) FROM runs WHERE id = " + std::to_string(run)) ==
-         report));
-  CHECK(sql.value("SELECT json_extract(CAST(report AS TEXT), '$.verdict') FROM runs WHERE id = " +
-                  std::to_string(run)) == parsed.at("verdict").as_string());
-  CHECK(sql.value("SELECT json_extract(report, '$.verdict') FROM runs WHERE id = " +
-                  std::to_string(run)) == parsed.at("verdict").as_string());
-  // The viewer's reader, a piece at a time.
-  CHECK((read_cell(path, run) == report));
+  const auto of_run = [&](const std::string& expression, std::int64_t id) {
+    return sql.value("SELECT " + expression + " FROM runs WHERE id = " + std::to_string(id));
+  };
+  // The findings went in under the run, linked to the packets, records and sessions they name.
+  CHECK(std::stoll(
+            sql.value("SELECT count(*) FROM findings WHERE run_id = " + std::to_string(run))) > 0);
+  CHECK(sql.value("SELECT count(*) FROM findings WHERE run_id = " + std::to_string(run) +
+                  " AND record_id IS NOT NULL AND session_id IS NOT NULL") != "0");
+  std::int64_t text_run = 0;
+  if (acctlab::test::on_postgres()) {
+    // PostgreSQL: the report is text, the JSON operators read it.
+    CHECK(of_run("pg_typeof(report)::text", run) == "text");
+    CHECK((of_run("report", run) == report));
+    CHECK(of_run("report::jsonb ->> 'verdict'", run) == parsed.at("verdict").as_string());
+    CHECK((read_cell(path, run) == report));
+    text_run = sql.insert_run(report, true);
+  } else {
+    // SQL: the value is a BLOB of the file's bytes; CAST(... AS TEXT) is the text the JSON
+    // functions are documented to take. Older SQL without the CAST reads it too (SQLite reads a
+    // BLOB of JSON text as text; only a BLOB put into JSON is refused).
+    CHECK(of_run("typeof(report)", run) == "blob");
+    CHECK((of_run("report", run) == report));
+    CHECK((of_run("CAST(report AS TEXT)", run) == report));
+    CHECK(of_run("json_extract(CAST(report AS TEXT), '$.verdict')", run) ==
+          parsed.at("verdict").as_string());
+    CHECK(of_run("json_extract(report, '$.verdict')", run) == parsed.at("verdict").as_string());
+    // The viewer's reader, a piece at a time.
+    CHECK((read_cell(path, run) == report));
 
-  // The same bytes as TEXT, as an older database holds a report: read the same everywhere.
-  const auto text_run = sql.insert_run(report, true);
-  CHECK(sql.value("SELECT typeof(report) FROM runs WHERE id = " + std::to_string(text_run)) ==
-        "text");
+    // The same bytes as TEXT, as an older database holds a report: read the same everywhere.
+    text_run = sql.insert_run(report, true);
+    CHECK(of_run("typeof(report)", text_run) == "text");
+  }
   CHECK((read_cell(path, text_run) == report));
 
   Viewer viewer(path);
@@ -156,11 +165,38 @@ TEST_CASE("check --db stores the report file's bytes, and every reader reads the
     CHECK(now.at(id).first - old.first == (passed ? 2 : 0));
     CHECK(now.at(id).second - old.second == (passed ? 0 : 2));
   }
+
+  // Judged whole in memory (--judge-part 0, conformance/db_trace) rather than in parts: the
+  // same findings, stored the same way.
+  const auto findings_of = [&](std::int64_t id) {
+    return sql.value("SELECT count(*) || '/' || count(record_id) || '/' || count(session_id) "
+                     "FROM findings WHERE run_id = " +
+                     std::to_string(id));
+  };
+  const auto whole = acctlab::test::run_acctlab("check --db '" + path +
+                                                "' --judge-part 0 --report json --out " + file);
+  INFO(whole.output);
+  REQUIRE(whole.status == checked.status);
+  const std::int64_t whole_run = std::stoll(sql.value("SELECT max(id) FROM runs"));
+  REQUIRE(whole_run > text_run);
+  CHECK(findings_of(whole_run) == findings_of(run));
+  CHECK(json::parse(of_run("report", whole_run)).at("verdict") == parsed.at("verdict"));
+
+  // One run's packets only (--run; on PostgreSQL the judge copies that run's packets alone).
+  const auto one_run = acctlab::test::run_acctlab(
+      "check --db '" + path + "' --run 1 --no-store --report json --out " + file);
+  INFO(one_run.output);
+  REQUIRE((one_run.status == 0 || one_run.status == 1));
+  const auto of_one = json::parse(read_file(file));
+  CHECK(of_one.at("counts").at("packets").as_int64() ==
+        std::stoll(sql.value("SELECT count(*) FROM packets WHERE run_id = 1")));
+  CHECK(of_one.at("counts").at("packets").as_int64() <
+        parsed.at("counts").at("packets").as_int64());
+  CHECK(std::stoll(sql.value("SELECT max(id) FROM runs")) == whole_run); // --no-store
 }
 
 TEST_CASE("a report too large to hold whole is shown by its members that fit", "[web][report]") {
-  const auto dir = test_directory("report-large");
-  const auto path = dir + "/acct.db";
+  const auto path = test_database("report-large");
   make_fixture_database(path);
   // A conformance report's shape: the summary first, then lists far larger than a page shows,
   // and a small member after them.
@@ -239,8 +275,9 @@ TEST_CASE("a report too large to hold whole is shown by its members that fit", "
   CHECK(viewer.api("/api/runs/" + std::to_string(null_run)).at("run").at("report").is_null());
 }
 
+// SQLite only: a NUL octet is no text PostgreSQL stores.
 TEST_CASE("a large report with anything after its object is refused, and says where",
-          "[web][report]") {
+          "[web][report][sqlite]") {
   const auto dir = test_directory("report-trailing");
   const auto path = dir + "/acct.db";
   make_fixture_database(path);
@@ -291,8 +328,7 @@ TEST_CASE("a large report with anything after its object is refused, and says wh
 }
 
 TEST_CASE("a large report that is not JSON says what is wrong", "[web][report]") {
-  const auto dir = test_directory("report-reasons");
-  const auto path = dir + "/acct.db";
+  const auto path = test_database("report-reasons");
   make_fixture_database(path);
   const std::string pad(static_cast<std::size_t>(whole_report_limit), ' ');
   std::string deep = R"({"a":)";
@@ -325,8 +361,7 @@ TEST_CASE("a large report that is not JSON says what is wrong", "[web][report]")
 
 TEST_CASE("a large report of many members or long keys is shown within the scan's limits",
           "[web][report]") {
-  const auto dir = test_directory("report-many-members");
-  const auto path = dir + "/acct.db";
+  const auto path = test_database("report-many-members");
   make_fixture_database(path);
   // Keys count toward what a member costs: 8 members of 200 KiB keys and one-digit values would
   // otherwise all be kept, 1.6 MiB past the 1 MiB the kept members may take.
@@ -384,8 +419,7 @@ TEST_CASE("a large report of many members or long keys is shown within the scan'
 }
 
 TEST_CASE("a capture run whose report is not JSON leaves /conformance working", "[web][report]") {
-  const auto dir = test_directory("report-pcap-damaged");
-  const auto path = dir + "/acct.db";
+  const auto path = test_database("report-pcap-damaged");
   make_fixture_database(path);
   Sql sql(path);
   const auto pcap_run = [&](const std::string& report) {
@@ -396,7 +430,9 @@ TEST_CASE("a capture run whose report is not JSON leaves /conformance working", 
   const auto before = viewer.api("/api/conformance").at("pcap_runs").as_int64();
   pcap_run(R"({"import":{"conformance":{"rule_results":[]}}})");
   pcap_run(R"({"import":{"conformance":{"rule_results":[)"); // cut short
-  pcap_run(std::string("{\"import\"\0:1}", 13));             // a NUL byte
+  if (!acctlab::test::on_postgres()) {
+    pcap_run(std::string("{\"import\"\0:1}", 13)); // a NUL byte: no text PostgreSQL stores
+  }
   pcap_run("not JSON at all");
   const auto reply = viewer.get("/api/conformance");
   INFO(reply.body.substr(0, 300));
@@ -405,8 +441,9 @@ TEST_CASE("a capture run whose report is not JSON leaves /conformance working", 
   CHECK(viewer.get("/conformance").status == 200);
 }
 
+// SQLite only: octets that are not UTF-8 are no text PostgreSQL stores.
 TEST_CASE("a small report that is not JSON is shown as text with why, and the reply stays JSON",
-          "[web][report]") {
+          "[web][report][sqlite]") {
   const auto dir = test_directory("report-small-damaged");
   const auto path = dir + "/acct.db";
   make_fixture_database(path);

@@ -71,7 +71,7 @@ json::object api(web::Site& site, const std::string& target) {
 
 } // namespace
 
-TEST_CASE("pages over a database the server's writer is filling", "[web][writer]") {
+TEST_CASE("pages over a database the server's writer is filling", "[web][writer][sqlite]") {
   const auto path = web::test::test_directory("writer") + "/acct.db";
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::remove((path + suffix).c_str());
@@ -205,7 +205,7 @@ void check_tallies_match_a_recount(const std::string& path) {
 } // namespace
 
 TEST_CASE("the writer keeps the viewer's tallies and search rows as the rows change",
-          "[web][writer][schema]") {
+          "[web][writer][schema][sqlite]") {
   const auto path = web::test::test_directory("tallies") + "/acct.db";
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::remove((path + suffix).c_str());
@@ -272,7 +272,7 @@ TEST_CASE("the writer keeps the viewer's tallies and search rows as the rows cha
 }
 
 TEST_CASE("a version 2 database gains the viewer's tallies and search rows when migrated",
-          "[web][schema]") {
+          "[web][schema][sqlite]") {
   const auto dir = web::test::test_directory("migrate-v2");
   const auto fixture = dir + "/fixture.db";
   const auto ids = web::test::make_fixture_database(fixture);
@@ -311,7 +311,7 @@ TEST_CASE("a version 2 database gains the viewer's tallies and search rows when 
             .size() == 3);
 }
 
-TEST_CASE("finding_tally follows findings as they are added and removed", "[web][schema]") {
+TEST_CASE("finding_tally follows findings as they are added and removed", "[web][schema][sqlite]") {
   const auto dir = web::test::test_directory("finding-tally");
   const auto path = dir + "/acct.db";
   const auto ids = web::test::make_fixture_database(path);
