@@ -130,7 +130,8 @@ TEST_CASE("a '#' inside quotes is text, outside quotes a comment", "[radius][tex
   CHECK(std::string(value.begin(), value.end()) == "No #1, really");
 }
 
-TEST_CASE("UTF-8 is what RFC 3629 allows: quoted as is, anything else as \\xHH", "[radius][text]") {
+TEST_CASE("UTF-8 is what RFC 3629 allows: quoted as is, anything else as a hex escape",
+          "[radius][text]") {
   const auto length = [](std::vector<std::uint8_t> octets) {
     return utf8_sequence_length(octets, 0);
   };
