@@ -135,6 +135,8 @@ DECLARE
   v_dup bigint[];     -- the packet this one repeats: stored before, or earlier in the batch
   v_first integer[];  -- that earlier packet's place in the batch
   v_session bigint[];
+  v_done integer[];
+  v_done_session bigint[];
   r record;
   s bigint;
 BEGIN
@@ -156,17 +158,96 @@ BEGIN
   LEFT JOIN LATERAL (SELECT q.id, q.session_row FROM packets AS q WHERE q.idem_key = u.k
                      LIMIT 1) AS p ON true;
 
+  -- The common case in one statement: an Interim-Update or Stop that is its session's only
+  -- record in the batch (and its NAS sent no Accounting-On/Off in it) updates the session that is
+  -- not closed. A row another server closed meanwhile is re-checked and left alone; those records,
+  -- and all others, go through the loop below.
+  WITH t AS (
+    SELECT x.* FROM (
+      SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
+        bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
+      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
+                  a_cause, a_framed, v_dup, s_state, s_peer)
+        WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
+                             cause, framed, dup, state, peer, o)
+      WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
+    WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status IN (2, 3) AND x.state IS NOT NULL
+      AND x.sid <> ''),
+  done AS (
+    UPDATE sessions AS z SET state = CASE WHEN t.status = 2 THEN 'closed' ELSE 'open' END,
+      update_time = CASE WHEN t.status = 2 THEN z.update_time ELSE t.event END,
+      stop_time = CASE WHEN t.status = 2 THEN t.event ELSE z.stop_time END,
+      last_record_time = GREATEST(z.last_record_time, t.event),
+      input_octets = COALESCE(t.i_oct, z.input_octets),
+      output_octets = COALESCE(t.o_oct, z.output_octets),
+      input_packets = COALESCE(t.i_pkt, z.input_packets),
+      output_packets = COALESCE(t.o_pkt, z.output_packets),
+      session_time = COALESCE(t.stime, z.session_time),
+      terminate_cause = COALESCE(t.cause, z.terminate_cause),
+      user_name = COALESCE(z.user_name, t.usr), framed_ip = COALESCE(z.framed_ip, t.framed),
+      peer = COALESCE(z.peer, t.peer), record_count = z.record_count + 1
+    FROM t
+    WHERE z.id = (SELECT id FROM sessions WHERE nas_key = t.nas AND acct_session_id = t.sid
+                  AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1)
+      AND z.state <> 'closed'
+    RETURNING t.o, z.id)
+  SELECT array_agg(done.o::integer), array_agg(done.id) INTO v_done, v_done_session FROM done;
+  FOR i IN 1..COALESCE(cardinality(v_done), 0) LOOP
+    v_session[v_done[i]] := v_done_session[i];
+  END LOOP;
+
+  -- Likewise a Start that is its session's only record in the batch: a new open session, or the
+  -- one open for this key (whichever server opened it) flagged duplicate-start.
+  WITH t AS (
+    SELECT x.* FROM (
+      SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
+        bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
+      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
+                  a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
+                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called)
+        WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
+                             cause, framed, key, dup, state, flags, st_start, st_update,
+                             st_stop, st_interval, peer, nas_ip, port, port_type, calling,
+                             called, o)
+      WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
+    WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status = 1 AND x.state IS NOT NULL
+      AND x.sid <> ''),
+  done AS (
+    INSERT INTO sessions AS z (nas_key, acct_session_id, unique_id, state, flags, start_time,
+      update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
+      output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
+      peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
+      record_count)
+    SELECT t.nas, t.sid, t.key, t.state, t.flags, t.st_start, t.st_update, t.st_stop, t.event,
+      t.i_oct, t.o_oct, t.i_pkt, t.o_pkt, t.stime, t.cause, t.st_interval, t.usr, t.framed,
+      t.peer, t.nas_ip, t.port, t.port_type, t.calling, t.called, 1
+    FROM t
+    ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
+      flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
+                   WHEN z.flags = '' THEN 'duplicate-start'
+                   ELSE z.flags || ',duplicate-start' END,
+      last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
+      record_count = z.record_count + 1
+    RETURNING z.nas_key, z.acct_session_id, z.id)
+  SELECT array_agg(t.o::integer), array_agg(done.id) INTO v_done, v_done_session
+  FROM done JOIN t ON t.nas = done.nas_key AND t.sid = done.acct_session_id;
+  FOR i IN 1..COALESCE(cardinality(v_done), 0) LOOP
+    v_session[v_done[i]] := v_done_session[i];
+  END LOOP;
+
   FOR r IN
     SELECT x.* FROM (
       SELECT t.*, bool_or(t.status IN (7, 8)) OVER (PARTITION BY t.nas) AS nas_wide
       FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
                   a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
-                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called)
+                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called,
+                  v_session)
         WITH ORDINALITY AS t(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
                              cause, framed, key, dup, state, flags, st_start, st_update,
                              st_stop, st_interval, peer, nas_ip, port, port_type, calling,
-                             called, o)
-      WHERE t.nas IS NOT NULL AND t.status IS NOT NULL AND t.dup IS NULL) AS x
+                             called, done, o)
+      WHERE t.nas IS NOT NULL AND t.status IS NOT NULL AND t.dup IS NULL AND t.done IS NULL)
+      AS x
     -- A NAS's records in the batch's order when one of them is an Accounting-On/Off (it closes
     -- what came before it); otherwise by session, then order: locks taken in one order.
     ORDER BY x.nas, CASE WHEN x.nas_wide THEN x.o END, x.sid, x.o
@@ -327,8 +408,15 @@ constexpr std::array migrations{
     // Room in each sessions page for the new version of a row an Interim-Update rewrites: the
     // update then stays on its page and touches no index (a HOT update), as none of the columns
     // it changes is indexed. The per-record acctlab_store gives way to the per-batch one.
+    //
+    // The packets' foreign keys go: each was a lookup and a row lock (FOR KEY SHARE) per packet
+    // written, a tenth of the database's time per record, to check what the writer has just
+    // written itself in the same transaction; the SQLite writer runs without them too
+    // (storage/record_writer.cpp). docs/design-notes.md, "PostgreSQL writer".
     PgMigration{2, R"sql(
 ALTER TABLE sessions SET (fillfactor = 70);
+ALTER TABLE packets DROP CONSTRAINT IF EXISTS packets_run_id_fkey,
+  DROP CONSTRAINT IF EXISTS packets_session_row_fkey;
 DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision, text, bigint, text, bigint, bigint,
   bigint, text, text, text, bigint, bytea, bigint, text, text, text, double precision, bigint,
   bigint, bigint, bigint, bigint, bigint, bigint, text, text, text, text, double precision,
