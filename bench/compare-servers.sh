@@ -11,6 +11,11 @@
 #   acctlab-pg - acctlab serve writing PostgreSQL 15 (first round only, when installed): a
 #               throwaway cluster in the work directory (initdb as nobody when run as root, a Unix
 #               socket there, no TCP), synchronous_commit on, stopped and removed at the end
+#   acctlab-pg2 - two acctlab serve processes on one (fresh) database of that cluster, the load
+#               split over both (W/2 each; the rate is the sum, the p99 the worse of the two)
+#   fr-pg     - FreeRADIUS 3.2 with rlm_sql_postgresql (freeradius-postgresql's schema.sql and
+#               queries.conf) on a database of the same cluster, synchronous_commit on, a pool of
+#               32 connections (bench/freeradius/freeradius-lab.sh postgresql)
 # Usage: bench/compare-servers.sh [BUILD_DIR] [SECONDS] [ROUNDS]   (loopback only; every server is
 # stopped at the end). Prints a table and the ratios the issue asks for (the median over rounds).
 set -euo pipefail
@@ -33,6 +38,28 @@ trap cleanup EXIT
 
 source bench/lib.sh
 
+fr_pg_schema=/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql
+fr_pg_rows=
+
+# What the figures were measured under: the load average, and the latency of one 4 KiB write +
+# fdatasync in the work directory (median and p90 of 100), what every synchronous commit waits for.
+fsync_latency() {
+  python3 - "$work/fsync-probe" <<'PY'
+import os, statistics, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o600)
+samples = []
+for i in range(100):
+    os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
+    t = time.perf_counter()
+    os.fdatasync(fd)
+    samples.append((time.perf_counter() - t) * 1000)
+os.close(fd)
+os.unlink(sys.argv[1])
+samples.sort()
+print(f"fdatasync median {statistics.median(samples):.2f} ms, p90 {samples[89]:.2f} ms")
+PY
+}
+
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 declare -A rate p99 rss
@@ -53,6 +80,33 @@ run_target() { # name port pid
   rss[$name]="$rss_after_first -> $(rss_kb "$pid")"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# Two servers, the load split over both: each acctlab_load keeps W/2 outstanding on its server.
+run_pair() { # name port_a pid_a port_b pid_b
+  local name=$1 port_a=$2 pid_a=$3 port_b=$4 pid_b=$5
+  wait_ready "$port_a"
+  wait_ready "$port_b"
+  local w out_a out_b
+  for w in 256 32; do
+    "$build/acctlab_load" --server "127.0.0.1:$port_a" --window $((w / 2)) --duration 1 --json >/dev/null &
+    "$build/acctlab_load" --server "127.0.0.1:$port_b" --window $((w / 2)) --duration 1 --json >/dev/null
+    wait $!
+    "$build/acctlab_load" --server "127.0.0.1:$port_a" --window $((w / 2)) --duration "$seconds" --json >"$work/pair-a.json" &
+    local load_a=$!
+    out_b=$("$build/acctlab_load" --server "127.0.0.1:$port_b" --window $((w / 2)) --duration "$seconds" --json || true)
+    wait $load_a || true
+    out_a=$(cat "$work/pair-a.json")
+    echo "$name W=$w: $out_a $out_b"
+    if [ $w = 256 ]; then
+      rate[$name]=$(python3 -c 'import json,sys; print(int(sum(json.loads(a)["rate"] for a in sys.argv[1:])))' "$out_a" "$out_b")
+    else
+      p99[$name]=$(python3 -c 'import json,sys; print(max(json.loads(a)["p99_ms"] for a in sys.argv[1:]))' "$out_a" "$out_b")
+    fi
+  done
+  rss[$name]="$(rss_kb "$pid_a") + $(rss_kb "$pid_b")"
+  kill "$pid_a" "$pid_b" 2>/dev/null || true
+  wait "$pid_a" "$pid_b" 2>/dev/null || true
 }
 
 # The ceiling is the faster of the no-work responder's two ways of sending (sendmmsg, and the
@@ -92,13 +146,35 @@ for round in $(seq 1 "$rounds"); do
         if [ "$(id -u)" = 0 ]; then chmod o+x "$work"; chown nobody "$work/pg"; fi
         pg_as "$pg_bin/initdb" -D "$work/pg/data" -A trust -U acctlab --no-sync -E UTF8 >"$work/pg-initdb.log" 2>&1
         pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w \
-          -o "-k $work/pg -c listen_addresses='' -c synchronous_commit=on" start >/dev/null
+          -o "-k $work/pg -c listen_addresses='' -c synchronous_commit=on -c max_connections=100" start >/dev/null
         pg_started=true
+        pg_uri() { echo "postgresql://acctlab@/$1?host=$work/pg"; }
+        for db in acctlab2 radius; do psql -q "$(pg_uri postgres)" -c "CREATE DATABASE $db"; done
         port=$(free_port)
-        "$build/acctlab" serve --listen "127.0.0.1:$port" --db "postgresql://acctlab@/postgres?host=$work/pg" \
+        "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$(pg_uri postgres)" \
           >"$work/acctlab-pg.log" 2>&1 &
         pids+=($!)
         run_target "acctlab-pg#$round" "$port" $!
+        port_a=$(free_port)
+        "$build/acctlab" serve --listen "127.0.0.1:$port_a" --db "$(pg_uri acctlab2)" \
+          >"$work/acctlab-pg2a.log" 2>&1 &
+        pid_a=$!
+        pids+=($pid_a)
+        port_b=$(free_port)
+        "$build/acctlab" serve --listen "127.0.0.1:$port_b" --db "$(pg_uri acctlab2)" \
+          >"$work/acctlab-pg2b.log" 2>&1 &
+        pid_b=$!
+        pids+=($pid_b)
+        run_pair "acctlab-pg2#$round" "$port_a" "$pid_a" "$port_b" "$pid_b"
+        if [ -f "$fr_pg_schema" ]; then
+          psql -q "$(pg_uri radius)" -f "$fr_pg_schema" >/dev/null
+          port=$(free_port)
+          FR_PG_CONNINFO="host=$work/pg dbname=radius user=acctlab" \
+            bench/freeradius/freeradius-lab.sh postgresql "$port" "$work/fr-pg" >"$work/fr-pg.log" 2>&1 &
+          pids+=($!)
+          run_target "fr-pg#$round" "$port" $!
+          fr_pg_rows=$(psql -Atq "$(pg_uri radius)" -c "SELECT count(*) FROM radacct")
+        fi
       fi
     fi
   fi
@@ -113,9 +189,10 @@ for round in $(seq 1 "$rounds"); do
 done
 
 echo
+echo "measured under: load average $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared), $(fsync_latency)"
 printf '%-19s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
 for round in $(seq 1 "$rounds"); do
-  for t in null-mmsg null-seg acctlab acctlab-nosync acctlab-pg fr-detail fr-sql; do
+  for t in null-mmsg null-seg acctlab acctlab-nosync acctlab-pg acctlab-pg2 fr-detail fr-sql fr-pg; do
     key="$t#$round"
     [ -n "${rate[$key]:-}" ] || continue
     name=$t
@@ -151,5 +228,17 @@ line("acctlab / FreeRADIUS detail", statistics.median(to_detail), 3, label)
 line("acctlab / FreeRADIUS sql", first_acctlab / sql, 40, "round 1")
 print(f"{'acctlab --synchronous off':<28} = {nosync / rounds[0][3]:8.3f}  x FreeRADIUS detail "
       "(no target: the detail file's own guarantee, no fsync; round 1)")
+PY
+fi
+if [ -n "${rate[acctlab-pg#1]:-}" ] && [ -n "${rate[fr-pg#1]:-}" ]; then
+  echo "fr-pg stored $fr_pg_rows radacct rows (one per session)"
+  python3 - "${rate[acctlab-pg#1]}" "${rate[acctlab-pg2#1]:-0}" "${rate[fr-pg#1]}" "${p99[acctlab-pg#1]}" <<'PY'
+import sys
+one, two, fr, p99 = map(float, sys.argv[1:])
+def line(name, ratio, target):
+    print(f"{name:<28} = {ratio:8.3f}  (target >= {target}: {'met' if ratio >= target else 'NOT met'}; round 1)")
+line("acctlab-pg / fr-pg", one / fr, 10)
+line("acctlab-pg2 / fr-pg", two / fr, 10)
+print(f"{'acctlab-pg p99 at W=32':<28} = {p99:8.2f} ms (target <= 5 ms: {'met' if p99 <= 5 else 'NOT met'})")
 PY
 fi

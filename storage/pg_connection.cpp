@@ -130,6 +130,9 @@ void PgConnection::fail(pg_result* result, std::string_view what) {
 }
 
 void PgConnection::exec(const std::string& sql) {
+  if (!conn_) {
+    lose("PostgreSQL");
+  }
   pg_result* result = PQexec(conn_, sql.c_str());
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -139,6 +142,9 @@ void PgConnection::exec(const std::string& sql) {
 }
 
 const std::string& PgConnection::prepare(const std::string& sql) {
+  if (!conn_) {
+    lose("PostgreSQL");
+  }
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     const std::string name = "acctlab_" + std::to_string(prepared_.size() + 1);
@@ -155,40 +161,63 @@ const std::string& PgConnection::prepare(const std::string& sql) {
 std::vector<PgResult> PgConnection::query_each(const std::string& sql,
                                                const std::vector<std::vector<PgParam>>& lists) {
   const auto& name = prepare(sql);
+  std::vector<std::pair<const std::string*, const std::vector<PgParam>*>> sent;
+  sent.reserve(lists.size());
+  for (const auto& params : lists) {
+    sent.emplace_back(&name, &params);
+  }
+  return run_pipeline(sent);
+}
+
+std::vector<PgResult> PgConnection::pipeline(const std::vector<PgStatement>& statements) {
+  std::vector<std::pair<const std::string*, const std::vector<PgParam>*>> sent;
+  sent.reserve(statements.size());
+  for (const auto& statement : statements) {
+    sent.emplace_back(&prepare(statement.sql), &statement.params);
+  }
+  return run_pipeline(sent);
+}
+
+std::vector<PgResult> PgConnection::run_pipeline(
+    const std::vector<std::pair<const std::string*, const std::vector<PgParam>*>>& sent) {
   std::vector<PgResult> results;
-  if (lists.empty()) {
+  if (sent.empty()) {
     return results;
   }
-  if (PQenterPipelineMode(conn_) != 1) {
-    fail(nullptr, "PostgreSQL pipeline");
+  if (!conn_ || PQenterPipelineMode(conn_) != 1) {
+    lose("PostgreSQL pipeline");
   }
   std::vector<const char*> values;
-  for (const auto& params : lists) {
+  for (const auto& [name, params] : sent) {
     values.clear();
-    for (const auto& p : params) {
+    for (const auto& p : *params) {
       values.push_back(p ? p->c_str() : nullptr);
     }
-    if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+    if (PQsendQueryPrepared(conn_, name->c_str(), static_cast<int>(values.size()), values.data(),
                             nullptr, nullptr, 0) != 1) {
-      PQexitPipelineMode(conn_);
-      fail(nullptr, "PostgreSQL pipeline");
+      lose("PostgreSQL pipeline");
     }
   }
   if (PQpipelineSync(conn_) != 1) {
-    fail(nullptr, "PostgreSQL pipeline");
+    lose("PostgreSQL pipeline");
   }
   // Each statement's result, then NULL; at the end the sync's. After a failure the rest come
   // back aborted: all are read before the pipeline ends, and the first failure is reported.
+  // Two NULLs in a row mean nothing more will come (the connection broke).
   pg_result* failed = nullptr;
-  results.reserve(lists.size());
+  results.reserve(sent.size());
+  bool after_null = false;
   for (;;) {
     pg_result* result = PQgetResult(conn_);
     if (!result) {
-      if (PQstatus(conn_) != CONNECTION_OK) {
-        break; // the connection is gone: nothing more will come
+      if (PQstatus(conn_) != CONNECTION_OK || after_null) {
+        PQclear(failed);
+        lose("PostgreSQL pipeline");
       }
+      after_null = true;
       continue; // the end of one statement's results
     }
+    after_null = false;
     const auto status = PQresultStatus(result);
     if (status == PGRES_PIPELINE_SYNC) {
       PQclear(result);
@@ -202,11 +231,27 @@ std::vector<PgResult> PgConnection::query_each(const std::string& sql,
       PQclear(result);
     }
   }
-  PQexitPipelineMode(conn_);
-  if (failed || results.size() != lists.size()) {
+  if (PQexitPipelineMode(conn_) != 1) {
+    PQclear(failed);
+    lose("PostgreSQL pipeline");
+  }
+  if (failed || results.size() != sent.size()) {
     fail(failed, "PostgreSQL");
   }
   return results;
+}
+
+void PgConnection::lose(std::string_view what) {
+  std::string message(what);
+  message += ": ";
+  message += conn_ ? PQerrorMessage(conn_) : "no connection";
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  // The pipeline's state is unknown: the connection is not used again (ok() is false from now).
+  PQfinish(conn_);
+  conn_ = nullptr;
+  throw PgError("08006", true, message);
 }
 
 PgResult PgConnection::query(const std::string& sql, const std::vector<PgParam>& params) {

@@ -46,6 +46,12 @@ private:
 /** A parameter: NULL or its text form (PostgreSQL parses text into the column's type). */
 using PgParam = std::optional<std::string>;
 
+/** One statement of a pipeline: its text and its parameters. */
+struct PgStatement {
+  std::string sql;
+  std::vector<PgParam> params;
+};
+
 class PgResult {
 public:
   PgResult() = default;
@@ -88,11 +94,20 @@ public:
    * Throws PgError at the first failure, after the pipeline is drained. */
   std::vector<PgResult> query_each(const std::string& sql,
                                    const std::vector<std::vector<PgParam>>& lists);
+  /** Different statements sent together and answered together (libpq's pipeline mode, one
+   * round trip): e.g. BEGIN, a batch's call and COMMIT. Each result's rows, in order; throws
+   * PgError at the first failure, after the pipeline is drained. */
+  std::vector<PgResult> pipeline(const std::vector<PgStatement>& statements);
   bool ok() const;
 
 private:
   [[noreturn]] void fail(pg_result* result, std::string_view what);
+  /** Closes a connection left in an unknown state and throws a lost-connection PgError. */
+  [[noreturn]] void lose(std::string_view what);
   const std::string& prepare(const std::string& sql);
+  /** Sends each (statement name, parameters) in pipeline mode and reads every result. */
+  std::vector<PgResult>
+  run_pipeline(const std::vector<std::pair<const std::string*, const std::vector<PgParam>*>>& sent);
   pg_conn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_; // SQL text -> statement name
 };

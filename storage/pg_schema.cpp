@@ -2,6 +2,9 @@
 
 #include "storage/table_description.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace acctlab::storage {
 namespace {
 
@@ -92,128 +95,299 @@ SELECT
 FROM sessions AS s;
 )sql";
 
-// One record's write, run by the database in one call so that a batch of records goes to the
-// server in one round trip (libpq's pipeline mode): the packet (or, when its record is stored
-// already, the packet as a duplicate naming it), then the session change the database
-// arbitrates (docs/server.md, "Several servers, one database"). s_* are the session as the
-// record alone describes it (radius::SessionMatcher fed this record only). Replaced by every
-// build that migrates, so it always matches the writer that calls it.
+// A batch's write, run by the database in one call: one round trip and one statement per batch
+// instead of one per record (docs/design-notes.md, "The PostgreSQL writer: a batch per call").
+// Every argument but p_run is an array with one element per packet of the batch (a_*: the
+// packet and its record; s_*: the session as the record alone describes it, radius::
+// SessionMatcher fed this record only), or one per NAS (n_*: the batch's nas counters). Returns
+// one row per packet, in the batch's order. Steps:
+// 1. Packet ids are drawn from the sequence first, so each packet is written once, complete
+//    (with its session_row), and a copy later in the batch can name it.
+// 2. The records' idempotency keys are locked (transaction advisory locks, in one order), then
+//    looked up: a copy stored before by any server, or earlier in this batch, is a duplicate. A
+//    server storing the same record at the same moment (the other half of a broadcast) holds the
+//    lock until its COMMIT, and this lookup, a new statement, then sees its row.
+// 3. The session changes, record by record in the batch's order per NAS and session (rows
+//    locked in one order, so two servers' batches do not deadlock): the database arbitrates
+//    between servers (docs/server.md, "Several servers, one database").
+// 4. All packets in one INSERT, then the nas counters in one upsert (last: its rows are the only
+//    ones every transaction of a NAS touches, so they are held only until COMMIT).
+// Replaced by every build that migrates, so it always matches the writer that calls it.
 constexpr std::string_view store_function = R"sql(
 CREATE OR REPLACE FUNCTION acctlab_store(
-  p_run bigint, p_receive double precision, p_src text, p_sport bigint, p_dst text,
-  p_dport bigint, p_code bigint, p_ident bigint, p_verdict text, p_reason text, p_file text,
-  p_frame bigint, p_raw bytea, p_status bigint, p_sid text, p_nas text, p_user text,
-  p_event double precision, p_delay bigint, p_stime bigint, p_in bigint, p_out bigint,
-  p_inp bigint, p_outp bigint, p_cause bigint, p_framed text, p_idem text,
-  s_state text, s_flags text, s_start double precision, s_update double precision,
-  s_stop double precision, s_interval bigint, s_peer text, s_nas_ip text, s_port bigint,
-  s_port_type bigint, s_calling text, s_called text,
-  OUT o_packet bigint, OUT o_record bigint, OUT o_session bigint)
+  p_run bigint, a_receive double precision[], a_src text[], a_sport bigint[], a_dst text[],
+  a_dport bigint[], a_code bigint[], a_ident bigint[], a_verdict text[], a_reason text[],
+  a_file text[], a_frame bigint[], a_raw bytea[], a_status bigint[], a_sid text[], a_nas text[],
+  a_user text[], a_event double precision[], a_delay bigint[], a_stime bigint[], a_in bigint[],
+  a_out bigint[], a_inp bigint[], a_outp bigint[], a_cause bigint[], a_framed text[],
+  a_idem text[], s_state text[], s_flags text[], s_start double precision[],
+  s_update double precision[], s_stop double precision[], s_interval bigint[], s_peer text[],
+  s_nas_ip text[], s_port bigint[], s_port_type bigint[], s_calling text[], s_called text[],
+  n_identity text[], n_address text[], n_first double precision[], n_last double precision[],
+  n_requests bigint[], n_accepted bigint[], n_duplicates bigint[], n_bad_auth bigint[],
+  n_bad_ma bigint[], n_malformed bigint[], n_unknown bigint[])
+RETURNS TABLE (o_packet bigint, o_record bigint, o_session bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  v_key text := md5(p_idem);
+  n integer := cardinality(a_receive);
+  v_id bigint[];
+  v_key text[];
+  v_dup bigint[];     -- the packet this one repeats: stored before, or earlier in the batch
+  v_first integer[];  -- that earlier packet's place in the batch
+  v_session bigint[];
+  v_done integer[];
+  v_done_session bigint[];
+  r record;
+  s bigint;
 BEGIN
-  INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code,
-    identifier, verdict, reason, file, frame, raw, status_type, acct_session_id, nas_identity,
-    user_name, event_time, delay, session_time, input_octets, output_octets, input_packets,
-    output_packets, terminate_cause, framed_ip, idem_key)
-  VALUES (p_run, p_receive, p_src, p_sport, p_dst, p_dport, p_code, p_ident, p_verdict, p_reason,
-    p_file, p_frame, p_raw, p_status, p_sid, p_nas, p_user, p_event, p_delay, p_stime, p_in,
-    p_out, p_inp, p_outp, p_cause, p_framed, v_key)
-  ON CONFLICT (idem_key) DO NOTHING RETURNING id INTO o_packet;
-  IF o_packet IS NULL THEN
-    -- The same record is stored already (the other copy of a broadcast, or a retransmission
-    -- with a new Acct-Delay-Time): the packet is kept as evidence, the record is not repeated.
-    SELECT id, session_row INTO o_record, o_session FROM packets WHERE idem_key = v_key;
-    INSERT INTO packets (run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code,
-      identifier, verdict, reason, file, frame, raw)
-    VALUES (p_run, p_receive, p_src, p_sport, p_dst, p_dport, p_code, p_ident, 'duplicate',
-      'the same record is stored as packet ' || o_record, p_file, p_frame, p_raw)
-    RETURNING id INTO o_packet;
+  IF n IS NULL OR n = 0 THEN
     RETURN;
   END IF;
-  IF p_nas IS NULL OR p_status IS NULL THEN
-    RETURN; -- no record: a packet kept as evidence only
-  END IF;
-  o_record := o_packet; -- a record's id is its packet's
-  IF p_status IN (7, 8) THEN
-    -- RFC 2866 §5.1: Accounting-On/Off end every session the NAS had open, whichever server
-    -- opened it, with the cause the record carries, else NAS-Reboot.
-    UPDATE sessions SET state = 'closed', stop_time = GREATEST(p_event, last_record_time),
-      terminate_cause = COALESCE(p_cause, 11)
-    WHERE nas_key = p_nas AND state = 'open';
-    RETURN;
-  END IF;
-  IF s_state IS NULL OR p_sid IS NULL OR p_sid = '' OR p_status NOT IN (1, 2, 3) THEN
-    RETURN;
-  END IF;
-  IF p_status = 1 THEN
-    -- A Start: a new open session, or the one open for this key (whichever server opened it)
-    -- flagged duplicate-start.
-    INSERT INTO sessions AS s (nas_key, acct_session_id, unique_id, state, flags, start_time,
+  SELECT array_agg(nextval('packets_id_seq'::regclass)) INTO v_id FROM generate_series(1, n);
+  v_key := ARRAY(SELECT md5(k) FROM unnest(a_idem) WITH ORDINALITY AS u(k, o) ORDER BY o);
+  PERFORM pg_advisory_xact_lock(7305, h)
+  FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(v_key) AS k WHERE k IS NOT NULL ORDER BY 1)
+    AS l;
+  -- One index probe per key (a lateral lookup: a join could be planned as a scan of packets).
+  SELECT array_agg(COALESCE(p.id, CASE WHEN u.first < u.o THEN v_id[u.first] END) ORDER BY u.o),
+         array_agg(CASE WHEN p.id IS NULL AND u.first < u.o THEN u.first END ORDER BY u.o),
+         array_agg(p.session_row ORDER BY u.o)
+  INTO v_dup, v_first, v_session
+  FROM (SELECT k, o, CASE WHEN k IS NOT NULL THEN min(o) OVER (PARTITION BY k) END AS first
+        FROM unnest(v_key) WITH ORDINALITY AS x(k, o)) AS u
+  LEFT JOIN LATERAL (SELECT q.id, q.session_row FROM packets AS q WHERE q.idem_key = u.k::uuid
+                     LIMIT 1) AS p ON true;
+
+  -- The common case in one statement: an Interim-Update or Stop that is its session's only
+  -- record in the batch (and its NAS sent no Accounting-On/Off in it) updates the session that is
+  -- not closed. A row another server closed meanwhile is re-checked and left alone; those records,
+  -- and all others, go through the loop below.
+  WITH t AS (
+    SELECT x.* FROM (
+      SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
+        bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
+      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
+                  a_cause, a_framed, v_dup, s_state, s_peer)
+        WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
+                             cause, framed, dup, state, peer, o)
+      WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
+    WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status IN (2, 3) AND x.state IS NOT NULL
+      AND x.sid <> ''),
+  done AS (
+    UPDATE sessions AS z SET state = CASE WHEN t.status = 2 THEN 'closed' ELSE 'open' END,
+      update_time = CASE WHEN t.status = 2 THEN z.update_time ELSE t.event END,
+      stop_time = CASE WHEN t.status = 2 THEN t.event ELSE z.stop_time END,
+      last_record_time = GREATEST(z.last_record_time, t.event),
+      input_octets = COALESCE(t.i_oct, z.input_octets),
+      output_octets = COALESCE(t.o_oct, z.output_octets),
+      input_packets = COALESCE(t.i_pkt, z.input_packets),
+      output_packets = COALESCE(t.o_pkt, z.output_packets),
+      session_time = COALESCE(t.stime, z.session_time),
+      terminate_cause = COALESCE(t.cause, z.terminate_cause),
+      user_name = COALESCE(z.user_name, t.usr), framed_ip = COALESCE(z.framed_ip, t.framed),
+      peer = COALESCE(z.peer, t.peer), record_count = z.record_count + 1
+    FROM t
+    WHERE z.id = (SELECT id FROM sessions WHERE nas_key = t.nas AND acct_session_id = t.sid
+                  AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1)
+      AND z.state <> 'closed'
+    RETURNING t.o, z.id)
+  SELECT array_agg(done.o::integer), array_agg(done.id) INTO v_done, v_done_session FROM done;
+  FOR i IN 1..COALESCE(cardinality(v_done), 0) LOOP
+    v_session[v_done[i]] := v_done_session[i];
+  END LOOP;
+
+  -- Likewise a Start that is its session's only record in the batch: a new open session, or the
+  -- one open for this key (whichever server opened it) flagged duplicate-start.
+  WITH t AS (
+    SELECT x.* FROM (
+      SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
+        bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
+      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
+                  a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
+                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called)
+        WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
+                             cause, framed, key, dup, state, flags, st_start, st_update,
+                             st_stop, st_interval, peer, nas_ip, port, port_type, calling,
+                             called, o)
+      WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
+    WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status = 1 AND x.state IS NOT NULL
+      AND x.sid <> ''),
+  done AS (
+    INSERT INTO sessions AS z (nas_key, acct_session_id, unique_id, state, flags, start_time,
       update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
       output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
       peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
       record_count)
-    VALUES (p_nas, p_sid, v_key, s_state, s_flags, s_start, s_update, s_stop, p_event, p_in,
-      p_out, p_inp, p_outp, p_stime, p_cause, s_interval, p_user, p_framed, s_peer, s_nas_ip,
-      s_port, s_port_type, s_calling, s_called, 1)
+    SELECT t.nas, t.sid, t.key, t.state, t.flags, t.st_start, t.st_update, t.st_stop, t.event,
+      t.i_oct, t.o_oct, t.i_pkt, t.o_pkt, t.stime, t.cause, t.st_interval, t.usr, t.framed,
+      t.peer, t.nas_ip, t.port, t.port_type, t.calling, t.called, 1
+    FROM t
     ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
-      flags = CASE WHEN ',' || s.flags || ',' LIKE '%,duplicate-start,%' THEN s.flags
-                   WHEN s.flags = '' THEN 'duplicate-start'
-                   ELSE s.flags || ',duplicate-start' END,
-      last_record_time = GREATEST(s.last_record_time, EXCLUDED.last_record_time),
-      record_count = s.record_count + 1
-    RETURNING id INTO o_session;
-  ELSE
-    -- Bounded: each pass finds the session, or creates one; a pass that loses the race to
-    -- another server's insert finds that server's session on the next.
-    FOR attempt IN 1..3 LOOP
-      -- The session of this key that is not closed (open, or stale and speaking again), its
-      -- row locked: a server updating it at the same time waits, then sees the new state.
-      UPDATE sessions SET state = CASE WHEN p_status = 2 THEN 'closed' ELSE 'open' END,
-        update_time = CASE WHEN p_status = 2 THEN update_time ELSE p_event END,
-        stop_time = CASE WHEN p_status = 2 THEN p_event ELSE stop_time END,
-        last_record_time = GREATEST(last_record_time, p_event),
-        input_octets = COALESCE(p_in, input_octets),
-        output_octets = COALESCE(p_out, output_octets),
-        input_packets = COALESCE(p_inp, input_packets),
-        output_packets = COALESCE(p_outp, output_packets),
-        session_time = COALESCE(p_stime, session_time),
-        terminate_cause = COALESCE(p_cause, terminate_cause),
-        user_name = COALESCE(user_name, p_user), framed_ip = COALESCE(framed_ip, p_framed),
-        peer = COALESCE(peer, s_peer), record_count = record_count + 1
-      WHERE id = (SELECT id FROM sessions WHERE nas_key = p_nas AND acct_session_id = p_sid
-                  AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1
-                  FOR UPDATE)
-      RETURNING id INTO o_session;
-      EXIT WHEN o_session IS NOT NULL;
-      -- After the Stop: the latest session of the key, flagged.
-      UPDATE sessions SET flags = CASE WHEN ',' || flags || ',' LIKE '%,after-stop,%' THEN flags
-                                       WHEN flags = '' THEN 'after-stop'
-                                       ELSE flags || ',after-stop' END,
-        record_count = record_count + 1,
-        last_record_time = GREATEST(last_record_time, p_event)
-      WHERE id = (SELECT id FROM sessions WHERE nas_key = p_nas AND acct_session_id = p_sid
-                  ORDER BY id DESC LIMIT 1 FOR UPDATE)
-      RETURNING id INTO o_session;
-      EXIT WHEN o_session IS NOT NULL;
-      -- No session for this key: one of its own (no-start, interim-before-start).
-      INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, flags, start_time,
+      flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
+                   WHEN z.flags = '' THEN 'duplicate-start'
+                   ELSE z.flags || ',duplicate-start' END,
+      last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
+      record_count = z.record_count + 1
+    RETURNING z.nas_key, z.acct_session_id, z.id)
+  SELECT array_agg(t.o::integer), array_agg(done.id) INTO v_done, v_done_session
+  FROM done JOIN t ON t.nas = done.nas_key AND t.sid = done.acct_session_id;
+  FOR i IN 1..COALESCE(cardinality(v_done), 0) LOOP
+    v_session[v_done[i]] := v_done_session[i];
+  END LOOP;
+
+  FOR r IN
+    SELECT x.* FROM (
+      SELECT t.*, bool_or(t.status IN (7, 8)) OVER (PARTITION BY t.nas) AS nas_wide
+      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
+                  a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
+                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called,
+                  v_session)
+        WITH ORDINALITY AS t(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
+                             cause, framed, key, dup, state, flags, st_start, st_update,
+                             st_stop, st_interval, peer, nas_ip, port, port_type, calling,
+                             called, done, o)
+      WHERE t.nas IS NOT NULL AND t.status IS NOT NULL AND t.dup IS NULL AND t.done IS NULL)
+      AS x
+    -- A NAS's records in the batch's order when one of them is an Accounting-On/Off (it closes
+    -- what came before it); otherwise by session, then order: locks taken in one order.
+    ORDER BY x.nas, CASE WHEN x.nas_wide THEN x.o END, x.sid, x.o
+  LOOP
+    s := NULL;
+    IF r.status IN (7, 8) THEN
+      -- RFC 2866 §5.1: Accounting-On/Off end every session the NAS had open, whichever server
+      -- opened it, with the cause the record carries, else NAS-Reboot.
+      UPDATE sessions SET state = 'closed', stop_time = GREATEST(r.event, last_record_time),
+        terminate_cause = COALESCE(r.cause, 11)
+      WHERE nas_key = r.nas AND state = 'open';
+      CONTINUE;
+    END IF;
+    IF r.state IS NULL OR r.sid IS NULL OR r.sid = '' OR r.status NOT IN (1, 2, 3) THEN
+      CONTINUE;
+    END IF;
+    IF r.status = 1 THEN
+      -- A Start: a new open session, or the one open for this key (whichever server opened it)
+      -- flagged duplicate-start.
+      INSERT INTO sessions AS z (nas_key, acct_session_id, unique_id, state, flags, start_time,
         update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
         output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
         peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
         record_count)
-      VALUES (p_nas, p_sid, v_key, s_state, s_flags, s_start, s_update, s_stop, p_event, p_in,
-        p_out, p_inp, p_outp, p_stime, p_cause, s_interval, p_user, p_framed, s_peer, s_nas_ip,
-        s_port, s_port_type, s_calling, s_called, 1)
-      ON CONFLICT DO NOTHING RETURNING id INTO o_session;
-      EXIT WHEN o_session IS NOT NULL;
-    END LOOP;
-  END IF;
-  IF o_session IS NOT NULL THEN
-    UPDATE packets SET session_row = o_session WHERE id = o_packet;
-  END IF;
+      VALUES (r.nas, r.sid, r.key, r.state, r.flags, r.st_start, r.st_update, r.st_stop,
+        r.event, r.i_oct, r.o_oct, r.i_pkt, r.o_pkt, r.stime, r.cause, r.st_interval, r.usr,
+        r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1)
+      ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
+        flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
+                     WHEN z.flags = '' THEN 'duplicate-start'
+                     ELSE z.flags || ',duplicate-start' END,
+        last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
+        record_count = z.record_count + 1
+      RETURNING id INTO s;
+    ELSE
+      -- Bounded: each pass finds the session, or creates one; a pass that loses the race to
+      -- another server's insert finds that server's session on the next.
+      FOR attempt IN 1..3 LOOP
+        -- The session of this key that is not closed (open, or stale and speaking again), its
+        -- row locked: a server updating it at the same time waits, then sees the new state.
+        UPDATE sessions SET state = CASE WHEN r.status = 2 THEN 'closed' ELSE 'open' END,
+          update_time = CASE WHEN r.status = 2 THEN update_time ELSE r.event END,
+          stop_time = CASE WHEN r.status = 2 THEN r.event ELSE stop_time END,
+          last_record_time = GREATEST(last_record_time, r.event),
+          input_octets = COALESCE(r.i_oct, input_octets),
+          output_octets = COALESCE(r.o_oct, output_octets),
+          input_packets = COALESCE(r.i_pkt, input_packets),
+          output_packets = COALESCE(r.o_pkt, output_packets),
+          session_time = COALESCE(r.stime, session_time),
+          terminate_cause = COALESCE(r.cause, terminate_cause),
+          user_name = COALESCE(user_name, r.usr), framed_ip = COALESCE(framed_ip, r.framed),
+          peer = COALESCE(peer, r.peer), record_count = record_count + 1
+        WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
+                    AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1
+                    FOR UPDATE)
+        RETURNING id INTO s;
+        EXIT WHEN s IS NOT NULL;
+        -- After the Stop: the latest session of the key, flagged.
+        UPDATE sessions SET flags = CASE WHEN ',' || flags || ',' LIKE '%,after-stop,%'
+                                         THEN flags
+                                         WHEN flags = '' THEN 'after-stop'
+                                         ELSE flags || ',after-stop' END,
+          record_count = record_count + 1,
+          last_record_time = GREATEST(last_record_time, r.event)
+        WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
+                    ORDER BY id DESC LIMIT 1 FOR UPDATE)
+        RETURNING id INTO s;
+        EXIT WHEN s IS NOT NULL;
+        -- No session for this key: one of its own (no-start, interim-before-start).
+        INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, flags, start_time,
+          update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
+          output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
+          peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
+          record_count)
+        VALUES (r.nas, r.sid, r.key, r.state, r.flags, r.st_start, r.st_update, r.st_stop,
+          r.event, r.i_oct, r.o_oct, r.i_pkt, r.o_pkt, r.stime, r.cause, r.st_interval, r.usr,
+          r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1)
+        ON CONFLICT DO NOTHING RETURNING id INTO s;
+        EXIT WHEN s IS NOT NULL;
+      END LOOP;
+    END IF;
+    v_session[r.o] := s;
+  END LOOP;
+  -- A copy earlier in this batch: the session its original joined.
+  FOR i IN 1..n LOOP
+    IF v_first[i] IS NOT NULL THEN
+      v_session[i] := v_session[v_first[i]];
+    END IF;
+  END LOOP;
+
+  -- A duplicate is kept as evidence (the packet, verdict 'duplicate', naming the stored one);
+  -- its record is not repeated.
+  INSERT INTO packets (id, run_id, receive_time, src_addr, src_port, dst_addr, dst_port, code,
+    identifier, verdict, reason, file, frame, raw, session_row, status_type, acct_session_id,
+    nas_identity, user_name, event_time, delay, session_time, input_octets, output_octets,
+    input_packets, output_packets, terminate_cause, framed_ip, idem_key)
+  SELECT x.id, p_run, x.receive, x.src, x.sport, x.dst, x.dport, x.code, x.ident,
+    CASE WHEN x.dup IS NULL THEN x.verdict ELSE 'duplicate' END,
+    CASE WHEN x.dup IS NULL THEN x.reason
+         ELSE 'the same record is stored as packet ' || x.dup END,
+    x.file, x.frame, x.raw,
+    CASE WHEN x.dup IS NULL THEN x.sess END,
+    CASE WHEN x.dup IS NULL THEN x.status END, CASE WHEN x.dup IS NULL THEN x.sid END,
+    CASE WHEN x.dup IS NULL THEN x.nas END, CASE WHEN x.dup IS NULL THEN x.usr END,
+    CASE WHEN x.dup IS NULL THEN x.event END, CASE WHEN x.dup IS NULL THEN x.delay END,
+    CASE WHEN x.dup IS NULL THEN x.stime END, CASE WHEN x.dup IS NULL THEN x.i_oct END,
+    CASE WHEN x.dup IS NULL THEN x.o_oct END, CASE WHEN x.dup IS NULL THEN x.i_pkt END,
+    CASE WHEN x.dup IS NULL THEN x.o_pkt END, CASE WHEN x.dup IS NULL THEN x.cause END,
+    CASE WHEN x.dup IS NULL THEN x.framed END, CASE WHEN x.dup IS NULL THEN x.key::uuid END
+  FROM unnest(v_id, a_receive, a_src, a_sport, a_dst, a_dport, a_code, a_ident, a_verdict,
+              a_reason, a_file, a_frame, a_raw, v_session, a_status, a_sid, a_nas, a_user,
+              a_event, a_delay, a_stime, a_in, a_out, a_inp, a_outp, a_cause, a_framed, v_key,
+              v_dup)
+    AS x(id, receive, src, sport, dst, dport, code, ident, verdict, reason, file, frame, raw,
+         sess, status, sid, nas, usr, event, delay, stime, i_oct, o_oct, i_pkt, o_pkt, cause,
+         framed, key, dup);
+
+  INSERT INTO nas AS m (identity, address, first_seen, last_seen, requests, accepted,
+    duplicates, bad_authenticator, bad_message_authenticator, malformed, unknown_client)
+  SELECT * FROM unnest(n_identity, n_address, n_first, n_last, n_requests, n_accepted,
+                       n_duplicates, n_bad_auth, n_bad_ma, n_malformed, n_unknown)
+  ORDER BY 1
+  ON CONFLICT (identity) DO UPDATE SET address = EXCLUDED.address,
+    last_seen = GREATEST(m.last_seen, EXCLUDED.last_seen),
+    requests = m.requests + EXCLUDED.requests, accepted = m.accepted + EXCLUDED.accepted,
+    duplicates = m.duplicates + EXCLUDED.duplicates,
+    bad_authenticator = m.bad_authenticator + EXCLUDED.bad_authenticator,
+    bad_message_authenticator = m.bad_message_authenticator
+      + EXCLUDED.bad_message_authenticator,
+    malformed = m.malformed + EXCLUDED.malformed,
+    unknown_client = m.unknown_client + EXCLUDED.unknown_client;
+
+  RETURN QUERY
+  SELECT x.id,
+    CASE WHEN x.dup IS NOT NULL THEN x.dup
+         WHEN x.nas IS NOT NULL AND x.status IS NOT NULL THEN x.id END,
+    x.sess
+  FROM unnest(v_id, v_dup, v_session, a_nas, a_status) WITH ORDINALITY
+    AS x(id, dup, sess, nas, status, o)
+  ORDER BY x.o;
 END
 $fn$;
 )sql";
@@ -272,10 +446,75 @@ $fn$;
 // Servers starting together take this lock before looking at the schema.
 constexpr std::string_view migrate_lock = "SELECT pg_advisory_xact_lock(7305566781)";
 
+// The steps from one schema version to the next, in order: an older database gets those past
+// its version, an empty one all of them after the tables (so both end the same). Columns the
+// description (storage/table_description.cpp) has and a table lacks are added before the steps,
+// from the description itself. Version 1 is the schema the first PostgreSQL writer created.
+struct PgMigration {
+  int version;
+  std::string_view sql;
+};
+
+constexpr std::array migrations{
+    // Room in each sessions page for the new version of a row an Interim-Update rewrites: the
+    // update then stays on its page and touches no index (a HOT update), as none of the columns
+    // it changes is indexed. The per-record acctlab_store gives way to the per-batch one.
+    //
+    // The packets' foreign keys go: each was a lookup and a row lock (FOR KEY SHARE) per packet
+    // written, a tenth of the database's time per record, to check what the writer has just
+    // written itself in the same transaction; the SQLite writer runs without them too
+    // (storage/record_writer.cpp). The idempotency key, an MD5, is kept as a uuid: 16 bytes
+    // compared as bytes, where a 32-character text went through the database's collation.
+    // docs/design-notes.md, "The PostgreSQL writer".
+    PgMigration{2, R"sql(
+ALTER TABLE sessions SET (fillfactor = 70);
+ALTER TABLE packets DROP CONSTRAINT IF EXISTS packets_run_id_fkey,
+  DROP CONSTRAINT IF EXISTS packets_session_row_fkey,
+  ALTER COLUMN idem_key TYPE uuid USING idem_key::uuid;
+DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision, text, bigint, text, bigint, bigint,
+  bigint, text, text, text, bigint, bytea, bigint, text, text, text, double precision, bigint,
+  bigint, bigint, bigint, bigint, bigint, bigint, text, text, text, text, double precision,
+  double precision, double precision, bigint, text, text, bigint, bigint, text, text);
+)sql"},
+};
+
+std::string column_sql(const ColumnDescription& column) {
+  std::string sql = std::string(column.name) + " " + std::string(postgres_type(column.type));
+  if (column.not_null) {
+    sql += " NOT NULL";
+  }
+  if (!column.default_value.empty()) {
+    sql += " DEFAULT " + std::string(column.default_value);
+  }
+  if (!column.references.empty()) {
+    sql += " REFERENCES " + std::string(column.references);
+  }
+  return sql;
+}
+
+/** ALTER TABLE ... ADD COLUMN for each column of the description the database lacks (a NOT NULL
+ * column needs its default to be added to a table with rows). */
+void add_missing_columns(PgConnection& db) {
+  for (const auto& table : table_descriptions()) {
+    auto present = db.query("SELECT column_name FROM information_schema.columns WHERE "
+                            "table_schema = current_schema() AND table_name = $1",
+                            {std::string(table.name)});
+    std::vector<std::string> names;
+    for (int row = 0; row < present.rows(); ++row) {
+      names.push_back(present.text(row, 0));
+    }
+    for (const auto& column : table.columns) {
+      if (std::find(names.begin(), names.end(), column.name) == names.end()) {
+        db.exec("ALTER TABLE " + std::string(table.name) + " ADD COLUMN " + column_sql(column));
+      }
+    }
+  }
+}
+
 } // namespace
 
 int current_postgres_schema_version() {
-  return 1;
+  return migrations.back().version;
 }
 
 std::string postgres_schema_sql() {
@@ -286,40 +525,49 @@ std::string postgres_schema_sql() {
     for (const auto& column : table.columns) {
       sql += first ? "  " : ",\n  ";
       first = false;
-      sql += std::string(column.name) + " " + std::string(postgres_type(column.type));
-      if (column.not_null) {
-        sql += " NOT NULL";
-      }
-      if (!column.default_value.empty()) {
-        sql += " DEFAULT " + std::string(column.default_value);
-      }
-      if (!column.references.empty()) {
-        sql += " REFERENCES " + std::string(column.references);
-      }
+      sql += column_sql(column);
     }
     sql += "\n);\n";
   }
   sql += after_tables;
+  for (const auto& step : migrations) {
+    sql += step.sql;
+  }
   sql += "INSERT INTO schema_version VALUES (" + std::to_string(current_postgres_schema_version()) +
          ");\n";
   return sql;
+}
+
+int postgres_schema_version(PgConnection& db) {
+  auto exists = db.query("SELECT to_regclass('schema_version') IS NOT NULL");
+  if (exists.text(0, 0) != "t") {
+    return 0;
+  }
+  auto version = db.query("SELECT max(version) FROM schema_version");
+  return static_cast<int>(version.optional_int64(0, 0).value_or(0));
 }
 
 void migrate_postgres(PgConnection& db) {
   db.exec("BEGIN");
   try {
     db.exec(std::string(migrate_lock));
-    auto exists = db.query("SELECT to_regclass('schema_version') IS NOT NULL");
-    if (exists.text(0, 0) != "t") {
+    db.exec("SET LOCAL client_min_messages = warning"); // no NOTICE for a step with nothing to do
+    const int stored = postgres_schema_version(db);
+    if (stored == 0) {
       db.exec(postgres_schema_sql());
-    } else {
-      auto version = db.query("SELECT max(version) FROM schema_version");
-      const auto stored = version.optional_int64(0, 0).value_or(0);
-      if (stored > current_postgres_schema_version()) {
-        throw PgError("", false,
-                      "the database's schema version " + std::to_string(stored) +
-                          " is newer than this build's (" +
-                          std::to_string(current_postgres_schema_version()) + ")");
+    } else if (stored > current_postgres_schema_version()) {
+      throw PgError("", false,
+                    "the database's schema is version " + std::to_string(stored) +
+                        ", newer than this build of acctlab knows (" +
+                        std::to_string(current_postgres_schema_version()) +
+                        "): a newer acctlab wrote it; run that one, or a new database");
+    } else if (stored < current_postgres_schema_version()) {
+      add_missing_columns(db);
+      for (const auto& step : migrations) {
+        if (step.version > stored) {
+          db.exec(std::string(step.sql));
+          db.exec("INSERT INTO schema_version VALUES (" + std::to_string(step.version) + ")");
+        }
       }
     }
     db.exec(std::string(store_function));

@@ -16,8 +16,13 @@ int current_postgres_schema_version();
 /** The DDL of an empty database, in creation order. */
 std::string postgres_schema_sql();
 
-/** Creates the schema when the database has none, under an advisory lock so that servers
- * starting together create it once; throws PgError when the database is newer than this build. */
+/** The version a database's schema_version table holds; 0 when it has none. */
+int postgres_schema_version(PgConnection& db);
+
+/** Creates the schema when the database has none and upgrades an older one (the description's
+ * missing columns, then each later step), under an advisory lock so that servers starting
+ * together do it once; throws PgError, naming both versions, when the database is newer than
+ * this build. */
 void migrate_postgres(PgConnection& db);
 
 /** migrate_postgres() when the database holds an acctlab schema already (a reader bringing the

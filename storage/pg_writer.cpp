@@ -3,8 +3,10 @@
 #include "storage/pg_connection.hpp"
 #include "storage/pg_schema.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <map>
 
 namespace acctlab::storage {
 namespace {
@@ -31,29 +33,159 @@ PgParam number(std::int64_t value) {
   return std::to_string(value);
 }
 
-PgParam text(const std::optional<std::string>& value) {
-  return value;
-}
-
-PgParam bytea(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (auto b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
+/** A PostgreSQL array in its text form ("{1,NULL,"a\"b"}"), built element by element: a batch's
+ * column goes to the server as one parameter. */
+class ArrayText {
+public:
+  ArrayText() { text_.push_back('{'); }
+  void null() {
+    separate();
+    text_ += "NULL";
   }
-  return out;
+  void number(std::int64_t value) {
+    separate();
+    char buffer[24];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    text_.append(buffer, end);
+  }
+  void real(double value) {
+    separate();
+    char buffer[64];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    text_.append(buffer, end);
+  }
+  template <class T> void number(const std::optional<T>& value) {
+    if (value) {
+      number(static_cast<std::int64_t>(*value));
+    } else {
+      null();
+    }
+  }
+  void real(const std::optional<double>& value) {
+    if (value) {
+      real(*value);
+    } else {
+      null();
+    }
+  }
+  void text(std::string_view value) {
+    separate();
+    text_.push_back('"');
+    for (const char c : value) {
+      if (c == '"' || c == '\\') {
+        text_.push_back('\\');
+      }
+      text_.push_back(c);
+    }
+    text_.push_back('"');
+  }
+  void optional_text(const std::optional<std::string>& value) {
+    if (value) {
+      text(*value);
+    } else {
+      null();
+    }
+  }
+  /** bytea's hex form, \x..., its backslash escaped inside the quotes. */
+  void bytea(const std::vector<std::uint8_t>& bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    separate();
+    text_ += "\"\\\\x";
+    for (const auto b : bytes) {
+      text_.push_back(digits[b >> 4]);
+      text_.push_back(digits[b & 15]);
+    }
+    text_.push_back('"');
+  }
+  PgParam done() {
+    text_.push_back('}');
+    return std::move(text_);
+  }
+
+private:
+  void separate() {
+    if (text_.size() > 1) {
+      text_.push_back(',');
+    }
+  }
+  std::string text_;
+};
+
+struct NasCounters {
+  std::string address;
+  double first_seen = 0;
+  double last_seen = 0;
+  std::int64_t requests = 0;
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t bad_authenticator = 0;
+  std::int64_t bad_message_authenticator = 0;
+  std::int64_t malformed = 0;
+  std::int64_t unknown_client = 0;
+};
+
+/** The nas table's counters as the SQLite writer keeps them (storage/record_writer.cpp): per
+ * request the server received from the NAS, by the verdict the server gave it. */
+void count(NasCounters& counters, const PacketRow& packet) {
+  if (counters.requests == 0) {
+    counters.address = packet.src_addr;
+    counters.first_seen = packet.receive_time;
+  }
+  counters.last_seen = std::max(counters.last_seen, packet.receive_time);
+  ++counters.requests;
+  switch (packet.verdict) {
+    case Verdict::ok:
+      ++counters.accepted;
+      break;
+    case Verdict::duplicate:
+      ++counters.duplicates;
+      break;
+    case Verdict::bad_authenticator:
+      ++counters.bad_authenticator;
+      break;
+    case Verdict::bad_message_authenticator:
+      ++counters.bad_message_authenticator;
+      break;
+    case Verdict::malformed:
+      ++counters.malformed;
+      break;
+    case Verdict::unknown_client:
+      ++counters.unknown_client;
+      break;
+  }
 }
 
 constexpr std::string_view store_sql =
     "SELECT o_packet, o_record, o_session FROM acctlab_store($1, $2, $3, $4, $5, $6, $7, $8, $9, "
     "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, "
-    "$28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)";
+    "$28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, "
+    "$46, $47, $48, $49, $50)";
 
-/** The most records one pipeline carries before its answers are read: the statements' results
- * wait in socket buffers meanwhile, and these are far from full at this count. */
-constexpr std::size_t pipeline_depth = 256;
+/** What a batch in flight claims of an item: nothing (a packet without a record), its session,
+ * or its NAS's every session (Accounting-On/Off close them all). */
+struct Claim {
+  enum class Scope { none, session, nas } scope = Scope::none;
+  std::string nas;
+  std::string session;
+};
+
+Claim claim_of(const WriteItem& item) {
+  Claim claim;
+  if (!item.record || !item.record->record.status_type) {
+    return claim;
+  }
+  const auto& input = *item.record;
+  claim.nas = input.nas_key;
+  const auto status = *input.record.status_type;
+  if (status == static_cast<std::uint32_t>(radius::AcctStatusType::accounting_on) ||
+      status == static_cast<std::uint32_t>(radius::AcctStatusType::accounting_off)) {
+    claim.scope = Claim::Scope::nas;
+  } else {
+    claim.scope = Claim::Scope::session;
+    claim.session = input.nas_key + '\x1f' + input.record.session_id;
+  }
+  return claim;
+}
 
 } // namespace
 
@@ -87,6 +219,34 @@ std::string record_idempotency_text(const RecordInput& input) {
   return key;
 }
 
+namespace {
+
+bool conflicts(const PgInFlight& f, const Claim& claim) {
+  switch (claim.scope) {
+    case Claim::Scope::none:
+      return false;
+    case Claim::Scope::session:
+      return f.sessions.count(claim.session) != 0 || f.nas_wide.count(claim.nas) != 0;
+    case Claim::Scope::nas:
+      return f.nas.count(claim.nas) != 0;
+  }
+  return false;
+}
+
+void add(PgInFlight& f, const Claim& claim) {
+  if (claim.scope == Claim::Scope::none) {
+    return;
+  }
+  ++f.nas[claim.nas];
+  if (claim.scope == Claim::Scope::session) {
+    f.sessions.insert(claim.session);
+  } else {
+    f.nas_wide.insert(claim.nas);
+  }
+}
+
+} // namespace
+
 PgRecordWriter::PgRecordWriter(const std::string& uri, WriterOptions options,
                                CompletionHandler on_complete, EventHandler on_event)
     : uri_(uri), options_(std::move(options)), on_complete_(std::move(on_complete)),
@@ -94,21 +254,29 @@ PgRecordWriter::PgRecordWriter(const std::string& uri, WriterOptions options,
   if (!options_.clock) {
     options_.clock = wall_clock;
   }
-  db_ = std::make_unique<PgConnection>(uri_);
-  // Acknowledge after commit: COMMIT returns once the WAL is flushed on the server.
-  db_->exec("SET synchronous_commit = on");
-  migrate_postgres(*db_);
+  auto db = connect();
+  migrate_postgres(*db);
   if (!options_.run_id && options_.run_kind) {
-    auto run = db_->query("INSERT INTO runs (kind, started) VALUES ($1, $2) RETURNING id",
-                          {*options_.run_kind, number(options_.clock())});
+    auto run = db->query("INSERT INTO runs (kind, started) VALUES ($1, $2) RETURNING id",
+                         {*options_.run_kind, number(options_.clock())});
     options_.run_id = run.int64(0, 0);
     owns_run_ = true;
   }
-  thread_ = std::thread([this] { run(); });
+  const auto lanes = static_cast<std::size_t>(std::max(options_.pg_connections, 1));
+  for (std::size_t lane = 0; lane < lanes; ++lane) {
+    lanes_.emplace_back([this, lane] { run(lane); });
+  }
 }
 
 PgRecordWriter::~PgRecordWriter() {
   stop();
+}
+
+std::unique_ptr<PgConnection> PgRecordWriter::connect() const {
+  auto db = std::make_unique<PgConnection>(uri_);
+  // Acknowledge after commit: COMMIT returns once the WAL is flushed on the server.
+  db->exec("SET synchronous_commit = on");
+  return db;
 }
 
 void PgRecordWriter::submit(WriteItem item) {
@@ -116,7 +284,7 @@ void PgRecordWriter::submit(WriteItem item) {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(item));
   }
-  wake_.notify_one();
+  wake_.notify_all();
 }
 
 void PgRecordWriter::submit(std::vector<WriteItem>& items) {
@@ -125,12 +293,16 @@ void PgRecordWriter::submit(std::vector<WriteItem>& items) {
   }
   {
     std::lock_guard lock(mutex_);
-    for (auto& item : items) {
-      queue_.push_back(std::move(item));
+    if (queue_.empty()) {
+      queue_.swap(items);
+    } else {
+      for (auto& item : items) {
+        queue_.push_back(std::move(item));
+      }
     }
   }
   items.clear();
-  wake_.notify_one();
+  wake_.notify_all();
 }
 
 void PgRecordWriter::stop() {
@@ -139,20 +311,21 @@ void PgRecordWriter::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (!thread_.joinable()) {
+  if (lanes_.empty()) {
     return;
   }
-  thread_.join();
+  for (auto& lane : lanes_) {
+    lane.join();
+  }
+  lanes_.clear();
   if (owns_run_) {
     try {
-      if (!db_ || !db_->ok()) {
-        db_ = std::make_unique<PgConnection>(uri_);
-      }
+      auto db = connect();
       std::lock_guard lock(mutex_);
-      db_->query("UPDATE runs SET finished = $1, verdict = $2, report = $3 WHERE id = $4",
-                 {number(options_.clock()),
-                  std::string(stats_.healthy ? "stopped" : "stopped-database-failing"),
-                  run_report_.empty() ? std::string("{}") : run_report_, number(*options_.run_id)});
+      db->query("UPDATE runs SET finished = $1, verdict = $2, report = $3 WHERE id = $4",
+                {number(options_.clock()),
+                 std::string(stats_.healthy ? "stopped" : "stopped-database-failing"),
+                 run_report_.empty() ? std::string("{}") : run_report_, number(*options_.run_id)});
     } catch (const Error&) {
       // The run stays unfinished; its packets are stored all the same.
     }
@@ -183,124 +356,224 @@ std::size_t PgRecordWriter::queued() const {
   return queue_.size();
 }
 
-std::vector<PgParam> PgRecordWriter::store_params(const WriteItem& item) const {
-  const auto& p = item.packet;
-  std::vector<PgParam> params{
-      number(options_.run_id),
-      number(p.receive_time),
-      p.src_addr,
-      number(std::int64_t{p.src_port}),
-      p.dst_addr,
-      number(std::int64_t{p.dst_port}),
-      p.code ? number(std::int64_t{*p.code}) : std::nullopt,
-      p.identifier ? number(std::int64_t{*p.identifier}) : std::nullopt,
-      std::string(to_string(p.verdict)),
-      p.reason.empty() ? std::nullopt : PgParam(p.reason),
-      text(p.file),
-      number(p.frame),
-      bytea(p.raw),
-  };
-  params.resize(39);
-  if (!item.record) {
-    return params;
+bool PgRecordWriter::can_take() const {
+  // The first item not held back by a batch in flight, nor by an earlier item held back.
+  PgInFlight held;
+  for (const auto& item : queue_) {
+    const auto claim = claim_of(item);
+    if (!conflicts(in_flight_, claim) && !conflicts(held, claim)) {
+      return true;
+    }
+    add(held, claim);
   }
-  const auto& input = *item.record;
-  const auto& r = input.record;
-  params[13] = number(r.status_type);
-  params[14] = r.session_id;
-  params[15] = input.nas_key;
-  params[16] = text(r.user_name);
-  params[17] = number(input.event_time);
-  params[18] = number(r.delay_time);
-  params[19] = number(r.session_time);
-  params[20] = number(r.input_octets);
-  params[21] = number(r.output_octets);
-  params[22] = number(r.input_packets);
-  params[23] = number(r.output_packets);
-  params[24] = number(r.terminate_cause);
-  if (r.framed_ip) {
-    params[25] = radius::to_string(*r.framed_ip);
+  return false;
+}
+
+std::vector<WriteItem> PgRecordWriter::take_batch() {
+  const std::size_t limit = std::max<std::size_t>(options_.max_batch, 1);
+  std::vector<WriteItem> batch;
+  std::vector<WriteItem> rest;
+  PgInFlight taken;
+  PgInFlight held;
+  for (auto& item : queue_) {
+    if (batch.size() >= limit) {
+      rest.push_back(std::move(item));
+      continue;
+    }
+    const auto claim = claim_of(item);
+    // Held back when a batch in flight has its session (or NAS), and so are the items after it
+    // of that session: they follow it into a later batch.
+    if (conflicts(in_flight_, claim) || conflicts(held, claim)) {
+      add(held, claim);
+      rest.push_back(std::move(item));
+      continue;
+    }
+    add(taken, claim);
+    batch.push_back(std::move(item));
   }
-  params[26] = record_idempotency_text(input);
-  // The session as this record alone describes it: the matcher's own rules for which fields a
-  // record sets and which flag a first record gets; the database decides the rest.
-  radius::SessionMatcher alone(options_.matcher);
-  auto described = alone.feed(r, input.nas_key, input.event_time);
-  if (!described.changed.empty()) {
+  queue_.swap(rest);
+  for (const auto& item : batch) {
+    add(in_flight_, claim_of(item));
+  }
+  return batch;
+}
+
+void PgRecordWriter::release(const std::vector<WriteItem>& batch) {
+  for (const auto& item : batch) {
+    const auto claim = claim_of(item);
+    if (claim.scope == Claim::Scope::none) {
+      continue;
+    }
+    if (--in_flight_.nas[claim.nas] <= 0) {
+      in_flight_.nas.erase(claim.nas);
+    }
+    if (claim.scope == Claim::Scope::session) {
+      in_flight_.sessions.erase(claim.session);
+    } else {
+      in_flight_.nas_wide.erase(claim.nas);
+    }
+  }
+}
+
+std::vector<PgParam> PgRecordWriter::store_params(const std::vector<WriteItem>& batch) const {
+  std::vector<ArrayText> a(38);
+  std::map<std::string, NasCounters> nas;
+  for (const auto& item : batch) {
+    const auto& p = item.packet;
+    if (!item.nas.empty()) {
+      count(nas[item.nas], p);
+    }
+    a[0].real(p.receive_time);
+    a[1].text(p.src_addr);
+    a[2].number(std::int64_t{p.src_port});
+    a[3].text(p.dst_addr);
+    a[4].number(std::int64_t{p.dst_port});
+    a[5].number(p.code);
+    a[6].number(p.identifier);
+    a[7].text(to_string(p.verdict));
+    if (p.reason.empty()) {
+      a[8].null();
+    } else {
+      a[8].text(p.reason);
+    }
+    a[9].optional_text(p.file);
+    a[10].number(p.frame);
+    a[11].bytea(p.raw);
+    if (!item.record) {
+      for (std::size_t i = 12; i < a.size(); ++i) {
+        a[i].null();
+      }
+      continue;
+    }
+    const auto& input = *item.record;
+    const auto& r = input.record;
+    a[12].number(r.status_type);
+    a[13].text(r.session_id);
+    a[14].text(input.nas_key);
+    a[15].optional_text(r.user_name);
+    a[16].real(input.event_time);
+    a[17].number(r.delay_time);
+    a[18].number(r.session_time);
+    a[19].number(r.input_octets);
+    a[20].number(r.output_octets);
+    a[21].number(r.input_packets);
+    a[22].number(r.output_packets);
+    a[23].number(r.terminate_cause);
+    if (r.framed_ip) {
+      a[24].text(radius::to_string(*r.framed_ip));
+    } else {
+      a[24].null();
+    }
+    a[25].text(record_idempotency_text(input));
+    // The session as this record alone describes it: the matcher's own rules for which fields a
+    // record sets and which flag a first record gets; the database decides the rest.
+    radius::SessionMatcher alone(options_.matcher);
+    auto described = alone.feed(r, input.nas_key, input.event_time);
+    if (described.changed.empty()) {
+      for (std::size_t i = 26; i < a.size(); ++i) {
+        a[i].null();
+      }
+      continue;
+    }
     const auto& s = described.changed.front();
-    params[27] = std::string(radius::to_string(s.state));
-    params[28] = radius::session_flags_text(s.flags);
-    params[29] = s.start_time ? number(*s.start_time) : std::nullopt;
-    params[30] = s.update_time ? number(*s.update_time) : std::nullopt;
-    params[31] = s.stop_time ? number(*s.stop_time) : std::nullopt;
-    params[32] = number(s.interim_interval);
-    params[33] = s.peer;
-    params[34] = s.nas_ip;
-    params[35] = number(s.nas_port);
-    params[36] = number(s.nas_port_type);
-    params[37] = s.calling_station_id;
-    params[38] = s.called_station_id;
+    a[26].text(std::string(radius::to_string(s.state)));
+    a[27].text(radius::session_flags_text(s.flags));
+    a[28].real(s.start_time);
+    a[29].real(s.update_time);
+    a[30].real(s.stop_time);
+    a[31].number(s.interim_interval);
+    a[32].optional_text(s.peer);
+    a[33].optional_text(s.nas_ip);
+    a[34].number(s.nas_port);
+    a[35].number(s.nas_port_type);
+    a[36].optional_text(s.calling_station_id);
+    a[37].optional_text(s.called_station_id);
+  }
+  std::vector<ArrayText> n(11);
+  for (const auto& [identity, c] : nas) {
+    n[0].text(identity);
+    n[1].text(c.address);
+    n[2].real(c.first_seen);
+    n[3].real(c.last_seen);
+    n[4].number(c.requests);
+    n[5].number(c.accepted);
+    n[6].number(c.duplicates);
+    n[7].number(c.bad_authenticator);
+    n[8].number(c.bad_message_authenticator);
+    n[9].number(c.malformed);
+    n[10].number(c.unknown_client);
+  }
+  std::vector<PgParam> params;
+  params.reserve(1 + a.size() + n.size());
+  params.push_back(number(options_.run_id));
+  for (auto& column : a) {
+    params.push_back(column.done());
+  }
+  for (auto& column : n) {
+    params.push_back(column.done());
   }
   return params;
 }
 
-void PgRecordWriter::expire_sessions() {
+void PgRecordWriter::expire_sessions(PgConnection& db) {
   // As the matcher judges staleness: no record for more than stale_factor x the interval.
-  db_->query("UPDATE sessions SET state = 'stale' WHERE state = 'open' AND last_record_time < $1 "
-             "- $2 * COALESCE(interim_interval, $3)",
-             {number(options_.clock()), number(std::int64_t{options_.matcher.stale_factor}),
-              number(std::int64_t{options_.matcher.default_interim_interval})});
+  db.query("UPDATE sessions SET state = 'stale' WHERE state = 'open' AND last_record_time < $1 "
+           "- $2 * COALESCE(interim_interval, $3)",
+           {number(options_.clock()), number(std::int64_t{options_.matcher.stale_factor}),
+            number(std::int64_t{options_.matcher.default_interim_interval})});
 }
 
-void PgRecordWriter::write(std::vector<WriteItem>& batch, const std::optional<std::string>& report,
+void PgRecordWriter::write(PgConnection& db, std::vector<WriteItem>& batch,
+                           const std::optional<std::string>& report,
                            std::vector<Completion>& completions) {
   completions.clear();
-  if (!db_ || !db_->ok()) {
-    db_ = std::make_unique<PgConnection>(uri_);
-    db_->exec("SET synchronous_commit = on");
+  // BEGIN, the batch's one call of acctlab_store (storage/pg_schema.cpp), the run's report and
+  // COMMIT go in one pipeline: one round trip per batch. The answers wait for COMMIT's result.
+  std::vector<PgStatement> statements;
+  statements.push_back({"BEGIN", {}});
+  if (!batch.empty()) {
+    statements.push_back({std::string(store_sql), store_params(batch)});
   }
-  db_->exec("BEGIN");
+  if (report) {
+    statements.push_back(
+        {"UPDATE runs SET report = $1 WHERE id = $2", {*report, number(options_.run_id)}});
+  }
+  statements.push_back({"COMMIT", {}});
+  std::vector<PgResult> results;
   try {
-    // Each record is one call of acctlab_store (storage/pg_schema.cpp), pipeline_depth of them
-    // to the server at once: a round trip per slice, not several per record.
-    std::vector<std::vector<PgParam>> lists;
-    for (std::size_t first = 0; first < batch.size(); first += pipeline_depth) {
-      const auto end = std::min(batch.size(), first + pipeline_depth);
-      lists.clear();
-      for (std::size_t i = first; i < end; ++i) {
-        lists.push_back(store_params(batch[i]));
-      }
-      const auto results = db_->query_each(std::string(store_sql), lists);
-      for (std::size_t i = first; i < end; ++i) {
-        const auto& row = results[i - first];
-        if (batch[i].tag == 0) {
-          continue;
-        }
-        completions.push_back({.tag = batch[i].tag,
-                               .packet_id = row.int64(0, 0),
-                               .record_id = row.optional_int64(0, 1).value_or(0),
-                               .session_id = row.optional_int64(0, 2).value_or(0)});
-      }
-    }
-    if (report) {
-      db_->query("UPDATE runs SET report = $1 WHERE id = $2", {*report, number(options_.run_id)});
-    }
-    db_->exec("COMMIT");
+    results = db.pipeline(statements);
   } catch (const PgError& error) {
     if (!error.connection_lost()) {
-      try {
-        db_->exec("ROLLBACK");
-      } catch (const Error&) {
-        db_.reset(); // the connection broke as well: a new one for the retry
-      }
+      db.exec("ROLLBACK"); // throws, and the lane reconnects, when the connection broke too
     }
     throw;
   }
+  if (batch.empty()) {
+    return;
+  }
+  const auto& rows = results[1];
+  if (rows.rows() != static_cast<int>(batch.size())) {
+    throw PgError("", false,
+                  "acctlab_store returned " + std::to_string(rows.rows()) + " rows for " +
+                      std::to_string(batch.size()) + " packets");
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].tag == 0) {
+      continue;
+    }
+    const int row = static_cast<int>(i);
+    completions.push_back({.tag = batch[i].tag,
+                           .packet_id = rows.int64(row, 0),
+                           .record_id = rows.optional_int64(row, 1).value_or(0),
+                           .session_id = rows.optional_int64(row, 2).value_or(0)});
+  }
 }
 
-void PgRecordWriter::run() {
+void PgRecordWriter::run(std::size_t lane) {
   using clock = std::chrono::steady_clock;
+  const bool expires = lane == 0; // one lane judges staleness
   auto next_expire = clock::now() + options_.expire_every;
+  std::unique_ptr<PgConnection> db;
   std::vector<Completion> completions;
   bool failing = false;
   std::optional<clock::time_point> stop_deadline;
@@ -310,23 +583,30 @@ void PgRecordWriter::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_expire,
-                       [this] { return stopping_ || !queue_.empty() || run_report_pending_; });
+      const auto ready = [this] {
+        return (stopping_ && queue_.empty()) || run_report_pending_ || can_take();
+      };
+      if (expires) {
+        wake_.wait_until(lock, next_expire, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
       stopping = stopping_;
       if (queue_.empty() && stopping) {
         return;
       }
-      // Group commit: everything that arrived while the previous transaction ran.
-      batch.swap(queue_);
+      // Group commit: what arrived while this lane's previous transaction ran, up to max_batch
+      // items, none of a session another lane is writing.
+      batch = take_batch();
       if (run_report_pending_) {
         report = run_report_;
         run_report_pending_ = false;
       }
     }
-    if (clock::now() >= next_expire) {
+    if (expires && clock::now() >= next_expire) {
       try {
-        if (db_ && db_->ok()) {
-          expire_sessions();
+        if (db && db->ok()) {
+          expire_sessions(*db);
         }
       } catch (const Error&) {
         // Judged again at the next turn; the write path below reports a lost database.
@@ -337,15 +617,20 @@ void PgRecordWriter::run() {
       continue;
     }
     auto delay = options_.retry_initial;
+    bool dropped = false;
     for (;;) {
       const auto started = clock::now();
       try {
-        write(batch, report, completions);
+        if (!db || !db->ok()) {
+          db = connect();
+        }
+        write(*db, batch, report, completions);
       } catch (const Error& error) {
         const auto* pg = dynamic_cast<const PgError*>(&error);
-        if (pg && pg->connection_lost()) {
-          db_.reset(); // reconnect on the next attempt
+        if (!pg || pg->connection_lost() || !db || !db->ok()) {
+          db.reset(); // reconnect on the next attempt
         }
+        bool first_failure = false;
         {
           std::lock_guard lock(mutex_);
           ++stats_.failures;
@@ -355,20 +640,25 @@ void PgRecordWriter::run() {
           if (pg && pg->retryable()) {
             continue;
           }
+          if (!failing) {
+            failing = true;
+            first_failure = ++failing_lanes_ == 1;
+          }
           stats_.healthy = false;
         }
-        if (!failing && on_event_) {
+        if (first_failure && on_event_) {
           on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
         }
-        failing = true;
         if (stopping && !stop_deadline) {
           stop_deadline = clock::now() + options_.stop_grace;
         }
         if (stop_deadline && clock::now() >= *stop_deadline) {
           // Never acknowledged: dropping them loses nothing a NAS believes is stored.
           std::lock_guard lock(mutex_);
+          release(batch);
           queue_.clear();
-          return;
+          dropped = true;
+          break;
         }
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
@@ -376,6 +666,7 @@ void PgRecordWriter::run() {
         continue;
       }
       const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+      bool recovered = false;
       {
         std::lock_guard lock(mutex_);
         ++stats_.batches;
@@ -384,13 +675,23 @@ void PgRecordWriter::run() {
         stats_.last_commit_seconds = seconds;
         stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
         stats_.total_commit_seconds += seconds;
-        stats_.healthy = true;
+        stats_.commit_latency.add(seconds);
+        if (failing) {
+          failing = false;
+          recovered = --failing_lanes_ == 0;
+        }
+        stats_.healthy = failing_lanes_ == 0;
+        release(batch);
       }
-      if (failing && on_event_) {
+      wake_.notify_all(); // items held back for this batch's sessions may go now
+      if (recovered && on_event_) {
         on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
       }
-      failing = false;
       break;
+    }
+    if (dropped) {
+      wake_.notify_all();
+      return;
     }
     if (!completions.empty() && on_complete_) {
       on_complete_(std::move(completions));

@@ -2,11 +2,13 @@
 // The PostgreSQL writer: the group commit of RecordWriter over one PostgreSQL database that
 // several `acctlab serve` processes may write at once. Everything that arrived while the previous
 // transaction ran goes into the next; completions (and so the answers) leave only after COMMIT
-// returned, with synchronous_commit on. Session state is arbitrated by the database, not held
-// in memory: each record's session change is one conditional statement (a unique key for the
-// one open session per NAS and Acct-Session-Id, row locks for updates), so a Start taken by one
-// server and the Stop taken by another close one session. docs/server.md, "Several servers, one
-// database".
+// returned, with synchronous_commit on. A batch is one call of acctlab_store (storage/
+// pg_schema.cpp) with the batch as arrays, sent with BEGIN and COMMIT in one round trip; several
+// connections (WriterOptions::pg_connections) each carry a batch, so one is written while
+// another's COMMIT waits for the WAL flush. Session state is arbitrated by the database, not held
+// in memory: a unique key for the one open session per NAS and Acct-Session-Id, row locks for
+// updates, so a Start taken by one server and the Stop taken by another close one session.
+// docs/server.md, "Several servers, one database".
 
 #include "storage/pg_connection.hpp"
 #include "storage/record_writer.hpp"
@@ -16,6 +18,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace acctlab::storage {
@@ -25,9 +29,18 @@ namespace acctlab::storage {
  * new Acct-Delay-Time) have the same key; two records of one session do not. */
 std::string record_idempotency_text(const RecordInput& input);
 
+/** What a batch in flight holds, so that no other takes a record of the same session (or of
+ * the same NAS, for an Accounting-On/Off) until it committed: a session's records are stored
+ * in the order they arrived whatever connection carries them. */
+struct PgInFlight {
+  std::unordered_set<std::string> sessions; // nas_key + '\x1f' + Acct-Session-Id
+  std::unordered_map<std::string, int> nas; // records per nas_key
+  std::unordered_set<std::string> nas_wide; // nas_keys with an Accounting-On/Off
+};
+
 class PgRecordWriter final : public AccountingWriter {
 public:
-  /** Connects, creates the schema when there is none and opens the run; throws Error. */
+  /** Connects, creates or upgrades the schema and opens the run; throws Error. */
   PgRecordWriter(const std::string& uri, WriterOptions options, CompletionHandler on_complete,
                  EventHandler on_event = {});
   ~PgRecordWriter() override;
@@ -43,18 +56,22 @@ public:
   void set_run_report(std::string json) override;
 
 private:
-  void run();
-  void write(std::vector<WriteItem>& batch, const std::optional<std::string>& report,
-             std::vector<Completion>& completions);
-  /** acctlab_store's 39 parameters for one item. */
-  std::vector<PgParam> store_params(const WriteItem& item) const;
-  void expire_sessions();
+  void run(std::size_t lane);
+  /** Under mutex_: up to max_batch queued items that touch nothing in flight, in order. */
+  std::vector<WriteItem> take_batch();
+  bool can_take() const;                             // under mutex_
+  void release(const std::vector<WriteItem>& batch); // under mutex_
+  void write(PgConnection& db, std::vector<WriteItem>& batch,
+             const std::optional<std::string>& report, std::vector<Completion>& completions);
+  /** acctlab_store's arguments for a batch. */
+  std::vector<PgParam> store_params(const std::vector<WriteItem>& batch) const;
+  void expire_sessions(PgConnection& db);
+  std::unique_ptr<PgConnection> connect() const;
 
   std::string uri_;
   WriterOptions options_;
   CompletionHandler on_complete_;
   EventHandler on_event_;
-  std::unique_ptr<PgConnection> db_; // the commit thread's
   bool owns_run_ = false;
   std::string run_report_;
   bool run_report_pending_ = false;
@@ -62,9 +79,11 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<WriteItem> queue_;
+  PgInFlight in_flight_;
   bool stopping_ = false;
+  int failing_lanes_ = 0; // lanes whose last commit failed: the event is said once
   WriterStats stats_;
-  std::thread thread_;
+  std::vector<std::thread> lanes_;
 };
 
 } // namespace acctlab::storage

@@ -113,6 +113,10 @@ struct WriterOptions {
    * runs starts its own at once instead of waiting for that one to finish. Two measured 3-10 %
    * more acknowledged requests than one at W=256, three no more than two (docs/PERFORMANCE.md). */
   int sync_workers = 2;
+  /** PostgreSQL: transactions in flight at once, each on its own connection and thread, so one
+   * batch is written while another's COMMIT waits for its WAL flush (docs/PERFORMANCE.md,
+   * "server on PostgreSQL"). Records of one session never sit in two of them at once. */
+  int pg_connections = 2;
   /** How often open sessions are checked for staleness. */
   std::chrono::milliseconds expire_every{5000};
   std::chrono::milliseconds retry_initial{50};

@@ -4,16 +4,24 @@
 #   detail  - the accounting section writes only the detail file (no fsync)
 #   sql     - the accounting section writes the radacct table through rlm_sql + sqlite
 #             (Debian's own queries.conf and schema.sql)
-# Usage: freeradius-lab.sh detail|sql PORT DIR [SECRET]   (runs in the foreground; -X for debug
-# with FREERADIUS_DEBUG=1). Never touches /etc/freeradius or the system daemon.
+#   postgresql - the same through rlm_sql_postgresql (freeradius-postgresql: its queries.conf;
+#             the caller loads its schema.sql) into the database of FR_PG_CONNINFO (libpq's
+#             "host=/socket/dir dbname=radius user=..."), with Debian's acct_unique policy for
+#             acctuniqueid and a connection pool sized to the thread pool (FR_PG_POOL, 32)
+# Usage: freeradius-lab.sh detail|sql|postgresql PORT DIR [SECRET]   (runs in the foreground; -X
+# for debug with FREERADIUS_DEBUG=1). Never touches /etc/freeradius or the system daemon.
 set -euo pipefail
 mode=$1 port=$2 dir=$3 secret=${4:-testing123}
-case "$mode" in detail | sql) ;; *) echo "freeradius-lab: mode is detail or sql" >&2; exit 2 ;; esac
+case "$mode" in detail | sql | postgresql) ;; *) echo "freeradius-lab: mode is detail, sql or postgresql" >&2; exit 2 ;; esac
 stock=/etc/freeradius/3.0
 [ -d "$stock" ] || { echo "freeradius-lab: $stock missing (apt-get install freeradius)" >&2; exit 2; }
-mkdir -p "$dir"/{log,run,radacct,mods-config/sql/main/sqlite}
+mkdir -p "$dir"/{log,run,radacct,mods-config/sql/main/sqlite,mods-config/sql/main/postgresql}
 dir=$(cd "$dir" && pwd)
 cp "$stock/mods-config/sql/main/sqlite/queries.conf" "$dir/mods-config/sql/main/sqlite/"
+cp "$stock/mods-config/sql/main/postgresql/queries.conf" "$dir/mods-config/sql/main/postgresql/"
+preacct=''
+policy=''
+threads=32
 echo '$INCLUDE /usr/share/freeradius/dictionary' >"$dir/dictionary"
 
 if [ "$mode" = sql ]; then
@@ -49,6 +57,51 @@ if [ "$mode" = sql ]; then
       retry_delay = 30
       lifetime = 0
       idle_timeout = 60
+    }
+    client_table = "nas"
+    group_attribute = "SQL-Group"
+    \$INCLUDE \${modconfdir}/sql/main/\${dialect}/queries.conf
+  }
+SQL
+)
+elif [ "$mode" = postgresql ]; then
+  : "${FR_PG_CONNINFO:?freeradius-lab: postgresql mode needs FR_PG_CONNINFO}"
+  pool=${FR_PG_POOL:-32}
+  threads=$pool
+  accounting='sql'
+  # acctuniqueid is UNIQUE in the PostgreSQL schema: Debian's acct_unique policy fills it.
+  preacct='acct_unique'
+  policy="policy {
+\$INCLUDE $stock/policy.d/accounting
+}"
+  sql_module=$(cat <<SQL
+  sql {
+    dialect = "postgresql"
+    driver = "rlm_sql_postgresql"
+    postgresql {
+      send_application_name = yes
+    }
+    radius_db = "$FR_PG_CONNINFO"
+    acct_table1 = "radacct"
+    acct_table2 = "radacct"
+    postauth_table = "radpostauth"
+    authcheck_table = "radcheck"
+    groupcheck_table = "radgroupcheck"
+    authreply_table = "radreply"
+    groupreply_table = "radgroupreply"
+    usergroup_table = "radusergroup"
+    delete_stale_sessions = yes
+    # Tuned: one connection per worker thread, all opened at start and kept (no reconnects, no
+    # waiting for a connection), so every worker can have a commit in flight.
+    pool {
+      start = $pool
+      min = $pool
+      max = $pool
+      spare = $pool
+      uses = 0
+      retry_delay = 1
+      lifetime = 0
+      idle_timeout = 0
     }
     client_table = "nas"
     group_attribute = "SQL-Group"
@@ -96,7 +149,7 @@ security {
 }
 thread pool {
   start_servers = 4
-  max_servers = 32
+  max_servers = $threads
   min_spare_servers = 3
   max_spare_servers = 10
   max_requests_per_server = 0
@@ -107,6 +160,7 @@ client lab {
   secret = $secret
   require_message_authenticator = no
 }
+$policy
 modules {
   expr {
   }
@@ -129,6 +183,7 @@ server default {
     recv_buff = 8388608
   }
   preacct {
+    $preacct
   }
   accounting {
     $accounting

@@ -298,3 +298,72 @@ TEST_CASE("PostgreSQL: while the database is gone the writer answers nothing, sa
   CHECK(cluster.psql("SELECT count(*) FROM records") == "3");
   CHECK(cluster.psql("SELECT state, input_octets, record_count FROM sessions") == "closed|20|3");
 }
+
+TEST_CASE("PostgreSQL: an older schema is upgraded from the one description and its steps, a "
+          "newer one is refused naming both versions",
+          "[storage][postgres][migrate]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  {
+    Writer a(cluster.uri());
+    a.writer->submit(item(AcctStatusType::start, "before-upgrade", 1, 1000));
+    REQUIRE(a.collector.wait_for(1, std::chrono::seconds(10)));
+    a.writer->stop();
+  }
+  CHECK(cluster.psql("SELECT max(version) FROM schema_version") ==
+        std::to_string(current_postgres_schema_version()));
+  CHECK(cluster.psql("SELECT requests FROM nas WHERE identity = '192.0.2.1'") == "1");
+
+  // Back to version 1's shape: a column of the description missing, version 2's steps undone.
+  cluster.psql("ALTER TABLE nas DROP COLUMN unknown_client");
+  cluster.psql("ALTER TABLE sessions RESET (fillfactor)");
+  cluster.psql("ALTER TABLE packets ADD CONSTRAINT packets_run_id_fkey FOREIGN KEY (run_id) "
+               "REFERENCES runs (id)");
+  cluster.psql("ALTER TABLE packets ALTER COLUMN idem_key TYPE text USING "
+               "replace(idem_key::text, '-', '')"); // version 1 kept the MD5 as hex text
+  cluster.psql("DELETE FROM schema_version");
+  cluster.psql("INSERT INTO schema_version VALUES (1)");
+  {
+    PgConnection db(cluster.uri());
+    CHECK(postgres_schema_version(db) == 1);
+  }
+  {
+    Writer a(cluster.uri()); // migrates
+    a.writer->submit(item(AcctStatusType::stop, "before-upgrade", 2, 1060, 10));
+    REQUIRE(a.collector.wait_for(1, std::chrono::seconds(10)));
+    CHECK(a.collector.completions()[0].session_id != 0);
+    // The Start stored before the upgrade, again: its key, converted, still finds it.
+    a.writer->submit(item(AcctStatusType::start, "before-upgrade", 3, 1000));
+    REQUIRE(a.collector.wait_for(2, std::chrono::seconds(10)));
+    CHECK(a.collector.completions()[1].session_id == a.collector.completions()[0].session_id);
+    a.writer->stop();
+  }
+  CHECK(cluster.psql("SELECT max(version) FROM schema_version") ==
+        std::to_string(current_postgres_schema_version()));
+  CHECK(cluster.psql("SELECT unknown_client, requests FROM nas WHERE identity = '192.0.2.1'") ==
+        "0|3");
+  CHECK(cluster.psql("SELECT reloptions::text FROM pg_class WHERE relname = 'sessions'") ==
+        "{fillfactor=70}");
+  CHECK(cluster.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'packets'::regclass "
+                     "AND contype = 'f'") == "0");
+  CHECK(cluster.psql("SELECT state, record_count FROM sessions WHERE acct_session_id = "
+                     "'before-upgrade'") == "closed|2");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == "1");
+  CHECK(cluster.psql("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                     "'packets' AND column_name = 'idem_key'") == "uuid");
+
+  // A database written by a newer acctlab: refused, nothing changed.
+  cluster.psql("INSERT INTO schema_version VALUES (99)");
+  try {
+    Writer refused(cluster.uri());
+    FAIL("a writer opened a database of a newer schema");
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    INFO(message);
+    CHECK(message.find("version 99") != std::string::npos);
+    CHECK(message.find("newer than this build") != std::string::npos);
+    CHECK(message.find("(" + std::to_string(current_postgres_schema_version()) + ")") !=
+          std::string::npos);
+  }
+  CHECK(cluster.psql("SELECT max(version) FROM schema_version") == "99");
+}

@@ -148,10 +148,8 @@ TEST_CASE("the writer stores packets, records and sessions, then completes, on e
   CHECK(row("SELECT count(*) FROM radacct AS r JOIN sessions AS s ON s.unique_id = "
             "r.acctuniqueid WHERE s.id = " +
             id) == "1");
-  if (!cluster) { // the nas counters are not kept on PostgreSQL yet (docs/server.md)
-    CHECK(row("SELECT requests FROM nas WHERE identity = '192.0.2.1'") == "3");
-    CHECK(row("SELECT unknown_client FROM nas WHERE identity = '198.51.100.9'") == "1");
-  }
+  CHECK(row("SELECT requests, accepted FROM nas WHERE identity = '192.0.2.1'") == "3|3");
+  CHECK(row("SELECT unknown_client, requests FROM nas WHERE identity = '198.51.100.9'") == "1|1");
 }
 
 TEST_CASE("under load the log is checkpointed off the commit thread and every link holds",
