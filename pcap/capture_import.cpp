@@ -144,6 +144,10 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
   s.options = std::move(options);
   s.dict = s.options.dictionary ? s.options.dictionary : &radius::Dictionary::builtin();
   s.started = wall_seconds();
+  if (storage::is_postgres_uri(s.options.database)) {
+    // Said once, naming the database once (the writer's refusal would come wrapped in it).
+    throw std::runtime_error(storage::not_on_postgres(s.options.database));
+  }
   try {
     { s.run_id = storage::open_run(s.options.database, "pcap", s.started); }
     storage::WriterOptions writer;
