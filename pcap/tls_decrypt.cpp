@@ -1,5 +1,7 @@
 #include "pcap/tls_decrypt.hpp"
 
+#include "radius/value.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -13,34 +15,6 @@
 
 namespace acctlab::capture {
 namespace {
-
-std::optional<std::vector<std::uint8_t>> from_hex(const std::string& text) {
-  if (text.size() % 2 != 0) {
-    return std::nullopt;
-  }
-  std::vector<std::uint8_t> out;
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') {
-        return c - '0';
-      }
-      if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-      }
-      if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-      }
-      return -1;
-    };
-    const int high = nibble(text[i]);
-    const int low = nibble(text[i + 1]);
-    if (high < 0 || low < 0) {
-      return std::nullopt;
-    }
-    out.push_back(static_cast<std::uint8_t>(high << 4 | low));
-  }
-  return out;
-}
 
 /** RFC 8446 §7.1: HKDF-Expand-Label(secret, label, "", length). */
 bool expand_label(const EVP_MD* md, std::span<const std::uint8_t> secret, const std::string& label,
@@ -200,8 +174,8 @@ TlsKeyLog TlsKeyLog::parse(std::string_view text, const std::string& name) {
       log.skip(name, number, valid ? "a label not used here" : "not a key log line", line);
       continue;
     }
-    const auto random = from_hex(random_hex);
-    const auto secret = from_hex(secret_hex);
+    const auto random = radius::from_hex(random_hex);
+    const auto secret = radius::from_hex(secret_hex);
     if (!extra.empty() || !random || random->size() != 32 || !secret) {
       log.skip(name, number, "not a key log line (LABEL, 64 hex digits, the secret in hex)", line);
       continue;

@@ -1,5 +1,6 @@
 #include "storage/pg_writer.hpp"
 
+#include "storage/nas_counters.hpp"
 #include "storage/pg_connection.hpp"
 #include "storage/pg_schema.hpp"
 
@@ -110,50 +111,6 @@ private:
   }
   std::string text_;
 };
-
-struct NasCounters {
-  std::string address;
-  double first_seen = 0;
-  double last_seen = 0;
-  std::int64_t requests = 0;
-  std::int64_t accepted = 0;
-  std::int64_t duplicates = 0;
-  std::int64_t bad_authenticator = 0;
-  std::int64_t bad_message_authenticator = 0;
-  std::int64_t malformed = 0;
-  std::int64_t unknown_client = 0;
-};
-
-/** The nas table's counters as the SQLite writer keeps them (storage/record_writer.cpp): per
- * request the server received from the NAS, by the verdict the server gave it. */
-void count(NasCounters& counters, const PacketRow& packet) {
-  if (counters.requests == 0) {
-    counters.address = packet.src_addr;
-    counters.first_seen = packet.receive_time;
-  }
-  counters.last_seen = std::max(counters.last_seen, packet.receive_time);
-  ++counters.requests;
-  switch (packet.verdict) {
-    case Verdict::ok:
-      ++counters.accepted;
-      break;
-    case Verdict::duplicate:
-      ++counters.duplicates;
-      break;
-    case Verdict::bad_authenticator:
-      ++counters.bad_authenticator;
-      break;
-    case Verdict::bad_message_authenticator:
-      ++counters.bad_message_authenticator;
-      break;
-    case Verdict::malformed:
-      ++counters.malformed;
-      break;
-    case Verdict::unknown_client:
-      ++counters.unknown_client;
-      break;
-  }
-}
 
 constexpr std::string_view store_sql =
     "SELECT o_packet, o_record, o_session FROM acctlab_store($1, $2, $3, $4, $5, $6, $7, $8, $9, "

@@ -3,6 +3,7 @@
 // id column; PRAGMA data_version is a digest of the current snapshot; incremental blob I/O is a
 // series of substring reads.
 
+#include "radius/value.hpp"
 #include "storage/detail/read_engine.hpp"
 #include "storage/pg_connection.hpp"
 
@@ -36,19 +37,6 @@ std::string message_of(const char* text) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 /** A bytea value in PostgreSQL's hex output ("\x0407..."), as bytes. */
 std::vector<std::uint8_t> bytea_bytes(std::string_view text) {
   std::vector<std::uint8_t> out;
@@ -57,8 +45,8 @@ std::vector<std::uint8_t> bytea_bytes(std::string_view text) {
   }
   out.reserve(text.size() / 2);
   for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    const int hi = hex_value(text[i]);
-    const int lo = hex_value(text[i + 1]);
+    const int hi = radius::hex_digit(text[i]);
+    const int lo = radius::hex_digit(text[i + 1]);
     if (hi < 0 || lo < 0) {
       break;
     }

@@ -1,5 +1,6 @@
 #include "storage/record_writer.hpp"
 
+#include "storage/nas_counters.hpp"
 #include "storage/session_store.hpp"
 
 #include <map>
@@ -11,48 +12,6 @@ namespace {
 double wall_clock() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
-struct NasCounters {
-  std::string address;
-  double first_seen = 0;
-  double last_seen = 0;
-  std::int64_t requests = 0;
-  std::int64_t accepted = 0;
-  std::int64_t duplicates = 0;
-  std::int64_t bad_authenticator = 0;
-  std::int64_t bad_message_authenticator = 0;
-  std::int64_t malformed = 0;
-  std::int64_t unknown_client = 0;
-};
-
-void count(NasCounters& counters, const PacketRow& packet) {
-  if (counters.requests == 0) {
-    counters.address = packet.src_addr;
-    counters.first_seen = packet.receive_time;
-  }
-  counters.last_seen = std::max(counters.last_seen, packet.receive_time);
-  ++counters.requests;
-  switch (packet.verdict) {
-    case Verdict::ok:
-      ++counters.accepted;
-      break;
-    case Verdict::duplicate:
-      ++counters.duplicates;
-      break;
-    case Verdict::bad_authenticator:
-      ++counters.bad_authenticator;
-      break;
-    case Verdict::bad_message_authenticator:
-      ++counters.bad_message_authenticator;
-      break;
-    case Verdict::malformed:
-      ++counters.malformed;
-      break;
-    case Verdict::unknown_client:
-      ++counters.unknown_client;
-      break;
-  }
 }
 
 } // namespace
