@@ -88,8 +88,22 @@ std::string PgResult::column_name(int column) const {
   return PQfname(result_, column);
 }
 
+pg_conn* open_pg_connection(const std::string& uri) {
+  // With expand_dbname the URI given as dbname is expanded in its place, and a setting that
+  // comes later overrides one that came before: the defaults first, the user's URI last.
+  const char* const keys[] = {"keepalives",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "tcp_user_timeout",
+                              "dbname",
+                              nullptr};
+  const char* const values[] = {"1", "10", "5", "3", "20000", uri.c_str(), nullptr};
+  return PQconnectdbParams(keys, values, 1);
+}
+
 PgConnection::PgConnection(const std::string& uri) {
-  conn_ = PQconnectdb(uri.c_str());
+  conn_ = open_pg_connection(uri);
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string message = "connect to PostgreSQL: ";
     message += PQerrorMessage(conn_);

@@ -24,6 +24,15 @@ bool is_postgres_uri(std::string_view database);
 /** The --db value as logs may show it: a URI's password replaced by "***"; a path as it is. */
 std::string database_display_name(std::string_view database);
 
+/**
+ * Opens a libpq connection from the URI with acctlab's liveness defaults before the URI's own
+ * settings (which win): TCP keepalives after 10 s idle, every 5 s, 3 probes, and a 20 s TCP user
+ * timeout, so a network that silently drops the connection ends it in about half a minute
+ * instead of leaving a read blocked for the kernel's two hours. A Unix socket ignores them. The
+ * caller checks PQstatus and PQfinishes the result.
+ */
+pg_conn* open_pg_connection(const std::string& uri);
+
 /** What a reader or tool that works on SQLite only says when given a PostgreSQL URI (the
  * URI's password, if any, left out). */
 std::string not_on_postgres(std::string_view database);

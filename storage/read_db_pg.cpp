@@ -60,7 +60,7 @@ std::vector<std::uint8_t> bytea_bytes(std::string_view text) {
 class PgLink {
 public:
   explicit PgLink(const std::string& uri) : display_(database_display_name(uri)) {
-    conn_ = PQconnectdb(uri.c_str());
+    conn_ = open_pg_connection(uri);
     if (PQstatus(conn_) != CONNECTION_OK) {
       const auto message = "cannot open " + display_ + ": " + message_of(PQerrorMessage(conn_));
       PQfinish(conn_);

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <fstream>
+#include <libpq-fe.h>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -366,4 +367,33 @@ TEST_CASE("PostgreSQL: an older schema is upgraded from the one description and 
           std::string::npos);
   }
   CHECK(cluster.psql("SELECT max(version) FROM schema_version") == "99");
+}
+
+TEST_CASE("PostgreSQL: connections carry acctlab's liveness settings, and the URI's own win",
+          "[storage][postgres]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  // What libpq will use on this connection, by option name (PQconninfo).
+  const auto settings = [](const std::string& uri) {
+    pg_conn* conn = open_pg_connection(uri);
+    REQUIRE(PQstatus(conn) == CONNECTION_OK);
+    std::map<std::string, std::string> out;
+    PQconninfoOption* options = PQconninfo(conn);
+    for (auto* o = options; o && o->keyword; ++o) {
+      out[o->keyword] = o->val ? o->val : "";
+    }
+    PQconninfoFree(options);
+    PQfinish(conn);
+    return out;
+  };
+  auto ours = settings(cluster.uri());
+  CHECK(ours["keepalives"] == "1");
+  CHECK(ours["keepalives_idle"] == "10");
+  CHECK(ours["keepalives_interval"] == "5");
+  CHECK(ours["keepalives_count"] == "3");
+  CHECK(ours["tcp_user_timeout"] == "20000");
+  auto theirs = settings(cluster.uri() + "&keepalives_idle=42&tcp_user_timeout=0");
+  CHECK(theirs["keepalives_idle"] == "42");
+  CHECK(theirs["tcp_user_timeout"] == "0");
+  CHECK(theirs["keepalives_count"] == "3");
 }
