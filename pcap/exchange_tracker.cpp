@@ -223,21 +223,32 @@ void ExchangeTracker::remove(std::uint32_t index) {
 // An exchange stays one timeout after its latest transmission: unanswered by then it is lost.
 // Answered, it stays the duplicate window (RFC 5080 §2.2.2, at least the timeout) after its
 // latest transmission, so that duplicates of either packet are recognised as such. Each
-// exchange gets one entry, at creation, in the time-ordered FIFO expiries_; one retransmitted
-// since moves to the heap extended_ with its later deadline (rare, so the heap stays small).
-// Both are drained in deadline order, so an exchange expires at the first packet at or after
-// its deadline, whatever the order of the others.
+// exchange gets one entry, at creation, in the time-ordered FIFO expiries_. When that comes due
+// for an answered exchange sent once, it moves to the FIFO answered_, whose deadlines (creation
+// plus the window) are in the same order; one retransmitted since moves to the heap extended_
+// with its later deadline (rare, so the heap stays small). All three are drained in deadline
+// order, so an exchange expires at the first packet at or after its deadline, whatever the order
+// of the others.
 void ExchangeTracker::expire(std::int64_t now_ns) {
   for (;;) {
-    const bool fifo = !expiries_.empty() && expiries_.front().deadline_ns <= now_ns;
-    const bool heap = !extended_.empty() && extended_.front().deadline_ns <= now_ns;
-    if (!fifo && !heap) {
+    // The earliest due entry of the three, if any is due.
+    std::deque<Expiry>* fifo = nullptr;
+    std::int64_t earliest = now_ns;
+    for (auto* queue : {&expiries_, &answered_}) {
+      if (!queue->empty() && queue->front().deadline_ns <= earliest) {
+        earliest = queue->front().deadline_ns;
+        fifo = queue;
+      }
+    }
+    const bool heap = !extended_.empty() && extended_.front().deadline_ns <= earliest &&
+                      (fifo == nullptr || extended_.front().deadline_ns < earliest);
+    if (fifo == nullptr && !heap) {
       return;
     }
     Expiry e;
-    if (fifo && (!heap || expiries_.front().deadline_ns <= extended_.front().deadline_ns)) {
-      e = expiries_.front();
-      expiries_.pop_front();
+    if (!heap) {
+      e = fifo->front();
+      fifo->pop_front();
     } else {
       std::pop_heap(extended_.begin(), extended_.end(), std::greater<>{});
       e = extended_.back();
@@ -248,11 +259,14 @@ void ExchangeTracker::expire(std::int64_t now_ns) {
       continue; // closed earlier (its Identifier was reused)
     }
     const std::int64_t due = ex.last_ns + (ex.answered ? keep_answered_ns_ : options_.timeout_ns);
-    if (due > now_ns) {
+    if (due <= now_ns) {
+      close(e.slot, false);
+    } else if (fifo == &expiries_ && ex.answered &&
+               ex.last_ns + options_.timeout_ns == e.deadline_ns) {
+      answered_.push_back({e.slot, e.generation, due}); // sent once: due in creation order
+    } else {
       extended_.push_back({e.slot, e.generation, due});
       std::push_heap(extended_.begin(), extended_.end(), std::greater<>{});
-    } else {
-      close(e.slot, false);
     }
   }
 }
@@ -549,6 +563,7 @@ void ExchangeTracker::finish() {
     }
   }
   expiries_.clear();
+  answered_.clear();
   extended_.clear();
 }
 

@@ -189,6 +189,7 @@ private:
   std::size_t live_ = 0;
   std::size_t peak_live_ = 0;
   std::deque<Expiry> expiries_;  // one per exchange, at creation: in time order
+  std::deque<Expiry> answered_;  // answered, never retransmitted: kept the window, in time order
   std::vector<Expiry> extended_; // min-heap of deadlines pushed back by retransmissions
   std::vector<Event> events_;
   std::array<std::uint64_t, event_kind_count> event_counts_{};
