@@ -209,7 +209,17 @@ json::value to_json(const AnalysisResult& r) {
                     {"radius_port_datagrams", r.stream.udp_matched},
                     {"ip_fragments", r.stream.fragments},
                     {"reassembled", r.stream.reassembled},
-                    {"invalid_frames", r.stream.invalid_frames}};
+                    {"invalid_frames", r.stream.invalid_frames},
+                    {"other_protocol", r.stream.other_protocol}};
+  json::array other_protocol;
+  for (const auto& d : r.stream.other_protocol_examples) {
+    other_protocol.push_back({{"file", file_name(r, d.file_index)},
+                              {"frame", d.frame},
+                              {"source", d.source.to_string()},
+                              {"destination", d.destination.to_string()},
+                              {"octets", d.octets}});
+  }
+  root["stream"].as_object()["other_protocol_examples"] = std::move(other_protocol);
   json::object issue_counts;
   for (std::size_t k = 0; k < issue_kind_count; ++k) {
     if (r.issue_counts.counts[k] != 0) {
@@ -500,6 +510,16 @@ std::string to_text(const AnalysisResult& r) {
          static_cast<unsigned long long>(r.stream.fragments),
          static_cast<unsigned long long>(r.stream.reassembled),
          static_cast<unsigned long long>(r.decoded));
+  if (r.stream.other_protocol != 0) {
+    const auto& first = r.stream.other_protocol_examples.front();
+    append(out,
+           "other protocols on RADIUS port numbers: %llu datagrams between a RADIUS port number "
+           "and another service's port, not framed as RADIUS, not read (first: %s frame %llu, "
+           "%s -> %s, %zu octets)\n",
+           static_cast<unsigned long long>(r.stream.other_protocol),
+           file_name(r, first.file_index).c_str(), static_cast<unsigned long long>(first.frame),
+           first.source.to_string().c_str(), first.destination.to_string().c_str(), first.octets);
+  }
   tls_sessions_text(out, r);
   if (r.issue_counts.total() != 0) {
     out += "capture issues:\n";
