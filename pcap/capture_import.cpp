@@ -356,6 +356,7 @@ AnalysisResult import_captures(const std::vector<std::string>& files, AnalysisOp
       [&](StreamOptions extra) {
         extra.extra_ports = stream_options.extra_ports;
         extra.reassembly = stream_options.reassembly;
+        extra.tls_keys = stream_options.tls_keys;
         return std::make_unique<DatagramStream>(files, std::move(extra));
       },
       std::move(analysis), std::move(options), judge);
