@@ -257,6 +257,7 @@ json::value to_json(const AnalysisResult& r) {
                    {"unreadable", s.unreadable}});
   }
   root["radsec_sessions"] = std::move(tls);
+  root["radsec_sessions_not_read"] = r.tls_sessions_not_decrypted;
   if (r.tls_keys_given) {
     json::array problems;
     for (const auto& p : r.tls_keylog_problems) {
@@ -597,7 +598,11 @@ std::string to_text(const AnalysisResult& r) {
     import_text(out, *r.import);
   }
   const auto verdict = report_verdict(r);
-  if (verdict == "incomplete") {
+  if (verdict == "incomplete" && r.issue_counts.total() == 0 && r.tls_sessions_not_decrypted) {
+    append(out, "verdict: incomplete (%llu RadSec session(s) not read: %s)\n",
+           static_cast<unsigned long long>(r.tls_sessions_not_decrypted),
+           r.tls_keys_given ? "see the key log lines above" : "give their key log, --tls-keylog");
+  } else if (verdict == "incomplete") {
     append(out, "verdict: incomplete (%llu capture issues: not every frame was read as RADIUS)\n",
            static_cast<unsigned long long>(r.issue_counts.total()));
   } else {

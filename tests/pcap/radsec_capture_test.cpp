@@ -4,6 +4,7 @@
 
 #include "client/lab_certificates.hpp"
 #include "client/radsec_stream.hpp"
+#include "conformance/pcap_trace.hpp"
 #include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
 #include "pcap/capture_import.hpp"
@@ -596,13 +597,17 @@ TEST_CASE("The committed TLS 1.2 RadSec capture decrypts with its key log as tsh
   CHECK(result.totals.response_authenticator_valid == 20);
   CHECK(capture_verdict(result) == CaptureVerdict::complete);
 
-  // Without the key log: the sessions and their suites, nothing decrypted, and no verdict pass.
+  // Without the key log: the sessions and their suites, nothing decrypted, and the capture
+  // incomplete (it holds RADIUS that was not read), each session named as the reason.
   analysis.tls_keys = nullptr;
   const auto closed = analyze_captures({file}, analysis);
   REQUIRE(closed.tls_sessions.size() == suites.size());
   CHECK(closed.tls_sessions[3].cipher_suite == suites[3]);
   CHECK(closed.tls_sessions[3].radius_packets == 0);
-  CHECK(capture_verdict(closed) == CaptureVerdict::no_accounting_traffic);
+  CHECK(closed.tls_sessions_not_decrypted == suites.size());
+  CHECK(capture_verdict(closed) == CaptureVerdict::incomplete);
+  CHECK_THAT(to_text(closed), Catch::Contains("verdict: incomplete (4 RadSec session(s) not read: "
+                                              "give their key log, --tls-keylog)"));
 }
 
 TEST_CASE("A capture through radsecproxy: both legs analysed and imported, the TLS one decrypted",
@@ -641,4 +646,18 @@ TEST_CASE("A capture through radsecproxy: both legs analysed and imported, the T
   CHECK(imported.import->packets == 16);
   CHECK(imported.import->records == 8);
   CHECK(imported.tls_sessions.at(0).radius_packets == 8);
+
+  // check --pcap's reader: with the key log both legs; without it the TLS leg is named as not
+  // read (the capture is incomplete, not a pass over half of it).
+  const auto both = acctlab::conformance::load_trace_from_pcap({file}, {}, &*keys);
+  CHECK(both.trace.packets.size() == 16);
+  CHECK(both.trace.unread.empty());
+  const auto half = acctlab::conformance::load_trace_from_pcap({file});
+  CHECK(half.trace.packets.size() == 8);
+  REQUIRE(half.trace.unread.size() == 1);
+  CHECK(half.trace.unread[0].reason == "radsec_not_read");
+  CHECK(half.trace.unread[0].frame == 1);
+  CHECK_THAT(half.trace.unread[0].detail,
+             Catch::Contains("127.0.0.2:44673 -> 127.0.0.1:2083 (TLSv1.3): 18 application "
+                             "records not read: encrypted, and no --tls-keylog was given"));
 }
