@@ -573,10 +573,8 @@ void PgRecordWriter::run(std::size_t lane_index) {
     std::optional<PgError> refusal;
     auto outcome = commit(lane, batch, report, completions, refusal);
     if (outcome == Outcome::refused) {
-      if (report) {
-        std::lock_guard lock(mutex_);
-        run_report_pending_ = owns_run_; // with a later batch, not with a part of this one
-      }
+      // The parts carry items only: the owner's next report replaces this one (a report the
+      // database refused cannot make every later batch a refused one).
       outcome = isolate_refused(lane, batch, *refusal) ? Outcome::committed : Outcome::abandoned;
       completions.clear(); // the parts delivered their own
     }

@@ -422,11 +422,9 @@ void RecordWriter::run() {
       case Outcome::abandoned:
         return;
       case Outcome::refused:
-        if (prepared.run_report) {
-          // The report goes with a later batch, not with a part of this one.
-          std::lock_guard lock(mutex_);
-          run_report_pending_ = owns_run_;
-        }
+        // The parts carry items only: a run report in the refused batch is left to the owner's
+        // next one (and to the final one stop() writes), so a report the database refused
+        // cannot make every later batch a refused one.
         if (!isolate_refused(prepared, *refusal)) {
           return;
         }
@@ -525,7 +523,7 @@ bool RecordWriter::isolate_refused(Prepared& prepared, const Error& refusal) {
     return false;
   }
   // Expired sessions and the run report are not retried here: the next expiry check marks the
-  // sessions again, the report goes with the next batch.
+  // sessions again, the owner's next report replaces this one.
   std::vector<WriteItem> items = std::move(prepared.items);
   RefusalBisector parts(items.size());
   std::optional<Error> refused = refusal;
