@@ -56,8 +56,8 @@ template <class F> bool eventually(F condition, std::chrono::milliseconds timeou
 
 } // namespace
 
-TEST_CASE("a request the database refuses is not answered, counted and logged; the requests "
-          "around it are answered and stored; once the database takes it, it is",
+TEST_CASE("a request the database refuses is not answered but counted and logged, the requests "
+          "around it are answered and stored, and once the database takes it, it is",
           "[server][refused]") {
   const std::string engine = GENERATE(as<std::string>{}, "sqlite", "postgresql");
   test::TempDir dir;
