@@ -527,15 +527,17 @@ void PgRecordWriter::write(PgConnection& db, std::vector<WriteItem>& batch,
   }
 }
 
-void PgRecordWriter::run(std::size_t lane_index) {
+void PgRecordWriter::run(std::size_t lane) {
   using clock = std::chrono::steady_clock;
-  const bool expires = lane_index == 0; // one lane judges staleness
+  const bool expires = lane == 0; // one lane judges staleness
   auto next_expire = clock::now() + options_.expire_every;
-  Lane lane;
+  Lane state; // its connection and failure state, kept by commit()
+  auto& db = state.db;
   std::vector<Completion> completions;
   for (;;) {
     std::vector<WriteItem> batch;
     std::optional<std::string> report;
+    bool stopping = false;
     {
       std::unique_lock lock(mutex_);
       const auto ready = [this] {
@@ -546,7 +548,8 @@ void PgRecordWriter::run(std::size_t lane_index) {
       } else {
         wake_.wait(lock, ready);
       }
-      if (queue_.empty() && stopping_) {
+      stopping = stopping_;
+      if (queue_.empty() && stopping) {
         return;
       }
       // Group commit: what arrived while this lane's previous transaction ran, up to max_batch
@@ -559,8 +562,8 @@ void PgRecordWriter::run(std::size_t lane_index) {
     }
     if (expires && clock::now() >= next_expire) {
       try {
-        if (lane.db && lane.db->ok()) {
-          expire_sessions(*lane.db);
+        if (db && db->ok()) {
+          expire_sessions(*db);
         }
       } catch (const Error&) {
         // Judged again at the next turn; the write path below reports a lost database.
@@ -571,11 +574,11 @@ void PgRecordWriter::run(std::size_t lane_index) {
       continue;
     }
     std::optional<PgError> refusal;
-    auto outcome = commit(lane, batch, report, completions, refusal);
+    auto outcome = commit(state, batch, report, completions, refusal);
     if (outcome == Outcome::refused) {
       // The parts carry items only: the owner's next report replaces this one (a report the
       // database refused cannot make every later batch a refused one).
-      outcome = isolate_refused(lane, batch, *refusal) ? Outcome::committed : Outcome::abandoned;
+      outcome = isolate_refused(state, batch, *refusal) ? Outcome::committed : Outcome::abandoned;
       completions.clear(); // the parts delivered their own
     }
     {
