@@ -337,3 +337,76 @@ TEST_CASE("a row the database refuses is dropped alone: its batch commits, sessi
     CHECK(db.query_int64("SELECT count(*) FROM pragma_foreign_key_check") == 0);
   }
 }
+
+TEST_CASE("a refused Accounting-On closes nothing: the sessions it would have closed stay open "
+          "in the database and in the matcher",
+          "[storage][refused]") {
+  const std::string engine = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  test::TempDir dir;
+  std::unique_ptr<test::PgCluster> cluster;
+  std::string database = dir.file("acct.db");
+  if (engine == "postgresql") {
+    if (!test::PgCluster::available()) {
+      WARN("PostgreSQL 15 is not installed: the postgresql run of this test is skipped");
+      return;
+    }
+    cluster = std::make_unique<test::PgCluster>();
+    database = cluster->uri();
+  }
+  const auto row = [&](const std::string& sql) {
+    if (cluster) {
+      return cluster->psql(sql);
+    }
+    Database db(database);
+    auto query = db.prepare(sql);
+    std::string out;
+    if (query.step()) {
+      for (int c = 0; c < query.column_count(); ++c) {
+        out += (c ? "|" : "") + query.column_text(c);
+      }
+    }
+    return out;
+  };
+  Collector collector;
+  auto writer = open_writer(
+      database, fast_options(), [&](std::vector<Completion>&& c) { collector.add(std::move(c)); },
+      [&](const WriterEvent& e) { collector.event(e); });
+  std::vector<WriteItem> opening;
+  opening.push_back(item(AcctStatusType::start, "C", 1, 1000));
+  opening.push_back(item(AcctStatusType::start, "D", 2, 1000));
+  writer->submit(opening);
+  REQUIRE(collector.wait_for(2, 0, std::chrono::seconds(10)));
+  // The database refuses the NAS's Accounting-On (status 7) packet row.
+  if (cluster) {
+    PgConnection db(database);
+    db.exec("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN IF "
+            "NEW.status_type = 7 THEN RAISE EXCEPTION ''no Accounting-On today''; END IF; "
+            "RETURN NEW; END'");
+    db.exec("CREATE TRIGGER poison BEFORE INSERT ON packets FOR EACH ROW EXECUTE FUNCTION "
+            "poison()");
+  } else {
+    Database(database).exec("CREATE TRIGGER poison BEFORE INSERT ON packets WHEN "
+                            "NEW.status_type = 7 BEGIN SELECT RAISE(ABORT, 'no Accounting-On "
+                            "today'); END");
+  }
+  std::vector<WriteItem> batch;
+  auto on = item(AcctStatusType::accounting_on, "", 3, 1001);
+  batch.push_back(std::move(on));
+  batch.push_back(item(AcctStatusType::interim_update, "C", 4, 1002, 10));
+  writer->submit(batch);
+  REQUIRE(collector.wait_for(3, 1, std::chrono::seconds(20)));
+  CHECK(tags(collector.completions()) == std::set<std::uint64_t>{1, 2, 4});
+  REQUIRE(collector.refusals().size() == 1);
+  CHECK(collector.refusals()[0].tag == 3);
+  CHECK(collector.refusals()[0].status_type ==
+        static_cast<std::uint32_t>(AcctStatusType::accounting_on));
+  // A Stop of D after the refused Accounting-On closes the open session D as its own, not as a
+  // record after a stop the NAS's Accounting-On would have made.
+  writer->submit(item(AcctStatusType::stop, "D", 5, 1003, 20));
+  REQUIRE(collector.wait_for(4, 1, std::chrono::seconds(10)));
+  writer->stop();
+  CHECK(row("SELECT state, input_octets, record_count, flags FROM sessions WHERE "
+            "acct_session_id = 'C'") == "open|10|2|");
+  CHECK(row("SELECT state, input_octets, record_count, flags, terminate_cause FROM sessions "
+            "WHERE acct_session_id = 'D'") == "closed|20|2||");
+}
