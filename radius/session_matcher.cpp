@@ -152,6 +152,12 @@ void SessionMatcher::restore(Session session) {
   }
 }
 
+void SessionMatcher::forget(const SessionKey& key) {
+  open_.erase(key);
+  // Its entry in recent_order_ stays: eviction checks the id it was queued with.
+  recent_.erase(key);
+}
+
 void SessionMatcher::remember_recent(Session session) {
   recent_order_.emplace_back(session.key, session.id);
   auto key = session.key;

@@ -101,6 +101,9 @@ public:
 
   /** Restores a session read back from storage at start-up (open, or recently closed/stale). */
   void restore(Session session);
+  /** Forgets what it holds for this key, open or recent. A writer whose transaction was refused
+   * forgets the sessions the refused batch changed and restores them as stored. */
+  void forget(const SessionKey& key);
   /** Ids continue after the highest one stored. */
   void set_next_id(std::int64_t next_id);
   std::int64_t next_id() const { return next_id_; }

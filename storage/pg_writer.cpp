@@ -1,5 +1,6 @@
 #include "storage/pg_writer.hpp"
 
+#include "storage/commit_failure.hpp"
 #include "storage/nas_counters.hpp"
 #include "storage/pg_connection.hpp"
 #include "storage/pg_schema.hpp"
@@ -530,10 +531,9 @@ void PgRecordWriter::run(std::size_t lane) {
   using clock = std::chrono::steady_clock;
   const bool expires = lane == 0; // one lane judges staleness
   auto next_expire = clock::now() + options_.expire_every;
-  std::unique_ptr<PgConnection> db;
+  Lane state; // its connection and failure state, kept by commit()
+  auto& db = state.db;
   std::vector<Completion> completions;
-  bool failing = false;
-  std::optional<clock::time_point> stop_deadline;
   for (;;) {
     std::vector<WriteItem> batch;
     std::optional<std::string> report;
@@ -573,88 +573,154 @@ void PgRecordWriter::run(std::size_t lane) {
     if (batch.empty() && !report) {
       continue;
     }
-    auto delay = options_.retry_initial;
-    bool dropped = false;
-    for (;;) {
-      const auto started = clock::now();
-      try {
-        if (!db || !db->ok()) {
-          db = connect();
-        }
-        write(*db, batch, report, completions);
-      } catch (const Error& error) {
-        const auto* pg = dynamic_cast<const PgError*>(&error);
-        if (!pg || pg->connection_lost() || !db || !db->ok()) {
-          db.reset(); // reconnect on the next attempt
-        }
-        bool first_failure = false;
-        {
-          std::lock_guard lock(mutex_);
-          ++stats_.failures;
-          stopping = stopping_;
-          // A deadlock between two servers' transactions is retried at once: PostgreSQL
-          // aborted this one so that the other could go on.
-          if (pg && pg->retryable()) {
-            continue;
-          }
-          if (!failing) {
-            failing = true;
-            first_failure = ++failing_lanes_ == 1;
-          }
-          stats_.healthy = false;
-        }
-        if (first_failure && on_event_) {
-          on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
-        }
-        if (stopping && !stop_deadline) {
-          stop_deadline = clock::now() + options_.stop_grace;
-        }
-        if (stop_deadline && clock::now() >= *stop_deadline) {
-          // Never acknowledged: dropping them loses nothing a NAS believes is stored.
-          std::lock_guard lock(mutex_);
-          release(batch);
-          queue_.clear();
-          dropped = true;
-          break;
-        }
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
-        delay = std::min(delay * 2, options_.retry_max);
-        continue;
-      }
-      const double seconds = std::chrono::duration<double>(clock::now() - started).count();
-      bool recovered = false;
-      {
-        std::lock_guard lock(mutex_);
-        ++stats_.batches;
-        stats_.items += batch.size();
-        stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
-        stats_.last_commit_seconds = seconds;
-        stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
-        stats_.total_commit_seconds += seconds;
-        stats_.commit_latency.add(seconds);
-        if (failing) {
-          failing = false;
-          recovered = --failing_lanes_ == 0;
-        }
-        stats_.healthy = failing_lanes_ == 0;
-        release(batch);
-      }
-      wake_.notify_all(); // items held back for this batch's sessions may go now
-      if (recovered && on_event_) {
-        on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
-      }
-      break;
+    std::optional<PgError> refusal;
+    auto outcome = commit(state, batch, report, completions, refusal);
+    if (outcome == Outcome::refused) {
+      // The parts carry items only: the owner's next report replaces this one (a report the
+      // database refused cannot make every later batch a refused one).
+      outcome = isolate_refused(state, batch, *refusal) ? Outcome::committed : Outcome::abandoned;
+      completions.clear(); // the parts delivered their own
     }
-    if (dropped) {
-      wake_.notify_all();
+    {
+      std::lock_guard lock(mutex_);
+      release(batch);
+      if (outcome == Outcome::abandoned) {
+        // Never acknowledged: dropping them loses nothing a NAS believes is stored.
+        queue_.clear();
+      }
+    }
+    wake_.notify_all(); // items held back for this batch's sessions may go now
+    if (outcome == Outcome::abandoned) {
       return;
     }
     if (!completions.empty() && on_complete_) {
       on_complete_(std::move(completions));
-      completions = {};
+    }
+    completions = {};
+  }
+}
+
+PgRecordWriter::Outcome PgRecordWriter::commit(Lane& lane, std::vector<WriteItem>& batch,
+                                               const std::optional<std::string>& report,
+                                               std::vector<Completion>& completions,
+                                               std::optional<PgError>& refusal) {
+  using clock = std::chrono::steady_clock;
+  auto delay = options_.retry_initial;
+  for (;;) {
+    const auto started = clock::now();
+    try {
+      if (!lane.db || !lane.db->ok()) {
+        lane.db = connect();
+      }
+      write(*lane.db, batch, report, completions);
+    } catch (const Error& error) {
+      const auto* pg = dynamic_cast<const PgError*>(&error);
+      if (!pg || pg->connection_lost() || !lane.db || !lane.db->ok()) {
+        lane.db.reset(); // reconnect on the next attempt
+      }
+      const bool refused = pg && classify(*pg) == CommitFailure::refused;
+      bool first_failure = false;
+      bool stopping = false;
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.failures;
+        stopping = stopping_;
+        // A deadlock between two servers' transactions is retried at once: PostgreSQL
+        // aborted this one so that the other could go on.
+        if (pg && pg->retryable()) {
+          continue;
+        }
+        if (!refused) {
+          if (!lane.failing) {
+            lane.failing = true;
+            first_failure = ++failing_lanes_ == 1;
+          }
+          stats_.healthy = false;
+        }
+      }
+      if (refused) {
+        // The same rows would fail again however long we waited: the caller splits the batch.
+        refusal = *pg;
+        return Outcome::refused;
+      }
+      if (first_failure && on_event_) {
+        on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
+      }
+      if (stopping && !lane.stop_deadline) {
+        lane.stop_deadline = clock::now() + options_.stop_grace;
+      }
+      if (lane.stop_deadline && clock::now() >= *lane.stop_deadline) {
+        return Outcome::abandoned;
+      }
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
+      delay = std::min(delay * 2, options_.retry_max);
+      continue;
+    }
+    const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+    bool recovered = false;
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.batches;
+      stats_.items += batch.size();
+      stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+      stats_.last_commit_seconds = seconds;
+      stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
+      stats_.total_commit_seconds += seconds;
+      stats_.commit_latency.add(seconds);
+      if (lane.failing) {
+        lane.failing = false;
+        recovered = --failing_lanes_ == 0;
+      }
+      stats_.healthy = failing_lanes_ == 0;
+    }
+    if (recovered && on_event_) {
+      on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
+    }
+    return Outcome::committed;
+  }
+}
+
+bool PgRecordWriter::isolate_refused(Lane& lane, const std::vector<WriteItem>& batch,
+                                     const PgError& refusal) {
+  // The database holds the sessions (acctlab_store matches them), so a refused transaction left
+  // no state behind to undo: the parts are written as any batch is. The batch's claims stay
+  // until every part is done, so no other lane takes a later record of these sessions meanwhile.
+  RefusalBisector parts(batch.size());
+  std::optional<PgError> refused = refusal;
+  std::vector<Completion> completions;
+  while (!parts.done()) {
+    if (refused) {
+      if (const auto index = parts.refused()) {
+        {
+          std::lock_guard lock(mutex_);
+          ++stats_.refused;
+        }
+        if (on_event_) {
+          on_event_(refused_event(batch[*index], *refused));
+        }
+      }
+      refused.reset();
+      continue;
+    }
+    const auto [first, last] = parts.next();
+    std::vector<WriteItem> part(batch.begin() + static_cast<std::ptrdiff_t>(first),
+                                batch.begin() + static_cast<std::ptrdiff_t>(last));
+    switch (commit(lane, part, std::nullopt, completions, refused)) {
+      case Outcome::committed:
+        parts.committed();
+        if (!completions.empty() && on_complete_) {
+          on_complete_(std::move(completions));
+        }
+        completions = {};
+        break;
+      case Outcome::abandoned:
+        return false;
+      case Outcome::refused:
+        break;
     }
   }
+  return true;
 }
 
 std::unique_ptr<AccountingWriter> open_writer(const std::string& database, WriterOptions options,
