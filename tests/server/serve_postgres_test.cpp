@@ -1,10 +1,12 @@
-// Two `acctlab serve` processes on one PostgreSQL database, as two accounting servers on two
-// hosts: failover across them, the document's broadcast mode, Accounting-On, and SIGKILL of one
-// under load. A throwaway cluster per test (tests/support/pg_cluster.hpp); skipped (77) without
-// PostgreSQL.
+// What only PostgreSQL has ([postgres]: run only with ACCTLAB_TEST_ENGINE=postgres, in the
+// server_process_test suite): two `acctlab serve` processes on one database, as two accounting
+// servers on two hosts (failover across them, the document's broadcast mode, Accounting-On,
+// SIGKILL of one under load), and the postmaster killed under load. The cluster is the test
+// process's own (tests/support/test_engine.hpp, pg_cluster.hpp); skipped (77) without PostgreSQL.
 #include "../storage/storage_test_util.hpp"
 #include "server_test_util.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/stored_db.hpp"
+#include "tests/support/test_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -36,18 +38,30 @@ bool answered(std::uint16_t port, const test::Bytes& request) {
   return false;
 }
 
+/** The acct_session_id of every record whose id is LIKE pattern, as many times as stored. */
+std::multiset<std::string> stored_ids(const std::string& uri, const std::string& pattern) {
+  storage::ReadOnlyDatabase db(uri);
+  auto query = db.prepare("SELECT acct_session_id FROM records WHERE acct_session_id LIKE ?1");
+  query.bind(1, pattern);
+  std::multiset<std::string> ids;
+  while (query.step()) {
+    ids.insert(query.text(0));
+  }
+  return ids;
+}
+
 } // namespace
 
 TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, Accounting-On "
           "and SIGKILL under load",
           "[server][postgres]") {
-  test::PgCluster::require();
-  test::PgCluster cluster;
   test::TempDir dir;
-  test::ServerProcess a(serve_args(cluster.uri()), dir.file("a.log"));
+  const auto uri = test::fresh_database(dir.file("unused.db"), "two_servers");
+  const auto psql = [&](const std::string& sql) { return test::stored_row(uri, sql); };
+  test::ServerProcess a(serve_args(uri), dir.file("a.log"));
   const auto port_a = a.wait_for_port();
   REQUIRE(port_a != 0);
-  test::ServerProcess b(serve_args(cluster.uri()), dir.file("b.log"));
+  test::ServerProcess b(serve_args(uri), dir.file("b.log"));
   const auto port_b = b.wait_for_port();
   REQUIRE(port_b != 0);
 
@@ -63,8 +77,8 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
                                          .identifier = 3,
                                          .input_octets = 200,
                                          .session_time = 120})));
-  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count), min(input_octets), "
-                     "min(flags) FROM sessions WHERE acct_session_id = 'fo'") == "1|closed|3|200|");
+  CHECK(psql("SELECT count(*), min(state), min(record_count), min(input_octets), "
+             "min(flags) FROM sessions WHERE acct_session_id = 'fo'") == "1|closed|3|200|");
 
   // Broadcast: the same Accounting-Request to both server groups; both answer, it is stored once.
   for (std::uint8_t id = 10; id < 13; ++id) {
@@ -79,19 +93,19 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
     CHECK(answered(port_a, request));
     to_b.join();
   }
-  CHECK(cluster.psql("SELECT count(*) FROM records WHERE acct_session_id = 'bc'") == "3");
-  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate' AND "
-                     "acct_session_id IS NULL") == "3");
-  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count) FROM sessions WHERE "
-                     "acct_session_id = 'bc'") == "1|closed|3");
+  CHECK(psql("SELECT count(*) FROM records WHERE acct_session_id = 'bc'") == "3");
+  CHECK(psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate' AND "
+             "acct_session_id IS NULL") == "3");
+  CHECK(psql("SELECT count(*), min(state), min(record_count) FROM sessions WHERE "
+             "acct_session_id = 'bc'") == "1|closed|3");
 
   // Accounting-On received by B closes the sessions A opened.
   REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-1", .identifier = 20})));
   REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-2", .identifier = 21})));
   REQUIRE(
       answered(port_b, make_request({.status = 7, .session_id = "00000000", .identifier = 22})));
-  CHECK(cluster.psql("SELECT count(*), min(state), min(terminate_cause) FROM sessions WHERE "
-                     "acct_session_id LIKE 'on-%'") == "2|closed|11");
+  CHECK(psql("SELECT count(*), min(state), min(terminate_cause) FROM sessions WHERE "
+             "acct_session_id LIKE 'on-%'") == "2|closed|11");
 
   // SIGKILL of A while both answer a load: every request A or B acknowledged is stored.
   std::set<std::string> acked;
@@ -137,12 +151,7 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
   load_b.join();
   INFO(acked.size() << " acknowledged");
   CHECK(acked.size() > 0);
-  const auto stored_text = cluster.psql("SELECT acct_session_id FROM records WHERE "
-                                        "acct_session_id LIKE 'k_-%'");
-  std::multiset<std::string> stored;
-  for (const auto& line : test::lines_of(stored_text)) {
-    stored.insert(line);
-  }
+  const auto stored = stored_ids(uri, "k_-%");
   std::size_t missing = 0;
   for (const auto& id : acked) {
     missing += stored.count(id) == 1 ? 0 : 1;
@@ -155,6 +164,7 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
 TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the server stops "
           "answering, recovers by itself, and every acknowledged request is stored",
           "[server][postgres]") {
+  // A cluster of its own: the test kills its postmaster.
   test::PgCluster::require();
   test::PgCluster cluster;
   test::TempDir dir;
@@ -216,11 +226,7 @@ TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the 
               << " in all");
   CHECK(before > 0);
   CHECK(acked.size() > during); // answering again after the restart
-  std::multiset<std::string> stored;
-  for (const auto& line : test::lines_of(
-           cluster.psql("SELECT acct_session_id FROM records WHERE acct_session_id LIKE 'pm-%'"))) {
-    stored.insert(line);
-  }
+  const auto stored = stored_ids(cluster.uri(), "pm-%");
   std::size_t missing = 0;
   for (const auto& id : acked) {
     missing += stored.count(id) == 1 ? 0 : 1;
