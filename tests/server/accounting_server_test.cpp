@@ -272,6 +272,47 @@ TEST_CASE("an empty datagram is malformed evidence, the server keeps answering",
   CHECK(count(options.database, "SELECT count(*) FROM records") == 1);
 }
 
+TEST_CASE("strings that are not UTF-8 are stored and answered, and match as sent",
+          "[server][pipeline]") {
+  // A NAS's strings are octets: a User-Name with a control character and a byte that is no
+  // UTF-8, an Acct-Session-Id with NUL and 0xff in it. Found by the suite on PostgreSQL, whose
+  // text refused them: the batch failed for good and no NAS was answered.
+  test::TempDir dir;
+  auto options = options_for(dir);
+  test::ServerThread server(options);
+  test::UdpClient client("127.0.0.1", server.port());
+  const std::string session("s\0\xff-1", 5);
+  const std::string user = "jo\x01\xff"
+                           "e";
+  std::uint8_t id = 1;
+  for (const std::uint32_t status : {1u, 2u}) {
+    const auto request =
+        make_request({.status = status, .session_id = session, .identifier = id++, .user = user});
+    client.send(request);
+    const auto response = client.receive(3s);
+    REQUIRE(response);
+    CHECK(test::is_valid_response(*response, request, "testing123"));
+  }
+  // A good request after them is answered too.
+  const auto good = make_request({.session_id = "after", .identifier = id++});
+  client.send(good);
+  REQUIRE(client.receive(3s));
+  server.stop();
+  const auto& db = options.database;
+  CHECK(count(db, "SELECT count(*) FROM records") == 3);
+  // The Stop closed the Start's session: the two matched on the same Acct-Session-Id.
+  CHECK(count(db, "SELECT count(*) FROM sessions WHERE state = 'closed' AND record_count = 2") ==
+        1);
+  // SQLite keeps the octets; PostgreSQL's text has each octet that is not UTF-8 (and NUL) as \xHH.
+  const auto stored_user =
+      stored_text(db, "SELECT user_name FROM sessions WHERE acct_session_id <> 'after'");
+  CHECK(stored_user == (test::on_postgres() ? std::string("jo\x01\\xffe") : user));
+  if (test::on_postgres()) {
+    CHECK(stored_text(db, "SELECT acct_session_id FROM sessions WHERE state = 'closed'") ==
+          "s\\x00\\xff-1");
+  }
+}
+
 TEST_CASE("duplicates get the cached answer and are stored once (RFC 5080)",
           "[server][pipeline][dedup]") {
   test::TempDir dir;
