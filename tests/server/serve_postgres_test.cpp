@@ -240,3 +240,71 @@ TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the 
   server.signal(SIGTERM);
   CHECK(server.wait() == 0);
 }
+
+TEST_CASE("serve pg-connections: the writer commits on as many PostgreSQL connections as told, "
+          "from the configuration file or the command line",
+          "[server][postgres][config]") {
+  test::TempDir dir;
+  // The server's connections carry an application_name of their own; the reader counting them
+  // connects without it.
+  const auto uri = test::fresh_database(dir.file("unused.db"), "lanes");
+  const auto conf = dir.file("acctlab.conf");
+  std::ofstream(conf) << "listen = 127.0.0.1:0\nstats = 0\ndb = " << uri
+                      << "&application_name=acctlab-lanes\npg-connections = 4\n";
+  const auto most_connections = [&](const std::vector<std::string>& extra, const std::string& log,
+                                    std::int64_t expected) {
+    std::vector<std::string> args{"serve", "--config", conf};
+    args.insert(args.end(), extra.begin(), extra.end());
+    test::ServerProcess server(args, dir.file(log));
+    const auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    // A lane connects when it first takes a batch: a window of 64 Starts keeps them all busy.
+    // Bounded: at most 8 s of load, sampling every 50 ms.
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> acked{0};
+    std::thread load([&] {
+      test::UdpClient client("127.0.0.1", port);
+      std::uint64_t next = 0;
+      int outstanding = 0;
+      const auto deadline = std::chrono::steady_clock::now() + 8s;
+      while (!stop && std::chrono::steady_clock::now() < deadline) {
+        for (; outstanding < 64; ++outstanding, ++next) {
+          client.send(make_request({.status = 1,
+                                    .session_id = log + "-" + std::to_string(next),
+                                    .identifier = static_cast<std::uint8_t>(next % 256)}));
+        }
+        while (client.receive(outstanding == 64 ? 200ms : 0ms)) {
+          --outstanding;
+          ++acked;
+        }
+        if (outstanding == 64) {
+          outstanding = 0; // lost in the socket buffer: send a new window
+        }
+      }
+    });
+    std::int64_t most = 0;
+    const std::string count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                              "'acctlab-lanes' AND backend_type = 'client backend'";
+    for (int i = 0; i < 160; ++i) {
+      most = std::max(most, test::stored_count(uri, count));
+      std::this_thread::sleep_for(50ms);
+      if (i >= 40 && acked > 0 && most >= expected) {
+        break; // two seconds of load seen, and as many connections as asked for
+      }
+    }
+    stop = true;
+    load.join();
+    CHECK(acked > 0);
+    server.signal(SIGTERM);
+    CHECK(server.wait() == 0);
+    return most;
+  };
+  // The file's 4.
+  CHECK(most_connections({}, "file", 4) == 4);
+  // The command line's 1 wins over the file's.
+  CHECK(most_connections({"--pg-connections", "1"}, "command-line", 1) == 1);
+  // Both paths validate the value the same way.
+  auto result = test::run_acctlab("serve --config " + conf + " --pg-connections 0 --check-config");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains("--pg-connections wants a whole number 1..64"));
+}
