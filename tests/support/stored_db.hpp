@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace acctlab::test {
 
@@ -49,6 +50,22 @@ inline std::string stored_row(const std::string& database, const std::string& sq
     row += (column ? "|" : "") + (query.is_null(column) ? std::string() : query.text(column));
   }
   return row;
+}
+
+/** Every row of sql, each value as text ("<null>" for NULL; a BLOB or bytea as its bytes), so
+ * two databases of one engine compare row for row. */
+inline std::vector<std::vector<std::string>> stored_rows(const std::string& database,
+                                                         const std::string& sql) {
+  storage::ReadOnlyDatabase db(database);
+  auto query = db.prepare(sql);
+  std::vector<std::vector<std::string>> rows;
+  while (query.step()) {
+    auto& row = rows.emplace_back();
+    for (int column = 0; column < query.columns(); ++column) {
+      row.push_back(query.is_null(column) ? "<null>" : query.text(column));
+    }
+  }
+  return rows;
 }
 
 /** SQL for the number runs.report (a JSON object) holds under name, NULL when absent. */
