@@ -132,6 +132,10 @@ const std::vector<ServeKey>& serve_keys() {
        "seconds a RadSec connection may stay silent before it is closed (0: never; default 600)",
        false},
       {"tls-max-connections", "N", "most RadSec connections open at once (default 1024)", false},
+      {"pg-connections", "N",
+       "PostgreSQL: connections the writer commits on, each with a transaction in flight "
+       "(1..64; default 2); a SQLite file has one",
+       false},
   };
   return keys;
 }
@@ -174,6 +178,13 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
       return std::nullopt;
     }
     return key + " wants a whole number 1..1048576, got " + in_quotes(value);
+  }
+  if (key == "pg-connections") {
+    if (const auto n = parse_number<std::uint32_t>(value, 1, 64)) {
+      config.pg_connections = *n;
+      return std::nullopt;
+    }
+    return key + " wants a whole number 1..64, got " + in_quotes(value);
   }
   if (key == "web") {
     if (const auto problem = endpoint_problem(value, false)) {
@@ -271,10 +282,11 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     }
     return std::nullopt;
   }
-  return "unknown key " + in_quotes(key_text) +
-         " (known: listen, db, clients, debug, web, web-tls-cert, web-tls-key, web-accounts, "
-         "web-insecure, stats," +
-         " report-interval, interim-default, synchronous, duplicate-window, log-format)";
+  std::string known;
+  for (const auto& k : serve_keys()) {
+    known += (known.empty() ? "" : ", ") + std::string(k.name);
+  }
+  return "unknown key " + in_quotes(key_text) + " (known: " + known + ")";
 }
 
 LoadedServeConfig parse_serve_config(std::string_view text, std::string_view file, ServeConfig base,
@@ -465,6 +477,9 @@ ServerOptions to_server_options(const ServeConfig& config) {
   options.duplicate_window = config.duplicate_window;
   options.writer.matcher.default_interim_interval = config.interim_default;
   options.writer.open.synchronous = config.synchronous;
+  if (config.pg_connections) {
+    options.writer.pg_connections = static_cast<int>(*config.pg_connections);
+  }
   return options;
 }
 

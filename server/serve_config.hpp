@@ -53,6 +53,9 @@ struct ServeConfig {
   std::string tls_keylog;               // RadSec TLS secrets appended here (a debugging aid)
   std::uint32_t tls_idle_seconds = 600; // 0: never
   std::uint32_t tls_max_connections = 1024;
+  // PostgreSQL: the writer's connections, each with a transaction in flight (unset: storage's
+  // default, WriterOptions::pg_connections). A SQLite file has one writer connection.
+  std::optional<std::uint32_t> pg_connections;
 };
 
 /** One key a configuration file (and the command line) may set. */

@@ -1,5 +1,6 @@
 #include "storage/pg_writer.hpp"
 
+#include "radius/value.hpp"
 #include "storage/commit_failure.hpp"
 #include "storage/nas_counters.hpp"
 #include "storage/pg_connection.hpp"
@@ -70,14 +71,31 @@ public:
       null();
     }
   }
+  /** A text element. PostgreSQL's text holds UTF-8 without NUL, a NAS's strings are octets:
+   * an octet that is not part of well-formed UTF-8, and NUL, become the four characters \xHH
+   * (as the debug lines show them); a value that is UTF-8 stays as it is. The raw packet keeps
+   * the octets. Without this the batch was refused whole, and every answer waited on it. */
   void text(std::string_view value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const std::span<const std::uint8_t> octets(reinterpret_cast<const std::uint8_t*>(value.data()),
+                                               value.size());
     separate();
     text_.push_back('"');
-    for (const char c : value) {
+    for (std::size_t i = 0; i < octets.size(); ++i) {
+      const auto c = octets[i];
       if (c == '"' || c == '\\') {
         text_.push_back('\\');
+        text_.push_back(static_cast<char>(c));
+      } else if (c != 0 && c < 0x80) {
+        text_.push_back(static_cast<char>(c));
+      } else if (const auto n = c ? radius::utf8_sequence_length(octets, i) : 0; n > 0) {
+        text_.append(value.substr(i, n));
+        i += n - 1;
+      } else {
+        text_ += "\\\\x"; // a backslash, escaped inside the quotes
+        text_.push_back(digits[c >> 4]);
+        text_.push_back(digits[c & 15]);
       }
-      text_.push_back(c);
     }
     text_.push_back('"');
   }

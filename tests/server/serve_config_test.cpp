@@ -21,6 +21,7 @@ report_interval = 2        # '_' and '-' are the same in keys
 interim-default = 300
 synchronous = normal
 duplicate-window = 2.5
+pg-connections = 3
 )",
                                          "a.conf", {}, "/srv/acctlab");
   REQUIRE(loaded.errors.empty());
@@ -35,6 +36,7 @@ duplicate-window = 2.5
   CHECK(c.interim_default == 300);
   CHECK(c.synchronous == storage::Synchronous::normal);
   CHECK(c.duplicate_window == 2.5);
+  CHECK(c.pg_connections == 3u);
   CHECK(loaded.key_lines.at("report-interval") == 9);
 
   const auto options = server::to_server_options(c);
@@ -44,6 +46,7 @@ duplicate-window = 2.5
   CHECK(options.stats_interval == std::chrono::seconds(10));
   CHECK(options.writer.matcher.default_interim_interval == 300);
   CHECK(options.writer.open.synchronous == storage::Synchronous::normal);
+  CHECK(options.writer.pg_connections == 3);
 }
 
 TEST_CASE("an empty file keeps the defaults of the command line", "[server][config]") {
@@ -54,6 +57,9 @@ TEST_CASE("an empty file keeps the defaults of the command line", "[server][conf
   CHECK(loaded.config.synchronous == storage::Synchronous::full);
   CHECK(server::to_server_options(loaded.config).listen ==
         std::vector<std::string>{"127.0.0.1:1813"});
+  // Unset: the writer's own default.
+  CHECK(server::to_server_options(loaded.config).writer.pg_connections ==
+        storage::WriterOptions{}.pg_connections);
 }
 
 TEST_CASE("every mistake of a file is reported with its line, in one pass", "[server][config]") {
@@ -70,6 +76,8 @@ listen = 127.0.0.1:70000
 duplicate-window = 0
 debug = radius,isakmp
 report-interval = 86401
+pg-connections = 65
+pg_connections = two
 stats = 5
 )",
                                          "bad.conf");
@@ -83,7 +91,8 @@ stats = 5
                       "bad.conf:3: unknown key \"bogus\" (known: listen, db, clients, debug, web, "
                       "web-tls-cert, web-tls-key, web-accounts, web-insecure, "
                       "stats, report-interval, interim-default, synchronous, duplicate-window, "
-                      "log-format)",
+                      "log-format, listen-tls, tls-cert, tls-key, tls-ca, tls-idle-timeout, "
+                      "tls-max-connections, pg-connections)",
                       "bad.conf:5: db is given twice (only listen and listen-tls may repeat)",
                       "bad.conf:6: synchronous wants full, normal or off, got \"sometimes\"",
                       "bad.conf:7: expected key = value, got 'just text'",
@@ -93,7 +102,9 @@ stats = 5
                       "bad.conf:11: duplicate-window wants seconds in (0, 3600], got \"0\"",
                       "bad.conf:12: unknown debug topic \"isakmp\" (known: radius)",
                       "bad.conf:13: report-interval wants a whole number of seconds 0..86400, got "
-                      "\"86401\""});
+                      "\"86401\"",
+                      "bad.conf:14: pg-connections wants a whole number 1..64, got \"65\"",
+                      "bad.conf:15: pg-connections wants a whole number 1..64, got \"two\""});
   // A line after the errors still counts: the file is read to its end.
   CHECK(loaded.config.stats_seconds == 5);
 }

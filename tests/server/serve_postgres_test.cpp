@@ -1,10 +1,12 @@
-// Two `acctlab serve` processes on one PostgreSQL database, as two accounting servers on two
-// hosts: failover across them, the document's broadcast mode, Accounting-On, and SIGKILL of one
-// under load. A throwaway cluster per test (tests/support/pg_cluster.hpp); skipped (77) without
-// PostgreSQL.
+// What only PostgreSQL has ([postgres]: run only with ACCTLAB_TEST_ENGINE=postgres, in the
+// server_process_test suite): two `acctlab serve` processes on one database, as two accounting
+// servers on two hosts (failover across them, the document's broadcast mode, Accounting-On,
+// SIGKILL of one under load), and the postmaster killed under load. The cluster is the test
+// process's own (tests/support/test_engine.hpp, pg_cluster.hpp); skipped (77) without PostgreSQL.
 #include "../storage/storage_test_util.hpp"
 #include "server_test_util.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/stored_db.hpp"
+#include "tests/support/test_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -36,18 +38,30 @@ bool answered(std::uint16_t port, const test::Bytes& request) {
   return false;
 }
 
+/** The acct_session_id of every record whose id is LIKE pattern, as many times as stored. */
+std::multiset<std::string> stored_ids(const std::string& uri, const std::string& pattern) {
+  storage::ReadOnlyDatabase db(uri);
+  auto query = db.prepare("SELECT acct_session_id FROM records WHERE acct_session_id LIKE ?1");
+  query.bind(1, pattern);
+  std::multiset<std::string> ids;
+  while (query.step()) {
+    ids.insert(query.text(0));
+  }
+  return ids;
+}
+
 } // namespace
 
 TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, Accounting-On "
           "and SIGKILL under load",
           "[server][postgres]") {
-  test::PgCluster::require();
-  test::PgCluster cluster;
   test::TempDir dir;
-  test::ServerProcess a(serve_args(cluster.uri()), dir.file("a.log"));
+  const auto uri = test::fresh_database(dir.file("unused.db"), "two_servers");
+  const auto psql = [&](const std::string& sql) { return test::stored_row(uri, sql); };
+  test::ServerProcess a(serve_args(uri), dir.file("a.log"));
   const auto port_a = a.wait_for_port();
   REQUIRE(port_a != 0);
-  test::ServerProcess b(serve_args(cluster.uri()), dir.file("b.log"));
+  test::ServerProcess b(serve_args(uri), dir.file("b.log"));
   const auto port_b = b.wait_for_port();
   REQUIRE(port_b != 0);
 
@@ -63,8 +77,8 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
                                          .identifier = 3,
                                          .input_octets = 200,
                                          .session_time = 120})));
-  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count), min(input_octets), "
-                     "min(flags) FROM sessions WHERE acct_session_id = 'fo'") == "1|closed|3|200|");
+  CHECK(psql("SELECT count(*), min(state), min(record_count), min(input_octets), "
+             "min(flags) FROM sessions WHERE acct_session_id = 'fo'") == "1|closed|3|200|");
 
   // Broadcast: the same Accounting-Request to both server groups; both answer, it is stored once.
   for (std::uint8_t id = 10; id < 13; ++id) {
@@ -79,19 +93,19 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
     CHECK(answered(port_a, request));
     to_b.join();
   }
-  CHECK(cluster.psql("SELECT count(*) FROM records WHERE acct_session_id = 'bc'") == "3");
-  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate' AND "
-                     "acct_session_id IS NULL") == "3");
-  CHECK(cluster.psql("SELECT count(*), min(state), min(record_count) FROM sessions WHERE "
-                     "acct_session_id = 'bc'") == "1|closed|3");
+  CHECK(psql("SELECT count(*) FROM records WHERE acct_session_id = 'bc'") == "3");
+  CHECK(psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate' AND "
+             "acct_session_id IS NULL") == "3");
+  CHECK(psql("SELECT count(*), min(state), min(record_count) FROM sessions WHERE "
+             "acct_session_id = 'bc'") == "1|closed|3");
 
   // Accounting-On received by B closes the sessions A opened.
   REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-1", .identifier = 20})));
   REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-2", .identifier = 21})));
   REQUIRE(
       answered(port_b, make_request({.status = 7, .session_id = "00000000", .identifier = 22})));
-  CHECK(cluster.psql("SELECT count(*), min(state), min(terminate_cause) FROM sessions WHERE "
-                     "acct_session_id LIKE 'on-%'") == "2|closed|11");
+  CHECK(psql("SELECT count(*), min(state), min(terminate_cause) FROM sessions WHERE "
+             "acct_session_id LIKE 'on-%'") == "2|closed|11");
 
   // SIGKILL of A while both answer a load: every request A or B acknowledged is stored.
   std::set<std::string> acked;
@@ -137,12 +151,7 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
   load_b.join();
   INFO(acked.size() << " acknowledged");
   CHECK(acked.size() > 0);
-  const auto stored_text = cluster.psql("SELECT acct_session_id FROM records WHERE "
-                                        "acct_session_id LIKE 'k_-%'");
-  std::multiset<std::string> stored;
-  for (const auto& line : test::lines_of(stored_text)) {
-    stored.insert(line);
-  }
+  const auto stored = stored_ids(uri, "k_-%");
   std::size_t missing = 0;
   for (const auto& id : acked) {
     missing += stored.count(id) == 1 ? 0 : 1;
@@ -155,6 +164,7 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
 TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the server stops "
           "answering, recovers by itself, and every acknowledged request is stored",
           "[server][postgres]") {
+  // A cluster of its own: the test kills its postmaster.
   test::PgCluster::require();
   test::PgCluster cluster;
   test::TempDir dir;
@@ -216,11 +226,7 @@ TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the 
               << " in all");
   CHECK(before > 0);
   CHECK(acked.size() > during); // answering again after the restart
-  std::multiset<std::string> stored;
-  for (const auto& line : test::lines_of(
-           cluster.psql("SELECT acct_session_id FROM records WHERE acct_session_id LIKE 'pm-%'"))) {
-    stored.insert(line);
-  }
+  const auto stored = stored_ids(cluster.uri(), "pm-%");
   std::size_t missing = 0;
   for (const auto& id : acked) {
     missing += stored.count(id) == 1 ? 0 : 1;
@@ -233,4 +239,72 @@ TEST_CASE("SIGKILL of the PostgreSQL postmaster under load, then a restart: the 
   INFO(text.str());
   server.signal(SIGTERM);
   CHECK(server.wait() == 0);
+}
+
+TEST_CASE("serve pg-connections: the writer commits on as many PostgreSQL connections as told, "
+          "from the configuration file or the command line",
+          "[server][postgres][config]") {
+  test::TempDir dir;
+  // The server's connections carry an application_name of their own; the reader counting them
+  // connects without it.
+  const auto uri = test::fresh_database(dir.file("unused.db"), "lanes");
+  const auto conf = dir.file("acctlab.conf");
+  std::ofstream(conf) << "listen = 127.0.0.1:0\nstats = 0\ndb = " << uri
+                      << "&application_name=acctlab-lanes\npg-connections = 4\n";
+  const auto most_connections = [&](const std::vector<std::string>& extra, const std::string& log,
+                                    std::int64_t expected) {
+    std::vector<std::string> args{"serve", "--config", conf};
+    args.insert(args.end(), extra.begin(), extra.end());
+    test::ServerProcess server(args, dir.file(log));
+    const auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    // A lane connects when it first takes a batch: a window of 64 Starts keeps them all busy.
+    // Bounded: at most 8 s of load, sampling every 50 ms.
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> acked{0};
+    std::thread load([&] {
+      test::UdpClient client("127.0.0.1", port);
+      std::uint64_t next = 0;
+      int outstanding = 0;
+      const auto deadline = std::chrono::steady_clock::now() + 8s;
+      while (!stop && std::chrono::steady_clock::now() < deadline) {
+        for (; outstanding < 64; ++outstanding, ++next) {
+          client.send(make_request({.status = 1,
+                                    .session_id = log + "-" + std::to_string(next),
+                                    .identifier = static_cast<std::uint8_t>(next % 256)}));
+        }
+        while (client.receive(outstanding == 64 ? 200ms : 0ms)) {
+          --outstanding;
+          ++acked;
+        }
+        if (outstanding == 64) {
+          outstanding = 0; // lost in the socket buffer: send a new window
+        }
+      }
+    });
+    std::int64_t most = 0;
+    const std::string count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                              "'acctlab-lanes' AND backend_type = 'client backend'";
+    for (int i = 0; i < 160; ++i) {
+      most = std::max(most, test::stored_count(uri, count));
+      std::this_thread::sleep_for(50ms);
+      if (i >= 40 && acked > 0 && most >= expected) {
+        break; // two seconds of load seen, and as many connections as asked for
+      }
+    }
+    stop = true;
+    load.join();
+    CHECK(acked > 0);
+    server.signal(SIGTERM);
+    CHECK(server.wait() == 0);
+    return most;
+  };
+  // The file's 4.
+  CHECK(most_connections({}, "file", 4) == 4);
+  // The command line's 1 wins over the file's.
+  CHECK(most_connections({"--pg-connections", "1"}, "command-line", 1) == 1);
+  // Both paths validate the value the same way.
+  auto result = test::run_acctlab("serve --config " + conf + " --pg-connections 0 --check-config");
+  CHECK(result.status == 2);
+  CHECK_THAT(result.output, Catch::Contains("--pg-connections wants a whole number 1..64"));
 }

@@ -1,7 +1,10 @@
-// `acctlab serve` as a process: signals, crash durability, and a real independent client.
+// `acctlab serve` as a process: signals, crash durability, and a real independent client. On a
+// SQLite file, or a PostgreSQL database with ACCTLAB_TEST_ENGINE=postgres (tests/support/
+// test_engine.hpp); what was stored is read through storage's engine-neutral reader.
 #include "../storage/storage_test_util.hpp"
 #include "server_test_util.hpp"
-#include "storage/sqlite.hpp"
+#include "tests/support/stored_db.hpp"
+#include "tests/support/test_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -15,9 +18,13 @@ using test::make_request;
 
 namespace {
 
-std::vector<std::string> serve_args(const test::TempDir& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"serve",   "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"),
-                                "--stats", "0"};
+/** The test's database: a file in dir, or a fresh PostgreSQL database. */
+std::string database(const test::TempDir& dir) {
+  return test::fresh_database(dir.file("acct.db"), "acct");
+}
+
+std::vector<std::string> serve_args(const std::string& db, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db, "--stats", "0"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -74,11 +81,12 @@ std::set<std::string> generate_load(std::uint16_t port, const std::string& prefi
 
 TEST_CASE("SIGKILL during load loses no acknowledged request", "[server][durability]") {
   test::TempDir dir;
+  const auto db = database(dir);
   std::mt19937 random(std::random_device{}());
   std::size_t total_acked = 0;
   constexpr int runs = 4;
   for (int run = 0; run < runs; ++run) {
-    test::ServerProcess process(serve_args(dir), dir.file("serve-" + std::to_string(run) + ".log"));
+    test::ServerProcess process(serve_args(db), dir.file("serve-" + std::to_string(run) + ".log"));
     const auto port = process.wait_for_port();
     REQUIRE(port != 0);
     std::atomic<bool> stop{false};
@@ -93,11 +101,11 @@ TEST_CASE("SIGKILL during load loses no acknowledged request", "[server][durabil
     INFO("run " << run << ": " << acked.size() << " acknowledged");
     CHECK(acked.size() > 0);
     total_acked += acked.size();
-    storage::Database db(dir.file("acct.db"));
+    storage::ReadOnlyDatabase reader(db);
     std::multiset<std::string> stored;
-    auto all = db.prepare("SELECT acct_session_id FROM records");
+    auto all = reader.prepare("SELECT acct_session_id FROM records");
     while (all.step()) {
-      stored.insert(all.column_text(0));
+      stored.insert(all.text(0));
     }
     std::size_t missing = 0;
     for (const auto& id : acked) {
@@ -108,30 +116,29 @@ TEST_CASE("SIGKILL during load loses no acknowledged request", "[server][durabil
     CHECK(missing == 0);
   }
   // After the crashes the server starts again, rebuilds its open sessions, and matches a Stop.
-  test::ServerProcess process(serve_args(dir), dir.file("serve-final.log"));
+  test::ServerProcess process(serve_args(db), dir.file("serve-final.log"));
   const auto port = process.wait_for_port();
   REQUIRE(port != 0);
   test::UdpClient client("127.0.0.1", port);
-  storage::Database db(dir.file("acct.db"));
-  auto any = db.prepare("SELECT acct_session_id FROM records ORDER BY id LIMIT 1");
-  REQUIRE(any.step());
-  const auto session_id = any.column_text(0);
-  any.reset(); // end the read transaction, or later queries keep seeing this snapshot
+  const auto session_id =
+      test::stored_text(db, "SELECT acct_session_id FROM records ORDER BY id LIMIT 1");
+  REQUIRE(session_id != "<none>");
   const auto stop =
       make_request({.status = 2, .session_id = session_id, .identifier = 1, .input_octets = 5});
   client.send(stop);
   REQUIRE(client.receive(5s));
   process.signal(SIGTERM);
   CHECK(process.wait() == 0);
-  CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE acct_session_id = '" + session_id +
-                       "' AND state = 'closed' AND flags = ''") == 1);
+  CHECK(test::stored_count(db, "SELECT count(*) FROM sessions WHERE acct_session_id = '" +
+                                   session_id + "' AND state = 'closed' AND flags = ''") == 1);
   WARN("acknowledged across " << runs << " SIGKILL runs: " << total_acked);
 }
 
 TEST_CASE("SIGTERM stops receiving, commits and answers what is in flight, exits 0",
           "[server][signals]") {
   test::TempDir dir;
-  test::ServerProcess process(serve_args(dir), dir.file("serve.log"));
+  const auto db = database(dir);
+  test::ServerProcess process(serve_args(db), dir.file("serve.log"));
   const auto port = process.wait_for_port();
   REQUIRE(port != 0);
   test::UdpClient client("127.0.0.1", port);
@@ -139,8 +146,8 @@ TEST_CASE("SIGTERM stops receiving, commits and answers what is in flight, exits
   client.send(warm);
   REQUIRE(client.receive(5s));
 
-  storage::Database blocker(dir.file("acct.db"));
-  blocker.exec("BEGIN IMMEDIATE"); // hold the commit back so requests are in flight
+  test::CommitBlocker blocker(db);
+  blocker.hold(); // hold the commit back so requests are in flight
   std::vector<test::Bytes> requests;
   for (int i = 0; i < 20; ++i) {
     requests.push_back(make_request({.session_id = "inflight-" + std::to_string(i),
@@ -150,7 +157,7 @@ TEST_CASE("SIGTERM stops receiving, commits and answers what is in flight, exits
   CHECK_FALSE(client.receive(500ms));
   process.signal(SIGTERM);
   std::this_thread::sleep_for(300ms);
-  blocker.exec("ROLLBACK");
+  blocker.release();
   std::set<std::uint8_t> answered;
   while (const auto response = client.receive(5s)) {
     const auto& request = requests.at((*response)[1]);
@@ -162,17 +169,17 @@ TEST_CASE("SIGTERM stops receiving, commits and answers what is in flight, exits
   }
   CHECK(answered.size() == requests.size());
   CHECK(process.wait() == 0);
-  CHECK(blocker.query_int64("SELECT count(*) FROM records WHERE acct_session_id LIKE "
-                            "'inflight-%'") == 20);
+  CHECK(test::stored_count(db, "SELECT count(*) FROM records WHERE acct_session_id LIKE "
+                               "'inflight-%'") == 20);
 }
 
 TEST_CASE("a report interval puts a running server's counters in its run row", "[server][report]") {
   test::TempDir dir;
-  test::ServerProcess process(serve_args(dir, {"--report-interval", "1"}), dir.file("serve.log"));
+  const auto db = database(dir);
+  test::ServerProcess process(serve_args(db, {"--report-interval", "1"}), dir.file("serve.log"));
   const auto port = process.wait_for_port();
   REQUIRE(port != 0);
   test::UdpClient client("127.0.0.1", port);
-  storage::Database db(dir.file("acct.db"));
   const auto accepted_after = [&](int count, std::chrono::milliseconds limit) {
     for (std::uint8_t i = 0; i < count; ++i) {
       const auto request =
@@ -185,9 +192,9 @@ TEST_CASE("a report interval puts a running server's counters in its run row", "
     const auto deadline = std::chrono::steady_clock::now() + limit;
     do {
       std::this_thread::sleep_for(50ms);
-      accepted = db.query_int64("SELECT IFNULL(json_extract(report, '$.accepted'), -1) FROM "
-                                "runs WHERE kind = 'serve' AND finished IS NULL")
-                     .value_or(-1);
+      accepted =
+          test::stored_count(db, "SELECT COALESCE(" + test::report_number(db, "accepted") +
+                                     ", -1) FROM runs WHERE kind = 'serve' AND finished IS NULL");
     } while (std::chrono::steady_clock::now() < deadline && accepted < 0);
     return accepted;
   };
@@ -212,7 +219,8 @@ TEST_CASE("SIGHUP reloads the clients file, a bad file keeps the old one", "[ser
   test::TempDir dir;
   const auto clients = dir.file("clients.conf");
   std::ofstream(clients) << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = one\n}\n";
-  test::ServerProcess process(serve_args(dir, {"--clients", clients}), dir.file("serve.log"));
+  test::ServerProcess process(serve_args(database(dir), {"--clients", clients}),
+                              dir.file("serve.log"));
   const auto port = process.wait_for_port();
   REQUIRE(port != 0);
   test::UdpClient client("127.0.0.1", port);
@@ -250,7 +258,8 @@ TEST_CASE("FreeRADIUS radclient: Start, Interim-Update, Stop", "[server][radclie
     FAIL("radclient is not installed (Debian package freeradius-utils)");
   }
   test::TempDir dir;
-  test::ServerProcess process(serve_args(dir), dir.file("serve.log"));
+  const auto db = database(dir);
+  test::ServerProcess process(serve_args(db), dir.file("serve.log"));
   const auto port = process.wait_for_port();
   REQUIRE(port != 0);
   const std::string common = "Acct-Session-Id = \"rc-00000001\"\n"
@@ -282,18 +291,18 @@ TEST_CASE("FreeRADIUS radclient: Start, Interim-Update, Stop", "[server][radclie
   }
   process.signal(SIGTERM);
   CHECK(process.wait() == 0);
-  storage::Database db(dir.file("acct.db"));
-  auto row = db.prepare("SELECT acctstate, acctflags, username, nasipaddress, acctinputoctets, "
-                        "acctsessiontime, acctterminatecause, framedipaddress FROM radacct");
+  storage::ReadOnlyDatabase reader(db);
+  auto row = reader.prepare("SELECT acctstate, acctflags, username, nasipaddress, acctinputoctets, "
+                            "acctsessiontime, acctterminatecause, framedipaddress FROM radacct");
   REQUIRE(row.step());
-  CHECK(row.column_text(0) == "closed");
-  CHECK(row.column_text(1) == "");
-  CHECK(row.column_text(2) == "joe@cclient");
-  CHECK(row.column_text(3) == "192.0.2.147");
-  CHECK(row.column_int64(4) == (std::int64_t{1} << 32) + 152608);
-  CHECK(row.column_int64(5) == 709);
-  CHECK(row.column_text(6) == "User-Request");
-  CHECK(row.column_text(7) == "10.13.13.1");
+  CHECK(row.text(0) == "closed");
+  CHECK(row.text(1) == "");
+  CHECK(row.text(2) == "joe@cclient");
+  CHECK(row.text(3) == "192.0.2.147");
+  CHECK(row.int64(4) == (std::int64_t{1} << 32) + 152608);
+  CHECK(row.int64(5) == 709);
+  CHECK(row.text(6) == "User-Request");
+  CHECK(row.text(7) == "10.13.13.1");
   CHECK_FALSE(row.step());
-  CHECK(db.query_int64("SELECT count(*) FROM records") == 3);
+  CHECK(test::stored_count(db, "SELECT count(*) FROM records") == 3);
 }

@@ -1,11 +1,16 @@
 // `acctlab serve` run as a service is: --version, a configuration file with the command line on
-// top, --check-config as radiusd -C.
+// top, --check-config as radiusd -C, its logs, /metrics and the viewer beside it. On a SQLite
+// file, or a PostgreSQL database with ACCTLAB_TEST_ENGINE=postgres (tests/support/
+// test_engine.hpp).
 #include "../storage/storage_test_util.hpp"
 #include "server_test_util.hpp"
-#include "storage/sqlite.hpp"
 #include "tests/support/loopback_socket.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/stored_db.hpp"
+#include "tests/support/test_engine.hpp"
+#include "tests/web/http_client.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <netinet/in.h>
@@ -17,7 +22,7 @@ using namespace acctlab;
 using namespace std::chrono_literals;
 using test::make_request;
 
-TEST_CASE("acctlab --version names the release and the commit", "[server][service]") {
+TEST_CASE("acctlab --version names the release and the commit", "[server][service][no-db]") {
   const auto result = test::run_acctlab("--version");
   CHECK(result.status == 0);
   // "acctlab 0.1.0 (commit 7c376bb6fcd3)" or "(commit unknown)" outside git; -dirty when changed.
@@ -33,8 +38,11 @@ TEST_CASE("serve --config: the file's options apply, the command line overrides 
   std::ofstream(dir.file("clients.conf"))
       << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = fromfile\n}\n";
   const auto conf = dir.file("acctlab.conf");
-  std::ofstream(conf) << "# a lab server\nlisten = 127.0.0.1:0\ndb = state/acct.db\n"
-                         "clients = clients.conf\nstats = 0\nreport-interval = 3600\n";
+  // On SQLite a path relative to the file's folder; on PostgreSQL the URI, taken as it is.
+  const auto from_file = test::fresh_database(dir.file("state/acct.db"), "from_file");
+  std::ofstream(conf) << "# a lab server\nlisten = 127.0.0.1:0\ndb = "
+                      << (test::on_postgres() ? from_file : "state/acct.db")
+                      << "\nclients = clients.conf\nstats = 0\nreport-interval = 3600\n";
 
   {
     test::ServerProcess process({"serve", "--config", conf}, dir.file("serve.log"));
@@ -48,14 +56,14 @@ TEST_CASE("serve --config: the file's options apply, the command line overrides 
     CHECK(test::is_valid_response(*response, request, "fromfile"));
     process.signal(SIGTERM);
     REQUIRE(process.wait() == 0);
-    // The database is the file's, relative to the file's folder.
-    storage::Database db(dir.file("state/acct.db"));
-    CHECK(db.query_int64("SELECT COUNT(*) FROM records WHERE acct_session_id = 'from-config'") ==
-          1);
+    // The database is the file's (a path relative to the file's folder).
+    CHECK(test::stored_count(from_file, "SELECT COUNT(*) FROM records WHERE acct_session_id = "
+                                        "'from-config'") == 1);
   }
   {
     // --db on the command line wins over the file's db; the rest of the file still applies.
-    test::ServerProcess process({"serve", "--config", conf, "--db", dir.file("override.db")},
+    const auto override_db = test::fresh_database(dir.file("override.db"), "override");
+    test::ServerProcess process({"serve", "--config", conf, "--db", override_db},
                                 dir.file("serve2.log"));
     const auto port = process.wait_for_port();
     REQUIRE(port != 0);
@@ -65,13 +73,15 @@ TEST_CASE("serve --config: the file's options apply, the command line overrides 
     REQUIRE(client.receive(5s));
     process.signal(SIGTERM);
     REQUIRE(process.wait() == 0);
-    storage::Database db(dir.file("override.db"));
-    CHECK(db.query_int64("SELECT COUNT(*) FROM records WHERE acct_session_id = 'overridden'") == 1);
+    CHECK(test::stored_count(override_db, "SELECT COUNT(*) FROM records WHERE acct_session_id = "
+                                          "'overridden'") == 1);
+    CHECK(test::stored_count(from_file, "SELECT COUNT(*) FROM records WHERE acct_session_id = "
+                                        "'overridden'") == 0);
   }
 }
 
 TEST_CASE("serve --check-config: 0 for a good file, every error with file:line for a bad one",
-          "[server][service][config]") {
+          "[server][service][config][no-db]") {
   test::TempDir dir;
   std::ofstream(dir.file("clients.conf"))
       << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = s\n}\n";
@@ -120,9 +130,10 @@ TEST_CASE("serve --log-format json: every line of both streams is one JSON objec
   std::ofstream(dir.file("clients.conf"))
       << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = right\n  shortname = lab-gw\n}\n";
   const auto log = dir.file("serve.log");
-  test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"),
-                               "--clients", dir.file("clients.conf"), "--log-format", "json",
-                               "--debug", "radius", "--stats", "1"},
+  test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db",
+                               test::fresh_database(dir.file("acct.db"), "acct"), "--clients",
+                               dir.file("clients.conf"), "--log-format", "json", "--debug",
+                               "radius", "--stats", "1"},
                               log);
   const auto port = process.wait_for_port();
   REQUIRE(port != 0);
@@ -132,7 +143,9 @@ TEST_CASE("serve --log-format json: every line of both streams is one JSON objec
   const auto odd = make_request(
       {.session_id = "json-1", .identifier = 1, .secret = "right", .user = "jo\"e\\\x01\xff"});
   client.send(odd);
-  REQUIRE(client.receive(5s));
+  const auto odd_answer = client.receive(5s);
+  INFO(process.log());
+  REQUIRE(odd_answer);
   client.send(make_request({.session_id = "json-2", .identifier = 2, .secret = "wrong"}));
   CHECK_FALSE(client.receive(300ms));
   // Wait for a stats line (every second), then stop.
@@ -245,8 +258,9 @@ TEST_CASE("serve --web /metrics: the stats counters, latency histograms, per-NAS
       << "client lab {\n  ipaddr = 127.0.0.1/32\n  secret = right\n  shortname = lab\n}\n"
       << "client quiet {\n  ipaddr = 127.0.0.3/32\n  secret = other\n}\n";
   const auto web = test::free_loopback_port(SOCK_STREAM);
-  test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"),
-                               "--clients", dir.file("clients.conf"), "--web",
+  const auto db = test::fresh_database(dir.file("acct.db"), "acct");
+  test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db", db, "--clients",
+                               dir.file("clients.conf"), "--web",
                                "127.0.0.1:" + std::to_string(web), "--stats", "0"},
                               dir.file("serve.log"));
   const auto port = process.wait_for_port();
@@ -275,21 +289,32 @@ TEST_CASE("serve --web /metrics: the stats counters, latency histograms, per-NAS
   expected_commit = expected_commit.substr(0, expected_commit.find(')'));
   test::CommandResult checked;
   // The unknown source's drop is counted when its datagram is handled: poll until it shows.
+  std::vector<std::string> expected{
+      "acctlab_received_total=5",
+      "acctlab_accepted_total=3",
+      "acctlab_answered_total=3",
+      "acctlab_bad_authenticator_total=1",
+      "acctlab_unknown_client_total=1",
+      "acctlab_open_sessions=0",
+      "acctlab_database_up=1",
+      "acctlab_in_flight=0",
+      "acctlab_commit_latency_seconds_count>=1",
+      "acctlab_nas_requests_total{nas=\"lab\"}=4",
+      "acctlab_nas_requests_total{nas=\"unknown\"}=1",
+      "acctlab_nas_drops_total{nas=\"lab\",cause=\"bad-authenticator\"}=1",
+      "acctlab_nas_drops_total{nas=\"unknown\",cause=\"unknown-client\"}=1",
+      "acctlab_db_sessions{state=\"closed\"}=1",
+      "acctlab_db_records=3",
+      "acctlab_build_info{version=\"" ACCTLAB_TEST_VERSION "\",commit=\"" + expected_commit +
+          "\"}=1"};
+  if (!test::on_postgres()) {
+    // The fdatasync of SQLite's log and its file's size (PostgreSQL's are its server's).
+    expected.insert(expected.end(),
+                    {"acctlab_sync_latency_seconds_count>=1", "acctlab_database_size_bytes>=4096"});
+  }
   for (int i = 0; i < 50; ++i) {
     reply = http_get(web, "/metrics");
-    checked = check_metrics(
-        dir, reply,
-        {"acctlab_received_total=5", "acctlab_accepted_total=3", "acctlab_answered_total=3",
-         "acctlab_bad_authenticator_total=1", "acctlab_unknown_client_total=1",
-         "acctlab_open_sessions=0", "acctlab_database_up=1", "acctlab_in_flight=0",
-         "acctlab_commit_latency_seconds_count>=1", "acctlab_sync_latency_seconds_count>=1",
-         "acctlab_database_size_bytes>=4096", "acctlab_nas_requests_total{nas=\"lab\"}=4",
-         "acctlab_nas_requests_total{nas=\"unknown\"}=1",
-         "acctlab_nas_drops_total{nas=\"lab\",cause=\"bad-authenticator\"}=1",
-         "acctlab_nas_drops_total{nas=\"unknown\",cause=\"unknown-client\"}=1",
-         "acctlab_db_sessions{state=\"closed\"}=1", "acctlab_db_records=3",
-         "acctlab_build_info{version=\"" ACCTLAB_TEST_VERSION "\",commit=\"" + expected_commit +
-             "\"}=1"});
+    checked = check_metrics(dir, reply, expected);
     if (checked.status == 0) {
       break;
     }
@@ -307,9 +332,8 @@ TEST_CASE("serve --web /metrics: the stats counters, latency histograms, per-NAS
 
   // `acctlab web` alone over the same database: the database's tallies and files.
   const auto web2 = test::free_loopback_port(SOCK_STREAM);
-  test::ServerProcess viewer(
-      {"web", "--db", dir.file("acct.db"), "--listen", "127.0.0.1:" + std::to_string(web2)},
-      dir.file("web.log"));
+  test::ServerProcess viewer({"web", "--db", db, "--listen", "127.0.0.1:" + std::to_string(web2)},
+                             dir.file("web.log"));
   // The viewer's own answer, not the server's above: until it answers, it may not yet handle
   // the SIGTERM below (it died of it once under the sanitizers). Up to 15 s.
   reply.clear();
@@ -317,10 +341,12 @@ TEST_CASE("serve --web /metrics: the stats counters, latency histograms, per-NAS
     std::this_thread::sleep_for(50ms);
     reply = http_get(web2, "/metrics");
   }
-  checked = check_metrics(dir, reply,
-                          {"acctlab_db_sessions{state=\"closed\"}=1",
-                           "acctlab_db_sessions{state=\"open\"}=0", "acctlab_db_records=3",
-                           "acctlab_db_packets=5", "acctlab_database_size_bytes>=4096"});
+  expected = {"acctlab_db_sessions{state=\"closed\"}=1", "acctlab_db_sessions{state=\"open\"}=0",
+              "acctlab_db_records=3", "acctlab_db_packets=5"};
+  if (!test::on_postgres()) {
+    expected.emplace_back("acctlab_database_size_bytes>=4096");
+  }
+  checked = check_metrics(dir, reply, expected);
   INFO(reply);
   CHECK(checked.status == 0);
   viewer.signal(SIGTERM);
@@ -331,28 +357,28 @@ TEST_CASE("the viewer refuses an address other than loopback unless told --insec
           "warns",
           "[server][service][web]") {
   test::TempDir dir;
+  const auto db = test::fresh_database(dir.file("acct.db"), "acct");
   // A database for the viewer: a server that ran once.
   {
-    test::ServerProcess process(
-        {"serve", "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"), "--stats", "0"},
-        dir.file("serve.log"));
+    test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db", db, "--stats", "0"},
+                                dir.file("serve.log"));
     REQUIRE(process.wait_for_port() != 0);
     process.signal(SIGTERM);
     REQUIRE(process.wait() == 0);
   }
-  auto result = test::run_acctlab("web --db " + dir.file("acct.db") + " --listen 0.0.0.0:0");
+  auto result = test::run_acctlab("web --db '" + db + "' --listen 0.0.0.0:0");
   CHECK(result.status == 2);
   CHECK_THAT(result.output, Catch::Contains("0.0.0.0 is not a loopback address"));
-  result = test::run_acctlab("serve --db " + dir.file("acct.db") +
-                             " --listen 127.0.0.1:0 --web 0.0.0.0:0 --stats 0");
+  result =
+      test::run_acctlab("serve --db '" + db + "' --listen 127.0.0.1:0 --web 0.0.0.0:0 --stats 0");
   CHECK(result.status == 2);
   CHECK_THAT(result.output, Catch::Contains("is not a loopback address"));
 
   // --insecure: it serves, and says so on every start.
   const auto port = test::free_loopback_port(SOCK_STREAM);
-  test::ServerProcess viewer({"web", "--db", dir.file("acct.db"), "--listen",
-                              "0.0.0.0:" + std::to_string(port), "--insecure"},
-                             dir.file("web.log"));
+  test::ServerProcess viewer(
+      {"web", "--db", db, "--listen", "0.0.0.0:" + std::to_string(port), "--insecure"},
+      dir.file("web.log"));
   std::string reply;
   // Up to 15 s: a viewer starting beside parallel builds took longer than 5 s once.
   for (int i = 0; i < 300 && reply.find("200 OK") == std::string::npos; ++i) {
@@ -371,10 +397,10 @@ TEST_CASE("the viewer over HTTPS with accounts: a login, a signed cookie, every 
     FAIL("python3 and openssl are needed (scripts/setup.sh installs them)");
   }
   test::TempDir dir;
+  const auto db = test::fresh_database(dir.file("acct.db"), "acct");
   {
-    test::ServerProcess process(
-        {"serve", "--listen", "127.0.0.1:0", "--db", dir.file("acct.db"), "--stats", "0"},
-        dir.file("serve.log"));
+    test::ServerProcess process({"serve", "--listen", "127.0.0.1:0", "--db", db, "--stats", "0"},
+                                dir.file("serve.log"));
     REQUIRE(process.wait_for_port() != 0);
     process.signal(SIGTERM);
     REQUIRE(process.wait() == 0);
@@ -399,15 +425,15 @@ TEST_CASE("the viewer over HTTPS with accounts: a login, a signed cookie, every 
       << "client lab {\n  ipaddr = 127.0.0.1\n  secret = testing123\n  group = east\n}\n";
 
   // TLS without accounts on an address other than loopback is still refused.
-  result = test::run_acctlab("web --db " + dir.file("acct.db") + " --listen 0.0.0.0:0 --tls-cert " +
+  result = test::run_acctlab("web --db '" + db + "' --listen 0.0.0.0:0 --tls-cert " +
                              dir.file("cert.pem") + " --tls-key " + dir.file("key.pem"));
   CHECK(result.status == 2);
 
   const auto port = test::free_loopback_port(SOCK_STREAM);
-  test::ServerProcess viewer({"web", "--db", dir.file("acct.db"), "--listen",
-                              "0.0.0.0:" + std::to_string(port), "--tls-cert", dir.file("cert.pem"),
-                              "--tls-key", dir.file("key.pem"), "--accounts", dir.file("accounts"),
-                              "--clients", dir.file("clients.conf")},
+  test::ServerProcess viewer({"web", "--db", db, "--listen", "0.0.0.0:" + std::to_string(port),
+                              "--tls-cert", dir.file("cert.pem"), "--tls-key", dir.file("key.pem"),
+                              "--accounts", dir.file("accounts"), "--clients",
+                              dir.file("clients.conf")},
                              dir.file("web.log"));
   const auto script = dir.file("client.py");
   std::ofstream(script) << R"(import ssl, sys, http.client, socket, urllib.parse, time
@@ -475,4 +501,78 @@ print("ok")
   CHECK_THAT(viewer.log(), !Catch::Contains("WARNING"));
   viewer.signal(SIGTERM);
   CHECK(viewer.wait() == 0);
+}
+
+namespace {
+
+/** Sends request and waits for its valid answer (bounded: 5 tries of 1 s). */
+bool answered(std::uint16_t port, const test::Bytes& request) {
+  test::UdpClient client("127.0.0.1", port);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    client.send(request);
+    if (const auto response = client.receive(1000ms);
+        response && test::is_valid_response(*response, request, "testing123")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** GET target's JSON object, retried while the viewer is not up yet (bounded: 40 x 250 ms). */
+boost::json::object api(std::uint16_t port, const std::string& target) {
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    const auto reply = web::test::http_get(port, target);
+    if (reply.status == 200) {
+      return boost::json::parse(reply.body).as_object();
+    }
+    INFO(target << " -> " << reply.status << " " << reply.body.substr(0, 300));
+    REQUIRE(reply.status == 0); // not listening yet; any answer but 200 is a failure
+    std::this_thread::sleep_for(250ms);
+  }
+  FAIL("no answer from the viewer on port " << port);
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("serve --web: the viewer shows what the server stored, its counters move with commits",
+          "[server][service][web]") {
+  test::TempDir dir;
+  const auto web_port = test::free_loopback_port(SOCK_STREAM);
+  test::ServerProcess serve({"serve", "--listen", "127.0.0.1:0", "--db",
+                             test::fresh_database(dir.file("acct.db"), "acct"), "--stats", "0",
+                             "--web", "127.0.0.1:" + std::to_string(web_port)},
+                            dir.file("serve.log"));
+  const auto port = serve.wait_for_port();
+  REQUIRE(port != 0);
+
+  const auto empty = api(web_port, "/api/overview");
+  CHECK(empty.at("live").at("records").as_int64() == 0);
+
+  REQUIRE(answered(port, make_request({.status = 1, .session_id = "web-1", .identifier = 1})));
+  REQUIRE(answered(port, make_request({.status = 2,
+                                       .session_id = "web-1",
+                                       .identifier = 2,
+                                       .input_octets = 300,
+                                       .session_time = 60})));
+  REQUIRE(answered(port, make_request({.status = 1, .session_id = "web-2", .identifier = 3})));
+  const auto overview = api(web_port, "/api/overview");
+  CHECK(overview.at("live").at("records").as_int64() == 3);
+  CHECK(overview.at("live").at("sessions").at("open").as_int64() == 1);
+  CHECK(overview.at("live").at("sessions").at("closed").as_int64() == 1);
+  const auto sessions = api(web_port, "/api/sessions?q=web-1");
+  REQUIRE(sessions.at("total").as_int64() == 1);
+  const auto& session = sessions.at("sessions").as_array()[0].as_object();
+  CHECK(session.at("input_octets").as_int64() == 300);
+  const auto detail = api(web_port, "/api/sessions/" + std::to_string(session.at("id").as_int64()));
+  CHECK(detail.at("records").as_array().size() == 2);
+  // The server's own run, with the counters it writes as its report.
+  CHECK(api(web_port, "/api/runs").at("runs").as_array().size() >= 1);
+  // A page over the server's metrics and the database's tallies.
+  const auto metrics = web::test::http_get(web_port, "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK_THAT(metrics.body, Catch::Contains("acctlab_db_records 3"));
+
+  serve.signal(SIGTERM);
+  CHECK(serve.wait() == 0);
 }

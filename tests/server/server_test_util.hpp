@@ -110,6 +110,7 @@ struct RequestSpec {
   std::optional<std::uint32_t> output_octets;
   std::optional<std::uint32_t> session_time;
   std::optional<std::uint32_t> delay;
+  std::optional<std::uint32_t> event_timestamp;
   bool message_authenticator = false;
   std::vector<Bytes> proxy_states; // Proxy-State values a proxy in front added, in order
 };
@@ -133,6 +134,9 @@ inline Bytes make_request(const RequestSpec& spec) {
   }
   if (spec.session_time) {
     packet.add_integer(attr("Acct-Session-Time"), *spec.session_time);
+  }
+  if (spec.event_timestamp) {
+    packet.add_integer(attr("Event-Timestamp"), *spec.event_timestamp);
   }
   packet.add_integer(attr("Acct-Delay-Time"), spec.delay.value_or(0));
   for (const auto& state : spec.proxy_states) {

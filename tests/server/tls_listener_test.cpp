@@ -1,13 +1,15 @@
 // Tests server/tls_listener.hpp through the accounting server: real TLS over loopback with
-// certificates made by openssl for the test, real SQLite files, client/radsec_stream as the peer.
+// certificates made by openssl for the test, client/radsec_stream as the peer, real SQLite files
+// or PostgreSQL databases (tests/support/test_engine.hpp).
 #include "../storage/storage_test_util.hpp"
 #include "client/radsec_stream.hpp"
 #include "radius/authenticator.hpp"
 #include "server/accounting_server.hpp"
 #include "server/tls_listener.hpp"
 #include "server_test_util.hpp"
-#include "storage/sqlite.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/stored_db.hpp"
+#include "tests/support/test_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -44,7 +46,7 @@ std::string cert(const std::string& name) {
 server::ServerOptions tls_options(const test::TempDir& dir, const std::string& clients_text = "") {
   server::ServerOptions options;
   options.listen = {"127.0.0.1:0"};
-  options.database = dir.file("acct.db");
+  options.database = test::fresh_database(dir.file("acct.db"), "acct");
   options.tls.listen = {"127.0.0.1:0"};
   options.tls.certificate = cert("server.pem");
   options.tls.private_key = cert("server.key");
@@ -75,9 +77,8 @@ std::unique_ptr<RadsecStream> connect(std::uint16_t port,
   return stream;
 }
 
-std::int64_t count(const std::string& db_path, const std::string& sql) {
-  storage::Database db(db_path);
-  return db.query_int64(sql).value_or(-1);
+std::int64_t count(const std::string& database, const std::string& sql) {
+  return test::stored_count(database, sql);
 }
 
 RequestSpec radsec(RequestSpec spec) {
@@ -466,7 +467,7 @@ TEST_CASE("RadSec: connections over the limit are refused", "[server][tls]") {
 }
 
 TEST_CASE("RadSec: a client entry without a secret uses radsec, proto is checked",
-          "[server][tls][clients]") {
+          "[server][tls][clients][no-db]") {
   auto parsed =
       server::parse_clients("client a {\n ipaddr = 192.0.2.1\n proto = tls\n}\n"
                             "client b {\n ipaddr = 192.0.2.2\n proto = *\n secret = s\n}\n",

@@ -44,7 +44,8 @@ inline std::string fresh_database(const std::string& sqlite_path, const std::str
                      : '_');
   }
   auto& cluster = shared_cluster();
-  cluster.psql("DROP DATABASE IF EXISTS " + db);
+  // FORCE: the backends of a server that used it a moment ago may not have exited yet.
+  cluster.psql("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
   cluster.psql("CREATE DATABASE " + db);
   return cluster.uri(db);
 }
