@@ -495,7 +495,8 @@ void PgRecordWriter::expire_sessions(PgConnection& db) {
   // this writer's scope: a live server never ends an import's sessions by its clock, nor an
   // import the live ones by the capture's. The time is the owner's clock when it gave one (a
   // capture's), else the database's: servers sharing the live scope judge by one clock, not each
-  // by its own (docs/design-notes.md, "Run scopes on a shared database").
+  // by its own (docs/design-notes.md, "Run scopes on a shared database"). $1 is cast: inferred
+  // from the expression it would be a bigint, which a time with a fraction is not.
   db.query("UPDATE sessions SET state = 'stale' WHERE scope = $4 AND state = 'open' AND "
            "last_record_time < COALESCE($1::double precision, "
            "extract(epoch FROM clock_timestamp())::double precision) - $2 * "
