@@ -164,6 +164,10 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
     writer.clock = [&s] {
       return static_cast<double>(s.committed_ns.load(std::memory_order_acquire)) / 1e9;
     };
+    // One transaction at a time on PostgreSQL too: batches then commit in capture order, which
+    // the clock above assumes (with two in flight a later batch could commit first and move the
+    // clock past a record still being written).
+    writer.pg_connections = 1;
     s.writer = storage::open_writer(
         s.options.database, std::move(writer), [&s](std::vector<storage::Completion>&& done) {
           // Tags are capture timestamps (ns, at least 1): see committed_ns.
