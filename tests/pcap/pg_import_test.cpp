@@ -198,6 +198,29 @@ TEST_CASE("A capture imported into PostgreSQL beside a live server with the same
       CHECK(cluster.psql("SELECT kind, verdict FROM runs WHERE id = " + run_1) ==
             "pcap|" + std::string(first.summary.at("run_verdict").as_string()));
 
+      // check --db of an imported run reads it from PostgreSQL as from SQLite: the same verdict,
+      // counts and findings.
+      const auto check = [&](const std::string& database, const std::string& run_id,
+                             const std::string& name) {
+        int status = 0;
+        const auto out = (dir / name).string();
+        run(binary + " check --db '" + database + "' --run " + run_id + " " + c.options +
+                " --no-store --report json --out " + out + " 2>" + out + ".err",
+            &status);
+        const auto text = read_text(out);
+        INFO(text << read_text(out + ".err"));
+        REQUIRE(!text.empty());
+        auto report = boost::json::parse(text).as_object();
+        return std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + " " +
+               boost::json::serialize(report.at("verdict")) + " " +
+               boost::json::serialize(report.at("counts")) + " " +
+               std::to_string(report.at("findings").as_array().size());
+      };
+      const auto checked_sqlite =
+          check((dir / "import.db").string(),
+                std::to_string(sqlite.summary.at("run_id").as_int64()), "check-sqlite.json");
+      CHECK(check(uri, run_1, "check-pg.json") == checked_sqlite);
+
       live.signal(SIGTERM);
       CHECK(live.wait() == 0);
       CHECK(cluster.psql(live_rows) == live_before);
