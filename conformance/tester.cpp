@@ -321,6 +321,22 @@ double now_seconds() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
+/** A scenario that could not run closes its run on the shared database with verdict "error" and
+ * the reason as its report, so the viewer does not show it as running. */
+void close_failed_run(const TesterOptions& options, const ScenarioResult& result) {
+  if (!result.run_id || !options.database) {
+    return;
+  }
+  try {
+    boost::json::object report;
+    report["error"] = result.error;
+    storage::close_run(*options.database, *result.run_id, now_seconds(), "error",
+                       boost::json::serialize(report));
+  } catch (const storage::Error&) {
+    // The run stays unfinished; the scenario's error says why.
+  }
+}
+
 void remove_database(const std::string& path) {
   std::error_code ec;
   for (const auto* suffix : {"", "-wal", "-shm", "-journal"}) {
@@ -537,13 +553,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
       }
     } catch (const std::exception& e) {
       result.error = std::string("embedded server: ") + e.what();
-      if (result.run_id) {
-        try {
-          storage::close_run(*options.database, *result.run_id, now_seconds(), "error", "{}");
-        } catch (const storage::Error&) {
-          // The run stays unfinished; the error above says why.
-        }
-      }
+      close_failed_run(options, result);
       return result;
     }
     for (auto& s : servers) {
@@ -562,6 +572,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   servers.clear();
   if (!run.ok) {
     result.error = "gateway: " + run.error;
+    close_failed_run(options, result);
     return result;
   }
   result.records = run.starts + run.interims + run.stops;
@@ -571,6 +582,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   auto trace = trace_from_event_log(events.str());
   if (!trace) {
     result.error = trace.error();
+    close_failed_run(options, result);
     return result;
   }
   result.trace = std::move(trace).value();

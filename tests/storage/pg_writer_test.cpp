@@ -505,6 +505,16 @@ TEST_CASE("PostgreSQL: a live server and a run in its own scope neither match, c
         "500|2");
   CHECK(cluster.psql("SELECT state, input_octets, record_count FROM sessions WHERE scope = 0 "
                      "AND acct_session_id = 'shared'") == "closed||1");
+  // And an Accounting-On in the capture closes the capture's sessions, not the live ones.
+  live.writer->submit(item(AcctStatusType::start, "live-2", 4, now + 2));
+  REQUIRE(live.collector.wait_for(4, std::chrono::seconds(10)));
+  future_import.writer->submit(item(AcctStatusType::start, "run-2", 3, future + 100));
+  future_import.writer->submit(item(AcctStatusType::accounting_on, "", 4, future + 120));
+  REQUIRE(future_import.collector.wait_for(4, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT string_agg(scope || ':' || acct_session_id || ':' || state || ':' || "
+                     "COALESCE(terminate_cause, 0), ',' ORDER BY scope, id) FROM sessions WHERE "
+                     "acct_session_id IN ('live-2', 'run-2')") ==
+        "0:live-2:open:0,42:run-2:closed:11");
   live.writer->stop();
   old_import.writer->stop();
   future_import.writer->stop();
