@@ -497,10 +497,12 @@ void PgRecordWriter::expire_sessions(PgConnection& db) {
   // capture's), else the database's: servers sharing the live scope judge by one clock, not each
   // by its own (docs/design-notes.md, "Run scopes on a shared database"). $1 is cast: inferred
   // from the expression it would be a bigint, which a time with a fraction is not.
-  db.query("UPDATE sessions SET state = 'stale' WHERE scope = $4 AND state = 'open' AND "
-           "last_record_time < COALESCE($1::double precision, "
+  // A row a batch holds locked is skipped, not waited for: it is being written, so not silent,
+  // and the judgement takes no lock a batch could then wait on in another order (a deadlock).
+  db.query("UPDATE sessions SET state = 'stale' WHERE id IN (SELECT id FROM sessions WHERE "
+           "scope = $4 AND state = 'open' AND last_record_time < COALESCE($1::double precision, "
            "extract(epoch FROM clock_timestamp())::double precision) - $2 * "
-           "COALESCE(NULLIF(interim_interval, 0), $3)",
+           "COALESCE(NULLIF(interim_interval, 0), $3) FOR UPDATE SKIP LOCKED)",
            {own_clock_ ? number(options_.clock()) : PgParam(),
             number(std::int64_t{options_.matcher.stale_factor}),
             number(std::int64_t{options_.matcher.default_interim_interval}), number(scope_)});
