@@ -401,6 +401,7 @@ void install_conform(CLI::App& app, int& exit_code) {
     std::string report = "text";
     std::string out;
     std::string work_dir = "acctlab-conform";
+    std::string db;
     std::string colour = "auto";
     std::string dictionary;
     // --- RadSec (TLS) ---
@@ -433,6 +434,10 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", options->out, "Write the report to this file");
   cmd->add_option("--work-dir", options->work_dir, "Where the embedded servers' databases go")
       ->capture_default_str();
+  cmd->add_option("--db", options->db,
+                  "A postgresql:// URI the embedded servers write instead of SQLite files in "
+                  "--work-dir: each scenario a 'conform' run there, its sessions apart from the "
+                  "live servers'");
   cmd->add_option("--colour", options->colour, "auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   add_dictionary_option(*cmd, options->dictionary);
@@ -506,6 +511,22 @@ void install_conform(CLI::App& app, int& exit_code) {
       tester.clients_file = options->secrets;
     }
     tester.work_dir = options->work_dir;
+    if (!options->db.empty()) {
+      if (!storage::is_postgres_uri(options->db)) {
+        // Each embedded server writes its own SQLite file (one writer per file): a shared
+        // database is PostgreSQL's.
+        std::cerr << "acctlab conform: --db takes a postgresql:// URI; the embedded servers write "
+                     "SQLite files in --work-dir\n";
+        exit_code = exit_status::usage;
+        return;
+      }
+      if (!options->server.empty()) {
+        std::cerr << "acctlab conform: --db is for the embedded servers, not with --server\n";
+        exit_code = exit_status::usage;
+        return;
+      }
+      tester.database = options->db;
+    }
     if (options->tls) {
       tester.tls = true;
       tester.tls_client.certificate = options->tls_cert;

@@ -2,6 +2,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/decode_error.hpp"
+#include "storage/pg_connection.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -105,7 +106,7 @@ json::object session_counts_json(const SessionCounts& c) {
 
 json::object import_json(const ImportSummary& i) {
   json::object o;
-  o["database"] = i.database;
+  o["database"] = storage::database_display_name(i.database); // a URI's password left out
   o["run_id"] = i.run_id;
   o["run_verdict"] = i.run_verdict;
   o["packets"] = i.packets;
@@ -417,8 +418,9 @@ void session_counts_text(std::string& out, const SessionCounts& c) {
 }
 
 void import_text(std::string& out, const ImportSummary& i) {
-  append(out, "imported into %s as run %lld (%s), %.2f s:\n", i.database.c_str(),
-         static_cast<long long>(i.run_id), i.run_verdict.c_str(), i.seconds);
+  append(out, "imported into %s as run %lld (%s), %.2f s:\n",
+         storage::database_display_name(i.database).c_str(), static_cast<long long>(i.run_id),
+         i.run_verdict.c_str(), i.seconds);
   std::string verdicts;
   for (const auto& [verdict, n] : i.packets_by_verdict) {
     append(verdicts, "%s%s %llu", verdicts.empty() ? "" : ", ", verdict.c_str(),

@@ -210,6 +210,9 @@ void SessionMatcher::apply_common(Session& session, const AccountingRecord& reco
   take(session.calling_station_id, record.calling_station_id);
   take(session.called_station_id, record.called_station_id);
   take(session.interim_interval, record.interim_interval);
+  if (!session.class_text) {
+    session.class_text = record.class_text;
+  }
 }
 
 void SessionMatcher::apply_counters(Session& session, const AccountingRecord& record) {

@@ -70,6 +70,9 @@ struct Session {
   std::optional<std::uint32_t> nas_port_type;
   std::optional<std::string> calling_station_id;
   std::optional<std::string> called_station_id;
+  /** The Class the session's first record carrying one had (FreeRADIUS stores it in radacct
+   * with the row it inserts and never changes it). */
+  std::optional<std::string> class_text;
   std::uint32_t record_count = 0;
 };
 

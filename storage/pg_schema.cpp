@@ -48,11 +48,17 @@ SELECT id, id AS packet_id, session_row, status_type, acct_session_id, nas_ident
   output_packets, terminate_cause, framed_ip
 FROM packets WHERE nas_identity IS NOT NULL;
 
+)sql";
+
+// FreeRADIUS's radacct, replaced at every migrate (after the steps) like the read model below, so
+// a column a step adds to sessions shows in it.
+constexpr std::string_view radacct_view = R"sql(
 -- FreeRADIUS's radacct (mods-config/sql/main/postgresql/schema.sql): its column names and types,
 -- one row per session; acctuniqueid is unique per session even when a NAS reuses
 -- Acct-Session-Id. A NAS known only by NAS-Identifier has no address: 0.0.0.0 (the column is
--- NOT NULL there).
-CREATE VIEW radacct AS
+-- NOT NULL there). class is the Class attribute (RFC 2865 §5.25) as FreeRADIUS's queries store
+-- it: '%{Class}', octets printed as 0x and hex; the first one a record of the session carried.
+CREATE OR REPLACE VIEW radacct AS
 SELECT
   s.id                                                  AS radacctid,
   s.acct_session_id                                     AS acctsessionid,
@@ -89,7 +95,7 @@ SELECT
   NULL::inet                                            AS framedipv6prefix,
   NULL::text                                            AS framedinterfaceid,
   NULL::inet                                            AS delegatedipv6prefix,
-  NULL::text                                            AS class,
+  s.class                                               AS class,
   s.state                                               AS acctstate,
   s.flags                                               AS acctflags
 FROM sessions AS s;
@@ -125,7 +131,7 @@ CREATE OR REPLACE FUNCTION acctlab_store(
   s_nas_ip text[], s_port bigint[], s_port_type bigint[], s_calling text[], s_called text[],
   n_identity text[], n_address text[], n_first double precision[], n_last double precision[],
   n_requests bigint[], n_accepted bigint[], n_duplicates bigint[], n_bad_auth bigint[],
-  n_bad_ma bigint[], n_malformed bigint[], n_unknown bigint[])
+  n_bad_ma bigint[], n_malformed bigint[], n_unknown bigint[], p_scope bigint, a_class text[])
 RETURNS TABLE (o_packet bigint, o_record bigint, o_session bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -167,9 +173,9 @@ BEGIN
       SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
         bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
       FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
-                  a_cause, a_framed, v_dup, s_state, s_peer)
+                  a_cause, a_framed, v_dup, s_state, s_peer, a_class)
         WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
-                             cause, framed, dup, state, peer, o)
+                             cause, framed, dup, state, peer, class, o)
       WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
     WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status IN (2, 3) AND x.state IS NOT NULL
       AND x.sid <> ''),
@@ -185,10 +191,12 @@ BEGIN
       session_time = COALESCE(t.stime, z.session_time),
       terminate_cause = COALESCE(t.cause, z.terminate_cause),
       user_name = COALESCE(z.user_name, t.usr), framed_ip = COALESCE(z.framed_ip, t.framed),
-      peer = COALESCE(z.peer, t.peer), record_count = z.record_count + 1
+      peer = COALESCE(z.peer, t.peer), record_count = z.record_count + 1,
+      class = COALESCE(z.class, t.class)
     FROM t
     WHERE z.id = (SELECT id FROM sessions WHERE nas_key = t.nas AND acct_session_id = t.sid
-                  AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1)
+                  AND scope = p_scope AND state <> 'closed' ORDER BY (state = 'open') DESC,
+                  id DESC LIMIT 1)
       AND z.state <> 'closed'
     RETURNING t.o, z.id)
   SELECT array_agg(done.o::integer), array_agg(done.id) INTO v_done, v_done_session FROM done;
@@ -204,11 +212,12 @@ BEGIN
         bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
       FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
                   a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
-                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called)
+                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called,
+                  a_class)
         WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
                              cause, framed, key, dup, state, flags, st_start, st_update,
                              st_stop, st_interval, peer, nas_ip, port, port_type, calling,
-                             called, o)
+                             called, class, o)
       WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
     WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status = 1 AND x.state IS NOT NULL
       AND x.sid <> ''),
@@ -217,17 +226,17 @@ BEGIN
       update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
       output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
       peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
-      record_count)
+      record_count, scope, class)
     SELECT t.nas, t.sid, t.key, t.state, t.flags, t.st_start, t.st_update, t.st_stop, t.event,
       t.i_oct, t.o_oct, t.i_pkt, t.o_pkt, t.stime, t.cause, t.st_interval, t.usr, t.framed,
-      t.peer, t.nas_ip, t.port, t.port_type, t.calling, t.called, 1
+      t.peer, t.nas_ip, t.port, t.port_type, t.calling, t.called, 1, p_scope, t.class
     FROM t
-    ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
+    ON CONFLICT (scope, nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
       flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
                    WHEN z.flags = '' THEN 'duplicate-start'
                    ELSE z.flags || ',duplicate-start' END,
       last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
-      record_count = z.record_count + 1
+      record_count = z.record_count + 1, class = COALESCE(z.class, EXCLUDED.class)
     RETURNING z.nas_key, z.acct_session_id, z.id)
   SELECT array_agg(t.o::integer), array_agg(done.id) INTO v_done, v_done_session
   FROM done JOIN t ON t.nas = done.nas_key AND t.sid = done.acct_session_id;
@@ -241,11 +250,11 @@ BEGIN
       FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
                   a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
                   s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called,
-                  v_session)
+                  v_session, a_class)
         WITH ORDINALITY AS t(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
                              cause, framed, key, dup, state, flags, st_start, st_update,
                              st_stop, st_interval, peer, nas_ip, port, port_type, calling,
-                             called, done, o)
+                             called, done, class, o)
       WHERE t.nas IS NOT NULL AND t.status IS NOT NULL AND t.dup IS NULL AND t.done IS NULL)
       AS x
     -- A NAS's records in the batch's order when one of them is an Accounting-On/Off (it closes
@@ -258,7 +267,7 @@ BEGIN
       -- opened it, with the cause the record carries, else NAS-Reboot.
       UPDATE sessions SET state = 'closed', stop_time = GREATEST(r.event, last_record_time),
         terminate_cause = COALESCE(r.cause, 11)
-      WHERE nas_key = r.nas AND state = 'open';
+      WHERE nas_key = r.nas AND scope = p_scope AND state = 'open';
       CONTINUE;
     END IF;
     IF r.state IS NULL OR r.sid IS NULL OR r.sid = '' OR r.status NOT IN (1, 2, 3) THEN
@@ -271,16 +280,16 @@ BEGIN
         update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
         output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
         peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
-        record_count)
+        record_count, scope, class)
       VALUES (r.nas, r.sid, r.key, r.state, r.flags, r.st_start, r.st_update, r.st_stop,
         r.event, r.i_oct, r.o_oct, r.i_pkt, r.o_pkt, r.stime, r.cause, r.st_interval, r.usr,
-        r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1)
-      ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
+        r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1, p_scope, r.class)
+      ON CONFLICT (scope, nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
         flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
                      WHEN z.flags = '' THEN 'duplicate-start'
                      ELSE z.flags || ',duplicate-start' END,
         last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
-        record_count = z.record_count + 1
+        record_count = z.record_count + 1, class = COALESCE(z.class, EXCLUDED.class)
       RETURNING id INTO s;
     ELSE
       -- Bounded: each pass finds the session, or creates one; a pass that loses the race to
@@ -299,10 +308,11 @@ BEGIN
           session_time = COALESCE(r.stime, session_time),
           terminate_cause = COALESCE(r.cause, terminate_cause),
           user_name = COALESCE(user_name, r.usr), framed_ip = COALESCE(framed_ip, r.framed),
-          peer = COALESCE(peer, r.peer), record_count = record_count + 1
+          peer = COALESCE(peer, r.peer), record_count = record_count + 1,
+          class = COALESCE(class, r.class)
         WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
-                    AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1
-                    FOR UPDATE)
+                    AND scope = p_scope AND state <> 'closed'
+                    ORDER BY (state = 'open') DESC, id DESC LIMIT 1 FOR UPDATE)
         RETURNING id INTO s;
         EXIT WHEN s IS NOT NULL;
         -- After the Stop: the latest session of the key, flagged.
@@ -313,7 +323,7 @@ BEGIN
           record_count = record_count + 1,
           last_record_time = GREATEST(last_record_time, r.event)
         WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
-                    ORDER BY id DESC LIMIT 1 FOR UPDATE)
+                    AND scope = p_scope ORDER BY id DESC LIMIT 1 FOR UPDATE)
         RETURNING id INTO s;
         EXIT WHEN s IS NOT NULL;
         -- No session for this key: one of its own (no-start, interim-before-start).
@@ -321,10 +331,11 @@ BEGIN
           update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
           output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
           peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
-          record_count)
+          record_count, scope, class)
         VALUES (r.nas, r.sid, r.key, r.state, r.flags, r.st_start, r.st_update, r.st_stop,
           r.event, r.i_oct, r.o_oct, r.i_pkt, r.o_pkt, r.stime, r.cause, r.st_interval, r.usr,
-          r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1)
+          r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1, p_scope,
+          r.class)
         ON CONFLICT DO NOTHING RETURNING id INTO s;
         EXIT WHEN s IS NOT NULL;
       END LOOP;
@@ -476,6 +487,30 @@ DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision, text, bigint, te
   bigint, bigint, bigint, bigint, bigint, bigint, text, text, text, text, double precision,
   double precision, double precision, bigint, text, text, bigint, bigint, text, text);
 )sql"},
+    // Sessions get a scope, part of the key they are matched by: 0 is the live scope every
+    // `acctlab serve` on the database shares (a Start on one server, the Stop on another close
+    // one session); a capture import or a conformance run matches in a scope of its own, its run
+    // id, so it neither joins, closes nor expires a live server's sessions and no live server
+    // touches its (docs/design-notes.md, "Run scopes on a shared database"). The open-session
+    // key and the indexes that find a session take the scope first. Rows stored before are
+    // live ones. The class column (the description's, added before this step) shows in radacct.
+    PgMigration{3, R"sql(
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS scope bigint NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS sessions_open;
+CREATE UNIQUE INDEX sessions_open ON sessions (scope, nas_key, acct_session_id)
+  WHERE state = 'open';
+DROP INDEX IF EXISTS sessions_open_nas;
+CREATE INDEX sessions_open_nas ON sessions (scope, nas_key) WHERE state = 'open';
+DROP INDEX IF EXISTS sessions_key;
+CREATE INDEX sessions_key ON sessions (scope, nas_key, acct_session_id);
+DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision[], text[], bigint[], text[],
+  bigint[], bigint[], bigint[], text[], text[], text[], bigint[], bytea[], bigint[], text[],
+  text[], text[], double precision[], bigint[], bigint[], bigint[], bigint[], bigint[], bigint[],
+  bigint[], text[], text[], text[], text[], double precision[], double precision[],
+  double precision[], bigint[], text[], text[], bigint[], bigint[], text[], text[], text[],
+  text[], double precision[], double precision[], bigint[], bigint[], bigint[], bigint[],
+  bigint[], bigint[], bigint[]);
+)sql"},
 };
 
 std::string column_sql(const ColumnDescription& column) {
@@ -571,6 +606,7 @@ void migrate_postgres(PgConnection& db) {
       }
     }
     db.exec(std::string(store_function));
+    db.exec(std::string(radacct_view));
     db.exec(std::string(read_model));
     db.exec("COMMIT");
   } catch (...) {

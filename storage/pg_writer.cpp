@@ -135,7 +135,7 @@ constexpr std::string_view store_sql =
     "SELECT o_packet, o_record, o_session FROM acctlab_store($1, $2, $3, $4, $5, $6, $7, $8, $9, "
     "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, "
     "$28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, "
-    "$46, $47, $48, $49, $50)";
+    "$46, $47, $48, $49, $50, $51, $52)";
 
 /** What a batch in flight claims of an item: nothing (a packet without a record), its session,
  * or its NAS's every session (Accounting-On/Off close them all). */
@@ -227,9 +227,11 @@ PgRecordWriter::PgRecordWriter(const std::string& uri, WriterOptions options,
                                CompletionHandler on_complete, EventHandler on_event)
     : uri_(uri), options_(std::move(options)), on_complete_(std::move(on_complete)),
       on_event_(std::move(on_event)) {
+  own_clock_ = static_cast<bool>(options_.clock);
   if (!options_.clock) {
     options_.clock = wall_clock;
   }
+  scope_ = options_.session_scope.value_or(0);
   auto db = connect();
   migrate_postgres(*db);
   if (!options_.run_id && options_.run_kind) {
@@ -440,7 +442,13 @@ std::vector<PgParam> PgRecordWriter::store_params(const std::vector<WriteItem>& 
     } else {
       a[24].null();
     }
-    a[25].text(record_idempotency_text(input));
+    if (scope_ == 0) {
+      a[25].text(record_idempotency_text(input));
+    } else {
+      // A run's records are its own: the same record imported twice, or also received live, is
+      // stored in each scope (the key of a live record stays as it was).
+      a[25].text("scope " + std::to_string(scope_) + '\x1f' + record_idempotency_text(input));
+    }
     // The session as this record alone describes it: the matcher's own rules for which fields a
     // record sets and which flag a first record gets; the database decides the rest.
     radius::SessionMatcher alone(options_.matcher);
@@ -488,15 +496,35 @@ std::vector<PgParam> PgRecordWriter::store_params(const std::vector<WriteItem>& 
   for (auto& column : n) {
     params.push_back(column.done());
   }
+  params.push_back(number(scope_));
+  ArrayText classes;
+  for (const auto& item : batch) {
+    if (item.record) {
+      classes.optional_text(item.record->record.class_text);
+    } else {
+      classes.null();
+    }
+  }
+  params.push_back(classes.done());
   return params;
 }
 
 void PgRecordWriter::expire_sessions(PgConnection& db) {
-  // As the matcher judges staleness: no record for more than stale_factor x the interval.
-  db.query("UPDATE sessions SET state = 'stale' WHERE state = 'open' AND last_record_time < $1 "
-           "- $2 * COALESCE(interim_interval, $3)",
-           {number(options_.clock()), number(std::int64_t{options_.matcher.stale_factor}),
-            number(std::int64_t{options_.matcher.default_interim_interval})});
+  // As the matcher judges staleness: no record for more than stale_factor x the interval. Only
+  // this writer's scope: a live server never ends an import's sessions by its clock, nor an
+  // import the live ones by the capture's. The time is the owner's clock when it gave one (a
+  // capture's), else the database's: servers sharing the live scope judge by one clock, not each
+  // by its own (docs/design-notes.md, "Run scopes on a shared database"). $1 is cast: inferred
+  // from the expression it would be a bigint, which a time with a fraction is not.
+  // A row a batch holds locked is skipped, not waited for: it is being written, so not silent,
+  // and the judgement takes no lock a batch could then wait on in another order (a deadlock).
+  db.query("UPDATE sessions SET state = 'stale' WHERE id IN (SELECT id FROM sessions WHERE "
+           "scope = $4 AND state = 'open' AND last_record_time < COALESCE($1::double precision, "
+           "extract(epoch FROM clock_timestamp())::double precision) - $2 * "
+           "COALESCE(NULLIF(interim_interval, 0), $3) FOR UPDATE SKIP LOCKED)",
+           {own_clock_ ? number(options_.clock()) : PgParam(),
+            number(std::int64_t{options_.matcher.stale_factor}),
+            number(std::int64_t{options_.matcher.default_interim_interval}), number(scope_)});
 }
 
 void PgRecordWriter::write(PgConnection& db, std::vector<WriteItem>& batch,
@@ -580,9 +608,12 @@ void PgRecordWriter::run(std::size_t lane) {
     }
     if (expires && clock::now() >= next_expire) {
       try {
-        if (db && db->ok()) {
-          expire_sessions(*db);
+        // This lane may not have written yet (the other lanes took every batch): it connects
+        // for the judgement, or its scope's sessions would never go stale.
+        if (!db || !db->ok()) {
+          db = connect();
         }
+        expire_sessions(*db);
       } catch (const Error&) {
         // Judged again at the next turn; the write path below reports a lost database.
       }

@@ -92,6 +92,10 @@ private:
   CompletionHandler on_complete_;
   EventHandler on_event_;
   bool owns_run_ = false;
+  /** Whether the owner gave a clock: expiry then judges by it (a capture's time), else by the
+   * database's, the one clock every server sharing the live scope agrees on. */
+  bool own_clock_ = false;
+  std::int64_t scope_ = 0; // WriterOptions::session_scope; 0 is the live scope
   std::string run_report_;
   bool run_report_pending_ = false;
 

@@ -110,6 +110,12 @@ struct WriterOptions {
    * of that kind ('serve', 'conform', 'pcap') at start and closes it at stop. */
   std::optional<std::int64_t> run_id;
   std::optional<std::string> run_kind;
+  /** PostgreSQL: the scope this writer's sessions are matched, closed (Accounting-On/Off) and
+   * expired in. Unset is the live scope every `acctlab serve` on the database shares; a capture
+   * import or a conformance run gives its run id, so its sessions and the live servers' never
+   * meet, nor its records and theirs as duplicates (docs/design-notes.md, "Run scopes on a
+   * shared database"). SQLite has one writer per file and a matcher of its own: unused there. */
+  std::optional<std::int64_t> session_scope;
   /** A WAL checkpoint starts (on its own thread) once a commit leaves this many pages in the log
    * (16,384 pages: a 64 MiB log). A page rewritten by many transactions between two checkpoints
    * is copied to the database once: against 4,096 pages the checkpointer's CPU per request fell

@@ -561,16 +561,68 @@ CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN
 END;
 )sql";
 
+// Migration 8: the Class attribute (RFC 2865 §5.25) a session's records carried, in sessions
+// and in radacct's class column, where FreeRADIUS's queries store '%{Class}' (octets printed as
+// 0x and hex) with the row they insert: the first record that carried one wins, later ones do
+// not change it. The view is made again with the column where FreeRADIUS's schema has it, after
+// delegatedipv6prefix.
+constexpr std::string_view migration_8 = R"sql(
+ALTER TABLE sessions ADD COLUMN class TEXT;
+DROP VIEW radacct;
+CREATE VIEW radacct AS
+SELECT
+  s.id                                              AS radacctid,
+  s.acct_session_id                                 AS acctsessionid,
+  s.unique_id                                       AS acctuniqueid,
+  COALESCE(s.user_name, '')                         AS username,
+  NULL                                              AS realm,
+  COALESCE(s.nas_ip, s.nas_key)                     AS nasipaddress,
+  CAST(s.nas_port AS TEXT)                          AS nasportid,
+  s.nas_port_type                                   AS nasporttype,
+  datetime(s.start_time, 'unixepoch')               AS acctstarttime,
+  datetime(COALESCE(s.update_time, s.start_time), 'unixepoch') AS acctupdatetime,
+  datetime(s.stop_time, 'unixepoch')                AS acctstoptime,
+  s.interim_interval                                AS acctinterval,
+  s.session_time                                    AS acctsessiontime,
+  NULL                                              AS acctauthentic,
+  NULL                                              AS connectinfo_start,
+  NULL                                              AS connectinfo_stop,
+  s.input_octets                                    AS acctinputoctets,
+  s.output_octets                                   AS acctoutputoctets,
+  COALESCE(s.called_station_id, '')                 AS calledstationid,
+  COALESCE(s.calling_station_id, '')                AS callingstationid,
+  CASE s.terminate_cause
+    WHEN 1 THEN 'User-Request' WHEN 2 THEN 'Lost-Carrier' WHEN 3 THEN 'Lost-Service'
+    WHEN 4 THEN 'Idle-Timeout' WHEN 5 THEN 'Session-Timeout' WHEN 6 THEN 'Admin-Reset'
+    WHEN 7 THEN 'Admin-Reboot' WHEN 8 THEN 'Port-Error' WHEN 9 THEN 'NAS-Error'
+    WHEN 10 THEN 'NAS-Request' WHEN 11 THEN 'NAS-Reboot' WHEN 12 THEN 'Port-Unneeded'
+    WHEN 13 THEN 'Port-Preempted' WHEN 14 THEN 'Port-Suspended' WHEN 15 THEN 'Service-Unavailable'
+    WHEN 16 THEN 'Callback' WHEN 17 THEN 'User-Error' WHEN 18 THEN 'Host-Request'
+    ELSE CAST(s.terminate_cause AS TEXT) END        AS acctterminatecause,
+  NULL                                              AS servicetype,
+  NULL                                              AS framedprotocol,
+  s.framed_ip                                       AS framedipaddress,
+  NULL                                              AS framedipv6address,
+  NULL                                              AS framedipv6prefix,
+  NULL                                              AS framedinterfaceid,
+  NULL                                              AS delegatedipv6prefix,
+  s.class                                           AS class,
+  s.state                                           AS acctstate,
+  s.flags                                           AS acctflags
+FROM sessions AS s;
+)sql";
+
 // Each migration's SQL, run in order in one transaction per version.
-const std::array<std::string, 7>& migrations() {
-  static const std::array<std::string, 7> all{
+const std::array<std::string, 8>& migrations() {
+  static const std::array<std::string, 8> all{
       std::string(migration_1),
       std::string(migration_2),
       std::string(migration_3),
       std::string(finding_indexes) + std::string(finding_tally) + std::string(finding_triggers),
       std::string(migration_5),
       std::string(migration_6) + std::string(finding_indexes) + std::string(finding_triggers),
-      std::string(migration_7)};
+      std::string(migration_7),
+      std::string(migration_8)};
   return all;
 }
 
