@@ -351,26 +351,22 @@ BEGIN
     identifier, verdict, reason, file, frame, raw, session_row, status_type, acct_session_id,
     nas_identity, user_name, event_time, delay, session_time, input_octets, output_octets,
     input_packets, output_packets, terminate_cause, framed_ip, idem_key)
-  SELECT x.id, p_run, x.receive, x.src, x.sport, x.dst, x.dport, x.code, x.ident,
-    CASE WHEN x.dup IS NULL THEN x.verdict ELSE 'duplicate' END,
-    CASE WHEN x.dup IS NULL THEN x.reason
+  SELECT v_id[x.o], p_run, a_receive[x.o], a_src[x.o], a_sport[x.o], a_dst[x.o], a_dport[x.o],
+    a_code[x.o], a_ident[x.o],
+    CASE WHEN x.dup IS NULL THEN a_verdict[x.o] ELSE 'duplicate' END,
+    CASE WHEN x.dup IS NULL THEN a_reason[x.o]
          ELSE 'the same record is stored as packet ' || x.dup END,
-    x.file, x.frame, x.raw,
-    CASE WHEN x.dup IS NULL THEN x.sess END,
-    CASE WHEN x.dup IS NULL THEN x.status END, CASE WHEN x.dup IS NULL THEN x.sid END,
-    CASE WHEN x.dup IS NULL THEN x.nas END, CASE WHEN x.dup IS NULL THEN x.usr END,
-    CASE WHEN x.dup IS NULL THEN x.event END, CASE WHEN x.dup IS NULL THEN x.delay END,
-    CASE WHEN x.dup IS NULL THEN x.stime END, CASE WHEN x.dup IS NULL THEN x.i_oct END,
-    CASE WHEN x.dup IS NULL THEN x.o_oct END, CASE WHEN x.dup IS NULL THEN x.i_pkt END,
-    CASE WHEN x.dup IS NULL THEN x.o_pkt END, CASE WHEN x.dup IS NULL THEN x.cause END,
-    CASE WHEN x.dup IS NULL THEN x.framed END, CASE WHEN x.dup IS NULL THEN x.key::uuid END
-  FROM unnest(v_id, a_receive, a_src, a_sport, a_dst, a_dport, a_code, a_ident, a_verdict,
-              a_reason, a_file, a_frame, a_raw, v_session, a_status, a_sid, a_nas, a_user,
-              a_event, a_delay, a_stime, a_in, a_out, a_inp, a_outp, a_cause, a_framed, v_key,
-              v_dup)
-    AS x(id, receive, src, sport, dst, dport, code, ident, verdict, reason, file, frame, raw,
-         sess, status, sid, nas, usr, event, delay, stime, i_oct, o_oct, i_pkt, o_pkt, cause,
-         framed, key, dup);
+    a_file[x.o], a_frame[x.o], a_raw[x.o],
+    CASE WHEN x.dup IS NULL THEN v_session[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_status[x.o] END, CASE WHEN x.dup IS NULL THEN a_sid[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_nas[x.o] END, CASE WHEN x.dup IS NULL THEN a_user[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_event[x.o] END, CASE WHEN x.dup IS NULL THEN a_delay[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_stime[x.o] END, CASE WHEN x.dup IS NULL THEN a_in[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_out[x.o] END, CASE WHEN x.dup IS NULL THEN a_inp[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_outp[x.o] END, CASE WHEN x.dup IS NULL THEN a_cause[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_framed[x.o] END,
+    CASE WHEN x.dup IS NULL THEN v_key[x.o]::uuid END
+  FROM unnest(v_dup) WITH ORDINALITY AS x(dup, o);
 
   INSERT INTO nas AS m (identity, address, first_seen, last_seen, requests, accepted,
     duplicates, bad_authenticator, bad_message_authenticator, malformed, unknown_client)
