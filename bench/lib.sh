@@ -76,3 +76,55 @@ pg_cluster_stop() { # dir
   fi
   rm -rf "$1/pg"
 }
+
+# The head of the radiusd.conf of a benchmark's private FreeRADIUS 3.2 (bench/freeradius/
+# freeradius-lab.sh, bench/radsec/tls-vs-udp.sh): paths under DIR (DIR/log, DIR/run and
+# DIR/radacct: the caller makes them, and DIR/mods-config when it uses modules' configuration),
+# room for a window of requests in flight, Status-Server answered, and a thread pool of up to
+# THREADS for accounting; the log goes to DESTINATION (stdout or files, DIR/log/radius.log). The
+# caller appends its clients, modules and server. (tests/support/freeradius-conf.sh is the tests'
+# own, smaller skeleton.)
+freeradius_bench_head() { # dir threads destination
+  local dir=$1 threads=$2 destination=$3
+  cat <<CONF
+prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = $dir/log
+raddbdir = $dir
+radacctdir = $dir/radacct
+name = freeradius
+confdir = \${raddbdir}
+modconfdir = \${confdir}/mods-config
+run_dir = $dir/run
+db_dir = $dir
+libdir = /usr/lib/freeradius
+pidfile = \${run_dir}/\${name}.pid
+max_request_time = 30
+cleanup_delay = 5
+max_requests = 1048576
+hostname_lookups = no
+log {
+  destination = $destination
+  colourise = no
+  file = \${logdir}/radius.log
+  auth = no
+}
+security {
+  allow_core_dumps = no
+  max_attributes = 200
+  reject_delay = 0
+  status_server = yes
+}
+thread pool {
+  start_servers = 4
+  max_servers = $threads
+  min_spare_servers = 3
+  max_spare_servers = 10
+  max_requests_per_server = 0
+  auto_limit_acct = no
+}
+CONF
+}
