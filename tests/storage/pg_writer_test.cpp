@@ -141,6 +141,14 @@ TEST_CASE("PostgreSQL: one writer stores Start, Interim and Stop as one session,
                      "acctinputoctets, framedipaddress, length(acctuniqueid) FROM radacct") ==
         "00000001|joe@cclient|192.0.2.1|1970-01-01 00:16:40+00|1970-01-01 00:28:29+00|152608|"
         "10.13.13.1|32");
+  // The idempotency key is the MD5 of the record's text, as the database's md5() makes it: a
+  // record stored by a build that hashed it there still matches its copy stored by this one.
+  const auto start_key =
+      record_idempotency_text(*item(AcctStatusType::start, "00000001", 1, 1000).record);
+  CHECK(cluster.psql("SELECT count(*) FROM sessions WHERE unique_id = md5('" + start_key +
+                     "') AND acct_session_id = '00000001'") == "1");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE idem_key = md5('" + start_key +
+                     "')::uuid") == "1");
   CHECK(cluster.psql("SELECT kind, verdict FROM runs") == "serve|stopped");
 
   // FreeRADIUS's own PostgreSQL schema: every radacct column, by name and type.
