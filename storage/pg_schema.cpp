@@ -417,6 +417,28 @@ SELECT COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
   max(frame) AS last_frame
 FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
 
+-- The same again per source address (packets.src_addr), what an operator's pages read
+-- (storage/schema.cpp, migration 8).
+CREATE OR REPLACE VIEW record_source_tally AS
+SELECT src_addr, trunc(event_time / 3600)::bigint AS hour, COALESCE(status_type, -1) AS status_type,
+  count(*) AS records, max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2, 3;
+
+CREATE OR REPLACE VIEW record_source_total AS
+SELECT src_addr, COALESCE(status_type, -1) AS status_type, count(*) AS records,
+  max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW packet_source_tally AS
+SELECT src_addr, COALESCE(run_id, 0) AS run_id, verdict, count(*) AS packets
+FROM packets GROUP BY 1, 2, 3;
+
+CREATE OR REPLACE VIEW capture_source_tally AS
+SELECT src_addr, COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
+  count(*) FILTER (WHERE verdict = 'ok') AS ok, min(frame) AS first_frame,
+  max(frame) AS last_frame
+FROM packets WHERE file IS NOT NULL GROUP BY 1, 2, 3;
+
 CREATE OR REPLACE VIEW session_tally AS
 SELECT nas_key, state, count(*) AS sessions FROM sessions GROUP BY 1, 2;
 
