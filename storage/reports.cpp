@@ -215,6 +215,12 @@ std::string source_scope(const NasScope& scope, std::string_view alias,
                          std::vector<Param>& params) {
   return in_list(std::string(alias) + "src_addr", scope.addresses, params);
 }
+// finding_source_tally's rows (migration 8): by the source address of the packet a finding points
+// at, or the NAS identity of its session.
+std::string finding_source_scope(const NasScope& scope, std::vector<Param>& params) {
+  const auto sources = in_list("src_addr", scope.addresses, params);
+  return "(" + sources + " OR " + in_list("nas_key", scope.nas_keys, params) + ")";
+}
 std::string finding_scope(const NasScope& scope, std::string_view alias,
                           std::vector<Param>& params) {
   // Looked up by primary key for each finding: `packet_id IN (SELECT id FROM packets WHERE
@@ -269,8 +275,9 @@ json::object live_counters(ReadOnlyDatabase& db, bool count_records, const NasSc
     p.clear();
     // Each clause is made before the call that binds its parameters: a call's arguments are
     // evaluated in no set order, and the parameters must be complete when bound.
-    const auto findings = finding_scope(scope, "f.", p);
-    out["findings"] = db.scalar("SELECT count(*) FROM findings AS f WHERE " + findings, p);
+    const auto findings = finding_source_scope(scope, p);
+    out["findings"] = db.scalar(
+        "SELECT COALESCE(sum(findings), 0) FROM finding_source_tally WHERE " + findings, p);
     return out;
   }
   auto states = counts_by(db, "SELECT state, sum(sessions) FROM session_tally GROUP BY state");
@@ -298,14 +305,14 @@ json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
   out["generated"] = now();
   out["live"] = live_counters(db, false, scope);
-  // A scope reads the per-source tallies (migration 8) and counts its own findings.
+  // A scope reads the per-source tallies (migration 8).
   std::vector<Param> np;
   std::vector<Param> pp;
   std::vector<Param> fp;
   const auto nas_where =
       scope.all ? std::string() : " WHERE " + in_list("identity", scope.nas_keys, np);
   const auto sources = scope.all ? std::string() : source_scope(scope, "", pp);
-  const auto findings = scope.all ? std::string() : finding_scope(scope, "f.", fp);
+  const auto findings = scope.all ? std::string() : finding_source_scope(scope, fp);
   out["nas"] = db.rows("SELECT identity, address, first_seen, last_seen, requests, accepted, "
                        "duplicates, bad_authenticator, bad_message_authenticator, malformed, "
                        "unknown_client FROM nas" +
@@ -338,8 +345,9 @@ json::object overview_report(ReadOnlyDatabase& db, const NasScope& scope) {
       scope.all
           ? db.rows("SELECT severity, sum(findings) AS count FROM finding_tally GROUP BY severity "
                     "HAVING sum(findings) > 0 ORDER BY count DESC")
-          : db.rows("SELECT severity, count(*) AS count FROM findings AS f WHERE " + findings +
-                        " GROUP BY severity ORDER BY count DESC",
+          : db.rows("SELECT severity, sum(findings) AS count FROM finding_source_tally WHERE " +
+                        findings +
+                        " GROUP BY severity HAVING sum(findings) > 0 ORDER BY count DESC",
                     fp);
 
   // Activity: records per hour over the 48 hours up to the newest record.
@@ -521,13 +529,15 @@ json::object sessions_report(ReadOnlyDatabase& db, const ReportFilters& p, bool 
   const std::string limit =
       " LIMIT " + std::to_string(per) + " OFFSET " + std::to_string((page_no - 1) * per);
   const bool indexed = sort_key == "start" || sort_key == "id";
-  // In start order the loops run as written, session_find first: the walk of its index stops
-  // after the page. Left to itself, SQLite took an operator's NAS list to sessions_key, joined
-  // every session of those NASes and sorted them (250 ms for 50 rows at 200,000 sessions).
+  // In start order with no filter on session_find, the loops run as written, session_find
+  // first: the walk of its index stops after the page. Left to itself, SQLite took an operator's
+  // NAS list to sessions_key, joined every session of those NASes and sorted them (250 ms for 50
+  // rows at 200,000 sessions). A filter on session_find (user, text) is left to the planner: it
+  // selects few rows, and the walk of the index would read them all in index order.
   const std::string from =
       f.uses_f || sort_expr.rfind("f.", 0) == 0
           ? " FROM session_find AS f" +
-                std::string(sort_key == "start" ? dialect.ordered_join() : " JOIN ") +
+                std::string(sort_key == "start" && !f.uses_f ? dialect.ordered_join() : " JOIN ") +
                 "sessions AS s ON s.id = f.id"
           : " FROM sessions AS s";
   std::string sql = "SELECT " + std::string(session_columns);
@@ -809,22 +819,17 @@ std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id,
 json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
   auto catalog = rule_catalog(db, 200);
   // From finding_tally (storage/schema.cpp, migration 4): packets and sessions are distinct
-  // within each run and added up over the runs. A scope counts its own findings (distinct over
-  // all runs).
+  // within each run and added up over the runs; a scope's from finding_source_tally (migration
+  // 8), the same per NAS.
   std::vector<Param> fp;
-  const auto in_scope = scope.all ? std::string() : finding_scope(scope, "f.", fp);
+  const auto in_scope = scope.all ? std::string() : " WHERE " + finding_source_scope(scope, fp);
   auto findings =
-      scope.all
-          ? db.rows("SELECT rule_id, max(severity) AS finding_severity, max(scope) AS "
-                    "finding_scope, sum(findings) AS findings, sum(packets) AS packets, "
-                    "sum(sessions) AS sessions, min(example) AS example FROM finding_tally "
-                    "GROUP BY rule_id HAVING sum(findings) > 0")
-          : db.rows("SELECT f.rule_id, max(f.severity) AS finding_severity, max(f.scope) AS "
-                    "finding_scope, count(*) AS findings, count(DISTINCT f.packet_id) AS packets, "
-                    "count(DISTINCT f.session_id) AS sessions, min(f.message) AS example "
-                    "FROM findings AS f WHERE " +
-                        in_scope + " GROUP BY f.rule_id",
-                    fp);
+      db.rows("SELECT rule_id, max(severity) AS finding_severity, max(scope) AS finding_scope, "
+              "sum(findings) AS findings, sum(packets) AS packets, sum(sessions) AS sessions, "
+              "min(example) AS example FROM " +
+                  std::string(scope.all ? "finding_tally" : "finding_source_tally") + in_scope +
+                  " GROUP BY rule_id HAVING sum(findings) > 0",
+              fp);
   std::map<std::string, json::object> rules;
   for (auto& [id, summary] : catalog) {
     auto& o = rules[id];
@@ -866,13 +871,15 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
     // The runs that judged something of the scope; their verdicts are not shown (above).
     std::vector<Param> rp;
     const auto sources = source_scope(scope, "t.", rp);
-    const auto in_findings = finding_scope(scope, "f.", rp);
-    // The run ids of the scope's packets (their per-source tally) and findings, each set made
+    const auto in_findings = finding_source_scope(scope, rp);
+    // The run ids of the scope's packets and findings (their per-source tallies), each set made
     // once.
     auto q = db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
                         "'pcap') AND (r.id IN (SELECT t.run_id FROM packet_source_tally AS t "
                         "WHERE t.packets > 0 AND " +
-                        sources + ") OR r.id IN (SELECT f.run_id FROM findings AS f WHERE " +
+                        sources +
+                        ") OR r.id IN (SELECT run_id FROM finding_source_tally WHERE "
+                        "findings > 0 AND " +
                         in_findings + ")) GROUP BY r.kind");
     q.bind_all(rp);
     out["conform_runs"] = 0;
@@ -904,15 +911,14 @@ json::object rule_report(ReadOnlyDatabase& db, std::string_view rule_id, const R
                          const NasScope& scope) {
   const auto per = p.get_int("per", 100, 1, 500);
   const std::string rule(rule_id);
-  // A scope counts its own findings (the tally counts every NAS's).
+  // A scope's count from finding_source_tally (migration 8).
   std::vector<Param> cp{rule};
-  const auto count_scope = scope.all ? std::string() : finding_scope(scope, "f.", cp);
+  const auto count_scope = scope.all ? std::string() : " AND " + finding_source_scope(scope, cp);
   const auto total =
-      scope.all
-          ? db.scalar("SELECT COALESCE(sum(findings), 0) FROM finding_tally WHERE rule_id = ?1",
-                      {rule})
-          : db.scalar("SELECT count(*) FROM findings AS f WHERE f.rule_id = ?1 AND " + count_scope,
-                      cp);
+      db.scalar("SELECT COALESCE(sum(findings), 0) FROM " +
+                    std::string(scope.all ? "finding_tally" : "finding_source_tally") +
+                    " WHERE rule_id = ?1" + count_scope,
+                cp);
   const auto pages = std::max<std::int64_t>(1, (total + per - 1) / per);
   const auto page_no = p.get_int("page", 1, 1, pages);
   json::object out;
@@ -1158,20 +1164,20 @@ json::object usage_report(ReadOnlyDatabase& db, const ReportFilters& p, const Na
 json::object runs_report(ReadOnlyDatabase& db, const NasScope& scope) {
   json::object out;
   if (!scope.all) {
-    // The runs that stored a packet or a finding of the scope, counting only those: the scope's
-    // packets from their per-source tally (migration 8), its findings from their rows.
+    // The runs that stored a packet or a finding of the scope, counting only those, from the
+    // per-source tallies (migration 8).
     std::vector<Param> rp;
     const auto sources = source_scope(scope, "", rp);
-    const auto findings = finding_scope(scope, "f.", rp);
+    const auto findings = finding_source_scope(scope, rp);
     out["runs"] = db.rows(
         "SELECT r.id, r.kind, r.started, r.finished, r.verdict, COALESCE(p.n, 0) AS packets, "
         "COALESCE(f.n, 0) AS findings FROM runs AS r LEFT JOIN (SELECT run_id, sum(packets) AS n "
         "FROM packet_source_tally WHERE " +
             sources +
             " GROUP BY run_id) AS p ON p.run_id = r.id LEFT JOIN (SELECT "
-            "f.run_id, count(*) AS n FROM findings AS f WHERE " +
+            "run_id, sum(findings) AS n FROM finding_source_tally WHERE " +
             findings +
-            " GROUP BY f.run_id) AS f "
+            " GROUP BY run_id) AS f "
             "ON f.run_id = r.id WHERE p.n > 0 OR f.n > 0 ORDER BY r.id DESC LIMIT 500",
         rp);
     rp.clear();
@@ -1209,7 +1215,7 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id,
     std::vector<Param> pp{id};
     const auto sources = source_scope(scope, "", pp);
     std::vector<Param> fp{id};
-    const auto findings = finding_scope(scope, "f.", fp);
+    const auto findings = finding_source_scope(scope, fp);
     json::object out;
     out["packets_by_verdict"] =
         db.rows("SELECT verdict, sum(packets) AS count FROM packet_source_tally WHERE run_id = ?1 "
@@ -1217,11 +1223,11 @@ std::optional<json::object> run_report(ReadOnlyDatabase& db, std::int64_t id,
                     sources + " GROUP BY verdict HAVING sum(packets) > 0 ORDER BY verdict",
                 pp);
     out["findings_by_rule"] =
-        db.rows("SELECT f.rule_id, f.severity, count(*) AS count FROM findings AS f WHERE "
-                "f.run_id = ?1 AND " +
+        db.rows("SELECT rule_id, severity, sum(findings) AS count FROM finding_source_tally "
+                "WHERE run_id = ?1 AND " +
                     findings +
-                    " GROUP BY f.rule_id, f.severity ORDER BY count "
-                    "DESC, f.rule_id",
+                    " GROUP BY rule_id, severity HAVING sum(findings) > 0 ORDER BY count DESC, "
+                    "rule_id",
                 fp);
     if (out["packets_by_verdict"].as_array().empty() &&
         out["findings_by_rule"].as_array().empty()) {

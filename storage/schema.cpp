@@ -602,6 +602,52 @@ CREATE TABLE capture_source_tally (
   last_frame  INTEGER,
   PRIMARY KEY (src_addr, run_id, file)
 ) WITHOUT ROWID;
+
+-- finding_tally again per NAS: the source address of the packet a finding points at and the NAS
+-- identity of its session ('' for none), what an operator's scope names. Findings come from the
+-- tester and the checks, never the live server, so triggers keep it, as they keep finding_tally.
+-- A packet or session counts once per run and rule, as there, within its findings that point at
+-- the same session (one NAS).
+CREATE TABLE finding_source_tally (
+  run_id   INTEGER NOT NULL,
+  rule_id  TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  scope    TEXT NOT NULL,
+  src_addr TEXT NOT NULL,
+  nas_key  TEXT NOT NULL,
+  findings INTEGER NOT NULL,
+  packets  INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  example  TEXT,
+  PRIMARY KEY (run_id, rule_id, severity, scope, src_addr, nas_key)
+) WITHOUT ROWID;
+CREATE TRIGGER finding_source_insert AFTER INSERT ON findings BEGIN
+  INSERT INTO finding_source_tally VALUES (IFNULL(new.run_id, 0), new.rule_id, new.severity,
+    new.scope, IFNULL((SELECT src_addr FROM packets WHERE id = new.packet_id), ''),
+    IFNULL((SELECT nas_key FROM sessions WHERE id = new.session_id), ''), 1,
+    new.packet_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings WHERE packet_id = new.packet_id
+      AND rule_id = new.rule_id AND run_id IS new.run_id AND session_id IS new.session_id
+      AND id <> new.id),
+    new.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings
+      WHERE session_id = new.session_id AND rule_id = new.rule_id AND run_id IS new.run_id
+        AND id <> new.id),
+    new.message)
+  ON CONFLICT DO UPDATE SET findings = findings + 1, packets = packets + excluded.packets,
+    sessions = sessions + excluded.sessions, example = min(IFNULL(example, excluded.example),
+      excluded.example);
+END;
+CREATE TRIGGER finding_source_delete AFTER DELETE ON findings BEGIN
+  UPDATE finding_source_tally SET findings = findings - 1,
+    packets = packets - (old.packet_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings
+      WHERE packet_id = old.packet_id AND rule_id = old.rule_id AND run_id IS old.run_id
+        AND session_id IS old.session_id)),
+    sessions = sessions - (old.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM findings
+      WHERE session_id = old.session_id AND rule_id = old.rule_id AND run_id IS old.run_id))
+  WHERE run_id = IFNULL(old.run_id, 0) AND rule_id = old.rule_id AND severity = old.severity
+    AND scope = old.scope
+    AND src_addr = IFNULL((SELECT src_addr FROM packets WHERE id = old.packet_id), '')
+    AND nas_key = IFNULL((SELECT nas_key FROM sessions WHERE id = old.session_id), '');
+END;
 )sql";
 
 // Fills migration 8's tallies from the rows stored (the migration, and recount_tallies()).
@@ -622,6 +668,14 @@ DELETE FROM capture_source_tally;
 INSERT INTO capture_source_tally
   SELECT src_addr, IFNULL(run_id, 0), file, count(*), sum(verdict = 'ok'), min(frame), max(frame)
   FROM packets WHERE file IS NOT NULL GROUP BY 1, 2, 3;
+DELETE FROM finding_source_tally;
+INSERT INTO finding_source_tally
+  SELECT IFNULL(f.run_id, 0), f.rule_id, f.severity, f.scope, IFNULL(p.src_addr, ''),
+    IFNULL(s.nas_key, ''), count(*), count(DISTINCT f.packet_id), count(DISTINCT f.session_id),
+    min(f.message)
+  FROM findings AS f LEFT JOIN packets AS p ON p.id = f.packet_id
+    LEFT JOIN sessions AS s ON s.id = f.session_id
+  GROUP BY 1, 2, 3, 4, 5, 6;
 )sql";
 
 // Each migration's SQL, run in order in one transaction per version.

@@ -206,6 +206,20 @@ const std::string finding_tally_truth =
     "IFNULL(min(message), '-') AS line FROM findings "
     "GROUP BY IFNULL(run_id, 0), rule_id, severity, scope ORDER BY 1";
 
+// finding_source_tally (migration 8), and what it must hold, counted from the findings and what
+// they point at.
+const std::string finding_source_rows =
+    "SELECT run_id || ',' || rule_id || ',' || severity || ',' || scope || ',' || src_addr || "
+    "',' || nas_key || ',' || findings || ',' || packets || ',' || sessions || ',' || "
+    "IFNULL(example, '-') AS line FROM finding_source_tally WHERE findings > 0 ORDER BY 1";
+const std::string finding_source_truth =
+    "SELECT IFNULL(f.run_id, 0) || ',' || f.rule_id || ',' || f.severity || ',' || f.scope || ',' "
+    "|| IFNULL(p.src_addr, '') || ',' || IFNULL(s.nas_key, '') || ',' || count(*) || ',' || "
+    "count(DISTINCT f.packet_id) || ',' || count(DISTINCT f.session_id) || ',' || "
+    "IFNULL(min(f.message), '-') AS line FROM findings AS f LEFT JOIN packets AS p ON p.id = "
+    "f.packet_id LEFT JOIN sessions AS s ON s.id = f.session_id GROUP BY IFNULL(f.run_id, 0), "
+    "f.rule_id, f.severity, f.scope, IFNULL(p.src_addr, ''), IFNULL(s.nas_key, '') ORDER BY 1";
+
 void check_tallies_match_a_recount(const std::string& path) {
   storage::Database db(path);
   const auto records = dump(db, record_tally_rows);
@@ -228,6 +242,7 @@ void check_tallies_match_a_recount(const std::string& path) {
   CHECK(dump(db, session_tally_rows) == dump(db, session_tally_truth));
   CHECK(dump(db, session_find_rows) == dump(db, session_find_truth));
   CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+  CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
 }
 
 } // namespace
@@ -351,7 +366,8 @@ TEST_CASE("a version 2 database gains the viewer's tallies and search rows when 
             .size() == 3);
 }
 
-TEST_CASE("finding_tally follows findings as they are added and removed", "[web][schema][sqlite]") {
+TEST_CASE("finding_tally and finding_source_tally follow findings as they are added and removed",
+          "[web][schema][sqlite]") {
   const auto dir = web::test::test_directory("finding-tally");
   const auto path = dir + "/acct.db";
   const auto ids = web::test::make_fixture_database(path);
@@ -359,16 +375,21 @@ TEST_CASE("finding_tally follows findings as they are added and removed", "[web]
     storage::Database db(path);
     CHECK_FALSE(dump(db, finding_tally_rows).empty());
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK_FALSE(dump(db, finding_source_rows).empty());
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
     // A second finding of the same rule, run and packet: one more finding, no more packets.
     db.prepare("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, "
                "session_id) SELECT run_id, rule_id, severity, scope, 'again', packet_id, "
                "session_id FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS'")
         .run();
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
     db.exec("DELETE FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS' AND message = 'again'");
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
     db.exec("DELETE FROM findings WHERE rule_id = 'RFC2865-LENGTH'");
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
   }
   web::Site site(path);
   auto conformance = api(site, "/api/conformance");
