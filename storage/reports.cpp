@@ -829,6 +829,7 @@ std::optional<json::object> packet_report(ReadOnlyDatabase& db, std::int64_t id,
 }
 
 json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
+  const Dialect dialect{db.engine()};
   auto catalog = rule_catalog(db, 200);
   // From finding_tally (storage/schema.cpp, migration 4): packets and sessions are distinct
   // within each run and added up over the runs; a scope's from finding_source_tally (migration
@@ -882,15 +883,20 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
   if (!scope.all) {
     // The runs that judged something of the scope; their verdicts are not shown (above).
     std::vector<Param> rp;
-    const auto sources = source_scope(scope, "t.", rp);
+    // The runs with packets of the scope: from their per-source tally on SQLite; on PostgreSQL,
+    // where that tally is an aggregate over every packet, a look into each tester or capture
+    // run's packets (packets_run) for one of the scope.
+    const auto with_packets =
+        dialect.sqlite()
+            ? "r.id IN (SELECT t.run_id FROM packet_source_tally AS t WHERE t.packets > 0 AND " +
+                  source_scope(scope, "t.", rp) + ")"
+            : "EXISTS (SELECT 1 FROM packets AS p WHERE p.run_id = r.id AND " +
+                  source_scope(scope, "p.", rp) + ")";
     const auto in_findings = finding_source_scope(scope, rp);
-    // The run ids of the scope's packets and findings (their per-source tallies), each set made
-    // once.
     auto q = db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
-                        "'pcap') AND (r.id IN (SELECT t.run_id FROM packet_source_tally AS t "
-                        "WHERE t.packets > 0 AND " +
-                        sources +
-                        ") OR r.id IN (SELECT run_id FROM finding_source_tally WHERE "
+                        "'pcap') AND (" +
+                        with_packets +
+                        " OR r.id IN (SELECT run_id FROM finding_source_tally WHERE "
                         "findings > 0 AND " +
                         in_findings + ")) GROUP BY r.kind");
     q.bind_all(rp);

@@ -305,6 +305,11 @@ TEST_CASE("an operator sees only its group's NASes on every route, the admin see
   CHECK(viewer.get("/conformance/RFC2866-ACCT-SESSION-ID", eve).status == 404);
   CHECK(viewer.get("/conformance/RFC2866-ACCT-SESSION-ID", wes).status == 200);
   CHECK(int_at(viewer.api("/api/conformance/DOC-STOP-COUNTERS", eve), {"total"}) == 1);
+  // The runs that judged something of each group: east's finding is the conform run's, west's
+  // malformed datagram the capture's.
+  CHECK(int_at(viewer.api("/api/conformance", eve), {"conform_runs"}) == 1);
+  CHECK(int_at(viewer.api("/api/conformance", eve), {"pcap_runs"}) == 0);
+  CHECK(int_at(viewer.api("/api/conformance", wes), {"pcap_runs"}) == 1);
 }
 
 TEST_CASE("an operator's /events stream counts its NASes and moves only with them",
