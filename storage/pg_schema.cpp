@@ -426,6 +426,28 @@ SELECT COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
   max(frame) AS last_frame
 FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
 
+-- The same again per source address (packets.src_addr), what an operator's pages read
+-- (storage/schema.cpp, migration 9).
+CREATE OR REPLACE VIEW record_source_tally AS
+SELECT src_addr, trunc(event_time / 3600)::bigint AS hour, COALESCE(status_type, -1) AS status_type,
+  count(*) AS records, max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2, 3;
+
+CREATE OR REPLACE VIEW record_source_total AS
+SELECT src_addr, COALESCE(status_type, -1) AS status_type, count(*) AS records,
+  max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW packet_source_tally AS
+SELECT src_addr, COALESCE(run_id, 0) AS run_id, verdict, count(*) AS packets
+FROM packets GROUP BY 1, 2, 3;
+
+CREATE OR REPLACE VIEW capture_source_tally AS
+SELECT src_addr, COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
+  count(*) FILTER (WHERE verdict = 'ok') AS ok, min(frame) AS first_frame,
+  max(frame) AS last_frame
+FROM packets WHERE file IS NOT NULL GROUP BY 1, 2, 3;
+
 CREATE OR REPLACE VIEW session_tally AS
 SELECT nas_key, state, count(*) AS sessions FROM sessions GROUP BY 1, 2;
 
@@ -440,6 +462,17 @@ SELECT COALESCE(run_id, 0) AS run_id, rule_id, severity, scope, count(*) AS find
   count(DISTINCT packet_id) AS packets, count(DISTINCT session_id) AS sessions,
   min(message) AS example
 FROM findings GROUP BY 1, 2, 3, 4;
+
+-- Each finding's packet and session looked up by primary key: a join let the planner read every
+-- packet (a hash join over the packets for some thousand findings).
+CREATE OR REPLACE VIEW finding_source_tally AS
+SELECT COALESCE(f.run_id, 0) AS run_id, f.rule_id, f.severity, f.scope,
+  COALESCE((SELECT p.src_addr FROM packets AS p WHERE p.id = f.packet_id), '') AS src_addr,
+  COALESCE((SELECT s.nas_key FROM sessions AS s WHERE s.id = f.session_id), '') AS nas_key,
+  count(*) AS findings, count(DISTINCT f.packet_id) AS packets,
+  count(DISTINCT f.session_id) AS sessions, min(f.message) AS example
+FROM findings AS f
+GROUP BY 1, 2, 3, 4, 5, 6;
 
 CREATE OR REPLACE FUNCTION acctlab_json_or_null(value text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $fn$

@@ -335,10 +335,10 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       }
     }
     insert_packet.run();
-    tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame);
+    tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame, p.src_addr);
     Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
     if (item.record) {
-      tallies.add_record(item.record->event_time, item.record->record.status_type);
+      tallies.add_record(item.record->event_time, item.record->record.status_type, p.src_addr);
       completion.record_id = completion.packet_id; // a record's id is its packet's
       completion.session_id = prepared.session_ids[i];
     }
