@@ -53,7 +53,7 @@ public:
   TallyBatch& operator=(const TallyBatch&) = delete;
 
   /** src_addr: the address the packet came from (packets.src_addr), for the per-source
-   * tallies (migration 8). */
+   * tallies (migration 9). */
   void add_packet(std::optional<std::int64_t> run_id, Verdict verdict,
                   const std::optional<std::string>& file, std::optional<std::int64_t> frame,
                   const std::string& src_addr);
@@ -79,7 +79,7 @@ private:
   std::map<std::pair<std::int64_t, std::int64_t>, Records> records_; // (hour, status type)
   std::map<std::pair<std::int64_t, Verdict>, std::int64_t> packets_; // (run, verdict)
   std::map<std::pair<std::int64_t, std::string>, Capture> captures_; // (run, file)
-  // The same per source address (migration 8): (source, hour, status type), (source, status
+  // The same per source address (migration 9): (source, hour, status type), (source, status
   // type), (source, run, verdict), (source, run, file).
   std::map<std::tuple<std::string, std::int64_t, std::int64_t>, Records> source_records_;
   std::map<std::pair<std::string, std::int64_t>, Records> source_totals_;

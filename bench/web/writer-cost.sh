@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the viewer's per-NAS tallies (schema migration 8) cost the live server: `acctlab serve`
+# What the viewer's per-NAS tallies (schema migration 9) cost the live server: `acctlab serve`
 # of two builds, alternating in one run, under the same load (acctlab_load, W=256, then W=32 for
 # the latency), each on a fresh SQLite database (synchronous=full, the default). The baseline
 # build is one without the per-source tallies (e.g. main before they were merged).

@@ -162,7 +162,7 @@ const std::string capture_tally_rows =
     "SELECT run_id || ',' || file || ',' || packets || ',' || ok || ',' || "
     "IFNULL(first_frame, '-') || ',' || IFNULL(last_frame, '-') AS line FROM capture_tally "
     "WHERE packets > 0 ORDER BY run_id, file";
-// The same per source address (migration 8), and what record_source_total must hold, counted from
+// The same per source address (migration 9), and what record_source_total must hold, counted from
 // the packets themselves.
 const std::string record_source_rows =
     "SELECT src_addr || ',' || hour || ',' || status_type || ',' || records || ',' || last_event "
@@ -206,7 +206,7 @@ const std::string finding_tally_truth =
     "IFNULL(min(message), '-') AS line FROM findings "
     "GROUP BY IFNULL(run_id, 0), rule_id, severity, scope ORDER BY 1";
 
-// finding_source_tally (migration 8), and what it must hold, counted from the findings and what
+// finding_source_tally (migration 9), and what it must hold, counted from the findings and what
 // they point at.
 const std::string finding_source_rows =
     "SELECT run_id || ',' || rule_id || ',' || severity || ',' || scope || ',' || src_addr || "
