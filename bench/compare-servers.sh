@@ -25,18 +25,13 @@ seconds=${2:-10}
 rounds=${3:-1}
 work=$(mktemp -d /tmp/acctlab-bench.XXXXXX)
 pids=()
-pg_bin=/usr/lib/postgresql/15/bin
-pg_started=false
-pg_as() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u nobody -- "$@"); else "$@"; fi; }
+source bench/lib.sh
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if $pg_started; then pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -m immediate -w stop >/dev/null 2>&1 || true; fi
-  rm -rf "$work/pg"
+  pg_cluster_stop "$work"
 }
 trap cleanup EXIT
-
-source bench/lib.sh
 
 fr_pg_schema=/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql
 fr_pg_rows=
@@ -141,14 +136,9 @@ for round in $(seq 1 "$rounds"); do
         --synchronous off >"$work/acctlab-nosync.log" 2>&1 &
       pids+=($!)
       run_target "acctlab-nosync#$round" "$port" $!
-      if [ -x "$pg_bin/initdb" ]; then
-        mkdir -p "$work/pg"
-        if [ "$(id -u)" = 0 ]; then chmod o+x "$work"; chown nobody "$work/pg"; fi
-        pg_as "$pg_bin/initdb" -D "$work/pg/data" -A trust -U acctlab --no-sync -E UTF8 >"$work/pg-initdb.log" 2>&1
-        pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w \
-          -o "-k $work/pg -c listen_addresses='' -c synchronous_commit=on -c max_connections=100" start >/dev/null
-        pg_started=true
-        pg_uri() { echo "postgresql://acctlab@/$1?host=$work/pg"; }
+      if pg_cluster_available; then
+        pg_cluster_start "$work" -c max_connections=100
+        pg_uri() { pg_cluster_uri "$work" "$1"; }
         for db in acctlab2 radius; do psql -q "$(pg_uri postgres)" -c "CREATE DATABASE $db"; done
         port=$(free_port)
         "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$(pg_uri postgres)" \

@@ -43,7 +43,8 @@ void install_capture(CLI::App& app, int& exit_code) {
   add_analysis_options(
       *cmd, options->shared,
       "Also capture this UDP port as RADIUS (1812, 1813, 1645, 1646 always are)",
-      "Import into this SQLite database as a run of kind 'pcap' (as pcap analyze --db)");
+      "Import into this database (a SQLite file or a postgresql:// URI) as a run of kind 'pcap' "
+      "(as pcap analyze --db)");
   cmd->footer("Examples:\n"
               "  acctlab capture -i eth0 --duration 60\n"
               "  acctlab capture -i any --port 18130 --db acctlab.db --write lab.pcap "

@@ -16,6 +16,7 @@
 #include "conformance/run_judge.hpp"
 #include "conformance/tester.hpp"
 #include "pcap/clients_file.hpp"
+#include "pcap/tls_decrypt.hpp"
 #include "storage/pg_connection.hpp"
 
 #include <filesystem>
@@ -150,6 +151,7 @@ void install_check(CLI::App& app, int& exit_code) {
     std::string secret;
     std::string secrets;
     std::vector<std::uint16_t> ports;
+    std::string tls_keylog;
     std::int64_t run = 0;
     double interim_interval = 0;
     std::string report = "text";
@@ -184,6 +186,10 @@ void install_check(CLI::App& app, int& exit_code) {
   cmd->add_option("--secrets", options->secrets,
                   "FreeRADIUS clients.conf: each NAS's secret and `profile =`, matched by address "
                   "as the server matches clients");
+  cmd->add_option("--tls-keylog", options->tls_keylog,
+                  "With --pcap: a TLS key log (NSS format, e.g. acctlab serve --tls-keylog) to "
+                  "read the RADIUS inside RadSec sessions; without one they are not read and the "
+                  "capture is incomplete");
   cmd->add_option("--port", options->ports,
                   "With --pcap: also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always "
                   "are)");
@@ -277,7 +283,20 @@ void install_check(CLI::App& app, int& exit_code) {
         return;
       }
       // A damaged capture is judged for what it holds and reported incomplete (trace.unread).
-      auto loaded = load_trace_from_pcap(options->pcap, options->ports);
+      std::optional<capture::TlsKeyLog> keys;
+      if (!options->tls_keylog.empty()) {
+        std::string error;
+        keys = capture::TlsKeyLog::load(options->tls_keylog, error);
+        if (!keys) {
+          std::cerr << "acctlab check: --tls-keylog: " << error << '\n';
+          exit_code = exit_status::usage;
+          return;
+        }
+        for (const auto& problem : keys->problems()) {
+          std::cerr << "acctlab check: key log line not read: " << problem << '\n';
+        }
+      }
+      auto loaded = load_trace_from_pcap(options->pcap, options->ports, keys ? &*keys : nullptr);
       for (const auto& error : loaded.errors) {
         std::cerr << "acctlab check: " << error << '\n';
       }
@@ -382,6 +401,7 @@ void install_conform(CLI::App& app, int& exit_code) {
     std::string report = "text";
     std::string out;
     std::string work_dir = "acctlab-conform";
+    std::string db;
     std::string colour = "auto";
     std::string dictionary;
     // --- RadSec (TLS) ---
@@ -414,6 +434,10 @@ void install_conform(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", options->out, "Write the report to this file");
   cmd->add_option("--work-dir", options->work_dir, "Where the embedded servers' databases go")
       ->capture_default_str();
+  cmd->add_option("--db", options->db,
+                  "A postgresql:// URI the embedded servers write instead of SQLite files in "
+                  "--work-dir: each scenario a 'conform' run there, its sessions apart from the "
+                  "live servers'");
   cmd->add_option("--colour", options->colour, "auto, always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   add_dictionary_option(*cmd, options->dictionary);
@@ -487,6 +511,22 @@ void install_conform(CLI::App& app, int& exit_code) {
       tester.clients_file = options->secrets;
     }
     tester.work_dir = options->work_dir;
+    if (!options->db.empty()) {
+      if (!storage::is_postgres_uri(options->db)) {
+        // Each embedded server writes its own SQLite file (one writer per file): a shared
+        // database is PostgreSQL's.
+        std::cerr << "acctlab conform: --db takes a postgresql:// URI; the embedded servers write "
+                     "SQLite files in --work-dir\n";
+        exit_code = exit_status::usage;
+        return;
+      }
+      if (!options->server.empty()) {
+        std::cerr << "acctlab conform: --db is for the embedded servers, not with --server\n";
+        exit_code = exit_status::usage;
+        return;
+      }
+      tester.database = options->db;
+    }
     if (options->tls) {
       tester.tls = true;
       tester.tls_client.certificate = options->tls_cert;

@@ -48,7 +48,8 @@ void install_pcap(CLI::App& app, int& exit_code) {
   add_analysis_options(
       *cmd, options->shared,
       "Also treat this UDP port as RADIUS (1812, 1813, 1645, 1646 always are)",
-      "Import into this SQLite database as a run of kind 'pcap' (packets with file and frame, "
+      "Import into this database (a SQLite file, or a postgresql:// URI: the run's sessions "
+      "kept apart from live servers') as a run of kind 'pcap' (packets with file and frame, "
       "records, sessions), then store the conformance findings under it");
   cmd->footer(std::string(exit_status::judged_help) +
               " Without --db nothing is judged: 0 when the capture was read whole and holds "

@@ -183,6 +183,12 @@ int serve(const ServeArgs& args) {
       say(server::LogLevel::info, "web_listening", "report viewer on http://" + config.web + "/",
           {{"web", config.web}});
     }
+    if (!config.tls_keylog.empty() && !config.listen_tls.empty()) {
+      say(server::LogLevel::warning, "tls_keylog",
+          "tls-keylog: the RadSec connections' TLS secrets are written to " + config.tls_keylog +
+              "; whoever reads it can decrypt their traffic",
+          {{"file", config.tls_keylog}});
+    }
     accounting.run();
     if (viewer) {
       viewer->stop();

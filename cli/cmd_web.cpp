@@ -10,6 +10,8 @@
 #include "web/site.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -27,6 +29,7 @@ struct WebArgs {
   std::string tls_key;
   std::string accounts;
   std::string clients;
+  double operator_live_interval = 10;
 };
 
 void install_web(CLI::App& app, int& exit_code) {
@@ -57,6 +60,11 @@ void install_web(CLI::App& app, int& exit_code) {
   cmd->add_flag("--insecure", args->insecure,
                 "Serve on an address other than loopback: the pages show user names, addresses "
                 "and usage to anyone who can reach it (no TLS, no login)");
+  cmd->add_option("--operator-live-interval", args->operator_live_interval,
+                  "SECONDS: an operator's live counters (/events) are recounted at most this "
+                  "often, however often the database changes")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "HTTP worker threads")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
@@ -146,6 +154,8 @@ void install_web(CLI::App& app, int& exit_code) {
       }
       web::Site site(args->db);
       site.set_authenticator(authenticator.get());
+      site.set_scoped_live_interval(std::chrono::milliseconds(
+          static_cast<std::int64_t>(args->operator_live_interval * 1000)));
       if (clients) {
         site.set_clients(std::move(*clients));
         options.on_hangup = [&site, path = args->clients] {

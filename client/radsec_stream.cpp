@@ -1,5 +1,7 @@
 #include "client/radsec_stream.hpp"
 
+#include "radius/key_log_file.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -86,13 +88,7 @@ int connect_tcp(const std::string& host, std::uint16_t port, Clock::time_point d
 }
 
 void append_keylog(const SSL* ssl, const char* line) {
-  const auto* path = static_cast<const std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  if (path && !path->empty()) {
-    if (FILE* file = std::fopen(path->c_str(), "a")) {
-      std::fprintf(file, "%s\n", line);
-      std::fclose(file);
-    }
-  }
+  static_cast<radius::KeyLogFile*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)))->write(line);
 }
 
 } // namespace
@@ -137,14 +133,20 @@ std::unique_ptr<RadsecStream> RadsecStream::connect(const std::string& host, std
     return nullptr;
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  stream->keylog_path_ = config.keylog_file;
-  if (stream->keylog_path_.empty()) {
-    if (const char* env = std::getenv("SSLKEYLOGFILE")) {
-      stream->keylog_path_ = env;
+  if (!config.keylog_file.empty()) {
+    std::string problem;
+    stream->keylog_ = radius::KeyLogFile::open(config.keylog_file, problem);
+    if (!stream->keylog_) {
+      error = "TLS key log " + problem;
+      return nullptr;
     }
+  } else if (const char* env = std::getenv("SSLKEYLOGFILE"); env && *env) {
+    // The environment's wish, as browsers read it: a file that cannot be opened is ignored.
+    std::string ignored;
+    stream->keylog_ = radius::KeyLogFile::open(env, ignored);
   }
-  if (!stream->keylog_path_.empty()) {
-    SSL_CTX_set_app_data(ctx, &stream->keylog_path_);
+  if (stream->keylog_) {
+    SSL_CTX_set_app_data(ctx, stream->keylog_.get());
     SSL_CTX_set_keylog_callback(ctx, append_keylog);
   }
   if (!config.certificate.empty()) {

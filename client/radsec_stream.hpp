@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace acctlab::radius {
+class KeyLogFile;
+}
+
 namespace acctlab::gateway {
 
 struct RadsecConfig {
@@ -65,7 +69,7 @@ private:
   int fd_ = -1;
   void* ctx_ = nullptr;
   std::unique_ptr<void, SslDeleter> ssl_;
-  std::string keylog_path_;
+  std::unique_ptr<radius::KeyLogFile> keylog_; // --tls-keylog or SSLKEYLOGFILE
   std::vector<std::uint8_t> buffer_;
 };
 

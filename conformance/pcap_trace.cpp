@@ -3,6 +3,7 @@
 #include "conformance/db_trace.hpp"
 #include "conformance/engine.hpp"
 #include "pcap/capture_reader.hpp"
+#include "pcap/tls_sessions.hpp"
 #include "radius/packet_codec.hpp"
 
 #include <algorithm>
@@ -37,10 +38,12 @@ void learn_secrets(Trace& trace, const capture::ClientSecrets& secrets) {
 }
 
 PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
-                                     const std::vector<std::uint16_t>& extra_ports) {
+                                     const std::vector<std::uint16_t>& extra_ports,
+                                     const capture::TlsKeyLog* tls_keys) {
   PcapTraceResult result;
   capture::StreamOptions options;
   options.extra_ports = extra_ports;
+  options.tls_keys = tls_keys;
   capture::DatagramStream stream(files, options);
   capture::UdpDatagram datagram;
   const auto is_server_port = [&](std::uint16_t port) {
@@ -91,6 +94,13 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
         issue.detail.empty() ? std::string(capture::describe(issue.kind)) : issue.detail;
     stream_unread.push_back({std::string(capture::to_string(issue.kind)), file_of(issue.file_index),
                              issue.frame, issue.offset, std::move(detail)});
+  }
+  for (const auto& session : stream.tls_sessions().sessions()) {
+    if (capture::radius_not_read(session)) {
+      stream_unread.push_back({"radsec_not_read", file_of(session.first_frame.file_index),
+                               session.first_frame.frame, session.first_frame.offset,
+                               capture::not_read_detail(session, tls_keys != nullptr)});
+    }
   }
   result.trace.unread.insert(result.trace.unread.begin(), stream_unread.begin(),
                              stream_unread.end());

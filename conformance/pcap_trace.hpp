@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace acctlab::capture {
+class TlsKeyLog;
+}
+
 namespace acctlab::conformance {
 
 struct PcapTraceResult {
@@ -32,11 +36,14 @@ SecretLookup secret_lookup(const capture::ClientSecrets& secrets);
 /** Puts the secret of every client the trace's packets name into trace.secrets. */
 void learn_secrets(Trace& trace, const capture::ClientSecrets& secrets);
 
-/** Reads every datagram on a RADIUS port (1812, 1813, 1645, 1646 and extra_ports). A datagram
- * that is no RADIUS packet, and every frame or file part the pcap module could not read, is
- * listed in trace.unread instead (file, frame, byte offset, reason). */
+/** Reads every datagram on a RADIUS port (1812, 1813, 1645, 1646 and extra_ports), and with
+ * tls_keys the RADIUS packets of the RadSec sessions it opens. A datagram that is no RADIUS
+ * packet, every frame or file part the pcap module could not read, and every RadSec session
+ * whose RADIUS was not read (encrypted without a key log line) is listed in trace.unread
+ * instead (file, frame, byte offset, reason). */
 PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
-                                     const std::vector<std::uint16_t>& extra_ports = {});
+                                     const std::vector<std::uint16_t>& extra_ports = {},
+                                     const capture::TlsKeyLog* tls_keys = nullptr);
 
 /**
  * The rules over a capture import (`acctlab pcap analyze --db`): reads the packets stored under

@@ -11,10 +11,13 @@
 #include "radius/markup.hpp"
 #include "radius/value.hpp"
 #include "server/accounting_server.hpp"
+#include "storage/pg_connection.hpp"
+#include "storage/run_store.hpp"
 #include "storage/stored_rows.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -76,11 +79,13 @@ struct StoredSession {
   std::int64_t session_time = -1;
 };
 
-/** Reads records and sessions back; an error string when the database cannot be read. */
+/** Reads records and sessions back (of one run, when given); an error string when the database
+ * cannot be read. */
 std::string read_database(const std::string& path, std::multiset<RecordKey>& records,
-                          std::multimap<std::string, StoredSession>& sessions) {
+                          std::multimap<std::string, StoredSession>& sessions,
+                          std::optional<std::int64_t> run_id = std::nullopt) {
   try {
-    auto rows = storage::read_stored_rows(path);
+    auto rows = storage::read_stored_rows(path, run_id);
     for (auto& r : rows.records) {
       records.insert({static_cast<std::uint32_t>(r.status_type), std::move(r.acct_session_id),
                       r.session_time, r.input_octets, r.output_octets, r.input_packets,
@@ -191,6 +196,144 @@ void compare_database(const Analysis& analysis, const std::string& endpoint,
                          std::to_string(row.output_octets) + "; the gateway's last record says " +
                          describe(*last) + where);
     }
+  }
+}
+
+/** What makes two requests one record on a shared database (storage's idempotency key, docs/
+ * server.md): the attributes without Acct-Delay-Time, which a retransmission raises (RFC 2866
+ * §5.2), so a broadcast copy or a changed retransmission counts once. */
+radius::Octets record_content(const radius::Packet& packet, const radius::Dictionary& dict) {
+  const auto* delay = dict.find("Acct-Delay-Time");
+  radius::Octets content;
+  for (const auto& attribute : packet.attributes()) {
+    if (delay && attribute.key() == delay->key()) {
+      continue;
+    }
+    const auto value = packet.value(attribute);
+    for (const std::uint32_t field :
+         {std::uint32_t{attribute.type}, attribute.vendor, attribute.vendor_type,
+          static_cast<std::uint32_t>(value.size())}) {
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        content.push_back(static_cast<std::uint8_t>(field >> shift));
+      }
+    }
+    content.insert(content.end(), value.begin(), value.end());
+  }
+  return content;
+}
+
+/**
+ * Assertion (2) when every embedded server wrote one shared database (PostgreSQL): the run's
+ * stored records are the distinct records any server answered, each once (a broadcast's two
+ * copies, a retransmission with a new Acct-Delay-Time: one record), and each session is one row
+ * with that many records, its state and its final counters.
+ */
+void compare_shared_database(const Analysis& analysis, const radius::Dictionary& dict,
+                             const std::vector<std::string>& endpoints, const std::string& path,
+                             std::int64_t run_id, std::vector<std::string>& failures) {
+  std::multiset<RecordKey> expected;
+  std::map<std::string, std::vector<RecordKey>> by_session;
+  std::set<radius::Octets> contents;
+  const auto ours = [&endpoints](const std::string& endpoint) {
+    return std::find(endpoints.begin(), endpoints.end(), endpoint) != endpoints.end();
+  };
+  for (const auto& view : analysis.packets()) {
+    if (!view.request || !ours(view.trace->destination)) {
+      continue;
+    }
+    bool answered = false;
+    for (const auto& other : analysis.packets()) {
+      if (other.request && other.answer != none && other.trace->source == view.trace->source &&
+          other.trace->destination == view.trace->destination &&
+          other.packet->identifier() == view.packet->identifier() &&
+          other.packet->authenticator() == view.packet->authenticator()) {
+        answered = true;
+        break;
+      }
+    }
+    if (!answered || !contents.insert(record_content(*view.packet, dict)).second) {
+      continue;
+    }
+    const auto key = key_of(*view.record);
+    expected.insert(key);
+    by_session[view.record->session_id].push_back(key);
+  }
+  std::multiset<RecordKey> stored;
+  std::multimap<std::string, StoredSession> sessions;
+  if (const auto error = read_database(path, stored, sessions, run_id); !error.empty()) {
+    failures.push_back(error);
+    return;
+  }
+  const std::string where =
+      " (run " + std::to_string(run_id) + " of " + storage::database_display_name(path) + ")";
+  for (auto it = expected.begin(); it != expected.end(); it = expected.upper_bound(*it)) {
+    const auto sent = expected.count(*it);
+    const auto kept = stored.count(*it);
+    if (sent != kept) {
+      failures.push_back("record " + describe(*it) + " answered " + std::to_string(sent) +
+                         " time(s) but stored " + std::to_string(kept) + " time(s)" + where);
+    }
+  }
+  for (auto it = stored.begin(); it != stored.end(); it = stored.upper_bound(*it)) {
+    if (!expected.count(*it)) {
+      failures.push_back("stored record " + describe(*it) + " was never answered" + where);
+    }
+  }
+  for (const auto& [session_id, records] : by_session) {
+    if (std::get<0>(records.front()) == 7 || std::get<0>(records.front()) == 8) {
+      continue; // Accounting-On/Off open no session
+    }
+    const auto count = sessions.count(session_id);
+    if (count != 1) {
+      failures.push_back("session \"" + session_id + "\" has " + std::to_string(count) +
+                         " rows, expected 1" + where);
+      continue;
+    }
+    const auto& row = sessions.find(session_id)->second;
+    const bool stopped = std::any_of(records.begin(), records.end(),
+                                     [](const RecordKey& k) { return std::get<0>(k) == 2; });
+    if ((row.state == "closed") != stopped) {
+      failures.push_back("session \"" + session_id + "\" is " + row.state + " but " +
+                         (stopped ? "a Stop was answered" : "no Stop was sent") + where);
+    }
+    if (row.record_count != static_cast<std::int64_t>(records.size())) {
+      failures.push_back("session \"" + session_id + "\" counts " +
+                         std::to_string(row.record_count) + " records, " +
+                         std::to_string(records.size()) + " distinct were answered" + where);
+    }
+    const auto last = std::max_element(records.begin(), records.end(), [](auto& a, auto& b) {
+      return std::get<2>(a) < std::get<2>(b);
+    });
+    if (std::get<2>(*last) >= 0 &&
+        (row.session_time != std::get<2>(*last) || row.input_octets != std::get<3>(*last) ||
+         row.output_octets != std::get<4>(*last))) {
+      failures.push_back("session \"" + session_id + "\" stores session time " +
+                         std::to_string(row.session_time) + " and octets " +
+                         std::to_string(row.input_octets) + "/" +
+                         std::to_string(row.output_octets) + "; the gateway's last record says " +
+                         describe(*last) + where);
+    }
+  }
+}
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+/** A scenario that could not run closes its run on the shared database with verdict "error" and
+ * the reason as its report, so the viewer does not show it as running. */
+void close_failed_run(const TesterOptions& options, const ScenarioResult& result) {
+  if (!result.run_id || !options.database) {
+    return;
+  }
+  try {
+    boost::json::object report;
+    report["error"] = result.error;
+    storage::close_run(*options.database, *result.run_id, now_seconds(), "error",
+                       boost::json::serialize(report));
+  } catch (const storage::Error&) {
+    // The run stays unfinished; the scenario's error says why.
   }
 }
 
@@ -370,13 +513,25 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
     std::error_code ec;
     fs::create_directories(options.work_dir, ec);
     try {
+      if (options.database) {
+        // One run for the scenario on the shared database: every server's packets under it,
+        // its sessions matched in its scope, not the live servers'.
+        result.run_id = storage::open_run(*options.database, "conform", now_seconds());
+        result.databases.push_back(*options.database);
+      }
       for (std::size_t i = 0; i < slots; ++i) {
         server::ServerOptions server_options;
         server_options.listen = {"127.0.0.1:0"};
-        server_options.database =
-            (fs::path(options.work_dir) / (result.name + "-" + std::to_string(i + 1) + ".db"))
-                .string();
-        remove_database(server_options.database);
+        if (options.database) {
+          server_options.database = *options.database;
+          server_options.writer.run_id = result.run_id;
+          server_options.writer.session_scope = result.run_id;
+        } else {
+          server_options.database =
+              (fs::path(options.work_dir) / (result.name + "-" + std::to_string(i + 1) + ".db"))
+                  .string();
+          remove_database(server_options.database);
+        }
         server_options.handle_signals = false;
         server_options.clients_file = options.clients_file;
         server_options.stats_interval = std::chrono::milliseconds(0);
@@ -389,13 +544,16 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
         }
         servers.push_back(std::make_unique<server::AccountingServer>(
             server_options, [](server::LogLevel, std::string_view, std::string_view) {}));
-        result.databases.push_back(server_options.database);
+        if (!options.database) {
+          result.databases.push_back(server_options.database);
+        }
         run_options.servers.push_back(options.tls ? servers.back()->local_tls_endpoints().front()
                                                   : servers.back()->local_endpoints().front());
         result.endpoints.push_back(run_options.servers.back());
       }
     } catch (const std::exception& e) {
       result.error = std::string("embedded server: ") + e.what();
+      close_failed_run(options, result);
       return result;
     }
     for (auto& s : servers) {
@@ -414,6 +572,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   servers.clear();
   if (!run.ok) {
     result.error = "gateway: " + run.error;
+    close_failed_run(options, result);
     return result;
   }
   result.records = run.starts + run.interims + run.stops;
@@ -423,6 +582,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   auto trace = trace_from_event_log(events.str());
   if (!trace) {
     result.error = trace.error();
+    close_failed_run(options, result);
     return result;
   }
   result.trace = std::move(trace).value();
@@ -430,16 +590,19 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   if (config.config.update_periodic_minutes) {
     result.trace.interim_interval = *config.config.update_periodic_minutes * 60.0;
   }
-  // Link the first server's packets to their stored rows, so its findings table points at them.
+  // Link the first server's packets to their stored rows, so its findings table points at them
+  // (every server's, when they share one database).
   if (!result.databases.empty()) {
-    if (auto stored = load_trace_from_db(result.databases.front())) {
+    DbTraceOptions stored_options;
+    stored_options.run_id = result.run_id;
+    if (auto stored = load_trace_from_db(result.databases.front(), stored_options)) {
       std::map<std::pair<std::string, radius::Octets>, std::int64_t> ids;
       for (const auto& packet : stored->packets) {
         ids.emplace(std::pair{packet.source, packet.raw}, *packet.packet_id);
       }
       for (auto& packet : result.trace.packets) {
         if (packet.direction == Direction::to_server &&
-            packet.destination == run_options.servers.front()) {
+            (result.run_id || packet.destination == run_options.servers.front())) {
           auto it = ids.find({packet.source, packet.raw});
           if (it != ids.end()) {
             packet.packet_id = it->second;
@@ -460,7 +623,25 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
                                        " record(s) no server acknowledged");
   }
   // Assertion (2): each embedded server stored exactly what it answered.
-  if (!options.server) {
+  if (!options.server && result.run_id) {
+    const Analysis analysis(result.trace, profile, dict);
+    compare_shared_database(analysis, dict, result.endpoints, *options.database, *result.run_id,
+                            result.pipeline_failures);
+    const auto stored =
+        store_findings_in_run(*options.database, result.verdict, *result.run_id, result.trace);
+    if (!stored) {
+      result.pipeline_failures.push_back("findings not stored: " + stored.error());
+    }
+    try {
+      storage::close_run(*options.database, *result.run_id, now_seconds(),
+                         result.verdict.has_errors() ? "fail" : "pass",
+                         render_json(result.verdict));
+    } catch (const storage::Error& error) {
+      result.pipeline_failures.push_back(
+          "run not closed: " + storage::database_display_name(*options.database) + ": " +
+          error.what());
+    }
+  } else if (!options.server) {
     const Analysis analysis(result.trace, profile, dict);
     for (std::size_t i = 0; i < result.databases.size(); ++i) {
       compare_database(analysis, run_options.servers[i], result.databases[i],
@@ -503,12 +684,15 @@ std::string render_conform_text(const std::vector<ScenarioResult>& results, bool
       out << "\n== " << result.name << '\n' << render_text(result.verdict, {.colour = colour});
     }
   }
-  out << '\n'
-      << passed << " of " << results.size() << " scenario(s) passed; databases in "
-      << (results.empty() || results.front().databases.empty()
-              ? std::string("(none: external server)")
-              : fs::path(results.front().databases.front()).parent_path().string())
-      << '\n';
+  out << '\n' << passed << " of " << results.size() << " scenario(s) passed; ";
+  if (results.empty() || results.front().databases.empty()) {
+    out << "databases in (none: external server)\n";
+  } else if (results.front().run_id) {
+    out << "runs in " << storage::database_display_name(results.front().databases.front()) << '\n';
+  } else {
+    out << "databases in " << fs::path(results.front().databases.front()).parent_path().string()
+        << '\n';
+  }
   return out.str();
 }
 
@@ -528,7 +712,10 @@ std::string render_conform_json(const std::vector<ScenarioResult>& results) {
     item["pipeline_failures"] = std::move(failures);
     boost::json::array databases;
     for (const auto& path : result.databases) {
-      databases.emplace_back(path);
+      databases.emplace_back(storage::database_display_name(path));
+    }
+    if (result.run_id) {
+      item["run_id"] = *result.run_id;
     }
     item["databases"] = std::move(databases);
     item["records"] = result.records;

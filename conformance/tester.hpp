@@ -31,6 +31,11 @@ struct TesterOptions {
   std::optional<std::string> clients_file;
   /** Where the embedded servers' databases go (created if missing). */
   std::string work_dir = "acctlab-conform";
+  /** A postgresql:// URI every embedded server of a scenario writes instead (`conform --db`),
+   * as servers sharing one database do: the scenario is one 'conform' run there, its packets
+   * stored under it and its sessions matched in its scope, beside whatever live servers write
+   * (docs/conformance.md, "On PostgreSQL"). */
+  std::optional<std::string> database;
   /** Real time the gateway waits for answers before its virtual clock jumps. */
   double answer_wait_seconds = 0.3;
   /** RadSec: the gateway sends over TLS. Embedded servers listen on TLS only, with lab
@@ -48,6 +53,7 @@ struct ScenarioResult {
   /** Assertions (1) and (2): one line per mismatch. */
   std::vector<std::string> pipeline_failures;
   std::vector<std::string> databases;
+  std::optional<std::int64_t> run_id; // with TesterOptions::database: the scenario's run there
   std::vector<std::string> endpoints; // the embedded servers, in slot order
   std::uint64_t records = 0;          // records the gateway decided on
   std::uint64_t transmissions = 0;    // datagrams it sent

@@ -2,6 +2,7 @@
 
 #include "radius/accounting_record.hpp"
 #include "radius/decode_error.hpp"
+#include "storage/pg_connection.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -105,7 +106,7 @@ json::object session_counts_json(const SessionCounts& c) {
 
 json::object import_json(const ImportSummary& i) {
   json::object o;
-  o["database"] = i.database;
+  o["database"] = storage::database_display_name(i.database); // a URI's password left out
   o["run_id"] = i.run_id;
   o["run_verdict"] = i.run_verdict;
   o["packets"] = i.packets;
@@ -209,7 +210,17 @@ json::value to_json(const AnalysisResult& r) {
                     {"radius_port_datagrams", r.stream.udp_matched},
                     {"ip_fragments", r.stream.fragments},
                     {"reassembled", r.stream.reassembled},
-                    {"invalid_frames", r.stream.invalid_frames}};
+                    {"invalid_frames", r.stream.invalid_frames},
+                    {"other_protocol", r.stream.other_protocol}};
+  json::array other_protocol;
+  for (const auto& d : r.stream.other_protocol_examples) {
+    other_protocol.push_back({{"file", file_name(r, d.file_index)},
+                              {"frame", d.frame},
+                              {"source", d.source.to_string()},
+                              {"destination", d.destination.to_string()},
+                              {"octets", d.octets}});
+  }
+  root["stream"].as_object()["other_protocol_examples"] = std::move(other_protocol);
   json::object issue_counts;
   for (std::size_t k = 0; k < issue_kind_count; ++k) {
     if (r.issue_counts.counts[k] != 0) {
@@ -247,6 +258,7 @@ json::value to_json(const AnalysisResult& r) {
                    {"unreadable", s.unreadable}});
   }
   root["radsec_sessions"] = std::move(tls);
+  root["radsec_sessions_not_read"] = r.tls_sessions_not_decrypted;
   if (r.tls_keys_given) {
     json::array problems;
     for (const auto& p : r.tls_keylog_problems) {
@@ -406,8 +418,9 @@ void session_counts_text(std::string& out, const SessionCounts& c) {
 }
 
 void import_text(std::string& out, const ImportSummary& i) {
-  append(out, "imported into %s as run %lld (%s), %.2f s:\n", i.database.c_str(),
-         static_cast<long long>(i.run_id), i.run_verdict.c_str(), i.seconds);
+  append(out, "imported into %s as run %lld (%s), %.2f s:\n",
+         storage::database_display_name(i.database).c_str(), static_cast<long long>(i.run_id),
+         i.run_verdict.c_str(), i.seconds);
   std::string verdicts;
   for (const auto& [verdict, n] : i.packets_by_verdict) {
     append(verdicts, "%s%s %llu", verdicts.empty() ? "" : ", ", verdict.c_str(),
@@ -500,6 +513,16 @@ std::string to_text(const AnalysisResult& r) {
          static_cast<unsigned long long>(r.stream.fragments),
          static_cast<unsigned long long>(r.stream.reassembled),
          static_cast<unsigned long long>(r.decoded));
+  if (r.stream.other_protocol != 0) {
+    const auto& first = r.stream.other_protocol_examples.front();
+    append(out,
+           "other protocols on RADIUS port numbers: %llu datagrams between a RADIUS port number "
+           "and another service's port, not framed as RADIUS, not read (first: %s frame %llu, "
+           "%s -> %s, %zu octets)\n",
+           static_cast<unsigned long long>(r.stream.other_protocol),
+           file_name(r, first.file_index).c_str(), static_cast<unsigned long long>(first.frame),
+           first.source.to_string().c_str(), first.destination.to_string().c_str(), first.octets);
+  }
   tls_sessions_text(out, r);
   if (r.issue_counts.total() != 0) {
     out += "capture issues:\n";
@@ -577,7 +600,11 @@ std::string to_text(const AnalysisResult& r) {
     import_text(out, *r.import);
   }
   const auto verdict = report_verdict(r);
-  if (verdict == "incomplete") {
+  if (verdict == "incomplete" && r.issue_counts.total() == 0 && r.tls_sessions_not_decrypted) {
+    append(out, "verdict: incomplete (%llu RadSec session(s) not read: %s)\n",
+           static_cast<unsigned long long>(r.tls_sessions_not_decrypted),
+           r.tls_keys_given ? "see the key log lines above" : "give their key log, --tls-keylog");
+  } else if (verdict == "incomplete") {
     append(out, "verdict: incomplete (%llu capture issues: not every frame was read as RADIUS)\n",
            static_cast<unsigned long long>(r.issue_counts.total()));
   } else {

@@ -106,10 +106,10 @@ AnalysisResult analyze_stream(DatagramStream& stream, const AnalysisOptions& opt
     result.tls_keys_given = true;
     result.tls_keylog_lines_not_read = options.tls_keys->lines_not_read();
     result.tls_keylog_problems = options.tls_keys->problems();
-    result.tls_sessions_not_decrypted = static_cast<std::uint64_t>(
-        std::count_if(result.tls_sessions.begin(), result.tls_sessions.end(),
-                      [](const TlsSession& s) { return !s.unreadable.empty(); }));
   }
+  // With a key log or without: RADIUS inside a session not read is traffic the verdict missed.
+  result.tls_sessions_not_decrypted = static_cast<std::uint64_t>(
+      std::count_if(result.tls_sessions.begin(), result.tls_sessions.end(), radius_not_read));
   result.issue_counts = stream.issue_counts();
   result.issue_counts.counts[static_cast<std::size_t>(IssueKind::not_radius)] += not_radius_count;
   result.issues = stream.issues();

@@ -84,7 +84,7 @@ struct CaptureImporter::State {
   ImportOptions options;
   const radius::Dictionary* dict = nullptr;
   std::int64_t run_id = 0;
-  std::unique_ptr<storage::RecordWriter> writer;
+  std::unique_ptr<storage::AccountingWriter> writer;
   std::vector<storage::WriteItem> pending; // submitted in slices, not one by one
   double started = 0;
 
@@ -122,7 +122,8 @@ struct CaptureImporter::State {
     while (submitted - completed > limit) {
       if (committed.wait_until(lock, deadline) == std::cv_status::timeout &&
           submitted - completed > limit) {
-        throw std::runtime_error(options.database + ": the database accepts no writes");
+        throw std::runtime_error(storage::database_display_name(options.database) +
+                                 ": the database accepts no writes");
       }
     }
   }
@@ -144,24 +145,30 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
   s.options = std::move(options);
   s.dict = s.options.dictionary ? s.options.dictionary : &radius::Dictionary::builtin();
   s.started = wall_seconds();
-  if (storage::is_postgres_uri(s.options.database)) {
-    // Said once, naming the database once (the writer's refusal would come wrapped in it).
-    throw std::runtime_error(storage::not_on_postgres(s.options.database));
-  }
   try {
     { s.run_id = storage::open_run(s.options.database, "pcap", s.started); }
     storage::WriterOptions writer;
     writer.run_id = s.run_id;
+    // The run's sessions are its own: on SQLite the writer's matcher starts empty; on a
+    // PostgreSQL database that live servers share, they are matched in the run's scope, so the
+    // import neither joins nor ends a live session of the same NAS and Acct-Session-Id.
     writer.restore_sessions = false;
+    writer.session_scope = s.run_id;
     writer.matcher.default_interim_interval = s.options.default_interim_interval;
     writer.matcher.stale_factor = s.options.stale_factor;
     // A capture can be imported again: NORMAL is durable enough in WAL mode and much faster.
     writer.open.synchronous = storage::Synchronous::normal;
-    writer.expire_every = std::chrono::milliseconds(20);
+    // In memory on SQLite; a statement on PostgreSQL, asked less often there.
+    writer.expire_every =
+        std::chrono::milliseconds(storage::is_postgres_uri(s.options.database) ? 250 : 20);
     writer.clock = [&s] {
       return static_cast<double>(s.committed_ns.load(std::memory_order_acquire)) / 1e9;
     };
-    s.writer = std::make_unique<storage::RecordWriter>(
+    // One transaction at a time on PostgreSQL too: batches then commit in capture order, which
+    // the clock above assumes (with two in flight a later batch could commit first and move the
+    // clock past a record still being written).
+    writer.pg_connections = 1;
+    s.writer = storage::open_writer(
         s.options.database, std::move(writer), [&s](std::vector<storage::Completion>&& done) {
           // Tags are capture timestamps (ns, at least 1): see committed_ns.
           std::int64_t newest = 0;
@@ -301,7 +308,8 @@ ImportSummary CaptureImporter::finish(double end_time) {
   const auto stats = s.writer->stats();
   s.writer.reset();
   if (!stats.healthy) {
-    throw std::runtime_error(s.options.database + ": the database failed during the import");
+    throw std::runtime_error(storage::database_display_name(s.options.database) +
+                             ": the database failed during the import");
   }
 
   ImportSummary summary;
@@ -356,6 +364,7 @@ AnalysisResult import_captures(const std::vector<std::string>& files, AnalysisOp
       [&](StreamOptions extra) {
         extra.extra_ports = stream_options.extra_ports;
         extra.reassembly = stream_options.reassembly;
+        extra.tls_keys = stream_options.tls_keys;
         return std::make_unique<DatagramStream>(files, std::move(extra));
       },
       std::move(analysis), std::move(options), judge);

@@ -1,5 +1,7 @@
 #include "pcap/capture_reader.hpp"
 
+#include "radius/packet_codec.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <pcap/pcap.h>
@@ -46,6 +48,25 @@ std::unique_ptr<FileReader> FileReader::open(const std::string& path, std::strin
   reader->link_type_ = pcap_datalink(reader->handle_);
   reader->next_offset_ = reader->pcapng_ ? reader->position() : 24;
   return reader;
+}
+
+bool other_service_port(std::uint16_t port) noexcept {
+  switch (port) {
+    case 1701:
+    case 1900:
+    case 2049:
+    case 3478:
+    case 3702:
+    case 4500:
+    case 4789:
+    case 5060:
+    case 5353:
+    case 5355:
+    case 6081:
+      return true;
+    default:
+      return port >= 1 && port <= 1023;
+  }
 }
 
 std::string radius_filter(const std::vector<std::uint16_t>& extra_ports) {
@@ -324,6 +345,23 @@ bool DatagramStream::emit(const ParsedFrame& parsed, const Source& source, bool 
   if (!options_.all_udp && !ports_.test(parsed.source_port) &&
       !ports_.test(parsed.destination_port)) {
     return false;
+  }
+  if (!options_.all_udp &&
+      ports_.test(parsed.source_port) != ports_.test(parsed.destination_port)) {
+    const auto other =
+        ports_.test(parsed.source_port) ? parsed.destination_port : parsed.source_port;
+    if (other_service_port(other) && radius::check_framing(parsed.payload)) {
+      // DNS from port 1813 to 53 and the like: another protocol's, not a RADIUS packet (one
+      // framed as RADIUS, say from a NAS on a system port, is still read as one).
+      if (stats_.other_protocol++ < 10) {
+        stats_.other_protocol_examples.push_back({source.index,
+                                                  source.head.frame,
+                                                  {parsed.source, parsed.source_port},
+                                                  {parsed.destination, parsed.destination_port},
+                                                  parsed.payload.size()});
+      }
+      return false;
+    }
   }
   ++stats_.udp_matched;
   out.file_index = source.index;

@@ -113,6 +113,27 @@ struct UdpDatagram {
 /** RADIUS's ports: RFC 2865/2866 (1812, 1813) and the historical 1645, 1646. */
 inline constexpr std::uint16_t radius_ports[] = {1812, 1813, 1645, 1646};
 
+/**
+ * Whether a port is the well-known port of a service other than RADIUS: the system ports 1-1023
+ * (RFC 6335 §6) and registered ports that common UDP protocols use on both sides or as their
+ * server port (SSDP 1900, L2TP 1701, NFS 2049, STUN 3478, WS-Discovery 3702, IPsec NAT-T 4500,
+ * VXLAN 4789, SIP 5060, mDNS 5353, LLMNR 5355, Geneve 6081). A datagram between such a port and
+ * a RADIUS port number is that service's, sent from an ephemeral port that happened to be 1645,
+ * 1646, 1812 or 1813 (the range 1024-5000 of older stacks includes them), unless it is framed
+ * as RADIUS.
+ */
+bool other_service_port(std::uint16_t port) noexcept;
+
+/** A datagram of another protocol that shared a port number with RADIUS (other_service_port):
+ * left out of the RADIUS datagrams and counted, the first few kept to be named in reports. */
+struct OtherProtocolDatagram {
+  std::uint32_t file_index = 0;
+  std::uint64_t frame = 0;
+  Endpoint source;
+  Endpoint destination;
+  std::size_t octets = 0;
+};
+
 struct StreamOptions {
   std::vector<std::uint16_t> extra_ports; // added to radius_ports
   bool all_udp = false;                   // ignore the port filter
@@ -138,6 +159,10 @@ struct StreamStats {
   std::uint64_t fragments = 0;   // IP fragments of UDP datagrams
   std::uint64_t reassembled = 0; // datagrams completed from fragments
   std::uint64_t invalid_frames = 0;
+  /** On a RADIUS port number but between it and another service's port, not framed as RADIUS:
+   * another protocol's traffic, not read as RADIUS and not a capture issue. */
+  std::uint64_t other_protocol = 0;
+  std::vector<OtherProtocolDatagram> other_protocol_examples; // the first 10
   /** The earliest and latest frame time read (any frame, RADIUS or not): the capture's edges. */
   std::optional<std::int64_t> first_ns;
   std::optional<std::int64_t> last_ns;

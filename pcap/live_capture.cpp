@@ -63,6 +63,7 @@ LiveCaptureResult capture_live(const LiveCaptureOptions& options, AnalysisOption
   StreamOptions stream_options;
   stream_options.extra_ports = analysis.extra_ports;
   stream_options.reassembly = analysis.reassembly;
+  stream_options.tls_keys = analysis.tls_keys;
   if (writer) {
     stream_options.on_frame = [&writer](int, const RawFrame& frame) {
       writer->write_frame(frame.timestamp_ns, frame.data);

@@ -170,8 +170,11 @@ TlsKeyLog TlsKeyLog::parse(std::string_view text, const std::string& name) {
     fields >> label >> random_hex >> secret_hex >> extra;
     const auto use = used.find(label);
     if (use == used.end()) {
-      const bool valid = std::find(known.begin(), known.end(), label) != known.end();
-      log.skip(name, number, valid ? "a label not used here" : "not a key log line", line);
+      if (std::find(known.begin(), known.end(), label) != known.end()) {
+        ++log.lines_not_needed_;
+      } else {
+        log.skip(name, number, "not a key log line", line);
+      }
       continue;
     }
     const auto random = radius::from_hex(random_hex);

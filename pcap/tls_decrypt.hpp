@@ -30,8 +30,11 @@ public:
   /** The secret logged under label for the session with this ClientHello random. */
   const std::vector<std::uint8_t>* find(const ClientRandom& random, const std::string& label) const;
   std::size_t sessions() const { return secrets_.size(); }
-  /** Lines skipped: malformed, a secret of the wrong size, a label not used here. */
+  /** Lines skipped: malformed, a secret of the wrong size, an unknown label. */
   std::uint64_t lines_not_read() const { return lines_not_read_; }
+  /** Lines of labels the format defines that decryption does not need (EXPORTER_SECRET, which
+   * OpenSSL logs for every TLS 1.3 connection, early data, RSA): valid, so not problems. */
+  std::uint64_t lines_not_needed() const { return lines_not_needed_; }
   /** The first few of them, "FILE:LINE: why: text". */
   const std::vector<std::string>& problems() const { return problems_; }
 
@@ -40,6 +43,7 @@ private:
 
   std::map<ClientRandom, std::map<std::string, std::vector<std::uint8_t>>> secrets_;
   std::uint64_t lines_not_read_ = 0;
+  std::uint64_t lines_not_needed_ = 0;
   std::vector<std::string> problems_;
 };
 

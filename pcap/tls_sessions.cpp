@@ -519,4 +519,14 @@ std::vector<TlsSession> TlsSessionTracker::sessions() const {
   return out;
 }
 
+std::string not_read_detail(const TlsSession& session, bool keys_given) {
+  std::string why = session.unreadable;
+  if (why.empty()) {
+    why = keys_given ? "not decrypted" : "encrypted, and no --tls-keylog was given";
+  }
+  return "RadSec session " + session.client.to_string() + " -> " + session.server.to_string() +
+         (session.version.empty() ? std::string() : " (" + session.version + ")") + ": " +
+         std::to_string(session.application_records) + " application records not read: " + why;
+}
+
 } // namespace acctlab::capture

@@ -44,6 +44,16 @@ struct TlsSession {
   std::string unreadable; // why part of it could not be read ("gap in the TCP stream", ...)
 };
 
+/** Whether a session held RADIUS traffic that was not read: part of it could not be read, or it
+ * carried application data and was not decrypted (no key log given, or none for it). */
+inline bool radius_not_read(const TlsSession& session) {
+  return !session.unreadable.empty() || (session.application_records > 0 && !session.decrypted);
+}
+
+/** Why, for a person: "127.0.0.2:44673 -> 127.0.0.1:2083 (TLSv1.3): 18 application records
+ * not read: encrypted, and no --tls-keylog was given". */
+std::string not_read_detail(const TlsSession& session, bool keys_given);
+
 /** RadSec's port (RFC 6614 §2.1: 2083) and the ports a user named for RADIUS. */
 std::vector<std::uint16_t> radsec_ports(const std::vector<std::uint16_t>& extra_ports);
 

@@ -34,6 +34,7 @@ enum class Field : std::uint8_t {
   output_gigawords,
   input_packets,
   output_packets,
+  class_attr,
 };
 
 // Attributes are bound by name when a dictionary is first used, never by literal number.
@@ -67,6 +68,7 @@ struct FieldTable {
         {"Acct-Output-Gigawords", Field::output_gigawords},
         {"Acct-Input-Packets", Field::input_packets},
         {"Acct-Output-Packets", Field::output_packets},
+        {"Class", Field::class_attr},
     };
     for (const auto& [name, field] : names) {
       if (const auto* def = dict.find(name); def && def->vendor == 0 && def->number < 256) {
@@ -296,6 +298,11 @@ AccountingRecord make_accounting_record(const Packet& packet, const Dictionary& 
         break;
       case Field::output_packets:
         u32(v, "Acct-Output-Packets", record.output_packets);
+        break;
+      case Field::class_attr:
+        if (!record.class_text) {
+          record.class_text = "0x" + to_hex(v);
+        }
         break;
     }
   }

@@ -63,6 +63,8 @@ struct AccountingRecord {
   std::optional<std::uint32_t> input_packets;
   std::optional<std::uint32_t> output_packets;
   std::optional<std::string> cisco_nas_port;
+  /** The first Class (RFC 2865 §5.25), as FreeRADIUS's %{Class} prints octets: "0x" and hex. */
+  std::optional<std::string> class_text;
   std::vector<CiscoAvPair> cisco_avpairs; // in packet order
   std::vector<std::string> notes;         // values that did not fit their type, bad AV pairs
 

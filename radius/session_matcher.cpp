@@ -152,6 +152,12 @@ void SessionMatcher::restore(Session session) {
   }
 }
 
+void SessionMatcher::forget(const SessionKey& key) {
+  open_.erase(key);
+  // Its entry in recent_order_ stays: eviction checks the id it was queued with.
+  recent_.erase(key);
+}
+
 void SessionMatcher::remember_recent(Session session) {
   recent_order_.emplace_back(session.key, session.id);
   auto key = session.key;
@@ -204,6 +210,9 @@ void SessionMatcher::apply_common(Session& session, const AccountingRecord& reco
   take(session.calling_station_id, record.calling_station_id);
   take(session.called_station_id, record.called_station_id);
   take(session.interim_interval, record.interim_interval);
+  if (!session.class_text) {
+    session.class_text = record.class_text;
+  }
 }
 
 void SessionMatcher::apply_counters(Session& session, const AccountingRecord& record) {

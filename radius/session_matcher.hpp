@@ -70,6 +70,9 @@ struct Session {
   std::optional<std::uint32_t> nas_port_type;
   std::optional<std::string> calling_station_id;
   std::optional<std::string> called_station_id;
+  /** The Class the session's first record carrying one had (FreeRADIUS stores it in radacct
+   * with the row it inserts and never changes it). */
+  std::optional<std::string> class_text;
   std::uint32_t record_count = 0;
 };
 
@@ -101,6 +104,9 @@ public:
 
   /** Restores a session read back from storage at start-up (open, or recently closed/stale). */
   void restore(Session session);
+  /** Forgets what it holds for this key, open or recent. A writer whose transaction was refused
+   * forgets the sessions the refused batch changed and restores them as stored. */
+  void forget(const SessionKey& key);
   /** Ids continue after the highest one stored. */
   void set_next_id(std::int64_t next_id);
   std::int64_t next_id() const { return next_id_; }

@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libsqlite3-dev sqlite3 libssl-dev
   libcli11-dev catch2 libpcap-dev libpq-dev postgresql-15 freeradius-postgresql
   clang-14 libclang-rt-14-dev clang-format-14
-  tshark tcpdump freeradius freeradius-utils freeradius-common radsecproxy
+  tshark tcpdump freeradius freeradius-utils freeradius-common radsecproxy bind9-dnsutils
   chromium chromium-driver iproute2 python3 python3-prometheus-client
   openssl file dpkg-dev
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins

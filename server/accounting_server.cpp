@@ -122,7 +122,7 @@ std::string CounterSnapshot::to_line() const {
       buffer, sizeof buffer,
       "received=%llu accepted=%llu answered=%llu duplicates=%llu "
       "bad_authenticator=%llu bad_message_authenticator=%llu unknown_client=%llu "
-      "malformed=%llu status_server=%llu overload_drops=%llu commit_batches=%llu "
+      "malformed=%llu status_server=%llu overload_drops=%llu refused=%llu commit_batches=%llu "
       "committed=%llu commit_ms_avg=%.2f commit_ms_max=%.2f syncs=%llu sync_ms_avg=%.2f "
       "sync_ms_max=%.2f max_batch=%llu in_flight=%llu open_sessions=%llu tls_accepted=%llu "
       "tls_refused=%llu tls_handshake_failed=%llu tls_established=%llu tls_open=%llu "
@@ -133,7 +133,7 @@ std::string CounterSnapshot::to_line() const {
       static_cast<unsigned long long>(bad_message_authenticator),
       static_cast<unsigned long long>(unknown_client), static_cast<unsigned long long>(malformed),
       static_cast<unsigned long long>(status_server),
-      static_cast<unsigned long long>(overload_drops),
+      static_cast<unsigned long long>(overload_drops), static_cast<unsigned long long>(refused),
       static_cast<unsigned long long>(commit_batches), static_cast<unsigned long long>(committed),
       commit_latency_avg_ms, commit_latency_max_ms, static_cast<unsigned long long>(syncs),
       sync_latency_avg_ms, sync_latency_max_ms, static_cast<unsigned long long>(max_batch),
@@ -335,6 +335,7 @@ public:
     s.malformed = malformed_.load(std::memory_order_relaxed);
     s.status_server = status_server_.load(std::memory_order_relaxed);
     s.overload_drops = overload_drops_.load(std::memory_order_relaxed);
+    s.refused = refused_.load(std::memory_order_relaxed);
     s.send_errors = send_errors_.load(std::memory_order_relaxed);
     s.in_flight = in_flight_.load(std::memory_order_relaxed);
     s.tls_accepted = tls_accepted_.load(std::memory_order_relaxed);
@@ -549,7 +550,9 @@ private:
   }
 
   void on_writer_event(const storage::WriterEvent& event) {
-    if (event.kind == storage::WriterEvent::Kind::commit_failed) {
+    if (event.kind == storage::WriterEvent::Kind::item_refused) {
+      on_refused(event);
+    } else if (event.kind == storage::WriterEvent::Kind::commit_failed) {
       log(LogLevel::error, "database_failed", "",
           "DATABASE UNWRITABLE (" + database_name_ + "): " + event.message +
               " -- not answering any NAS until it can be written; retrying",
@@ -561,6 +564,63 @@ private:
           "database " + database_name_ + " writable again; answering",
           {{"database", database_name_}});
     }
+  }
+
+  /** The writer dropped an item because the database refused its rows (storage/
+   * commit_failure.hpp): a request is not answered, and its retransmission is a new request
+   * again (it meets the same refusal until the database takes it). */
+  void on_refused(const storage::WriterEvent& event) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    std::string nas = event.nas;
+    const bool request = event.tag != 0;
+    if (const Pending* pending = request ? pending_.find(event.tag) : nullptr) {
+      // The per-NAS counters are kept under the clients file's name, as every other drop.
+      const Client* client = clients_.match(pending->key.source,
+                                            pending->door.reply ? Transport::tls : Transport::udp);
+      nas = client ? client->shortname : std::string(NasCounters::unknown_label);
+      // Retransmissions that waited for it get no answer either; the next one is decoded and
+      // submitted anew instead of waiting for an answer that will never come.
+      duplicates_.erase(pending->key);
+      if (pending->door.reply) {
+        pending->door.reply->release();
+      }
+      pending_.erase(event.tag);
+      in_flight_.store(pending_.size(), std::memory_order_relaxed);
+      nas_counters_.drop(nas, "database-refused");
+    }
+    std::string what = event.code ? radius::code_name(static_cast<radius::Code>(*event.code))
+                                  : std::string("packet");
+    if (event.identifier) {
+      what += " id=" + std::to_string(*event.identifier);
+    }
+    if (!event.acct_session_id.empty()) {
+      what += " Acct-Session-Id=" + event.acct_session_id;
+    }
+    if (event.status_type) {
+      what += " Acct-Status-Type=" + std::string(radius::status_type_name(*event.status_type));
+    }
+    std::vector<LogField> fields{{"peer", event.source}};
+    if (event.code) {
+      fields.push_back({"code", std::to_string(*event.code), true});
+    }
+    if (event.identifier) {
+      fields.push_back({"identifier", std::to_string(*event.identifier), true});
+    }
+    fields.push_back({"acct_session_id", event.acct_session_id});
+    if (event.status_type) {
+      fields.push_back({"status_type", std::string(radius::status_type_name(*event.status_type))});
+    }
+    fields.push_back({"error", event.message});
+    if (!event.sqlstate.empty()) {
+      fields.push_back({"sqlstate", event.sqlstate});
+    } else {
+      fields.push_back({"sqlite_code", std::to_string(event.sqlite_code), true});
+    }
+    log(LogLevel::error, "database_refused", nas,
+        (request ? "dropped request from " : "dropped evidence row of a packet from ") +
+            event.source + ": the database refused " + what + ": " + event.message +
+            (request ? " -- not answered; the NAS will retransmit" : ""),
+        std::move(fields));
   }
 
   void do_receive(Listener& listener) {
@@ -1067,6 +1127,7 @@ private:
   std::atomic<std::uint64_t> malformed_{0};
   std::atomic<std::uint64_t> status_server_{0};
   std::atomic<std::uint64_t> overload_drops_{0};
+  std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> send_errors_{0};
   std::atomic<std::uint64_t> in_flight_{0};
   std::atomic<std::uint64_t> tls_accepted_{0};

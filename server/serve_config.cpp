@@ -124,6 +124,10 @@ const std::vector<ServeKey>& serve_keys() {
       {"tls-cert", "FILE", "RadSec server certificate (chain), PEM", false},
       {"tls-key", "FILE", "RadSec server private key, PEM", false},
       {"tls-ca", "FILE", "CA certificates RadSec client certificates must chain to, PEM", false},
+      {"tls-keylog", "FILE",
+       "append the RadSec connections' TLS secrets to FILE (NSS key log format, mode 0600) to "
+       "decrypt a capture of them; whoever reads it can decrypt that traffic",
+       false},
       {"tls-idle-timeout", "SECONDS",
        "seconds a RadSec connection may stay silent before it is closed (0: never; default 600)",
        false},
@@ -200,7 +204,8 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
     return std::nullopt;
   }
   if (key == "db" || key == "clients" || key == "web-tls-cert" || key == "web-tls-key" ||
-      key == "web-accounts" || key == "tls-cert" || key == "tls-key" || key == "tls-ca") {
+      key == "web-accounts" || key == "tls-cert" || key == "tls-key" || key == "tls-ca" ||
+      key == "tls-keylog") {
     if (value.empty()) {
       return key + " wants a file name";
     }
@@ -211,6 +216,7 @@ std::optional<std::string> set_serve_key(ServeConfig& config, std::string_view k
      : key == "tls-cert"     ? config.tls_cert
      : key == "tls-key"      ? config.tls_key
      : key == "tls-ca"       ? config.tls_ca
+     : key == "tls-keylog"   ? config.tls_keylog
                              : config.web_accounts) = value;
     return std::nullopt;
   }
@@ -346,7 +352,7 @@ LoadedServeConfig parse_serve_config(std::string_view text, std::string_view fil
       // A postgresql:// URI is no path to resolve.
     } else if (name == "db" || name == "clients" || name.starts_with("web-tls") ||
                name == "web-accounts" || name == "tls-cert" || name == "tls-key" ||
-               name == "tls-ca") {
+               name == "tls-ca" || name == "tls-keylog") {
       *value = resolve_path(*value, base_dir);
     }
     if (const auto error = set_serve_key(loaded.config, key, *value)) {
@@ -458,6 +464,7 @@ ServerOptions to_server_options(const ServeConfig& config) {
   options.tls.certificate = config.tls_cert;
   options.tls.private_key = config.tls_key;
   options.tls.ca = config.tls_ca;
+  options.tls.keylog_file = config.tls_keylog;
   options.tls.idle_timeout = std::chrono::seconds(config.tls_idle_seconds);
   options.tls.max_connections = config.tls_max_connections;
   options.database = config.db;

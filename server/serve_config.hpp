@@ -50,6 +50,7 @@ struct ServeConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  std::string tls_keylog;               // RadSec TLS secrets appended here (a debugging aid)
   std::uint32_t tls_idle_seconds = 600; // 0: never
   std::uint32_t tls_max_connections = 1024;
   // PostgreSQL: the writer's connections, each with a transaction in flight (unset: storage's

@@ -162,6 +162,10 @@ std::string format_prometheus(const MetricsSnapshot& m, std::string_view version
             c.status_server);
   e.counter("acctlab_overload_drops_total",
             "Requests dropped unanswered because too many awaited their commit.", c.overload_drops);
+  e.counter("acctlab_refused_total",
+            "Requests dropped unanswered because the database refused their rows (a constraint, "
+            "a trigger, a value that does not fit); the NAS retransmits.",
+            c.refused);
   e.counter("acctlab_send_errors_total", "Answers the kernel refused to send.", c.send_errors);
   e.counter("acctlab_commit_batches_total", "Database transactions committed.", c.commit_batches);
   e.counter("acctlab_committed_total", "Items (packets with their records) committed.",

@@ -1,6 +1,7 @@
 #include "server/tls_listener.hpp"
 
 #include "radius/host_port.hpp"
+#include "radius/key_log_file.hpp"
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -192,6 +193,20 @@ private:
     }
     // Mutual authentication in the initial handshake: no certificate, no connection.
     context_.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    if (!options_.keylog_file.empty()) {
+      std::string error;
+      keylog_ = radius::KeyLogFile::open(options_.keylog_file, error);
+      if (!keylog_) {
+        throw std::runtime_error("--tls-keylog " + error);
+      }
+      // Not the context's app data: Asio keeps its verify callback there and deletes it.
+      static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+      SSL_CTX_set_ex_data(ctx, index, keylog_.get());
+      SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) {
+        static_cast<radius::KeyLogFile*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), index))
+            ->write(line);
+      });
+    }
     ERR_clear_error();
   }
 
@@ -200,6 +215,8 @@ private:
   asio::io_context& io_;
   TlsOptions options_;
   TlsRequestHandler& handler_;
+  // --tls-keylog; declared before context_, so it outlives the context that calls it.
+  std::unique_ptr<radius::KeyLogFile> keylog_;
   ssl::context context_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;

@@ -36,6 +36,10 @@ struct TlsOptions {
   std::size_t max_connections_per_address = 256;
   /** Requests read from one connection and not yet answered; at this many it is not read. */
   std::size_t max_outstanding_per_connection = 256;
+  /** When set, every connection's TLS secrets are appended to this file in the NSS key log
+   * format (mode 0600), so a capture of them can be decrypted (Wireshark, `acctlab pcap analyze
+   * --tls-keylog`). Whoever reads it can decrypt the RadSec traffic. */
+  std::string keylog_file;
 };
 
 /** What a connection knows about its peer once the handshake is done. */

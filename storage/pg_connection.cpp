@@ -133,7 +133,10 @@ void PgConnection::fail(pg_result* result, std::string_view what) {
   }
   std::string message(what);
   message += ": ";
-  message += PQerrorMessage(conn_);
+  // In pipeline mode the connection's message can be empty: the failing statement's result
+  // holds it (a trigger's RAISE, a constraint's name).
+  const char* result_message = result ? PQresultErrorMessage(result) : nullptr;
+  message += result_message && *result_message ? result_message : PQerrorMessage(conn_);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
     message.pop_back();
   }

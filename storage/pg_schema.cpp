@@ -48,11 +48,17 @@ SELECT id, id AS packet_id, session_row, status_type, acct_session_id, nas_ident
   output_packets, terminate_cause, framed_ip
 FROM packets WHERE nas_identity IS NOT NULL;
 
+)sql";
+
+// FreeRADIUS's radacct, replaced at every migrate (after the steps) like the read model below, so
+// a column a step adds to sessions shows in it.
+constexpr std::string_view radacct_view = R"sql(
 -- FreeRADIUS's radacct (mods-config/sql/main/postgresql/schema.sql): its column names and types,
 -- one row per session; acctuniqueid is unique per session even when a NAS reuses
 -- Acct-Session-Id. A NAS known only by NAS-Identifier has no address: 0.0.0.0 (the column is
--- NOT NULL there).
-CREATE VIEW radacct AS
+-- NOT NULL there). class is the Class attribute (RFC 2865 §5.25) as FreeRADIUS's queries store
+-- it: '%{Class}', octets printed as 0x and hex; the first one a record of the session carried.
+CREATE OR REPLACE VIEW radacct AS
 SELECT
   s.id                                                  AS radacctid,
   s.acct_session_id                                     AS acctsessionid,
@@ -89,10 +95,54 @@ SELECT
   NULL::inet                                            AS framedipv6prefix,
   NULL::text                                            AS framedinterfaceid,
   NULL::inet                                            AS delegatedipv6prefix,
-  NULL::text                                            AS class,
+  s.class                                               AS class,
   s.state                                               AS acctstate,
   s.flags                                               AS acctflags
 FROM sessions AS s;
+)sql";
+
+// One spelling of a new session, for the batch's Starts as a set, a Start the per-record loop
+// meets, and a record with no session to update (no-start): the records at the places p_o (one
+// per session key) each open a session, or, when one is open for the key (whichever server opened
+// it) and p_start is set, flag it duplicate-start; without p_start that record gets no row back.
+// Returns each record's place and its session.
+constexpr std::string_view open_sessions_function = R"sql(
+CREATE OR REPLACE FUNCTION acctlab_open_sessions(
+  p_o integer[], p_start boolean, a_nas text[], a_sid text[], a_key text[], s_state text[],
+  s_flags text[], s_start double precision[], s_update double precision[],
+  s_stop double precision[], a_event double precision[], a_in bigint[], a_out bigint[],
+  a_inp bigint[], a_outp bigint[], a_stime bigint[], a_cause bigint[], s_interval bigint[],
+  a_user text[], a_framed text[], s_peer text[], s_nas_ip text[], s_port bigint[],
+  s_port_type bigint[], s_calling text[], s_called text[], p_scope bigint, a_class text[])
+RETURNS TABLE (o_place integer, o_row bigint)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  RETURN QUERY
+  WITH done AS (
+    INSERT INTO sessions AS z (nas_key, acct_session_id, unique_id, state, flags, start_time,
+      update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
+      output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
+      peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
+      record_count, scope, class)
+    SELECT a_nas[t.o], a_sid[t.o], a_key[t.o], s_state[t.o], s_flags[t.o], s_start[t.o],
+      s_update[t.o], s_stop[t.o], a_event[t.o], a_in[t.o], a_out[t.o], a_inp[t.o],
+      a_outp[t.o], a_stime[t.o], a_cause[t.o], s_interval[t.o], a_user[t.o], a_framed[t.o],
+      s_peer[t.o], s_nas_ip[t.o], s_port[t.o], s_port_type[t.o], s_calling[t.o],
+      s_called[t.o], 1, p_scope, a_class[t.o]
+    FROM unnest(p_o) AS t(o)
+    ON CONFLICT (scope, nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
+      flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
+                   WHEN z.flags = '' THEN 'duplicate-start'
+                   ELSE z.flags || ',duplicate-start' END,
+      last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
+      record_count = z.record_count + 1, class = COALESCE(z.class, EXCLUDED.class)
+    WHERE p_start
+    RETURNING z.nas_key, z.acct_session_id, z.id)
+  SELECT t.o, done.id
+  FROM done JOIN unnest(p_o) AS t(o)
+    ON done.nas_key = a_nas[t.o] AND done.acct_session_id = a_sid[t.o];
+END
+$fn$;
 )sql";
 
 // A batch's write, run by the database in one call: one round trip and one statement per batch
@@ -125,9 +175,14 @@ CREATE OR REPLACE FUNCTION acctlab_store(
   s_nas_ip text[], s_port bigint[], s_port_type bigint[], s_calling text[], s_called text[],
   n_identity text[], n_address text[], n_first double precision[], n_last double precision[],
   n_requests bigint[], n_accepted bigint[], n_duplicates bigint[], n_bad_auth bigint[],
-  n_bad_ma bigint[], n_malformed bigint[], n_unknown bigint[])
+  n_bad_ma bigint[], n_malformed bigint[], n_unknown bigint[], p_scope bigint, a_class text[])
 RETURNS TABLE (o_packet bigint, o_record bigint, o_session bigint)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- Every table access here is a few keys probing an index. The plans are cached after a call's
+-- first few runs, when the tables may still be empty and a scan or a hash of them looks cheapest:
+-- such a plan would stay as they grow.
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+AS $fn$
 DECLARE
   n integer := cardinality(a_receive);
   v_id bigint[];
@@ -135,6 +190,8 @@ DECLARE
   v_dup bigint[];     -- the packet this one repeats: stored before, or earlier in the batch
   v_first integer[];  -- that earlier packet's place in the batch
   v_session bigint[];
+  v_update integer[]; -- the places of the Interim-Updates and Stops applied as a set
+  v_start integer[];  -- likewise the Starts
   v_done integer[];
   v_done_session bigint[];
   r record;
@@ -158,95 +215,69 @@ BEGIN
   LEFT JOIN LATERAL (SELECT q.id, q.session_row FROM packets AS q WHERE q.idem_key = u.k::uuid
                      LIMIT 1) AS p ON true;
 
-  -- The common case in one statement: an Interim-Update or Stop that is its session's only
-  -- record in the batch (and its NAS sent no Accounting-On/Off in it) updates the session that is
-  -- not closed. A row another server closed meanwhile is re-checked and left alone; those records,
-  -- and all others, go through the loop below.
-  WITH t AS (
-    SELECT x.* FROM (
-      SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
-        bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
-      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
-                  a_cause, a_framed, v_dup, s_state, s_peer)
-        WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
-                             cause, framed, dup, state, peer, o)
-      WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
-    WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status IN (2, 3) AND x.state IS NOT NULL
-      AND x.sid <> ''),
-  done AS (
-    UPDATE sessions AS z SET state = CASE WHEN t.status = 2 THEN 'closed' ELSE 'open' END,
-      update_time = CASE WHEN t.status = 2 THEN z.update_time ELSE t.event END,
-      stop_time = CASE WHEN t.status = 2 THEN t.event ELSE z.stop_time END,
-      last_record_time = GREATEST(z.last_record_time, t.event),
-      input_octets = COALESCE(t.i_oct, z.input_octets),
-      output_octets = COALESCE(t.o_oct, z.output_octets),
-      input_packets = COALESCE(t.i_pkt, z.input_packets),
-      output_packets = COALESCE(t.o_pkt, z.output_packets),
-      session_time = COALESCE(t.stime, z.session_time),
-      terminate_cause = COALESCE(t.cause, z.terminate_cause),
-      user_name = COALESCE(z.user_name, t.usr), framed_ip = COALESCE(z.framed_ip, t.framed),
-      peer = COALESCE(z.peer, t.peer), record_count = z.record_count + 1
-    FROM t
-    WHERE z.id = (SELECT id FROM sessions WHERE nas_key = t.nas AND acct_session_id = t.sid
-                  AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1)
+  -- The common cases as sets: an Interim-Update, Stop or Start that is its session's only record
+  -- in the batch (and whose NAS sent no Accounting-On/Off in it). Only the columns that decide
+  -- are unnested here; the statements below read the rest by the record's place (a_x[o]). In
+  -- the order of NAS and session: the rows are locked in one order, so two servers' batches do
+  -- not deadlock.
+  SELECT array_agg(x.o::integer ORDER BY x.nas, x.sid) FILTER (WHERE x.status IN (2, 3)),
+         array_agg(x.o::integer ORDER BY x.nas, x.sid) FILTER (WHERE x.status = 1)
+  INTO v_update, v_start
+  FROM (
+    SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
+      bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
+    FROM unnest(a_status, a_sid, a_nas, v_dup, s_state)
+      WITH ORDINALITY AS u(status, sid, nas, dup, state, o)
+    WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
+  WHERE x.per_key = 1 AND NOT x.nas_wide AND x.state IS NOT NULL AND x.sid <> '';
+
+  -- The Interim-Updates and Stops update the session that is not closed. A row another server
+  -- closed meanwhile is re-checked and left alone; that record goes through the loop below.
+  WITH done AS (
+    UPDATE sessions AS z SET state = CASE WHEN a_status[t.o] = 2 THEN 'closed' ELSE 'open' END,
+      update_time = CASE WHEN a_status[t.o] = 2 THEN z.update_time ELSE a_event[t.o] END,
+      stop_time = CASE WHEN a_status[t.o] = 2 THEN a_event[t.o] ELSE z.stop_time END,
+      last_record_time = GREATEST(z.last_record_time, a_event[t.o]),
+      input_octets = COALESCE(a_in[t.o], z.input_octets),
+      output_octets = COALESCE(a_out[t.o], z.output_octets),
+      input_packets = COALESCE(a_inp[t.o], z.input_packets),
+      output_packets = COALESCE(a_outp[t.o], z.output_packets),
+      session_time = COALESCE(a_stime[t.o], z.session_time),
+      terminate_cause = COALESCE(a_cause[t.o], z.terminate_cause),
+      user_name = COALESCE(z.user_name, a_user[t.o]),
+      framed_ip = COALESCE(z.framed_ip, a_framed[t.o]), peer = COALESCE(z.peer, s_peer[t.o]),
+      record_count = z.record_count + 1, class = COALESCE(z.class, a_class[t.o])
+    FROM unnest(v_update) AS t(o)
+    WHERE z.id = (SELECT id FROM sessions WHERE nas_key = a_nas[t.o]
+                  AND acct_session_id = a_sid[t.o] AND scope = p_scope AND state <> 'closed'
+                  ORDER BY (state = 'open') DESC, id DESC LIMIT 1)
       AND z.state <> 'closed'
     RETURNING t.o, z.id)
-  SELECT array_agg(done.o::integer), array_agg(done.id) INTO v_done, v_done_session FROM done;
+  SELECT array_agg(done.o), array_agg(done.id) INTO v_done, v_done_session FROM done;
   FOR i IN 1..COALESCE(cardinality(v_done), 0) LOOP
     v_session[v_done[i]] := v_done_session[i];
   END LOOP;
 
-  -- Likewise a Start that is its session's only record in the batch: a new open session, or the
-  -- one open for this key (whichever server opened it) flagged duplicate-start.
-  WITH t AS (
-    SELECT x.* FROM (
-      SELECT u.*, count(*) OVER (PARTITION BY u.nas, u.sid) AS per_key,
-        bool_or(u.status IN (7, 8)) OVER (PARTITION BY u.nas) AS nas_wide
-      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
-                  a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
-                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called)
-        WITH ORDINALITY AS u(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
-                             cause, framed, key, dup, state, flags, st_start, st_update,
-                             st_stop, st_interval, peer, nas_ip, port, port_type, calling,
-                             called, o)
-      WHERE u.nas IS NOT NULL AND u.status IS NOT NULL AND u.dup IS NULL) AS x
-    WHERE x.per_key = 1 AND NOT x.nas_wide AND x.status = 1 AND x.state IS NOT NULL
-      AND x.sid <> ''),
-  done AS (
-    INSERT INTO sessions AS z (nas_key, acct_session_id, unique_id, state, flags, start_time,
-      update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
-      output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
-      peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
-      record_count)
-    SELECT t.nas, t.sid, t.key, t.state, t.flags, t.st_start, t.st_update, t.st_stop, t.event,
-      t.i_oct, t.o_oct, t.i_pkt, t.o_pkt, t.stime, t.cause, t.st_interval, t.usr, t.framed,
-      t.peer, t.nas_ip, t.port, t.port_type, t.calling, t.called, 1
-    FROM t
-    ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
-      flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
-                   WHEN z.flags = '' THEN 'duplicate-start'
-                   ELSE z.flags || ',duplicate-start' END,
-      last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
-      record_count = z.record_count + 1
-    RETURNING z.nas_key, z.acct_session_id, z.id)
-  SELECT array_agg(t.o::integer), array_agg(done.id) INTO v_done, v_done_session
-  FROM done JOIN t ON t.nas = done.nas_key AND t.sid = done.acct_session_id;
-  FOR i IN 1..COALESCE(cardinality(v_done), 0) LOOP
-    v_session[v_done[i]] := v_done_session[i];
-  END LOOP;
+  -- The Starts: a new open session each, or the one open for its key (whichever server opened
+  -- it) flagged duplicate-start.
+  IF v_start IS NOT NULL THEN
+    FOR r IN SELECT * FROM acctlab_open_sessions(v_start, true, a_nas, a_sid, v_key, s_state,
+        s_flags, s_start, s_update, s_stop, a_event, a_in, a_out, a_inp, a_outp, a_stime,
+        a_cause, s_interval, a_user, a_framed, s_peer, s_nas_ip, s_port, s_port_type, s_calling,
+        s_called, p_scope, a_class) LOOP
+      v_session[r.o_place] := r.o_row;
+    END LOOP;
+  END IF;
 
+  -- The rest, record by record.
   FOR r IN
-    SELECT x.* FROM (
+    SELECT x.o::integer AS o, x.status, x.sid, x.nas FROM (
       SELECT t.*, bool_or(t.status IN (7, 8)) OVER (PARTITION BY t.nas) AS nas_wide
-      FROM unnest(a_status, a_sid, a_nas, a_user, a_event, a_stime, a_in, a_out, a_inp, a_outp,
-                  a_cause, a_framed, v_key, v_dup, s_state, s_flags, s_start, s_update, s_stop,
-                  s_interval, s_peer, s_nas_ip, s_port, s_port_type, s_calling, s_called,
-                  v_session)
-        WITH ORDINALITY AS t(status, sid, nas, usr, event, stime, i_oct, o_oct, i_pkt, o_pkt,
-                             cause, framed, key, dup, state, flags, st_start, st_update,
-                             st_stop, st_interval, peer, nas_ip, port, port_type, calling,
-                             called, done, o)
-      WHERE t.nas IS NOT NULL AND t.status IS NOT NULL AND t.dup IS NULL AND t.done IS NULL)
+      FROM unnest(a_status, a_sid, a_nas, v_dup, s_state, v_session)
+        WITH ORDINALITY AS t(status, sid, nas, dup, state, done, o)
+      WHERE t.nas IS NOT NULL AND t.status IS NOT NULL AND t.dup IS NULL AND t.done IS NULL
+        AND (t.status IN (7, 8) OR (t.state IS NOT NULL AND t.sid <> ''
+                                    AND t.status IN (1, 2, 3))))
       AS x
     -- A NAS's records in the batch's order when one of them is an Accounting-On/Off (it closes
     -- what came before it); otherwise by session, then order: locks taken in one order.
@@ -256,79 +287,61 @@ BEGIN
     IF r.status IN (7, 8) THEN
       -- RFC 2866 §5.1: Accounting-On/Off end every session the NAS had open, whichever server
       -- opened it, with the cause the record carries, else NAS-Reboot.
-      UPDATE sessions SET state = 'closed', stop_time = GREATEST(r.event, last_record_time),
-        terminate_cause = COALESCE(r.cause, 11)
-      WHERE nas_key = r.nas AND state = 'open';
+      UPDATE sessions SET state = 'closed', stop_time = GREATEST(a_event[r.o], last_record_time),
+        terminate_cause = COALESCE(a_cause[r.o], 11)
+      WHERE nas_key = r.nas AND scope = p_scope AND state = 'open';
       CONTINUE;
     END IF;
-    IF r.state IS NULL OR r.sid IS NULL OR r.sid = '' OR r.status NOT IN (1, 2, 3) THEN
-      CONTINUE;
-    END IF;
-    IF r.status = 1 THEN
-      -- A Start: a new open session, or the one open for this key (whichever server opened it)
-      -- flagged duplicate-start.
-      INSERT INTO sessions AS z (nas_key, acct_session_id, unique_id, state, flags, start_time,
-        update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
-        output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
-        peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
-        record_count)
-      VALUES (r.nas, r.sid, r.key, r.state, r.flags, r.st_start, r.st_update, r.st_stop,
-        r.event, r.i_oct, r.o_oct, r.i_pkt, r.o_pkt, r.stime, r.cause, r.st_interval, r.usr,
-        r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1)
-      ON CONFLICT (nas_key, acct_session_id) WHERE state = 'open' DO UPDATE SET
-        flags = CASE WHEN ',' || z.flags || ',' LIKE '%,duplicate-start,%' THEN z.flags
-                     WHEN z.flags = '' THEN 'duplicate-start'
-                     ELSE z.flags || ',duplicate-start' END,
-        last_record_time = GREATEST(z.last_record_time, EXCLUDED.last_record_time),
-        record_count = z.record_count + 1
+    -- Bounded: each pass finds the session, or creates one; a pass that loses the race to
+    -- another server's insert finds that server's session on the next.
+    FOR attempt IN 1..3 LOOP
+      IF r.status = 1 THEN
+        -- A Start: as the set of Starts above.
+        SELECT o_row INTO s FROM acctlab_open_sessions(ARRAY[r.o], true, a_nas, a_sid, v_key,
+          s_state, s_flags, s_start, s_update, s_stop, a_event, a_in, a_out, a_inp, a_outp,
+          a_stime, a_cause, s_interval, a_user, a_framed, s_peer, s_nas_ip, s_port,
+          s_port_type, s_calling, s_called, p_scope, a_class);
+        EXIT;
+      END IF;
+      -- The session of this key that is not closed (open, or stale and speaking again), its
+      -- row locked: a server updating it at the same time waits, then sees the new state.
+      UPDATE sessions SET state = CASE WHEN r.status = 2 THEN 'closed' ELSE 'open' END,
+        update_time = CASE WHEN r.status = 2 THEN update_time ELSE a_event[r.o] END,
+        stop_time = CASE WHEN r.status = 2 THEN a_event[r.o] ELSE stop_time END,
+        last_record_time = GREATEST(last_record_time, a_event[r.o]),
+        input_octets = COALESCE(a_in[r.o], input_octets),
+        output_octets = COALESCE(a_out[r.o], output_octets),
+        input_packets = COALESCE(a_inp[r.o], input_packets),
+        output_packets = COALESCE(a_outp[r.o], output_packets),
+        session_time = COALESCE(a_stime[r.o], session_time),
+        terminate_cause = COALESCE(a_cause[r.o], terminate_cause),
+        user_name = COALESCE(user_name, a_user[r.o]),
+        framed_ip = COALESCE(framed_ip, a_framed[r.o]), peer = COALESCE(peer, s_peer[r.o]),
+        record_count = record_count + 1, class = COALESCE(class, a_class[r.o])
+      WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
+                  AND scope = p_scope AND state <> 'closed'
+                  ORDER BY (state = 'open') DESC, id DESC LIMIT 1 FOR UPDATE)
       RETURNING id INTO s;
-    ELSE
-      -- Bounded: each pass finds the session, or creates one; a pass that loses the race to
-      -- another server's insert finds that server's session on the next.
-      FOR attempt IN 1..3 LOOP
-        -- The session of this key that is not closed (open, or stale and speaking again), its
-        -- row locked: a server updating it at the same time waits, then sees the new state.
-        UPDATE sessions SET state = CASE WHEN r.status = 2 THEN 'closed' ELSE 'open' END,
-          update_time = CASE WHEN r.status = 2 THEN update_time ELSE r.event END,
-          stop_time = CASE WHEN r.status = 2 THEN r.event ELSE stop_time END,
-          last_record_time = GREATEST(last_record_time, r.event),
-          input_octets = COALESCE(r.i_oct, input_octets),
-          output_octets = COALESCE(r.o_oct, output_octets),
-          input_packets = COALESCE(r.i_pkt, input_packets),
-          output_packets = COALESCE(r.o_pkt, output_packets),
-          session_time = COALESCE(r.stime, session_time),
-          terminate_cause = COALESCE(r.cause, terminate_cause),
-          user_name = COALESCE(user_name, r.usr), framed_ip = COALESCE(framed_ip, r.framed),
-          peer = COALESCE(peer, r.peer), record_count = record_count + 1
-        WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
-                    AND state <> 'closed' ORDER BY (state = 'open') DESC, id DESC LIMIT 1
-                    FOR UPDATE)
-        RETURNING id INTO s;
-        EXIT WHEN s IS NOT NULL;
-        -- After the Stop: the latest session of the key, flagged.
-        UPDATE sessions SET flags = CASE WHEN ',' || flags || ',' LIKE '%,after-stop,%'
-                                         THEN flags
-                                         WHEN flags = '' THEN 'after-stop'
-                                         ELSE flags || ',after-stop' END,
-          record_count = record_count + 1,
-          last_record_time = GREATEST(last_record_time, r.event)
-        WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
-                    ORDER BY id DESC LIMIT 1 FOR UPDATE)
-        RETURNING id INTO s;
-        EXIT WHEN s IS NOT NULL;
-        -- No session for this key: one of its own (no-start, interim-before-start).
-        INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, flags, start_time,
-          update_time, stop_time, last_record_time, input_octets, output_octets, input_packets,
-          output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
-          peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
-          record_count)
-        VALUES (r.nas, r.sid, r.key, r.state, r.flags, r.st_start, r.st_update, r.st_stop,
-          r.event, r.i_oct, r.o_oct, r.i_pkt, r.o_pkt, r.stime, r.cause, r.st_interval, r.usr,
-          r.framed, r.peer, r.nas_ip, r.port, r.port_type, r.calling, r.called, 1)
-        ON CONFLICT DO NOTHING RETURNING id INTO s;
-        EXIT WHEN s IS NOT NULL;
-      END LOOP;
-    END IF;
+      EXIT WHEN s IS NOT NULL;
+      -- After the Stop: the latest session of the key, flagged.
+      UPDATE sessions SET flags = CASE WHEN ',' || flags || ',' LIKE '%,after-stop,%'
+                                       THEN flags
+                                       WHEN flags = '' THEN 'after-stop'
+                                       ELSE flags || ',after-stop' END,
+        record_count = record_count + 1,
+        last_record_time = GREATEST(last_record_time, a_event[r.o])
+      WHERE id = (SELECT id FROM sessions WHERE nas_key = r.nas AND acct_session_id = r.sid
+                  AND scope = p_scope ORDER BY id DESC LIMIT 1 FOR UPDATE)
+      RETURNING id INTO s;
+      EXIT WHEN s IS NOT NULL;
+      -- No session for this key: one of its own (no-start, interim-before-start); one opened
+      -- meanwhile by another server is left alone and found by the next pass.
+      SELECT o_row INTO s FROM acctlab_open_sessions(ARRAY[r.o], false, a_nas, a_sid, v_key,
+        s_state, s_flags, s_start, s_update, s_stop, a_event, a_in, a_out, a_inp, a_outp,
+        a_stime, a_cause, s_interval, a_user, a_framed, s_peer, s_nas_ip, s_port, s_port_type,
+        s_calling, s_called, p_scope, a_class);
+      EXIT WHEN s IS NOT NULL;
+    END LOOP;
     v_session[r.o] := s;
   END LOOP;
   -- A copy earlier in this batch: the session its original joined.
@@ -344,26 +357,22 @@ BEGIN
     identifier, verdict, reason, file, frame, raw, session_row, status_type, acct_session_id,
     nas_identity, user_name, event_time, delay, session_time, input_octets, output_octets,
     input_packets, output_packets, terminate_cause, framed_ip, idem_key)
-  SELECT x.id, p_run, x.receive, x.src, x.sport, x.dst, x.dport, x.code, x.ident,
-    CASE WHEN x.dup IS NULL THEN x.verdict ELSE 'duplicate' END,
-    CASE WHEN x.dup IS NULL THEN x.reason
+  SELECT v_id[x.o], p_run, a_receive[x.o], a_src[x.o], a_sport[x.o], a_dst[x.o], a_dport[x.o],
+    a_code[x.o], a_ident[x.o],
+    CASE WHEN x.dup IS NULL THEN a_verdict[x.o] ELSE 'duplicate' END,
+    CASE WHEN x.dup IS NULL THEN a_reason[x.o]
          ELSE 'the same record is stored as packet ' || x.dup END,
-    x.file, x.frame, x.raw,
-    CASE WHEN x.dup IS NULL THEN x.sess END,
-    CASE WHEN x.dup IS NULL THEN x.status END, CASE WHEN x.dup IS NULL THEN x.sid END,
-    CASE WHEN x.dup IS NULL THEN x.nas END, CASE WHEN x.dup IS NULL THEN x.usr END,
-    CASE WHEN x.dup IS NULL THEN x.event END, CASE WHEN x.dup IS NULL THEN x.delay END,
-    CASE WHEN x.dup IS NULL THEN x.stime END, CASE WHEN x.dup IS NULL THEN x.i_oct END,
-    CASE WHEN x.dup IS NULL THEN x.o_oct END, CASE WHEN x.dup IS NULL THEN x.i_pkt END,
-    CASE WHEN x.dup IS NULL THEN x.o_pkt END, CASE WHEN x.dup IS NULL THEN x.cause END,
-    CASE WHEN x.dup IS NULL THEN x.framed END, CASE WHEN x.dup IS NULL THEN x.key::uuid END
-  FROM unnest(v_id, a_receive, a_src, a_sport, a_dst, a_dport, a_code, a_ident, a_verdict,
-              a_reason, a_file, a_frame, a_raw, v_session, a_status, a_sid, a_nas, a_user,
-              a_event, a_delay, a_stime, a_in, a_out, a_inp, a_outp, a_cause, a_framed, v_key,
-              v_dup)
-    AS x(id, receive, src, sport, dst, dport, code, ident, verdict, reason, file, frame, raw,
-         sess, status, sid, nas, usr, event, delay, stime, i_oct, o_oct, i_pkt, o_pkt, cause,
-         framed, key, dup);
+    a_file[x.o], a_frame[x.o], a_raw[x.o],
+    CASE WHEN x.dup IS NULL THEN v_session[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_status[x.o] END, CASE WHEN x.dup IS NULL THEN a_sid[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_nas[x.o] END, CASE WHEN x.dup IS NULL THEN a_user[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_event[x.o] END, CASE WHEN x.dup IS NULL THEN a_delay[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_stime[x.o] END, CASE WHEN x.dup IS NULL THEN a_in[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_out[x.o] END, CASE WHEN x.dup IS NULL THEN a_inp[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_outp[x.o] END, CASE WHEN x.dup IS NULL THEN a_cause[x.o] END,
+    CASE WHEN x.dup IS NULL THEN a_framed[x.o] END,
+    CASE WHEN x.dup IS NULL THEN v_key[x.o]::uuid END
+  FROM unnest(v_dup) WITH ORDINALITY AS x(dup, o);
 
   INSERT INTO nas AS m (identity, address, first_seen, last_seen, requests, accepted,
     duplicates, bad_authenticator, bad_message_authenticator, malformed, unknown_client)
@@ -417,6 +426,28 @@ SELECT COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
   max(frame) AS last_frame
 FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
 
+-- The same again per source address (packets.src_addr), what an operator's pages read
+-- (storage/schema.cpp, migration 9).
+CREATE OR REPLACE VIEW record_source_tally AS
+SELECT src_addr, trunc(event_time / 3600)::bigint AS hour, COALESCE(status_type, -1) AS status_type,
+  count(*) AS records, max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2, 3;
+
+CREATE OR REPLACE VIEW record_source_total AS
+SELECT src_addr, COALESCE(status_type, -1) AS status_type, count(*) AS records,
+  max(event_time) AS last_event
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW packet_source_tally AS
+SELECT src_addr, COALESCE(run_id, 0) AS run_id, verdict, count(*) AS packets
+FROM packets GROUP BY 1, 2, 3;
+
+CREATE OR REPLACE VIEW capture_source_tally AS
+SELECT src_addr, COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
+  count(*) FILTER (WHERE verdict = 'ok') AS ok, min(frame) AS first_frame,
+  max(frame) AS last_frame
+FROM packets WHERE file IS NOT NULL GROUP BY 1, 2, 3;
+
 CREATE OR REPLACE VIEW session_tally AS
 SELECT nas_key, state, count(*) AS sessions FROM sessions GROUP BY 1, 2;
 
@@ -431,6 +462,17 @@ SELECT COALESCE(run_id, 0) AS run_id, rule_id, severity, scope, count(*) AS find
   count(DISTINCT packet_id) AS packets, count(DISTINCT session_id) AS sessions,
   min(message) AS example
 FROM findings GROUP BY 1, 2, 3, 4;
+
+-- Each finding's packet and session looked up by primary key: a join let the planner read every
+-- packet (a hash join over the packets for some thousand findings).
+CREATE OR REPLACE VIEW finding_source_tally AS
+SELECT COALESCE(f.run_id, 0) AS run_id, f.rule_id, f.severity, f.scope,
+  COALESCE((SELECT p.src_addr FROM packets AS p WHERE p.id = f.packet_id), '') AS src_addr,
+  COALESCE((SELECT s.nas_key FROM sessions AS s WHERE s.id = f.session_id), '') AS nas_key,
+  count(*) AS findings, count(DISTINCT f.packet_id) AS packets,
+  count(DISTINCT f.session_id) AS sessions, min(f.message) AS example
+FROM findings AS f
+GROUP BY 1, 2, 3, 4, 5, 6;
 
 CREATE OR REPLACE FUNCTION acctlab_json_or_null(value text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $fn$
@@ -475,6 +517,30 @@ DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision, text, bigint, te
   bigint, text, text, text, bigint, bytea, bigint, text, text, text, double precision, bigint,
   bigint, bigint, bigint, bigint, bigint, bigint, text, text, text, text, double precision,
   double precision, double precision, bigint, text, text, bigint, bigint, text, text);
+)sql"},
+    // Sessions get a scope, part of the key they are matched by: 0 is the live scope every
+    // `acctlab serve` on the database shares (a Start on one server, the Stop on another close
+    // one session); a capture import or a conformance run matches in a scope of its own, its run
+    // id, so it neither joins, closes nor expires a live server's sessions and no live server
+    // touches its (docs/design-notes.md, "Run scopes on a shared database"). The open-session
+    // key and the indexes that find a session take the scope first. Rows stored before are
+    // live ones. The class column (the description's, added before this step) shows in radacct.
+    PgMigration{3, R"sql(
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS scope bigint NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS sessions_open;
+CREATE UNIQUE INDEX sessions_open ON sessions (scope, nas_key, acct_session_id)
+  WHERE state = 'open';
+DROP INDEX IF EXISTS sessions_open_nas;
+CREATE INDEX sessions_open_nas ON sessions (scope, nas_key) WHERE state = 'open';
+DROP INDEX IF EXISTS sessions_key;
+CREATE INDEX sessions_key ON sessions (scope, nas_key, acct_session_id);
+DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision[], text[], bigint[], text[],
+  bigint[], bigint[], bigint[], text[], text[], text[], bigint[], bytea[], bigint[], text[],
+  text[], text[], double precision[], bigint[], bigint[], bigint[], bigint[], bigint[], bigint[],
+  bigint[], text[], text[], text[], text[], double precision[], double precision[],
+  double precision[], bigint[], text[], text[], bigint[], bigint[], text[], text[], text[],
+  text[], double precision[], double precision[], bigint[], bigint[], bigint[], bigint[],
+  bigint[], bigint[], bigint[]);
 )sql"},
 };
 
@@ -570,7 +636,9 @@ void migrate_postgres(PgConnection& db) {
         }
       }
     }
+    db.exec(std::string(open_sessions_function));
     db.exec(std::string(store_function));
+    db.exec(std::string(radacct_view));
     db.exec(std::string(read_model));
     db.exec("COMMIT");
   } catch (...) {

@@ -1,6 +1,7 @@
 #include "storage/pg_writer.hpp"
 
 #include "radius/value.hpp"
+#include "storage/commit_failure.hpp"
 #include "storage/nas_counters.hpp"
 #include "storage/pg_connection.hpp"
 #include "storage/pg_schema.hpp"
@@ -134,7 +135,7 @@ constexpr std::string_view store_sql =
     "SELECT o_packet, o_record, o_session FROM acctlab_store($1, $2, $3, $4, $5, $6, $7, $8, $9, "
     "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, "
     "$28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, "
-    "$46, $47, $48, $49, $50)";
+    "$46, $47, $48, $49, $50, $51, $52)";
 
 /** What a batch in flight claims of an item: nothing (a packet without a record), its session,
  * or its NAS's every session (Accounting-On/Off close them all). */
@@ -226,9 +227,11 @@ PgRecordWriter::PgRecordWriter(const std::string& uri, WriterOptions options,
                                CompletionHandler on_complete, EventHandler on_event)
     : uri_(uri), options_(std::move(options)), on_complete_(std::move(on_complete)),
       on_event_(std::move(on_event)) {
+  own_clock_ = static_cast<bool>(options_.clock);
   if (!options_.clock) {
     options_.clock = wall_clock;
   }
+  scope_ = options_.session_scope.value_or(0);
   auto db = connect();
   migrate_postgres(*db);
   if (!options_.run_id && options_.run_kind) {
@@ -439,7 +442,13 @@ std::vector<PgParam> PgRecordWriter::store_params(const std::vector<WriteItem>& 
     } else {
       a[24].null();
     }
-    a[25].text(record_idempotency_text(input));
+    if (scope_ == 0) {
+      a[25].text(record_idempotency_text(input));
+    } else {
+      // A run's records are its own: the same record imported twice, or also received live, is
+      // stored in each scope (the key of a live record stays as it was).
+      a[25].text("scope " + std::to_string(scope_) + '\x1f' + record_idempotency_text(input));
+    }
     // The session as this record alone describes it: the matcher's own rules for which fields a
     // record sets and which flag a first record gets; the database decides the rest.
     radius::SessionMatcher alone(options_.matcher);
@@ -487,15 +496,35 @@ std::vector<PgParam> PgRecordWriter::store_params(const std::vector<WriteItem>& 
   for (auto& column : n) {
     params.push_back(column.done());
   }
+  params.push_back(number(scope_));
+  ArrayText classes;
+  for (const auto& item : batch) {
+    if (item.record) {
+      classes.optional_text(item.record->record.class_text);
+    } else {
+      classes.null();
+    }
+  }
+  params.push_back(classes.done());
   return params;
 }
 
 void PgRecordWriter::expire_sessions(PgConnection& db) {
-  // As the matcher judges staleness: no record for more than stale_factor x the interval.
-  db.query("UPDATE sessions SET state = 'stale' WHERE state = 'open' AND last_record_time < $1 "
-           "- $2 * COALESCE(interim_interval, $3)",
-           {number(options_.clock()), number(std::int64_t{options_.matcher.stale_factor}),
-            number(std::int64_t{options_.matcher.default_interim_interval})});
+  // As the matcher judges staleness: no record for more than stale_factor x the interval. Only
+  // this writer's scope: a live server never ends an import's sessions by its clock, nor an
+  // import the live ones by the capture's. The time is the owner's clock when it gave one (a
+  // capture's), else the database's: servers sharing the live scope judge by one clock, not each
+  // by its own (docs/design-notes.md, "Run scopes on a shared database"). $1 is cast: inferred
+  // from the expression it would be a bigint, which a time with a fraction is not.
+  // A row a batch holds locked is skipped, not waited for: it is being written, so not silent,
+  // and the judgement takes no lock a batch could then wait on in another order (a deadlock).
+  db.query("UPDATE sessions SET state = 'stale' WHERE id IN (SELECT id FROM sessions WHERE "
+           "scope = $4 AND state = 'open' AND last_record_time < COALESCE($1::double precision, "
+           "extract(epoch FROM clock_timestamp())::double precision) - $2 * "
+           "COALESCE(NULLIF(interim_interval, 0), $3) FOR UPDATE SKIP LOCKED)",
+           {own_clock_ ? number(options_.clock()) : PgParam(),
+            number(std::int64_t{options_.matcher.stale_factor}),
+            number(std::int64_t{options_.matcher.default_interim_interval}), number(scope_)});
 }
 
 void PgRecordWriter::write(PgConnection& db, std::vector<WriteItem>& batch,
@@ -548,10 +577,9 @@ void PgRecordWriter::run(std::size_t lane) {
   using clock = std::chrono::steady_clock;
   const bool expires = lane == 0; // one lane judges staleness
   auto next_expire = clock::now() + options_.expire_every;
-  std::unique_ptr<PgConnection> db;
+  Lane state; // its connection and failure state, kept by commit()
+  auto& db = state.db;
   std::vector<Completion> completions;
-  bool failing = false;
-  std::optional<clock::time_point> stop_deadline;
   for (;;) {
     std::vector<WriteItem> batch;
     std::optional<std::string> report;
@@ -580,9 +608,12 @@ void PgRecordWriter::run(std::size_t lane) {
     }
     if (expires && clock::now() >= next_expire) {
       try {
-        if (db && db->ok()) {
-          expire_sessions(*db);
+        // This lane may not have written yet (the other lanes took every batch): it connects
+        // for the judgement, or its scope's sessions would never go stale.
+        if (!db || !db->ok()) {
+          db = connect();
         }
+        expire_sessions(*db);
       } catch (const Error&) {
         // Judged again at the next turn; the write path below reports a lost database.
       }
@@ -591,88 +622,154 @@ void PgRecordWriter::run(std::size_t lane) {
     if (batch.empty() && !report) {
       continue;
     }
-    auto delay = options_.retry_initial;
-    bool dropped = false;
-    for (;;) {
-      const auto started = clock::now();
-      try {
-        if (!db || !db->ok()) {
-          db = connect();
-        }
-        write(*db, batch, report, completions);
-      } catch (const Error& error) {
-        const auto* pg = dynamic_cast<const PgError*>(&error);
-        if (!pg || pg->connection_lost() || !db || !db->ok()) {
-          db.reset(); // reconnect on the next attempt
-        }
-        bool first_failure = false;
-        {
-          std::lock_guard lock(mutex_);
-          ++stats_.failures;
-          stopping = stopping_;
-          // A deadlock between two servers' transactions is retried at once: PostgreSQL
-          // aborted this one so that the other could go on.
-          if (pg && pg->retryable()) {
-            continue;
-          }
-          if (!failing) {
-            failing = true;
-            first_failure = ++failing_lanes_ == 1;
-          }
-          stats_.healthy = false;
-        }
-        if (first_failure && on_event_) {
-          on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
-        }
-        if (stopping && !stop_deadline) {
-          stop_deadline = clock::now() + options_.stop_grace;
-        }
-        if (stop_deadline && clock::now() >= *stop_deadline) {
-          // Never acknowledged: dropping them loses nothing a NAS believes is stored.
-          std::lock_guard lock(mutex_);
-          release(batch);
-          queue_.clear();
-          dropped = true;
-          break;
-        }
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
-        delay = std::min(delay * 2, options_.retry_max);
-        continue;
-      }
-      const double seconds = std::chrono::duration<double>(clock::now() - started).count();
-      bool recovered = false;
-      {
-        std::lock_guard lock(mutex_);
-        ++stats_.batches;
-        stats_.items += batch.size();
-        stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
-        stats_.last_commit_seconds = seconds;
-        stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
-        stats_.total_commit_seconds += seconds;
-        stats_.commit_latency.add(seconds);
-        if (failing) {
-          failing = false;
-          recovered = --failing_lanes_ == 0;
-        }
-        stats_.healthy = failing_lanes_ == 0;
-        release(batch);
-      }
-      wake_.notify_all(); // items held back for this batch's sessions may go now
-      if (recovered && on_event_) {
-        on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
-      }
-      break;
+    std::optional<PgError> refusal;
+    auto outcome = commit(state, batch, report, completions, refusal);
+    if (outcome == Outcome::refused) {
+      // The parts carry items only: the owner's next report replaces this one (a report the
+      // database refused cannot make every later batch a refused one).
+      outcome = isolate_refused(state, batch, *refusal) ? Outcome::committed : Outcome::abandoned;
+      completions.clear(); // the parts delivered their own
     }
-    if (dropped) {
-      wake_.notify_all();
+    {
+      std::lock_guard lock(mutex_);
+      release(batch);
+      if (outcome == Outcome::abandoned) {
+        // Never acknowledged: dropping them loses nothing a NAS believes is stored.
+        queue_.clear();
+      }
+    }
+    wake_.notify_all(); // items held back for this batch's sessions may go now
+    if (outcome == Outcome::abandoned) {
       return;
     }
     if (!completions.empty() && on_complete_) {
       on_complete_(std::move(completions));
-      completions = {};
+    }
+    completions = {};
+  }
+}
+
+PgRecordWriter::Outcome PgRecordWriter::commit(Lane& lane, std::vector<WriteItem>& batch,
+                                               const std::optional<std::string>& report,
+                                               std::vector<Completion>& completions,
+                                               std::optional<PgError>& refusal) {
+  using clock = std::chrono::steady_clock;
+  auto delay = options_.retry_initial;
+  for (;;) {
+    const auto started = clock::now();
+    try {
+      if (!lane.db || !lane.db->ok()) {
+        lane.db = connect();
+      }
+      write(*lane.db, batch, report, completions);
+    } catch (const Error& error) {
+      const auto* pg = dynamic_cast<const PgError*>(&error);
+      if (!pg || pg->connection_lost() || !lane.db || !lane.db->ok()) {
+        lane.db.reset(); // reconnect on the next attempt
+      }
+      const bool refused = pg && classify(*pg) == CommitFailure::refused;
+      bool first_failure = false;
+      bool stopping = false;
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.failures;
+        stopping = stopping_;
+        // A deadlock between two servers' transactions is retried at once: PostgreSQL
+        // aborted this one so that the other could go on.
+        if (pg && pg->retryable()) {
+          continue;
+        }
+        if (!refused) {
+          if (!lane.failing) {
+            lane.failing = true;
+            first_failure = ++failing_lanes_ == 1;
+          }
+          stats_.healthy = false;
+        }
+      }
+      if (refused) {
+        // The same rows would fail again however long we waited: the caller splits the batch.
+        refusal = *pg;
+        return Outcome::refused;
+      }
+      if (first_failure && on_event_) {
+        on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
+      }
+      if (stopping && !lane.stop_deadline) {
+        lane.stop_deadline = clock::now() + options_.stop_grace;
+      }
+      if (lane.stop_deadline && clock::now() >= *lane.stop_deadline) {
+        return Outcome::abandoned;
+      }
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
+      delay = std::min(delay * 2, options_.retry_max);
+      continue;
+    }
+    const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+    bool recovered = false;
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.batches;
+      stats_.items += batch.size();
+      stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+      stats_.last_commit_seconds = seconds;
+      stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
+      stats_.total_commit_seconds += seconds;
+      stats_.commit_latency.add(seconds);
+      if (lane.failing) {
+        lane.failing = false;
+        recovered = --failing_lanes_ == 0;
+      }
+      stats_.healthy = failing_lanes_ == 0;
+    }
+    if (recovered && on_event_) {
+      on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
+    }
+    return Outcome::committed;
+  }
+}
+
+bool PgRecordWriter::isolate_refused(Lane& lane, const std::vector<WriteItem>& batch,
+                                     const PgError& refusal) {
+  // The database holds the sessions (acctlab_store matches them), so a refused transaction left
+  // no state behind to undo: the parts are written as any batch is. The batch's claims stay
+  // until every part is done, so no other lane takes a later record of these sessions meanwhile.
+  RefusalBisector parts(batch.size());
+  std::optional<PgError> refused = refusal;
+  std::vector<Completion> completions;
+  while (!parts.done()) {
+    if (refused) {
+      if (const auto index = parts.refused()) {
+        {
+          std::lock_guard lock(mutex_);
+          ++stats_.refused;
+        }
+        if (on_event_) {
+          on_event_(refused_event(batch[*index], *refused));
+        }
+      }
+      refused.reset();
+      continue;
+    }
+    const auto [first, last] = parts.next();
+    std::vector<WriteItem> part(batch.begin() + static_cast<std::ptrdiff_t>(first),
+                                batch.begin() + static_cast<std::ptrdiff_t>(last));
+    switch (commit(lane, part, std::nullopt, completions, refused)) {
+      case Outcome::committed:
+        parts.committed();
+        if (!completions.empty() && on_complete_) {
+          on_complete_(std::move(completions));
+        }
+        completions = {};
+        break;
+      case Outcome::abandoned:
+        return false;
+      case Outcome::refused:
+        break;
     }
   }
+  return true;
 }
 
 std::unique_ptr<AccountingWriter> open_writer(const std::string& database, WriterOptions options,

@@ -13,9 +13,11 @@
 #include "storage/pg_connection.hpp"
 #include "storage/record_writer.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -57,6 +59,23 @@ public:
 
 private:
   void run(std::size_t lane);
+
+  // The failure path (storage/commit_failure.hpp): transient failures are retried, a refused
+  // batch is split until its refused items stand alone.
+  struct Lane {
+    std::unique_ptr<PgConnection> db;
+    bool failing = false; // its last commit attempt failed for a transient reason
+    std::optional<std::chrono::steady_clock::time_point> stop_deadline;
+  };
+  enum class Outcome { committed, refused, abandoned };
+  /** Writes the batch, reconnecting and retrying transient failures with back-off. refused: the
+   * database refused the batch (refusal says why); abandoned: stopping while it stayed down. */
+  Outcome commit(Lane& lane, std::vector<WriteItem>& batch,
+                 const std::optional<std::string>& report, std::vector<Completion>& completions,
+                 std::optional<PgError>& refusal);
+  /** After the database refused batch: commits it in parts, drops the refused items unanswered.
+   * False when the writer must stop. */
+  bool isolate_refused(Lane& lane, const std::vector<WriteItem>& batch, const PgError& refusal);
   /** Under mutex_: up to max_batch queued items that touch nothing in flight, in order. */
   std::vector<WriteItem> take_batch();
   bool can_take() const;                             // under mutex_
@@ -73,6 +92,10 @@ private:
   CompletionHandler on_complete_;
   EventHandler on_event_;
   bool owns_run_ = false;
+  /** Whether the owner gave a clock: expiry then judges by it (a capture's time), else by the
+   * database's, the one clock every server sharing the live scope agrees on. */
+  bool own_clock_ = false;
+  std::int64_t scope_ = 0; // WriterOptions::session_scope; 0 is the live scope
   std::string run_report_;
   bool run_report_pending_ = false;
 

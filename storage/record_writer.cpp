@@ -1,10 +1,13 @@
 #include "storage/record_writer.hpp"
 
+#include "storage/commit_failure.hpp"
 #include "storage/nas_counters.hpp"
 #include "storage/session_store.hpp"
 
+#include <iterator>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace acctlab::storage {
 namespace {
@@ -332,10 +335,10 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       }
     }
     insert_packet.run();
-    tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame);
+    tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame, p.src_addr);
     Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
     if (item.record) {
-      tallies.add_record(item.record->event_time, item.record->record.status_type);
+      tallies.add_record(item.record->event_time, item.record->record.status_type, p.src_addr);
       completion.record_id = completion.packet_id; // a record's id is its packet's
       completion.session_id = prepared.session_ids[i];
     }
@@ -379,19 +382,15 @@ void RecordWriter::run() {
   using clock = std::chrono::steady_clock;
   auto next_expire = clock::now() + options_.expire_every;
   std::vector<Completion> completions;
-  bool failing = false;
-  std::optional<clock::time_point> stop_deadline;
   for (;;) {
     std::vector<WriteItem> batch;
-    bool stopping = false;
     if (backlog_next_ == backlog_.size()) {
       backlog_.clear();
       backlog_next_ = 0;
       std::unique_lock lock(mutex_);
       wake_.wait_until(lock, next_expire,
                        [this] { return stopping_ || !queue_.empty() || run_report_pending_; });
-      stopping = stopping_;
-      if (queue_.empty() && stopping) {
+      if (queue_.empty() && stopping_) {
         return;
       }
       backlog_.swap(queue_);
@@ -415,67 +414,189 @@ void RecordWriter::run() {
     if (prepared.empty()) {
       continue;
     }
-
-    auto delay = options_.retry_initial;
-    for (;;) {
-      const auto started = clock::now();
-      try {
-        write(prepared, completions);
-      } catch (const Error& error) {
-        {
-          std::lock_guard lock(mutex_);
-          ++stats_.failures;
-          stats_.healthy = false;
-          stopping = stopping_;
-        }
-        if (!failing && on_event_) {
-          on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
-        }
-        failing = true;
-        if (stopping && !stop_deadline) {
-          stop_deadline = clock::now() + options_.stop_grace;
-        }
-        if (stop_deadline && clock::now() >= *stop_deadline) {
-          // Shutting down while the database still refuses writes: these items were never
-          // acknowledged, so dropping them loses nothing the NAS believes is stored.
-          std::lock_guard lock(mutex_);
-          queue_.clear();
+    std::optional<Error> refusal;
+    switch (commit(prepared, completions, refusal)) {
+      case Outcome::committed:
+        deliver(completions);
+        break;
+      case Outcome::abandoned:
+        return;
+      case Outcome::refused:
+        // The parts carry items only: a run report in the refused batch is left to the owner's
+        // next one (and to the final one stop() writes), so a report the database refused
+        // cannot make every later batch a refused one.
+        if (!isolate_refused(prepared, *refusal)) {
           return;
         }
-        std::unique_lock lock(mutex_);
-        // Sleep the back-off; wake early only when a stop is newly requested.
-        wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
-        delay = std::min(delay * 2, options_.retry_max);
-        continue;
-      }
-      const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+        break;
+    }
+  }
+}
+
+RecordWriter::Outcome RecordWriter::commit(Prepared& prepared, std::vector<Completion>& completions,
+                                           std::optional<Error>& refusal) {
+  using clock = std::chrono::steady_clock;
+  auto delay = options_.retry_initial;
+  for (;;) {
+    const auto started = clock::now();
+    try {
+      write(prepared, completions);
+    } catch (const Error& error) {
+      const bool refused = classify(error) == CommitFailure::refused;
       {
         std::lock_guard lock(mutex_);
-        ++stats_.batches;
-        stats_.items += prepared.items.size();
-        stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, prepared.items.size());
-        stats_.last_commit_seconds = seconds;
-        stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
-        stats_.total_commit_seconds += seconds;
-        stats_.commit_latency.add(seconds);
-        stats_.healthy = !(syncer_ && syncer_->failed());
-        stats_.open_sessions = matcher_.open_count();
+        ++stats_.failures;
+        stats_.healthy = stats_.healthy && refused;
       }
-      if (failing && on_event_) {
-        on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
+      if (refused) {
+        // The same rows would fail again however long we waited: the caller splits the batch.
+        refusal = error;
+        return Outcome::refused;
       }
-      failing = false;
-      break;
+      if (!failing_ && on_event_) {
+        on_event_({WriterEvent::Kind::commit_failed, error.what(), error.code()});
+      }
+      failing_ = true;
+      if (!back_off(delay)) {
+        // Shutting down while the database still refuses writes: these items were never
+        // acknowledged, so dropping them loses nothing the NAS believes is stored.
+        std::lock_guard lock(mutex_);
+        queue_.clear();
+        return Outcome::abandoned;
+      }
+      continue;
     }
-    if (!completions.empty() && on_complete_) {
-      if (syncer_) {
-        syncer_->submit(
-            [this, done = std::move(completions)]() mutable { on_complete_(std::move(done)); });
-      } else {
-        on_complete_(std::move(completions));
-      }
-      completions = {};
+    const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.batches;
+      stats_.items += prepared.items.size();
+      stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, prepared.items.size());
+      stats_.last_commit_seconds = seconds;
+      stats_.max_commit_seconds = std::max(stats_.max_commit_seconds, seconds);
+      stats_.total_commit_seconds += seconds;
+      stats_.commit_latency.add(seconds);
+      stats_.healthy = !(syncer_ && syncer_->failed());
+      stats_.open_sessions = matcher_.open_count();
     }
+    if (failing_ && on_event_) {
+      on_event_({WriterEvent::Kind::recovered, "database writable again", 0});
+    }
+    failing_ = false;
+    return Outcome::committed;
+  }
+}
+
+bool RecordWriter::back_off(std::chrono::milliseconds& delay) {
+  using clock = std::chrono::steady_clock;
+  std::unique_lock lock(mutex_);
+  const bool stopping = stopping_;
+  if (stopping && !stop_deadline_) {
+    stop_deadline_ = clock::now() + options_.stop_grace;
+  }
+  if (stop_deadline_ && clock::now() >= *stop_deadline_) {
+    return false;
+  }
+  // Sleep the back-off; wake early only when a stop is newly requested.
+  wake_.wait_for(lock, delay, [this, stopping] { return stopping_ != stopping; });
+  delay = std::min(delay * 2, options_.retry_max);
+  return true;
+}
+
+void RecordWriter::deliver(std::vector<Completion>& completions) {
+  if (!completions.empty() && on_complete_) {
+    if (syncer_) {
+      syncer_->submit(
+          [this, done = std::move(completions)]() mutable { on_complete_(std::move(done)); });
+    } else {
+      on_complete_(std::move(completions));
+    }
+  }
+  completions = {};
+}
+
+bool RecordWriter::isolate_refused(Prepared& prepared, const Error& refusal) {
+  // Nothing of the refused transaction is stored, but the matcher fed every item of it: it must
+  // not go on believing them applied (a dropped Start would leave a session open in memory that
+  // the database never saw, a dropped Interim's counters would judge the next ones).
+  if (!restore_matcher(prepared)) {
+    return false;
+  }
+  // Expired sessions and the run report are not retried here: the next expiry check marks the
+  // sessions again, the owner's next report replaces this one.
+  std::vector<WriteItem> items = std::move(prepared.items);
+  RefusalBisector parts(items.size());
+  std::optional<Error> refused = refusal;
+  std::vector<Completion> completions;
+  while (!parts.done()) {
+    if (refused) {
+      if (const auto index = parts.refused()) {
+        drop_refused(items[*index], *refused);
+      }
+      refused.reset();
+      continue;
+    }
+    const auto [first, last] = parts.next();
+    const auto begin = items.begin() + static_cast<std::ptrdiff_t>(first);
+    const auto end = items.begin() + static_cast<std::ptrdiff_t>(last);
+    std::vector<WriteItem> slice(std::make_move_iterator(begin), std::make_move_iterator(end));
+    Prepared part;
+    prepare_batch(slice, part);
+    switch (commit(part, completions, refused)) {
+      case Outcome::committed:
+        parts.committed();
+        deliver(completions);
+        break;
+      case Outcome::abandoned:
+        return false;
+      case Outcome::refused:
+        if (!restore_matcher(part)) {
+          return false;
+        }
+        std::move(part.items.begin(), part.items.end(), begin);
+        break;
+    }
+  }
+  return true;
+}
+
+bool RecordWriter::restore_matcher(const Prepared& prepared) {
+  std::unordered_set<radius::SessionKey, radius::SessionKeyHash> keys;
+  for (const auto& session : prepared.sessions) {
+    keys.insert(session.key);
+  }
+  auto delay = options_.retry_initial;
+  for (;;) {
+    try {
+      // Every session the batch changed is in prepared.sessions (an Accounting-On/Off's too):
+      // each key goes back to its newest stored session, as a restart would load it, or to
+      // nothing when the batch opened it.
+      for (const auto& key : keys) {
+        auto stored = load_sessions_by_key(db_, key.nas, key.session_id);
+        matcher_.forget(key);
+        if (!stored.empty()) {
+          matcher_.restore(std::move(stored.back()));
+        }
+      }
+      std::lock_guard lock(mutex_);
+      stats_.open_sessions = matcher_.open_count();
+      return true;
+    } catch (const Error&) {
+      // A read that fails is the database in trouble; the commit path reports that.
+      if (!back_off(delay)) {
+        return false;
+      }
+    }
+  }
+}
+
+void RecordWriter::drop_refused(const WriteItem& item, const Error& refusal) {
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.refused;
+  }
+  if (on_event_) {
+    on_event_(refused_event(item, refusal));
   }
 }
 

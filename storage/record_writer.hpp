@@ -70,6 +70,7 @@ struct WriterStats {
   std::uint64_t batches = 0;
   std::uint64_t items = 0;
   std::uint64_t failures = 0; // failed commit attempts
+  std::uint64_t refused = 0;  // items dropped unanswered because the database refused them
   std::uint64_t max_batch = 0;
   double last_commit_seconds = 0; // duration of the last successful commit
   double max_commit_seconds = 0;
@@ -85,11 +86,21 @@ struct WriterStats {
   LatencyHistogram sync_latency;   // the syncer's fdatasyncs
 };
 
-/** What the writer tells its owner about the database's health; the owner decides what to log. */
+/** What the writer tells its owner about the database's health, and about each item it dropped
+ * because the database refused it (storage/commit_failure.hpp); the owner decides what to log. */
 struct WriterEvent {
-  enum class Kind { commit_failed, recovered } kind;
-  std::string message;
+  enum class Kind { commit_failed, recovered, item_refused } kind;
+  std::string message; // the database's own message
   int sqlite_code = 0;
+  // item_refused: the item that was dropped, never stored and never completed.
+  std::string sqlstate; // PostgreSQL's code for the refusal
+  std::uint64_t tag = 0;
+  std::string nas;    // WriteItem::nas
+  std::string source; // "ADDR:PORT" the packet came from
+  std::optional<std::uint8_t> code;
+  std::optional<std::uint8_t> identifier;
+  std::string acct_session_id;
+  std::optional<std::uint32_t> status_type;
 };
 
 struct WriterOptions {
@@ -99,6 +110,12 @@ struct WriterOptions {
    * of that kind ('serve', 'conform', 'pcap') at start and closes it at stop. */
   std::optional<std::int64_t> run_id;
   std::optional<std::string> run_kind;
+  /** PostgreSQL: the scope this writer's sessions are matched, closed (Accounting-On/Off) and
+   * expired in. Unset is the live scope every `acctlab serve` on the database shares; a capture
+   * import or a conformance run gives its run id, so its sessions and the live servers' never
+   * meet, nor its records and theirs as duplicates (docs/design-notes.md, "Run scopes on a
+   * shared database"). SQLite has one writer per file and a matcher of its own: unused there. */
+  std::optional<std::int64_t> session_scope;
   /** A WAL checkpoint starts (on its own thread) once a commit leaves this many pages in the log
    * (16,384 pages: a 64 MiB log). A page rewritten by many transactions between two checkpoints
    * is copied to the database once: against 4,096 pages the checkpointer's CPU per request fell
@@ -193,6 +210,25 @@ private:
   void prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared);
   void write(Prepared& prepared, std::vector<Completion>& completions);
 
+  // The failure path (storage/commit_failure.hpp): transient failures are retried, a refused
+  // batch is split until its refused items stand alone.
+  enum class Outcome { committed, refused, abandoned };
+  /** Writes prepared, retrying transient failures with back-off. refused: the database refused
+   * the batch (refusal says why); abandoned: stopping while the database stayed unwritable. */
+  Outcome commit(Prepared& prepared, std::vector<Completion>& completions,
+                 std::optional<Error>& refusal);
+  /** Sleeps the back-off; false once a stop's grace is over. */
+  bool back_off(std::chrono::milliseconds& delay);
+  /** The completions of a committed batch, through the syncer when there is one. */
+  void deliver(std::vector<Completion>& completions);
+  /** After the database refused prepared: commits its items in parts, drops the refused ones
+   * unanswered. False when the writer must stop. */
+  bool isolate_refused(Prepared& prepared, const Error& refusal);
+  /** The matcher forgets what a batch that was not stored did to its sessions and takes them
+   * back as the database holds them. False when the writer must stop. */
+  bool restore_matcher(const Prepared& prepared);
+  void drop_refused(const WriteItem& item, const Error& refusal);
+
   std::string path_;
   WriterOptions options_;
   CompletionHandler on_complete_;
@@ -204,6 +240,8 @@ private:
   std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<WalSyncer> syncer_; // synchronous=FULL: completions wait for fdatasync
   bool owns_run_ = false;
+  bool failing_ = false; // the last commit attempt failed for a transient reason
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline_;
   std::int64_t written_max_session_ = 0; // sessions up to this id have a row (ids only grow)
   // What the tally and search row of each open session are made of, as last committed: a record
   // that changes none of it updates only the usage columns. Grows with open sessions only.

@@ -1,9 +1,12 @@
 #include "storage/run_store.hpp"
 
+#include "storage/pg_connection.hpp"
+#include "storage/pg_schema.hpp"
 #include "storage/schema.hpp"
 #include "storage/session_store.hpp"
 #include "storage/sqlite.hpp"
 
+#include <charconv>
 #include <filesystem>
 
 namespace acctlab::storage {
@@ -16,9 +19,27 @@ constexpr std::string_view run_sessions =
     "SELECT DISTINCT r.session_row FROM records AS r JOIN packets AS p ON p.id = r.packet_id "
     "WHERE p.run_id = ?1 AND r.session_row IS NOT NULL";
 
+/** PostgreSQL's: a run's records are its packets rows that have one (the records view). */
+constexpr std::string_view pg_run_sessions =
+    "SELECT DISTINCT session_row FROM packets WHERE run_id = $1 AND session_row IS NOT NULL";
+
+/** A double as the shortest text that reads back as the same value (a PgParam). */
+std::string real_text(double value) {
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
+}
+
 } // namespace
 
 std::int64_t open_run(const std::string& path, std::string_view kind, double started) {
+  if (is_postgres_uri(path)) {
+    PgConnection db(path);
+    migrate_postgres(db);
+    return db
+        .query("INSERT INTO runs (kind, started) VALUES ($1, $2) RETURNING id",
+               {std::string(kind), real_text(started)})
+        .int64(0, 0);
+  }
   Database db(path);
   migrate(db);
   db.prepare("INSERT INTO runs (kind, started) VALUES (?1, ?2)")
@@ -30,6 +51,12 @@ std::int64_t open_run(const std::string& path, std::string_view kind, double sta
 
 void close_run(const std::string& path, std::int64_t run_id, double finished,
                const std::string& verdict, const std::string& report_json) {
+  if (is_postgres_uri(path)) {
+    PgConnection db(path);
+    db.query("UPDATE runs SET finished = $1, verdict = $2, report = $3 WHERE id = $4",
+             {real_text(finished), verdict, report_json, std::to_string(run_id)});
+    return;
+  }
   Database db(path);
   db.prepare("UPDATE runs SET finished = ?1, verdict = ?2, report = ?3 WHERE id = ?4")
       .bind(1, finished)
@@ -41,6 +68,19 @@ void close_run(const std::string& path, std::int64_t run_id, double finished,
 
 std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
                                 const radius::MatcherOptions& options, double end_time) {
+  if (is_postgres_uri(path)) {
+    // The matcher's rule (radius::SessionMatcher::expire) in one statement, on the run's
+    // sessions only: a live server's, or another run's, are never judged by this run's clock.
+    PgConnection db(path);
+    return static_cast<std::size_t>(
+        db.query("UPDATE sessions SET state = 'stale' WHERE state = 'open' AND id IN (" +
+                     std::string(pg_run_sessions) +
+                     ") AND $2 - last_record_time > $3 * COALESCE(NULLIF(interim_interval, 0), $4) "
+                     "RETURNING id",
+                 {std::to_string(run_id), real_text(end_time), std::to_string(options.stale_factor),
+                  std::to_string(options.default_interim_interval)})
+            .rows());
+  }
   Database db(path);
   radius::SessionMatcher matcher(options);
   auto open = db.prepare("SELECT id FROM sessions WHERE state = 'open' AND id IN (" +
@@ -64,8 +104,31 @@ std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
 }
 
 RunCounts count_run(const std::string& path, std::int64_t run_id) {
-  Database db(path);
   RunCounts counts;
+  if (is_postgres_uri(path)) {
+    PgConnection db(path);
+    const std::vector<PgParam> run{std::to_string(run_id)};
+    auto verdicts =
+        db.query("SELECT verdict, count(*) FROM packets WHERE run_id = $1 GROUP BY verdict", run);
+    for (int row = 0; row < verdicts.rows(); ++row) {
+      const auto n = static_cast<std::uint64_t>(verdicts.int64(row, 1));
+      counts.packets_by_verdict[verdicts.text(row, 0)] = n;
+      counts.packets += n;
+    }
+    counts.records = static_cast<std::uint64_t>(
+        db.query("SELECT count(*) FROM packets WHERE run_id = $1 AND nas_identity IS NOT NULL", run)
+            .int64(0, 0));
+    auto sessions = db.query("SELECT nas_key, state, count(*) FROM sessions WHERE id IN (" +
+                                 std::string(pg_run_sessions) +
+                                 ") GROUP BY nas_key, state ORDER BY nas_key, state",
+                             run);
+    for (int row = 0; row < sessions.rows(); ++row) {
+      counts.sessions.push_back({sessions.text(row, 0), sessions.text(row, 1),
+                                 static_cast<std::uint64_t>(sessions.int64(row, 2))});
+    }
+    return counts;
+  }
+  Database db(path);
   auto verdicts =
       db.prepare("SELECT verdict, count(*) FROM packets WHERE run_id = ?1 GROUP BY verdict");
   verdicts.bind(1, run_id);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace acctlab::storage {
@@ -51,14 +52,17 @@ public:
   TallyBatch(const TallyBatch&) = delete;
   TallyBatch& operator=(const TallyBatch&) = delete;
 
+  /** src_addr: the address the packet came from (packets.src_addr), for the per-source
+   * tallies (migration 8). */
   void add_packet(std::optional<std::int64_t> run_id, Verdict verdict,
-                  const std::optional<std::string>& file, std::optional<std::int64_t> frame);
-  void add_record(double event_time, std::optional<std::uint32_t> status_type);
+                  const std::optional<std::string>& file, std::optional<std::int64_t> frame,
+                  const std::string& src_addr);
+  void add_record(double event_time, std::optional<std::uint32_t> status_type,
+                  const std::string& src_addr);
   /** Adds the counts to the tables, inside the caller's transaction; throws Error. */
   void write(Database& db);
   void clear();
 
-private:
   struct Records {
     std::int64_t records = 0;
     double last_event = 0;
@@ -69,10 +73,18 @@ private:
     std::optional<std::int64_t> first_frame;
     std::optional<std::int64_t> last_frame;
   };
+
+private:
   struct Statements;
   std::map<std::pair<std::int64_t, std::int64_t>, Records> records_; // (hour, status type)
   std::map<std::pair<std::int64_t, Verdict>, std::int64_t> packets_; // (run, verdict)
   std::map<std::pair<std::int64_t, std::string>, Capture> captures_; // (run, file)
+  // The same per source address (migration 8): (source, hour, status type), (source, status
+  // type), (source, run, verdict), (source, run, file).
+  std::map<std::tuple<std::string, std::int64_t, std::int64_t>, Records> source_records_;
+  std::map<std::pair<std::string, std::int64_t>, Records> source_totals_;
+  std::map<std::tuple<std::string, std::int64_t, Verdict>, std::int64_t> source_packets_;
+  std::map<std::tuple<std::string, std::int64_t, std::string>, Capture> source_captures_;
   std::unique_ptr<Statements> statements_;
   Database* db_ = nullptr;
 };

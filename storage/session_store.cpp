@@ -10,7 +10,7 @@ constexpr std::string_view session_columns =
     "id, nas_key, acct_session_id, unique_id, state, flags, start_time, update_time, stop_time, "
     "last_record_time, input_octets, output_octets, input_packets, output_packets, session_time, "
     "terminate_cause, interim_interval, user_name, framed_ip, peer, nas_ip, nas_port, "
-    "nas_port_type, calling_station_id, called_station_id, record_count";
+    "nas_port_type, calling_station_id, called_station_id, record_count, class";
 
 template <class T> std::optional<T> narrow(const std::optional<std::int64_t>& value) {
   if (!value) {
@@ -48,6 +48,7 @@ radius::Session read_session(const Statement& row) {
   session.calling_station_id = row.column_optional_text(23);
   session.called_station_id = row.column_optional_text(24);
   session.record_count = static_cast<std::uint32_t>(row.column_int64(25));
+  session.class_text = row.column_optional_text(26);
   return session;
 }
 
@@ -73,9 +74,9 @@ constexpr std::string_view insert_session_sql =
     "INSERT INTO sessions (id, nas_key, acct_session_id, unique_id, state, flags, start_time, "
     "update_time, stop_time, last_record_time, input_octets, output_octets, input_packets, "
     "output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip, peer, "
-    "nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id, record_count) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-    "?20, ?21, ?22, ?23, ?24, ?25, ?26)";
+    "nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id, record_count, "
+    "class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
 
 // Everything but the key and unique_id, which never change once a session exists.
 constexpr std::string_view update_columns =
@@ -83,7 +84,8 @@ constexpr std::string_view update_columns =
     "last_record_time = ?10, input_octets = ?11, output_octets = ?12, input_packets = ?13, "
     "output_packets = ?14, session_time = ?15, terminate_cause = ?16, interim_interval = ?17, "
     "user_name = ?18, framed_ip = ?19, peer = ?20, nas_ip = ?21, nas_port = ?22, "
-    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
+    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26, "
+    "class = ?27";
 
 // What changes with most records; none of these is a column the tally or the search row is made
 // of (SessionUpsert::Identity).
@@ -91,7 +93,8 @@ constexpr std::string_view usage_columns =
     "flags = ?6, update_time = ?8, stop_time = ?9, last_record_time = ?10, input_octets = ?11, "
     "output_octets = ?12, input_packets = ?13, output_packets = ?14, session_time = ?15, "
     "terminate_cause = ?16, interim_interval = ?17, nas_ip = ?21, nas_port = ?22, "
-    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26";
+    "nas_port_type = ?23, calling_station_id = ?24, called_station_id = ?25, record_count = ?26, "
+    "class = ?27";
 
 SessionUpsert::Identity SessionUpsert::Identity::of(const radius::Session& session) {
   return {.nas_key = session.key.nas,
@@ -251,7 +254,8 @@ void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) 
       .bind(23, session.nas_port_type)
       .bind_static(24, session.calling_station_id)
       .bind_static(25, session.called_station_id)
-      .bind(26, session.record_count);
+      .bind(26, session.record_count)
+      .bind_static(27, session.class_text);
   if (row != Row::present_same_identity) {
     s.bind_static(5, radius::to_string(session.state))
         .bind(7, session.start_time)

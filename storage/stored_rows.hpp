@@ -4,6 +4,7 @@
 // conformance/tester.cpp); it asks in its own terms and holds no SQL.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,11 @@ struct StoredRows {
   std::vector<StoredSessionRow> sessions;
 };
 
-/** Reads every record and session of the database at path (read-only), oldest first. Throws
- * storage::Error naming the path when it cannot be read. */
-StoredRows read_stored_rows(const std::string& path);
+/** Reads every record and session of the database at path, a SQLite file or a postgresql://
+ * URI (read-only), oldest first; with run_id only that run's records and the sessions they
+ * joined (a conformance run on a database others write too). Throws storage::Error naming the
+ * database when it cannot be read. */
+StoredRows read_stored_rows(const std::string& path,
+                            std::optional<std::int64_t> run_id = std::nullopt);
 
 } // namespace acctlab::storage

@@ -89,6 +89,7 @@ constexpr std::array sessions{
     ColumnDescription{"calling_station_id", T::text},
     ColumnDescription{"called_station_id", T::text},
     ColumnDescription{"record_count", T::integer, true, "0"},
+    ColumnDescription{"class", T::text},
 };
 
 constexpr std::array findings{

@@ -254,6 +254,13 @@ std::string Site::metrics(ReadOnlyDatabase& db) {
     gauge("acctlab_db_last_event_timestamp_seconds", "Event time of the newest record.");
     value("acctlab_db_last_event_timestamp_seconds", get_double(live, "last_event_time"));
   }
+  out.append("# HELP acctlab_viewer_live_recounts_total Live counters counted for /events "
+             "streams: for every NAS (all), or for an operator's NASes (operator).\n"
+             "# TYPE acctlab_viewer_live_recounts_total counter\n");
+  value("acctlab_viewer_live_recounts_total{scope=\"all\"}",
+        static_cast<double>(live_recounts_all_.load()));
+  value("acctlab_viewer_live_recounts_total{scope=\"operator\"}",
+        static_cast<double>(live_recounts_scoped_.load()));
   if (!metrics_source_) {
     // A server has its own database gauges; a viewer alone reports the files it reads.
     std::error_code ec;
@@ -468,6 +475,7 @@ std::optional<std::pair<std::int64_t, std::string>> Site::live_update(std::int64
     const auto current = watcher_->data_version();
     if (current != live_version_ || live_json_.empty()) {
       auto counters = live_counters(*watcher_);
+      ++live_recounts_all_;
       counters["last_event_time_text"] = is_set(counters, "last_event_time")
                                              ? format_time(get_double(counters, "last_event_time"))
                                              : std::string();
@@ -512,6 +520,7 @@ std::optional<std::pair<std::int64_t, std::string>> Site::live_update(std::int64
       live.counted = now;
       Lease lease(*this);
       auto counters = live_counters(*lease, true, scope_of(*account, *lease));
+      ++live_recounts_scoped_;
       counters["last_event_time_text"] = is_set(counters, "last_event_time")
                                              ? format_time(get_double(counters, "last_event_time"))
                                              : std::string();

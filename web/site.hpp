@@ -7,6 +7,7 @@
 #include "storage/read_db.hpp"
 #include "storage/report_filters.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -86,12 +87,22 @@ public:
   std::optional<std::pair<std::int64_t, std::string>> live_update(std::int64_t version,
                                                                   std::string_view cookie);
   /**
-   * An operator's live counters are counted from its rows, not the tallies (a read of its
-   * NASes' packets: about 1 CPU-second per million packets), so they are recounted at most this
-   * often, however often the database changes. Set before the HTTP server starts.
+   * An operator's live counters are recounted at most this often, however often the database
+   * changes (`acctlab web --operator-live-interval`; 10 s by default): its packets and records
+   * come from the per-source tallies, but its findings are counted from their rows. Set before
+   * the HTTP server starts.
    */
   void set_scoped_live_interval(std::chrono::milliseconds interval) {
     scoped_live_interval_ = interval;
+  }
+  /** How often /events counted the live counters since start: for every NAS (admins, no
+   * accounts), and for an operator's NASes (all operators together). On /metrics too. */
+  struct LiveRecounts {
+    std::int64_t all = 0;
+    std::int64_t scoped = 0;
+  };
+  LiveRecounts live_recounts() const {
+    return {live_recounts_all_.load(), live_recounts_scoped_.load()};
   }
 
   const std::string& db_path() const { return db_path_; }
@@ -128,6 +139,8 @@ private:
   std::int64_t live_version_ = -1;
   std::string live_json_;
   std::chrono::milliseconds scoped_live_interval_{std::chrono::seconds(10)};
+  std::atomic<std::int64_t> live_recounts_all_{0};
+  std::atomic<std::int64_t> live_recounts_scoped_{0};
   struct ScopedLive {
     std::chrono::steady_clock::time_point counted{};
     std::int64_t data_version = -1;

@@ -11,6 +11,7 @@
 # Usage: freeradius-lab.sh detail|sql|postgresql PORT DIR [SECRET]   (runs in the foreground; -X
 # for debug with FREERADIUS_DEBUG=1). Never touches /etc/freeradius or the system daemon.
 set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
 mode=$1 port=$2 dir=$3 secret=${4:-testing123}
 case "$mode" in detail | sql | postgresql) ;; *) echo "freeradius-lab: mode is detail, sql or postgresql" >&2; exit 2 ;; esac
 stock=/etc/freeradius/3.0
@@ -114,47 +115,9 @@ else
   accounting='detail'
 fi
 
-cat >"$dir/radiusd.conf" <<CONF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $dir/log
-raddbdir = $dir
-radacctdir = $dir/radacct
-name = freeradius
-confdir = \${raddbdir}
-modconfdir = \${confdir}/mods-config
-run_dir = $dir/run
-db_dir = $dir
-libdir = /usr/lib/freeradius
-pidfile = \${run_dir}/\${name}.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1048576
-hostname_lookups = no
-log {
-  destination = stdout
-  colourise = no
-  file = \${logdir}/radius.log
-  auth = no
-}
+freeradius_bench_head "$dir" "$threads" stdout >"$dir/radiusd.conf"
+cat >>"$dir/radiusd.conf" <<CONF
 checkrad = /usr/sbin/checkrad
-security {
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = yes
-}
-thread pool {
-  start_servers = 4
-  max_servers = $threads
-  min_spare_servers = 3
-  max_spare_servers = 10
-  max_requests_per_server = 0
-  auto_limit_acct = no
-}
 client lab {
   ipaddr = 127.0.0.1
   secret = $secret

@@ -24,7 +24,8 @@ stop() { # pid
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
-free_port() { # tcp|udp
+source "$here/bench/lib.sh"
+free_port() { # tcp|udp (after bench/lib.sh: this one takes the protocol)
   python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_STREAM if sys.argv[1]=='tcp' else socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
 }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
@@ -60,45 +61,8 @@ mkdir -p "$fr"/{log,run,radacct}
 echo '$INCLUDE /usr/share/freeradius/dictionary' >"$fr/dictionary"
 fr_tls=$(free_port tcp)
 c=$work/certs
-cat >"$fr/radiusd.conf" <<CONF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $fr/log
-raddbdir = $fr
-radacctdir = $fr/radacct
-name = freeradius
-confdir = $fr
-modconfdir = $fr/mods-config
-run_dir = $fr/run
-db_dir = $fr
-libdir = /usr/lib/freeradius
-pidfile = $fr/run/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1048576
-hostname_lookups = no
-log {
-  destination = files
-  file = $fr/log/radius.log
-  auth = no
-}
-security {
-  allow_core_dumps = no
-  max_attributes = 200
-  reject_delay = 0
-  status_server = yes
-}
-thread pool {
-  start_servers = 4
-  max_servers = 32
-  min_spare_servers = 3
-  max_spare_servers = 10
-  max_requests_per_server = 0
-  auto_limit_acct = no
-}
+freeradius_bench_head "$fr" 32 files >"$fr/radiusd.conf"
+cat >>"$fr/radiusd.conf" <<CONF
 clients radsec {
   client local {
     ipaddr = 127.0.0.1

@@ -25,18 +25,15 @@ RANDOM=$seed
 work=$(mktemp -d /tmp/acctlab-kill.XXXXXX)
 server=
 load=
-pg_bin=/usr/lib/postgresql/15/bin
-pg_started=false
-pg_as() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u nobody -- "$@"); else "$@"; fi; }
+source bench/lib.sh
 cleanup() {
   # Only the current server and load client: the PIDs of the killed servers may be reused.
   for p in $server $load; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if $pg_started; then pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -m immediate -w stop >/dev/null 2>&1 || true; fi
+  pg_cluster_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
-source bench/lib.sh
 
 echo "kill campaign: $(date -u '+%F %T') UTC, $kills kills, $engine, W=$window, seed $seed"
 echo "machine: $(machine_state "$work")"
@@ -44,13 +41,8 @@ echo "machine: $(machine_state "$work")"
 case $engine in
 sqlite) db="$work/acctlab.db" ;;
 pg)
-  mkdir -p "$work/pg"
-  if [ "$(id -u)" = 0 ]; then chmod o+x "$work"; chown nobody "$work/pg"; fi
-  pg_as "$pg_bin/initdb" -D "$work/pg/data" -A trust -U acctlab --no-sync -E UTF8 >"$work/pg-initdb.log" 2>&1
-  pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w \
-    -o "-k $work/pg -c listen_addresses='' -c synchronous_commit=on" start >/dev/null
-  pg_started=true
-  db="postgresql://acctlab@/postgres?host=$work/pg"
+  pg_cluster_start "$work"
+  db=$(pg_cluster_uri "$work" postgres)
   ;;
 *)
   echo "kill-campaign: engine must be sqlite or pg" >&2

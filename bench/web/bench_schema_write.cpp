@@ -159,8 +159,9 @@ double tally_cost(const std::vector<storage::WriteItem>& items, std::size_t wind
       for (std::size_t j = i; j < std::min(items.size(), i + window); ++j) {
         const auto& item = items[j];
         tallies.add_packet(std::int64_t{1}, item.packet.verdict, item.packet.file,
-                           item.packet.frame);
-        tallies.add_record(item.record->event_time, item.record->record.status_type);
+                           item.packet.frame, item.packet.src_addr);
+        tallies.add_record(item.record->event_time, item.record->record.status_type,
+                           item.packet.src_addr);
       }
       tallies.write(db);
       cpu += static_cast<double>(std::clock() - begin) / CLOCKS_PER_SEC;

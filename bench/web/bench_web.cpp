@@ -7,7 +7,12 @@
 // run, the page numbers) are read from the database, so every page exists whatever the record
 // count; a page that answers anything but 200 stops the bench with exit status 1, never timed.
 //
-//   build/bench/web/bench_web [records] [database path] [--reuse] [--operator]
+//   build/bench/web/bench_web [records] [database path] [--reuse] [--operator] [--build-only]
+//   build/bench/web/bench_web 0 [database path] --pg-schema URI
+//
+// --build-only builds the database and stops (bench/web/operator-pages.sh times it over HTTP).
+// --pg-schema creates the acctlab schema of this build in the PostgreSQL database at URI and
+// stops (operator-pages.sh then copies the SQLite database's rows there).
 //
 // --operator times the list pages as an admin and as an operator whose group holds 5 of the 20
 // NASes (clients 10.1.1.1-10.1.1.5): the admin's pages read the tallies, the operator's count
@@ -15,6 +20,8 @@
 
 #include "bench/web/document_start.hpp"
 #include "server/clients_file.hpp"
+#include "storage/pg_connection.hpp"
+#include "storage/pg_schema.hpp"
 #include "storage/schema.hpp"
 #include "web/auth.hpp"
 #include "web/site.hpp"
@@ -359,6 +366,8 @@ int main(int argc, char** argv) {
   std::string path = "bench_web.db";
   bool reuse = false;
   bool as_operator = false;
+  bool build_only = false;
+  std::string pg_schema;
   std::string only; // --page TARGET: time that page 200 times and stop (for a profiler)
   int positional = 0;
   for (int i = 1; i < argc; ++i) {
@@ -366,6 +375,10 @@ int main(int argc, char** argv) {
       reuse = true;
     } else if (std::strcmp(argv[i], "--operator") == 0) {
       as_operator = true;
+    } else if (std::strcmp(argv[i], "--build-only") == 0) {
+      build_only = true;
+    } else if (std::strcmp(argv[i], "--pg-schema") == 0 && i + 1 < argc) {
+      pg_schema = argv[++i];
     } else if (std::strcmp(argv[i], "--page") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (positional++ == 0) {
@@ -373,6 +386,11 @@ int main(int argc, char** argv) {
     } else {
       path = argv[i];
     }
+  }
+  if (!pg_schema.empty()) {
+    acctlab::storage::PgConnection db(pg_schema);
+    acctlab::storage::migrate_postgres(db);
+    return 0;
   }
   if (reuse && std::filesystem::exists(path)) {
     // A database from an earlier build of this bench: bring its schema up to date first.
@@ -383,6 +401,9 @@ int main(int argc, char** argv) {
     build(path, records);
     std::fprintf(stderr, "bench_web: built in %.1f s\n",
                  std::chrono::duration<double>(Clock::now() - begin).count());
+  }
+  if (build_only) {
+    return 0;
   }
   if (!only.empty()) {
     acctlab::web::Site site(path);

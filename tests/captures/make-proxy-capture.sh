@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Records RADIUS accounting through a real FreeRADIUS proxy in front of acctlab (run as root).
 #
-#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]
+#   tests/captures/make-proxy-capture.sh ACCTLAB [--out FILE.pcap] [--outage pause|down]
+#                                        [--neighbours] [--keep]
 #
 # One network namespace of this process's own (acctlab-px-PID), so the standard ports are free
 # and nothing leaves the machine; everything runs on its loopback:
@@ -22,6 +23,11 @@
 # a Stop, three copies each 2 s apart (radclient -r 3 -t 2), that the proxy forwards and nobody
 # answers. A correct NAS; the proxy and its home server leave it unanswered.
 #
+# --neighbours: beside the accounting, dig (BIND 9) sends DNS queries to 127.0.0.4:53 from source
+# ports 1645, 1646, 1812 and 1813 of 127.0.0.1, as a host whose ephemeral port range includes
+# RADIUS's numbers does; nothing answers them (the kernel's ICMP port unreachable does). tcpdump
+# then records all UDP: a capture where RADIUS shares its port numbers with another protocol.
+#
 # Every wait is bounded; a trap removes the namespace and stops only the processes this script
 # started, on any exit. Exit 77 (skipped) when not root or a tool is missing.
 set -euo pipefail
@@ -31,7 +37,7 @@ skip() {
   exit 77
 }
 [[ $# -ge 1 ]] || {
-  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]" >&2
+  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--neighbours] [--keep]" >&2
   exit 2
 }
 acctlab=$(realpath "$1")
@@ -40,6 +46,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/freeradius-conf.sh"
 out="$here/freeradius-proxy.pcap"
 keep=0
+neighbours=0
 outage=none
 while (($#)); do
   case "$1" in
@@ -56,15 +63,18 @@ while (($#)); do
     shift
     ;;
   --keep) keep=1 ;;
+  --neighbours) neighbours=1 ;;
   *)
-    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--keep]" >&2
+    echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage pause|down] [--neighbours] [--keep]" >&2
     exit 2
     ;;
   esac
   shift
 done
 [[ $(id -u) -eq 0 ]] || skip "needs root (a network namespace, tcpdump)"
-for tool in ip freeradius radclient tcpdump; do
+tools=(ip freeradius radclient tcpdump)
+((neighbours)) && tools+=(dig)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
 
@@ -163,7 +173,9 @@ EOF
 ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 &
 pids+=($!)
 
-ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -w "$work/capture.pcap" 'udp port 1813' >"$work/tcpdump.log" 2>&1 &
+filter='udp port 1813'
+((neighbours)) && filter=udp
+ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -w "$work/capture.pcap" "$filter" >"$work/tcpdump.log" 2>&1 &
 tcpdump_pid=$!
 pids+=("$tcpdump_pid")
 
@@ -202,6 +214,17 @@ send() { # STATUS SESSION-TIME [RETRIES TIMEOUT]
   } | in_ns radclient -r "$retries" -t "$wait" 127.0.0.2:1813 acct "$nas_secret" \
     >>"$work/radclient.log" 2>&1
 }
+dns_queries=0
+neighbour() { # DNS queries from each RADIUS port number of 127.0.0.1, unanswered (one try each)
+  ((neighbours)) || return 0
+  local port name
+  for port in 1645 1646 1812 1813; do
+    for name in nas.lab.example radius.lab.example time.lab.example; do
+      in_ns dig -b "127.0.0.1#$port" @127.0.0.4 -p 53 +tries=1 +time=1 "$name" A >/dev/null 2>&1 || true
+      dns_queries=$((dns_queries + 1))
+    done
+  done
+}
 start=$(date +%s.%N)
 at() { # sleep until SECONDS after the Start
   local wait
@@ -227,8 +250,11 @@ elif [[ $outage == down ]]; then
   send Interim-Update 2 3 2 || true # unanswered: radclient says so and fails
   send Stop 8 3 2 || true
 else
+  neighbour
   at 2 && send Interim-Update 2
+  neighbour
   at 4 && send Interim-Update 4
+  neighbour
   at 5 && send Stop 5
 fi
 sleep 0.5
@@ -240,6 +266,7 @@ if [[ $outage == down ]]; then
   # at least one forward of each.
   want_answers=1 want_frames=12
 fi
+want_frames=$((want_frames + dns_queries))
 [[ $answers -eq $want_answers ]] || {
   cat "$work/radclient.log" "$work/serve.log" >&2
   echo "radclient got $answers of $want_answers answers" >&2
@@ -256,5 +283,5 @@ done
 kill -INT "$tcpdump_pid"
 timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
 cp "$work/capture.pcap" "$out"
-echo "wrote $out ($frames frames, outage $outage): records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
-echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' freeradius freeradius-utils tcpdump 2>/dev/null)"
+echo "wrote $out ($frames frames, outage $outage, $dns_queries DNS queries): records from the NAS 127.0.0.1 through the FreeRADIUS proxy 127.0.0.2 to acctlab 127.0.0.3"
+echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' freeradius freeradius-utils tcpdump bind9-dnsutils 2>/dev/null)"

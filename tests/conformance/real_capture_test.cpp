@@ -12,6 +12,7 @@
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
 #include "document_capture.hpp"
+#include "tests/support/run_command.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -192,6 +193,35 @@ TEST_CASE("a capture taken on a proxy: one session, both legs' exchanges judged,
     answered += exchange.answered_by != none ? 1 : 0;
   }
   CHECK(answered == 8);
+}
+
+// The same proxy, recorded with all UDP while dig (BIND 9) sent 36 DNS queries to port 53 from
+// source ports 1645, 1646, 1812 and 1813 of the NAS's own address, as a host whose ephemeral range
+// includes them does. About one in seven DNS headers reads as a RADIUS code and Length: before
+// such traffic was recognised, the capture was "incomplete" and the NAS failed with six decode
+// errors it never sent.
+const RealCapture proxy_dns_capture{
+    "freeradius-proxy-dns.pcap",
+    "rfc2866",
+    "",
+    0,
+    8,
+    {},
+    {{"127.0.0.1", "acctlab-nas-secret"}, {"127.0.0.2", "acctlab-proxy-secret"}}};
+
+TEST_CASE("a proxy capture holding DNS from RADIUS port numbers: the DNS is left out, the capture "
+          "whole, no finding",
+          "[conformance][real-capture]") {
+  const auto verdict = judge(proxy_dns_capture);
+  CHECK(verdict.findings.empty());
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + proxy_dns_capture.file});
+  CHECK(loaded.trace.unread.empty());
+  CHECK(loaded.trace.packets.size() == 16);
+  // tshark reads the same file as 16 RADIUS and 36 DNS datagrams.
+  const auto dns =
+      acctlab::test::run_command("tshark -n -r '" + captures_dir() + "/" + proxy_dns_capture.file +
+                                 "' -Y 'dns.flags.response == 0' 2>/dev/null | wc -l");
+  CHECK(std::stoi(dns.output) == 36);
 }
 
 // The same proxy with its home server stopped (SIGSTOP) for 2.5 s while the first Interim-Update

@@ -140,6 +140,78 @@ TEST_CASE("Pairs and counts agree with tshark's RADIUS dissector", "[pcap][analy
         r.totals.retransmissions);
 }
 
+TEST_CASE("Another service's traffic from a RADIUS port number is left out, not judged as "
+          "RADIUS, and the capture stays complete",
+          "[pcap][analysis]") {
+  const auto dir = scratch_dir("other-protocol");
+  const auto file = dir / "neighbours.pcap";
+  {
+    std::string error;
+    auto w = PcapWriter::create(file.string(), error);
+    REQUIRE(w);
+    const auto req = accounting_request(1, 1, "ok");
+    REQUIRE(w->write_udp(spec_v4(0.0), req));
+    auto reply = spec_v4(0.1);
+    std::swap(reply.source, reply.destination);
+    REQUIRE(w->write_udp(reply, response_to(req)));
+    // A DNS query from port 1813 to 53 whose first octets read as RADIUS code 1 with Length 288
+    // (ID 0x01xx, flags RD+AD): not framed as RADIUS (288 octets claimed, 29 present).
+    auto dns = spec_v4(0.2, 53);
+    dns.source = endpoint("192.0.2.10", 1813);
+    const std::vector<std::uint8_t> query{0x01, 0x5e, 0x01, 0x20, 0,   1,   0, 0,   0,   0,
+                                          0,    0,    3,    'n',  'a', 's', 3, 'l', 'a', 'b',
+                                          0,    0,    1,    0,    1,   0,   0, 0,   0};
+    REQUIRE(w->write_udp(dns, query));
+    // The same from mDNS's port to RADIUS's: another service too.
+    auto mdns = spec_v4(0.3, 1812);
+    mdns.source = endpoint("192.0.2.11", 5353);
+    REQUIRE(w->write_udp(mdns, query));
+    // A NAS on a system port whose packet is framed as RADIUS: read as RADIUS.
+    auto low = spec_v4(0.4);
+    low.source = endpoint("192.0.2.12", 1000);
+    REQUIRE(w->write_udp(low, accounting_request(2, 1, "low-port")));
+    // Not RADIUS from an ephemeral port: nothing says it is another service's, so the capture
+    // cannot be called whole.
+    REQUIRE(w->write_udp(spec_v4(0.5), std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'}));
+  }
+  AnalysisOptions options;
+  const auto r = analyze_captures({file.string()}, options);
+  CHECK(r.stream.other_protocol == 2);
+  REQUIRE(r.stream.other_protocol_examples.size() == 2);
+  CHECK(r.stream.other_protocol_examples[0].frame == 3);
+  CHECK(r.stream.other_protocol_examples[0].source.to_string() == "192.0.2.10:1813");
+  CHECK(r.stream.other_protocol_examples[0].destination.to_string() == "192.0.2.1:53");
+  CHECK(r.stream.other_protocol_examples[1].frame == 4);
+  CHECK(r.radius_datagrams == 4);
+  CHECK(r.decoded == 3);
+  std::size_t decode_errors = 0;
+  for (const auto count : r.decode_errors) {
+    decode_errors += count;
+  }
+  CHECK(decode_errors == 0);
+  CHECK(r.issue_counts[IssueKind::not_radius] == 1);
+  CHECK(capture_verdict(r) == CaptureVerdict::incomplete);
+  const auto text = to_text(r);
+  CHECK(text.find("other protocols on RADIUS port numbers: 2 datagrams") != std::string::npos);
+  CHECK(text.find("frame 3, 192.0.2.10:1813 -> 192.0.2.1:53, 29 octets") != std::string::npos);
+
+  // Without the ephemeral port's noise the capture is whole.
+  const auto clean = dir / "clean.pcap";
+  {
+    std::string error;
+    auto w = PcapWriter::create(clean.string(), error);
+    REQUIRE(w);
+    REQUIRE(w->write_udp(spec_v4(0.0), accounting_request(1, 1, "ok")));
+    auto dns = spec_v4(0.2, 53);
+    dns.source = endpoint("192.0.2.10", 1646);
+    REQUIRE(w->write_udp(dns, std::vector<std::uint8_t>(40, 0x07)));
+  }
+  const auto whole = analyze_captures({clean.string()}, options);
+  CHECK(whole.stream.other_protocol == 1);
+  CHECK(whole.issue_counts.total() == 0);
+  CHECK(capture_verdict(whole) == CaptureVerdict::complete);
+}
+
 TEST_CASE("Bad datagrams on RADIUS ports: not RADIUS is a capture issue, a malformed RADIUS "
           "packet a decode error, each with its frame",
           "[pcap][analysis]") {

@@ -67,3 +67,22 @@ TEST_CASE("IPv4 addresses print as inet_ntop prints them", "[radius][record]") {
   CHECK(to_string(Ipv4{255, 255, 255, 255}) == "255.255.255.255");
   CHECK(to_string(Ipv4{0, 0, 0, 0}) == "0.0.0.0");
 }
+
+TEST_CASE("AccountingRecord: the first Class, as FreeRADIUS prints octets", "[radius][record]") {
+  auto packet = parse_packet_text(R"(Accounting-Request id=20 {
+    Acct-Session-Id = "00000003"
+    Acct-Status-Type = Start
+    Class = 0x6163637401
+    Class = 0x7365636f6e64
+  })",
+                                  Dictionary::builtin());
+  REQUIRE(packet);
+  CHECK(make_accounting_record(*packet, Dictionary::builtin()).class_text == "0x6163637401");
+  auto without = parse_packet_text(R"(Accounting-Request id=21 {
+    Acct-Session-Id = "00000003"
+    Acct-Status-Type = Start
+  })",
+                                   Dictionary::builtin());
+  REQUIRE(without);
+  CHECK_FALSE(make_accounting_record(*without, Dictionary::builtin()).class_text.has_value());
+}

@@ -94,11 +94,12 @@ TEST_CASE("a running server's counters reach its run row while it runs", "[serve
 TEST_CASE("the counters line holds every field at its widest, and its JSON reads back",
           "[server][report][no-db]") {
   server::CounterSnapshot widest;
-  for (auto* field : {&widest.received, &widest.accepted, &widest.answered, &widest.duplicates,
-                      &widest.bad_authenticator, &widest.bad_message_authenticator,
-                      &widest.unknown_client, &widest.malformed, &widest.status_server,
-                      &widest.overload_drops, &widest.commit_batches, &widest.committed,
-                      &widest.syncs, &widest.max_batch, &widest.in_flight, &widest.open_sessions}) {
+  for (auto* field :
+       {&widest.received, &widest.accepted, &widest.answered, &widest.duplicates,
+        &widest.bad_authenticator, &widest.bad_message_authenticator, &widest.unknown_client,
+        &widest.malformed, &widest.status_server, &widest.overload_drops, &widest.refused,
+        &widest.commit_batches, &widest.committed, &widest.syncs, &widest.max_batch,
+        &widest.in_flight, &widest.open_sessions}) {
     *field = std::numeric_limits<std::uint64_t>::max();
   }
   widest.commit_latency_avg_ms = widest.commit_latency_max_ms = 1e12;

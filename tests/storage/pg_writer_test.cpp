@@ -6,6 +6,7 @@
 #include "storage/pg_writer.hpp"
 #include "tests/support/pg_cluster.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 using namespace acctlab;
 using namespace acctlab::storage;
@@ -139,6 +141,14 @@ TEST_CASE("PostgreSQL: one writer stores Start, Interim and Stop as one session,
                      "acctinputoctets, framedipaddress, length(acctuniqueid) FROM radacct") ==
         "00000001|joe@cclient|192.0.2.1|1970-01-01 00:16:40+00|1970-01-01 00:28:29+00|152608|"
         "10.13.13.1|32");
+  // The idempotency key is the MD5 of the record's text, as the database's md5() makes it: a
+  // record stored by a build that hashed it there still matches its copy stored by this one.
+  const auto start_key =
+      record_idempotency_text(*item(AcctStatusType::start, "00000001", 1, 1000).record);
+  CHECK(cluster.psql("SELECT count(*) FROM sessions WHERE unique_id = md5('" + start_key +
+                     "') AND acct_session_id = '00000001'") == "1");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE idem_key = md5('" + start_key +
+                     "')::uuid") == "1");
   CHECK(cluster.psql("SELECT kind, verdict FROM runs") == "serve|stopped");
 
   // FreeRADIUS's own PostgreSQL schema: every radacct column, by name and type.
@@ -322,6 +332,13 @@ TEST_CASE("PostgreSQL: an older schema is upgraded from the one description and 
                "REFERENCES runs (id)");
   cluster.psql("ALTER TABLE packets ALTER COLUMN idem_key TYPE text USING "
                "replace(idem_key::text, '-', '')"); // version 1 kept the MD5 as hex text
+  // Version 2's sessions: no scope (its key without it), no class (radacct's was NULL).
+  cluster.psql("ALTER TABLE sessions DROP COLUMN scope"); // its indexes go with it
+  cluster.psql("CREATE UNIQUE INDEX sessions_open ON sessions (nas_key, acct_session_id) WHERE "
+               "state = 'open'");
+  cluster.psql("CREATE INDEX sessions_open_nas ON sessions (nas_key) WHERE state = 'open'");
+  cluster.psql("CREATE INDEX sessions_key ON sessions (nas_key, acct_session_id)");
+  cluster.psql("ALTER TABLE sessions DROP COLUMN class CASCADE"); // and radacct with it
   cluster.psql("DELETE FROM schema_version");
   cluster.psql("INSERT INTO schema_version VALUES (1)");
   {
@@ -347,8 +364,11 @@ TEST_CASE("PostgreSQL: an older schema is upgraded from the one description and 
         "{fillfactor=70}");
   CHECK(cluster.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'packets'::regclass "
                      "AND contype = 'f'") == "0");
-  CHECK(cluster.psql("SELECT state, record_count FROM sessions WHERE acct_session_id = "
-                     "'before-upgrade'") == "closed|2");
+  CHECK(cluster.psql("SELECT state, record_count, scope FROM sessions WHERE acct_session_id = "
+                     "'before-upgrade'") == "closed|2|0");
+  CHECK(cluster.psql("SELECT indexdef LIKE '%(scope, nas_key, acct_session_id)%' FROM "
+                     "pg_indexes WHERE indexname = 'sessions_open'") == "t");
+  CHECK(cluster.psql("SELECT count(*) FROM radacct WHERE class IS NULL") == "1");
   CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == "1");
   CHECK(cluster.psql("SELECT data_type FROM information_schema.columns WHERE table_name = "
                      "'packets' AND column_name = 'idem_key'") == "uuid");
@@ -396,4 +416,140 @@ TEST_CASE("PostgreSQL: connections carry acctlab's liveness settings, and the UR
   CHECK(theirs["keepalives_idle"] == "42");
   CHECK(theirs["tcp_user_timeout"] == "0");
   CHECK(theirs["keepalives_count"] == "3");
+}
+
+namespace {
+
+/** A writer with its own options (a scope, a clock), as a capture import or a live server. */
+struct ScopedWriter {
+  Collector collector;
+  std::unique_ptr<AccountingWriter> writer;
+  ScopedWriter(const std::string& uri, WriterOptions options)
+      : writer(open_writer(uri, std::move(options),
+                           [this](std::vector<Completion>&& c) { collector.add(std::move(c)); })) {}
+};
+
+double wall_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+TEST_CASE("PostgreSQL: a live server and a run in its own scope neither match, close nor expire "
+          "each other's sessions",
+          "[storage][postgres][scope]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  const auto uri = cluster.uri();
+  const double now = wall_now();
+
+  // The live server: the shared scope, the database's clock, expiring often.
+  auto live_options = fast_options();
+  live_options.expire_every = std::chrono::milliseconds(50);
+  ScopedWriter live(uri, live_options);
+
+  // An import of a capture recorded long ago: its own scope, its clock the capture's.
+  std::atomic<double> old_clock{1100};
+  auto old_options = fast_options();
+  old_options.run_kind.reset();
+  old_options.run_id = 41;
+  old_options.session_scope = 41;
+  old_options.expire_every = std::chrono::milliseconds(50);
+  old_options.clock = [&old_clock] { return old_clock.load(); };
+  ScopedWriter old_import(uri, old_options);
+
+  // A capture whose clock is ten days ahead of the database's (a NAS clock gone wrong).
+  auto future_options = old_options;
+  future_options.run_id = 42;
+  future_options.session_scope = 42;
+  const double future = now + 10 * 86400;
+  future_options.clock = [future] { return future; };
+  ScopedWriter future_import(uri, future_options);
+
+  // The same NAS and Acct-Session-Id in all three.
+  live.writer->submit(item(AcctStatusType::start, "shared", 1, now));
+  REQUIRE(live.collector.wait_for(1, std::chrono::seconds(10)));
+  old_import.writer->submit(item(AcctStatusType::start, "shared", 1, 1000));
+  REQUIRE(old_import.collector.wait_for(1, std::chrono::seconds(10)));
+  future_import.writer->submit(item(AcctStatusType::start, "shared", 1, future));
+  REQUIRE(future_import.collector.wait_for(1, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT string_agg(scope || ':' || state || ':' || flags || ':' || "
+                     "record_count, ',' ORDER BY scope) FROM sessions") ==
+        "0:open::1,41:open::1,42:open::1");
+  // Three distinct records: the same Start in three scopes is no broadcast copy.
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == "0");
+
+  // Many expiry rounds of each: by the live server's clock the old import's session is long
+  // stale, by the future capture's the live one is; each judges its own scope only.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  CHECK(cluster.psql("SELECT string_agg(scope || ':' || state, ',' ORDER BY scope) FROM "
+                     "sessions") == "0:open,41:open,42:open");
+
+  // Each still expires its own: the old capture's clock moves past 3 x 600 s of silence, and a
+  // live session whose last record is an hour old (by the database's clock) goes stale.
+  old_clock = 1000 + 3 * 600 + 60;
+  live.writer->submit(item(AcctStatusType::start, "silent", 2, now - 3600));
+  REQUIRE(live.collector.wait_for(2, std::chrono::seconds(10)));
+  bool expired = false;
+  for (int attempt = 0; attempt < 100 && !expired; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    expired = cluster.psql("SELECT count(*) FROM sessions WHERE state = 'stale'") == "2";
+  }
+  CHECK(expired);
+  CHECK(cluster.psql("SELECT string_agg(scope || ':' || acct_session_id || ':' || state, ',' "
+                     "ORDER BY scope, id) FROM sessions") ==
+        "0:shared:open,0:silent:stale,41:shared:stale,42:shared:open");
+
+  // Accounting-On from the NAS to the live server closes the live sessions only.
+  live.writer->submit(item(AcctStatusType::accounting_on, "", 3, now + 1));
+  REQUIRE(live.collector.wait_for(3, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT string_agg(scope || ':' || state, ',' ORDER BY scope, id) FROM "
+                     "sessions") == "0:closed,0:stale,41:stale,42:open");
+  // The Stop the future capture holds closes its session, not the live one's.
+  future_import.writer->submit(item(AcctStatusType::stop, "shared", 2, future + 60, 500));
+  REQUIRE(future_import.collector.wait_for(2, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT input_octets, record_count FROM sessions WHERE scope = 42") ==
+        "500|2");
+  CHECK(cluster.psql("SELECT state, input_octets, record_count FROM sessions WHERE scope = 0 "
+                     "AND acct_session_id = 'shared'") == "closed||1");
+  // And an Accounting-On in the capture closes the capture's sessions, not the live ones.
+  live.writer->submit(item(AcctStatusType::start, "live-2", 4, now + 2));
+  REQUIRE(live.collector.wait_for(4, std::chrono::seconds(10)));
+  future_import.writer->submit(item(AcctStatusType::start, "run-2", 3, future + 100));
+  future_import.writer->submit(item(AcctStatusType::accounting_on, "", 4, future + 120));
+  REQUIRE(future_import.collector.wait_for(4, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT string_agg(scope || ':' || acct_session_id || ':' || state || ':' || "
+                     "COALESCE(terminate_cause, 0), ',' ORDER BY scope, id) FROM sessions WHERE "
+                     "acct_session_id IN ('live-2', 'run-2')") ==
+        "0:live-2:open:0,42:run-2:closed:11");
+  live.writer->stop();
+  old_import.writer->stop();
+  future_import.writer->stop();
+}
+
+TEST_CASE("PostgreSQL: radacct.class is the Class the session's first record carried",
+          "[storage][postgres][class]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  {
+    Writer a(cluster.uri());
+    auto start = item(AcctStatusType::start, "with-class", 1, 1000);
+    start.record->record.class_text = "0x61636374";
+    a.writer->submit(std::move(start));
+    auto interim = item(AcctStatusType::interim_update, "with-class", 2, 1060, 10);
+    interim.record->record.class_text = "0x6f74686572"; // a later one does not replace it
+    a.writer->submit(std::move(interim));
+    a.writer->submit(item(AcctStatusType::start, "without-class", 3, 1000));
+    auto late = item(AcctStatusType::interim_update, "late-class", 4, 1000, 10);
+    late.record->record.class_text = "0x6c617465"; // no Start: the first record that had one
+    a.writer->submit(std::move(late));
+    REQUIRE(a.collector.wait_for(4, std::chrono::seconds(10)));
+    a.writer->stop();
+  }
+  CHECK(cluster.psql("SELECT string_agg(acctsessionid || '=' || COALESCE(class, 'NULL'), ',' "
+                     "ORDER BY acctsessionid) FROM radacct") ==
+        "late-class=0x6c617465,with-class=0x61636374,without-class=NULL");
+  CHECK(cluster.psql("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                     "'radacct' AND column_name = 'class'") == "text");
 }

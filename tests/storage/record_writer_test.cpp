@@ -100,8 +100,13 @@ TEST_CASE("the writer stores packets, records and sessions, then completes, on e
   {
     auto writer = open_writer(database, fast_options(),
                               [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
-    writer->submit(item(AcctStatusType::start, "00000001", 1, 1000));
-    writer->submit(item(AcctStatusType::interim_update, "00000001", 2, 1100, 608));
+    // Class (RFC 2865 §5.25) on the Start, another on the Interim-Update: the first stays.
+    auto start = item(AcctStatusType::start, "00000001", 1, 1000);
+    start.record->record.class_text = "0x61636374";
+    writer->submit(std::move(start));
+    auto interim = item(AcctStatusType::interim_update, "00000001", 2, 1100, 608);
+    interim.record->record.class_text = "0x6f74686572";
+    writer->submit(std::move(interim));
     WriteItem bad;
     bad.packet.raw = {1, 2, 3};
     bad.packet.src_addr = "198.51.100.9";
@@ -145,6 +150,7 @@ TEST_CASE("the writer stores packets, records and sessions, then completes, on e
                                     : "1970-01-01 00:16:40|1970-01-01 00:28:29";
   CHECK(row("SELECT acctsessionid, username, acctstarttime, acctstoptime, acctinputoctets FROM "
             "radacct") == "00000001|joe@cclient|" + times + "|152608");
+  CHECK(row("SELECT class FROM radacct") == "0x61636374");
   CHECK(row("SELECT count(*) FROM radacct AS r JOIN sessions AS s ON s.unique_id = "
             "r.acctuniqueid WHERE s.id = " +
             id) == "1");

@@ -50,7 +50,7 @@ TEST_CASE("the radacct view has FreeRADIUS's column names", "[storage][schema]")
         "acctupdatetime",   "acctstoptime",      "acctinterval",     "acctsessiontime",
         "acctauthentic",    "connectinfo_start", "connectinfo_stop", "acctinputoctets",
         "acctoutputoctets", "calledstationid",   "callingstationid", "acctterminatecause",
-        "servicetype",      "framedprotocol",    "framedipaddress"}) {
+        "servicetype",      "framedprotocol",    "framedipaddress",  "class"}) {
     INFO(name);
     CHECK(columns.count(name) == 1);
   }
@@ -113,6 +113,9 @@ TEST_CASE("a version 1 database keeps its rows and links through every migration
                        "r.packet_id JOIN sessions AS s ON s.id = r.session_row") == 1);
   CHECK(db.query_int64("SELECT acctinputoctets FROM radacct WHERE acctuniqueid = 'u-3'") ==
         5000000000);
+  // Migration 8: the session's class column, NULL for a session stored before it, in radacct.
+  CHECK(db.query_int64("SELECT count(*) FROM radacct WHERE acctuniqueid = 'u-3' AND class IS "
+                       "NULL") == 1);
   CHECK(db.query_int64("SELECT count(*) FROM pragma_foreign_key_check") == 0);
   CHECK(db.query_int64("PRAGMA foreign_keys") == 1);
   auto integrity = db.prepare("PRAGMA integrity_check");

@@ -366,19 +366,21 @@ FixtureIds make_fixture_database(const std::string& path) {
   return ids;
 }
 
-void add_open_session(const std::string& path, const std::string& acct_session_id) {
+void add_open_session(const std::string& path, const std::string& acct_session_id, bool west) {
   Db db(path);
   db.exec("BEGIN");
   const double t = fixture_base_time + 7200;
-  const auto session = db.insert(
-      "INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, "
-      "last_record_time, user_name, record_count) VALUES ('10.1.1.147', ?1, ?2, 'open', ?3, ?3, "
-      "'live@cclient', 1)",
-      {acct_session_id, "u-" + acct_session_id, t});
+  const std::string nas = west ? hostile_nas : "10.1.1.147";
+  const auto session =
+      db.insert("INSERT INTO sessions (nas_key, acct_session_id, unique_id, state, start_time, "
+                "last_record_time, user_name, record_count) VALUES (?4, ?1, ?2, 'open', ?3, ?3, "
+                "'live@cclient', 1)",
+                {acct_session_id, "u-" + acct_session_id, t, nas});
   radius::Packet start(radius::Code::accounting_request, 90);
   start.add(attr("Acct-Session-Id"), acct_session_id);
   start.add_integer(attr("Acct-Status-Type"), 1);
-  store(db, start, t, 1, session, 1, acct_session_id, "10.1.1.147", "live@cclient");
+  store(db, start, t, 1, session, 1, acct_session_id, nas, "live@cclient", {},
+        west ? "127.0.0.2" : "127.0.0.1");
   db.exec("COMMIT");
   recount(path);
 }

@@ -41,8 +41,10 @@ struct FixtureIds {
  * its writers create, and fills it. */
 FixtureIds make_fixture_database(const std::string& database);
 
-/** Adds one more open session (and its Start record) through a read-write connection. */
-void add_open_session(const std::string& database, const std::string& acct_session_id);
+/** Adds one more open session (and its Start record) through a read-write connection: of NAS
+ * 10.1.1.147 from 127.0.0.1 (group east), or with west of the hostile NAS from 127.0.0.2. */
+void add_open_session(const std::string& database, const std::string& acct_session_id,
+                      bool west = false);
 
 /** A fresh directory under the build tree for this test's files. */
 std::string test_directory(const std::string& name);

@@ -45,25 +45,29 @@ client west-net {
 )";
 
 struct OperatorViewer {
-  explicit OperatorViewer(const std::string& db)
+  /** live_interval: the operators' recount throttle (0: every change); streams last lifetime. */
+  explicit OperatorViewer(const std::string& db,
+                          std::chrono::milliseconds live_interval = std::chrono::milliseconds(0),
+                          std::chrono::seconds lifetime = std::chrono::seconds(2),
+                          std::chrono::milliseconds poll = std::chrono::milliseconds(100))
       : auth({{"alice", "admin", {}, hash_password("password1")},
               {"eve", "operator", {"east"}, hash_password("password2")},
               {"wes", "operator", {"west"}, hash_password("password3")},
               {"nog", "operator", {}, hash_password("password4")}}),
-        site(db), server(site, options()) {
+        site(db), server(site, options(lifetime, poll)) {
     site.set_authenticator(&auth);
-    site.set_scoped_live_interval(std::chrono::milliseconds(0)); // every change, for the test
+    site.set_scoped_live_interval(live_interval);
     auto clients = server::parse_clients(clients_text, "clients.conf");
     REQUIRE(clients);
     site.set_clients(std::move(*clients));
     server.start();
   }
-  static ServerOptions options() {
+  static ServerOptions options(std::chrono::seconds lifetime, std::chrono::milliseconds poll) {
     ServerOptions o;
     o.address = "127.0.0.1";
     o.port = 0;
-    o.poll_interval = std::chrono::milliseconds(100);
-    o.event_stream_lifetime = std::chrono::seconds(2);
+    o.poll_interval = poll;
+    o.event_stream_lifetime = lifetime;
     return o;
   }
   /** Signs in through POST /login; the cookie to send. */
@@ -301,6 +305,11 @@ TEST_CASE("an operator sees only its group's NASes on every route, the admin see
   CHECK(viewer.get("/conformance/RFC2866-ACCT-SESSION-ID", eve).status == 404);
   CHECK(viewer.get("/conformance/RFC2866-ACCT-SESSION-ID", wes).status == 200);
   CHECK(int_at(viewer.api("/api/conformance/DOC-STOP-COUNTERS", eve), {"total"}) == 1);
+  // The runs that judged something of each group: east's finding is the conform run's, west's
+  // malformed datagram the capture's.
+  CHECK(int_at(viewer.api("/api/conformance", eve), {"conform_runs"}) == 1);
+  CHECK(int_at(viewer.api("/api/conformance", eve), {"pcap_runs"}) == 0);
+  CHECK(int_at(viewer.api("/api/conformance", wes), {"pcap_runs"}) == 1);
 }
 
 TEST_CASE("an operator's /events stream counts its NASes and moves only with them",
@@ -350,6 +359,75 @@ TEST_CASE("an operator's /events stream counts its NASes and moves only with the
   REQUIRE(all.size() >= 2);
   CHECK(int_at(all.front(), {"sessions", "total"}) == 3);
   CHECK(int_at(all.back(), {"sessions", "total"}) == 4);
+}
+
+TEST_CASE("an operator's /events stream recounts at most once per interval under a flood of "
+          "writes, and still brings its NASes' numbers",
+          "[web][operator]") {
+  const auto db = test::test_database("operator-throttle");
+  test::make_fixture_database(db);
+  // The throttle at 1 s, the streams polling every 50 ms for 4 s; writes for the first 2.5 s.
+  constexpr auto interval = std::chrono::milliseconds(1000);
+  OperatorViewer viewer(db, interval, std::chrono::seconds(4), std::chrono::milliseconds(50));
+  const auto eve = viewer.login("eve", "password2");
+  const auto alice = viewer.login("alice", "password1");
+  const auto recounts = [&] {
+    const auto body = viewer.get("/metrics", alice).body;
+    const std::string series = "acctlab_viewer_live_recounts_total{scope=\"operator\"} ";
+    const auto at = body.find(series);
+    REQUIRE(at != std::string::npos);
+    return std::stoll(body.substr(at + series.size()));
+  };
+  const auto before = viewer.api("/api/overview", eve);
+  const auto packets_before = int_at(before, {"live", "packets"});
+  const auto sessions_before = int_at(before, {"live", "sessions", "total"});
+  const auto recounts_before = recounts();
+
+  // East's NAS (eve's group) and west's open sessions, two of east's to one of west's, as fast
+  // as they commit: every commit moves the database's version.
+  int east_writes = 0;
+  int west_writes = 0;
+  const auto begin = std::chrono::steady_clock::now();
+  std::thread writer([&] {
+    for (int i = 0;
+         i < 2000 && std::chrono::steady_clock::now() - begin < std::chrono::milliseconds(2500);
+         ++i) {
+      const bool west = i % 3 == 2;
+      test::add_open_session(db, "flood-" + std::to_string(i), west);
+      ++(west ? west_writes : east_writes);
+    }
+  });
+  const auto stream = viewer.get("/events", eve);
+  const auto elapsed = std::chrono::steady_clock::now() - begin;
+  writer.join();
+  const auto counted = recounts() - recounts_before;
+
+  std::vector<boost::json::object> events;
+  for (auto pos = stream.body.find("data: "); pos != std::string::npos;
+       pos = stream.body.find("data: ", pos + 1)) {
+    events.push_back(
+        boost::json::parse(stream.body.substr(pos + 6, stream.body.find('\n', pos) - pos - 6))
+            .as_object());
+  }
+  INFO(stream.body << "\neast writes " << east_writes << ", west writes " << west_writes
+                   << ", recounts " << counted << " in "
+                   << std::chrono::duration<double>(elapsed).count() << " s");
+  // A flood: many more commits than the throttle lets through (without it, one recount per
+  // poll that sees a change: dozens here).
+  REQUIRE(east_writes >= 10);
+  REQUIRE(west_writes >= 5);
+  // At most one recount per interval over the stream's life (the first one at once).
+  CHECK(counted >= 2);
+  CHECK(counted <= 1 + elapsed / interval);
+  CHECK(static_cast<std::int64_t>(events.size()) <= counted);
+  // The writes stopped at 2.5 s, the stream at 4 s: its last event, counted at most an interval
+  // after the last write, holds every write of east's and none of west's.
+  REQUIRE(events.size() >= 2);
+  CHECK(int_at(events.back(), {"sessions", "total"}) == sessions_before + east_writes);
+  CHECK(int_at(events.back(), {"packets"}) == packets_before + east_writes);
+  for (const auto& event : events) {
+    CHECK(int_at(event, {"packets"}) <= packets_before + east_writes);
+  }
 }
 
 TEST_CASE("an operator without groups signs in and is told it sees nothing", "[web][operator]") {

@@ -162,6 +162,25 @@ const std::string capture_tally_rows =
     "SELECT run_id || ',' || file || ',' || packets || ',' || ok || ',' || "
     "IFNULL(first_frame, '-') || ',' || IFNULL(last_frame, '-') AS line FROM capture_tally "
     "WHERE packets > 0 ORDER BY run_id, file";
+// The same per source address (migration 8), and what record_source_total must hold, counted from
+// the packets themselves.
+const std::string record_source_rows =
+    "SELECT src_addr || ',' || hour || ',' || status_type || ',' || records || ',' || last_event "
+    "AS line FROM record_source_tally WHERE records > 0 ORDER BY src_addr, hour, status_type";
+const std::string record_source_total_rows =
+    "SELECT src_addr || ',' || status_type || ',' || records || ',' || last_event AS line "
+    "FROM record_source_total WHERE records > 0 ORDER BY src_addr, status_type";
+const std::string record_source_total_truth =
+    "SELECT src_addr || ',' || IFNULL(status_type, -1) || ',' || count(*) || ',' || "
+    "max(event_time) AS line FROM packets WHERE nas_identity IS NOT NULL "
+    "GROUP BY src_addr, IFNULL(status_type, -1) ORDER BY src_addr, IFNULL(status_type, -1)";
+const std::string packet_source_rows =
+    "SELECT src_addr || ',' || run_id || ',' || verdict || ',' || packets AS line "
+    "FROM packet_source_tally WHERE packets > 0 ORDER BY src_addr, run_id, verdict";
+const std::string capture_source_rows =
+    "SELECT src_addr || ',' || run_id || ',' || file || ',' || packets || ',' || ok || ',' || "
+    "IFNULL(first_frame, '-') || ',' || IFNULL(last_frame, '-') AS line "
+    "FROM capture_source_tally WHERE packets > 0 ORDER BY src_addr, run_id, file";
 // What session_tally and session_find must hold, computed from the sessions themselves.
 const std::string session_tally_rows = "SELECT nas_key || ',' || state || ',' || sessions AS line "
                                        "FROM session_tally WHERE sessions > 0 ORDER BY 1";
@@ -187,19 +206,43 @@ const std::string finding_tally_truth =
     "IFNULL(min(message), '-') AS line FROM findings "
     "GROUP BY IFNULL(run_id, 0), rule_id, severity, scope ORDER BY 1";
 
+// finding_source_tally (migration 8), and what it must hold, counted from the findings and what
+// they point at.
+const std::string finding_source_rows =
+    "SELECT run_id || ',' || rule_id || ',' || severity || ',' || scope || ',' || src_addr || "
+    "',' || nas_key || ',' || findings || ',' || packets || ',' || sessions || ',' || "
+    "IFNULL(example, '-') AS line FROM finding_source_tally WHERE findings > 0 ORDER BY 1";
+const std::string finding_source_truth =
+    "SELECT IFNULL(f.run_id, 0) || ',' || f.rule_id || ',' || f.severity || ',' || f.scope || ',' "
+    "|| IFNULL(p.src_addr, '') || ',' || IFNULL(s.nas_key, '') || ',' || count(*) || ',' || "
+    "count(DISTINCT f.packet_id) || ',' || count(DISTINCT f.session_id) || ',' || "
+    "IFNULL(min(f.message), '-') AS line FROM findings AS f LEFT JOIN packets AS p ON p.id = "
+    "f.packet_id LEFT JOIN sessions AS s ON s.id = f.session_id GROUP BY IFNULL(f.run_id, 0), "
+    "f.rule_id, f.severity, f.scope, IFNULL(p.src_addr, ''), IFNULL(s.nas_key, '') ORDER BY 1";
+
 void check_tallies_match_a_recount(const std::string& path) {
   storage::Database db(path);
   const auto records = dump(db, record_tally_rows);
   const auto packets = dump(db, packet_tally_rows);
   const auto captures = dump(db, capture_tally_rows);
+  const auto source_records = dump(db, record_source_rows);
+  const auto source_packets = dump(db, packet_source_rows);
+  const auto source_captures = dump(db, capture_source_rows);
   CHECK_FALSE(records.empty());
+  CHECK_FALSE(source_records.empty());
+  CHECK(dump(db, record_source_total_rows) == dump(db, record_source_total_truth));
   storage::recount_tallies(db);
   CHECK(dump(db, record_tally_rows) == records);
   CHECK(dump(db, packet_tally_rows) == packets);
   CHECK(dump(db, capture_tally_rows) == captures);
+  CHECK(dump(db, record_source_rows) == source_records);
+  CHECK(dump(db, packet_source_rows) == source_packets);
+  CHECK(dump(db, capture_source_rows) == source_captures);
+  CHECK(dump(db, record_source_total_rows) == dump(db, record_source_total_truth));
   CHECK(dump(db, session_tally_rows) == dump(db, session_tally_truth));
   CHECK(dump(db, session_find_rows) == dump(db, session_find_truth));
   CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+  CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
 }
 
 } // namespace
@@ -244,9 +287,12 @@ TEST_CASE("the writer keeps the viewer's tallies and search rows as the rows cha
   bad.nas = "10.1.1.147";
   bad.tag = 2;
   writer.submit(std::move(bad));
-  writer.submit(write_item(
+  // The Stop from another address of the NAS: the per-source tallies hold two sources.
+  auto stop = write_item(
       R"(Accounting-Request id=3 { Acct-Session-Id = "late0001", Acct-Status-Type = Stop, Acct-Session-Time = 120, Acct-Input-Octets = 10, Acct-Output-Octets = 20, NAS-IP-Address = 10.1.1.147 })",
-      t0 + 3760));
+      t0 + 3760);
+  stop.packet.src_addr = "127.0.0.9";
+  writer.submit(std::move(stop));
   REQUIRE(done.wait_for(4));
 
   // The search and the user filter see what the later record taught.
@@ -267,6 +313,15 @@ TEST_CASE("the writer keeps the viewer's tallies and search rows as the rows cha
   CHECK(capture.at("ok").as_int64() == 2);
   CHECK(capture.at("first_frame").as_int64() == 3);
   CHECK(capture.at("last_frame").as_int64() == 9);
+  {
+    storage::Database db(path);
+    CHECK(dump(db, "SELECT src_addr || ',' || status_type || ',' || records AS line FROM "
+                   "record_source_total ORDER BY src_addr, status_type") ==
+          "127.0.0.1,1,1;127.0.0.1,3,1;127.0.0.9,2,1");
+    CHECK(dump(db, "SELECT src_addr || ',' || verdict || ',' || packets AS line FROM "
+                   "packet_source_tally ORDER BY src_addr, verdict") ==
+          "127.0.0.1,malformed,1;127.0.0.1,ok,2;127.0.0.9,ok,1");
+  }
   writer.stop();
   check_tallies_match_a_recount(path);
 }
@@ -293,6 +348,15 @@ TEST_CASE("a version 2 database gains the viewer's tallies and search rows when 
                 "dst_addr, dst_port, code, identifier, verdict, reason, file, frame, raw FROM "
                 "f.packets");
       }
+      if (std::string_view(table) == "sessions") {
+        // Version 2's sessions lack the class column (migration 8).
+        db.exec("INSERT INTO main.sessions SELECT id, nas_key, acct_session_id, unique_id, state, "
+                "flags, start_time, update_time, stop_time, last_record_time, input_octets, "
+                "output_octets, input_packets, output_packets, session_time, terminate_cause, "
+                "interim_interval, user_name, framed_ip, peer, nas_ip, nas_port, nas_port_type, "
+                "calling_station_id, called_station_id, record_count FROM f.sessions");
+        continue;
+      }
       db.exec(std::string("INSERT INTO main.") + table + " SELECT * FROM f." + table);
     }
     db.exec("DETACH DATABASE f");
@@ -311,7 +375,8 @@ TEST_CASE("a version 2 database gains the viewer's tallies and search rows when 
             .size() == 3);
 }
 
-TEST_CASE("finding_tally follows findings as they are added and removed", "[web][schema][sqlite]") {
+TEST_CASE("finding_tally and finding_source_tally follow findings as they are added and removed",
+          "[web][schema][sqlite]") {
   const auto dir = web::test::test_directory("finding-tally");
   const auto path = dir + "/acct.db";
   const auto ids = web::test::make_fixture_database(path);
@@ -319,16 +384,21 @@ TEST_CASE("finding_tally follows findings as they are added and removed", "[web]
     storage::Database db(path);
     CHECK_FALSE(dump(db, finding_tally_rows).empty());
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK_FALSE(dump(db, finding_source_rows).empty());
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
     // A second finding of the same rule, run and packet: one more finding, no more packets.
     db.prepare("INSERT INTO findings (run_id, rule_id, severity, scope, message, packet_id, "
                "session_id) SELECT run_id, rule_id, severity, scope, 'again', packet_id, "
                "session_id FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS'")
         .run();
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
     db.exec("DELETE FROM findings WHERE rule_id = 'DOC-STOP-COUNTERS' AND message = 'again'");
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
     db.exec("DELETE FROM findings WHERE rule_id = 'RFC2865-LENGTH'");
     CHECK(dump(db, finding_tally_rows) == dump(db, finding_tally_truth));
+    CHECK(dump(db, finding_source_rows) == dump(db, finding_source_truth));
   }
   web::Site site(path);
   auto conformance = api(site, "/api/conformance");
