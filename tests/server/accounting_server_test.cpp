@@ -320,7 +320,10 @@ TEST_CASE("duplicates get the cached answer and are stored once (RFC 5080)",
   auto options = options_for(dir);
   test::ServerThread server(options);
   test::UdpClient client("127.0.0.1", server.port());
-  const auto request = make_request({.identifier = 7});
+  // With Event-Timestamp, as a NAS that sends one: PostgreSQL's idempotency key then holds it,
+  // not the receive time in 30-second steps, whose step a copy may fall past.
+  const std::uint32_t when = 1'700'000'000;
+  const auto request = make_request({.identifier = 7, .event_timestamp = when});
   client.send(request);
   const auto first = client.receive(3s);
   REQUIRE(first);
@@ -329,7 +332,7 @@ TEST_CASE("duplicates get the cached answer and are stored once (RFC 5080)",
   REQUIRE(second);
   CHECK(*first == *second);
   // Same Identifier, new content (a new Acct-Delay-Time) is a new request, RFC 5080 §2.2.1 aside.
-  const auto changed = make_request({.identifier = 7, .delay = 5});
+  const auto changed = make_request({.identifier = 7, .delay = 5, .event_timestamp = when});
   client.send(changed);
   const auto third = client.receive(3s);
   REQUIRE(third);

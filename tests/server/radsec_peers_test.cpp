@@ -1,10 +1,12 @@
 // RadSec with real peers: radclient -> radsecproxy (UDP in, TLS out) -> acctlab serve
 // --listen-tls, and FreeRADIUS 3.2 proxying accounting to acctlab over TLS. Every process is a
-// private instance on free loopback ports in a temporary directory, stopped by its PID.
+// private instance on free loopback ports in a temporary directory, stopped by its PID. On a
+// SQLite file, or a PostgreSQL database with ACCTLAB_TEST_ENGINE=postgres.
 #include "../storage/storage_test_util.hpp"
 #include "server_test_util.hpp"
-#include "storage/sqlite.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/stored_db.hpp"
+#include "tests/support/test_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -84,8 +86,14 @@ std::string make_certs(const test::TempDir& dir) {
   return certs;
 }
 
+/** The test's database: a file in dir, or a fresh PostgreSQL database. */
+std::string database(const test::TempDir& dir) {
+  return test::fresh_database(dir.file("acct.db"), "acct");
+}
+
 /** acctlab serve on a free TLS port, accepting the proxy's certificate from 127.0.0.1. */
-std::vector<std::string> serve_tls_args(const test::TempDir& dir, const std::string& certs) {
+std::vector<std::string> serve_tls_args(const test::TempDir& dir, const std::string& certs,
+                                        const std::string& db) {
   std::ofstream(dir.file("clients.conf")) << "client proxy {\n  ipaddr = 127.0.0.1\n"
                                              "  proto = tls\n"
                                              "  certificate_name = proxy.example.net\n}\n";
@@ -101,7 +109,7 @@ std::vector<std::string> serve_tls_args(const test::TempDir& dir, const std::str
           "--clients",
           dir.file("clients.conf"),
           "--db",
-          dir.file("acct.db"),
+          db,
           "--stats",
           "0"};
 }
@@ -138,7 +146,8 @@ TEST_CASE("radsecproxy: radclient -> radsecproxy -> acctlab over TLS", "[server]
   }
   test::TempDir dir;
   const auto certs = make_certs(dir);
-  test::ServerProcess acctlab(serve_tls_args(dir, certs), dir.file("serve.log"));
+  const auto db = database(dir);
+  test::ServerProcess acctlab(serve_tls_args(dir, certs, db), dir.file("serve.log"));
   const auto tls_port = acctlab.wait_for_port();
   REQUIRE(tls_port != 0);
 
@@ -168,15 +177,12 @@ TEST_CASE("radsecproxy: radclient -> radsecproxy -> acctlab over TLS", "[server]
                                 Catch::Contains("certificate /O=acctlab test/CN=proxy"));
   acctlab.signal(SIGTERM);
   CHECK(acctlab.wait() == 0);
-  storage::Database db(dir.file("acct.db"));
-  CHECK(db.query_int64("SELECT count(*) FROM records") == 3);
-  CHECK(db.query_int64("SELECT count(*) FROM packets WHERE verdict = 'ok' AND dst_port = " +
-                       std::to_string(tls_port)) == 3);
-  auto row = db.prepare("SELECT acctstate, acctinputoctets, acctsessiontime FROM radacct");
-  REQUIRE(row.step());
-  CHECK(row.column_text(0) == "closed");
-  CHECK(row.column_int64(1) == 152608);
-  CHECK(row.column_int64(2) == 709);
+  CHECK(test::stored_count(db, "SELECT count(*) FROM records") == 3);
+  CHECK(test::stored_count(db, "SELECT count(*) FROM packets WHERE verdict = 'ok' AND "
+                               "dst_port = " +
+                                   std::to_string(tls_port)) == 3);
+  CHECK(test::stored_row(db, "SELECT acctstate, acctinputoctets, acctsessiontime FROM radacct") ==
+        "closed|152608|709");
 }
 
 namespace {
@@ -231,7 +237,8 @@ TEST_CASE("FreeRADIUS 3.2 over TLS: proxying to acctlab, acctlab's gateway and p
   }
   test::TempDir dir;
   const auto certs = make_certs(dir);
-  test::ServerProcess acctlab(serve_tls_args(dir, certs), dir.file("serve.log"));
+  const auto db = database(dir);
+  test::ServerProcess acctlab(serve_tls_args(dir, certs, db), dir.file("serve.log"));
   const auto acctlab_port = acctlab.wait_for_port();
   REQUIRE(acctlab_port != 0);
 
@@ -261,9 +268,8 @@ TEST_CASE("FreeRADIUS 3.2 over TLS: proxying to acctlab, acctlab's gateway and p
     INFO(acctlab.log());
     acctlab.signal(SIGTERM);
     CHECK(acctlab.wait() == 0);
-    storage::Database db(dir.file("acct.db"));
-    CHECK(db.query_int64("SELECT count(*) FROM records") == 3);
-    CHECK(db.query_int64("SELECT count(*) FROM sessions WHERE state = 'closed'") == 1);
+    CHECK(test::stored_count(db, "SELECT count(*) FROM records") == 3);
+    CHECK(test::stored_count(db, "SELECT count(*) FROM sessions WHERE state = 'closed'") == 1);
     CHECK_THAT(acctlab.log(), Catch::Contains("certificate /O=acctlab test/CN=proxy"));
   }
   SECTION("acctlab's gateway sends to FreeRADIUS's TLS listener") {

@@ -85,26 +85,27 @@ stats = 5
   for (const auto& e : loaded.errors) {
     errors.push_back(e.to_string());
   }
-  CHECK(errors == std::vector<std::string>{
-                      "bad.conf:1: listen \"127.0.0.1\": expected ADDR:PORT (IPv6 as [ADDR]:PORT)",
-                      "bad.conf:2: stats wants a whole number of seconds 0..86400, got \"ten\"",
-                      "bad.conf:3: unknown key \"bogus\" (known: listen, db, clients, debug, web, "
-                      "web-tls-cert, web-tls-key, web-accounts, web-insecure, "
-                      "stats, report-interval, interim-default, synchronous, duplicate-window, "
-                      "log-format, listen-tls, tls-cert, tls-key, tls-ca, tls-idle-timeout, "
-                      "tls-max-connections, pg-connections)",
-                      "bad.conf:5: db is given twice (only listen and listen-tls may repeat)",
-                      "bad.conf:6: synchronous wants full, normal or off, got \"sometimes\"",
-                      "bad.conf:7: expected key = value, got 'just text'",
-                      "bad.conf:8: web: unterminated quoted value",
-                      "bad.conf:9: listen \"300.1.1.1:1813\": '300.1.1.1' is not an address",
-                      "bad.conf:10: listen \"127.0.0.1:70000\": bad port '70000'",
-                      "bad.conf:11: duplicate-window wants seconds in (0, 3600], got \"0\"",
-                      "bad.conf:12: unknown debug topic \"isakmp\" (known: radius)",
-                      "bad.conf:13: report-interval wants a whole number of seconds 0..86400, got "
-                      "\"86401\"",
-                      "bad.conf:14: pg-connections wants a whole number 1..64, got \"65\"",
-                      "bad.conf:15: pg-connections wants a whole number 1..64, got \"two\""});
+  CHECK(errors ==
+        std::vector<std::string>{
+            "bad.conf:1: listen \"127.0.0.1\": expected ADDR:PORT (IPv6 as [ADDR]:PORT)",
+            "bad.conf:2: stats wants a whole number of seconds 0..86400, got \"ten\"",
+            "bad.conf:3: unknown key \"bogus\" (known: listen, db, clients, debug, web, "
+            "web-tls-cert, web-tls-key, web-accounts, web-insecure, "
+            "stats, report-interval, interim-default, synchronous, duplicate-window, "
+            "log-format, listen-tls, tls-cert, tls-key, tls-ca, tls-keylog, tls-idle-timeout, "
+            "tls-max-connections, pg-connections)",
+            "bad.conf:5: db is given twice (only listen and listen-tls may repeat)",
+            "bad.conf:6: synchronous wants full, normal or off, got \"sometimes\"",
+            "bad.conf:7: expected key = value, got 'just text'",
+            "bad.conf:8: web: unterminated quoted value",
+            "bad.conf:9: listen \"300.1.1.1:1813\": '300.1.1.1' is not an address",
+            "bad.conf:10: listen \"127.0.0.1:70000\": bad port '70000'",
+            "bad.conf:11: duplicate-window wants seconds in (0, 3600], got \"0\"",
+            "bad.conf:12: unknown debug topic \"isakmp\" (known: radius)",
+            "bad.conf:13: report-interval wants a whole number of seconds 0..86400, got "
+            "\"86401\"",
+            "bad.conf:14: pg-connections wants a whole number 1..64, got \"65\"",
+            "bad.conf:15: pg-connections wants a whole number 1..64, got \"two\""});
   // A line after the errors still counts: the file is read to its end.
   CHECK(loaded.config.stats_seconds == 5);
 }
