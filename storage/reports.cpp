@@ -892,13 +892,17 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
                   source_scope(scope, "t.", rp) + ")"
             : "EXISTS (SELECT 1 FROM packets AS p WHERE p.run_id = r.id AND " +
                   source_scope(scope, "p.", rp) + ")";
-    const auto in_findings = finding_source_scope(scope, rp);
+    // The same for findings: on PostgreSQL finding_source_tally looks up every finding's packet
+    // and session, where a run needs one finding of the scope (findings_run).
+    const auto with_findings =
+        dialect.sqlite()
+            ? "r.id IN (SELECT run_id FROM finding_source_tally WHERE findings > 0 AND " +
+                  finding_source_scope(scope, rp) + ")"
+            : "EXISTS (SELECT 1 FROM findings AS f WHERE f.run_id = r.id AND " +
+                  finding_scope(scope, "f.", rp) + ")";
     auto q = db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
                         "'pcap') AND (" +
-                        with_packets +
-                        " OR r.id IN (SELECT run_id FROM finding_source_tally WHERE "
-                        "findings > 0 AND " +
-                        in_findings + ")) GROUP BY r.kind");
+                        with_packets + " OR " + with_findings + ") GROUP BY r.kind");
     q.bind_all(rp);
     out["conform_runs"] = 0;
     out["pcap_runs"] = 0;
