@@ -883,17 +883,14 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
   if (!scope.all) {
     // The runs that judged something of the scope; their verdicts are not shown (above).
     std::vector<Param> rp;
-    // The runs with packets of the scope: from their per-source tally on SQLite; on PostgreSQL,
-    // where that tally is an aggregate over every packet, a look into each tester or capture
-    // run's packets (packets_run) for one of the scope.
+    // The runs with packets of the scope, from their per-source tally (on PostgreSQL one
+    // aggregate of the scope's packets; a look into each run's packets through packets_run was
+    // planned there as a scan of every packet per run).
     const auto with_packets =
-        dialect.sqlite()
-            ? "r.id IN (SELECT t.run_id FROM packet_source_tally AS t WHERE t.packets > 0 AND " +
-                  source_scope(scope, "t.", rp) + ")"
-            : "EXISTS (SELECT 1 FROM packets AS p WHERE p.run_id = r.id AND " +
-                  source_scope(scope, "p.", rp) + ")";
-    // The same for findings: on PostgreSQL finding_source_tally looks up every finding's packet
-    // and session, where a run needs one finding of the scope (findings_run).
+        "r.id IN (SELECT t.run_id FROM packet_source_tally AS t WHERE t.packets > 0 AND " +
+        source_scope(scope, "t.", rp) + ")";
+    // The runs with findings of the scope: on PostgreSQL finding_source_tally looks up every
+    // finding's packet and session, where a run needs one finding of the scope (findings_run).
     const auto with_findings =
         dialect.sqlite()
             ? "r.id IN (SELECT run_id FROM finding_source_tally WHERE findings > 0 AND " +
