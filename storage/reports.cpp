@@ -883,22 +883,23 @@ json::object conformance_report(ReadOnlyDatabase& db, const NasScope& scope) {
   if (!scope.all) {
     // The runs that judged something of the scope; their verdicts are not shown (above).
     std::vector<Param> rp;
-    // The runs with packets of the scope: from their per-source tally on SQLite; on PostgreSQL,
-    // where that tally is an aggregate over every packet, a look into each tester or capture
-    // run's packets (packets_run) for one of the scope.
+    // The runs with packets of the scope, from their per-source tally (on PostgreSQL one
+    // aggregate of the scope's packets; a look into each run's packets through packets_run was
+    // planned there as a scan of every packet per run).
     const auto with_packets =
+        "r.id IN (SELECT t.run_id FROM packet_source_tally AS t WHERE t.packets > 0 AND " +
+        source_scope(scope, "t.", rp) + ")";
+    // The runs with findings of the scope: on PostgreSQL finding_source_tally looks up every
+    // finding's packet and session, where a run needs one finding of the scope (findings_run).
+    const auto with_findings =
         dialect.sqlite()
-            ? "r.id IN (SELECT t.run_id FROM packet_source_tally AS t WHERE t.packets > 0 AND " +
-                  source_scope(scope, "t.", rp) + ")"
-            : "EXISTS (SELECT 1 FROM packets AS p WHERE p.run_id = r.id AND " +
-                  source_scope(scope, "p.", rp) + ")";
-    const auto in_findings = finding_source_scope(scope, rp);
+            ? "r.id IN (SELECT run_id FROM finding_source_tally WHERE findings > 0 AND " +
+                  finding_source_scope(scope, rp) + ")"
+            : "EXISTS (SELECT 1 FROM findings AS f WHERE f.run_id = r.id AND " +
+                  finding_scope(scope, "f.", rp) + ")";
     auto q = db.prepare("SELECT r.kind, count(*) FROM runs AS r WHERE r.kind IN ('conform', "
                         "'pcap') AND (" +
-                        with_packets +
-                        " OR r.id IN (SELECT run_id FROM finding_source_tally WHERE "
-                        "findings > 0 AND " +
-                        in_findings + ")) GROUP BY r.kind");
+                        with_packets + " OR " + with_findings + ") GROUP BY r.kind");
     q.bind_all(rp);
     out["conform_runs"] = 0;
     out["pcap_runs"] = 0;
