@@ -5,6 +5,7 @@
 // retransmission again; once the trigger is dropped its retransmission is stored and answered.
 #include "../storage/storage_test_util.hpp"
 #include "server/accounting_server.hpp"
+#include "server/log_entry.hpp"
 #include "server/server_metrics.hpp"
 #include "server_test_util.hpp"
 #include "storage/pg_connection.hpp"
@@ -14,7 +15,9 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 using namespace acctlab;
 using namespace std::chrono_literals;
@@ -42,6 +45,54 @@ std::set<std::uint8_t> answers(test::UdpClient& client,
   }
   return answered;
 }
+
+std::uint16_t source_port(test::UdpClient& client) {
+  sockaddr_in local{};
+  socklen_t length = sizeof local;
+  ::getsockname(client.fd(), reinterpret_cast<sockaddr*>(&local), &length);
+  return ntohs(local.sin_port);
+}
+
+/** The in-process server on its own thread, its log kept as the text and the JSON formats print
+ * it (test::ServerThread keeps only the line, not the NAS and fields checked here). */
+class LoggedServer {
+public:
+  explicit LoggedServer(server::ServerOptions options) {
+    options.handle_signals = false;
+    options.stats_interval = 0ms;
+    server_ = std::make_unique<server::AccountingServer>(
+        std::move(options), [this](const server::LogEntry& entry) {
+          std::lock_guard lock(mutex_);
+          text_ += server::format_log_text(entry, "acctlab serve") + "\n";
+          json_ += server::format_log_json(entry, 0) + "\n";
+        });
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~LoggedServer() { stop(); }
+  void stop() {
+    if (thread_.joinable()) {
+      server_->stop();
+      thread_.join();
+    }
+  }
+  server::AccountingServer& server() { return *server_; }
+  std::uint16_t port() const { return server_->local_ports().at(0); }
+  std::string text() {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+  std::string json() {
+    std::lock_guard lock(mutex_);
+    return json_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::string text_;
+  std::string json_;
+  std::unique_ptr<server::AccountingServer> server_;
+  std::thread thread_;
+};
 
 template <class F> bool eventually(F condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -90,7 +141,7 @@ TEST_CASE("a request the database refuses is not answered but counted and logged
     return out;
   };
 
-  test::ServerThread server(options);
+  LoggedServer server(options);
   // The database refuses every packet row of session P (the server has made the schema).
   if (cluster) {
     storage::PgConnection db(options.database);
@@ -139,8 +190,10 @@ TEST_CASE("a request the database refuses is not answered but counted and logged
   CHECK_THAT(metrics, Catch::Contains("\nacctlab_refused_total 2\n"));
   CHECK_THAT(metrics, Catch::Contains("acctlab_nas_drops_total{nas=\"localhost\",cause=\"database-"
                                       "refused\"} 2\n"));
-  const auto log = server.log();
-  const std::string line = "the database refused Accounting-Request id=2 Acct-Session-Id=P "
+  const auto log = server.text();
+  const std::string line = "acctlab serve: error [localhost]: dropped request from 127.0.0.1:" +
+                           std::to_string(source_port(client)) +
+                           ": the database refused Accounting-Request id=2 Acct-Session-Id=P "
                            "Acct-Status-Type=Start: ";
   std::size_t lines = 0;
   for (auto at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) {
@@ -150,6 +203,11 @@ TEST_CASE("a request the database refuses is not answered but counted and logged
   CHECK_THAT(log, Catch::Contains("poisoned session P"));
   CHECK_THAT(log, Catch::Contains("dropped request from 127.0.0.1:"));
   CHECK_THAT(log, !Catch::Contains("DATABASE UNWRITABLE"));
+  const auto json = server.json();
+  CHECK_THAT(json, Catch::Contains("\"event\":\"database_refused\",\"nas\":\"localhost\""));
+  CHECK_THAT(json, Catch::Contains("\"code\":4,\"identifier\":2,\"acct_session_id\":\"P\","
+                                   "\"status_type\":\"Start\""));
+  CHECK_THAT(json, Catch::Contains(cluster ? "\"sqlstate\":\"P0001\"" : "\"sqlite_code\":1811"));
 
   // The administrator drops the rule: the next retransmission is stored and answered.
   if (cluster) {
