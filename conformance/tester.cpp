@@ -103,6 +103,69 @@ std::string read_database(const std::string& path, std::multiset<RecordKey>& rec
 }
 
 /**
+ * What was answered (expected, grouped by session) against what one database holds (stored
+ * records, session rows): every record stored as often as it was answered, nothing stored that
+ * was not, and each session one row with its state, record count and final counters. Messages
+ * end with where; answered_word says what the record count was of (" were answered").
+ */
+void compare_stored(const std::multiset<RecordKey>& expected,
+                    const std::map<std::string, std::vector<RecordKey>>& by_session,
+                    const std::multiset<RecordKey>& stored,
+                    const std::multimap<std::string, StoredSession>& sessions,
+                    const std::string& where, const std::string& answered_word,
+                    std::vector<std::string>& failures) {
+  for (auto it = expected.begin(); it != expected.end(); it = expected.upper_bound(*it)) {
+    const auto sent = expected.count(*it);
+    const auto kept = stored.count(*it);
+    if (sent != kept) {
+      failures.push_back("record " + describe(*it) + " answered " + std::to_string(sent) +
+                         " time(s) but stored " + std::to_string(kept) + " time(s)" + where);
+    }
+  }
+  for (auto it = stored.begin(); it != stored.end(); it = stored.upper_bound(*it)) {
+    if (!expected.count(*it)) {
+      failures.push_back("stored record " + describe(*it) + " was never answered" + where);
+    }
+  }
+  for (const auto& [session_id, records] : by_session) {
+    if (std::get<0>(records.front()) == 7 || std::get<0>(records.front()) == 8) {
+      continue; // Accounting-On/Off open no session
+    }
+    const auto count = sessions.count(session_id);
+    if (count != 1) {
+      failures.push_back("session \"" + session_id + "\" has " + std::to_string(count) +
+                         " rows, expected 1" + where);
+      continue;
+    }
+    const auto& row = sessions.find(session_id)->second;
+    const bool stopped = std::any_of(records.begin(), records.end(),
+                                     [](const RecordKey& k) { return std::get<0>(k) == 2; });
+    if ((row.state == "closed") != stopped) {
+      failures.push_back("session \"" + session_id + "\" is " + row.state + " but " +
+                         (stopped ? "a Stop was answered" : "no Stop was sent") + where);
+    }
+    if (row.record_count != static_cast<std::int64_t>(records.size())) {
+      failures.push_back("session \"" + session_id + "\" counts " +
+                         std::to_string(row.record_count) + " records, " +
+                         std::to_string(records.size()) + answered_word + where);
+    }
+    // The final counters: those of the record with the longest session time.
+    const auto last = std::max_element(records.begin(), records.end(), [](auto& a, auto& b) {
+      return std::get<2>(a) < std::get<2>(b);
+    });
+    if (std::get<2>(*last) >= 0 &&
+        (row.session_time != std::get<2>(*last) || row.input_octets != std::get<3>(*last) ||
+         row.output_octets != std::get<4>(*last))) {
+      failures.push_back("session \"" + session_id + "\" stores session time " +
+                         std::to_string(row.session_time) + " and octets " +
+                         std::to_string(row.input_octets) + "/" +
+                         std::to_string(row.output_octets) + "; the gateway's last record says " +
+                         describe(*last) + where);
+    }
+  }
+}
+
+/**
  * Assertion (2): what one embedded server stored equals what reached it. Every answered
  * exchange addressed to it is one stored record; each session's row has its record count, its
  * state (closed after a Stop) and its final counters.
@@ -148,55 +211,7 @@ void compare_database(const Analysis& analysis, const std::string& endpoint,
     return;
   }
   const std::string where = " (server " + endpoint + ", " + path + ")";
-  for (auto it = expected.begin(); it != expected.end(); it = expected.upper_bound(*it)) {
-    const auto sent = expected.count(*it);
-    const auto kept = stored.count(*it);
-    if (sent != kept) {
-      failures.push_back("record " + describe(*it) + " answered " + std::to_string(sent) +
-                         " time(s) but stored " + std::to_string(kept) + " time(s)" + where);
-    }
-  }
-  for (auto it = stored.begin(); it != stored.end(); it = stored.upper_bound(*it)) {
-    if (!expected.count(*it)) {
-      failures.push_back("stored record " + describe(*it) + " was never answered" + where);
-    }
-  }
-  for (const auto& [session_id, records] : by_session) {
-    if (std::get<0>(records.front()) == 7 || std::get<0>(records.front()) == 8) {
-      continue; // Accounting-On/Off open no session
-    }
-    const auto count = sessions.count(session_id);
-    if (count != 1) {
-      failures.push_back("session \"" + session_id + "\" has " + std::to_string(count) +
-                         " rows, expected 1" + where);
-      continue;
-    }
-    const auto& row = sessions.find(session_id)->second;
-    const bool stopped = std::any_of(records.begin(), records.end(),
-                                     [](const RecordKey& k) { return std::get<0>(k) == 2; });
-    if ((row.state == "closed") != stopped) {
-      failures.push_back("session \"" + session_id + "\" is " + row.state + " but " +
-                         (stopped ? "a Stop was answered" : "no Stop was sent") + where);
-    }
-    if (row.record_count != static_cast<std::int64_t>(records.size())) {
-      failures.push_back("session \"" + session_id + "\" counts " +
-                         std::to_string(row.record_count) + " records, " +
-                         std::to_string(records.size()) + " were answered" + where);
-    }
-    // The final counters: those of the record with the longest session time.
-    const auto last = std::max_element(records.begin(), records.end(), [](auto& a, auto& b) {
-      return std::get<2>(a) < std::get<2>(b);
-    });
-    if (std::get<2>(*last) >= 0 &&
-        (row.session_time != std::get<2>(*last) || row.input_octets != std::get<3>(*last) ||
-         row.output_octets != std::get<4>(*last))) {
-      failures.push_back("session \"" + session_id + "\" stores session time " +
-                         std::to_string(row.session_time) + " and octets " +
-                         std::to_string(row.input_octets) + "/" +
-                         std::to_string(row.output_octets) + "; the gateway's last record says " +
-                         describe(*last) + where);
-    }
-  }
+  compare_stored(expected, by_session, stored, sessions, where, " were answered", failures);
 }
 
 /** What makes two requests one record on a shared database (storage's idempotency key, docs/
@@ -266,54 +281,8 @@ void compare_shared_database(const Analysis& analysis, const radius::Dictionary&
   }
   const std::string where =
       " (run " + std::to_string(run_id) + " of " + storage::database_display_name(path) + ")";
-  for (auto it = expected.begin(); it != expected.end(); it = expected.upper_bound(*it)) {
-    const auto sent = expected.count(*it);
-    const auto kept = stored.count(*it);
-    if (sent != kept) {
-      failures.push_back("record " + describe(*it) + " answered " + std::to_string(sent) +
-                         " time(s) but stored " + std::to_string(kept) + " time(s)" + where);
-    }
-  }
-  for (auto it = stored.begin(); it != stored.end(); it = stored.upper_bound(*it)) {
-    if (!expected.count(*it)) {
-      failures.push_back("stored record " + describe(*it) + " was never answered" + where);
-    }
-  }
-  for (const auto& [session_id, records] : by_session) {
-    if (std::get<0>(records.front()) == 7 || std::get<0>(records.front()) == 8) {
-      continue; // Accounting-On/Off open no session
-    }
-    const auto count = sessions.count(session_id);
-    if (count != 1) {
-      failures.push_back("session \"" + session_id + "\" has " + std::to_string(count) +
-                         " rows, expected 1" + where);
-      continue;
-    }
-    const auto& row = sessions.find(session_id)->second;
-    const bool stopped = std::any_of(records.begin(), records.end(),
-                                     [](const RecordKey& k) { return std::get<0>(k) == 2; });
-    if ((row.state == "closed") != stopped) {
-      failures.push_back("session \"" + session_id + "\" is " + row.state + " but " +
-                         (stopped ? "a Stop was answered" : "no Stop was sent") + where);
-    }
-    if (row.record_count != static_cast<std::int64_t>(records.size())) {
-      failures.push_back("session \"" + session_id + "\" counts " +
-                         std::to_string(row.record_count) + " records, " +
-                         std::to_string(records.size()) + " distinct were answered" + where);
-    }
-    const auto last = std::max_element(records.begin(), records.end(), [](auto& a, auto& b) {
-      return std::get<2>(a) < std::get<2>(b);
-    });
-    if (std::get<2>(*last) >= 0 &&
-        (row.session_time != std::get<2>(*last) || row.input_octets != std::get<3>(*last) ||
-         row.output_octets != std::get<4>(*last))) {
-      failures.push_back("session \"" + session_id + "\" stores session time " +
-                         std::to_string(row.session_time) + " and octets " +
-                         std::to_string(row.input_octets) + "/" +
-                         std::to_string(row.output_octets) + "; the gateway's last record says " +
-                         describe(*last) + where);
-    }
-  }
+  compare_stored(expected, by_session, stored, sessions, where, " distinct were answered",
+                 failures);
 }
 
 double now_seconds() {
