@@ -78,34 +78,8 @@ for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
 
-ns="acctlab-px-$$"
-work=$(mktemp -d /tmp/acctlab-proxy.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true # one stopped by --outage pause takes the signal now
-  done
-  for pid in "${pids[@]}"; do
-    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
-  done
-  ip netns del "$ns" 2>/dev/null || true
-  if ((keep)); then
-    echo "kept $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns" || skip "cannot create a network namespace"
-ip -n "$ns" link set lo up
-# Foreground only: a function run with & is a subshell, and its PID is not the program's. The
-# background processes below use `ip netns exec` directly, which becomes the program.
-in_ns() { ip netns exec "$ns" "$@"; }
+source "$here/../support/netns-lab.sh"
+lab_start acctlab-px
 
 nas_secret=acctlab-nas-secret
 proxy_secret=acctlab-proxy-secret

@@ -50,31 +50,8 @@ for tool in ip ss radsecproxy radclient tcpdump openssl; do
   command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
 
-ns="acctlab-rsp-$$"
-work=$(mktemp -d /tmp/acctlab-radsecproxy.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
-  done
-  ip netns del "$ns" 2>/dev/null || true
-  if ((keep)); then
-    echo "kept $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns" || skip "cannot create a network namespace"
-ip -n "$ns" link set lo up
-in_ns() { ip netns exec "$ns" "$@"; }
+source "$here/../support/netns-lab.sh"
+lab_start acctlab-rsp
 listening() { # tcp|udp PORT
   local flag=-ltnH
   [[ $1 == udp ]] && flag=-lunH
