@@ -2,6 +2,7 @@
 #include "storage/session_store.hpp"
 #include "storage_test_util.hpp"
 #include "tests/support/pg_cluster.hpp"
+#include "writer_test_item.hpp"
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 using namespace acctlab;
 using namespace acctlab::storage;
 using radius::AcctStatusType;
+using test::item;
 
 namespace {
 
@@ -47,28 +49,6 @@ private:
   std::vector<Completion> completions_;
   std::vector<WriterEvent> events_;
 };
-
-WriteItem item(AcctStatusType status, std::string session_id, std::uint64_t tag, double time,
-               std::optional<std::uint64_t> input_octets = std::nullopt) {
-  WriteItem w;
-  w.packet.raw = {4, static_cast<std::uint8_t>(tag & 0xff), 0, 20};
-  w.packet.src_addr = "127.0.0.1";
-  w.packet.src_port = 40000;
-  w.packet.code = 4;
-  w.packet.identifier = static_cast<std::uint8_t>(tag & 0xff);
-  w.packet.receive_time = time;
-  w.nas = "192.0.2.1";
-  w.tag = tag;
-  RecordInput input;
-  input.record.status_type = static_cast<std::uint32_t>(status);
-  input.record.session_id = std::move(session_id);
-  input.record.user_name = "joe@cclient";
-  input.record.input_octets = input_octets;
-  input.nas_key = "192.0.2.1";
-  input.event_time = time;
-  w.record = std::move(input);
-  return w;
-}
 
 WriterOptions fast_options() {
   WriterOptions options;
