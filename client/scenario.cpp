@@ -41,13 +41,6 @@ template <class T> std::optional<T> number(std::string_view text) {
   return value;
 }
 
-// Upper bound on peers one `peers` line declares: keeps a typo from eating the machine.
-constexpr std::uint32_t max_peers_per_line = 100000;
-// The same for a whole scenario: peers declared, and peer names its steps expand to (a 4 KiB file
-// of `peers` lines or `connect u[1-100000]` lines asked for gigabytes before these).
-constexpr std::size_t max_peers = 1000000;
-constexpr std::size_t max_peer_references = 1000000;
-
 std::string replace_index(std::string_view pattern, std::uint32_t index) {
   std::string out;
   std::size_t pos = 0;
@@ -73,6 +66,8 @@ Ipv4Address add_to(Ipv4Address a, std::uint32_t n) {
 
 class Parser {
 public:
+  explicit Parser(const ScenarioLimits& limits) : limits_(limits) {}
+
   Expected<Scenario, ScenarioError> run(std::string_view text) {
     radius::LineReader lines(text);
     bool leading_comments = true;
@@ -318,8 +313,8 @@ private:
     std::uint32_t count = 1;
     if (many) {
       auto n = number<std::uint32_t>(tok(2));
-      if (!n || *n == 0 || *n > max_peers_per_line) {
-        return fail("peers: COUNT must be 1-" + std::to_string(max_peers_per_line));
+      if (!n || *n == 0 || *n > limits_.peers_per_line) {
+        return fail("peers: COUNT must be 1-" + std::to_string(limits_.peers_per_line));
       }
       count = *n;
     }
@@ -374,8 +369,10 @@ private:
     if (!have_initiator || !have_identity) {
       return fail("a peer needs 'initiator A.B.C.D' and 'identity TYPE VALUE'");
     }
-    if (scenario_.peers.size() + count > max_peers) {
-      return fail("a scenario declares at most " + std::to_string(max_peers) + " peers");
+    // The limits on a whole scenario: a 4 KiB file of `peers` lines or `connect u[1-100000]`
+    // lines asked for gigabytes before them.
+    if (scenario_.peers.size() + count > limits_.peers) {
+      return fail("a scenario declares at most " + std::to_string(limits_.peers) + " peers");
     }
     std::array<std::size_t, 3> checked_sizes{};
     for (std::uint32_t n = 1; n <= count; ++n) {
@@ -457,8 +454,8 @@ private:
     if (!first || !last || *first > *last) {
       return fail("a peer range is PREFIX[FIRST-LAST] with FIRST <= LAST");
     }
-    if (std::uint64_t{*last} - *first + 1 > max_peer_references - peer_references_) {
-      return fail("a scenario's steps name at most " + std::to_string(max_peer_references) +
+    if (std::uint64_t{*last} - *first + 1 > limits_.peer_references - peer_references_) {
+      return fail("a scenario's steps name at most " + std::to_string(limits_.peer_references) +
                   " peers in all");
     }
     peer_references_ += *last - *first + 1;
@@ -473,6 +470,7 @@ private:
     return true;
   }
 
+  ScenarioLimits limits_;
   Scenario scenario_;
   std::unordered_set<std::string> declared_; // the peers' names
   std::size_t peer_references_ = 0;          // peer names the steps' ranges expanded to
@@ -567,8 +565,9 @@ std::optional<std::uint64_t> parse_count(std::string_view text) {
   return value << shift;
 }
 
-Expected<Scenario, ScenarioError> parse_scenario(std::string_view text) {
-  return Parser{}.run(text);
+Expected<Scenario, ScenarioError> parse_scenario(std::string_view text,
+                                                 const ScenarioLimits& limits) {
+  return Parser{limits}.run(text);
 }
 
 Expected<Scenario, ScenarioError> parse_scenario_file(const std::string& path) {

@@ -77,8 +77,18 @@ struct ScenarioError {
   std::string to_string(std::string_view file) const;
 };
 
+/** How much one scenario may declare: keeps a typo from eating the machine. The defaults are the
+ *  gateway's; the fuzz target passes smaller ones, since a legal million-peer scenario takes ten
+ *  seconds to parse under ASan and says nothing new about the parser. */
+struct ScenarioLimits {
+  std::uint32_t peers_per_line = 100000; // one `peers PREFIX COUNT` line
+  std::size_t peers = 1000000;           // peers declared in all
+  std::size_t peer_references = 1000000; // peer names the steps' ranges expand to
+};
+
 /** Parses a scenario; the first error stops it (a scenario is a program, not a config). */
-Expected<Scenario, ScenarioError> parse_scenario(std::string_view text);
+Expected<Scenario, ScenarioError> parse_scenario(std::string_view text,
+                                                 const ScenarioLimits& limits = {});
 Expected<Scenario, ScenarioError> parse_scenario_file(const std::string& path);
 /** The configuration file a scenario file names with "# config: FILE", or "" when none. */
 std::string scenario_config_path(const std::string& scenario_path, const Scenario& scenario);

@@ -280,4 +280,24 @@ TEST_CASE("fuzz: big peer declarations and ranges stay cheap and bounded", "[cli
   REQUIRE_FALSE(many);
   CHECK(many.error().line == 3);
   CHECK_THAT(many.error().message, Catch::Contains("at most 1000000"));
+
+  // Smaller limits (the fuzz target's) hold at each of the three places.
+  const ScenarioLimits small{.peers_per_line = 10, .peers = 15, .peer_references = 12};
+  auto line = parse_scenario("peers u 11 initiator 1.2.3.4 identity group g\n", small);
+  REQUIRE_FALSE(line);
+  CHECK_THAT(line.error().message, Catch::Contains("COUNT must be 1-10"));
+  auto declared = parse_scenario("peers u 10 initiator 1.2.3.4 identity group g\n"
+                                 "peers v 6 initiator 1.2.4.4 identity group g\n",
+                                 small);
+  REQUIRE_FALSE(declared);
+  CHECK(declared.error().line == 2);
+  CHECK_THAT(declared.error().message, Catch::Contains("at most 15 peers"));
+  auto named = parse_scenario("peers u 10 initiator 1.2.3.4 identity group g\n"
+                              "connect u[1-10]\n"
+                              "connect u[1-2]\n"
+                              "connect u[3-3]\n",
+                              small);
+  REQUIRE_FALSE(named);
+  CHECK(named.error().line == 4);
+  CHECK_THAT(named.error().message, Catch::Contains("at most 12 peers"));
 }
