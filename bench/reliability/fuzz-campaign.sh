@@ -4,7 +4,8 @@
 # process at a time) for its share of the budget, seeded from fuzz/seeds/ and fuzz/corpus/; then
 # the grown corpus is minimised (-merge=1) against the seeds, and kept in fuzz/corpus/<target>/
 # so CI's short runs start from it: at most 200 files (past that the 200 largest, minimised again)
-# and 1 MiB. Prints per target: executions, coverage (cov/ft of libFuzzer's last line), crashes,
+# and 1 MiB. Prints per target: the CPU seconds the fuzzer got (less than its wall-clock seconds
+# on a shared machine), executions, coverage (cov/ft of libFuzzer's last line), crashes,
 # the files kept and the coverage CI's runs start from (seeds + kept corpus, and seeds alone:
 # libFuzzer's INITED line).
 # Usage: bench/reliability/fuzz-campaign.sh TARGET=SECONDS...
@@ -20,8 +21,16 @@ targets=()
 for spec in "$@"; do targets+=("${spec%%=*}"); done
 cmake --build build-fuzz --target "${targets[@]}" -j 2 >/dev/null
 
+# CPU seconds (user + system) the shell's waited-for children used so far, from bash's `times`
+# (its second line is the children's "XmY.YYYs XmY.YYYs"). `times` runs in this shell, not in a
+# command substitution: a forked shell's children start from zero.
+children_cpu() { # file to write the figure to
+  times >"$1.times"
+  tail -1 "$1.times" | awk '{ s = 0; for (i = 1; i <= 2; ++i) { split($i, p, "m"); s += p[1] * 60 + p[2] } printf "%d", s }' >"$1"
+}
+
 total=0
-printf '%-22s %8s %12s %7s %7s %8s %14s %12s %12s\n' target seconds executions cov ft crashes "corpus kept" "CI start cov/ft" \
+printf '%-22s %8s %8s %12s %7s %7s %8s %14s %12s %12s\n' target seconds cpu-s executions cov ft crashes "corpus kept" "CI start cov/ft" \
   "seeds cov/ft"
 for spec in "$@"; do
   t=${spec%%=*}
@@ -32,8 +41,11 @@ for spec in "$@"; do
     [ -d "$seeds" ] && cp -n "$seeds"/* "$grown"/ 2>/dev/null || true
   done
   rc=0
+  children_cpu build-fuzz/cpu-before
   timeout $((seconds + 120)) ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
     -print_final_stats=1 -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 || rc=$?
+  children_cpu build-fuzz/cpu-after
+  cpu=$(($(cat build-fuzz/cpu-after) - $(cat build-fuzz/cpu-before))) # what the fuzzer got: shared cores give it less than $seconds
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/campaign-"$t".log | tail -1)
   last=$(grep -E '^#[0-9]+.*cov: ' build-fuzz/campaign-"$t".log | tail -1)
   cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
@@ -91,7 +103,7 @@ for spec in "$@"; do
   # shellcheck disable=SC2046
   seeds_only=$(inited $(ls -d fuzz/seeds/"$t" 2>/dev/null))
   total=$((total + ${executions:-0}))
-  printf '%-22s %8s %12s %7s %7s %8s %14s %12s %12s%s\n' "$t" "$seconds" "${executions:-?}" \
+  printf '%-22s %8s %8s %12s %7s %7s %8s %14s %12s %12s%s\n' "$t" "$seconds" "$cpu" "${executions:-?}" \
     "${cov:-?}" "${ft:-?}" "$crashes" "$kept" "${start:-?}" "${seeds_only:-?}" \
     "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
 done
