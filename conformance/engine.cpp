@@ -2,6 +2,7 @@
 
 #include "conformance/analysis.hpp"
 #include "conformance/catalog.hpp"
+#include "conformance/profile_fit.hpp"
 
 #include <algorithm>
 #include <map>
@@ -21,6 +22,7 @@ struct Judged {
   std::size_t exchanges = 0;
   std::size_t authentication = 0;
   std::size_t dynamic_authorization = 0;
+  std::map<std::string, std::string, std::less<>> fit_notes; // by the NAS's address
 };
 
 Judged judge(const Trace& trace, const Profile& profile, const radius::Dictionary& dict,
@@ -47,6 +49,9 @@ Judged judge(const Trace& trace, const Profile& profile, const radius::Dictionar
     out.sessions.push_back(std::move(outcome));
     out.session_first.push_back(analysis.trace_index(session.records.front()));
   }
+  ProfileFit fit(profile, dict);
+  fit.add(analysis);
+  out.fit_notes = fit.notes();
   out.packets = analysis.packets().size();
   out.exchanges = analysis.exchanges().size();
   for (const auto& view : analysis.packets()) {
@@ -114,6 +119,14 @@ std::vector<NasProfile> nas_profiles_of(const Trace& trace, const ProfileSet& pr
     }
   }
   return out;
+}
+
+void add_fit_notes(Verdict& verdict, const std::map<std::string, std::string, std::less<>>& notes) {
+  for (auto& nas : verdict.nas_profiles) {
+    if (const auto it = notes.find(nas.client); it != notes.end()) {
+      nas.fit_note = it->second;
+    }
+  }
 }
 
 } // namespace
@@ -193,6 +206,7 @@ Verdict check_trace(const Trace& trace, const ProfileSet& profiles,
     verdict.exchanges = judged.exchanges;
     verdict.authentication = judged.authentication;
     verdict.dynamic_authorization = judged.dynamic_authorization;
+    add_fit_notes(verdict, judged.fit_notes);
     sort_findings(verdict.findings);
     tally(verdict);
     return verdict;
@@ -240,6 +254,7 @@ Verdict check_trace(const Trace& trace, const ProfileSet& profiles,
     verdict.exchanges += judged.exchanges;
     verdict.authentication += judged.authentication;
     verdict.dynamic_authorization += judged.dynamic_authorization;
+    add_fit_notes(verdict, judged.fit_notes);
   }
   std::stable_sort(sessions.begin(), sessions.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -35,6 +35,8 @@ struct SessionOutcome {
 struct NasProfile {
   std::string client; // the NAS's address
   std::string profile;
+  /** Why the profile may not describe this NAS (ProfileFit), or "" when nothing says so. */
+  std::string fit_note = {};
 };
 
 /** Findings of one severity per party (nas, server, path). */

@@ -177,6 +177,11 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
   summary.warnings = verdict.count(Severity::warning);
   summary.infos = verdict.count(Severity::info);
   summary.findings_stored = *stored;
+  for (const auto& nas : verdict.nas_profiles) {
+    if (!nas.fit_note.empty()) {
+      summary.fit_notes.push_back("NAS " + nas.client + ": " + nas.fit_note);
+    }
+  }
   for (const auto& outcome : verdict.outcomes) {
     summary.rules_failed += outcome.failed() ? 1 : 0;
     const auto& rule = verdict.rules[outcome.rule];

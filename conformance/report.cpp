@@ -176,6 +176,11 @@ void render_text(const VerdictSource& verdict, std::ostream& out,
     }
     out << '\n';
   }
+  for (const auto& nas : summary.nas_profiles) {
+    if (!nas.fit_note.empty()) {
+      out << "profile fit: NAS " << nas.client << ": " << nas.fit_note << '\n';
+    }
+  }
   out << "rules: " << summary.outcomes.size() - failed << " passed, " << failed << " failed; "
       << "findings: " << summary.errors << " errors, " << summary.warnings << " warnings, "
       << summary.infos << " info\n";
@@ -303,7 +308,11 @@ void render_json(const VerdictSource& verdict, std::ostream& out) {
   out << ",\"parties\":" << boost::json::serialize(parties);
   boost::json::array nas_profiles;
   for (const auto& nas : summary.nas_profiles) {
-    nas_profiles.push_back(boost::json::object{{"nas", nas.client}, {"profile", nas.profile}});
+    boost::json::object entry{{"nas", nas.client}, {"profile", nas.profile}};
+    if (!nas.fit_note.empty()) {
+      entry["fit_note"] = nas.fit_note;
+    }
+    nas_profiles.push_back(std::move(entry));
   }
   out << ",\"profiles\":" << boost::json::serialize(nas_profiles);
   out << ",\"out_of_scope\":"

@@ -4,6 +4,7 @@
 #include "conformance/catalog.hpp"
 #include "conformance/detail/checks.hpp"
 #include "conformance/detail/db_rows.hpp"
+#include "conformance/profile_fit.hpp"
 #include "storage/judge_stage.hpp"
 #include "storage/pg_connection.hpp"
 #include "storage/sqlite.hpp"
@@ -509,6 +510,7 @@ RunJudgeStats judge_parts(JudgeStage& db, const SourceOptions& source, const Pro
   stats.packets = packets;
   stats.parts = parts;
   const auto nas_intervals = index_pass.intervals();
+  ProfileFit fit(profile, dict);
   for (std::size_t p = 0; p < parts; ++p) {
     db.begin();
     Trace trace;
@@ -535,6 +537,7 @@ RunJudgeStats judge_parts(JudgeStage& db, const SourceOptions& source, const Pro
     });
     stats.largest_part = std::max(stats.largest_part, indices.size());
     const Analysis analysis(trace, profile, dict, indices);
+    fit.add(analysis);
     if (counts) {
       for (const auto& view : analysis.packets()) {
         counts->requests += view.request ? 1 : 0;
@@ -650,6 +653,7 @@ RunJudgeStats judge_parts(JudgeStage& db, const SourceOptions& source, const Pro
     });
     db.commit();
   }
+  stats.fit_notes = fit.notes();
   return stats;
 }
 
@@ -667,6 +671,9 @@ capture::ConformanceSummary judge(JudgeStage& db, std::int64_t run_id, const Pro
   summary.profile = profile.name;
   summary.findings_stored = stage.store(run_id);
   stage.summarise(summary);
+  for (const auto& [client, note] : stats.fit_notes) {
+    summary.fit_notes.push_back("NAS " + client + ": " + note);
+  }
   if (options.stats) {
     *options.stats = stats;
   }
@@ -821,6 +828,12 @@ judge_database(const std::string& database, const Profile& profile, const radius
       summary.authentication = counts.authentication;
       summary.dynamic_authorization = counts.dynamic_authorization;
       summary.nas_profiles = std::move(counts.nas_profiles);
+      for (auto& nas : summary.nas_profiles) {
+        if (const auto it = state->stats.fit_notes.find(nas.client);
+            it != state->stats.fit_notes.end()) {
+          nas.fit_note = it->second;
+        }
+      }
       for (const auto& tally : db.count_by_party()) {
         for (std::size_t i = 0; i < tally.count; ++i) {
           summary.parties.add(static_cast<Party>(tally.party), static_cast<Severity>(tally.sev));

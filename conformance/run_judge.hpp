@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@ struct RunJudgeStats {
   std::size_t packets = 0;
   std::size_t parts = 0;
   std::size_t largest_part = 0; // packets
+  /** NASes the profile may not describe, by address, with why (ProfileFit). */
+  std::map<std::string, std::string, std::less<>> fit_notes = {};
 };
 
 struct RunJudgeOptions {

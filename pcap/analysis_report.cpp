@@ -162,6 +162,7 @@ json::object import_json(const ImportSummary& i) {
                         {"findings_with_frame", c.findings_with_frame},
                         {"by_rule", std::move(rules)},
                         {"examples", std::move(examples)},
+                        {"fit_notes", json::value_from(c.fit_notes)},
                         // The same per-rule list `acctlab conform` stores, for the viewer.
                         {"rule_results", std::move(results)}};
   }
@@ -443,6 +444,9 @@ void import_text(std::string& out, const ImportSummary& i) {
          "infos; %zu findings stored\n",
          c.profile.c_str(), c.verdict == "pass" ? "PASS" : "FAIL", c.rules_failed, c.rules,
          c.errors, c.warnings, c.infos, c.findings_stored);
+  for (const auto& note : c.fit_notes) {
+    out += "  profile fit: " + note + "\n";
+  }
   for (const auto& rule : c.by_rule) {
     append(out, "  %-8s %s: %zu\n", rule.severity.c_str(), rule.rule_id.c_str(), rule.count);
   }

@@ -46,6 +46,8 @@ struct ConformanceSummary {
   std::vector<RuleCount> by_rule;  // worst first, then by count
   std::vector<Example> examples;   // the first findings, worst first
   std::vector<RuleResult> results; // one per rule judged
+  /** "NAS ADDRESS: why" for each NAS its profile may not describe (conformance/profile_fit). */
+  std::vector<std::string> fit_notes = {};
 };
 
 struct SessionCounts {

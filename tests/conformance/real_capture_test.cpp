@@ -332,3 +332,59 @@ TEST_CASE("the document's records as three captures are judged a pass",
   CHECK(found->message.find("document-interim.pcap began") != std::string::npos);
   CHECK(found->message.find("minus Acct-Session-Time 109 s") != std::string::npos);
 }
+
+// A real 802.1X NAS (tests/captures/make-8021x-capture.sh): hostapd 2.10 as a wired
+// authenticator, its supplicant (wpa_supplicant, EAP-MD5) authenticated by FreeRADIUS, its
+// accounting answered by acctlab serve. hostapd's own shape: Accounting-On when it starts and
+// Accounting-Off when it stops (with a session id of their own), Event-Timestamp in every record,
+// no octet or packet counters (the wired driver keeps none), Acct-Terminate-Cause only when the
+// supplicant logged off. All of it is RFC 2866: no finding with the rfc2866 profile.
+const RealCapture hostapd_captures[] = {
+    {"hostapd-8021x.pcap", "rfc2866", "acctlab-dot1x-secret", 0, 4, {}},
+    {"hostapd-8021x-nas-stops.pcap", "rfc2866", "acctlab-dot1x-secret", 0, 4, {}},
+    {"hostapd-8021x-interim.pcap", "rfc2866", "acctlab-dot1x-secret", 60, 5, {}},
+};
+
+TEST_CASE("hostapd's 802.1X accounting is judged right by rfc2866: one session, no finding",
+          "[conformance][real-capture]") {
+  for (const auto& capture : hostapd_captures) {
+    DYNAMIC_SECTION(capture.file) {
+      const auto verdict = judge(capture);
+      CHECK(verdict.findings.empty());
+      REQUIRE(verdict.sessions.size() == 1);
+      CHECK(verdict.sessions[0].stopped);
+      CHECK(verdict.authentication == 4); // the EAP exchange: recognised, not judged
+      REQUIRE(verdict.nas_profiles.size() == 1);
+      CHECK(verdict.nas_profiles[0].fit_note.empty()); // rfc2866 requires no vendor's attribute
+    }
+  }
+}
+
+TEST_CASE("a NAS judged by a profile whose vendor it never sends gets a note saying so",
+          "[conformance][real-capture]") {
+  // The same hostapd capture under the default profile: the profile's errors stand (Cisco's
+  // tables require Cisco's attributes), and the note says why there are so many.
+  const auto& dict = radius::Dictionary::builtin();
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/hostapd-8021x.pcap"});
+  Trace trace = loaded.trace;
+  trace.default_secret = "acctlab-dot1x-secret";
+  const auto cisco = load_profile("cisco-ios-ipsec", dict);
+  REQUIRE(cisco);
+  const auto verdict = check_trace(trace, *cisco, dict);
+  CHECK(verdict.has_errors());
+  REQUIRE(verdict.nas_profiles.size() == 1);
+  const auto& note = verdict.nas_profiles[0].fit_note;
+  INFO(note);
+  CHECK(note.find("none of its 4 Accounting-Requests carries a Cisco (vendor 9) attribute") !=
+        std::string::npos);
+  CHECK(note.find("rfc2866") != std::string::npos);
+
+  // A NAS that sends the vendor's attributes gets none, even where it fails: the document's
+  // records under the same profile (one true error), and strongSwan under its own profile.
+  const auto document = judge(document_capture);
+  REQUIRE(document.nas_profiles.size() == 1);
+  CHECK(document.nas_profiles[0].fit_note.empty());
+  const auto swan = judge(strongswan_captures[0]);
+  REQUIRE(swan.nas_profiles.size() == 1);
+  CHECK(swan.nas_profiles[0].fit_note.empty());
+}

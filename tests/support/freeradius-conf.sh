@@ -1,13 +1,13 @@
 # Sourced by the scripts that run a private FreeRADIUS 3.2 (tests/captures/make-*-capture.sh).
 #
-#   freeradius_skeleton WORK PROXY > WORK/raddb/radiusd.conf
+#   freeradius_skeleton WORK PROXY [MODULES] > WORK/raddb/radiusd.conf
 #
 # prints the part of a radiusd.conf every such script shares: paths under WORK (raddb, radlog,
 # radrun: the caller makes them), a log file, no core dumps, a small thread pool and the one
-# module accounting needs (`always ok`). PROXY is yes or no (proxy_requests). The caller appends
+# module accounting needs (`always ok`), then MODULES (more module sections, e.g. `pap { }`). PROXY is yes or no (proxy_requests). The caller appends
 # what makes its server its own: clients, listen sections, home servers and realms.
 freeradius_skeleton() {
-  local work=$1 proxy=$2
+  local work=$1 proxy=$2 modules=${3:-}
   cat <<CONF
 prefix = /usr
 exec_prefix = /usr
@@ -50,6 +50,7 @@ modules {
   always ok {
     rcode = ok
   }
+$modules
 }
 CONF
 }
