@@ -212,7 +212,9 @@ json::value to_json(const AnalysisResult& r) {
                     {"ip_fragments", r.stream.fragments},
                     {"reassembled", r.stream.reassembled},
                     {"invalid_frames", r.stream.invalid_frames},
-                    {"other_protocol", r.stream.other_protocol}};
+                    {"other_protocol", r.stream.other_protocol},
+                    {"gso_datagrams", r.stream.gso_datagrams},
+                    {"gso_packets", r.stream.gso_packets}};
   json::array other_protocol;
   for (const auto& d : r.stream.other_protocol_examples) {
     other_protocol.push_back({{"file", file_name(r, d.file_index)},
@@ -526,6 +528,13 @@ std::string to_text(const AnalysisResult& r) {
            static_cast<unsigned long long>(r.stream.other_protocol),
            file_name(r, first.file_index).c_str(), static_cast<unsigned long long>(first.frame),
            first.source.to_string().c_str(), first.destination.to_string().c_str(), first.octets);
+  }
+  if (r.stream.gso_datagrams != 0) {
+    append(out,
+           "UDP segmentation offload: %llu captured datagrams held %llu RADIUS packets back to "
+           "back (recorded on the sending host before the kernel cut them), read one by one\n",
+           static_cast<unsigned long long>(r.stream.gso_datagrams),
+           static_cast<unsigned long long>(r.stream.gso_packets));
   }
   tls_sessions_text(out, r);
   if (r.issue_counts.total() != 0) {

@@ -234,8 +234,8 @@ DatagramStream::DatagramStream(std::vector<std::string> paths, StreamOptions opt
             datagram.timestamp_ns = timestamp_ns;
             datagram.source = source;
             datagram.destination = destination;
-            decrypted_.emplace_back(datagram,
-                                    std::vector<std::uint8_t>(packet.begin(), packet.end()));
+            pending_.emplace_back(datagram,
+                                  std::vector<std::uint8_t>(packet.begin(), packet.end()));
           }) {
   for (auto port : radius_ports) {
     ports_.set(port);
@@ -286,6 +286,34 @@ DatagramStream::DatagramStream(std::unique_ptr<FileReader> live, std::string nam
            link != nullptr ? link : std::to_string(source->link_type));
   }
   sources_.push_back(std::move(source));
+}
+
+std::vector<std::size_t> udp_gso_segments(std::span<const std::uint8_t> payload) {
+  constexpr std::size_t header = 20;
+  const auto length_at = [&](std::size_t offset) {
+    return static_cast<std::size_t>(payload[offset + 2]) << 8 | payload[offset + 3];
+  };
+  // The common case first: one packet whose Length covers the datagram (or more: a short one).
+  if (payload.size() < 2 * header || length_at(0) >= payload.size() || length_at(0) < header) {
+    return {};
+  }
+  std::vector<std::size_t> sizes;
+  // Bounded: each step consumes at least a header's 20 octets of a payload under 64 KiB.
+  for (std::size_t offset = 0; offset < payload.size();) {
+    if (payload.size() - offset < header) {
+      return {};
+    }
+    const auto length = length_at(offset);
+    const bool last = offset + length == payload.size();
+    if (length < header || offset + length > payload.size() ||
+        (!sizes.empty() && (last ? length > sizes.front() : length != sizes.front())) ||
+        radius::check_framing(payload.subspan(offset, length))) {
+      return {};
+    }
+    sizes.push_back(length);
+    offset += length;
+  }
+  return sizes;
 }
 
 DatagramStream::~DatagramStream() = default;
@@ -374,8 +402,29 @@ bool DatagramStream::emit(const ParsedFrame& parsed, const Source& source, bool 
   out.vlan_ids[0] = parsed.vlan_ids[0];
   out.vlan_ids[1] = parsed.vlan_ids[1];
   out.reassembled = reassembled;
+  out.segment = 0;
   out.payload = parsed.payload;
+  split_segments(out);
   return true;
+}
+
+void DatagramStream::split_segments(UdpDatagram& out) {
+  const auto sizes = udp_gso_segments(out.payload);
+  if (sizes.empty()) {
+    return;
+  }
+  ++stats_.gso_datagrams;
+  stats_.gso_packets += sizes.size();
+  std::size_t offset = sizes.front();
+  for (std::size_t i = 1; i < sizes.size(); ++i) {
+    UdpDatagram part = out;
+    part.segment = static_cast<std::uint16_t>(i + 1);
+    const auto octets = out.payload.subspan(offset, sizes[i]);
+    pending_.emplace_back(part, std::vector<std::uint8_t>(octets.begin(), octets.end()));
+    offset += sizes[i];
+  }
+  out.segment = 1;
+  out.payload = out.payload.first(sizes.front());
 }
 
 // Decodes the source's head frame; true when it yields a matching datagram.
@@ -438,11 +487,11 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
 
 bool DatagramStream::next(UdpDatagram& out) {
   while (!finished_) {
-    if (!decrypted_.empty()) {
-      out = decrypted_.front().first;
-      decrypted_current_ = std::move(decrypted_.front().second);
-      decrypted_.pop_front();
-      out.payload = decrypted_current_;
+    if (!pending_.empty()) {
+      out = pending_.front().first;
+      pending_current_ = std::move(pending_.front().second);
+      pending_.pop_front();
+      out.payload = pending_current_;
       ++stats_.udp_matched; // a RADIUS packet handed on, like a datagram on a RADIUS port
       return true;
     }

@@ -105,6 +105,9 @@ struct UdpDatagram {
   std::uint8_t vlan_count = 0;
   std::uint16_t vlan_ids[2] = {0, 0};
   bool reassembled = false;
+  /** Which RADIUS packet of a UDP segmentation offload super-datagram this is (1-based; see
+   * udp_gso_segments), or 0 when the captured datagram was one packet. */
+  std::uint16_t segment = 0;
   std::span<const std::uint8_t> payload;
 
   std::int64_t timestamp_us() const { return timestamp_ns / 1000; }
@@ -123,6 +126,19 @@ inline constexpr std::uint16_t radius_ports[] = {1812, 1813, 1645, 1646};
  * as RADIUS.
  */
 bool other_service_port(std::uint16_t port) noexcept;
+
+/**
+ * The RADIUS packets a captured UDP payload holds when it is a UDP segmentation offload
+ * super-datagram: a sender using UDP_SEGMENT (acctlab serve answering a burst to one NAS does)
+ * hands the kernel several datagrams of gso_size octets under one UDP header, the last possibly
+ * shorter, and a capture on the sending host (always on loopback; on a NIC that segments in
+ * hardware, too) records that whole before it is cut. On the wire each part was a datagram of its
+ * own. Returns each packet's size, in order, when the payload is two or more RADIUS packets back
+ * to back, each framed (radius::check_framing), all of the first one's size but the last, which
+ * is no longer, ending exactly at the payload's end; otherwise empty (one packet, perhaps with
+ * padding after its Length, which RFC 2865 §3 says to ignore).
+ */
+std::vector<std::size_t> udp_gso_segments(std::span<const std::uint8_t> payload);
 
 /** A datagram of another protocol that shared a port number with RADIUS (other_service_port):
  * left out of the RADIUS datagrams and counted, the first few kept to be named in reports. */
@@ -163,6 +179,9 @@ struct StreamStats {
    * another protocol's traffic, not read as RADIUS and not a capture issue. */
   std::uint64_t other_protocol = 0;
   std::vector<OtherProtocolDatagram> other_protocol_examples; // the first 10
+  /** UDP segmentation offload super-datagrams (udp_gso_segments) read as the packets they hold. */
+  std::uint64_t gso_datagrams = 0;
+  std::uint64_t gso_packets = 0;
   /** The earliest and latest frame time read (any frame, RADIUS or not): the capture's edges. */
   std::optional<std::int64_t> first_ns;
   std::optional<std::int64_t> last_ns;
@@ -207,6 +226,7 @@ private:
   bool fill(Source& source);
   bool process(Source& source, UdpDatagram& out);
   bool emit(const ParsedFrame& parsed, const Source& source, bool reassembled, UdpDatagram& out);
+  void split_segments(UdpDatagram& out);
 
   StreamOptions options_;
   std::bitset<65536> ports_;
@@ -214,9 +234,11 @@ private:
   mutable std::vector<FileSummary> summaries_;
   FragmentReassembler reassembler_;
   TlsSessionTracker tls_sessions_;
-  // RADIUS packets read out of RadSec sessions, handed out by next() in the order found.
-  std::deque<std::pair<UdpDatagram, std::vector<std::uint8_t>>> decrypted_;
-  std::vector<std::uint8_t> decrypted_current_;
+  // RADIUS packets read out of one frame beyond the one next() returned for it (RadSec records,
+  // the later parts of a UDP segmentation offload super-datagram), handed out by next() in the
+  // order found.
+  std::deque<std::pair<UdpDatagram, std::vector<std::uint8_t>>> pending_;
+  std::vector<std::uint8_t> pending_current_;
   StreamStats stats_;
   IssueCounts issue_counts_;
   std::vector<Issue> issues_;

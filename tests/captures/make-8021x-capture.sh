@@ -4,7 +4,7 @@
 # and accounting to acctlab serve (run as root).
 #
 #   tests/captures/make-8021x-capture.sh ACCTLAB [--out FILE.pcap] [--seconds N] [--interim]
-#                                        [--nas-stops] [--keep]
+#                                        [--nas-stops] [--outage SECONDS] [--keep]
 #
 # Two network namespaces of this process's own joined by a veth pair, so nothing leaves the
 # machine:
@@ -16,6 +16,9 @@
 #                        alice, pings the NAS side, and after N seconds (default 4) logs off
 #                        (wpa_cli logoff: an EAPOL-Logoff, so the Stop says User-Request).
 # Then hostapd is stopped (SIGTERM), as an administrator stops the service.
+#
+# --outage SECONDS: acctlab serve is stopped (SIGSTOP) just before the log-off and continued
+# SECONDS later: hostapd retransmits its Stop, and acctlab answers the queued copies when it wakes.
 #
 # --nas-stops: the subscriber never logs off; hostapd is stopped while the port is authorized,
 # so hostapd itself ends the session (its Stop, then its Accounting-Off). tcpdump records
@@ -34,7 +37,7 @@ skip() {
   echo "SKIP: $*" >&2
   exit 77
 }
-usage="usage: $0 ACCTLAB [--out FILE.pcap] [--seconds N] [--interim] [--nas-stops] [--keep]"
+usage="usage: $0 ACCTLAB [--out FILE.pcap] [--seconds N] [--interim] [--nas-stops] [--outage SECONDS] [--keep]"
 [[ $# -ge 1 ]] || {
   echo "$usage" >&2
   exit 2
@@ -48,6 +51,7 @@ keep=0
 seconds=4
 interim=0
 logoff=1
+outage=0
 while (($#)); do
   case "$1" in
   --out)
@@ -63,6 +67,10 @@ while (($#)); do
     seconds=65
     ;;
   --nas-stops) logoff=0 ;;
+  --outage)
+    outage=$2
+    shift
+    ;;
   --keep) keep=1 ;;
   *)
     echo "$usage" >&2
@@ -99,7 +107,8 @@ client hostapd {
 EOF
 ip netns exec "$ns" "$acctlab" serve --listen 127.0.0.1:1813 --clients "$work/clients.conf" \
   --db "$work/acct.db" --stats 0 >"$work/serve.log" 2>&1 &
-pids+=($!)
+serve_pid=$!
+pids+=("$serve_pid")
 
 # --- FreeRADIUS, the authentication server ----------------------------------------------------
 mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
@@ -186,6 +195,29 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
+# What the capture holds so far, as acctlab reads it: Accounting-Requests and -Responses (RADIUS
+# packets, not frames: acctlab serve answers a burst with UDP segmentation offload, and a capture
+# on loopback records such answers as one datagram).
+captured() { # -> "requests answers"
+  "$acctlab" pcap analyze "$work/capture.pcap" --report json 2>/dev/null | python3 -c '
+import json, sys
+codes = json.load(sys.stdin)["totals"]["packets_by_code"]
+print(codes.get("Accounting-Request", 0), codes.get("Accounting-Response", 0))' || echo "0 0"
+}
+count() { tcpdump -r "$work/capture.pcap" "$1" 2>/dev/null | wc -l || true; }
+# Waits (at most 5 s) until at least N Accounting-Requests were sent and every one, copies
+# included, has its answer.
+wait_answered() { # N
+  local requests answers
+  for _ in $(seq 50); do
+    read -r requests answers < <(captured)
+    ((answers >= requests && requests >= $1)) && return 0
+    sleep 0.1
+  done
+  echo "waited 5 s for $1 Accounting-Requests and their answers: $requests sent, $answers answered" >&2
+  return 1
+}
+
 # --- wpa_supplicant, the subscriber ----------------------------------------------------------
 cat >"$work/wpa.conf" <<EOF
 ctrl_interface=$work/wpa-ctrl
@@ -214,26 +246,22 @@ grep -q "CTRL-EVENT-EAP-SUCCESS" "$work/wpa.log" || {
 ip netns exec "$peer_ns" ping -q -c 3 -i 0.2 -s 1000 -W 1 "$nas_addr" >"$work/ping.log" 2>&1 || true
 sleep "$seconds"
 if ((logoff)); then
+  ((outage > 0)) && kill -STOP "$serve_pid"
   ip netns exec "$peer_ns" wpa_cli -p "$work/wpa-ctrl" -i sup0 logoff >"$work/wpa_cli.log" 2>&1
-  # hostapd answers the EAPOL-Logoff with the Stop: wait for acctlab's answer to it.
-  for _ in $(seq 50); do
-    (($(tcpdump -r "$work/capture.pcap" 2>/dev/null | wc -l || true) >= 10 + 2 * interim)) && break
-    sleep 0.1
-  done
+  if ((outage > 0)); then
+    sleep "$outage"
+    kill -CONT "$serve_pid"
+  fi
+  # hostapd answers the EAPOL-Logoff with the Stop: wait until acctlab has answered it.
+  wait_answered $((3 + interim))
 fi
 kill "$hostapd_pid"
 timeout 10 tail --pid="$hostapd_pid" -f /dev/null || true
-
-# Accounting-On, the EAP exchange (two round trips for EAP-MD5: identity, then the challenge's
-# answer), Start, Stop and Accounting-Off, each with its answer; an Interim-Update and its answer.
-want_frames=$((12 + 2 * interim))
-for _ in $(seq 50); do
-  frames=$(tcpdump -r "$work/capture.pcap" 2>/dev/null | wc -l || true)
-  ((frames >= want_frames)) && break
-  sleep 0.1
-done
+# And the Accounting-Off hostapd sends as it stops (or its Stop, then that, with --nas-stops).
+wait_answered $((4 + interim))
+frames=$(count udp)
 kill -INT "$tcpdump_pid"
 timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
 cp "$work/capture.pcap" "$out"
-echo "wrote $out ($frames frames, $want_frames expected): hostapd (wired 802.1X NAS), FreeRADIUS 127.0.0.1:1812, acctlab 127.0.0.1:1813"
+echo "wrote $out ($frames frames): hostapd (wired 802.1X NAS), FreeRADIUS 127.0.0.1:1812, acctlab 127.0.0.1:1813"
 echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' hostapd wpasupplicant freeradius tcpdump 2>/dev/null)"

@@ -388,3 +388,31 @@ TEST_CASE("a NAS judged by a profile whose vendor it never sends gets a note say
   REQUIRE(swan.nas_profiles.size() == 1);
   CHECK(swan.nas_profiles[0].fit_note.empty());
 }
+
+TEST_CASE("hostapd retransmitting to a paused acctlab: each copy answered, the wait the server's",
+          "[conformance][real-capture]") {
+  // make-8021x-capture.sh --outage 8: acctlab serve stopped (SIGSTOP) for 8 s as the supplicant
+  // logged off. hostapd sent its Stop, and 3 s later a copy with a new Identifier and
+  // Acct-Delay-Time 3 (RFC 2866 §5.2). acctlab woke and answered both at once with UDP
+  // segmentation offload: on loopback the capture holds the two answers in one datagram (frame
+  // 11, 40 octets of RADIUS), which must read as two, or the copy looks unanswered.
+  const RealCapture outage{
+      "hostapd-8021x-outage.pcap", "rfc2866", "acctlab-dot1x-secret", 0, 5, {}};
+  const auto verdict = judge(outage);
+  CHECK(verdict.requests == 5);
+  CHECK(verdict.responses == 5);
+  REQUIRE(verdict.sessions.size() == 1);
+  CHECK(verdict.sessions[0].stopped);
+  // One finding: the answer came seconds late, and the answer to the first copy proves it had
+  // arrived: the server held it.
+  REQUIRE(verdict.findings.size() == 1);
+  CHECK(verdict.findings[0].rule_id == "EXC-LATENCY");
+  CHECK(verdict.findings[0].severity == Severity::warning);
+  CHECK(verdict.findings[0].party == Party::server);
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + outage.file});
+  std::size_t from_frame_11 = 0;
+  for (const auto& packet : loaded.trace.packets) {
+    from_frame_11 += packet.frame == 11u ? 1 : 0;
+  }
+  CHECK(from_frame_11 == 2);
+}

@@ -1,8 +1,10 @@
 #include "pcap/capture_reader.hpp"
 #include "tests/pcap/capture_test_support.hpp"
+#include "tests/pcap/radius_test_packets.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <initializer_list>
 
 using namespace acctlab::capture;
 using namespace acctlab::capture::test;
@@ -396,4 +398,63 @@ TEST_CASE("The port filter takes RADIUS ports plus --port, or every port", "[pca
   StreamOptions all;
   all.all_udp = true;
   CHECK(tags(all) == std::vector<std::uint32_t>{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("A UDP segmentation offload super-datagram is read as the RADIUS packets it holds",
+          "[pcap][reader]") {
+  // acctlab serve answers a burst to one NAS with UDP_SEGMENT; a capture on the sending host
+  // records the unsegmented whole (tests/captures/hostapd-8021x-outage.pcap has one on loopback).
+  const auto a = accounting_request(4, 2, "s1");
+  const auto b = accounting_request(5, 2, "s1");
+  const auto answer_a = response_to(a);
+  const auto answer_b = response_to(b);
+  const auto joined = [](std::initializer_list<const acctlab::radius::Octets*> parts) {
+    acctlab::radius::Octets out;
+    for (const auto* part : parts) {
+      out.insert(out.end(), part->begin(), part->end());
+    }
+    return out;
+  };
+  CHECK(udp_gso_segments(joined({&answer_a, &answer_b})) == std::vector<std::size_t>{20, 20});
+  CHECK(udp_gso_segments(answer_a).empty()); // one packet
+  // Padding after a Length (RFC 2865 §3) is no packet, even when it is as long as one.
+  acctlab::radius::Octets padded = answer_a;
+  padded.resize(40, 0);
+  CHECK(udp_gso_segments(padded).empty());
+  // The parts are gso_size each but the last, which may be shorter and never longer.
+  const auto shorter = joined({&a, &a, &answer_a});
+  CHECK(udp_gso_segments(shorter) == std::vector<std::size_t>{a.size(), a.size(), 20});
+  CHECK(udp_gso_segments(joined({&answer_a, &a})).empty());
+  CHECK(udp_gso_segments(joined({&a, &answer_a, &a})).empty());
+  // A cut packet at the end is no segment either.
+  auto cut = joined({&answer_a, &answer_b});
+  cut.pop_back();
+  CHECK(udp_gso_segments(cut).empty());
+
+  // Through the stream: two answers in one datagram come out as two, same frame, in order.
+  const auto dir = scratch_dir("gso");
+  const auto file = dir / "gso.pcap";
+  {
+    auto w = create(file);
+    auto request = spec_v4(1);
+    REQUIRE(w->write_udp(request, a));
+    REQUIRE(w->write_udp(request, b));
+    auto reply = spec_v4(2);
+    std::swap(reply.source, reply.destination);
+    REQUIRE(w->write_udp(reply, joined({&answer_a, &answer_b})));
+  }
+  DatagramStream stream({file.string()});
+  std::vector<std::pair<std::uint64_t, std::uint16_t>> seen; // frame, segment
+  std::vector<std::uint8_t> identifiers;
+  UdpDatagram d;
+  for (int i = 0; i < 10 && stream.next(d); ++i) {
+    seen.emplace_back(d.frame, d.segment);
+    identifiers.push_back(d.payload[1]);
+    CHECK(d.payload.size() == (d.frame == 3 ? 20u : a.size()));
+  }
+  CHECK(seen ==
+        std::vector<std::pair<std::uint64_t, std::uint16_t>>{{1, 0}, {2, 0}, {3, 1}, {3, 2}});
+  CHECK(identifiers == std::vector<std::uint8_t>{4, 5, 4, 5});
+  CHECK(stream.stats().gso_datagrams == 1);
+  CHECK(stream.stats().gso_packets == 2);
 }
