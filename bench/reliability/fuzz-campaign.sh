@@ -41,11 +41,11 @@ for spec in "$@"; do
     [ -d "$seeds" ] && cp -n "$seeds"/* "$grown"/ 2>/dev/null || true
   done
   rc=0
-  children_cpu build-fuzz/cpu-before
+  children_cpu build-fuzz/cpu-before-"$t"
   timeout $((seconds + 120)) ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
     -print_final_stats=1 -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 || rc=$?
-  children_cpu build-fuzz/cpu-after
-  cpu=$(($(cat build-fuzz/cpu-after) - $(cat build-fuzz/cpu-before))) # what the fuzzer got: shared cores give it less than $seconds
+  children_cpu build-fuzz/cpu-after-"$t"
+  cpu=$(($(cat build-fuzz/cpu-after-"$t") - $(cat build-fuzz/cpu-before-"$t"))) # what the fuzzer got: shared cores give it less than $seconds
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/campaign-"$t".log | tail -1)
   last=$(grep -E '^#[0-9]+.*cov: ' build-fuzz/campaign-"$t".log | tail -1)
   cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
