@@ -127,7 +127,8 @@ BEGIN
       output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
       peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
       record_count, scope, class)
-    SELECT a_nas[t.o], a_sid[t.o], md5(a_key[t.o] || chr(31) || a_event[t.o]::text), s_state[t.o], s_flags[t.o], s_start[t.o],
+    SELECT a_nas[t.o], a_sid[t.o], md5(a_key[t.o] || chr(31) || a_event[t.o]::text),
+      s_state[t.o], s_flags[t.o], s_start[t.o],
       s_update[t.o], s_stop[t.o], a_event[t.o], a_in[t.o], a_out[t.o], a_inp[t.o],
       a_outp[t.o], a_stime[t.o], a_cause[t.o], s_interval[t.o], a_user[t.o], a_framed[t.o],
       s_peer[t.o], s_nas_ip[t.o], s_port[t.o], s_port_type[t.o], s_calling[t.o],
