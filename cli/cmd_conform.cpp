@@ -242,8 +242,29 @@ void install_check(CLI::App& app, int& exit_code) {
         return;
       }
     }
+    // With --db --run: the profiles the run was judged with, unless --profile names one.
+    std::optional<RunProfileSet> of_run;
+    if (!options->db.empty() && options->run > 0) {
+      auto stored = stored_run_profiles(options->db, options->run, dict);
+      if (!stored) {
+        std::cerr << "acctlab check: " << stored.error() << '\n';
+        exit_code = exit_status::usage;
+        return;
+      }
+      of_run = std::move(stored).value();
+      if (of_run && !options->profile.empty()) {
+        std::cerr << "acctlab check: --profile " << options->profile << " overrides run "
+                  << options->run << "'s own profile (" << of_run->names << ")\n";
+        of_run.reset();
+      } else if (of_run) {
+        std::cerr << "acctlab check: judging run " << options->run
+                  << " with the profile it was judged with: " << of_run->names
+                  << " (--profile overrides)\n";
+      }
+    }
     const auto profiles =
-        resolve_profiles(options->profile, secrets ? &secrets->clients() : nullptr, dict);
+        of_run ? std::move(of_run->profiles)
+               : resolve_profiles(options->profile, secrets ? &secrets->clients() : nullptr, dict);
     // Either path's store: the run it wrote, or why nothing was (exit 2).
     const auto announce_stored = [&](const Expected<std::int64_t, std::string>& stored) {
       if (!stored) {

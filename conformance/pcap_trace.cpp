@@ -171,6 +171,11 @@ judge_imported_run(const std::string& database, std::int64_t run_id,
 
   capture::ConformanceSummary summary;
   summary.profile = verdict.profile;
+  if (!profiles.single()) {
+    for (const auto& nas : verdict.nas_profiles) {
+      summary.nas_profiles.emplace_back(nas.client, nas.profile);
+    }
+  }
   summary.verdict = verdict.has_errors() ? "fail" : "pass";
   summary.rules = verdict.rules.size();
   summary.errors = verdict.count(Severity::error);

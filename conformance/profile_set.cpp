@@ -66,6 +66,36 @@ Expected<ProfileSet, std::string> ProfileSet::from_clients(const server::ClientL
   return set;
 }
 
+Expected<ProfileSet, std::string>
+ProfileSet::from_hosts(const std::vector<std::pair<std::string, std::string>>& hosts,
+                       Profile fallback, const radius::Dictionary& dict) {
+  ProfileSet set(std::move(fallback));
+  std::map<std::string, std::size_t> loaded; // profile name -> index
+  for (const auto& [host, name] : hosts) {
+    if (name == set.fallback().name) {
+      continue;
+    }
+    const auto address = server::IpAddress::parse(host);
+    if (!address) {
+      return Unexpected("NAS " + host + ": not an IP address");
+    }
+    auto [it, inserted] = loaded.try_emplace(name, set.profiles_.size());
+    if (inserted) {
+      auto profile = load_profile(name, dict);
+      if (!profile) {
+        return Unexpected("NAS " + host + ": profile " + name + ": " + profile.error().to_string());
+      }
+      set.profiles_.push_back(std::move(profile).value());
+    }
+    server::Client client;
+    client.name = host;
+    client.address = *address;
+    client.prefix_length = static_cast<unsigned>(address->bit_length());
+    set.assignments_.push_back({std::move(client), it->second});
+  }
+  return set;
+}
+
 std::size_t ProfileSet::index_for(std::string_view endpoint) const {
   if (assignments_.empty()) {
     return 0;

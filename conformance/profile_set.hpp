@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace acctlab::server {
@@ -35,6 +36,15 @@ public:
   static Expected<ProfileSet, std::string> from_clients(const server::ClientList& clients,
                                                         Profile fallback, bool override_all,
                                                         const radius::Dictionary& dict);
+
+  /**
+   * One profile per NAS address ("ip"), as a stored run lists them, with `fallback` for every
+   * NAS not listed (and those listed with its name). Each profile is loaded by name once;
+   * errors name the NAS and the profile.
+   */
+  static Expected<ProfileSet, std::string>
+  from_hosts(const std::vector<std::pair<std::string, std::string>>& hosts, Profile fallback,
+             const radius::Dictionary& dict);
 
   /** The profile for the NAS at this address ("ip", "ip:port" or "[v6]:port"). */
   const Profile& for_client(std::string_view endpoint) const {

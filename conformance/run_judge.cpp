@@ -7,6 +7,7 @@
 #include "conformance/profile_fit.hpp"
 #include "storage/judge_stage.hpp"
 #include "storage/pg_connection.hpp"
+#include "storage/run_store.hpp"
 #include "storage/sqlite.hpp"
 
 #include <algorithm>
@@ -850,6 +851,47 @@ judge_database(const std::string& database, const Profile& profile, const radius
   } catch (const storage::Error& error) {
     return Unexpected(storage::database_display_name(database) + ": " + error.what());
   }
+}
+
+Expected<std::optional<RunProfileSet>, std::string>
+stored_run_profiles(const std::string& database, std::int64_t run_id,
+                    const radius::Dictionary& dict) {
+  const auto where = storage::database_display_name(database);
+  std::optional<storage::RunProfiles> stored;
+  try {
+    stored = storage::read_run_profiles(database, run_id);
+  } catch (const storage::Error& error) {
+    return Unexpected(where + ": " + error.what());
+  }
+  if (!stored) {
+    return Unexpected(where + ": no run " + std::to_string(run_id));
+  }
+  // A report that lists each NAS's profile names every NAS of the run there ("profile" is then
+  // the list of the names when there are several); else "profile" judged them all.
+  const auto& listed = stored->nas_profiles;
+  if (listed.empty() && !stored->profile) {
+    return std::optional<RunProfileSet>();
+  }
+  const auto& first = listed.empty() ? *stored->profile : listed.front().second;
+  const auto run = "run " + std::to_string(run_id);
+  auto fallback = load_profile(first, dict);
+  if (!fallback) {
+    return Unexpected(where + ": " + run + " was judged with profile " + first +
+                      ", which does not load here: " + fallback.error().to_string());
+  }
+  auto set = ProfileSet::from_hosts(listed, std::move(fallback).value(), dict);
+  if (!set) {
+    return Unexpected(where + ": " + run + " was judged with " + set.error() +
+                      " (it does not load here)");
+  }
+  std::string names = first;
+  if (!set->single()) {
+    names.clear();
+    for (const auto& [nas, name] : listed) {
+      names += (names.empty() ? "" : ", ") + nas + " " + name;
+    }
+  }
+  return std::optional<RunProfileSet>(RunProfileSet{std::move(set).value(), std::move(names)});
 }
 
 Expected<capture::ConformanceSummary, std::string>

@@ -8,6 +8,7 @@
 // in the order check_trace gives them. docs/conformance.md has the design.
 
 #include "conformance/profile.hpp"
+#include "conformance/profile_set.hpp"
 #include "conformance/report.hpp"
 #include "pcap/import_summary.hpp"
 #include "radius/dictionary.hpp"
@@ -51,6 +52,20 @@ Expected<capture::ConformanceSummary, std::string>
 judge_stored_run(const std::string& database, std::int64_t run_id, const Profile& profile,
                  const radius::Dictionary& dict, const SecretLookup& secrets,
                  std::optional<double> interim_interval, const RunJudgeOptions& options);
+
+/** The profiles a stored run was judged with, loaded, and their names as a line says them
+ * ("rfc2866", or per NAS: "127.0.0.1 strongswan, 100.1.1.147 cisco-ios-ipsec"). */
+struct RunProfileSet {
+  ProfileSet profiles;
+  std::string names;
+};
+
+/** The profiles run_id's report says it was judged with (a conformance run, `check --db`, a
+ * capture import), loaded by name; nullopt when the report names none (a server's run). Errors
+ * (no such run, a profile that does not load here) are one line. */
+Expected<std::optional<RunProfileSet>, std::string>
+stored_run_profiles(const std::string& database, std::int64_t run_id,
+                    const radius::Dictionary& dict);
 
 /** What `acctlab check --db` judges: a server database (requests only) or a capture import's
  * (answers too), all of it or one run. */

@@ -151,7 +151,12 @@ json::object import_json(const ImportSummary& i) {
                          {"summary", r.summary},
                          {"passed", r.passed}});
     }
+    json::array nas_profiles;
+    for (const auto& [nas, profile] : c.nas_profiles) {
+      nas_profiles.push_back({{"nas", nas}, {"profile", profile}});
+    }
     o["conformance"] = {{"profile", c.profile},
+                        {"profiles", std::move(nas_profiles)},
                         {"verdict", c.verdict},
                         {"rules", c.rules},
                         {"rules_failed", c.rules_failed},

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace acctlab::capture {
@@ -35,6 +36,8 @@ struct ConformanceSummary {
     std::uint64_t frame = 0; // 0 when the finding has none
   };
   std::string profile;
+  /** Each NAS's profile (address, name) when a clients file gave some NAS another one. */
+  std::vector<std::pair<std::string, std::string>> nas_profiles;
   std::string verdict; // "pass" (no error finding) or "fail"
   std::size_t rules = 0;
   std::size_t rules_failed = 0;

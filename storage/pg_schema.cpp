@@ -26,8 +26,9 @@ std::string_view postgres_type(ColumnType type) {
 
 // What several servers on one database rely on (docs/server.md, "Several servers, one
 // database"):
-// - packets.idem_key: a record's idempotency key; unique, so the same record stored by two
-//   servers (broadcast) is one record, the other copy a packet with verdict 'duplicate'.
+// - packets.idem_key: a record's idempotency key; the same record stored by two servers
+//   (broadcast) is one record, the other copy a packet with verdict 'duplicate' (acctlab_store
+//   checks; the index is unique on the key and event time from version 5).
 // - sessions_open: at most one open session per NAS and Acct-Session-Id, whichever server
 //   opened it; a Start that finds one there updates it instead (ON CONFLICT).
 constexpr std::string_view after_tables = R"sql(
@@ -105,7 +106,9 @@ FROM sessions AS s;
 // meets, and a record with no session to update (no-start): the records at the places p_o (one
 // per session key) each open a session, or, when one is open for the key (whichever server opened
 // it) and p_start is set, flag it duplicate-start; without p_start that record gets no row back.
-// Returns each record's place and its session.
+// Returns each record's place and its session. A session's unique_id (radacct's acctuniqueid) is
+// the MD5 of its first record's idempotency key and event time: stored records of one key differ
+// by their event time (acctlab_store), so a NAS reusing an Acct-Session-Id gets a new one.
 constexpr std::string_view open_sessions_function = R"sql(
 CREATE OR REPLACE FUNCTION acctlab_open_sessions(
   p_o integer[], p_start boolean, a_nas text[], a_sid text[], a_key text[], s_state text[],
@@ -124,7 +127,8 @@ BEGIN
       output_packets, session_time, terminate_cause, interim_interval, user_name, framed_ip,
       peer, nas_ip, nas_port, nas_port_type, calling_station_id, called_station_id,
       record_count, scope, class)
-    SELECT a_nas[t.o], a_sid[t.o], a_key[t.o], s_state[t.o], s_flags[t.o], s_start[t.o],
+    SELECT a_nas[t.o], a_sid[t.o], md5(a_key[t.o] || chr(31) || a_event[t.o]::text),
+      s_state[t.o], s_flags[t.o], s_start[t.o],
       s_update[t.o], s_stop[t.o], a_event[t.o], a_in[t.o], a_out[t.o], a_inp[t.o],
       a_outp[t.o], a_stime[t.o], a_cause[t.o], s_interval[t.o], a_user[t.o], a_framed[t.o],
       s_peer[t.o], s_nas_ip[t.o], s_port[t.o], s_port_type[t.o], s_calling[t.o],
@@ -154,9 +158,12 @@ $fn$;
 // 1. Packet ids are drawn from the sequence first, so each packet is written once, complete
 //    (with its session_row), and a copy later in the batch can name it.
 // 2. The records' idempotency keys are locked (transaction advisory locks, in one order), then
-//    looked up: a copy stored before by any server, or earlier in this batch, is a duplicate. A
-//    server storing the same record at the same moment (the other half of a broadcast) holds the
-//    lock until its COMMIT, and this lookup, a new statement, then sees its row.
+//    looked up: a copy stored before by any server, or earlier in this batch, is a duplicate
+//    when its event time is within c_window of this one's (a key without Event-Timestamp holds
+//    no time: storage/pg_writer.cpp, record_idempotency_text). A server storing the same record
+//    at the same moment (the other half of a broadcast) holds the lock until its COMMIT, and
+//    this lookup, a new statement, then sees its row: the lock, on the key without its time,
+//    makes the window check atomic; the unique index (idem_key, event_time) only backs it up.
 // 3. The session changes, record by record in the batch's order per NAS and session (rows
 //    locked in one order, so two servers' batches do not deadlock): the database arbitrates
 //    between servers (docs/server.md, "Several servers, one database").
@@ -189,6 +196,12 @@ DECLARE
   v_key text[];
   v_dup bigint[];     -- the packet this one repeats: stored before, or earlier in the batch
   v_first integer[];  -- that earlier packet's place in the batch
+  v_kept integer[];   -- the places of a key's copies in the batch that are no duplicates
+  v_place integer;
+  v_other integer;
+  -- Copies of one key whose event times are this close are one record (docs/server.md, "The
+  -- same record is stored once"); stored records of one key are therefore further apart.
+  c_window constant double precision := 30;
   v_session bigint[];
   v_update integer[]; -- the places of the Interim-Updates and Stops applied as a set
   v_start integer[];  -- likewise the Starts
@@ -205,15 +218,36 @@ BEGIN
   PERFORM pg_advisory_xact_lock(7305, h)
   FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(v_key) AS k WHERE k IS NOT NULL ORDER BY 1)
     AS l;
-  -- One index probe per key (a lateral lookup: a join could be planned as a scan of packets).
-  SELECT array_agg(COALESCE(p.id, CASE WHEN u.first < u.o THEN v_id[u.first] END) ORDER BY u.o),
-         array_agg(CASE WHEN p.id IS NULL AND u.first < u.o THEN u.first END ORDER BY u.o),
-         array_agg(p.session_row ORDER BY u.o)
-  INTO v_dup, v_first, v_session
-  FROM (SELECT k, o, CASE WHEN k IS NOT NULL THEN min(o) OVER (PARTITION BY k) END AS first
-        FROM unnest(v_key) WITH ORDINALITY AS x(k, o)) AS u
-  LEFT JOIN LATERAL (SELECT q.id, q.session_row FROM packets AS q WHERE q.idem_key = u.k::uuid
-                     LIMIT 1) AS p ON true;
+  -- One index probe per key (a lateral lookup: a join could be planned as a scan of packets):
+  -- the stored copy nearest in event time within the window.
+  SELECT array_agg(p.id ORDER BY u.o), array_agg(p.session_row ORDER BY u.o)
+  INTO v_dup, v_session
+  FROM unnest(v_key, a_event) WITH ORDINALITY AS u(k, t, o)
+  LEFT JOIN LATERAL (SELECT q.id, q.session_row FROM packets AS q
+                     WHERE q.idem_key = u.k::uuid
+                       AND q.event_time BETWEEN u.t - c_window AND u.t + c_window
+                     ORDER BY abs(q.event_time - u.t) LIMIT 1) AS p ON true;
+  -- Copies within the batch: each is a duplicate of the first copy of its key before it, within
+  -- the window, that is itself none.
+  v_first := array_fill(NULL::integer, ARRAY[n]);
+  FOR r IN SELECT array_agg(x.o::integer ORDER BY x.o) AS places
+           FROM unnest(v_key) WITH ORDINALITY AS x(k, o)
+           WHERE x.k IS NOT NULL GROUP BY x.k HAVING count(*) > 1 LOOP
+    v_kept := '{}';
+    FOREACH v_place IN ARRAY r.places LOOP
+      CONTINUE WHEN v_dup[v_place] IS NOT NULL;
+      FOREACH v_other IN ARRAY v_kept LOOP
+        IF abs(a_event[v_other] - a_event[v_place]) <= c_window THEN
+          v_dup[v_place] := v_id[v_other];
+          v_first[v_place] := v_other;
+          EXIT;
+        END IF;
+      END LOOP;
+      IF v_dup[v_place] IS NULL THEN
+        v_kept := v_kept || v_place;
+      END IF;
+    END LOOP;
+  END LOOP;
 
   -- The common cases as sets: an Interim-Update, Stop or Start that is its session's only record
   -- in the batch (and whose NAS sent no Accounting-On/Off in it). Only the columns that decide
@@ -541,6 +575,36 @@ DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision[], text[], bigint
   double precision[], bigint[], text[], text[], bigint[], bigint[], text[], text[], text[],
   text[], double precision[], double precision[], bigint[], bigint[], bigint[], bigint[],
   bigint[], bigint[], bigint[]);
+)sql"},
+    // A record's idempotency key without Event-Timestamp holds no time: it held the event time
+    // in 30-second steps, so two copies of one record on either side of a step were stored as
+    // two records. acctlab_store now takes copies of one key whose event times are within 30 s
+    // as one record, so stored records of one key differ by their event time, which the unique
+    // index takes too. The keys of the old form are rewritten to the new (the old one recognised
+    // by being the MD5 of the text made from the row: a run's records carry "scope N" first), so
+    // a copy of a record stored before still finds it (docs/server.md, "The same record is stored
+    // once").
+    PgMigration{5, R"sql(
+DROP INDEX IF EXISTS packets_idem;
+WITH parts AS (
+  SELECT id, idem_key, run_id,
+    nas_identity || chr(31) || acct_session_id || chr(31) || COALESCE(status_type::text, '')
+      || chr(31) || '~' AS head,
+    trunc(event_time / 30)::bigint::text AS step,
+    chr(31) || COALESCE(session_time::text, '') || chr(31) || COALESCE(input_octets::text, '')
+      || chr(31) || COALESCE(output_octets::text, '') || chr(31)
+      || COALESCE(input_packets::text, '') || chr(31) || COALESCE(output_packets::text, '')
+      || chr(31) || COALESCE(terminate_cause::text, '') AS tail
+  FROM packets WHERE idem_key IS NOT NULL AND event_time IS NOT NULL),
+old_form AS (
+  SELECT id, head, tail,
+    CASE WHEN idem_key = md5(head || step || tail)::uuid THEN ''
+         WHEN idem_key = md5('scope ' || run_id || chr(31) || head || step || tail)::uuid
+           THEN 'scope ' || run_id || chr(31) END AS prefix
+  FROM parts)
+UPDATE packets AS p SET idem_key = md5(o.prefix || o.head || o.tail)::uuid
+FROM old_form AS o WHERE p.id = o.id AND o.prefix IS NOT NULL;
+CREATE UNIQUE INDEX packets_idem ON packets (idem_key, event_time);
 )sql"},
 };
 

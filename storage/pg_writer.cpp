@@ -168,9 +168,12 @@ Claim claim_of(const WriteItem& item) {
 std::string record_idempotency_text(const RecordInput& input) {
   const auto& r = input.record;
   // Acct-Delay-Time is left out: a retransmission raises it (RFC 2866 §5.2) and it is still the
-  // same record. Without Event-Timestamp, the event time in 30-second steps stands for it: the
-  // two copies of a broadcast arrive within milliseconds, a NAS reusing an Acct-Session-Id after
-  // a reboot does not within 30 s.
+  // same record. Without Event-Timestamp the key holds no time ("~" in its place): acctlab_store
+  // (storage/pg_schema.cpp) takes a stored record of the same key as this one only when their
+  // event times are within its window (30 s). The two copies of a broadcast arrive within
+  // milliseconds; a NAS reusing an Acct-Session-Id after a reboot, with the same counters, sends
+  // it later than that. With Event-Timestamp the event time is that timestamp (every door sets
+  // it so), so copies of the same key have the same event time: the window changes nothing.
   std::string key = input.nas_key;
   const auto field = [&key](const auto& value) {
     key.push_back('\x1f');
@@ -184,7 +187,7 @@ std::string record_idempotency_text(const RecordInput& input) {
   if (r.event_timestamp) {
     field(r.event_timestamp);
   } else {
-    key += "\x1f~" + std::to_string(static_cast<std::int64_t>(input.event_time / 30));
+    key += "\x1f~";
   }
   field(r.session_time);
   field(r.input_octets);

@@ -2,10 +2,13 @@
 
 #include "storage/pg_connection.hpp"
 #include "storage/pg_schema.hpp"
+#include "storage/read_db.hpp"
 #include "storage/schema.hpp"
 #include "storage/session_store.hpp"
 #include "storage/sqlite.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <charconv>
 #include <filesystem>
 
@@ -101,6 +104,47 @@ std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
     transaction.commit();
   }
   return stale.size();
+}
+
+std::optional<RunProfiles> read_run_profiles(const std::string& path, std::int64_t run_id) {
+  ReadOnlyDatabase db(path);
+  // Only the few fields, extracted by the engine: a report of `check --db` holds every finding
+  // and can be hundreds of megabytes. A report that is no JSON gives NULLs (json_valid first on
+  // SQLite; acctlab_json_or_null on PostgreSQL, storage/pg_schema.cpp), not an error.
+  auto query = db.prepare(
+      db.engine() == Engine::sqlite
+          ? "SELECT kind, CASE WHEN json_valid(r) THEN COALESCE(json_extract(r, '$.profile'), "
+            "json_extract(r, '$.import.conformance.profile')) END, CASE WHEN json_valid(r) THEN "
+            "COALESCE(json_extract(r, '$.profiles'), json_extract(r, "
+            "'$.import.conformance.profiles')) END FROM (SELECT kind, CAST(report AS TEXT) AS r "
+            "FROM runs WHERE id = ?1)"
+          : "SELECT kind, COALESCE(j ->> 'profile', j #>> '{import,conformance,profile}'), "
+            "COALESCE(j -> 'profiles', j #> '{import,conformance,profiles}')::text FROM (SELECT "
+            "kind, acctlab_json_or_null(report) AS j FROM runs WHERE id = ?1) AS r");
+  query.bind(1, run_id);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  RunProfiles profiles;
+  profiles.kind = query.text(0);
+  if (!query.is_null(1)) {
+    profiles.profile = query.text(1);
+  }
+  if (!query.is_null(2)) {
+    boost::system::error_code ec;
+    const auto list = boost::json::parse(query.text(2), ec);
+    if (!ec && list.is_array()) {
+      for (const auto& item : list.get_array()) {
+        const auto* nas = item.is_object() ? item.get_object().if_contains("nas") : nullptr;
+        const auto* name = item.is_object() ? item.get_object().if_contains("profile") : nullptr;
+        if (nas && name && nas->is_string() && name->is_string()) {
+          profiles.nas_profiles.emplace_back(std::string(nas->get_string()),
+                                             std::string(name->get_string()));
+        }
+      }
+    }
+  }
+  return profiles;
 }
 
 RunCounts count_run(const std::string& path, std::int64_t run_id) {

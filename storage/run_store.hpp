@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace acctlab::storage {
@@ -26,6 +27,21 @@ void close_run(const std::string& path, std::int64_t run_id, double finished,
  * stores the stale ones; returns how many. Throws Error. */
 std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
                                 const radius::MatcherOptions& matcher, double end_time);
+
+/** What a run's JSON report says it was judged with. */
+struct RunProfiles {
+  std::string kind; // the run's: 'conform', 'pcap', 'serve'
+  /** The profile judging every NAS: a conformance run's (and `check --db`'s) "profile", a
+   * capture import's "import.conformance.profile"; none when the report names none. */
+  std::optional<std::string> profile;
+  /** Each NAS's profile, where the report lists them ("profiles": [{"nas", "profile"}], an
+   * import's under "import.conformance"): NAS address and profile name. */
+  std::vector<std::pair<std::string, std::string>> nas_profiles;
+};
+
+/** The profiles the run was judged with, as its report says; nullopt when the database has no
+ * run run_id. A report that is no JSON names none. Throws Error. */
+std::optional<RunProfiles> read_run_profiles(const std::string& path, std::int64_t run_id);
 
 struct RunCounts {
   std::map<std::string, std::uint64_t> packets_by_verdict;

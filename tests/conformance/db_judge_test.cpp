@@ -52,12 +52,16 @@ std::pair<std::string, int> split_endpoint(const std::string& endpoint) {
   return {host, std::stoi(endpoint.substr(colon + 1))};
 }
 
-/** A new, empty database: the file path, or a PostgreSQL database named after it (numbered, so
- * that PostgreSQL's 63-byte names keep them apart). */
-std::string new_database(const std::string& path) {
+/** The name of a test database for the file path (numbered, so that PostgreSQL's 63-byte names
+ * keep them apart). */
+std::string database_name(const std::string& path) {
   static int made = 0;
-  return test::fresh_database(path, "j" + std::to_string(++made) + "_" +
-                                        fs::path(path).filename().string().substr(0, 40));
+  return "j" + std::to_string(++made) + "_" + fs::path(path).filename().string().substr(0, 40);
+}
+
+/** A new, empty database: the file path, or a PostgreSQL database named after it. */
+std::string new_database(const std::string& path) {
+  return test::fresh_database(path, database_name(path));
 }
 
 /**
@@ -109,49 +113,9 @@ void store_trace(const std::string& database, const Trace& trace, std::int64_t r
   db.commit();
 }
 
-/** A copy of the database from: the files, or a PostgreSQL database made from it as a template
- * (retried for a moment while a backend of the last connection to it has not exited yet). */
+/** A copy of the database from: the files, or a PostgreSQL database made from it. */
 std::string copy_database(const std::string& from, const std::string& to) {
-  const auto copy = new_database(to);
-  if (!on_postgres()) {
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      if (fs::exists(from + suffix)) {
-        fs::copy_file(from + suffix, to + suffix);
-      }
-    }
-    return copy;
-  }
-  const auto name = [](const std::string& uri) {
-    const auto start = uri.find("@/") + 2;
-    return uri.substr(start, uri.find('?') - start);
-  };
-  auto& cluster = test::shared_cluster();
-  cluster.psql("DROP DATABASE " + name(copy));
-  for (int attempt = 0;; ++attempt) {
-    try {
-      cluster.psql("CREATE DATABASE " + name(copy) + " TEMPLATE " + name(from));
-      return copy;
-    } catch (const std::runtime_error&) {
-      if (attempt == 50) {
-        throw;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-}
-
-/** Removes a database made by new_database or copy_database. */
-void remove_database(const std::string& database, const std::string& path) {
-  if (on_postgres()) {
-    const auto start = database.find("@/") + 2;
-    test::shared_cluster().psql("DROP DATABASE IF EXISTS " +
-                                database.substr(start, database.find('?') - start) +
-                                " WITH (FORCE)");
-    return;
-  }
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::remove(path + suffix);
-  }
+  return test::copy_database(from, to, database_name(to));
 }
 
 /** Equal strings, or a failure naming where they part. */
@@ -280,8 +244,8 @@ Judged judge_both(const std::string& database, const std::string& path,
       " FROM runs ORDER BY id DESC LIMIT 1";
   CHECK(rows_of(whole_db, errors) == rows_of(parts_db, errors));
   CHECK(rows_of(parts_db, errors).at(0).at(0) == std::to_string(verdict.count(Severity::error)));
-  remove_database(whole_db, path + "_whole");
-  remove_database(parts_db, path + "_parts");
+  test::remove_database(whole_db, path + "_whole");
+  test::remove_database(parts_db, path + "_parts");
   fs::remove(report);
   return judged;
 }
@@ -336,7 +300,7 @@ TEST_CASE("check --db in parts: every corpus case, as its source stores it, judg
     store_trace(database, trace, 1, dict);
     const auto judged = judge_both(database, path, c.profile, std::nullopt, c.spec.secret,
                                    c.spec.interim_interval, 2);
-    remove_database(database, path);
+    test::remove_database(database, path);
     if (c.expected_rule) {
       CHECK(rules_of(judged.verdict).count(*c.expected_rule) == 1);
     }

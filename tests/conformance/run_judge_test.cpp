@@ -7,6 +7,11 @@
 // all from one NAS, so the Accounting-On/Off and rekey cases reach the other cases' sessions) with
 // generated traffic from 16 NASes (lost and retransmitted requests), so sessions spread over many
 // parts of the trace and the cross-session rules link packets of different parts.
+//
+// On SQLite files, and again with ACCTLAB_TEST_ENGINE=postgres on databases of a private
+// PostgreSQL cluster (tests/support/test_engine.hpp): the import writes PostgreSQL in a run scope
+// of its own, the judge reads its packets from there and stores its findings there. What was
+// stored is read through storage's read API (tests/support/stored_db.hpp).
 
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
@@ -14,13 +19,14 @@
 #include "pcap/accounting_traffic.hpp"
 #include "pcap/capture_import.hpp"
 #include "pcap/pcap_writer.hpp"
+#include "tests/support/stored_db.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/test_engine.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <set>
-#include <sqlite3.h>
 #include <unistd.h>
 
 using namespace acctlab;
@@ -29,7 +35,6 @@ using namespace acctlab::conformance;
 namespace {
 
 namespace fs = std::filesystem;
-using acctlab::test::Db;
 
 capture::Endpoint endpoint(const std::string& text) {
   const auto colon = text.rfind(':');
@@ -53,15 +58,6 @@ void write_capture(const std::string& path, const std::vector<TracePacket>& pack
     REQUIRE(writer->write_udp(frame, packet.raw));
   }
   REQUIRE(writer->close());
-}
-
-void copy_database(const std::string& from, const std::string& to) {
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    fs::remove(to + suffix);
-    if (fs::exists(from + suffix)) {
-      fs::copy_file(from + suffix, to + suffix);
-    }
-  }
 }
 
 void check_same(const capture::ConformanceSummary& a, const capture::ConformanceSummary& b) {
@@ -130,14 +126,14 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
   analysis.secrets = &*secrets;
   analysis.dictionary = &dict;
   capture::ImportOptions import;
-  import.database = (dir / "whole.db").string();
+  import.database = test::fresh_database((dir / "whole.db").string(), "run_judge_whole");
   const auto imported = capture::import_captures({corpus_file, generated_file}, analysis, import,
                                                  capture::RunJudge{});
   REQUIRE(imported.import);
   const auto run_id = imported.import->run_id;
   const auto whole_db = import.database;
-  const auto parts_db = (dir / "parts.db").string();
-  copy_database(whole_db, parts_db);
+  const auto parts_db =
+      test::copy_database(whole_db, (dir / "parts.db").string(), "run_judge_parts");
 
   auto profile = load_profile("cisco-ios-ipsec", dict);
   REQUIRE(profile);
@@ -165,11 +161,11 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
   CHECK(stats.parts >= 50);
   CHECK(stats.largest_part < stats.packets / 10);
 
-  const Db a(whole_db);
-  const Db b(parts_db);
+  const auto a = [&](const std::string& sql) { return test::stored_rows(whole_db, sql); };
+  const auto b = [&](const std::string& sql) { return test::stored_rows(parts_db, sql); };
   // The irregular cases are there, so the comparison covers them (and the cross-part rules).
   std::set<std::string> rules;
-  for (const auto& row : a.rows("SELECT DISTINCT rule_id FROM findings")) {
+  for (const auto& row : a("SELECT DISTINCT rule_id FROM findings")) {
     rules.insert(row[0]);
   }
   for (const char* rule :
@@ -181,30 +177,32 @@ TEST_CASE("The import judge in parts gives the whole-run judge's findings, in it
     CHECK(rules.count(rule) == 1);
   }
   // Bad authenticators were stored as such (not records), and still judged.
-  CHECK(std::stoi(
-            a.rows("SELECT count(*) FROM packets WHERE verdict = 'bad-authenticator'")[0][0]) > 0);
+  CHECK(test::stored_count(whole_db,
+                           "SELECT count(*) FROM packets WHERE verdict = 'bad-authenticator'") > 0);
   // Sessions whose records lie further apart in the trace than a part holds: cutting the trace
   // into parts by packet order would split them.
   const auto spread =
-      a.rows("WITH ordered AS (SELECT id, row_number() OVER (ORDER BY receive_time, id) AS n "
-             "FROM packets WHERE run_id = " +
-             std::to_string(run_id) +
-             ") SELECT count(*) FROM (SELECT r.session_row FROM records r JOIN ordered o "
-             "ON o.id = r.packet_id WHERE r.session_row IS NOT NULL GROUP BY r.session_row "
-             "HAVING max(o.n) - min(o.n) > " +
-             std::to_string(part_packets) + ")");
+      a("WITH ordered AS (SELECT id, row_number() OVER (ORDER BY receive_time, id) AS n "
+        "FROM packets WHERE run_id = " +
+        std::to_string(run_id) +
+        ") SELECT count(*) FROM (SELECT r.session_row FROM records r JOIN ordered o "
+        "ON o.id = r.packet_id WHERE r.session_row IS NOT NULL GROUP BY r.session_row "
+        "HAVING max(o.n) - min(o.n) > " +
+        std::to_string(part_packets) + ") AS spread");
   CHECK(std::stoi(spread[0][0]) > 100);
 
   const std::string findings = "SELECT id, run_id, rule_id, severity, scope, message, packet_id, "
                                "record_id, session_id, file, frame FROM findings ORDER BY id";
-  const auto expected = a.rows(findings);
-  const auto got = b.rows(findings);
+  const auto expected = a(findings);
+  const auto got = b(findings);
   CHECK(expected.size() > 1000);
   CHECK(acctlab::test::count_differing_rows(expected, got) == 0);
   // What the viewer tallies from them (the finding triggers) is the same too.
-  CHECK(a.rows("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4") ==
-        b.rows("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4"));
+  CHECK(a("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4") ==
+        b("SELECT * FROM finding_tally ORDER BY 1, 2, 3, 4"));
   check_same(*whole, *parts);
 
+  test::remove_database(whole_db, whole_db);
+  test::remove_database(parts_db, parts_db);
   fs::remove_all(dir);
 }

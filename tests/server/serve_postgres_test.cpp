@@ -9,6 +9,7 @@
 #include "tests/support/test_engine.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -98,6 +99,53 @@ TEST_CASE("two serve processes on one PostgreSQL database: failover, broadcast, 
              "acct_session_id IS NULL") == "3");
   CHECK(psql("SELECT count(*), min(state), min(record_count) FROM sessions WHERE "
              "acct_session_id = 'bc'") == "1|closed|3");
+
+  // A copy that the other server stored already, its event time in the previous 30-second step
+  // of the clock: the NAS's copy to B carries an Acct-Delay-Time one second longer than the
+  // time since the step began (sent to A and B at the same moment, A's with none). Still one
+  // record (docs/server.md, "The same record is stored once").
+  constexpr int straddles = 6;
+  const auto wall = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::map<std::string, std::uint32_t> delays;
+  for (int i = 0; i < straddles; ++i) {
+    if (std::fmod(wall(), 30) > 25) { // a delay of at most 26 s: well within the window
+      std::this_thread::sleep_for(std::chrono::duration<double>(30.2 - std::fmod(wall(), 30)));
+    }
+    const auto id = "step-" + std::to_string(i);
+    const auto delay = static_cast<std::uint32_t>(std::fmod(wall(), 30)) + 1;
+    delays[id] = delay;
+    const auto identifier = static_cast<std::uint8_t>(30 + i);
+    const test::RequestSpec spec{.status = 2,
+                                 .session_id = id,
+                                 .identifier = identifier,
+                                 .input_octets = 4000,
+                                 .session_time = 600};
+    auto delayed = spec;
+    delayed.delay = delay;
+    std::thread to_b([&] { CHECK(answered(port_b, make_request(delayed))); });
+    CHECK(answered(port_a, make_request(spec)));
+    to_b.join();
+  }
+  CHECK(psql("SELECT count(*), count(DISTINCT acct_session_id) FROM records WHERE "
+             "acct_session_id LIKE 'step-%'") ==
+        std::to_string(straddles) + "|" + std::to_string(straddles));
+  // The copies did straddle a step: the stored record's event time and the duplicate's (its
+  // receive time less the delay it carried: the other copy's, whichever server stored first)
+  // fall in different 30-second steps.
+  int straddled = 0;
+  for (const auto& [id, delay] : delays) {
+    straddled +=
+        psql("SELECT trunc(r.event_time / 30) <> trunc((d.receive_time - " + std::to_string(delay) +
+             " + r.delay) / 30) FROM records AS r JOIN packets AS d ON d.reason = "
+             "'the same record is stored as packet ' || r.id WHERE r.acct_session_id = '" +
+             id + "'") == "t";
+  }
+  // Only if the clock passed the next whole second between choosing the delay and B receiving
+  // its copy does B's copy fall in A's step.
+  CHECK(straddled >= straddles - 1);
 
   // Accounting-On received by B closes the sessions A opened.
   REQUIRE(answered(port_a, make_request({.status = 1, .session_id = "on-1", .identifier = 20})));

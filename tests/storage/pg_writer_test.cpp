@@ -142,11 +142,12 @@ TEST_CASE("PostgreSQL: one writer stores Start, Interim and Stop as one session,
         "00000001|joe@cclient|192.0.2.1|1970-01-01 00:16:40+00|1970-01-01 00:28:29+00|152608|"
         "10.13.13.1|32");
   // The idempotency key is the MD5 of the record's text, as the database's md5() makes it: a
-  // record stored by a build that hashed it there still matches its copy stored by this one.
+  // record stored by a build that hashed it there still matches its copy stored by this one. The
+  // session's unique id is the MD5 of its first record's key and event time.
   const auto start_key =
       record_idempotency_text(*item(AcctStatusType::start, "00000001", 1, 1000).record);
-  CHECK(cluster.psql("SELECT count(*) FROM sessions WHERE unique_id = md5('" + start_key +
-                     "') AND acct_session_id = '00000001'") == "1");
+  CHECK(cluster.psql("SELECT count(*) FROM sessions WHERE unique_id = md5(md5('" + start_key +
+                     "') || chr(31) || '1000') AND acct_session_id = '00000001'") == "1");
   CHECK(cluster.psql("SELECT count(*) FROM packets WHERE idem_key = md5('" + start_key +
                      "')::uuid") == "1");
   CHECK(cluster.psql("SELECT kind, verdict FROM runs") == "serve|stopped");
@@ -285,6 +286,133 @@ TEST_CASE("PostgreSQL: two servers on one database match sessions across them, s
   b.writer->stop();
 }
 
+namespace {
+
+/** A Stop as a NAS sends it, its counters and Acct-Session-Time fixed (not from the time), so
+ * the same record can be sent with other event times. */
+WriteItem stop_item(std::string session_id, std::uint64_t tag, double event_time) {
+  auto w = item(AcctStatusType::stop, std::move(session_id), tag, event_time, 4000);
+  w.record->record.session_time = 600;
+  w.record->record.terminate_cause = 1;
+  return w;
+}
+
+} // namespace
+
+TEST_CASE("PostgreSQL: copies of a record without Event-Timestamp are one record when their event "
+          "times are within 30 s, on either side of any step, and two records further apart",
+          "[storage][postgres][idempotency]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  Writer a(cluster.uri());
+  Writer b(cluster.uri());
+  const auto records = [&](const std::string& id) {
+    return cluster.psql("SELECT count(*) FROM records WHERE acct_session_id = '" + id + "'");
+  };
+
+  // 29.9 s and 30.1 s into a 30-second step of the epoch: the copies straddle its end, one
+  // stored by A, the other (retransmitted with a new Acct-Delay-Time) reaching B afterwards.
+  a.writer->submit(stop_item("straddle", 1, 3000 * 30 + 29.9));
+  REQUIRE(a.collector.wait_for(1, std::chrono::seconds(10)));
+  auto copy = stop_item("straddle", 2, 3000 * 30 + 30.1);
+  copy.record->record.delay_time = 3;
+  b.writer->submit(std::move(copy));
+  REQUIRE(b.collector.wait_for(1, std::chrono::seconds(10)));
+  CHECK(records("straddle") == "1");
+  CHECK(b.collector.completions()[0].session_id == a.collector.completions()[0].session_id);
+  CHECK(cluster.psql("SELECT reason FROM packets WHERE verdict = 'duplicate'") ==
+        "the same record is stored as packet " +
+            cluster.psql("SELECT id FROM records WHERE acct_session_id = 'straddle'"));
+
+  // The window is 30 s of event time, whichever copy came first: 29.5 s apart is one record,
+  // 31 s apart two (stored records of one key are further apart than the window).
+  a.writer->submit(stop_item("window-in", 3, 200'000.0));
+  a.writer->submit(stop_item("window-out", 4, 300'000.0));
+  REQUIRE(a.collector.wait_for(3, std::chrono::seconds(10)));
+  b.writer->submit(stop_item("window-in", 5, 200'000.0 - 29.5));
+  b.writer->submit(stop_item("window-out", 6, 300'000.0 + 31));
+  REQUIRE(b.collector.wait_for(3, std::chrono::seconds(10)));
+  CHECK(records("window-in") == "1");
+  CHECK(records("window-out") == "2");
+
+  // Copies in one batch: the first is kept, a copy within 30 s of it is a duplicate, one 40 s
+  // after the first is a record of its own (as it would be in a later batch), and its copy 20 s
+  // later again a duplicate of it.
+  std::vector<WriteItem> batch;
+  for (const auto& [tag, time] : {std::pair{7, 400'000.0}, std::pair{8, 400'020.0},
+                                  std::pair{9, 400'040.0}, std::pair{10, 400'060.0}}) {
+    batch.push_back(stop_item("in-batch", static_cast<std::uint64_t>(tag), time));
+  }
+  a.writer->submit(batch);
+  REQUIRE(a.collector.wait_for(7, std::chrono::seconds(10)));
+  CHECK(cluster.psql("SELECT string_agg(event_time::text, ',' ORDER BY event_time) FROM records "
+                     "WHERE acct_session_id = 'in-batch'") == "400000,400040");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate' AND reason = 'the "
+                     "same record is stored as packet ' || (SELECT id FROM records WHERE "
+                     "acct_session_id = 'in-batch' AND event_time = 400040)") == "1");
+
+  // A NAS rebooted and reused the Acct-Session-Id ten minutes later, with the same counters:
+  // two sessions of two records each, each session with its own acctuniqueid.
+  std::uint64_t reused_tag = 20;
+  for (const double base : {500'000.0, 500'600.0}) {
+    a.writer->submit(item(AcctStatusType::start, "reused", reused_tag++, base));
+    a.writer->submit(stop_item("reused", reused_tag++, base + 600));
+  }
+  REQUIRE(a.collector.wait_for(11, std::chrono::seconds(10)));
+  CHECK(records("reused") == "4");
+  CHECK(cluster.psql("SELECT count(*), count(DISTINCT acctuniqueid), min(acctstoptime::text) FROM "
+                     "radacct WHERE acctsessionid = 'reused'") == "2|2|1970-01-06 19:03:20+00");
+  CHECK(cluster.psql("SELECT count(*) FROM sessions WHERE acct_session_id = 'reused' AND flags = "
+                     "'' AND record_count = 2 AND state = 'closed'") == "2");
+
+  // With Event-Timestamp the key holds it, as before: the same timestamp is one record however
+  // late the copy comes, timestamps a second apart are two.
+  const auto stamped = [](std::uint64_t tag, std::uint32_t timestamp) {
+    auto w = stop_item("stamped", tag, timestamp);
+    w.record->record.event_timestamp = timestamp;
+    return w;
+  };
+  a.writer->submit(stamped(30, 600'000));
+  REQUIRE(a.collector.wait_for(12, std::chrono::seconds(10)));
+  b.writer->submit(stamped(31, 600'000));
+  b.writer->submit(stamped(32, 600'001));
+  REQUIRE(b.collector.wait_for(5, std::chrono::seconds(10)));
+  CHECK(records("stamped") == "2");
+
+  // The idempotency key's text: no time without Event-Timestamp.
+  const auto text = record_idempotency_text(*stop_item("x", 1, 1000).record);
+  const std::string us = "\x1f";
+  CHECK(text == "192.0.2.1" + us + "x" + us + "2" + us + "~" + us + "600" + us + "4000" + us + us +
+                    us + us + "1");
+  CHECK(record_idempotency_text(*stop_item("x", 1, 100'000).record) == text);
+
+  // Both servers at once, each given one copy of each record, the copies straddling a step:
+  // every record stored once.
+  constexpr int pairs = 60;
+  std::vector<WriteItem> for_a;
+  std::vector<WriteItem> for_b;
+  for (int i = 0; i < pairs; ++i) {
+    const auto id = "concurrent-" + std::to_string(i);
+    const double step_end = 30.0 * (40'000 + i);
+    for_a.push_back(stop_item(id, 100 + static_cast<std::uint64_t>(i), step_end - 0.1));
+    for_b.push_back(stop_item(id, 200 + static_cast<std::uint64_t>(i), step_end + 0.1));
+  }
+  const auto a_before = a.collector.count();
+  const auto b_before = b.collector.count();
+  std::thread to_b([&] { b.writer->submit(for_b); });
+  a.writer->submit(for_a);
+  to_b.join();
+  REQUIRE(a.collector.wait_for(a_before + pairs, std::chrono::seconds(30)));
+  REQUIRE(b.collector.wait_for(b_before + pairs, std::chrono::seconds(30)));
+  CHECK(cluster.psql("SELECT count(*), count(DISTINCT acct_session_id) FROM records WHERE "
+                     "acct_session_id LIKE 'concurrent-%'") ==
+        std::to_string(pairs) + "|" + std::to_string(pairs));
+  CHECK(cluster.psql("SELECT count(*) FROM sessions WHERE acct_session_id LIKE 'concurrent-%'") ==
+        std::to_string(pairs));
+  a.writer->stop();
+  b.writer->stop();
+}
+
 TEST_CASE("PostgreSQL: while the database is gone the writer answers nothing, says so once, "
           "and recovers by itself without losing a record",
           "[storage][postgres]") {
@@ -387,6 +515,65 @@ TEST_CASE("PostgreSQL: an older schema is upgraded from the one description and 
           std::string::npos);
   }
   CHECK(cluster.psql("SELECT max(version) FROM schema_version") == "99");
+}
+
+TEST_CASE("PostgreSQL: keys stored in 30-second steps are rewritten without their time by the "
+          "upgrade, so a later copy of such a record still finds it",
+          "[storage][postgres][migrate][idempotency]") {
+  test::PgCluster::require();
+  test::PgCluster cluster;
+  {
+    Writer a(cluster.uri());
+    a.writer->submit(stop_item("old-form", 1, 2000.5));
+    a.writer->submit(stop_item("old-scoped", 2, 2100.25));
+    a.writer->submit(stop_item("stamped", 3, 2200));
+    REQUIRE(a.collector.wait_for(3, std::chrono::seconds(10)));
+    a.writer->stop();
+  }
+  // The keys as the build before made them: the event time in 30-second steps after the "~"; a
+  // run's record with its scope first; a key with Event-Timestamp (no "~") is left as it is.
+  const auto text_of = [](const std::string& id, double time) {
+    return record_idempotency_text(*stop_item(id, 0, time).record);
+  };
+  const auto with_step = [](std::string text, double time) {
+    return text.insert(text.find('~') + 1, std::to_string(static_cast<std::int64_t>(time / 30)));
+  };
+  const std::string us = "\x1f";
+  const auto old_form = with_step(text_of("old-form", 2000.5), 2000.5);
+  const auto old_scoped = "scope 77" + us + with_step(text_of("old-scoped", 2100.25), 2100.25);
+  const auto stamped = "stamped-key-of-another-form";
+  cluster.psql("DROP INDEX packets_idem");
+  cluster.psql("UPDATE packets SET idem_key = md5('" + old_form +
+               "')::uuid WHERE acct_session_id = 'old-form'");
+  cluster.psql("UPDATE packets SET run_id = 77, idem_key = md5('" + old_scoped +
+               "')::uuid WHERE acct_session_id = 'old-scoped'");
+  cluster.psql("UPDATE packets SET idem_key = md5('" + std::string(stamped) +
+               "')::uuid WHERE acct_session_id = 'stamped'");
+  cluster.psql("CREATE UNIQUE INDEX packets_idem ON packets (idem_key)");
+  cluster.psql("DELETE FROM schema_version");
+  cluster.psql("INSERT INTO schema_version VALUES (" +
+               std::to_string(current_postgres_schema_version() - 1) + ")");
+  {
+    Writer a(cluster.uri()); // migrates
+    // A retransmission of the record stored before, in the next 30-second step.
+    auto copy = stop_item("old-form", 4, 2000.5 + 20);
+    copy.record->record.delay_time = 20;
+    a.writer->submit(std::move(copy));
+    REQUIRE(a.collector.wait_for(1, std::chrono::seconds(10)));
+    a.writer->stop();
+  }
+  CHECK(cluster.psql("SELECT count(*) FROM records WHERE acct_session_id = 'old-form'") == "1");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == "1");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE acct_session_id = 'old-scoped' AND "
+                     "idem_key = md5('scope 77" +
+                     us + text_of("old-scoped", 2100.25) + "')::uuid") == "1");
+  CHECK(cluster.psql("SELECT count(*) FROM packets WHERE acct_session_id = 'stamped' AND "
+                     "idem_key = md5('" +
+                     std::string(stamped) + "')::uuid") == "1");
+  CHECK(cluster.psql("SELECT indexdef LIKE '%UNIQUE%(idem_key, event_time)%' FROM pg_indexes "
+                     "WHERE indexname = 'packets_idem'") == "t");
+  CHECK(cluster.psql("SELECT max(version) FROM schema_version") ==
+        std::to_string(current_postgres_schema_version()));
 }
 
 TEST_CASE("PostgreSQL: connections carry acctlab's liveness settings, and the URI's own win",
