@@ -554,8 +554,8 @@ $fn$;
 -- Packets added (the transition table "added") or taken away ("gone"): one statement, which reads
 -- the rows once, grouped by every key a tally has, and adds (p_sign 1) or takes away (-1) each
 -- tally's counts in this connection's shard; each tally's keys in one order, so two transactions
--- of shard 0 lock its rows in the same order. A statement costs its executor start-up: one
--- instead of six halved the triggers' cost per batch.
+-- of shard 0 lock its rows in the same order. One statement rather than one per tally: each
+-- statement costs an executor start-up, per batch.
 CREATE OR REPLACE FUNCTION acctlab_tally_packets_in() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
