@@ -118,7 +118,9 @@ void mixed_traffic(Writer& a, Writer& b, double t0) {
   for (int s = 0; s < 24; ++s) {
     const std::string nas = s % 2 ? "192.0.2.1" : "192.0.2.2";
     const auto id = "t" + std::to_string(static_cast<long>(t0)) + "-" + std::to_string(s);
-    const double start = t0 + s * 1800.0; // sessions over twelve hours
+    // Four sessions start together (two per NAS), every half hour: a batch holds several
+    // records of one tally key.
+    const double start = t0 + (s / 4) * 1800.0;
     auto& first = s % 3 ? to_a : to_b;
     auto& second = s % 3 ? to_b : to_a;
     first.push_back(item(AcctStatusType::start, nas, id, start));
