@@ -18,11 +18,17 @@
 #               32 connections (bench/freeradius/freeradius-lab.sh postgresql)
 # Usage: bench/compare-servers.sh [BUILD_DIR] [SECONDS] [ROUNDS]   (loopback only; every server is
 # stopped at the end). Prints a table and the ratios the issue asks for (the median over rounds).
+# PG_ONLY=1: the PostgreSQL targets only, acctlab-pg and acctlab-pg2 in every round (fr-pg in the
+# first). BASE_BUILD=DIR: also acctlab-pg-base and acctlab-pg2-base, the same two with DIR's
+# acctlab (an earlier build), measured just before them in each round on fresh databases of the
+# same cluster: a before/after in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 seconds=${2:-10}
 rounds=${3:-1}
+pg_only=${PG_ONLY:-0}
+base_build=${BASE_BUILD:-}
 work=$(mktemp -d /tmp/acctlab-bench.XXXXXX)
 pids=()
 source bench/lib.sh
@@ -115,19 +121,46 @@ start_null() { # extra args...
 }
 have_serve=false
 "$build/acctlab" --help 2>/dev/null | grep -qE "^ +serve" && have_serve=true
+# acctlab on PostgreSQL, one server and two, with BUILD's acctlab, each on a fresh database.
+run_pg_targets() { # round suffix build
+  local round=$1 suffix=$2 with=$3
+  local one="pg1_${round}${suffix//-/_}" two="pg2_${round}${suffix//-/_}"
+  for db in $one $two; do psql -q "$(pg_uri postgres)" -c "CREATE DATABASE $db"; done
+  port=$(free_port)
+  "$with/acctlab" serve --listen "127.0.0.1:$port" --db "$(pg_uri $one)" \
+    >"$work/acctlab-pg$suffix.log" 2>&1 &
+  pids+=($!)
+  run_target "acctlab-pg$suffix#$round" "$port" $!
+  port_a=$(free_port)
+  "$with/acctlab" serve --listen "127.0.0.1:$port_a" --db "$(pg_uri $two)" \
+    >"$work/acctlab-pg2a$suffix.log" 2>&1 &
+  pid_a=$!
+  pids+=($pid_a)
+  port_b=$(free_port)
+  "$with/acctlab" serve --listen "127.0.0.1:$port_b" --db "$(pg_uri $two)" \
+    >"$work/acctlab-pg2b$suffix.log" 2>&1 &
+  pid_b=$!
+  pids+=($pid_b)
+  run_pair "acctlab-pg2$suffix#$round" "$port_a" "$pid_a" "$port_b" "$pid_b"
+}
+pg_started=false
 for round in $(seq 1 "$rounds"); do
   [ "$rounds" -gt 1 ] && echo "== round $round of $rounds"
-  start_null
-  run_target "null-mmsg#$round" "$port" $!
-  start_null --segment
-  run_target "null-seg#$round" "$port" $!
+  if [ "$pg_only" = 0 ]; then
+    start_null
+    run_target "null-mmsg#$round" "$port" $!
+    start_null --segment
+    run_target "null-seg#$round" "$port" $!
+  fi
   if $have_serve; then
-    port=$(free_port)
-    rm -f "$work/acctlab.db"*
-    "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$work/acctlab.db" >"$work/acctlab.log" 2>&1 &
-    pids+=($!)
-    run_target "acctlab#$round" "$port" $!
-    if [ "$round" = 1 ]; then
+    if [ "$pg_only" = 0 ]; then
+      port=$(free_port)
+      rm -f "$work/acctlab.db"*
+      "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$work/acctlab.db" >"$work/acctlab.log" 2>&1 &
+      pids+=($!)
+      run_target "acctlab#$round" "$port" $!
+    fi
+    if [ "$round" = 1 ] && [ "$pg_only" = 0 ]; then
       # Informational, no target: acctlab with the detail file's own guarantee (no fsync), so
       # the reader sees what durability costs and what it does not explain.
       port=$(free_port)
@@ -136,38 +169,30 @@ for round in $(seq 1 "$rounds"); do
         --synchronous off >"$work/acctlab-nosync.log" 2>&1 &
       pids+=($!)
       run_target "acctlab-nosync#$round" "$port" $!
-      if pg_cluster_available; then
+    fi
+    if { [ "$round" = 1 ] || [ "$pg_only" = 1 ]; } && pg_cluster_available; then
+      if ! $pg_started; then
         pg_cluster_start "$work" -c max_connections=100
+        pg_started=true
         pg_uri() { pg_cluster_uri "$work" "$1"; }
-        for db in acctlab2 radius; do psql -q "$(pg_uri postgres)" -c "CREATE DATABASE $db"; done
+        psql -q "$(pg_uri postgres)" -c "CREATE DATABASE radius"
+      fi
+      if [ -n "$base_build" ]; then
+        run_pg_targets "$round" -base "$base_build"
+      fi
+      run_pg_targets "$round" "" "$build"
+      if [ "$round" = 1 ] && [ -f "$fr_pg_schema" ]; then
+        psql -q "$(pg_uri radius)" -f "$fr_pg_schema" >/dev/null
         port=$(free_port)
-        "$build/acctlab" serve --listen "127.0.0.1:$port" --db "$(pg_uri postgres)" \
-          >"$work/acctlab-pg.log" 2>&1 &
+        FR_PG_CONNINFO="host=$work/pg dbname=radius user=acctlab" \
+          bench/freeradius/freeradius-lab.sh postgresql "$port" "$work/fr-pg" >"$work/fr-pg.log" 2>&1 &
         pids+=($!)
-        run_target "acctlab-pg#$round" "$port" $!
-        port_a=$(free_port)
-        "$build/acctlab" serve --listen "127.0.0.1:$port_a" --db "$(pg_uri acctlab2)" \
-          >"$work/acctlab-pg2a.log" 2>&1 &
-        pid_a=$!
-        pids+=($pid_a)
-        port_b=$(free_port)
-        "$build/acctlab" serve --listen "127.0.0.1:$port_b" --db "$(pg_uri acctlab2)" \
-          >"$work/acctlab-pg2b.log" 2>&1 &
-        pid_b=$!
-        pids+=($pid_b)
-        run_pair "acctlab-pg2#$round" "$port_a" "$pid_a" "$port_b" "$pid_b"
-        if [ -f "$fr_pg_schema" ]; then
-          psql -q "$(pg_uri radius)" -f "$fr_pg_schema" >/dev/null
-          port=$(free_port)
-          FR_PG_CONNINFO="host=$work/pg dbname=radius user=acctlab" \
-            bench/freeradius/freeradius-lab.sh postgresql "$port" "$work/fr-pg" >"$work/fr-pg.log" 2>&1 &
-          pids+=($!)
-          run_target "fr-pg#$round" "$port" $!
-          fr_pg_rows=$(psql -Atq "$(pg_uri radius)" -c "SELECT count(*) FROM radacct")
-        fi
+        run_target "fr-pg#$round" "$port" $!
+        fr_pg_rows=$(psql -Atq "$(pg_uri radius)" -c "SELECT count(*) FROM radacct")
       fi
     fi
   fi
+  [ "$pg_only" = 1 ] && continue
   modes=detail
   [ "$round" = 1 ] && modes="detail sql"
   for mode in $modes; do
@@ -182,7 +207,8 @@ echo
 echo "measured under: load average $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared), $(fsync_latency)"
 printf '%-19s %14s %10s   %s\n' target "acked/s W=256" "p99 W=32" "RSS kB (after W=256 -> after W=32)"
 for round in $(seq 1 "$rounds"); do
-  for t in null-mmsg null-seg acctlab acctlab-nosync acctlab-pg acctlab-pg2 fr-detail fr-sql fr-pg; do
+  for t in null-mmsg null-seg acctlab acctlab-nosync acctlab-pg-base acctlab-pg acctlab-pg2-base \
+    acctlab-pg2 fr-detail fr-sql fr-pg; do
     key="$t#$round"
     [ -n "${rate[$key]:-}" ] || continue
     name=$t
@@ -190,7 +216,7 @@ for round in $(seq 1 "$rounds"); do
     printf '%-19s %14s %10s   %s\n' "$name" "${rate[$key]}" "${p99[$key]} ms" "${rss[$key]}"
   done
 done
-if $have_serve; then
+if $have_serve && [ "$pg_only" = 0 ]; then
   args=()
   for round in $(seq 1 "$rounds"); do
     args+=("${rate[null-mmsg#$round]}" "${rate[null-seg#$round]}" "${rate[acctlab#$round]}"
@@ -231,4 +257,15 @@ line("acctlab-pg / fr-pg", one / fr, 10)
 line("acctlab-pg2 / fr-pg", two / fr, 10)
 print(f"{'acctlab-pg p99 at W=32':<28} = {p99:8.2f} ms (target <= 5 ms: {'met' if p99 <= 5 else 'NOT met'})")
 PY
+fi
+if [ -n "$base_build" ] && [ -n "${rate[acctlab-pg-base#1]:-}" ]; then
+  for t in acctlab-pg acctlab-pg2; do
+    line="$t / $t-base per round:"
+    for round in $(seq 1 "$rounds"); do
+      [ -n "${rate[$t#$round]:-}" ] || continue
+      line+=" $(python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.3f}")' \
+        "${rate[$t#$round]}" "${rate[$t-base#$round]}")"
+    done
+    echo "$line"
+  done
 fi

@@ -167,8 +167,9 @@ $fn$;
 // 3. The session changes, record by record in the batch's order per NAS and session (rows
 //    locked in one order, so two servers' batches do not deadlock): the database arbitrates
 //    between servers (docs/server.md, "Several servers, one database").
-// 4. All packets in one INSERT, then the nas counters in one upsert (last: its rows are the only
-//    ones every transaction of a NAS touches, so they are held only until COMMIT).
+// 4. All packets in one INSERT (its trigger adds them to this connection's tally rows), then the
+//    nas counters in one upsert into this connection's rows (docs/design-notes.md, "Counters in
+//    rows per writer connection").
 // Replaced by every build that migrates, so it always matches the writer that calls it.
 constexpr std::string_view store_function = R"sql(
 CREATE OR REPLACE FUNCTION acctlab_store(
@@ -408,12 +409,15 @@ BEGIN
     CASE WHEN x.dup IS NULL THEN v_key[x.o]::uuid END
   FROM unnest(v_dup) WITH ORDINALITY AS x(dup, o);
 
-  INSERT INTO nas AS m (identity, address, first_seen, last_seen, requests, accepted,
-    duplicates, bad_authenticator, bad_message_authenticator, malformed, unknown_client)
-  SELECT * FROM unnest(n_identity, n_address, n_first, n_last, n_requests, n_accepted,
-                       n_duplicates, n_bad_auth, n_bad_ma, n_malformed, n_unknown)
-  ORDER BY 1
-  ON CONFLICT (identity) DO UPDATE SET address = EXCLUDED.address,
+  -- The counters go to this connection's own rows (its shard: acctlab_claim_shard), which no
+  -- other connection updates, so two connections' transactions never wait on one NAS's row.
+  INSERT INTO nas_shard AS m (shard, identity, address, first_seen, last_seen, requests,
+    accepted, duplicates, bad_authenticator, bad_message_authenticator, malformed,
+    unknown_client)
+  SELECT acctlab_shard(), u.* FROM unnest(n_identity, n_address, n_first, n_last, n_requests,
+    n_accepted, n_duplicates, n_bad_auth, n_bad_ma, n_malformed, n_unknown) AS u
+  ORDER BY 2
+  ON CONFLICT (identity, shard) DO UPDATE SET address = EXCLUDED.address,
     last_seen = GREATEST(m.last_seen, EXCLUDED.last_seen),
     requests = m.requests + EXCLUDED.requests, accepted = m.accepted + EXCLUDED.accepted,
     duplicates = m.duplicates + EXCLUDED.duplicates,
@@ -436,54 +440,68 @@ $fn$;
 )sql";
 
 // ---- The read model (what the viewer, `acctlab check` and the run reports read) ----
-// SQLite keeps tallies (record_tally, packet_tally, capture_tally, session_tally, finding_tally)
-// and the sessions' search rows (session_find) in tables its one writer updates with each batch
-// (storage/schema.cpp, migrations 3-6). Several PostgreSQL servers writing at once would all
-// update the same few tally rows and wait on each other's row locks until COMMIT; here they are
-// views with the same names and columns, counted from the rows when read: the writers pay
-// nothing, the report queries are written once for both engines, and a page costs a scan of what
-// it counts (docs/storage.md, "PostgreSQL"). acctlab_json_or_null is the jsonb of a report, or
-// NULL where the text is no JSON (SQLite's json_valid). Replaced at every migrate, like
-// acctlab_store, so it always matches the build that reads it.
+// SQLite keeps tallies (record_tally, packet_tally, capture_tally, session_tally, finding_tally,
+// the per-source ones of its migration 9) and the sessions' search rows (session_find) in tables
+// its one writer updates with each batch (storage/schema.cpp). On PostgreSQL several connections
+// write at once (several servers, and each server's --pg-connections), and one row per tally key
+// that they all updated would be held by each transaction until its COMMIT: the connections'
+// commits would queue on it, as they did on the nas counters. So each tally is kept in rows per
+// writer connection, a shard (migration 4: the *_shard tables, kept by the triggers of
+// tally_functions in the same transaction as the rows they count), and read here through a view
+// of the same name and columns as SQLite's table that adds the shards up. The views' queries are
+// the report queries' own, so they are written once for both engines; a filter on a grouped
+// column reaches the shard table's primary key. The finding tallies and session_find stay views
+// counted from the rows when read: findings are written by the judge, not the live server
+// (docs/storage.md, "PostgreSQL"). acctlab_json_or_null is the jsonb of a report, or NULL where
+// the text is no JSON (SQLite's json_valid). Replaced at every migrate, like acctlab_store, so it
+// always matches the build that reads it.
 constexpr std::string_view read_model = R"sql(
+CREATE OR REPLACE VIEW nas AS
+SELECT min(id) AS id, identity,
+  -- The address the NAS last sent from: that of the shard that saw it last.
+  (array_agg(address ORDER BY last_seen DESC NULLS LAST, id DESC))[1] AS address,
+  min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(requests)::bigint AS requests,
+  sum(accepted)::bigint AS accepted, sum(duplicates)::bigint AS duplicates,
+  sum(bad_authenticator)::bigint AS bad_authenticator,
+  sum(bad_message_authenticator)::bigint AS bad_message_authenticator,
+  sum(malformed)::bigint AS malformed, sum(unknown_client)::bigint AS unknown_client
+FROM nas_shard GROUP BY identity;
+CREATE OR REPLACE TRIGGER nas_insert INSTEAD OF INSERT ON nas
+  FOR EACH ROW EXECUTE FUNCTION acctlab_nas_insert();
+
 CREATE OR REPLACE VIEW record_tally AS
-SELECT trunc(event_time / 3600)::bigint AS hour, COALESCE(status_type, -1) AS status_type,
-  count(*) AS records, max(event_time) AS last_event
-FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+SELECT hour, status_type, sum(records)::bigint AS records, max(last_event) AS last_event
+FROM record_tally_shard GROUP BY 1, 2;
 
 CREATE OR REPLACE VIEW packet_tally AS
-SELECT COALESCE(run_id, 0) AS run_id, verdict, count(*) AS packets FROM packets GROUP BY 1, 2;
+SELECT run_id, verdict, sum(packets)::bigint AS packets FROM packet_tally_shard GROUP BY 1, 2;
 
 CREATE OR REPLACE VIEW capture_tally AS
-SELECT COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
-  count(*) FILTER (WHERE verdict = 'ok') AS ok, min(frame) AS first_frame,
-  max(frame) AS last_frame
-FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
+SELECT run_id, file, sum(packets)::bigint AS packets, sum(ok)::bigint AS ok,
+  min(first_frame) AS first_frame, max(last_frame) AS last_frame
+FROM capture_tally_shard GROUP BY 1, 2;
 
 -- The same again per source address (packets.src_addr), what an operator's pages read
--- (storage/schema.cpp, migration 9).
+-- (storage/schema.cpp, migration 9). record_source_total is record_source_tally without the hour.
 CREATE OR REPLACE VIEW record_source_tally AS
-SELECT src_addr, trunc(event_time / 3600)::bigint AS hour, COALESCE(status_type, -1) AS status_type,
-  count(*) AS records, max(event_time) AS last_event
-FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2, 3;
+SELECT src_addr, hour, status_type, sum(records)::bigint AS records, max(last_event) AS last_event
+FROM record_source_tally_shard GROUP BY 1, 2, 3;
 
 CREATE OR REPLACE VIEW record_source_total AS
-SELECT src_addr, COALESCE(status_type, -1) AS status_type, count(*) AS records,
-  max(event_time) AS last_event
-FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+SELECT src_addr, status_type, sum(records)::bigint AS records, max(last_event) AS last_event
+FROM record_source_tally_shard GROUP BY 1, 2;
 
 CREATE OR REPLACE VIEW packet_source_tally AS
-SELECT src_addr, COALESCE(run_id, 0) AS run_id, verdict, count(*) AS packets
-FROM packets GROUP BY 1, 2, 3;
+SELECT src_addr, run_id, verdict, sum(packets)::bigint AS packets
+FROM packet_source_tally_shard GROUP BY 1, 2, 3;
 
 CREATE OR REPLACE VIEW capture_source_tally AS
-SELECT src_addr, COALESCE(run_id, 0) AS run_id, file, count(*) AS packets,
-  count(*) FILTER (WHERE verdict = 'ok') AS ok, min(frame) AS first_frame,
-  max(frame) AS last_frame
-FROM packets WHERE file IS NOT NULL GROUP BY 1, 2, 3;
+SELECT src_addr, run_id, file, sum(packets)::bigint AS packets, sum(ok)::bigint AS ok,
+  min(first_frame) AS first_frame, max(last_frame) AS last_frame
+FROM capture_source_tally_shard GROUP BY 1, 2, 3;
 
 CREATE OR REPLACE VIEW session_tally AS
-SELECT nas_key, state, count(*) AS sessions FROM sessions GROUP BY 1, 2;
+SELECT nas_key, state, sum(sessions)::bigint AS sessions FROM session_tally_shard GROUP BY 1, 2;
 
 CREATE OR REPLACE VIEW session_find AS
 SELECT id, COALESCE(start_time, last_record_time) AS started, user_name,
@@ -518,6 +536,222 @@ END
 $fn$;
 )sql";
 // ---- end of the read model ----
+
+// The shards (docs/design-notes.md, "Counters in rows per writer connection"). A writer's
+// connection claims a shard number when it connects (acctlab_claim_shard: the first number from
+// 1 whose session-level advisory lock it gets, held until it disconnects, so no two live
+// connections share one and a number is reused once its connection is gone) and keeps it in the
+// setting acctlab.shard; every other connection (the judge, a script, a test's INSERT, COPY)
+// writes shard 0. The nas counters (acctlab_store) and the tallies (the triggers below) go to the
+// rows of the connection's shard, so two writers' transactions update no row in common.
+// The tallies are kept by statement-level triggers with transition tables: once per statement
+// whatever its row count (acctlab_store writes a batch's packets in one INSERT), in the same
+// transaction, and for every way rows arrive. What a DELETE takes away is counted down; a
+// maximum or minimum (last_event, first_frame, last_frame) stays where it was, as on SQLite.
+// Replaced at every migrate; created before the steps, whose migration 4 makes the triggers.
+constexpr std::string_view tally_functions = R"sql(
+CREATE OR REPLACE FUNCTION acctlab_shard() RETURNS integer
+LANGUAGE sql STABLE AS $fn$
+  SELECT COALESCE(NULLIF(current_setting('acctlab.shard', true), '')::integer, 0)
+$fn$;
+
+CREATE OR REPLACE FUNCTION acctlab_claim_shard() RETURNS integer
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  FOR s IN 1..4096 LOOP
+    IF pg_try_advisory_lock(7306, s) THEN
+      PERFORM set_config('acctlab.shard', s::text, false);
+      RETURN s;
+    END IF;
+  END LOOP;
+  RETURN 0; -- 4,096 writer connections at once: the rest share shard 0 (correct, only slower)
+END
+$fn$;
+
+-- An INSERT into the nas view (a script, a test): a row of the inserting connection's shard.
+CREATE OR REPLACE FUNCTION acctlab_nas_insert() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF NEW.id IS NULL THEN
+    NEW.id := nextval(pg_get_serial_sequence('nas_shard', 'id'));
+  END IF;
+  INSERT INTO nas_shard (id, shard, identity, address, first_seen, last_seen, requests, accepted,
+    duplicates, bad_authenticator, bad_message_authenticator, malformed, unknown_client)
+  VALUES (NEW.id, acctlab_shard(), NEW.identity, NEW.address, NEW.first_seen, NEW.last_seen,
+    COALESCE(NEW.requests, 0), COALESCE(NEW.accepted, 0), COALESCE(NEW.duplicates, 0),
+    COALESCE(NEW.bad_authenticator, 0), COALESCE(NEW.bad_message_authenticator, 0),
+    COALESCE(NEW.malformed, 0), COALESCE(NEW.unknown_client, 0));
+  RETURN NEW;
+END
+$fn$;
+
+-- Packets added (the transition table "added") or taken away ("gone"): one statement, which reads
+-- the rows once, grouped by every key a tally has, and adds (p_sign 1) or takes away (-1) each
+-- tally's counts in this connection's shard; each tally's keys in one order, so two transactions
+-- of shard 0 lock its rows in the same order. One statement rather than one per tally: each
+-- statement costs an executor start-up, per batch.
+CREATE OR REPLACE FUNCTION acctlab_tally_packets_in() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_shard integer := acctlab_shard();
+BEGIN
+  WITH g AS MATERIALIZED (
+    SELECT src_addr, COALESCE(run_id, 0) AS run_id, verdict, file,
+      nas_identity IS NOT NULL AS is_record, trunc(event_time / 3600)::bigint AS hour,
+      COALESCE(status_type, -1) AS status_type, count(*) AS n,
+      count(*) FILTER (WHERE verdict = 'ok') AS ok, max(event_time) AS last_event,
+      min(frame) AS first_frame, max(frame) AS last_frame
+    FROM added GROUP BY 1, 2, 3, 4, 5, 6, 7),
+  r AS (
+    INSERT INTO record_tally_shard AS t (hour, status_type, shard, records, last_event)
+    SELECT hour, status_type, v_shard, sum(n), max(last_event) FROM g WHERE is_record
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (hour, status_type, shard) DO UPDATE SET records = t.records + EXCLUDED.records,
+      last_event = GREATEST(t.last_event, EXCLUDED.last_event)),
+  rs AS (
+    INSERT INTO record_source_tally_shard AS t (src_addr, hour, status_type, shard, records,
+      last_event)
+    SELECT src_addr, hour, status_type, v_shard, sum(n), max(last_event) FROM g WHERE is_record
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (src_addr, hour, status_type, shard) DO UPDATE SET
+      records = t.records + EXCLUDED.records,
+      last_event = GREATEST(t.last_event, EXCLUDED.last_event)),
+  p AS (
+    INSERT INTO packet_tally_shard AS t (run_id, verdict, shard, packets)
+    SELECT run_id, verdict, v_shard, sum(n) FROM g GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (run_id, verdict, shard) DO UPDATE SET packets = t.packets + EXCLUDED.packets),
+  ps AS (
+    INSERT INTO packet_source_tally_shard AS t (src_addr, run_id, verdict, shard, packets)
+    SELECT src_addr, run_id, verdict, v_shard, sum(n) FROM g GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (src_addr, run_id, verdict, shard) DO UPDATE SET
+      packets = t.packets + EXCLUDED.packets),
+  c AS (
+    INSERT INTO capture_tally_shard AS t (run_id, file, shard, packets, ok, first_frame,
+      last_frame)
+    SELECT run_id, file, v_shard, sum(n), sum(ok), min(first_frame), max(last_frame) FROM g
+    WHERE file IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (run_id, file, shard) DO UPDATE SET packets = t.packets + EXCLUDED.packets,
+      ok = t.ok + EXCLUDED.ok, first_frame = LEAST(t.first_frame, EXCLUDED.first_frame),
+      last_frame = GREATEST(t.last_frame, EXCLUDED.last_frame))
+  INSERT INTO capture_source_tally_shard AS t (src_addr, run_id, file, shard, packets, ok,
+    first_frame, last_frame)
+  SELECT src_addr, run_id, file, v_shard, sum(n), sum(ok), min(first_frame), max(last_frame)
+  FROM g WHERE file IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (src_addr, run_id, file, shard) DO UPDATE SET
+    packets = t.packets + EXCLUDED.packets, ok = t.ok + EXCLUDED.ok,
+    first_frame = LEAST(t.first_frame, EXCLUDED.first_frame),
+    last_frame = GREATEST(t.last_frame, EXCLUDED.last_frame);
+  RETURN NULL;
+END
+$fn$;
+
+-- Their counts taken away, negative rows in this shard when it has none; the extremes stay.
+CREATE OR REPLACE FUNCTION acctlab_tally_packets_out() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_shard integer := acctlab_shard();
+BEGIN
+  WITH g AS MATERIALIZED (
+    SELECT src_addr, COALESCE(run_id, 0) AS run_id, verdict, file,
+      nas_identity IS NOT NULL AS is_record, trunc(event_time / 3600)::bigint AS hour,
+      COALESCE(status_type, -1) AS status_type, count(*) AS n,
+      count(*) FILTER (WHERE verdict = 'ok') AS ok, max(event_time) AS last_event,
+      min(frame) AS first_frame, max(frame) AS last_frame
+    FROM gone GROUP BY 1, 2, 3, 4, 5, 6, 7),
+  r AS (
+    INSERT INTO record_tally_shard AS t (hour, status_type, shard, records, last_event)
+    SELECT hour, status_type, v_shard, -sum(n), max(last_event) FROM g WHERE is_record
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (hour, status_type, shard) DO UPDATE SET records = t.records + EXCLUDED.records),
+  rs AS (
+    INSERT INTO record_source_tally_shard AS t (src_addr, hour, status_type, shard, records,
+      last_event)
+    SELECT src_addr, hour, status_type, v_shard, -sum(n), max(last_event) FROM g WHERE is_record
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (src_addr, hour, status_type, shard) DO UPDATE SET
+      records = t.records + EXCLUDED.records),
+  p AS (
+    INSERT INTO packet_tally_shard AS t (run_id, verdict, shard, packets)
+    SELECT run_id, verdict, v_shard, -sum(n) FROM g GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (run_id, verdict, shard) DO UPDATE SET packets = t.packets + EXCLUDED.packets),
+  ps AS (
+    INSERT INTO packet_source_tally_shard AS t (src_addr, run_id, verdict, shard, packets)
+    SELECT src_addr, run_id, verdict, v_shard, -sum(n) FROM g GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (src_addr, run_id, verdict, shard) DO UPDATE SET
+      packets = t.packets + EXCLUDED.packets),
+  c AS (
+    INSERT INTO capture_tally_shard AS t (run_id, file, shard, packets, ok, first_frame,
+      last_frame)
+    SELECT run_id, file, v_shard, -sum(n), -sum(ok), min(first_frame), max(last_frame) FROM g
+    WHERE file IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (run_id, file, shard) DO UPDATE SET packets = t.packets + EXCLUDED.packets,
+      ok = t.ok + EXCLUDED.ok)
+  INSERT INTO capture_source_tally_shard AS t (src_addr, run_id, file, shard, packets, ok,
+    first_frame, last_frame)
+  SELECT src_addr, run_id, file, v_shard, -sum(n), -sum(ok), min(first_frame), max(last_frame)
+  FROM g WHERE file IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (src_addr, run_id, file, shard) DO UPDATE SET
+    packets = t.packets + EXCLUDED.packets, ok = t.ok + EXCLUDED.ok;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION acctlab_tally_packets_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  DELETE FROM record_tally_shard;
+  DELETE FROM record_source_tally_shard;
+  DELETE FROM packet_tally_shard;
+  DELETE FROM packet_source_tally_shard;
+  DELETE FROM capture_tally_shard;
+  DELETE FROM capture_source_tally_shard;
+  RETURN NULL;
+END
+$fn$;
+
+-- Sessions: a row counts under its NAS and state. An UPDATE moves the rows whose state (or NAS)
+-- changed; the rest cancel out, and a batch whose updates change no state writes no tally row.
+CREATE OR REPLACE FUNCTION acctlab_tally_sessions_in() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO session_tally_shard AS t (nas_key, state, shard, sessions)
+  SELECT nas_key, state, acctlab_shard(), count(*) FROM added GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (nas_key, state, shard) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION acctlab_tally_sessions_out() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO session_tally_shard AS t (nas_key, state, shard, sessions)
+  SELECT nas_key, state, acctlab_shard(), -count(*) FROM gone GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (nas_key, state, shard) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION acctlab_tally_sessions_change() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO session_tally_shard AS t (nas_key, state, shard, sessions)
+  SELECT d.nas_key, d.state, acctlab_shard(), sum(d.n)
+  FROM (SELECT nas_key, state, 1 AS n FROM came
+        UNION ALL SELECT nas_key, state, -1 FROM gone) AS d
+  GROUP BY 1, 2 HAVING sum(d.n) <> 0 ORDER BY 1, 2
+  ON CONFLICT (nas_key, state, shard) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION acctlab_tally_sessions_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  DELETE FROM session_tally_shard;
+  RETURN NULL;
+END
+$fn$;
+)sql";
 
 // Servers starting together take this lock before looking at the schema.
 constexpr std::string_view migrate_lock = "SELECT pg_advisory_xact_lock(7305566781)";
@@ -576,6 +810,100 @@ DROP FUNCTION IF EXISTS acctlab_store(bigint, double precision[], text[], bigint
   text[], double precision[], double precision[], bigint[], bigint[], bigint[], bigint[],
   bigint[], bigint[], bigint[]);
 )sql"},
+    // The nas counters and the read model's tallies in rows per writer connection (a shard),
+    // summed by views with the names and columns the readers know (the read model): a row every
+    // connection's transaction updated held each one until its COMMIT, so two connections' (or
+    // two servers') commits queued on it (docs/design-notes.md, "Counters in rows per writer
+    // connection"). The rows already counted become shard 0's. The triggers are made before the
+    // tallies are counted: making one takes a lock on its table that waits for the writers'
+    // open transactions and holds off new ones until this one commits, so no row is counted twice
+    // or missed. The views the tallies were are dropped here and made again over the shards by
+    // the read model.
+    PgMigration{4, R"sql(
+ALTER TABLE nas RENAME TO nas_shard;
+ALTER TABLE nas_shard ADD COLUMN shard integer NOT NULL DEFAULT 0;
+ALTER TABLE nas_shard DROP CONSTRAINT nas_identity;
+ALTER TABLE nas_shard ADD CONSTRAINT nas_shard_key UNIQUE (identity, shard);
+
+DROP VIEW IF EXISTS record_tally, packet_tally, capture_tally, record_source_tally,
+  record_source_total, packet_source_tally, capture_source_tally, session_tally;
+
+-- hour is NULL for a record without an event time, as in the view it replaces.
+CREATE TABLE record_tally_shard (
+  hour bigint, status_type bigint NOT NULL, shard integer NOT NULL, records bigint NOT NULL,
+  last_event double precision,
+  CONSTRAINT record_tally_shard_key UNIQUE NULLS NOT DISTINCT (hour, status_type, shard)
+) WITH (fillfactor = 50);
+CREATE TABLE record_source_tally_shard (
+  src_addr text NOT NULL, hour bigint, status_type bigint NOT NULL, shard integer NOT NULL,
+  records bigint NOT NULL, last_event double precision,
+  CONSTRAINT record_source_tally_shard_key
+    UNIQUE NULLS NOT DISTINCT (src_addr, hour, status_type, shard)
+) WITH (fillfactor = 50);
+CREATE TABLE packet_tally_shard (
+  run_id bigint NOT NULL, verdict text NOT NULL, shard integer NOT NULL, packets bigint NOT NULL,
+  PRIMARY KEY (run_id, verdict, shard)
+) WITH (fillfactor = 50);
+CREATE TABLE packet_source_tally_shard (
+  src_addr text NOT NULL, run_id bigint NOT NULL, verdict text NOT NULL, shard integer NOT NULL,
+  packets bigint NOT NULL, PRIMARY KEY (src_addr, run_id, verdict, shard)
+) WITH (fillfactor = 50);
+CREATE TABLE capture_tally_shard (
+  run_id bigint NOT NULL, file text NOT NULL, shard integer NOT NULL, packets bigint NOT NULL,
+  ok bigint NOT NULL, first_frame bigint, last_frame bigint, PRIMARY KEY (run_id, file, shard)
+) WITH (fillfactor = 50);
+CREATE TABLE capture_source_tally_shard (
+  src_addr text NOT NULL, run_id bigint NOT NULL, file text NOT NULL, shard integer NOT NULL,
+  packets bigint NOT NULL, ok bigint NOT NULL, first_frame bigint, last_frame bigint,
+  PRIMARY KEY (src_addr, run_id, file, shard)
+) WITH (fillfactor = 50);
+CREATE TABLE session_tally_shard (
+  nas_key text NOT NULL, state text NOT NULL, shard integer NOT NULL, sessions bigint NOT NULL,
+  PRIMARY KEY (nas_key, state, shard)
+) WITH (fillfactor = 50);
+
+CREATE TRIGGER packets_tally_in AFTER INSERT ON packets REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_packets_in();
+CREATE TRIGGER packets_tally_out AFTER DELETE ON packets REFERENCING OLD TABLE AS gone
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_packets_out();
+-- An UPDATE of packets (nothing in acctlab makes one): out with the old rows, in with the new.
+CREATE TRIGGER packets_tally_update_out AFTER UPDATE ON packets REFERENCING OLD TABLE AS gone
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_packets_out();
+CREATE TRIGGER packets_tally_update_in AFTER UPDATE ON packets REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_packets_in();
+CREATE TRIGGER packets_tally_truncate AFTER TRUNCATE ON packets
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_packets_truncate();
+CREATE TRIGGER sessions_tally_in AFTER INSERT ON sessions REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_sessions_in();
+CREATE TRIGGER sessions_tally_out AFTER DELETE ON sessions REFERENCING OLD TABLE AS gone
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_sessions_out();
+CREATE TRIGGER sessions_tally_change AFTER UPDATE ON sessions
+  REFERENCING OLD TABLE AS gone NEW TABLE AS came
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_sessions_change();
+CREATE TRIGGER sessions_tally_truncate AFTER TRUNCATE ON sessions
+  FOR EACH STATEMENT EXECUTE FUNCTION acctlab_tally_sessions_truncate();
+
+INSERT INTO record_tally_shard
+SELECT trunc(event_time / 3600)::bigint, COALESCE(status_type, -1), 0, count(*), max(event_time)
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2;
+INSERT INTO record_source_tally_shard
+SELECT src_addr, trunc(event_time / 3600)::bigint, COALESCE(status_type, -1), 0, count(*),
+  max(event_time)
+FROM packets WHERE nas_identity IS NOT NULL GROUP BY 1, 2, 3;
+INSERT INTO packet_tally_shard
+SELECT COALESCE(run_id, 0), verdict, 0, count(*) FROM packets GROUP BY 1, 2;
+INSERT INTO packet_source_tally_shard
+SELECT src_addr, COALESCE(run_id, 0), verdict, 0, count(*) FROM packets GROUP BY 1, 2, 3;
+INSERT INTO capture_tally_shard
+SELECT COALESCE(run_id, 0), file, 0, count(*), count(*) FILTER (WHERE verdict = 'ok'),
+  min(frame), max(frame)
+FROM packets WHERE file IS NOT NULL GROUP BY 1, 2;
+INSERT INTO capture_source_tally_shard
+SELECT src_addr, COALESCE(run_id, 0), file, 0, count(*), count(*) FILTER (WHERE verdict = 'ok'),
+  min(frame), max(frame)
+FROM packets WHERE file IS NOT NULL GROUP BY 1, 2, 3;
+INSERT INTO session_tally_shard SELECT nas_key, state, 0, count(*) FROM sessions GROUP BY 1, 2;
+)sql"},
     // A record's idempotency key without Event-Timestamp holds no time: it held the event time
     // in 30-second steps, so two copies of one record on either side of a step were stored as
     // two records. acctlab_store now takes copies of one key whose event times are within 30 s
@@ -626,16 +954,23 @@ std::string column_sql(const ColumnDescription& column) {
  * column needs its default to be added to a table with rows). */
 void add_missing_columns(PgConnection& db) {
   for (const auto& table : table_descriptions()) {
+    // Since migration 4 the nas table's rows are nas_shard's, and nas is the view that sums them
+    // (the read model): a column the description adds goes to the table, and into the view too.
+    std::string name(table.name);
+    if (name == "nas" &&
+        db.query("SELECT to_regclass('nas_shard') IS NOT NULL").text(0, 0) == "t") {
+      name = "nas_shard";
+    }
     auto present = db.query("SELECT column_name FROM information_schema.columns WHERE "
                             "table_schema = current_schema() AND table_name = $1",
-                            {std::string(table.name)});
+                            {name});
     std::vector<std::string> names;
     for (int row = 0; row < present.rows(); ++row) {
       names.push_back(present.text(row, 0));
     }
     for (const auto& column : table.columns) {
       if (std::find(names.begin(), names.end(), column.name) == names.end()) {
-        db.exec("ALTER TABLE " + std::string(table.name) + " ADD COLUMN " + column_sql(column));
+        db.exec("ALTER TABLE " + name + " ADD COLUMN " + column_sql(column));
       }
     }
   }
@@ -648,7 +983,8 @@ int current_postgres_schema_version() {
 }
 
 std::string postgres_schema_sql() {
-  std::string sql = "CREATE TABLE schema_version (version integer NOT NULL);\n";
+  std::string sql(tally_functions); // migration 4's triggers call them
+  sql += "CREATE TABLE schema_version (version integer NOT NULL);\n";
   for (const auto& table : table_descriptions()) {
     sql += "CREATE TABLE " + std::string(table.name) + " (\n";
     bool first = true;
@@ -682,6 +1018,7 @@ void migrate_postgres(PgConnection& db) {
   try {
     db.exec(std::string(migrate_lock));
     db.exec("SET LOCAL client_min_messages = warning"); // no NOTICE for a step with nothing to do
+    db.exec(std::string(tally_functions));
     const int stored = postgres_schema_version(db);
     if (stored == 0) {
       db.exec(postgres_schema_sql());

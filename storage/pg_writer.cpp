@@ -260,6 +260,14 @@ std::unique_ptr<PgConnection> PgRecordWriter::connect() const {
   return db;
 }
 
+std::unique_ptr<PgConnection> PgRecordWriter::connect_lane() const {
+  auto db = connect();
+  // The rows of counters and tallies this connection's transactions update, no other live
+  // connection's (storage/pg_schema.cpp, tally_functions): held until it disconnects.
+  db->query("SELECT acctlab_claim_shard()");
+  return db;
+}
+
 void PgRecordWriter::submit(WriteItem item) {
   {
     std::lock_guard lock(mutex_);
@@ -614,7 +622,7 @@ void PgRecordWriter::run(std::size_t lane) {
         // This lane may not have written yet (the other lanes took every batch): it connects
         // for the judgement, or its scope's sessions would never go stale.
         if (!db || !db->ok()) {
-          db = connect();
+          db = connect_lane();
         }
         expire_sessions(*db);
       } catch (const Error&) {
@@ -662,7 +670,7 @@ PgRecordWriter::Outcome PgRecordWriter::commit(Lane& lane, std::vector<WriteItem
     const auto started = clock::now();
     try {
       if (!lane.db || !lane.db->ok()) {
-        lane.db = connect();
+        lane.db = connect_lane();
       }
       write(*lane.db, batch, report, completions);
     } catch (const Error& error) {

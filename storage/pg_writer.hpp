@@ -88,6 +88,8 @@ private:
   std::vector<PgParam> store_params(const std::vector<WriteItem>& batch) const;
   void expire_sessions(PgConnection& db);
   std::unique_ptr<PgConnection> connect() const;
+  /** connect(), and the shard of counters and tallies this lane's connection writes. */
+  std::unique_ptr<PgConnection> connect_lane() const;
 
   std::string uri_;
   WriterOptions options_;

@@ -13,12 +13,17 @@
 # `runs` requests each, curl's time_total: connection, query, HTML), and the machine's state
 # (load average, fdatasync latency: bench/lib.sh). Work files in a temporary directory, removed
 # at the end. Set KEEP_DB=PATH to reuse (or keep) the SQLite database between runs.
+# BASE_BUILD=DIR (PostgreSQL only): a before/after in one run. The rows are copied twice into the
+# same cluster, one database with DIR's schema (an earlier build) and one with this build's; a
+# viewer of each build serves its own, and each page is timed on both in turn (base admin, admin,
+# base operator, operator), so a change of the machine's load touches both alike.
 set -euo pipefail
 
 build=${1:-build}
 records=${2:-1000000}
 runs=${3:-5}
 engines=${4:-sqlite postgres}
+base_build=${BASE_BUILD:-}
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
 
@@ -78,9 +83,9 @@ ms() { # cookie-jar target: median time_total of $runs requests, in ms; exits on
   printf '%s\n' "${samples[@]}" | sort -g | awk '{a[NR] = $1} END {printf "%.1f", 1000 * a[int((NR + 1) / 2)]}'
 }
 
-run_engine() { # engine database
+start_viewer() { # name build database: sets port, logs in admin and op (cookie jars name-*.jar)
   port=$(free_port)
-  "$build/acctlab" web --db "$2" --listen "127.0.0.1:$port" --accounts "$work/viewer.accounts" \
+  "$2/acctlab" web --db "$3" --listen "127.0.0.1:$port" --accounts "$work/viewer.accounts" \
     --clients "$work/clients.conf" >"$work/web-$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
@@ -88,9 +93,17 @@ run_engine() { # engine database
     sleep 0.1
   done
   for who in admin:password1 op:password2; do
-    curl -s -o /dev/null -c "$work/${who%%:*}.jar" -d "user=${who%%:*}&password=${who#*:}" \
+    curl -s -o /dev/null -c "$work/$1-${who%%:*}.jar" -d "user=${who%%:*}&password=${who#*:}" \
       "http://127.0.0.1:$port/login"
   done
+}
+
+ratio() { awk -v a="$1" -v o="$2" 'BEGIN {printf "%.2f", (a > 0 ? o / a : 0)}'; }
+
+run_engine() { # engine database
+  start_viewer "$1" "$build" "$2"
+  cp "$work/$1-admin.jar" "$work/admin.jar"
+  cp "$work/$1-op.jar" "$work/op.jar"
   echo
   echo "$1, $records records, $(date -u '+%Y-%m-%d %H:%M UTC'), median of $runs; $(machine_state "$work" 100)"
   echo
@@ -121,25 +134,54 @@ for engine in $engines; do
   pg_as "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/postgres.log" -w \
     -o "-k $work/pg -c listen_addresses='' -c max_connections=40" start >/dev/null
   pg_started=true
-  uri="postgresql://acctlab@/postgres?host=$work/pg"
-  "$build/bench/web/bench_web" 0 "$db" --pg-schema "$uri"
-  copy() { # table "columns" "select list"
-    sqlite3 -csv "$db" "SELECT $3 FROM $1" |
-      psql -X -q -v ON_ERROR_STOP=1 "$uri" -c "\\copy $1 ($2) FROM STDIN WITH (FORMAT csv)"
+  pg_load() { # uri build: that build's schema, then the SQLite database's rows
+    local uri=$1
+    "$2/bench/web/bench_web" 0 "$db" --pg-schema "$uri"
+    copy() { # table "columns" "select list"
+      sqlite3 -csv "$db" "SELECT $3 FROM $1" |
+        psql -X -q -v ON_ERROR_STOP=1 "$uri" -c "\\copy $1 ($2) FROM STDIN WITH (FORMAT csv)"
+    }
+    copy runs "id, kind, started, finished, verdict, report" "id, kind, started, finished, verdict, report"
+    copy nas "id, identity, address, first_seen, last_seen, requests, accepted" \
+      "id, identity, address, first_seen, last_seen, requests, accepted"
+    cols="id, nas_key, acct_session_id, unique_id, state, start_time, update_time, stop_time,
+      last_record_time, input_octets, output_octets, input_packets, output_packets, session_time,
+      user_name, framed_ip, peer, nas_ip, record_count"
+    copy sessions "$cols" "$cols"
+    cols="id, run_id, receive_time, src_addr, src_port, code, identifier, verdict, session_row,
+      status_type, acct_session_id, nas_identity, user_name, event_time, delay, session_time,
+      input_octets, output_octets, input_packets, output_packets"
+    copy packets "$cols, raw" "$cols, '\\x' || hex(raw)"
+    cols="id, run_id, rule_id, severity, scope, message, packet_id, record_id, session_id"
+    copy findings "$cols" "$cols"
+    psql -X -q -v ON_ERROR_STOP=1 "$uri" -c "VACUUM ANALYZE"
   }
-  copy runs "id, kind, started, finished, verdict, report" "id, kind, started, finished, verdict, report"
-  copy nas "id, identity, address, first_seen, last_seen, requests, accepted" \
-    "id, identity, address, first_seen, last_seen, requests, accepted"
-  cols="id, nas_key, acct_session_id, unique_id, state, start_time, update_time, stop_time,
-    last_record_time, input_octets, output_octets, input_packets, output_packets, session_time,
-    user_name, framed_ip, peer, nas_ip, record_count"
-  copy sessions "$cols" "$cols"
-  cols="id, run_id, receive_time, src_addr, src_port, code, identifier, verdict, session_row,
-    status_type, acct_session_id, nas_identity, user_name, event_time, delay, session_time,
-    input_octets, output_octets, input_packets, output_packets"
-  copy packets "$cols, raw" "$cols, '\\x' || hex(raw)"
-  cols="id, run_id, rule_id, severity, scope, message, packet_id, record_id, session_id"
-  copy findings "$cols" "$cols"
-  psql -X -q -v ON_ERROR_STOP=1 "$uri" -c "VACUUM ANALYZE"
-  run_engine postgres "$uri"
+  uri="postgresql://acctlab@/postgres?host=$work/pg"
+  if [ -z "$base_build" ]; then
+    pg_load "$uri" "$build"
+    run_engine postgres "$uri"
+    continue
+  fi
+  base_uri="postgresql://acctlab@/base?host=$work/pg"
+  psql -X -q "$uri" -c "CREATE DATABASE base"
+  pg_load "$base_uri" "$base_build"
+  pg_load "$uri" "$build"
+  start_viewer base "$base_build" "$base_uri"
+  base_port=$port
+  start_viewer new "$build" "$uri"
+  new_port=$port
+  echo
+  echo "postgres, $records records, before ($base_build) and after ($build), $(date -u '+%Y-%m-%d %H:%M UTC'), median of $runs; $(machine_state "$work" 100)"
+  echo
+  echo "| page | admin before ms | admin after ms | after/before | operator before ms | operator after ms | after/before |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for page in "${pages[@]}"; do
+    port=$base_port ms "$work/base-admin.jar" "$page" >/dev/null
+    port=$new_port ms "$work/new-admin.jar" "$page" >/dev/null
+    ab=$(port=$base_port ms "$work/base-admin.jar" "$page")
+    an=$(port=$new_port ms "$work/new-admin.jar" "$page")
+    ob=$(port=$base_port ms "$work/base-op.jar" "$page")
+    on=$(port=$new_port ms "$work/new-op.jar" "$page")
+    echo "| \`$page\` | $ab | $an | $(ratio "$ab" "$an") | $ob | $on | $(ratio "$ob" "$on") |"
+  done
 done

@@ -216,7 +216,8 @@ std::string test_database(const std::string& name) {
 namespace {
 
 /** The tallies the pages read: SQLite's are tables its writer keeps, counted again here because
- * the rows went in by hand; PostgreSQL's are views (storage/pg_schema.cpp, the read model). */
+ * the rows went in by hand; PostgreSQL's triggers count rows however they arrive
+ * (storage/pg_schema.cpp, tally_functions). */
 void recount(const std::string& database) {
   if (!storage::is_postgres_uri(database)) {
     storage::Database tallies(database);
