@@ -114,9 +114,12 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
         },
         options_.sync_workers);
   }
-  // The open-session index lives in memory (write-through); rebuild it from what is stored.
+  // The open-session index lives in memory (write-through); rebuild it from what is stored, of
+  // this writer's scope only: a live server never continues (or ends) a session a capture import
+  // or a conformance run left open in the same file.
   if (options_.restore_sessions) {
-    for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
+    for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity,
+                                                   options_.session_scope.value_or(0))) {
       matcher_.restore(std::move(session));
     }
   }
@@ -572,7 +575,8 @@ bool RecordWriter::restore_matcher(const Prepared& prepared) {
       // each key goes back to its newest stored session, as a restart would load it, or to
       // nothing when the batch opened it.
       for (const auto& key : keys) {
-        auto stored = load_sessions_by_key(db_, key.nas, key.session_id);
+        auto stored =
+            load_sessions_by_key(db_, key.nas, key.session_id, options_.session_scope.value_or(0));
         matcher_.forget(key);
         if (!stored.empty()) {
           matcher_.restore(std::move(stored.back()));
