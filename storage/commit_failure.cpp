@@ -59,6 +59,8 @@ WriterEvent refused_event(const WriteItem& item, const Error& error) {
                  ":" + std::to_string(p.src_port);
   event.code = p.code;
   event.identifier = p.identifier;
+  event.file = p.file;
+  event.frame = p.frame;
   if (item.record) {
     event.acct_session_id = item.record->record.session_id;
     event.status_type = item.record->record.status_type;

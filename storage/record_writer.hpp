@@ -101,6 +101,8 @@ struct WriterEvent {
   std::optional<std::uint8_t> identifier;
   std::string acct_session_id;
   std::optional<std::uint32_t> status_type;
+  std::optional<std::string> file; // PacketRow::file and frame: where a captured packet was read
+  std::optional<std::int64_t> frame;
 };
 
 struct WriterOptions {
@@ -114,7 +116,9 @@ struct WriterOptions {
    * expired in. Unset is the live scope every `acctlab serve` on the database shares; a capture
    * import or a conformance run gives its run id, so its sessions and the live servers' never
    * meet, nor its records and theirs as duplicates (docs/design-notes.md, "Run scopes on a
-   * shared database"). SQLite has one writer per file and a matcher of its own: unused there. */
+   * shared database"). SQLite has one writer per file and a matcher of its own, which restores
+   * (at start, and after a refused batch) only the sessions of this scope; no column holds it
+   * there (storage/session_store.hpp, load_sessions_for_matcher). */
   std::optional<std::int64_t> session_scope;
   /** A WAL checkpoint starts (on its own thread) once a commit leaves this many pages in the log
    * (16,384 pages: a 64 MiB log). A page rewritten by many transactions between two checkpoints
