@@ -68,6 +68,16 @@ WriterEvent refused_event(const WriteItem& item, const Error& error) {
   return event;
 }
 
+WriterEvent stale_refused_event(const radius::Session& session, const Error& error) {
+  WriterEvent event{WriterEvent::Kind::stale_refused, first_line(error.what()), error.code()};
+  if (const auto* pg = dynamic_cast<const PgError*>(&error)) {
+    event.sqlstate = pg->sqlstate();
+  }
+  event.nas = session.key.nas;
+  event.acct_session_id = session.key.session_id;
+  return event;
+}
+
 RefusalBisector::RefusalBisector(std::size_t n) {
   if (n > 0) {
     parts_.emplace_back(0, n);

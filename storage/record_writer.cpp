@@ -27,6 +27,7 @@ struct RecordWriter::Prepared {
   std::unordered_map<std::int64_t, std::size_t> session_index;
   std::map<std::string, NasCounters> nas;
   std::optional<std::string> run_report; // the owner's latest report for runs.report
+  bool expired = false;                  // sessions holds stale marks of an expiry check
 
   void add_session(radius::Session session) {
     const auto [it, inserted] = session_index.try_emplace(session.id, sessions.size());
@@ -411,6 +412,7 @@ void RecordWriter::run() {
     if (clock::now() >= next_expire) {
       for (auto& session : matcher_.expire(options_.clock())) {
         prepared.add_session(std::move(session));
+        prepared.expired = true;
       }
       next_expire = clock::now() + options_.expire_every;
     }
@@ -525,8 +527,8 @@ bool RecordWriter::isolate_refused(Prepared& prepared, const Error& refusal) {
   if (!restore_matcher(prepared)) {
     return false;
   }
-  // Expired sessions and the run report are not retried here: the next expiry check marks the
-  // sessions again, the owner's next report replaces this one.
+  // The run report is not retried here: the owner's next report replaces this one. The stale
+  // marks are, after the items, on their own (mark_stale).
   std::vector<WriteItem> items = std::move(prepared.items);
   RefusalBisector parts(items.size());
   std::optional<Error> refused = refusal;
@@ -557,6 +559,47 @@ bool RecordWriter::isolate_refused(Prepared& prepared, const Error& refusal) {
           return false;
         }
         std::move(part.items.begin(), part.items.end(), begin);
+        break;
+    }
+  }
+  return !prepared.expired || mark_stale();
+}
+
+bool RecordWriter::mark_stale() {
+  // The matcher took the refused batch's sessions back as stored (open): judged again at the
+  // same clock, the same sessions are stale, and their marks are committed apart from any item.
+  std::vector<radius::Session> stale = matcher_.expire(options_.clock());
+  RefusalBisector parts(stale.size());
+  std::optional<Error> refused;
+  std::vector<Completion> completions;
+  while (!parts.done()) {
+    if (refused) {
+      if (const auto index = parts.refused()) {
+        // Told once and never written again: the matcher keeps the session stale, so no later
+        // check returns it (the database keeps it open; a restart judges it once more).
+        {
+          std::lock_guard lock(mutex_);
+          ++stats_.stale_refused;
+        }
+        if (on_event_) {
+          on_event_(stale_refused_event(stale[*index], *refused));
+        }
+      }
+      refused.reset();
+      continue;
+    }
+    const auto [first, last] = parts.next();
+    Prepared part;
+    for (std::size_t i = first; i < last; ++i) {
+      part.add_session(stale[i]);
+    }
+    switch (commit(part, completions, refused)) {
+      case Outcome::committed:
+        parts.committed();
+        break;
+      case Outcome::abandoned:
+        return false;
+      case Outcome::refused:
         break;
     }
   }

@@ -69,8 +69,9 @@ struct Completion {
 struct WriterStats {
   std::uint64_t batches = 0;
   std::uint64_t items = 0;
-  std::uint64_t failures = 0; // failed commit attempts
-  std::uint64_t refused = 0;  // items dropped unanswered because the database refused them
+  std::uint64_t failures = 0;      // failed commit attempts
+  std::uint64_t refused = 0;       // items dropped unanswered because the database refused them
+  std::uint64_t stale_refused = 0; // sessions the database refused to mark stale (told once)
   std::uint64_t max_batch = 0;
   double last_commit_seconds = 0; // duration of the last successful commit
   double max_commit_seconds = 0;
@@ -86,13 +87,15 @@ struct WriterStats {
   LatencyHistogram sync_latency;   // the syncer's fdatasyncs
 };
 
-/** What the writer tells its owner about the database's health, and about each item it dropped
- * because the database refused it (storage/commit_failure.hpp); the owner decides what to log. */
+/** What the writer tells its owner about the database's health, about each item it dropped
+ * because the database refused it, and about each session the database refused to mark stale
+ * (storage/commit_failure.hpp); the owner decides what to log. */
 struct WriterEvent {
-  enum class Kind { commit_failed, recovered, item_refused } kind;
+  enum class Kind { commit_failed, recovered, item_refused, stale_refused } kind;
   std::string message; // the database's own message
   int sqlite_code = 0;
-  // item_refused: the item that was dropped, never stored and never completed.
+  // item_refused: the item that was dropped, never stored and never completed. stale_refused:
+  // the session (nas and acct_session_id) that stays as the database holds it.
   std::string sqlstate; // PostgreSQL's code for the refusal
   std::uint64_t tag = 0;
   std::string nas;    // WriteItem::nas
@@ -232,6 +235,10 @@ private:
    * back as the database holds them. False when the writer must stop. */
   bool restore_matcher(const Prepared& prepared);
   void drop_refused(const WriteItem& item, const Error& refusal);
+  /** After a refused batch that held stale marks: judges staleness again and commits the marks
+   * apart from the items; each mark the database refuses is told once (WriterEvent::
+   * stale_refused), counted, and not tried again. False when the writer must stop. */
+  bool mark_stale();
 
   std::string path_;
   WriterOptions options_;
