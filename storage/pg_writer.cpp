@@ -549,8 +549,10 @@ void PgRecordWriter::expire_sessions(PgConnection& db) {
   for (int row = 0; row < candidates.rows(); ++row) {
     const auto id = candidates.int64(row, 0);
     try {
-      db.query("UPDATE sessions SET state = 'stale' WHERE id = $1 AND state = 'open'",
-               {number(id)});
+      // Judged again in the statement: a batch may have written a record of it meanwhile.
+      auto one = params;
+      one.push_back(number(id));
+      db.query("UPDATE sessions SET state = 'stale' WHERE id = $6 AND " + stale_now, one);
     } catch (const PgError& error) {
       if (error.connection_lost() || classify(error) != CommitFailure::refused) {
         throw;
