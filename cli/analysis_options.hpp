@@ -46,6 +46,9 @@ inline void print_refused(const capture::AnalysisResult& result, const char* com
   for (const auto& packet : result.import->refused_packets) {
     std::cerr << command << ": " << capture::refused_packet_text(packet) << '\n';
   }
+  for (const auto& mark : result.import->stale_refused) {
+    std::cerr << command << ": " << capture::refused_mark_text(mark) << '\n';
+  }
   if (result.import->refused > result.import->refused_packets.size()) {
     std::cerr << command << ": " << result.import->refused
               << " packets refused by the database in all\n";

@@ -140,6 +140,12 @@ json::object import_json(const ImportSummary& i) {
     refused.push_back(std::move(packet));
   }
   o["refused"] = {{"count", i.refused}, {"list", std::move(refused)}};
+  json::array stale_refused;
+  for (const auto& m : i.stale_refused) {
+    stale_refused.push_back(
+        {{"nas", m.nas}, {"acct_session_id", m.acct_session_id}, {"message", m.message}});
+  }
+  o["stale_refused"] = std::move(stale_refused);
   o["seconds"] = i.seconds;
   if (i.conformance) {
     const auto& c = *i.conformance;
@@ -200,6 +206,11 @@ std::string refused_packet_text(const RefusedPacket& p) {
     text += " (SQLSTATE " + p.sqlstate + ")";
   }
   return text;
+}
+
+std::string refused_mark_text(const RefusedStaleMark& mark) {
+  return "NAS " + mark.nas + " Acct-Session-Id " + mark.acct_session_id +
+         ": the database refused to mark the session stale (it stays open there): " + mark.message;
 }
 
 std::string report_verdict(const AnalysisResult& r) {
@@ -477,6 +488,9 @@ void import_text(std::string& out, const ImportSummary& i) {
     for (const auto& p : i.refused_packets) {
       out += "    " + refused_packet_text(p) + "\n";
     }
+  }
+  for (const auto& m : i.stale_refused) {
+    out += "  " + refused_mark_text(m) + "\n";
   }
   if (!i.conformance) {
     return;

@@ -17,6 +17,9 @@ std::string report_verdict(const AnalysisResult& r);
  * (Interim-Update): the database refused it: MESSAGE". */
 std::string refused_packet_text(const RefusedPacket& packet);
 
+/** A session the database refused to mark stale during an import. */
+std::string refused_mark_text(const RefusedStaleMark& mark);
+
 boost::json::value to_json(const AnalysisResult& result);
 std::string to_text(const AnalysisResult& result);
 

@@ -9,6 +9,7 @@
 #include "storage/run_store.hpp"
 #include "storage/session_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -99,7 +100,8 @@ struct CaptureImporter::State {
   // Items the database refused (storage/commit_failure.hpp): done, though never completed.
   std::uint64_t refused = 0;
   std::vector<RefusedPacket> refused_packets; // the first stored_list_limit
-  std::string database_error;                 // the writer's last commit failure, while it lasts
+  std::vector<RefusedStaleMark> stale_refused;
+  std::string database_error; // the writer's last commit failure, while it lasts
 
   std::unordered_map<RequestKey, Original, RequestKeyHash> originals;
   std::deque<std::pair<RequestKey, std::int64_t>> original_order;
@@ -158,7 +160,8 @@ struct CaptureImporter::State {
         case storage::WriterEvent::Kind::recovered:
           database_error.clear();
           break;
-        default:
+        case storage::WriterEvent::Kind::stale_refused:
+          stale_refused.push_back({event.nas, event.acct_session_id, event.message});
           break;
       }
     }
@@ -358,14 +361,27 @@ ImportSummary CaptureImporter::finish(double end_time) {
     std::lock_guard lock(s.mutex);
     summary.refused = s.refused;
     summary.refused_packets = s.refused_packets;
+    summary.stale_refused = s.stale_refused;
   }
   try {
     // Sessions still open when the capture ends are judged at its last packet with the same
     // matcher rule the writer applies while importing.
+    std::vector<storage::RefusedMark> marks;
     storage::expire_run_sessions(s.options.database, s.run_id,
                                  {.default_interim_interval = s.options.default_interim_interval,
                                   .stale_factor = s.options.stale_factor},
-                                 end_time);
+                                 end_time, &marks);
+    for (auto& mark : marks) {
+      // Once per session: the writer may have been refused the same mark while importing.
+      const bool told = std::any_of(
+          summary.stale_refused.begin(), summary.stale_refused.end(), [&](const auto& m) {
+            return m.nas == mark.nas_key && m.acct_session_id == mark.acct_session_id;
+          });
+      if (!told) {
+        summary.stale_refused.push_back(
+            {std::move(mark.nas_key), std::move(mark.acct_session_id), std::move(mark.message)});
+      }
+    }
     const auto counts = storage::count_run(s.options.database, s.run_id);
     summary.packets_by_verdict = counts.packets_by_verdict;
     summary.packets = counts.packets;

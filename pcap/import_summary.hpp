@@ -68,6 +68,13 @@ struct RefusedPacket {
   std::string sqlstate; // PostgreSQL's code; empty on SQLite
 };
 
+/** A session whose stale mark the database refused: it stays open in the database. */
+struct RefusedStaleMark {
+  std::string nas;
+  std::string acct_session_id;
+  std::string message; // the database's (first line)
+};
+
 struct ImportSummary {
   std::string database;
   std::int64_t run_id = 0;
@@ -81,6 +88,8 @@ struct ImportSummary {
    * "incomplete": a record that could not be stored is not a clean capture. */
   std::uint64_t refused = 0;
   std::vector<RefusedPacket> refused_packets;
+  /** Sessions the database refused to mark stale (while importing or at the end), each once. */
+  std::vector<RefusedStaleMark> stale_refused;
   double seconds = 0; // wall time of the import, judging included
   std::optional<ConformanceSummary> conformance;
 };

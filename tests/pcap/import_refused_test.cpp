@@ -122,3 +122,56 @@ TEST_CASE("A packet the database refuses during a capture import is named, count
   CHECK(query(database, "SELECT count(*) FROM runs WHERE id = " + run_id +
                             " AND report LIKE '%frame refused by the test%'") == "1");
 }
+
+TEST_CASE("A stale mark the database refuses at the end of a capture import is named, the session "
+          "stays open, and the import finishes its run",
+          "[pcap][import][refused][stale]") {
+  const auto dir = scratch_dir("import-stale-refused");
+  const auto database = test::fresh_database((dir / "import.db").string(), "import_stale_refused");
+  // document-records.pcap leaves session 00000001 of NAS 100.1.1.147 stale (with an interval of
+  // 5 s); the database refuses every stale mark.
+  if (storage::is_postgres_uri(database)) {
+    storage::PgConnection db(database);
+    storage::migrate_postgres(db);
+    db.exec("CREATE FUNCTION refuse_stale() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RAISE "
+            "EXCEPTION ''no stale marks here''; END'");
+    db.exec("CREATE TRIGGER refuse_stale BEFORE UPDATE ON sessions FOR EACH ROW WHEN "
+            "(NEW.state = 'stale') EXECUTE FUNCTION refuse_stale()");
+  } else {
+    storage::Database db(database);
+    storage::migrate(db);
+    db.exec("CREATE TRIGGER refuse_stale BEFORE UPDATE ON sessions WHEN NEW.state = 'stale' "
+            "BEGIN SELECT RAISE(ABORT, 'no stale marks here'); END");
+  }
+  const auto out = dir / "report.json";
+  const auto err = dir / "stderr.txt";
+  int status = 0;
+  run("timeout 150 " + binary + " pcap analyze " + std::string(ACCTLAB_SOURCE_DIR) +
+          "/tests/captures/document-records.pcap --db '" + database +
+          "' --no-check --interim-interval 5 --report json --out " + out.string() + " 2>" +
+          err.string(),
+      &status);
+  const auto stderr_text = read_text(err);
+  const auto text = read_text(out);
+  INFO("stderr: " << stderr_text << "\nreport: " << text);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  REQUIRE(!text.empty());
+  const auto report = boost::json::parse(text).as_object();
+  const auto& import = report.at("import").as_object();
+  const auto& marks = import.at("stale_refused").as_array();
+  REQUIRE(marks.size() == 1);
+  CHECK(marks[0].at("acct_session_id").as_string() == "00000001");
+  CHECK(marks[0].at("nas").as_string() == "100.1.1.147");
+  CHECK(std::string(marks[0].at("message").as_string()).find("no stale marks here") !=
+        std::string::npos);
+  CHECK(stderr_text.find("00000001") != std::string::npos);
+  CHECK(stderr_text.find("no stale marks here") != std::string::npos);
+  // The session stays open, as the database keeps it; the run is finished with its report.
+  CHECK(import.at("sessions").at("stale").to_number<std::uint64_t>() == 0);
+  CHECK(import.at("sessions").at("open").to_number<std::uint64_t>() == 2);
+  const auto run_id = std::to_string(import.at("run_id").as_int64());
+  CHECK(query(database, "SELECT state FROM sessions WHERE acct_session_id = '00000001'") == "open");
+  CHECK(query(database, "SELECT verdict FROM runs WHERE id = " + run_id +
+                            " AND finished IS NOT NULL") == "imported");
+}
