@@ -8,6 +8,7 @@
 #include "cli/profile_option.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
+#include "pcap/analysis_report.hpp"
 #include "pcap/capture_analysis.hpp"
 #include "pcap/capture_import.hpp"
 #include "pcap/clients_file.hpp"
@@ -34,6 +35,24 @@ inline int analysis_status(const std::string& verdict) {
     return exit_status::no_accounting_traffic;
   }
   return verdict == "fail" ? exit_status::failed : exit_status::ok;
+}
+
+/** Each packet the database refused during an import, one stderr line each (also when the
+ * report goes to a file): file, frame, NAS, Acct-Session-Id and the database's message. */
+inline void print_refused(const capture::AnalysisResult& result, const char* command) {
+  if (!result.import) {
+    return;
+  }
+  for (const auto& packet : result.import->refused_packets) {
+    std::cerr << command << ": " << capture::refused_packet_text(packet) << '\n';
+  }
+  for (const auto& mark : result.import->stale_refused) {
+    std::cerr << command << ": " << capture::refused_mark_text(mark) << '\n';
+  }
+  if (result.import->refused > result.import->refused_packets.size()) {
+    std::cerr << command << ": " << result.import->refused
+              << " packets refused by the database in all\n";
+  }
 }
 
 /** A report to stdout, or to the file --out names. */

@@ -100,6 +100,7 @@ void install_capture(CLI::App& app, int& exit_code) {
                std::to_string(result.kernel_drops) + " frames lost by the kernel or interface\n";
     }
     prepared.write_report(report);
+    print_refused(result.analysis, "acctlab capture");
     exit_code = analysis_status(capture::report_verdict(result.analysis));
     if (!result.error.empty()) {
       std::cerr << "acctlab capture: " << result.error << '\n';

@@ -75,6 +75,7 @@ void install_pcap(CLI::App& app, int& exit_code) {
     prepared.write_report(options->shared.report == "json"
                               ? boost::json::serialize(capture::to_json(result)) + "\n"
                               : capture::to_text(result));
+    print_refused(result, "acctlab pcap analyze");
     // A damaged capture is reported with what was not read, and never passes (docs/cli.md).
     const auto verdict = capture::report_verdict(result);
     if (verdict == "incomplete" || verdict == "no accounting traffic") {

@@ -123,6 +123,29 @@ json::object import_json(const ImportSummary& i) {
   }
   sessions["by_nas"] = std::move(by_nas);
   o["sessions"] = std::move(sessions);
+  json::array refused;
+  for (const auto& p : i.refused_packets) {
+    json::object packet{{"file", p.file},
+                        {"frame", p.frame},
+                        {"nas", p.nas},
+                        {"source", p.source},
+                        {"acct_session_id", p.acct_session_id},
+                        {"message", p.message}};
+    if (p.status_type) {
+      packet["status_type"] = radius::status_type_name(*p.status_type);
+    }
+    if (!p.sqlstate.empty()) {
+      packet["sqlstate"] = p.sqlstate;
+    }
+    refused.push_back(std::move(packet));
+  }
+  o["refused"] = {{"count", i.refused}, {"list", std::move(refused)}};
+  json::array stale_refused;
+  for (const auto& m : i.stale_refused) {
+    stale_refused.push_back(
+        {{"nas", m.nas}, {"acct_session_id", m.acct_session_id}, {"message", m.message}});
+  }
+  o["stale_refused"] = std::move(stale_refused);
   o["seconds"] = i.seconds;
   if (i.conformance) {
     const auto& c = *i.conformance;
@@ -176,10 +199,34 @@ json::object import_json(const ImportSummary& i) {
 
 } // namespace
 
+std::string refused_packet_text(const RefusedPacket& p) {
+  std::string text = p.file + " frame " + std::to_string(p.frame) + ": NAS " + p.nas;
+  if (!p.acct_session_id.empty()) {
+    text += " Acct-Session-Id " + p.acct_session_id;
+  }
+  if (p.status_type) {
+    text += " (" + std::string(radius::status_type_name(*p.status_type)) + ")";
+  }
+  text += ": the database refused it: " + p.message;
+  if (!p.sqlstate.empty()) {
+    text += " (SQLSTATE " + p.sqlstate + ")";
+  }
+  return text;
+}
+
+std::string refused_mark_text(const RefusedStaleMark& mark) {
+  return "NAS " + mark.nas + " Acct-Session-Id " + mark.acct_session_id +
+         ": the database refused to mark the session stale (it stays open there): " + mark.message;
+}
+
 std::string report_verdict(const AnalysisResult& r) {
   const auto capture = capture_verdict(r);
   if (capture != CaptureVerdict::complete) {
     return std::string(to_string(capture));
+  }
+  if (r.import && r.import->refused > 0) {
+    // Packets the database refused are not in the run the rules judged (docs/pcap.md).
+    return std::string(to_string(CaptureVerdict::incomplete));
   }
   if (r.import && r.import->conformance) {
     return r.import->conformance->verdict;
@@ -442,6 +489,17 @@ void import_text(std::string& out, const ImportSummary& i) {
     append(out, "    NAS %s: ", nas.c_str());
     session_counts_text(out, counts);
   }
+  if (i.refused > 0) {
+    append(out, "  refused by the database, not stored: %llu packet(s)%s\n",
+           static_cast<unsigned long long>(i.refused),
+           i.refused > i.refused_packets.size() ? " (the first listed)" : "");
+    for (const auto& p : i.refused_packets) {
+      out += "    " + refused_packet_text(p) + "\n";
+    }
+  }
+  for (const auto& m : i.stale_refused) {
+    out += "  " + refused_mark_text(m) + "\n";
+  }
   if (!i.conformance) {
     return;
   }
@@ -618,7 +676,14 @@ std::string to_text(const AnalysisResult& r) {
     import_text(out, *r.import);
   }
   const auto verdict = report_verdict(r);
-  if (verdict == "incomplete" && r.issue_counts.total() == 0 && r.tls_sessions_not_decrypted) {
+  if (verdict == "incomplete" && r.import && r.import->refused > 0 &&
+      capture_verdict(r) == CaptureVerdict::complete) {
+    append(out,
+           "verdict: incomplete (%llu packet(s) refused by the database: the run was judged "
+           "without them)\n",
+           static_cast<unsigned long long>(r.import->refused));
+  } else if (verdict == "incomplete" && r.issue_counts.total() == 0 &&
+             r.tls_sessions_not_decrypted) {
     append(out, "verdict: incomplete (%llu RadSec session(s) not read: %s)\n",
            static_cast<unsigned long long>(r.tls_sessions_not_decrypted),
            r.tls_keys_given ? "see the key log lines above" : "give their key log, --tls-keylog");

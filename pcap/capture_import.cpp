@@ -9,6 +9,7 @@
 #include "storage/run_store.hpp"
 #include "storage/session_store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -96,6 +97,11 @@ struct CaptureImporter::State {
   std::condition_variable committed;
   std::uint64_t submitted = 0;
   std::uint64_t completed = 0;
+  // Items the database refused (storage/commit_failure.hpp): done, though never completed.
+  std::uint64_t refused = 0;
+  std::vector<RefusedPacket> refused_packets; // the first stored_list_limit
+  std::vector<RefusedStaleMark> stale_refused;
+  std::string database_error; // the writer's last commit failure, while it lasts
 
   std::unordered_map<RequestKey, Original, RequestKeyHash> originals;
   std::deque<std::pair<RequestKey, std::int64_t>> original_order;
@@ -119,13 +125,47 @@ struct CaptureImporter::State {
     std::unique_lock lock(mutex);
     // Bounded: a database that stays unwritable for a minute ends the import with an error.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (submitted - completed > limit) {
+    while (submitted - completed - refused > limit) {
       if (committed.wait_until(lock, deadline) == std::cv_status::timeout &&
-          submitted - completed > limit) {
-        throw std::runtime_error(storage::database_display_name(options.database) +
-                                 ": the database accepts no writes");
+          submitted - completed - refused > limit) {
+        throw std::runtime_error(
+            storage::database_display_name(options.database) + ": the database accepts no writes" +
+            (database_error.empty() ? std::string() : " (" + database_error + ")"));
       }
     }
+  }
+
+  /** The writer's events, on its thread: a refused item is named and counted, and no longer
+   * awaited; a failing database is remembered for the message if it stays so. */
+  void on_event(const storage::WriterEvent& event) {
+    {
+      std::lock_guard lock(mutex);
+      switch (event.kind) {
+        case storage::WriterEvent::Kind::item_refused:
+          ++refused;
+          if (refused_packets.size() < stored_list_limit) {
+            refused_packets.push_back({.file = event.file.value_or(std::string()),
+                                       .frame = static_cast<std::uint64_t>(event.frame.value_or(0)),
+                                       .nas = event.nas,
+                                       .source = event.source,
+                                       .acct_session_id = event.acct_session_id,
+                                       .status_type = event.status_type,
+                                       .message = event.message,
+                                       .sqlstate = event.sqlstate});
+          }
+          break;
+        case storage::WriterEvent::Kind::commit_failed:
+          database_error = event.message;
+          break;
+        case storage::WriterEvent::Kind::recovered:
+          database_error.clear();
+          break;
+        case storage::WriterEvent::Kind::stale_refused:
+          stale_refused.push_back({event.nas, event.acct_session_id, event.message});
+          break;
+      }
+    }
+    committed.notify_all();
   }
 
   void forget_originals(std::int64_t now_ns) {
@@ -169,7 +209,8 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
     // clock past a record still being written).
     writer.pg_connections = 1;
     s.writer = storage::open_writer(
-        s.options.database, std::move(writer), [&s](std::vector<storage::Completion>&& done) {
+        s.options.database, std::move(writer),
+        [&s](std::vector<storage::Completion>&& done) {
           // Tags are capture timestamps (ns, at least 1): see committed_ns.
           std::int64_t newest = 0;
           for (const auto& completion : done) {
@@ -183,7 +224,8 @@ CaptureImporter::CaptureImporter(ImportOptions options) : state_(std::make_uniqu
             s.completed += done.size();
           }
           s.committed.notify_all();
-        });
+        },
+        [&s](const storage::WriterEvent& event) { s.on_event(event); });
   } catch (const storage::Error& error) {
     throw std::runtime_error(storage::database_display_name(s.options.database) + ": " +
                              error.what());
@@ -315,13 +357,31 @@ ImportSummary CaptureImporter::finish(double end_time) {
   ImportSummary summary;
   summary.database = s.options.database;
   summary.run_id = s.run_id;
+  {
+    std::lock_guard lock(s.mutex);
+    summary.refused = s.refused;
+    summary.refused_packets = s.refused_packets;
+    summary.stale_refused = s.stale_refused;
+  }
   try {
     // Sessions still open when the capture ends are judged at its last packet with the same
     // matcher rule the writer applies while importing.
+    std::vector<storage::RefusedMark> marks;
     storage::expire_run_sessions(s.options.database, s.run_id,
                                  {.default_interim_interval = s.options.default_interim_interval,
                                   .stale_factor = s.options.stale_factor},
-                                 end_time);
+                                 end_time, &marks);
+    for (auto& mark : marks) {
+      // Once per session: the writer may have been refused the same mark while importing.
+      const bool told = std::any_of(
+          summary.stale_refused.begin(), summary.stale_refused.end(), [&](const auto& m) {
+            return m.nas == mark.nas_key && m.acct_session_id == mark.acct_session_id;
+          });
+      if (!told) {
+        summary.stale_refused.push_back(
+            {std::move(mark.nas_key), std::move(mark.acct_session_id), std::move(mark.message)});
+      }
+    }
     const auto counts = storage::count_run(s.options.database, s.run_id);
     summary.packets_by_verdict = counts.packets_by_verdict;
     summary.packets = counts.packets;
@@ -412,6 +472,10 @@ AnalysisResult import_stream(const StreamFactory& make_stream, AnalysisOptions a
     if (const auto capture = capture_verdict(result); capture != CaptureVerdict::complete) {
       summary.run_verdict = std::string(to_string(capture));
     }
+  }
+  // A packet the database refused is not in the run the rules judged: no clean verdict either.
+  if (summary.refused > 0) {
+    summary.run_verdict = std::string(to_string(CaptureVerdict::incomplete));
   }
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

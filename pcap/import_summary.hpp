@@ -60,6 +60,26 @@ struct SessionCounts {
   std::uint64_t stale = 0; // no record for longer than the stale factor × interval
 };
 
+/** A packet the database refused to store (storage/commit_failure.hpp): never stored, so the run
+ * was judged without it. */
+struct RefusedPacket {
+  std::string file;
+  std::uint64_t frame = 0;
+  std::string nas;    // the NAS key its record would have been matched under (or its source)
+  std::string source; // "ADDR:PORT"
+  std::string acct_session_id;
+  std::optional<std::uint32_t> status_type;
+  std::string message;  // the database's own (first line)
+  std::string sqlstate; // PostgreSQL's code; empty on SQLite
+};
+
+/** A session whose stale mark the database refused: it stays open in the database. */
+struct RefusedStaleMark {
+  std::string nas;
+  std::string acct_session_id;
+  std::string message; // the database's (first line)
+};
+
 struct ImportSummary {
   std::string database;
   std::int64_t run_id = 0;
@@ -69,7 +89,13 @@ struct ImportSummary {
   std::uint64_t records = 0;
   SessionCounts sessions;
   std::map<std::string, SessionCounts> sessions_by_nas; // by the session's NAS key
-  double seconds = 0;                                   // wall time of the import, judging included
+  /** Packets the database refused: counted, and the first ones named. Any makes the run
+   * "incomplete": a record that could not be stored is not a clean capture. */
+  std::uint64_t refused = 0;
+  std::vector<RefusedPacket> refused_packets;
+  /** Sessions the database refused to mark stale (while importing or at the end), each once. */
+  std::vector<RefusedStaleMark> stale_refused;
+  double seconds = 0; // wall time of the import, judging included
   std::optional<ConformanceSummary> conformance;
 };
 

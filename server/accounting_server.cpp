@@ -122,7 +122,8 @@ std::string CounterSnapshot::to_line() const {
       buffer, sizeof buffer,
       "received=%llu accepted=%llu answered=%llu duplicates=%llu "
       "bad_authenticator=%llu bad_message_authenticator=%llu unknown_client=%llu "
-      "malformed=%llu status_server=%llu overload_drops=%llu refused=%llu commit_batches=%llu "
+      "malformed=%llu status_server=%llu overload_drops=%llu refused=%llu stale_refused=%llu "
+      "commit_batches=%llu "
       "committed=%llu commit_ms_avg=%.2f commit_ms_max=%.2f syncs=%llu sync_ms_avg=%.2f "
       "sync_ms_max=%.2f max_batch=%llu in_flight=%llu open_sessions=%llu tls_accepted=%llu "
       "tls_refused=%llu tls_handshake_failed=%llu tls_established=%llu tls_open=%llu "
@@ -134,6 +135,7 @@ std::string CounterSnapshot::to_line() const {
       static_cast<unsigned long long>(unknown_client), static_cast<unsigned long long>(malformed),
       static_cast<unsigned long long>(status_server),
       static_cast<unsigned long long>(overload_drops), static_cast<unsigned long long>(refused),
+      static_cast<unsigned long long>(stale_refused),
       static_cast<unsigned long long>(commit_batches), static_cast<unsigned long long>(committed),
       commit_latency_avg_ms, commit_latency_max_ms, static_cast<unsigned long long>(syncs),
       sync_latency_avg_ms, sync_latency_max_ms, static_cast<unsigned long long>(max_batch),
@@ -347,6 +349,7 @@ public:
     s.commit_batches = stats.batches;
     s.committed = stats.items;
     s.commit_failures = stats.failures;
+    s.stale_refused = stats.stale_refused;
     s.commit_latency_avg_ms =
         stats.batches ? stats.total_commit_seconds * 1000 / static_cast<double>(stats.batches) : 0;
     s.commit_latency_max_ms = stats.max_commit_seconds * 1000;
@@ -552,6 +555,14 @@ private:
   void on_writer_event(const storage::WriterEvent& event) {
     if (event.kind == storage::WriterEvent::Kind::item_refused) {
       on_refused(event);
+    } else if (event.kind == storage::WriterEvent::Kind::stale_refused) {
+      // Told once per session by the writer, which does not try the mark again.
+      log(LogLevel::warning, "stale_refused", event.nas,
+          "the database refused to mark session " + event.acct_session_id + " of NAS " + event.nas +
+              " stale: " + event.message + " -- it stays open in the database",
+          {{"acct_session_id", event.acct_session_id},
+           {"error", event.message},
+           {"database", database_name_}});
     } else if (event.kind == storage::WriterEvent::Kind::commit_failed) {
       log(LogLevel::error, "database_failed", "",
           "DATABASE UNWRITABLE (" + database_name_ + "): " + event.message +

@@ -22,6 +22,7 @@ struct CounterSnapshot {
   std::uint64_t status_server = 0;
   std::uint64_t overload_drops = 0; // dropped because too many awaited their commit
   std::uint64_t refused = 0;        // dropped unanswered because the database refused their rows
+  std::uint64_t stale_refused = 0;  // sessions the database refused to mark stale
   std::uint64_t send_errors = 0;
   std::uint64_t commit_batches = 0;
   std::uint64_t committed = 0;

@@ -166,6 +166,10 @@ std::string format_prometheus(const MetricsSnapshot& m, std::string_view version
             "Requests dropped unanswered because the database refused their rows (a constraint, "
             "a trigger, a value that does not fit); the NAS retransmits.",
             c.refused);
+  e.counter("acctlab_stale_refused_total",
+            "Sessions the database refused to mark stale (a constraint, a trigger); each is told "
+            "once and stays open in the database.",
+            c.stale_refused);
   e.counter("acctlab_send_errors_total", "Answers the kernel refused to send.", c.send_errors);
   e.counter("acctlab_commit_batches_total", "Database transactions committed.", c.commit_batches);
   e.counter("acctlab_committed_total", "Items (packets with their records) committed.",

@@ -59,10 +59,22 @@ WriterEvent refused_event(const WriteItem& item, const Error& error) {
                  ":" + std::to_string(p.src_port);
   event.code = p.code;
   event.identifier = p.identifier;
+  event.file = p.file;
+  event.frame = p.frame;
   if (item.record) {
     event.acct_session_id = item.record->record.session_id;
     event.status_type = item.record->record.status_type;
   }
+  return event;
+}
+
+WriterEvent stale_refused_event(const radius::Session& session, const Error& error) {
+  WriterEvent event{WriterEvent::Kind::stale_refused, first_line(error.what()), error.code()};
+  if (const auto* pg = dynamic_cast<const PgError*>(&error)) {
+    event.sqlstate = pg->sqlstate();
+  }
+  event.nas = session.key.nas;
+  event.acct_session_id = session.key.session_id;
   return event;
 }
 

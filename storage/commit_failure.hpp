@@ -54,6 +54,10 @@ std::string first_line(std::string_view message);
  * database's message. */
 WriterEvent refused_event(const WriteItem& item, const Error& error);
 
+/** The event that tells the owner the database refused to mark a session stale: the session's
+ * NAS and Acct-Session-Id and the database's message. */
+WriterEvent stale_refused_event(const radius::Session& session, const Error& error);
+
 /**
  * Splits a refused batch of n items into halves, the halves of a refused half into halves again,
  * until each refused item stands alone; committed parts are done. Items keep their order: the

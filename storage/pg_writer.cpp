@@ -529,13 +529,57 @@ void PgRecordWriter::expire_sessions(PgConnection& db) {
   // from the expression it would be a bigint, which a time with a fraction is not.
   // A row a batch holds locked is skipped, not waited for: it is being written, so not silent,
   // and the judgement takes no lock a batch could then wait on in another order (a deadlock).
-  db.query("UPDATE sessions SET state = 'stale' WHERE id IN (SELECT id FROM sessions WHERE "
-           "scope = $4 AND state = 'open' AND last_record_time < COALESCE($1::double precision, "
-           "extract(epoch FROM clock_timestamp())::double precision) - $2 * "
-           "COALESCE(NULLIF(interim_interval, 0), $3) FOR UPDATE SKIP LOCKED)",
-           {own_clock_ ? number(options_.clock()) : PgParam(),
-            number(std::int64_t{options_.matcher.stale_factor}),
-            number(std::int64_t{options_.matcher.default_interim_interval}), number(scope_)});
+  // $5: the sessions whose mark the database refused, told once and not tried again.
+  const std::string stale_now =
+      "scope = $4 AND state = 'open' AND last_record_time < COALESCE($1::double precision, "
+      "extract(epoch FROM clock_timestamp())::double precision) - $2 * "
+      "COALESCE(NULLIF(interim_interval, 0), $3) AND id <> ALL($5::bigint[])";
+  ArrayText refused;
+  for (const auto id : stale_refused_ids_) {
+    refused.number(id);
+  }
+  const std::vector<PgParam> params{own_clock_ ? number(options_.clock()) : PgParam(),
+                                    number(std::int64_t{options_.matcher.stale_factor}),
+                                    number(std::int64_t{options_.matcher.default_interim_interval}),
+                                    number(scope_), refused.done()};
+  try {
+    db.query("UPDATE sessions SET state = 'stale' WHERE id IN (SELECT id FROM sessions WHERE " +
+                 stale_now + " FOR UPDATE SKIP LOCKED)",
+             params);
+    return;
+  } catch (const PgError& error) {
+    if (error.connection_lost() || classify(error) != CommitFailure::refused) {
+      throw;
+    }
+  }
+  // The database refused a mark (a trigger, a constraint): one refused session would keep every
+  // other of the scope open, so each is marked alone and a refused one is told once.
+  const auto candidates = db.query("SELECT id, nas_key, acct_session_id FROM sessions WHERE " +
+                                       stale_now + " ORDER BY id",
+                                   params);
+  for (int row = 0; row < candidates.rows(); ++row) {
+    const auto id = candidates.int64(row, 0);
+    try {
+      // Judged again in the statement: a batch may have written a record of it meanwhile.
+      auto one = params;
+      one.push_back(number(id));
+      db.query("UPDATE sessions SET state = 'stale' WHERE id = $6 AND " + stale_now, one);
+    } catch (const PgError& error) {
+      if (error.connection_lost() || classify(error) != CommitFailure::refused) {
+        throw;
+      }
+      stale_refused_ids_.insert(id);
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.stale_refused;
+      }
+      if (on_event_) {
+        radius::Session session;
+        session.key = {candidates.text(row, 1), candidates.text(row, 2)};
+        on_event_(stale_refused_event(session, error));
+      }
+    }
+  }
 }
 
 void PgRecordWriter::write(PgConnection& db, std::vector<WriteItem>& batch,

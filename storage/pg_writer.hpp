@@ -100,6 +100,9 @@ private:
    * database's, the one clock every server sharing the live scope agrees on. */
   bool own_clock_ = false;
   std::int64_t scope_ = 0; // WriterOptions::session_scope; 0 is the live scope
+  /** Sessions the database refused to mark stale: told once, left out of later judgements
+   * (only the lane that judges staleness uses it). */
+  std::unordered_set<std::int64_t> stale_refused_ids_;
   std::string run_report_;
   bool run_report_pending_ = false;
 

@@ -27,6 +27,7 @@ struct RecordWriter::Prepared {
   std::unordered_map<std::int64_t, std::size_t> session_index;
   std::map<std::string, NasCounters> nas;
   std::optional<std::string> run_report; // the owner's latest report for runs.report
+  bool expired = false;                  // sessions holds stale marks of an expiry check
 
   void add_session(radius::Session session) {
     const auto [it, inserted] = session_index.try_emplace(session.id, sessions.size());
@@ -114,9 +115,12 @@ RecordWriter::RecordWriter(const std::string& path, WriterOptions options,
         },
         options_.sync_workers);
   }
-  // The open-session index lives in memory (write-through); rebuild it from what is stored.
+  // The open-session index lives in memory (write-through); rebuild it from what is stored, of
+  // this writer's scope only: a live server never continues (or ends) a session a capture import
+  // or a conformance run left open in the same file.
   if (options_.restore_sessions) {
-    for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity)) {
+    for (auto& session : load_sessions_for_matcher(db_, options_.matcher.recent_capacity,
+                                                   options_.session_scope.value_or(0))) {
       matcher_.restore(std::move(session));
     }
   }
@@ -408,6 +412,7 @@ void RecordWriter::run() {
     if (clock::now() >= next_expire) {
       for (auto& session : matcher_.expire(options_.clock())) {
         prepared.add_session(std::move(session));
+        prepared.expired = true;
       }
       next_expire = clock::now() + options_.expire_every;
     }
@@ -522,8 +527,8 @@ bool RecordWriter::isolate_refused(Prepared& prepared, const Error& refusal) {
   if (!restore_matcher(prepared)) {
     return false;
   }
-  // Expired sessions and the run report are not retried here: the next expiry check marks the
-  // sessions again, the owner's next report replaces this one.
+  // The run report is not retried here: the owner's next report replaces this one. The stale
+  // marks are, after the items, on their own (mark_stale).
   std::vector<WriteItem> items = std::move(prepared.items);
   RefusalBisector parts(items.size());
   std::optional<Error> refused = refusal;
@@ -557,6 +562,47 @@ bool RecordWriter::isolate_refused(Prepared& prepared, const Error& refusal) {
         break;
     }
   }
+  return !prepared.expired || mark_stale();
+}
+
+bool RecordWriter::mark_stale() {
+  // The matcher took the refused batch's sessions back as stored (open): judged again at the
+  // same clock, the same sessions are stale, and their marks are committed apart from any item.
+  std::vector<radius::Session> stale = matcher_.expire(options_.clock());
+  RefusalBisector parts(stale.size());
+  std::optional<Error> refused;
+  std::vector<Completion> completions;
+  while (!parts.done()) {
+    if (refused) {
+      if (const auto index = parts.refused()) {
+        // Told once and never written again: the matcher keeps the session stale, so no later
+        // check returns it (the database keeps it open; a restart judges it once more).
+        {
+          std::lock_guard lock(mutex_);
+          ++stats_.stale_refused;
+        }
+        if (on_event_) {
+          on_event_(stale_refused_event(stale[*index], *refused));
+        }
+      }
+      refused.reset();
+      continue;
+    }
+    const auto [first, last] = parts.next();
+    Prepared part;
+    for (std::size_t i = first; i < last; ++i) {
+      part.add_session(stale[i]);
+    }
+    switch (commit(part, completions, refused)) {
+      case Outcome::committed:
+        parts.committed();
+        break;
+      case Outcome::abandoned:
+        return false;
+      case Outcome::refused:
+        break;
+    }
+  }
   return true;
 }
 
@@ -572,7 +618,8 @@ bool RecordWriter::restore_matcher(const Prepared& prepared) {
       // each key goes back to its newest stored session, as a restart would load it, or to
       // nothing when the batch opened it.
       for (const auto& key : keys) {
-        auto stored = load_sessions_by_key(db_, key.nas, key.session_id);
+        auto stored =
+            load_sessions_by_key(db_, key.nas, key.session_id, options_.session_scope.value_or(0));
         matcher_.forget(key);
         if (!stored.empty()) {
           matcher_.restore(std::move(stored.back()));

@@ -69,8 +69,9 @@ struct Completion {
 struct WriterStats {
   std::uint64_t batches = 0;
   std::uint64_t items = 0;
-  std::uint64_t failures = 0; // failed commit attempts
-  std::uint64_t refused = 0;  // items dropped unanswered because the database refused them
+  std::uint64_t failures = 0;      // failed commit attempts
+  std::uint64_t refused = 0;       // items dropped unanswered because the database refused them
+  std::uint64_t stale_refused = 0; // sessions the database refused to mark stale (told once)
   std::uint64_t max_batch = 0;
   double last_commit_seconds = 0; // duration of the last successful commit
   double max_commit_seconds = 0;
@@ -86,13 +87,15 @@ struct WriterStats {
   LatencyHistogram sync_latency;   // the syncer's fdatasyncs
 };
 
-/** What the writer tells its owner about the database's health, and about each item it dropped
- * because the database refused it (storage/commit_failure.hpp); the owner decides what to log. */
+/** What the writer tells its owner about the database's health, about each item it dropped
+ * because the database refused it, and about each session the database refused to mark stale
+ * (storage/commit_failure.hpp); the owner decides what to log. */
 struct WriterEvent {
-  enum class Kind { commit_failed, recovered, item_refused } kind;
+  enum class Kind { commit_failed, recovered, item_refused, stale_refused } kind;
   std::string message; // the database's own message
   int sqlite_code = 0;
-  // item_refused: the item that was dropped, never stored and never completed.
+  // item_refused: the item that was dropped, never stored and never completed. stale_refused:
+  // the session (nas and acct_session_id) that stays as the database holds it.
   std::string sqlstate; // PostgreSQL's code for the refusal
   std::uint64_t tag = 0;
   std::string nas;    // WriteItem::nas
@@ -101,6 +104,8 @@ struct WriterEvent {
   std::optional<std::uint8_t> identifier;
   std::string acct_session_id;
   std::optional<std::uint32_t> status_type;
+  std::optional<std::string> file; // PacketRow::file and frame: where a captured packet was read
+  std::optional<std::int64_t> frame;
 };
 
 struct WriterOptions {
@@ -114,7 +119,9 @@ struct WriterOptions {
    * expired in. Unset is the live scope every `acctlab serve` on the database shares; a capture
    * import or a conformance run gives its run id, so its sessions and the live servers' never
    * meet, nor its records and theirs as duplicates (docs/design-notes.md, "Run scopes on a
-   * shared database"). SQLite has one writer per file and a matcher of its own: unused there. */
+   * shared database"). SQLite has one writer per file and a matcher of its own, which restores
+   * (at start, and after a refused batch) only the sessions of this scope; no column holds it
+   * there (storage/session_store.hpp, load_sessions_for_matcher). */
   std::optional<std::int64_t> session_scope;
   /** A WAL checkpoint starts (on its own thread) once a commit leaves this many pages in the log
    * (16,384 pages: a 64 MiB log). A page rewritten by many transactions between two checkpoints
@@ -228,6 +235,10 @@ private:
    * back as the database holds them. False when the writer must stop. */
   bool restore_matcher(const Prepared& prepared);
   void drop_refused(const WriteItem& item, const Error& refusal);
+  /** After a refused batch that held stale marks: judges staleness again and commits the marks
+   * apart from the items; each mark the database refuses is told once (WriterEvent::
+   * stale_refused), counted, and not tried again. False when the writer must stop. */
+  bool mark_stale();
 
   std::string path_;
   WriterOptions options_;

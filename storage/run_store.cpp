@@ -1,5 +1,6 @@
 #include "storage/run_store.hpp"
 
+#include "storage/commit_failure.hpp"
 #include "storage/pg_connection.hpp"
 #include "storage/pg_schema.hpp"
 #include "storage/read_db.hpp"
@@ -11,6 +12,7 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <filesystem>
+#include <span>
 
 namespace acctlab::storage {
 namespace {
@@ -70,19 +72,56 @@ void close_run(const std::string& path, std::int64_t run_id, double finished,
 }
 
 std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
-                                const radius::MatcherOptions& options, double end_time) {
+                                const radius::MatcherOptions& options, double end_time,
+                                std::vector<RefusedMark>* refused) {
+  // A mark the database refuses (a trigger, a constraint: commit_failure.hpp) is told to the
+  // caller and the others are stored: one refused session must not fail the whole judgement.
+  const auto tell = [&](std::string nas_key, std::string acct_session_id, const Error& error) {
+    if (refused) {
+      refused->push_back(
+          {std::move(nas_key), std::move(acct_session_id), first_line(error.what())});
+    }
+  };
   if (is_postgres_uri(path)) {
     // The matcher's rule (radius::SessionMatcher::expire) in one statement, on the run's
     // sessions only: a live server's, or another run's, are never judged by this run's clock.
     PgConnection db(path);
-    return static_cast<std::size_t>(
-        db.query("UPDATE sessions SET state = 'stale' WHERE state = 'open' AND id IN (" +
-                     std::string(pg_run_sessions) +
-                     ") AND $2 - last_record_time > $3 * COALESCE(NULLIF(interim_interval, 0), $4) "
-                     "RETURNING id",
-                 {std::to_string(run_id), real_text(end_time), std::to_string(options.stale_factor),
-                  std::to_string(options.default_interim_interval)})
-            .rows());
+    const std::string judged =
+        "state = 'open' AND id IN (" + std::string(pg_run_sessions) +
+        ") AND $2 - last_record_time > $3 * COALESCE(NULLIF(interim_interval, 0), $4)";
+    const std::vector<PgParam> params{std::to_string(run_id), real_text(end_time),
+                                      std::to_string(options.stale_factor),
+                                      std::to_string(options.default_interim_interval)};
+    try {
+      return static_cast<std::size_t>(
+          db.query("UPDATE sessions SET state = 'stale' WHERE " + judged + " RETURNING id", params)
+              .rows());
+    } catch (const PgError& error) {
+      if (classify(error) != CommitFailure::refused) {
+        throw;
+      }
+    }
+    const auto candidates = db.query("SELECT id, nas_key, acct_session_id FROM sessions WHERE " +
+                                         judged + " ORDER BY id",
+                                     params);
+    std::size_t marked = 0;
+    for (int row = 0; row < candidates.rows(); ++row) {
+      auto one = params;
+      one.push_back(std::to_string(candidates.int64(row, 0)));
+      try {
+        marked += static_cast<std::size_t>(
+            db.query("UPDATE sessions SET state = 'stale' WHERE id = $5 AND " + judged +
+                         " RETURNING id",
+                     one)
+                .rows());
+      } catch (const PgError& error) {
+        if (classify(error) != CommitFailure::refused) {
+          throw;
+        }
+        tell(candidates.text(row, 1), candidates.text(row, 2), error);
+      }
+    }
+    return marked;
   }
   Database db(path);
   radius::SessionMatcher matcher(options);
@@ -95,15 +134,38 @@ std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
     }
   }
   const auto stale = matcher.expire(end_time);
-  if (!stale.empty()) {
+  const auto store = [&db](std::span<const radius::Session> sessions) {
     Transaction transaction(db);
     SessionUpsert upsert(db);
-    for (const auto& session : stale) {
+    for (const auto& session : sessions) {
       upsert.write(session);
     }
     transaction.commit();
+  };
+  if (stale.empty()) {
+    return 0;
   }
-  return stale.size();
+  try {
+    store(stale);
+    return stale.size();
+  } catch (const Error& error) {
+    if (classify(error) != CommitFailure::refused) {
+      throw;
+    }
+  }
+  std::size_t marked = 0;
+  for (const auto& session : stale) {
+    try {
+      store({&session, 1});
+      ++marked;
+    } catch (const Error& error) {
+      if (classify(error) != CommitFailure::refused) {
+        throw;
+      }
+      tell(session.key.nas, session.key.session_id, error);
+    }
+  }
+  return marked;
 }
 
 std::optional<RunProfiles> read_run_profiles(const std::string& path, std::int64_t run_id) {

@@ -23,10 +23,19 @@ std::int64_t open_run(const std::string& path, std::string_view kind, double sta
 void close_run(const std::string& path, std::int64_t run_id, double finished,
                const std::string& verdict, const std::string& report_json);
 
+/** A session the database refused to mark stale (storage/commit_failure.hpp). */
+struct RefusedMark {
+  std::string nas_key;
+  std::string acct_session_id;
+  std::string message; // the database's (first line)
+};
+
 /** Judges the sessions of the run still open at end_time with the matcher's staleness rule and
- * stores the stale ones; returns how many. Throws Error. */
+ * stores the stale ones; returns how many. A mark the database refuses leaves that session open,
+ * is added to refused (when given), and the others are stored. Throws Error otherwise. */
 std::size_t expire_run_sessions(const std::string& path, std::int64_t run_id,
-                                const radius::MatcherOptions& matcher, double end_time);
+                                const radius::MatcherOptions& matcher, double end_time,
+                                std::vector<RefusedMark>* refused = nullptr);
 
 /** What a run's JSON report says it was judged with. */
 struct RunProfiles {

@@ -60,6 +60,14 @@ std::vector<radius::Session> read_all(Statement& statement) {
   return sessions;
 }
 
+// A session's run scope on SQLite (WriterOptions::session_scope), which no column holds: the run
+// of the packet that opened it, 0 when that run is a server's ('serve') or there is none. A
+// search of packets_session (the first packet of the session) and of the run's row.
+constexpr std::string_view scope_of_session =
+    "IFNULL((SELECT CASE WHEN r.kind IS NULL OR r.kind = 'serve' THEN 0 ELSE r.id END FROM "
+    "packets AS p LEFT JOIN runs AS r ON r.id = p.run_id WHERE p.session_row = sessions.id ORDER "
+    "BY p.id LIMIT 1), 0)";
+
 std::string select_sessions(std::string_view tail) {
   std::string sql = "SELECT ";
   sql += session_columns;
@@ -270,13 +278,16 @@ void SessionUpsert::bind(Statement& s, const radius::Session& session, Row row) 
   }
 }
 
-std::vector<radius::Session> load_sessions_for_matcher(Database& db, std::size_t recent_limit) {
-  auto open = db.prepare(select_sessions("WHERE state = 'open' ORDER BY id"));
+std::vector<radius::Session> load_sessions_for_matcher(Database& db, std::size_t recent_limit,
+                                                       std::int64_t scope) {
+  auto open = db.prepare(select_sessions("WHERE state = 'open' AND " +
+                                         std::string(scope_of_session) + " = ?1 ORDER BY id"));
+  open.bind(1, scope);
   auto sessions = read_all(open);
-  auto recent = db.prepare(
-      select_sessions("WHERE id IN (SELECT id FROM sessions WHERE state != 'open' ORDER BY id "
-                      "DESC LIMIT ?1) ORDER BY id"));
-  recent.bind(1, static_cast<std::int64_t>(recent_limit));
+  auto recent = db.prepare(select_sessions(
+      "WHERE id IN (SELECT id FROM sessions WHERE state != 'open' AND " +
+      std::string(scope_of_session) + " = ?2 ORDER BY id DESC LIMIT ?1) ORDER BY id"));
+  recent.bind(1, static_cast<std::int64_t>(recent_limit)).bind(2, scope);
   for (auto& session : read_all(recent)) {
     sessions.push_back(std::move(session));
   }
@@ -293,10 +304,11 @@ std::optional<radius::Session> load_session(Database& db, std::int64_t id) {
 }
 
 std::vector<radius::Session> load_sessions_by_key(Database& db, std::string_view nas_key,
-                                                  std::string_view acct_session_id) {
-  auto statement =
-      db.prepare(select_sessions("WHERE nas_key = ?1 AND acct_session_id = ?2 ORDER BY id"));
-  statement.bind(1, nas_key).bind(2, acct_session_id);
+                                                  std::string_view acct_session_id,
+                                                  std::int64_t scope) {
+  auto statement = db.prepare(select_sessions("WHERE nas_key = ?1 AND acct_session_id = ?2 AND " +
+                                              std::string(scope_of_session) + " = ?3 ORDER BY id"));
+  statement.bind(1, nas_key).bind(2, acct_session_id).bind(3, scope);
   return read_all(statement);
 }
 

@@ -81,15 +81,20 @@ private:
   std::map<std::pair<std::string, radius::SessionState>, std::int64_t> tally_changes_;
 };
 
-/** Open sessions, and up to recent_limit of the most recent closed or stale ones. */
-std::vector<radius::Session> load_sessions_for_matcher(Database& db, std::size_t recent_limit);
+/** Open sessions, and up to recent_limit of the most recent closed or stale ones, of one run
+ * scope (WriterOptions::session_scope: 0 the live servers', else a capture import's or a
+ * conformance run's run id). No column holds the scope on SQLite: it is the run of the packet
+ * that opened the session, 0 when that run is a server's ('serve') or none. */
+std::vector<radius::Session> load_sessions_for_matcher(Database& db, std::size_t recent_limit,
+                                                       std::int64_t scope);
 
 /** The session with this row id, if any. */
 std::optional<radius::Session> load_session(Database& db, std::int64_t id);
 
-/** Every session with this NAS key and Acct-Session-Id, oldest first. */
+/** Every session with this NAS key and Acct-Session-Id in this run scope, oldest first. */
 std::vector<radius::Session> load_sessions_by_key(Database& db, std::string_view nas_key,
-                                                  std::string_view acct_session_id);
+                                                  std::string_view acct_session_id,
+                                                  std::int64_t scope);
 
 /** The highest session id stored (0 when none). */
 std::int64_t max_session_id(Database& db);
