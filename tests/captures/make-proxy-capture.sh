@@ -153,17 +153,7 @@ ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -w "$work/capture.pca
 tcpdump_pid=$!
 pids+=("$tcpdump_pid")
 
-# Bounded waits: FreeRADIUS says "Ready to process requests", tcpdump "listening on".
-for _ in $(seq 50); do
-  grep -q "Ready to process requests" "$work/radiusd.out" 2>/dev/null &&
-    grep -q "listening on" "$work/tcpdump.log" 2>/dev/null && break
-  sleep 0.2
-done
-grep -q "Ready to process requests" "$work/radiusd.out" || {
-  cat "$work/radiusd.out" >&2
-  echo "FreeRADIUS did not start" >&2
-  exit 1
-}
+freeradius_and_tcpdump_ready "$work"
 
 # --- the NAS ---------------------------------------------------------------------------------
 send() { # STATUS SESSION-TIME [RETRIES TIMEOUT]

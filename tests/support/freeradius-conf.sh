@@ -1,6 +1,7 @@
 # Sourced by the scripts that run a private FreeRADIUS 3.2 (tests/captures/make-*-capture.sh).
 #
 #   freeradius_skeleton WORK PROXY [MODULES] > WORK/raddb/radiusd.conf
+#   freeradius_and_tcpdump_ready WORK
 #
 # prints the part of a radiusd.conf every such script shares: paths under WORK (raddb, radlog,
 # radrun: the caller makes them), a log file, no core dumps, a small thread pool and the one
@@ -53,4 +54,21 @@ modules {
 $modules
 }
 CONF
+}
+
+# Waits (at most 10 s) until the FreeRADIUS started with its output in WORK/radiusd.out says
+# "Ready to process requests" and the tcpdump logging to WORK/tcpdump.log says "listening on";
+# exits 1 with FreeRADIUS's output when it is not ready by then.
+freeradius_and_tcpdump_ready() { # WORK
+  local work=$1
+  for _ in $(seq 50); do
+    grep -q "Ready to process requests" "$work/radiusd.out" 2>/dev/null &&
+      grep -q "listening on" "$work/tcpdump.log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q "Ready to process requests" "$work/radiusd.out" || {
+    cat "$work/radiusd.out" >&2
+    echo "FreeRADIUS did not start" >&2
+    exit 1
+  }
 }
