@@ -8,8 +8,6 @@
 namespace acctlab::conformance {
 namespace {
 
-constexpr std::uint32_t cisco_vendor = 9; // Cisco-AVPair is (9, 1): a profile's `avpair` rows
-
 std::string vendor_text(const radius::Dictionary& dict, std::uint32_t id) {
   const auto* vendor = dict.vendor(id);
   return (vendor ? vendor->name + " " : std::string()) + "(vendor " + std::to_string(id) + ")";
@@ -27,8 +25,10 @@ std::string builtin_profiles() {
 
 ProfileFit::ProfileFit(const Profile& profile, const radius::Dictionary& dict)
     : profile_(&profile), dict_(&dict) {
+  // A profile's `avpair` rows are Cisco-AVPair's, as checks_packet.cpp looks it up.
+  const auto* avpair = dict.find("Cisco-AVPair");
   for (const auto& row : profile.rows) {
-    const std::uint32_t vendor = row.avpair ? cisco_vendor : row.key.vendor;
+    const std::uint32_t vendor = row.avpair ? (avpair ? avpair->vendor : 0) : row.key.vendor;
     if (vendor == 0 || row.count.min == 0) {
       continue;
     }
