@@ -10,6 +10,12 @@
 # libFuzzer's INITED line).
 # Usage: bench/reliability/fuzz-campaign.sh TARGET=SECONDS...
 #   e.g. bench/reliability/fuzz-campaign.sh fuzz_packet_decode=600 fuzz_text_form=300
+# FUZZ_CPU=1: SECONDS is CPU time, not wall clock: the fuzzer runs until it has had that much CPU
+# (read from /proc/PID/stat every 5 s, then stopped with SIGINT, after which libFuzzer prints its
+# final figures), within a wall-clock cap of FUZZ_WALL_CAP seconds (default 4 x SECONDS). On a
+# shared machine this gives every target the same amount of fuzzing; run it under `nice -n 19`
+# and it takes only what nothing else wants (a job that needs the machine alone may SIGSTOP the
+# fuzzer meanwhile and SIGCONT it after: stopped, it uses no CPU and its budget waits).
 # A crash stops nothing: its artifact stays in build-fuzz/<target>-crash-* and is reported.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,8 +48,30 @@ for spec in "$@"; do
   done
   rc=0
   children_cpu build-fuzz/cpu-before-"$t"
-  timeout $((seconds + 120)) ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
-    -print_final_stats=1 -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 || rc=$?
+  if [ "${FUZZ_CPU:-0}" = 1 ]; then
+    cap=${FUZZ_WALL_CAP:-$((seconds * 4))}
+    ./build-fuzz/fuzz/"$t" -max_total_time="$cap" -timeout=10 -print_final_stats=1 \
+      -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 &
+    fuzzer=$!
+    echo "$fuzzer" >build-fuzz/campaign-"$t".pid
+    ticks=$(getconf CLK_TCK)
+    deadline=$((SECONDS + cap + 120))
+    while kill -0 "$fuzzer" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+      sleep 5
+      # utime + stime, fields 14 and 15 (the name in field 2 holds no space: a target's name)
+      used=$(awk -v t="$ticks" '{ printf "%d", ($14 + $15) / t }' /proc/"$fuzzer"/stat 2>/dev/null || echo 0)
+      if [ "$used" -ge "$seconds" ]; then
+        kill -INT "$fuzzer" 2>/dev/null || true
+        break
+      fi
+    done
+    [ "$SECONDS" -lt "$deadline" ] || kill -KILL "$fuzzer" 2>/dev/null || true
+    wait "$fuzzer" || rc=$?
+    [ "$rc" != 72 ] || rc=0 # libFuzzer's exit code after SIGINT: stopped at its budget
+  else
+    timeout $((seconds + 120)) ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
+      -print_final_stats=1 -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 || rc=$?
+  fi
   children_cpu build-fuzz/cpu-after-"$t"
   cpu=$(($(cat build-fuzz/cpu-after-"$t") - $(cat build-fuzz/cpu-before-"$t"))) # what the fuzzer got: shared cores give it less than $seconds
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/campaign-"$t".log | tail -1)
