@@ -13,9 +13,10 @@
 # FUZZ_CPU=1: SECONDS is CPU time, not wall clock: the fuzzer runs until it has had that much CPU
 # (read from /proc/PID/stat every 5 s, then stopped with SIGINT, after which libFuzzer prints its
 # final figures), within a wall-clock cap of FUZZ_WALL_CAP seconds (default 4 x SECONDS). On a
-# shared machine this gives every target the same amount of fuzzing; run it under `nice -n 19`
-# and it takes only what nothing else wants (a job that needs the machine alone may SIGSTOP the
-# fuzzer meanwhile and SIGCONT it after: stopped, it uses no CPU and its budget waits).
+# shared machine this gives every target the same amount of fuzzing; run it under
+# `chrt --idle 0` (SCHED_IDLE) and it takes only the CPU nothing else wants, so a measurement may
+# run beside it. Do not SIGSTOP a fuzzer to make room: libFuzzer's -timeout is a wall-clock
+# alarm, and a unit that was stopped for 10 s is reported as a timeout that is none.
 # A crash stops nothing: its artifact stays in build-fuzz/<target>-crash-* and is reported.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
