@@ -68,6 +68,7 @@ json::object counters_json(const TrafficCounters& c) {
   o["linked"] = c.linked;
   o["unanswered"] = c.unanswered;
   o["unanswered_at_end"] = c.unanswered_at_end;
+  o["late_answers"] = c.late_answers;
   o["retransmissions"] = c.retransmissions;
   json::object histogram;
   for (std::size_t b = 0; b < retransmission_buckets; ++b) {
@@ -422,12 +423,17 @@ void counters_text(std::string& out, const TrafficCounters& c) {
   if (!status.empty()) {
     append(out, "    Acct-Status-Type: %s\n", status.c_str());
   }
+  std::string late;
+  if (c.late_answers != 0) {
+    append(late, "; %llu answered late, after the timeout",
+           static_cast<unsigned long long>(c.late_answers));
+  }
   append(out,
-         "    exchanges %llu, linked %llu, no response %llu (+%llu pending at end), "
+         "    exchanges %llu, linked %llu, no response %llu (+%llu pending at end%s), "
          "answers without request %llu\n",
          static_cast<unsigned long long>(c.exchanges), static_cast<unsigned long long>(c.linked),
          static_cast<unsigned long long>(c.unanswered),
-         static_cast<unsigned long long>(c.unanswered_at_end),
+         static_cast<unsigned long long>(c.unanswered_at_end), late.c_str(),
          static_cast<unsigned long long>(c.answers_without_request));
   append(out,
          "    retransmissions %llu (per request: 1: %llu, 2: %llu, 3: %llu, 4: %llu, 5+: %llu), "

@@ -23,6 +23,7 @@ constexpr std::string_view event_names[event_kind_count] = {
     "request_authenticator_invalid",
     "response_authenticator_invalid",
     "decode_error",
+    "late_answer",
 };
 
 enum class Role : std::uint8_t { request, response, other };
@@ -121,6 +122,7 @@ struct ExchangeTracker::Exchange {
   std::uint8_t response_code = 0;
   bool in_use = false;
   bool answered = false;
+  bool timed_out = false; // no answer within the timeout (counted then; an answer may come later)
   bool has_status_type = false;
   AuthState request_auth = AuthState::unknown;
   AuthState response_auth = AuthState::unknown;
@@ -220,21 +222,22 @@ void ExchangeTracker::remove(std::uint32_t index) {
   --live_;
 }
 
-// An exchange stays one timeout after its latest transmission: unanswered by then it is lost.
-// Answered, it stays the duplicate window (RFC 5080 §2.2.2, at least the timeout) after its
-// latest transmission, so that duplicates of either packet are recognised as such. Each
-// exchange gets one entry, at creation, in the time-ordered FIFO expiries_. When that comes due
-// for an answered exchange sent once, it moves to the FIFO answered_, whose deadlines (creation
-// plus the window) are in the same order; one retransmitted since moves to the heap extended_
-// with its later deadline (rare, so the heap stays small). All three are drained in deadline
-// order, so an exchange expires at the first packet at or after its deadline, whatever the order
-// of the others.
+// An exchange stays one timeout after its latest transmission: unanswered by then it is lost
+// (counted, no_response), but kept until the duplicate window (RFC 5080 §2.2.2, at least the
+// timeout) after its latest transmission has passed, as an answered one is: a late answer is
+// then linked to its request, as the judge links it, and duplicates of either packet are
+// recognised as such. Each exchange gets one entry, at creation, in the time-ordered FIFO
+// expiries_. When that comes due for an exchange sent once, it moves to the FIFO answered_ or
+// timed_out_, whose deadlines (creation plus the window) are in the same order; one retransmitted
+// since moves to the heap extended_ with its later deadline (rare, so the heap stays small). All
+// are drained in deadline order, so an exchange expires at the first packet at or after its
+// deadline, whatever the order of the others.
 void ExchangeTracker::expire(std::int64_t now_ns) {
   for (;;) {
     // The earliest due entry of the three, if any is due.
     std::deque<Expiry>* fifo = nullptr;
     std::int64_t earliest = now_ns;
-    for (auto* queue : {&expiries_, &answered_}) {
+    for (auto* queue : {&expiries_, &answered_, &timed_out_}) {
       if (!queue->empty() && queue->front().deadline_ns <= earliest) {
         earliest = queue->front().deadline_ns;
         fifo = queue;
@@ -258,8 +261,22 @@ void ExchangeTracker::expire(std::int64_t now_ns) {
     if (!ex.in_use || ex.generation != e.generation) {
       continue; // closed earlier (its Identifier was reused)
     }
-    const std::int64_t due = ex.last_ns + (ex.answered ? keep_answered_ns_ : options_.timeout_ns);
-    if (due <= now_ns) {
+    const bool kept = ex.answered || ex.timed_out;
+    const std::int64_t due = ex.last_ns + (kept ? keep_answered_ns_ : options_.timeout_ns);
+    if (due <= now_ns && !kept && keep_answered_ns_ > options_.timeout_ns) {
+      time_out(e.slot);
+      const std::int64_t kept_until = ex.last_ns + keep_answered_ns_;
+      if (kept_until <= now_ns) {
+        close(e.slot, false);
+      } else if (timed_out_.empty() || timed_out_.back().deadline_ns <= kept_until) {
+        timed_out_.push_back({e.slot, e.generation, kept_until}); // the common case: in order
+      } else {
+        // An entry that came due late (its exchange was retransmitted after it was queued) can
+        // be out of order: the heap keeps it.
+        extended_.push_back({e.slot, e.generation, kept_until});
+        std::push_heap(extended_.begin(), extended_.end(), std::greater<>{});
+      }
+    } else if (due <= now_ns) {
       close(e.slot, false);
     } else if (fifo == &expiries_ && ex.answered &&
                ex.last_ns + options_.timeout_ns == e.deadline_ns) {
@@ -396,7 +413,11 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
   if (cell->index != 0) {
     const std::uint32_t index = cell->index - 1;
     Exchange& ex = exchanges_[index];
-    if (ex.code == code && ex.request_authenticator == packet.authenticator()) {
+    if (ex.timed_out && !ex.answered) {
+      // Lost by the timeout: the same request again, or another on its Identifier, starts a new
+      // exchange (kept only so that a late answer finds its request).
+      close(index, false);
+    } else if (ex.code == code && ex.request_authenticator == packet.authenticator()) {
       ++ex.transmissions;
       ex.last_ns = d.timestamp_ns;
       const EventKind kind = ex.answered ? EventKind::duplicate_request : EventKind::retransmission;
@@ -405,17 +426,18 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
       }
       event(kind, d, code, packet.identifier(), d.source, d.destination, &ex);
       return;
-    }
-    // A different request on the same Identifier. RFC 5080 §2.2.1: the Identifier may be reused
-    // only once the previous request is answered or abandoned.
-    if (!ex.answered) {
-      for (TrafficCounters* c : {&totals_, &ex.nas->counters, ex.server}) {
-        ++c->identifier_reused;
+    } else {
+      // A different request on the same Identifier. RFC 5080 §2.2.1: the Identifier may be
+      // reused only once the previous request is answered or abandoned.
+      if (!ex.answered) {
+        for (TrafficCounters* c : {&totals_, &ex.nas->counters, ex.server}) {
+          ++c->identifier_reused;
+        }
+        event(EventKind::identifier_reused, d, code, packet.identifier(), d.source,
+              d.destination, &ex);
       }
-      event(EventKind::identifier_reused, d, code, packet.identifier(), d.source, d.destination,
-            &ex);
+      close(index, false);
     }
-    close(index, false);
   }
 
   const std::uint32_t index = insert(key, h, d.timestamp_ns);
@@ -503,11 +525,15 @@ void ExchangeTracker::on_response(const UdpDatagram& d, const radius::Packet& pa
   ex.response_file_index = d.file_index;
   ex.response_code = code;
   // Latency from the latest transmission: with retransmissions the answer cannot be attributed
-  // to one of them, and the latest gives the lower bound (Karn's problem).
+  // to one of them, and the latest gives the lower bound (Karn's problem). A late answer's too:
+  // how long the server took is what its user needs to see.
   const std::int64_t latency = d.timestamp_ns - ex.last_ns;
   for (TrafficCounters* c : {&totals_, &ex.nas->counters, ex.server}) {
-    ++c->linked;
+    ++(ex.timed_out ? c->late_answers : c->linked);
     c->latency.add(latency);
+  }
+  if (ex.timed_out) {
+    event(EventKind::late_answer, d, code, packet.identifier(), d.destination, d.source, &ex);
   }
   if (ex.nas->client != nullptr) {
     const bool valid = radius::verify_response_authenticator(
@@ -523,6 +549,25 @@ void ExchangeTracker::on_response(const UdpDatagram& d, const radius::Packet& pa
   }
 }
 
+void ExchangeTracker::time_out(std::uint32_t index) {
+  Exchange& ex = exchanges_[index];
+  ex.timed_out = true;
+  for (TrafficCounters* c : {&totals_, &ex.nas->counters, ex.server}) {
+    ++c->unanswered;
+  }
+  ++event_counts_[static_cast<std::size_t>(EventKind::no_response)];
+  if (events_.size() < options_.max_events_kept) {
+    Event e{EventKind::no_response};
+    e.file_index = ex.file_index;
+    e.frame = ex.frame;
+    e.code = ex.code;
+    e.identifier = ex.key.identifier;
+    e.client = {ex.key.client_address, ex.key.client_port};
+    e.server = {ex.key.server_address, ex.key.server_port};
+    events_.push_back(e);
+  }
+}
+
 void ExchangeTracker::close(std::uint32_t index, bool at_end) {
   Exchange& ex = exchanges_[index];
   const unsigned retransmitted = ex.transmissions - 1u;
@@ -531,24 +576,12 @@ void ExchangeTracker::close(std::uint32_t index, bool at_end) {
       ++c->retransmission_histogram[std::min<std::size_t>(retransmitted, retransmission_buckets) -
                                     1];
     }
-    if (!ex.answered) {
-      ++(at_end ? c->unanswered_at_end : c->unanswered);
+    if (!ex.answered && !ex.timed_out && at_end) {
+      ++c->unanswered_at_end;
     }
   }
-  if (!ex.answered && !at_end) {
-    const Endpoint client{ex.key.client_address, ex.key.client_port};
-    const Endpoint server{ex.key.server_address, ex.key.server_port};
-    ++event_counts_[static_cast<std::size_t>(EventKind::no_response)];
-    if (events_.size() < options_.max_events_kept) {
-      Event e{EventKind::no_response};
-      e.file_index = ex.file_index;
-      e.frame = ex.frame;
-      e.code = ex.code;
-      e.identifier = ex.key.identifier;
-      e.client = client;
-      e.server = server;
-      events_.push_back(e);
-    }
+  if (!ex.answered && !ex.timed_out && !at_end) {
+    time_out(index); // lost before its timeout was due: its Identifier went to another request
   }
   if (options_.csv) {
     write_csv(ex, at_end);
@@ -564,6 +597,7 @@ void ExchangeTracker::finish() {
   }
   expiries_.clear();
   answered_.clear();
+  timed_out_.clear();
   extended_.clear();
 }
 
@@ -576,7 +610,10 @@ std::string_view ExchangeTracker::csv_header() {
 void ExchangeTracker::write_csv(const Exchange& ex, bool at_end) {
   const Endpoint client{ex.key.client_address, ex.key.client_port};
   const Endpoint server{ex.key.server_address, ex.key.server_port};
-  const char* result = ex.answered ? "answered" : at_end ? "pending_at_end" : "no_response";
+  const char* result = ex.answered    ? (ex.timed_out ? "answered_late" : "answered")
+                       : ex.timed_out ? "no_response"
+                       : at_end       ? "pending_at_end"
+                                      : "no_response";
   char time_text[32];
   std::snprintf(time_text, sizeof time_text, "%lld.%06lld",
                 static_cast<long long>(ex.first_ns / 1'000'000'000),

@@ -35,15 +35,16 @@ enum class EventKind : std::uint8_t {
   retransmission,         // the same request again before any answer
   duplicate_request,      // the same request again after it was answered
   duplicate_response,     // a second answer to an answered request
-  answer_without_request, // no open request matches (never seen, or timed out)
+  answer_without_request, // no request matches (never seen, or gone past the duplicate window)
   no_response,            // no answer within the timeout
   identifier_reused,      // a different request on an Identifier whose request is outstanding
   response_code_mismatch, // e.g. an Accounting-Response to an Access-Request
   request_authenticator_invalid,
   response_authenticator_invalid,
   decode_error,
+  late_answer, // the answer to a request that had timed out, within the duplicate window
 };
-inline constexpr std::size_t event_kind_count = 10;
+inline constexpr std::size_t event_kind_count = 11;
 std::string_view to_string(EventKind kind) noexcept;
 
 struct Event {
@@ -72,8 +73,9 @@ struct TrafficCounters {
   std::uint64_t responses = 0;
   std::uint64_t other_codes = 0;       // neither a request nor a response code
   std::uint64_t exchanges = 0;         // distinct requests (retransmissions not counted)
-  std::uint64_t linked = 0;            // exchanges answered
+  std::uint64_t linked = 0;            // exchanges answered within the timeout
   std::uint64_t unanswered = 0;        // no answer within the timeout
+  std::uint64_t late_answers = 0;      // of those, answered later (within the duplicate window)
   std::uint64_t unanswered_at_end = 0; // capture ended less than the timeout after the request
   std::uint64_t retransmissions = 0;
   std::array<std::uint64_t, retransmission_buckets> retransmission_histogram{}; // per exchange
@@ -166,6 +168,9 @@ private:
   void remove(std::uint32_t index);
   void grow();
   void close(std::uint32_t index, bool at_end);
+  /** Unanswered at its timeout: counted lost (no_response) and kept the rest of the duplicate
+   * window, so that a late answer is linked to it, not taken for an answer without request. */
+  void time_out(std::uint32_t index);
   void expire(std::int64_t now_ns);
   void event(EventKind kind, const UdpDatagram& datagram, std::uint8_t code,
              std::uint8_t identifier, const Endpoint& client, const Endpoint& server,
@@ -190,6 +195,7 @@ private:
   std::size_t peak_live_ = 0;
   std::deque<Expiry> expiries_;  // one per exchange, at creation: in time order
   std::deque<Expiry> answered_;  // answered, never retransmitted: kept the window, in time order
+  std::deque<Expiry> timed_out_; // unanswered at the timeout: kept the window, in time order
   std::vector<Expiry> extended_; // min-heap of deadlines pushed back by retransmissions
   std::vector<Event> events_;
   std::array<std::uint64_t, event_kind_count> event_counts_{};

@@ -183,7 +183,9 @@ TEST_CASE("Unanswered requests are lost after the timeout, pending at the end ot
   f.request(4 * s, accounting_request(8, 1, "N"));
   CHECK(f.tracker.open_exchanges() == 2);
   f.request(5 * s + 1, accounting_request(9, 1, "P")); // passes the first one's deadline
-  CHECK(f.tracker.open_exchanges() == 2);
+  // Lost, and kept for the duplicate window in case its answer comes late.
+  CHECK(f.tracker.open_exchanges() == 3);
+  CHECK(f.events(EventKind::no_response).size() == 1);
   f.tracker.finish();
   const auto& t = f.tracker.totals();
   CHECK(t.unanswered == 1);
@@ -191,6 +193,43 @@ TEST_CASE("Unanswered requests are lost after the timeout, pending at the end ot
   const auto events = f.events(EventKind::no_response);
   REQUIRE(events.size() == 1);
   CHECK(events[0].frame == lost);
+  CHECK(f.tracker.open_exchanges() == 0);
+}
+
+TEST_CASE("An answer after the timeout is linked to its request as a late answer",
+          "[pcap][pairing]") {
+  // The server was down for 8 s (tests/captures/hostapd-8021x-outage.pcap): its answer comes
+  // after the 5-s timeout. The request is lost by the timeout (no_response, as radsniff counts
+  // it), but the answer is its request's, late, not an answer without request; beyond the
+  // duplicate window it is one.
+  TrackerOptions options;
+  options.timeout_ns = 5 * s;
+  options.duplicate_window_ns = 30 * s;
+  Feed f(options);
+  const auto req = accounting_request(4, 2, "late");
+  const auto request_frame = f.request(0, req);
+  const auto late_frame = f.answer(8 * s, response_to(req));
+  const auto again = f.answer(9 * s, response_to(req)); // a second answer: a duplicate
+  const auto gone = accounting_request(5, 2, "gone");
+  f.request(10 * s, gone);
+  const auto stray = f.answer(41 * s, response_to(gone)); // past the window: no request
+  f.tracker.finish();
+  const auto& t = f.tracker.totals();
+  CHECK(t.exchanges == 2);
+  CHECK(t.linked == 0);
+  CHECK(t.unanswered == 2);
+  CHECK(t.late_answers == 1);
+  CHECK(t.duplicate_responses == 1);
+  CHECK(t.answers_without_request == 1);
+  CHECK(t.latency.count() == 1);
+  CHECK(t.latency.max_ns() == 8 * s);
+  const auto late = f.events(EventKind::late_answer);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].frame == late_frame);
+  CHECK(late[0].related_frame == request_frame);
+  CHECK(f.events(EventKind::duplicate_response).at(0).frame == again);
+  CHECK(f.events(EventKind::answer_without_request).at(0).frame == stray);
+  CHECK(f.events(EventKind::no_response).size() == 2);
   CHECK(f.tracker.open_exchanges() == 0);
 }
 
@@ -336,27 +375,34 @@ struct ReferenceTracker {
     bool answered;
     std::int64_t last_ns;
     int transmissions;
+    bool timed_out = false;
   };
   using Key = std::tuple<Endpoint, Endpoint, std::uint8_t>;
   std::int64_t timeout_ns;
   std::int64_t window_ns; // answered exchanges: max(duplicate window, timeout)
   std::map<Key, Open> open;
   std::uint64_t linked = 0, unanswered = 0, at_end = 0, retransmissions = 0, duplicates = 0,
-                duplicate_responses = 0, without_request = 0, reused = 0, mismatch = 0;
+                duplicate_responses = 0, without_request = 0, reused = 0, mismatch = 0, late = 0;
   std::array<std::uint64_t, 5> histogram{};
 
   void close(const Open& o, bool end) {
     if (o.transmissions > 1) {
       ++histogram[std::min(o.transmissions - 1, 5) - 1];
     }
-    if (!o.answered) {
+    if (!o.answered && !o.timed_out) {
       ++(end ? at_end : unanswered);
     }
   }
+  // Unanswered after the timeout: lost, but kept for the window so that a late answer finds it.
   void expire(std::int64_t now) {
     for (auto it = open.begin(); it != open.end();) {
-      if (it->second.last_ns + (it->second.answered ? window_ns : timeout_ns) <= now) {
-        close(it->second, false);
+      Open& o = it->second;
+      if (!o.answered && !o.timed_out && o.last_ns + timeout_ns <= now) {
+        ++unanswered;
+        o.timed_out = true;
+      }
+      if ((o.answered || o.timed_out) && o.last_ns + window_ns <= now) {
+        close(o, false);
         it = open.erase(it);
       } else {
         ++it;
@@ -367,6 +413,11 @@ struct ReferenceTracker {
     expire(now);
     const auto code = static_cast<std::uint8_t>(p.code());
     auto it = open.find(key);
+    if (it != open.end() && it->second.timed_out && !it->second.answered) {
+      close(it->second, false); // lost by the timeout: a new exchange
+      open.erase(it);
+      it = open.end();
+    }
     if (it != open.end()) {
       Open& o = it->second;
       if (o.code == code && o.authenticator == p.authenticator()) {
@@ -394,7 +445,7 @@ struct ReferenceTracker {
       ++duplicate_responses;
     } else {
       it->second.answered = true;
-      ++linked;
+      ++(it->second.timed_out ? late : linked);
     }
   }
   void finish() {
@@ -470,12 +521,15 @@ TEST_CASE("The tracker agrees with a plain reference model on random traffic", "
   CHECK(t.duplicate_requests == reference.duplicates);
   CHECK(t.duplicate_responses == reference.duplicate_responses);
   CHECK(t.answers_without_request == reference.without_request);
+  CHECK(t.late_answers == reference.late);
   CHECK(t.identifier_reused == reference.reused);
   CHECK(t.response_code_mismatch == reference.mismatch);
   CHECK(t.retransmission_histogram == reference.histogram);
   // The random walk must have exercised every rule.
   CHECK(reference.linked > 0);
   CHECK(reference.unanswered > 0);
+  CHECK(reference.late > 0);
+  CHECK(reference.without_request > 0);
   CHECK(reference.retransmissions > 0);
   CHECK(reference.duplicates > 0);
   CHECK(reference.duplicate_responses > 0);
