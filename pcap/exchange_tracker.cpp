@@ -433,8 +433,8 @@ void ExchangeTracker::on_request(const UdpDatagram& d, const radius::Packet& pac
         for (TrafficCounters* c : {&totals_, &ex.nas->counters, ex.server}) {
           ++c->identifier_reused;
         }
-        event(EventKind::identifier_reused, d, code, packet.identifier(), d.source,
-              d.destination, &ex);
+        event(EventKind::identifier_reused, d, code, packet.identifier(), d.source, d.destination,
+              &ex);
       }
       close(index, false);
     }
