@@ -50,6 +50,43 @@ std::string changed_same_id_message(const PacketView& earlier, const PacketView&
          "Identifier while the first was unanswered, but " + change;
 }
 
+namespace {
+
+// The ICMP Port Unreachable errors a capture holds about an exchange's transmissions (the same
+// sender, closed port and Identifier, within 2 s of one): "; 2 of 2 transmissions drew ICMP port
+// unreachable from the server's host (frames 4, 6): nothing listened on 127.0.0.1:1813", or "".
+std::string refusal_text(const Analysis& analysis, const Exchange& exchange) {
+  const auto& refusals = analysis.trace().refusals;
+  if (refusals.empty()) {
+    return {};
+  }
+  std::string frames;
+  std::string port;
+  std::size_t refused = 0;
+  for (const auto index : exchange.transmissions) {
+    const auto& view = analysis.packets()[index];
+    const int identifier = view.packet ? view.packet->identifier() : -1;
+    for (const auto& r : refusals) {
+      if (r.sender == view.trace->source && r.receiver == view.trace->destination &&
+          (r.identifier < 0 || r.identifier == identifier) && r.time >= view.trace->time &&
+          r.time <= view.trace->time + 2) {
+        ++refused;
+        frames += (frames.empty() ? "" : ", ") + std::to_string(r.frame);
+        port = r.receiver;
+        break;
+      }
+    }
+  }
+  if (refused == 0) {
+    return {};
+  }
+  return "; " + std::to_string(refused) + " of " + std::to_string(exchange.transmissions.size()) +
+         " transmission(s) drew ICMP port unreachable from the server's host (frame" +
+         (refused > 1 ? "s " : " ") + frames + "): nothing listened on " + port;
+}
+
+} // namespace
+
 void check_unanswered(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   if (!analysis.trace().responses_recorded) {
     return; // the source kept requests only: there is nothing to judge
@@ -61,6 +98,7 @@ void check_unanswered(const Rule& rule, const Analysis& analysis, FindingSink& s
     const auto first = exchange.transmissions.front();
     const auto text = describe_request(analysis, first) + " sent " +
                       std::to_string(exchange.transmissions.size()) + " time(s)";
+    const auto refused = refusal_text(analysis, exchange);
     // The trace's last moment may come before an answer could: not the server's failure.
     const double waited = analysis.trace().last_moment() -
                           analysis.packets()[exchange.transmissions.back()].trace->time;
@@ -69,13 +107,13 @@ void check_unanswered(const Rule& rule, const Analysis& analysis, FindingSink& s
       sink.report(rule, Severity::info, Party::path,
                   text + "; the trace ends " + milliseconds(waited) +
                       " after the last transmission, before an answer was due (max-latency " +
-                      milliseconds(patience) + ")",
+                      milliseconds(patience) + ")" + refused,
                   analysis.evidence(exchange.transmissions));
       continue;
     }
     sink.report(rule,
                 text + " and never answered (the trace goes on " + milliseconds(waited) +
-                    " after the last transmission)",
+                    " after the last transmission)" + refused,
                 analysis.evidence(exchange.transmissions));
   }
 }

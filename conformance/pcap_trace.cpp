@@ -86,6 +86,11 @@ PcapTraceResult load_trace_from_pcap(const std::vector<std::string>& files,
     result.trace.begin = static_cast<double>(*stats.first_ns) / 1e9;
     result.trace.end = static_cast<double>(*stats.last_ns) / 1e9;
   }
+  for (const auto& u : stream.stats().port_unreachables) {
+    result.trace.refusals.push_back({static_cast<double>(u.timestamp_ns) / 1e9,
+                                     file_of(u.file_index), u.frame, u.sender.to_string(),
+                                     u.receiver.to_string(), u.identifier});
+  }
   result.issues = stream.issues().size();
   // Everything the stream could not read, where and why; the file-level ones first.
   std::vector<Unread> stream_unread;

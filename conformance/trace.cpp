@@ -125,6 +125,7 @@ Trace Trace::without_packets() const {
   part.nas_intervals = nas_intervals;
   part.windows = windows;
   part.unread = unread;
+  part.refusals = refusals;
   return part;
 }
 

@@ -58,8 +58,23 @@ struct Unread {
   std::string detail;
 };
 
+/** A closed port's host answering a datagram with ICMP Port Unreachable (captures only): the
+ * quoted datagram's sender and the closed port, and its RADIUS Identifier when the error quotes
+ * it. Evidence that nothing listened, not a packet of the exchange. */
+struct Refusal {
+  double time = 0;
+  std::string file;
+  std::uint64_t frame = 0;
+  std::string sender;   // "127.0.0.1:40000"
+  std::string receiver; // the closed port, "127.0.0.1:1813"
+  int identifier = -1;
+};
+
 struct Trace {
   std::vector<TracePacket> packets;
+  /** ICMP Port Unreachable errors about the trace's datagrams (captures only; not part of the
+   * text form). */
+  std::vector<Refusal> refusals;
   /** What the source held that was not read (captures only). */
   std::vector<Unread> unread;
   std::map<std::string, std::string, std::less<>> secrets; // client address (no port) -> secret

@@ -1,5 +1,5 @@
-// libFuzzer target: arbitrary bytes through the link-layer / IP / UDP parser and the fragment
-// reassembler. The first two octets choose the link type; the rest is the frame.
+// libFuzzer target: arbitrary bytes through the link-layer / IP / UDP parser, the ICMP Port
+// Unreachable reader and the fragment reassembler. The first two octets choose the link type; the rest is the frame.
 
 #include "pcap/fragment_reassembler.hpp"
 #include "pcap/frame_parser.hpp"
@@ -35,6 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (kind == FrameKind::udp) {
     for (auto b : parsed.payload) {
       sink = sink ^ b; // touch every payload octet so ASan checks the span
+    }
+  } else if (kind == FrameKind::other_ip) {
+    PortUnreachable quoted;
+    if (parse_port_unreachable(parsed.protocol, parsed.payload, quoted)) {
+      for (auto b : quoted.quoted_payload) {
+        sink = sink ^ b;
+      }
     }
   } else if (kind == FrameKind::fragment) {
     clock_ns += 100'000'000 * (data[1] & 0x0F);

@@ -267,7 +267,8 @@ json::value to_json(const AnalysisResult& r) {
                     {"invalid_frames", r.stream.invalid_frames},
                     {"other_protocol", r.stream.other_protocol},
                     {"gso_datagrams", r.stream.gso_datagrams},
-                    {"gso_packets", r.stream.gso_packets}};
+                    {"gso_packets", r.stream.gso_packets},
+                    {"port_unreachable", r.stream.port_unreachable}};
   json::array other_protocol;
   for (const auto& d : r.stream.other_protocol_examples) {
     other_protocol.push_back({{"file", file_name(r, d.file_index)},
@@ -277,6 +278,20 @@ json::value to_json(const AnalysisResult& r) {
                               {"octets", d.octets}});
   }
   root["stream"].as_object()["other_protocol_examples"] = std::move(other_protocol);
+  json::array unreachable;
+  for (const auto& u : r.stream.port_unreachables) {
+    json::object o{{"file", file_name(r, u.file_index)},
+                   {"frame", u.frame},
+                   {"reporter", u.reporter.to_string()},
+                   {"sender", u.sender.to_string()},
+                   {"closed_port", u.receiver.to_string()}};
+    if (u.code >= 0) {
+      o["code"] = radius::code_name(static_cast<radius::Code>(u.code));
+      o["identifier"] = u.identifier;
+    }
+    unreachable.push_back(std::move(o));
+  }
+  root["stream"].as_object()["port_unreachables"] = std::move(unreachable);
   json::object issue_counts;
   for (std::size_t k = 0; k < issue_kind_count; ++k) {
     if (r.issue_counts.counts[k] != 0) {
@@ -604,6 +619,27 @@ std::string to_text(const AnalysisResult& r) {
            "back (recorded on the sending host before the kernel cut them), read one by one\n",
            static_cast<unsigned long long>(r.stream.gso_datagrams),
            static_cast<unsigned long long>(r.stream.gso_packets));
+  }
+  if (r.stream.port_unreachable != 0) {
+    append(out,
+           "ICMP port unreachable: %llu RADIUS datagrams were refused by their destination's "
+           "host (nothing listened on the port)\n",
+           static_cast<unsigned long long>(r.stream.port_unreachable));
+    std::size_t shown = 0;
+    for (const auto& u : r.stream.port_unreachables) {
+      if (++shown > 10) {
+        break;
+      }
+      std::string what = "a datagram";
+      if (u.code >= 0) {
+        what = radius::code_name(static_cast<radius::Code>(u.code)) + " id " +
+               std::to_string(u.identifier);
+      }
+      append(out, "    %s frame %llu: %s from %s refused, %s closed (ICMP from %s)\n",
+             file_name(r, u.file_index).c_str(), static_cast<unsigned long long>(u.frame),
+             what.c_str(), u.sender.to_string().c_str(), u.receiver.to_string().c_str(),
+             u.reporter.to_string().c_str());
+    }
   }
   tls_sessions_text(out, r);
   if (r.issue_counts.total() != 0) {

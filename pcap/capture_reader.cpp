@@ -79,7 +79,12 @@ std::string radius_filter(const std::vector<std::uint16_t>& extra_ports) {
   }
   // ip[6:2] & 0x3fff: More Fragments or a fragment offset (RFC 791); ip6[6] = 44: a Fragment
   // header right after the fixed IPv6 header (RFC 8200 §4.5).
-  return "(udp and (" + ports + ")) or (ip and ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] = 44)";
+  // And ICMP Port Unreachable (icmp[0] = 3, icmp[1] = 3; ICMPv6 type 1 code 4 right after the
+  // fixed header): a closed RADIUS port's answer, read by DatagramStream::note_icmp.
+  return "(udp and (" + ports +
+         ")) or (ip and ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] = 44) or "
+         "(icmp and icmp[0] = 3 and icmp[1] = 3) or (ip6 and ip6[6] = 58 and ip6[40] = 1 and "
+         "ip6[41] = 4)";
 }
 
 std::unique_ptr<FileReader> FileReader::open_live(const LiveSpec& spec, std::string& error) {
@@ -367,6 +372,35 @@ bool DatagramStream::fill(Source& source) {
   return false;
 }
 
+void DatagramStream::note_icmp(const ParsedFrame& parsed, const Source& source) {
+  PortUnreachable quoted;
+  if (!parse_port_unreachable(parsed.protocol, parsed.payload, quoted)) {
+    return;
+  }
+  if (!options_.all_udp && !ports_.test(quoted.receiver.port) && !ports_.test(quoted.sender.port)) {
+    return;
+  }
+  PortUnreachableNotice notice;
+  const auto& q = quoted.quoted_payload;
+  if (q.size() >= radius::header_size) {
+    if (!radius::could_be_radius(q)) {
+      return; // another protocol's datagram that shared a RADIUS port number
+    }
+    notice.code = q[0];
+    notice.identifier = q[1];
+  }
+  ++stats_.port_unreachable;
+  if (stats_.port_unreachables.size() < 10000) {
+    notice.file_index = source.index;
+    notice.frame = source.head.frame;
+    notice.timestamp_ns = source.head.timestamp_ns;
+    notice.reporter = parsed.source;
+    notice.sender = quoted.sender;
+    notice.receiver = quoted.receiver;
+    stats_.port_unreachables.push_back(notice);
+  }
+}
+
 bool DatagramStream::emit(const ParsedFrame& parsed, const Source& source, bool reassembled,
                           UdpDatagram& out) {
   ++stats_.udp;
@@ -466,6 +500,8 @@ bool DatagramStream::process(Source& source, UdpDatagram& out) {
       ++stats_.other_ip;
       if (parsed.protocol == 6) { // TCP
         tls_sessions_.add(parsed, frame.timestamp_ns, where);
+      } else if (parsed.protocol == 1 || parsed.protocol == 58) { // ICMP, ICMPv6
+        note_icmp(parsed, source);
       }
       return false;
     case FrameKind::not_ip:

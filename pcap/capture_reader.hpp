@@ -150,6 +150,19 @@ struct OtherProtocolDatagram {
   std::size_t octets = 0;
 };
 
+/** An ICMP Port Unreachable about a datagram to or from a RADIUS port (parse_port_unreachable):
+ * the host of the closed port saying that nothing listened there. */
+struct PortUnreachableNotice {
+  std::uint32_t file_index = 0;
+  std::uint64_t frame = 0;
+  std::int64_t timestamp_ns = 0;
+  IpAddress reporter; // the ICMP message's source
+  Endpoint sender;    // of the datagram it quotes
+  Endpoint receiver;  // the closed port
+  int code = -1;      // the quoted RADIUS packet's code and Identifier, -1 when not quoted
+  int identifier = -1;
+};
+
 struct StreamOptions {
   std::vector<std::uint16_t> extra_ports; // added to radius_ports
   bool all_udp = false;                   // ignore the port filter
@@ -182,6 +195,9 @@ struct StreamStats {
   /** UDP segmentation offload super-datagrams (udp_gso_segments) read as the packets they hold. */
   std::uint64_t gso_datagrams = 0;
   std::uint64_t gso_packets = 0;
+  /** ICMP Port Unreachable errors about RADIUS datagrams, and the first 10,000 of them. */
+  std::uint64_t port_unreachable = 0;
+  std::vector<PortUnreachableNotice> port_unreachables;
   /** The earliest and latest frame time read (any frame, RADIUS or not): the capture's edges. */
   std::optional<std::int64_t> first_ns;
   std::optional<std::int64_t> last_ns;
@@ -226,6 +242,8 @@ private:
   bool fill(Source& source);
   bool process(Source& source, UdpDatagram& out);
   bool emit(const ParsedFrame& parsed, const Source& source, bool reassembled, UdpDatagram& out);
+  /** An ICMP or ICMPv6 message: kept when it says a RADIUS datagram's port was closed. */
+  void note_icmp(const ParsedFrame& parsed, const Source& source);
   void split_segments(UdpDatagram& out);
 
   StreamOptions options_;

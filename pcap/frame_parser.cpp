@@ -334,4 +334,43 @@ FrameKind parse_reassembled(IpAddress::Family family, std::uint8_t protocol,
   return parse_udp_header(payload, out);
 }
 
+bool parse_port_unreachable(std::uint8_t protocol, Bytes icmp, PortUnreachable& out) noexcept {
+  // 4 octets of type, code and checksum, 4 unused (RFC 792, RFC 4443 §3.1), then the quote.
+  if (icmp.size() < 8) {
+    return false;
+  }
+  Bytes quote = icmp.subspan(8);
+  if (protocol == 1 && icmp[0] == 3 && icmp[1] == 3) {
+    if (quote.size() < 20 || (quote[0] >> 4) != 4) {
+      return false;
+    }
+    const std::size_t header_length = std::size_t{quote[0] & 0x0Fu} * 4;
+    const bool first_fragment = (be16(quote.data() + 6) & 0x1FFFu) == 0;
+    if (header_length < 20 || quote[9] != ip_proto_udp || !first_fragment ||
+        quote.size() < header_length + 8) {
+      return false;
+    }
+    out.sender.address = IpAddress::v4(quote.data() + 12);
+    out.receiver.address = IpAddress::v4(quote.data() + 16);
+    quote = quote.subspan(header_length);
+  } else if (protocol == 58 && icmp[0] == 1 && icmp[1] == 4) {
+    // The fixed IPv6 header with UDP next; a datagram behind extension headers is not followed.
+    if (quote.size() < 40 + 8 || (quote[0] >> 4) != 6 || quote[6] != ip_proto_udp) {
+      return false;
+    }
+    out.sender.address = IpAddress::v6(quote.data() + 8);
+    out.receiver.address = IpAddress::v6(quote.data() + 24);
+    quote = quote.subspan(40);
+  } else {
+    return false;
+  }
+  out.sender.port = be16(quote.data());
+  out.receiver.port = be16(quote.data() + 2);
+  // The UDP Length bounds the payload; the quote may hold less of it (or pad beyond it).
+  const std::size_t udp_length = be16(quote.data() + 4);
+  const std::size_t payload = udp_length >= 8 ? udp_length - 8 : 0;
+  out.quoted_payload = quote.subspan(8, std::min(payload, quote.size() - 8));
+  return true;
+}
+
 } // namespace acctlab::capture

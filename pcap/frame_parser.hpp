@@ -74,4 +74,24 @@ FrameKind parse_frame(int dlt, std::span<const std::uint8_t> frame, ParsedFrame&
 FrameKind parse_reassembled(IpAddress::Family family, std::uint8_t protocol,
                             std::span<const std::uint8_t> payload, ParsedFrame& out) noexcept;
 
+/**
+ * An ICMP error saying a UDP datagram's destination port was closed: Destination Unreachable,
+ * Port Unreachable (RFC 792: type 3, code 3; RFC 4443: type 1, code 4), and the datagram it
+ * quotes (RFC 792 quotes its IP header and at least 8 octets, RFC 1812 §4.3.2.3 and RFC 4443
+ * as much as fits: the UDP header and the start of the payload).
+ */
+struct PortUnreachable {
+  Endpoint sender;                              // of the quoted datagram
+  Endpoint receiver;                            // its closed port
+  std::span<const std::uint8_t> quoted_payload; // the UDP payload octets the error quotes
+};
+
+/**
+ * Reads an ICMP or ICMPv6 message (other_ip's payload, protocol 1 or 58) as a Port Unreachable
+ * for a UDP datagram; false for any other message or a quote too short to name both ports.
+ * Never throws: a malformed quote is simply not one.
+ */
+bool parse_port_unreachable(std::uint8_t protocol, std::span<const std::uint8_t> icmp,
+                            PortUnreachable& out) noexcept;
+
 } // namespace acctlab::capture

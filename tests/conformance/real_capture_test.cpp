@@ -160,6 +160,42 @@ TEST_CASE("strongSwan captures are judged right", "[conformance][real-capture]")
   }
 }
 
+TEST_CASE("a server that was down: its host's ICMP port unreachable is named in the finding",
+          "[conformance][real-capture]") {
+  // strongswan-outage-down.pcap: FreeRADIUS stopped for 10 s; charon's two Interim-Updates drew
+  // ICMP Port Unreachable from 127.0.0.1 (frames 4 and 6), quoting each request.
+  const auto capture =
+      std::find_if(std::begin(strongswan_captures), std::end(strongswan_captures),
+                   [](const RealCapture& c) { return c.file == "strongswan-outage-down.pcap"; });
+  REQUIRE(capture != std::end(strongswan_captures));
+  const auto verdict = judge(*capture);
+  std::vector<std::string> unanswered;
+  for (const auto& finding : verdict.findings) {
+    if (finding.rule_id == "EXC-UNANSWERED") {
+      CHECK(finding.party == Party::server);
+      unanswered.push_back(finding.message);
+    }
+  }
+  REQUIRE(unanswered.size() == 2);
+  std::sort(unanswered.begin(), unanswered.end());
+  CHECK(unanswered[0].find("1 of 1 transmission(s) drew ICMP port unreachable from the server's "
+                           "host (frame 4): nothing listened on 127.0.0.1:1813") !=
+        std::string::npos);
+  CHECK(unanswered[1].find("(frame 6)") != std::string::npos);
+
+  capture::AnalysisOptions options;
+  const auto analysis = capture::analyze_captures({captures_dir() + "/" + capture->file}, options);
+  CHECK(analysis.stream.port_unreachable == 2);
+  REQUIRE(analysis.stream.port_unreachables.size() == 2);
+  CHECK(analysis.stream.port_unreachables[0].frame == 4);
+  CHECK(analysis.stream.port_unreachables[0].identifier == 77);
+  CHECK(analysis.stream.port_unreachables[0].receiver.to_string() == "127.0.0.1:1813");
+  // The other real captures hold none.
+  const auto lifecycle =
+      capture::analyze_captures({captures_dir() + "/strongswan-lifecycle.pcap"}, options);
+  CHECK(lifecycle.stream.port_unreachable == 0);
+}
+
 // Both legs of a real FreeRADIUS 3.2 proxy in front of acctlab serve
 // (tests/captures/make-proxy-capture.sh): radclient as the NAS (127.0.0.1), FreeRADIUS proxying
 // (127.0.0.2), acctlab answering (127.0.0.3). Every record appears twice, the forward carrying

@@ -244,3 +244,57 @@ TEST_CASE("Every single-octet change of a frame is handled", "[pcap][frame]") {
   }
   CHECK(udp > 0);
 }
+
+TEST_CASE("ICMP Port Unreachable names the quoted datagram's ports", "[pcap][frame]") {
+  // A RADIUS-sized payload to port 1813, quoted whole (as Linux quotes it), quoted minimally
+  // (RFC 792: the IP header and 8 octets), and in the ways that make it no Port Unreachable.
+  const auto payload = tagged_payload(7, 40);
+  const auto spec = spec_v4(0);
+  const auto datagram = single_ip_packet(spec, payload);
+  const std::vector<std::uint8_t> header{3, 3, 0, 0, 0, 0, 0, 0}; // type 3, code 3
+  PortUnreachable out;
+  REQUIRE(parse_port_unreachable(1, concat(header, datagram), out));
+  CHECK(out.sender == spec.source);
+  CHECK(out.receiver == spec.destination);
+  CHECK(std::vector<std::uint8_t>(out.quoted_payload.begin(), out.quoted_payload.end()) == payload);
+
+  const std::vector<std::uint8_t> minimal(datagram.begin(), datagram.begin() + 20 + 8);
+  REQUIRE(parse_port_unreachable(1, concat(header, minimal), out));
+  CHECK(out.receiver.port == 1813);
+  CHECK(out.quoted_payload.empty());
+
+  const std::vector<std::uint8_t> short_quote(datagram.begin(), datagram.begin() + 20 + 7);
+  CHECK_FALSE(parse_port_unreachable(1, concat(header, short_quote), out));
+  auto host_unreachable = concat(header, datagram);
+  host_unreachable[1] = 1;
+  CHECK_FALSE(parse_port_unreachable(1, host_unreachable, out));
+  CHECK_FALSE(parse_port_unreachable(58, concat(header, datagram), out)); // ICMPv6's numbering
+  auto tcp = concat(header, datagram);
+  tcp[8 + 9] = 6;
+  CHECK_FALSE(parse_port_unreachable(1, tcp, out));
+  auto later_fragment = concat(header, datagram);
+  later_fragment[8 + 7] = 1; // fragment offset 8: no UDP header in it
+  CHECK_FALSE(parse_port_unreachable(1, later_fragment, out));
+
+  // ICMPv6 (RFC 4443 §3.1: type 1, code 4) quoting an IPv6 datagram.
+  const auto spec6 = spec_v6(0);
+  const auto datagram6 = single_ip_packet(spec6, payload);
+  const std::vector<std::uint8_t> header6{1, 4, 0, 0, 0, 0, 0, 0};
+  REQUIRE(parse_port_unreachable(58, concat(header6, datagram6), out));
+  CHECK(out.sender == spec6.source);
+  CHECK(out.receiver == spec6.destination);
+  CHECK(out.quoted_payload.size() == payload.size());
+
+  // Every prefix of either is handled without reading past it.
+  for (const auto& whole : {concat(header, datagram), concat(header6, datagram6)}) {
+    const std::uint8_t protocol = whole[0] == 3 ? 1 : 58;
+    for (std::size_t n = 0; n <= whole.size(); ++n) {
+      const std::vector<std::uint8_t> prefix(whole.begin(), whole.begin() + n);
+      PortUnreachable p;
+      if (parse_port_unreachable(protocol, prefix, p)) {
+        CHECK(p.quoted_payload.data() >= prefix.data());
+        CHECK(p.quoted_payload.data() + p.quoted_payload.size() <= prefix.data() + prefix.size());
+      }
+    }
+  }
+}
