@@ -35,7 +35,8 @@
 # --gw-stops: the client never leaves; the gateway is stopped while it is connected.
 #
 # --outage SECONDS: acctlab serve is stopped (SIGSTOP) just before the client leaves and
-# continued SECONDS later.
+# continued SECONDS after the Stop's first copy. radiusplugin (`retry=1`, `wait=1`) sends the
+# Stop again after 1 s, from a new socket (another source port), and waits 1 s more.
 #
 # radiusplugin reads the counters it reports from OpenVPN's status file (version 1), so the
 # gateway rewrites it every second (`status FILE 1`).
@@ -87,6 +88,10 @@ while (($#)); do
   --gw-stops) client_leaves=0 ;;
   --outage)
     outage=$2
+    [[ $outage =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
+      echo "$usage" >&2
+      exit 2
+    }
     shift
     ;;
   --keep) keep=1 ;;
@@ -344,10 +349,15 @@ fi
 # Requests so far; the Stop makes one more.
 read -r requests _ < <(captured)
 if ((client_leaves)); then
-  ((outage > 0)) && kill -STOP "$serve_pid"
+  [[ $outage == 0 ]] || kill -STOP "$serve_pid"
   kill "$client_pid"
   timeout 10 tail --pid="$client_pid" -f /dev/null || true
-  if ((outage > 0)); then
+  if [[ $outage != 0 ]]; then
+    # The Stop comes after the gateway's delayed exit: the outage runs from its first copy.
+    for _ in $(seq 100); do
+      (($(count "udp dst port 1813") > requests)) && break
+      sleep 0.1
+    done
     sleep "$outage"
     kill -CONT "$serve_pid"
   fi
