@@ -36,7 +36,8 @@
 #
 # --outage SECONDS: acctlab serve is stopped (SIGSTOP) just before the client leaves and
 # continued SECONDS after the Stop's first copy. radiusplugin (`retry=1`, `wait=1`) sends the
-# Stop again after 1 s, from a new socket (another source port), and waits 1 s more.
+# Stop again after 1 s, from a new socket (another source port), and gives it up at once: it waits
+# for no answer to its last copy.
 #
 # radiusplugin reads the counters it reports from OpenVPN's status file (version 1), so the
 # gateway rewrites it every second (`status FILE 1`).
