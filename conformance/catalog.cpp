@@ -247,12 +247,15 @@ const std::vector<Rule>& builtin_rules() {
        .example_fail = "Acct-Delay-Time changed from 0 to 3 under the same Identifier",
        .check = check_changed_same_id},
       {.id = "RFC5080-RESEND-NEW-ID",
-       .source = "RFC 5080 §2.2.1",
+       .source = "RFC 5080 §2.2.1; RFC 2865 §3 (a duplicate has the same source address, source "
+                 "port and Identifier)",
        .severity = Severity::error,
        .scope = Scope::exchange,
-       .summary = "An identical retransmission keeps its Identifier and Request Authenticator",
-       .detail = "Sent under a new Identifier, an unchanged retransmission looks like a new "
-                 "record and is counted twice.",
+       .summary = "An identical retransmission keeps its source port, Identifier and Request "
+                  "Authenticator",
+       .detail = "Sent under a new Identifier, or from another source port while the first copy "
+                 "is unanswered, an unchanged retransmission looks like a new record and is "
+                 "counted twice.",
        .example_pass = "an unchanged retransmission under the same Identifier and authenticator",
        .example_fail = "the same content sent again under a new Identifier",
        .check = check_resend_new_id},

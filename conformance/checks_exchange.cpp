@@ -292,6 +292,44 @@ void check_resend_new_id(const Rule& rule, const Analysis& analysis, FindingSink
       }
     }
   }
+  // The same unchanged copy from another source port of the client's address to the same server
+  // is another exchange (exchanges are keyed by endpoints), but just as invisible to the server:
+  // it detects a duplicate by "the same client source IP address and source UDP port and
+  // Identifier" (RFC 2865 §3). radiusplugin (openvpn-auth-radius) resends this way, from a new
+  // socket. Only a copy sent while the earlier one was outstanding is a retransmission: a NAS may
+  // send a record of the same content again once it was answered (an Accounting-On after a
+  // reload). A source without answers stores only answered requests: the duplicate window then.
+  std::map<std::string, std::size_t> latest; // client address, server, content -> request
+  for (const auto& view : analysis.packets()) {
+    if (!view.request) {
+      continue;
+    }
+    const auto& source = view.trace->source;
+    // exchange_key is "source, server, content"; the client's address replaces its endpoint.
+    auto key = host_part(source) + exchange_key(view, analysis.dictionary()).substr(source.size());
+    auto [it, inserted] = latest.try_emplace(std::move(key), view.index);
+    if (inserted) {
+      continue;
+    }
+    const auto& before = analysis.packets()[it->second];
+    it->second = view.index;
+    if (before.trace->source == source || delay_of(before) != delay_of(view)) {
+      continue; // the same endpoint (one exchange, judged above), or a changed record
+    }
+    const bool outstanding =
+        analysis.trace().responses_recorded
+            ? before.answer == none || before.answer > view.index
+            : view.trace->time - before.trace->time <= duplicate_window_seconds;
+    if (outstanding) {
+      sink.report(rule,
+                  describe_request(analysis, view.index) + " from " + source +
+                      " is an unchanged retransmission of id " +
+                      std::to_string(before.packet->identifier()) + " from " +
+                      before.trace->source +
+                      " under a new source port: the server cannot see it is a duplicate",
+                  analysis.evidence({before.index, view.index}));
+    }
+  }
 }
 
 } // namespace acctlab::conformance::detail

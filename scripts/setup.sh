@@ -8,7 +8,7 @@ packages=(
   libcli11-dev catch2 libpcap-dev libpq-dev postgresql-15 freeradius-postgresql
   clang-14 libclang-rt-14-dev clang-format-14
   tshark tcpdump freeradius freeradius-utils freeradius-common radsecproxy bind9-dnsutils
-  hostapd wpasupplicant
+  hostapd wpasupplicant openvpn openvpn-auth-radius
   chromium chromium-driver iproute2 python3 python3-prometheus-client
   openssl file dpkg-dev
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins

@@ -17,12 +17,15 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace acctlab;
@@ -461,4 +464,177 @@ TEST_CASE("hostapd retransmitting to a paused acctlab: each copy answered, the w
   CHECK(analysis.totals.late_answers == 2);
   CHECK(analysis.totals.answers_without_request == 0);
   CHECK(analysis.totals.latency.max_ns() > 5'000'000'000);
+}
+
+// A real SSL-VPN gateway (tests/captures/make-openvpn-capture.sh): OpenVPN 2.6 with radiusplugin
+// (openvpn-auth-radius 2.1), its client logging in with a username and password (PAP through
+// FreeRADIUS), 5 UDP datagrams of 1000 octets echoed through the tunnel, then leaving.
+// radiusplugin's own shape: NAS-IP-Address and NAS-Identifier from its configuration, NAS-Port 1,
+// Framed-IP-Address (the pool address 203.0.113.2) and Calling-Station-Id (the client's real
+// address) in every record, octets and gigawords (0) but no packet counters, no
+// Acct-Terminate-Cause, no Acct-Delay-Time, no Event-Timestamp, a new source port and a random
+// Identifier for every request. All of it is RFC 2866: no finding with the rfc2866 profile.
+const RealCapture openvpn_captures[] = {
+    {"openvpn-radius.pcap", "rfc2866", "acctlab-ovpn-secret", 0, 2, {}},
+    // Acct-Interim-Interval 10 in FreeRADIUS's Access-Accept: two Interim-Updates.
+    {"openvpn-radius-interim.pcap", "rfc2866", "acctlab-ovpn-secret", 10, 4, {}},
+};
+
+namespace {
+
+// The accounting records of the capture's one session, in order.
+std::vector<PacketView> openvpn_records(const RealCapture& capture) {
+  const auto& dict = radius::Dictionary::builtin();
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
+  Trace trace = loaded.trace;
+  trace.default_secret = capture.secret;
+  const auto profile = load_profile(capture.profile, dict);
+  REQUIRE(profile);
+  const Analysis analysis(trace, *profile, dict);
+  REQUIRE(analysis.sessions().size() == 1);
+  std::vector<PacketView> records;
+  for (const auto index : analysis.sessions()[0].records) {
+    records.push_back(analysis.packets()[index]);
+  }
+  return records;
+}
+
+std::size_t count_rule(const Verdict& verdict, const std::string& rule) {
+  return static_cast<std::size_t>(
+      std::count_if(verdict.findings.begin(), verdict.findings.end(),
+                    [&](const Finding& finding) { return finding.rule_id == rule; }));
+}
+
+} // namespace
+
+TEST_CASE("OpenVPN's radiusplugin accounting is judged right by rfc2866: one session, no finding",
+          "[conformance][real-capture]") {
+  for (const auto& capture : openvpn_captures) {
+    DYNAMIC_SECTION(capture.file) {
+      const auto verdict = judge(capture);
+      CHECK(verdict.findings.empty());
+      REQUIRE(verdict.sessions.size() == 1);
+      CHECK(verdict.sessions[0].stopped);
+      CHECK(verdict.sessions[0].nas == "198.51.100.1");
+      CHECK(verdict.authentication == 2); // the PAP Access-Request and its Access-Accept
+      REQUIRE(verdict.nas_profiles.size() == 1);
+      CHECK(verdict.nas_profiles[0].fit_note.empty());
+
+      const auto records = openvpn_records(capture);
+      REQUIRE(records.size() == capture.requests);
+      const auto& start = *records.front().record;
+      const auto& stop = *records.back().record;
+      CHECK(start.status_type == 1u);
+      CHECK(stop.status_type == 2u);
+      CHECK_FALSE(start.input_octets);
+      CHECK_FALSE(start.session_time);
+      std::uint64_t in = 0;
+      std::uint64_t out = 0;
+      std::uint32_t seconds = 0;
+      for (std::size_t i = 1; i < records.size(); ++i) {
+        const auto& record = *records[i].record;
+        INFO("record " << i);
+        CHECK(record.status_type == (i + 1 == records.size() ? 2u : 3u));
+        CHECK(record.user_name == std::optional<std::string>("alice"));
+        CHECK(record.calling_station_id == std::optional<std::string>("198.51.100.20"));
+        CHECK(record.framed_ip);
+        // Octets and session time never go back; no packet counters, no cause.
+        REQUIRE(record.input_octets);
+        REQUIRE(record.output_octets);
+        REQUIRE(record.session_time);
+        CHECK(*record.input_octets >= in);
+        CHECK(*record.output_octets >= out);
+        CHECK(*record.session_time >= seconds);
+        in = *record.input_octets;
+        out = *record.output_octets;
+        seconds = *record.session_time;
+        CHECK_FALSE(record.input_packets);
+        CHECK_FALSE(record.output_packets);
+        CHECK_FALSE(record.terminate_cause);
+        // Whole seconds of the gateway's clock since client-connect: within 1 s of the capture's.
+        const double elapsed = records[i].trace->time - records.front().trace->time;
+        CHECK(std::abs(*record.session_time - elapsed) <= 1.0);
+      }
+      // The Stop's counters hold the echoed datagrams (5 x 1028 IP octets each way, more on the
+      // encrypted link the status file counts) and no more than a few kilobytes besides.
+      CHECK(in > 5 * 1028);
+      CHECK(out > 5 * 1028);
+      CHECK(in < 20'000);
+      CHECK(out < 20'000);
+    }
+  }
+}
+
+// make-openvpn-capture.sh --outage 1.5: acctlab serve stopped (SIGSTOP) from before the client
+// left until 1.5 s after the Stop's first copy. radiusplugin (retry=1, wait=1) sent the Stop again
+// 1 s later, byte for byte (same Identifier, same Request Authenticator) but from a new socket:
+// another source port. A server finds duplicates by "the same client source IP address and source
+// UDP port and Identifier" (RFC 2865 §3), so it cannot see the copy is one: acctlab serve stored
+// the Stop twice. Before RFC5080-RESEND-NEW-ID looked across source ports, the copy was another
+// exchange, its record folded into the session as a copy on another path, and the NAS passed.
+TEST_CASE("radiusplugin resends its Stop from a new source port: the NAS's error, the wait the "
+          "server's",
+          "[conformance][real-capture]") {
+  const RealCapture outage{"openvpn-radius-outage.pcap",   "rfc2866", "acctlab-ovpn-secret", 0, 3,
+                           {"RFC5080-RESEND-NEW-ID (nas)"}};
+  const auto verdict = judge(outage);
+  CHECK(verdict.requests == 3);
+  CHECK(verdict.responses == 3);
+  REQUIRE(verdict.sessions.size() == 1);
+  CHECK(verdict.sessions[0].stopped);
+  REQUIRE(verdict.findings.size() == 2);
+  for (const auto& finding : verdict.findings) {
+    if (finding.rule_id == "RFC5080-RESEND-NEW-ID") {
+      CHECK(finding.party == Party::nas);
+      CHECK(finding.evidence.frames == std::vector<std::uint64_t>{5, 6});
+      CHECK(finding.message.find("under a new source port") != std::string::npos);
+    } else {
+      // The first copy's own answer (to its port) came 1.58 s after it: the server held it.
+      CHECK(finding.rule_id == "EXC-LATENCY");
+      CHECK(finding.severity == Severity::warning);
+      CHECK(finding.party == Party::server);
+      CHECK(finding.evidence.frames == std::vector<std::uint64_t>{5, 7});
+    }
+  }
+
+  // The same octets told otherwise: the rule is about the source port, not about copies.
+  const auto& dict = radius::Dictionary::builtin();
+  const auto profile = load_profile("rfc2866", dict);
+  REQUIRE(profile);
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + outage.file});
+  REQUIRE(loaded.trace.packets.size() == 8);
+  const auto judged = [&](Trace trace) {
+    trace.default_secret = outage.secret;
+    return check_trace(trace, *profile, dict);
+  };
+  // Index 4: the Stop (frame 5); 5: its copy; 6: the answer to the first; 7: to the copy.
+  {
+    INFO("the copy from the first copy's port: one exchange, a proper retransmission");
+    Trace trace = loaded.trace;
+    trace.packets[5].source = trace.packets[4].source;
+    trace.packets[7].destination = trace.packets[4].source;
+    const auto told = judged(trace);
+    INFO(describe(told));
+    CHECK(count_rule(told, "RFC5080-RESEND-NEW-ID") == 0);
+    CHECK_FALSE(told.has_errors());
+  }
+  {
+    INFO("the copy to another server (failover): a copy on another path");
+    Trace trace = loaded.trace;
+    trace.packets[5].destination = "127.0.0.2:1813";
+    trace.packets[7].source = "127.0.0.2:1813";
+    const auto told = judged(trace);
+    INFO(describe(told));
+    CHECK(count_rule(told, "RFC5080-RESEND-NEW-ID") == 0);
+    CHECK_FALSE(told.has_errors());
+  }
+  {
+    INFO("the copy sent after the first was answered: not a retransmission");
+    Trace trace = loaded.trace;
+    trace.packets[6].time = trace.packets[4].time + 0.5;
+    std::swap(trace.packets[5], trace.packets[6]);
+    const auto told = judged(trace);
+    INFO(describe(told));
+    CHECK(count_rule(told, "RFC5080-RESEND-NEW-ID") == 0);
+  }
 }
