@@ -165,55 +165,6 @@ void compare_stored(const std::multiset<RecordKey>& expected,
   }
 }
 
-/**
- * Assertion (2): what one embedded server stored equals what reached it. Every answered
- * exchange addressed to it is one stored record; each session's row has its record count, its
- * state (closed after a Stop) and its final counters.
- */
-void compare_database(const Analysis& analysis, const std::string& endpoint,
-                      const std::string& path, std::vector<std::string>& failures) {
-  failures.reserve(failures.size() + 4);
-  // The server keeps one record per distinct Accounting-Request it acknowledged (an identical
-  // retransmission, same Identifier and authenticator, is a duplicate it answers from its cache;
-  // a changed one is a new packet, RFC 5080 §2.2.1). Answers dropped on the way back still count.
-  std::multiset<RecordKey> expected;
-  std::map<std::string, std::vector<RecordKey>> by_session;
-  std::set<std::tuple<std::string, std::uint8_t, radius::Authenticator>> seen;
-  for (const auto& view : analysis.packets()) {
-    if (!view.request || view.trace->destination != endpoint) {
-      continue;
-    }
-    if (!seen.insert({view.trace->source, view.packet->identifier(), view.packet->authenticator()})
-             .second) {
-      continue;
-    }
-    bool answered = false;
-    for (const auto& other : analysis.packets()) {
-      if (other.request && other.answer != none && other.trace->source == view.trace->source &&
-          other.trace->destination == endpoint &&
-          other.packet->identifier() == view.packet->identifier() &&
-          other.packet->authenticator() == view.packet->authenticator()) {
-        answered = true;
-        break;
-      }
-    }
-    if (!answered) {
-      continue;
-    }
-    const auto key = key_of(*view.record);
-    expected.insert(key);
-    by_session[view.record->session_id].push_back(key);
-  }
-  std::multiset<RecordKey> stored;
-  std::multimap<std::string, StoredSession> sessions;
-  if (const auto error = read_database(path, stored, sessions); !error.empty()) {
-    failures.push_back(error);
-    return;
-  }
-  const std::string where = " (server " + endpoint + ", " + path + ")";
-  compare_stored(expected, by_session, stored, sessions, where, " were answered", failures);
-}
-
 /** What makes two requests one record on a shared database (storage's idempotency key, docs/
  * server.md): the attributes without Acct-Delay-Time, which a retransmission raises (RFC 2866
  * §5.2), so a broadcast copy or a changed retransmission counts once. */
@@ -235,6 +186,54 @@ radius::Octets record_content(const radius::Packet& packet, const radius::Dictio
     content.insert(content.end(), value.begin(), value.end());
   }
   return content;
+}
+
+/**
+ * Assertion (2): what one embedded server stored equals what reached it. Every answered
+ * exchange addressed to it is one stored record; each session's row has its record count, its
+ * state (closed after a Stop) and its final counters.
+ */
+void compare_database(const Analysis& analysis, const radius::Dictionary& dict,
+                      const std::string& endpoint, const std::string& path,
+                      std::vector<std::string>& failures) {
+  failures.reserve(failures.size() + 4);
+  // The server keeps one record per distinct record it acknowledged: an identical retransmission
+  // (same Identifier and authenticator) is a duplicate it answers from its cache, and a changed
+  // one (a new Acct-Delay-Time, RFC 5080 §2.2.1) or one resent from a new source port is the
+  // same record again (storage's idempotency key, docs/server.md). Answers dropped on the way
+  // back still count.
+  std::multiset<RecordKey> expected;
+  std::map<std::string, std::vector<RecordKey>> by_session;
+  std::set<radius::Octets> contents;
+  for (const auto& view : analysis.packets()) {
+    if (!view.request || view.trace->destination != endpoint) {
+      continue;
+    }
+    bool answered = false;
+    for (const auto& other : analysis.packets()) {
+      if (other.request && other.answer != none && other.trace->source == view.trace->source &&
+          other.trace->destination == endpoint &&
+          other.packet->identifier() == view.packet->identifier() &&
+          other.packet->authenticator() == view.packet->authenticator()) {
+        answered = true;
+        break;
+      }
+    }
+    if (!answered || !contents.insert(record_content(*view.packet, dict)).second) {
+      continue;
+    }
+    const auto key = key_of(*view.record);
+    expected.insert(key);
+    by_session[view.record->session_id].push_back(key);
+  }
+  std::multiset<RecordKey> stored;
+  std::multimap<std::string, StoredSession> sessions;
+  if (const auto error = read_database(path, stored, sessions); !error.empty()) {
+    failures.push_back(error);
+    return;
+  }
+  const std::string where = " (server " + endpoint + ", " + path + ")";
+  compare_stored(expected, by_session, stored, sessions, where, " were answered", failures);
 }
 
 /**
@@ -321,7 +320,7 @@ std::vector<std::string> database_mismatches(const Trace& trace, const Profile& 
                                              const std::string& database) {
   std::vector<std::string> failures;
   const Analysis analysis(trace, profile, dict);
-  compare_database(analysis, endpoint, database, failures);
+  compare_database(analysis, dict, endpoint, database, failures);
   return failures;
 }
 
@@ -613,7 +612,7 @@ ScenarioResult run_conformance(const std::string& scenario_path, const Profile& 
   } else if (!options.server) {
     const Analysis analysis(result.trace, profile, dict);
     for (std::size_t i = 0; i < result.databases.size(); ++i) {
-      compare_database(analysis, run_options.servers[i], result.databases[i],
+      compare_database(analysis, dict, run_options.servers[i], result.databases[i],
                        result.pipeline_failures);
     }
     if (!result.databases.empty()) {

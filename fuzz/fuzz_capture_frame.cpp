@@ -1,5 +1,6 @@
 // libFuzzer target: arbitrary bytes through the link-layer / IP / UDP parser, the ICMP Port
-// Unreachable reader and the fragment reassembler. The first two octets choose the link type; the rest is the frame.
+// Unreachable reader and the fragment reassembler. The first two octets choose the link type; the
+// rest is the frame.
 
 #include "pcap/fragment_reassembler.hpp"
 #include "pcap/frame_parser.hpp"

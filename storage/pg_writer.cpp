@@ -165,39 +165,6 @@ Claim claim_of(const WriteItem& item) {
 
 } // namespace
 
-std::string record_idempotency_text(const RecordInput& input) {
-  const auto& r = input.record;
-  // Acct-Delay-Time is left out: a retransmission raises it (RFC 2866 §5.2) and it is still the
-  // same record. Without Event-Timestamp the key holds no time ("~" in its place): acctlab_store
-  // (storage/pg_schema.cpp) takes a stored record of the same key as this one only when their
-  // event times are within its window (30 s). The two copies of a broadcast arrive within
-  // milliseconds; a NAS reusing an Acct-Session-Id after a reboot, with the same counters, sends
-  // it later than that. With Event-Timestamp the event time is that timestamp (every door sets
-  // it so), so copies of the same key have the same event time: the window changes nothing.
-  std::string key = input.nas_key;
-  const auto field = [&key](const auto& value) {
-    key.push_back('\x1f');
-    if (value) {
-      key += std::to_string(*value);
-    }
-  };
-  key.push_back('\x1f');
-  key += r.session_id;
-  field(r.status_type);
-  if (r.event_timestamp) {
-    field(r.event_timestamp);
-  } else {
-    key += "\x1f~";
-  }
-  field(r.session_time);
-  field(r.input_octets);
-  field(r.output_octets);
-  field(r.input_packets);
-  field(r.output_packets);
-  field(r.terminate_cause);
-  return key;
-}
-
 namespace {
 
 bool conflicts(const PgInFlight& f, const Claim& claim) {

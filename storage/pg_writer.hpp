@@ -11,6 +11,7 @@
 // docs/server.md, "Several servers, one database".
 
 #include "storage/pg_connection.hpp"
+#include "storage/record_key.hpp"
 #include "storage/record_writer.hpp"
 
 #include <chrono>
@@ -25,13 +26,6 @@
 #include <vector>
 
 namespace acctlab::storage {
-
-/** The idempotency key of a record: what the NAS sent that makes it this record and no other
- * (docs/server.md). Two copies of one record (broadcast to two servers, a retransmission with a
- * new Acct-Delay-Time) have the same key; two records of one session do not. Without
- * Event-Timestamp it holds no time: records of one key are one when their event times are
- * within acctlab_store's window. */
-std::string record_idempotency_text(const RecordInput& input);
 
 /** What a batch in flight holds, so that no other takes a record of the same session (or of
  * the same NAS, for an Accounting-On/Off) until it committed: a session's records are stored

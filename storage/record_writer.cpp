@@ -4,6 +4,7 @@
 #include "storage/nas_counters.hpp"
 #include "storage/session_store.hpp"
 
+#include <cmath>
 #include <iterator>
 #include <map>
 #include <unordered_map>
@@ -20,6 +21,12 @@ double wall_clock() {
 } // namespace
 
 /** A batch after matching: what one transaction writes. Kept as is when a commit must retry. */
+namespace {
+
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+} // namespace
+
 struct RecordWriter::Prepared {
   std::vector<WriteItem> items;
   std::vector<std::int64_t> session_ids; // per item
@@ -28,6 +35,12 @@ struct RecordWriter::Prepared {
   std::map<std::string, NasCounters> nas;
   std::optional<std::string> run_report; // the owner's latest report for runs.report
   bool expired = false;                  // sessions holds stale marks of an expiry check
+  // The same record stored once (storage/record_key.hpp), per item: its key when it is a record
+  // to remember once committed, the earlier item of the batch it repeats (or npos), the packet
+  // row written for it.
+  std::vector<std::optional<RecentRecords::Key>> keys;
+  std::vector<std::size_t> repeats;
+  std::vector<std::int64_t> packet_ids;
 
   void add_session(radius::Session session) {
     const auto [it, inserted] = session_index.try_emplace(session.id, sessions.size());
@@ -256,9 +269,39 @@ void RecordWriter::take_slice(std::vector<WriteItem>& batch) {
 
 void RecordWriter::prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared) {
   prepared.items = std::move(batch);
-  prepared.session_ids.assign(prepared.items.size(), 0);
-  for (std::size_t i = 0; i < prepared.items.size(); ++i) {
-    const auto& item = prepared.items[i];
+  const std::size_t n = prepared.items.size();
+  prepared.session_ids.assign(n, 0);
+  prepared.keys.assign(n, std::nullopt);
+  prepared.repeats.assign(n, npos);
+  prepared.packet_ids.assign(n, 0);
+  std::unordered_map<RecentRecords::Key, std::size_t, RecentRecords::KeyHash> batch_keys;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& item = prepared.items[i];
+    if (item.record) {
+      // A copy of a record stored within the window (a resend from a new source port, a
+      // broadcast's second copy): kept as a duplicate packet naming it, answered, not applied.
+      const auto key = RecentRecords::key_of(record_idempotency_text(*item.record));
+      const double event_time = item.record->event_time;
+      const auto stored = recent_.find(key, event_time);
+      const auto earlier = batch_keys.find(key);
+      const bool repeats_earlier = !stored && earlier != batch_keys.end() &&
+                                   std::abs(prepared.items[earlier->second].record->event_time -
+                                            event_time) <= duplicate_record_window;
+      if (stored || repeats_earlier) {
+        item.packet.verdict = Verdict::duplicate;
+        item.packet.reason = stored
+                                 ? "the same record is stored as packet " + std::to_string(*stored)
+                                 : "the same record is stored as an earlier request of its "
+                                   "batch";
+        item.record.reset();
+        if (repeats_earlier) {
+          prepared.repeats[i] = earlier->second;
+        }
+      } else {
+        prepared.keys[i] = key;
+        batch_keys[key] = i;
+      }
+    }
     if (!item.nas.empty()) {
       count(prepared.nas[item.nas], item.packet);
     }
@@ -299,6 +342,11 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
   for (std::size_t i = 0; i < prepared.items.size(); ++i) {
     const auto& item = prepared.items[i];
     const auto& p = item.packet;
+    // A copy of an earlier request of this batch names the row that request was written as.
+    const std::string repeat_reason =
+        prepared.repeats[i] != npos ? "the same record is stored as packet " +
+                                          std::to_string(prepared.packet_ids[prepared.repeats[i]])
+                                    : std::string();
     insert_packet.bind(1, options_.run_id)
         .bind(2, p.receive_time)
         .bind_static(3, p.src_addr)
@@ -306,7 +354,7 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
         .bind_static(5, p.dst_addr)
         .bind(6, std::int64_t{p.dst_port})
         .bind_static(9, to_string(p.verdict))
-        .bind_static(10, p.reason)
+        .bind_static(10, repeat_reason.empty() ? p.reason : repeat_reason)
         .bind_static(11, p.file)
         .bind(12, p.frame)
         .bind_blob_static(13, p.raw);
@@ -339,8 +387,9 @@ void RecordWriter::write(Prepared& prepared, std::vector<Completion>& completion
       }
     }
     insert_packet.run();
+    prepared.packet_ids[i] = db_.last_insert_rowid();
     tallies.add_packet(options_.run_id, p.verdict, p.file, p.frame, p.src_addr);
-    Completion completion{.tag = item.tag, .packet_id = db_.last_insert_rowid()};
+    Completion completion{.tag = item.tag, .packet_id = prepared.packet_ids[i]};
     if (item.record) {
       tallies.add_record(item.record->event_time, item.record->record.status_type, p.src_addr);
       completion.record_id = completion.packet_id; // a record's id is its packet's
@@ -472,6 +521,12 @@ RecordWriter::Outcome RecordWriter::commit(Prepared& prepared, std::vector<Compl
       continue;
     }
     const double seconds = std::chrono::duration<double>(clock::now() - started).count();
+    for (std::size_t i = 0; i < prepared.items.size(); ++i) {
+      if (prepared.keys[i]) {
+        recent_.remember(*prepared.keys[i], prepared.items[i].record->event_time,
+                         prepared.items[i].packet.receive_time, prepared.packet_ids[i]);
+      }
+    }
     {
       std::lock_guard lock(mutex_);
       ++stats_.batches;

@@ -7,6 +7,7 @@
 #include "radius/accounting_record.hpp"
 #include "radius/session_matcher.hpp"
 #include "storage/latency_histogram.hpp"
+#include "storage/record_key.hpp"
 #include "storage/schema.hpp"
 #include "storage/session_store.hpp"
 #include "storage/sqlite.hpp"
@@ -214,6 +215,8 @@ private:
   struct Statements;
   void run();
   void take_slice(std::vector<WriteItem>& batch); // the next max_batch items of backlog_
+  /** Marks the copies of records stored within the window (storage/record_key.hpp) as
+   * duplicates, feeds the rest to the matcher. */
   void prepare_batch(std::vector<WriteItem>& batch, Prepared& prepared);
   void write(Prepared& prepared, std::vector<Completion>& completions);
 
@@ -247,6 +250,7 @@ private:
   WriterLock lock_; // before db_: nothing is opened for writing without it
   Database db_;
   radius::SessionMatcher matcher_;
+  RecentRecords recent_; // the records committed within the window (storage/record_key.hpp)
   std::unique_ptr<Statements> statements_; // prepared once, reused by every transaction
   std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<WalSyncer> syncer_; // synchronous=FULL: completions wait for fdatasync

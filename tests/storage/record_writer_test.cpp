@@ -4,6 +4,7 @@
 #include "tests/support/pg_cluster.hpp"
 #include "writer_test_item.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -136,6 +137,81 @@ TEST_CASE("the writer stores packets, records and sessions, then completes, on e
             id) == "1");
   CHECK(row("SELECT requests, accepted FROM nas WHERE identity = '192.0.2.1'") == "3|3");
   CHECK(row("SELECT unknown_client, requests FROM nas WHERE identity = '198.51.100.9'") == "1|1");
+}
+
+TEST_CASE("a copy of a stored record is stored once and answered, on either engine",
+          "[storage][writer]") {
+  // radiusplugin resends an unchanged Stop from a new source port (tests/captures/
+  // openvpn-radius-outage.pcap): the server's duplicate cache, keyed on the source port, cannot
+  // see it is a copy. The record's key (storage/record_key.hpp) does, on both engines: the copy
+  // is kept as a packet with verdict 'duplicate' naming the stored one, answered, and not
+  // applied to the session twice. The same within one batch, and across batches; a record of
+  // the same key more than the window later is a record of its own.
+  const std::string engine = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  const bool one_batch = GENERATE(true, false);
+  test::TempDir dir;
+  std::unique_ptr<test::PgCluster> cluster;
+  std::string database = dir.file("acct.db");
+  if (engine == "postgresql") {
+    if (!test::PgCluster::available()) {
+      WARN("PostgreSQL 15 is not installed: the postgresql run of this test is skipped");
+      return;
+    }
+    cluster = std::make_unique<test::PgCluster>();
+    database = cluster->uri();
+  }
+  INFO(engine << (one_batch ? ", one batch" : ", batch by batch"));
+  Collector collector;
+  {
+    auto writer = open_writer(database, fast_options(),
+                              [&](std::vector<Completion>&& c) { collector.add(std::move(c)); });
+    std::vector<WriteItem> items;
+    items.push_back(item(AcctStatusType::start, "ovpn-1", 1, 1000));
+    items.push_back(item(AcctStatusType::stop, "ovpn-1", 2, 1010, 5000));
+    auto copy = item(AcctStatusType::stop, "ovpn-1", 3, 1011, 5000); // 1 s later, new port
+    copy.packet.src_port = 40001;
+    items.push_back(std::move(copy));
+    // The key again 100 s later (the NAS reused the session id with the same figures): a record.
+    items.push_back(item(AcctStatusType::stop, "ovpn-1", 4, 1110, 5000));
+    std::size_t submitted = 0;
+    for (auto& i : items) {
+      writer->submit(std::move(i));
+      ++submitted;
+      if (!one_batch) {
+        REQUIRE(collector.wait_for(submitted, std::chrono::seconds(10)));
+      }
+    }
+    REQUIRE(collector.wait_for(4, std::chrono::seconds(10)));
+    writer->stop();
+  }
+  auto completions = collector.completions();
+  REQUIRE(completions.size() == 4); // every copy answered
+  std::sort(completions.begin(), completions.end(),
+            [](const Completion& a, const Completion& b) { return a.tag < b.tag; });
+  const auto row = [&](const std::string& sql) {
+    if (cluster) {
+      return cluster->psql(sql);
+    }
+    std::string out;
+    Database db(database);
+    auto query = db.prepare(sql);
+    if (query.step()) {
+      for (int c = 0; c < query.column_count(); ++c) {
+        out += (c ? "|" : "") + query.column_text(c);
+      }
+    }
+    return out;
+  };
+  const auto stored_stop = std::to_string(completions[1].packet_id);
+  CHECK(row("SELECT verdict, reason FROM packets WHERE id = " +
+            std::to_string(completions[2].packet_id)) ==
+        "duplicate|the same record is stored as packet " + stored_stop);
+  CHECK(row("SELECT count(*) FROM records") == "3");
+  CHECK(row("SELECT count(*) FROM packets WHERE verdict = 'duplicate'") == "1");
+  const auto id = std::to_string(completions[0].session_id);
+  // The Start, the Stop, and the key's record of 100 s later, after the Stop: three, not four.
+  CHECK(row("SELECT state, record_count, flags FROM sessions WHERE id = " + id) ==
+        "closed|3|after-stop");
 }
 
 TEST_CASE("under load the log is checkpointed off the commit thread and every link holds",
