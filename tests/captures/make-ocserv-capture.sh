@@ -94,7 +94,7 @@ chmod 755 "$work"
 client_ns="$ns-c"
 lab_add_namespace "$client_ns"
 
-secret=acctlab-ocserv-secret
+secret="acctlab-ocserv-secret"
 gw_addr=203.0.113.1
 client_addr=203.0.113.20
 pool=203.0.113.128/25
