@@ -446,7 +446,9 @@ TEST_CASE("hostapd retransmitting to a paused acctlab: each copy answered, the w
 //   - stopped (SIGTERM) with the tunnel up (ocserv-radius-gateway-stops.pcap), no Stop and no
 //     Accounting-Off: the session stays open (SES-NO-STOP, an info: a capture cannot tell a
 //     stopped NAS from a session still running);
-//   - octet counters (with gigawords, always 0 here) and no packet counters, no Event-Timestamp.
+//   - octet counters with gigawords, per direction (ocserv-radius-gigawords.pcap: 5.3 GB from
+//     the user, Acct-Input-Gigawords 1 and Acct-Output-Gigawords 0, RFC 2869 §5.1-5.2), no
+//     packet counters, no Event-Timestamp.
 // The interval each was configured with: stats-report-time 360 without --interim, 30 with it.
 struct OcservCapture {
   RealCapture capture;
@@ -464,6 +466,8 @@ const OcservCapture ocserv_captures[] = {
     {{"ocserv-radius-gateway-stops.pcap", "rfc2866", "acctlab-ocserv-secret", 360, 1, {}},
      {"info SES-NO-STOP (nas)"},
      false},
+    {{"ocserv-radius-gigawords.pcap", "rfc2866", "acctlab-ocserv-secret", 360, 4, {}},
+     {"warning SES-ATTRIBUTE-CONSISTENCY (nas)"}},
 };
 
 TEST_CASE("ocserv's accounting through radcli is judged right by rfc2866: no error, each finding "
@@ -536,6 +540,11 @@ TEST_CASE("ocserv's accounting through radcli is judged right by rfc2866: no err
         CHECK(closing.input_octets == stop.input_octets);
         CHECK(closing.output_octets == stop.output_octets);
         CHECK(closing.session_time == stop.session_time);
+        if (capture.file == "ocserv-radius-gigawords.pcap") {
+          // 2^32 x Acct-Input-Gigawords 1 + Acct-Input-Octets 1026471800; output below 2^32.
+          CHECK(stop.input_octets == 4294967296ull + 1026471800ull);
+          CHECK(stop.output_octets == 5732u);
+        }
       }
     }
   }
