@@ -31,6 +31,8 @@
 # However the session ends, ocserv sends an Interim-Update with the final figures just before the
 # Stop: its worker reports its counters as it exits, and sec-mod turns every report into an update.
 # --gateway-stops: the user never logs out; ocserv is stopped (SIGTERM) with the tunnel up.
+# --outage SECONDS: acctlab serve is stopped (SIGSTOP) just before the logout and continued
+# SECONDS later: radcli (radius_timeout 3, radius_retries 3) sends the closing update again.
 # --bulk MIB: after the ping, the user sends MIB mebibytes one way through the tunnel (UDP
 # datagrams of 1400 octets). Not all of it reaches ocserv (on a 2-core machine it counted 5.3 GB
 # of the 12.6 GB tun0 passed with --bulk 12000); past 4 GiB, Acct-Input-Gigawords shows.
@@ -46,7 +48,7 @@ skip() {
   echo "SKIP: $*" >&2
   exit 77
 }
-usage="usage: $0 ACCTLAB [--out FILE.pcap] [--seconds N] [--interim] [--gateway-stops] [--bulk MIB] [--keep]"
+usage="usage: $0 ACCTLAB [--out FILE.pcap] [--seconds N] [--interim] [--gateway-stops] [--bulk MIB] [--outage SECONDS] [--keep]"
 [[ $# -ge 1 ]] || {
   echo "$usage" >&2
   exit 2
@@ -61,6 +63,7 @@ seconds=3
 interim=0
 logout=1
 bulk=0
+outage=0
 while (($#)); do
   case "$1" in
   --out)
@@ -78,6 +81,10 @@ while (($#)); do
   --gateway-stops) logout=0 ;;
   --bulk)
     bulk=$2
+    shift
+    ;;
+  --outage)
+    outage=$2
     shift
     ;;
   --keep) keep=1 ;;
@@ -121,7 +128,8 @@ client ocserv {
 EOF
 ip netns exec "$ns" "$acctlab" serve --listen 127.0.0.1:1813 --clients "$work/clients.conf" \
   --db "$work/acct.db" --stats 0 >"$work/serve.log" 2>&1 &
-pids+=($!)
+serve_pid=$!
+pids+=("$serve_pid")
 
 # --- FreeRADIUS, the authentication server ----------------------------------------------------
 mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
@@ -371,8 +379,13 @@ sys.exit(0 if sent() >= target else 1)' "$bulk" >"$work/bulk.log" 2>&1 || {
 fi
 sleep "$seconds"
 if ((logout)); then
+  ((outage > 0)) && kill -STOP "$serve_pid"
   kill -INT "$openconnect_pid"
   timeout 10 tail --pid="$openconnect_pid" -f /dev/null || true
+  if ((outage > 0)); then
+    sleep "$outage"
+    kill -CONT "$serve_pid"
+  fi
   wait_answered $((2 + interim))
 fi
 kill "$ocserv_pid"
