@@ -4,7 +4,8 @@
 # username and a password (run as root).
 #
 #   tests/captures/make-ocserv-capture.sh ACCTLAB [--out FILE.pcap] [--seconds N] [--interim]
-#                                         [--gateway-stops] [--keep]
+#                                         [--gateway-stops] [--bulk MIB] [--outage SECONDS]
+#                                         [--keep]
 #
 # Two network namespaces of this process's own joined by a veth pair, so nothing leaves the
 # machine:
@@ -25,12 +26,13 @@
 #                         ocserv closes the session at once and sends the Stop).
 # Then ocserv is stopped (SIGTERM), as an administrator stops the service.
 #
+# ocserv sends an Interim-Update with the final figures just before each Stop: its worker reports
+# its counters as it exits, and sec-mod turns every report into an update.
+#
 # --interim: stats-report-time = 30 and the tunnel stays up 70 s: periodic Interim-Updates (ocserv
 # sends its first 10 s in, the next when its worker's periodic check finds 30 s passed).
-#
-# However the session ends, ocserv sends an Interim-Update with the final figures just before the
-# Stop: its worker reports its counters as it exits, and sec-mod turns every report into an update.
-# --gateway-stops: the user never logs out; ocserv is stopped (SIGTERM) with the tunnel up.
+# --gateway-stops: the user never logs out; ocserv is stopped (SIGTERM) with the tunnel up (it
+# then sends no Stop at all).
 # --outage SECONDS: acctlab serve is stopped (SIGSTOP) just before the logout and continued
 # SECONDS later: radcli (radius_timeout 3, radius_retries 3) sends the closing update again.
 # --bulk MIB: after the ping, the user sends MIB mebibytes one way through the tunnel (UDP
