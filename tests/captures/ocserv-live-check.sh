@@ -5,9 +5,9 @@
 # radcli, openconnect logging in through FreeRADIUS, pinging through the tunnel, sending 5 UDP
 # datagrams of 1200 octets one way and logging out; acctlab serve taking the accounting; about
 # 10 s) and judges it with `acctlab pcap analyze --db`. The test fails unless:
-#   - the capture holds ocserv's shape: Start, one Interim-Update (ocserv sends one as each
-#     session closes), Stop with Acct-Terminate-Cause User-Request (1), one session opened and
-#     closed;
+#   - the capture holds ocserv's shape: Start, the Interim-Update ocserv sends as each session
+#     closes (and one 10 s in, should the session last that long on a slow machine), Stop with
+#     Acct-Terminate-Cause User-Request (1), one session opened and closed;
 #   - the counters are sane: the Stop's equal the closing Interim-Update's; Acct-Input-Octets
 #     (from the user) holds the 5 echo requests and the 5 datagrams (5 x 1028 + 5 x 1228 octets),
 #     Acct-Output-Octets the 5 echo replies and less than one datagram besides;
@@ -33,7 +33,8 @@ timeout 90 "$here/make-ocserv-capture.sh" "$acctlab" --out "$scratch/ocserv-live
 report=$("$acctlab" pcap analyze "$scratch/ocserv-live.pcap" \
   --secrets "$here/ocserv-clients.conf" --db "$scratch/ocserv-live.db")
 echo "$report"
-grep -q "Acct-Status-Type: Start 1, Stop 1, Interim-Update 1" <<<"$report"
+# One update as the session closes; one more 10 s in on a machine so slow the session lasts that.
+grep -Eq "Acct-Status-Type: Start 1, Stop 1, Interim-Update [12]$" <<<"$report"
 grep -q "sessions opened 1: closed 1" <<<"$report"
 grep -Eq "^conformance \(profile rfc2866\): PASS; 1 of [0-9]+ rules failed; 0 errors, 1 warnings, 0 infos" \
   <<<"$report"
@@ -50,8 +51,9 @@ echo "$records"
 python3 - "$records" <<'EOF'
 import sys
 rows = [line.split() for line in sys.argv[1].splitlines()]
-assert [row[0] for row in rows] == ["1", "3", "2"], rows  # Start, Interim-Update, Stop
-start, interim, stop = rows
+statuses = [row[0] for row in rows]
+assert statuses in (["1", "3", "2"], ["1", "3", "3", "2"]), rows  # Start, Interim-Update(s), Stop
+start, interim, stop = rows[0], rows[-2], rows[-1]
 assert start[1:] == ["-"] * 5, start  # no counters, no address, no cause
 assert interim[1:5] == stop[1:5], (interim, stop)  # the closing update repeats the Stop's figures
 assert stop[4].startswith("203.0.113.") and stop[5] == "1", stop  # pool address; User-Request
