@@ -355,7 +355,8 @@ const std::vector<Rule>& builtin_rules() {
                  "else the interval the NAS shows: the median gap between consecutive "
                  "Interim-Updates of its sessions in the trace (at least 3 gaps). The finding "
                  "says which. The tolerance is interim-tolerance; the finding is on the record "
-                 "after the gap.",
+                 "after the gap. An Interim-Update the session's Stop follows within the "
+                 "tolerance is the session's closing report, never early.",
        .example_pass = "Start, then Interim-Updates 600, 1200, 1800 s later (interval 600 s)",
        .example_fail = "Interim-Updates 600 s apart, then one 1800 s after the previous",
        .check = check_interim_cadence},

@@ -505,8 +505,22 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
     const double anchor = analysis.packets()[sequence.front()].event_time;
     const auto due_text = "; updates are due every " + seconds_text(*interval) + " ± " +
                           seconds_text(slack) + " (interval " + basis + ")";
+    // An Interim-Update the session's Stop follows within the slack is the session's closing
+    // report (ocserv sends one as each session closes, its figures the Stop's), not a periodic
+    // update: it says nothing of the interval, and is never early.
+    const auto closes_session = [&](std::size_t position) {
+      if (position + 1 >= sequence.size()) {
+        return false;
+      }
+      const auto next = sequence[position + 1];
+      return analysis.status(next) == stop &&
+             analysis.packets()[next].event_time -
+                     analysis.packets()[sequence[position]].event_time <=
+                 slack;
+    };
     std::size_t previous = none;
-    for (const auto index : sequence) {
+    for (std::size_t position = 0; position < sequence.size(); ++position) {
+      const auto index = sequence[position];
       const auto status = analysis.status(index);
       if (previous == none || (status != interim && status != stop)) {
         previous = index;
@@ -518,7 +532,8 @@ void check_interim_cadence(const Rule& rule, const Analysis& analysis, FindingSi
       const double phase = std::fmod(view.event_time - anchor, *interval);
       const double off_schedule = std::min(phase, *interval - phase);
       const bool late = gap > *interval + slack;
-      const bool early = status == interim && gap < *interval - slack && off_schedule > slack;
+      const bool early = status == interim && gap < *interval - slack && off_schedule > slack &&
+                         !closes_session(position);
       if (!late && !early) {
         previous = index;
         continue;

@@ -9,6 +9,7 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format-14
   tshark tcpdump freeradius freeradius-utils freeradius-common radsecproxy bind9-dnsutils
   hostapd wpasupplicant openvpn openvpn-auth-radius
+  ocserv openconnect
   chromium chromium-driver iproute2 python3 python3-prometheus-client
   openssl file dpkg-dev
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins

@@ -11,6 +11,7 @@
 #include "conformance/engine.hpp"
 #include "conformance/pcap_trace.hpp"
 #include "conformance/profile.hpp"
+#include "defect_corpus.hpp"
 #include "document_capture.hpp"
 #include "pcap/capture_analysis.hpp"
 #include "tests/support/run_command.hpp"
@@ -637,4 +638,186 @@ TEST_CASE("radiusplugin resends its Stop from a new source port: the NAS's error
     INFO(describe(told));
     CHECK(count_rule(told, "RFC5080-RESEND-NEW-ID") == 0);
   }
+}
+
+// A real SSL VPN gateway (tests/captures/make-ocserv-capture.sh): ocserv 1.1.6, AnyConnect
+// compatible, its RADIUS through radcli 1.2.11; openconnect 9.01 logs in as alice (PAP to
+// FreeRADIUS), pings through the tunnel (5 x 1028 octets each way), sends 5 UDP datagrams of
+// 1228 octets one way, and logs out (SIGINT: BYE). acctlab serve answers the accounting.
+// ocserv's own shape:
+//   - the Start comes at authentication, before the address is leased: no Framed-IP-Address,
+//     which every later record carries. SES-ATTRIBUTE-CONSISTENCY's warning is true, the NAS's
+//     (RFC 2866 §2: the Start describes the service being delivered; a consumer that maps
+//     addresses to users from Starts learns this one only from the first update);
+//   - an Interim-Update with the final figures just before every Stop (its worker reports its
+//     counters as it exits), so the Stop repeats the update's figures;
+//   - with stats-report-time 30 (ocserv-radius-interim.pcap), the first update 10 s after the
+//     Start and the next 40 s after that: both true SES-INTERIM-CADENCE warnings against the
+//     configured 30 s; the closing update 21.8 s after the previous is not early (the Stop
+//     follows it within 1 ms);
+//   - stopped (SIGTERM) with the tunnel up (ocserv-radius-gateway-stops.pcap), no Stop and no
+//     Accounting-Off: the session stays open (SES-NO-STOP, an info: a capture cannot tell a
+//     stopped NAS from a session still running);
+//   - octet counters with gigawords, per direction (ocserv-radius-gigawords.pcap: 5.3 GB from
+//     the user, Acct-Input-Gigawords 1 and Acct-Output-Gigawords 0, RFC 2869 §5.1-5.2), no
+//     packet counters, no Event-Timestamp.
+// The interval each was configured with: stats-report-time 360 without --interim, 30 with it.
+struct OcservCapture {
+  RealCapture capture;
+  // Every finding, as "severity RULE-ID (party)", sorted.
+  std::vector<std::string> findings;
+  bool stopped = true;
+  std::size_t copies = 0; // retransmitted copies among the requests
+};
+
+const OcservCapture ocserv_captures[] = {
+    {{"ocserv-radius.pcap", "rfc2866", "acctlab-ocserv-secret", 360, 3, {}},
+     {"warning SES-ATTRIBUTE-CONSISTENCY (nas)"}},
+    {{"ocserv-radius-interim.pcap", "rfc2866", "acctlab-ocserv-secret", 30, 5, {}},
+     {"warning SES-ATTRIBUTE-CONSISTENCY (nas)", "warning SES-INTERIM-CADENCE (nas)",
+      "warning SES-INTERIM-CADENCE (nas)"}},
+    {{"ocserv-radius-gateway-stops.pcap", "rfc2866", "acctlab-ocserv-secret", 360, 1, {}},
+     {"info SES-NO-STOP (nas)"},
+     false},
+    {{"ocserv-radius-gigawords.pcap", "rfc2866", "acctlab-ocserv-secret", 360, 4, {}},
+     {"warning SES-ATTRIBUTE-CONSISTENCY (nas)"}},
+    // acctlab serve stopped for 8 s as the user logged out: radcli sent the closing update three
+    // times, 3 s apart, each copy the same octets (same Identifier and authenticator,
+    // Acct-Delay-Time 0: RFC 5080 §2.2.1 allows it); serve answered the three at once (one
+    // datagram, UDP segmentation offload). The answer came 3.0 s after the last copy: the
+    // server's EXC-LATENCY, rightly. Only then the Stop: ocserv's sec-mod waits for each answer.
+    {{"ocserv-radius-outage.pcap", "rfc2866", "acctlab-ocserv-secret", 360, 5, {}},
+     {"warning EXC-LATENCY (server)", "warning SES-ATTRIBUTE-CONSISTENCY (nas)"},
+     true,
+     2},
+};
+
+TEST_CASE("ocserv's accounting through radcli is judged right by rfc2866: no error, each finding "
+          "true",
+          "[conformance][real-capture]") {
+  const auto& dict = radius::Dictionary::builtin();
+  for (const auto& [capture, expected, stopped, copies] : ocserv_captures) {
+    DYNAMIC_SECTION(capture.file) {
+      const auto verdict = judge(capture);
+      std::vector<std::string> findings;
+      for (const auto& finding : verdict.findings) {
+        findings.push_back(std::string(to_string(finding.severity)) + ' ' + finding.rule_id + " (" +
+                           std::string(to_string(finding.party)) + ")");
+      }
+      std::sort(findings.begin(), findings.end());
+      CHECK(findings == expected);
+      CHECK_FALSE(verdict.has_errors());
+      REQUIRE(verdict.sessions.size() == 1);
+      CHECK(verdict.sessions[0].stopped == stopped);
+      CHECK(verdict.authentication == 2); // Access-Request, Access-Accept: not judged
+      REQUIRE(verdict.nas_profiles.size() == 1);
+      CHECK(verdict.nas_profiles[0].fit_note.empty());
+      for (const auto& finding : verdict.findings) {
+        if (finding.rule_id == "SES-ATTRIBUTE-CONSISTENCY") {
+          CHECK(finding.message.find("Start (record 1 of the session) lacks Framed-IP-Address") !=
+                std::string::npos);
+        }
+      }
+
+      // The records: the Start without counters or address; then octets that only grow, the
+      // address in each, and the Stop repeating the closing update's figures.
+      const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
+      Trace trace = loaded.trace;
+      trace.default_secret = capture.secret;
+      const auto profile = load_profile(capture.profile, dict);
+      REQUIRE(profile);
+      const Analysis analysis(trace, *profile, dict);
+      REQUIRE(analysis.sessions().size() == 1);
+      const auto& records = analysis.sessions()[0].records;
+      REQUIRE(records.size() == capture.requests - copies);
+      std::size_t transmissions = 0;
+      for (const auto& exchange : analysis.exchanges()) {
+        transmissions += exchange.transmissions.size();
+        CHECK(exchange.answered_by != none);
+      }
+      CHECK(transmissions == capture.requests);
+      const auto record = [&](std::size_t i) -> const radius::AccountingRecord& {
+        return *analysis.packets()[records[i]].record;
+      };
+      CHECK(record(0).status_type == 1u);
+      CHECK_FALSE(record(0).framed_ip);
+      CHECK_FALSE(record(0).input_octets);
+      CHECK_FALSE(record(0).session_time);
+      CHECK(record(0).nas_identifier == "acctlab-ocserv");
+      CHECK(record(0).calling_station_id == "203.0.113.20");
+      for (std::size_t i = 1; i < records.size(); ++i) {
+        INFO("record " << i);
+        REQUIRE(record(i).framed_ip);
+        CHECK(radius::to_string(*record(i).framed_ip).rfind("203.0.113.", 0) == 0);
+        REQUIRE(record(i).input_octets);
+        REQUIRE(record(i).output_octets);
+        CHECK_FALSE(record(i).input_packets);
+        CHECK(*record(i).input_octets >= record(i - 1).input_octets.value_or(0));
+        // From the user: 5 echo requests and 5 datagrams; to the user: the 5 echo replies and
+        // less than one datagram besides.
+        CHECK(*record(i).input_octets >= 5 * 1028 + 5 * 1228);
+        CHECK(*record(i).output_octets >= 5 * 1028);
+        CHECK(*record(i).output_octets < 5 * 1028 + 1228);
+      }
+      if (stopped) {
+        const auto& stop = record(records.size() - 1);
+        const auto& closing = record(records.size() - 2);
+        CHECK(stop.status_type == 2u);
+        CHECK(stop.terminate_cause == 1u); // User-Request: openconnect's BYE
+        CHECK(closing.status_type == 3u);
+        CHECK(closing.input_octets == stop.input_octets);
+        CHECK(closing.output_octets == stop.output_octets);
+        if (copies == 0) {
+          CHECK(closing.session_time == stop.session_time);
+        } else {
+          // ocserv dates the Stop when sec-mod sends it: after the 9 s it waited for the
+          // update's answer, the session 9 s longer than when the user left (5 s).
+          CHECK(closing.session_time == 5u);
+          CHECK(stop.session_time == 14u);
+        }
+        if (capture.file == "ocserv-radius-gigawords.pcap") {
+          // 2^32 x Acct-Input-Gigawords 1 + Acct-Input-Octets 1026471800; output below 2^32.
+          CHECK(stop.input_octets == 4294967296ull + 1026471800ull);
+          CHECK(stop.output_octets == 5732u);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("SES-INTERIM-CADENCE: an update the Stop follows at once closes the session, it is not "
+          "early",
+          "[conformance][real-capture]") {
+  // ocserv-radius-interim.pcap: updates 10 s and 50 s after the Start (interval 30 s), then one
+  // at 71.8 s with the Stop 1 ms behind it. The last is 21.8 s after the previous and 11.8 s off
+  // the schedule, which the judge read as "too early"; it is the session's closing report.
+  const auto& dict = radius::Dictionary::builtin();
+  const auto cadence = [&](const corpus::Spec& spec) {
+    const auto profile = load_profile("rfc2866", dict);
+    REQUIRE(profile);
+    const auto verdict = check_trace(corpus::build_trace(spec, dict), *profile, dict);
+    std::vector<std::string> messages;
+    for (const auto& finding : verdict.findings) {
+      if (finding.rule_id == "SES-INTERIM-CADENCE") {
+        messages.push_back(finding.message);
+      }
+    }
+    return messages;
+  };
+  // The clean base (interval 60 s): session 00000001 with updates at 60 and 120 s, its Stop at
+  // 150 s. An update with the Stop's figures 0.5 s before it: nothing to report.
+  auto spec = corpus::clean_spec();
+  REQUIRE(spec.interim_interval == 60);
+  auto closing = spec.requests[5]; // session 00000001's Stop
+  corpus::set(closing.attrs, "Acct-Status-Type", "Interim-Update");
+  corpus::remove(closing.attrs, "Acct-Terminate-Cause");
+  closing.time -= 0.5;
+  spec.requests.push_back(closing);
+  CHECK(cadence(spec).empty());
+
+  // The same update 10 s before the Stop is a periodic one, off the schedule: early.
+  spec.requests.back().time -= 9.5;
+  const auto early = cadence(spec);
+  REQUIRE(early.size() == 1);
+  CHECK(early[0].find("too early") != std::string::npos);
 }
