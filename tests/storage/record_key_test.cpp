@@ -5,7 +5,7 @@
 
 using namespace acctlab::storage;
 
-TEST_CASE("the same record has one key; Acct-Delay-Time is not part of it", "[storage][key]") {
+TEST_CASE("the same record has one key, Acct-Delay-Time is not part of it", "[storage][key]") {
   RecordInput stop;
   stop.nas_key = "192.0.2.1";
   stop.record.session_id = "s1";
