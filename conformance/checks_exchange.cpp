@@ -243,6 +243,32 @@ void check_latency(const Rule& rule, const Analysis& analysis, FindingSink& sink
   }
 }
 
+namespace {
+
+// Whether the client was done with `earlier`'s Identifier before packet `before`: its request was
+// answered through another transmission, or sent again under another Identifier (RFC 5080
+// §2.2.1: changed content, such as a raised Acct-Delay-Time, takes a new Identifier, and the old
+// one is given up). A store-and-forward relay (FreeRADIUS reading a detail file) retries a record
+// with a new Identifier each time, and later uses a given-up Identifier for another record.
+bool moved_on(const Analysis& analysis, const PacketView& earlier, std::size_t before) {
+  if (earlier.exchange == none) {
+    return false;
+  }
+  const auto& exchange = analysis.exchanges()[earlier.exchange];
+  if (exchange.answered_by != none && exchange.answered_by < before) {
+    return true;
+  }
+  for (const auto index : exchange.transmissions) {
+    if (index > earlier.index && index < before &&
+        analysis.packets()[index].packet->identifier() != earlier.packet->identifier()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
 void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   // The previous request from the same client to the same server with the same Identifier.
   std::map<std::tuple<std::string, std::string, std::uint8_t>, std::size_t> last;
@@ -264,7 +290,8 @@ void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSi
       // such as an updated Acct-Delay-Time.
       const bool outstanding =
           analysis.trace().responses_recorded
-              ? earlier.answer == none || earlier.answer > view.index
+              ? (earlier.answer == none || earlier.answer > view.index) &&
+                    !moved_on(analysis, earlier, view.index)
               : earlier.exchange == view.exchange &&
                     view.trace->time - earlier.trace->time <= duplicate_window_seconds;
       if (outstanding && earlier.trace->raw != view.trace->raw) {

@@ -821,3 +821,112 @@ TEST_CASE("SES-INTERIM-CADENCE: an update the Stop follows at once closes the se
   REQUIRE(early.size() == 1);
   CHECK(early[0].find("too early") != std::string::npos);
 }
+
+// Store-and-forward accounting through a real FreeRADIUS 3.2
+// (tests/captures/make-relay-capture.sh): radclient as the NAS (127.0.0.1) sends a Start, four
+// Interim-Updates 2 s apart and a Stop to the front virtual server (127.0.0.2), which writes each
+// to a detail file and answers at once; a `listen { type = detail }` virtual server of the same
+// FreeRADIUS reads the file and forwards each record, one at a time, to acctlab (127.0.0.3) from
+// 127.0.0.2, adding Proxy-State and the time the record waited to Acct-Delay-Time. In the outage
+// captures acctlab was down from 3 s to 13 s after the Start: the relay sent the Interim-Update in
+// hand three times (Acct-Delay-Time 1, 7, 13, a new Identifier each, 6 s apart), then delivered
+// the records waiting behind it within 0.1 s, their Acct-Delay-Time raised by their wait (11, 9, 7
+// and, in the timestamp capture, 5 s). Judged on event time (receive time less Acct-Delay-Time)
+// the burst keeps the NAS's 2-s cadence: no error, no warning.
+const RealCapture relay_captures[] = {
+    {"relay-detail.pcap", "rfc2866", "", 2, 12, {}, {}},
+    {"relay-detail-outage.pcap", "rfc2866", "", 2, 14, {}, {}},
+    {"relay-detail-outage-timestamp.pcap", "rfc2866", "", 2, 14, {}, {}},
+};
+
+TEST_CASE("FreeRADIUS relaying a detail file: one session, the late burst judged on event time",
+          "[conformance][real-capture]") {
+  for (auto capture : relay_captures) {
+    capture.secrets = {{"127.0.0.1", "acctlab-nas-secret"}, {"127.0.0.2", "acctlab-relay-secret"}};
+    const auto verdict = judge(capture);
+    INFO(capture.file << '\n' << describe(verdict));
+    const bool outage = capture.file != "relay-detail.pcap";
+    // Relayed records delivered 5 s or more after their event: the held update and those behind
+    // it (acctlab went down after the update at 2 s was relayed, before the one at 4 s; in the
+    // timestamp capture before the one at 2 s).
+    const std::size_t held = capture.file == "relay-detail-outage.pcap"             ? 4
+                             : capture.file == "relay-detail-outage-timestamp.pcap" ? 5
+                                                                                    : 0;
+    std::size_t late = 0;
+    for (const auto& finding : verdict.findings) {
+      // Nothing but the held Interim-Update's late answer, an info naming the path.
+      CHECK(finding.severity == Severity::info);
+      CHECK(finding.rule_id == "EXC-LATENCY");
+      CHECK(finding.party == Party::path);
+      CHECK(finding.message.find("Interim-Update") == 0);
+      CHECK(finding.message.find("after the latest of 3") != std::string::npos);
+      ++late;
+    }
+    CHECK(late == (outage ? 1u : 0u));
+
+    const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
+    Trace trace = loaded.trace;
+    trace.secrets = capture.secrets;
+    const auto& dict = radius::Dictionary::builtin();
+    const auto profile = load_profile("rfc2866", dict);
+    REQUIRE(profile);
+    const Analysis analysis(trace, *profile, dict);
+    // Both legs' copies of each record are one session's six records.
+    REQUIRE(analysis.sessions().size() == 1);
+    CHECK(analysis.sessions()[0].records.size() == 6);
+    // The relayed copies: Proxy-State on every one, event times 2 s apart (within the relay's
+    // whole-second Acct-Delay-Time and its 1-s poll), however late they arrived.
+    std::vector<double> relayed;
+    std::size_t burst = 0;
+    for (const auto& exchange : analysis.exchanges()) {
+      const auto& view = analysis.packets()[exchange.transmissions.back()];
+      if (view.trace->source.rfind("127.0.0.2:", 0) != 0 || exchange.answered_by == none) {
+        continue;
+      }
+      CHECK(view.packet->find(radius::AttrKey{0, radius::proxy_state_type}) != nullptr);
+      relayed.push_back(view.event_time);
+      burst += view.record->delay_time.value_or(0) >= 5 ? 1 : 0;
+    }
+    REQUIRE(relayed.size() == 6);
+    for (std::size_t i = 1; i < relayed.size(); ++i) {
+      CHECK(std::abs(relayed[i] - relayed[i - 1] - 2) < 1.5);
+    }
+    CHECK(burst == held);
+  }
+}
+
+TEST_CASE("RFC5080-CHANGED-SAME-ID: an Identifier the client gave up is free for another record",
+          "[conformance][real-capture]") {
+  // relay-detail-outage-timestamp.pcap: the relay sent an Interim-Update as id 214 (Acct-Delay-
+  // Time 7), got no answer, sent it again as id 175 (Acct-Delay-Time 13), which was answered, and
+  // later used id 214 for the Stop. The judge called the Stop a retransmission of the
+  // Interim-Update "with the same Identifier while the first was unanswered", an error of the NAS.
+  const auto& dict = radius::Dictionary::builtin();
+  const auto changed = [&](const corpus::Spec& spec) {
+    const auto profile = load_profile("rfc2866", dict);
+    REQUIRE(profile);
+    const auto verdict = check_trace(corpus::build_trace(spec, dict), *profile, dict);
+    return std::count_if(verdict.findings.begin(), verdict.findings.end(),
+                         [](const auto& f) { return f.rule_id == "RFC5080-CHANGED-SAME-ID"; });
+  };
+  // clean_spec's requests: Start, Start, Stop, then session 00000001's updates at 60 and 120 s
+  // and its Stop.
+  auto spec = corpus::clean_spec();
+  auto& given_up = spec.requests[3]; // the update at 60 s as id 40, never answered
+  REQUIRE(*corpus::find(given_up.attrs, "Acct-Status-Type") == "Interim-Update");
+  given_up.identifier = 40;
+  given_up.answered = false;
+  // The next update under id 40 while id 40's request is outstanding (never answered, never
+  // sent again): the client's error, whatever the relay does.
+  spec.requests[4].identifier = 40;
+  CHECK(changed(spec) == 1);
+  // The relay's way: the first update sent again 6 s later under id 41 with Acct-Delay-Time
+  // raised, and answered; id 40 is given up and free.
+  auto again = spec.requests[3];
+  again.identifier = 41;
+  again.answered = true;
+  again.time += 6;
+  corpus::set(again.attrs, "Acct-Delay-Time", "6");
+  spec.requests.push_back(again);
+  CHECK(changed(spec) == 0);
+}
