@@ -231,13 +231,19 @@ void check_latency(const Rule& rule, const Analysis& analysis, FindingSink& sink
       auto packets = exchange.transmissions;
       std::erase_if(packets, [&](std::size_t p) { return p > exchange.answered_by; });
       packets.push_back(exchange.answered_by);
-      sink.report(rule, Severity::info, Party::path,
+      // Earlier copies the server's host refused (ICMP port unreachable) say where they went:
+      // nothing listened, the server was down (a relay retrying into an outage).
+      const auto refused = refusal_text(analysis, exchange);
+      sink.report(rule, Severity::info, refused.empty() ? Party::path : Party::server,
                   describe_request(analysis, first) + " answered " + milliseconds(from_first) +
                       " after its first transmission, " + milliseconds(from_latest) +
                       " after the latest of " + std::to_string(sent) + " (limit " +
-                      milliseconds(limit) +
-                      "): the earlier copies were lost on the way to the server, or the server "
-                      "held them",
+                      milliseconds(limit) + "): " +
+                      (refused.empty() ? "the earlier copies were lost on the way to the server, "
+                                         "or the server held them"
+                                       : "the server was not listening when the earlier copies "
+                                         "came" +
+                                             refused),
                   analysis.evidence(packets));
     }
   }

@@ -18,7 +18,8 @@
 #                       server 127.0.0.3:1813 from 127.0.0.2 (secret acctlab-relay-secret),
 #                       retrying a record 4 s (retry_interval, its minimum) after the 2-s response_window until it is answered
 #   server   127.0.0.3  acctlab serve on 1813, client 127.0.0.2
-# tcpdump records `udp port 1813` on that lo: both legs (NAS -> front, relay -> acctlab).
+# tcpdump records `udp port 1813 or icmp` on that lo: both legs (NAS -> front, relay -> acctlab),
+# and the ICMP port unreachable the kernel sends back while acctlab is down.
 #
 # --outage S: acctlab is killed 3 s after the Start and started again S seconds later on the same
 # address and database: the NAS keeps sending and is answered by the front at once, the relay
@@ -167,7 +168,7 @@ ip netns exec "$ns" freeradius -f -X -d "$work/raddb" >"$work/radiusd.out" 2>&1 
 pids+=($!)
 
 ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -w "$work/capture.pcap" \
-  'udp port 1813' >"$work/tcpdump.log" 2>&1 &
+  'udp port 1813 or icmp' >"$work/tcpdump.log" 2>&1 &
 tcpdump_pid=$!
 pids+=("$tcpdump_pid")
 

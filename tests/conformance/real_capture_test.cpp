@@ -846,20 +846,20 @@ TEST_CASE("FreeRADIUS relaying a detail file: one session, the late burst judged
     const auto verdict = judge(capture);
     INFO(capture.file << '\n' << describe(verdict));
     const bool outage = capture.file != "relay-detail.pcap";
-    // Relayed records delivered 5 s or more after their event: the held update and those behind
-    // it (acctlab went down after the update at 2 s was relayed, before the one at 4 s; in the
-    // timestamp capture before the one at 2 s).
-    const std::size_t held = capture.file == "relay-detail-outage.pcap"             ? 4
-                             : capture.file == "relay-detail-outage-timestamp.pcap" ? 5
-                                                                                    : 0;
+    // Relayed records delivered 5 s or more after their event: the update at 4 s, held, and the
+    // three behind it (acctlab went down after the update at 2 s was relayed).
+    const std::size_t held = outage ? 4 : 0;
     std::size_t late = 0;
     for (const auto& finding : verdict.findings) {
-      // Nothing but the held Interim-Update's late answer, an info naming the path.
+      // Nothing but the held Interim-Update's late answer, an info naming the server: its host
+      // refused the first two copies (ICMP port unreachable), the third was answered at once.
       CHECK(finding.severity == Severity::info);
       CHECK(finding.rule_id == "EXC-LATENCY");
-      CHECK(finding.party == Party::path);
+      CHECK(finding.party == Party::server);
       CHECK(finding.message.find("Interim-Update") == 0);
       CHECK(finding.message.find("after the latest of 3") != std::string::npos);
+      CHECK(finding.message.find("2 of 3 transmission(s) drew ICMP port unreachable") !=
+            std::string::npos);
       ++late;
     }
     CHECK(late == (outage ? 1u : 0u));
@@ -897,10 +897,10 @@ TEST_CASE("FreeRADIUS relaying a detail file: one session, the late burst judged
 
 TEST_CASE("RFC5080-CHANGED-SAME-ID: an Identifier the client gave up is free for another record",
           "[conformance][real-capture]") {
-  // relay-detail-outage-timestamp.pcap: the relay sent an Interim-Update as id 214 (Acct-Delay-
-  // Time 7), got no answer, sent it again as id 175 (Acct-Delay-Time 13), which was answered, and
-  // later used id 214 for the Stop. The judge called the Stop a retransmission of the
-  // Interim-Update "with the same Identifier while the first was unanswered", an error of the NAS.
+  // relay-detail-outage-timestamp.pcap: the relay sent the update at 4 s as id 100 (Acct-Delay-
+  // Time 6), got no answer, sent it again as id 235 (Acct-Delay-Time 12), which was answered, and
+  // then used id 100 for the update at 8 s. The judge called that update a retransmission of the
+  // other "with the same Identifier while the first was unanswered", an error of the NAS.
   const auto& dict = radius::Dictionary::builtin();
   const auto changed = [&](const corpus::Spec& spec) {
     const auto profile = load_profile("rfc2866", dict);
@@ -929,4 +929,49 @@ TEST_CASE("RFC5080-CHANGED-SAME-ID: an Identifier the client gave up is free for
   corpus::set(again.attrs, "Acct-Delay-Time", "6");
   spec.requests.push_back(again);
   CHECK(changed(spec) == 0);
+}
+
+TEST_CASE("EXC-LATENCY: copies the server's host refused make a late answer the server's",
+          "[conformance][real-capture]") {
+  // relay-detail-outage.pcap: the relay's first two copies of an update drew ICMP port
+  // unreachable from acctlab's host (it was down), the third was answered in 2 ms. The judge said
+  // the earlier copies "were lost on the way to the server, or the server held them" and named the
+  // path; the capture shows where they went.
+  const auto& dict = radius::Dictionary::builtin();
+  auto spec = corpus::clean_spec();
+  auto& first = spec.requests[3]; // session 00000001's update at 60 s, unanswered as id 40
+  REQUIRE(*corpus::find(first.attrs, "Acct-Status-Type") == "Interim-Update");
+  first.identifier = 40;
+  first.answered = false;
+  auto again = first; // 6 s later as id 41, Acct-Delay-Time 6, answered
+  again.identifier = 41;
+  again.answered = true;
+  again.time += 6;
+  corpus::set(again.attrs, "Acct-Delay-Time", "6");
+  spec.requests.push_back(again);
+  auto trace = corpus::build_trace(spec, dict);
+  const auto late = [&] {
+    const auto profile = load_profile("rfc2866", dict);
+    REQUIRE(profile);
+    const auto verdict = check_trace(trace, *profile, dict);
+    std::vector<Finding> found;
+    std::copy_if(verdict.findings.begin(), verdict.findings.end(), std::back_inserter(found),
+                 [](const Finding& f) { return f.rule_id == "EXC-LATENCY"; });
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].severity == Severity::info);
+    return found[0];
+  };
+  // Nothing says why the first copy went unanswered: the path's.
+  CHECK(late().party == Party::path);
+  // Its host's ICMP port unreachable about it: nothing listened, the server's.
+  const auto sent = std::find_if(trace.packets.begin(), trace.packets.end(), [](const auto& p) {
+    return p.raw.size() > 1 && p.raw[0] == 4 && p.raw[1] == 40;
+  });
+  REQUIRE(sent != trace.packets.end());
+  trace.refusals.push_back(
+      {sent->time + 0.001, "synthetic", 1, sent->source, sent->destination, 40});
+  const auto refused = late();
+  CHECK(refused.party == Party::server);
+  CHECK(refused.message.find("1 of 2 transmission(s) drew ICMP port unreachable") !=
+        std::string::npos);
 }
