@@ -2,7 +2,7 @@
 # Records RADIUS accounting relayed store-and-forward by a real FreeRADIUS 3.2 from a detail file
 # (the radrelay pattern) to acctlab serve (run as root).
 #
-#   tests/captures/make-relay-capture.sh ACCTLAB [--out FILE.pcap] [--outage SECONDS]
+#   tests/captures/make-relay-capture.sh ACCTLAB [--out FILE.pcap] [--outage SECONDS [--pause]]
 #                                        [--event-timestamp] [--keep]
 #
 # One network namespace of this process's own (acctlab-relay-PID), so the standard ports are free
@@ -25,6 +25,8 @@
 # address and database: the NAS keeps sending and is answered by the front at once, the relay
 # keeps the records in the detail file and retries the one in hand; once acctlab is back the
 # records arrive late, in a burst, their Acct-Delay-Time raised by the time they waited.
+# --pause: acctlab is stopped (SIGSTOP) and continued (SIGCONT) instead: the relay's copies wait in
+# its socket and are all answered when it wakes, those the relay had given up on too.
 #
 # Every wait is bounded; a trap removes the namespace and stops only the processes this script
 # started, on any exit. Exit 77 (skipped) when not root or a tool is missing.
@@ -35,7 +37,8 @@ skip() {
   exit 77
 }
 usage() {
-  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage SECONDS] [--event-timestamp] [--keep]" >&2
+  echo "usage: $0 ACCTLAB [--out FILE.pcap] [--outage SECONDS [--pause]] [--event-timestamp]" \
+    "[--keep]" >&2
   exit 2
 }
 [[ $# -ge 1 ]] || usage
@@ -47,6 +50,7 @@ out="$here/relay-detail.pcap"
 keep=0
 outage=0
 event_timestamp=0
+pause=0
 while (($#)); do
   case "$1" in
   --out)
@@ -62,6 +66,7 @@ while (($#)); do
     shift
     ;;
   --event-timestamp) event_timestamp=1 ;;
+  --pause) pause=1 ;;
   --keep) keep=1 ;;
   *) usage ;;
   esac
@@ -206,15 +211,20 @@ at() { # sleep until SECONDS after the Start
 send Start 0
 for t in 2 4 6 8; do
   if ((outage > 0 && t == 4)); then
-    at 3 && kill "$serve_pid"
-    timeout 5 tail --pid="$serve_pid" -f /dev/null || true
+    at 3
+    if ((pause)); then
+      kill -STOP "$serve_pid"
+    else
+      kill "$serve_pid"
+      timeout 5 tail --pid="$serve_pid" -f /dev/null || true
+    fi
   fi
   at "$t" && send Interim-Update "$t"
 done
 at 10 && send Stop 10
 if ((outage > 0)); then
   at $((3 + outage))
-  serve
+  if ((pause)); then kill -CONT "$serve_pid"; else serve; fi
 fi
 
 answers=$(grep -c "Received Accounting-Response" "$work/radclient.log" || true)

@@ -837,6 +837,10 @@ const RealCapture relay_captures[] = {
     {"relay-detail.pcap", "rfc2866", "", 2, 12, {}, {}},
     {"relay-detail-outage.pcap", "rfc2866", "", 2, 14, {}, {}},
     {"relay-detail-outage-timestamp.pcap", "rfc2866", "", 2, 14, {}, {}},
+    // acctlab stopped (SIGSTOP) from 3 s to 13 s instead: the relay's first two copies of the held
+    // update waited in its socket and were answered together when it woke (one frame: UDP
+    // segmentation offload), after the relay had given both up; its third copy was answered.
+    {"relay-detail-pause.pcap", "rfc2866", "", 2, 14, {}, {}},
 };
 
 TEST_CASE("FreeRADIUS relaying a detail file: one session, the late burst judged on event time",
@@ -851,16 +855,22 @@ TEST_CASE("FreeRADIUS relaying a detail file: one session, the late burst judged
     const std::size_t held = outage ? 4 : 0;
     std::size_t late = 0;
     for (const auto& finding : verdict.findings) {
+      CHECK(finding.rule_id == "EXC-LATENCY");
+      CHECK(finding.party == Party::server);
+      ++late;
+      if (capture.file == "relay-detail-pause.pcap") {
+        // The stopped server answered the second copy 2.2 s after it came: late, its own.
+        CHECK(finding.severity == Severity::warning);
+        CHECK(finding.message.find("answered after 2206.9 ms") != std::string::npos);
+        continue;
+      }
       // Nothing but the held Interim-Update's late answer, an info naming the server: its host
       // refused the first two copies (ICMP port unreachable), the third was answered at once.
       CHECK(finding.severity == Severity::info);
-      CHECK(finding.rule_id == "EXC-LATENCY");
-      CHECK(finding.party == Party::server);
       CHECK(finding.message.find("Interim-Update") == 0);
       CHECK(finding.message.find("after the latest of 3") != std::string::npos);
       CHECK(finding.message.find("2 of 3 transmission(s) drew ICMP port unreachable") !=
             std::string::npos);
-      ++late;
     }
     CHECK(late == (outage ? 1u : 0u));
 
