@@ -985,3 +985,34 @@ TEST_CASE("EXC-LATENCY: copies the server's host refused make a late answer the 
   CHECK(refused.message.find("1 of 2 transmission(s) drew ICMP port unreachable") !=
         std::string::npos);
 }
+
+TEST_CASE("check --db in parts judges the relay's given-up Identifiers as the judge in memory",
+          "[conformance][real-capture]") {
+  // The parts judge keeps RFC5080-CHANGED-SAME-ID in its first pass (run_judge.cpp, IndexPass):
+  // it too called the update that reused the given-up id 100 a changed retransmission.
+  const std::filesystem::path dir = std::string(ACCTLAB_BINARY_DIR) + "/test-scratch/relay-parts";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string secrets = "'" + captures_dir() + "/relay-clients.conf'";
+  for (const auto& capture : relay_captures) {
+    INFO(capture.file);
+    const auto db = "'" + (dir / (capture.file + ".db")).string() + "'";
+    const auto imported = test::run_acctlab("pcap analyze '" + captures_dir() + "/" + capture.file +
+                                            "' --secrets " + secrets + " --db " + db);
+    INFO(imported.output);
+    REQUIRE(imported.status == 0);
+    const auto in_memory =
+        test::run_acctlab("check --pcap '" + captures_dir() + "/" + capture.file + "' --secrets " +
+                          secrets + " --profile rfc2866 --colour never");
+    for (const char* part : {"8192", "4"}) {
+      const auto parts =
+          test::run_acctlab("check --db " + db + " --secrets " + secrets +
+                            " --profile rfc2866 --colour never --judge-part " + part);
+      INFO(parts.output);
+      CHECK(parts.output.find("RFC5080-CHANGED-SAME-ID") == std::string::npos);
+      CHECK(parts.output.find("findings: 0 errors") != std::string::npos);
+      CHECK(parts.status == in_memory.status);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
