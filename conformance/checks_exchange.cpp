@@ -231,17 +231,49 @@ void check_latency(const Rule& rule, const Analysis& analysis, FindingSink& sink
       auto packets = exchange.transmissions;
       std::erase_if(packets, [&](std::size_t p) { return p > exchange.answered_by; });
       packets.push_back(exchange.answered_by);
-      sink.report(rule, Severity::info, Party::path,
+      // Earlier copies the server's host refused (ICMP port unreachable) say where they went:
+      // nothing listened, the server was down (a relay retrying into an outage).
+      const auto refused = refusal_text(analysis, exchange);
+      sink.report(rule, Severity::info, refused.empty() ? Party::path : Party::server,
                   describe_request(analysis, first) + " answered " + milliseconds(from_first) +
                       " after its first transmission, " + milliseconds(from_latest) +
                       " after the latest of " + std::to_string(sent) + " (limit " +
-                      milliseconds(limit) +
-                      "): the earlier copies were lost on the way to the server, or the server "
-                      "held them",
+                      milliseconds(limit) + "): " +
+                      (refused.empty() ? "the earlier copies were lost on the way to the server, "
+                                         "or the server held them"
+                                       : "the server was not listening when the earlier copies "
+                                         "came" +
+                                             refused),
                   analysis.evidence(packets));
     }
   }
 }
+
+namespace {
+
+// Whether the client was done with `earlier`'s Identifier before packet `before`: its request was
+// answered through another transmission, or sent again under another Identifier (RFC 5080
+// §2.2.1: changed content, such as a raised Acct-Delay-Time, takes a new Identifier, and the old
+// one is given up). A store-and-forward relay (FreeRADIUS reading a detail file) retries a record
+// with a new Identifier each time, and later uses a given-up Identifier for another record.
+bool moved_on(const Analysis& analysis, const PacketView& earlier, std::size_t before) {
+  if (earlier.exchange == none) {
+    return false;
+  }
+  const auto& exchange = analysis.exchanges()[earlier.exchange];
+  if (exchange.answered_by != none && exchange.answered_by < before) {
+    return true;
+  }
+  for (const auto index : exchange.transmissions) {
+    if (index > earlier.index && index < before &&
+        analysis.packets()[index].packet->identifier() != earlier.packet->identifier()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
 
 void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSink& sink) {
   // The previous request from the same client to the same server with the same Identifier.
@@ -264,7 +296,8 @@ void check_changed_same_id(const Rule& rule, const Analysis& analysis, FindingSi
       // such as an updated Acct-Delay-Time.
       const bool outstanding =
           analysis.trace().responses_recorded
-              ? earlier.answer == none || earlier.answer > view.index
+              ? (earlier.answer == none || earlier.answer > view.index) &&
+                    !moved_on(analysis, earlier, view.index)
               : earlier.exchange == view.exchange &&
                     view.trace->time - earlier.trace->time <= duplicate_window_seconds;
       if (outstanding && earlier.trace->raw != view.trace->raw) {

@@ -329,6 +329,10 @@ public:
                   detail::changed_same_id_message(*earlier, view, same_exchange),
                   std::move(evidence), 0, subject_of(packet));
       }
+      if (responses_recorded_ && cross.changed_same_id != none) {
+        gave_up_earlier(view, id_key(packet.source, packet.destination, view.packet->identifier()),
+                        index, last);
+      }
       last.index = index;
       last.part = part;
       last.pending = std::make_unique<TracePacket>(packet);
@@ -359,6 +363,7 @@ public:
         if (auto accounting = last_.find(key);
             accounting != last_.end() && accounting->second.index == it->second.index) {
           accounting->second.pending.reset(); // answered: no longer outstanding
+          forget_exchange(accounting->second);
         }
         return it->second.part;
       }
@@ -412,7 +417,35 @@ private:
     std::size_t index = 0;
     std::size_t part = 0;
     std::unique_ptr<TracePacket> pending; // while unanswered (RFC5080-CHANGED-SAME-ID needs it)
+    std::string exchange;                 // the pending request's exchange key
   };
+
+  /** As moved_on in check_changed_same_id: a request sent again under another Identifier gives
+   * the earlier Identifier up (RFC 5080 §2.2.1), which is then free for another request. `last`
+   * is the entry of this request's own Identifier, about to hold it. */
+  void gave_up_earlier(const PacketView& view, const IdKey& here, std::size_t index, Last& last) {
+    auto exchange = exchange_key(view, dict_);
+    if (const auto at = sent_under_.find(exchange);
+        at != sent_under_.end() && !(at->second.first == here)) {
+      if (const auto old = last_.find(at->second.first);
+          old != last_.end() && old->second.index == at->second.second) {
+        old->second.pending.reset();
+        old->second.exchange.clear();
+      }
+    }
+    if (last.pending) {
+      forget_exchange(last);
+    }
+    sent_under_[exchange] = {here, index};
+    last.exchange = std::move(exchange);
+  }
+  void forget_exchange(Last& last) {
+    if (const auto at = sent_under_.find(last.exchange);
+        at != sent_under_.end() && at->second.second == last.index) {
+      sent_under_.erase(at);
+    }
+    last.exchange.clear();
+  }
 
   const radius::Dictionary& dict_;
   const SecretLookup& lookup_;
@@ -421,6 +454,9 @@ private:
   // One entry per client endpoint, server endpoint and Identifier seen: bounded by the
   // endpoints (256 Identifiers each), not by the number of requests.
   std::unordered_map<IdKey, Last, IdKeyHash> last_;
+  // Each pending request's exchange key -> its Identifier's entry and index (no more entries
+  // than pending requests in last_).
+  std::unordered_map<std::string, std::pair<IdKey, std::size_t>> sent_under_;
   struct Latest {
     std::size_t index = 0;
     std::size_t part = 0;
