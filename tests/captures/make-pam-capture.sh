@@ -4,8 +4,8 @@
 # acctlab serve (run as root).
 #
 #   tests/captures/make-pam-capture.sh ACCTLAB [--out FILE.pcap] [--session-seconds N]
-#                                      [--outage SECONDS | --down SECONDS | --failover]
-#                                      [--retry N] [--keep]
+#                                      [--outage SECONDS | --down SECONDS | --failover |
+#                                      --containers] [--retry N] [--keep]
 #
 # One network namespace of this process's own (acctlab-pam-PID); everything runs on its loopback:
 #   FreeRADIUS 3.2 (private configuration) on 127.0.0.1:1812, PAP for one user, alice; its
@@ -42,6 +42,9 @@
 # second acctlab serve listens on 127.0.0.2:1813; the first is ended (SIGTERM) before the session
 # ends, so the Stop goes to 127.0.0.1:1813 (refused), and 3 s later, the module failing over, to
 # 127.0.0.2:1813.
+# --containers: each pamtester runs in a PID namespace of its own, as a login in a fresh container
+# does (the first process there has process id 1), and alice logs in twice: the second login
+# (a 1-s session) 1 s after the first ends.
 # --retry N: the module argument retry=N (the Access-Request's retransmissions).
 # The module tries each accounting request once per server in its list and waits its timeout (the
 # server line's third field, 3 s) for an answer.
@@ -57,7 +60,7 @@ skip() {
   echo "SKIP: $*" >&2
   exit 77
 }
-usage="usage: $0 ACCTLAB [--out FILE.pcap] [--session-seconds N] [--outage SECONDS | --down SECONDS | --failover] [--retry N] [--keep]"
+usage="usage: $0 ACCTLAB [--out FILE.pcap] [--session-seconds N] [--outage SECONDS | --down SECONDS | --failover | --containers] [--retry N] [--keep]"
 [[ $# -ge 1 ]] || {
   echo "$usage" >&2
   exit 2
@@ -72,6 +75,8 @@ seconds=3
 outage=0
 down=0
 failover=0
+containers=0
+pid_namespace=""
 retry=""
 while (($#)); do
   case "$1" in
@@ -104,6 +109,10 @@ while (($#)); do
     shift
     ;;
   --failover) failover=1 ;;
+  --containers)
+    containers=1
+    pid_namespace="--pid --fork"
+    ;;
   --retry)
     [[ $2 =~ ^[0-9]+$ ]] || {
       echo "$usage" >&2
@@ -120,7 +129,7 @@ while (($#)); do
   esac
   shift
 done
-variants=$failover
+variants=$((failover + containers))
 [[ $outage == 0 ]] || variants=$((variants + 1))
 [[ $down == 0 ]] || variants=$((variants + 1))
 ((variants <= 1)) || {
@@ -260,7 +269,7 @@ echo alice-pam-password >"$work/password"
 # close_session (the Stop) once the file leave exists. Waits until the session is open.
 login() { # LOG
   rm -f "$work/opened" "$work/leave"
-  ip netns exec "$ns" unshare --mount --uts sh -c '
+  ip netns exec "$ns" unshare --mount --uts $pid_namespace sh -c '
     mount --bind "$1/pam.d" /etc/pam.d && mount --bind "$1/hosts" /etc/hosts &&
       hostname acctlab-pam-nas && exec pamtester -v -I rhost=198.51.100.20 "$2" alice \
       authenticate open_session close_session' pamtester "$work" "$service" \
@@ -358,6 +367,18 @@ else
     exit 1
   }
   wait_answered 2
+  if ((containers)); then
+    sleep 1
+    login "$work/pamtester-2.log"
+    wait_answered 3
+    sleep 1
+    logout "$work/pamtester-2.log"
+    ((status == 0)) || {
+      echo "the second login failed ($status)" >&2
+      exit 1
+    }
+    wait_answered 4
+  fi
 fi
 sleep 0.5
 frames=$(count udp)

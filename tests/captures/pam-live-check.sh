@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest pam_live_capture (label pam):
 #   tests/captures/pam-live-check.sh ACCTLAB SCRATCH-DIR
-# records three fresh captures of a real PAM login (make-pam-capture.sh: pam_radius_auth driven
+# records four fresh captures of a real PAM login (make-pam-capture.sh: pam_radius_auth driven
 # by pamtester, PAP to FreeRADIUS, the accounting answered by acctlab serve) and judges them:
 #   - a 3-s session: `acctlab pcap analyze --db` must give one session opened and closed and an
 #     rfc2866 pass with no error and no warning, and `acctlab check --secrets` no finding;
@@ -10,8 +10,11 @@
 #     session, and the only finding the first server's EXC-UNANSWERED naming the ICMP refusal;
 #   - --down 31 (acctlab ended before the Stop, back 31 s later for a second login): the module
 #     sent the Stop once and never again, so EXC-UNANSWERED (the server's error) and
-#     EXC-NO-RETRANSMISSION (the NAS's warning), nothing else.
-# About 65 s. Skipped (exit 77) when not root or pamtester/libpam-radius-auth/FreeRADIUS/tcpdump
+#     EXC-NO-RETRANSMISSION (the NAS's warning), nothing else;
+#   - --containers (each pamtester process 1 of a PID namespace of its own, two logins): both
+#     sessions are Acct-Session-Id 00000001, so SES-AFTER-STOP twice, the NAS's: the second
+#     login's Start and its Stop after the session's Stop.
+# About 75 s. Skipped (exit 77) when not root or pamtester/libpam-radius-auth/FreeRADIUS/tcpdump
 # are missing.
 set -euo pipefail
 [[ $# -eq 2 ]] || {
@@ -74,4 +77,13 @@ grep -q "^verdict: FAIL (NAS pass: 0 errors, 1 warnings; server fail: 1 errors, 
   <<<"$result"
 grep -q "^FAIL EXC-UNANSWERED " <<<"$result"
 grep -Eq "warning: Stop id [0-9]+ .* was never answered and never sent again" <<<"$result"
+
+# --- two logins, each in a fresh PID namespace ------------------------------------------------
+timeout 60 "$here/make-pam-capture.sh" "$acctlab" --containers \
+  --out "$scratch/pam-live-containers.pcap"
+result=$(findings "$scratch/pam-live-containers.pcap" 1)
+grep -q "findings: 2 errors, 0 warnings, 0 info" <<<"$result"
+grep -q "^verdict: FAIL (NAS fail: 2 errors, 0 warnings; server pass; path pass)" <<<"$result"
+grep -q 'error: session "00000001" of NAS 127.0.0.1: Start after the session.s Stop' <<<"$result"
+grep -q 'error: session "00000001" of NAS 127.0.0.1: Stop after the session.s Stop' <<<"$result"
 echo "pam live check: pass"

@@ -941,3 +941,101 @@ TEST_CASE("pam_radius_auth's login accounting is judged right by rfc2866: a Stop
     }
   }
 }
+
+// pam-radius-containers.pcap: each pamtester in a PID namespace of its own, as a login in a fresh
+// container, so each is process 1 and pam_radius_auth gives both logins Acct-Session-Id
+// "00000001" and NAS-Port 1. The second login's Start is the first's octets but for Identifier
+// and authenticator, sent 6 s after the first was answered and after that session's Stop, from
+// another source port. The NAS's defect (RFC 2866 §5.5: the Acct-Session-Id identifies one
+// session), which SES-AFTER-STOP reports twice: the Start and the Stop after the session's Stop.
+// The judge used to take that Start for a copy of the first on another path (a broadcast,
+// failover or proxy copy) and drop it from the session, so it reported only "Stop after the
+// session's Stop" (frames 5 and 11), as if the NAS had sent a second Stop.
+TEST_CASE("pam_radius_auth in fresh PID namespaces reuses Acct-Session-Id 00000001: the second "
+          "login's Start and Stop both follow the session's Stop",
+          "[conformance][real-capture]") {
+  const RealCapture capture{"pam-radius-containers.pcap",
+                            "rfc2866",
+                            "acctlab-pam-secret",
+                            0,
+                            4,
+                            {"SES-AFTER-STOP (nas)", "SES-AFTER-STOP (nas)"}};
+  const auto verdict = judge(capture);
+  CHECK(verdict.findings.size() == 2);
+  std::vector<std::string> messages;
+  for (const auto& finding : verdict.findings) {
+    messages.push_back(finding.message);
+  }
+  std::sort(messages.begin(), messages.end());
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0] == "session \"00000001\" of NAS 127.0.0.1: Start after the session's Stop");
+  CHECK(messages[1] == "session \"00000001\" of NAS 127.0.0.1: Stop after the session's Stop");
+  REQUIRE(verdict.sessions.size() == 1);
+
+  const auto& dict = radius::Dictionary::builtin();
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
+  Trace trace = loaded.trace;
+  trace.default_secret = capture.secret;
+  const auto profile = load_profile(capture.profile, dict);
+  REQUIRE(profile);
+  const Analysis analysis(trace, *profile, dict);
+  REQUIRE(analysis.sessions().size() == 1);
+  const auto& records = analysis.sessions()[0].records;
+  REQUIRE(records.size() == 4); // Start, Stop, Start, Stop
+  const std::uint32_t statuses[] = {1, 2, 1, 2};
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& record = *analysis.packets()[records[i]].record;
+    CHECK(record.status_type == statuses[i]);
+    CHECK(record.session_id == "00000001");
+    CHECK(record.nas_port == 1u);
+  }
+  for (const auto& exchange : analysis.exchanges()) {
+    CHECK(exchange.transmissions.size() == 1);
+    CHECK(exchange.answered_by != none);
+  }
+}
+
+TEST_CASE("the same record sent again to the same server after it was answered is a record of its "
+          "own, not a copy on another path",
+          "[conformance][real-capture]") {
+  const auto& dict = radius::Dictionary::builtin();
+  const auto profile = load_profile("rfc2866", dict);
+  REQUIRE(profile);
+  const auto judged = [&](const corpus::Spec& spec) {
+    const auto trace = corpus::build_trace(spec, dict);
+    const Analysis analysis(trace, *profile, dict);
+    std::size_t records = 0;
+    for (const auto& session : analysis.sessions()) {
+      records += session.session_id == "00000002" ? session.records.size() : 0;
+    }
+    std::vector<std::string> findings;
+    for (const auto& finding : check_trace(trace, *profile, dict).findings) {
+      findings.push_back(finding.rule_id + ": " + finding.message);
+    }
+    return std::pair{records, findings};
+  };
+  // The clean base: session 00000002's Start at 10 s (answered 3 ms later), its Stop at 40 s.
+  auto spec = corpus::clean_spec();
+  auto again = spec.requests[1];
+  REQUIRE(*corpus::find(again.attrs, "Acct-Session-Id") == "\"00000002\"");
+  REQUIRE(*corpus::find(again.attrs, "Acct-Status-Type") == "Start");
+  again.client = "127.0.0.1:40002";
+
+  // The same Start from another port of the NAS at 50 s, after the session's Stop: its own
+  // record, which follows the Stop.
+  again.time = 50;
+  spec.requests.push_back(again);
+  const auto [after_stop, after_stop_findings] = judged(spec);
+  CHECK(after_stop == 3);
+  REQUIRE(after_stop_findings.size() == 1);
+  CHECK(after_stop_findings[0] ==
+        "SES-AFTER-STOP: session \"00000002\" of NAS 10.1.1.147: Start after the session's Stop");
+
+  // Sent 1 ms after the first, before its answer: a retransmission under a new source port, the
+  // same record (RFC5080-RESEND-NEW-ID), counted once.
+  spec.requests.back().time = 10.001;
+  const auto [outstanding, outstanding_findings] = judged(spec);
+  CHECK(outstanding == 2);
+  REQUIRE(outstanding_findings.size() == 1);
+  CHECK(outstanding_findings[0].rfind("RFC5080-RESEND-NEW-ID: ", 0) == 0);
+}
