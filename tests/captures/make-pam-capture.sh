@@ -5,7 +5,7 @@
 #
 #   tests/captures/make-pam-capture.sh ACCTLAB [--out FILE.pcap] [--session-seconds N]
 #                                      [--outage SECONDS | --down SECONDS | --failover |
-#                                      --containers] [--retry N] [--keep]
+#                                      --containers] [--ipv6] [--retry N] [--keep]
 #
 # One network namespace of this process's own (acctlab-pam-PID); everything runs on its loopback:
 #   FreeRADIUS 3.2 (private configuration) on 127.0.0.1:1812, PAP for one user, alice; its
@@ -45,6 +45,8 @@
 # --containers: each pamtester runs in a PID namespace of its own, as a login in a fresh container
 # does (the first process there has process id 1), and alice logs in twice: the second login
 # (a 1-s session) 1 s after the first ends.
+# --ipv6: the servers on ::1 (the server line [::1]:1812) and the host name on ::1 as well as
+# 127.0.0.1.
 # --retry N: the module argument retry=N (the Access-Request's retransmissions).
 # The module tries each accounting request once per server in its list and waits its timeout (the
 # server line's third field, 3 s) for an answer.
@@ -60,7 +62,7 @@ skip() {
   echo "SKIP: $*" >&2
   exit 77
 }
-usage="usage: $0 ACCTLAB [--out FILE.pcap] [--session-seconds N] [--outage SECONDS | --down SECONDS | --failover | --containers] [--retry N] [--keep]"
+usage="usage: $0 ACCTLAB [--out FILE.pcap] [--session-seconds N] [--outage SECONDS | --down SECONDS | --failover | --containers] [--ipv6] [--retry N] [--keep]"
 [[ $# -ge 1 ]] || {
   echo "$usage" >&2
   exit 2
@@ -77,6 +79,7 @@ down=0
 failover=0
 containers=0
 pid_namespace=""
+ipv6=0
 retry=""
 while (($#)); do
   case "$1" in
@@ -109,6 +112,7 @@ while (($#)); do
     shift
     ;;
   --failover) failover=1 ;;
+  --ipv6) ipv6=1 ;;
   --containers)
     containers=1
     pid_namespace="--pid --fork"
@@ -151,16 +155,22 @@ chmod 755 "$work"
 
 secret=acctlab-pam-secret
 service=acctlab-login
+addr=127.0.0.1
+server_host=127.0.0.1
+if ((ipv6)); then
+  addr=::1
+  server_host=[::1]
+fi
 
 # --- acctlab serve, the accounting server ----------------------------------------------------
 cat >"$work/clients.conf" <<EOF
 client pam {
-  ipaddr = 127.0.0.1
+  ipaddr = $addr
   secret = $secret
 }
 EOF
 start_serve() {
-  ip netns exec "$ns" "$acctlab" serve --listen 127.0.0.1:1813 --clients "$work/clients.conf" \
+  ip netns exec "$ns" "$acctlab" serve --listen "$server_host:1813" --clients "$work/clients.conf" \
     --db "$work/acct.db" --stats 0 >>"$work/serve.log" 2>&1 &
   serve_pid=$!
   pids+=("$serve_pid")
@@ -179,13 +189,13 @@ mkdir -p "$work/raddb" "$work/radlog" "$work/radrun"
   }"
   cat <<EOF
 client pam {
-  ipaddr = 127.0.0.1
+  ipaddr = $addr
   secret = $secret
 }
 server default {
   listen {
     type = auth
-    ipaddr = 127.0.0.1
+    ipaddr = $addr
     port = 1812
   }
   authorize {
@@ -219,7 +229,7 @@ freeradius_and_tcpdump_ready "$work"
 
 # --- the PAM service, private to pamtester's mount namespace ----------------------------------
 mkdir -p "$work/pam.d"
-echo "127.0.0.1:1812 $secret 3" >"$work/pam_radius_auth.conf"
+echo "$server_host:1812 $secret 3" >"$work/pam_radius_auth.conf"
 ((failover)) && echo "127.0.0.2:1812 $secret 3" >>"$work/pam_radius_auth.conf"
 chmod 600 "$work/pam_radius_auth.conf"
 # Says the session is open (the file opened), then holds it until the file leave exists (at most
@@ -241,6 +251,7 @@ session  required pam_radius_auth.so conf=$work/pam_radius_auth.conf$retry
 session  optional pam_exec.so type=open_session $work/hold.sh
 EOF
 printf '%s\n' "127.0.0.1 localhost" "127.0.0.1 acctlab-pam-nas" >"$work/hosts"
+((ipv6)) && printf '%s\n' "::1 localhost" "::1 acctlab-pam-nas" >>"$work/hosts"
 
 # What the capture holds so far, as acctlab reads it.
 captured() { # -> "requests answers"
@@ -385,5 +396,5 @@ frames=$(count udp)
 kill -INT "$tcpdump_pid"
 timeout 5 tail --pid="$tcpdump_pid" -f /dev/null || true
 cp "$work/capture.pcap" "$out"
-echo "wrote $out ($frames frames): pam_radius_auth via pamtester, FreeRADIUS 127.0.0.1:1812, acctlab 127.0.0.1:1813; pamtester exit $status"
+echo "wrote $out ($frames frames): pam_radius_auth via pamtester, FreeRADIUS $server_host:1812, acctlab $server_host:1813; pamtester exit $status"
 echo "versions: $(dpkg-query -W -f '${Package} ${Version}; ' libpam-radius-auth pamtester libpam0g freeradius tcpdump 2>/dev/null)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest pam_live_capture (label pam):
 #   tests/captures/pam-live-check.sh ACCTLAB SCRATCH-DIR
-# records four fresh captures of a real PAM login (make-pam-capture.sh: pam_radius_auth driven
+# records five fresh captures of a real PAM login (make-pam-capture.sh: pam_radius_auth driven
 # by pamtester, PAP to FreeRADIUS, the accounting answered by acctlab serve) and judges them:
 #   - a 3-s session: `acctlab pcap analyze --db` must give one session opened and closed and an
 #     rfc2866 pass with no error and no warning, and `acctlab check --secrets` no finding;
@@ -13,8 +13,9 @@
 #     EXC-NO-RETRANSMISSION (the NAS's warning), nothing else;
 #   - --containers (each pamtester process 1 of a PID namespace of its own, two logins): both
 #     sessions are Acct-Session-Id 00000001, so SES-AFTER-STOP twice, the NAS's: the second
-#     login's Start and its Stop after the session's Stop.
-# About 75 s. Skipped (exit 77) when not root or pamtester/libpam-radius-auth/FreeRADIUS/tcpdump
+#     login's Start and its Stop after the session's Stop;
+#   - --ipv6 (everything on ::1; NAS-IPv6-Address and NAS-IP-Address both sent): no finding.
+# About 85 s. Skipped (exit 77) when not root or pamtester/libpam-radius-auth/FreeRADIUS/tcpdump
 # are missing.
 set -euo pipefail
 [[ $# -eq 2 ]] || {
@@ -86,4 +87,14 @@ grep -q "findings: 2 errors, 0 warnings, 0 info" <<<"$result"
 grep -q "^verdict: FAIL (NAS fail: 2 errors, 0 warnings; server pass; path pass)" <<<"$result"
 grep -q 'error: session "00000001" of NAS 127.0.0.1: Start after the session.s Stop' <<<"$result"
 grep -q 'error: session "00000001" of NAS 127.0.0.1: Stop after the session.s Stop' <<<"$result"
+
+# --- over IPv6 ----------------------------------------------------------------------------------
+timeout 60 "$here/make-pam-capture.sh" "$acctlab" --ipv6 --out "$scratch/pam-live-ipv6.pcap"
+report=$("$acctlab" pcap analyze "$scratch/pam-live-ipv6.pcap" --secrets "$secrets")
+echo "$report"
+grep -q "packets: Access-Request 1, Access-Accept 1, Accounting-Request 2, Accounting-Response 2" \
+  <<<"$report"
+grep -q "^server \[::1\]:1813:" <<<"$report"
+result=$(findings "$scratch/pam-live-ipv6.pcap" 0)
+grep -q "findings: 0 errors, 0 warnings, 0 info" <<<"$result"
 echo "pam live check: pass"
