@@ -252,14 +252,27 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
   // a proxy (a capture taken on the proxy holds both legs) is one record of its session: keep the
   // first copy (same NAS and content apart from Acct-Delay-Time, Proxy-State and
   // Message-Authenticator). Each copy's exchange is still judged on its own leg.
+  // The same content sent again from the same address to the same server after the first was
+  // answered is no copy but a record of its own (pam_radius_auth in a fresh PID namespace gives
+  // every login the Acct-Session-Id of process 1, and its Starts are the same octets but for
+  // Identifier and authenticator); RFC5080-RESEND-NEW-ID draws the same line.
   std::unordered_map<std::string, std::size_t> record_copies;
   for (std::size_t i = 0; i < packets_.size(); ++i) {
     const auto& view = packets_[i];
     if (!view.request || exchanges_[view.exchange].transmissions.front() != i) {
       continue;
     }
-    if (!record_copies.try_emplace(record_copy_key(view, dict), i).second) {
-      continue;
+    auto [copy, fresh] = record_copies.try_emplace(record_copy_key(view, dict), i);
+    if (!fresh) {
+      const auto& first = packets_[copy->second];
+      const auto answered = exchanges_[first.exchange].answered_by;
+      const bool again = trace.responses_recorded && answered != none && answered < i &&
+                         first.trace->destination == view.trace->destination &&
+                         host_part(first.client) == host_part(view.client);
+      if (!again) {
+        continue;
+      }
+      copy->second = i;
     }
     const auto st = view.record->status_type;
     if (view.record->session_id.empty() || (st && (*st == 7 || *st == 8))) {

@@ -13,6 +13,7 @@ packages=(
   chromium chromium-driver iproute2 python3 python3-prometheus-client
   openssl file dpkg-dev
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
+  libpam-radius-auth pamtester
 )
 
 missing=()

@@ -1016,3 +1016,221 @@ TEST_CASE("check --db in parts judges the relay's given-up Identifiers as the ju
   }
   std::filesystem::remove_all(dir);
 }
+
+// A real PAM login (tests/captures/make-pam-capture.sh): pam_radius_auth 2.0.0 (Debian's
+// libpam-radius-auth) driven by `pamtester -I rhost=198.51.100.20 acctlab-login alice
+// authenticate open_session close_session`, PAP to FreeRADIUS on 127.0.0.1:1812, the accounting to
+// acctlab serve on the port after it, 1813. The module's own shape:
+//   - the Start from pam_open_session, the Stop from pam_close_session, each from a new socket;
+//     Acct-Session-Id is the process id in 8 digits, NAS-Port the same id as a number,
+//     NAS-Port-Type Virtual, Acct-Authentic RADIUS, NAS-Identifier the PAM service's name,
+//     NAS-IP-Address the host name's address, Calling-Station-Id the PAM remote host;
+//   - the Stop carries Acct-Session-Time (whole seconds from two time() readings: up to 1 s above
+//     the elapsed time) and nothing else of the session: no counters, no Acct-Terminate-Cause, no
+//     Acct-Delay-Time; the Access-Accept's Class is in neither record (2.0.0 has no Class support;
+//     RFC 2865 §5.25 says SHOULD, a rule about authentication the accounting rules do not make);
+//   - each accounting request is sent once per server in the module's list, whatever its retry=
+//     option says (that counts Access-Requests only), and given up after the server line's
+//     timeout (3 s here).
+// pam-radius-down.pcap: acctlab ended before the first session's Stop, started again 32 s later
+// for a second login. The Stop drew ICMP port unreachable and was never sent again: the server's
+// EXC-UNANSWERED error and the NAS's EXC-NO-RETRANSMISSION warning are both true (RFC 2866 §2: the
+// request "is re-sent a number of times"; RFC 5080 §2.2.1: accounting retransmission SHOULD go
+// on until acknowledged).
+namespace {
+
+struct PamCapture {
+  RealCapture capture;
+  // Every finding, as "severity RULE-ID (party)", sorted.
+  std::vector<std::string> findings;
+  std::size_t sessions = 1;
+};
+
+const PamCapture pam_captures[] = {
+    {{"pam-radius.pcap", "rfc2866", "acctlab-pam-secret", 0, 2, {}}, {}, 1},
+    {{"pam-radius-down.pcap", "rfc2866", "acctlab-pam-secret", 0, 4, {"EXC-UNANSWERED (server)"}},
+     {"error EXC-UNANSWERED (server)", "warning EXC-NO-RETRANSMISSION (nas)"},
+     2},
+};
+
+} // namespace
+
+TEST_CASE("pam_radius_auth's login accounting is judged right by rfc2866: a Stop sent once to a "
+          "server that is down is the server's error and the NAS's warning, nothing else",
+          "[conformance][real-capture]") {
+  const auto& dict = radius::Dictionary::builtin();
+  for (const auto& [capture, expected, sessions] : pam_captures) {
+    DYNAMIC_SECTION(capture.file) {
+      const auto verdict = judge(capture);
+      std::vector<std::string> findings;
+      for (const auto& finding : verdict.findings) {
+        findings.push_back(std::string(to_string(finding.severity)) + ' ' + finding.rule_id + " (" +
+                           std::string(to_string(finding.party)) + ")");
+      }
+      std::sort(findings.begin(), findings.end());
+      CHECK(findings == expected);
+      REQUIRE(verdict.sessions.size() == sessions);
+      for (const auto& session : verdict.sessions) {
+        CHECK(session.stopped); // every session's Stop is in the capture, answered or not
+      }
+      CHECK(verdict.authentication == 2 * sessions); // Access-Request, Access-Accept: not judged
+      REQUIRE(verdict.nas_profiles.size() == 1);
+      CHECK(verdict.nas_profiles[0].fit_note.empty());
+      for (const auto& finding : verdict.findings) {
+        if (finding.rule_id == "EXC-UNANSWERED") {
+          CHECK(finding.message.find("sent 1 time(s) and never answered") != std::string::npos);
+          CHECK(finding.message.find("drew ICMP port unreachable from the server's host") !=
+                std::string::npos);
+        }
+        if (finding.rule_id == "EXC-NO-RETRANSMISSION") {
+          CHECK(finding.message.find("never answered and never sent again") != std::string::npos);
+        }
+      }
+
+      // The records: per session a Start and a Stop with the same Acct-Session-Id (the process id,
+      // which NAS-Port carries too), the Stop with Acct-Session-Time and no counters.
+      const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
+      Trace trace = loaded.trace;
+      trace.default_secret = capture.secret;
+      const auto profile = load_profile(capture.profile, dict);
+      REQUIRE(profile);
+      const Analysis analysis(trace, *profile, dict);
+      REQUIRE(analysis.sessions().size() == sessions);
+      std::size_t unanswered = 0;
+      for (const auto& exchange : analysis.exchanges()) {
+        CHECK(exchange.transmissions.size() == 1); // never a second copy
+        unanswered += exchange.answered_by == none ? 1 : 0;
+      }
+      CHECK(unanswered == (sessions == 2 ? 1u : 0u));
+      for (const auto& session : analysis.sessions()) {
+        REQUIRE(session.records.size() == 2);
+        const auto& start = *analysis.packets()[session.records[0]].record;
+        const auto& stop = *analysis.packets()[session.records[1]].record;
+        CHECK(start.status_type == 1u);
+        CHECK(stop.status_type == 2u);
+        for (const auto* record : {&start, &stop}) {
+          CHECK(record->user_name == "alice");
+          CHECK(record->nas_identifier == "acctlab-login");
+          REQUIRE(record->nas_ip);
+          CHECK(radius::to_string(*record->nas_ip) == "127.0.0.1");
+          CHECK(record->nas_port_type == 5u); // Virtual
+          CHECK(record->calling_station_id == "198.51.100.20");
+          REQUIRE(record->nas_port);
+          auto id = std::to_string(*record->nas_port);
+          id.insert(0, id.size() < 8 ? 8 - id.size() : 0, '0'); // "%08d"
+          CHECK(record->session_id == id);
+          CHECK_FALSE(record->class_text);
+          CHECK_FALSE(record->delay_time);
+          CHECK_FALSE(record->input_octets);
+          CHECK_FALSE(record->output_octets);
+          CHECK_FALSE(record->terminate_cause);
+        }
+        CHECK(stop.session_id == start.session_id);
+        CHECK_FALSE(start.session_time);
+        REQUIRE(stop.session_time);
+        const double elapsed = analysis.packets()[session.records[1]].event_time -
+                               analysis.packets()[session.records[0]].event_time;
+        CHECK(*stop.session_time >= std::floor(elapsed));
+        CHECK(*stop.session_time <= std::floor(elapsed) + 1);
+      }
+    }
+  }
+}
+
+// pam-radius-containers.pcap: each pamtester in a PID namespace of its own, as a login in a fresh
+// container, so each is process 1 and pam_radius_auth gives both logins Acct-Session-Id
+// "00000001" and NAS-Port 1. The second login's Start is the first's octets but for Identifier
+// and authenticator, sent 6 s after the first was answered and after that session's Stop, from
+// another source port. The NAS's defect (RFC 2866 §5.5: the Acct-Session-Id identifies one
+// session), which SES-AFTER-STOP reports twice: the Start and the Stop after the session's Stop.
+// The judge used to take that Start for a copy of the first on another path (a broadcast,
+// failover or proxy copy) and drop it from the session, so it reported only "Stop after the
+// session's Stop" (frames 5 and 11), as if the NAS had sent a second Stop.
+TEST_CASE("pam_radius_auth in fresh PID namespaces reuses Acct-Session-Id 00000001: the second "
+          "login's Start and Stop both follow the session's Stop",
+          "[conformance][real-capture]") {
+  const RealCapture capture{"pam-radius-containers.pcap",
+                            "rfc2866",
+                            "acctlab-pam-secret",
+                            0,
+                            4,
+                            {"SES-AFTER-STOP (nas)", "SES-AFTER-STOP (nas)"}};
+  const auto verdict = judge(capture);
+  CHECK(verdict.findings.size() == 2);
+  std::vector<std::string> messages;
+  for (const auto& finding : verdict.findings) {
+    messages.push_back(finding.message);
+  }
+  std::sort(messages.begin(), messages.end());
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0] == "session \"00000001\" of NAS 127.0.0.1: Start after the session's Stop");
+  CHECK(messages[1] == "session \"00000001\" of NAS 127.0.0.1: Stop after the session's Stop");
+  REQUIRE(verdict.sessions.size() == 1);
+
+  const auto& dict = radius::Dictionary::builtin();
+  const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
+  Trace trace = loaded.trace;
+  trace.default_secret = capture.secret;
+  const auto profile = load_profile(capture.profile, dict);
+  REQUIRE(profile);
+  const Analysis analysis(trace, *profile, dict);
+  REQUIRE(analysis.sessions().size() == 1);
+  const auto& records = analysis.sessions()[0].records;
+  REQUIRE(records.size() == 4); // Start, Stop, Start, Stop
+  const std::uint32_t statuses[] = {1, 2, 1, 2};
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& record = *analysis.packets()[records[i]].record;
+    CHECK(record.status_type == statuses[i]);
+    CHECK(record.session_id == "00000001");
+    CHECK(record.nas_port == 1u);
+  }
+  for (const auto& exchange : analysis.exchanges()) {
+    CHECK(exchange.transmissions.size() == 1);
+    CHECK(exchange.answered_by != none);
+  }
+}
+
+TEST_CASE("the same record sent again to the same server after it was answered is a record of its "
+          "own, not a copy on another path",
+          "[conformance][real-capture]") {
+  const auto& dict = radius::Dictionary::builtin();
+  const auto profile = load_profile("rfc2866", dict);
+  REQUIRE(profile);
+  const auto judged = [&](const corpus::Spec& spec) {
+    const auto trace = corpus::build_trace(spec, dict);
+    const Analysis analysis(trace, *profile, dict);
+    std::size_t records = 0;
+    for (const auto& session : analysis.sessions()) {
+      records += session.session_id == "00000002" ? session.records.size() : 0;
+    }
+    std::vector<std::string> findings;
+    for (const auto& finding : check_trace(trace, *profile, dict).findings) {
+      findings.push_back(finding.rule_id + ": " + finding.message);
+    }
+    return std::pair{records, findings};
+  };
+  // The clean base: session 00000002's Start at 10 s (answered 3 ms later), its Stop at 40 s.
+  auto spec = corpus::clean_spec();
+  auto again = spec.requests[1];
+  REQUIRE(*corpus::find(again.attrs, "Acct-Session-Id") == "\"00000002\"");
+  REQUIRE(*corpus::find(again.attrs, "Acct-Status-Type") == "Start");
+  again.client = "127.0.0.1:40002";
+
+  // The same Start from another port of the NAS at 50 s, after the session's Stop: its own
+  // record, which follows the Stop.
+  again.time = 50;
+  spec.requests.push_back(again);
+  const auto [after_stop, after_stop_findings] = judged(spec);
+  CHECK(after_stop == 3);
+  REQUIRE(after_stop_findings.size() == 1);
+  CHECK(after_stop_findings[0] ==
+        "SES-AFTER-STOP: session \"00000002\" of NAS 10.1.1.147: Start after the session's Stop");
+
+  // Sent 1 ms after the first, before its answer: a retransmission under a new source port, the
+  // same record (RFC5080-RESEND-NEW-ID), counted once.
+  spec.requests.back().time = 10.001;
+  const auto [outstanding, outstanding_findings] = judged(spec);
+  CHECK(outstanding == 2);
+  REQUIRE(outstanding_findings.size() == 1);
+  CHECK(outstanding_findings[0].rfind("RFC5080-RESEND-NEW-ID: ", 0) == 0);
+}
