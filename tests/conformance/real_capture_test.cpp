@@ -484,7 +484,14 @@ const RealCapture openvpn_captures[] = {
 namespace {
 
 // The accounting records of the capture's one session, in order.
-std::vector<PacketView> openvpn_records(const RealCapture& capture) {
+/** A record of the capture's one session and the time it was captured: copied out, as the
+ * Analysis's packet views point into a trace that ends with the function. */
+struct CapturedRecord {
+  std::optional<radius::AccountingRecord> record;
+  double time = 0;
+};
+
+std::vector<CapturedRecord> openvpn_records(const RealCapture& capture) {
   const auto& dict = radius::Dictionary::builtin();
   const auto loaded = load_trace_from_pcap({captures_dir() + "/" + capture.file});
   Trace trace = loaded.trace;
@@ -493,9 +500,10 @@ std::vector<PacketView> openvpn_records(const RealCapture& capture) {
   REQUIRE(profile);
   const Analysis analysis(trace, *profile, dict);
   REQUIRE(analysis.sessions().size() == 1);
-  std::vector<PacketView> records;
+  std::vector<CapturedRecord> records;
   for (const auto index : analysis.sessions()[0].records) {
-    records.push_back(analysis.packets()[index]);
+    const auto& view = analysis.packets()[index];
+    records.push_back({view.record, view.trace->time});
   }
   return records;
 }
@@ -553,7 +561,7 @@ TEST_CASE("OpenVPN's radiusplugin accounting is judged right by rfc2866: one ses
         CHECK_FALSE(record.output_packets);
         CHECK_FALSE(record.terminate_cause);
         // Whole seconds of the gateway's clock since client-connect: within 1 s of the capture's.
-        const double elapsed = records[i].trace->time - records.front().trace->time;
+        const double elapsed = records[i].time - records.front().time;
         CHECK(std::abs(*record.session_time - elapsed) <= 1.0);
       }
       // The Stop's counters hold the echoed datagrams (5 x 1028 IP octets each way, more on the

@@ -252,14 +252,16 @@ TEST_CASE("ICMP Port Unreachable names the quoted datagram's ports", "[pcap][fra
   const auto spec = spec_v4(0);
   const auto datagram = single_ip_packet(spec, payload);
   const std::vector<std::uint8_t> header{3, 3, 0, 0, 0, 0, 0, 0}; // type 3, code 3
-  PortUnreachable out;
-  REQUIRE(parse_port_unreachable(1, concat(header, datagram), out));
+  PortUnreachable out; // its span points into the message: each one is kept in a variable
+  const auto whole = concat(header, datagram);
+  REQUIRE(parse_port_unreachable(1, whole, out));
   CHECK(out.sender == spec.source);
   CHECK(out.receiver == spec.destination);
   CHECK(std::vector<std::uint8_t>(out.quoted_payload.begin(), out.quoted_payload.end()) == payload);
 
   const std::vector<std::uint8_t> minimal(datagram.begin(), datagram.begin() + 20 + 8);
-  REQUIRE(parse_port_unreachable(1, concat(header, minimal), out));
+  const auto minimal_message = concat(header, minimal);
+  REQUIRE(parse_port_unreachable(1, minimal_message, out));
   CHECK(out.receiver.port == 1813);
   CHECK(out.quoted_payload.empty());
 
@@ -280,16 +282,17 @@ TEST_CASE("ICMP Port Unreachable names the quoted datagram's ports", "[pcap][fra
   const auto spec6 = spec_v6(0);
   const auto datagram6 = single_ip_packet(spec6, payload);
   const std::vector<std::uint8_t> header6{1, 4, 0, 0, 0, 0, 0, 0};
-  REQUIRE(parse_port_unreachable(58, concat(header6, datagram6), out));
+  const auto whole6 = concat(header6, datagram6);
+  REQUIRE(parse_port_unreachable(58, whole6, out));
   CHECK(out.sender == spec6.source);
   CHECK(out.receiver == spec6.destination);
   CHECK(out.quoted_payload.size() == payload.size());
 
   // Every prefix of either is handled without reading past it.
-  for (const auto& whole : {concat(header, datagram), concat(header6, datagram6)}) {
-    const std::uint8_t protocol = whole[0] == 3 ? 1 : 58;
-    for (std::size_t n = 0; n <= whole.size(); ++n) {
-      const std::vector<std::uint8_t> prefix(whole.begin(), whole.begin() + n);
+  for (const auto* message : {&whole, &whole6}) {
+    const std::uint8_t protocol = (*message)[0] == 3 ? 1 : 58;
+    for (std::size_t n = 0; n <= message->size(); ++n) {
+      const std::vector<std::uint8_t> prefix(message->begin(), message->begin() + n);
       PortUnreachable p;
       if (parse_port_unreachable(protocol, prefix, p)) {
         CHECK(p.quoted_payload.data() >= prefix.data());
