@@ -16,7 +16,11 @@
 # shared machine this gives every target the same amount of fuzzing; run it under
 # `chrt --idle 0` (SCHED_IDLE) and it takes only the CPU nothing else wants, so a measurement may
 # run beside it. Do not SIGSTOP a fuzzer to make room: libFuzzer's -timeout is a wall-clock
-# alarm, and a unit that was stopped for 10 s is reported as a timeout that is none.
+# alarm, and a unit that was stopped for 10 s is reported as a timeout that is none. A fuzzer
+# starved of CPU that long (SCHED_IDLE under a full machine) is in the same case: every timeout
+# artifact is run again alone afterwards, and one that then finishes within the timeout is moved
+# to build-fuzz/starved-* and reported as starved, not as a finding. FUZZ_TIMEOUT sets
+# libFuzzer's -timeout (default 10 s).
 # A crash stops nothing: its artifact stays in build-fuzz/<target>-crash-* and is reported.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,6 +41,7 @@ children_cpu() { # file to write the figure to
 }
 
 total=0
+unit_timeout=${FUZZ_TIMEOUT:-10}
 printf '%-22s %8s %8s %12s %7s %7s %8s %14s %12s %12s\n' target seconds cpu-s executions cov ft crashes "corpus kept" "CI start cov/ft" \
   "seeds cov/ft"
 for spec in "$@"; do
@@ -51,7 +56,7 @@ for spec in "$@"; do
   children_cpu build-fuzz/cpu-before-"$t"
   if [ "${FUZZ_CPU:-0}" = 1 ]; then
     cap=${FUZZ_WALL_CAP:-$((seconds * 4))}
-    ./build-fuzz/fuzz/"$t" -max_total_time="$cap" -timeout=10 -print_final_stats=1 \
+    ./build-fuzz/fuzz/"$t" -max_total_time="$cap" -timeout="$unit_timeout" -print_final_stats=1 \
       -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 &
     fuzzer=$!
     echo "$fuzzer" >build-fuzz/campaign-"$t".pid
@@ -70,7 +75,7 @@ for spec in "$@"; do
     wait "$fuzzer" || rc=$?
     [ "$rc" != 72 ] || rc=0 # libFuzzer's exit code after SIGINT: stopped at its budget
   else
-    timeout $((seconds + 120)) ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout=10 \
+    timeout $((seconds + 120)) ./build-fuzz/fuzz/"$t" -max_total_time="$seconds" -timeout="$unit_timeout" \
       -print_final_stats=1 -artifact_prefix=build-fuzz/"$t"- "$grown" >build-fuzz/campaign-"$t".log 2>&1 || rc=$?
   fi
   children_cpu build-fuzz/cpu-after-"$t"
@@ -79,6 +84,16 @@ for spec in "$@"; do
   last=$(grep -E '^#[0-9]+.*cov: ' build-fuzz/campaign-"$t".log | tail -1)
   cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+  # A timeout that does not happen again alone was the fuzzer starved of CPU, not a slow input.
+  starved=0
+  for artifact in build-fuzz/"$t"-timeout-*; do
+    [ -e "$artifact" ] || continue
+    if timeout 120 ./build-fuzz/fuzz/"$t" -timeout="$unit_timeout" "$artifact" >/dev/null 2>&1; then
+      mv "$artifact" "build-fuzz/starved-$(basename "$artifact")"
+      starved=$((starved + 1))
+      [ "$rc" != 70 ] || rc=0 # libFuzzer's exit code for a timeout
+    fi
+  done
   crashes=$(find build-fuzz -maxdepth 1 -name "$t-crash-*" -o -maxdepth 1 -name "$t-leak-*" \
     -o -maxdepth 1 -name "$t-timeout-*" -o -maxdepth 1 -name "$t-oom-*" | wc -l)
   # Minimise against the seeds: what the seeds already cover is not kept twice.
@@ -134,6 +149,6 @@ for spec in "$@"; do
   total=$((total + ${executions:-0}))
   printf '%-22s %8s %8s %12s %7s %7s %8s %14s %12s %12s%s\n' "$t" "$seconds" "$cpu" "${executions:-?}" \
     "${cov:-?}" "${ft:-?}" "$crashes" "$kept" "${start:-?}" "${seeds_only:-?}" \
-    "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
+    "$([ "$rc" = 0 ] || echo "  (exit $rc)")$([ "$starved" = 0 ] || echo "  ($starved timeout(s) starved of CPU: not again alone)")"
 done
 echo "total executions: $total"
