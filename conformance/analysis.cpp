@@ -253,9 +253,12 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
   // first copy (same NAS and content apart from Acct-Delay-Time, Proxy-State and
   // Message-Authenticator). Each copy's exchange is still judged on its own leg.
   // The same content sent again from the same address to the same server after the first was
-  // answered is no copy but a record of its own (pam_radius_auth in a fresh PID namespace gives
-  // every login the Acct-Session-Id of process 1, and its Starts are the same octets but for
-  // Identifier and authenticator); RFC5080-RESEND-NEW-ID draws the same line.
+  // answered, and after the NAS went on to another record of that session, is no copy but a
+  // record of its own (pam_radius_auth in a fresh PID namespace gives every login the
+  // Acct-Session-Id of process 1, and its Starts are the same octets but for Identifier and
+  // authenticator); RFC5080-RESEND-NEW-ID draws the same line. Without a record in between it
+  // stays a copy: an answer the capture saw may have been lost after it, and the NAS's
+  // retransmission of that record is then right.
   std::unordered_map<std::string, std::size_t> record_copies;
   for (std::size_t i = 0; i < packets_.size(); ++i) {
     const auto& view = packets_[i];
@@ -266,9 +269,12 @@ Analysis::Analysis(const Trace& trace, const Profile& profile, const radius::Dic
     if (!fresh) {
       const auto& first = packets_[copy->second];
       const auto answered = exchanges_[first.exchange].answered_by;
+      const auto session = session_by_key.find(view.nas_key + '\x1e' + view.record->session_id);
+      const bool moved_on = session != session_by_key.end() &&
+                            sessions_[session->second].records.back() != copy->second;
       const bool again = trace.responses_recorded && answered != none && answered < i &&
                          first.trace->destination == view.trace->destination &&
-                         host_part(first.client) == host_part(view.client);
+                         host_part(first.client) == host_part(view.client) && moved_on;
       if (!again) {
         continue;
       }

@@ -1234,6 +1234,14 @@ TEST_CASE("the same record sent again to the same server after it was answered i
   CHECK(after_stop_findings[0] ==
         "SES-AFTER-STOP: session \"00000002\" of NAS 10.1.1.147: Start after the session's Stop");
 
+  // At 20 s, after its answer but before the session's next record: the NAS may never have had
+  // that answer (lost after the capture point), and this is its retransmission, the same
+  // record, counted once, no finding.
+  spec.requests.back().time = 20;
+  const auto [lost_answer, lost_answer_findings] = judged(spec);
+  CHECK(lost_answer == 2);
+  CHECK(lost_answer_findings.empty());
+
   // Sent 1 ms after the first, before its answer: a retransmission under a new source port, the
   // same record (RFC5080-RESEND-NEW-ID), counted once.
   spec.requests.back().time = 10.001;
