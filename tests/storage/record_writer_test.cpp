@@ -59,6 +59,24 @@ WriterOptions fast_options() {
   return options;
 }
 
+/** One row of a query as "a|b|c", on whichever engine holds the data: the cluster when there is
+ * one, else the SQLite file at database. */
+std::string first_row(test::PgCluster* cluster, const std::string& database,
+                      const std::string& sql) {
+  if (cluster) {
+    return cluster->psql(sql);
+  }
+  std::string out;
+  Database db(database);
+  auto query = db.prepare(sql);
+  if (query.step()) {
+    for (int c = 0; c < query.column_count(); ++c) {
+      out += (c ? "|" : "") + query.column_text(c);
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("the writer stores packets, records and sessions, then completes, on either engine",
@@ -105,21 +123,7 @@ TEST_CASE("the writer stores packets, records and sessions, then completes, on e
   CHECK(completions[2].tag == 3);
   CHECK(completions[0].session_id == completions[2].session_id);
 
-  // One row of a query as "a|b|c", on whichever engine holds the data.
-  const auto row = [&](const std::string& sql) {
-    std::string out;
-    if (cluster) {
-      return cluster->psql(sql);
-    }
-    Database db(database);
-    auto query = db.prepare(sql);
-    if (query.step()) {
-      for (int c = 0; c < query.column_count(); ++c) {
-        out += (c ? "|" : "") + query.column_text(c);
-      }
-    }
-    return out;
-  };
+  const auto row = [&](const std::string& sql) { return first_row(cluster.get(), database, sql); };
   CHECK(row("SELECT count(*) FROM packets") == "4");
   CHECK(row("SELECT count(*) FROM packets WHERE verdict = 'unknown-client'") == "1");
   CHECK(row("SELECT count(*) FROM records") == "3");
@@ -188,20 +192,7 @@ TEST_CASE("a copy of a stored record is stored once and answered, on either engi
   REQUIRE(completions.size() == 4); // every copy answered
   std::sort(completions.begin(), completions.end(),
             [](const Completion& a, const Completion& b) { return a.tag < b.tag; });
-  const auto row = [&](const std::string& sql) {
-    if (cluster) {
-      return cluster->psql(sql);
-    }
-    std::string out;
-    Database db(database);
-    auto query = db.prepare(sql);
-    if (query.step()) {
-      for (int c = 0; c < query.column_count(); ++c) {
-        out += (c ? "|" : "") + query.column_text(c);
-      }
-    }
-    return out;
-  };
+  const auto row = [&](const std::string& sql) { return first_row(cluster.get(), database, sql); };
   const auto stored_stop = std::to_string(completions[1].packet_id);
   CHECK(row("SELECT verdict, reason FROM packets WHERE id = " +
             std::to_string(completions[2].packet_id)) ==
